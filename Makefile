@@ -1,0 +1,102 @@
+# coco — plain GNU make. `make` builds build/cocod and build/cococtl; `make check` builds again
+# with ASan+UBSan under build/san and runs every test; `make demo` shows the main job.
+
+PREFIX ?= /usr/local
+SYSCONFDIR ?= /etc
+DESTDIR ?=
+CC ?= cc
+
+PKGS := libsystemd libcurl libetpan libcjson libmicrohttpd inih libcmark libical libcrypto
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lical -licalss -lpthread -lm
+TEST_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
+
+WARN := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wformat=2 -Wmissing-prototypes -Wstrict-prototypes
+BASE_CFLAGS := -std=gnu11 -g $(WARN) -Idaemon -Iconnectors $(PKG_CFLAGS) \
+	-DCOCO_DATADIR='"$(PREFIX)/share/coco"' -DCOCO_SYSCONFDIR='"$(SYSCONFDIR)/coco"'
+CFLAGS ?= -O2
+SAN_FLAGS := -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+LIB_SRC := $(filter-out daemon/main.c daemon/cococtl.c,$(wildcard daemon/*.c)) \
+	$(wildcard connectors/*.c connectors/*/*.c)
+TEST_SRC := $(wildcard tests/test_*.c)
+BENCH_SRC := $(wildcard bench/*.c)
+HDRS := $(wildcard daemon/*.h connectors/*.h connectors/*/*.h)
+
+OBJ := $(LIB_SRC:%.c=build/obj/%.o)
+SAN_OBJ := $(LIB_SRC:%.c=build/san/obj/%.o)
+TESTS := $(TEST_SRC:tests/%.c=build/san/tests/%)
+BENCHES := $(BENCH_SRC:bench/%.c=build/bench/%)
+
+.PHONY: all deps check test demo bench install clean san
+all: build/cocod build/cococtl
+
+deps:
+	@bash scripts/deps.sh
+
+build/obj/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) -c $< -o $@
+
+build/san/obj/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(SAN_FLAGS) -c $< -o $@
+
+build/libcoco.a: $(OBJ)
+	@rm -f $@; ar rcs $@ $^
+
+build/san/libcoco.a: $(SAN_OBJ)
+	@rm -f $@; ar rcs $@ $^
+
+build/cocod: build/obj/daemon/main.o build/libcoco.a
+	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
+
+build/cococtl: build/obj/daemon/cococtl.o build/libcoco.a
+	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
+
+build/san/cocod: build/san/obj/daemon/main.o build/san/libcoco.a
+	$(CC) $(SAN_FLAGS) -o $@ $^ $(PKG_LIBS)
+
+build/san/cococtl: build/san/obj/daemon/cococtl.o build/san/libcoco.a
+	$(CC) $(SAN_FLAGS) -o $@ $^ $(PKG_LIBS)
+
+build/san/tests/%: tests/%.c build/san/libcoco.a $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(SAN_FLAGS) -o $@ $< build/san/libcoco.a $(PKG_LIBS) $(TEST_LIBS)
+
+build/bench/%: bench/%.c build/libcoco.a $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) -O2 -DNDEBUG -o $@ $< build/libcoco.a $(PKG_LIBS)
+
+san: build/san/cocod build/san/cococtl $(TESTS)
+
+# `make check`: install what is missing, build with sanitizers, run every test.
+check: deps
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory san
+	@bash tests/run.sh build/san
+
+test: san
+	@bash tests/run.sh build/san
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@bash scripts/demo.sh
+
+bench: deps
+	@$(MAKE) --no-print-directory $(BENCHES)
+	@for b in $(BENCHES); do echo "== $$b"; $$b || exit 1; done
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/coco/templates \
+		$(DESTDIR)$(SYSCONFDIR)/coco/campaigns.d $(DESTDIR)$(SYSCONFDIR)/coco/templates
+	install -m 0755 build/cocod build/cococtl $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 templates/* $(DESTDIR)$(PREFIX)/share/coco/templates/
+	install -m 0644 etc/coco.conf $(DESTDIR)$(SYSCONFDIR)/coco/coco.conf
+	install -m 0644 etc/campaigns.d/*.conf $(DESTDIR)$(SYSCONFDIR)/coco/campaigns.d/
+	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
+	sed 's|@BINDIR@|$(PREFIX)/bin|g' packaging/cocod.service.in \
+		> $(DESTDIR)$(PREFIX)/lib/systemd/system/cocod.service
+
+clean:
+	rm -rf build

@@ -1,0 +1,167 @@
+/* config: parses /etc/coco/coco.conf and /etc/coco/campaigns.d/NAME.conf (INI, read with inih)
+ * into one immutable coco_config. Every key lives in one table per section in config.c,
+ * which the parser, `cococtl check` and docs/config.md share. Errors carry "file:line:".
+ *
+ * The config is plain data, read by every module; nothing changes it after config_load().
+ * A reload builds a new one and swaps it in only if it is valid. */
+#pragma once
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum coco_side {
+	SIDE_CLIENT,
+	SIDE_PROVIDER,
+	_SIDE_MAX,
+	_SIDE_INVALID = -EINVAL,
+} coco_side;
+
+typedef enum round_kind {
+	ROUND_PROMPT,   /* open question, several ideas per member */
+	ROUND_SURVEY,   /* questions of the kinds below */
+	ROUND_VOTE,     /* dot-voting over the ideas of an earlier prompt round */
+	ROUND_ANNOUNCE, /* a message only */
+	_ROUND_KIND_MAX,
+	_ROUND_KIND_INVALID = -EINVAL,
+} round_kind;
+
+typedef enum question_kind {
+	QUESTION_SCALE,  /* Min..Max with end labels */
+	QUESTION_CHOICE, /* one of Options */
+	QUESTION_MULTI,  /* several of Options */
+	QUESTION_TEXT,
+	QUESTION_NPS,    /* 0..10 */
+	_QUESTION_KIND_MAX,
+	_QUESTION_KIND_INVALID = -EINVAL,
+} question_kind;
+
+typedef enum audience_kind {
+	AUDIENCE_ALL,
+	AUDIENCE_CLIENT,
+	AUDIENCE_PROVIDER,
+	AUDIENCE_MEMBERS, /* the named member ids */
+	_AUDIENCE_MAX,
+	_AUDIENCE_INVALID = -EINVAL,
+} audience_kind;
+
+const char *side_to_string(coco_side s);
+coco_side side_from_string(const char *s);
+const char *round_kind_to_string(round_kind k);
+round_kind round_kind_from_string(const char *s);
+const char *question_kind_to_string(question_kind k);
+question_kind question_kind_from_string(const char *s);
+
+/* A wall-clock time in the campaign's time zone, as written in the config
+ * ("2026-12-01 09:00"); schedule.* turns it into an instant. */
+typedef struct coco_localtime {
+	bool set;
+	int year, month, day, hour, minute;
+} coco_localtime;
+
+typedef struct coco_member {
+	char *id;
+	char *name;
+	coco_side side;
+	char **emails; /* lower-cased; the first is where mail goes, the rest are aliases */
+	size_t n_emails;
+	char *slack_id;  /* "U…" or NULL */
+	char *matrix_id; /* "@user:server" or NULL */
+	char *timezone;  /* IANA name; the campaign's if not given */
+	unsigned line;
+} coco_member;
+
+typedef struct coco_question {
+	char *id; /* within its round: "q1", "mood" */
+	char *text;
+	question_kind kind;
+	bool required;
+	long min, max;               /* scale: Min..Max (default 1..5); nps: 0..10 */
+	char *min_label, *max_label; /* scale end labels, may be NULL */
+	char **options;              /* choice/multi: Options=a|b|c, in order */
+	size_t n_options;
+	unsigned line;
+} coco_question;
+
+typedef struct coco_round {
+	char *id;
+	round_kind kind;
+	char *title;
+	char *text;            /* Markdown body shown to members */
+	coco_localtime open;   /* Open=, the first occurrence's start (DTSTART with Repeat=) */
+	coco_localtime close;  /* Close=, or unset */
+	int64_t duration;      /* Duration= in seconds, 0 if Close= is used */
+	char *repeat;          /* RRULE (RFC 5545) or NULL for one-shot */
+	int64_t *remind;       /* Remind= offsets in seconds relative to close (negative) */
+	size_t n_remind;
+	unsigned max_reminders; /* MaxReminders=, default n_remind */
+	audience_kind audience;
+	char **audience_members; /* AUDIENCE_MEMBERS: member ids */
+	size_t n_audience_members;
+	bool anonymous;
+	char *source;   /* vote: the prompt round whose ideas are on the ballot */
+	unsigned votes; /* vote: dots per member (default 3) */
+	coco_question *questions;
+	size_t n_questions;
+	unsigned line;
+} coco_round;
+
+typedef struct coco_digest {
+	bool set;           /* a [Digest] section exists */
+	char *repeat;       /* RRULE for the periodic digest, or NULL */
+	coco_localtime start; /* DTSTART for Repeat= (default: campaign's first Open=) */
+	bool on_close;      /* OnClose=yes: a digest whenever a round closes (default yes) */
+	audience_kind audience; /* Recipients=all|client|provider|member ids */
+	char **members;
+	size_t n_members;
+	unsigned line;
+} coco_digest;
+
+typedef struct coco_campaign {
+	char *id;   /* Id=, default: the file name without .conf */
+	char *file; /* path it was read from */
+	char *title;
+	char *description;
+	char *timezone; /* TimeZone=, IANA, default UTC */
+	char *client_name, *provider_name; /* Client=, Provider= organisation names */
+	int quiet_start, quiet_end; /* QuietHours=21:00-08:00, minutes after midnight; -1 = none */
+	coco_member *members;
+	size_t n_members;
+	coco_round *rounds;
+	size_t n_rounds;
+	coco_digest digest;
+} coco_campaign;
+
+typedef struct coco_config {
+	char *dir;            /* the config directory (/etc/coco) */
+	char *state_dir;      /* [Daemon] StateDirectory=, default /var/lib/coco */
+	char *control_socket; /* [Daemon] ControlSocket=, default /run/coco/control.sock */
+	char *listen;         /* [Daemon] Listen= ingress address "127.0.0.1:8470" */
+	char **connectors;    /* [Daemon] Connectors=local email slack matrix */
+	size_t n_connectors;
+	char *mail_from;      /* [Mail] From= */
+	char *mail_name;      /* [Mail] Name= */
+	char *secrets_dir;    /* [Secrets] Directory=, NULL = $CREDENTIALS_DIRECTORY */
+	char *local_outbox;   /* [Local] Outbox=, default STATE/local/outbox */
+	char *local_inbox;    /* [Local] Inbox=, default STATE/local/inbox */
+	coco_campaign *campaigns;
+	size_t n_campaigns;
+} coco_config;
+
+/* Loads DIR/coco.conf and DIR/campaigns.d/NAME.conf (sorted). On success returns 0 and the
+ * config. On invalid input returns -EINVAL and, if ret_errors is not NULL, a
+ * NULL-terminated list of every error found ("FILE:LINE: what was expected"), to be freed
+ * with strv_free(). A missing coco.conf is an error; an empty campaigns.d is fine. */
+int config_load(const char *dir, coco_config **ret, char ***ret_errors);
+coco_config *config_free(coco_config *c);
+void config_freep(coco_config **c);
+#define _cleanup_config_ __attribute__((cleanup(config_freep)))
+
+/* "3 campaigns, 14 members, 9 rounds, 21 questions" — malloc'd. */
+char *config_summary(const coco_config *c);
+
+const coco_campaign *config_find_campaign(const coco_config *c, const char *id);
+const coco_round *campaign_find_round(const coco_campaign *c, const char *id);
+const coco_member *campaign_find_member(const coco_campaign *c, const char *id);
+bool config_has_connector(const coco_config *c, const char *name);

@@ -1,0 +1,75 @@
+/* store: the flat-file store under the state directory, and the only code that writes it.
+ * It owns crash safety: atomic replace of whole files, JSONL appends with group commit
+ * (many appends, one fdatasync per touched file, then the callbacks), idempotency keys
+ * (a key recorded twice is stored once, across restarts too), and path names that can
+ * never escape the state directory.
+ *
+ * Relative paths ("campaigns/kickoff/state.json") are checked by store_path_is_valid():
+ * components separated by '/', each one name_is_safe(); no leading '/', no "..", no
+ * control bytes. Directories are created on demand (and the parent fsync'd).
+ *
+ * Single-threaded: only the loop thread calls into a store. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct store store;
+
+enum {
+	STORE_STORED = 0,    /* the record is on disk (fdatasync'd) */
+	STORE_DUPLICATE = 1, /* the key was already recorded; nothing new was written */
+};
+
+/* Opens (creating if needed) the store rooted at dir. */
+int store_open(const char *dir, store **ret);
+store *store_free(store *s);
+void store_freep(store **s);
+#define _cleanup_store_ __attribute__((cleanup(store_freep)))
+const char *store_root(const store *s);
+
+bool store_path_is_valid(const char *relpath);
+
+/* Atomic replace: relpath.tmp (O_EXCL, 0600) → write → fsync → rename → fsync dir. */
+int store_replace(store *s, const char *relpath, const void *data, size_t len);
+/* Reads a whole file (at most max bytes). -ENOENT if absent. */
+int store_read(store *s, const char *relpath, size_t max, char **ret, size_t *ret_len);
+int store_exists(store *s, const char *relpath);
+int store_remove(store *s, const char *relpath);
+
+/* Called once per append after the commit that covers it: result is STORE_STORED,
+ * STORE_DUPLICATE, or -errno if the write failed (then nothing may be acknowledged). */
+typedef void (*store_commit_fn)(int result, void *userdata);
+
+/* Queues one JSON object (one line, no newline inside, it must start with '{') for
+ * appending to relpath. With a key, the store inserts it as the record's first member
+ * ({"key":"…",…}) and records the key; an append whose key is already recorded (on disk
+ * or earlier in the same batch) writes nothing and completes with STORE_DUPLICATE.
+ * The callback never fires before store_append() returns: only store_commit() calls it.
+ * Returns 0 if queued, -EINVAL for a bad path, line or key. */
+int store_append(store *s, const char *relpath, const char *json_line, const char *key,
+                 store_commit_fn cb, void *userdata);
+/* Writes everything queued, one write and one fdatasync per touched file, then runs the
+ * callbacks in append order. Returns the number of appends completed, or -errno. */
+int store_commit(store *s);
+size_t store_pending(const store *s);
+
+/* True if the key is recorded (on disk or queued). Keys are loaded lazily on first use by
+ * scanning the store's *.jsonl files, so the on-disk records are the single truth. */
+bool store_has_key(store *s, const char *key);
+
+/* Streams a JSONL file line by line without loading it whole. A torn last line (no final
+ * newline: a crash mid-append) is skipped with a warning. The callback gets each complete
+ * line without its newline, NUL-terminated; a negative return stops the scan and is
+ * returned. -ENOENT if the file does not exist. */
+typedef int (*store_line_fn)(const char *line, size_t len, void *userdata);
+int store_scan(store *s, const char *relpath, store_line_fn cb, void *userdata);
+
+/* Lists the entries of a directory in the store (names only, sorted, NULL-terminated;
+ * free with strv_free() from util.h). -ENOENT if absent. */
+int store_list(store *s, const char *reldir, char ***ret);
+
+/* Test hook (isync's journal test): after this many durable writes (fdatasync or rename)
+ * the process _exit()s, so tests can check recovery at every step. 0 = off. Also set from
+ * the environment variable COCO_STORE_CRASH_AFTER at store_open(). */
+void store_set_crash_after(store *s, unsigned long n);

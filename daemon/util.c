@@ -1,0 +1,314 @@
+/* util: see util.h. */
+#define _GNU_SOURCE
+#include "util.h"
+
+#include <ctype.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int max_level = LOG_INFO;
+
+void closep(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+static void oom(void)
+{
+	fputs("<2>out of memory\n", stderr);
+	abort();
+}
+
+void *xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+	if (!p)
+		oom();
+	return p;
+}
+
+void *xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+	if (!p)
+		oom();
+	return p;
+}
+
+void *xrealloc(void *p, size_t n)
+{
+	p = realloc(p, n ? n : 1);
+	if (!p)
+		oom();
+	return p;
+}
+
+char *xstrdup(const char *s)
+{
+	char *p = strdup(s);
+	if (!p)
+		oom();
+	return p;
+}
+
+char *xstrndup(const char *s, size_t n)
+{
+	char *p = strndup(s, n);
+	if (!p)
+		oom();
+	return p;
+}
+
+char *xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *p;
+	va_start(ap, fmt);
+	int r = vasprintf(&p, fmt, ap);
+	va_end(ap);
+	if (r < 0)
+		oom();
+	return p;
+}
+
+void log_set_max_level(int level)
+{
+	max_level = level;
+}
+
+int log_get_max_level(void)
+{
+	return max_level;
+}
+
+int log_internal(int level, int err, const char *fmt, ...)
+{
+	if (err < 0)
+		err = -err;
+	if (level <= max_level) {
+		char buf[2048];
+		va_list ap;
+		errno = err; /* for %m */
+		va_start(ap, fmt);
+		vsnprintf(buf, sizeof buf, fmt, ap);
+		va_end(ap);
+		/* One line per message: journald would otherwise split it without a priority. */
+		for (char *p = buf; *p; p++)
+			if (*p == '\n')
+				*p = ' ';
+		fprintf(stderr, "<%d>%s\n", level, buf);
+	}
+	return -err;
+}
+
+static void strbuf_grow(strbuf *b, size_t n)
+{
+	if (b->len + n + 1 <= b->cap)
+		return;
+	size_t cap = b->cap ? b->cap : 64;
+	while (cap < b->len + n + 1)
+		cap *= 2;
+	b->s = xrealloc(b->s, cap);
+	b->cap = cap;
+}
+
+void strbuf_add(strbuf *b, const void *p, size_t n)
+{
+	strbuf_grow(b, n);
+	if (n)
+		memcpy(b->s + b->len, p, n);
+	b->len += n;
+	b->s[b->len] = 0;
+}
+
+void strbuf_puts(strbuf *b, const char *s)
+{
+	strbuf_add(b, s, strlen(s));
+}
+
+void strbuf_putc(strbuf *b, char c)
+{
+	strbuf_add(b, &c, 1);
+}
+
+void strbuf_printf(strbuf *b, const char *fmt, ...)
+{
+	va_list ap, aq;
+	va_start(ap, fmt);
+	va_copy(aq, ap);
+	int n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		va_end(aq);
+		return;
+	}
+	strbuf_grow(b, (size_t)n);
+	vsnprintf(b->s + b->len, (size_t)n + 1, fmt, aq);
+	va_end(aq);
+	b->len += (size_t)n;
+}
+
+char *strbuf_steal(strbuf *b)
+{
+	char *s = b->s ? b->s : xstrdup("");
+	*b = (strbuf){0};
+	return s;
+}
+
+void strbuf_done(strbuf *b)
+{
+	free(b->s);
+	*b = (strbuf){0};
+}
+
+int parse_long(const char *s, long min, long max, long *ret)
+{
+	char *end;
+	if (!s || !*s || isspace((unsigned char)*s))
+		return -EINVAL;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (*end)
+		return -EINVAL;
+	if (errno == ERANGE || v < min || v > max)
+		return -ERANGE;
+	*ret = v;
+	return 0;
+}
+
+int parse_bool(const char *s, bool *ret)
+{
+	static const char *const yes[] = {"yes", "true", "on", "1"};
+	static const char *const no[] = {"no", "false", "off", "0"};
+	for (size_t i = 0; i < ELEMENTSOF(yes); i++) {
+		if (strcasecmp(s, yes[i]) == 0) {
+			*ret = true;
+			return 0;
+		}
+		if (strcasecmp(s, no[i]) == 0) {
+			*ret = false;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+int parse_duration(const char *s, int64_t *ret_sec)
+{
+	int64_t total = 0;
+	int sign = 1;
+	if (*s == '-' || *s == '+') {
+		sign = *s == '-' ? -1 : 1;
+		s++;
+	}
+	if (!*s)
+		return -EINVAL;
+	while (*s) {
+		if (!isdigit((unsigned char)*s))
+			return -EINVAL;
+		int64_t v = 0;
+		while (isdigit((unsigned char)*s)) {
+			v = v * 10 + (*s - '0');
+			if (v > 100000000)
+				return -ERANGE;
+			s++;
+		}
+		int64_t unit;
+		switch (*s) {
+		case 's': unit = 1; break;
+		case 'm': unit = 60; break;
+		case 'h': unit = 3600; break;
+		case 'd': unit = 86400; break;
+		case 'w': unit = 7 * 86400; break;
+		default: return -EINVAL;
+		}
+		s++;
+		total += v * unit;
+		if (total > (int64_t)400 * 86400 * 100)
+			return -ERANGE;
+	}
+	*ret_sec = sign * total;
+	return 0;
+}
+
+bool name_is_safe(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > 64 || s[0] == '.')
+		return false;
+	for (const char *p = s; *p; p++)
+		if (!isalnum((unsigned char)*p) && !strchr("._@+=-", *p))
+			return false;
+	return true;
+}
+
+int read_file(const char *path, size_t max, char **ret, size_t *ret_len)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	strbuf b = {0};
+	char chunk[65536];
+	for (;;) {
+		ssize_t n = read(fd, chunk, sizeof chunk);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			int r = -errno;
+			strbuf_done(&b);
+			return r;
+		}
+		if (n == 0)
+			break;
+		if (b.len + (size_t)n > max) {
+			strbuf_done(&b);
+			return -EFBIG;
+		}
+		strbuf_add(&b, chunk, (size_t)n);
+	}
+	if (ret_len)
+		*ret_len = b.len;
+	*ret = strbuf_steal(&b);
+	return 0;
+}
+
+char *strstrip(char *s)
+{
+	while (isspace((unsigned char)*s))
+		s++;
+	size_t n = strlen(s);
+	while (n > 0 && isspace((unsigned char)s[n - 1]))
+		s[--n] = 0;
+	return s;
+}
+
+void strv_free(char **v)
+{
+	if (!v)
+		return;
+	for (char **p = v; *p; p++)
+		free(*p);
+	free(v);
+}
+
+size_t strv_length(char *const *v)
+{
+	size_t n = 0;
+	while (v && v[n])
+		n++;
+	return n;
+}
+
+void strv_push(char ***v, char *s)
+{
+	size_t n = strv_length(*v);
+	*v = xrealloc(*v, (n + 2) * sizeof(char *));
+	(*v)[n] = s;
+	(*v)[n + 1] = NULL;
+}

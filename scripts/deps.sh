@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Install, only when missing, every Debian package that building and testing coco needs.
+# Idempotent: a second run installs nothing and prints nothing but a one-line summary.
+set -euo pipefail
+
+# libcurl4-gnutls-dev, not -openssl-: libetpan-dev depends on the GnuTLS flavour and the two conflict.
+pkgs=(
+	build-essential pkg-config make gcc
+	libsystemd-dev libcurl4-gnutls-dev libetpan-dev libcjson-dev
+	libmicrohttpd-dev libinih-dev libcmark-dev libical-dev libssl-dev
+	libcmocka-dev
+	tzdata
+)
+
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+	echo "deps: all ${#pkgs[@]} packages present"
+	exit 0
+fi
+
+echo "deps: installing ${missing[*]}"
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "deps: done"
