@@ -1,0 +1,94 @@
+/* answer: the one answer grammar every channel shares. It owns turning the text of a member's
+ * reply into validated, normalised items for one round — answers to questions, ideas, dot
+ * votes, skips — and everything said back about it: the errors for what was not understood,
+ * the confirmation echo, the help line, and the JSON record stored in answers.jsonl.
+ * It knows rounds and questions, nothing of protocols or of the store.
+ *
+ * The grammar (keywords and references case-insensitive, text kept as written):
+ *   1: 4            answer question 1 (also q1:, #1:, or the question id "mood:");
+ *   1: 4, 2: b      several on a line, separated by ',' or ';' (or a space before "N:");
+ *   3: free words   a text answer runs to the end of the line, and on over the following
+ *                   lines until a blank line or the next statement; "3:" alone on a line
+ *                   takes the lines below it;
+ *   idea: …         an idea (prompt rounds), continued like a text answer; also "idea …";
+ *   vote 3 7 7      dot votes (vote rounds); 7×2 (or 7x2) gives idea 7 two dots; in a vote
+ *                   round a line of only numbers is a vote too;
+ *   skip 2          leave out an optional question.
+ * Lines that follow no grammar are free text: in a prompt round each paragraph is an idea; in
+ * a survey the paragraphs answer the one text question this message left unanswered (if
+ * exactly one is left); anywhere else they are errors. Within one message a later answer to
+ * the same question replaces an earlier one, and an answer and a skip of the same question
+ * replace each other. Full-width ':' '，' '、' '；' (Japanese input methods) count as their
+ * ASCII forms; NBSP and U+3000 count as spaces.
+ *
+ * A result never refers to the round it was parsed against (config reloads swap rounds), so it
+ * may outlive it. */
+#pragma once
+
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+#include "config.h"
+
+#define ANSWER_MESSAGE_MAX 65536 /* bytes in one message */
+#define ANSWER_ITEMS_MAX 200	 /* statements in one message */
+#define ANSWER_TEXT_MAX 2000	 /* bytes in one text answer or idea */
+#define ANSWER_ERRORS_MAX 20	 /* errors listed one by one; the rest are counted */
+
+typedef struct answer_parse answer_parse;
+
+/* Parses a reply to round. n_ideas is the number of ideas on the ballot of a vote round (ideas
+ * are numbered 1..n_ideas), 0 otherwise. Text that is not understood is no failure: the result
+ * then carries errors (and possibly no items). Returns 0, or -EINVAL for missing arguments.
+ * answer_parse_mem() takes bytes that may hold NULs or anything else (such lines are errors). */
+int answer_parse_text(const coco_round *round, size_t n_ideas, const char *text,
+		      answer_parse **ret);
+int answer_parse_mem(const coco_round *round, size_t n_ideas, const void *data, size_t size,
+		     answer_parse **ret);
+answer_parse *answer_parse_free(answer_parse *p);
+void answer_parse_freep(answer_parse **p);
+#define _cleanup_answer_parse_ __attribute__((cleanup(answer_parse_freep)))
+
+/* Everything understood: answers + skips + ideas + ideas voted for. */
+size_t answer_parse_n_items(const answer_parse *p);
+
+/* Answers, in question order. The strings live as long as p. */
+size_t answer_parse_n_answers(const answer_parse *p);
+const char *answer_parse_answer_question(const answer_parse *p, size_t i); /* question id */
+size_t answer_parse_answer_number(const answer_parse *p, size_t i);	   /* 1-based */
+/* Normalised: scale/nps the integer ("4"), choice the option text, multi the option texts in
+ * option order joined by '|', text as written (lines joined by "\n", outer blanks trimmed). */
+const char *answer_parse_answer_value(const answer_parse *p, size_t i);
+
+/* Skipped questions, in question order. */
+size_t answer_parse_n_skips(const answer_parse *p);
+const char *answer_parse_skip_question(const answer_parse *p, size_t i);
+size_t answer_parse_skip_number(const answer_parse *p, size_t i);
+
+/* Ideas in message order; NULL-terminated, never NULL. */
+char *const *answer_parse_ideas(const answer_parse *p);
+size_t answer_parse_n_ideas(const answer_parse *p);
+
+/* Dots given to idea number idea (1-based), and in all. */
+unsigned answer_parse_votes_for(const answer_parse *p, size_t idea);
+unsigned answer_parse_total_votes(const answer_parse *p);
+
+/* Human sentences, one per thing not understood: "“1: 9”: question 1 takes a whole number
+ * from 1 to 5". NULL-terminated, never NULL. */
+char *const *answer_parse_errors(const answer_parse *p);
+size_t answer_parse_n_errors(const answer_parse *p);
+
+/* "We recorded: 1 → 4, 2 → Blue, 3 → “so-so”, skipped 4, idea “…”, votes 3×1, 7×2", or
+ * "We recorded nothing". Malloc'd. */
+char *answer_confirmation(const answer_parse *p);
+
+/* A short example of how to answer round, for replies that carry errors:
+ * "Reply like this: 1: 4, 2: b, 3: your words". Malloc'd. */
+char *answer_help(const coco_round *round);
+
+/* The record stored in answers.jsonl:
+ * {"answers":{"<qid>":"<value>" or ["<option>",…] for multi},"ideas":[…],
+ *  "votes":{"<idea number>":<dots>},"skips":["<qid>",…]}
+ * All four members are always present. Returns 0 or -ENOMEM. */
+int answer_parse_to_json(const answer_parse *p, cJSON **ret);

@@ -1,0 +1,728 @@
+/* Tests for the answer grammar: every form, values by question kind, free-text routing, ideas,
+ * votes, skips, mixed scripts, garbage and limits, and the exact confirmation, help and JSON. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "answer.h"
+#include "util.h"
+
+static char *colours[] = {"Red", "Green", "Blue"};
+static char *channels[] = {"Slack", "Email", "Matrix", "Phone"};
+static char *points[] = {"1", "2", "3", "5", "8"};
+
+/* 1 scale, 2 choice, 3 multi, 4 text, 5 nps */
+static coco_question survey_q[] = {
+    {.id = "mood", .kind = QUESTION_SCALE, .required = true, .min = 1, .max = 5},
+    {.id = "colour", .kind = QUESTION_CHOICE, .options = colours, .n_options = 3},
+    {.id = "channels", .kind = QUESTION_MULTI, .options = channels, .n_options = 4},
+    {.id = "comment", .kind = QUESTION_TEXT},
+    {.id = "nps", .kind = QUESTION_NPS, .required = true, .min = 0, .max = 10},
+};
+static coco_round survey = {
+    .id = "kickoff", .kind = ROUND_SURVEY, .questions = survey_q, .n_questions = 5};
+
+/* no text question */
+static coco_question plain_q[] = {
+    {.id = "mood", .kind = QUESTION_SCALE, .required = true, .min = 1, .max = 5},
+    {.id = "estimate", .kind = QUESTION_CHOICE, .options = points, .n_options = 5},
+};
+static coco_round plain = {
+    .id = "plain", .kind = ROUND_SURVEY, .questions = plain_q, .n_questions = 2};
+
+/* two text questions */
+static coco_question two_text_q[] = {
+    {.id = "mood", .kind = QUESTION_SCALE, .required = true, .min = 0, .max = 3},
+    {.id = "good", .kind = QUESTION_TEXT, .required = true},
+    {.id = "bad", .kind = QUESTION_TEXT},
+};
+static coco_round two_text = {
+    .id = "retro", .kind = ROUND_SURVEY, .questions = two_text_q, .n_questions = 3};
+
+/* ids that look like numbers: the id wins */
+static coco_question tricky_q[] = {
+    {.id = "intro", .kind = QUESTION_TEXT},
+    {.id = "1", .kind = QUESTION_SCALE, .min = 1, .max = 5},
+    {.id = "idea", .kind = QUESTION_CHOICE, .options = colours, .n_options = 3},
+};
+static coco_round tricky = {
+    .id = "tricky", .kind = ROUND_SURVEY, .questions = tricky_q, .n_questions = 3};
+
+static coco_round prompt = {.id = "ideas", .kind = ROUND_PROMPT};
+static coco_round vote = {.id = "ballot", .kind = ROUND_VOTE, .source = "ideas", .votes = 3};
+static coco_round vote1 = {.id = "ballot1", .kind = ROUND_VOTE, .source = "ideas", .votes = 1};
+static coco_round announce = {.id = "hello", .kind = ROUND_ANNOUNCE};
+
+static answer_parse *parse(const coco_round *r, size_t n_ideas, const char *text)
+{
+	answer_parse *p = NULL;
+	assert_int_equal(answer_parse_text(r, n_ideas, text, &p), 0);
+	assert_non_null(p);
+	return p;
+}
+
+/* The value given to question id, or NULL. */
+static const char *value_of(const answer_parse *p, const char *qid)
+{
+	for (size_t i = 0; i < answer_parse_n_answers(p); i++)
+		if (STREQ(answer_parse_answer_question(p, i), qid))
+			return answer_parse_answer_value(p, i);
+	return NULL;
+}
+
+static void assert_no_errors(const answer_parse *p)
+{
+	if (answer_parse_n_errors(p) > 0)
+		fail_msg("unexpected error: %s", answer_parse_errors(p)[0]);
+}
+
+static void assert_error(const answer_parse *p, size_t i, const char *msg)
+{
+	assert_true(i < answer_parse_n_errors(p));
+	assert_string_equal(answer_parse_errors(p)[i], msg);
+}
+
+static void assert_json(const answer_parse *p, const char *want)
+{
+	cJSON *j = NULL;
+	assert_int_equal(answer_parse_to_json(p, &j), 0);
+	_cleanup_free_ char *s = cJSON_PrintUnformatted(j);
+	cJSON_Delete(j);
+	assert_string_equal(s, want);
+}
+
+static void assert_confirmation(const answer_parse *p, const char *want)
+{
+	_cleanup_free_ char *s = answer_confirmation(p);
+	assert_string_equal(s, want);
+}
+
+static void test_one_per_line(void **state)
+{
+	_cleanup_answer_parse_ answer_parse *p =
+	    parse(&survey, 0, "1: 4\n2: b\n3: a c\nq4: Great kickoff, thanks; really!\n#5: 9\n");
+	assert_no_errors(p);
+	assert_int_equal(answer_parse_n_answers(p), 5);
+	assert_int_equal(answer_parse_n_items(p), 5);
+	assert_string_equal(value_of(p, "mood"), "4");
+	assert_string_equal(value_of(p, "colour"), "Green");
+	assert_string_equal(value_of(p, "channels"), "Slack|Matrix");
+	assert_string_equal(value_of(p, "comment"), "Great kickoff, thanks; really!");
+	assert_string_equal(value_of(p, "nps"), "9");
+	/* question order, 1-based numbers */
+	assert_string_equal(answer_parse_answer_question(p, 0), "mood");
+	assert_int_equal(answer_parse_answer_number(p, 4), 5);
+	assert_null(answer_parse_answer_question(p, 5));
+}
+
+static void test_several_on_a_line(void **state)
+{
+	_cleanup_answer_parse_ answer_parse *p =
+	    parse(&survey, 0, "1: 4, 2: b; 3: bd, Q5: 10, 4: free, text; 1: 2 runs on");
+	assert_no_errors(p);
+	assert_string_equal(value_of(p, "mood"), "4");
+	assert_string_equal(value_of(p, "colour"), "Green");
+	assert_string_equal(value_of(p, "channels"), "Email|Phone");
+	assert_string_equal(value_of(p, "nps"), "10");
+	assert_string_equal(value_of(p, "comment"), "free, text; 1: 2 runs on");
+
+	/* a blank before the next "N:" separates too */
+	_cleanup_answer_parse_ answer_parse *q = parse(&survey, 0, "1: 3 2: 3 3: b, d 5: 0");
+	assert_no_errors(q);
+	assert_string_equal(value_of(q, "mood"), "3");
+	assert_string_equal(value_of(q, "colour"), "Blue");
+	assert_string_equal(value_of(q, "channels"), "Email|Phone");
+	assert_string_equal(value_of(q, "nps"), "0");
+}
+
+static void test_references(void **state)
+{
+	_cleanup_answer_parse_ answer_parse *p =
+	    parse(&survey, 0, "MOOD: 2, Colour : blue, channels: slack, email\nnPs: 7");
+	assert_no_errors(p);
+	assert_string_equal(value_of(p, "mood"), "2");
+	assert_string_equal(value_of(p, "colour"), "Blue");
+	assert_string_equal(value_of(p, "channels"), "Slack|Email");
+	assert_string_equal(value_of(p, "nps"), "7");
+
+	/* "1" is the id of question 2; "#1" is question 1; "idea:" is a question here */
+	_cleanup_answer_parse_ answer_parse *q = parse(&tricky, 0, "1: 4\n#1: hello\nidea: c");
+	assert_no_errors(q);
+	assert_string_equal(value_of(q, "1"), "4");
+	assert_string_equal(value_of(q, "intro"), "hello");
+	assert_string_equal(value_of(q, "idea"), "Blue");
+	assert_int_equal(answer_parse_n_ideas(q), 0);
+
+	/* a later answer replaces an earlier one */
+	_cleanup_answer_parse_ answer_parse *r = parse(&survey, 0, "1: 2\nmood: 5");
+	assert_int_equal(answer_parse_n_answers(r), 1);
+	assert_string_equal(value_of(r, "mood"), "5");
+}
+
+static void test_values(void **state)
+{
+	static const struct {
+		const char *in, *qid, *want;
+	} ok[] = {
+	    {"1: 1", "mood", "1"},
+	    {"1: +5", "mood", "5"},
+	    {"1: 4/5", "mood", "4"},
+	    {"5: 0", "nps", "0"},
+	    {"2: C", "colour", "Blue"},
+	    {"2: 1", "colour", "Red"},
+	    {"2: gReEn", "colour", "Green"},
+	    {"3: d, a", "channels", "Slack|Phone"},
+	    {"3: DB", "channels", "Email|Phone"},
+	    {"3: b b 2", "channels", "Email"},
+	    {"3: Matrix, phone", "channels", "Matrix|Phone"},
+	    {"3: 1 4", "channels", "Slack|Phone"},
+	    {"3: c", "channels", "Matrix"},
+	};
+	for (size_t i = 0; i < ELEMENTSOF(ok); i++) {
+		_cleanup_answer_parse_ answer_parse *p = parse(&survey, 0, ok[i].in);
+		assert_no_errors(p);
+		assert_string_equal(value_of(p, ok[i].qid), ok[i].want);
+	}
+	/* option texts that are numbers win over option numbers */
+	_cleanup_answer_parse_ answer_parse *p = parse(&plain, 0, "2: 5");
+	assert_string_equal(value_of(p, "estimate"), "5");
+	_cleanup_answer_parse_ answer_parse *q = parse(&plain, 0, "2: 4");
+	assert_string_equal(value_of(q, "estimate"), "5"); /* option 4 */
+	_cleanup_answer_parse_ answer_parse *r = parse(&plain, 0, "2: b");
+	assert_string_equal(value_of(r, "estimate"), "2");
+}
+
+static void test_bad_values(void **state)
+{
+	static const struct {
+		const char *in, *err;
+	} bad[] = {
+	    {"1: 9", "“1: 9”: question 1 takes a whole number from 1 to 5"},
+	    {"1: 0", "“1: 0”: question 1 takes a whole number from 1 to 5"},
+	    {"1: 4.5", "“1: 4.5”: question 1 takes a whole number from 1 to 5"},
+	    {"1: 4/10", "“1: 4/10”: question 1 takes a whole number from 1 to 5"},
+	    {"1: four", "“1: four”: question 1 takes a whole number from 1 to 5"},
+	    {"1: 99999999999999999999",
+	     "“1: 99999999999999999999”: question 1 takes a whole number from 1 to 5"},
+	    {"5: 11", "“5: 11”: question 5 takes a whole number from 0 to 10"},
+	    {"5: -1", "“5: -1”: question 5 takes a whole number from 0 to 10"},
+	    {"2: z", "“2: z”: question 2 takes one of the options a to c (or the option's text)"},
+	    {"2: 4", "“2: 4”: question 2 takes one of the options a to c (or the option's text)"},
+	    {"2: a b",
+	     "“2: a b”: question 2 takes one of the options a to c (or the option's text)"},
+	    {"3: zz", "“3: zz”: question 3 takes one or more of the options a to d, like “a c”"},
+	    {"3: b, x",
+	     "“3: b, x”: question 3 takes one or more of the options a to d, like “a c”"},
+	    {"1:", "“1:”: no answer after the colon"},
+	    {"1:   ", "“1:”: no answer after the colon"},
+	    {"99: 4", "“99: 4”: there is no question 99 (questions are numbered 1 to 5)"},
+	    {"q0: 4", "“q0: 4”: there is no question q0 (questions are numbered 1 to 5)"},
+	    {"#6: x", "“#6: x”: there is no question #6 (questions are numbered 1 to 5)"},
+	    {"4:", "“4:”: no answer after the colon"},
+	};
+	for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+		_cleanup_answer_parse_ answer_parse *p = parse(&survey, 0, bad[i].in);
+		assert_int_equal(answer_parse_n_items(p), 0);
+		assert_int_equal(answer_parse_n_errors(p), 1);
+		assert_error(p, 0, bad[i].err);
+	}
+	/* the good parts of a line survive the bad ones */
+	_cleanup_answer_parse_ answer_parse *p = parse(&survey, 0, "1: 9, 2: a, 99: 1, 5: 8");
+	assert_int_equal(answer_parse_n_answers(p), 2);
+	assert_string_equal(value_of(p, "colour"), "Red");
+	assert_string_equal(value_of(p, "nps"), "8");
+	assert_int_equal(answer_parse_n_errors(p), 2);
+	assert_error(p, 0, "“1: 9”: question 1 takes a whole number from 1 to 5");
+	assert_error(p, 1, "“99: 1”: there is no question 99 (questions are numbered 1 to 5)");
+}
+
+static void test_text_continues(void **state)
+{
+	_cleanup_answer_parse_ answer_parse *p =
+	    parse(&survey, 0, "4: first line\n   second line  \n1: 3\n");
+	assert_no_errors(p);
+	assert_string_equal(value_of(p, "comment"), "first line\nsecond line");
+	assert_string_equal(value_of(p, "mood"), "3");
+
+	/* "4:" alone takes the lines below, up to a blank line */
+	_cleanup_answer_parse_ answer_parse *q = parse(&plain, 0, "");
+	_cleanup_answer_parse_ answer_parse *r = parse(&survey, 0, "4:\nbelow\nmore\n\n2: a");
+	assert_no_errors(r);
+	assert_string_equal(value_of(r, "comment"), "below\nmore");
+	assert_int_equal(answer_parse_n_items(q), 0);
+	assert_int_equal(answer_parse_n_errors(q), 0);
+
+	/* CRLF and lone CR end lines too */
+	_cleanup_answer_parse_ answer_parse *s = parse(&survey, 0, "1: 2\r\n4: a\r\nb\r2: c\r\n");
+	assert_no_errors(s);
+	assert_string_equal(value_of(s, "comment"), "a\nb");
+	assert_string_equal(value_of(s, "colour"), "Blue");
+
+	/* at most 2000 bytes */
+	char big[2100];
+	memcpy(big, "4: ", 3);
+	memset(big + 3, 'x', 2001);
+	big[2004] = 0;
+	_cleanup_answer_parse_ answer_parse *t = parse(&survey, 0, big);
+	assert_int_equal(answer_parse_n_items(t), 0);
+	assert_error(t, 0,
+		     "“4: xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx…”: "
+		     "answer too long (2001 bytes, at most 2000)");
+	big[2003] = 0;
+	_cleanup_answer_parse_ answer_parse *u = parse(&survey, 0, big);
+	assert_no_errors(u);
+	assert_int_equal(strlen(value_of(u, "comment")), 2000);
+}
+
+static void test_free_text_routing(void **state)
+{
+	/* the one text question takes the free text, paragraphs and all */
+	_cleanup_answer_parse_ answer_parse *p =
+	    parse(&survey, 0, "Hi!\n\n1: 4\nThe kickoff was fine.\nToo long though.\n\nBye");
+	assert_no_errors(p);
+	assert_string_equal(value_of(p, "mood"), "4");
+	assert_string_equal(value_of(p, "comment"),
+			    "Hi!\n\nThe kickoff was fine.\nToo long though.\n\nBye");
+
+	/* not when the message answered it already */
+	_cleanup_answer_parse_ answer_parse *q = parse(&survey, 0, "4: said it\n\nand more");
+	assert_string_equal(value_of(q, "comment"), "said it");
+	assert_int_equal(answer_parse_n_errors(q), 1);
+	assert_error(q, 0, "“and more”: not understood");
+
+	/* nor when it was skipped */
+	_cleanup_answer_parse_ answer_parse *r = parse(&survey, 0, "skip 4\nwords");
+	assert_int_equal(answer_parse_n_skips(r), 1);
+	assert_null(value_of(r, "comment"));
+	assert_error(r, 0, "“words”: not understood");
+
+	/* two text questions: free text is ambiguous... */
+	_cleanup_answer_parse_ answer_parse *s = parse(&two_text, 0, "1: 2\nall good");
+	assert_int_equal(answer_parse_n_items(s), 1);
+	assert_error(s, 0,
+		     "“all good”: not understood; to answer a question in words, start "
+		     "with its number, like “2: …”");
+	/* ...until one of them is answered in the message */
+	_cleanup_answer_parse_ answer_parse *t = parse(&two_text, 0, "good: coffee\n\nthe rest");
+	assert_no_errors(t);
+	assert_string_equal(value_of(t, "good"), "coffee");
+	assert_string_equal(value_of(t, "bad"), "the rest");
+
+	/* no text question at all */
+	_cleanup_answer_parse_ answer_parse *u = parse(&plain, 0, "hello there\n2: 8");
+	assert_int_equal(answer_parse_n_items(u), 1);
+	assert_error(u, 0, "“hello there”: not understood");
+
+	/* prose that merely starts like a keyword stays prose */
+	_cleanup_answer_parse_ answer_parse *v =
+	    parse(&survey, 0, "Note: skip the intro, vote early\nhttps://example.com");
+	assert_no_errors(v);
+	assert_string_equal(value_of(v, "comment"),
+			    "Note: skip the intro, vote early\nhttps://example.com");
+}
+
+static void test_ideas(void **state)
+{
+	_cleanup_answer_parse_ answer_parse *p = parse(
+	    &prompt, 0,
+	    "idea: Shorter stand-ups\nIDEA  A shared glossary\nIdeas: Demo days\n"
+	    "   continued here\n\nA paragraph idea\nover two lines\n\n1: numbered, still an idea\n"
+	    "idea\nheading style");
+	assert_no_errors(p);
+	char *const *ideas = answer_parse_ideas(p);
+	assert_int_equal(answer_parse_n_ideas(p), 6);
+	assert_string_equal(ideas[0], "Shorter stand-ups");
+	assert_string_equal(ideas[1], "A shared glossary");
+	assert_string_equal(ideas[2], "Demo days\ncontinued here");
+	assert_string_equal(ideas[3], "A paragraph idea\nover two lines");
+	assert_string_equal(ideas[4], "1: numbered, still an idea");
+	assert_string_equal(ideas[5], "heading style");
+	assert_null(ideas[6]);
+
+	_cleanup_answer_parse_ answer_parse *q = parse(&prompt, 0, "idea:\n\nidea");
+	assert_int_equal(answer_parse_n_ideas(q), 0);
+	assert_int_equal(answer_parse_n_errors(q), 2);
+	assert_error(q, 0, "“idea:”: no idea after “idea”");
+
+	/* ideas only in prompt rounds; the lines continuing one go with it */
+	_cleanup_answer_parse_ answer_parse *r = parse(&survey, 0, "idea: more coffee\nand tea");
+	assert_int_equal(answer_parse_n_items(r), 0);
+	assert_int_equal(answer_parse_n_errors(r), 1);
+	assert_error(r, 0, "“idea: more coffee”: this round does not collect ideas");
+
+	/* an empty result has an empty, non-NULL list */
+	_cleanup_answer_parse_ answer_parse *s = parse(&prompt, 0, "  \n\t\n");
+	assert_non_null(answer_parse_ideas(s));
+	assert_null(answer_parse_ideas(s)[0]);
+	assert_int_equal(answer_parse_n_errors(s), 0);
+}
+
+static void test_votes(void **state)
+{
+	_cleanup_answer_parse_ answer_parse *p = parse(&vote, 9, "vote 3 7 7");
+	assert_no_errors(p);
+	assert_int_equal(answer_parse_votes_for(p, 3), 1);
+	assert_int_equal(answer_parse_votes_for(p, 7), 2);
+	assert_int_equal(answer_parse_votes_for(p, 1), 0);
+	assert_int_equal(answer_parse_total_votes(p), 3);
+	assert_int_equal(answer_parse_n_items(p), 2);
+
+	static const char *const same[] = {"Vote: 7, 3, 7", "VOTES 7x2 3",	"vote #3 #7×2",
+					   "3 7 7",	    "vote 7\nvote 3 7", "7*2, 3"};
+	for (size_t i = 0; i < ELEMENTSOF(same); i++) {
+		_cleanup_answer_parse_ answer_parse *q = parse(&vote, 9, same[i]);
+		assert_no_errors(q);
+		assert_int_equal(answer_parse_votes_for(q, 3), 1);
+		assert_int_equal(answer_parse_votes_for(q, 7), 2);
+		assert_int_equal(answer_parse_total_votes(q), 3);
+	}
+	/* fewer dots than allowed are fine */
+	_cleanup_answer_parse_ answer_parse *f = parse(&vote, 9, "vote 9");
+	assert_int_equal(answer_parse_total_votes(f), 1);
+
+	static const struct {
+		const coco_round *round;
+		size_t n_ideas;
+		const char *in, *err;
+	} bad[] = {
+	    {&vote, 9, "vote 0", "“vote 0”: there is no idea 0 (ideas are numbered 1 to 9)"},
+	    {&vote, 9, "vote 10", "“vote 10”: there is no idea 10 (ideas are numbered 1 to 9)"},
+	    {&vote, 9, "vote 1 2 3 4", "“vote 1 2 3 4”: too many votes (4 dots, at most 3)"},
+	    {&vote, 9, "vote 2x4", "“vote 2x4”: too many votes (4 dots, at most 3)"},
+	    {&vote1, 9, "vote 1 1", "“vote 1 1”: too many votes (2 dots, at most 1)"},
+	    {&vote, 9, "vote", "“vote”: say which ideas you vote for, like “vote 1 2 2”"},
+	    {&vote, 9, "vote:", "“vote:”: say which ideas you vote for, like “vote 1 2 2”"},
+	    {&vote, 9, "vote 2 x", "“vote 2 x”: “x” is not an idea number"},
+	    {&vote, 9, "vote 2x0", "“vote 2x0”: “2x0” gives no dots"},
+	    {&vote, 0, "vote 1", "“vote 1”: there are no ideas to vote for"},
+	    {&survey, 9, "vote 1", "“vote 1”: this round is not a vote"},
+	    {&vote, 9, "vote 99999999999999999999999",
+	     "“vote 99999999999999999999999”: there is no idea 99999999999999999999999 (ideas "
+	     "are numbered 1 to 9)"},
+	};
+	for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+		_cleanup_answer_parse_ answer_parse *q =
+		    parse(bad[i].round, bad[i].n_ideas, bad[i].in);
+		assert_int_equal(answer_parse_n_items(q), 0);
+		assert_int_equal(answer_parse_total_votes(q), 0);
+		assert_int_equal(answer_parse_n_errors(q), 1);
+		assert_error(q, 0, bad[i].err);
+	}
+
+	/* the dots add up over the message; the statement that goes over is refused whole */
+	_cleanup_answer_parse_ answer_parse *q = parse(&vote, 9, "vote 1\nvote 2 2\nvote 3");
+	assert_int_equal(answer_parse_total_votes(q), 3);
+	assert_int_equal(answer_parse_votes_for(q, 3), 0);
+	assert_error(q, 0, "“vote 3”: too many votes (4 dots, at most 3)");
+
+	/* plain prose in a vote round is not a vote */
+	_cleanup_answer_parse_ answer_parse *r = parse(&vote, 9, "I like 3 best");
+	assert_int_equal(answer_parse_n_items(r), 0);
+	assert_error(r, 0, "“I like 3 best”: not understood");
+}
+
+static void test_skips(void **state)
+{
+	_cleanup_answer_parse_ answer_parse *p =
+	    parse(&survey, 0, "skip 3\nSKIP q2, comment\n1: 4");
+	assert_no_errors(p);
+	assert_int_equal(answer_parse_n_skips(p), 3);
+	assert_string_equal(answer_parse_skip_question(p, 0), "colour");
+	assert_string_equal(answer_parse_skip_question(p, 1), "channels");
+	assert_string_equal(answer_parse_skip_question(p, 2), "comment");
+	assert_int_equal(answer_parse_skip_number(p, 2), 4);
+	assert_int_equal(answer_parse_n_items(p), 4);
+
+	/* skip and answer of the same question: the later one counts */
+	_cleanup_answer_parse_ answer_parse *q =
+	    parse(&survey, 0, "2: b\nskip 2\n3: a\nskip: 3\n3: d");
+	assert_int_equal(answer_parse_n_skips(q), 1);
+	assert_string_equal(answer_parse_skip_question(q, 0), "colour");
+	assert_null(value_of(q, "colour"));
+	assert_string_equal(value_of(q, "channels"), "Phone");
+
+	static const struct {
+		const char *in, *err;
+	} bad[] = {
+	    {"skip 1", "“skip 1”: question 1 is required and cannot be skipped"},
+	    {"skip nps", "“skip nps”: question 5 is required and cannot be skipped"},
+	    {"skip 9", "“skip 9”: there is no question 9 to skip"},
+	    {"skip", "“skip”: say which question to skip, like “skip 2”"},
+	    {"skip:", "“skip:”: say which question to skip, like “skip 2”"},
+	};
+	for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+		_cleanup_answer_parse_ answer_parse *r = parse(&plain, 0, bad[i].in);
+		_cleanup_answer_parse_ answer_parse *s = parse(&survey, 0, bad[i].in);
+		assert_int_equal(answer_parse_n_items(s), 0);
+		assert_int_equal(answer_parse_n_errors(s), 1);
+		assert_error(s, 0, bad[i].err);
+		assert_int_equal(answer_parse_n_items(r), 0);
+	}
+	/* one bad reference does not spoil the others */
+	_cleanup_answer_parse_ answer_parse *t = parse(&survey, 0, "skip 1 2");
+	assert_int_equal(answer_parse_n_skips(t), 1);
+	assert_error(t, 0, "“skip 1 2”: question 1 is required and cannot be skipped");
+}
+
+static void test_languages(void **state)
+{
+	_cleanup_answer_parse_ answer_parse *p = parse(
+	    &survey, 0,
+	    "1：4、2：b\n" /* full-width colon and comma, as Japanese input methods type them */
+	    "q4: Hyvä aloitus, kiitos! Äänestän ensi kerralla. 🎉\n"
+	    "\xC2\xA0\xE3\x80\x80"
+	    "3: a，c\xE3\x80\x80\n"); /* NBSP and U+3000 around */
+	assert_no_errors(p);
+	assert_string_equal(value_of(p, "mood"), "4");
+	assert_string_equal(value_of(p, "colour"), "Green");
+	assert_string_equal(value_of(p, "channels"), "Slack|Matrix");
+	assert_string_equal(value_of(p, "comment"),
+			    "Hyvä aloitus, kiitos! Äänestän ensi kerralla. 🎉");
+
+	_cleanup_answer_parse_ answer_parse *q =
+	    parse(&prompt, 0,
+		  "idea: 朝会を15分にする\n\nアイデア：金曜日はデモの日\n\n🚀 ship weekly "
+		  "🚀\n\nidea: Äänestys joka perjantai");
+	assert_no_errors(q);
+	char *const *ideas = answer_parse_ideas(q);
+	assert_int_equal(answer_parse_n_ideas(q), 4);
+	assert_string_equal(ideas[0], "朝会を15分にする");
+	assert_string_equal(ideas[1], "アイデア：金曜日はデモの日");
+	assert_string_equal(ideas[2], "🚀 ship weekly 🚀");
+	assert_string_equal(ideas[3], "Äänestys joka perjantai");
+
+	/* Japanese free text answers the text question */
+	_cleanup_answer_parse_ answer_parse *r =
+	    parse(&survey, 0, "5: 10\nとても良かったです。ありがとう！");
+	assert_no_errors(r);
+	assert_string_equal(value_of(r, "comment"), "とても良かったです。ありがとう！");
+
+	/* a long quote is cut at a character boundary: 59 characters and an ellipsis */
+	_cleanup_answer_parse_ answer_parse *s =
+	    parse(&plain, 0,
+		  "あいうえおかきくけこあいうえおかきくけこあいうえおかきくけこあいうえおかきくけこ"
+		  "あいうえおかきくけこあいうえおかきくけこあいうえおかきくけこ");
+	assert_error(
+	    s, 0,
+	    "“あいうえおかきくけこあいうえおかきくけこあいうえおかきくけこあいうえおかきくけこ"
+	    "あいうえおかきくけこあいうえおかきくけ…”: not understood");
+	/* exactly 60 characters are not cut */
+	_cleanup_answer_parse_ answer_parse *t = parse(&plain, 0,
+						       "😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀"
+						       "😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀");
+	assert_error(t, 0,
+		     "“😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀"
+		     "😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀”: not understood");
+}
+
+static void test_garbage(void **state)
+{
+	static const char bin[] = "\x01\x02\xff\xfe\x00\x80garbage\x1b[0m";
+	answer_parse *p = NULL;
+	assert_int_equal(answer_parse_mem(&survey, 0, bin, sizeof bin - 1, &p), 0);
+	assert_int_equal(answer_parse_n_items(p), 0);
+	assert_int_equal(answer_parse_n_errors(p), 1);
+	assert_error(p, 0,
+		     "“\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD"
+		     "\xEF\xBF\xBDgarbage\xEF\xBF\xBD[0m”: not readable text (binary data "
+		     "or a broken encoding)");
+	p = answer_parse_free(p);
+	assert_null(p);
+
+	/* overlong encodings and surrogates are not text either; good lines still count */
+	_cleanup_answer_parse_ answer_parse *q =
+	    parse(&survey, 0, "1: 4\n\xC0\xAF\n\xED\xA0\x80\n4: ok");
+	assert_int_equal(answer_parse_n_items(q), 2);
+	assert_int_equal(answer_parse_n_errors(q), 2);
+
+	/* lone colons and punctuation: nothing to route them to in a survey without text */
+	_cleanup_answer_parse_ answer_parse *r = parse(&plain, 0, ":\n\n::: :\n\n, ; ,\n\n: 4");
+	assert_int_equal(answer_parse_n_items(r), 0);
+	assert_int_equal(answer_parse_n_errors(r), 4);
+	assert_error(r, 0, "“:”: not understood");
+	assert_error(r, 3, "“: 4”: not understood");
+
+	/* only garbage in a vote and an announcement */
+	_cleanup_answer_parse_ answer_parse *s = parse(&vote, 5, "asdf\n\n1: 2");
+	assert_int_equal(answer_parse_n_items(s), 0);
+	assert_int_equal(answer_parse_n_errors(s), 2);
+	_cleanup_answer_parse_ answer_parse *t = parse(&announce, 0, "thanks!");
+	assert_int_equal(answer_parse_n_items(t), 0);
+	assert_error(t, 0, "“thanks!”: not understood");
+
+	/* bad arguments */
+	answer_parse *u = NULL;
+	assert_int_equal(answer_parse_text(NULL, 0, "1: 4", &u), -EINVAL);
+	assert_int_equal(answer_parse_text(&survey, 0, NULL, &u), -EINVAL);
+	assert_int_equal(answer_parse_text(&survey, 0, "1: 4", NULL), -EINVAL);
+	assert_int_equal(answer_parse_mem(&survey, 0, NULL, 3, &u), -EINVAL);
+	assert_null(u);
+	assert_null(answer_parse_free(NULL));
+}
+
+static void test_limits(void **state)
+{
+	/* over 64 KiB: one error, nothing else */
+	size_t n = ANSWER_MESSAGE_MAX + 1;
+	_cleanup_free_ char *huge = xmalloc(n + 1);
+	for (size_t i = 0; i < n; i += 8)
+		memcpy(huge + i, "idea: x\n", n - i < 8 ? n - i : 8);
+	huge[n] = 0;
+	_cleanup_answer_parse_ answer_parse *p = parse(&prompt, 0, huge);
+	assert_int_equal(answer_parse_n_items(p), 0);
+	assert_int_equal(answer_parse_n_errors(p), 1);
+	assert_error(p, 0, "message too long (65537 bytes, at most 65536)");
+
+	/* exactly 64 KiB is read, and 8192 ideas are too many items */
+	huge[ANSWER_MESSAGE_MAX] = 0;
+	_cleanup_answer_parse_ answer_parse *q = parse(&prompt, 0, huge);
+	assert_int_equal(answer_parse_n_items(q), 0);
+	assert_int_equal(answer_parse_n_errors(q), 1);
+	assert_error(q, 0, "too many answers in one message (8192, at most 200)");
+
+	/* 200 items pass, 201 do not */
+	strbuf b = {0};
+	for (int i = 0; i < 200; i++)
+		strbuf_printf(&b, "idea: number %d\n", i + 1);
+	_cleanup_answer_parse_ answer_parse *r = parse(&prompt, 0, b.s);
+	assert_no_errors(r);
+	assert_int_equal(answer_parse_n_ideas(r), 200);
+	assert_string_equal(answer_parse_ideas(r)[199], "number 200");
+	strbuf_puts(&b, "one more"); /* continues idea 200: still 200 */
+	_cleanup_answer_parse_ answer_parse *r2 = parse(&prompt, 0, b.s);
+	assert_int_equal(answer_parse_n_ideas(r2), 200);
+	assert_string_equal(answer_parse_ideas(r2)[199], "number 200\none more");
+	strbuf_puts(&b, "\n\nand one more");
+	_cleanup_answer_parse_ answer_parse *s = parse(&prompt, 0, b.s);
+	assert_int_equal(answer_parse_n_items(s), 0);
+	assert_error(s, 0, "too many answers in one message (201, at most 200)");
+	strbuf_done(&b);
+
+	/* the same question answered 201 times is still 201 statements */
+	for (int i = 0; i < 201; i++)
+		strbuf_puts(&b, "1: 3, ");
+	_cleanup_answer_parse_ answer_parse *t = parse(&survey, 0, b.s);
+	assert_int_equal(answer_parse_n_items(t), 0);
+	assert_int_equal(answer_parse_n_errors(t), 1);
+	strbuf_done(&b);
+
+	/* errors are listed up to a cap, the rest counted */
+	for (int i = 0; i < 30; i++)
+		strbuf_printf(&b, "junk %d\n\n", i);
+	_cleanup_answer_parse_ answer_parse *u = parse(&plain, 0, b.s);
+	assert_int_equal(answer_parse_n_errors(u), ANSWER_ERRORS_MAX + 1);
+	assert_error(u, 0, "“junk 0”: not understood");
+	assert_error(u, ANSWER_ERRORS_MAX, "…and 10 more not understood");
+	strbuf_done(&b);
+}
+
+static void test_confirmation(void **state)
+{
+	_cleanup_answer_parse_ answer_parse *p =
+	    parse(&survey, 0, "5: 9\n3: c a\n2: b\n1: 4\n4: Hyvä, kiitos");
+	assert_confirmation(p, "We recorded: 1 → 4, 2 → Green, 3 → Slack + Matrix, "
+			       "4 → “Hyvä, kiitos”, 5 → 9");
+
+	_cleanup_answer_parse_ answer_parse *q = parse(
+	    &survey, 0,
+	    "skip 2\n4: a very long answer that goes on and on, well past the sixty characters "
+	    "we quote\nand a second line");
+	assert_confirmation(q,
+			    "We recorded: 4 → “a very long answer that goes on and on, well past "
+			    "the sixty…”, skipped 2");
+
+	_cleanup_answer_parse_ answer_parse *r =
+	    parse(&prompt, 0, "idea: 朝会を短く\nidea: Demo\nday");
+	assert_confirmation(r, "We recorded: idea “朝会を短く”, idea “Demo day”");
+
+	_cleanup_answer_parse_ answer_parse *s = parse(&vote, 9, "vote 7 3 7");
+	assert_confirmation(s, "We recorded: votes 3×1, 7×2");
+
+	_cleanup_answer_parse_ answer_parse *t = parse(&survey, 0, "1: 9");
+	assert_confirmation(t, "We recorded nothing");
+}
+
+static void test_help(void **state)
+{
+	static const struct {
+		const coco_round *round;
+		const char *want;
+	} cases[] = {
+	    {&survey, "Reply like this: 1: 4, 2: b, 3: a c, 5: 9, 4: your words\n"
+		      "To leave out a question that is not required: skip 2"},
+	    {&plain, "Reply like this: 1: 4, 2: b\n"
+		     "To leave out a question that is not required: skip 2"},
+	    {&two_text, "Reply like this, one answer a line:\n1: 2\n2: your words\n3: your words\n"
+			"To leave out a question that is not required: skip 3"},
+	    {&prompt, "Reply like this: idea: your idea (one idea a line, or one a paragraph)"},
+	    {&vote, "Reply like this: vote 1 2 2 (3 dots in all; repeat a number to give an idea "
+		    "more than one)"},
+	    {&vote1, "Reply like this: vote 1 (1 dot in all)"},
+	    {&announce, "This message needs no reply"},
+	};
+	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+		_cleanup_free_ char *h = answer_help(cases[i].round);
+		assert_string_equal(h, cases[i].want);
+	}
+
+	/* the survey's help example parses back without errors */
+	_cleanup_answer_parse_ answer_parse *p =
+	    parse(&survey, 0, "1: 4, 2: b, 3: a c, 5: 9, 4: your words\nskip 2");
+	assert_no_errors(p);
+	assert_int_equal(answer_parse_n_items(p), 5);
+	_cleanup_answer_parse_ answer_parse *q =
+	    parse(&two_text, 0, "1: 2\n2: your words\n3: your words");
+	assert_no_errors(q);
+	assert_int_equal(answer_parse_n_items(q), 3);
+}
+
+static void test_json(void **state)
+{
+	_cleanup_answer_parse_ answer_parse *p =
+	    parse(&survey, 0, "3: d b\n1: 4\n2: c\nskip 4\n5: 10");
+	assert_json(p, "{\"answers\":{\"mood\":\"4\",\"colour\":\"Blue\",\"channels\":"
+		       "[\"Email\",\"Phone\"],\"nps\":\"10\"},\"ideas\":[],\"votes\":{},"
+		       "\"skips\":[\"comment\"]}");
+
+	_cleanup_answer_parse_ answer_parse *q =
+	    parse(&prompt, 0, "idea: \"quoted\" ideas\nidea: 🚀 ja äö\n\nline\nbreak");
+	assert_json(q, "{\"answers\":{},\"ideas\":[\"\\\"quoted\\\" ideas\",\"🚀 ja äö\","
+		       "\"line\\nbreak\"],\"votes\":{},\"skips\":[]}");
+
+	_cleanup_answer_parse_ answer_parse *r = parse(&vote, 12, "vote 12 3 12");
+	assert_json(r, "{\"answers\":{},\"ideas\":[],\"votes\":{\"3\":1,\"12\":2},\"skips\":[]}");
+
+	_cleanup_answer_parse_ answer_parse *s = parse(&survey, 0, "gibberish\n\n4: text");
+	assert_json(s,
+		    "{\"answers\":{\"comment\":\"text\"},\"ideas\":[],\"votes\":{},\"skips\":[]}");
+
+	_cleanup_answer_parse_ answer_parse *t = parse(&plain, 0, "nothing useful");
+	assert_json(t, "{\"answers\":{},\"ideas\":[],\"votes\":{},\"skips\":[]}");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_one_per_line),
+	    cmocka_unit_test(test_several_on_a_line),
+	    cmocka_unit_test(test_references),
+	    cmocka_unit_test(test_values),
+	    cmocka_unit_test(test_bad_values),
+	    cmocka_unit_test(test_text_continues),
+	    cmocka_unit_test(test_free_text_routing),
+	    cmocka_unit_test(test_ideas),
+	    cmocka_unit_test(test_votes),
+	    cmocka_unit_test(test_skips),
+	    cmocka_unit_test(test_languages),
+	    cmocka_unit_test(test_garbage),
+	    cmocka_unit_test(test_limits),
+	    cmocka_unit_test(test_confirmation),
+	    cmocka_unit_test(test_help),
+	    cmocka_unit_test(test_json),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
