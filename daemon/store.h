@@ -36,6 +36,9 @@ int store_replace(store *s, const char *relpath, const void *data, size_t len);
 int store_read(store *s, const char *relpath, size_t max, char **ret, size_t *ret_len);
 int store_exists(store *s, const char *relpath);
 int store_remove(store *s, const char *relpath);
+/* Atomic move within the store (rename, then fsync of both directories); the target
+ * directory is created if needed. */
+int store_rename(store *s, const char *from, const char *to);
 
 /* Called once per append after the commit that covers it: result is STORE_STORED,
  * STORE_DUPLICATE, or -errno if the write failed (then nothing may be acknowledged). */

@@ -1,0 +1,1019 @@
+/* store: see store.h. This file is the only code that writes under the state directory.
+ *
+ * Why it is built this way:
+ * - Every open is relative to the root directory fd. Directories are reached with openat2()
+ *   and RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS when the kernel has it (>= 5.6), otherwise with one
+ *   openat(O_NOFOLLOW) per component; the last component is always opened O_NOFOLLOW. A
+ *   symlink planted inside the store therefore fails with ELOOP instead of being followed,
+ *   even though store_path_is_valid() already refuses "..", "/" and hidden names.
+ * - Idempotency keys have no file of their own. The key index is built lazily (first keyed
+ *   append or store_has_key()) by reading the leading {"key":"…" of every complete line of
+ *   every *.jsonl file. The data files are the single source of truth: a separate key file
+ *   could disagree with them after a crash (key durable but record lost, or the reverse),
+ *   and then a replay would either drop an answer or store it twice. The price is one scan
+ *   of the store at the first keyed operation; the index itself is a hash set of strings.
+ *   This is why a keyed record must carry its key as the first member, and why keyed
+ *   appends must go to *.jsonl files.
+ * - A torn last line (a crash in the middle of a write) was never acknowledged, since
+ *   acknowledgement waits for fdatasync. So scans skip it, and the first open for append
+ *   cuts it off, so that the next record starts on a fresh line.
+ * - When a commit fails, the bytes it wrote are truncated away and the key index is thrown
+ *   away: it is rebuilt from the files on next use rather than guessed.
+ * - The crash hook counts durable steps: each fsync()/fdatasync() of a file or directory
+ *   and each rename(). Stopping right after each of them covers every state a real crash
+ *   can leave, since nothing is promised between them.
+ */
+#define _GNU_SOURCE
+#include "store.h"
+#include "util.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#define STORE_LINE_MAX (1024 * 1024) /* longest line (without its newline) a scan accepts */
+#define STORE_KEY_MAX 200
+#define STORE_PATH_MAX 1024
+#define FD_CACHE_MAX 64
+#define WALK_DEPTH_MAX 16
+#define CRASH_EXIT_STATUS 99
+
+static const char key_prefix[] = "{\"key\":\"";
+#define KEY_PREFIX_LEN (sizeof key_prefix - 1)
+
+typedef struct pending {
+	char *relpath;
+	char *line;	/* key inserted, '\n' appended; NULL when the key is a duplicate */
+	char *key;	/* NULL for unkeyed appends and duplicates */
+	ssize_t dup_of; /* index in the same batch of the append that recorded the key, or -1 */
+	store_commit_fn cb;
+	void *userdata;
+} pending;
+
+typedef struct cached_fd {
+	char *relpath;
+	int fd;
+	uint64_t last_use;
+} cached_fd;
+
+/* Open addressing, linear probing; no removal needed (the index is rebuilt instead). */
+typedef struct keyset {
+	char **slots;
+	size_t cap, n;
+} keyset;
+
+struct store {
+	char *root;
+	int root_fd;
+	bool no_openat2;
+	unsigned long crash_after, durable_steps;
+	keyset keys;
+	bool keys_loaded;
+	pending *queue;
+	size_t n_queue, cap_queue;
+	cached_fd fds[FD_CACHE_MAX];
+	size_t n_fds;
+	uint64_t fd_clock;
+};
+
+static void closedirp(DIR **d)
+{
+	if (*d)
+		closedir(*d);
+}
+
+static void strv_freep(char ***v)
+{
+	strv_free(*v);
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+	return n >= m && memcmp(s + n - m, suffix, m) == 0;
+}
+
+static void durable_step(store *s)
+{
+	if (s->crash_after > 0 && ++s->durable_steps >= s->crash_after)
+		_exit(CRASH_EXIT_STATUS);
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t k = write(fd, p, n);
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (k == 0)
+			return -EIO;
+		p += k;
+		n -= (size_t)k;
+	}
+	return 0;
+}
+
+/* ---- key index ---- */
+
+static uint64_t hash_str(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+	for (; *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+static char **keyset_slot(const keyset *ks, const char *key)
+{
+	size_t mask = ks->cap - 1;
+	for (size_t i = hash_str(key) & mask;; i = (i + 1) & mask)
+		if (!ks->slots[i] || STREQ(ks->slots[i], key))
+			return &ks->slots[i];
+}
+
+static bool keyset_contains(const keyset *ks, const char *key)
+{
+	return ks->cap > 0 && *keyset_slot(ks, key);
+}
+
+static void keyset_grow(keyset *ks)
+{
+	keyset bigger = {.cap = ks->cap ? ks->cap * 2 : 256, .n = ks->n};
+	bigger.slots = xcalloc(bigger.cap, sizeof(char *));
+	for (size_t i = 0; i < ks->cap; i++)
+		if (ks->slots[i])
+			*keyset_slot(&bigger, ks->slots[i]) = ks->slots[i];
+	free(ks->slots);
+	*ks = bigger;
+}
+
+/* Returns true if the key was new. */
+static bool keyset_add(keyset *ks, const char *key)
+{
+	if ((ks->n + 1) * 4 > ks->cap * 3)
+		keyset_grow(ks);
+	char **slot = keyset_slot(ks, key);
+	if (*slot)
+		return false;
+	*slot = xstrdup(key);
+	ks->n++;
+	return true;
+}
+
+static void keyset_clear(keyset *ks)
+{
+	for (size_t i = 0; i < ks->cap; i++)
+		free(ks->slots[i]);
+	free(ks->slots);
+	*ks = (keyset){0};
+}
+
+/* Keys are written into JSON verbatim, so they may hold nothing that needs escaping. */
+static bool key_is_valid(const char *key)
+{
+	size_t n = strlen(key);
+	if (n == 0 || n > STORE_KEY_MAX)
+		return false;
+	for (const unsigned char *p = (const unsigned char *)key; *p; p++)
+		if (*p < 0x20 || *p == 0x7f || *p == '"' || *p == '\\')
+			return false;
+	return true;
+}
+
+/* ---- paths ---- */
+
+bool store_path_is_valid(const char *relpath)
+{
+	if (!relpath || !*relpath || strlen(relpath) > STORE_PATH_MAX)
+		return false;
+	for (const char *p = relpath;;) {
+		const char *end = strchrnul(p, '/');
+		size_t n = (size_t)(end - p);
+		char comp[65];
+		if (n == 0 || n >= sizeof comp)
+			return false;
+		memcpy(comp, p, n);
+		comp[n] = '\0';
+		/* *.tmp names belong to store_replace(): a stale one is deleted without asking. */
+		if (!name_is_safe(comp) || ends_with(comp, ".tmp"))
+			return false;
+		if (!*end)
+			return true;
+		p = end + 1;
+	}
+}
+
+/* A new open file description, not dup(): readdir() on a dup would move the offset of
+ * root_fd itself, and the next listing would start at the end. */
+static int dup_root(store *s, int *ret_fd)
+{
+	int fd = openat(s->root_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	*ret_fd = fd;
+	return 0;
+}
+
+/* One component at a time, never following a symlink; makes missing directories. */
+static int walk_dir(store *s, const char *reldir, bool create, int *ret_fd)
+{
+	_cleanup_close_ int fd = -1;
+	int r = dup_root(s, &fd);
+	if (r < 0)
+		return r;
+	for (const char *p = reldir; *p;) {
+		const char *end = strchrnul(p, '/');
+		_cleanup_free_ char *comp = xstrndup(p, (size_t)(end - p));
+		const int flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+		int next = openat(fd, comp, flags);
+		if (next < 0 && errno == ENOENT && create) {
+			if (mkdirat(fd, comp, 0700) < 0 && errno != EEXIST)
+				return -errno;
+			/* The new entry must survive a crash before anything inside it counts. */
+			if (fsync(fd) < 0)
+				return -errno;
+			durable_step(s);
+			next = openat(fd, comp, flags);
+		}
+		if (next < 0)
+			return -errno;
+		close(fd);
+		fd = next;
+		p = *end ? end + 1 : end;
+	}
+	*ret_fd = fd;
+	fd = -1;
+	return 0;
+}
+
+/* Opens reldir (a valid path, or "" for the root) beneath the root. */
+static int open_dir(store *s, const char *reldir, bool create, int *ret_fd)
+{
+	if (!*reldir)
+		return dup_root(s, ret_fd);
+	if (!s->no_openat2) {
+		struct open_how how = {
+		    .flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
+		    .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS,
+		};
+		int fd = (int)syscall(SYS_openat2, s->root_fd, reldir, &how, sizeof how);
+		if (fd >= 0) {
+			*ret_fd = fd;
+			return 0;
+		}
+		/* Old kernels say ENOSYS; some seccomp filters say EPERM. */
+		if (errno == ENOSYS || errno == EPERM) {
+			log_debug("openat2() unavailable, resolving paths one component at a time");
+			s->no_openat2 = true;
+		} else if (errno != ENOENT || !create)
+			return -errno;
+	}
+	return walk_dir(s, reldir, create, ret_fd);
+}
+
+/* Opens the directory holding relpath (the caller closes it) and points at the last name. */
+static int open_parent(store *s, const char *relpath, bool create, int *ret_dirfd,
+		       const char **ret_name)
+{
+	const char *slash = strrchr(relpath, '/');
+	_cleanup_free_ char *dir =
+	    slash ? xstrndup(relpath, (size_t)(slash - relpath)) : xstrdup("");
+	int r = open_dir(s, dir, create, ret_dirfd);
+	if (r < 0)
+		return r;
+	*ret_name = slash ? slash + 1 : relpath;
+	return 0;
+}
+
+static int open_regular(store *s, const char *relpath, int *ret_fd)
+{
+	_cleanup_close_ int dfd = -1;
+	const char *name;
+	int r = open_parent(s, relpath, false, &dfd, &name);
+	if (r < 0)
+		return r;
+	/* O_NONBLOCK: a FIFO planted in the store must not hang the loop. */
+	_cleanup_close_ int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
+	*ret_fd = fd;
+	fd = -1;
+	return 0;
+}
+
+/* ---- line scanning ---- */
+
+/* Streams complete lines to cb with one fixed buffer. A last line without newline is torn
+ * and skipped. Over-long lines are an error, or skipped when skip_long (key loading must
+ * see every other line of the file). */
+static int scan_fd(int fd, const char *what, bool skip_long, store_line_fn cb, void *userdata)
+{
+	const size_t cap = STORE_LINE_MAX + 1;
+	_cleanup_free_ char *buf = xmalloc(cap);
+	size_t len = 0;
+	bool skipping = false;
+	for (;;) {
+		ssize_t k = read(fd, buf + len, cap - len);
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (k == 0)
+			break;
+		len += (size_t)k;
+		size_t start = 0;
+		char *nl;
+		while ((nl = memchr(buf + start, '\n', len - start))) {
+			size_t end = (size_t)(nl - buf);
+			*nl = '\0';
+			if (skipping)
+				skipping = false;
+			else {
+				int r = cb(buf + start, end - start, userdata);
+				if (r < 0)
+					return r;
+			}
+			start = end + 1;
+		}
+		memmove(buf, buf + start, len - start);
+		len -= start;
+		if (len == cap) {
+			if (!skip_long)
+				return log_warning_errno(EBADMSG,
+							 "%s: line longer than %d bytes: %m", what,
+							 STORE_LINE_MAX);
+			log_warning("%s: skipping a line longer than %d bytes", what,
+				    STORE_LINE_MAX);
+			skipping = true;
+			len = 0;
+		}
+	}
+	if (len > 0 && !skipping)
+		log_warning("%s: ignoring torn last line (%zu bytes without newline)", what, len);
+	return 0;
+}
+
+int store_scan(store *s, const char *relpath, store_line_fn cb, void *userdata)
+{
+	if (!s || !store_path_is_valid(relpath) || !cb)
+		return -EINVAL;
+	_cleanup_close_ int fd = -1;
+	int r = open_regular(s, relpath, &fd);
+	if (r < 0)
+		return r;
+	return scan_fd(fd, relpath, false, cb, userdata);
+}
+
+/* ---- key loading ---- */
+
+static int load_line(const char *line, size_t len, void *userdata)
+{
+	store *s = userdata;
+	if (len <= KEY_PREFIX_LEN || memcmp(line, key_prefix, KEY_PREFIX_LEN) != 0)
+		return 0;
+	const char *k = line + KEY_PREFIX_LEN;
+	const char *end = memchr(k, '"', len - KEY_PREFIX_LEN);
+	if (!end || end == k || (size_t)(end - k) > STORE_KEY_MAX)
+		return 0;
+	char key[STORE_KEY_MAX + 1];
+	memcpy(key, k, (size_t)(end - k));
+	key[end - k] = '\0';
+	if (key_is_valid(key))
+		keyset_add(&s->keys, key);
+	return 0;
+}
+
+/* Takes ownership of fd. */
+static int load_dir(store *s, int fd, const char *reldir, unsigned depth)
+{
+	_cleanup_(closedirp) DIR *d = fdopendir(fd);
+	if (!d) {
+		int r = -errno;
+		close(fd);
+		return r;
+	}
+	if (depth > WALK_DEPTH_MAX) {
+		log_warning("%s/%s: nested too deep, not looking for keys below", s->root, reldir);
+		return 0;
+	}
+	struct dirent *de;
+	while ((errno = 0, de = readdir(d))) {
+		if (!name_is_safe(de->d_name))
+			continue;
+		_cleanup_free_ char *path =
+		    *reldir ? xasprintf("%s/%s", reldir, de->d_name) : xstrdup(de->d_name);
+		struct stat st;
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			return -errno;
+		if (S_ISDIR(st.st_mode)) {
+			int sub = openat(dirfd(d), de->d_name,
+					 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (sub < 0)
+				return -errno;
+			int r = load_dir(s, sub, path, depth + 1);
+			if (r < 0)
+				return r;
+		} else if (S_ISREG(st.st_mode) && ends_with(de->d_name, ".jsonl")) {
+			_cleanup_close_ int f = openat(
+			    dirfd(d), de->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+			if (f < 0)
+				return -errno;
+			int r = scan_fd(f, path, true, load_line, s);
+			if (r < 0)
+				return r;
+		}
+	}
+	return errno > 0 ? -errno : 0;
+}
+
+static int keys_load(store *s)
+{
+	if (s->keys_loaded)
+		return 0;
+	keyset_clear(&s->keys);
+	int fd = -1;
+	int r = dup_root(s, &fd);
+	if (r >= 0)
+		r = load_dir(s, fd, "", 0);
+	if (r < 0) {
+		keyset_clear(&s->keys);
+		return log_error_errno(r, "Failed to load idempotency keys from %s: %m", s->root);
+	}
+	/* Appends queued but not yet written are recorded too. */
+	for (size_t i = 0; i < s->n_queue; i++)
+		if (s->queue[i].key)
+			keyset_add(&s->keys, s->queue[i].key);
+	s->keys_loaded = true;
+	log_debug("%s: %zu idempotency keys loaded", s->root, s->keys.n);
+	return 0;
+}
+
+static void keys_invalidate(store *s)
+{
+	keyset_clear(&s->keys);
+	s->keys_loaded = false;
+}
+
+bool store_has_key(store *s, const char *key)
+{
+	if (!s || !key || !key_is_valid(key))
+		return false;
+	if (keys_load(s) < 0)
+		return false;
+	return keyset_contains(&s->keys, key);
+}
+
+/* ---- append fd cache ---- */
+
+static ssize_t fd_cache_find(const store *s, const char *relpath)
+{
+	for (size_t i = 0; i < s->n_fds; i++)
+		if (STREQ(s->fds[i].relpath, relpath))
+			return (ssize_t)i;
+	return -1;
+}
+
+static void fd_cache_close(store *s, size_t i)
+{
+	close(s->fds[i].fd);
+	free(s->fds[i].relpath);
+	s->fds[i] = s->fds[--s->n_fds];
+}
+
+static void fd_cache_drop(store *s, const char *relpath)
+{
+	ssize_t i = fd_cache_find(s, relpath);
+	if (i >= 0)
+		fd_cache_close(s, (size_t)i);
+}
+
+/* Cuts a torn last line off, so the next record starts on a line of its own. */
+static int cut_torn_tail(int fd, const char *relpath, off_t size)
+{
+	char buf[4096];
+	off_t end = size;
+	while (end > 0) {
+		size_t n = end < (off_t)sizeof buf ? (size_t)end : sizeof buf;
+		off_t start = end - (off_t)n;
+		ssize_t k = pread(fd, buf, n, start);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return -errno;
+		if ((size_t)k != n)
+			return -EIO;
+		if (end == size && buf[n - 1] == '\n')
+			return 0;
+		char *nl = memrchr(buf, '\n', n);
+		if (nl) {
+			end = start + (nl - buf) + 1;
+			break;
+		}
+		end = start;
+	}
+	if (end == size)
+		return 0;
+	log_warning("%s: cutting off a torn last line of %lld bytes (an append interrupted by a "
+		    "crash, never acknowledged)",
+		    relpath, (long long)(size - end));
+	if (ftruncate(fd, end) < 0)
+		return -errno;
+	return 0;
+}
+
+static int open_for_append(store *s, const char *relpath, int *ret_fd)
+{
+	_cleanup_close_ int dfd = -1;
+	const char *name;
+	int r = open_parent(s, relpath, true, &dfd, &name);
+	if (r < 0)
+		return r;
+	const int flags = O_RDWR | O_APPEND | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;
+	_cleanup_close_ int fd = openat(dfd, name, flags);
+	if (fd < 0 && errno == ENOENT) {
+		fd = openat(dfd, name, flags | O_CREAT | O_EXCL, 0600);
+		if (fd < 0)
+			return -errno;
+		/* fdatasync() of the file does not cover its directory entry. */
+		if (fsync(dfd) < 0)
+			return -errno;
+		durable_step(s);
+	}
+	if (fd < 0)
+		return -errno;
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -EINVAL;
+	r = cut_torn_tail(fd, relpath, st.st_size);
+	if (r < 0)
+		return r;
+	*ret_fd = fd;
+	fd = -1;
+	return 0;
+}
+
+static int append_fd(store *s, const char *relpath, int *ret_fd)
+{
+	ssize_t i = fd_cache_find(s, relpath);
+	if (i < 0) {
+		int fd = -1;
+		int r = open_for_append(s, relpath, &fd);
+		if (r < 0)
+			return r;
+		if (s->n_fds == FD_CACHE_MAX) {
+			size_t lru = 0;
+			for (size_t j = 1; j < s->n_fds; j++)
+				if (s->fds[j].last_use < s->fds[lru].last_use)
+					lru = j;
+			fd_cache_close(s, lru);
+		}
+		i = (ssize_t)s->n_fds++;
+		s->fds[i] = (cached_fd){.relpath = xstrdup(relpath), .fd = fd};
+	}
+	s->fds[i].last_use = ++s->fd_clock;
+	*ret_fd = s->fds[i].fd;
+	return 0;
+}
+
+/* ---- open, free ---- */
+
+int store_open(const char *dir, store **ret)
+{
+	if (!dir || !*dir || !ret)
+		return -EINVAL;
+	bool created = mkdir(dir, 0700) == 0;
+	if (!created && errno != EEXIST)
+		return -errno;
+	/* No O_NOFOLLOW: the root itself may be a symlink (DynamicUser's /var/lib/private). */
+	_cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (created) {
+		_cleanup_free_ char *parent = xstrdup(dir);
+		char *slash = strrchr(parent, '/');
+		if (slash)
+			*(slash == parent ? slash + 1 : slash) = '\0';
+		_cleanup_close_ int pfd =
+		    open(slash ? parent : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (pfd < 0 || fsync(pfd) < 0)
+			return -errno;
+	}
+	store *s = xcalloc(1, sizeof *s);
+	s->root = xstrdup(dir);
+	s->root_fd = fd;
+	fd = -1;
+	const char *env = getenv("COCO_STORE_CRASH_AFTER");
+	if (env && *env) {
+		long n;
+		if (parse_long(env, 0, LONG_MAX, &n) < 0)
+			log_warning("Ignoring invalid COCO_STORE_CRASH_AFTER=%s", env);
+		else
+			s->crash_after = (unsigned long)n;
+	}
+	*ret = s;
+	return 0;
+}
+
+static void pending_done(pending *p)
+{
+	free(p->relpath);
+	free(p->line);
+	free(p->key);
+}
+
+store *store_free(store *s)
+{
+	if (!s)
+		return NULL;
+	/* The header promises callbacks only from store_commit(), so uncommitted appends are
+	 * dropped: they were never acknowledged, and a replay of their inputs stores them. */
+	if (s->n_queue > 0)
+		log_warning("%s: dropping %zu uncommitted appends", s->root, s->n_queue);
+	for (size_t i = 0; i < s->n_queue; i++)
+		pending_done(&s->queue[i]);
+	free(s->queue);
+	while (s->n_fds > 0)
+		fd_cache_close(s, 0);
+	keyset_clear(&s->keys);
+	if (s->root_fd >= 0)
+		close(s->root_fd);
+	free(s->root);
+	free(s);
+	return NULL;
+}
+
+void store_freep(store **s)
+{
+	*s = store_free(*s);
+}
+
+const char *store_root(const store *s)
+{
+	return s->root;
+}
+
+void store_set_crash_after(store *s, unsigned long n)
+{
+	s->crash_after = n;
+	s->durable_steps = 0;
+}
+
+/* ---- whole files ---- */
+
+int store_replace(store *s, const char *relpath, const void *data, size_t len)
+{
+	if (!s || !store_path_is_valid(relpath) || (!data && len > 0))
+		return -EINVAL;
+	_cleanup_close_ int dfd = -1;
+	const char *name;
+	int r = open_parent(s, relpath, true, &dfd, &name);
+	if (r < 0)
+		return r;
+	_cleanup_free_ char *tmp = xasprintf("%s.tmp", name);
+	/* A leftover from a crash; O_EXCL below refuses to write through anything planted. */
+	if (unlinkat(dfd, tmp, 0) < 0 && errno != ENOENT)
+		return -errno;
+	_cleanup_close_ int fd =
+	    openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	r = write_all(fd, data, len);
+	if (r >= 0) {
+		if (fsync(fd) < 0)
+			r = -errno;
+		else
+			durable_step(s);
+	}
+	if (r >= 0 && renameat(dfd, tmp, dfd, name) < 0)
+		r = -errno;
+	if (r < 0) {
+		(void)unlinkat(dfd, tmp, 0);
+		return r;
+	}
+	durable_step(s);
+	/* A cached append fd now points at the replaced inode; keys may have changed. */
+	fd_cache_drop(s, relpath);
+	if (ends_with(relpath, ".jsonl"))
+		keys_invalidate(s);
+	if (fsync(dfd) < 0)
+		return -errno;
+	durable_step(s);
+	return 0;
+}
+
+int store_read(store *s, const char *relpath, size_t max, char **ret, size_t *ret_len)
+{
+	if (!s || !store_path_is_valid(relpath) || !ret)
+		return -EINVAL;
+	_cleanup_close_ int fd = -1;
+	int r = open_regular(s, relpath, &fd);
+	if (r < 0)
+		return r;
+	strbuf b = {0};
+	char chunk[65536];
+	for (;;) {
+		ssize_t k = read(fd, chunk, sizeof chunk);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0 || b.len + (size_t)(k > 0 ? k : 0) > max) {
+			r = k < 0 ? -errno : -EFBIG;
+			strbuf_done(&b);
+			return r;
+		}
+		if (k == 0)
+			break;
+		strbuf_add(&b, chunk, (size_t)k);
+	}
+	if (ret_len)
+		*ret_len = b.len;
+	*ret = strbuf_steal(&b);
+	return 0;
+}
+
+int store_exists(store *s, const char *relpath)
+{
+	if (!s || !store_path_is_valid(relpath))
+		return -EINVAL;
+	_cleanup_close_ int dfd = -1;
+	const char *name;
+	int r = open_parent(s, relpath, false, &dfd, &name);
+	if (r == -ENOENT || r == -ENOTDIR)
+		return 0;
+	if (r < 0)
+		return r;
+	struct stat st;
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	return 1;
+}
+
+int store_remove(store *s, const char *relpath)
+{
+	if (!s || !store_path_is_valid(relpath))
+		return -EINVAL;
+	fd_cache_drop(s, relpath);
+	_cleanup_close_ int dfd = -1;
+	const char *name;
+	int r = open_parent(s, relpath, false, &dfd, &name);
+	if (r < 0)
+		return r;
+	if (unlinkat(dfd, name, 0) < 0) {
+		if (errno != EISDIR)
+			return -errno;
+		if (unlinkat(dfd, name, AT_REMOVEDIR) < 0)
+			return -errno;
+	}
+	if (ends_with(relpath, ".jsonl"))
+		keys_invalidate(s);
+	if (fsync(dfd) < 0)
+		return -errno;
+	durable_step(s);
+	return 0;
+}
+
+int store_rename(store *s, const char *from, const char *to)
+{
+	if (!s || !store_path_is_valid(from) || !store_path_is_valid(to))
+		return -EINVAL;
+	fd_cache_drop(s, from);
+	fd_cache_drop(s, to);
+	_cleanup_close_ int fdir = -1, tdir = -1;
+	const char *fname, *tname;
+	int r = open_parent(s, from, false, &fdir, &fname);
+	if (r < 0)
+		return r;
+	r = open_parent(s, to, true, &tdir, &tname);
+	if (r < 0)
+		return r;
+	if (renameat(fdir, fname, tdir, tname) < 0)
+		return -errno;
+	if (ends_with(from, ".jsonl") || ends_with(to, ".jsonl"))
+		keys_invalidate(s);
+	/* Both directory entries must be durable: the new one first, so a crash leaves the
+	 * file in at least one place. */
+	if (fsync(tdir) < 0)
+		return -errno;
+	durable_step(s);
+	if (fsync(fdir) < 0)
+		return -errno;
+	durable_step(s);
+	return 0;
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int store_list(store *s, const char *reldir, char ***ret)
+{
+	if (!reldir)
+		reldir = "";
+	if (!s || !ret || (*reldir && !store_path_is_valid(reldir)))
+		return -EINVAL;
+	int fd;
+	int r = open_dir(s, reldir, false, &fd);
+	if (r < 0)
+		return r;
+	_cleanup_(closedirp) DIR *d = fdopendir(fd);
+	if (!d) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	_cleanup_(strv_freep) char **v = xcalloc(1, sizeof(char *));
+	size_t n = 0, cap = 1;
+	struct dirent *de;
+	while ((errno = 0, de = readdir(d))) {
+		/* Only names the store's own paths can reach; not replace() temporaries. */
+		if (!name_is_safe(de->d_name) || ends_with(de->d_name, ".tmp"))
+			continue;
+		if (n + 1 >= cap) {
+			cap *= 2;
+			v = xrealloc(v, cap * sizeof(char *));
+		}
+		v[n++] = xstrdup(de->d_name);
+		v[n] = NULL;
+	}
+	if (errno > 0)
+		return -errno;
+	qsort(v, n, sizeof(char *), name_cmp);
+	*ret = TAKE_PTR(v);
+	return 0;
+}
+
+/* ---- appends, group commit ---- */
+
+static bool line_is_valid(const char *line)
+{
+	if (!line || line[0] != '{')
+		return false;
+	size_t n = strlen(line);
+	return n >= 2 && line[n - 1] == '}' && !memchr(line, '\n', n);
+}
+
+int store_append(store *s, const char *relpath, const char *json_line, const char *key,
+		 store_commit_fn cb, void *userdata)
+{
+	if (!s || !store_path_is_valid(relpath) || !line_is_valid(json_line))
+		return -EINVAL;
+	/* Keys are found again only in *.jsonl files (see the top of this file). */
+	if (key && (!key_is_valid(key) || !ends_with(relpath, ".jsonl")))
+		return -EINVAL;
+	/* Whatever is written must be readable again by store_scan(). */
+	if (strlen(json_line) + (key ? KEY_PREFIX_LEN + strlen(key) + 2 : 0) > STORE_LINE_MAX)
+		return -EINVAL;
+
+	pending p = {.dup_of = -1, .cb = cb, .userdata = userdata};
+	if (key) {
+		int r = keys_load(s);
+		if (r < 0)
+			return r;
+		if (!keyset_add(&s->keys, key)) {
+			/* A duplicate of an append in this same batch shares its fate. */
+			for (size_t i = 0; i < s->n_queue; i++)
+				if (s->queue[i].key && STREQ(s->queue[i].key, key))
+					p.dup_of = (ssize_t)i;
+		} else {
+			strbuf b = {0};
+			const char *rest = json_line + 1;
+			rest += strspn(rest, " \t\r");
+			strbuf_puts(&b, key_prefix);
+			strbuf_puts(&b, key);
+			strbuf_putc(&b, '"');
+			if (*rest != '}')
+				strbuf_putc(&b, ',');
+			strbuf_puts(&b, json_line + 1);
+			strbuf_putc(&b, '\n');
+			p.line = strbuf_steal(&b);
+			p.key = xstrdup(key);
+		}
+	} else
+		p.line = xasprintf("%s\n", json_line);
+	p.relpath = xstrdup(relpath);
+
+	if (s->n_queue == s->cap_queue) {
+		s->cap_queue = s->cap_queue ? s->cap_queue * 2 : 16;
+		s->queue = xrealloc(s->queue, s->cap_queue * sizeof(pending));
+	}
+	s->queue[s->n_queue++] = p;
+	return 0;
+}
+
+size_t store_pending(const store *s)
+{
+	return s ? s->n_queue : 0;
+}
+
+typedef struct batch_file {
+	const char *relpath;
+	strbuf data;
+	int result;
+} batch_file;
+
+/* One write and one fdatasync for all of a file's queued lines. */
+static int commit_file(store *s, const char *relpath, const strbuf *data)
+{
+	int fd;
+	int r = append_fd(s, relpath, &fd);
+	if (r < 0)
+		return log_error_errno(r, "Failed to open %s/%s for append: %m", s->root, relpath);
+	struct stat st;
+	if (fstat(fd, &st) < 0) {
+		r = -errno;
+		fd_cache_drop(s, relpath);
+		return log_error_errno(r, "Failed to stat %s/%s: %m", s->root, relpath);
+	}
+	r = write_all(fd, data->s, data->len);
+	if (r >= 0) {
+		if (fdatasync(fd) < 0)
+			r = -errno;
+		else
+			durable_step(s);
+	}
+	if (r >= 0)
+		return 0;
+	log_error_errno(r, "Failed to append to %s/%s: %m", s->root, relpath);
+	/* Nothing of this batch is acknowledged, so nothing of it should remain either. */
+	if (ftruncate(fd, st.st_size) < 0)
+		log_error_errno(errno, "Failed to cut %s/%s back after a failed append: %m",
+				s->root, relpath);
+	/* Reopening re-checks the tail in case the cut failed. */
+	fd_cache_drop(s, relpath);
+	return r;
+}
+
+int store_commit(store *s)
+{
+	if (!s)
+		return -EINVAL;
+	size_t n = s->n_queue;
+	if (n == 0)
+		return 0;
+	/* Detached first: callbacks may queue the next batch. */
+	_cleanup_free_ pending *q = TAKE_PTR(s->queue);
+	s->n_queue = s->cap_queue = 0;
+	_cleanup_free_ batch_file *files = xcalloc(n, sizeof(batch_file));
+	_cleanup_free_ size_t *file_of = xcalloc(n, sizeof(size_t));
+	size_t n_files = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!q[i].line)
+			continue;
+		size_t j = 0;
+		while (j < n_files && !STREQ(files[j].relpath, q[i].relpath))
+			j++;
+		if (j == n_files)
+			files[n_files++].relpath = q[i].relpath;
+		strbuf_puts(&files[j].data, q[i].line);
+		file_of[i] = j;
+	}
+
+	int first_error = 0;
+	for (size_t j = 0; j < n_files; j++) {
+		files[j].result = commit_file(s, files[j].relpath, &files[j].data);
+		if (files[j].result < 0 && first_error == 0)
+			first_error = files[j].result;
+		strbuf_done(&files[j].data);
+	}
+	/* Which keys made it is for the files to say, not for us to guess. */
+	if (first_error < 0)
+		keys_invalidate(s);
+
+	for (size_t i = 0; i < n; i++) {
+		int result = STORE_DUPLICATE;
+		if (q[i].line)
+			result =
+			    files[file_of[i]].result < 0 ? files[file_of[i]].result : STORE_STORED;
+		else if (q[i].dup_of >= 0 && q[q[i].dup_of].line) {
+			int orig = files[file_of[q[i].dup_of]].result;
+			result = orig < 0 ? orig : STORE_DUPLICATE;
+		}
+		if (q[i].cb)
+			q[i].cb(result, q[i].userdata);
+	}
+	for (size_t i = 0; i < n; i++)
+		pending_done(&q[i]);
+	return first_error < 0 ? first_error : (int)n;
+}
