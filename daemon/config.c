@@ -1471,10 +1471,8 @@ static void main_defaults(ctx *c)
 		strv_push(&cfg->connectors, xstrdup("local"));
 		cfg->n_connectors = 1;
 	}
-	if (!cfg->local_outbox)
-		cfg->local_outbox = xasprintf("%s/local/outbox", cfg->state_dir);
-	if (!cfg->local_inbox)
-		cfg->local_inbox = xasprintf("%s/local/inbox", cfg->state_dir);
+	/* Outbox/Inbox stay NULL when not set: the local connector puts them under the state
+	 * directory the daemon actually runs with (cocod --state overrides StateDirectory=). */
 	if (config_has_connector(cfg, "email") && !cfg->mail_from)
 		cerr(c, c->connectors_line,
 		     "Connectors=email sends mail: expected From= in [Mail]");

@@ -143,8 +143,8 @@ typedef struct coco_config {
 	char *mail_from;      /* [Mail] From= */
 	char *mail_name;      /* [Mail] Name= */
 	char *secrets_dir;    /* [Secrets] Directory=, NULL = $CREDENTIALS_DIRECTORY */
-	char *local_outbox;   /* [Local] Outbox=, default STATE/local/outbox */
-	char *local_inbox;    /* [Local] Inbox=, default STATE/local/inbox */
+	char *local_outbox;   /* [Local] Outbox=, NULL: STATE/local/outbox */
+	char *local_inbox;    /* [Local] Inbox=, NULL: STATE/local/inbox */
 	coco_campaign *campaigns;
 	size_t n_campaigns;
 } coco_config;

@@ -108,8 +108,8 @@ static void test_shipped_example(void **state)
 	assert_false(config_has_connector(c, "email"));
 	assert_string_equal(c->mail_from, "coco@northwind.example");
 	assert_null(c->secrets_dir);
-	assert_string_equal(c->local_outbox, "/var/lib/coco/local/outbox");
-	assert_string_equal(c->local_inbox, "/var/lib/coco/local/inbox");
+	assert_null(c->local_outbox);
+	assert_null(c->local_inbox);
 
 	_cleanup_free_ char *sum = config_summary(c);
 	assert_string_equal(sum, "1 campaign, 6 members, 4 rounds, 7 questions");
@@ -390,8 +390,8 @@ static void test_defaults(void **state)
 	assert_null(c->connectors[1]);
 	assert_null(c->mail_from);
 	assert_null(c->secrets_dir);
-	assert_string_equal(c->local_outbox, "/var/lib/coco/local/outbox");
-	assert_string_equal(c->local_inbox, "/var/lib/coco/local/inbox");
+	assert_null(c->local_outbox);
+	assert_null(c->local_inbox);
 
 	const coco_campaign *camp = config_find_campaign(c, "minimal"); /* the file name */
 	assert_non_null(camp);

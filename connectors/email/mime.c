@@ -1,0 +1,938 @@
+/* mime: see mime.h. libetpan does the RFC 5322/MIME grammar, transfer decoding and charset
+ * conversion; this file picks what coco needs out of its trees and builds the outbound
+ * message by hand (the format is fixed, so a writer is shorter than libetpan's builder). */
+#define _GNU_SOURCE /* memmem */
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+
+#include <libetpan/libetpan.h>
+
+#include "util.h"
+#include "email/mime.h"
+
+struct mail_message {
+	char *from_address;
+	char *from_name;
+	char **to;
+	char **cc;
+	char *reply_to;
+	char *subject;
+	char *message_id;
+	char *in_reply_to;
+	char **references;
+	time_t date;
+	char *body;
+	bool automatic;
+};
+
+void mail_message_free(mail_message *m)
+{
+	if (!m)
+		return;
+	free(m->from_address);
+	free(m->from_name);
+	strv_free(m->to);
+	strv_free(m->cc);
+	free(m->reply_to);
+	free(m->subject);
+	free(m->message_id);
+	free(m->in_reply_to);
+	strv_free(m->references);
+	free(m->body);
+	free(m);
+}
+
+static void strv_freep_local(char ***p)
+{
+	strv_free(*p);
+}
+
+static void mailmime_freep(struct mailmime **p)
+{
+	if (*p)
+		mailmime_free(*p);
+}
+
+static bool utf8_valid(const char *s, size_t len)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0;
+	while (i < len) {
+		unsigned char c = u[i];
+		size_t n;
+		uint32_t cp;
+		if (c < 0x80) {
+			i++;
+			continue;
+		} else if (c >= 0xc2 && c <= 0xdf) {
+			n = 1;
+			cp = c & 0x1f;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			n = 2;
+			cp = c & 0x0f;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			n = 3;
+			cp = c & 0x07;
+		} else
+			return false;
+		if (len - i <= n)
+			return false;
+		for (size_t k = 1; k <= n; k++) {
+			if ((u[i + k] & 0xc0) != 0x80)
+				return false;
+			cp = (cp << 6) | (u[i + k] & 0x3f);
+		}
+		if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
+		    (cp >= 0xd800 && cp <= 0xdfff))
+			return false;
+		i += n + 1;
+	}
+	return true;
+}
+
+/* Bytes in charset → malloc'd UTF-8. Declared charset first, then UTF-8, then
+ * windows-1252 (which maps every byte), as mail clients in the wild require. */
+static char *to_utf8(const char *s, size_t len, const char *charset)
+{
+	const char *tries[] = {charset, "utf-8", "windows-1252", "iso-8859-1"};
+
+	for (size_t i = 0; i < ELEMENTSOF(tries); i++) {
+		const char *cs = tries[i];
+		if (!cs)
+			continue;
+		if (strcasecmp(cs, "utf-8") == 0 || strcasecmp(cs, "utf8") == 0 ||
+		    strcasecmp(cs, "us-ascii") == 0 || strcasecmp(cs, "ascii") == 0) {
+			if (utf8_valid(s, len))
+				return xstrndup(s, len);
+			continue;
+		}
+		char *out = NULL;
+		size_t out_len = 0;
+		if (charconv_buffer("utf-8", cs, s, len, &out, &out_len) != MAIL_CHARCONV_NO_ERROR)
+			continue;
+		char *r = utf8_valid(out, out_len) ? xstrndup(out, out_len) : NULL;
+		charconv_buffer_free(out);
+		if (r)
+			return r;
+	}
+	return xstrndup("", 0);
+}
+
+/* RFC 2047 words → UTF-8; undeclared 8-bit bytes are taken as UTF-8 when valid. */
+static char *decode_phrase(const char *s)
+{
+	size_t idx = 0;
+	char *out = NULL;
+	const char *fallback = utf8_valid(s, strlen(s)) ? "utf-8" : "windows-1252";
+
+	if (mailmime_encoded_phrase_parse(fallback, s, strlen(s), &idx, "utf-8", &out) ==
+		MAILIMF_NO_ERROR &&
+	    out) {
+		char *r =
+		    utf8_valid(out, strlen(out)) ? xstrdup(out) : to_utf8(out, strlen(out), NULL);
+		free(out);
+		return r;
+	}
+	free(out);
+	return to_utf8(s, strlen(s), NULL);
+}
+
+static char *lowercase(char *s)
+{
+	for (char *p = s; *p; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+	return s;
+}
+
+static void add_mailbox_list(char ***v, struct mailimf_mailbox_list *l)
+{
+	if (!l)
+		return;
+	for (clistiter *it = clist_begin(l->mb_list); it; it = clist_next(it)) {
+		struct mailimf_mailbox *mb = clist_content(it);
+		if (mb->mb_addr_spec && mb->mb_addr_spec[0])
+			strv_push(v, xstrdup(mb->mb_addr_spec));
+	}
+}
+
+static char **address_list(struct mailimf_address_list *l)
+{
+	char **v = xcalloc(1, sizeof(char *));
+	if (!l)
+		return v;
+	for (clistiter *it = clist_begin(l->ad_list); it; it = clist_next(it)) {
+		struct mailimf_address *a = clist_content(it);
+		if (a->ad_type == MAILIMF_ADDRESS_MAILBOX) {
+			if (a->ad_data.ad_mailbox->mb_addr_spec)
+				strv_push(&v, xstrdup(a->ad_data.ad_mailbox->mb_addr_spec));
+		} else if (a->ad_type == MAILIMF_ADDRESS_GROUP)
+			add_mailbox_list(&v, a->ad_data.ad_group->grp_mb_list);
+	}
+	return v;
+}
+
+static char **id_list(clist *l)
+{
+	char **v = xcalloc(1, sizeof(char *));
+	for (clistiter *it = l ? clist_begin(l) : NULL; it; it = clist_next(it))
+		strv_push(&v, xstrdup(clist_content(it)));
+	return v;
+}
+
+static time_t date_to_time(const struct mailimf_date_time *d)
+{
+	if (d->dt_month < 1 || d->dt_month > 12 || d->dt_day < 1 || d->dt_day > 31 ||
+	    d->dt_year < 1970 || d->dt_year > 9999)
+		return (time_t)-1;
+	struct tm tm = {
+	    .tm_year = d->dt_year - 1900,
+	    .tm_mon = d->dt_month - 1,
+	    .tm_mday = d->dt_day,
+	    .tm_hour = d->dt_hour,
+	    .tm_min = d->dt_min,
+	    .tm_sec = d->dt_sec,
+	};
+	time_t t = timegm(&tm);
+	if (t == (time_t)-1)
+		return t;
+	/* dt_zone is ±hhmm as a number */
+	int zone = d->dt_zone, sign = zone < 0 ? -1 : 1;
+	zone *= sign;
+	return t - sign * ((zone / 100) * 3600 + (zone % 100) * 60);
+}
+
+static bool value_is(const char *v, const char *word)
+{
+	while (*v == ' ' || *v == '\t')
+		v++;
+	size_t n = strlen(word);
+	if (strncasecmp(v, word, n) != 0)
+		return false;
+	v += n;
+	while (*v == ' ' || *v == '\t' || *v == '\r' || *v == '\n')
+		v++;
+	return *v == '\0' || *v == ';' || *v == '(';
+}
+
+/* The loop-prevention signals of PROTOCOLS.md §3.4, judged field by field so that an
+ * explicit "Auto-Submitted: no" is a human. */
+static bool header_is_automatic(const char *name, const char *value)
+{
+	static const char *const markers[] = {
+	    "List-Id",	       "List-Unsubscribe", "X-Autoreply",      "X-Autorespond",
+	    "X-Autogenerated", "X-AutoReply-From", "X-Mail-Autoreply", "X-Auto-Reply",
+	};
+
+	if (strcasecmp(name, "Auto-Submitted") == 0)
+		return !value_is(value, "no");
+	if (strcasecmp(name, "Precedence") == 0)
+		return value_is(value, "bulk") || value_is(value, "list") ||
+		       value_is(value, "junk") || value_is(value, "auto_reply");
+	if (strcasecmp(name, "X-FC-MachineGenerated") == 0)
+		return value_is(value, "true");
+	for (size_t i = 0; i < ELEMENTSOF(markers); i++)
+		if (strcasecmp(name, markers[i]) == 0)
+			return true;
+	return false;
+}
+
+static bool from_is_automatic(const char *addr)
+{
+	const char *at = strchr(addr, '@');
+	size_t n = at ? (size_t)(at - addr) : strlen(addr);
+	return (n == 13 && strncmp(addr, "mailer-daemon", n) == 0) ||
+	       (n == 10 && strncmp(addr, "postmaster", n) == 0);
+}
+
+static int read_headers(mail_message *m, struct mailimf_fields *fields)
+{
+	struct mailimf_single_fields f;
+
+	mailimf_single_fields_init(&f, fields);
+	if (!f.fld_from || !f.fld_from->frm_mb_list ||
+	    clist_isempty(f.fld_from->frm_mb_list->mb_list))
+		return -EBADMSG;
+	struct mailimf_mailbox *from = clist_content(clist_begin(f.fld_from->frm_mb_list->mb_list));
+	if (!from->mb_addr_spec || !strchr(from->mb_addr_spec, '@'))
+		return -EBADMSG;
+	m->from_address = lowercase(xstrdup(from->mb_addr_spec));
+	if (from->mb_display_name && from->mb_display_name[0])
+		m->from_name = decode_phrase(from->mb_display_name);
+
+	m->to = address_list(f.fld_to ? f.fld_to->to_addr_list : NULL);
+	m->cc = address_list(f.fld_cc ? f.fld_cc->cc_addr_list : NULL);
+	if (f.fld_reply_to) {
+		_cleanup_(strv_freep_local) char **rt = address_list(f.fld_reply_to->rt_addr_list);
+		if (rt[0])
+			m->reply_to = xstrdup(rt[0]);
+	}
+	m->subject = f.fld_subject && f.fld_subject->sbj_value
+			 ? decode_phrase(f.fld_subject->sbj_value)
+			 : xstrdup("");
+	if (f.fld_message_id && f.fld_message_id->mid_value)
+		m->message_id = xstrdup(f.fld_message_id->mid_value);
+	if (f.fld_in_reply_to && f.fld_in_reply_to->mid_list &&
+	    !clist_isempty(f.fld_in_reply_to->mid_list))
+		m->in_reply_to = xstrdup(clist_content(clist_begin(f.fld_in_reply_to->mid_list)));
+	m->references = id_list(f.fld_references ? f.fld_references->mid_list : NULL);
+	m->date = f.fld_orig_date && f.fld_orig_date->dt_date_time
+		      ? date_to_time(f.fld_orig_date->dt_date_time)
+		      : (time_t)-1;
+
+	m->automatic = from_is_automatic(m->from_address);
+	for (clistiter *it = clist_begin(fields->fld_list); it; it = clist_next(it)) {
+		struct mailimf_field *fld = clist_content(it);
+		if (fld->fld_type == MAILIMF_FIELD_OPTIONAL_FIELD) {
+			struct mailimf_optional_field *o = fld->fld_data.fld_optional_field;
+			if (o->fld_name && o->fld_value &&
+			    header_is_automatic(o->fld_name, o->fld_value))
+				m->automatic = true;
+		} else if (fld->fld_type == MAILIMF_FIELD_RETURN_PATH) {
+			struct mailimf_path *p = fld->fld_data.fld_return_path->ret_path;
+			if (!p || !p->pt_addr_spec || !p->pt_addr_spec[0])
+				m->automatic = true;
+		}
+	}
+	return 0;
+}
+
+enum text_kind { TEXT_NONE, TEXT_PLAIN, TEXT_HTML };
+
+static enum text_kind part_kind(struct mailmime *mm)
+{
+	struct mailmime_content *ct = mm->mm_content_type;
+
+	/* Attachments are never the answer, even when they are text. */
+	if (mm->mm_mime_fields)
+		for (clistiter *it = clist_begin(mm->mm_mime_fields->fld_list); it;
+		     it = clist_next(it)) {
+			struct mailmime_field *f = clist_content(it);
+			if (f->fld_type == MAILMIME_FIELD_DISPOSITION &&
+			    f->fld_data.fld_disposition && f->fld_data.fld_disposition->dsp_type &&
+			    f->fld_data.fld_disposition->dsp_type->dsp_type ==
+				MAILMIME_DISPOSITION_TYPE_ATTACHMENT)
+				return TEXT_NONE;
+		}
+	if (!ct)
+		return TEXT_PLAIN; /* RFC 2045 default */
+	if (!ct->ct_type || ct->ct_type->tp_type != MAILMIME_TYPE_DISCRETE_TYPE ||
+	    !ct->ct_type->tp_data.tp_discrete_type ||
+	    ct->ct_type->tp_data.tp_discrete_type->dt_type != MAILMIME_DISCRETE_TYPE_TEXT)
+		return TEXT_NONE;
+	if (!ct->ct_subtype || strcasecmp(ct->ct_subtype, "plain") == 0)
+		return TEXT_PLAIN;
+	if (strcasecmp(ct->ct_subtype, "html") == 0)
+		return TEXT_HTML;
+	return TEXT_NONE;
+}
+
+/* First inline text/plain and first text/html part, depth first. Attached messages
+ * (message/rfc822) are someone else's words and are not entered. */
+static void find_text(struct mailmime *mm, struct mailmime **plain, struct mailmime **html,
+		      unsigned depth)
+{
+	if (!mm || depth > 32)
+		return;
+	switch (mm->mm_type) {
+	case MAILMIME_SINGLE: {
+		enum text_kind k = part_kind(mm);
+		if (k == TEXT_PLAIN && !*plain)
+			*plain = mm;
+		else if (k == TEXT_HTML && !*html)
+			*html = mm;
+		break;
+	}
+	case MAILMIME_MULTIPLE:
+		for (clistiter *it = clist_begin(mm->mm_data.mm_multipart.mm_mp_list); it;
+		     it = clist_next(it))
+			find_text(clist_content(it), plain, html, depth + 1);
+		break;
+	default:
+		break;
+	}
+}
+
+static char *crlf_to_lf(char *s)
+{
+	size_t w = 0;
+	for (size_t r = 0; s[r]; r++) {
+		if (s[r] == '\r' && s[r + 1] == '\n')
+			continue;
+		s[w++] = s[r];
+	}
+	s[w] = '\0';
+	return s;
+}
+
+static int decode_part(struct mailmime *mm, char **ret)
+{
+	struct mailmime_data *d = mm->mm_data.mm_single;
+	if (!d || d->dt_type != MAILMIME_DATA_TEXT)
+		return -EBADMSG;
+
+	int enc = d->dt_encoded ? d->dt_encoding : MAILMIME_MECHANISM_8BIT;
+	size_t idx = 0, out_len = 0;
+	char *out = NULL;
+	if (mailmime_part_parse(d->dt_data.dt_text.dt_data, d->dt_data.dt_text.dt_length, &idx, enc,
+				&out, &out_len) != MAILIMF_NO_ERROR)
+		return -EBADMSG;
+
+	/* NUL bytes would truncate every string downstream. */
+	size_t w = 0;
+	for (size_t r = 0; r < out_len; r++)
+		if (out[r] != '\0')
+			out[w++] = out[r];
+	char *charset =
+	    mm->mm_content_type ? mailmime_content_charset_get(mm->mm_content_type) : NULL;
+	char *s = to_utf8(out, w, charset);
+	mailmime_decoded_part_free(out);
+	*ret = crlf_to_lf(s);
+	return 0;
+}
+
+/* The header section must end in an empty line: otherwise the message was cut short. */
+static bool header_complete(const char *msg, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		if (msg[i] == '\0')
+			return false;
+		if (msg[i] != '\n')
+			continue;
+		if (i + 1 < len && msg[i + 1] == '\n')
+			return true;
+		if (i + 2 < len && msg[i + 1] == '\r' && msg[i + 2] == '\n')
+			return true;
+	}
+	return false;
+}
+
+int mail_parse(const char *msg, size_t len, mail_message **ret)
+{
+	if (!msg || !ret)
+		return -EINVAL;
+	if (len > MAIL_MESSAGE_MAX)
+		return -EFBIG;
+	if (len == 0 || !header_complete(msg, len))
+		return -EBADMSG;
+
+	_cleanup_(mailmime_freep) struct mailmime *mime = NULL;
+	size_t idx = 0;
+	if (mailmime_parse(msg, len, &idx, &mime) != MAILIMF_NO_ERROR || !mime ||
+	    mime->mm_type != MAILMIME_MESSAGE || !mime->mm_data.mm_message.mm_fields)
+		return -EBADMSG;
+
+	mail_message *m = xcalloc(1, sizeof(*m));
+	int r = read_headers(m, mime->mm_data.mm_message.mm_fields);
+	if (r < 0) {
+		mail_message_free(m);
+		return r;
+	}
+
+	struct mailmime *plain = NULL, *html = NULL;
+	find_text(mime->mm_data.mm_message.mm_msg_mime, &plain, &html, 0);
+	if (plain)
+		r = decode_part(plain, &m->body);
+	else if (html) {
+		_cleanup_free_ char *h = NULL;
+		r = decode_part(html, &h);
+		if (r >= 0)
+			m->body = mail_html_to_text(h, strlen(h));
+	}
+	if (r < 0 || !m->body) {
+		free(m->body);
+		m->body = xstrdup("");
+	}
+	*ret = m;
+	return 0;
+}
+
+const char *mail_from_address(const mail_message *m)
+{
+	return m->from_address;
+}
+const char *mail_from_name(const mail_message *m)
+{
+	return m->from_name;
+}
+char *const *mail_to(const mail_message *m)
+{
+	return m->to;
+}
+char *const *mail_cc(const mail_message *m)
+{
+	return m->cc;
+}
+const char *mail_reply_to(const mail_message *m)
+{
+	return m->reply_to;
+}
+const char *mail_subject(const mail_message *m)
+{
+	return m->subject;
+}
+const char *mail_message_id(const mail_message *m)
+{
+	return m->message_id;
+}
+const char *mail_in_reply_to(const mail_message *m)
+{
+	return m->in_reply_to;
+}
+char *const *mail_references(const mail_message *m)
+{
+	return m->references;
+}
+time_t mail_date(const mail_message *m)
+{
+	return m->date;
+}
+const char *mail_body(const mail_message *m)
+{
+	return m->body;
+}
+bool mail_is_automatic(const mail_message *m)
+{
+	return m->automatic;
+}
+
+/* ---- HTML → text ---------------------------------------------------------------------- */
+
+static void put_utf8(strbuf *b, uint32_t cp)
+{
+	if (cp == 0 || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		cp = 0xfffd;
+	if (cp < 0x80)
+		strbuf_putc(b, (char)cp);
+	else if (cp < 0x800) {
+		strbuf_putc(b, (char)(0xc0 | (cp >> 6)));
+		strbuf_putc(b, (char)(0x80 | (cp & 0x3f)));
+	} else if (cp < 0x10000) {
+		strbuf_putc(b, (char)(0xe0 | (cp >> 12)));
+		strbuf_putc(b, (char)(0x80 | ((cp >> 6) & 0x3f)));
+		strbuf_putc(b, (char)(0x80 | (cp & 0x3f)));
+	} else {
+		strbuf_putc(b, (char)(0xf0 | (cp >> 18)));
+		strbuf_putc(b, (char)(0x80 | ((cp >> 12) & 0x3f)));
+		strbuf_putc(b, (char)(0x80 | ((cp >> 6) & 0x3f)));
+		strbuf_putc(b, (char)(0x80 | (cp & 0x3f)));
+	}
+}
+
+/* Decode the entity at s[0] == '&'; returns bytes consumed, 0 if not an entity. */
+static size_t put_entity(strbuf *b, const char *s, size_t len)
+{
+	static const struct {
+		const char *name;
+		uint32_t cp;
+	} names[] = {
+	    {"amp", '&'},	{"lt", '<'},	   {"gt", '>'},	      {"quot", '"'},
+	    {"apos", '\''},	{"nbsp", ' '},	   {"ndash", 0x2013}, {"mdash", 0x2014},
+	    {"hellip", 0x2026}, {"rsquo", 0x2019}, {"lsquo", 0x2018}, {"rdquo", 0x201d},
+	    {"ldquo", 0x201c},	{"euro", 0x20ac},  {"copy", 0xa9},
+	};
+	size_t end = 1;
+	while (end < len && end < 12 && s[end] != ';')
+		end++;
+	if (end >= len || s[end] != ';' || end == 1)
+		return 0;
+	if (s[1] == '#') {
+		uint32_t cp = 0;
+		bool hex = end > 2 && (s[2] == 'x' || s[2] == 'X');
+		size_t i = hex ? 3 : 2;
+		if (i >= end)
+			return 0;
+		for (; i < end; i++) {
+			char c = s[i];
+			uint32_t d;
+			if (c >= '0' && c <= '9')
+				d = (uint32_t)(c - '0');
+			else if (hex && c >= 'a' && c <= 'f')
+				d = (uint32_t)(c - 'a' + 10);
+			else if (hex && c >= 'A' && c <= 'F')
+				d = (uint32_t)(c - 'A' + 10);
+			else
+				return 0;
+			cp = cp * (hex ? 16 : 10) + d;
+			if (cp > 0x10ffff)
+				cp = 0x110000;
+		}
+		put_utf8(b, cp);
+		return end + 1;
+	}
+	for (size_t i = 0; i < ELEMENTSOF(names); i++)
+		if (strlen(names[i].name) == end - 1 &&
+		    memcmp(s + 1, names[i].name, end - 1) == 0) {
+			put_utf8(b, names[i].cp);
+			return end + 1;
+		}
+	return 0;
+}
+
+static void ensure_newlines(strbuf *b, size_t want)
+{
+	size_t have = 0;
+	while (have < b->len && b->s[b->len - 1 - have] == '\n')
+		have++;
+	if (b->len == 0)
+		return;
+	/* drop the space that collapsing left before the break */
+	while (have == 0 && b->len > 0 && b->s[b->len - 1] == ' ')
+		b->s[--b->len] = '\0';
+	for (; have < want; have++)
+		strbuf_putc(b, '\n');
+}
+
+static bool tag_is(const char *name, size_t nlen, const char *const *set, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strlen(set[i]) == nlen && strncasecmp(name, set[i], nlen) == 0)
+			return true;
+	return false;
+}
+
+char *mail_html_to_text(const char *h, size_t len)
+{
+	static const char *const blocks[] = {
+	    "div", "tr", "li", "ul",	  "ol",	     "table",	   "h1",
+	    "h2",  "h3", "h4", "h5",	  "h6",	     "blockquote", "pre",
+	    "hr",  "dt", "dd", "section", "article", "header",	   "footer",
+	};
+	static const char *const skipped[] = {"script", "style", "head", "title"};
+	strbuf b = {};
+	bool pre = false;
+
+	for (size_t i = 0; i < len;) {
+		char c = h[i];
+		if (c == '<') {
+			if (len - i >= 4 && memcmp(h + i, "<!--", 4) == 0) {
+				const char *e = memmem(h + i + 4, len - i - 4, "-->", 3);
+				i = e ? (size_t)(e - h) + 3 : len;
+				continue;
+			}
+			/* tag name, then skip to the closing '>' outside quoted attributes */
+			size_t j = i + 1;
+			bool closing = j < len && h[j] == '/';
+			if (closing)
+				j++;
+			size_t ns = j;
+			while (j < len &&
+			       ((h[j] >= 'a' && h[j] <= 'z') || (h[j] >= 'A' && h[j] <= 'Z') ||
+				(h[j] >= '0' && h[j] <= '9')))
+				j++;
+			const char *name = h + ns;
+			size_t nlen = j - ns;
+			char quote = 0;
+			while (j < len && (quote || h[j] != '>')) {
+				if (quote && h[j] == quote)
+					quote = 0;
+				else if (!quote && (h[j] == '"' || h[j] == '\''))
+					quote = h[j];
+				j++;
+			}
+			i = j < len ? j + 1 : len;
+			if (nlen == 0)
+				continue;
+			if (!closing && tag_is(name, nlen, skipped, ELEMENTSOF(skipped))) {
+				/* drop everything up to the matching end tag */
+				while (i < len) {
+					const char *e = memchr(h + i, '<', len - i);
+					if (!e) {
+						i = len;
+						break;
+					}
+					i = (size_t)(e - h) + 1;
+					if (i < len && h[i] == '/' && len - i - 1 >= nlen &&
+					    strncasecmp(h + i + 1, name, nlen) == 0)
+						break;
+				}
+				const char *gt = i < len ? memchr(h + i, '>', len - i) : NULL;
+				i = gt ? (size_t)(gt - h) + 1 : len;
+				continue;
+			}
+			if (nlen == 2 && strncasecmp(name, "br", 2) == 0) {
+				while (b.len > 0 && b.s[b.len - 1] == ' ')
+					b.s[--b.len] = '\0';
+				strbuf_putc(&b, '\n');
+			} else if (nlen == 1 && (name[0] == 'p' || name[0] == 'P'))
+				ensure_newlines(&b, 2);
+			else if (tag_is(name, nlen, blocks, ELEMENTSOF(blocks))) {
+				ensure_newlines(&b, 1);
+				if (nlen == 3 && strncasecmp(name, "pre", 3) == 0)
+					pre = !closing;
+			}
+		} else if (c == '&') {
+			size_t n = put_entity(&b, h + i, len - i);
+			if (n == 0) {
+				strbuf_putc(&b, '&');
+				n = 1;
+			}
+			i += n;
+		} else if (!pre && (c == ' ' || c == '\t' || c == '\r' || c == '\n')) {
+			/* HTML whitespace collapses; none at the start of a line */
+			if (b.len > 0 && b.s[b.len - 1] != ' ' && b.s[b.len - 1] != '\n')
+				strbuf_putc(&b, ' ');
+			i++;
+		} else if (c == '\r') {
+			i++;
+		} else {
+			strbuf_putc(&b, c);
+			i++;
+		}
+	}
+	_cleanup_free_ char *s = strbuf_steal(&b);
+	return xstrdup(strstrip(s));
+}
+
+/* ---- composing ------------------------------------------------------------------------ */
+
+static bool is_ascii_text(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s >= 0x80 || (unsigned char)*s < 0x20)
+			return false;
+	return true;
+}
+
+/* An addr-spec we are willing to put between angle brackets. */
+static bool addr_safe(const char *a)
+{
+	const char *at = a ? strrchr(a, '@') : NULL;
+	if (!at || at == a || !at[1] || strlen(a) > 254)
+		return false;
+	for (const char *p = a; *p; p++)
+		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f ||
+		    strchr("<>()[],;:\"\\", *p))
+			return false;
+	return true;
+}
+
+static bool id_safe(const char *id)
+{
+	if (!id || !*id || strlen(id) > 250)
+		return false;
+	for (const char *p = id; *p; p++)
+		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f || *p == '<' ||
+		    *p == '>')
+			return false;
+	return true;
+}
+
+static void put_base64(strbuf *b, const unsigned char *s, size_t len)
+{
+	static const char tab[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	for (size_t i = 0; i < len; i += 3) {
+		uint32_t v = (uint32_t)s[i] << 16;
+		if (i + 1 < len)
+			v |= (uint32_t)s[i + 1] << 8;
+		if (i + 2 < len)
+			v |= s[i + 2];
+		strbuf_putc(b, tab[(v >> 18) & 63]);
+		strbuf_putc(b, tab[(v >> 12) & 63]);
+		strbuf_putc(b, i + 1 < len ? tab[(v >> 6) & 63] : '=');
+		strbuf_putc(b, i + 2 < len ? tab[v & 63] : '=');
+	}
+}
+
+/* RFC 2047 B-words of at most 39 bytes of text each (a 64-character word), cut between
+ * UTF-8 characters, folded onto continuation lines. */
+static void put_encoded_words(strbuf *b, const char *s)
+{
+	size_t len = strlen(s), i = 0;
+	while (i < len) {
+		size_t n = len - i > 39 ? 39 : len - i;
+		while (n > 0 && i + n < len && ((unsigned char)s[i + n] & 0xc0) == 0x80)
+			n--;
+		if (n == 0)
+			n = len - i > 39 ? 39 : len - i;
+		if (i > 0)
+			strbuf_puts(b, "\r\n ");
+		strbuf_puts(b, "=?utf-8?B?");
+		put_base64(b, (const unsigned char *)s + i, n);
+		strbuf_puts(b, "?=");
+		i += n;
+	}
+}
+
+static void put_unstructured(strbuf *b, const char *s)
+{
+	if (is_ascii_text(s) && !strstr(s, "=?") && strlen(s) < 900)
+		strbuf_puts(b, s);
+	else
+		put_encoded_words(b, s);
+}
+
+static void put_address(strbuf *b, const char *name, const char *addr)
+{
+	if (name && *name) {
+		if (!is_ascii_text(name) || strstr(name, "=?"))
+			put_encoded_words(b, name);
+		else {
+			strbuf_putc(b, '"');
+			for (const char *p = name; *p; p++) {
+				if (*p == '"' || *p == '\\')
+					strbuf_putc(b, '\\');
+				strbuf_putc(b, *p);
+			}
+			strbuf_putc(b, '"');
+		}
+		strbuf_putc(b, ' ');
+	}
+	strbuf_printf(b, "<%s>", addr);
+}
+
+/* Quoted-printable (RFC 2045 §6.7) with CRLF line ends and lines of at most 76 chars. A
+ * leading '.' or "From " is encoded too, so no transport needs to touch the body. */
+static void put_qp(strbuf *b, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t col = 0;
+	for (size_t i = 0; s[i]; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == '\r' && s[i + 1] == '\n')
+			continue;
+		if (c == '\n') {
+			strbuf_puts(b, "\r\n");
+			col = 0;
+			continue;
+		}
+		bool at_eol =
+		    s[i + 1] == '\n' || s[i + 1] == '\0' || (s[i + 1] == '\r' && s[i + 2] == '\n');
+		bool lit =
+		    (c >= 33 && c <= 126 && c != '=') || ((c == ' ' || c == '\t') && !at_eol);
+		if (col == 0 && (c == '.' || (c == 'F' && strncmp(s + i, "From ", 5) == 0)))
+			lit = false;
+		size_t w = lit ? 1 : 3;
+		/* room for the soft break '=' unless this is the line's last char */
+		if (col + w > (at_eol ? 76 : 75)) {
+			strbuf_puts(b, "=\r\n");
+			col = 0;
+		}
+		if (lit)
+			strbuf_putc(b, (char)c);
+		else {
+			strbuf_putc(b, '=');
+			strbuf_putc(b, hex[c >> 4]);
+			strbuf_putc(b, hex[c & 15]);
+		}
+		col += w;
+	}
+	if (col > 0)
+		strbuf_puts(b, "\r\n");
+}
+
+static void put_date(strbuf *b, time_t t)
+{
+	static const char days[][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+	static const char months[][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+					 "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strbuf_printf(b, "%s, %d %s %d %02d:%02d:%02d +0000", days[tm.tm_wday], tm.tm_mday,
+		      months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+static void random_hex(char out[static 33])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char r[16];
+	size_t got = 0;
+	while (got < sizeof(r)) {
+		ssize_t n = getrandom(r + got, sizeof(r) - got, 0);
+		if (n > 0)
+			got += (size_t)n;
+		else if (errno != EINTR)
+			abort(); /* no entropy is as fatal as no memory */
+	}
+	for (size_t i = 0; i < sizeof(r); i++) {
+		out[2 * i] = hex[r[i] >> 4];
+		out[2 * i + 1] = hex[r[i] & 15];
+	}
+	out[32] = '\0';
+}
+
+static bool header_safe(const char *s)
+{
+	return !s || !strpbrk(s, "\r\n");
+}
+
+int mail_build(const struct mail_outbound *o, char **ret, char **ret_message_id)
+{
+	if (!o || !ret || !addr_safe(o->from) || !addr_safe(o->to) || !o->subject || !o->text)
+		return -EINVAL;
+	if ((o->reply_to && !addr_safe(o->reply_to)) || !header_safe(o->from_name) ||
+	    !header_safe(o->to_name) || !header_safe(o->subject) ||
+	    (o->message_id && !id_safe(o->message_id)) ||
+	    (o->in_reply_to && !id_safe(o->in_reply_to)) || !header_safe(o->auto_submitted) ||
+	    (o->auto_submitted && !is_ascii_text(o->auto_submitted)))
+		return -EINVAL;
+	for (char *const *r = o->references; r && *r; r++)
+		if (!id_safe(*r))
+			return -EINVAL;
+
+	char rnd[33];
+	_cleanup_free_ char *mid = NULL;
+	if (o->message_id)
+		mid = xstrdup(o->message_id);
+	else {
+		random_hex(rnd);
+		mid = xasprintf("%s.coco@%s", rnd, strrchr(o->from, '@') + 1);
+	}
+
+	strbuf b = {};
+	strbuf_puts(&b, "From: ");
+	put_address(&b, o->from_name, o->from);
+	strbuf_puts(&b, "\r\nTo: ");
+	put_address(&b, o->to_name, o->to);
+	if (o->reply_to)
+		strbuf_printf(&b, "\r\nReply-To: <%s>", o->reply_to);
+	strbuf_puts(&b, "\r\nSubject: ");
+	put_unstructured(&b, o->subject);
+	strbuf_puts(&b, "\r\nDate: ");
+	put_date(&b, o->date ? o->date : time(NULL));
+	strbuf_printf(&b, "\r\nMessage-ID: <%s>", mid);
+	if (o->in_reply_to)
+		strbuf_printf(&b, "\r\nIn-Reply-To: <%s>", o->in_reply_to);
+	if (o->references && o->references[0]) {
+		strbuf_puts(&b, "\r\nReferences:");
+		/* one id a line keeps every line far below 998 */
+		for (char *const *r = o->references; *r; r++)
+			strbuf_printf(&b, "%s<%s>", r == o->references ? " " : "\r\n ", *r);
+	}
+	strbuf_printf(&b, "\r\nAuto-Submitted: %s",
+		      o->auto_submitted ? o->auto_submitted : "auto-generated");
+	strbuf_puts(&b, "\r\nX-Auto-Response-Suppress: All\r\nMIME-Version: 1.0\r\n");
+
+	const char *text_type = "Content-Type: text/plain; charset=utf-8\r\n"
+				"Content-Transfer-Encoding: quoted-printable\r\n\r\n";
+	if (!o->html) {
+		strbuf_puts(&b, text_type);
+		put_qp(&b, o->text);
+	} else {
+		/* "=_" never occurs in quoted-printable output, so the boundary cannot either. */
+		random_hex(rnd);
+		strbuf_printf(
+		    &b, "Content-Type: multipart/alternative;\r\n boundary=\"=_coco_%s\"\r\n\r\n",
+		    rnd);
+		strbuf_printf(&b, "--=_coco_%s\r\n%s", rnd, text_type);
+		put_qp(&b, o->text);
+		/* the line break before a boundary belongs to the boundary (RFC 2046 §5.1.1) */
+		if (*o->text && o->text[strlen(o->text) - 1] == '\n')
+			strbuf_puts(&b, "\r\n");
+		strbuf_printf(&b,
+			      "--=_coco_%s\r\nContent-Type: text/html; charset=utf-8\r\n"
+			      "Content-Transfer-Encoding: quoted-printable\r\n\r\n",
+			      rnd);
+		put_qp(&b, o->html);
+		strbuf_printf(&b, "--=_coco_%s--\r\n", rnd);
+	}
+
+	if (ret_message_id)
+		*ret_message_id = TAKE_PTR(mid);
+	*ret = strbuf_steal(&b);
+	return 0;
+}

@@ -1,0 +1,75 @@
+/* mime: RFC 5322 / MIME messages in and out. Owns parsing one inbound message (libetpan)
+ * into an immutable `mail_message` — addresses, decoded subject, threading ids, the loop
+ * signals of RFC 3834 and friends, and the best plain-text body converted to UTF-8 — and
+ * composing the one outbound message format coco sends (multipart/alternative, UTF-8,
+ * quoted-printable, Auto-Submitted), shared by the local connector and SMTP. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+/* Larger inbound messages are refused with -EFBIG: nobody answers a survey with 10 MiB. */
+#define MAIL_MESSAGE_MAX ((size_t)10 * 1024 * 1024)
+
+typedef struct mail_message mail_message;
+
+/* Parse msg[0..len). Returns 0 and *ret, -EFBIG when len > MAIL_MESSAGE_MAX, -EBADMSG when
+ * the input is not a usable message: unparseable, truncated inside the header section (no
+ * blank line ending it), a NUL byte in the header, or no parseable From mailbox. */
+int mail_parse(const char *msg, size_t len, mail_message **ret);
+void mail_message_free(mail_message *m);
+static inline void mail_message_freep(mail_message **m)
+{
+	mail_message_free(*m);
+}
+#define _cleanup_mail_message_ __attribute__((cleanup(mail_message_freep)))
+
+/* Accessors. Strings are UTF-8 and owned by the message. Addresses are bare addr-specs;
+ * the From address is lower-cased, To/Cc/Reply-To are kept as written (a reply token in
+ * the local part may care about case). Message ids come without the angle brackets. */
+const char *mail_from_address(const mail_message *m); /* never NULL */
+const char *mail_from_name(const mail_message *m);    /* NULL if none */
+char *const *mail_to(const mail_message *m);	      /* NULL-terminated, maybe empty */
+char *const *mail_cc(const mail_message *m);	      /* NULL-terminated, maybe empty */
+const char *mail_reply_to(const mail_message *m);     /* first Reply-To address or NULL */
+const char *mail_subject(const mail_message *m);      /* RFC 2047 decoded, "" if none */
+const char *mail_message_id(const mail_message *m);   /* NULL if none */
+const char *mail_in_reply_to(const mail_message *m);  /* first id, NULL if none */
+char *const *mail_references(const mail_message *m);  /* NULL-terminated, maybe empty */
+time_t mail_date(const mail_message *m);	      /* (time_t)-1 if none or invalid */
+/* Best text: text/plain (first inline one, through nested multiparts), else text/html
+ * turned into plain text; LF line ends; "" if the message has no text part. */
+const char *mail_body(const mail_message *m);
+/* Sent by a machine, so never to be answered or counted (RFC 3834 §5 and common practice):
+ * Auto-Submitted other than "no", Precedence bulk/list/junk/auto_reply, List-Id or
+ * List-Unsubscribe, X-Autoreply/X-Autorespond and similar, Return-Path <>, or From
+ * MAILER-DAEMON/postmaster. */
+bool mail_is_automatic(const mail_message *m);
+
+/* One outbound message. Strings are UTF-8; none may contain CR or LF except the bodies. */
+struct mail_outbound {
+	const char *from;	    /* addr-spec, required */
+	const char *from_name;	    /* optional display name */
+	const char *to;		    /* addr-spec, required */
+	const char *to_name;	    /* optional */
+	const char *reply_to;	    /* optional addr-spec (carries the reply token) */
+	const char *subject;	    /* required, may be "" */
+	const char *message_id;	    /* without <>; NULL: generated from the From domain */
+	const char *in_reply_to;    /* optional, without <> */
+	char *const *references;    /* optional, NULL-terminated, without <> */
+	const char *text;	    /* text/plain body, required */
+	const char *html;	    /* optional text/html alternative */
+	time_t date;		    /* 0: now */
+	const char *auto_submitted; /* NULL: "auto-generated" */
+};
+
+/* Compose o as a CRLF-terminated RFC 5322 message in a malloc'd NUL-terminated string.
+ * *ret_message_id (optional) gets the Message-ID used, without <>. Returns 0, or -EINVAL
+ * when a required field is missing or a header field holds CR, LF or an unsafe address. */
+int mail_build(const struct mail_outbound *o, char **ret, char **ret_message_id);
+
+/* Plain text from HTML: tags dropped, line breaks kept for <br>, <p>, <div> and other
+ * blocks, basic and numeric entities decoded, script/style dropped. Exposed for tests and
+ * for connectors that receive HTML. Never fails (aborts on OOM like xmalloc). */
+char *mail_html_to_text(const char *html, size_t len);

@@ -1,0 +1,803 @@
+/* reply: see reply.h. Each line gets a class; a handful of rules over the sequence of classes
+ * then decide what is new text. Every test below is a bounded left-to-right scan, never a
+ * regular expression, so hostile input cannot make it slow. */
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+#include <strings.h>
+
+#include "util.h"
+#include "email/reply.h"
+
+enum line_class {
+	LINE_EMPTY,
+	LINE_TEXT,
+	LINE_QUOTE,
+	LINE_MARKER, /* attribution, forward/original-message marker, header block */
+	LINE_HEADER, /* candidate "From:"-style line, resolved into MARKER or TEXT */
+	LINE_DELIM,  /* signature delimiter: everything after it goes */
+	LINE_SIG,    /* "Sent from my phone" style line, removed wherever it is */
+	LINE_JOINED, /* continuation of a wrapped attribution merged into the line above */
+};
+
+struct line {
+	const char *p;
+	size_t len;
+	char *own; /* rewritten text (joined attribution, normalised quote), or NULL */
+	enum line_class cls;
+	bool fence;
+};
+
+/* Attribution and header lines are short; longer lines are never inspected for them, which
+ * also caps the work per line. */
+#define ATTRIBUTION_MAX 400
+#define JOIN_LINE_MAX 300
+#define JOIN_WINDOW 4
+#define SIGNATURE_MAX 150
+
+static bool is_ws(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';
+}
+
+static void trim(const char **s, size_t *len)
+{
+	while (*len > 0 && is_ws(**s)) {
+		(*s)++;
+		(*len)--;
+	}
+	while (*len > 0 && is_ws((*s)[*len - 1]))
+		(*len)--;
+}
+
+static bool has_prefix_ci(const char *s, size_t len, const char *prefix)
+{
+	size_t n = strlen(prefix);
+	return len >= n && strncasecmp(s, prefix, n) == 0;
+}
+
+static bool has_suffix_ci(const char *s, size_t len, const char *suffix)
+{
+	size_t n = strlen(suffix);
+	return len >= n && strncasecmp(s + len - n, suffix, n) == 0;
+}
+
+static bool contains_ci(const char *s, size_t len, const char *needle)
+{
+	size_t n = strlen(needle);
+	for (size_t i = 0; i + n <= len; i++)
+		if (strncasecmp(s + i, needle, n) == 0)
+			return true;
+	return false;
+}
+
+static bool is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/* Whitespace, and invisible characters some clients leave on a line of their own
+ * (U+00A0, U+200B, U+FEFF, Gmail's U+1427 tracking mark). */
+static bool is_blank(const char *s, size_t len)
+{
+	size_t i = 0;
+	while (i < len) {
+		const unsigned char *u = (const unsigned char *)s + i;
+		if (is_ws(s[i]))
+			i++;
+		else if (len - i >= 2 && u[0] == 0xc2 && u[1] == 0xa0)
+			i += 2;
+		else if (len - i >= 3 && u[0] == 0xe2 && u[1] == 0x80 && u[2] == 0x8b)
+			i += 3;
+		else if (len - i >= 3 && u[0] == 0xef && u[1] == 0xbb && u[2] == 0xbf)
+			i += 3;
+		else if (len - i >= 3 && u[0] == 0xe1 && u[1] == 0x90 && u[2] == 0xa7)
+			i += 3;
+		else
+			return false;
+	}
+	return true;
+}
+
+/* Verbs of attribution lines ("X wrote:") in the languages seen in real replies. */
+static const char *const attribution_verbs[] = {
+    "wrote",	"writes",     "schrieb", "schreef",   "geschreven", "a écrit", "escribió",
+    "escreveu", "skrev",      "skrivit", "kirjoitti", "napisał",    "написал", "написала",
+    "пише",	"ha scritto", "scrisse", "kirjutas",  "wrote ----",
+};
+/* CJK verbs are not separated by spaces. */
+static const char *const attribution_verbs_cjk[] = {"写道", "寫道", "のメッセージ"};
+
+static bool verb_boundary_after(const char *s, size_t len, size_t i)
+{
+	return i >= len || is_ws(s[i]) || s[i] == ':' || s[i] == '(' || s[i] == ',';
+}
+
+/* Earliest attribution verb in s (word-bounded), as its offset, or -1. */
+static long find_verb(const char *s, size_t len)
+{
+	for (size_t i = 1; i < len; i++) {
+		for (size_t v = 0; v < ELEMENTSOF(attribution_verbs_cjk); v++) {
+			size_t n = strlen(attribution_verbs_cjk[v]);
+			if (i + n <= len && memcmp(s + i, attribution_verbs_cjk[v], n) == 0)
+				return (long)i;
+		}
+		if (!is_ws(s[i - 1]))
+			continue;
+		for (size_t v = 0; v < ELEMENTSOF(attribution_verbs); v++) {
+			size_t n = strlen(attribution_verbs[v]);
+			if (i + n <= len && strncasecmp(s + i, attribution_verbs[v], n) == 0 &&
+			    verb_boundary_after(s, len, i + n))
+				return (long)i;
+		}
+	}
+	return -1;
+}
+
+/* "2016-03-03 17:21 GMT+01:00 Some One", "2013/7/20 sam <info@example.org>": Gmail's
+ * attribution in some locales, with no verb at all. */
+static bool is_date_attribution(const char *s, size_t len)
+{
+	size_t i = 0;
+	for (; i < 4; i++)
+		if (i >= len || !is_digit(s[i]))
+			return false;
+	for (int part = 0; part < 2; part++) {
+		if (i >= len || (s[i] != '-' && s[i] != '/' && s[i] != '.'))
+			return false;
+		i++;
+		size_t d = 0;
+		while (i < len && is_digit(s[i]) && d < 3) {
+			i++;
+			d++;
+		}
+		if (d == 0 || d > 2)
+			return false;
+	}
+	if (i >= len || (s[i] != ' ' && s[i] != ','))
+		return false;
+	if (s[len - 1] == '<' || s[len - 1] == ',')
+		return false;
+	return s[len - 1] == ':' || s[len - 1] == '>' || contains_ci(s, len, "GMT");
+}
+
+/* "On <date>, <person> wrote:" and its localised forms, already joined onto one line. */
+static bool is_attribution(const char *s, size_t len)
+{
+	trim(&s, &len);
+	if (len == 0 || len > ATTRIBUTION_MAX || strchr("<>@", s[0]))
+		return false;
+	if (is_date_attribution(s, len))
+		return true;
+
+	/* It must end the way attributions end: a colon (ASCII or full-width), or a dashed
+	 * frame like Zoho's "---- On … wrote ----". */
+	size_t end = len, dashes = 0;
+	while (end > 0 && (s[end - 1] == '*' || is_ws(s[end - 1])))
+		end--;
+	while (end > 0 && s[end - 1] == '-') {
+		end--;
+		dashes++;
+	}
+	if (dashes < 2) {
+		end += dashes;
+		if (end > 0 && s[end - 1] == ':')
+			end--;
+		else if (end >= 3 && memcmp(s + end - 3, "\xef\xbc\x9a", 3) == 0)
+			end -= 3;
+		else
+			return false;
+	}
+	/* French puts a (often non-breaking) space before the colon. */
+	for (;;) {
+		if (end > 0 && is_ws(s[end - 1]))
+			end--;
+		else if (end >= 2 && (unsigned char)s[end - 2] == 0xc2 &&
+			 (unsigned char)s[end - 1] == 0xa0)
+			end -= 2;
+		else
+			break;
+	}
+
+	long v = find_verb(s, end);
+	if (v <= 0)
+		return false;
+
+	/* What precedes the verb names someone with a date or an address ("I wrote:" in a
+	 * sentence has neither), and has no '>' closing an address opened on an earlier line. */
+	const char *pre = s;
+	size_t plen = (size_t)v;
+	trim(&pre, &plen);
+	if (plen == 0)
+		return false;
+	int depth = 0;
+	bool named = false;
+	for (size_t i = 0; i < plen; i++) {
+		if (pre[i] == '<')
+			depth++;
+		else if (pre[i] == '>' && --depth < 0)
+			return false;
+		if (is_digit(pre[i]) || pre[i] == '@')
+			named = true;
+	}
+	return named;
+}
+
+/* "-----Original Message-----", "---------- Forwarded message ---------",
+ * "Begin forwarded message:" and friends. */
+static bool is_forward_marker(const char *s, size_t len)
+{
+	static const char *const framed_words[] = {
+	    "original",	 "forward",   "message",	"nachricht", "mensaje",
+	    "messaggio", "bericht",   "meddelande",	"mensagem",  "wiadomo",
+	    "viesti",	 "сообщение", "weitergeleitet",
+	};
+	static const char *const openers[] = {
+	    "begin forwarded message",
+	    "anfang der weitergeleiteten",
+	    "début du message",
+	    "inizio messaggio inoltrato",
+	    "comienzo del mensaje reenviado",
+	    "início da mensagem reencaminhada",
+	    "forwarded message",
+	};
+
+	trim(&s, &len);
+	if (len == 0 || len > ATTRIBUTION_MAX)
+		return false;
+	while (len > 0 && (s[0] == '*' || s[0] == '_' || is_ws(s[0]))) {
+		s++;
+		len--;
+	}
+	while (len > 0 && (s[len - 1] == '*' || s[len - 1] == '_' || is_ws(s[len - 1])))
+		len--;
+
+	if (len >= 4 && s[0] == '-' && s[1] == '-' && s[len - 1] == '-' && s[len - 2] == '-') {
+		const char *m = s;
+		size_t mlen = len;
+		while (mlen > 0 && (m[0] == '-' || is_ws(m[0]))) {
+			m++;
+			mlen--;
+		}
+		while (mlen > 0 && (m[mlen - 1] == '-' || is_ws(m[mlen - 1])))
+			mlen--;
+		for (size_t i = 0; i < ELEMENTSOF(framed_words); i++)
+			if (contains_ci(m, mlen, framed_words[i]))
+				return true;
+		return false;
+	}
+	if (s[len - 1] != ':')
+		return false;
+	for (size_t i = 0; i < ELEMENTSOF(openers); i++)
+		if (has_prefix_ci(s, len, openers[i]))
+			return true;
+	return false;
+}
+
+/* "--", "-- ", a rule of underscores (Outlook) or of five or more dashes. Markdown's "---"
+ * and "***" rules and "===" headings are left alone: people write those in answers. */
+static bool is_delimiter(const char *s, size_t len)
+{
+	trim(&s, &len);
+	if (len == 2 && s[0] == '-' && s[1] == '-')
+		return true;
+	if (len < 2 || (s[0] != '_' && s[0] != '-'))
+		return false;
+	for (size_t i = 1; i < len; i++)
+		if (s[i] != s[0])
+			return false;
+	return s[0] == '_' ? len >= 2 : len >= 5;
+}
+
+/* Mobile-client signatures: removed wherever they sit in the reply. */
+static bool is_signature(const char *s, size_t len)
+{
+	static const char *const prefixes[] = {
+	    "sent from ",
+	    "sent via ",
+	    "sent with ",
+	    "sent using ",
+	    "sent by ",
+	    "sent on my ",
+	    "envoyé depuis ",
+	    "envoyé de mon ",
+	    "von meinem ",
+	    "gesendet von ",
+	    "diese nachricht wurde von meinem ",
+	    "verzonden met ",
+	    "verzonden vanaf ",
+	    "verstuurd vanaf ",
+	    "verstuurd met ",
+	    "sendt fra ",
+	    "skickat från ",
+	    "lähetetty ",
+	    "enviado desde ",
+	    "enviado do meu ",
+	    "enviado de mi ",
+	    "inviato da ",
+	    "inviato dal mio ",
+	    "wysłane z ",
+	    "отправлено с ",
+	    "get outlook for ",
+	    "get [outlook for ",
+	    "从我的",
+	    "從我的",
+	    "發自我的",
+	};
+
+	trim(&s, &len);
+	while (len > 0 && (s[0] == '(' || s[0] == '<' || is_ws(s[0]))) {
+		s++;
+		len--;
+	}
+	if (len == 0 || len > SIGNATURE_MAX)
+		return false;
+	for (size_t i = 0; i < ELEMENTSOF(prefixes); i++)
+		if (has_prefix_ci(s, len, prefixes[i]))
+			return true;
+	/* Short forms only: "From my iPhone 6", "Someone from mobile". Longer lines starting
+	 * "From my …" are sentences. */
+	if (len <= 30 && has_prefix_ci(s, len, "from my "))
+		return true;
+	if (len <= 40 &&
+	    (has_suffix_ci(s, len, " from mobile") || has_suffix_ci(s, len, " from my phone")))
+		return true;
+	return false;
+}
+
+/* "From: x", "*Sent:* y", "Betreff: z" … as Outlook and webmails put above a quoted
+ * message. Sets *ret_from when it is the sender line that opens such a block. */
+static bool is_header(const char *s, size_t len, bool *ret_from)
+{
+	static const char *const from_names[] = {
+	    "from", "von", "de", "da", "från", "van", "od", "от", "lähettäjä", "fra",
+	};
+	static const char *const names[] = {
+	    "sent",	"to",	     "cc",	 "bcc",	      "subject",       "date",
+	    "reply-to", "gesendet",  "an",	 "betreff",   "datum",	       "kopie",
+	    "enviado",	"para",	     "asunto",	 "fecha",     "data",	       "a",
+	    "oggetto",	"inviato",   "risposta", "skickat",   "till",	       "ämne",
+	    "Ämne",	"kopia",     "envoyé",	 "à",	      "objet",	       "verzonden",
+	    "aan",	"onderwerp", "wysłano",	 "do",	      "temat",	       "отправлено",
+	    "кому",	"тема",	     "дата",	 "lähetetty", "vastaanottaja", "aihe",
+	    "sendt",	"til",	     "emne",	 "assunto",   "enviada",       "cc",
+	};
+
+	trim(&s, &len);
+	while (len > 0 && s[0] == '*') {
+		s++;
+		len--;
+	}
+	size_t colon = 0;
+	while (colon < len && colon < 30 && s[colon] != ':')
+		colon++;
+	if (colon >= len || s[colon] != ':' || colon == 0)
+		return false;
+	if (colon + 1 < len && !is_ws(s[colon + 1]) && s[colon + 1] != '*')
+		return false;
+	size_t nlen = colon;
+	while (nlen > 0 && (is_ws(s[nlen - 1]) || s[nlen - 1] == '*'))
+		nlen--;
+	for (size_t i = 0; i < ELEMENTSOF(from_names); i++)
+		if (strlen(from_names[i]) == nlen && strncasecmp(s, from_names[i], nlen) == 0) {
+			*ret_from = true;
+			return true;
+		}
+	for (size_t i = 0; i < ELEMENTSOF(names); i++)
+		if (strlen(names[i]) == nlen && strncasecmp(s, names[i], nlen) == 0) {
+			*ret_from = false;
+			return true;
+		}
+	return false;
+}
+
+static const char *line_text(const struct line *l, size_t *ret_len)
+{
+	if (l->own) {
+		*ret_len = strlen(l->own);
+		return l->own;
+	}
+	*ret_len = l->len;
+	return l->p;
+}
+
+static bool starts_with_quote(const struct line *l)
+{
+	size_t i = 0;
+	while (i < l->len && (l->p[i] == ' ' || l->p[i] == '\t'))
+		i++;
+	return i < l->len && l->p[i] == '>';
+}
+
+/* Wrapped attributions ("On …, X <x@y>\nwrote:"): merge lines s..e into one line at s when
+ * together they form an attribution and e alone does not. The shortest window wins, so a
+ * sentence above the attribution is never swallowed. */
+static void join_attributions(struct line *lines, size_t n)
+{
+	size_t floor = 0;
+
+	for (size_t e = 0; e < n; e++) {
+		struct line *le = &lines[e];
+		if (le->fence || le->len > JOIN_LINE_MAX)
+			continue;
+		const char *s = le->p;
+		size_t len = le->len;
+		trim(&s, &len);
+		if (len == 0)
+			continue;
+		bool ends = s[len - 1] == ':' || s[len - 1] == '-' ||
+			    (len >= 3 && memcmp(s + len - 3, "\xef\xbc\x9a", 3) == 0);
+		if (!ends || (!starts_with_quote(le) && is_attribution(le->p, le->len)))
+			continue;
+
+		for (size_t st = e; st > floor && e - st < JOIN_WINDOW; st--) {
+			size_t start = st - 1;
+			struct line *ls = &lines[start];
+			const char *f = ls->p;
+			size_t flen = ls->len;
+			trim(&f, &flen);
+			if (flen == 0)
+				continue;
+			if (ls->fence || ls->len > JOIN_LINE_MAX || strchr("<>@", f[0]))
+				continue;
+
+			/* Never reach over a quote, a complete attribution or a line that
+			 * ends like one: those are not wrapped pieces. */
+			bool ok = true;
+			for (size_t k = start; k < e; k++) {
+				const char *t = lines[k].p;
+				size_t tlen = lines[k].len;
+				trim(&t, &tlen);
+				if (starts_with_quote(&lines[k]) || lines[k].len > JOIN_LINE_MAX ||
+				    lines[k].fence || (tlen > 0 && t[tlen - 1] == ':'))
+					ok = false;
+			}
+			if (!ok || is_attribution(ls->p, ls->len))
+				break;
+
+			_cleanup_(strbuf_done) strbuf b = {};
+			for (size_t k = start; k <= e; k++) {
+				const char *t = lines[k].p;
+				size_t tlen = lines[k].len;
+				trim(&t, &tlen);
+				if (tlen == 0)
+					continue;
+				if (b.len > 0)
+					strbuf_putc(&b, ' ');
+				strbuf_add(&b, t, tlen);
+			}
+			if (!is_attribution(b.s, b.len))
+				continue;
+
+			ls->own = strbuf_steal(&b);
+			ls->cls = LINE_MARKER;
+			for (size_t k = start + 1; k <= e; k++)
+				lines[k].cls = LINE_JOINED;
+			floor = e + 1;
+			break;
+		}
+	}
+}
+
+/* Quote prefixes other than '>' ("| ", "C> ", "Richard> ") become '>'. Returns the
+ * de-quoted content through ret_*; false when the line is not a quote. */
+static bool normalise_quote(struct line *l, const char **ret_rest, size_t *ret_rest_len)
+{
+	const char *s = l->p;
+	size_t len = l->len, i = 0;
+
+	while (i < len && (s[i] == ' ' || s[i] == '\t'))
+		i++;
+	if (i < len && s[i] == '>') {
+		/* already a quote */
+	} else if (i == 0 && len > 0 && s[0] == '|' && (len == 1 || s[1] == ' ') &&
+		   !(len > 1 && s[len - 1] == '|')) {
+		/* "| quoted", but not a Markdown table row "| a | b |" */
+		l->own = xasprintf(">%.*s", (int)(len - 1), s + 1);
+	} else {
+		size_t w = 0;
+		while (w < len && w < 16 &&
+		       ((s[w] >= 'A' && s[w] <= 'Z') || (s[w] >= 'a' && s[w] <= 'z')))
+			w++;
+		if (w == 0 || w >= len || s[w] != '>' || (w + 1 < len && s[w + 1] != ' '))
+			return false;
+		l->own = xasprintf(">%.*s", (int)(len - w - 1), s + w + 1);
+	}
+
+	const char *t;
+	size_t tlen;
+	t = line_text(l, &tlen);
+	size_t j = 0;
+	while (j < tlen && (t[j] == '>' || t[j] == ' ' || t[j] == '\t'))
+		j++;
+	*ret_rest = t + j;
+	*ret_rest_len = tlen - j;
+	return true;
+}
+
+static void classify(struct line *lines, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct line *l = &lines[i];
+		const char *rest;
+		size_t rest_len;
+		bool from;
+
+		if (l->cls == LINE_JOINED || l->cls == LINE_MARKER)
+			continue;
+		if (l->fence)
+			l->cls = LINE_TEXT;
+		else if (is_blank(l->p, l->len))
+			l->cls = LINE_EMPTY;
+		else if (normalise_quote(l, &rest, &rest_len)) {
+			if (is_blank(rest, rest_len))
+				l->cls = LINE_EMPTY;
+			else if (is_attribution(rest, rest_len) ||
+				 is_forward_marker(rest, rest_len))
+				l->cls = LINE_MARKER;
+			else
+				l->cls = LINE_QUOTE;
+		} else if (is_delimiter(l->p, l->len))
+			l->cls = LINE_DELIM;
+		else if (is_signature(l->p, l->len))
+			l->cls = LINE_SIG;
+		else if (is_attribution(l->p, l->len) || is_forward_marker(l->p, l->len))
+			l->cls = LINE_MARKER;
+		else if (is_header(l->p, l->len, &from))
+			l->cls = LINE_HEADER;
+		else
+			l->cls = LINE_TEXT;
+	}
+
+	/* A header block opens with the sender line and has at least one more header; a
+	 * folded value ("Subject: a\nb\nTo: …") may sit between two headers. */
+	for (size_t i = 0; i < n; i++) {
+		bool from = false;
+		if (lines[i].cls != LINE_HEADER)
+			continue;
+		(void)is_header(lines[i].p, lines[i].len, &from);
+		size_t last = i, count = 1, k = i + 1;
+		while (from && k < n) {
+			if (lines[k].cls == LINE_HEADER) {
+				count++;
+				last = k++;
+			} else if (lines[k].cls == LINE_TEXT && k + 1 < n &&
+				   lines[k + 1].cls == LINE_HEADER)
+				k++;
+			else
+				break;
+		}
+		if (count >= 2) {
+			for (size_t j = i; j <= last; j++)
+				lines[j].cls = LINE_MARKER;
+			i = last;
+		} else
+			lines[i].cls = LINE_TEXT;
+	}
+}
+
+/* The rules work on the list of surviving line numbers. */
+struct seq {
+	size_t *v;
+	size_t m;
+	const struct line *lines;
+};
+
+static enum line_class cls_at(const struct seq *q, size_t pos)
+{
+	return q->lines[q->v[pos]].cls;
+}
+
+static void drop_class(struct seq *q, enum line_class c)
+{
+	size_t w = 0;
+	for (size_t r = 0; r < q->m; r++)
+		if (cls_at(q, r) != c)
+			q->v[w++] = q->v[r];
+	q->m = w;
+}
+
+/* Previous non-empty position before pos, or -1. */
+static long prev_nonempty(const struct seq *q, size_t pos)
+{
+	while (pos > 0) {
+		pos--;
+		if (cls_at(q, pos) != LINE_EMPTY)
+			return (long)pos;
+	}
+	return -1;
+}
+
+static void apply_rules(struct seq *q)
+{
+	/* 1. A signature delimiter ends the reply. */
+	for (size_t p = 0; p < q->m; p++)
+		if (cls_at(q, p) == LINE_DELIM) {
+			q->m = p;
+			break;
+		}
+
+	/* 2. Mobile signatures go wherever they are. */
+	drop_class(q, LINE_SIG);
+
+	/* 3. Bottom-posted reply: markers, quotes and blanks, then only text to the end. */
+	if (q->m > 0 && cls_at(q, 0) == LINE_MARKER) {
+		size_t t = 0;
+		while (t < q->m && cls_at(q, t) != LINE_TEXT)
+			t++;
+		bool tail_text = t < q->m;
+		for (size_t p = t; p < q->m && tail_text; p++)
+			if (cls_at(q, p) != LINE_TEXT && cls_at(q, p) != LINE_EMPTY)
+				tail_text = false;
+		if (tail_text) {
+			memmove(q->v, q->v + t, (q->m - t) * sizeof(size_t));
+			q->m -= t;
+		}
+	}
+
+	/* 4. Text, then a marker with no quote anywhere after it: the rest is the earlier
+	 * message pasted without quoting. Cut after the text. */
+	long last_quote = -1;
+	for (size_t p = 0; p < q->m; p++)
+		if (cls_at(q, p) == LINE_QUOTE)
+			last_quote = (long)p;
+	for (size_t p = (size_t)(last_quote + 1); p < q->m; p++) {
+		if (cls_at(q, p) != LINE_MARKER)
+			continue;
+		long j = prev_nonempty(q, p);
+		if (j >= 0 && cls_at(q, (size_t)j) == LINE_TEXT) {
+			q->m = (size_t)j + 1;
+			break;
+		}
+	}
+
+	/* 5. Text, then a marker followed by quotes and at most a few lines of text: those
+	 * lines are most likely the quoted message's own signature. */
+	for (size_t p = 0; p < q->m; p++) {
+		if (cls_at(q, p) != LINE_MARKER)
+			continue;
+		long j = prev_nonempty(q, p);
+		if (j < 0 || cls_at(q, (size_t)j) != LINE_TEXT)
+			continue;
+		size_t f = p + 1;
+		while (f < q->m && cls_at(q, f) != LINE_TEXT)
+			f++;
+		bool ok = true;
+		size_t texts = 0;
+		for (size_t r = f; r < q->m; r++) {
+			if (cls_at(q, r) == LINE_TEXT)
+				texts++;
+			else if (cls_at(q, r) != LINE_EMPTY)
+				ok = false;
+		}
+		if (ok && texts < 7) {
+			q->m = (size_t)j + 1;
+			break;
+		}
+	}
+
+	/* 6. Quotes after the last text line are the message replied to. */
+	for (size_t p = q->m; p > 0; p--) {
+		enum line_class c = cls_at(q, p - 1);
+		if (c == LINE_TEXT) {
+			q->m = p;
+			break;
+		}
+		if (c != LINE_EMPTY && c != LINE_QUOTE)
+			break;
+	}
+
+	/* 7. Markers left between pieces of text are dropped on their own. */
+	drop_class(q, LINE_MARKER);
+}
+
+static bool line_is_empty(const struct line *l, bool bare_quotes)
+{
+	size_t len;
+	const char *t = line_text(l, &len);
+	return is_blank(t, len) || (bare_quotes && l->cls == LINE_EMPTY);
+}
+
+/* Join lines with '\n', dropping empty lines at both ends (with bare_quotes, also lines
+ * holding nothing but quote marks) and trailing whitespace. */
+static char *join_lines(const struct line *lines, const size_t *v, size_t m, bool bare_quotes)
+{
+	_cleanup_(strbuf_done) strbuf b = {};
+	size_t first = 0, last = m;
+
+	while (first < m && line_is_empty(&lines[v[first]], bare_quotes))
+		first++;
+	while (last > first && line_is_empty(&lines[v[last - 1]], bare_quotes))
+		last--;
+	for (size_t i = first; i < last; i++) {
+		size_t len;
+		const char *t = line_text(&lines[v[i]], &len);
+		if (i > first)
+			strbuf_putc(&b, '\n');
+		strbuf_add(&b, t, len);
+	}
+	while (b.len > 0 && is_ws(b.s[b.len - 1]))
+		b.s[--b.len] = '\0';
+	return strbuf_steal(&b);
+}
+
+static void lines_free(struct line *lines, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(lines[i].own);
+	free(lines);
+}
+
+int reply_trim(const char *body, char **ret_kept, char **ret_elided)
+{
+	if (!body || !ret_kept)
+		return -EINVAL;
+
+	/* CRLF → LF, then split. */
+	size_t blen = strlen(body);
+	_cleanup_free_ char *buf = xmalloc(blen + 1);
+	size_t w = 0;
+	for (size_t r = 0; r < blen; r++)
+		if (!(body[r] == '\r' && r + 1 < blen && body[r + 1] == '\n'))
+			buf[w++] = body[r];
+	buf[w] = '\0';
+
+	const char *s = buf;
+	size_t slen = w;
+	trim(&s, &slen);
+
+	size_t n = 1;
+	for (size_t i = 0; i < slen; i++)
+		if (s[i] == '\n')
+			n++;
+	struct line *lines = xcalloc(n, sizeof(struct line));
+	size_t li = 0, start = 0;
+	for (size_t i = 0; i <= slen; i++)
+		if (i == slen || s[i] == '\n') {
+			lines[li].p = s + start;
+			lines[li].len = i - start;
+			lines[li].cls = LINE_TEXT;
+			li++;
+			start = i + 1;
+		}
+
+	/* Fenced code blocks are content, whatever they look like. */
+	bool in_fence = false;
+	for (size_t i = 0; i < n; i++) {
+		const char *t = lines[i].p;
+		size_t tlen = lines[i].len;
+		trim(&t, &tlen);
+		bool fence_line = tlen >= 3 && memcmp(t, "```", 3) == 0;
+		lines[i].fence = in_fence || fence_line;
+		if (fence_line)
+			in_fence = !in_fence;
+	}
+
+	join_attributions(lines, n);
+	classify(lines, n);
+
+	_cleanup_free_ size_t *v = xcalloc(n, sizeof(size_t));
+	size_t m = 0;
+	for (size_t i = 0; i < n; i++)
+		if (lines[i].cls != LINE_JOINED)
+			v[m++] = i;
+	struct seq q = {.v = v, .m = m, .lines = lines};
+	apply_rules(&q);
+
+	char *kept = join_lines(lines, q.v, q.m, true);
+	if (ret_elided) {
+		/* Everything not kept (continuations are inside their joined line). */
+		_cleanup_free_ bool *keep = xcalloc(n, sizeof(bool));
+		_cleanup_free_ size_t *e = xcalloc(n, sizeof(size_t));
+		size_t em = 0;
+		for (size_t i = 0; i < q.m; i++)
+			keep[q.v[i]] = true;
+		for (size_t i = 0; i < n; i++)
+			if (!keep[i] && lines[i].cls != LINE_JOINED)
+				e[em++] = i;
+		*ret_elided = join_lines(lines, e, em, false);
+	}
+	lines_free(lines, n);
+	*ret_kept = kept;
+	return 0;
+}

@@ -1,0 +1,651 @@
+/* local: the embedded default connector, no server needed. Outbound mail is written as
+ * RFC 5322 files into an outbox maildir; answers are read from an inbox maildir that a
+ * person, a test or an MDA drops files into. It owns both maildirs' layout (tmp/, new/,
+ * cur/, and inbox/failed/ for what it cannot read) and the rule that an inbound file leaves
+ * new/ only once the core said the answer is durable.
+ *
+ * Maildir rules: a writer creates tmp/<unique>, fsyncs it and renames it into new/; a
+ * reader claims a message by renaming it into cur/<name>:2,S. Nothing is deleted. */
+#define _GNU_SOURCE
+#include "connector.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <dirent.h>
+#include <time.h>
+#include <unistd.h>
+#include <cjson/cJSON.h>
+#include <openssl/evp.h>
+
+#include "clock.h"
+#include "email/mime.h"
+#include "email/reply.h"
+#include "util.h"
+
+/* A mail bigger than this is not an answer to a survey. */
+#define LOCAL_MAIL_MAX (10u * 1024 * 1024)
+
+/* One inbound file handed to the core, until its done callback. */
+typedef struct inflight {
+	connector *c; /* NULL once the connector stopped: done only frees */
+	char *name;   /* file name in new/ */
+	char *key, *from, *in_reply_to, *subject, *text;
+	char **to, **references;
+} inflight;
+
+struct connector {
+	sd_event *loop;
+	const coco_config *cfg;
+	char *outbox, *inbox;
+	inbound_fn on_inbound;
+	void *core;
+	sd_event_source *watch, *initial_scan;
+	inflight **inflight;
+	size_t n_inflight;
+	unsigned seq; /* maildir unique-name counter */
+};
+
+static int mkdir_p(const char *path, mode_t mode)
+{
+	_cleanup_free_ char *p = xstrdup(path);
+	for (char *s = p + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = 0;
+		if (mkdir(p, mode) < 0 && errno != EEXIST)
+			return -errno;
+		*s = '/';
+	}
+	if (mkdir(p, mode) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+static int fsync_dir(const char *path)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || fsync(fd) < 0)
+		return -errno;
+	return 0;
+}
+
+static int maildir_make(const char *root, bool with_failed)
+{
+	static const char *const subs[] = {"tmp", "new", "cur", "failed"};
+	int r = mkdir_p(root, 0700);
+	for (size_t i = 0; r >= 0 && i < ELEMENTSOF(subs) - !with_failed; i++) {
+		_cleanup_free_ char *p = xasprintf("%s/%s", root, subs[i]);
+		r = mkdir_p(p, 0700);
+	}
+	return r;
+}
+
+/* "<sec>.M<usec>P<pid>Q<seq>.<host>", the classic maildir unique name; the host part has
+ * '/' and ':' replaced as the maildir convention asks. */
+static char *unique_name(connector *c)
+{
+	struct timespec ts;
+	char host[HOST_NAME_MAX + 1] = "localhost";
+
+	(void)clock_gettime(CLOCK_REALTIME, &ts);
+	if (gethostname(host, sizeof(host)) < 0)
+		snprintf(host, sizeof(host), "localhost");
+	host[sizeof(host) - 1] = 0;
+	for (char *p = host; *p; p++)
+		if (*p == '/' || *p == ':')
+			*p = '_';
+	return xasprintf("%lld.M%ldP%dQ%u.%s", (long long)ts.tv_sec, ts.tv_nsec / 1000, (int)getpid(),
+	                 ++c->seq, host);
+}
+
+static int write_all(int fd, const char *p, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* tmp/<unique> → fsync → rename into new/ → fsync new/. Returns the file name. */
+static int maildir_deliver(connector *c, const char *data, size_t len, char **ret_name)
+{
+	_cleanup_free_ char *name = unique_name(c);
+	_cleanup_free_ char *tmp = xasprintf("%s/tmp/%s", c->outbox, name);
+	_cleanup_free_ char *dst = xasprintf("%s/new/%s", c->outbox, name);
+	_cleanup_free_ char *newdir = xasprintf("%s/new", c->outbox);
+
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	int r = write_all(fd, data, len);
+	if (r >= 0 && fsync(fd) < 0)
+		r = -errno;
+	if (close(fd) < 0 && r >= 0)
+		r = -errno;
+	if (r >= 0 && rename(tmp, dst) < 0)
+		r = -errno;
+	if (r < 0) {
+		(void)unlink(tmp); /* our own half-written temporary, never a message */
+		return r;
+	}
+	r = fsync_dir(newdir);
+	if (r < 0)
+		return r;
+	*ret_name = TAKE_PTR(name);
+	return 0;
+}
+
+static const char *json_str(const cJSON *obj, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+	return cJSON_IsString(v) && v->valuestring[0] ? v->valuestring : NULL;
+}
+
+/* ---- outbound ---- */
+
+/* The spool JSON (connector.h) as an RFC 5322 message. *ret_err says what was wrong. */
+static int local_build(connector *c, const cJSON *msg, const char *email, char **ret,
+                       size_t *ret_len, char **ret_err)
+{
+	const cJSON *to = cJSON_GetObjectItemCaseSensitive(msg, "to");
+	const cJSON *refs = cJSON_GetObjectItemCaseSensitive(msg, "references");
+	const char *in_reply_to = json_str(msg, "in_reply_to");
+	const char *markdown = json_str(msg, "markdown");
+	char **references = NULL;
+
+	if (!c->cfg || !c->cfg->mail_from) {
+		*ret_err = xstrdup("no sender address: set From= in the [Mail] section");
+		return -EINVAL;
+	}
+	/* Threading: the explicit list if the core gave one, else the message answered. */
+	if (cJSON_IsArray(refs)) {
+		const cJSON *it;
+		cJSON_ArrayForEach(it, refs)
+			if (cJSON_IsString(it) && it->valuestring[0])
+				strv_push(&references, xstrdup(it->valuestring));
+	} else if (in_reply_to)
+		strv_push(&references, xstrdup(in_reply_to));
+
+	struct mail_outbound o = {
+		.from = c->cfg->mail_from,
+		.from_name = c->cfg->mail_name,
+		.to = email,
+		.to_name = json_str(to, "name"),
+		.reply_to = json_str(msg, "reply_to"),
+		.subject = json_str(msg, "subject") ? json_str(msg, "subject") : "",
+		.message_id = json_str(msg, "message_id"),
+		.in_reply_to = in_reply_to,
+		.references = references,
+		.text = markdown ? markdown : "",
+		.html = json_str(msg, "html"),
+		.date = (time_t)clock_now(),
+	};
+	char *text = NULL;
+	int r = mail_build(&o, &text, NULL);
+	strv_free(references);
+	if (r < 0) {
+		/* Not the field values: the reply-to carries a secret token. */
+		*ret_err = xasprintf("could not compose the message (%s): a header field is "
+		                     "missing or holds a line break or an unsafe address",
+		                     strerror(-r));
+		return r;
+	}
+	*ret_len = strlen(text);
+	*ret = text;
+	return 0;
+}
+
+static int local_send(connector *c, const void *m, send_done_fn done, void *userdata)
+{
+	const cJSON *msg = m;
+	const cJSON *to = cJSON_GetObjectItemCaseSensitive(msg, "to");
+	const char *member = json_str(to, "member");
+	const char *email = json_str(to, "email");
+
+	if (!cJSON_IsObject(msg) || !cJSON_IsObject(to)) {
+		done(SEND_FAIL, "message has no recipient (\"to\")", userdata);
+		return 0;
+	}
+	if (!email) {
+		_cleanup_free_ char *err = xasprintf("member %s has no email address; add Email= to "
+		                                     "its [Member] section",
+		                                     member ? member : "(unnamed)");
+		done(SEND_FAIL, err, userdata);
+		return 0;
+	}
+
+	_cleanup_free_ char *text = NULL;
+	size_t len = 0;
+	_cleanup_free_ char *err = NULL;
+	int r = local_build(c, msg, email, &text, &len, &err);
+	if (r < 0) {
+		/* A message we cannot compose will not compose better later. */
+		done(SEND_FAIL, err ? err : "could not compose the message", userdata);
+		return 0;
+	}
+
+	_cleanup_free_ char *name = NULL;
+	r = maildir_deliver(c, text, len, &name);
+	if (r < 0) {
+		/* Disk full, permissions: the operator can fix those, so try again later. */
+		_cleanup_free_ char *why = xasprintf("writing to %s failed: %s", c->outbox,
+		                                     strerror(-r));
+		done(SEND_RETRY, why, userdata);
+		return 0;
+	}
+	log_debug("local: wrote %s/new/%s", c->outbox, name);
+	done(SEND_OK, NULL, userdata);
+	return 0;
+}
+
+/* ---- inbound ---- */
+
+static void inflight_free(inflight *f)
+{
+	if (!f)
+		return;
+	free(f->name);
+	free(f->key);
+	free(f->from);
+	free(f->in_reply_to);
+	free(f->subject);
+	free(f->text);
+	strv_free(f->to);
+	strv_free(f->references);
+	free(f);
+}
+
+static inflight *inflight_find(connector *c, const char *name)
+{
+	for (size_t i = 0; i < c->n_inflight; i++)
+		if (STREQ(c->inflight[i]->name, name))
+			return c->inflight[i];
+	return NULL;
+}
+
+static void inflight_remove(connector *c, inflight *f)
+{
+	for (size_t i = 0; i < c->n_inflight; i++)
+		if (c->inflight[i] == f) {
+			c->inflight[i] = c->inflight[--c->n_inflight];
+			return;
+		}
+}
+
+/* inbox/new/<name> → inbox/<box>/<target>, durable. */
+static int inbox_move(connector *c, const char *name, const char *box, const char *target)
+{
+	_cleanup_free_ char *from = xasprintf("%s/new/%s", c->inbox, name);
+	_cleanup_free_ char *to = xasprintf("%s/%s/%s", c->inbox, box, target);
+	_cleanup_free_ char *dir = xasprintf("%s/%s", c->inbox, box);
+	if (rename(from, to) < 0)
+		return -errno;
+	return fsync_dir(dir);
+}
+
+/* Kept, never deleted: an operator can read what went wrong. */
+static void inbox_reject(connector *c, const char *name, const char *why)
+{
+	int r = inbox_move(c, name, "failed", name);
+	if (r < 0)
+		log_error_errno(r, "local: %s/new/%s is unusable (%s), and moving it to failed/ "
+		                "failed: %m", c->inbox, name, why);
+	else
+		log_warning("local: moved %s/new/%s to failed/: %s", c->inbox, name, why);
+}
+
+static void on_inbound_done(int result, void *userdata)
+{
+	inflight *f = userdata;
+	connector *c = f->c;
+
+	if (c) {
+		inflight_remove(c, f);
+		if (result >= 0) {
+			/* Maildir's "seen" flag on the claimed file; drop any info a careless
+			 * writer already put on a name in new/. */
+			size_t n = strcspn(f->name, ":");
+			_cleanup_free_ char *target = xasprintf("%.*s:2,S", (int)n, f->name);
+			int r = inbox_move(c, f->name, "cur", target);
+			if (r < 0)
+				log_error_errno(r, "local: moving %s/new/%s to cur/ failed: %m", c->inbox,
+				                f->name);
+		} else
+			/* Stays in new/; the next event or poll() offers it again. */
+			log_debug("local: %s kept in new/ for a later try", f->name);
+	}
+	inflight_free(f);
+}
+
+/* Reads a regular file of at most LOCAL_MAIL_MAX bytes. -EFBIG beyond, -ENOTSUP for
+ * anything that is not a regular file (a symlink could point anywhere, a FIFO blocks). */
+static int read_mail_file(const char *path, char **ret, size_t *ret_len)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0)
+		return errno == ELOOP ? -ENOTSUP : -errno;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -ENOTSUP;
+	if ((uint64_t)st.st_size > LOCAL_MAIL_MAX)
+		return -EFBIG;
+	strbuf b = {0};
+	char chunk[65536];
+	for (;;) {
+		ssize_t n = read(fd, chunk, sizeof(chunk));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int r = -errno;
+			strbuf_done(&b);
+			return r;
+		}
+		if (n == 0)
+			break;
+		if (b.len + (size_t)n > LOCAL_MAIL_MAX) {
+			strbuf_done(&b);
+			return -EFBIG;
+		}
+		strbuf_add(&b, chunk, (size_t)n);
+	}
+	*ret_len = b.len;
+	*ret = strbuf_steal(&b);
+	return 0;
+}
+
+static char *sha256_hex(const char *data, size_t len)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned mdlen = 0;
+	strbuf b = {0};
+
+	if (!EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL))
+		return NULL;
+	for (unsigned i = 0; i < mdlen; i++)
+		strbuf_printf(&b, "%02x", md[i]);
+	return strbuf_steal(&b);
+}
+
+static void push_unique(char ***v, const char *addr)
+{
+	for (char **p = *v; p && *p; p++)
+		if (strcasecmp(*p, addr) == 0)
+			return;
+	strv_push(v, xstrdup(addr));
+}
+
+/* Delivered-To: fields (added by the MDA, the address the mail really reached, which may
+ * carry the reply token when To: does not). The MIME parser does not expose them, so a
+ * plain scan of the header section: unfolded, one bare or <>-enclosed address per field. */
+static void add_delivered_to(char ***v, const char *data, size_t len)
+{
+	static const char field[] = "delivered-to:";
+	const char *p = data, *end = data + len;
+
+	while (p < end) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p));
+		size_t n = (size_t)((eol ? eol : end) - p);
+		if (n == 0 || (n == 1 && p[0] == '\r'))
+			break; /* the blank line ends the header section */
+		if (n > sizeof(field) - 1 && strncasecmp(p, field, sizeof(field) - 1) == 0) {
+			_cleanup_free_ char *val =
+				xstrndup(p + sizeof(field) - 1, n - (sizeof(field) - 1));
+			char *a = strstrip(val);
+			size_t al = strlen(a);
+			if (al >= 2 && a[0] == '<' && a[al - 1] == '>') {
+				a[al - 1] = 0;
+				a++;
+			}
+			if (strchr(a, '@') && !strpbrk(a, " \t<>\"\r"))
+				push_unique(v, a);
+		}
+		if (!eol)
+			break;
+		p = eol + 1;
+	}
+}
+
+/* mail_parse() says only -EBADMSG; the operator looking at failed/ wants to know which of
+ * its reasons applied. */
+static const char *unusable_reason(const char *data, size_t len)
+{
+	const char *end = memmem(data, len, "\n\n", 2);
+	const char *crlf = memmem(data, len, "\r\n\r\n", 4);
+	if (!end || (crlf && crlf < end))
+		end = crlf;
+	if (len == 0)
+		return "not a mail: the file is empty";
+	if (!end)
+		return "not a mail: the header section has no closing blank line (truncated?)";
+	if (memchr(data, 0, (size_t)(end - data)))
+		return "not a mail: a NUL byte in the header section";
+	return "not a usable mail: no parseable From address";
+}
+
+/* Hands one file of new/ to the core. Returns 1 if it was handed over, 0 if not. */
+static int process_file(connector *c, const char *name)
+{
+	if (name[0] == '.' || strchr(name, '/') || inflight_find(c, name))
+		return 0;
+
+	_cleanup_free_ char *path = xasprintf("%s/new/%s", c->inbox, name);
+	_cleanup_free_ char *data = NULL;
+	size_t len = 0;
+	int r = read_mail_file(path, &data, &len);
+	if (r == -ENOENT)
+		return 0; /* claimed by someone else meanwhile */
+	if (r == -EFBIG) {
+		inbox_reject(c, name, "larger than 10 MiB");
+		return 0;
+	}
+	if (r == -ENOTSUP) {
+		inbox_reject(c, name, "not a regular file");
+		return 0;
+	}
+	if (r < 0) {
+		log_warning_errno(r, "local: reading %s failed, leaving it for later: %m", path);
+		return 0;
+	}
+
+	_cleanup_mail_message_ mail_message *m = NULL;
+	r = mail_parse(data, len, &m);
+	if (r == -EFBIG) {
+		inbox_reject(c, name, "larger than 10 MiB");
+		return 0;
+	}
+	if (r < 0) {
+		inbox_reject(c, name, unusable_reason(data, len));
+		return 0;
+	}
+
+	inflight *f = xcalloc(1, sizeof(*f));
+	f->c = c;
+	f->name = xstrdup(name);
+	if (mail_message_id(m))
+		f->key = xasprintf("mail:%s", mail_message_id(m));
+	else {
+		/* Same bytes, same key: a file dropped twice is recorded once. */
+		_cleanup_free_ char *hex = sha256_hex(data, len);
+		if (!hex) {
+			inflight_free(f);
+			log_error("local: hashing %s failed, leaving it for later", path);
+			return 0;
+		}
+		f->key = xasprintf("mail:sha256:%s", hex);
+	}
+	f->from = xstrdup(mail_from_address(m));
+	for (char *const *a = mail_to(m); a && *a; a++)
+		push_unique(&f->to, *a);
+	for (char *const *a = mail_cc(m); a && *a; a++)
+		push_unique(&f->to, *a);
+	add_delivered_to(&f->to, data, len);
+	if (!f->to)
+		f->to = xcalloc(1, sizeof(char *));
+	if (mail_in_reply_to(m))
+		f->in_reply_to = xstrdup(mail_in_reply_to(m));
+	for (char *const *a = mail_references(m); a && *a; a++)
+		strv_push(&f->references, xstrdup(*a));
+	f->subject = xstrdup(mail_subject(m));
+	r = reply_trim(mail_body(m), &f->text, NULL);
+	if (r < 0)
+		f->text = xstrdup("");
+
+	inbound_msg im = {
+		.key = f->key,
+		.via = "local",
+		.from = f->from,
+		.to = (const char *const *)f->to,
+		/* The key is "mail:" + Message-ID unless the message had none. */
+		.message_id = strncmp(f->key, "mail:sha256:", 12) != 0 ? f->key + 5 : NULL,
+		.in_reply_to = f->in_reply_to,
+		.references = (const char *const *)f->references,
+		.subject = f->subject,
+		.text = f->text,
+		.automatic = mail_is_automatic(m),
+	};
+	c->inflight = xrealloc(c->inflight, (c->n_inflight + 1) * sizeof(*c->inflight));
+	c->inflight[c->n_inflight++] = f;
+	log_debug("local: %s from %s handed over (%s)", name, f->from, f->key);
+	/* done may run before this returns and free f. */
+	c->on_inbound(c->core, &im, on_inbound_done, f);
+	return 1;
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Offers every file in new/ not already in flight, oldest name first. */
+static int scan_inbox(connector *c)
+{
+	_cleanup_free_ char *dir = xasprintf("%s/new", c->inbox);
+	DIR *d = opendir(dir);
+	char **names = NULL;
+	size_t n = 0;
+	int handed = 0;
+	struct dirent *de;
+
+	if (!d)
+		return log_warning_errno(errno, "local: cannot read %s: %m", dir);
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.') {
+			strv_push(&names, xstrdup(de->d_name));
+			n++;
+		}
+	closedir(d);
+	if (n)
+		qsort(names, n, sizeof(char *), name_cmp);
+	for (size_t i = 0; i < n; i++)
+		handed += process_file(c, names[i]);
+	strv_free(names);
+	return handed;
+}
+
+static int on_inotify(sd_event_source *s, const struct inotify_event *ev, void *userdata)
+{
+	connector *c = userdata;
+
+	if (ev->mask & IN_Q_OVERFLOW)
+		(void)scan_inbox(c); /* events were lost: look at everything */
+	else if (ev->len > 0 && (ev->mask & (IN_MOVED_TO | IN_CLOSE_WRITE)))
+		(void)process_file(c, ev->name);
+	return 0;
+}
+
+static int on_initial_scan(sd_event_source *s, void *userdata)
+{
+	/* Deferred out of start(): the core gets inbound messages only once it holds the
+	 * connector handle. */
+	(void)scan_inbox(userdata);
+	return 0;
+}
+
+static connector *local_stop(connector *c)
+{
+	if (!c)
+		return NULL;
+	sd_event_source_disable_unref(c->watch);
+	sd_event_source_disable_unref(c->initial_scan);
+	/* A late done only frees its message; the file stays in new/ for the next start. */
+	for (size_t i = 0; i < c->n_inflight; i++)
+		c->inflight[i]->c = NULL;
+	free(c->inflight);
+	free(c->outbox);
+	free(c->inbox);
+	sd_event_unref(c->loop);
+	free(c);
+	return NULL;
+}
+
+static int local_start(sd_event *loop, const coco_config *cfg, const char *state_dir,
+                       inbound_fn on_inbound, void *core, connector **ret)
+{
+	if (!loop || !on_inbound || !ret)
+		return -EINVAL;
+	connector *c = xcalloc(1, sizeof(*c));
+	c->loop = sd_event_ref(loop);
+	c->cfg = cfg;
+	c->on_inbound = on_inbound;
+	c->core = core;
+	c->outbox = cfg && cfg->local_outbox ? xstrdup(cfg->local_outbox)
+	                                      : xasprintf("%s/local/outbox", state_dir);
+	c->inbox = cfg && cfg->local_inbox ? xstrdup(cfg->local_inbox)
+	                                    : xasprintf("%s/local/inbox", state_dir);
+
+	int r = maildir_make(c->outbox, false);
+	if (r < 0) {
+		log_error_errno(r, "local: cannot create the outbox %s: %m", c->outbox);
+		local_stop(c);
+		return r;
+	}
+	r = maildir_make(c->inbox, true);
+	if (r < 0) {
+		log_error_errno(r, "local: cannot create the inbox %s: %m", c->inbox);
+		local_stop(c);
+		return r;
+	}
+
+	_cleanup_free_ char *newdir = xasprintf("%s/new", c->inbox);
+	r = sd_event_add_inotify(loop, &c->watch, newdir, IN_MOVED_TO | IN_CLOSE_WRITE,
+	                         on_inotify, c);
+	if (r >= 0)
+		r = sd_event_add_defer(loop, &c->initial_scan, on_initial_scan, c);
+	if (r >= 0)
+		r = sd_event_source_set_enabled(c->initial_scan, SD_EVENT_ONESHOT);
+	if (r < 0) {
+		log_error_errno(r, "local: cannot watch %s: %m", newdir);
+		local_stop(c);
+		return r;
+	}
+	(void)sd_event_source_set_description(c->watch, "local-inbox");
+	log_info("local: delivering to %s, reading answers from %s", c->outbox, c->inbox);
+	*ret = c;
+	return 0;
+}
+
+static int local_poll(connector *c)
+{
+	return scan_inbox(c);
+}
+
+const connector_ops local_connector = {
+	.name = "local",
+	.start = local_start,
+	.send = local_send,
+	.poll = local_poll,
+	.stop = local_stop,
+};

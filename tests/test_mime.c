@@ -1,0 +1,350 @@
+/* Tests for connectors/email/mime: fixtures in tests/data/mail/, limits, malformed input,
+ * HTML to text, and mail_build → mail_parse round trips. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "util.h"
+#include "email/mime.h"
+
+#define DATA "tests/data/mail/"
+
+static char *load(const char *name, size_t *ret_len)
+{
+	_cleanup_free_ char *path = xasprintf(DATA "%s", name);
+	char *s = NULL;
+	assert_int_equal(read_file(path, 1 << 20, &s, ret_len), 0);
+	return s;
+}
+
+static mail_message *parse_fixture(const char *name)
+{
+	size_t len;
+	_cleanup_free_ char *s = load(name, &len);
+	mail_message *m = NULL;
+	assert_int_equal(mail_parse(s, len, &m), 0);
+	assert_non_null(m);
+	return m;
+}
+
+static int parse_fixture_error(const char *name)
+{
+	size_t len;
+	_cleanup_free_ char *s = load(name, &len);
+	mail_message *m = (mail_message *)0x1;
+	int r = mail_parse(s, len, &m);
+	assert_ptr_equal(m, (mail_message *)0x1); /* untouched on failure */
+	return r;
+}
+
+static void test_plain(void **state)
+{
+	_cleanup_mail_message_ mail_message *m = parse_fixture("plain.eml");
+	assert_string_equal(mail_from_address(m), "ann.example@example.org");
+	assert_string_equal(mail_from_name(m), "Ann Example");
+	char *const *to = mail_to(m);
+	assert_string_equal(to[0], "reply+abc123@coco.example");
+	assert_string_equal(to[1], "bob@example.org");
+	assert_null(to[2]);
+	char *const *cc = mail_cc(m);
+	assert_string_equal(cc[0], "carol@example.org");
+	assert_string_equal(cc[1], "dave@example.org");
+	assert_null(cc[2]);
+	assert_null(mail_reply_to(m));
+	assert_string_equal(mail_subject(m), "Re: Round 3");
+	assert_string_equal(mail_message_id(m), "CAF123@mail.example.org");
+	assert_string_equal(mail_in_reply_to(m), "round3.x7@coco.example");
+	char *const *refs = mail_references(m);
+	assert_string_equal(refs[0], "round3.start@coco.example");
+	assert_string_equal(refs[1], "round3.x7@coco.example");
+	assert_null(refs[2]);
+	assert_int_equal(mail_date(m), 1717401600); /* 2024-06-03 08:00:00Z */
+	assert_false(mail_is_automatic(m));
+	assert_non_null(strstr(mail_body(m), "1: 4\nidea: more coffee\n\nOn Mon"));
+}
+
+static void test_alternative_crlf(void **state)
+{
+	_cleanup_mail_message_ mail_message *m = parse_fixture("alternative.eml");
+	assert_string_equal(mail_body(m), "plain wins\nsecond line");
+	assert_null(mail_in_reply_to(m));
+	assert_null(mail_references(m)[0]);
+	assert_int_equal(mail_date(m), (time_t)-1);
+}
+
+static void test_html_only(void **state)
+{
+	_cleanup_mail_message_ mail_message *m = parse_fixture("html-only.eml");
+	assert_string_equal(mail_body(m), "Yes & no\n\nFirst para continues\n\n"
+					  "Second <para> été\n\nline\nbreak\nend");
+}
+
+static void test_transfer_encodings(void **state)
+{
+	_cleanup_mail_message_ mail_message *b = parse_fixture("base64.eml");
+	assert_string_equal(mail_body(b), "1: 5\nidea: mehr Tee — bitte 🍵\n");
+	_cleanup_mail_message_ mail_message *q = parse_fixture("qp.eml");
+	assert_string_equal(mail_body(q), "Café au lait, a very long line that was wrapped by the "
+					  "quoted-printable encoder; 1 = 1\n");
+}
+
+static void test_charsets(void **state)
+{
+	_cleanup_mail_message_ mail_message *l = parse_fixture("latin1.eml");
+	assert_string_equal(mail_body(l), "Grüße aus Köln\n");
+	_cleanup_mail_message_ mail_message *w = parse_fixture("cp1252.eml");
+	assert_string_equal(mail_body(w), "“quoted” € 5\n");
+	_cleanup_mail_message_ mail_message *e = parse_fixture("rfc2047.eml");
+	assert_string_equal(mail_subject(e), "Re: Rückmeldung zu Runde №3");
+	assert_string_equal(mail_from_name(e), "Jörg Mayer");
+}
+
+static void test_nested_with_attachment(void **state)
+{
+	/* The attached text/plain and the forwarded message/rfc822 are skipped; the plain
+	 * part inside mixed → related → alternative is the answer (format=flowed kept). */
+	_cleanup_mail_message_ mail_message *m = parse_fixture("nested.eml");
+	assert_string_equal(mail_body(m), "deep answer \nhere");
+}
+
+static void test_automatic(void **state)
+{
+	_cleanup_mail_message_ mail_message *a = parse_fixture("auto-submitted.eml");
+	assert_true(mail_is_automatic(a));
+	_cleanup_mail_message_ mail_message *n = parse_fixture("auto-no.eml");
+	assert_false(mail_is_automatic(n));
+	_cleanup_mail_message_ mail_message *l = parse_fixture("list.eml");
+	assert_true(mail_is_automatic(l));
+	_cleanup_mail_message_ mail_message *b = parse_fixture("bounce.eml");
+	assert_true(mail_is_automatic(b));
+	assert_string_equal(mail_from_address(b), "mailer-daemon@mx.example.org");
+
+	const char *bulk = "From: x@example.org\nPrecedence: Bulk\n\nhi\n";
+	_cleanup_mail_message_ mail_message *p = NULL;
+	assert_int_equal(mail_parse(bulk, strlen(bulk), &p), 0);
+	assert_true(mail_is_automatic(p));
+	const char *xar = "From: x@example.org\nX-Autoreply: yes\n\nhi\n";
+	_cleanup_mail_message_ mail_message *x = NULL;
+	assert_int_equal(mail_parse(xar, strlen(xar), &x), 0);
+	assert_true(mail_is_automatic(x));
+	const char *first = "From: x@example.org\nPrecedence: first-class\n\nhi\n";
+	_cleanup_mail_message_ mail_message *f = NULL;
+	assert_int_equal(mail_parse(first, strlen(first), &f), 0);
+	assert_false(mail_is_automatic(f));
+}
+
+static void test_malformed(void **state)
+{
+	assert_int_equal(parse_fixture_error("truncated.eml"), -EBADMSG);
+	assert_int_equal(parse_fixture_error("malformed.eml"), -EBADMSG);
+	assert_int_equal(parse_fixture_error("garbage.eml"), -EBADMSG);
+
+	mail_message *m = NULL;
+	assert_int_equal(mail_parse("", 0, &m), -EBADMSG);
+	assert_int_equal(mail_parse("From: a@b.c\0X: y\n\nbody", 22, &m), -EBADMSG);
+	assert_int_equal(mail_parse("From: nobody\n\nbody", 18, &m), -EBADMSG);
+	assert_int_equal(mail_parse(NULL, 0, &m), -EINVAL);
+	assert_null(m);
+}
+
+/* Every prefix of real fixtures: never a crash or leak (ASan watches), and either a parse
+ * or -EBADMSG. */
+static void test_every_truncation(void **state)
+{
+	const char *names[] = {"plain.eml", "nested.eml", "alternative.eml", "rfc2047.eml"};
+	for (size_t f = 0; f < ELEMENTSOF(names); f++) {
+		size_t len;
+		_cleanup_free_ char *s = load(names[f], &len);
+		unsigned ok = 0;
+		for (size_t cut = 0; cut <= len; cut++) {
+			_cleanup_free_ char *copy = xstrndup(s, cut);
+			mail_message *m = NULL;
+			int r = mail_parse(copy, cut, &m);
+			if (r == 0) {
+				assert_non_null(mail_body(m));
+				assert_non_null(mail_subject(m));
+				ok++;
+			} else
+				assert_int_equal(r, -EBADMSG);
+			mail_message_free(m);
+		}
+		assert_true(ok > 0);
+	}
+}
+
+static void test_too_big(void **state)
+{
+	size_t n = MAIL_MESSAGE_MAX + 1;
+	_cleanup_free_ char *big = xmalloc(n);
+	memset(big, 'a', n);
+	memcpy(big, "From: a@b.example\n\n", 19);
+	mail_message *m = NULL;
+	assert_int_equal(mail_parse(big, n, &m), -EFBIG);
+	assert_null(m);
+	/* exactly at the limit is parsed */
+	assert_int_equal(mail_parse(big, MAIL_MESSAGE_MAX, &m), 0);
+	assert_int_equal(strlen(mail_body(m)), MAIL_MESSAGE_MAX - 19);
+	mail_message_free(m);
+}
+
+static void test_html_to_text(void **state)
+{
+	const char *h = "<table><tr><td>a</td></tr><tr><td>b</td></tr></table>"
+			"x&#x1F375;y &bogus; &amp&lt;<a href=\"x>y\">link</a>"
+			"<pre>  keep\n  this</pre><!-- unterminated";
+	_cleanup_free_ char *t = mail_html_to_text(h, strlen(h));
+	assert_string_equal(t, "a\nb\nx🍵y &bogus; &amp<link\n  keep\n  this");
+	_cleanup_free_ char *e = mail_html_to_text("<", 1);
+	assert_string_equal(e, "");
+	_cleanup_free_ char *s = mail_html_to_text("<script>x", 9);
+	assert_string_equal(s, "");
+}
+
+static bool lines_ok(const char *msg)
+{
+	/* CRLF everywhere, no line over 78 (QP keeps 76; headers folded) */
+	size_t col = 0;
+	for (const char *p = msg; *p; p++) {
+		if (*p == '\n')
+			return false;
+		if (*p == '\r') {
+			if (p[1] != '\n')
+				return false;
+			p++;
+			col = 0;
+			continue;
+		}
+		if (++col > 78)
+			return false;
+	}
+	return col == 0;
+}
+
+static void test_build_round_trip(void **state)
+{
+	char *refs[] = {"r1@coco.example", "r2@coco.example", NULL};
+	struct mail_outbound o = {
+	    .from = "coco@coco.example",
+	    .from_name = "Coco \"the\" Bot",
+	    .to = "ann@example.org",
+	    .to_name = "Änn Exämple",
+	    .reply_to = "reply+AbC123@coco.example",
+	    .subject = "Runde 3: Ihre Meinung zählt — bitte antworten Sie bis Freitag, "
+		       "sonst zählen wir Sie nicht 🙂",
+	    .in_reply_to = "r2@coco.example",
+	    .references = refs,
+	    .text = "Hallo Änn,\n\n1: wie gut?\n.\nFrom here on = fine   \n"
+		    "a very long line a very long line a very long line a very long line a very "
+		    "long line a very long line\n",
+	    .html = "<p>Hallo &Auml;nn,</p><p>1: wie gut?</p>",
+	    .date = 1717401600,
+	};
+	_cleanup_free_ char *msg = NULL, *mid = NULL;
+	assert_int_equal(mail_build(&o, &msg, &mid), 0);
+	assert_true(lines_ok(msg));
+	assert_non_null(strstr(msg, "Auto-Submitted: auto-generated\r\n"));
+	assert_non_null(strstr(msg, "MIME-Version: 1.0\r\n"));
+	assert_non_null(strstr(msg, "Date: Mon, 3 Jun 2024 08:00:00 +0000\r\n"));
+	assert_non_null(strstr(msg, "multipart/alternative"));
+	assert_non_null(strstr(msg, "=?utf-8?B?"));
+	assert_non_null(strstr(msg, "@coco.example"));
+	assert_non_null(strstr(mid, ".coco@coco.example"));
+
+	_cleanup_mail_message_ mail_message *m = NULL;
+	assert_int_equal(mail_parse(msg, strlen(msg), &m), 0);
+	assert_string_equal(mail_from_address(m), "coco@coco.example");
+	assert_string_equal(mail_from_name(m), "Coco \"the\" Bot");
+	assert_string_equal(mail_to(m)[0], "ann@example.org");
+	assert_string_equal(mail_reply_to(m), "reply+AbC123@coco.example");
+	assert_string_equal(mail_subject(m), o.subject);
+	assert_string_equal(mail_message_id(m), mid);
+	assert_string_equal(mail_in_reply_to(m), "r2@coco.example");
+	assert_string_equal(mail_references(m)[0], "r1@coco.example");
+	assert_string_equal(mail_references(m)[1], "r2@coco.example");
+	assert_null(mail_references(m)[2]);
+	assert_int_equal(mail_date(m), 1717401600);
+	assert_true(mail_is_automatic(m)); /* our own mail must never be answered */
+	assert_string_equal(mail_body(m), o.text);
+
+	/* text only, given Message-ID, ASCII subject */
+	struct mail_outbound p = {
+	    .from = "coco@coco.example",
+	    .to = "bob@example.org",
+	    .subject = "Plain",
+	    .message_id = "fixed.1@coco.example",
+	    .text = "no trailing newline",
+	    .auto_submitted = "auto-replied",
+	};
+	_cleanup_free_ char *msg2 = NULL;
+	assert_int_equal(mail_build(&p, &msg2, NULL), 0);
+	assert_true(lines_ok(msg2));
+	assert_null(strstr(msg2, "multipart"));
+	assert_non_null(strstr(msg2, "Subject: Plain\r\n"));
+	assert_non_null(strstr(msg2, "Auto-Submitted: auto-replied\r\n"));
+	_cleanup_mail_message_ mail_message *m2 = NULL;
+	assert_int_equal(mail_parse(msg2, strlen(msg2), &m2), 0);
+	assert_string_equal(mail_message_id(m2), "fixed.1@coco.example");
+	assert_string_equal(mail_body(m2), "no trailing newline\n");
+	assert_string_equal(mail_subject(m2), "Plain");
+}
+
+static void test_build_rejects(void **state)
+{
+	struct mail_outbound good = {
+	    .from = "coco@coco.example",
+	    .to = "a@example.org",
+	    .subject = "s",
+	    .text = "t",
+	};
+	char *msg = (char *)0x1;
+	struct mail_outbound o;
+
+	o = good;
+	o.subject = "s\r\nBcc: victim@example.org";
+	assert_int_equal(mail_build(&o, &msg, NULL), -EINVAL);
+	o = good;
+	o.to = "a@example.org>\r\nX: y";
+	assert_int_equal(mail_build(&o, &msg, NULL), -EINVAL);
+	o = good;
+	o.to = "no-at-sign";
+	assert_int_equal(mail_build(&o, &msg, NULL), -EINVAL);
+	o = good;
+	o.from_name = "x\ny";
+	assert_int_equal(mail_build(&o, &msg, NULL), -EINVAL);
+	o = good;
+	o.message_id = "<bracketed@x>";
+	assert_int_equal(mail_build(&o, &msg, NULL), -EINVAL);
+	o = good;
+	char *bad_refs[] = {"ok@x", "has space@x", NULL};
+	o.references = bad_refs;
+	assert_int_equal(mail_build(&o, &msg, NULL), -EINVAL);
+	o = good;
+	o.text = NULL;
+	assert_int_equal(mail_build(&o, &msg, NULL), -EINVAL);
+	assert_int_equal(mail_build(NULL, &msg, NULL), -EINVAL);
+	assert_ptr_equal(msg, (char *)0x1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_plain),
+	    cmocka_unit_test(test_alternative_crlf),
+	    cmocka_unit_test(test_html_only),
+	    cmocka_unit_test(test_transfer_encodings),
+	    cmocka_unit_test(test_charsets),
+	    cmocka_unit_test(test_nested_with_attachment),
+	    cmocka_unit_test(test_automatic),
+	    cmocka_unit_test(test_malformed),
+	    cmocka_unit_test(test_every_truncation),
+	    cmocka_unit_test(test_too_big),
+	    cmocka_unit_test(test_html_to_text),
+	    cmocka_unit_test(test_build_round_trip),
+	    cmocka_unit_test(test_build_rejects),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,249 @@
+/* Tests for connectors/email/reply: one unit test per trimming rule, the Discourse corpus
+ * (../shared/corpus/reply-trimmer), large and pathological inputs. */
+#include <dirent.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include "util.h"
+#include "email/reply.h"
+
+#define CORPUS "../shared/corpus/reply-trimmer"
+/* Exact matches reached on the corpus; raise it when the trimmer improves. */
+#define CORPUS_FLOOR 64
+
+static void check(const char *body, const char *want_kept, const char *want_elided)
+{
+	_cleanup_free_ char *kept = NULL, *elided = NULL;
+	assert_int_equal(reply_trim(body, &kept, &elided), 0);
+	assert_string_equal(kept, want_kept);
+	if (want_elided)
+		assert_string_equal(elided, want_elided);
+}
+
+static void test_plain_text(void **state)
+{
+	check("Just an answer.\n\nSecond paragraph.\n\n\n", "Just an answer.\n\nSecond paragraph.",
+	      "");
+	check("", "", "");
+	check("  \n\n ", "", "");
+}
+
+static void test_bad_args(void **state)
+{
+	char *kept = (char *)0x1;
+	assert_int_equal(reply_trim(NULL, &kept, NULL), -EINVAL);
+	assert_ptr_equal(kept, (char *)0x1);
+	assert_int_equal(reply_trim("x", NULL, NULL), -EINVAL);
+}
+
+static void test_quote_after_text(void **state)
+{
+	check("1: 4\n2: yes\n\n> Question 1: how much?\n> Question 2: really?\n", "1: 4\n2: yes",
+	      "> Question 1: how much?\n> Question 2: really?");
+	/* A quote alone is kept: there is nothing else to keep. */
+	check("> only a quote", "> only a quote", "");
+	/* Text after a quote (interleaved reply) stays. */
+	check("> q\n\nanswer", "> q\n\nanswer", "");
+}
+
+static void test_attribution_english(void **state)
+{
+	check("Sounds good.\n\nOn Mon, 3 Jun 2024 at 10:00, Coco <coco@example.org> wrote:\n> hi\n",
+	      "Sounds good.", NULL);
+	/* wrapped over two lines */
+	check("Yes.\n\nOn Mon, 3 Jun 2024 at 10:00, Coco Bot <\ncoco@example.org> wrote:\n\n> hi\n",
+	      "Yes.", "On Mon, 3 Jun 2024 at 10:00, Coco Bot < coco@example.org> wrote:\n\n> hi");
+	/* "On" sentences that are not attributions stay */
+	check("On Monday I can't.\nI wrote a note.\n", "On Monday I can't.\nI wrote a note.", "");
+}
+
+static void test_attribution_localised(void **state)
+{
+	check("Ja.\n\nAm 03.06.2024 um 10:00 schrieb Coco <coco@example.org>:\n> hallo\n", "Ja.",
+	      NULL);
+	check("Oui.\n\nLe 3 juin 2024 à 10:00, Coco <coco@example.org> a écrit :\n> salut\n",
+	      "Oui.", NULL);
+	check(
+	    "Sí.\n\nEl lun, 3 jun 2024 a las 10:00, Coco (<coco@example.org>) escribió:\n> hola\n",
+	    "Sí.", NULL);
+	check("Ja.\n\nOp 3 jun. 2024 om 10:00 heeft Coco <coco@example.org> het volgende "
+	      "geschreven:\n> hoi\n",
+	      "Ja.", NULL);
+	check("Ja.\n\nDen 3 juni 2024 kl. 10:00 skrev Coco <coco@example.org>:\n> hej\n", "Ja.",
+	      NULL);
+	check("Kyllä.\n\nCoco <coco@example.org> kirjoitti 3.6.2024 kello 10.00:\n> hei\n",
+	      "Kyllä.", NULL);
+}
+
+static void test_outlook_headers(void **state)
+{
+	check("Fine by me.\n\nFrom: Coco <coco@example.org>\nSent: Monday, June 3, 2024\n"
+	      "To: Ann <ann@example.org>\nSubject: Round 2\n\nold text\n",
+	      "Fine by me.", NULL);
+	check("Fine.\n\n-----Original Message-----\nFrom: Coco\nold\n", "Fine.", NULL);
+	check("FYI\n\n---------- Forwarded message ---------\nFrom: X <x@example.org>\nDate: "
+	      "today\n\n"
+	      "body\n",
+	      "FYI", NULL);
+	/* One "To:" line alone is an answer, not a header block. */
+	check("To: everyone\nthanks", "To: everyone\nthanks", "");
+}
+
+static void test_signatures(void **state)
+{
+	check("Agreed.\n\nSent from my iPhone\n", "Agreed.", "Sent from my iPhone");
+	check("Agreed.\nVon meinem iPhone gesendet\nOK", "Agreed.\nOK",
+	      "Von meinem iPhone gesendet");
+	check("Agreed.\n\n-- \nAnn Example\nACME Corp\n", "Agreed.", "-- \nAnn Example\nACME Corp");
+	check("Agreed.\n\n________________\nDisclaimer\n", "Agreed.", NULL);
+	/* Markdown rules are content. */
+	check("a\n\n---\n\nb", "a\n\n---\n\nb", "");
+	/* "From my point of view" is a sentence. */
+	check("From my point of view this is fine, and long enough.",
+	      "From my point of view this is fine, and long enough.", "");
+}
+
+static void test_fenced_code(void **state)
+{
+	check("Code:\n```\n--\n> not a quote\n```\nend", "Code:\n```\n--\n> not a quote\n```\nend",
+	      "");
+}
+
+static void test_crlf(void **state)
+{
+	check("a\r\nb\r\n\r\n> q\r\n", "a\nb", "> q");
+}
+
+static void test_other_quote_prefixes(void **state)
+{
+	check("mine\n\n| theirs\n| more\n", "mine", "> theirs\n> more");
+	/* Markdown table rows are not quotes */
+	check("| a | b |\n| 1 | 2 |", "| a | b |\n| 1 | 2 |", "");
+}
+
+static void test_large_body(void **state)
+{
+	size_t n = 1024 * 1024;
+	_cleanup_free_ char *big = xmalloc(n + 1);
+	for (size_t i = 0; i < n; i++)
+		big[i] = (i % 80 == 79) ? '\n' : (char)('a' + i % 26);
+	big[n] = '\0';
+	memcpy(big + n - 40, "\n> quoted tail line here, to be cut\n", 36);
+	big[n - 4] = '\0';
+
+	clock_t t0 = clock();
+	_cleanup_free_ char *kept = NULL, *elided = NULL;
+	assert_int_equal(reply_trim(big, &kept, &elided), 0);
+	double secs = (double)(clock() - t0) / CLOCKS_PER_SEC;
+	assert_true(secs < 2.0);
+	assert_true(strlen(kept) > n - 100);
+	assert_non_null(strstr(elided, "> quoted tail"));
+
+	/* One 1 MB line full of attribution-looking fragments. */
+	strbuf b = {};
+	while (b.len < n)
+		strbuf_puts(&b, "On Mon, 1 Jan 2024 <a@b> wrote wrote: -- > ");
+	clock_t t1 = clock();
+	_cleanup_free_ char *k2 = NULL;
+	assert_int_equal(reply_trim(b.s, &k2, NULL), 0);
+	assert_true((double)(clock() - t1) / CLOCKS_PER_SEC < 2.0);
+	strbuf_done(&b);
+}
+
+static void test_pathological_line(void **state)
+{
+	_cleanup_free_ char *body = NULL;
+	size_t len;
+	assert_int_equal(
+	    read_file(CORPUS "/matchers/does_not_contain_embedded_email.txt", 1 << 20, &body, &len),
+	    0);
+	clock_t t0 = clock();
+	for (int i = 0; i < 1000; i++) {
+		_cleanup_free_ char *kept = NULL;
+		assert_int_equal(reply_trim(body, &kept, NULL), 0);
+		assert_true(strlen(kept) > 0);
+	}
+	assert_true((double)(clock() - t0) / CLOCKS_PER_SEC < 1.0);
+}
+
+static char *read_stripped(const char *dir, const char *name)
+{
+	_cleanup_free_ char *path = xasprintf("%s/%s/%s", CORPUS, dir, name);
+	char *s = NULL;
+	size_t len;
+	if (read_file(path, 1 << 20, &s, &len) < 0)
+		return NULL;
+	/* Ruby String#strip also drops NUL. */
+	size_t a = 0;
+	while (a < len && (strchr(" \t\r\n\v\f", s[a]) && s[a]))
+		a++;
+	while (len > a && (s[len - 1] == '\0' || strchr(" \t\r\n\v\f", s[len - 1])))
+		len--;
+	memmove(s, s + a, len - a);
+	s[len - a] = '\0';
+	return s;
+}
+
+static void test_corpus(void **state)
+{
+	_cleanup_free_ char *emails = xasprintf("%s/emails", CORPUS);
+	DIR *d = opendir(emails);
+	assert_non_null(d);
+	struct dirent *de;
+	unsigned total = 0, kept_ok = 0, elided_ok = 0;
+
+	while ((de = readdir(d))) {
+		size_t nl = strlen(de->d_name);
+		if (nl < 5 || strcmp(de->d_name + nl - 4, ".txt") != 0)
+			continue;
+		_cleanup_free_ char *in = read_stripped("emails", de->d_name);
+		_cleanup_free_ char *want = read_stripped("trimmed", de->d_name);
+		_cleanup_free_ char *want_el = read_stripped("elided", de->d_name);
+		assert_non_null(in);
+		assert_non_null(want);
+		assert_non_null(want_el);
+		total++;
+
+		_cleanup_free_ char *kept = NULL, *elided = NULL;
+		assert_int_equal(reply_trim(in, &kept, &elided), 0);
+		char *k = strstrip(kept), *e = strstrip(elided);
+		if (STREQ(k, want))
+			kept_ok++;
+		else
+			printf("corpus mismatch (kept): %s\n", de->d_name);
+		if (STREQ(e, want_el))
+			elided_ok++;
+	}
+	closedir(d);
+
+	printf("reply-trimmer corpus: %u of %u trimmed exactly (elided text exact: %u)\n", kept_ok,
+	       total, elided_ok);
+	assert_int_equal(total, 64);
+	assert_true(kept_ok >= CORPUS_FLOOR);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_plain_text),
+	    cmocka_unit_test(test_bad_args),
+	    cmocka_unit_test(test_quote_after_text),
+	    cmocka_unit_test(test_attribution_english),
+	    cmocka_unit_test(test_attribution_localised),
+	    cmocka_unit_test(test_outlook_headers),
+	    cmocka_unit_test(test_signatures),
+	    cmocka_unit_test(test_fenced_code),
+	    cmocka_unit_test(test_crlf),
+	    cmocka_unit_test(test_other_quote_prefixes),
+	    cmocka_unit_test(test_large_body),
+	    cmocka_unit_test(test_pathological_line),
+	    cmocka_unit_test(test_corpus),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
