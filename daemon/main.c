@@ -9,8 +9,13 @@
 #include <systemd/sd-event.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "config.h"
+#include "connector.h"
 #include "control.h"
+#include "core.h"
+#include "secret.h"
+#include "spool.h"
 #include "store.h"
 #include "util.h"
 #include "version.h"
@@ -24,6 +29,14 @@ typedef struct cocod {
 	store *store;
 	control *ctl;
 	sd_event_source *commit_src;
+	sd_event_source *timer_src;
+	secret key;
+	spool *spool;
+	core *core;
+	char **template_dirs;
+	connector *conns[8];
+	const connector_ops *conn_ops[8];
+	size_t n_conns;
 	uint64_t started_usec;
 	unsigned reloads;
 	char *last_reload_error;
@@ -59,6 +72,61 @@ static int load_config(const char *dir, coco_config **ret)
 	return r;
 }
 
+static void connectors_stop(cocod *d)
+{
+	for (size_t i = 0; i < d->n_conns; i++) {
+		spool_detach(d->spool, d->conn_ops[i]->name);
+		d->conn_ops[i]->stop(d->conns[i]);
+	}
+	d->n_conns = 0;
+}
+
+/* Connectors keep pointers into the config: they are restarted whenever it changes. */
+static int connectors_start(cocod *d)
+{
+	for (size_t i = 0; i < d->cfg->n_connectors && d->n_conns < ELEMENTSOF(d->conns); i++) {
+		const char *name = d->cfg->connectors[i];
+		const connector_ops *ops = connector_find(name);
+		if (!ops) {
+			log_warning("connector \"%s\" is not built into this cocod yet: messages for "
+			            "it stay queued in the spool", name);
+			continue;
+		}
+		connector *c = NULL;
+		int r = ops->start(d->loop, d->cfg, daemon_state_dir(d), core_receive, d->core, &c);
+		if (r < 0)
+			return log_error_errno(r, "cannot start the %s connector: %m", name);
+		d->conns[d->n_conns] = c;
+		d->conn_ops[d->n_conns++] = ops;
+		spool_attach(d->spool, ops, c);
+		log_info("connector %s started", name);
+	}
+	return 0;
+}
+
+/* One timer for everything time-driven: the next round transition, reminder, digest or
+ * spool retry. */
+static void rearm(cocod *d)
+{
+	int64_t next = core_next_event(d->core), retry = spool_next_due(d->spool);
+	if (retry < next)
+		next = retry;
+	if (next == INT64_MAX) {
+		sd_event_source_set_enabled(d->timer_src, SD_EVENT_OFF);
+		return;
+	}
+	uint64_t usec = next <= 0 ? 1 : (uint64_t)next * 1000000ULL;
+	sd_event_source_set_time(d->timer_src, usec);
+	sd_event_source_set_enabled(d->timer_src, SD_EVENT_ONESHOT);
+}
+
+static int on_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	cocod *d = userdata;
+	core_tick(d->core);
+	return 0; /* the post source commits, runs the spool and rearms */
+}
+
 /* SIGHUP: build a whole new config; swap it in only if valid. */
 static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
 {
@@ -82,14 +150,19 @@ static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void
 		if (strcmp(cfg->state_dir, d->cfg->state_dir) != 0 && !d->state_override)
 			log_warning("StateDirectory changed to %s: it takes effect on restart",
 			            cfg->state_dir);
+		connectors_stop(d);
+		(void)store_commit(d->store);
+		core_set_config(d->core, cfg);
 		config_free(d->cfg);
 		d->cfg = cfg;
 		d->reloads++;
+		(void)connectors_start(d);
 		_cleanup_free_ char *summary = config_summary(d->cfg);
 		log_info("configuration reloaded: %s", summary);
 	}
 	sd_notify(0, "READY=1");
 	daemon_notify_status(d);
+	rearm(d);
 	return 0;
 }
 
@@ -107,11 +180,13 @@ static int on_sigterm(sd_event_source *s, const struct signalfd_siginfo *si, voi
 static int on_post(sd_event_source *s, void *userdata)
 {
 	cocod *d = userdata;
-	if (store_pending(d->store) == 0)
-		return 0;
-	int r = store_commit(d->store);
-	if (r < 0)
-		log_error_errno(r, "store commit failed: %m");
+	if (store_pending(d->store) > 0) {
+		int r = store_commit(d->store);
+		if (r < 0)
+			log_error_errno(r, "store commit failed: %m");
+	}
+	(void)spool_run(d->spool);
+	rearm(d);
 	return 0;
 }
 
@@ -134,6 +209,15 @@ static int handle_status(cocod *d, cJSON **ret)
 	for (size_t i = 0; i < d->cfg->n_campaigns; i++)
 		cJSON_AddItemToArray(camps, cJSON_CreateString(d->cfg->campaigns[i].id));
 	cJSON_AddNumberToObject(o, "reloads", d->reloads);
+	spool_counters sc;
+	spool_stats(d->spool, &sc);
+	cJSON *sp = cJSON_AddObjectToObject(o, "spool");
+	cJSON_AddNumberToObject(sp, "queued", (double)sc.queued);
+	cJSON_AddNumberToObject(sp, "sent", (double)sc.sent);
+	cJSON_AddNumberToObject(sp, "failed", (double)sc.failed);
+	int64_t next = core_next_event(d->core);
+	if (next != INT64_MAX)
+		cJSON_AddNumberToObject(o, "next_event", (double)next);
 	if (d->last_reload_error)
 		cJSON_AddStringToObject(o, "last_reload_error", d->last_reload_error);
 	*ret = o;
@@ -147,8 +231,22 @@ static int on_control(const cJSON *req, cJSON **ret_reply, char **ret_error, voi
 
 	if (STREQ(cmd, "status"))
 		return handle_status(d, ret_reply);
-	*ret_error = xasprintf("unknown command \"%s\"", cmd);
-	return -EOPNOTSUPP;
+	if (STREQ(cmd, "poll")) {
+		int n = 0;
+		for (size_t i = 0; i < d->n_conns; i++)
+			if (d->conn_ops[i]->poll) {
+				int r = d->conn_ops[i]->poll(d->conns[i]);
+				if (r > 0)
+					n += r;
+			}
+		*ret_reply = cJSON_CreateObject();
+		cJSON_AddNumberToObject(*ret_reply, "polled", n);
+		return 0;
+	}
+	int r = core_control(d->core, req, ret_reply, ret_error);
+	if (r == -EOPNOTSUPP)
+		*ret_error = xasprintf("unknown command \"%s\"", cmd);
+	return r;
 }
 
 static void daemon_done(cocod *d)
@@ -156,6 +254,12 @@ static void daemon_done(cocod *d)
 	if (d->store && store_pending(d->store) > 0)
 		(void)store_commit(d->store);
 	control_free(d->ctl);
+	if (d->spool)
+		connectors_stop(d);
+	core_free(d->core);
+	spool_free(d->spool);
+	strv_free(d->template_dirs);
+	sd_event_source_disable_unref(d->timer_src);
 	sd_event_source_disable_unref(d->commit_src);
 	store_free(d->store);
 	config_free(d->cfg);
@@ -241,6 +345,24 @@ int main(int argc, char **argv)
 		goto fail;
 	}
 
+	r = secret_load(d.cfg->secrets_dir, &d.key);
+	if (r < 0)
+		goto fail;
+	r = spool_new(d.store, &d.spool);
+	if (r < 0) {
+		log_error_errno(r, "cannot open the spool: %m");
+		goto fail;
+	}
+	/* Overrides in the config directory first, then the defaults. */
+	strv_push(&d.template_dirs, xasprintf("%s/templates", d.config_dir));
+	strv_push(&d.template_dirs, xstrdup(getenv("COCO_TEMPLATE_DIR") ? getenv("COCO_TEMPLATE_DIR")
+	                                                                 : COCO_DATADIR "/templates"));
+	r = core_new(d.cfg, d.store, d.spool, &d.key, (const char *const *)d.template_dirs, &d.core);
+	if (r < 0) {
+		log_error_errno(r, "cannot start the campaigns: %m");
+		goto fail;
+	}
+
 	sigset_t mask;
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
@@ -266,6 +388,14 @@ int main(int argc, char **argv)
 		log_warning_errno(r, "cannot enable the watchdog: %m");
 	else if (r > 0)
 		log_debug("watchdog enabled");
+
+	r = sd_event_add_time(d.loop, &d.timer_src, CLOCK_REALTIME, 1, 0, on_timer, &d);
+	if (r < 0) {
+		log_error_errno(r, "cannot set up the timer: %m");
+		goto fail;
+	}
+	if (connectors_start(&d) < 0)
+		goto fail;
 
 	r = control_new(d.loop, daemon_socket(&d), on_control, &d, &d.ctl);
 	if (r < 0) {

@@ -1,0 +1,520 @@
+/* core-control: the admin commands cococtl sends over the control socket. Each one that
+ * changes something is written to the audit log. */
+#define _GNU_SOURCE
+#include <string.h>
+
+#include "clock.h"
+#include "core-private.h"
+#include "schedule.h"
+#include "util.h"
+
+/* "campaign/round", or a round id that only one campaign has. */
+static int resolve_round(core *c, const char *name, const coco_campaign **ret_camp,
+                         campaign_rt **ret_ct, round_rt **ret_rt, char **ret_error)
+{
+	const char *slash = name ? strchr(name, '/') : NULL;
+	const coco_campaign *found = NULL;
+	unsigned n = 0;
+	if (!name) {
+		*ret_error = xstrdup("which round? give CAMPAIGN/ROUND or ROUND");
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < c->cfg->n_campaigns; i++) {
+		const coco_campaign *camp = &c->cfg->campaigns[i];
+		if (slash) {
+			if (strlen(camp->id) == (size_t)(slash - name) &&
+			    strncmp(camp->id, name, (size_t)(slash - name)) == 0 &&
+			    campaign_find_round(camp, slash + 1)) {
+				found = camp;
+				n = 1;
+			}
+		} else if (campaign_find_round(camp, name)) {
+			found = camp;
+			n++;
+		}
+	}
+	if (n == 0) {
+		*ret_error = xasprintf("no round \"%s\" (see cococtl rounds)", name);
+		return -ENOENT;
+	}
+	if (n > 1) {
+		*ret_error = xasprintf("round \"%s\" exists in %u campaigns: say CAMPAIGN/%s", name, n,
+		                       name);
+		return -EINVAL;
+	}
+	campaign_rt *ct = ct_find(c, found->id);
+	round_rt *rt = ct ? rt_find(ct, slash ? slash + 1 : name) : NULL;
+	if (!rt) {
+		*ret_error = xasprintf("round \"%s\" has no state yet", name);
+		return -ENOENT;
+	}
+	*ret_camp = found;
+	*ret_ct = ct;
+	*ret_rt = rt;
+	return 0;
+}
+
+static const char *arg(const cJSON *req, const char *k)
+{
+	return core_json_str(req, k);
+}
+
+static int cmd_rounds(core *c, const cJSON *req, cJSON **ret, char **ret_error)
+{
+	const char *want = arg(req, "campaign");
+	if (want && !config_find_campaign(c->cfg, want)) {
+		*ret_error = xasprintf("no campaign \"%s\"", want);
+		return -ENOENT;
+	}
+	cJSON *o = cJSON_CreateObject();
+	cJSON *list = cJSON_AddArrayToObject(o, "rounds");
+	for (size_t ci = 0; ci < c->n_camps; ci++) {
+		campaign_rt *ct = &c->camps[ci];
+		const coco_campaign *camp = config_find_campaign(c->cfg, ct->id);
+		if (!camp || (want && !STREQ(want, ct->id)))
+			continue;
+		for (size_t i = 0; i < ct->n_rounds; i++) {
+			round_rt *rt = &ct->rounds[i];
+			const coco_round *r = campaign_find_round(camp, rt->id);
+			if (!r)
+				continue;
+			cJSON *e = cJSON_CreateObject();
+			cJSON_AddStringToObject(e, "campaign", camp->id);
+			cJSON_AddStringToObject(e, "round", r->id);
+			cJSON_AddStringToObject(e, "kind", round_kind_to_string(r->kind));
+			cJSON_AddStringToObject(e, "state", round_state_names[rt->state]);
+			if (rt->occurrence)
+				cJSON_AddStringToObject(e, "occurrence", rt->occurrence);
+			int64_t next = rt->state == RS_SCHEDULED ? rt->open_at
+			               : rt->state == RS_OPEN    ? rt->close_at
+			                                         : 0;
+			if (next) {
+				_cleanup_free_ char *s = schedule_format_local(next, camp->timezone);
+				cJSON_AddStringToObject(e, "next_event", rt->state == RS_SCHEDULED
+				                                                 ? "opens" : "closes");
+				cJSON_AddStringToObject(e, "next_at", s ? s : "?");
+			}
+			unsigned total = 0, answered = 0;
+			for (size_t m = 0; m < camp->n_members; m++) {
+				if (!round_has_member(r, &camp->members[m]))
+					continue;
+				total++;
+				if (rt->occurrence &&
+				    has_answered(c, camp, r, rt, &camp->members[m]))
+					answered++;
+			}
+			cJSON_AddNumberToObject(e, "answered", answered);
+			cJSON_AddNumberToObject(e, "total", total);
+			cJSON_AddItemToArray(list, e);
+		}
+	}
+	*ret = o;
+	return 0;
+}
+
+static int cmd_transition(core *c, const char *cmd, const cJSON *req, cJSON **ret,
+                          char **ret_error)
+{
+	const coco_campaign *camp;
+	campaign_rt *ct;
+	round_rt *rt;
+	int r = resolve_round(c, arg(req, "round"), &camp, &ct, &rt, ret_error);
+	if (r < 0)
+		return r;
+	cJSON *o = cJSON_CreateObject();
+	if (STREQ(cmd, "open")) {
+		if (rt->state != RS_SCHEDULED) {
+			cJSON_Delete(o);
+			*ret_error = xasprintf("%s/%s is %s, not scheduled", camp->id, rt->id,
+			                       round_state_names[rt->state]);
+			return -EBUSY;
+		}
+		/* Opened by hand: the window starts now and keeps its length. */
+		int64_t now = clock_now(), len = rt->close_at - rt->open_at;
+		rt->open_at = now;
+		rt->close_at = now + len;
+		round_open(c, camp, ct, rt, "by cococtl");
+	} else if (STREQ(cmd, "close")) {
+		if (rt->state != RS_OPEN) {
+			cJSON_Delete(o);
+			*ret_error = xasprintf("%s/%s is %s, not open", camp->id, rt->id,
+			                       round_state_names[rt->state]);
+			return -EBUSY;
+		}
+		round_close(c, camp, ct, rt, "by cococtl");
+	} else {
+		if (rt->state != RS_OPEN) {
+			cJSON_Delete(o);
+			*ret_error = xasprintf("%s/%s is %s: only open rounds have reminders", camp->id,
+			                       rt->id, round_state_names[rt->state]);
+			return -EBUSY;
+		}
+		unsigned n = 0;
+		round_remind(c, camp, ct, rt, true, &n);
+		cJSON_AddNumberToObject(o, "reminded", n);
+	}
+	core_audit(c, cmd, camp->id, rt->id, NULL);
+	cJSON_AddStringToObject(o, "campaign", camp->id);
+	cJSON_AddStringToObject(o, "round", rt->id);
+	cJSON_AddStringToObject(o, "state", round_state_names[rt->state]);
+	*ret = o;
+	return 0;
+}
+
+static int cmd_digest(core *c, const cJSON *req, cJSON **ret, char **ret_error)
+{
+	const char *cid = arg(req, "campaign"), *rid = arg(req, "round");
+	const coco_campaign *camp = cid ? config_find_campaign(c->cfg, cid) : NULL;
+	campaign_rt *ct = camp ? ct_find(c, camp->id) : NULL;
+	if (!ct) {
+		*ret_error = xasprintf("no campaign \"%s\"", cid ? cid : "");
+		return -ENOENT;
+	}
+	cJSON *o = cJSON_CreateObject();
+	if (!rid) {
+		int r = periodic_digest(c, camp, ct);
+		core_ct_save(c, ct);
+		core_audit(c, "digest", camp->id, NULL, NULL);
+		cJSON_AddBoolToObject(o, "periodic", 1);
+		*ret = o;
+		return r < 0 ? 0 : 0;
+	}
+	round_rt *rt = rt_find(ct, rid);
+	if (!rt) {
+		cJSON_Delete(o);
+		*ret_error = xasprintf("no round \"%s\" in campaign %s", rid, camp->id);
+		return -ENOENT;
+	}
+	/* The current occurrence, or the last one if the next has not opened yet. */
+	char *saved = NULL;
+	if (rt->state == RS_SCHEDULED && rt->prev_occurrence) {
+		saved = rt->occurrence;
+		rt->occurrence = rt->prev_occurrence;
+	}
+	_cleanup_free_ char *md = NULL;
+	char **comments = comments_since(c, camp->id, ct->last_digest);
+	int r = compile_round_digest(c, camp, ct, rt, comments, &md);
+	strv_free(comments);
+	_cleanup_free_ char *name = r >= 0 ? xasprintf("%s-%s", rt->id, rt->occurrence) : NULL;
+	if (saved)
+		rt->occurrence = saved;
+	if (r < 0) {
+		cJSON_Delete(o);
+		*ret_error = xasprintf("cannot compile the digest of %s/%s (see the log)", camp->id,
+		                       rid);
+		return r;
+	}
+	publish_digest(c, camp, campaign_find_round(camp, rid), name, md);
+	ct->last_digest = clock_now();
+	core_ct_save(c, ct);
+	core_audit(c, "digest", camp->id, rid, NULL);
+	cJSON_AddStringToObject(o, "markdown", md);
+	_cleanup_free_ char *path = xasprintf("%s/campaigns/%s/digests/%s.md", store_root(c->st),
+	                                      camp->id, name);
+	cJSON_AddStringToObject(o, "path", path);
+	*ret = o;
+	return 0;
+}
+
+/* ---- export ----------------------------------------------------------------------- */
+
+typedef struct export_ctx {
+	const char *campaign, *round, *occurrence;
+	bool csv;
+	strbuf *out;
+	cJSON *json;
+	size_t rows;
+} export_ctx;
+
+static void csv_field(strbuf *b, const char *s, bool last)
+{
+	strbuf_putc(b, '"');
+	for (; s && *s; s++) {
+		if (*s == '"')
+			strbuf_putc(b, '"');
+		strbuf_putc(b, *s);
+	}
+	strbuf_puts(b, last ? "\"\r\n" : "\",");
+}
+
+static void csv_row(export_ctx *x, const cJSON *rec, const char *question, const char *value)
+{
+	const char *who = core_json_str(rec, "member");
+	_cleanup_free_ char *anon = NULL;
+	if (!who && core_json_str(rec, "pseudo"))
+		who = anon = xasprintf("anon-%s", core_json_str(rec, "pseudo"));
+	_cleanup_free_ char *at = xasprintf("%lld", (long long)core_json_i64(rec, "at", 0));
+	csv_field(x->out, x->campaign, false);
+	csv_field(x->out, x->round, false);
+	csv_field(x->out, x->occurrence, false);
+	csv_field(x->out, at, false);
+	csv_field(x->out, who, false);
+	csv_field(x->out, core_json_str(rec, "side"), false);
+	csv_field(x->out, question, false);
+	csv_field(x->out, value, true);
+	x->rows++;
+}
+
+static int on_export_line(const char *line, size_t len, void *userdata)
+{
+	export_ctx *x = userdata;
+	cJSON *rec = cJSON_ParseWithLength(line, len);
+	if (!rec || cJSON_IsTrue(cJSON_GetObjectItem(rec, "erased"))) {
+		cJSON_Delete(rec);
+		return 0;
+	}
+	cJSON_DeleteItemFromObject(rec, "key"); /* message ids are nobody's business */
+	if (!x->csv) {
+		cJSON_AddStringToObject(rec, "campaign", x->campaign);
+		cJSON_AddStringToObject(rec, "round", x->round);
+		cJSON_AddStringToObject(rec, "occurrence", x->occurrence);
+		cJSON_AddItemToArray(x->json, rec);
+		x->rows++;
+		return 0;
+	}
+	cJSON *it;
+	cJSON_ArrayForEach(it, cJSON_GetObjectItem(rec, "answers"))
+	{
+		if (cJSON_IsString(it))
+			csv_row(x, rec, it->string, it->valuestring);
+		else if (cJSON_IsArray(it)) {
+			strbuf v = {0};
+			cJSON *e;
+			cJSON_ArrayForEach(e, it)
+			{
+				if (v.len)
+					strbuf_putc(&v, '|');
+				strbuf_puts(&v, cJSON_IsString(e) ? e->valuestring : "");
+			}
+			csv_row(x, rec, it->string, v.s ? v.s : "");
+			strbuf_done(&v);
+		}
+	}
+	cJSON_ArrayForEach(it, cJSON_GetObjectItem(rec, "ideas"))
+	if (cJSON_IsString(it))
+		csv_row(x, rec, "idea", it->valuestring);
+	cJSON_ArrayForEach(it, cJSON_GetObjectItem(rec, "votes"))
+	{
+		_cleanup_free_ char *q = xasprintf("vote:%s", it->string);
+		_cleanup_free_ char *v = xasprintf("%d", it->valueint);
+		csv_row(x, rec, q, v);
+	}
+	cJSON_ArrayForEach(it, cJSON_GetObjectItem(rec, "skips"))
+	if (cJSON_IsString(it))
+		csv_row(x, rec, it->valuestring, "(skipped)");
+	cJSON_Delete(rec);
+	return 0;
+}
+
+/* Calls fn for every answers.jsonl of the campaign. */
+static int for_each_answers_file(core *c, const coco_campaign *camp,
+                                 int (*fn)(core *c, const char *round, const char *occ,
+                                           void *userdata),
+                                 void *userdata)
+{
+	for (size_t i = 0; i < camp->n_rounds; i++) {
+		_cleanup_free_ char *dir = xasprintf("campaigns/%s/rounds/%s", camp->id,
+		                                     camp->rounds[i].id);
+		char **occs = NULL;
+		if (store_list(c->st, dir, &occs) < 0)
+			continue;
+		for (char **o = occs; *o; o++) {
+			int r = fn(c, camp->rounds[i].id, *o, userdata);
+			if (r < 0) {
+				strv_free(occs);
+				return r;
+			}
+		}
+		strv_free(occs);
+	}
+	return 0;
+}
+
+typedef struct export_run {
+	const coco_campaign *camp;
+	export_ctx *x;
+} export_run;
+
+static int export_file(core *c, const char *round, const char *occ, void *userdata)
+{
+	export_run *e = userdata;
+	_cleanup_free_ char *path = core_answers_path(e->camp->id, round, occ);
+	e->x->round = round;
+	e->x->occurrence = occ;
+	int r = store_scan(c->st, path, on_export_line, e->x);
+	return r == -ENOENT ? 0 : r;
+}
+
+static int cmd_export(core *c, const cJSON *req, cJSON **ret, char **ret_error)
+{
+	const char *cid = arg(req, "campaign"), *fmt = arg(req, "format");
+	const coco_campaign *camp = cid ? config_find_campaign(c->cfg, cid) : NULL;
+	if (!camp) {
+		*ret_error = xasprintf("no campaign \"%s\"", cid ? cid : "");
+		return -ENOENT;
+	}
+	if (!fmt)
+		fmt = "csv";
+	if (!STREQ(fmt, "csv") && !STREQ(fmt, "json")) {
+		*ret_error = xasprintf("unknown format \"%s\": expected csv or json", fmt);
+		return -EINVAL;
+	}
+	strbuf out = {0};
+	export_ctx x = {.campaign = camp->id, .csv = STREQ(fmt, "csv"), .out = &out};
+	if (x.csv)
+		strbuf_puts(&out, "campaign,round,occurrence,at,member,side,question,value\r\n");
+	else
+		x.json = cJSON_CreateArray();
+	export_run e = {.camp = camp, .x = &x};
+	int r = for_each_answers_file(c, camp, export_file, &e);
+	if (r < 0) {
+		strbuf_done(&out);
+		cJSON_Delete(x.json);
+		*ret_error = xasprintf("cannot read the answers of %s: %s", camp->id, strerror(-r));
+		return r;
+	}
+	if (!x.csv) {
+		char *s = cJSON_Print(x.json);
+		strbuf_puts(&out, s);
+		strbuf_putc(&out, '\n');
+		free(s);
+		cJSON_Delete(x.json);
+	}
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "data", out.s ? out.s : "");
+	cJSON_AddNumberToObject(o, "rows", (double)x.rows);
+	strbuf_done(&out);
+	core_audit(c, "export", camp->id, NULL, fmt);
+	*ret = o;
+	return 0;
+}
+
+/* ---- forget ----------------------------------------------------------------------- */
+
+typedef struct forget_ctx {
+	const char *member, *pseudo;
+	strbuf out;
+	size_t erased;
+} forget_ctx;
+
+/* A forgotten record keeps only its key, so the same input replayed later is still known
+ * as recorded and is not stored again. */
+static int on_forget_line(const char *line, size_t len, void *userdata)
+{
+	forget_ctx *x = userdata;
+	cJSON *rec = cJSON_ParseWithLength(line, len);
+	const char *m = rec ? core_json_str(rec, "member") : NULL;
+	const char *p = rec ? core_json_str(rec, "pseudo") : NULL;
+	if (rec && ((m && STREQ(m, x->member)) || (p && STREQ(p, x->pseudo)))) {
+		cJSON *t = cJSON_CreateObject();
+		const char *key = core_json_str(rec, "key");
+		if (key)
+			cJSON_AddStringToObject(t, "key", key);
+		cJSON_AddNumberToObject(t, "v", 1);
+		cJSON_AddBoolToObject(t, "erased", 1);
+		char *s = cJSON_PrintUnformatted(t);
+		strbuf_puts(&x->out, s);
+		free(s);
+		cJSON_Delete(t);
+		x->erased++;
+	} else
+		strbuf_add(&x->out, line, len);
+	strbuf_putc(&x->out, '\n');
+	cJSON_Delete(rec);
+	return 0;
+}
+
+static int forget_file(core *c, const char *path, const char *member, const char *pseudo,
+                       size_t *erased)
+{
+	forget_ctx x = {.member = member, .pseudo = pseudo};
+	int r = store_scan(c->st, path, on_forget_line, &x);
+	if (r >= 0 && x.erased > 0)
+		r = store_replace(c->st, path, x.out.s, x.out.len);
+	strbuf_done(&x.out);
+	if (r >= 0)
+		*erased += x.erased;
+	return r == -ENOENT ? 0 : r;
+}
+
+typedef struct forget_run {
+	const coco_member *m;
+	const coco_campaign *camp;
+	size_t erased;
+} forget_run;
+
+static int forget_answers(core *c, const char *round, const char *occ, void *userdata)
+{
+	forget_run *f = userdata;
+	char pseudo[SECRET_PSEUDO_LEN + 1];
+	secret_pseudonym(&c->key, f->camp->id, f->m->id, pseudo);
+	_cleanup_free_ char *path = core_answers_path(f->camp->id, round, occ);
+	return forget_file(c, path, f->m->id, pseudo, &f->erased);
+}
+
+static int cmd_forget(core *c, const cJSON *req, cJSON **ret, char **ret_error)
+{
+	const char *who = arg(req, "member");
+	size_t total = 0;
+	unsigned found = 0;
+	if (!who) {
+		*ret_error = xstrdup("which member? give a member id");
+		return -EINVAL;
+	}
+	/* Everything pending is made durable first, so the rewrite sees every record. */
+	(void)store_commit(c->st);
+	for (size_t i = 0; i < c->cfg->n_campaigns; i++) {
+		const coco_campaign *camp = &c->cfg->campaigns[i];
+		const coco_member *m = campaign_find_member(camp, who);
+		if (!m)
+			continue;
+		found++;
+		forget_run f = {.m = m, .camp = camp};
+		int r = for_each_answers_file(c, camp, forget_answers, &f);
+		_cleanup_free_ char *cpath = xasprintf("campaigns/%s/comments.jsonl", camp->id);
+		if (r >= 0)
+			r = forget_file(c, cpath, m->id, "", &f.erased);
+		if (r < 0) {
+			*ret_error = xasprintf("erasing %s in %s failed half-way (%s); run it again",
+			                       who, camp->id, strerror(-r));
+			return r;
+		}
+		campaign_rt *ct = ct_find(c, camp->id);
+		for (size_t k = 0; ct && k < ct->n_rounds; k++) {
+			cJSON_Delete(ct->rounds[k].answered);
+			ct->rounds[k].answered = NULL;
+		}
+		total += f.erased;
+		_cleanup_free_ char *detail = xasprintf("member %s: %zu record%s erased", who,
+		                                        f.erased, f.erased == 1 ? "" : "s");
+		core_audit(c, "forget", camp->id, NULL, detail);
+		log_notice("%s: %s", camp->id, detail);
+	}
+	if (found == 0) {
+		*ret_error = xasprintf("no member \"%s\" in any campaign", who);
+		return -ENOENT;
+	}
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "member", who);
+	cJSON_AddNumberToObject(o, "erased", (double)total);
+	*ret = o;
+	return 0;
+}
+
+int core_control(core *c, const cJSON *req, cJSON **ret_reply, char **ret_error)
+{
+	const char *cmd = arg(req, "cmd");
+	if (!cmd)
+		return -EOPNOTSUPP;
+	if (STREQ(cmd, "rounds"))
+		return cmd_rounds(c, req, ret_reply, ret_error);
+	if (STREQ(cmd, "open") || STREQ(cmd, "close") || STREQ(cmd, "remind"))
+		return cmd_transition(c, cmd, req, ret_reply, ret_error);
+	if (STREQ(cmd, "digest"))
+		return cmd_digest(c, req, ret_reply, ret_error);
+	if (STREQ(cmd, "export"))
+		return cmd_export(c, req, ret_reply, ret_error);
+	if (STREQ(cmd, "forget"))
+		return cmd_forget(c, req, ret_reply, ret_error);
+	return -EOPNOTSUPP;
+}

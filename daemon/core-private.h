@@ -1,0 +1,98 @@
+/* core-private: what the parts of the core (core.c: schedule and transitions,
+ * core-inbound.c: answers coming in, core-control.c: admin commands) share. Not an
+ * interface for anything outside the core. */
+#pragma once
+
+#include "core.h"
+#include "secret.h"
+
+typedef enum round_state {
+	RS_SCHEDULED,
+	RS_OPEN,
+	RS_CLOSED,
+	RS_DIGESTED,
+	RS_DONE, /* no occurrence left */
+	_RS_MAX,
+} round_state;
+
+extern const char *const round_state_names[_RS_MAX];
+
+typedef struct round_rt {
+	char *id;
+	round_state state;
+	char *occurrence; /* current occurrence id; NULL when done */
+	int64_t open_at, close_at;
+	char *prev_occurrence;   /* the last digested occurrence, for the trend */
+	char *ballot_occurrence; /* vote rounds: which occurrence of Source= is on the ballot */
+	cJSON *reminded;         /* {"member": reminders sent in this occurrence} */
+	cJSON *answered;         /* cache {"member": true} for the occurrence, NULL = not loaded */
+} round_rt;
+
+typedef struct campaign_rt {
+	char *id;
+	round_rt *rounds;
+	size_t n_rounds;
+	int64_t digest_next; /* next periodic digest, INT64_MAX if none */
+	int64_t last_digest; /* when the last digest was compiled: newer comments go in the next */
+} campaign_rt;
+
+struct core {
+	const coco_config *cfg;
+	store *st;
+	spool *sp;
+	secret key;
+	char **tdirs;
+	campaign_rt *camps;
+	size_t n_camps;
+	cJSON *tags; /* reply tag → {"c":campaign,"r":round or "digest","m":member} */
+	char *domain, *local_part;
+};
+
+
+typedef struct outbound {
+	const coco_campaign *camp;
+	const coco_member *to;
+	const char *kind;       /* prompt, reminder, confirmation, reply, digest */
+	const char *round;      /* round id, or "digest" */
+	const char *occurrence; /* may be NULL */
+	const char *id;         /* spool id: what makes a replayed transition queue nothing new */
+	const char *subject;
+	const char *markdown;
+	const char *in_reply_to;
+} outbound;
+
+round_rt *rt_find(campaign_rt *ct, const char *round);
+campaign_rt *ct_find(core *c, const char *id);
+bool round_has_member(const coco_round *r, const coco_member *m);
+const char *member_tz(const coco_campaign *camp, const coco_member *m);
+char *core_answers_path(const char *camp, const char *round, const char *occ);
+/* Who answered: member ids, or pseudonyms in anonymous rounds. */
+const char *answer_identity(core *c, const coco_campaign *camp, const coco_round *r,
+                            const coco_member *m, char pseudo[SECRET_PSEUDO_LEN + 1]);
+cJSON *rt_answered(core *c, const coco_campaign *camp, round_rt *rt);
+bool has_answered(core *c, const coco_campaign *camp, const coco_round *r, round_rt *rt,
+                  const coco_member *m);
+cJSON *core_round_data(core *c, const coco_campaign *camp, const coco_round *r, round_rt *rt,
+                  const coco_member *m);
+int core_render(core *c, const char *name, const cJSON *data, char **ret);
+int core_send_member(core *c, const outbound *o);
+char *core_message_id(core *c, const char *kind, const char *camp, const char *what,
+                 const char *member);
+void core_audit(core *c, const char *action, const char *camp, const char *round,
+           const char *detail);
+void round_open(core *c, const coco_campaign *camp, campaign_rt *ct, round_rt *rt,
+                const char *why);
+void round_close(core *c, const coco_campaign *camp, campaign_rt *ct, round_rt *rt,
+                 const char *why);
+void round_remind(core *c, const coco_campaign *camp, campaign_rt *ct, round_rt *rt, bool force,
+                  unsigned *ret_sent);
+int compile_round_digest(core *c, const coco_campaign *camp, campaign_rt *ct, round_rt *rt,
+                         char **const comments, char **ret_md);
+int publish_digest(core *c, const coco_campaign *camp, const coco_round *r, const char *name,
+                   const char *md);
+int periodic_digest(core *c, const coco_campaign *camp, campaign_rt *ct);
+int core_ct_save(core *c, campaign_rt *ct);
+const char *core_json_str(const cJSON *o, const char *k);
+int64_t core_json_i64(const cJSON *o, const char *k, int64_t def);
+/* Comments (replies to digests) that arrived after `since`. */
+char **comments_since(core *c, const char *camp, int64_t since);

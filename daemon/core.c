@@ -1,0 +1,906 @@
+/* core: see core.h. The per-campaign state lives in campaigns/<id>/state.json, replaced
+ * atomically after every transition. Messages are queued in the spool under ids derived
+ * from what they are (campaign, round, occurrence, kind, member), so a transition replayed
+ * after a crash queues nothing twice: enqueue first, then persist the state. */
+#define _GNU_SOURCE
+#include "core.h"
+
+#include <string.h>
+#include <strings.h>
+
+#include "answer.h"
+#include "clock.h"
+#include "digest.h"
+#include "schedule.h"
+#include "template.h"
+#include "util.h"
+#include "core-private.h"
+
+const char *const round_state_names[_RS_MAX] = {
+	[RS_SCHEDULED] = "scheduled", [RS_OPEN] = "open",   [RS_CLOSED] = "closed",
+	[RS_DIGESTED] = "digested",   [RS_DONE] = "done",
+};
+
+/* ---- small lookups ---------------------------------------------------------------- */
+
+static const coco_campaign *cfg_campaign(core *c, const char *id)
+{
+	return config_find_campaign(c->cfg, id);
+}
+
+round_rt *rt_find(campaign_rt *ct, const char *round)
+{
+	for (size_t i = 0; i < ct->n_rounds; i++)
+		if (STREQ(ct->rounds[i].id, round))
+			return &ct->rounds[i];
+	return NULL;
+}
+
+campaign_rt *ct_find(core *c, const char *id)
+{
+	for (size_t i = 0; i < c->n_camps; i++)
+		if (STREQ(c->camps[i].id, id))
+			return &c->camps[i];
+	return NULL;
+}
+
+static bool member_in_audience(const coco_member *m, audience_kind a, char *const *ids, size_t n)
+{
+	switch (a) {
+	case AUDIENCE_ALL: return true;
+	case AUDIENCE_CLIENT: return m->side == SIDE_CLIENT;
+	case AUDIENCE_PROVIDER: return m->side == SIDE_PROVIDER;
+	default:
+		for (size_t i = 0; i < n; i++)
+			if (STREQ(ids[i], m->id))
+				return true;
+		return false;
+	}
+}
+
+bool round_has_member(const coco_round *r, const coco_member *m)
+{
+	return member_in_audience(m, r->audience, r->audience_members, r->n_audience_members);
+}
+
+const char *member_tz(const coco_campaign *camp, const coco_member *m)
+{
+	return m->timezone ? m->timezone : camp->timezone;
+}
+
+char *core_answers_path(const char *camp, const char *round, const char *occ)
+{
+	return xasprintf("campaigns/%s/rounds/%s/%s/answers.jsonl", camp, round, occ);
+}
+
+/* Who answered: member ids, or pseudonyms in anonymous rounds. */
+const char *answer_identity(core *c, const coco_campaign *camp, const coco_round *r,
+                                   const coco_member *m, char pseudo[SECRET_PSEUDO_LEN + 1])
+{
+	if (!r->anonymous)
+		return m->id;
+	secret_pseudonym(&c->key, camp->id, m->id, pseudo);
+	return pseudo;
+}
+
+cJSON *rt_answered(core *c, const coco_campaign *camp, round_rt *rt)
+{
+	if (rt->answered)
+		return rt->answered;
+	rt->answered = cJSON_CreateObject();
+	if (!rt->occurrence)
+		return rt->answered;
+	char **ids = NULL;
+	int r = digest_answered_members(c->st, camp->id, rt->id, rt->occurrence, &ids);
+	if (r < 0 && r != -ENOENT)
+		log_warning_errno(r, "%s/%s: cannot read answers: %m", camp->id, rt->id);
+	for (char **p = ids; p && *p; p++)
+		if (!cJSON_GetObjectItemCaseSensitive(rt->answered, *p))
+			cJSON_AddTrueToObject(rt->answered, *p);
+	strv_free(ids);
+	return rt->answered;
+}
+
+bool has_answered(core *c, const coco_campaign *camp, const coco_round *r, round_rt *rt,
+                         const coco_member *m)
+{
+	char pseudo[SECRET_PSEUDO_LEN + 1];
+	return cJSON_GetObjectItemCaseSensitive(rt_answered(c, camp, rt),
+	                                        answer_identity(c, camp, r, m, pseudo)) != NULL;
+}
+
+static void rt_reset_occurrence(round_rt *rt)
+{
+	cJSON_Delete(rt->reminded);
+	rt->reminded = cJSON_CreateObject();
+	cJSON_Delete(rt->answered);
+	rt->answered = NULL;
+}
+
+/* ---- state.json ------------------------------------------------------------------- */
+
+int core_ct_save(core *c, campaign_rt *ct)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddNumberToObject(o, "v", 1);
+	cJSON_AddNumberToObject(o, "digest_next", (double)ct->digest_next);
+	cJSON_AddNumberToObject(o, "last_digest", (double)ct->last_digest);
+	cJSON *rounds = cJSON_AddObjectToObject(o, "rounds");
+	for (size_t i = 0; i < ct->n_rounds; i++) {
+		round_rt *rt = &ct->rounds[i];
+		cJSON *r = cJSON_AddObjectToObject(rounds, rt->id);
+		cJSON_AddStringToObject(r, "state", round_state_names[rt->state]);
+		if (rt->occurrence)
+			cJSON_AddStringToObject(r, "occurrence", rt->occurrence);
+		cJSON_AddNumberToObject(r, "open", (double)rt->open_at);
+		cJSON_AddNumberToObject(r, "close", (double)rt->close_at);
+		if (rt->prev_occurrence)
+			cJSON_AddStringToObject(r, "prev", rt->prev_occurrence);
+		if (rt->ballot_occurrence)
+			cJSON_AddStringToObject(r, "ballot", rt->ballot_occurrence);
+		cJSON_AddItemToObject(r, "reminded", cJSON_Duplicate(rt->reminded, 1));
+	}
+	_cleanup_free_ char *s = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	_cleanup_free_ char *path = xasprintf("campaigns/%s/state.json", ct->id);
+	strbuf b = {0};
+	strbuf_puts(&b, s);
+	strbuf_putc(&b, '\n');
+	int r = store_replace(c->st, path, b.s, b.len);
+	strbuf_done(&b);
+	if (r < 0)
+		log_error_errno(r, "%s: cannot save round states: %m", ct->id);
+	return r;
+}
+
+const char *core_json_str(const cJSON *o, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+int64_t core_json_i64(const cJSON *o, const char *k, int64_t def)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+	return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : def;
+}
+
+static void rt_schedule_next(core *c, const coco_campaign *camp, round_rt *rt, int64_t after);
+
+static void ct_load(core *c, const coco_campaign *camp, campaign_rt *ct)
+{
+	_cleanup_free_ char *path = xasprintf("campaigns/%s/state.json", ct->id);
+	_cleanup_free_ char *data = NULL;
+	cJSON *o = NULL;
+	int r = store_read(c->st, path, 16 * 1024 * 1024, &data, NULL);
+	if (r >= 0) {
+		o = cJSON_Parse(data);
+		if (!o || core_json_i64(o, "v", 0) != 1)
+			log_error("%s: unreadable or unknown version, starting the campaign afresh",
+			          path);
+	} else if (r != -ENOENT)
+		log_error_errno(r, "%s: cannot read: %m", path);
+
+	ct->digest_next = core_json_i64(o, "digest_next", INT64_MIN);
+	ct->last_digest = core_json_i64(o, "last_digest", 0);
+	const cJSON *rounds = cJSON_GetObjectItemCaseSensitive(o, "rounds");
+	for (size_t i = 0; i < ct->n_rounds; i++) {
+		round_rt *rt = &ct->rounds[i];
+		const cJSON *s = cJSON_GetObjectItemCaseSensitive(rounds, rt->id);
+		const char *state = core_json_str(s, "state");
+		rt->reminded = cJSON_CreateObject();
+		if (!state) {
+			rt_schedule_next(c, camp, rt, INT64_MIN);
+			continue;
+		}
+		rt->state = RS_SCHEDULED;
+		for (int k = 0; k < _RS_MAX; k++)
+			if (STREQ(state, round_state_names[k]))
+				rt->state = k;
+		rt->occurrence = core_json_str(s, "occurrence") ? xstrdup(core_json_str(s, "occurrence")) : NULL;
+		rt->prev_occurrence = core_json_str(s, "prev") ? xstrdup(core_json_str(s, "prev")) : NULL;
+		rt->ballot_occurrence = core_json_str(s, "ballot") ? xstrdup(core_json_str(s, "ballot")) : NULL;
+		rt->open_at = core_json_i64(s, "open", 0);
+		rt->close_at = core_json_i64(s, "close", 0);
+		const cJSON *rem = cJSON_GetObjectItemCaseSensitive(s, "reminded");
+		if (cJSON_IsObject(rem)) {
+			cJSON_Delete(rt->reminded);
+			rt->reminded = cJSON_Duplicate(rem, 1);
+		}
+	}
+	cJSON_Delete(o);
+}
+
+/* ---- scheduling ------------------------------------------------------------------- */
+
+static void rt_schedule_next(core *c, const coco_campaign *camp, round_rt *rt, int64_t after)
+{
+	const coco_round *r = campaign_find_round(camp, rt->id);
+	int64_t open, close;
+	free(rt->occurrence);
+	rt->occurrence = NULL;
+	rt_reset_occurrence(rt);
+	int k = r ? schedule_round_occurrence(r, camp->timezone, after, &open, &close) : -ENOENT;
+	if (k < 0) {
+		if (k != -ENOENT)
+			log_error_errno(k, "%s/%s: cannot compute the schedule: %m", camp->id, rt->id);
+		rt->state = RS_DONE;
+		return;
+	}
+	if (schedule_occurrence_id(r, open, camp->timezone, &rt->occurrence) < 0) {
+		rt->state = RS_DONE;
+		return;
+	}
+	rt->state = RS_SCHEDULED;
+	rt->open_at = open;
+	rt->close_at = close;
+}
+
+static int64_t ct_first_open(core *c, const coco_campaign *camp)
+{
+	int64_t first = INT64_MAX, t;
+	for (size_t i = 0; i < camp->n_rounds; i++)
+		if (schedule_round_occurrence(&camp->rounds[i], camp->timezone, INT64_MIN, &t, NULL) >= 0 &&
+		    t < first)
+			first = t;
+	return first;
+}
+
+static void ct_schedule_digest(core *c, const coco_campaign *camp, campaign_rt *ct, int64_t after)
+{
+	ct->digest_next = INT64_MAX;
+	if (!camp->digest.set || !camp->digest.repeat)
+		return;
+	coco_localtime start = camp->digest.start;
+	if (!start.set) {
+		int64_t first = ct_first_open(c, camp);
+		if (first == INT64_MAX || schedule_utc_to_local(first, camp->timezone, &start, NULL) < 0)
+			return;
+	}
+	int64_t t;
+	if (schedule_rrule_next(camp->digest.repeat, &start, camp->timezone, after, &t) >= 0)
+		ct->digest_next = t;
+}
+
+/* ---- outbound --------------------------------------------------------------------- */
+
+const char *core_mail_connector(const core *c)
+{
+	return config_has_connector(c->cfg, "email") ? "email" : "local";
+}
+
+static cJSON *member_json(const coco_member *m)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "id", m->id);
+	cJSON_AddStringToObject(o, "name", m->name ? m->name : m->id);
+	cJSON_AddStringToObject(o, "side", side_to_string(m->side));
+	return o;
+}
+
+static cJSON *campaign_json(const coco_campaign *camp)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "id", camp->id);
+	cJSON_AddStringToObject(o, "title", camp->title ? camp->title : camp->id);
+	if (camp->client_name)
+		cJSON_AddStringToObject(o, "client_name", camp->client_name);
+	if (camp->provider_name)
+		cJSON_AddStringToObject(o, "provider_name", camp->provider_name);
+	return o;
+}
+
+static const char *round_title(const coco_round *r)
+{
+	return r->title ? r->title : r->id;
+}
+
+/* Template data shared by prompts, reminders and confirmations of a round. */
+cJSON *core_round_data(core *c, const coco_campaign *camp, const coco_round *r, round_rt *rt,
+                         const coco_member *m)
+{
+	cJSON *d = cJSON_CreateObject();
+	cJSON_AddItemToObject(d, "member", member_json(m));
+	cJSON_AddItemToObject(d, "campaign", campaign_json(camp));
+	cJSON *ro = cJSON_AddObjectToObject(d, "round");
+	cJSON_AddStringToObject(ro, "id", r->id);
+	cJSON_AddStringToObject(ro, "title", round_title(r));
+	cJSON_AddStringToObject(ro, "kind", round_kind_to_string(r->kind));
+	if (r->text)
+		cJSON_AddStringToObject(ro, "text", r->text);
+	if (rt->close_at > rt->open_at) {
+		_cleanup_free_ char *closes = schedule_format_local(rt->close_at, member_tz(camp, m));
+		if (closes)
+			cJSON_AddStringToObject(ro, "closes", closes);
+	}
+	cJSON_AddBoolToObject(ro, "anonymous", r->anonymous);
+
+	cJSON *qs = cJSON_AddArrayToObject(d, "questions");
+	for (size_t i = 0; i < r->n_questions; i++) {
+		const coco_question *q = &r->questions[i];
+		cJSON *qo = cJSON_CreateObject();
+		cJSON_AddNumberToObject(qo, "number", (double)(i + 1));
+		cJSON_AddStringToObject(qo, "id", q->id);
+		cJSON_AddStringToObject(qo, "text", q->text ? q->text : q->id);
+		cJSON_AddStringToObject(qo, "kind", question_kind_to_string(q->kind));
+		cJSON_AddBoolToObject(qo, "required", q->required);
+		if (q->kind == QUESTION_SCALE || q->kind == QUESTION_NPS) {
+			cJSON_AddNumberToObject(qo, "min", (double)q->min);
+			cJSON_AddNumberToObject(qo, "max", (double)q->max);
+		}
+		if (q->min_label)
+			cJSON_AddStringToObject(qo, "min_label", q->min_label);
+		if (q->max_label)
+			cJSON_AddStringToObject(qo, "max_label", q->max_label);
+		if (q->n_options > 0) {
+			cJSON *opts = cJSON_AddArrayToObject(qo, "options");
+			for (size_t k = 0; k < q->n_options; k++) {
+				cJSON *oo = cJSON_CreateObject();
+				char letter[2] = {(char)('a' + k % 26), 0};
+				cJSON_AddStringToObject(oo, "letter", letter);
+				cJSON_AddStringToObject(oo, "text", q->options[k]);
+				cJSON_AddItemToArray(opts, oo);
+			}
+		}
+		cJSON_AddItemToArray(qs, qo);
+	}
+	if (r->kind == ROUND_VOTE) {
+		cJSON_AddNumberToObject(d, "votes", r->votes);
+		cJSON *ideas = cJSON_AddArrayToObject(d, "ideas");
+		char **ballot = NULL;
+		if (r->source && rt->ballot_occurrence)
+			(void)digest_collect_ideas(c->st, camp->id, r->source, rt->ballot_occurrence,
+			                           &ballot);
+		for (size_t i = 0; ballot && ballot[i]; i++) {
+			cJSON *io = cJSON_CreateObject();
+			cJSON_AddNumberToObject(io, "number", (double)(i + 1));
+			cJSON_AddStringToObject(io, "text", ballot[i]);
+			cJSON_AddItemToArray(ideas, io);
+		}
+		strv_free(ballot);
+	}
+	_cleanup_free_ char *help = answer_help(r);
+	cJSON_AddStringToObject(d, "how_to_answer", help);
+	return d;
+}
+
+int core_render(core *c, const char *name, const cJSON *data, char **ret)
+{
+	_cleanup_free_ char *text = NULL, *err = NULL;
+	int r = template_dirs_partial(name, &text, c->tdirs);
+	if (r < 0)
+		return log_error_errno(r, "template %s not found in the template directories", name);
+	r = template_render(name, text, data, template_dirs_partial, c->tdirs, ret, &err);
+	if (r < 0)
+		return log_error_errno(r, "template error: %s", err ? err : name);
+	return 0;
+}
+
+
+/* Queues one message for a member on their mail channel. 0 queued (or already queued). */
+int core_send_member(core *c, const outbound *o)
+{
+	if (o->to->n_emails == 0) {
+		log_warning("%s: member %s has no email address; Slack and Matrix delivery are not "
+		            "available yet, message \"%s\" not sent",
+		            o->camp->id, o->to->id, o->subject);
+		return 0;
+	}
+	char tag[SECRET_TAG_LEN + 1];
+	secret_tag(&c->key, o->camp->id, o->round, o->to->id, tag);
+
+	cJSON *msg = cJSON_CreateObject();
+	cJSON_AddStringToObject(msg, "id", o->id);
+	cJSON_AddStringToObject(msg, "kind", o->kind);
+	cJSON_AddStringToObject(msg, "campaign", o->camp->id);
+	cJSON_AddStringToObject(msg, "round", o->round);
+	if (o->occurrence)
+		cJSON_AddStringToObject(msg, "occurrence", o->occurrence);
+	cJSON *to = cJSON_AddObjectToObject(msg, "to");
+	cJSON_AddStringToObject(to, "member", o->to->id);
+	cJSON_AddStringToObject(to, "name", o->to->name ? o->to->name : o->to->id);
+	cJSON_AddStringToObject(to, "email", o->to->emails[0]);
+	if (o->to->slack_id)
+		cJSON_AddStringToObject(to, "slack", o->to->slack_id);
+	if (o->to->matrix_id)
+		cJSON_AddStringToObject(to, "matrix", o->to->matrix_id);
+	cJSON_AddStringToObject(msg, "subject", o->subject);
+	cJSON_AddStringToObject(msg, "markdown", o->markdown);
+	_cleanup_free_ char *html = NULL;
+	if (digest_markdown_to_html(o->markdown, &html) >= 0)
+		cJSON_AddStringToObject(msg, "html", html);
+	_cleanup_free_ char *mid = xasprintf("%s.%s@%s", o->id, tag, c->domain);
+	_cleanup_free_ char *reply_to = xasprintf("%s+%s@%s", c->local_part, tag, c->domain);
+	cJSON_AddStringToObject(msg, "message_id", mid);
+	cJSON_AddStringToObject(msg, "reply_to", reply_to);
+	if (o->in_reply_to)
+		cJSON_AddStringToObject(msg, "in_reply_to", o->in_reply_to);
+
+	int r = spool_enqueue(c->sp, core_mail_connector(c), msg, NULL);
+	cJSON_Delete(msg);
+	if (r < 0)
+		return log_error_errno(r, "%s: cannot queue %s for %s: %m", o->camp->id, o->kind,
+		                       o->to->id);
+	return 0;
+}
+
+/* Spool ids are short hashes of what a message is, so the same transition replayed after a
+ * crash finds its message already queued. */
+char *core_message_id(core *c, const char *kind, const char *camp, const char *what,
+                        const char *member)
+{
+	char tag[SECRET_TAG_LEN + 1];
+	secret_tag(&c->key, camp, what, member, tag);
+	return xasprintf("%s-%s", kind, tag);
+}
+
+static const char *prompt_template(const coco_round *r)
+{
+	switch (r->kind) {
+	case ROUND_SURVEY: return "survey.md";
+	case ROUND_VOTE: return "vote.md";
+	default: return "prompt.md";
+	}
+}
+
+static void send_round_message(core *c, const coco_campaign *camp, const coco_round *r,
+                               round_rt *rt, const coco_member *m, const char *kind,
+                               unsigned n)
+{
+	cJSON *data = core_round_data(c, camp, r, rt, m);
+	_cleanup_free_ char *md = NULL;
+	const char *tmpl = STREQ(kind, "reminder") ? "reminder.md" : prompt_template(r);
+	int k = core_render(c, tmpl, data, &md);
+	cJSON_Delete(data);
+	if (k < 0)
+		return;
+	_cleanup_free_ char *what = xasprintf("%s/%s/%s/%u", r->id, rt->occurrence, kind, n);
+	_cleanup_free_ char *id = core_message_id(c, kind, camp->id, what, m->id);
+	_cleanup_free_ char *subject =
+		xasprintf("%s[%s] %s", STREQ(kind, "reminder") ? "Reminder: " : "",
+		          camp->title ? camp->title : camp->id, round_title(r));
+	outbound o = {.camp = camp, .to = m, .kind = kind, .round = r->id,
+	              .occurrence = rt->occurrence, .id = id, .subject = subject, .markdown = md};
+	core_send_member(c, &o);
+}
+
+void core_audit(core *c, const char *action, const char *camp, const char *round,
+                  const char *detail)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddNumberToObject(o, "v", 1);
+	cJSON_AddNumberToObject(o, "at", (double)clock_now());
+	cJSON_AddStringToObject(o, "action", action);
+	if (camp)
+		cJSON_AddStringToObject(o, "campaign", camp);
+	if (round)
+		cJSON_AddStringToObject(o, "round", round);
+	if (detail)
+		cJSON_AddStringToObject(o, "detail", detail);
+	_cleanup_free_ char *line = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	int r = store_append(c->st, "audit.jsonl", line, NULL, NULL, NULL);
+	if (r < 0)
+		log_error_errno(r, "cannot write the audit log: %m");
+}
+
+/* ---- transitions ------------------------------------------------------------------ */
+
+void round_open(core *c, const coco_campaign *camp, campaign_rt *ct, round_rt *rt,
+                       const char *why)
+{
+	const coco_round *r = campaign_find_round(camp, rt->id);
+	if (!r)
+		return;
+	if (r->kind == ROUND_VOTE && r->source) {
+		round_rt *src = rt_find(ct, r->source);
+		free(rt->ballot_occurrence);
+		rt->ballot_occurrence = NULL;
+		if (src && src->state != RS_SCHEDULED && src->occurrence)
+			rt->ballot_occurrence = xstrdup(src->occurrence);
+		else if (src && src->prev_occurrence)
+			rt->ballot_occurrence = xstrdup(src->prev_occurrence);
+	}
+	rt->state = RS_OPEN;
+	unsigned sent = 0;
+	for (size_t i = 0; i < camp->n_members; i++)
+		if (round_has_member(r, &camp->members[i])) {
+			send_round_message(c, camp, r, rt, &camp->members[i], "prompt", 0);
+			sent++;
+		}
+	log_info("%s/%s: round opened (%s), occurrence %s, %u invitation%s queued", camp->id, r->id,
+	         why, rt->occurrence, sent, sent == 1 ? "" : "s");
+	core_ct_save(c, ct);
+}
+
+static char *still_open_note(core *c, const coco_campaign *camp, const coco_round *r,
+                             round_rt *rt)
+{
+	unsigned total[_SIDE_MAX] = {0}, missing[_SIDE_MAX] = {0};
+	for (size_t i = 0; i < camp->n_members; i++) {
+		const coco_member *m = &camp->members[i];
+		if (!round_has_member(r, m))
+			continue;
+		total[m->side]++;
+		if (!has_answered(c, camp, r, rt, m))
+			missing[m->side]++;
+	}
+	strbuf b = {0};
+	for (int s = 0; s < _SIDE_MAX; s++) {
+		if (total[s] == 0)
+			continue;
+		if (b.len)
+			strbuf_puts(&b, ", ");
+		strbuf_printf(&b, "%u of %u %s members still to answer", missing[s], total[s],
+		              side_to_string(s));
+	}
+	return strbuf_steal(&b);
+}
+
+static bool digest_recipient(const coco_campaign *camp, const coco_round *r, const coco_member *m)
+{
+	if (camp->digest.set)
+		return member_in_audience(m, camp->digest.audience, camp->digest.members,
+		                          camp->digest.n_members);
+	return !r || round_has_member(r, m);
+}
+
+
+/* Compiles the digest of one round occurrence into markdown (not written, not sent). */
+int compile_round_digest(core *c, const coco_campaign *camp, campaign_rt *ct,
+                                round_rt *rt, char **const comments, char **ret_md)
+{
+	const coco_round *r = campaign_find_round(camp, rt->id);
+	if (!r || !rt->occurrence)
+		return -ENOENT;
+	char **ballot = NULL;
+	if (r->kind == ROUND_VOTE && r->source && rt->ballot_occurrence)
+		(void)digest_collect_ideas(c->st, camp->id, r->source, rt->ballot_occurrence, &ballot);
+	_cleanup_free_ char *note = rt->state == RS_OPEN ? still_open_note(c, camp, r, rt) : NULL;
+	digest_input in = {
+		.store = c->st,
+		.campaign = camp,
+		.round = r,
+		.occurrence = rt->occurrence,
+		.prev_occurrence = rt->prev_occurrence,
+		.idea_texts = (const char *const *)ballot,
+		.n_ideas = strv_length(ballot),
+		.comments = (const char *const *)comments,
+		.n_comments = strv_length(comments),
+		.still_open_note = note,
+		.now = clock_now(),
+	};
+	digest *d = NULL;
+	int k = digest_compute(&in, &d);
+	strv_free(ballot);
+	if (k < 0)
+		return log_error_errno(k, "%s/%s: cannot compute the digest: %m", camp->id, r->id);
+	k = digest_render(d, (const char *const *)c->tdirs, ret_md);
+	digest_free(d);
+	if (k < 0)
+		return log_error_errno(k, "%s/%s: cannot render the digest: %m", camp->id, r->id);
+	return 0;
+}
+
+/* Writes a digest to the store and queues it for the recipients. */
+int publish_digest(core *c, const coco_campaign *camp, const coco_round *r,
+                          const char *name, const char *md)
+{
+	int k = digest_write(c->st, camp->id, name, md);
+	if (k < 0)
+		return log_error_errno(k, "%s: cannot write digest %s: %m", camp->id, name);
+	_cleanup_free_ char *subject = xasprintf("[%s] Digest: %s", camp->title ? camp->title : camp->id,
+	                                         r ? round_title(r) : "this week");
+	unsigned n = 0;
+	for (size_t i = 0; i < camp->n_members; i++) {
+		const coco_member *m = &camp->members[i];
+		if (!digest_recipient(camp, r, m))
+			continue;
+		_cleanup_free_ char *id = core_message_id(c, "digest", camp->id, name, m->id);
+		outbound o = {.camp = camp, .to = m, .kind = "digest", .round = "digest",
+		              .id = id, .subject = subject, .markdown = md};
+		core_send_member(c, &o);
+		n++;
+	}
+	log_info("%s: digest %s written to campaigns/%s/digests/%s.md, queued for %u recipient%s",
+	         camp->id, name, camp->id, name, n, n == 1 ? "" : "s");
+	return 0;
+}
+
+void round_close(core *c, const coco_campaign *camp, campaign_rt *ct, round_rt *rt,
+                        const char *why)
+{
+	const coco_round *r = campaign_find_round(camp, rt->id);
+	rt->state = RS_CLOSED;
+	log_info("%s/%s: round closed (%s), occurrence %s", camp->id, rt->id, why, rt->occurrence);
+	if (r && r->kind != ROUND_ANNOUNCE && (!camp->digest.set || camp->digest.on_close)) {
+		char **comments = comments_since(c, camp->id, ct->last_digest);
+		_cleanup_free_ char *md = NULL;
+		if (compile_round_digest(c, camp, ct, rt, comments, &md) >= 0) {
+			_cleanup_free_ char *name = xasprintf("%s-%s", rt->id, rt->occurrence);
+			publish_digest(c, camp, r, name, md);
+			ct->last_digest = clock_now();
+		}
+		strv_free(comments);
+	}
+	rt->state = RS_DIGESTED;
+	core_ct_save(c, ct);
+	if (r && r->repeat) {
+		free(rt->prev_occurrence);
+		rt->prev_occurrence = xstrdup(rt->occurrence);
+		rt_schedule_next(c, camp, rt, rt->open_at);
+		core_ct_save(c, ct);
+	}
+}
+
+void round_remind(core *c, const coco_campaign *camp, campaign_rt *ct, round_rt *rt,
+                         bool force, unsigned *ret_sent)
+{
+	const coco_round *r = campaign_find_round(camp, rt->id);
+	int64_t now = clock_now();
+	unsigned n = 0;
+	if (!r || r->kind == ROUND_ANNOUNCE)
+		return;
+	for (size_t i = 0; i < camp->n_members; i++) {
+		const coco_member *m = &camp->members[i];
+		if (!round_has_member(r, m) || has_answered(c, camp, r, rt, m))
+			continue;
+		int64_t times[64];
+		size_t nt = 0;
+		if (r->n_remind <= ELEMENTSOF(times))
+			(void)schedule_reminders(r, rt->open_at, rt->close_at, member_tz(camp, m),
+			                         camp->quiet_start, camp->quiet_end, times, &nt);
+		unsigned due = 0;
+		while (due < nt && times[due] <= now)
+			due++;
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(rt->reminded, m->id);
+		unsigned sent = cJSON_IsNumber(v) ? (unsigned)v->valueint : 0;
+		if (force)
+			due = sent + 1;
+		if (due <= sent)
+			continue;
+		/* After downtime several may be due: one reminder, not a burst. */
+		send_round_message(c, camp, r, rt, m, "reminder", due);
+		cJSON_DeleteItemFromObjectCaseSensitive(rt->reminded, m->id);
+		cJSON_AddNumberToObject(rt->reminded, m->id, due);
+		n++;
+	}
+	if (n > 0) {
+		log_info("%s/%s: %u reminder%s queued", camp->id, rt->id, n, n == 1 ? "" : "s");
+		core_ct_save(c, ct);
+	}
+	if (ret_sent)
+		*ret_sent = n;
+}
+
+static int64_t round_next_reminder(core *c, const coco_campaign *camp, round_rt *rt)
+{
+	const coco_round *r = campaign_find_round(camp, rt->id);
+	int64_t next = INT64_MAX;
+	if (!r || r->n_remind == 0 || r->n_remind > 64)
+		return next;
+	for (size_t i = 0; i < camp->n_members; i++) {
+		const coco_member *m = &camp->members[i];
+		if (!round_has_member(r, m) || has_answered(c, camp, r, rt, m))
+			continue;
+		int64_t times[64];
+		size_t nt = 0;
+		(void)schedule_reminders(r, rt->open_at, rt->close_at, member_tz(camp, m),
+		                         camp->quiet_start, camp->quiet_end, times, &nt);
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(rt->reminded, m->id);
+		unsigned sent = cJSON_IsNumber(v) ? (unsigned)v->valueint : 0;
+		if (sent < nt && times[sent] < next)
+			next = times[sent];
+	}
+	return next;
+}
+
+int periodic_digest(core *c, const coco_campaign *camp, campaign_rt *ct)
+{
+	strbuf md = {0};
+	char **comments = comments_since(c, camp->id, ct->last_digest);
+	unsigned n = 0;
+	for (size_t i = 0; i < ct->n_rounds; i++) {
+		round_rt *rt = &ct->rounds[i];
+		const coco_round *r = campaign_find_round(camp, rt->id);
+		/* Open rounds show their progress; closed ones were digested when they closed. */
+		if (!r || rt->state != RS_OPEN || r->kind == ROUND_ANNOUNCE)
+			continue;
+		_cleanup_free_ char *one = NULL;
+		if (compile_round_digest(c, camp, ct, rt, n == 0 ? comments : NULL, &one) < 0)
+			continue;
+		if (md.len)
+			strbuf_puts(&md, "\n\n---\n\n");
+		strbuf_puts(&md, one);
+		n++;
+	}
+	strv_free(comments);
+	int k = 0;
+	if (n > 0) {
+		coco_localtime lt = {0};
+		(void)schedule_utc_to_local(clock_now(), camp->timezone, &lt, NULL);
+		_cleanup_free_ char *name = xasprintf("periodic-%04d-%02d-%02d", lt.year, lt.month, lt.day);
+		k = publish_digest(c, camp, NULL, name, md.s);
+		ct->last_digest = clock_now();
+	} else
+		log_info("%s: periodic digest skipped, no round is open", camp->id);
+	strbuf_done(&md);
+	return k;
+}
+
+int core_tick(core *c)
+{
+	int64_t now = clock_now();
+	int n = 0;
+	for (size_t ci = 0; ci < c->n_camps; ci++) {
+		campaign_rt *ct = &c->camps[ci];
+		const coco_campaign *camp = cfg_campaign(c, ct->id);
+		if (!camp)
+			continue;
+		for (size_t i = 0; i < ct->n_rounds; i++) {
+			round_rt *rt = &ct->rounds[i];
+			/* Loop: a round may close and its next occurrence open in one tick. */
+			for (unsigned guard = 0; guard < 1000; guard++) {
+				if (rt->state == RS_SCHEDULED && rt->open_at <= now) {
+					if (rt->close_at > now || rt->close_at == rt->open_at) {
+						round_open(c, camp, ct, rt, "scheduled");
+						n++;
+						continue;
+					}
+					log_warning("%s/%s: occurrence %s was due while cocod was not "
+					            "running and its window has passed: skipped",
+					            camp->id, rt->id, rt->occurrence);
+					rt_schedule_next(c, camp, rt, rt->open_at);
+					core_ct_save(c, ct);
+					continue;
+				}
+				if (rt->state == RS_OPEN && rt->close_at <= now) {
+					round_close(c, camp, ct, rt, "scheduled");
+					n++;
+					continue;
+				}
+				break;
+			}
+			if (rt->state == RS_OPEN)
+				round_remind(c, camp, ct, rt, false, NULL);
+		}
+		if (ct->digest_next == INT64_MIN)
+			ct_schedule_digest(c, camp, ct, now);
+		if (ct->digest_next <= now) {
+			periodic_digest(c, camp, ct);
+			ct_schedule_digest(c, camp, ct, now);
+			core_ct_save(c, ct);
+			n++;
+		}
+	}
+	return n;
+}
+
+int64_t core_next_event(core *c)
+{
+	int64_t next = INT64_MAX;
+	for (size_t ci = 0; ci < c->n_camps; ci++) {
+		campaign_rt *ct = &c->camps[ci];
+		const coco_campaign *camp = cfg_campaign(c, ct->id);
+		if (!camp)
+			continue;
+		if (ct->digest_next < next)
+			next = ct->digest_next;
+		for (size_t i = 0; i < ct->n_rounds; i++) {
+			round_rt *rt = &ct->rounds[i];
+			int64_t t = INT64_MAX;
+			if (rt->state == RS_SCHEDULED)
+				t = rt->open_at;
+			else if (rt->state == RS_OPEN) {
+				t = rt->close_at;
+				int64_t rem = round_next_reminder(c, camp, rt);
+				if (rem < t)
+					t = rem;
+			}
+			if (t < next)
+				next = t;
+		}
+	}
+	return next;
+}
+
+/* ---- setup ------------------------------------------------------------------------ */
+
+static void tags_add(core *c, const char *camp, const char *round, const char *member)
+{
+	char tag[SECRET_TAG_LEN + 1];
+	secret_tag(&c->key, camp, round, member, tag);
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "c", camp);
+	cJSON_AddStringToObject(o, "r", round);
+	cJSON_AddStringToObject(o, "m", member);
+	cJSON_DeleteItemFromObjectCaseSensitive(c->tags, tag);
+	cJSON_AddItemToObject(c->tags, tag, o);
+}
+
+static void campaigns_free(core *c)
+{
+	for (size_t i = 0; i < c->n_camps; i++) {
+		campaign_rt *ct = &c->camps[i];
+		for (size_t k = 0; k < ct->n_rounds; k++) {
+			round_rt *rt = &ct->rounds[k];
+			free(rt->id);
+			free(rt->occurrence);
+			free(rt->prev_occurrence);
+			free(rt->ballot_occurrence);
+			cJSON_Delete(rt->reminded);
+			cJSON_Delete(rt->answered);
+		}
+		free(ct->rounds);
+		free(ct->id);
+	}
+	free(c->camps);
+	c->camps = NULL;
+	c->n_camps = 0;
+}
+
+int core_set_config(core *c, const coco_config *cfg)
+{
+	c->cfg = cfg;
+	campaigns_free(c);
+	cJSON_Delete(c->tags);
+	c->tags = cJSON_CreateObject();
+
+	free(c->domain);
+	free(c->local_part);
+	const char *from = cfg->mail_from ? cfg->mail_from : "coco@localhost";
+	const char *at = strrchr(from, '@');
+	c->local_part = at ? xstrndup(from, (size_t)(at - from)) : xstrdup(from);
+	c->domain = xstrdup(at ? at + 1 : "localhost");
+
+	c->camps = xcalloc(cfg->n_campaigns, sizeof *c->camps);
+	c->n_camps = cfg->n_campaigns;
+	for (size_t i = 0; i < cfg->n_campaigns; i++) {
+		const coco_campaign *camp = &cfg->campaigns[i];
+		campaign_rt *ct = &c->camps[i];
+		ct->id = xstrdup(camp->id);
+		ct->rounds = xcalloc(camp->n_rounds, sizeof *ct->rounds);
+		ct->n_rounds = camp->n_rounds;
+		for (size_t k = 0; k < camp->n_rounds; k++)
+			ct->rounds[k].id = xstrdup(camp->rounds[k].id);
+		ct_load(c, camp, ct);
+		for (size_t m = 0; m < camp->n_members; m++) {
+			tags_add(c, camp->id, "digest", camp->members[m].id);
+			for (size_t k = 0; k < camp->n_rounds; k++)
+				tags_add(c, camp->id, camp->rounds[k].id, camp->members[m].id);
+		}
+	}
+	return 0;
+}
+
+int core_new(const coco_config *cfg, store *st, spool *sp, const secret *key,
+             const char *const *template_dirs, core **ret)
+{
+	core *c = xcalloc(1, sizeof *c);
+	c->st = st;
+	c->sp = sp;
+	c->key = *key;
+	for (size_t i = 0; template_dirs && template_dirs[i]; i++)
+		strv_push(&c->tdirs, xstrdup(template_dirs[i]));
+	int r = core_set_config(c, cfg);
+	if (r < 0) {
+		core_free(c);
+		return r;
+	}
+	*ret = c;
+	return 0;
+}
+
+core *core_free(core *c)
+{
+	if (!c)
+		return NULL;
+	campaigns_free(c);
+	cJSON_Delete(c->tags);
+	strv_free(c->tdirs);
+	free(c->domain);
+	free(c->local_part);
+	free(c);
+	return NULL;
+}
+

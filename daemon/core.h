@@ -1,0 +1,46 @@
+/* core: what turns a config into a co-creation campaign that runs by itself. It owns the
+ * round state machine (scheduled → open → closed → digested, then the next occurrence of a
+ * recurring round), reminders, digests on close and on the [Digest] schedule, the routing
+ * of inbound answers to a member and a round, confirmations, and the admin commands of the
+ * control socket. It knows rounds and nothing of protocols: inbound messages come from
+ * connectors as inbound_msg, outbound ones go into the spool.
+ *
+ * Time comes from clock_now(); the daemon calls core_tick() when core_next_event() is due,
+ * so a test can run weeks of schedule by stepping the test clock. */
+#pragma once
+
+#include <cjson/cJSON.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "connector.h"
+#include "secret.h"
+#include "spool.h"
+#include "store.h"
+
+typedef struct core core;
+
+/* cfg, st and sp must outlive the core (cfg until core_set_config swaps it).
+ * template_dirs: NULL-terminated, first match wins (overrides before defaults). */
+int core_new(const coco_config *cfg, store *st, spool *sp, const secret *key,
+             const char *const *template_dirs, core **ret);
+core *core_free(core *c);
+
+/* Swaps in a new config (after a reload). Rounds keep their state by campaign/round id. */
+int core_set_config(core *c, const coco_config *cfg);
+
+/* Does everything due at clock_now(): opens, reminders, closes, digests. Returns the number
+ * of transitions made. */
+int core_tick(core *c);
+/* The next instant something is due, or INT64_MAX. */
+int64_t core_next_event(core *c);
+
+/* The inbound_fn every connector calls (core is a core *). */
+void core_receive(void *core, const inbound_msg *m, inbound_done_fn done, void *userdata);
+
+/* Handles a control request: rounds, open, close, remind, digest, export, forget. Returns
+ * -EOPNOTSUPP (without touching the outputs) for a command it does not know. */
+int core_control(core *c, const cJSON *req, cJSON **ret_reply, char **ret_error);
+
+/* The connector outbound mail goes through ("email" if configured, else "local"). */
+const char *core_mail_connector(const core *c);

@@ -1,0 +1,95 @@
+/* digest: turns the answers of one round occurrence into a digest. It owns the figures
+ * (participation by side, per-question n / median / mean / distribution, the client–provider
+ * gap, idea lists and vote rankings, quotes, who has not answered, the trend against the
+ * previous occurrence), the JSON handed to templates/digest.md, and the compiled files
+ * campaigns/<c>/digests/<name>.md and .html.
+ *
+ * answers.jsonl is streamed once per occurrence and never loaded whole: the digest keeps one
+ * entry per member (or pseudonym in anonymous rounds) with that member's latest value for each
+ * question, so memory grows with the audience, not with the file. Records are applied in file
+ * order; a later record replaces the member's earlier value (or skip) for the questions it
+ * names, and only those. Ideas accumulate; a member's later votes replace their earlier ones.
+ * Lines that cannot be read (bad JSON, unknown "v") are skipped with a warning and counted.
+ *
+ * In anonymous rounds no member name or pseudonym reaches the JSON or the Markdown: quotes are
+ * ordered by a keyed hash of their text, so the order says nothing about who wrote them. */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "config.h"
+#include "store.h"
+
+typedef struct digest digest;
+
+typedef struct digest_input {
+	store *store;
+	const coco_campaign *campaign;
+	const coco_round *round;
+	const char *occurrence;      /* "once" or "2026-12-07" */
+	const char *prev_occurrence; /* for the trend; NULL if none */
+	/* Vote rounds: the ballot, idea number i is idea_texts[i - 1]. */
+	const char *const *idea_texts;
+	size_t n_ideas;
+	/* Replies to the previous digest, shown as written (the caller formats them). */
+	const char *const *comments;
+	size_t n_comments;
+	const char *still_open_note; /* "3 of 8 client members still to answer", or NULL */
+	int64_t now;                 /* seconds since the epoch, shown as the digest's date */
+} digest_input;
+
+/* Streams rounds/<round>/<occurrence>/answers.jsonl (and the previous occurrence's, if
+ * given) and computes every figure. A missing file is an empty round, not an error.
+ * Returns 0, -EINVAL for bad arguments or names, or -errno from reading the store. */
+int digest_compute(const digest_input *in, digest **ret);
+digest *digest_free(digest *d);
+void digest_freep(digest **d);
+#define _cleanup_digest_ __attribute__((cleanup(digest_freep)))
+
+/* Figures for callers and tests. */
+size_t digest_n_records(const digest *d);       /* records read (lines that parsed) */
+size_t digest_n_bad_lines(const digest *d);     /* lines skipped as unreadable */
+unsigned digest_answered(const digest *d, coco_side side);
+unsigned digest_audience(const digest *d, coco_side side);
+
+/* The template data, as templates/digest.md uses it:
+ * {campaign:{id,title,client_name,provider_name}, round:{id,title,kind,anonymous,is_prompt,
+ *  is_survey,is_vote}, occurrence, prev_occurrence?, date, records, bad_lines,
+ *  participation:{answered,total,percent,client_answered,client_total,provider_answered,
+ *   provider_total,sides:[{side,name,answered,total,percent}]},
+ *  questions:[{id,number,text,kind,is_scale,is_nps,is_choice,is_multi,is_text,n,skipped,
+ *   median?,mean?,bars:[{label,count,bar,line}], scale/nps only: gap_shown,gap_flag,
+ *   gap?,client_mean?,provider_mean?,gap_note?, prev_mean?,delta?,trend_text?}],
+ *  quotes:[{text,who?,question}] (text answers by question, then ideas as question 0),
+ *  has_ideas, ideas:[{number,text,who?,count}] (not in anonymous rounds),
+ *  ideas_ranked:[{rank,number,text,votes,bar}], dots_total, trend? ("- 1. Mood: mean 3.8 →
+ *  4.2 (+0.4)" lines), has_missing, missing:[{id,name,side}], still_open?, has_comments,
+ *  comments:[{text}]}.
+ * Means, medians and gaps are strings with one decimal ("3.8", "+1.2"; a whole median is
+ * "4"). The gap is flagged when the gap as shown is 1.0 or more either way. Values marked ?
+ * are left out rather than null, so {{#x}} sections work. */
+int digest_to_json(const digest *d, cJSON **ret);
+
+/* Renders digest.md found in template_dirs (NULL-terminated, first match wins). On a
+ * template error the message is logged and -EINVAL returned. */
+int digest_render(const digest *d, const char *const *template_dirs, char **ret_markdown);
+
+/* CommonMark → HTML with libcmark, raw HTML and unsafe links dropped. */
+int digest_markdown_to_html(const char *md, char **ret_html);
+
+/* Writes campaigns/<campaign>/digests/<name>.md and .html (atomic replace each). */
+int digest_write(store *st, const char *campaign, const char *name, const char *md);
+
+/* The ideas of a prompt round occurrence in first-seen order, deduplicated (case-insensitive,
+ * outer whitespace trimmed; the first spelling is kept): this is the ballot numbering of a
+ * vote round over it. NULL-terminated; an absent file gives an empty list. */
+int digest_collect_ideas(store *st, const char *campaign, const char *round,
+                         const char *occurrence, char ***ret_ideas);
+
+/* Who has at least one record in the occurrence, in first-seen order: member ids, or the
+ * pseudonyms of an anonymous round (the caller compares with its own). NULL-terminated. */
+int digest_answered_members(store *st, const char *campaign, const char *round,
+                            const char *occurrence, char ***ret_member_ids);

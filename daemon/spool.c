@@ -1,0 +1,642 @@
+/* spool: the durable outbound queue; see spool.h. */
+#define _GNU_SOURCE
+#include "spool.h"
+
+#include <inttypes.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "clock.h"
+#include "util.h"
+
+/* A digest with its HTML part is the largest thing we queue; anything bigger than this in
+ * new/ is not ours. */
+#define SPOOL_FILE_MAX (16u * 1024 * 1024)
+
+typedef struct send_ctx {
+	spool *sp; /* NULL once the spool (or the attachment) let go of this send */
+	char *connector, *id;
+	cJSON *msg;      /* what the connector got; alive until it answers */
+	int64_t started; /* clock_now() when the send began: the first try, if it was one */
+	bool in_send;    /* inside ops->send(): the caller frees us afterwards */
+	bool completed;
+} send_ctx;
+
+typedef struct entry {
+	char *connector, *id;
+	int64_t next_try;
+	bool delivered;    /* sent, but the move into cur/ failed: retry the move, not the send */
+	send_ctx *pending; /* in flight */
+} entry;
+
+typedef struct attachment {
+	char *name;
+	const connector_ops *ops;
+	connector *c;
+} attachment;
+
+struct spool {
+	store *st;
+	entry **entries;
+	size_t n_entries, cap_entries;
+	attachment *att;
+	size_t n_att;
+	size_t n_sent, n_failed;
+	char **bad; /* paths in new/ already reported as unreadable: report each once */
+};
+
+static char *path_of(const char *conn, const char *box, const char *id)
+{
+	return xasprintf("spool/%s/%s/%s.json", conn, box, id);
+}
+
+static void send_ctx_free(send_ctx *ctx)
+{
+	if (!ctx)
+		return;
+	free(ctx->connector);
+	free(ctx->id);
+	cJSON_Delete(ctx->msg);
+	free(ctx);
+}
+
+static void entry_free(entry *e)
+{
+	if (!e)
+		return;
+	/* A send still pending keeps its context; the callback frees it and sees sp == NULL. */
+	if (e->pending)
+		e->pending->sp = NULL;
+	free(e->connector);
+	free(e->id);
+	free(e);
+}
+
+static entry *find_entry(const spool *sp, const char *conn, const char *id, size_t *ret_idx)
+{
+	for (size_t i = 0; i < sp->n_entries; i++) {
+		entry *e = sp->entries[i];
+		if (STREQ(e->id, id) && STREQ(e->connector, conn)) {
+			if (ret_idx)
+				*ret_idx = i;
+			return e;
+		}
+	}
+	return NULL;
+}
+
+static void remove_entry(spool *sp, entry *e)
+{
+	for (size_t i = 0; i < sp->n_entries; i++)
+		if (sp->entries[i] == e) {
+			memmove(sp->entries + i, sp->entries + i + 1,
+			        (sp->n_entries - i - 1) * sizeof(*sp->entries));
+			sp->n_entries--;
+			entry_free(e);
+			return;
+		}
+}
+
+static entry *add_entry(spool *sp, const char *conn, const char *id, int64_t next_try)
+{
+	if (sp->n_entries == sp->cap_entries) {
+		sp->cap_entries = sp->cap_entries ? sp->cap_entries * 2 : 16;
+		sp->entries = xrealloc(sp->entries, sp->cap_entries * sizeof(*sp->entries));
+	}
+	entry *e = xcalloc(1, sizeof(*e));
+	e->connector = xstrdup(conn);
+	e->id = xstrdup(id);
+	e->next_try = next_try;
+	sp->entries[sp->n_entries++] = e;
+	return e;
+}
+
+static attachment *find_attachment(spool *sp, const char *name)
+{
+	for (size_t i = 0; i < sp->n_att; i++)
+		if (STREQ(sp->att[i].name, name))
+			return &sp->att[i];
+	return NULL;
+}
+
+static int64_t json_int(const cJSON *obj, const char *key, int64_t def)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+	return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : def;
+}
+
+static const char *json_str(const cJSON *obj, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static void json_set_number(cJSON *obj, const char *key, double n)
+{
+	cJSON_DeleteItemFromObjectCaseSensitive(obj, key);
+	cJSON_AddNumberToObject(obj, key, n);
+}
+
+static void json_set_string(cJSON *obj, const char *key, const char *s)
+{
+	cJSON_DeleteItemFromObjectCaseSensitive(obj, key);
+	cJSON_AddStringToObject(obj, key, s);
+}
+
+static int write_json(spool *sp, const char *relpath, const cJSON *msg)
+{
+	_cleanup_free_ char *text = cJSON_PrintUnformatted(msg);
+	if (!text)
+		return -ENOMEM;
+	return store_replace(sp->st, relpath, text, strlen(text));
+}
+
+/* Reads and checks one queued message. -EBADMSG for anything that is not a version-1
+ * spool object. */
+static int read_msg(spool *sp, const char *relpath, cJSON **ret)
+{
+	_cleanup_free_ char *text = NULL;
+	size_t len;
+	int r = store_read(sp->st, relpath, SPOOL_FILE_MAX, &text, &len);
+	if (r < 0)
+		return r;
+	cJSON *msg = cJSON_ParseWithLength(text, len);
+	if (!cJSON_IsObject(msg) || json_int(msg, "v", -1) != 1) {
+		cJSON_Delete(msg);
+		return -EBADMSG;
+	}
+	*ret = msg;
+	return 0;
+}
+
+/* Who/what a log line names: never the body, the addresses or the reply token. */
+static void log_outcome(int level, const char *conn, const cJSON *msg, const char *id,
+                        const char *what, const char *error)
+{
+	const cJSON *to = cJSON_GetObjectItemCaseSensitive(msg, "to");
+	const char *member = to ? json_str(to, "member") : NULL;
+	const char *kind = json_str(msg, "kind");
+	log_internal(level, 0, "spool: %s/%s (%s to %s) %s%s%s", conn, id, kind ? kind : "message",
+	             member ? member : "?", what, error ? ": " : "", error ? error : "");
+}
+
+int64_t spool_backoff(unsigned tries)
+{
+	int64_t d = SPOOL_BACKOFF_FIRST;
+	for (unsigned i = 1; i < tries && d < SPOOL_BACKOFF_MAX; i++)
+		d *= 2;
+	return d < SPOOL_BACKOFF_MAX ? d : SPOOL_BACKOFF_MAX;
+}
+
+/* new/ → failed/ with the reason. The final state is written into new/ first so a crash
+ * between the two steps is finished by the next spool_new() instead of sending again. */
+static int move_to_failed(spool *sp, const char *conn, const char *id, cJSON *msg,
+                          const char *error)
+{
+	_cleanup_free_ char *from = path_of(conn, "new", id);
+	_cleanup_free_ char *to = path_of(conn, "failed", id);
+	json_set_string(msg, "error", error ? error : "unknown error");
+	json_set_number(msg, "failed", (double)clock_now());
+	cJSON_DeleteItemFromObjectCaseSensitive(msg, "final");
+	cJSON_AddTrueToObject(msg, "final");
+	int r = write_json(sp, from, msg);
+	if (r < 0)
+		return r;
+	return store_rename(sp->st, from, to);
+}
+
+static int deliver_done(spool *sp, entry *e, const cJSON *msg)
+{
+	_cleanup_free_ char *from = path_of(e->connector, "new", e->id);
+	_cleanup_free_ char *to = path_of(e->connector, "cur", e->id);
+	int r = store_rename(sp->st, from, to);
+	if (r < 0) {
+		/* Not resending is the point of the spool: remember it was delivered. */
+		e->delivered = true;
+		return log_error_errno(r, "spool: %s/%s sent, but recording it failed: %m",
+		                       e->connector, e->id);
+	}
+	log_outcome(LOG_INFO, e->connector, msg, e->id, "sent", NULL);
+	sp->n_sent++;
+	remove_entry(sp, e);
+	return 0;
+}
+
+static int handle_outcome(spool *sp, entry *e, cJSON *msg, int64_t started, send_status status,
+                          const char *error)
+{
+	int64_t now = clock_now();
+	int r;
+
+	if (status == SEND_OK)
+		return deliver_done(sp, e, msg);
+
+	_cleanup_free_ char *reason = NULL;
+	if (status == SEND_RETRY) {
+		unsigned tries = (unsigned)json_int(msg, "tries", 0) + 1;
+		int64_t first = json_int(msg, "first_try", started);
+		if (tries < SPOOL_MAX_TRIES && now - first < SPOOL_MAX_AGE) {
+			_cleanup_free_ char *path = path_of(e->connector, "new", e->id);
+			e->next_try = now + spool_backoff(tries);
+			json_set_number(msg, "tries", tries);
+			json_set_number(msg, "first_try", (double)first);
+			json_set_number(msg, "next_try", (double)e->next_try);
+			json_set_string(msg, "last_error", error ? error : "temporary failure");
+			_cleanup_free_ char *what = xasprintf("try %u failed, next in %" PRId64 "s",
+			                                      tries, e->next_try - now);
+			log_outcome(LOG_WARNING, e->connector, msg, e->id, what, error);
+			/* If this write fails the in-memory backoff still holds; after a restart
+			 * the message is merely due a little early. */
+			r = write_json(sp, path, msg);
+			if (r < 0)
+				return log_error_errno(r, "spool: recording retry of %s/%s failed: %m",
+				                       e->connector, e->id);
+			return 0;
+		}
+		json_set_number(msg, "tries", tries);
+		reason = xasprintf("gave up after %u tries: %s", tries,
+		                   error ? error : "temporary failure");
+	} else {
+		json_set_number(msg, "tries", (double)json_int(msg, "tries", 0) + 1);
+		reason = xstrdup(error ? error : "permanent failure");
+	}
+
+	log_outcome(LOG_ERR, e->connector, msg, e->id, "failed", reason);
+	r = move_to_failed(sp, e->connector, e->id, msg, reason);
+	if (r < 0) {
+		/* Leave it queued but not due before a restart: better than a retry storm. */
+		e->next_try = INT64_MAX;
+		return log_error_errno(r, "spool: moving %s/%s to failed/ failed: %m", e->connector,
+		                       e->id);
+	}
+	sp->n_failed++;
+	remove_entry(sp, e);
+	return 0;
+}
+
+static void on_send_done(send_status status, const char *error, void *userdata)
+{
+	send_ctx *ctx = userdata;
+
+	ctx->completed = true;
+	if (ctx->sp) {
+		entry *e = find_entry(ctx->sp, ctx->connector, ctx->id, NULL);
+		if (e && e->pending == ctx) {
+			e->pending = NULL;
+			(void)handle_outcome(ctx->sp, e, ctx->msg, ctx->started, status, error);
+		}
+	}
+	if (!ctx->in_send)
+		send_ctx_free(ctx);
+}
+
+static bool split_json_name(const char *name, char *buf, size_t bufsz)
+{
+	size_t n = strlen(name);
+	if (n <= 5 || n - 5 >= bufsz || !STREQ(name + n - 5, ".json"))
+		return false;
+	memcpy(buf, name, n - 5);
+	buf[n - 5] = 0;
+	return name_is_safe(buf);
+}
+
+static size_t count_box(spool *sp, const char *conn, const char *box)
+{
+	_cleanup_free_ char *dir = xasprintf("spool/%s/%s", conn, box);
+	char **names = NULL;
+	size_t n = 0;
+	char id[80];
+
+	if (store_list(sp->st, dir, &names) < 0)
+		return 0;
+	for (char **p = names; *p; p++)
+		if (split_json_name(*p, id, sizeof(id)))
+			n++;
+	strv_free(names);
+	return n;
+}
+
+/* Indexes spool/<connector>/new/ entries not known yet. Files that are not ours (".tmp"
+ * leftovers of an interrupted replace) are ignored; the store cleans those. */
+static int scan_new(spool *sp, const char *conn)
+{
+	_cleanup_free_ char *dir = xasprintf("spool/%s/new", conn);
+	char **names = NULL;
+	char id[80];
+	int r = store_list(sp->st, dir, &names);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return log_error_errno(r, "spool: listing %s failed: %m", dir);
+
+	for (char **p = names; *p; p++) {
+		if (!split_json_name(*p, id, sizeof(id)) || find_entry(sp, conn, id, NULL))
+			continue;
+		_cleanup_free_ char *path = path_of(conn, "new", id);
+		cJSON *msg = NULL;
+		r = read_msg(sp, path, &msg);
+		if (r < 0) {
+			/* Left in place, not deleted: an operator can look at it. */
+			bool known = false;
+			for (char **b = sp->bad; b && *b && !known; b++)
+				known = STREQ(*b, path);
+			if (!known) {
+				log_error_errno(r, "spool: skipping %s (unreadable or unknown version): %m",
+				                path);
+				strv_push(&sp->bad, xstrdup(path));
+			}
+			continue;
+		}
+		if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(msg, "final"))) {
+			_cleanup_free_ char *to = path_of(conn, "failed", id);
+			/* A crash came between recording the failure and the move. */
+			if (store_rename(sp->st, path, to) >= 0) {
+				log_notice("spool: moved %s to failed/ (marked final)", path);
+				sp->n_failed++;
+			}
+		} else
+			add_entry(sp, conn, id, json_int(msg, "next_try", 0));
+		cJSON_Delete(msg);
+	}
+	strv_free(names);
+	return 0;
+}
+
+int spool_new(store *st, spool **ret)
+{
+	spool *sp = xcalloc(1, sizeof(*sp));
+	char **names = NULL;
+	sp->st = st;
+
+	int r = store_list(st, "spool", &names);
+	if (r < 0 && r != -ENOENT) {
+		spool_free(sp);
+		return log_error_errno(r, "spool: listing the spool failed: %m");
+	}
+	for (char **p = names; p && *p; p++) {
+		if (!name_is_safe(*p))
+			continue;
+		sp->n_sent += count_box(sp, *p, "cur");
+		sp->n_failed += count_box(sp, *p, "failed");
+		r = scan_new(sp, *p);
+		if (r < 0) {
+			strv_free(names);
+			spool_free(sp);
+			return r;
+		}
+	}
+	strv_free(names);
+	log_debug("spool: %zu queued, %zu sent, %zu failed", sp->n_entries, sp->n_sent,
+	          sp->n_failed);
+	*ret = sp;
+	return 0;
+}
+
+spool *spool_free(spool *sp)
+{
+	if (!sp)
+		return NULL;
+	for (size_t i = 0; i < sp->n_entries; i++)
+		entry_free(sp->entries[i]);
+	free(sp->entries);
+	for (size_t i = 0; i < sp->n_att; i++)
+		free(sp->att[i].name);
+	free(sp->att);
+	strv_free(sp->bad);
+	free(sp);
+	return NULL;
+}
+
+void spool_freep(spool **sp)
+{
+	*sp = spool_free(*sp);
+}
+
+int spool_attach(spool *sp, const connector_ops *ops, connector *c)
+{
+	if (!ops || !ops->name || !ops->send || !name_is_safe(ops->name))
+		return -EINVAL;
+	attachment *a = find_attachment(sp, ops->name);
+	if (!a) {
+		sp->att = xrealloc(sp->att, (sp->n_att + 1) * sizeof(*sp->att));
+		a = &sp->att[sp->n_att++];
+		a->name = xstrdup(ops->name);
+	}
+	a->ops = ops;
+	a->c = c;
+	return scan_new(sp, ops->name);
+}
+
+void spool_detach(spool *sp, const char *connector_name)
+{
+	attachment *a = find_attachment(sp, connector_name);
+	if (!a)
+		return;
+	for (size_t i = 0; i < sp->n_entries; i++) {
+		entry *e = sp->entries[i];
+		if (e->pending && STREQ(e->connector, connector_name)) {
+			e->pending->sp = NULL;
+			e->pending = NULL;
+		}
+	}
+	free(a->name);
+	*a = sp->att[--sp->n_att];
+}
+
+static char *make_id(void)
+{
+	uint64_t rnd;
+	/* getrandom() only fails before the pool is seeded or with a bad buffer; a little
+	 * entropy from the clock and address keeps ids distinct then. */
+	if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != (ssize_t)sizeof(rnd))
+		rnd = (uint64_t)clock_now() * 6364136223846793005ULL ^ (uintptr_t)&rnd;
+	return xasprintf("%" PRId64 "-%016" PRIx64, clock_now(), rnd);
+}
+
+static int id_known(spool *sp, const char *conn, const char *id)
+{
+	static const char *const boxes[] = {"new", "cur", "failed"};
+	if (find_entry(sp, conn, id, NULL))
+		return 1;
+	for (size_t i = 0; i < ELEMENTSOF(boxes); i++) {
+		_cleanup_free_ char *path = path_of(conn, boxes[i], id);
+		int r = store_exists(sp->st, path);
+		if (r != 0 && r != -ENOENT)
+			return r > 0 ? 1 : r;
+	}
+	return 0;
+}
+
+int spool_enqueue(spool *sp, const char *connector_name, const cJSON *msg, char **ret_id)
+{
+	if (!connector_name || !name_is_safe(connector_name) || !cJSON_IsObject(msg))
+		return -EINVAL;
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(msg, "v");
+	if (v && (!cJSON_IsNumber(v) || v->valuedouble != 1))
+		return -EINVAL;
+
+	_cleanup_free_ char *id = NULL;
+	const cJSON *given = cJSON_GetObjectItemCaseSensitive(msg, "id");
+	int r;
+	if (given) {
+		if (!cJSON_IsString(given) || !name_is_safe(given->valuestring) ||
+		    strlen(given->valuestring) > SPOOL_ID_MAX)
+			return -EINVAL;
+		id = xstrdup(given->valuestring);
+		r = id_known(sp, connector_name, id);
+		if (r < 0)
+			return r;
+		if (r > 0) {
+			if (ret_id)
+				*ret_id = TAKE_PTR(id);
+			return SPOOL_DUPLICATE;
+		}
+	} else {
+		for (;;) {
+			id = make_id();
+			r = id_known(sp, connector_name, id);
+			if (r < 0)
+				return r;
+			if (r == 0)
+				break;
+			free(TAKE_PTR(id));
+		}
+	}
+
+	cJSON *copy = cJSON_Duplicate(msg, true);
+	if (!copy)
+		return -ENOMEM;
+	int64_t now = clock_now();
+	if (!v)
+		cJSON_AddNumberToObject(copy, "v", 1);
+	json_set_string(copy, "id", id);
+	json_set_number(copy, "tries", 0);
+	json_set_number(copy, "next_try", (double)now);
+	json_set_number(copy, "queued", (double)now);
+	cJSON_DeleteItemFromObjectCaseSensitive(copy, "first_try");
+	cJSON_DeleteItemFromObjectCaseSensitive(copy, "final");
+	cJSON_DeleteItemFromObjectCaseSensitive(copy, "error");
+
+	_cleanup_free_ char *path = path_of(connector_name, "new", id);
+	r = write_json(sp, path, copy);
+	cJSON_Delete(copy);
+	if (r < 0)
+		return log_error_errno(r, "spool: queueing %s/%s failed: %m", connector_name, id);
+
+	add_entry(sp, connector_name, id, now);
+	log_debug("spool: queued %s/%s", connector_name, id);
+	if (ret_id)
+		*ret_id = TAKE_PTR(id);
+	return SPOOL_QUEUED;
+}
+
+static bool is_due(spool *sp, const entry *e, int64_t now)
+{
+	return !e->pending && e->next_try <= now && find_attachment(sp, e->connector);
+}
+
+/* Sends one message. Returns 1 if a send was started, 0 if not, -errno on a store error. */
+static int send_one(spool *sp, entry *e)
+{
+	attachment *a = find_attachment(sp, e->connector);
+	_cleanup_free_ char *path = path_of(e->connector, "new", e->id);
+	cJSON *msg = NULL;
+
+	if (e->delivered)
+		return deliver_done(sp, e, NULL);
+
+	int r = read_msg(sp, path, &msg);
+	if (r == -ENOENT) {
+		/* Someone moved it away behind our back: nothing left to send. */
+		log_warning("spool: %s vanished from the queue", path);
+		remove_entry(sp, e);
+		return 0;
+	}
+	if (r < 0) {
+		_cleanup_free_ char *to = path_of(e->connector, "failed", e->id);
+		log_error_errno(r, "spool: %s is unreadable, moving it to failed/: %m", path);
+		r = store_rename(sp->st, path, to);
+		if (r < 0) {
+			e->next_try = INT64_MAX;
+			return r;
+		}
+		sp->n_failed++;
+		remove_entry(sp, e);
+		return 0;
+	}
+
+	send_ctx *ctx = xcalloc(1, sizeof(*ctx));
+	ctx->sp = sp;
+	ctx->connector = xstrdup(e->connector);
+	ctx->id = xstrdup(e->id);
+	ctx->msg = msg;
+	ctx->started = clock_now();
+	ctx->in_send = true;
+	e->pending = ctx;
+
+	/* The callback may run inside send() (synchronous connectors) and free e. */
+	r = a->ops->send(a->c, msg, on_send_done, ctx);
+	ctx->in_send = false;
+	if (!ctx->completed && r < 0) {
+		/* Refused before it started: a temporary failure like any other. */
+		e = find_entry(sp, ctx->connector, ctx->id, NULL);
+		if (e && e->pending == ctx) {
+			e->pending = NULL;
+			(void)handle_outcome(sp, e, msg, ctx->started, SEND_RETRY, strerror(-r));
+		}
+		ctx->completed = true;
+	}
+	if (ctx->completed)
+		send_ctx_free(ctx);
+	return 1;
+}
+
+int spool_run(spool *sp)
+{
+	int64_t now = clock_now();
+	int started = 0, err = 0;
+
+	/* Snapshot what is due: callbacks firing inside send() change the index. */
+	size_t n = 0;
+	char **conns = xcalloc(sp->n_entries + 1, sizeof(char *));
+	char **ids = xcalloc(sp->n_entries + 1, sizeof(char *));
+	for (size_t i = 0; i < sp->n_entries; i++)
+		if (is_due(sp, sp->entries[i], now)) {
+			conns[n] = xstrdup(sp->entries[i]->connector);
+			ids[n++] = xstrdup(sp->entries[i]->id);
+		}
+
+	for (size_t i = 0; i < n; i++) {
+		entry *e = find_entry(sp, conns[i], ids[i], NULL);
+		if (!e || !is_due(sp, e, now))
+			continue;
+		int r = send_one(sp, e);
+		if (r < 0 && err == 0)
+			err = r;
+		if (r > 0)
+			started++;
+	}
+	strv_free(conns);
+	strv_free(ids);
+	return err < 0 ? err : started;
+}
+
+int64_t spool_next_due(spool *sp)
+{
+	int64_t best = INT64_MAX;
+	for (size_t i = 0; i < sp->n_entries; i++) {
+		const entry *e = sp->entries[i];
+		if (!e->pending && e->next_try < best && find_attachment(sp, e->connector))
+			best = e->next_try;
+	}
+	return best;
+}
+
+void spool_stats(const spool *sp, spool_counters *ret)
+{
+	spool_counters c = {.queued = sp->n_entries, .sent = sp->n_sent, .failed = sp->n_failed};
+	for (size_t i = 0; i < sp->n_entries; i++)
+		if (sp->entries[i]->pending)
+			c.in_flight++;
+	*ret = c;
+}

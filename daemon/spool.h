@@ -1,0 +1,87 @@
+/* spool: the durable outbound queue. Every outbound message is written into the store
+ * before any connector sees it, and leaves the queue only by being moved:
+ *
+ *   spool/<connector>/new/<id>.json     queued (with "tries", "next_try")
+ *   spool/<connector>/cur/<id>.json     sent: never sent again, across restarts too
+ *   spool/<connector>/failed/<id>.json  given up, with "error"
+ *
+ * It owns the retry policy (exponential backoff from 60 s, doubling, capped at 1 h; final
+ * after 12 tries or 2 days since the first try), an in-memory index of new/ rebuilt from
+ * disk by spool_new(), and the in-flight flag that keeps a message whose (asynchronous)
+ * send is still pending from being sent twice.
+ *
+ * Delivery is at-least-once: a crash between a connector's "delivered" and the rename into
+ * cur/ sends that one message again after the restart; nothing else is ever resent.
+ *
+ * Single-threaded: only the loop thread calls into a spool (send callbacks included). */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+#include <cjson/cJSON.h>
+
+#include "connector.h"
+#include "store.h"
+
+#define SPOOL_BACKOFF_FIRST 60          /* seconds before the first retry */
+#define SPOOL_BACKOFF_MAX 3600          /* the delay stops doubling here */
+#define SPOOL_MAX_TRIES 12              /* a retry after this many tries is final */
+#define SPOOL_MAX_AGE (2 * 24 * 3600)   /* ... and so is one this long after the first try */
+#define SPOOL_ID_MAX 59                 /* "<id>.json" must stay a name_is_safe() name */
+
+enum {
+	SPOOL_QUEUED = 0,    /* spool_enqueue(): written to new/ */
+	SPOOL_DUPLICATE = 1, /* spool_enqueue(): that id is already queued, sent or failed */
+};
+
+typedef struct spool spool;
+
+typedef struct spool_counters {
+	size_t queued;    /* messages in new/ */
+	size_t in_flight; /* of those, sends still pending */
+	size_t sent;      /* messages in cur/ */
+	size_t failed;    /* messages in failed/ */
+} spool_counters;
+
+/* Creates a spool on an open store (which must outlive it) and indexes every queued
+ * message under spool/. Unreadable or unknown-version files are reported and skipped;
+ * queued files marked final by a crash mid-failure are moved on to failed/. */
+int spool_new(store *st, spool **ret);
+/* Pending send callbacks that fire after this are ignored (the message stays in new/ and
+ * is sent again by the next spool). Stop connectors first. */
+spool *spool_free(spool *sp);
+void spool_freep(spool **sp);
+#define _cleanup_spool_ __attribute__((cleanup(spool_freep)))
+
+/* Messages for ops->name go to connector c from now on (replacing an earlier attachment,
+ * e.g. after a reload). Rescans spool/<name>/new/ for messages not yet indexed. */
+int spool_attach(spool *sp, const connector_ops *ops, connector *c);
+/* Forgets the connector for that name: its in-flight sends are abandoned (their callbacks
+ * are ignored) and the messages become due again for the next attachment. */
+void spool_detach(spool *sp, const char *connector_name);
+
+/* Queues a copy of msg (a JSON object, see connector.h) for connector_name. If msg has no
+ * "id" one is made (unix time + 64 random bits); a given id must be name_is_safe() and at
+ * most SPOOL_ID_MAX bytes. Adds
+ * "v":1 if absent (another version is refused), "tries":0, "next_try":now, "queued":now.
+ * The message is durable when this returns. Returns SPOOL_QUEUED or SPOOL_DUPLICATE (the
+ * id is in new/, cur/ or failed/ already; nothing written), -EINVAL for a bad name, id or
+ * message, or -errno from the store. ret_id (may be NULL) gets the id, malloc'd. */
+int spool_enqueue(spool *sp, const char *connector_name, const cJSON *msg, char **ret_id);
+
+/* Hands every queued message whose next_try <= clock_now(), whose connector is attached
+ * and which is not in flight to its connector. Outcomes (which may arrive before this
+ * returns or later from the loop) move the message to cur/, reschedule it, or move it to
+ * failed/. Returns the number of sends started, or the first -errno the store gave (the
+ * other messages are still tried). */
+int spool_run(spool *sp);
+
+/* The earliest next_try of queued, not in-flight messages whose connector is attached
+ * (a moment in the past means "now"), or INT64_MAX if there is none. */
+int64_t spool_next_due(spool *sp);
+
+/* For the status command. */
+void spool_stats(const spool *sp, spool_counters *ret);
+
+/* The delay before retry number `tries` (1 = after the first failed try). */
+int64_t spool_backoff(unsigned tries);

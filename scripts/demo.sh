@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# make demo: the whole job on the example config in etc/, with the local connector (maildirs,
+# no server). Starts cocod in a temporary state directory, opens the kickoff survey and the
+# idea prompt, feeds replies from six members as mail files (quoted text and signatures
+# included), closes the rounds and prints the digests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+bin=${COCO_BIN:-$root/build}
+demo=$(mktemp -d /tmp/coco-demo.XXXXXX)
+state=$demo/state sock=$demo/control.sock
+outbox=$state/local/outbox inbox=$state/local/inbox
+ctl() { "$bin/cococtl" --config "$root/etc" --socket "$sock" "$@"; }
+say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+mkdir -p "$demo/secrets"
+ctl keygen "$demo/secrets/coco-key" >/dev/null
+export CREDENTIALS_DIRECTORY=$demo/secrets COCO_TEMPLATE_DIR=$root/templates
+
+say "Checking the example configuration (etc/)"
+ctl check
+
+say "Starting cocod (log: $demo/cocod.log)"
+"$bin/cocod" --config "$root/etc" --state "$state" --socket "$sock" >"$demo/cocod.log" 2>&1 &
+pid=$!
+trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null || true' EXIT
+for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.05; done
+ctl status
+
+say "Opening the kickoff survey and the idea prompt"
+ctl open onboarding/kickoff
+ctl open onboarding/ideas
+sleep 0.3
+echo "invitations in the outbox: $(ls "$outbox/new" | wc -l) mail files in $outbox/new"
+first=$(grep -l "^To:.*aino.virtanen@acme.example" "$outbox"/new/* | head -1)
+echo "one of them, as Aino gets it:"
+sed -n '/^Subject:/p;/^Reply-To:/p' "$first"
+
+say "Six members reply by email (quoted text and signatures included)"
+# Each reply answers the invitation it quotes, as a mail client would write it: to the
+# Reply-To address, In-Reply-To the invitation's Message-ID.
+n=0
+for inv in "$outbox"/new/*; do
+	info=$(ctl mail-parse "$inv")
+	to=$(sed -n 's/^to: //p' <<<"$info" | head -1)
+	subject=$(sed -n 's/^subject: //p' <<<"$info")
+	case "$subject" in *Kickoff*) round=kickoff ;; *Ideas*) round=ideas ;; *) continue ;; esac
+	member=$(grep -l "^Email=.*$to" etc/campaigns.d/onboarding.conf >/dev/null &&
+		awk -v a="$to" '/^\[Member "/{gsub(/^\[Member "|"\]$/,""); m=$0} index($0,"Email=") && index($0,a){print m}' etc/campaigns.d/onboarding.conf)
+	body=scripts/demo/replies/$round-$member.txt
+	[ -f "$body" ] || continue
+	reply_to=$(sed -n 's/^reply-to: //p' <<<"$info")
+	msgid=$(sed -n 's/^message-id: //p' <<<"$info")
+	n=$((n + 1))
+	name=$(date +%s).demo$n.$(hostname)
+	{
+		printf 'From: %s\r\nTo: %s\r\nSubject: Re: %s\r\n' "$to" "$reply_to" "$subject"
+		printf 'Message-ID: <demo-%s-%s@acme.example>\r\nIn-Reply-To: <%s>\r\n' "$round" "$member" "$msgid"
+		printf 'Date: %s\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n' "$(date -R)"
+		cat "$body"
+		printf '\nOn %s, Northwind co-creation <coco@northwind.example> wrote:\n' "$(date '+%a, %d %b %Y at %H:%M')"
+		sed -n '/^$/,$p' "$inv" | head -12 | sed 's/^/> /'
+	} >"$inbox/tmp/$name"
+	mv "$inbox/tmp/$name" "$inbox/new/$name"
+	echo "  $member answers $round"
+done
+ctl poll
+for _ in $(seq 100); do
+	[ "$(ls "$inbox/new" | wc -l)" -eq 0 ] && break
+	sleep 0.05
+done
+sleep 0.3
+ctl rounds onboarding
+
+say "What a member sees back: the confirmation to Jonas (one line was not understood)"
+conf=$(grep -l "^To:.*jonas@northwind.example" "$outbox"/new/* | xargs grep -l "^In-Reply-To:.*demo-kickoff" | head -1 || true)
+[ -n "$conf" ] && ctl mail-parse "$conf" | sed -n '/^--- reply/,$p' | sed -n '2,20p'
+
+say "Closing both rounds: the digests are compiled and sent"
+ctl close onboarding/kickoff
+ctl close onboarding/ideas
+sleep 0.3
+
+say "Digest of the kickoff survey ($state/campaigns/onboarding/digests/kickoff-once.md)"
+cat "$state/campaigns/onboarding/digests/kickoff-once.md"
+say "Digest of the idea prompt"
+cat "$state/campaigns/onboarding/digests/ideas-once.md"
+
+say "Where things are"
+cat <<EOF
+  answers (JSONL, one line per answer):  $state/campaigns/onboarding/rounds/*/once/answers.jsonl
+  digests (Markdown and HTML):           $state/campaigns/onboarding/digests/
+  sent mail (RFC 5322 files):            $outbox/new/   ($(ls "$outbox/new" | wc -l) messages)
+  replies read:                          $inbox/cur/
+  daemon log:                            $demo/cocod.log
+  export all answers as CSV:             build/cococtl --socket $sock export onboarding   (while cocod runs)
+
+Next: put your own campaign in /etc/coco/campaigns.d/ (see etc/ and docs/config.md), check
+it with 'cococtl check', and run cocod under systemd (packaging/cocod.service.in). The
+email connector (SMTP out, IMAP in), Slack and Matrix come next; until then the local
+maildirs above are the channel.
+EOF
+ctl export onboarding >"$demo/export.csv"
+echo "  (exported $(($(wc -l <"$demo/export.csv") - 1)) answer rows to $demo/export.csv)"

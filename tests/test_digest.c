@@ -1,0 +1,531 @@
+/* Tests for digest: figures checked against hand-computed values from the fixtures in
+ * tests/data/digest (see the comments beside each test for the arithmetic). */
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "digest.h"
+#include "util.h"
+
+#define DATA "tests/data/digest"
+
+static char tmpdir[] = "/tmp/coco-test-digest.XXXXXX";
+
+/* ---- a campaign built by hand, so the test does not depend on the config parser ---- */
+
+static coco_member members[] = {
+	{.id = "c1", .name = "Ana Alvarez", .side = SIDE_CLIENT},
+	{.id = "c2", .name = "Ben Brandt", .side = SIDE_CLIENT},
+	{.id = "c3", .name = "Cleo Chen", .side = SIDE_CLIENT},
+	{.id = "c4", .name = "Dora Diaz", .side = SIDE_CLIENT},
+	{.id = "p1", .name = "Paul Peters", .side = SIDE_PROVIDER},
+	{.id = "p2", .name = "Quinn Quist", .side = SIDE_PROVIDER},
+	{.id = "p3", .name = "Rita Ruiz", .side = SIDE_PROVIDER},
+};
+
+static char *freq_opts[] = {"Weekly", "Monthly"};
+static char *chan_opts[] = {"Slack", "Email", "Matrix"};
+
+static coco_question survey_q[] = {
+	{.id = "q1", .text = "How is it going?", .kind = QUESTION_SCALE, .min = 1, .max = 5},
+	{.id = "q2", .text = "Would you recommend us?", .kind = QUESTION_NPS, .min = 0, .max = 10},
+	{.id = "q3", .text = "How often?", .kind = QUESTION_CHOICE, .options = freq_opts,
+	 .n_options = 2},
+	{.id = "q4", .text = "Which channels?", .kind = QUESTION_MULTI, .options = chan_opts,
+	 .n_options = 3},
+	{.id = "q5", .text = "Anything else?", .kind = QUESTION_TEXT},
+};
+
+static coco_question gap_q[] = {
+	{.id = "q1", .text = "One", .kind = QUESTION_SCALE, .min = 1, .max = 5},
+	{.id = "q2", .text = "Two", .kind = QUESTION_SCALE, .min = 1, .max = 5},
+	{.id = "q3", .text = "Three", .kind = QUESTION_SCALE, .min = 1, .max = 5},
+};
+
+static coco_question anon_q[] = {
+	{.id = "q1", .text = "Mood", .kind = QUESTION_SCALE, .min = 1, .max = 5},
+	{.id = "q2", .text = "Say more", .kind = QUESTION_TEXT},
+};
+
+enum { R_SURVEY, R_GAP, R_ANON, R_PROMPT, R_VOTE };
+static coco_round rounds[] = {
+	[R_SURVEY] = {.id = "pulse", .kind = ROUND_SURVEY, .title = "Pulse", .questions = survey_q,
+	              .n_questions = 5},
+	[R_GAP] = {.id = "gap", .kind = ROUND_SURVEY, .title = "Gap", .questions = gap_q,
+	           .n_questions = 3},
+	[R_ANON] = {.id = "anon", .kind = ROUND_SURVEY, .title = "Honest", .anonymous = true,
+	            .questions = anon_q, .n_questions = 2},
+	[R_PROMPT] = {.id = "ideas", .kind = ROUND_PROMPT, .title = "Ideas"},
+	[R_VOTE] = {.id = "vote", .kind = ROUND_VOTE, .title = "Vote", .source = "ideas",
+	            .votes = 3},
+};
+
+static coco_campaign camp = {
+	.id = "acme", .title = "Acme pilot", .client_name = "Acme", .provider_name = "Widgets",
+	.members = members, .n_members = ELEMENTSOF(members), .rounds = rounds,
+	.n_rounds = ELEMENTSOF(rounds), .quiet_start = -1, .quiet_end = -1,
+};
+
+/* ---- helpers ---- */
+
+static void strv_freep(char ***v)
+{
+	strv_free(*v);
+}
+#define _cleanup_strv_ _cleanup_(strv_freep)
+
+static void cjson_freep(cJSON **j)
+{
+	cJSON_Delete(*j);
+}
+
+static void put_fixture(const char *root, const char *round, const char *occ, const char *fixture)
+{
+	_cleanup_free_ char *data = NULL;
+	size_t len;
+	_cleanup_free_ char *src = xasprintf("%s/%s", DATA, fixture);
+	assert_int_equal(read_file(src, 1 << 20, &data, &len), 0);
+	_cleanup_free_ char *cmd = xasprintf("mkdir -p '%s/campaigns/acme/rounds/%s/%s'", root,
+	                                     round, occ);
+	assert_int_equal(system(cmd), 0);
+	_cleanup_free_ char *dst = xasprintf("%s/campaigns/acme/rounds/%s/%s/answers.jsonl", root,
+	                                     round, occ);
+	FILE *f = fopen(dst, "w");
+	assert_non_null(f);
+	assert_int_equal(fwrite(data, 1, len, f), len);
+	assert_int_equal(fclose(f), 0);
+}
+
+static store *open_store(void)
+{
+	store *st = NULL;
+	assert_int_equal(store_open(tmpdir, &st), 0);
+	return st;
+}
+
+static digest *compute(store *st, int round, const char *occ, const char *prev)
+{
+	digest_input in = {.store = st, .campaign = &camp, .round = &rounds[round],
+	                   .occurrence = occ, .prev_occurrence = prev, .now = 1796630400};
+	digest *d = NULL;
+	assert_int_equal(digest_compute(&in, &d), 0);
+	assert_non_null(d);
+	return d;
+}
+
+static cJSON *json_of(const digest *d)
+{
+	cJSON *j = NULL;
+	assert_int_equal(digest_to_json(d, &j), 0);
+	return j;
+}
+
+static const cJSON *question(const cJSON *j, int i)
+{
+	const cJSON *q = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "questions"), i);
+	assert_non_null(q);
+	return q;
+}
+
+static const char *str(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItem(o, key);
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static double num(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItem(o, key);
+	assert_true(cJSON_IsNumber(v));
+	return v->valuedouble;
+}
+
+static bool flag(const cJSON *o, const char *key)
+{
+	return cJSON_IsTrue(cJSON_GetObjectItem(o, key));
+}
+
+static const char *bar_line(const cJSON *q, int i)
+{
+	return str(cJSON_GetArrayItem(cJSON_GetObjectItem(q, "bars"), i), "line");
+}
+
+/* ---- tests ---- */
+
+/* q1 latest values: c1 5 (superseding 2), c2 4, c3 4 | p1 3, p2 3, p3 2. n 6, median
+ * (3+4)/2 = 3.5, mean 21/6 = 3.5; client 13/3 = 4.3, provider 8/3 = 2.7, gap 5/3 → +1.7.
+ * q2 (nps): c1 10 (a later record; does not touch q1), c2 9, p1 6; p3's 11 is out of range.
+ * Median 9, mean 25/3 = 8.3; 2 client answers → no gap. Prev q1: 3 4 4 5 → 4.0. */
+static void test_survey_figures(void **state)
+{
+	_cleanup_store_ store *st = open_store();
+	put_fixture(tmpdir, "pulse", "2026-12-07", "survey.jsonl");
+	put_fixture(tmpdir, "pulse", "2026-11-30", "survey-prev.jsonl");
+	_cleanup_digest_ digest *d = compute(st, R_SURVEY, "2026-12-07", "2026-11-30");
+	_cleanup_(cjson_freep) cJSON *j = json_of(d);
+
+	/* 8 good records; "{not json" and the "v":2 record are bad; blank line and torn last
+	 * line (c4's) are not records. */
+	assert_int_equal(digest_n_records(d), 8);
+	assert_int_equal(digest_n_bad_lines(d), 2);
+	assert_int_equal(digest_answered(d, SIDE_CLIENT), 3);
+	assert_int_equal(digest_audience(d, SIDE_CLIENT), 4);
+	assert_int_equal(digest_answered(d, SIDE_PROVIDER), 3);
+	assert_int_equal(digest_audience(d, SIDE_PROVIDER), 3);
+	const cJSON *p = cJSON_GetObjectItem(j, "participation");
+	assert_int_equal(num(p, "client_answered"), 3);
+	assert_int_equal(num(p, "provider_total"), 3);
+	assert_int_equal(num(p, "percent"), 86); /* 6 of 7 */
+
+	const cJSON *q1 = question(j, 0);
+	assert_int_equal(num(q1, "n"), 6);
+	assert_string_equal(str(q1, "median"), "3.5");
+	assert_string_equal(str(q1, "mean"), "3.5");
+	assert_string_equal(str(q1, "client_mean"), "4.3");
+	assert_string_equal(str(q1, "provider_mean"), "2.7");
+	assert_string_equal(str(q1, "gap"), "+1.7");
+	assert_true(flag(q1, "gap_flag"));
+	assert_string_equal(bar_line(q1, 0), "5 █ 1");
+	assert_string_equal(bar_line(q1, 1), "4 ██ 2");
+	assert_string_equal(bar_line(q1, 2), "3 ██ 2");
+	assert_string_equal(bar_line(q1, 3), "2 █ 1");
+	assert_string_equal(bar_line(q1, 4), "1  0");
+	assert_null(bar_line(q1, 5));
+	assert_string_equal(str(q1, "trend_text"), "mean 4.0 → 3.5 (-0.5)");
+	assert_string_equal(str(j, "trend"), "- How is it going? — mean 4.0 → 3.5 (-0.5)");
+
+	const cJSON *q2 = question(j, 1);
+	assert_int_equal(num(q2, "n"), 3);
+	assert_string_equal(str(q2, "median"), "9");
+	assert_string_equal(str(q2, "mean"), "8.3");
+	assert_false(flag(q2, "gap_shown"));
+	assert_false(flag(q2, "gap_flag"));
+	assert_null(str(q2, "gap"));
+	assert_string_equal(str(q2, "gap_note"), "not shown: fewer than 3 answers on a side");
+	assert_null(str(q2, "trend_text")); /* no q2 answers last time */
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(q2, "bars")), 11);
+	assert_string_equal(bar_line(q2, 0), "10 █ 1");
+	assert_string_equal(bar_line(q2, 1), " 9 █ 1");
+
+	const cJSON *q3 = question(j, 2); /* "monthly" matches "Monthly" */
+	assert_int_equal(num(q3, "n"), 2);
+	assert_string_equal(bar_line(q3, 0), "Weekly  █ 1");
+	assert_string_equal(bar_line(q3, 1), "Monthly █ 1");
+	assert_null(str(q3, "mean"));
+
+	const cJSON *q4 = question(j, 3); /* an array and the "a|b" form */
+	assert_string_equal(bar_line(q4, 0), "Slack  █ 1");
+	assert_string_equal(bar_line(q4, 1), "Email  ██ 2");
+	assert_string_equal(bar_line(q4, 2), "Matrix █ 1");
+
+	const cJSON *q5 = question(j, 4);
+	assert_int_equal(num(q5, "n"), 2);
+	assert_int_equal(num(q5, "skipped"), 1);
+	const cJSON *quotes = cJSON_GetObjectItem(j, "quotes");
+	assert_int_equal(cJSON_GetArraySize(quotes), 2);
+	assert_string_equal(str(cJSON_GetArrayItem(quotes, 0), "text"), "Great work");
+	assert_string_equal(str(cJSON_GetArrayItem(quotes, 0), "who"), "Ana Alvarez");
+	assert_string_equal(str(cJSON_GetArrayItem(quotes, 1), "text"), "Too slow — really");
+	assert_string_equal(str(cJSON_GetArrayItem(quotes, 1), "who"), "Cleo Chen");
+
+	const cJSON *missing = cJSON_GetObjectItem(j, "missing");
+	assert_int_equal(cJSON_GetArraySize(missing), 1);
+	assert_string_equal(str(cJSON_GetArrayItem(missing, 0), "name"), "Dora Diaz");
+	assert_true(flag(j, "has_missing"));
+	assert_string_equal(str(cJSON_GetObjectItem(j, "campaign"), "client_name"), "Acme");
+}
+
+/* q1: 4 4 4 vs 3 3 3 → exactly +1.0, flagged. q2: 4 4 4 vs 3 3 4 → 2/3 → +0.7, not
+ * flagged. q3: 3 client answers but only 2 provider answers → not shown. */
+static void test_gap_threshold(void **state)
+{
+	_cleanup_store_ store *st = open_store();
+	put_fixture(tmpdir, "gap", "once", "gap.jsonl");
+	_cleanup_digest_ digest *d = compute(st, R_GAP, "once", NULL);
+	_cleanup_(cjson_freep) cJSON *j = json_of(d);
+
+	assert_string_equal(str(question(j, 0), "gap"), "+1.0");
+	assert_true(flag(question(j, 0), "gap_flag"));
+	assert_string_equal(str(question(j, 1), "gap"), "+0.7");
+	assert_true(flag(question(j, 1), "gap_shown"));
+	assert_false(flag(question(j, 1), "gap_flag"));
+	assert_false(flag(question(j, 2), "gap_shown"));
+	assert_null(str(question(j, 2), "gap"));
+	/* Odd n: 4 4 4 3 3 4 sorted 3 3 4 4 4 4 → median 4; q3 5 5 5 1 1 → 5. */
+	assert_string_equal(str(question(j, 1), "median"), "4");
+	assert_string_equal(str(question(j, 2), "median"), "5");
+	assert_string_equal(str(question(j, 2), "mean"), "3.4");
+	assert_null(str(j, "trend"));
+}
+
+static bool contains_any_name(const char *s)
+{
+	for (size_t i = 0; i < ELEMENTSOF(members); i++)
+		if (strstr(s, members[i].name))
+			return true;
+	return strstr(s, "0123456789abcdef") || strstr(s, "1111222233334444") ||
+	       strstr(s, "aaaabbbbccccdddd");
+}
+
+static void test_anonymous(void **state)
+{
+	_cleanup_store_ store *st = open_store();
+	put_fixture(tmpdir, "anon", "once", "anon.jsonl");
+	_cleanup_digest_ digest *d = compute(st, R_ANON, "once", NULL);
+	_cleanup_(cjson_freep) cJSON *j = json_of(d);
+	_cleanup_free_ char *text = cJSON_PrintUnformatted(j);
+	assert_false(contains_any_name(text));
+	assert_null(strstr(text, "\"who\""));
+	assert_int_equal(digest_answered(d, SIDE_CLIENT), 2); /* two pseudonyms */
+	assert_int_equal(digest_answered(d, SIDE_PROVIDER), 1);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(j, "missing")), 0);
+	assert_false(flag(j, "has_missing"));
+	assert_false(flag(j, "has_ideas"));
+	/* Latest text per pseudonym: 3 quotes, plus 2 ideas. */
+	const cJSON *quotes = cJSON_GetObjectItem(j, "quotes");
+	assert_int_equal(cJSON_GetArraySize(quotes), 5);
+	assert_null(strstr(text, "I like the pace"));
+	assert_non_null(strstr(text, "I love the pace"));
+	assert_string_equal(str(question(j, 0), "mean"), "3.7"); /* 4 2 5 */
+
+	_cleanup_free_ char *md = NULL;
+	const char *dirs[] = {"templates", NULL};
+	if (access("templates/digest.md", R_OK) == 0) {
+		assert_int_equal(digest_render(d, dirs, &md), 0);
+		assert_false(contains_any_name(md));
+		assert_non_null(strstr(md, "I love the pace"));
+	}
+
+	/* The same answers in another order give the same quote order. */
+	_cleanup_free_ char *data = NULL;
+	assert_int_equal(read_file(DATA "/anon.jsonl", 1 << 20, &data, NULL), 0);
+	char *lines[8];
+	size_t n = 0;
+	for (char *p = data, *nl; (nl = strchr(p, '\n')) && n < 8; p = nl + 1) {
+		*nl = '\0';
+		lines[n++] = p;
+	}
+	assert_int_equal(n, 4);
+	_cleanup_free_ char *dir2 = xasprintf("%s/other", tmpdir);
+	_cleanup_free_ char *cmd = xasprintf("mkdir -p %s/campaigns/acme/rounds/anon/once", dir2);
+	assert_int_equal(system(cmd), 0);
+	_cleanup_free_ char *path = xasprintf("%s/campaigns/acme/rounds/anon/once/answers.jsonl",
+	                                      dir2);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	/* k4 must stay after k1 (it supersedes it); the rest reversed. */
+	fprintf(f, "%s\n%s\n%s\n%s\n", lines[2], lines[1], lines[0], lines[3]);
+	assert_int_equal(fclose(f), 0);
+	_cleanup_store_ store *st2 = NULL;
+	assert_int_equal(store_open(dir2, &st2), 0);
+	_cleanup_digest_ digest *d2 = compute(st2, R_ANON, "once", NULL);
+	_cleanup_(cjson_freep) cJSON *j2 = json_of(d2);
+	_cleanup_free_ char *q1 = cJSON_PrintUnformatted(quotes);
+	_cleanup_free_ char *q2 = cJSON_PrintUnformatted(cJSON_GetObjectItem(j2, "quotes"));
+	assert_string_equal(q1, q2);
+}
+
+static void test_prompt_ideas(void **state)
+{
+	_cleanup_store_ store *st = open_store();
+	put_fixture(tmpdir, "ideas", "once", "prompt.jsonl");
+	_cleanup_strv_ char **ideas = NULL;
+	assert_int_equal(digest_collect_ideas(st, "acme", "ideas", "once", &ideas), 0);
+	assert_int_equal(strv_length(ideas), 4);
+	assert_string_equal(ideas[0], "Weekly demo");
+	assert_string_equal(ideas[1], "Shared board"); /* trimmed; "shared board" is the same */
+	assert_string_equal(ideas[2], "Pair programming");
+	assert_string_equal(ideas[3], "Office hours");
+
+	_cleanup_strv_ char **who = NULL;
+	assert_int_equal(digest_answered_members(st, "acme", "ideas", "once", &who), 0);
+	assert_int_equal(strv_length(who), 3);
+	assert_string_equal(who[0], "c1");
+	assert_string_equal(who[1], "p1");
+	assert_string_equal(who[2], "c2");
+
+	_cleanup_digest_ digest *d = compute(st, R_PROMPT, "once", NULL);
+	_cleanup_(cjson_freep) cJSON *j = json_of(d);
+	const cJSON *list = cJSON_GetObjectItem(j, "ideas");
+	assert_int_equal(cJSON_GetArraySize(list), 4);
+	assert_int_equal(num(cJSON_GetArrayItem(list, 0), "count"), 2);
+	assert_string_equal(str(cJSON_GetArrayItem(list, 2), "who"), "Paul Peters");
+	assert_int_equal(num(cJSON_GetArrayItem(list, 3), "number"), 4);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(j, "quotes")), 4);
+
+	/* An absent occurrence is an empty list, bad names are refused. */
+	_cleanup_strv_ char **none = NULL;
+	assert_int_equal(digest_collect_ideas(st, "acme", "ideas", "2020-01-01", &none), 0);
+	assert_int_equal(strv_length(none), 0);
+	char **bad = NULL;
+	assert_int_equal(digest_collect_ideas(st, "acme", "../ideas", "once", &bad), -EINVAL);
+	assert_int_equal(digest_answered_members(st, "acme", "ideas", "a/b", &bad), -EINVAL);
+	assert_null(bad);
+}
+
+/* Ballot of 4. c1's latest votes {3:1, 4:2} (the later empty "votes" changes nothing),
+ * c2 {2:3, 4:2}, p1 {3:2} (idea 9 is not on the ballot). Dots: 1→0, 2→3, 3→3, 4→4. */
+static void test_vote_ranking(void **state)
+{
+	_cleanup_store_ store *st = open_store();
+	put_fixture(tmpdir, "vote", "once", "vote.jsonl");
+	const char *ballot[] = {"Weekly demo", "Shared board", "Pair programming",
+	                        "Office hours"};
+	digest_input in = {.store = st, .campaign = &camp, .round = &rounds[R_VOTE],
+	                   .occurrence = "once", .idea_texts = ballot, .n_ideas = 4,
+	                   .comments = (const char *const[]){"Nice digest!"}, .n_comments = 1,
+	                   .still_open_note = "1 of 4 client members still to answer"};
+	_cleanup_digest_ digest *d = NULL;
+	assert_int_equal(digest_compute(&in, &d), 0);
+	_cleanup_(cjson_freep) cJSON *j = json_of(d);
+	const cJSON *rk = cJSON_GetObjectItem(j, "ideas_ranked");
+	assert_int_equal(cJSON_GetArraySize(rk), 4);
+	int want_number[] = {4, 2, 3, 1}, want_votes[] = {4, 3, 3, 0};
+	for (int i = 0; i < 4; i++) {
+		const cJSON *o = cJSON_GetArrayItem(rk, i);
+		assert_int_equal(num(o, "rank"), i + 1);
+		assert_int_equal(num(o, "number"), want_number[i]);
+		assert_int_equal(num(o, "votes"), want_votes[i]);
+	}
+	assert_string_equal(str(cJSON_GetArrayItem(rk, 0), "text"), "Office hours");
+	assert_int_equal(num(j, "dots_total"), 10);
+	assert_string_equal(str(j, "still_open"), "1 of 4 client members still to answer");
+	assert_string_equal(str(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "comments"), 0), "text"),
+	                    "Nice digest!");
+	/* c3, c4, p2, p3 did not vote. */
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(j, "missing")), 4);
+}
+
+static void test_render_and_write(void **state)
+{
+	if (access("templates/digest.md", R_OK) != 0)
+		skip();
+	_cleanup_store_ store *st = open_store();
+	put_fixture(tmpdir, "pulse", "2026-12-07", "survey.jsonl");
+	put_fixture(tmpdir, "pulse", "2026-11-30", "survey-prev.jsonl");
+	_cleanup_digest_ digest *d = compute(st, R_SURVEY, "2026-12-07", "2026-11-30");
+	const char *dirs[] = {"templates", NULL};
+	_cleanup_free_ char *md = NULL, *html = NULL;
+	assert_int_equal(digest_render(d, dirs, &md), 0);
+	if (getenv("DIGEST_SHOW")) /* to look at the result: DIGEST_SHOW=1 test_digest */
+		fputs(md, stderr);
+	assert_non_null(strstr(md, "# Pulse"));
+	assert_non_null(strstr(md, "3.5"));
+	assert_non_null(strstr(md, "Dora Diaz"));
+	assert_non_null(strstr(md, "Great work"));
+	assert_int_equal(digest_markdown_to_html(md, &html), 0);
+	assert_non_null(strstr(html, "<h1>"));
+	assert_non_null(strstr(html, "<h2>"));
+
+	assert_int_equal(digest_write(st, "acme", "pulse-2026-12-07", md), 0);
+	_cleanup_free_ char *back = NULL;
+	size_t len;
+	assert_int_equal(store_read(st, "campaigns/acme/digests/pulse-2026-12-07.md", 1 << 20,
+	                            &back, &len), 0);
+	assert_string_equal(back, md);
+	assert_int_equal(store_exists(st, "campaigns/acme/digests/pulse-2026-12-07.html"), 1);
+	assert_int_equal(digest_write(st, "acme", "../evil", md), -EINVAL);
+
+	/* No template → an error, not a crash. */
+	const char *nodirs[] = {"/nonexistent", NULL};
+	char *none = NULL;
+	assert_true(digest_render(d, nodirs, &none) < 0);
+	assert_null(none);
+}
+
+static void test_markdown_safe(void **state)
+{
+	_cleanup_free_ char *html = NULL;
+	assert_int_equal(digest_markdown_to_html("# T\n\n<script>x()</script>\n\n[a](javascript:x)\n",
+	                                         &html), 0);
+	assert_non_null(strstr(html, "<h1>T</h1>"));
+	assert_null(strstr(html, "<script>"));
+	assert_null(strstr(html, "javascript:"));
+	assert_int_equal(digest_markdown_to_html(NULL, &html), -EINVAL);
+}
+
+static void test_bad_input(void **state)
+{
+	_cleanup_store_ store *st = open_store();
+	digest *d = NULL;
+	assert_int_equal(digest_compute(NULL, &d), -EINVAL);
+	digest_input in = {.store = st, .campaign = &camp, .round = &rounds[R_SURVEY],
+	                   .occurrence = "../../etc"};
+	assert_int_equal(digest_compute(&in, &d), -EINVAL);
+	in.occurrence = "once";
+	in.n_ideas = 2; /* but no texts */
+	assert_int_equal(digest_compute(&in, &d), -EINVAL);
+	assert_null(d);
+	/* No answers yet: an empty digest, everyone missing. */
+	in.n_ideas = 0;
+	in.occurrence = "2030-01-01";
+	assert_int_equal(digest_compute(&in, &d), 0);
+	assert_int_equal(digest_n_records(d), 0);
+	assert_int_equal(digest_answered(d, SIDE_CLIENT), 0);
+	assert_int_equal(digest_audience(d, SIDE_CLIENT), 4);
+	_cleanup_(cjson_freep) cJSON *j = json_of(d);
+	assert_null(str(question(j, 0), "mean"));
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(j, "missing")), 7);
+	digest_free(d);
+	assert_null(digest_free(NULL));
+}
+
+/* Lines the fast scanner gives up on go to cJSON; garbage is counted, never fatal. */
+static void test_odd_lines(void **state)
+{
+	_cleanup_store_ store *st = open_store();
+	const char *text =
+		"{\"v\":1,\"member\":\"c1\",\"answers\":{\"q1\":4,\"q5\":\"\\u00e9t\\u00e9\"}}\n"
+		"{\"v\":1,\"member\":\"c2\",\"answers\":{\"q1\":\"3\"}} trailing\n"
+		"[1,2,3]\n"
+		"{\"v\":1}\n"
+		"{\"v\":\"1\",\"member\":\"c3\",\"answers\":{\"q1\":\"5\"}}\n"
+		"{\"v\":1,\"member\":\"c4\",\"answers\":{\"q1\":\" 2\",\"q3\":\"Yearly\"}}\n"
+		"{\"member\":\"p1\",\"answers\":{\"q1\":\"1\",\"q5\":\"\\ud83d\\ude00 ok\"},\"v\":1}\n";
+	assert_int_equal(store_replace(st, "campaigns/acme/rounds/pulse/odd/answers.jsonl", text,
+	                               strlen(text)), 0);
+	_cleanup_digest_ digest *d = compute(st, R_SURVEY, "odd", NULL);
+	_cleanup_(cjson_freep) cJSON *j = json_of(d);
+	/* Good: c1 (q1 as a number is ignored, the emoji decodes), c4 (no valid values, but
+	 * answered), p1. Bad: trailing garbage, array, no member, "v" as a string. */
+	assert_int_equal(digest_n_records(d), 3);
+	assert_int_equal(digest_n_bad_lines(d), 4);
+	assert_int_equal(num(question(j, 0), "n"), 1);
+	assert_string_equal(str(question(j, 0), "mean"), "1.0");
+	const cJSON *quotes = cJSON_GetObjectItem(j, "quotes");
+	assert_string_equal(str(cJSON_GetArrayItem(quotes, 0), "text"), "\xc3\xa9t\xc3\xa9");
+	assert_string_equal(str(cJSON_GetArrayItem(quotes, 1), "text"), "\xf0\x9f\x98\x80 ok");
+	assert_int_equal(num(question(j, 2), "n"), 0);
+	assert_int_equal(digest_answered(d, SIDE_CLIENT), 2);
+}
+
+static int setup(void **state)
+{
+	assert_non_null(mkdtemp(tmpdir));
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	_cleanup_free_ char *cmd = xasprintf("rm -rf '%s'", tmpdir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_survey_figures), cmocka_unit_test(test_gap_threshold),
+		cmocka_unit_test(test_anonymous),      cmocka_unit_test(test_prompt_ideas),
+		cmocka_unit_test(test_vote_ranking),   cmocka_unit_test(test_render_and_write),
+		cmocka_unit_test(test_markdown_safe),  cmocka_unit_test(test_bad_input),
+		cmocka_unit_test(test_odd_lines),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,566 @@
+/* Tests for the local (maildir) connector on a real sd-event loop in temporary directories:
+ * send() writes a parseable RFC 5322 file into outbox/new with the right headers; a mail
+ * dropped into inbox/new (tmp/ then rename) reaches on_inbound through inotify; done(>= 0)
+ * moves it to cur/, done(< 0) keeps it (offered again by poll(), never twice while
+ * pending); malformed, oversize and non-regular files go to failed/; the automatic flag,
+ * the sha256 key, the initial scan, and connector_find(). */
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cjson/cJSON.h>
+
+#include <cmocka.h>
+
+#include "clock.h"
+#include "connector.h"
+#include "email/mime.h"
+#include "util.h"
+
+/* ---- a fake core ---- */
+
+typedef struct fake_core {
+	unsigned calls;
+	int immediate; /* 1: call done(immediate_result) inside on_inbound */
+	int immediate_result;
+	inbound_done_fn done;
+	void *done_ud;
+	char *key, *from, *subject, *text, *in_reply_to, *via;
+	char **to, **references;
+	bool automatic;
+} fake_core;
+
+static void core_reset_copies(fake_core *k)
+{
+	free(k->key);
+	free(k->from);
+	free(k->subject);
+	free(k->text);
+	free(k->in_reply_to);
+	free(k->via);
+	strv_free(k->to);
+	strv_free(k->references);
+	k->key = k->from = k->subject = k->text = k->in_reply_to = k->via = NULL;
+	k->to = k->references = NULL;
+}
+
+static void on_inbound(void *core, const inbound_msg *m, inbound_done_fn done, void *ud)
+{
+	fake_core *k = core;
+
+	k->calls++;
+	core_reset_copies(k);
+	k->key = xstrdup(m->key);
+	k->via = xstrdup(m->via);
+	k->from = xstrdup(m->from);
+	k->subject = xstrdup(m->subject);
+	k->text = xstrdup(m->text);
+	k->in_reply_to = m->in_reply_to ? xstrdup(m->in_reply_to) : NULL;
+	for (const char *const *p = m->to; p && *p; p++)
+		strv_push(&k->to, xstrdup(*p));
+	for (const char *const *p = m->references; p && *p; p++)
+		strv_push(&k->references, xstrdup(*p));
+	k->automatic = m->automatic;
+	if (k->immediate) {
+		done(k->immediate_result, ud);
+		return;
+	}
+	assert_null(k->done); /* one at a time in these tests */
+	k->done = done;
+	k->done_ud = ud;
+}
+
+static void core_finish(fake_core *k, int result)
+{
+	inbound_done_fn done = k->done;
+	assert_non_null(done);
+	k->done = NULL;
+	done(result, k->done_ud);
+}
+
+static bool strv_has(char **v, const char *s)
+{
+	for (char **p = v; p && *p; p++)
+		if (STREQ(*p, s))
+			return true;
+	return false;
+}
+
+/* ---- fixture ---- */
+
+typedef struct fixture {
+	char dir[64];
+	char *outbox, *inbox;
+	coco_config cfg;
+	sd_event *loop;
+	connector *c;
+	fake_core core;
+} fixture;
+
+static int rm_cb(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	return remove(path);
+}
+
+static int setup(void **state)
+{
+	fixture *f = xcalloc(1, sizeof(*f));
+	snprintf(f->dir, sizeof(f->dir), "/tmp/coco-local.XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	f->outbox = xasprintf("%s/out", f->dir);
+	f->inbox = xasprintf("%s/in/box", f->dir); /* parents are created too */
+	f->cfg.mail_from = "coco@team.example";
+	f->cfg.mail_name = "Coco Rounds";
+	f->cfg.local_outbox = f->outbox;
+	f->cfg.local_inbox = f->inbox;
+	f->cfg.state_dir = f->dir;
+	assert_int_equal(sd_event_new(&f->loop), 0);
+	clock_set_test(1796630400);
+	*state = f;
+	return 0;
+}
+
+static void start(fixture *f)
+{
+	assert_int_equal(local_connector.start(f->loop, &f->cfg, f->dir, on_inbound, &f->core, &f->c),
+	                 0);
+}
+
+static int teardown(void **state)
+{
+	fixture *f = *state;
+	if (f->c)
+		local_connector.stop(f->c);
+	if (f->core.done)
+		core_finish(&f->core, -EIO); /* after stop: must only free */
+	core_reset_copies(&f->core);
+	sd_event_unref(f->loop);
+	nftw(f->dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	free(f->outbox);
+	free(f->inbox);
+	free(f);
+	clock_set_real();
+	return 0;
+}
+
+/* Runs the loop until the core was called `calls` times or ~2 s passed. */
+static void run_until(fixture *f, unsigned calls)
+{
+	for (int i = 0; i < 40 && f->core.calls < calls; i++)
+		assert_true(sd_event_run(f->loop, 50 * 1000) >= 0);
+}
+
+static void run_idle(fixture *f)
+{
+	for (int i = 0; i < 4; i++)
+		assert_true(sd_event_run(f->loop, 20 * 1000) >= 0);
+}
+
+/* Names in DIR (not . and ..), sorted; count returned. */
+static size_t list_dir(const char *dir, char ***ret)
+{
+	DIR *d = opendir(dir);
+	char **v = NULL;
+	size_t n = 0;
+	struct dirent *de;
+	assert_non_null(d);
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.') {
+			strv_push(&v, xstrdup(de->d_name));
+			n++;
+		}
+	closedir(d);
+	if (ret)
+		*ret = v;
+	else
+		strv_free(v);
+	return n;
+}
+
+static size_t count(fixture *f, const char *box)
+{
+	_cleanup_free_ char *p = xasprintf("%s/%s", f->inbox, box);
+	return list_dir(p, NULL);
+}
+
+static void write_file(const char *path, const char *data, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, data, len), (ssize_t)len);
+	close(fd);
+}
+
+/* The maildir way: write into tmp/, rename into new/. */
+static void drop(fixture *f, const char *name, const char *data, size_t len)
+{
+	_cleanup_free_ char *tmp = xasprintf("%s/tmp/%s", f->inbox, name);
+	_cleanup_free_ char *dst = xasprintf("%s/new/%s", f->inbox, name);
+	write_file(tmp, data, len);
+	assert_int_equal(rename(tmp, dst), 0);
+}
+
+static bool exists(fixture *f, const char *box, const char *name)
+{
+	_cleanup_free_ char *p = xasprintf("%s/%s/%s", f->inbox, box, name);
+	return access(p, F_OK) == 0;
+}
+
+static const char answer_mail[] =
+	"Delivered-To: reply+tok123@team.example\r\n"
+	"From: Ana Example <Ana@Client.Example>\r\n"
+	"To: reply+tok123@team.example\r\n"
+	"Cc: boss@client.example\r\n"
+	"Subject: Re: Kickoff survey\r\n"
+	"Message-ID: <answer-1@client.example>\r\n"
+	"In-Reply-To: <prompt-1@team.example>\r\n"
+	"References: <prompt-0@team.example> <prompt-1@team.example>\r\n"
+	"Date: Mon, 7 Dec 2026 10:00:00 +0000\r\n"
+	"\r\n"
+	"1: 4\r\n"
+	"idea: weekly demo\r\n"
+	"\r\n"
+	"On Mon, 7 Dec 2026, Coco wrote:\r\n"
+	"> How was the week?\r\n";
+
+/* ---- outbound ---- */
+
+typedef struct send_result {
+	unsigned calls;
+	send_status status;
+	char *error;
+} send_result;
+
+static void on_sent(send_status status, const char *error, void *userdata)
+{
+	send_result *s = userdata;
+	s->calls++;
+	s->status = status;
+	free(s->error);
+	s->error = error ? xstrdup(error) : NULL;
+}
+
+static cJSON *outbound(const char *email)
+{
+	cJSON *m = cJSON_CreateObject();
+	cJSON_AddNumberToObject(m, "v", 1);
+	cJSON_AddStringToObject(m, "id", "p-1");
+	cJSON_AddStringToObject(m, "kind", "prompt");
+	cJSON *to = cJSON_AddObjectToObject(m, "to");
+	cJSON_AddStringToObject(to, "member", "ana");
+	cJSON_AddStringToObject(to, "name", "Ana Example");
+	if (email)
+		cJSON_AddStringToObject(to, "email", email);
+	cJSON_AddStringToObject(m, "subject", "Kickoff survey");
+	cJSON_AddStringToObject(m, "markdown", "How was the week?\n\nReply with `1: 4`.");
+	cJSON_AddStringToObject(m, "html", "<p>How was the week?</p>");
+	cJSON_AddStringToObject(m, "message_id", "prompt-1@team.example");
+	cJSON_AddStringToObject(m, "in_reply_to", "prompt-0@team.example");
+	cJSON_AddStringToObject(m, "reply_to", "reply+tok123@team.example");
+	return m;
+}
+
+static void test_send(void **state)
+{
+	fixture *f = *state;
+	send_result res = {0};
+	start(f);
+
+	cJSON *m = outbound("ana@client.example");
+	assert_int_equal(local_connector.send(f->c, m, on_sent, &res), 0);
+	cJSON_Delete(m);
+	assert_int_equal(res.calls, 1); /* synchronous */
+	assert_int_equal(res.status, SEND_OK);
+
+	_cleanup_free_ char *newdir = xasprintf("%s/new", f->outbox);
+	_cleanup_free_ char *tmpdir = xasprintf("%s/tmp", f->outbox);
+	char **names = NULL;
+	assert_int_equal(list_dir(newdir, &names), 1);
+	assert_int_equal(list_dir(tmpdir, NULL), 0);
+
+	_cleanup_free_ char *path = xasprintf("%s/%s", newdir, names[0]);
+	_cleanup_free_ char *data = NULL;
+	size_t len = 0;
+	assert_int_equal(read_file(path, 1 << 20, &data, &len), 0);
+	assert_non_null(strstr(data, "multipart/alternative"));
+	assert_non_null(strstr(data, "\r\n"));
+
+	_cleanup_mail_message_ mail_message *mm = NULL;
+	assert_int_equal(mail_parse(data, len, &mm), 0);
+	assert_string_equal(mail_from_address(mm), "coco@team.example");
+	assert_string_equal(mail_from_name(mm), "Coco Rounds");
+	assert_string_equal(mail_to(mm)[0], "ana@client.example");
+	assert_null(mail_to(mm)[1]);
+	assert_string_equal(mail_subject(mm), "Kickoff survey");
+	assert_string_equal(mail_message_id(mm), "prompt-1@team.example");
+	assert_string_equal(mail_in_reply_to(mm), "prompt-0@team.example");
+	assert_string_equal(mail_reply_to(mm), "reply+tok123@team.example");
+	assert_non_null(strstr(mail_body(mm), "How was the week?"));
+	assert_non_null(strstr(mail_body(mm), "Reply with `1: 4`."));
+	assert_true(mail_is_automatic(mm)); /* Auto-Submitted: we are a machine */
+
+	/* a second send gets its own file */
+	m = outbound("ana@client.example");
+	assert_int_equal(local_connector.send(f->c, m, on_sent, &res), 0);
+	cJSON_Delete(m);
+	assert_int_equal(res.status, SEND_OK);
+	assert_int_equal(list_dir(newdir, NULL), 2);
+	strv_free(names);
+	free(res.error);
+}
+
+static void test_send_fail(void **state)
+{
+	fixture *f = *state;
+	send_result res = {0};
+	start(f);
+	_cleanup_free_ char *newdir = xasprintf("%s/new", f->outbox);
+
+	/* a member without an email address: final, and the error says which member */
+	cJSON *m = outbound(NULL);
+	assert_int_equal(local_connector.send(f->c, m, on_sent, &res), 0);
+	assert_int_equal(res.calls, 1);
+	assert_int_equal(res.status, SEND_FAIL);
+	assert_non_null(res.error);
+	assert_non_null(strstr(res.error, "ana"));
+	assert_non_null(strstr(res.error, "no email"));
+	cJSON_Delete(m);
+
+	/* header injection through the subject: refused, nothing written */
+	m = outbound("ana@client.example");
+	cJSON_ReplaceItemInObject(m, "subject", cJSON_CreateString("Hi\r\nBcc: eve@evil.example"));
+	assert_int_equal(local_connector.send(f->c, m, on_sent, &res), 0);
+	assert_int_equal(res.status, SEND_FAIL);
+	assert_null(strstr(res.error, "evil")); /* field values are not echoed */
+	cJSON_Delete(m);
+
+	/* no "to" at all */
+	m = cJSON_CreateObject();
+	assert_int_equal(local_connector.send(f->c, m, on_sent, &res), 0);
+	assert_int_equal(res.status, SEND_FAIL);
+	cJSON_Delete(m);
+
+	/* no sender configured */
+	f->cfg.mail_from = NULL;
+	m = outbound("ana@client.example");
+	assert_int_equal(local_connector.send(f->c, m, on_sent, &res), 0);
+	assert_int_equal(res.status, SEND_FAIL);
+	assert_non_null(strstr(res.error, "From="));
+	cJSON_Delete(m);
+	assert_int_equal(res.calls, 4);
+	assert_int_equal(list_dir(newdir, NULL), 0);
+	free(res.error);
+}
+
+/* ---- inbound ---- */
+
+static void test_inbound_inotify(void **state)
+{
+	fixture *f = *state;
+	start(f);
+	run_idle(f); /* initial scan: empty */
+	assert_int_equal(f->core.calls, 0);
+	assert_int_equal(count(f, "failed"), 0);
+
+	drop(f, "1.a.host", answer_mail, sizeof(answer_mail) - 1);
+	run_until(f, 1);
+	assert_int_equal(f->core.calls, 1);
+	assert_string_equal(f->core.key, "mail:answer-1@client.example");
+	assert_string_equal(f->core.via, "local");
+	assert_string_equal(f->core.from, "ana@client.example");
+	assert_true(strv_has(f->core.to, "reply+tok123@team.example"));
+	assert_true(strv_has(f->core.to, "boss@client.example"));
+	assert_int_equal(strv_length(f->core.to), 2); /* Delivered-To equal to To: once */
+	assert_string_equal(f->core.in_reply_to, "prompt-1@team.example");
+	assert_int_equal(strv_length(f->core.references), 2);
+	assert_string_equal(f->core.references[0], "prompt-0@team.example");
+	assert_string_equal(f->core.subject, "Re: Kickoff survey");
+	assert_string_equal(f->core.text, "1: 4\nidea: weekly demo");
+	assert_false(f->core.automatic);
+
+	/* pending: the file stays in new/ and is not offered again */
+	assert_true(exists(f, "new", "1.a.host"));
+	assert_int_equal(local_connector.poll(f->c), 0);
+	run_idle(f);
+	assert_int_equal(f->core.calls, 1);
+
+	core_finish(&f->core, 0);
+	assert_false(exists(f, "new", "1.a.host"));
+	assert_true(exists(f, "cur", "1.a.host:2,S"));
+	assert_int_equal(local_connector.poll(f->c), 0);
+	assert_int_equal(f->core.calls, 1);
+}
+
+static void test_inbound_keep_on_error(void **state)
+{
+	fixture *f = *state;
+	start(f);
+	run_idle(f);
+
+	drop(f, "2.b.host", answer_mail, sizeof(answer_mail) - 1);
+	run_until(f, 1);
+	assert_int_equal(f->core.calls, 1);
+	core_finish(&f->core, -EIO);
+	assert_true(exists(f, "new", "2.b.host"));
+	assert_int_equal(count(f, "cur"), 0);
+
+	/* no spinning: without an event or poll() nothing happens */
+	run_idle(f);
+	assert_int_equal(f->core.calls, 1);
+
+	/* poll() offers it again; this time the core stores it */
+	assert_int_equal(local_connector.poll(f->c), 1);
+	assert_int_equal(f->core.calls, 2);
+	core_finish(&f->core, 1);
+	assert_true(exists(f, "cur", "2.b.host:2,S"));
+	assert_int_equal(count(f, "new"), 0);
+}
+
+static void test_inbound_rejects(void **state)
+{
+	fixture *f = *state;
+	start(f);
+	run_idle(f);
+
+	/* no From: not a usable mail */
+	static const char no_from[] = "Subject: hello\r\n\r\nbody\r\n";
+	drop(f, "3.bad.host", no_from, sizeof(no_from) - 1);
+	/* header section never ends */
+	static const char torn[] = "From: a@b.example\r\nSubject: hello";
+	drop(f, "4.torn.host", torn, sizeof(torn) - 1);
+	run_idle(f);
+	assert_true(exists(f, "failed", "3.bad.host"));
+	assert_true(exists(f, "failed", "4.torn.host"));
+	/* empty */
+	drop(f, "4b.empty.host", "", 0);
+	run_idle(f);
+	assert_true(exists(f, "failed", "4b.empty.host"));
+
+	/* oversize: 10 MiB + 1 byte, written straight into new/ (IN_CLOSE_WRITE) */
+	size_t big = MAIL_MESSAGE_MAX + 1;
+	char *data = xmalloc(big);
+	memset(data, 'x', big);
+	memcpy(data, answer_mail, sizeof(answer_mail) - 1);
+	_cleanup_free_ char *bigpath = xasprintf("%s/new/5.big.host", f->inbox);
+	write_file(bigpath, data, big);
+	free(data);
+	run_idle(f);
+	assert_true(exists(f, "failed", "5.big.host"));
+
+	/* a symlink could point anywhere: not read */
+	_cleanup_free_ char *link = xasprintf("%s/new/6.link.host", f->inbox);
+	assert_int_equal(symlink("/etc/passwd", link), 0);
+	assert_int_equal(local_connector.poll(f->c), 0);
+	assert_true(exists(f, "failed", "6.link.host"));
+
+	assert_int_equal(f->core.calls, 0);
+	assert_int_equal(count(f, "new"), 0);
+	assert_int_equal(count(f, "failed"), 5);
+}
+
+static void test_inbound_automatic_and_hash_key(void **state)
+{
+	fixture *f = *state;
+	f->core.immediate = 1; /* done() inside on_inbound */
+	f->core.immediate_result = 0;
+	start(f);
+	run_idle(f);
+
+	static const char auto_reply[] = "From: ana@client.example\r\n"
+	                                 "To: reply+tok123@team.example\r\n"
+	                                 "Subject: Out of office\r\n"
+	                                 "Auto-Submitted: auto-replied\r\n"
+	                                 "\r\n"
+	                                 "I am away until Monday.\r\n";
+	drop(f, "7.auto.host", auto_reply, sizeof(auto_reply) - 1);
+	run_until(f, 1);
+	assert_int_equal(f->core.calls, 1);
+	assert_true(f->core.automatic);
+	/* no Message-ID: the key is the file's hash */
+	assert_non_null(f->core.key);
+	assert_int_equal(strncmp(f->core.key, "mail:sha256:", 12), 0);
+	assert_int_equal(strlen(f->core.key), 12 + 64);
+	_cleanup_free_ char *key1 = xstrdup(f->core.key);
+	assert_true(exists(f, "cur", "7.auto.host:2,S"));
+
+	/* the same bytes under another name: the same key (the store records it once) */
+	drop(f, "8.auto.host", auto_reply, sizeof(auto_reply) - 1);
+	run_until(f, 2);
+	assert_int_equal(f->core.calls, 2);
+	assert_string_equal(f->core.key, key1);
+	assert_true(exists(f, "cur", "8.auto.host:2,S"));
+}
+
+static void test_initial_scan(void **state)
+{
+	fixture *f = *state;
+
+	/* mail that arrived while cocod was down */
+	_cleanup_free_ char *in = xasprintf("%s/in", f->dir);
+	_cleanup_free_ char *newdir = xasprintf("%s/new", f->inbox);
+	_cleanup_free_ char *path = xasprintf("%s/new/9.early.host", f->inbox);
+	assert_int_equal(mkdir(in, 0700), 0);
+	assert_int_equal(mkdir(f->inbox, 0700), 0);
+	assert_int_equal(mkdir(newdir, 0700), 0);
+	write_file(path, answer_mail, sizeof(answer_mail) - 1);
+
+	start(f);
+	/* tmp/ cur/ failed/ were created; nothing is delivered inside start() */
+	assert_int_equal(count(f, "tmp"), 0);
+	assert_int_equal(count(f, "cur"), 0);
+	assert_int_equal(count(f, "failed"), 0);
+	assert_int_equal(f->core.calls, 0);
+	run_until(f, 1);
+	assert_int_equal(f->core.calls, 1);
+	core_finish(&f->core, 0);
+	assert_true(exists(f, "cur", "9.early.host:2,S"));
+}
+
+static void test_stop_with_pending(void **state)
+{
+	fixture *f = *state;
+	start(f);
+	drop(f, "10.p.host", answer_mail, sizeof(answer_mail) - 1);
+	run_until(f, 1);
+	assert_int_equal(f->core.calls, 1);
+	f->c = local_connector.stop(f->c);
+	assert_null(f->c);
+	/* the late answer frees the message but moves nothing */
+	core_finish(&f->core, 0);
+	assert_true(exists(f, "new", "10.p.host"));
+}
+
+static void test_find(void **state)
+{
+	assert_ptr_equal(connector_find("local"), &local_connector);
+	assert_string_equal(local_connector.name, "local");
+	assert_null(connector_find("nope"));
+	assert_null(connector_find(""));
+	assert_null(connector_find(NULL));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_send, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_send_fail, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_inbound_inotify, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_inbound_keep_on_error, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_inbound_rejects, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_inbound_automatic_and_hash_key, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_initial_scan, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stop_with_pending, setup, teardown),
+		cmocka_unit_test(test_find),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

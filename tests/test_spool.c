@@ -1,0 +1,613 @@
+/* Tests for spool.*: durability of enqueue (a new spool on the same store sees the message),
+ * backoff times under the test clock, the final failure after SPOOL_MAX_TRIES or
+ * SPOOL_MAX_AGE, sent-once across a restart, the in-flight flag for asynchronous connectors,
+ * unique ids, and bad input. The connector is a fake defined here. */
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <ftw.h>
+#include <sys/wait.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "clock.h"
+#include "spool.h"
+#include "store.h"
+#include "util.h"
+
+#define T0 1796630400
+
+/* ---- the fake connector ---- */
+
+typedef enum fake_mode {
+	FAKE_OK,
+	FAKE_RETRY,
+	FAKE_FAIL,
+	FAKE_ASYNC,  /* keeps the callback; the test completes it */
+	FAKE_REFUSE, /* send() returns -EIO without calling back */
+} fake_mode;
+
+struct connector {
+	fake_mode mode;
+	unsigned sends;
+	char *last_id;
+	send_done_fn pending_done[8];
+	void *pending_ud[8];
+	size_t n_pending;
+};
+
+static int fake_send(connector *c, const void *m, send_done_fn done, void *userdata)
+{
+	const cJSON *msg = m;
+	const cJSON *id = cJSON_GetObjectItemCaseSensitive(msg, "id");
+
+	assert_true(cJSON_IsString(id));
+	c->sends++;
+	free(c->last_id);
+	c->last_id = xstrdup(id->valuestring);
+	switch (c->mode) {
+	case FAKE_OK:
+		done(SEND_OK, NULL, userdata);
+		break;
+	case FAKE_RETRY:
+		done(SEND_RETRY, "421 try later", userdata);
+		break;
+	case FAKE_FAIL:
+		done(SEND_FAIL, "550 no such user", userdata);
+		break;
+	case FAKE_ASYNC:
+		assert_true(c->n_pending < ELEMENTSOF(c->pending_done));
+		c->pending_done[c->n_pending] = done;
+		c->pending_ud[c->n_pending++] = userdata;
+		break;
+	case FAKE_REFUSE:
+		return -EIO;
+	}
+	return 0;
+}
+
+static void fake_complete(connector *c, send_status st, const char *err)
+{
+	assert_true(c->n_pending > 0);
+	send_done_fn done = c->pending_done[0];
+	void *ud = c->pending_ud[0];
+	c->n_pending--;
+	memmove(c->pending_done, c->pending_done + 1, c->n_pending * sizeof(c->pending_done[0]));
+	memmove(c->pending_ud, c->pending_ud + 1, c->n_pending * sizeof(c->pending_ud[0]));
+	done(st, err, ud);
+}
+
+static const connector_ops fake_ops = {
+	.name = "fake",
+	.send = fake_send,
+};
+
+/* ---- fixture ---- */
+
+typedef struct fixture {
+	char dir[64];
+	store *st;
+	spool *sp;
+	connector fake;
+} fixture;
+
+static int rm_cb(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	return remove(path);
+}
+
+static int setup(void **state)
+{
+	fixture *f = xcalloc(1, sizeof(*f));
+	snprintf(f->dir, sizeof(f->dir), "/tmp/coco-spool.XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	assert_int_equal(store_open(f->dir, &f->st), 0);
+	clock_set_test(T0);
+	assert_int_equal(spool_new(f->st, &f->sp), 0);
+	assert_int_equal(spool_attach(f->sp, &fake_ops, &f->fake), 0);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	fixture *f = *state;
+	spool_free(f->sp);
+	store_free(f->st);
+	free(f->fake.last_id);
+	nftw(f->dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	free(f);
+	clock_set_real();
+	return 0;
+}
+
+/* A new spool over the same store, as after a restart. */
+static void restart(fixture *f)
+{
+	f->sp = spool_free(f->sp);
+	assert_int_equal(spool_new(f->st, &f->sp), 0);
+	assert_int_equal(spool_attach(f->sp, &fake_ops, &f->fake), 0);
+}
+
+static cJSON *make_msg(const char *id)
+{
+	cJSON *m = cJSON_CreateObject();
+	if (id)
+		cJSON_AddStringToObject(m, "id", id);
+	cJSON_AddStringToObject(m, "kind", "prompt");
+	cJSON *to = cJSON_AddObjectToObject(m, "to");
+	cJSON_AddStringToObject(to, "member", "ana");
+	cJSON_AddStringToObject(to, "email", "ana@example.org");
+	cJSON_AddStringToObject(m, "subject", "Kickoff");
+	cJSON_AddStringToObject(m, "markdown", "How was the week?");
+	return m;
+}
+
+static char *enqueue(fixture *f, const char *id)
+{
+	cJSON *m = make_msg(id);
+	char *ret = NULL;
+	assert_int_equal(spool_enqueue(f->sp, "fake", m, &ret), SPOOL_QUEUED);
+	cJSON_Delete(m);
+	assert_non_null(ret);
+	return ret;
+}
+
+static cJSON *read_box(fixture *f, const char *box, const char *id)
+{
+	_cleanup_free_ char *path = xasprintf("spool/fake/%s/%s.json", box, id);
+	_cleanup_free_ char *text = NULL;
+	size_t len;
+	if (store_read(f->st, path, 1 << 20, &text, &len) < 0)
+		return NULL;
+	cJSON *j = cJSON_Parse(text);
+	assert_non_null(j);
+	return j;
+}
+
+static bool in_box(fixture *f, const char *box, const char *id)
+{
+	_cleanup_free_ char *path = xasprintf("spool/fake/%s/%s.json", box, id);
+	return store_exists(f->st, path) > 0;
+}
+
+static double num(const cJSON *j, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
+	assert_true(cJSON_IsNumber(v));
+	return v->valuedouble;
+}
+
+/* ---- tests ---- */
+
+static void test_enqueue_durable(void **state)
+{
+	fixture *f = *state;
+	spool_counters c;
+
+	/* not attached: the message waits in new/, durable */
+	spool_detach(f->sp, "fake");
+	_cleanup_free_ char *id = enqueue(f, NULL);
+	assert_true(name_is_safe(id));
+	assert_int_equal(spool_next_due(f->sp), INT64_MAX); /* nothing can send it */
+	assert_int_equal(spool_run(f->sp), 0);
+
+	cJSON *j = read_box(f, "new", id);
+	assert_non_null(j);
+	assert_int_equal((int64_t)num(j, "v"), 1);
+	assert_int_equal((int64_t)num(j, "tries"), 0);
+	assert_int_equal((int64_t)num(j, "next_try"), T0);
+	assert_string_equal(cJSON_GetObjectItem(j, "id")->valuestring, id);
+	assert_string_equal(cJSON_GetObjectItem(j, "subject")->valuestring, "Kickoff");
+	cJSON_Delete(j);
+
+	/* reopen: the new spool indexes it and sends it once */
+	restart(f);
+	spool_stats(f->sp, &c);
+	assert_int_equal(c.queued, 1);
+	assert_int_equal(spool_next_due(f->sp), T0);
+	assert_int_equal(spool_run(f->sp), 1);
+	assert_int_equal(f->fake.sends, 1);
+	assert_string_equal(f->fake.last_id, id);
+	assert_true(in_box(f, "cur", id));
+	assert_false(in_box(f, "new", id));
+	spool_stats(f->sp, &c);
+	assert_int_equal(c.queued, 0);
+	assert_int_equal(c.sent, 1);
+	assert_int_equal(spool_next_due(f->sp), INT64_MAX);
+}
+
+static void test_bad_input(void **state)
+{
+	fixture *f = *state;
+	cJSON *m = make_msg(NULL);
+	cJSON *arr = cJSON_CreateArray();
+	char *id = NULL;
+
+	assert_int_equal(spool_enqueue(f->sp, "../x", m, &id), -EINVAL);
+	assert_int_equal(spool_enqueue(f->sp, "a/b", m, &id), -EINVAL);
+	assert_int_equal(spool_enqueue(f->sp, "", m, &id), -EINVAL);
+	assert_int_equal(spool_enqueue(f->sp, "fake", arr, &id), -EINVAL);
+	assert_int_equal(spool_enqueue(f->sp, "fake", NULL, &id), -EINVAL);
+	cJSON_AddStringToObject(m, "id", "../../etc/passwd");
+	assert_int_equal(spool_enqueue(f->sp, "fake", m, &id), -EINVAL);
+	cJSON_ReplaceItemInObject(m, "id", cJSON_CreateString(".hidden"));
+	assert_int_equal(spool_enqueue(f->sp, "fake", m, &id), -EINVAL);
+	cJSON_ReplaceItemInObject(m, "id", cJSON_CreateNumber(7));
+	assert_int_equal(spool_enqueue(f->sp, "fake", m, &id), -EINVAL);
+	/* 60 bytes: safe as a name, but "<id>.json" would not be */
+	cJSON_ReplaceItemInObject(
+		m, "id", cJSON_CreateString("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"));
+	assert_int_equal(spool_enqueue(f->sp, "fake", m, &id), -EINVAL);
+	cJSON_ReplaceItemInObject(m, "id", cJSON_CreateString("p-1"));
+	cJSON_AddNumberToObject(m, "v", 2);
+	assert_int_equal(spool_enqueue(f->sp, "fake", m, &id), -EINVAL);
+	assert_null(id);
+
+	/* given id: kept; the same id again is a duplicate and writes nothing */
+	cJSON_ReplaceItemInObject(m, "v", cJSON_CreateNumber(1));
+	assert_int_equal(spool_enqueue(f->sp, "fake", m, &id), SPOOL_QUEUED);
+	assert_string_equal(id, "p-1");
+	free(id);
+	id = NULL;
+	assert_int_equal(spool_enqueue(f->sp, "fake", m, &id), SPOOL_DUPLICATE);
+	assert_string_equal(id, "p-1");
+	free(id);
+	spool_counters c;
+	spool_stats(f->sp, &c);
+	assert_int_equal(c.queued, 1);
+
+	assert_int_equal(spool_attach(f->sp, &(connector_ops){.name = "no/slash", .send = fake_send},
+	                              &f->fake),
+	                 -EINVAL);
+	cJSON_Delete(m);
+	cJSON_Delete(arr);
+}
+
+static void test_backoff(void **state)
+{
+	fixture *f = *state;
+
+	assert_int_equal(spool_backoff(1), 60);
+	assert_int_equal(spool_backoff(2), 120);
+	assert_int_equal(spool_backoff(3), 240);
+	assert_int_equal(spool_backoff(6), 1920);
+	assert_int_equal(spool_backoff(7), 3600);
+	assert_int_equal(spool_backoff(12), 3600);
+	assert_int_equal(spool_backoff(1000), 3600);
+
+	f->fake.mode = FAKE_RETRY;
+	_cleanup_free_ char *id = enqueue(f, NULL);
+	assert_int_equal(spool_run(f->sp), 1);
+	assert_int_equal(f->fake.sends, 1);
+	assert_int_equal(spool_next_due(f->sp), T0 + 60);
+
+	cJSON *j = read_box(f, "new", id);
+	assert_int_equal((int64_t)num(j, "tries"), 1);
+	assert_int_equal((int64_t)num(j, "next_try"), T0 + 60);
+	assert_int_equal((int64_t)num(j, "first_try"), T0);
+	assert_string_equal(cJSON_GetObjectItem(j, "last_error")->valuestring, "421 try later");
+	cJSON_Delete(j);
+
+	/* not due yet: nothing sent */
+	clock_set_test(T0 + 59);
+	assert_int_equal(spool_run(f->sp), 0);
+	assert_int_equal(f->fake.sends, 1);
+
+	clock_set_test(T0 + 60);
+	assert_int_equal(spool_run(f->sp), 1);
+	assert_int_equal(f->fake.sends, 2);
+	assert_int_equal(spool_next_due(f->sp), T0 + 60 + 120);
+
+	/* the schedule survives a restart */
+	restart(f);
+	assert_int_equal(spool_next_due(f->sp), T0 + 180);
+	clock_set_test(T0 + 179);
+	assert_int_equal(spool_run(f->sp), 0);
+	clock_set_test(T0 + 180);
+	f->fake.mode = FAKE_OK;
+	assert_int_equal(spool_run(f->sp), 1);
+	assert_true(in_box(f, "cur", id));
+	assert_int_equal(f->fake.sends, 3);
+}
+
+static void test_final_after_max_tries(void **state)
+{
+	fixture *f = *state;
+	spool_counters c;
+
+	f->fake.mode = FAKE_RETRY;
+	_cleanup_free_ char *id = enqueue(f, NULL);
+	for (unsigned i = 1; i <= SPOOL_MAX_TRIES; i++) {
+		int64_t due = spool_next_due(f->sp);
+		assert_true(due != INT64_MAX);
+		clock_set_test(due);
+		assert_int_equal(spool_run(f->sp), 1);
+		assert_int_equal(f->fake.sends, i);
+		assert_int_equal(in_box(f, "failed", id), i == SPOOL_MAX_TRIES);
+	}
+	assert_int_equal(spool_next_due(f->sp), INT64_MAX);
+	assert_false(in_box(f, "new", id));
+	cJSON *j = read_box(f, "failed", id);
+	const char *err = cJSON_GetObjectItem(j, "error")->valuestring;
+	assert_non_null(strstr(err, "gave up after 12 tries"));
+	assert_non_null(strstr(err, "421 try later"));
+	assert_int_equal((int64_t)num(j, "tries"), SPOOL_MAX_TRIES);
+	cJSON_Delete(j);
+	spool_stats(f->sp, &c);
+	assert_int_equal(c.failed, 1);
+	assert_int_equal(c.queued, 0);
+
+	/* a restart does not pick it up again */
+	restart(f);
+	clock_advance(30 * 86400);
+	assert_int_equal(spool_run(f->sp), 0);
+	assert_int_equal(f->fake.sends, SPOOL_MAX_TRIES);
+	spool_stats(f->sp, &c);
+	assert_int_equal(c.failed, 1);
+}
+
+static void test_final_after_max_age(void **state)
+{
+	fixture *f = *state;
+
+	f->fake.mode = FAKE_RETRY;
+	_cleanup_free_ char *id = enqueue(f, NULL);
+	assert_int_equal(spool_run(f->sp), 1);
+	/* the daemon was down for two days: the next temporary failure is final */
+	clock_set_test(T0 + SPOOL_MAX_AGE);
+	assert_int_equal(spool_run(f->sp), 1);
+	assert_int_equal(f->fake.sends, 2);
+	assert_true(in_box(f, "failed", id));
+	assert_false(in_box(f, "new", id));
+}
+
+static void test_fail(void **state)
+{
+	fixture *f = *state;
+
+	f->fake.mode = FAKE_FAIL;
+	_cleanup_free_ char *id = enqueue(f, NULL);
+	assert_int_equal(spool_run(f->sp), 1);
+	assert_false(in_box(f, "new", id));
+	cJSON *j = read_box(f, "failed", id);
+	assert_non_null(j);
+	assert_string_equal(cJSON_GetObjectItem(j, "error")->valuestring, "550 no such user");
+	assert_int_equal((int64_t)num(j, "tries"), 1);
+	cJSON_Delete(j);
+	clock_advance(86400);
+	assert_int_equal(spool_run(f->sp), 0);
+	assert_int_equal(f->fake.sends, 1);
+}
+
+static void test_sent_once_across_restart(void **state)
+{
+	fixture *f = *state;
+	spool_counters c;
+
+	_cleanup_free_ char *a = enqueue(f, "prompt-ana");
+	_cleanup_free_ char *b = enqueue(f, "prompt-bo");
+	assert_int_equal(spool_run(f->sp), 2);
+	assert_int_equal(f->fake.sends, 2);
+	assert_true(in_box(f, "cur", a));
+	assert_true(in_box(f, "cur", b));
+
+	restart(f);
+	spool_stats(f->sp, &c);
+	assert_int_equal(c.sent, 2);
+	assert_int_equal(c.queued, 0);
+	clock_advance(86400);
+	assert_int_equal(spool_run(f->sp), 0);
+	assert_int_equal(f->fake.sends, 2);
+
+	/* the core replaying the same prompt after a crash queues nothing */
+	cJSON *m = make_msg("prompt-ana");
+	assert_int_equal(spool_enqueue(f->sp, "fake", m, NULL), SPOOL_DUPLICATE);
+	cJSON_Delete(m);
+	assert_int_equal(spool_run(f->sp), 0);
+	assert_int_equal(f->fake.sends, 2);
+}
+
+static void test_in_flight(void **state)
+{
+	fixture *f = *state;
+	spool_counters c;
+
+	f->fake.mode = FAKE_ASYNC;
+	_cleanup_free_ char *id = enqueue(f, NULL);
+	assert_int_equal(spool_run(f->sp), 1);
+	assert_int_equal(f->fake.n_pending, 1);
+	spool_stats(f->sp, &c);
+	assert_int_equal(c.in_flight, 1);
+	assert_int_equal(spool_next_due(f->sp), INT64_MAX);
+
+	/* while pending, later runs leave it alone */
+	clock_advance(3600);
+	assert_int_equal(spool_run(f->sp), 0);
+	assert_int_equal(spool_run(f->sp), 0);
+	assert_int_equal(f->fake.sends, 1);
+
+	/* a late temporary failure reschedules from the time it arrived */
+	fake_complete(&f->fake, SEND_RETRY, "timeout");
+	assert_true(in_box(f, "new", id));
+	assert_int_equal(spool_next_due(f->sp), T0 + 3600 + 60);
+	clock_advance(60);
+	assert_int_equal(spool_run(f->sp), 1);
+	assert_int_equal(f->fake.sends, 2);
+	fake_complete(&f->fake, SEND_OK, NULL);
+	assert_true(in_box(f, "cur", id));
+	assert_false(in_box(f, "new", id));
+	spool_stats(f->sp, &c);
+	assert_int_equal(c.in_flight, 0);
+	assert_int_equal(c.sent, 1);
+}
+
+static void test_pending_at_shutdown(void **state)
+{
+	fixture *f = *state;
+
+	f->fake.mode = FAKE_ASYNC;
+	_cleanup_free_ char *id = enqueue(f, NULL);
+	assert_int_equal(spool_run(f->sp), 1);
+	/* the spool goes away first; the late answer must be ignored, not crash */
+	restart(f);
+	fake_complete(&f->fake, SEND_OK, NULL);
+	assert_true(in_box(f, "new", id));
+	/* the new spool sends it again (at-least-once) */
+	assert_int_equal(spool_run(f->sp), 1);
+	assert_int_equal(f->fake.sends, 2);
+	fake_complete(&f->fake, SEND_OK, NULL);
+	assert_true(in_box(f, "cur", id));
+
+	/* detach abandons a pending send the same way */
+	_cleanup_free_ char *id2 = enqueue(f, NULL);
+	assert_int_equal(spool_run(f->sp), 1);
+	spool_detach(f->sp, "fake");
+	fake_complete(&f->fake, SEND_FAIL, "too late");
+	assert_true(in_box(f, "new", id2));
+	assert_int_equal(spool_attach(f->sp, &fake_ops, &f->fake), 0);
+	assert_int_equal(spool_next_due(f->sp), T0);
+}
+
+static void test_refused_send(void **state)
+{
+	fixture *f = *state;
+
+	f->fake.mode = FAKE_REFUSE;
+	_cleanup_free_ char *id = enqueue(f, NULL);
+	assert_int_equal(spool_run(f->sp), 1);
+	assert_int_equal(spool_next_due(f->sp), T0 + 60);
+	cJSON *j = read_box(f, "new", id);
+	assert_int_equal((int64_t)num(j, "tries"), 1);
+	cJSON_Delete(j);
+}
+
+static void test_ids_unique(void **state)
+{
+	fixture *f = *state;
+	char *ids[200];
+
+	spool_detach(f->sp, "fake");
+	for (size_t i = 0; i < ELEMENTSOF(ids); i++) {
+		ids[i] = enqueue(f, NULL);
+		assert_true(name_is_safe(ids[i]));
+		assert_true(strlen(ids[i]) <= SPOOL_ID_MAX);
+		for (size_t k = 0; k < i; k++)
+			assert_string_not_equal(ids[i], ids[k]);
+	}
+	spool_counters c;
+	spool_stats(f->sp, &c);
+	assert_int_equal(c.queued, ELEMENTSOF(ids));
+	for (size_t i = 0; i < ELEMENTSOF(ids); i++)
+		free(ids[i]);
+}
+
+static void test_recovery_of_odd_files(void **state)
+{
+	fixture *f = *state;
+	spool_counters c;
+
+	/* a crash between "final" and the move into failed/ */
+	const char *final = "{\"v\":1,\"id\":\"x1\",\"final\":true,\"error\":\"550\",\"tries\":1}";
+	assert_int_equal(store_replace(f->st, "spool/fake/new/x1.json", final, strlen(final)), 0);
+	/* not JSON, and an unknown version: reported, left where they are, never sent */
+	assert_int_equal(store_replace(f->st, "spool/fake/new/x2.json", "{oops", 5), 0);
+	const char *v9 = "{\"v\":9,\"id\":\"x3\",\"next_try\":0}";
+	assert_int_equal(store_replace(f->st, "spool/fake/new/x3.json", v9, strlen(v9)), 0);
+	/* another connector's queue is indexed, but not sent without its connector */
+	const char *other = "{\"v\":1,\"id\":\"y1\",\"next_try\":0}";
+	assert_int_equal(store_replace(f->st, "spool/other/new/y1.json", other, strlen(other)), 0);
+
+	restart(f);
+	assert_true(in_box(f, "failed", "x1"));
+	assert_false(in_box(f, "new", "x1"));
+	assert_true(in_box(f, "new", "x2"));
+	assert_true(in_box(f, "new", "x3"));
+	spool_stats(f->sp, &c);
+	assert_int_equal(c.failed, 1);
+	assert_int_equal(c.queued, 1); /* y1 */
+	assert_int_equal(spool_next_due(f->sp), INT64_MAX);
+	assert_int_equal(spool_run(f->sp), 0);
+	assert_int_equal(f->fake.sends, 0);
+}
+
+/* Kill the process after every durable write of enqueue + send + mark-sent: after the
+ * restart the message is in exactly one of new/ (sent again) and cur/, never lost. */
+static void test_crash_at_every_step(void **state)
+{
+	fixture *f = *state;
+	bool finished = false;
+
+	for (unsigned long n = 1; n < 20 && !finished; n++) {
+		_cleanup_free_ char *dir = xasprintf("%s/crash%lu", f->dir, n);
+		assert_int_equal(mkdir(dir, 0700), 0);
+		pid_t pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			store *st = NULL;
+			spool *sp = NULL;
+			connector fake = {.mode = FAKE_OK};
+			cJSON *m = make_msg("m1");
+			if (store_open(dir, &st) < 0 || spool_new(st, &sp) < 0 ||
+			    spool_attach(sp, &fake_ops, &fake) < 0)
+				_exit(3);
+			store_set_crash_after(st, n);
+			if (spool_enqueue(sp, "fake", m, NULL) < 0 || spool_run(sp) != 1)
+				_exit(4);
+			_exit(0); /* got through every step: no crash left to test */
+		}
+		int status = 0;
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+		assert_true(WIFEXITED(status));
+		assert_true(WEXITSTATUS(status) == 0 || WEXITSTATUS(status) == 99); /* store.c crash hook */
+		finished = WEXITSTATUS(status) == 0;
+
+		store *st = NULL;
+		spool *sp = NULL;
+		connector fake = {.mode = FAKE_OK};
+		assert_int_equal(store_open(dir, &st), 0);
+		assert_int_equal(spool_new(st, &sp), 0);
+		assert_int_equal(spool_attach(sp, &fake_ops, &fake), 0);
+		bool in_new = store_exists(st, "spool/fake/new/m1.json") > 0;
+		bool in_cur = store_exists(st, "spool/fake/cur/m1.json") > 0;
+		assert_false(in_new && in_cur);
+		if (finished)
+			assert_true(in_cur);
+		/* whatever is queued is sent now, once */
+		assert_int_equal(spool_run(sp), in_new ? 1 : 0);
+		assert_int_equal(fake.sends, in_new ? 1 : 0);
+		spool_free(sp);
+		store_free(st);
+		free(fake.last_id);
+	}
+	assert_true(finished);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_enqueue_durable, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_input, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_backoff, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_final_after_max_tries, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_final_after_max_age, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fail, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sent_once_across_restart, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_in_flight, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pending_at_shutdown, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refused_send, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ids_unique, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_recovery_of_odd_files, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_crash_at_every_step, setup, teardown),
+	};
+
+	log_set_max_level(LOG_INFO);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
