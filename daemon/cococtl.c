@@ -75,8 +75,8 @@ static int cmd_render(int argc, char **argv)
 	static const struct option opts[] = {{"partials", required_argument, NULL, 'p'}, {}};
 	const char *partials = NULL;
 	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "+p:", opts, NULL)) >= 0) {
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "p:", opts, NULL)) >= 0) {
 		if (c != 'p') {
 			usage(stderr);
 			return 2;
@@ -286,8 +286,8 @@ static int cmd_export(int argc, char **argv)
 	static const struct option opts[] = {{"format", required_argument, NULL, 'f'}, {}};
 	const char *format = "csv";
 	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "+f:", opts, NULL)) >= 0) {
+	optind = 0; /* glibc: a full re-initialisation, so options may follow CAMPAIGN */
+	while ((c = getopt_long(argc, argv, "f:", opts, NULL)) >= 0) {
 		if (c != 'f') {
 			fputs("usage: cococtl export CAMPAIGN [--format csv|json]\n", stderr);
 			return 2;

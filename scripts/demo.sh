@@ -7,7 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 bin=${COCO_BIN:-$root/build}
-demo=$(mktemp -d /tmp/coco-demo.XXXXXX)
+demo=${COCO_DEMO_DIR:-$(mktemp -d /tmp/coco-demo.XXXXXX)}
+mkdir -p "$demo"
 state=$demo/state sock=$demo/control.sock
 outbox=$state/local/outbox inbox=$state/local/inbox
 ctl() { "$bin/cococtl" --config "$root/etc" --socket "$sock" "$@"; }

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# End to end: `make demo` on the sanitized binaries, its figures checked against values
+# worked out by hand from scripts/demo/replies/, then admin commands on the state it left.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+bin=$(dirname "$COCOD")
+demo=$T/demo
+COCO_BIN=$bin COCO_DEMO_DIR=$demo bash scripts/demo.sh >"$T/out" 2>&1 || { cat "$T/out"; fail "demo failed"; }
+out=$(cat "$T/out")
+state=$demo/state
+kick=$state/campaigns/onboarding/digests/kickoff-once.md
+ideas=$state/campaigns/onboarding/digests/ideas-once.md
+
+expect_match "$out" "invitations in the outbox: 12 "
+# Clarity 4,3,2,5,4 → median 4, mean 3.6; NPS 9,7,6,10,8 → median 8, mean 8.0.
+expect_match "$(cat "$kick")" "Acme Logistics 3 of 3, Northwind Studio 2 of 3"
+expect_match "$(cat "$kick")" "median \*\*4\*\* · mean 3.6"
+expect_match "$(cat "$kick")" "median \*\*8\*\* · mean 8.0"
+expect_match "$(cat "$kick")" "Technical contact ███ 3"
+expect_match "$(sed -n '/Not heard from yet/,$p' "$kick")" "Lena Korhonen"
+[ -s "${kick%.md}.html" ] || fail "no HTML digest"
+expect_match "$(cat "${kick%.md}.html")" "<h1>"
+# Jonas's line 6 was not understood, and he was told.
+expect_match "$out" "there is no question 6"
+# Free text paragraphs became ideas; the same idea from two people is listed once.
+expect_match "$(cat "$ideas")" "Keyboard shortcuts for every dispatcher action"
+[ "$(grep -c "A live map of every truck" "$ideas")" -eq 1 ] || fail "duplicate idea listed twice"
+# Quotes and signatures were trimmed before anything was recorded.
+if grep -rq -e "Dispatch lead" -e "Sent from my iPhone" -e "wrote:" "$state/campaigns"; then
+	fail "quoted text or a signature reached the store"
+fi
+rows=$(($(wc -l <"$demo/export.csv") - 1))
+[ "$rows" -eq 32 ] || fail "export has $rows rows, expected 32"
+
+# The state survives a restart; admin commands work on it.
+sock=$T/control.sock
+export CREDENTIALS_DIRECTORY=$demo/secrets COCO_TEMPLATE_DIR=$PWD/templates
+"$COCOD" --config etc --state "$state" --socket "$sock" 2>"$T/cocod.log" &
+PIDS+=($!)
+wait_for 10 test -S "$sock" || fail "cocod did not start: $(cat "$T/cocod.log")"
+ctl() { "$COCOCTL" --socket "$sock" "$@"; }
+expect_match "$(ctl rounds onboarding)" "onboarding/kickoff *survey *digested"
+expect_match "$(ctl rounds onboarding)" "onboarding/pulse *survey *scheduled *2026-12-07"
+set +e
+err=$(ctl open onboarding/nosuch 2>&1); rc=$?
+set -e
+[ $rc -eq 1 ] || fail "open of an unknown round exited $rc"
+expect_match "$err" 'no round "onboarding/nosuch"'
+err=$(ctl remind onboarding/kickoff 2>&1 || true)
+expect_match "$err" "only open rounds have reminders"
+err=$(ctl forget nobody 2>&1 || true)
+expect_match "$err" 'no member "nobody"'
+# Aino answered the kickoff and the idea prompt: two records erased everywhere.
+expect_match "$(ctl forget aino)" "forgot aino: 2 answer records erased"
+if grep -rq '"member":"aino"' "$state/campaigns"; then fail "aino's answers are still stored"; fi
+expect_match "$(cat "$state/audit.jsonl")" '"action":"forget"'
+json=$(ctl export onboarding --format json)
+expect_match "$json" '"member":	"mikko"'
+if grep -q '"aino"' <<<"$json"; then fail "export still shows aino"; fi
+kill "${PIDS[0]}"
+wait "${PIDS[0]}" || fail "cocod did not stop cleanly"
+PIDS=()
+echo "t-demo: all checks passed"
