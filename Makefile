@@ -28,17 +28,23 @@ SAN_OBJ := $(LIB_SRC:%.c=build/san/obj/%.o)
 TESTS := $(TEST_SRC:tests/%.c=build/san/tests/%)
 BENCHES := $(BENCH_SRC:bench/%.c=build/bench/%)
 
+# The install paths are compiled in: a change of PREFIX or SYSCONFDIR rebuilds everything.
+FLAGS_STAMP := build/.flags-$(shell printf '%s' '$(PREFIX) $(SYSCONFDIR)' | md5sum | cut -c1-8)
+
 .PHONY: all deps check test demo bench install clean san
 all: build/cocod build/cococtl
+
+$(FLAGS_STAMP):
+	@mkdir -p build; rm -f build/.flags-*; touch $@
 
 deps:
 	@bash scripts/deps.sh
 
-build/obj/%.o: %.c $(HDRS)
+build/obj/%.o: %.c $(HDRS) $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) $(CFLAGS) -c $< -o $@
 
-build/san/obj/%.o: %.c $(HDRS)
+build/san/obj/%.o: %.c $(HDRS) $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) $(SAN_FLAGS) -c $< -o $@
 
@@ -92,8 +98,11 @@ install: all
 		$(DESTDIR)$(SYSCONFDIR)/coco/campaigns.d $(DESTDIR)$(SYSCONFDIR)/coco/templates
 	install -m 0755 build/cocod build/cococtl $(DESTDIR)$(PREFIX)/bin/
 	install -m 0644 templates/* $(DESTDIR)$(PREFIX)/share/coco/templates/
-	install -m 0644 etc/coco.conf $(DESTDIR)$(SYSCONFDIR)/coco/coco.conf
-	install -m 0644 etc/campaigns.d/*.conf $(DESTDIR)$(SYSCONFDIR)/coco/campaigns.d/
+	# The example config is installed only where there is none: never over an admin's files.
+	[ -e $(DESTDIR)$(SYSCONFDIR)/coco/coco.conf ] || \
+		install -m 0644 etc/coco.conf $(DESTDIR)$(SYSCONFDIR)/coco/coco.conf
+	[ -n "$$(ls -A $(DESTDIR)$(SYSCONFDIR)/coco/campaigns.d)" ] || \
+		install -m 0644 etc/campaigns.d/*.conf $(DESTDIR)$(SYSCONFDIR)/coco/campaigns.d/
 	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
 	sed 's|@BINDIR@|$(PREFIX)/bin|g' packaging/cocod.service.in \
 		> $(DESTDIR)$(PREFIX)/lib/systemd/system/cocod.service

@@ -53,7 +53,7 @@ for inv in "$outbox"/new/*; do
 	reply_to=$(sed -n 's/^reply-to: //p' <<<"$info")
 	msgid=$(sed -n 's/^message-id: //p' <<<"$info")
 	n=$((n + 1))
-	name=$(date +%s).demo$n.$(hostname)
+	name=$(date +%s).demo$n.demo
 	{
 		printf 'From: %s\r\nTo: %s\r\nSubject: Re: %s\r\n' "$to" "$reply_to" "$subject"
 		printf 'Message-ID: <demo-%s-%s@acme.example>\r\nIn-Reply-To: <%s>\r\n' "$round" "$member" "$msgid"

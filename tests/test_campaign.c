@@ -168,9 +168,10 @@ static void run_until(sim *s, int64_t until, void (*on_step)(sim *s, void *ud), 
 	settle(s);
 }
 
-/* A member replies by mail to their invitation of round/occ, as a mail client would. */
-static void answer(sim *s, const char *member, const char *round, const char *occ,
-                   const char *body)
+/* A member replies by mail to a message of `kind` for round/occ (occ NULL: any), as a mail
+ * client would. */
+static void reply_to_message(sim *s, const char *kind, const char *member, const char *round,
+                             const char *occ, const char *body)
 {
 	char **ids = NULL;
 	const char *reply_to = NULL, *msgid = NULL, *subject = NULL;
@@ -182,9 +183,9 @@ static void answer(sim *s, const char *member, const char *round, const char *oc
 		assert_int_equal(store_read(s->st, path, 1 << 22, &data, NULL), 0);
 		cJSON *m = cJSON_Parse(data);
 		const cJSON *o = cJSON_GetObjectItem(m, "occurrence");
-		if (STREQ(cJSON_GetObjectItem(m, "kind")->valuestring, "prompt") &&
-		    STREQ(cJSON_GetObjectItem(m, "round")->valuestring, round) && cJSON_IsString(o) &&
-		    STREQ(o->valuestring, occ) &&
+		if (STREQ(cJSON_GetObjectItem(m, "kind")->valuestring, kind) &&
+		    STREQ(cJSON_GetObjectItem(m, "round")->valuestring, round) &&
+		    (!occ || (cJSON_IsString(o) && STREQ(o->valuestring, occ))) &&
 		    STREQ(cJSON_GetObjectItem(cJSON_GetObjectItem(m, "to"), "member")->valuestring,
 		          member))
 			found = m;
@@ -208,6 +209,12 @@ static void answer(sim *s, const char *member, const char *round, const char *oc
 	assert_int_equal(rename(tmp, dst), 0);
 	assert_true(local_connector.poll(s->conn) >= 1);
 	settle(s);
+}
+
+static void answer(sim *s, const char *member, const char *round, const char *occ,
+                   const char *body)
+{
+	reply_to_message(s, "prompt", member, round, occ, body);
 }
 
 static size_t count(const sim *s, const char *kind, const char *round, const char *occ,
@@ -368,7 +375,19 @@ static void test_new_york_fall_back(void **state)
 	sim s;
 	clock_set_test(1792400000); /* 2026-10-19 09:13Z */
 	sim_start(&s, ny_conf);
+	/* After the first digest (Oct 20 13:00Z), a replies to it: a comment for the next. */
+	run_until(&s, 1792501200 + 60, NULL, NULL);
+	reply_to_message(&s, "digest", "a", "digest", NULL, "Great start, thanks all");
 	run_until(&s, 1795000000, NULL, NULL); /* Nov 18 */
+	_cleanup_free_ char *d1 = NULL, *d2 = NULL;
+	assert_int_equal(store_read(s.st, "campaigns/ny/digests/weekly-2026-10-19.md", 1 << 20, &d1,
+	                            NULL),
+	                 0);
+	assert_int_equal(store_read(s.st, "campaigns/ny/digests/weekly-2026-10-26.md", 1 << 20, &d2,
+	                            NULL),
+	                 0);
+	assert_null(strstr(d1, "Great start, thanks all"));
+	assert_non_null(strstr(d2, "Great start, thanks all"));
 
 	/* 09:00 New York: 13:00Z in EDT, 14:00Z once EST starts on Nov 1. */
 	assert_int_equal(first_at(&s, "prompt", "weekly", "2026-10-19", "a"), 1792414800);
