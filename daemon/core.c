@@ -123,7 +123,9 @@ int core_ct_save(core *c, campaign_rt *ct)
 {
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddNumberToObject(o, "v", 1);
-	cJSON_AddNumberToObject(o, "digest_next", (double)ct->digest_next);
+	/* INT64_MAX ("none") does not survive a trip through a double: leave it out. */
+	if (ct->digest_next != INT64_MAX && ct->digest_next != INT64_MIN)
+		cJSON_AddNumberToObject(o, "digest_next", (double)ct->digest_next);
 	cJSON_AddNumberToObject(o, "last_digest", (double)ct->last_digest);
 	cJSON *rounds = cJSON_AddObjectToObject(o, "rounds");
 	for (size_t i = 0; i < ct->n_rounds; i++) {
@@ -633,8 +635,25 @@ void round_close(core *c, const coco_campaign *camp, campaign_rt *ct, round_rt *
 	}
 }
 
-void round_remind(core *c, const coco_campaign *camp, campaign_rt *ct, round_rt *rt,
-                         bool force, unsigned *ret_sent)
+/* A member's reminder instants for the current occurrence, and how many were sent. Returns
+ * false for members who get none (not asked, already answered). */
+static bool member_reminders(core *c, const coco_campaign *camp, const coco_round *r,
+                             round_rt *rt, const coco_member *m, int64_t times[64],
+                             size_t *ret_n, unsigned *ret_sent)
+{
+	*ret_n = 0;
+	if (!round_has_member(r, m) || has_answered(c, camp, r, rt, m))
+		return false;
+	if (r->n_remind <= 64)
+		(void)schedule_reminders(r, rt->open_at, rt->close_at, member_tz(camp, m),
+		                         camp->quiet_start, camp->quiet_end, times, ret_n);
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(rt->reminded, m->id);
+	*ret_sent = cJSON_IsNumber(v) ? (unsigned)v->valueint : 0;
+	return true;
+}
+
+void round_remind(core *c, const coco_campaign *camp, campaign_rt *ct, round_rt *rt, bool force,
+                  unsigned *ret_sent)
 {
 	const coco_round *r = campaign_find_round(camp, rt->id);
 	int64_t now = clock_now();
@@ -643,18 +662,13 @@ void round_remind(core *c, const coco_campaign *camp, campaign_rt *ct, round_rt 
 		return;
 	for (size_t i = 0; i < camp->n_members; i++) {
 		const coco_member *m = &camp->members[i];
-		if (!round_has_member(r, m) || has_answered(c, camp, r, rt, m))
-			continue;
 		int64_t times[64];
-		size_t nt = 0;
-		if (r->n_remind <= ELEMENTSOF(times))
-			(void)schedule_reminders(r, rt->open_at, rt->close_at, member_tz(camp, m),
-			                         camp->quiet_start, camp->quiet_end, times, &nt);
-		unsigned due = 0;
+		size_t nt;
+		unsigned sent, due = 0;
+		if (!member_reminders(c, camp, r, rt, m, times, &nt, &sent))
+			continue;
 		while (due < nt && times[due] <= now)
 			due++;
-		const cJSON *v = cJSON_GetObjectItemCaseSensitive(rt->reminded, m->id);
-		unsigned sent = cJSON_IsNumber(v) ? (unsigned)v->valueint : 0;
 		if (force)
 			due = sent + 1;
 		if (due <= sent)
@@ -677,19 +691,12 @@ static int64_t round_next_reminder(core *c, const coco_campaign *camp, round_rt 
 {
 	const coco_round *r = campaign_find_round(camp, rt->id);
 	int64_t next = INT64_MAX;
-	if (!r || r->n_remind == 0 || r->n_remind > 64)
-		return next;
-	for (size_t i = 0; i < camp->n_members; i++) {
-		const coco_member *m = &camp->members[i];
-		if (!round_has_member(r, m) || has_answered(c, camp, r, rt, m))
-			continue;
+	for (size_t i = 0; r && i < camp->n_members; i++) {
 		int64_t times[64];
-		size_t nt = 0;
-		(void)schedule_reminders(r, rt->open_at, rt->close_at, member_tz(camp, m),
-		                         camp->quiet_start, camp->quiet_end, times, &nt);
-		const cJSON *v = cJSON_GetObjectItemCaseSensitive(rt->reminded, m->id);
-		unsigned sent = cJSON_IsNumber(v) ? (unsigned)v->valueint : 0;
-		if (sent < nt && times[sent] < next)
+		size_t nt;
+		unsigned sent;
+		if (member_reminders(c, camp, r, rt, &camp->members[i], times, &nt, &sent) &&
+		    sent < nt && times[sent] < next)
 			next = times[sent];
 	}
 	return next;
