@@ -58,10 +58,14 @@ static void daemon_notify_status(cocod *d)
 	sd_notifyf(0, "STATUS=Running: %s", summary);
 }
 
-static int load_config(const char *dir, coco_config **ret)
+/* On failure every error is logged and *ret_first_error (if given) is the first one. */
+static int load_config(const char *dir, coco_config **ret, char **ret_first_error)
 {
 	char **errors = NULL;
 	int r = config_load(dir, ret, &errors);
+	if (r < 0 && ret_first_error)
+		*ret_first_error = errors && errors[0] ? xstrdup(errors[0])
+		                                       : xasprintf("cannot load %s: %s", dir, strerror(-r));
 	if (r < 0) {
 		for (char **e = errors; e && *e; e++)
 			log_error("%s", *e);
@@ -138,11 +142,10 @@ static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void
 	sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=Reloading configuration",
 	           (unsigned long long)mono);
 	log_info("SIGHUP: reloading configuration from %s", d->config_dir);
-	int r = load_config(d->config_dir, &cfg);
 	free(d->last_reload_error);
 	d->last_reload_error = NULL;
+	int r = load_config(d->config_dir, &cfg, &d->last_reload_error);
 	if (r < 0) {
-		d->last_reload_error = xstrdup("invalid configuration, see the log");
 		log_error("reload refused: the new configuration in %s is invalid; the previous one "
 		          "keeps running (run `cococtl check --config %s` to see every error)",
 		          d->config_dir, d->config_dir);
@@ -156,7 +159,8 @@ static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void
 		config_free(d->cfg);
 		d->cfg = cfg;
 		d->reloads++;
-		(void)connectors_start(d);
+		if (connectors_start(d) < 0)
+			d->last_reload_error = xstrdup("a connector failed to start, see the log");
 		_cleanup_free_ char *summary = config_summary(d->cfg);
 		log_info("configuration reloaded: %s", summary);
 	}
@@ -331,7 +335,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
-	r = load_config(d.config_dir, &d.cfg);
+	r = load_config(d.config_dir, &d.cfg, NULL);
 	if (r < 0) {
 		log_error("not starting: fix the configuration in %s (cococtl check --config %s)",
 		          d.config_dir, d.config_dir);
@@ -339,15 +343,18 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
+	/* The key first: a start refused for want of it leaves nothing behind. */
+	r = secret_load(d.cfg->secrets_dir, &d.key);
+	if (r < 0) {
+		log_error("not starting: no usable secret key");
+		goto fail;
+	}
 	r = store_open(daemon_state_dir(&d), &d.store);
 	if (r < 0) {
 		log_error_errno(r, "cannot open the state directory %s: %m", daemon_state_dir(&d));
 		goto fail;
 	}
 
-	r = secret_load(d.cfg->secrets_dir, &d.key);
-	if (r < 0)
-		goto fail;
 	r = spool_new(d.store, &d.spool);
 	if (r < 0) {
 		log_error_errno(r, "cannot open the spool: %m");
