@@ -72,7 +72,8 @@ int store_scan(store *s, const char *relpath, store_line_fn cb, void *userdata);
  * free with strv_free() from util.h). -ENOENT if absent. */
 int store_list(store *s, const char *reldir, char ***ret);
 
-/* Test hook (isync's journal test): after this many durable writes (fdatasync or rename)
+/* Test hook (isync's journal test): after this many durable steps (each fsync or fdatasync
+ * of a file or directory, and each rename)
  * the process _exit()s, so tests can check recovery at every step. 0 = off. Also set from
  * the environment variable COCO_STORE_CRASH_AFTER at store_open(). */
 void store_set_crash_after(store *s, unsigned long n);

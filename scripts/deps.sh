@@ -9,7 +9,7 @@ pkgs=(
 	libsystemd-dev libcurl4-gnutls-dev libetpan-dev libcjson-dev
 	libmicrohttpd-dev libinih-dev libcmark-dev libical-dev libssl-dev
 	libcmocka-dev
-	tzdata
+	tzdata systemd
 )
 
 missing=()
