@@ -428,12 +428,30 @@ static void test_replayed_mail(void **state)
 	sim_finish(&s);
 }
 
+/* Between two occurrences of a recurring round, a reply counts for the next one: it is
+ * stored under that occurrence, and nobody reminds a member who has already answered. */
+static void test_early_answer(void **state)
+{
+	sim s;
+	clock_set_test(1792400000);
+	sim_start(&s, ny_conf);
+	run_until(&s, 1792501200 + 3600, NULL, NULL); /* the first occurrence has closed */
+	answer(&s, "a", "weekly", "2026-10-19", "1: 7");
+	assert_true(store_has(&s, "campaigns/ny/rounds/weekly/2026-10-26/answers.jsonl"));
+	assert_false(store_has(&s, "campaigns/ny/rounds/weekly/2026-10-19/answers.jsonl"));
+	run_until(&s, 1793019600 + 86400, NULL, NULL); /* through the second occurrence */
+	assert_int_equal(count(&s, "reminder", "weekly", "2026-10-26", "a"), 0);
+	assert_int_equal(count(&s, "reminder", "weekly", "2026-10-26", "b"), 1);
+	sim_finish(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_six_weeks_helsinki),
 		cmocka_unit_test(test_new_york_fall_back),
 		cmocka_unit_test(test_replayed_mail),
+		cmocka_unit_test(test_early_answer),
 	};
 	log_set_max_level(LOG_WARNING);
 	return cmocka_run_group_tests(tests, NULL, NULL);
