@@ -1,4 +1,5 @@
 /* core-private: what the parts of the core (core.c: schedule and transitions,
+ * core-outbound.c: messages to members,
  * core-inbound.c: answers coming in, core-control.c: admin commands) share. Not an
  * interface for anything outside the core. */
 #pragma once
@@ -74,6 +75,9 @@ bool has_answered(core *c, const coco_campaign *camp, const coco_round *r, round
                   const coco_member *m);
 cJSON *core_round_data(core *c, const coco_campaign *camp, const coco_round *r, round_rt *rt,
                   const coco_member *m);
+const char *core_round_title(const coco_round *r);
+void core_send_round_message(core *c, const coco_campaign *camp, const coco_round *r,
+                             round_rt *rt, const coco_member *m, const char *kind, unsigned n);
 int core_render(core *c, const char *name, const cJSON *data, char **ret);
 int core_send_member(core *c, const outbound *o);
 char *core_message_id(core *c, const char *kind, const char *camp, const char *what,

@@ -1,0 +1,234 @@
+/* core-outbound: what the core says to members — the template data of a round, rendering,
+ * and queueing a message in the spool with its reply tag, Message-ID and spool id — and the
+ * audit log of admin actions. */
+#define _GNU_SOURCE
+#include <string.h>
+
+#include "answer.h"
+#include "clock.h"
+#include "core-private.h"
+#include "digest.h"
+#include "schedule.h"
+#include "template.h"
+#include "util.h"
+
+const char *core_mail_connector(const core *c)
+{
+	return config_has_connector(c->cfg, "email") ? "email" : "local";
+}
+
+static cJSON *member_json(const coco_member *m)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "id", m->id);
+	cJSON_AddStringToObject(o, "name", m->name ? m->name : m->id);
+	cJSON_AddStringToObject(o, "side", side_to_string(m->side));
+	return o;
+}
+
+static cJSON *campaign_json(const coco_campaign *camp)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "id", camp->id);
+	cJSON_AddStringToObject(o, "title", camp->title ? camp->title : camp->id);
+	if (camp->client_name)
+		cJSON_AddStringToObject(o, "client_name", camp->client_name);
+	if (camp->provider_name)
+		cJSON_AddStringToObject(o, "provider_name", camp->provider_name);
+	return o;
+}
+
+const char *core_round_title(const coco_round *r)
+{
+	return r->title ? r->title : r->id;
+}
+
+/* Template data shared by prompts, reminders and confirmations of a round. */
+cJSON *core_round_data(core *c, const coco_campaign *camp, const coco_round *r, round_rt *rt,
+                         const coco_member *m)
+{
+	cJSON *d = cJSON_CreateObject();
+	cJSON_AddItemToObject(d, "member", member_json(m));
+	cJSON_AddItemToObject(d, "campaign", campaign_json(camp));
+	cJSON *ro = cJSON_AddObjectToObject(d, "round");
+	cJSON_AddStringToObject(ro, "id", r->id);
+	cJSON_AddStringToObject(ro, "title", core_round_title(r));
+	cJSON_AddStringToObject(ro, "kind", round_kind_to_string(r->kind));
+	if (r->text)
+		cJSON_AddStringToObject(ro, "text", r->text);
+	if (rt->close_at > rt->open_at) {
+		_cleanup_free_ char *closes = schedule_format_local(rt->close_at, member_tz(camp, m));
+		if (closes)
+			cJSON_AddStringToObject(ro, "closes", closes);
+	}
+	cJSON_AddBoolToObject(ro, "anonymous", r->anonymous);
+
+	cJSON *qs = cJSON_AddArrayToObject(d, "questions");
+	for (size_t i = 0; i < r->n_questions; i++) {
+		const coco_question *q = &r->questions[i];
+		cJSON *qo = cJSON_CreateObject();
+		cJSON_AddNumberToObject(qo, "number", (double)(i + 1));
+		cJSON_AddStringToObject(qo, "id", q->id);
+		cJSON_AddStringToObject(qo, "text", q->text ? q->text : q->id);
+		cJSON_AddStringToObject(qo, "kind", question_kind_to_string(q->kind));
+		cJSON_AddBoolToObject(qo, "required", q->required);
+		if (q->kind == QUESTION_SCALE || q->kind == QUESTION_NPS) {
+			cJSON_AddNumberToObject(qo, "min", (double)q->min);
+			cJSON_AddNumberToObject(qo, "max", (double)q->max);
+		}
+		if (q->min_label)
+			cJSON_AddStringToObject(qo, "min_label", q->min_label);
+		if (q->max_label)
+			cJSON_AddStringToObject(qo, "max_label", q->max_label);
+		if (q->n_options > 0) {
+			cJSON *opts = cJSON_AddArrayToObject(qo, "options");
+			for (size_t k = 0; k < q->n_options; k++) {
+				cJSON *oo = cJSON_CreateObject();
+				char letter[2] = {(char)('a' + k % 26), 0};
+				cJSON_AddStringToObject(oo, "letter", letter);
+				cJSON_AddStringToObject(oo, "text", q->options[k]);
+				cJSON_AddItemToArray(opts, oo);
+			}
+		}
+		cJSON_AddItemToArray(qs, qo);
+	}
+	if (r->kind == ROUND_VOTE) {
+		cJSON_AddNumberToObject(d, "votes", r->votes);
+		cJSON *ideas = cJSON_AddArrayToObject(d, "ideas");
+		char **ballot = NULL;
+		if (r->source && rt->ballot_occurrence)
+			(void)digest_collect_ideas(c->st, camp->id, r->source, rt->ballot_occurrence,
+			                           &ballot);
+		for (size_t i = 0; ballot && ballot[i]; i++) {
+			cJSON *io = cJSON_CreateObject();
+			cJSON_AddNumberToObject(io, "number", (double)(i + 1));
+			cJSON_AddStringToObject(io, "text", ballot[i]);
+			cJSON_AddItemToArray(ideas, io);
+		}
+		strv_free(ballot);
+	}
+	_cleanup_free_ char *help = answer_help(r);
+	cJSON_AddStringToObject(d, "how_to_answer", help);
+	return d;
+}
+
+int core_render(core *c, const char *name, const cJSON *data, char **ret)
+{
+	_cleanup_free_ char *text = NULL, *err = NULL;
+	int r = template_dirs_partial(name, &text, c->tdirs);
+	if (r < 0)
+		return log_error_errno(r, "template %s not found in the template directories", name);
+	r = template_render(name, text, data, template_dirs_partial, c->tdirs, ret, &err);
+	if (r < 0)
+		return log_error_errno(r, "template error: %s", err ? err : name);
+	return 0;
+}
+
+
+/* Queues one message for a member on their mail channel. 0 queued (or already queued). */
+int core_send_member(core *c, const outbound *o)
+{
+	if (o->to->n_emails == 0) {
+		log_warning("%s: member %s has no email address; Slack and Matrix delivery are not "
+		            "available yet, message \"%s\" not sent",
+		            o->camp->id, o->to->id, o->subject);
+		return 0;
+	}
+	char tag[SECRET_TAG_LEN + 1];
+	secret_tag(&c->key, o->camp->id, o->round, o->to->id, tag);
+
+	cJSON *msg = cJSON_CreateObject();
+	cJSON_AddStringToObject(msg, "id", o->id);
+	cJSON_AddStringToObject(msg, "kind", o->kind);
+	cJSON_AddStringToObject(msg, "campaign", o->camp->id);
+	cJSON_AddStringToObject(msg, "round", o->round);
+	if (o->occurrence)
+		cJSON_AddStringToObject(msg, "occurrence", o->occurrence);
+	cJSON *to = cJSON_AddObjectToObject(msg, "to");
+	cJSON_AddStringToObject(to, "member", o->to->id);
+	cJSON_AddStringToObject(to, "name", o->to->name ? o->to->name : o->to->id);
+	cJSON_AddStringToObject(to, "email", o->to->emails[0]);
+	if (o->to->slack_id)
+		cJSON_AddStringToObject(to, "slack", o->to->slack_id);
+	if (o->to->matrix_id)
+		cJSON_AddStringToObject(to, "matrix", o->to->matrix_id);
+	cJSON_AddStringToObject(msg, "subject", o->subject);
+	cJSON_AddStringToObject(msg, "markdown", o->markdown);
+	_cleanup_free_ char *html = NULL;
+	if (digest_markdown_to_html(o->markdown, &html) >= 0)
+		cJSON_AddStringToObject(msg, "html", html);
+	_cleanup_free_ char *mid = xasprintf("%s.%s@%s", o->id, tag, c->domain);
+	_cleanup_free_ char *reply_to = xasprintf("%s+%s@%s", c->local_part, tag, c->domain);
+	cJSON_AddStringToObject(msg, "message_id", mid);
+	cJSON_AddStringToObject(msg, "reply_to", reply_to);
+	if (o->in_reply_to)
+		cJSON_AddStringToObject(msg, "in_reply_to", o->in_reply_to);
+
+	int r = spool_enqueue(c->sp, core_mail_connector(c), msg, NULL);
+	cJSON_Delete(msg);
+	if (r < 0)
+		return log_error_errno(r, "%s: cannot queue %s for %s: %m", o->camp->id, o->kind,
+		                       o->to->id);
+	return 0;
+}
+
+/* Spool ids are short hashes of what a message is, so the same transition replayed after a
+ * crash finds its message already queued. */
+char *core_message_id(core *c, const char *kind, const char *camp, const char *what,
+                        const char *member)
+{
+	char tag[SECRET_TAG_LEN + 1];
+	secret_tag(&c->key, camp, what, member, tag);
+	return xasprintf("%s-%s", kind, tag);
+}
+
+static const char *prompt_template(const coco_round *r)
+{
+	switch (r->kind) {
+	case ROUND_SURVEY: return "survey.md";
+	case ROUND_VOTE: return "vote.md";
+	default: return "prompt.md";
+	}
+}
+
+void core_send_round_message(core *c, const coco_campaign *camp, const coco_round *r,
+                               round_rt *rt, const coco_member *m, const char *kind,
+                               unsigned n)
+{
+	cJSON *data = core_round_data(c, camp, r, rt, m);
+	_cleanup_free_ char *md = NULL;
+	const char *tmpl = STREQ(kind, "reminder") ? "reminder.md" : prompt_template(r);
+	int k = core_render(c, tmpl, data, &md);
+	cJSON_Delete(data);
+	if (k < 0)
+		return;
+	_cleanup_free_ char *what = xasprintf("%s/%s/%s/%u", r->id, rt->occurrence, kind, n);
+	_cleanup_free_ char *id = core_message_id(c, kind, camp->id, what, m->id);
+	_cleanup_free_ char *subject =
+		xasprintf("%s[%s] %s", STREQ(kind, "reminder") ? "Reminder: " : "",
+		          camp->title ? camp->title : camp->id, core_round_title(r));
+	outbound o = {.camp = camp, .to = m, .kind = kind, .round = r->id,
+	              .occurrence = rt->occurrence, .id = id, .subject = subject, .markdown = md};
+	core_send_member(c, &o);
+}
+
+void core_audit(core *c, const char *action, const char *camp, const char *round,
+                  const char *detail)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddNumberToObject(o, "v", 1);
+	cJSON_AddNumberToObject(o, "at", (double)clock_now());
+	cJSON_AddStringToObject(o, "action", action);
+	if (camp)
+		cJSON_AddStringToObject(o, "campaign", camp);
+	if (round)
+		cJSON_AddStringToObject(o, "round", round);
+	if (detail)
+		cJSON_AddStringToObject(o, "detail", detail);
+	_cleanup_free_ char *line = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	int r = store_append(c->st, "audit.jsonl", line, NULL, NULL, NULL);
+	if (r < 0)
+		log_error_errno(r, "cannot write the audit log: %m");
+}
+
