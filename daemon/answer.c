@@ -1,50 +1,19 @@
-/* answer: see answer.h. The parser works on (start, end) slices of the message, one line at a
- * time; a line is either free text or a run of statements, each statement ending where the
- * next one starts. Text answers and ideas stay "open" so the lines below can continue them. */
+/* answer: see answer.h. This file owns the parser: a message in, an answer_parse out. It works
+ * on (start, end) slices of the message, one line at a time; a line is either free text or a
+ * run of statements, each statement ending where the next one starts. Text answers and ideas
+ * stay "open" so the lines below can continue them. The character level and the values live in
+ * answer-text.c, reading and printing a result in answer-format.c; answer-private.h is what the
+ * three share. */
 #define _GNU_SOURCE
-#include "answer.h"
+#include "answer-private.h"
 
 #include <ctype.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 
 #include "util.h"
-
-#define QUOTE_MAX 60 /* code points of a fragment quoted back to the member */
-
-typedef struct answer_entry {
-	size_t q; /* index into the round's questions */
-	char *qid;
-	char *value;
-	question_kind kind;
-} answer_entry;
-
-typedef struct skip_entry {
-	size_t q;
-	char *qid;
-} skip_entry;
-
-typedef struct vote_entry {
-	size_t idea;
-	unsigned dots;
-} vote_entry;
-
-struct answer_parse {
-	answer_entry *answers;
-	size_t n_answers, cap_answers;
-	skip_entry *skips;
-	size_t n_skips, cap_skips;
-	char **ideas; /* NULL-terminated once non-empty */
-	size_t n_ideas, cap_ideas;
-	vote_entry *votes; /* sorted by idea */
-	size_t n_votes, cap_votes;
-	unsigned total_votes;
-	char **errors;
-	size_t n_errors, cap_errors;
-};
 
 typedef enum open_kind {
 	OPEN_NONE,
@@ -84,8 +53,6 @@ typedef struct parser {
 	size_t n_free, cap_free;
 } parser;
 
-static char *const empty_strv[] = {NULL};
-
 /* Room for one more element (and a NULL after it) in an array grown by doubling. Sizes are
  * bounded by the message limit, so the multiplication cannot overflow. */
 static void *grow(void *p, size_t n, size_t *cap, size_t size)
@@ -101,173 +68,6 @@ static void push_strv(char ***v, size_t *n, size_t *cap, char *s)
 	*v = grow(*v, *n, cap, sizeof(char *));
 	(*v)[(*n)++] = s;
 	(*v)[*n] = NULL;
-}
-
-/* --- characters ------------------------------------------------------------------------ */
-
-/* Bytes of one blank at s: ASCII space or tab, NBSP, ideographic space, BOM; else 0. */
-static size_t ws_len(const char *s, const char *e)
-{
-	if (s >= e)
-		return 0;
-	if (*s == ' ' || *s == '\t')
-		return 1;
-	if (e - s >= 2 && memcmp(s, "\xC2\xA0", 2) == 0)
-		return 2;
-	if (e - s >= 3 && (memcmp(s, "\xE3\x80\x80", 3) == 0 || memcmp(s, "\xEF\xBB\xBF", 3) == 0))
-		return 3;
-	return 0;
-}
-
-static const char *skip_ws(const char *s, const char *e)
-{
-	size_t k;
-	while ((k = ws_len(s, e)))
-		s += k;
-	return s;
-}
-
-static const char *trim_end(const char *s, const char *e)
-{
-	for (;;) {
-		if (e > s && (e[-1] == ' ' || e[-1] == '\t'))
-			e--;
-		else if (e - s >= 2 && ws_len(e - 2, e) == 2)
-			e -= 2;
-		else if (e - s >= 3 && ws_len(e - 3, e) == 3)
-			e -= 3;
-		else
-			return e;
-	}
-}
-
-static size_t colon_len(const char *s, const char *e)
-{
-	if (s < e && *s == ':')
-		return 1;
-	if (e - s >= 3 && memcmp(s, "\xEF\xBC\x9A", 3) == 0) /* ： */
-		return 3;
-	return 0;
-}
-
-static size_t sep_len(const char *s, const char *e)
-{
-	if (s < e && (*s == ',' || *s == ';'))
-		return 1;
-	if (e - s >= 3 && (memcmp(s, "\xEF\xBC\x8C", 3) == 0 || /* ， */
-			   memcmp(s, "\xEF\xBC\x9B", 3) == 0 || /* ； */
-			   memcmp(s, "\xE3\x80\x81", 3) == 0))	/* 、 */
-		return 3;
-	return 0;
-}
-
-static bool slice_eq_ci(const char *s, const char *e, const char *z)
-{
-	size_t n = (size_t)(e - s);
-	return z && strlen(z) == n && strncasecmp(s, z, n) == 0;
-}
-
-static bool is_ref_char(char c)
-{
-	return isalnum((unsigned char)c) || (c && strchr("._@+=#-", c));
-}
-
-static bool all_digits(const char *s, const char *e)
-{
-	if (s >= e)
-		return false;
-	for (; s < e; s++)
-		if (!isdigit((unsigned char)*s))
-			return false;
-	return true;
-}
-
-/* Decimal digits to a number; anything beyond 10^12 saturates, which every range rejects. */
-static unsigned long long digits_value(const char *s, const char *e)
-{
-	unsigned long long v = 0;
-	for (; s < e; s++) {
-		v = v * 10 + (unsigned)(*s - '0');
-		if (v > 1000000000000ULL)
-			return ULLONG_MAX;
-	}
-	return v;
-}
-
-/* Length of one valid UTF-8 sequence at s, 0 if invalid (overlong, surrogate, > U+10FFFF). */
-static size_t utf8_len(const unsigned char *s, const unsigned char *e)
-{
-	if (s[0] < 0x80)
-		return 1;
-	size_t n;
-	unsigned min;
-	unsigned cp;
-	if ((s[0] & 0xE0) == 0xC0)
-		n = 2, min = 0x80, cp = s[0] & 0x1F;
-	else if ((s[0] & 0xF0) == 0xE0)
-		n = 3, min = 0x800, cp = s[0] & 0x0F;
-	else if ((s[0] & 0xF8) == 0xF0)
-		n = 4, min = 0x10000, cp = s[0] & 0x07;
-	else
-		return 0;
-	if ((size_t)(e - s) < n)
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xC0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3F);
-	}
-	if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-		return 0;
-	return n;
-}
-
-/* Text a person typed: valid UTF-8 without control characters (tabs are fine). Anything else
- * is binary or mangled, and passing it on would break JSON and the replies. */
-static bool line_is_text(const char *s, const char *e)
-{
-	const unsigned char *p = (const unsigned char *)s, *pe = (const unsigned char *)e;
-	while (p < pe) {
-		size_t k = utf8_len(p, pe);
-		if (k == 0)
-			return false;
-		if (k == 1 && ((*p < 0x20 && *p != '\t') || *p == 0x7F))
-			return false;
-		if (k == 2 && p[0] == 0xC2 && p[1] < 0xA0) /* C1 controls */
-			return false;
-		p += k;
-	}
-	return true;
-}
-
-/* “fragment”, on one line, shortened to QUOTE_MAX code points, with anything unprintable
- * shown as U+FFFD so that the quote itself is always clean text. */
-static char *quote(const char *s, const char *e)
-{
-	const unsigned char *p = (const unsigned char *)s, *pe = (const unsigned char *)e;
-	size_t total = 0;
-	for (const unsigned char *t = p; t < pe; total++) {
-		size_t k = utf8_len(t, pe);
-		t += k ? k : 1;
-	}
-	size_t keep = total > QUOTE_MAX ? QUOTE_MAX - 1 : total;
-	strbuf b = {0};
-	strbuf_puts(&b, "“");
-	for (size_t i = 0; i < keep; i++) {
-		size_t k = utf8_len(p, pe);
-		if (k == 0 || (k == 1 && *p < 0x20 && *p != '\n' && *p != '\t') || *p == 0x7F ||
-		    (k == 2 && p[0] == 0xC2 && p[1] < 0xA0))
-			strbuf_puts(&b, "\xEF\xBF\xBD");
-		else if (*p == '\n' || *p == '\t')
-			strbuf_putc(&b, ' ');
-		else
-			strbuf_add(&b, p, k);
-		p += k ? k : 1;
-	}
-	if (keep < total)
-		strbuf_puts(&b, "…");
-	strbuf_puts(&b, "”");
-	return strbuf_steal(&b);
 }
 
 /* --- results ----------------------------------------------------------------------------- */
@@ -288,7 +88,7 @@ static void add_error(parser *ps, const char *s, const char *e, const char *fmt,
 	va_end(ap);
 	char *msg;
 	if (s) {
-		_cleanup_free_ char *q = quote(s, e);
+		_cleanup_free_ char *q = answer_quote(s, e);
 		msg = xasprintf("%s: %s", q, reason);
 	} else
 		msg = xstrdup(reason);
@@ -400,15 +200,15 @@ static void result_clear_items(answer_parse *r)
 static long ref_resolve(const coco_round *round, const char *s, const char *e)
 {
 	for (size_t i = 0; i < round->n_questions; i++)
-		if (slice_eq_ci(s, e, round->questions[i].id))
+		if (answer_slice_eq_ci(s, e, round->questions[i].id))
 			return (long)i;
 	if (round->n_questions == 0)
 		return -EINVAL; /* "1: …" in a round without questions is plain text */
 	if (s < e && (*s == 'q' || *s == 'Q' || *s == '#'))
 		s++;
-	if (!all_digits(s, e))
+	if (!answer_all_digits(s, e))
 		return -EINVAL;
-	unsigned long long n = digits_value(s, e);
+	unsigned long long n = answer_digits_value(s, e);
 	if (n < 1 || n > round->n_questions)
 		return -ENOENT;
 	return (long)(n - 1);
@@ -426,9 +226,9 @@ static int next_vote_token(const char **p, const char *e, unsigned long long *re
 {
 	const char *s = *p;
 	for (;;) {
-		size_t k = ws_len(s, e);
+		size_t k = answer_ws_len(s, e);
 		if (!k)
-			k = sep_len(s, e);
+			k = answer_sep_len(s, e);
 		if (!k)
 			break;
 		s += k;
@@ -436,7 +236,7 @@ static int next_vote_token(const char **p, const char *e, unsigned long long *re
 	if (s >= e)
 		return 0;
 	const char *t = s;
-	while (t < e && !ws_len(t, e) && !sep_len(t, e))
+	while (t < e && !answer_ws_len(t, e) && !answer_sep_len(t, e))
 		t++;
 	*ret_tok = s;
 	*p = t;
@@ -448,7 +248,7 @@ static int next_vote_token(const char **p, const char *e, unsigned long long *re
 		n++;
 	if (n == d)
 		return -EINVAL;
-	*ret_idea = digits_value(d, n);
+	*ret_idea = answer_digits_value(d, n);
 	*ret_dots = 1;
 	if (n == t)
 		return 1;
@@ -458,9 +258,9 @@ static int next_vote_token(const char **p, const char *e, unsigned long long *re
 		n += 2;
 	else
 		return -EINVAL;
-	if (!all_digits(n, t))
+	if (!answer_all_digits(n, t))
 		return -EINVAL;
-	*ret_dots = digits_value(n, t);
+	*ret_dots = answer_digits_value(n, t);
 	return 1;
 }
 
@@ -480,44 +280,47 @@ static stmt_kind statement_at(const parser *ps, const char *s, const char *e, bo
 {
 	*ret = (stmt){.kind = STMT_NONE, .q = -1};
 	const char *t = s;
-	while (t < e && is_ref_char(*t))
+	while (t < e && answer_is_ref_char(*t))
 		t++;
 	if (t > s) {
-		const char *c = skip_ws(t, e);
-		size_t cl = colon_len(c, e);
+		const char *c = answer_skip_ws(t, e);
+		size_t cl = answer_colon_len(c, e);
 		if (cl) {
 			long q = ref_resolve(ps->round, s, t);
 			stmt_kind k = STMT_NONE;
 			if (q >= 0 || q == -ENOENT)
 				k = STMT_ANSWER;
-			else if (slice_eq_ci(s, t, "idea") || slice_eq_ci(s, t, "ideas"))
+			else if (answer_slice_eq_ci(s, t, "idea") ||
+				 answer_slice_eq_ci(s, t, "ideas"))
 				k = STMT_IDEA;
-			else if (slice_eq_ci(s, t, "vote") || slice_eq_ci(s, t, "votes"))
+			else if (answer_slice_eq_ci(s, t, "vote") ||
+				 answer_slice_eq_ci(s, t, "votes"))
 				k = STMT_VOTE;
-			else if (slice_eq_ci(s, t, "skip"))
+			else if (answer_slice_eq_ci(s, t, "skip"))
 				k = STMT_SKIP;
 			if (k != STMT_NONE)
 				*ret = (stmt){.kind = k,
 					      .q = q >= 0 ? q : -1,
 					      .ref = s,
 					      .ref_end = t,
-					      .body = skip_ws(c + cl, e)};
+					      .body = answer_skip_ws(c + cl, e)};
 			return ret->kind;
 		}
 		/* Keywords without a colon, only where what follows fits, so that prose such as
 		 * "skip the intro" or "vote early" stays prose. */
-		const char *a = skip_ws(t, e);
+		const char *a = answer_skip_ws(t, e);
 		bool gap = a > t, end = a >= e;
-		if (slice_eq_ci(s, t, "skip") && (end || gap)) {
+		if (answer_slice_eq_ci(s, t, "skip") && (end || gap)) {
 			const char *u = a;
-			while (u < e && is_ref_char(*u))
+			while (u < e && answer_is_ref_char(*u))
 				u++;
 			if (end || ref_resolve(ps->round, a, u) != -EINVAL)
 				*ret = (stmt){.kind = STMT_SKIP, .q = -1, .body = a};
-		} else if ((slice_eq_ci(s, t, "vote") || slice_eq_ci(s, t, "votes")) &&
+		} else if ((answer_slice_eq_ci(s, t, "vote") ||
+			    answer_slice_eq_ci(s, t, "votes")) &&
 			   (end || (gap && is_vote_token_start(a, e)))) {
 			*ret = (stmt){.kind = STMT_VOTE, .q = -1, .body = a};
-		} else if (line_start && slice_eq_ci(s, t, "idea") && (end || gap)) {
+		} else if (line_start && answer_slice_eq_ci(s, t, "idea") && (end || gap)) {
 			*ret = (stmt){.kind = STMT_IDEA, .q = -1, .body = a};
 		}
 		if (ret->kind != STMT_NONE)
@@ -535,23 +338,23 @@ static const char *statement_end(const parser *ps, const char *s, const char *e,
 {
 	stmt st;
 	for (const char *p = s; p < e;) {
-		size_t k = sep_len(p, e);
+		size_t k = answer_sep_len(p, e);
 		if (k) {
-			const char *n = skip_ws(p + k, e);
+			const char *n = answer_skip_ws(p + k, e);
 			/* "1: 4, 2: b," — a separator at the end of the line ends the statement */
 			if (n >= e || statement_at(ps, n, e, false, &st) != STMT_NONE) {
 				*ret_next = n;
-				return trim_end(s, p);
+				return answer_trim_end(s, p);
 			}
 			p += k;
 			continue;
 		}
-		k = ws_len(p, e);
+		k = answer_ws_len(p, e);
 		if (k) {
-			const char *n = skip_ws(p, e);
+			const char *n = answer_skip_ws(p, e);
 			if (p > s && n < e && statement_at(ps, n, e, false, &st) == STMT_ANSWER) {
 				*ret_next = n;
-				return trim_end(s, p);
+				return answer_trim_end(s, p);
 			}
 			p = n;
 			continue;
@@ -559,116 +362,10 @@ static const char *statement_end(const parser *ps, const char *s, const char *e,
 		p++;
 	}
 	*ret_next = e;
-	return trim_end(s, e);
+	return answer_trim_end(s, e);
 }
 
 /* --- values ------------------------------------------------------------------------------- */
-
-/* The option a token names: its text (any case), its letter a… (up to 26 options), or its
- * 1-based number. The text wins, so options "1|2|3|5|8" mean what they say. */
-static long option_match(const coco_question *q, const char *s, const char *e)
-{
-	for (size_t i = 0; i < q->n_options; i++)
-		if (slice_eq_ci(s, e, q->options[i]))
-			return (long)i;
-	if (e - s == 1 && isalpha((unsigned char)*s) && q->n_options <= 26) {
-		long i = tolower((unsigned char)*s) - 'a';
-		if ((size_t)i < q->n_options)
-			return i;
-	}
-	if (all_digits(s, e)) {
-		unsigned long long n = digits_value(s, e);
-		if (n >= 1 && n <= q->n_options)
-			return (long)(n - 1);
-	}
-	return -1;
-}
-
-/* Marks the options one word of a multi answer names; "bd" names b and d. */
-static bool multi_word(const coco_question *q, const char *s, const char *e, bool *sel)
-{
-	long i = option_match(q, s, e);
-	if (i >= 0) {
-		sel[i] = true;
-		return true;
-	}
-	if (q->n_options > 26)
-		return false;
-	for (const char *p = s; p < e; p++)
-		if (!isalpha((unsigned char)*p) ||
-		    (size_t)(tolower((unsigned char)*p) - 'a') >= q->n_options)
-			return false;
-	for (const char *p = s; p < e; p++)
-		sel[tolower((unsigned char)*p) - 'a'] = true;
-	return true;
-}
-
-static char *multi_value(const coco_question *q, const char *s, const char *e)
-{
-	_cleanup_free_ bool *sel = xcalloc(q->n_options, sizeof(bool));
-	long whole = option_match(q, s, e);
-	if (whole >= 0)
-		sel[whole] = true;
-	else
-		for (const char *p = s; p < e;) {
-			/* One comma-separated piece: an option text with spaces, or words. */
-			const char *pe = p;
-			while (pe < e && !sep_len(pe, e))
-				pe++;
-			const char *a = skip_ws(p, pe), *b = trim_end(a, pe);
-			long i = a < b ? option_match(q, a, b) : -1;
-			if (i >= 0)
-				sel[i] = true;
-			else
-				while (a < b) {
-					const char *w = a;
-					while (w < b && !ws_len(w, b))
-						w++;
-					if (!multi_word(q, a, w, sel))
-						return NULL;
-					a = skip_ws(w, b);
-				}
-			p = pe < e ? pe + sep_len(pe, e) : e;
-		}
-	strbuf out = {0};
-	for (size_t i = 0; i < q->n_options; i++)
-		if (sel[i]) {
-			if (out.len)
-				strbuf_putc(&out, '|');
-			strbuf_puts(&out, q->options[i]);
-		}
-	if (!out.len)
-		return NULL;
-	return strbuf_steal(&out);
-}
-
-/* A whole number in min..max; "4/5" is fine when 5 is the top of the scale. */
-static char *number_value(const char *s, const char *e, long min, long max)
-{
-	const char *slash = memchr(s, '/', (size_t)(e - s));
-	if (slash) {
-		_cleanup_free_ char *top = xstrndup(slash + 1, (size_t)(e - slash - 1));
-		long v;
-		if (parse_long(strstrip(top), max, max, &v) < 0)
-			return NULL;
-		e = trim_end(s, slash);
-	}
-	_cleanup_free_ char *num = xstrndup(s, (size_t)(e - s));
-	long v;
-	if (parse_long(num, min, max, &v) < 0)
-		return NULL;
-	return xasprintf("%ld", v);
-}
-
-static void option_range(const coco_question *q, char *buf, size_t size)
-{
-	if (q->n_options == 0)
-		snprintf(buf, size, "no options (a configuration mistake)");
-	else if (q->n_options <= 26)
-		snprintf(buf, size, "a to %c", (char)('a' + q->n_options - 1));
-	else
-		snprintf(buf, size, "1 to %zu", q->n_options);
-}
 
 static void handle_answer(parser *ps, const stmt *st, const char *s, const char *e)
 {
@@ -688,22 +385,22 @@ static void handle_answer(parser *ps, const stmt *st, const char *s, const char 
 	char range[64];
 	switch (q->kind) {
 	case QUESTION_SCALE:
-		v = number_value(st->body, e, q->min, q->max);
+		v = answer_number_value(st->body, e, q->min, q->max);
 		if (!v)
 			add_error(ps, s, e, "question %zu takes a whole number from %ld to %ld",
 				  num, q->min, q->max);
 		break;
 	case QUESTION_NPS:
-		v = number_value(st->body, e, 0, 10);
+		v = answer_number_value(st->body, e, 0, 10);
 		if (!v)
 			add_error(ps, s, e, "question %zu takes a whole number from 0 to 10", num);
 		break;
 	case QUESTION_CHOICE: {
-		long i = option_match(q, st->body, e);
+		long i = answer_option_match(q, st->body, e);
 		if (i >= 0)
 			v = xstrdup(q->options[i]);
 		else {
-			option_range(q, range, sizeof range);
+			answer_option_range(q, range, sizeof range);
 			add_error(ps, s, e,
 				  "question %zu takes one of the options %s (or the option's text)",
 				  num, range);
@@ -711,9 +408,9 @@ static void handle_answer(parser *ps, const stmt *st, const char *s, const char 
 		break;
 	}
 	case QUESTION_MULTI:
-		v = multi_value(q, st->body, e);
+		v = answer_multi_value(q, st->body, e);
 		if (!v) {
-			option_range(q, range, sizeof range);
+			answer_option_range(q, range, sizeof range);
 			add_error(ps, s, e,
 				  "question %zu takes one or more of the options %s, like “a c”",
 				  num, range);
@@ -777,12 +474,12 @@ static void handle_skip(parser *ps, const char *s, const char *e, const char *bo
 	const char *p = body;
 	bool any = false;
 	for (;;) {
-		while (p < e && (ws_len(p, e) || sep_len(p, e)))
-			p += ws_len(p, e) ? ws_len(p, e) : sep_len(p, e);
+		while (p < e && (answer_ws_len(p, e) || answer_sep_len(p, e)))
+			p += answer_ws_len(p, e) ? answer_ws_len(p, e) : answer_sep_len(p, e);
 		if (p >= e)
 			break;
 		const char *t = p;
-		while (t < e && !ws_len(t, e) && !sep_len(t, e))
+		while (t < e && !answer_ws_len(t, e) && !answer_sep_len(t, e))
 			t++;
 		any = true;
 		long q = ref_resolve(ps->round, p, t);
@@ -885,13 +582,13 @@ static void parse_statements(parser *ps, const char *s, const char *e)
 
 static void parse_line(parser *ps, const char *s, const char *e)
 {
-	s = skip_ws(s, e);
-	e = trim_end(s, e);
+	s = answer_skip_ws(s, e);
+	e = answer_trim_end(s, e);
 	if (s == e) {
 		close_open(ps);
 		return;
 	}
-	if (!line_is_text(s, e)) {
+	if (!answer_line_is_text(s, e)) {
 		close_open(ps);
 		add_error(ps, s, e, "not readable text (binary data or a broken encoding)");
 		return;
@@ -1038,242 +735,4 @@ answer_parse *answer_parse_free(answer_parse *p)
 void answer_parse_freep(answer_parse **p)
 {
 	*p = answer_parse_free(*p);
-}
-
-/* --- accessors ------------------------------------------------------------------------------ */
-
-size_t answer_parse_n_items(const answer_parse *p)
-{
-	return p->n_answers + p->n_skips + p->n_ideas + p->n_votes;
-}
-
-size_t answer_parse_n_answers(const answer_parse *p)
-{
-	return p->n_answers;
-}
-
-const char *answer_parse_answer_question(const answer_parse *p, size_t i)
-{
-	return i < p->n_answers ? p->answers[i].qid : NULL;
-}
-
-size_t answer_parse_answer_number(const answer_parse *p, size_t i)
-{
-	return i < p->n_answers ? p->answers[i].q + 1 : 0;
-}
-
-const char *answer_parse_answer_value(const answer_parse *p, size_t i)
-{
-	return i < p->n_answers ? p->answers[i].value : NULL;
-}
-
-size_t answer_parse_n_skips(const answer_parse *p)
-{
-	return p->n_skips;
-}
-
-const char *answer_parse_skip_question(const answer_parse *p, size_t i)
-{
-	return i < p->n_skips ? p->skips[i].qid : NULL;
-}
-
-size_t answer_parse_skip_number(const answer_parse *p, size_t i)
-{
-	return i < p->n_skips ? p->skips[i].q + 1 : 0;
-}
-
-char *const *answer_parse_ideas(const answer_parse *p)
-{
-	return p->ideas ? p->ideas : empty_strv;
-}
-
-size_t answer_parse_n_ideas(const answer_parse *p)
-{
-	return p->n_ideas;
-}
-
-unsigned answer_parse_votes_for(const answer_parse *p, size_t idea)
-{
-	for (size_t i = 0; i < p->n_votes; i++)
-		if (p->votes[i].idea == idea)
-			return p->votes[i].dots;
-	return 0;
-}
-
-unsigned answer_parse_total_votes(const answer_parse *p)
-{
-	return p->total_votes;
-}
-
-char *const *answer_parse_errors(const answer_parse *p)
-{
-	return p->errors ? p->errors : empty_strv;
-}
-
-size_t answer_parse_n_errors(const answer_parse *p)
-{
-	return p->n_errors;
-}
-
-/* --- output --------------------------------------------------------------------------------- */
-
-static void sep_item(strbuf *b)
-{
-	strbuf_puts(b, b->len ? ", " : "We recorded: ");
-}
-
-char *answer_confirmation(const answer_parse *p)
-{
-	strbuf b = {0};
-	for (size_t i = 0; i < p->n_answers; i++) {
-		const answer_entry *a = &p->answers[i];
-		sep_item(&b);
-		strbuf_printf(&b, "%zu → ", a->q + 1);
-		if (a->kind == QUESTION_TEXT) {
-			_cleanup_free_ char *q = quote(a->value, a->value + strlen(a->value));
-			strbuf_puts(&b, q);
-		} else
-			for (const char *v = a->value; *v; v++)
-				if (*v == '|')
-					strbuf_puts(&b, " + ");
-				else
-					strbuf_putc(&b, *v);
-	}
-	for (size_t i = 0; i < p->n_skips; i++) {
-		sep_item(&b);
-		strbuf_printf(&b, "skipped %zu", p->skips[i].q + 1);
-	}
-	for (size_t i = 0; i < p->n_ideas; i++) {
-		_cleanup_free_ char *q = quote(p->ideas[i], p->ideas[i] + strlen(p->ideas[i]));
-		sep_item(&b);
-		strbuf_printf(&b, "idea %s", q);
-	}
-	for (size_t i = 0; i < p->n_votes; i++) {
-		if (i == 0) {
-			sep_item(&b);
-			strbuf_puts(&b, "votes ");
-		} else
-			strbuf_puts(&b, ", ");
-		strbuf_printf(&b, "%zu×%u", p->votes[i].idea, p->votes[i].dots);
-	}
-	if (!b.len)
-		strbuf_puts(&b, "We recorded nothing");
-	return strbuf_steal(&b);
-}
-
-static void example_value(strbuf *b, const coco_question *q)
-{
-	switch (q->kind) {
-	case QUESTION_SCALE:
-		strbuf_printf(b, "%ld", q->max - q->min >= 2 ? q->max - 1 : q->max);
-		break;
-	case QUESTION_NPS:
-		strbuf_puts(b, "9");
-		break;
-	case QUESTION_CHOICE:
-		strbuf_puts(b, q->n_options > 26 ? "2" : q->n_options >= 2 ? "b" : "a");
-		break;
-	case QUESTION_MULTI:
-		strbuf_puts(b, q->n_options > 26   ? "1 3"
-			       : q->n_options >= 3 ? "a c"
-			       : q->n_options == 2 ? "a b"
-						   : "a");
-		break;
-	default:
-		strbuf_puts(b, "your words");
-		break;
-	}
-}
-
-char *answer_help(const coco_round *round)
-{
-	strbuf b = {0};
-	if (round->kind == ROUND_PROMPT)
-		return xstrdup(
-		    "Reply like this: idea: your idea (one idea a line, or one a paragraph)");
-	if (round->kind == ROUND_VOTE) {
-		unsigned k = round->votes ? round->votes : 3;
-		strbuf_printf(&b, "Reply like this: vote %s (%u dot%s in all",
-			      k >= 3   ? "1 2 2"
-			      : k == 2 ? "1 2"
-				       : "1",
-			      k, k == 1 ? "" : "s");
-		if (k > 1)
-			strbuf_puts(&b, "; repeat a number to give an idea more than one");
-		strbuf_puts(&b, ")");
-		return strbuf_steal(&b);
-	}
-	if (round->n_questions == 0)
-		return xstrdup("This message needs no reply");
-
-	/* A text answer runs to the end of its line, so text questions come last, and when
-	 * there are several, each gets a line of its own. */
-	size_t n_text = 0, first_optional = 0;
-	for (size_t i = 0; i < round->n_questions; i++) {
-		n_text += round->questions[i].kind == QUESTION_TEXT;
-		if (!round->questions[i].required && !first_optional)
-			first_optional = i + 1;
-	}
-	const char *between = n_text > 1 ? "\n" : ", ";
-	strbuf_puts(&b, n_text > 1 ? "Reply like this, one answer a line:\n" : "Reply like this: ");
-	size_t n = 0;
-	for (int text = 0; text <= 1; text++)
-		for (size_t i = 0; i < round->n_questions; i++) {
-			const coco_question *q = &round->questions[i];
-			if ((q->kind == QUESTION_TEXT) != text)
-				continue;
-			if (n++ > 0)
-				strbuf_puts(&b, between);
-			strbuf_printf(&b, "%zu: ", i + 1);
-			example_value(&b, q);
-		}
-	if (first_optional)
-		strbuf_printf(&b, "\nTo leave out a question that is not required: skip %zu",
-			      first_optional);
-	return strbuf_steal(&b);
-}
-
-int answer_parse_to_json(const answer_parse *p, cJSON **ret)
-{
-	cJSON *o = cJSON_CreateObject();
-	cJSON *answers = cJSON_AddObjectToObject(o, "answers");
-	cJSON *ideas = cJSON_AddArrayToObject(o, "ideas");
-	cJSON *votes = cJSON_AddObjectToObject(o, "votes");
-	cJSON *skips = cJSON_AddArrayToObject(o, "skips");
-	bool ok = o && answers && ideas && votes && skips;
-	for (size_t i = 0; ok && i < p->n_answers; i++) {
-		const answer_entry *a = &p->answers[i];
-		if (a->kind != QUESTION_MULTI) {
-			ok = cJSON_AddStringToObject(answers, a->qid, a->value);
-			continue;
-		}
-		cJSON *list = cJSON_AddArrayToObject(answers, a->qid);
-		ok = list;
-		for (const char *v = a->value; ok && *v;) {
-			size_t n = strcspn(v, "|");
-			_cleanup_free_ char *opt = xstrndup(v, n);
-			cJSON *s = cJSON_CreateString(opt);
-			ok = s && cJSON_AddItemToArray(list, s);
-			v += n + (v[n] == '|');
-		}
-	}
-	for (size_t i = 0; ok && i < p->n_ideas; i++) {
-		cJSON *s = cJSON_CreateString(p->ideas[i]);
-		ok = s && cJSON_AddItemToArray(ideas, s);
-	}
-	for (size_t i = 0; ok && i < p->n_votes; i++) {
-		char key[32];
-		snprintf(key, sizeof key, "%zu", p->votes[i].idea);
-		ok = cJSON_AddNumberToObject(votes, key, p->votes[i].dots);
-	}
-	for (size_t i = 0; ok && i < p->n_skips; i++) {
-		cJSON *s = cJSON_CreateString(p->skips[i].qid);
-		ok = s && cJSON_AddItemToArray(skips, s);
-	}
-	if (!ok) {
-		cJSON_Delete(o);
-		return -ENOMEM;
-	}
-	*ret = o;
-	return 0;
 }

@@ -1,0 +1,70 @@
+/* answer-private: what the parts of the answer module share (answer.c: the parser,
+ * answer-text.c: characters and values, answer-format.c: accessors and output). The body of
+ * a parse result lives here so that the parser can build it and the output read it. Not an
+ * interface for anything outside the answer module. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "answer.h"
+
+typedef struct answer_entry {
+	size_t q; /* index into the round's questions */
+	char *qid;
+	char *value;
+	question_kind kind;
+} answer_entry;
+
+typedef struct skip_entry {
+	size_t q;
+	char *qid;
+} skip_entry;
+
+typedef struct vote_entry {
+	size_t idea;
+	unsigned dots;
+} vote_entry;
+
+struct answer_parse {
+	answer_entry *answers;
+	size_t n_answers, cap_answers;
+	skip_entry *skips;
+	size_t n_skips, cap_skips;
+	char **ideas; /* NULL-terminated once non-empty */
+	size_t n_ideas, cap_ideas;
+	vote_entry *votes; /* sorted by idea */
+	size_t n_votes, cap_votes;
+	unsigned total_votes;
+	char **errors;
+	size_t n_errors, cap_errors;
+};
+
+/* --- answer-text.c: characters, each on the slice s..e ------------------------------------- */
+
+/* Bytes of one blank at s: ASCII space or tab, NBSP, ideographic space, BOM; else 0. */
+size_t answer_ws_len(const char *s, const char *e);
+const char *answer_skip_ws(const char *s, const char *e);
+const char *answer_trim_end(const char *s, const char *e);
+/* Bytes of a colon or a separator at s (ASCII or full-width), else 0. */
+size_t answer_colon_len(const char *s, const char *e);
+size_t answer_sep_len(const char *s, const char *e);
+bool answer_slice_eq_ci(const char *s, const char *e, const char *z);
+bool answer_is_ref_char(char c);
+bool answer_all_digits(const char *s, const char *e);
+/* Saturates at ULLONG_MAX beyond 10^12. */
+unsigned long long answer_digits_value(const char *s, const char *e);
+/* Valid UTF-8 without control characters (tabs are fine). */
+bool answer_line_is_text(const char *s, const char *e);
+/* “fragment”, on one line, shortened and cleaned for quoting back. Malloc'd. */
+char *answer_quote(const char *s, const char *e);
+
+/* --- answer-text.c: values ----------------------------------------------------------------- */
+
+/* The index of the option s..e names, or -1. */
+long answer_option_match(const coco_question *q, const char *s, const char *e);
+/* Normalised values (see answer.h), malloc'd; NULL when s..e is no valid answer. */
+char *answer_multi_value(const coco_question *q, const char *s, const char *e);
+char *answer_number_value(const char *s, const char *e, long min, long max);
+/* "a to d" or "1 to 30", for errors. */
+void answer_option_range(const coco_question *q, char *buf, size_t size);
