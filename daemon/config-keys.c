@@ -1,0 +1,693 @@
+/* config-keys: pass 2 of config loading (see config.c): the key tables of each section,
+ * the parsers that check and store each value, and the appliers that run a file's raw
+ * sections through them. The table is what the parser, `cococtl check` and
+ * docs/config.md share; see config-private.h for what this file shares with the others. */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <errno.h>
+#include <libical/ical.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config-private.h"
+#include "util.h"
+
+#define LIST_MAX 64 /* most entries in Email=, Remind=, Options=, ... */
+
+static const char *const connector_names[] = {"local", "email", "slack", "matrix"};
+
+/* ---- pass 2: the key tables ---- */
+
+typedef struct key_def key_def;
+typedef void (*value_parser)(ctx *c, const key_def *k, const char *v, void *obj, unsigned line);
+
+struct key_def {
+	const char *name;
+	value_parser parse;
+	size_t off;             /* the field */
+	size_t off_list, off_n; /* list keys: the array and its length */
+	long min, max;          /* numbers */
+	bool multiline;         /* indented continuation lines allowed */
+	const char *doc;        /* one line, mirrored in docs/config.md */
+};
+
+#define FIELD(obj, off, type) ((type *)(void *)((char *)(obj) + (off)))
+
+/* Splits on any of seps, dropping empty items. */
+static char **split(const char *v, const char *seps)
+{
+	char **l = NULL;
+	while (*v) {
+		size_t n = strcspn(v, seps);
+		_cleanup_free_ char *item = xstrndup(v, n);
+		char *t = strstrip(item);
+		if (*t)
+			strv_push(&l, xstrdup(t));
+		v += n;
+		if (*v)
+			v++;
+	}
+	return l;
+}
+
+static void set_list(void *obj, const key_def *k, char **l)
+{
+	char ***dst = FIELD(obj, k->off_list, char **);
+	size_t n = strv_length(*dst);
+	for (size_t i = 0; i < n; i++)
+		free((*dst)[i]);
+	free(*dst);
+	*dst = l;
+	*FIELD(obj, k->off_n, size_t) = strv_length(l);
+}
+
+static void p_string(ctx *c, const key_def *k, const char *v, void *obj, unsigned line)
+{
+	char **dst = FIELD(obj, k->off, char *);
+	free(*dst);
+	*dst = *v ? xstrdup(v) : NULL;
+}
+
+static void p_path(ctx *c, const key_def *k, const char *v, void *obj, unsigned line)
+{
+	if (v[0] != '/') {
+		config_cerr(c, line, "%s=" VAL_FMT ": expected an absolute path", k->name, VAL_ARG(v));
+		return;
+	}
+	p_string(c, k, v, obj, line);
+}
+
+static void p_listen(ctx *c, const key_def *k, const char *v, void *obj, unsigned line)
+{
+	const char *colon = strrchr(v, ':');
+	long port;
+	bool ok = colon && colon > v && parse_long(colon + 1, 1, 65535, &port) >= 0;
+	if (ok && v[0] == '[')
+		ok = colon[-1] == ']' && colon - v > 2;
+	if (!ok) {
+		config_cerr(c, line, "%s=" VAL_FMT ": expected ADDRESS:PORT, like 127.0.0.1:8470", k->name,
+		     VAL_ARG(v));
+		return;
+	}
+	p_string(c, k, v, obj, line);
+}
+
+static void p_connectors(ctx *c, const key_def *k, const char *v, void *obj, unsigned line)
+{
+	char **l = split(v, " ,\t");
+	char **out = NULL;
+	c->connectors_line = line;
+	for (char **p = l; p && *p; p++) {
+		if (config_table_from_string(connector_names, ELEMENTSOF(connector_names), *p) < 0)
+			config_cerr(c, line, "%s=: unknown connector \"" VAL_FMT
+			     "\": expected local, email, slack or matrix", k->name, VAL_ARG(*p));
+		else if (config_table_from_string((const char *const *)out, strv_length(out), *p) < 0)
+			strv_push(&out, xstrdup(*p)); /* a repeated name is harmless */
+	}
+	strv_free(l);
+	if (!out) {
+		config_cerr(c, line, "%s= is empty: expected one or more of local, email, slack, matrix",
+		     k->name);
+		return;
+	}
+	set_list(obj, k, out);
+}
+
+static bool email_is_valid(const char *e)
+{
+	const char *at = strchr(e, '@');
+	return at && at > e && at[1] && !strchr(at + 1, '@') && !strpbrk(e, " \t<>\"(),;:");
+}
+
+static void p_mail_from(ctx *c, const key_def *k, const char *v, void *obj, unsigned line)
+{
+	if (!email_is_valid(v)) {
+		config_cerr(c, line, "%s=" VAL_FMT ": expected an email address like coco@example.org",
+		     k->name, VAL_ARG(v));
+		return;
+	}
+	p_string(c, k, v, obj, line);
+}
+
+static void p_timezone(ctx *c, const key_def *k, const char *v, void *obj, unsigned line)
+{
+	if (strlen(v) > 64 || !icaltimezone_get_builtin_timezone(v)) {
+		config_cerr(c, line, "%s=" VAL_FMT
+		     ": unknown time zone, expected an IANA name like Europe/Helsinki or UTC",
+		     k->name, VAL_ARG(v));
+		return;
+	}
+	p_string(c, k, v, obj, line);
+}
+
+static int parse_hhmm(const char *s, size_t n, int *ret)
+{
+	if (n != 5 || !isdigit((unsigned char)s[0]) || !isdigit((unsigned char)s[1]) ||
+	    s[2] != ':' || !isdigit((unsigned char)s[3]) || !isdigit((unsigned char)s[4]))
+		return -EINVAL;
+	int h = (s[0] - '0') * 10 + (s[1] - '0'), m = (s[3] - '0') * 10 + (s[4] - '0');
+	if (h > 23 || m > 59)
+		return -ERANGE;
+	*ret = h * 60 + m;
+	return 0;
+}
+
+static void p_quiet(ctx *c, const key_def *k, const char *v, void *obj, unsigned line)
+{
+	coco_campaign *camp = obj;
+	if (!*v || STREQ(v, "none")) {
+		camp->quiet_start = camp->quiet_end = -1;
+		return;
+	}
+	const char *dash = strchr(v, '-');
+	int a, b;
+	if (!dash || parse_hhmm(v, (size_t)(dash - v), &a) < 0 ||
+	    parse_hhmm(dash + 1, strlen(dash + 1), &b) < 0 || a == b) {
+		config_cerr(c, line, "%s=" VAL_FMT ": expected HH:MM-HH:MM like 21:00-08:00, or none",
+		     k->name, VAL_ARG(v));
+		return;
+	}
+	camp->quiet_start = a;
+	camp->quiet_end = b;
+}
+
+static void p_enum(ctx *c, const key_def *k, const char *v, void *obj, unsigned line,
+                   const char *const *t, size_t n)
+{
+	int i = config_table_from_string(t, n, v);
+	if (i < 0) {
+		strbuf b = {0};
+		for (size_t j = 0; j < n; j++)
+			strbuf_printf(&b, "%s%s", j ? (j + 1 == n ? " or " : ", ") : "", t[j]);
+		config_cerr(c, line, "%s=" VAL_FMT ": expected %s", k->name, VAL_ARG(v), b.s);
+		strbuf_done(&b);
+		return;
+	}
+	*FIELD(obj, k->off, int) = i;
+}
+
+static void p_side(ctx *c, const key_def *k, const char *v, void *obj, unsigned line)
+{
+	p_enum(c, k, v, obj, line, side_table, ELEMENTSOF(side_table));
+}
+static void p_round_kind(ctx *c, const key_def *k, const char *v, void *obj, unsigned line)
+{
+	p_enum(c, k, v, obj, line, round_kind_table, ELEMENTSOF(round_kind_table));
+}
+static void p_question_kind(ctx *c, const key_def *k, const char *v, void *obj, unsigned line)
+{
+	p_enum(c, k, v, obj, line, question_kind_table, ELEMENTSOF(question_kind_table));
+}
+
+static void p_bool(ctx *c, const key_def *k, const char *v, void *obj, unsigned line)
+{
+	if (parse_bool(v, FIELD(obj, k->off, bool)) < 0)
+		config_cerr(c, line, "%s=" VAL_FMT ": expected yes or no", k->name, VAL_ARG(v));
+}
+
+static void p_long(ctx *c, const key_def *k, const char *v, void *obj, unsigned line)
+{
+	if (parse_long(v, k->min, k->max, FIELD(obj, k->off, long)) < 0)
+		config_cerr(c, line, "%s=" VAL_FMT ": expected a whole number from %ld to %ld", k->name,
+		     VAL_ARG(v), k->min, k->max);
+}
+
+static void p_unsigned(ctx *c, const key_def *k, const char *v, void *obj, unsigned line)
+{
+	long n;
+	if (parse_long(v, k->min, k->max, &n) < 0)
+		config_cerr(c, line, "%s=" VAL_FMT ": expected a whole number from %ld to %ld", k->name,
+		     VAL_ARG(v), k->min, k->max);
+	else
+		*FIELD(obj, k->off, unsigned) = (unsigned)n;
+}
+
+static bool is_leap(int y)
+{
+	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+static int parse_localtime(const char *v, coco_localtime *ret)
+{
+	static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	static const char shape[] = "dddd-dd-dd dd:dd";
+	if (strlen(v) != sizeof shape - 1)
+		return -EINVAL;
+	for (size_t i = 0; shape[i]; i++)
+		if (shape[i] == 'd' ? !isdigit((unsigned char)v[i]) : v[i] != shape[i])
+			return -EINVAL;
+	int num[5], at[5] = {0, 5, 8, 11, 14}, len[5] = {4, 2, 2, 2, 2};
+	for (int i = 0; i < 5; i++) {
+		num[i] = 0;
+		for (int j = 0; j < len[i]; j++)
+			num[i] = num[i] * 10 + (v[at[i] + j] - '0');
+	}
+	if (num[0] < 1970 || num[1] < 1 || num[1] > 12 || num[2] < 1 ||
+	    num[2] > mdays[num[1] - 1] + (num[1] == 2 && is_leap(num[0])) || num[3] > 23 ||
+	    num[4] > 59)
+		return -ERANGE;
+	*ret = (coco_localtime){true, num[0], num[1], num[2], num[3], num[4]};
+	return 0;
+}
+
+static void p_datetime(ctx *c, const key_def *k, const char *v, void *obj, unsigned line)
+{
+	if (parse_localtime(v, FIELD(obj, k->off, coco_localtime)) < 0)
+		config_cerr(c, line, "%s=" VAL_FMT ": expected a date and time like 2026-12-01 09:00",
+		     k->name, VAL_ARG(v));
+}
+
+static void p_duration(ctx *c, const key_def *k, const char *v, void *obj, unsigned line)
+{
+	int64_t d;
+	if (parse_duration(v, &d) < 0 || d <= 0)
+		config_cerr(c, line, "%s=" VAL_FMT ": expected a positive duration like 3d, 36h or 1w2d",
+		     k->name, VAL_ARG(v));
+	else
+		*FIELD(obj, k->off, int64_t) = d;
+}
+
+static void p_rrule(ctx *c, const key_def *k, const char *v, void *obj, unsigned line)
+{
+	icalerror_clear_errno();
+	struct icalrecurrencetype rt = icalrecurrencetype_from_string(v);
+	free(rt.rscale); /* libical strdup()s RSCALE= and leaves it to us */
+	icalerror_clear_errno();
+	if (rt.freq == ICAL_NO_RECURRENCE) {
+		config_cerr(c, line, "%s=" VAL_FMT
+		     ": expected an RFC 5545 RRULE like FREQ=WEEKLY;BYDAY=MO", k->name, VAL_ARG(v));
+		return;
+	}
+	p_string(c, k, v, obj, line);
+}
+
+static void p_remind(ctx *c, const key_def *k, const char *v, void *obj, unsigned line)
+{
+	char **l = split(v, " ,\t");
+	size_t n = strv_length(l);
+	int64_t *out = xcalloc(n, sizeof(int64_t));
+	bool ok = n <= LIST_MAX;
+	if (!ok)
+		config_cerr(c, line, "%s=: expected at most %d offsets", k->name, LIST_MAX);
+	for (size_t i = 0; ok && i < n; i++)
+		if (parse_duration(l[i], &out[i]) < 0 || out[i] >= 0) {
+			config_cerr(c, line, "%s=" VAL_FMT ": expected negative offsets before the close, "
+			     "like -2d,-4h", k->name, VAL_ARG(l[i]));
+			ok = false;
+		}
+	strv_free(l);
+	if (!ok) {
+		free(out);
+		return;
+	}
+	free(*FIELD(obj, k->off_list, int64_t *));
+	*FIELD(obj, k->off_list, int64_t *) = out;
+	*FIELD(obj, k->off_n, size_t) = n;
+}
+
+/* Audience=/Recipients=: all, client, provider, or member ids (checked in pass 3). */
+static void p_audience(ctx *c, const key_def *k, const char *v, void *obj, unsigned line)
+{
+	static const char *const words[] = {"all", "client", "provider"};
+	static const audience_kind kinds[] = {AUDIENCE_ALL, AUDIENCE_CLIENT, AUDIENCE_PROVIDER};
+	char **l = split(v, " ,\t");
+	size_t n = strv_length(l);
+	int w = n == 1 ? config_table_from_string(words, ELEMENTSOF(words), l[0]) : -1;
+	if (w >= 0) {
+		*FIELD(obj, k->off, audience_kind) = kinds[w];
+		set_list(obj, k, NULL);
+		strv_free(l);
+		return;
+	}
+	bool ok = n > 0 && n <= LIST_MAX * 4;
+	for (size_t i = 0; ok && i < n; i++)
+		ok = name_is_safe(l[i]) && config_table_from_string(words, ELEMENTSOF(words), l[i]) < 0;
+	if (!ok) {
+		config_cerr(c, line, "%s=" VAL_FMT ": expected all, client, provider or member ids",
+		     k->name, VAL_ARG(v));
+		strv_free(l);
+		return;
+	}
+	*FIELD(obj, k->off, audience_kind) = AUDIENCE_MEMBERS;
+	set_list(obj, k, l);
+}
+
+static void p_id(ctx *c, const key_def *k, const char *v, void *obj, unsigned line)
+{
+	if (!name_is_safe(v)) {
+		config_cerr(c, line, "%s=" VAL_FMT ": expected an id of letters, digits and ._@+=- "
+		     "(at most 64)", k->name, VAL_ARG(v));
+		return;
+	}
+	p_string(c, k, v, obj, line);
+}
+
+static void p_options(ctx *c, const key_def *k, const char *v, void *obj, unsigned line)
+{
+	char **l = split(v, "|");
+	if (strv_length(l) > LIST_MAX) {
+		config_cerr(c, line, "%s=: expected at most %d options", k->name, LIST_MAX);
+		strv_free(l);
+		return;
+	}
+	set_list(obj, k, l);
+}
+
+static void p_emails(ctx *c, const key_def *k, const char *v, void *obj, unsigned line)
+{
+	coco_member *m = obj;
+	char **l = split(v, " ,\t");
+	for (char **p = l; p && *p; p++) {
+		for (char *q = *p; *q; q++)
+			*q = (char)tolower((unsigned char)*q);
+		const char *owner = NULL;
+		for (size_t i = 0; i < m->n_emails; i++)
+			if (STREQ(m->emails[i], *p))
+				owner = m->id;
+		for (size_t i = 0; c->camp && !owner && i < c->camp->c->n_members; i++) {
+			const coco_member *o = &c->camp->c->members[i];
+			for (size_t j = 0; o != m && j < o->n_emails; j++)
+				if (STREQ(o->emails[j], *p))
+					owner = o->id;
+		}
+		if (!email_is_valid(*p))
+			config_cerr(c, line,
+			     "%s=" VAL_FMT ": expected an email address like ana@example.org",
+			     k->name, VAL_ARG(*p));
+		else if (owner)
+			config_cerr(c, line, "%s=%s: already used by member %s: expected each address "
+			     "once", k->name, *p, owner);
+		else if (m->n_emails >= LIST_MAX)
+			config_cerr(c, line, "%s=: expected at most %d addresses", k->name, LIST_MAX);
+		else {
+			m->emails = xrealloc(m->emails, (m->n_emails + 2) * sizeof(char *));
+			m->emails[m->n_emails++] = xstrdup(*p);
+			m->emails[m->n_emails] = NULL;
+		}
+	}
+	strv_free(l);
+}
+
+static void p_slack(ctx *c, const key_def *k, const char *v, void *obj, unsigned line)
+{
+	bool ok = (v[0] == 'U' || v[0] == 'W') && strlen(v) >= 3 && strlen(v) <= 32;
+	for (const char *p = v; ok && *p; p++)
+		ok = isupper((unsigned char)*p) || isdigit((unsigned char)*p);
+	if (!ok) {
+		config_cerr(c, line, "%s=" VAL_FMT ": expected a Slack user id like U024BE7LH", k->name,
+		     VAL_ARG(v));
+		return;
+	}
+	p_string(c, k, v, obj, line);
+}
+
+static void p_matrix(ctx *c, const key_def *k, const char *v, void *obj, unsigned line)
+{
+	const char *colon = strchr(v, ':');
+	if (v[0] != '@' || !colon || colon == v + 1 || !colon[1] || strpbrk(v, " \t") ||
+	    strlen(v) > 255) {
+		config_cerr(c, line, "%s=" VAL_FMT ": expected a Matrix user id like @ana:example.org",
+		     k->name, VAL_ARG(v));
+		return;
+	}
+	p_string(c, k, v, obj, line);
+}
+
+#define KEY(n, fn, T, field, d, ...)                                                               \
+	{                                                                                          \
+		.name = n, .parse = fn, .off = offsetof(T, field), .doc = d, __VA_ARGS__           \
+	}
+#define LIST(T, list, n) .off_list = offsetof(T, list), .off_n = offsetof(T, n)
+
+static const key_def daemon_keys[] = {
+	KEY("StateDirectory", p_path, coco_config, state_dir, "where answers, spools and state live (default /var/lib/coco)"),
+	KEY("ControlSocket", p_path, coco_config, control_socket, "the cococtl socket (default /run/coco/control.sock)"),
+	KEY("Listen", p_listen, coco_config, listen, "ADDRESS:PORT of the webhook ingress (default 127.0.0.1:8470)"),
+	KEY("Connectors", p_connectors, coco_config, connectors, "which of local, email, slack, matrix run (default local)", LIST(coco_config, connectors, n_connectors)),
+};
+static const key_def mail_keys[] = {
+	KEY("From", p_mail_from, coco_config, mail_from, "the sender address of outgoing mail"),
+	KEY("Name", p_string, coco_config, mail_name, "the sender display name"),
+};
+static const key_def secrets_keys[] = {
+	KEY("Directory", p_path, coco_config, secrets_dir, "where secret files are read (default $CREDENTIALS_DIRECTORY)"),
+};
+static const key_def local_keys[] = {
+	KEY("Outbox", p_path, coco_config, local_outbox, "maildir the local connector delivers to (default STATE/local/outbox)"),
+	KEY("Inbox", p_path, coco_config, local_inbox, "maildir the local connector reads answers from (default STATE/local/inbox)"),
+};
+static const key_def campaign_keys[] = {
+	KEY("Id", p_id, coco_campaign, id, "the campaign id (default: the file name without .conf)"),
+	KEY("Title", p_string, coco_campaign, title, "shown in messages and digests"),
+	KEY("Description", p_string, coco_campaign, description, "Markdown; may continue on indented lines", .multiline = true),
+	KEY("TimeZone", p_timezone, coco_campaign, timezone, "IANA time zone of Open=/Close= times (default UTC)"),
+	KEY("Client", p_string, coco_campaign, client_name, "the client organisation's name"),
+	KEY("Provider", p_string, coco_campaign, provider_name, "the provider organisation's name"),
+	KEY("QuietHours", p_quiet, coco_campaign, quiet_start, "HH:MM-HH:MM in each member's time zone when nothing is sent, or none"),
+};
+static const key_def member_keys[] = {
+	KEY("Name", p_string, coco_member, name, "display name (default: the id)"),
+	KEY("Side", p_side, coco_member, side, "client or provider (required)"),
+	KEY("Email", p_emails, coco_member, emails, "addresses, space or comma separated, repeatable; the first gets mail", LIST(coco_member, emails, n_emails)),
+	KEY("Slack", p_slack, coco_member, slack_id, "Slack user id, like U024BE7LH"),
+	KEY("Matrix", p_matrix, coco_member, matrix_id, "Matrix user id, like @ana:example.org"),
+	KEY("TimeZone", p_timezone, coco_member, timezone, "the member's IANA time zone (default: the campaign's)"),
+};
+/* Pass 3 finds keys of round_keys, question_keys and digest_keys by position: ROUND_KEY_*,
+ * Q_KEY_* and DIGEST_KEY_* in config-private.h follow these tables. */
+static const key_def round_keys[] = {
+	KEY("Kind", p_round_kind, coco_round, kind, "prompt, survey, vote or announce (required)"),
+	KEY("Title", p_string, coco_round, title, "short title (default: the id)"),
+	KEY("Text", p_string, coco_round, text, "Markdown body; may continue on indented lines", .multiline = true),
+	KEY("Open", p_datetime, coco_round, open, "YYYY-MM-DD HH:MM, the (first) opening in the campaign time zone"),
+	KEY("Close", p_datetime, coco_round, close, "YYYY-MM-DD HH:MM, when a one-shot round closes"),
+	KEY("Duration", p_duration, coco_round, duration, "how long each occurrence stays open, like 3d or 36h"),
+	KEY("Repeat", p_rrule, coco_round, repeat, "RFC 5545 RRULE, like FREQ=WEEKLY;BYDAY=MO (needs Open=)"),
+	KEY("Remind", p_remind, coco_round, remind, "reminders before the close, like -2d,-4h", LIST(coco_round, remind, n_remind)),
+	KEY("MaxReminders", p_unsigned, coco_round, max_reminders, "most reminders a member gets (default: the number of Remind= offsets)", .min = 0, .max = 100),
+	KEY("Audience", p_audience, coco_round, audience, "all, client, provider, or member ids (default all)", LIST(coco_round, audience_members, n_audience_members)),
+	KEY("Anonymous", p_bool, coco_round, anonymous, "yes: digests show answers without names (default no)"),
+	KEY("Source", p_id, coco_round, source, "vote: the prompt round whose ideas are on the ballot"),
+	KEY("Votes", p_unsigned, coco_round, votes, "vote: dots each member may give (default 3)", .min = 1, .max = 100),
+};
+static const key_def question_keys[] = {
+	KEY("Text", p_string, coco_question, text, "the question (required); may continue on indented lines", .multiline = true),
+	KEY("Kind", p_question_kind, coco_question, kind, "scale, choice, multi, text or nps (required)"),
+	KEY("Required", p_bool, coco_question, required, "yes: an answer must include it (default no)"),
+	KEY("Min", p_long, coco_question, min, "scale: lowest value (default 1)", .min = -100, .max = 100),
+	KEY("Max", p_long, coco_question, max, "scale: highest value (default 5)", .min = -100, .max = 100),
+	KEY("MinLabel", p_string, coco_question, min_label, "scale: what the lowest value means"),
+	KEY("MaxLabel", p_string, coco_question, max_label, "scale: what the highest value means"),
+	KEY("Options", p_options, coco_question, options, "choice, multi: the options, separated by |", LIST(coco_question, options, n_options)),
+};
+static const key_def digest_keys[] = {
+	KEY("Repeat", p_rrule, coco_digest, repeat, "RRULE of a periodic digest, like FREQ=WEEKLY;BYDAY=FR;BYHOUR=16;BYMINUTE=0"),
+	KEY("Start", p_datetime, coco_digest, start, "YYYY-MM-DD HH:MM, DTSTART of Repeat= (default: the first Open=)"),
+	KEY("OnClose", p_bool, coco_digest, on_close, "yes: a digest whenever a round closes (default yes)"),
+	KEY("Recipients", p_audience, coco_digest, audience, "all, client, provider, or member ids (default all)", LIST(coco_digest, members, n_members)),
+};
+_Static_assert(ELEMENTSOF(round_keys) <= KEYS_MAX, "key_lines too small");
+
+static void apply_entries(ctx *c, const char *section, const key_def *keys, size_t n_keys,
+                          const raw_section *s, void *obj, key_lines *kl)
+{
+	for (size_t i = 0; i < s->n_entries; i++) {
+		const raw_entry *e = &s->entries[i];
+		size_t k = 0;
+		while (k < n_keys && !STREQ(keys[k].name, e->key))
+			k++;
+		if (k == n_keys) {
+			strbuf b = {0};
+			for (size_t j = 0; j < n_keys; j++)
+				strbuf_printf(&b, "%s%s", j ? ", " : "", keys[j].name);
+			config_cerr(c, e->line, "unknown key " VAL_FMT "= in [%s]: expected one of %s",
+			     VAL_ARG(e->key), section, b.s);
+			strbuf_done(&b);
+			continue;
+		}
+		size_t before = c->n_errors;
+		if (e->multiline && !keys[k].multiline)
+			config_cerr(c, e->line, "%s= continues on the next line: expected a single line",
+			     keys[k].name);
+		else
+			keys[k].parse(c, &keys[k], e->value.s, obj, e->line);
+		if (kl) {
+			kl->line[k] = e->line;
+			if (c->n_errors > before)
+				kl->bad |= 1u << k;
+			else
+				kl->bad &= ~(1u << k);
+		}
+	}
+}
+
+/* ---- pass 2: sections ---- */
+
+/* "Member \"ana\"" → "Member", "ana"; "Digest" → "Digest", NULL. */
+static int parse_head(const char *head, char **ret_name, char **ret_arg)
+{
+	size_t n = strspn(head, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz");
+	const char *p = head + n;
+	p += strspn(p, " \t");
+	char *arg = NULL;
+	if (*p == '"') {
+		const char *q = strchr(p + 1, '"');
+		if (!q || q[1 + strspn(q + 1, " \t")])
+			return -EINVAL;
+		arg = xstrndup(p + 1, (size_t)(q - p - 1));
+	} else if (*p)
+		return -EINVAL;
+	if (n == 0) {
+		free(arg);
+		return -EINVAL;
+	}
+	*ret_name = xstrndup(head, n);
+	*ret_arg = arg;
+	return 0;
+}
+
+void config_apply_main(ctx *c, const raw_section *secs, size_t n)
+{
+	static const struct {
+		const char *name;
+		const key_def *keys;
+		size_t n_keys;
+	} sections[] = {
+		{"Daemon", daemon_keys, ELEMENTSOF(daemon_keys)},
+		{"Mail", mail_keys, ELEMENTSOF(mail_keys)},
+		{"Secrets", secrets_keys, ELEMENTSOF(secrets_keys)},
+		{"Local", local_keys, ELEMENTSOF(local_keys)},
+	};
+	for (size_t i = 0; i < n; i++) {
+		if (!secs[i].head)
+			continue;
+		size_t j = 0;
+		while (j < ELEMENTSOF(sections) && !STREQ(sections[j].name, secs[i].head))
+			j++;
+		if (j == ELEMENTSOF(sections)) {
+			config_cerr(c, secs[i].line, "unknown section [" VAL_FMT "]: expected [Daemon], "
+			     "[Mail], [Secrets] or [Local]", VAL_ARG(secs[i].head));
+			continue;
+		}
+		apply_entries(c, sections[j].name, sections[j].keys, sections[j].n_keys, &secs[i],
+		              c->cfg, NULL);
+	}
+}
+
+static bool id_ok(ctx *c, const char *what, const char *id, unsigned line)
+{
+	if (name_is_safe(id))
+		return true;
+	config_cerr(c, line, "%s id \"" VAL_FMT "\": expected letters, digits and ._@+=- (at most 64, "
+	     "not starting with '.')", what, VAL_ARG(id));
+	return false;
+}
+
+static void apply_member(ctx *c, camp_build *b, const raw_section *s, const char *id)
+{
+	coco_campaign *camp = b->c;
+	const coco_member *dup = name_is_safe(id) ? config_find_member(camp, id) : NULL;
+	if (dup)
+		config_cerr(c, s->line,
+		     "duplicate member \"%s\": expected each id once (first at line %u)", id,
+		     dup->line);
+	if (!id_ok(c, "member", id, s->line) || dup) {
+		coco_member scratch = {.id = xstrdup(id)}; /* still check its values */
+		apply_entries(c, s->head, member_keys, ELEMENTSOF(member_keys), s, &scratch, NULL);
+		config_member_done(&scratch);
+		return;
+	}
+	camp->members = xrealloc(camp->members, (camp->n_members + 1) * sizeof(coco_member));
+	b->member_kl = xrealloc(b->member_kl, (camp->n_members + 1) * sizeof(key_lines));
+	coco_member *m = &camp->members[camp->n_members];
+	key_lines *kl = &b->member_kl[camp->n_members++];
+	*m = (coco_member){.id = xstrdup(id), .line = s->line};
+	*kl = (key_lines){0};
+	apply_entries(c, s->head, member_keys, ELEMENTSOF(member_keys), s, m, kl);
+}
+
+static void apply_round(ctx *c, camp_build *b, const raw_section *s, const char *id)
+{
+	coco_campaign *camp = b->c;
+	const coco_round *dup = name_is_safe(id) ? config_find_round(camp, id) : NULL;
+	if (dup)
+		config_cerr(c, s->line, "duplicate round \"%s\": expected each id once (first at line %u)",
+		     id, dup->line);
+	if (!id_ok(c, "round", id, s->line) || dup) {
+		coco_round scratch = {.id = xstrdup(id)};
+		apply_entries(c, s->head, round_keys, ELEMENTSOF(round_keys), s, &scratch, NULL);
+		config_round_done(&scratch);
+		return;
+	}
+	camp->rounds = xrealloc(camp->rounds, (camp->n_rounds + 1) * sizeof(coco_round));
+	b->round_kl = xrealloc(b->round_kl, (camp->n_rounds + 1) * sizeof(key_lines));
+	coco_round *r = &camp->rounds[camp->n_rounds];
+	key_lines *kl = &b->round_kl[camp->n_rounds++];
+	*r = (coco_round){.id = xstrdup(id), .votes = 3, .line = s->line};
+	*kl = (key_lines){0};
+	apply_entries(c, s->head, round_keys, ELEMENTSOF(round_keys), s, r, kl);
+}
+
+static void apply_question(ctx *c, camp_build *b, const raw_section *s, const char *arg)
+{
+	const char *slash = strchr(arg, '/');
+	_cleanup_free_ char *round_id = slash ? xstrndup(arg, (size_t)(slash - arg)) : NULL;
+	pending_question pq = {.q = {.line = s->line}};
+	if (!slash) {
+		config_cerr(c, s->line, "[Question \"" VAL_FMT "\"]: expected [Question \"round/id\"]",
+		     VAL_ARG(arg));
+	} else if (id_ok(c, "round", round_id, s->line) &&
+		   id_ok(c, "question", slash + 1, s->line)) {
+		pq.round_id = TAKE_PTR(round_id);
+		pq.q.id = xstrdup(slash + 1);
+	}
+	apply_entries(c, s->head, question_keys, ELEMENTSOF(question_keys), s, &pq.q, &pq.kl);
+	if (!pq.round_id) {
+		config_question_done(&pq.q);
+		return;
+	}
+	b->qs = xrealloc(b->qs, (b->n_qs + 1) * sizeof(pending_question));
+	b->qs[b->n_qs++] = pq;
+}
+
+void config_apply_campaign(ctx *c, camp_build *b, const raw_section *secs, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const raw_section *s = &secs[i];
+		_cleanup_free_ char *name = NULL, *arg = NULL;
+		if (!s->head)
+			continue;
+		if (parse_head(s->head, &name, &arg) < 0) {
+			config_cerr(c, s->line, "[" VAL_FMT "]: expected [Name] or [Name \"id\"]",
+			     VAL_ARG(s->head));
+			continue;
+		}
+		bool wants_arg = STREQ(name, "Member") || STREQ(name, "Round") ||
+		                 STREQ(name, "Question");
+		if (!wants_arg && !STREQ(name, "Campaign") && !STREQ(name, "Digest")) {
+			config_cerr(c, s->line, "unknown section [" VAL_FMT "]: expected [Campaign], "
+			     "[Member \"id\"], [Round \"id\"], [Question \"round/id\"] or [Digest]",
+			     VAL_ARG(s->head));
+		} else if (wants_arg && !arg) {
+			config_cerr(c, s->line, "[%s] without an id: expected [%s \"id\"]", name, name);
+		} else if (!wants_arg && arg) {
+			config_cerr(c, s->line, "[%s] takes no id: expected [%s]", name, name);
+		} else if (STREQ(name, "Campaign")) {
+			if (!b->campaign_line)
+				b->campaign_line = s->line;
+			apply_entries(c, name, campaign_keys, ELEMENTSOF(campaign_keys), s, b->c,
+			              &b->camp_kl);
+		} else if (STREQ(name, "Digest")) {
+			if (!b->c->digest.set)
+				b->c->digest.line = s->line;
+			b->c->digest.set = true;
+			apply_entries(c, name, digest_keys, ELEMENTSOF(digest_keys), s,
+			              &b->c->digest, &b->digest_kl);
+		} else if (STREQ(name, "Member"))
+			apply_member(c, b, s, arg);
+		else if (STREQ(name, "Round"))
+			apply_round(c, b, s, arg);
+		else
+			apply_question(c, b, s, arg);
+	}
+}
