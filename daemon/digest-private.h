@@ -1,0 +1,132 @@
+/* digest-private: what the two halves of the digest module share — the reader
+ * (digest-read.c: the answers.jsonl record scanner and the per-member tally) and the
+ * figures (digest.c: figures, template JSON, rendering and writing). Not an interface for
+ * anything outside the digest module; see digest.h for that. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "digest.h"
+
+/* ---- a small string → index hash map (open addressing; the audience is small) ---- */
+
+/* Inline: the tally hashes every record's key, and the figures hash member ids and quotes. */
+static inline uint64_t fnv1a(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *s = p;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ s[i]) * 0x100000001b3ULL;
+	return h;
+}
+#define FNV_SEED 0xcbf29ce484222325ULL
+
+typedef struct smap_slot {
+	char *key; /* owned; NULL = empty */
+	size_t len, idx;
+	uint64_t hash;
+} smap_slot;
+
+typedef struct smap {
+	smap_slot *slots;
+	size_t cap, n;
+} smap;
+
+/* The index stored under key, or SIZE_MAX. */
+static inline size_t smap_find(const smap *m, const char *key, size_t len, uint64_t hash)
+{
+	if (!m->cap)
+		return SIZE_MAX;
+	for (size_t i = hash & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
+		const smap_slot *s = &m->slots[i];
+		if (!s->key)
+			return SIZE_MAX;
+		if (s->hash == hash && s->len == len && memcmp(s->key, key, len) == 0)
+			return s->idx;
+	}
+}
+
+/* ---- one answers.jsonl record, as read ---- */
+
+typedef struct sv {
+	const char *s; /* NUL-terminated */
+	size_t len;
+} sv;
+
+typedef struct rec_answer {
+	sv qid, value;     /* value.s is NULL for an array (multi) or a non-string */
+	size_t first, n;   /* array items: rec->items[first .. first + n) */
+	bool array;
+} rec_answer;
+
+typedef struct rec_vote {
+	long idea, dots;
+} rec_vote;
+
+typedef struct record {
+	bool has_v;
+	long v;
+	sv member, pseudo, side;
+	rec_answer *answers;
+	size_t n_answers, cap_answers;
+	sv *items, *ideas, *skips;
+	size_t n_items, cap_items, n_ideas, cap_ideas, n_skips, cap_skips;
+	rec_vote *votes;
+	size_t n_votes, cap_votes;
+} record;
+
+/* ---- the tally: one entry per member (or pseudonym) with their latest values ---- */
+
+enum { SLOT_NONE, SLOT_VALUE, SLOT_SKIP };
+
+typedef struct slot {
+	unsigned char state;
+	long num;      /* scale/nps value, choice option index */
+	uint64_t mask; /* multi: chosen options (the first 64) */
+	char *text;    /* text answers, the buffer reused by later answers */
+	size_t text_cap;
+} slot;
+
+typedef struct entry {
+	char *key; /* member id or pseudonym */
+	bool is_member_id;
+	const coco_member *member;
+	coco_side side;
+	slot *slots; /* one per question of the round */
+	rec_vote *votes;
+	size_t n_votes, cap_votes;
+} entry;
+
+typedef struct idea {
+	char *text; /* the first spelling, trimmed */
+	size_t author; /* entry index */
+	unsigned count;
+} idea;
+
+typedef struct tally {
+	const coco_campaign *campaign; /* may be NULL (digest_collect_ideas & co) */
+	const coco_round *round;       /* may be NULL */
+	size_t n_questions;
+	entry *entries;
+	size_t n_entries, cap_entries;
+	smap entry_map;
+	idea *ideas;
+	size_t n_ideas, cap_ideas;
+	smap idea_map;
+	record rec;
+	char *scratch;
+	size_t scratch_cap;
+	size_t n_records, n_bad;
+	const char *relpath; /* for warnings */
+} tally;
+
+/* round may be NULL (digest_collect_ideas & co): then no answers are tallied, only ideas,
+ * votes and who answered. c may be NULL too: then no entry is matched to a member. */
+void tally_init(tally *t, const coco_campaign *c, const coco_round *round);
+void tally_done(tally *t);
+/* Streams campaigns/<campaign>/rounds/<round>/<occurrence>/answers.jsonl into t; a missing
+ * file is an empty one, an unsafe name -EINVAL. Unreadable records are counted in t->n_bad. */
+int tally_scan(tally *t, store *st, const char *campaign, const char *round,
+               const char *occurrence);
