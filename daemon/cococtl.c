@@ -275,8 +275,14 @@ static int cmd_digest(int argc, char **argv)
 	if (cJSON_IsString(path))
 		fprintf(stderr, "cococtl: digest written to %s and queued for its recipients\n",
 		        path->valuestring);
-	else
-		fprintf(stderr, "cococtl: periodic digest compiled and queued (see the daemon log)\n");
+	else {
+		int n = cJSON_GetObjectItem(o, "rounds")->valueint;
+		if (n == 0)
+			fprintf(stderr, "cococtl: no round is open, so there is no digest to send\n");
+		else
+			fprintf(stderr, "cococtl: digest of %d open round%s compiled and queued\n", n,
+			        n == 1 ? "" : "s");
+	}
 	cJSON_Delete(o);
 	return 0;
 }

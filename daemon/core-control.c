@@ -173,11 +173,17 @@ static int cmd_digest(core *c, const cJSON *req, cJSON **ret, char **ret_error)
 	cJSON *o = cJSON_CreateObject();
 	if (!rid) {
 		int r = periodic_digest(c, camp, ct);
+		if (r < 0) {
+			cJSON_Delete(o);
+			*ret_error = xasprintf("cannot publish the periodic digest of %s (see the log)",
+			                       camp->id);
+			return r;
+		}
 		core_ct_save(c, ct);
 		core_audit(c, "digest", camp->id, NULL, NULL);
-		cJSON_AddBoolToObject(o, "periodic", 1);
+		cJSON_AddNumberToObject(o, "rounds", r);
 		*ret = o;
-		return r < 0 ? 0 : 0;
+		return 0;
 	}
 	round_rt *rt = rt_find(ct, rid);
 	if (!rt) {

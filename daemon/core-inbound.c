@@ -259,13 +259,9 @@ void core_receive(void *core_, const inbound_msg *m, inbound_done_fn done, void 
 		return;
 	}
 
-	size_t n_ideas = 0;
-	if (r->kind == ROUND_VOTE && r->source && rt->ballot_occurrence) {
-		char **ballot = NULL;
-		(void)digest_collect_ideas(c->st, camp->id, r->source, rt->ballot_occurrence, &ballot);
-		n_ideas = strv_length(ballot);
-		strv_free(ballot);
-	}
+	char **ballot = core_ballot(c, camp, r, rt);
+	size_t n_ideas = strv_length(ballot);
+	strv_free(ballot);
 	_cleanup_answer_parse_ answer_parse *ap = NULL;
 	int k = answer_parse_text(r, n_ideas, m->text ? m->text : "", &ap);
 	if (k < 0) {

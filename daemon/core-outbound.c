@@ -44,6 +44,14 @@ const char *core_round_title(const coco_round *r)
 }
 
 /* Template data shared by prompts, reminders and confirmations of a round. */
+char **core_ballot(core *c, const coco_campaign *camp, const coco_round *r, const round_rt *rt)
+{
+	char **ballot = NULL;
+	if (r->kind == ROUND_VOTE && r->source && rt->ballot_occurrence)
+		(void)digest_collect_ideas(c->st, camp->id, r->source, rt->ballot_occurrence, &ballot);
+	return ballot;
+}
+
 cJSON *core_round_data(core *c, const coco_campaign *camp, const coco_round *r, round_rt *rt,
                          const coco_member *m)
 {
@@ -95,10 +103,7 @@ cJSON *core_round_data(core *c, const coco_campaign *camp, const coco_round *r, 
 	if (r->kind == ROUND_VOTE) {
 		cJSON_AddNumberToObject(d, "votes", r->votes);
 		cJSON *ideas = cJSON_AddArrayToObject(d, "ideas");
-		char **ballot = NULL;
-		if (r->source && rt->ballot_occurrence)
-			(void)digest_collect_ideas(c->st, camp->id, r->source, rt->ballot_occurrence,
-			                           &ballot);
+		char **ballot = core_ballot(c, camp, r, rt);
 		for (size_t i = 0; ballot && ballot[i]; i++) {
 			cJSON *io = cJSON_CreateObject();
 			cJSON_AddNumberToObject(io, "number", (double)(i + 1));

@@ -78,6 +78,8 @@ cJSON *core_round_data(core *c, const coco_campaign *camp, const coco_round *r, 
 const char *core_round_title(const coco_round *r);
 void core_send_round_message(core *c, const coco_campaign *camp, const coco_round *r,
                              round_rt *rt, const coco_member *m, const char *kind, unsigned n);
+/* The ideas on a vote round's ballot, numbered from 1 (NULL for other rounds or no ballot). */
+char **core_ballot(core *c, const coco_campaign *camp, const coco_round *r, const round_rt *rt);
 int core_render(core *c, const char *name, const cJSON *data, char **ret);
 int core_send_member(core *c, const outbound *o);
 char *core_message_id(core *c, const char *kind, const char *camp, const char *what,
@@ -94,6 +96,8 @@ int compile_round_digest(core *c, const coco_campaign *camp, campaign_rt *ct, ro
                          char **const comments, char **ret_md);
 int publish_digest(core *c, const coco_campaign *camp, const coco_round *r, const char *name,
                    const char *md);
+/* Compiles and sends the digest of the campaign's open rounds; returns how many rounds it
+ * covered (0: none open, nothing sent). */
 int periodic_digest(core *c, const coco_campaign *camp, campaign_rt *ct);
 int core_ct_save(core *c, campaign_rt *ct);
 const char *core_json_str(const cJSON *o, const char *k);

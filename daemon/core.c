@@ -8,11 +8,9 @@
 #include <string.h>
 #include <strings.h>
 
-#include "answer.h"
 #include "clock.h"
 #include "digest.h"
 #include "schedule.h"
-#include "template.h"
 #include "util.h"
 #include "core-private.h"
 
@@ -333,9 +331,7 @@ int compile_round_digest(core *c, const coco_campaign *camp, campaign_rt *ct,
 	const coco_round *r = campaign_find_round(camp, rt->id);
 	if (!r || !rt->occurrence)
 		return -ENOENT;
-	char **ballot = NULL;
-	if (r->kind == ROUND_VOTE && r->source && rt->ballot_occurrence)
-		(void)digest_collect_ideas(c->st, camp->id, r->source, rt->ballot_occurrence, &ballot);
+	char **ballot = core_ballot(c, camp, r, rt);
 	_cleanup_free_ char *note = rt->state == RS_OPEN ? still_open_note(c, camp, r, rt) : NULL;
 	digest_input in = {
 		.store = c->st,
@@ -510,7 +506,7 @@ int periodic_digest(core *c, const coco_campaign *camp, campaign_rt *ct)
 	} else
 		log_info("%s: periodic digest skipped, no round is open", camp->id);
 	strbuf_done(&md);
-	return k;
+	return k < 0 ? k : (int)n;
 }
 
 int core_tick(core *c)
