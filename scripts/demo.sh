@@ -46,8 +46,8 @@ for inv in "$outbox"/new/*; do
 	to=$(sed -n 's/^to: //p' <<<"$info" | head -1)
 	subject=$(sed -n 's/^subject: //p' <<<"$info")
 	case "$subject" in *Kickoff*) round=kickoff ;; *Ideas*) round=ideas ;; *) continue ;; esac
-	member=$(grep -l "^Email=.*$to" etc/campaigns.d/onboarding.conf >/dev/null &&
-		awk -v a="$to" '/^\[Member "/{gsub(/^\[Member "|"\]$/,""); m=$0} index($0,"Email=") && index($0,a){print m}' etc/campaigns.d/onboarding.conf)
+	member=$(awk -v a="$to" '/^\[Member "/{gsub(/^\[Member "|"\]$/,""); m=$0}
+		index($0,"Email=") && index($0,a){print m}' etc/campaigns.d/onboarding.conf)
 	body=scripts/demo/replies/$round-$member.txt
 	[ -f "$body" ] || continue
 	reply_to=$(sed -n 's/^reply-to: //p' <<<"$info")
