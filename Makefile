@@ -15,7 +15,7 @@ WARN := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wformat=2 -Wmissing-protot
 BASE_CFLAGS := -std=gnu11 -g $(WARN) -Idaemon -Iconnectors $(PKG_CFLAGS) \
 	-DCOCO_DATADIR='"$(PREFIX)/share/coco"' -DCOCO_SYSCONFDIR='"$(SYSCONFDIR)/coco"'
 CFLAGS ?= -O2
-SAN_FLAGS := -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+SAN_FLAGS := -O1 -DCOCO_TEST_HOOKS -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 LIB_SRC := $(filter-out daemon/main.c daemon/cococtl.c,$(wildcard daemon/*.c)) \
 	$(wildcard connectors/*.c connectors/*/*.c)

@@ -119,7 +119,8 @@ static void rearm(cocod *d)
 		sd_event_source_set_enabled(d->timer_src, SD_EVENT_OFF);
 		return;
 	}
-	uint64_t usec = next <= 0 ? 1 : (uint64_t)next * 1000000ULL;
+	int64_t real = next <= 0 ? 0 : clock_to_real(next);
+	uint64_t usec = real <= 0 ? 1 : (uint64_t)real * 1000000ULL;
 	sd_event_source_set_time(d->timer_src, usec);
 	sd_event_source_set_enabled(d->timer_src, SD_EVENT_ONESHOT);
 }
@@ -334,6 +335,16 @@ int main(int argc, char **argv)
 		daemon_done(&d);
 		return 2;
 	}
+
+	r = clock_init_from_env();
+	if (r < 0) {
+		log_error("not starting: $COCO_TEST_NOW must be unix seconds");
+		daemon_done(&d);
+		return 2;
+	}
+	if (r > 0)
+		log_warning("test clock: now is %lld (unix seconds), not the real time",
+		            (long long)clock_now());
 
 	r = load_config(d.config_dir, &d.cfg, NULL);
 	if (r < 0) {

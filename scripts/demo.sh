@@ -3,6 +3,11 @@
 # no server). Starts cocod in a temporary state directory, opens the kickoff survey and the
 # idea prompt, feeds replies from six members as mail files (quoted text and signatures
 # included), closes the rounds and prints the digests.
+#
+# The example's dates are examples: the demo runs on a copy of etc/ whose dates are moved by
+# whole weeks (weekdays and wall-clock times kept) so that the campaign starts a week or two
+# after "now". The story is the same on any date. COCO_TEST_NOW=UNIXSECONDS (honoured by the
+# test builds of cocod and cococtl) runs it as if it were that instant.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -11,18 +16,43 @@ demo=${COCO_DEMO_DIR:-$(mktemp -d /tmp/coco-demo.XXXXXX)}
 mkdir -p "$demo"
 state=$demo/state sock=$demo/control.sock
 outbox=$state/local/outbox inbox=$state/local/inbox
-ctl() { "$bin/cococtl" --config "$root/etc" --socket "$sock" "$@"; }
+etc=$demo/etc
+ctl() { "$bin/cococtl" --config "$etc" --socket "$sock" "$@"; }
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+# Move every date of the example so that its first Open= is 7 to 13 days after now.
+now=${COCO_TEST_NOW:-$(date +%s)}
+example=$root/etc/campaigns.d/onboarding.conf
+tz=$(sed -n 's/^TimeZone=//p' "$example" | head -1)
+first=$(sed -n 's/^Open=//p' "$example" | sort | head -1)
+week=604800
+gap=$((now + 7 * 86400 - $(TZ=$tz date -d "$first" +%s)))
+if [ $gap -gt 0 ]; then weeks=$(((gap + week - 1) / week)); else weeks=$((-(-gap / week))); fi
+shift_date() { # "YYYY-MM-DD HH:MM" moved by $weeks weeks of wall-clock time in $tz
+	local rel="$weeks weeks"
+	[ "$weeks" -ge 0 ] || rel="$((-weeks)) weeks ago"
+	TZ=$tz date -d "$1 $rel" '+%Y-%m-%d %H:%M'
+}
+rm -rf "$etc"
+cp -r "$root/etc" "$etc"
+while IFS= read -r line; do
+	case "$line" in
+	Open=* | Close=* | Start=*) printf '%s=%s\n' "${line%%=*}" "$(shift_date "${line#*=}")" ;;
+	*) printf '%s\n' "$line" ;;
+	esac
+done <"$example" >"$etc/campaigns.d/onboarding.conf"
 
 mkdir -p "$demo/secrets"
 ctl keygen "$demo/secrets/coco-key" >/dev/null
 export CREDENTIALS_DIRECTORY=$demo/secrets COCO_TEMPLATE_DIR=$root/templates
 
-say "Checking the example configuration (etc/)"
+say "Checking the example configuration (a copy of etc/ in $etc)"
+echo "today is $(TZ=$tz date -d "@$now" '+%Y-%m-%d %H:%M %Z'); the example's dates are moved $weeks weeks"
+echo "so that the kickoff opens on $(sed -n 's/^Open=//p' "$etc/campaigns.d/onboarding.conf" | sort | head -1) ($tz)"
 ctl check
 
 say "Starting cocod (log: $demo/cocod.log)"
-"$bin/cocod" --config "$root/etc" --state "$state" --socket "$sock" >"$demo/cocod.log" 2>&1 &
+"$bin/cocod" --config "$etc" --state "$state" --socket "$sock" >"$demo/cocod.log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null || true' EXIT
 for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.05; done
@@ -47,19 +77,19 @@ for inv in "$outbox"/new/*; do
 	subject=$(sed -n 's/^subject: //p' <<<"$info")
 	case "$subject" in *Kickoff*) round=kickoff ;; *Ideas*) round=ideas ;; *) continue ;; esac
 	member=$(awk -v a="$to" '/^\[Member "/{gsub(/^\[Member "|"\]$/,""); m=$0}
-		index($0,"Email=") && index($0,a){print m}' etc/campaigns.d/onboarding.conf)
+		index($0,"Email=") && index($0,a){print m}' "$etc/campaigns.d/onboarding.conf")
 	body=scripts/demo/replies/$round-$member.txt
 	[ -f "$body" ] || continue
 	reply_to=$(sed -n 's/^reply-to: //p' <<<"$info")
 	msgid=$(sed -n 's/^message-id: //p' <<<"$info")
 	n=$((n + 1))
-	name=$(date +%s).demo$n.demo
+	name=$now.demo$n.demo
 	{
 		printf 'From: %s\r\nTo: %s\r\nSubject: Re: %s\r\n' "$to" "$reply_to" "$subject"
 		printf 'Message-ID: <demo-%s-%s@acme.example>\r\nIn-Reply-To: <%s>\r\n' "$round" "$member" "$msgid"
-		printf 'Date: %s\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n' "$(date -R)"
+		printf 'Date: %s\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n' "$(date -R -d "@$now")"
 		cat "$body"
-		printf '\nOn %s, Northwind co-creation <coco@northwind.example> wrote:\n' "$(date '+%a, %d %b %Y at %H:%M')"
+		printf '\nOn %s, Northwind co-creation <coco@northwind.example> wrote:\n' "$(date -d "@$now" '+%a, %d %b %Y at %H:%M')"
 		sed -n '/^$/,$p' "$inv" | head -12 | sed 's/^/> /'
 	} >"$inbox/tmp/$name"
 	mv "$inbox/tmp/$name" "$inbox/new/$name"

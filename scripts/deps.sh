@@ -10,6 +10,9 @@ pkgs=(
 	libmicrohttpd-dev libinih-dev libcmark-dev libical-dev libssl-dev
 	libcmocka-dev
 	tzdata systemd
+	# /bin/kill: the unit's ExecReload= and t-unit's systemd-analyze verify need it, and a
+	# minimal Debian has no kill binary without procps.
+	procps
 )
 
 missing=()

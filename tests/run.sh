@@ -21,7 +21,7 @@ run() {
 		sed 's/^/    /' "$log" | tail -n 60
 	fi
 	# Figures a test prints for people (spec counts) are shown even on success.
-	grep -E '^[A-Za-z -]*: ?[0-9]+ passed, [0-9]+ failed|^[0-9]+ passed, [0-9]+ failed|corpus:' "$log" | sed 's/^/    /'
+	grep -E '^SKIP|^[A-Za-z -]*: ?[0-9]+ passed, [0-9]+ failed|^[0-9]+ passed, [0-9]+ failed|corpus:' "$log" | sed 's/^/    /'
 }
 
 for t in "$build"/tests/test_*; do

@@ -1,11 +1,18 @@
 #!/usr/bin/env bash
 # End to end: `make demo` on the sanitized binaries, its figures checked against values
 # worked out by hand from scripts/demo/replies/, then admin commands on the state it left.
+# The demo runs on three dates (COCO_TEST_NOW, honoured by the test builds only): a year
+# before the example's dates, inside them, and ten years after. The story and its figures
+# must not depend on the date.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 bin=$(dirname "$COCOD")
-demo=$T/demo
-COCO_BIN=$bin COCO_DEMO_DIR=$demo bash scripts/demo.sh >"$T/out" 2>&1 || { cat "$T/out"; fail "demo failed"; }
+
+check_demo() { # check_demo LABEL UNIXSECONDS
+demo=$T/demo-$1
+echo "== demo on $1 ($(date -u -d "@$2" '+%Y-%m-%d %H:%M UTC'))"
+COCO_TEST_NOW=$2 COCO_BIN=$bin COCO_DEMO_DIR=$demo bash scripts/demo.sh >"$T/out" 2>&1 ||
+	{ cat "$T/out"; fail "demo failed on $1"; }
 out=$(cat "$T/out")
 state=$demo/state
 kick=$state/campaigns/onboarding/digests/kickoff-once.md
@@ -31,16 +38,28 @@ if grep -rq -e "Dispatch lead" -e "Sent from my iPhone" -e "wrote:" "$state/camp
 fi
 rows=$(($(wc -l <"$demo/export.csv") - 1))
 [ "$rows" -eq 32 ] || fail "export has $rows rows, expected 32"
+# The campaign was moved to start 7 to 13 days after the demo's "now".
+kick_open=$(sed -n '/^\[Round "kickoff"\]/,/^\[/s/^Open=//p' "$demo/etc/campaigns.d/onboarding.conf")
+ahead=$(($(TZ=Europe/Helsinki date -d "$kick_open" +%s) - $2))
+[ $ahead -ge $((7 * 86400)) ] && [ $ahead -lt $((14 * 86400)) ] ||
+	fail "the kickoff opens $ahead s after now, not 7 to 13 days"
+}
+
+check_demo before "$(date -d '2025-11-15 10:00 UTC' +%s)"
+check_demo during "$(date -d '2026-12-03 12:00 UTC' +%s)"
+check_demo after "$(date -d '2036-12-01 08:30 UTC' +%s)"
 
 # The state survives a restart; admin commands work on it.
 sock=$T/control.sock
 export CREDENTIALS_DIRECTORY=$demo/secrets COCO_TEMPLATE_DIR=$PWD/templates
-"$COCOD" --config etc --state "$state" --socket "$sock" 2>"$T/cocod.log" &
+COCO_TEST_NOW=$(date -d '2036-12-01 09:00 UTC' +%s) \
+	"$COCOD" --config "$demo/etc" --state "$state" --socket "$sock" 2>"$T/cocod.log" &
 PIDS+=($!)
 wait_for 10 test -S "$sock" || fail "cocod did not start: $(cat "$T/cocod.log")"
 ctl() { "$COCOCTL" --socket "$sock" "$@"; }
 expect_match "$(ctl rounds onboarding)" "onboarding/kickoff *survey *digested"
-expect_match "$(ctl rounds onboarding)" "onboarding/pulse *survey *scheduled *2026-12-07"
+pulse_open=$(sed -n '/^\[Round "pulse"\]/,/^\[/s/^Open=//p' "$demo/etc/campaigns.d/onboarding.conf")
+expect_match "$(ctl rounds onboarding)" "onboarding/pulse *survey *scheduled *${pulse_open% *}"
 set +e
 err=$(ctl open onboarding/nosuch 2>&1); rc=$?
 set -e

@@ -259,6 +259,9 @@ static void spawn_cocod(env *e, unsigned flags)
 		if (!(flags & SPAWN_NO_KEY))
 			setenv("CREDENTIALS_DIRECTORY", e->secrets, 1);
 		setenv("COCO_TEMPLATE_DIR", "templates", 1);
+		/* The example campaign's dates are examples: run before them, whatever today is
+		 * (2026-11-20 10:00 UTC; honoured by the test build only). */
+		setenv("COCO_TEST_NOW", "1795168800", 1);
 		setenv("NOTIFY_SOCKET", e->notify_path, 1);
 		setenv("WATCHDOG_USEC", "200000", 1);
 		char pidbuf[32];

@@ -190,6 +190,19 @@ static void test_sigkill_rounds(void **state)
 			writer(dir, seed, N_KEYS - 1, 8, p[1], NULL);
 		}
 		close(p[1]);
+		uint32_t k;
+		int max = -1;
+		ssize_t got;
+		/* Every other round, the kill waits for a first acknowledgement, so that a slow
+		 * machine cannot make every kill land before the first commit. */
+		if (round % 2 == 0) {
+			got = read(p[0], &k, sizeof k);
+			assert_int_equal(got, sizeof k);
+			assert_true(k < N_KEYS);
+			acked[k] = true;
+			total_acked++;
+			max = (int)k;
+		}
 		unsigned rs = seed;
 		struct timespec delay = {0, (long)(1000000 + rand_r(&rs) % 80000000)};
 		nanosleep(&delay, NULL);
@@ -199,9 +212,6 @@ static void test_sigkill_rounds(void **state)
 		/* Killed, or finished cleanly: anything else is a writer failure. */
 		assert_true(WIFSIGNALED(status) || (WIFEXITED(status) && WEXITSTATUS(status) == 0));
 
-		uint32_t k;
-		int max = -1;
-		ssize_t got;
 		while ((got = read(p[0], &k, sizeof k)) == sizeof k) {
 			assert_true(k < N_KEYS);
 			assert_false(acked[k]); /* acknowledged twice */
@@ -253,8 +263,7 @@ static void test_sigkill_rounds(void **state)
 		       last);
 		nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	}
-	/* The kill must not always land before the first acknowledgement. */
-	assert_true(total_acked > 0);
+	printf("store crash: %zu acknowledged keys checked across %d rounds\n", total_acked, ROUNDS);
 }
 
 /* ---- stop after every durable step ---- */

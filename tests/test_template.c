@@ -15,8 +15,8 @@
 
 #include "template.h"
 #include "util.h"
+#include "corpus.h"
 
-#define SPEC_DIR "../shared/corpus/mustache-spec"
 
 /* Partials from a JSON object {name: text}, as the spec files give them. */
 static int json_partial(const char *name, char **ret_text, void *userdata)
@@ -70,7 +70,8 @@ static void run_spec_file(const char *path, unsigned *passed, unsigned *failed)
 
 static void test_spec(void **state)
 {
-	DIR *d = opendir(SPEC_DIR);
+	_cleanup_free_ char *spec_dir = corpus_dir("mustache-spec");
+	DIR *d = opendir(spec_dir);
 	assert_non_null(d);
 	char **files = NULL;
 	struct dirent *de;
@@ -81,7 +82,7 @@ static void test_spec(void **state)
 		/* Lambdas need code in the host language; the renderer does not do them. */
 		if (strncmp(de->d_name, "~lambdas", 8) == 0)
 			continue;
-		strv_push(&files, xasprintf("%s/%s", SPEC_DIR, de->d_name));
+		strv_push(&files, xasprintf("%s/%s", spec_dir, de->d_name));
 	}
 	closedir(d);
 	size_t nfiles = strv_length(files);
