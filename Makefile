@@ -66,7 +66,7 @@ build/san/cocod: build/san/obj/daemon/main.o build/san/libcoco.a
 build/san/cococtl: build/san/obj/daemon/cococtl.o build/san/libcoco.a
 	$(CC) $(SAN_FLAGS) -o $@ $^ $(PKG_LIBS)
 
-build/san/tests/%: tests/%.c build/san/libcoco.a $(HDRS)
+build/san/tests/%: tests/%.c build/san/libcoco.a $(HDRS) $(wildcard tests/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) $(SAN_FLAGS) -o $@ $< build/san/libcoco.a $(PKG_LIBS) $(TEST_LIBS)
 

@@ -88,7 +88,10 @@ static int cmd_rounds(core *c, const cJSON *req, cJSON **ret, char **ret_error)
 			int64_t next = rt->state == RS_SCHEDULED ? rt->open_at
 			               : rt->state == RS_OPEN    ? rt->close_at
 			                                         : 0;
-			if (next) {
+			if (next == INT64_MAX) {
+				cJSON_AddStringToObject(e, "next_event", "opens");
+				cJSON_AddStringToObject(e, "next_at", "by hand (cococtl open)");
+			} else if (next) {
 				_cleanup_free_ char *s = schedule_format_local(next, camp->timezone);
 				cJSON_AddStringToObject(e, "next_event", rt->state == RS_SCHEDULED
 				                                                 ? "opens" : "closes");
@@ -129,11 +132,11 @@ static int cmd_transition(core *c, const char *cmd, const cJSON *req, cJSON **re
 			                       round_state_names[rt->state]);
 			return -EBUSY;
 		}
-		/* Opened by hand: the window starts now and keeps its length. */
-		int64_t now = clock_now(), len = rt->close_at - rt->open_at;
-		rt->open_at = now;
-		rt->close_at = now + len;
-		round_open(c, camp, ct, rt, "by cococtl");
+		r = round_open_by_hand(c, camp, ct, rt, ret_error);
+		if (r < 0) {
+			cJSON_Delete(o);
+			return r;
+		}
 	} else if (STREQ(cmd, "close")) {
 		if (rt->state != RS_OPEN) {
 			cJSON_Delete(o);

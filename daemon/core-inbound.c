@@ -11,6 +11,7 @@
 #include "clock.h"
 #include "core-private.h"
 #include "digest.h"
+#include "mdtext.h"
 #include "util.h"
 
 typedef struct pending {
@@ -109,6 +110,57 @@ static const coco_round *only_open_round(core *c, const coco_campaign *camp,
 	}
 	*ret_n = n;
 	return n == 1 ? found : NULL;
+}
+
+static void add_text(cJSON *o, const char *key, const char *member_text)
+{
+	_cleanup_free_ char *t = md_text(member_text);
+	cJSON_AddStringToObject(o, key, t);
+}
+
+/* What a confirmation lists, every kind of item, member text escaped for Markdown:
+ * recorded [{question, value}], recorded_skips [{question}], recorded_ideas [{text}],
+ * recorded_votes [{number, text, dots, dots_word}], not_understood [text],
+ * nothing_recorded. */
+static void confirmation_data(cJSON *data, const answer_parse *ap, char *const *ballot)
+{
+	cJSON *arr = cJSON_AddArrayToObject(data, "recorded");
+	for (size_t i = 0; i < answer_parse_n_answers(ap); i++) {
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddNumberToObject(o, "question", (double)answer_parse_answer_number(ap, i));
+		add_text(o, "value", answer_parse_answer_value(ap, i));
+		cJSON_AddItemToArray(arr, o);
+	}
+	arr = cJSON_AddArrayToObject(data, "recorded_skips");
+	for (size_t i = 0; i < answer_parse_n_skips(ap); i++) {
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddNumberToObject(o, "question", (double)answer_parse_skip_number(ap, i));
+		cJSON_AddItemToArray(arr, o);
+	}
+	arr = cJSON_AddArrayToObject(data, "recorded_ideas");
+	for (char *const *t = answer_parse_ideas(ap); *t; t++) {
+		cJSON *o = cJSON_CreateObject();
+		add_text(o, "text", *t);
+		cJSON_AddItemToArray(arr, o);
+	}
+	arr = cJSON_AddArrayToObject(data, "recorded_votes");
+	for (size_t i = 0; ballot && ballot[i]; i++) {
+		unsigned dots = answer_parse_votes_for(ap, i + 1);
+		if (!dots)
+			continue;
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddNumberToObject(o, "number", (double)(i + 1));
+		add_text(o, "text", ballot[i]);
+		cJSON_AddNumberToObject(o, "dots", dots);
+		cJSON_AddStringToObject(o, "dots_word", dots == 1 ? "dot" : "dots");
+		cJSON_AddItemToArray(arr, o);
+	}
+	arr = cJSON_AddArrayToObject(data, "not_understood");
+	for (char *const *e = answer_parse_errors(ap); *e; e++) {
+		_cleanup_free_ char *t = md_text(*e);
+		cJSON_AddItemToArray(arr, cJSON_CreateString(t));
+	}
+	cJSON_AddBoolToObject(data, "nothing_recorded", answer_parse_n_items(ap) == 0);
 }
 
 /* "Re: " + subject, without stacking "Re: Re: ". */
@@ -261,10 +313,10 @@ void core_receive(void *core_, const inbound_msg *m, inbound_done_fn done, void 
 
 	char **ballot = core_ballot(c, camp, r, rt);
 	size_t n_ideas = strv_length(ballot);
-	strv_free(ballot);
 	_cleanup_answer_parse_ answer_parse *ap = NULL;
 	int k = answer_parse_text(r, n_ideas, m->text ? m->text : "", &ap);
 	if (k < 0) {
+		strv_free(ballot);
 		done(k, ud);
 		return;
 	}
@@ -273,17 +325,8 @@ void core_receive(void *core_, const inbound_msg *m, inbound_done_fn done, void 
 	cJSON *data = core_round_data(c, camp, r, rt, mb);
 	_cleanup_free_ char *conf = answer_confirmation(ap);
 	cJSON_AddStringToObject(data, "confirmation", conf);
-	cJSON *recorded = cJSON_AddArrayToObject(data, "recorded");
-	for (size_t i = 0; i < answer_parse_n_answers(ap); i++) {
-		cJSON *o = cJSON_CreateObject();
-		cJSON_AddNumberToObject(o, "question", (double)answer_parse_answer_number(ap, i));
-		cJSON_AddStringToObject(o, "value", answer_parse_answer_value(ap, i));
-		cJSON_AddItemToArray(recorded, o);
-	}
-	cJSON *errs = cJSON_AddArrayToObject(data, "not_understood");
-	for (char *const *e = answer_parse_errors(ap); *e; e++)
-		cJSON_AddItemToArray(errs, cJSON_CreateString(*e));
-	cJSON_AddBoolToObject(data, "nothing_recorded", answer_parse_n_items(ap) == 0);
+	confirmation_data(data, ap, ballot);
+	strv_free(ballot);
 	_cleanup_free_ char *md = NULL;
 	k = core_render(c, "confirmation.md", data, &md);
 	cJSON_Delete(data);

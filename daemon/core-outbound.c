@@ -8,6 +8,7 @@
 #include "clock.h"
 #include "core-private.h"
 #include "digest.h"
+#include "mdtext.h"
 #include "schedule.h"
 #include "template.h"
 #include "util.h"
@@ -107,7 +108,8 @@ cJSON *core_round_data(core *c, const coco_campaign *camp, const coco_round *r, 
 		for (size_t i = 0; ballot && ballot[i]; i++) {
 			cJSON *io = cJSON_CreateObject();
 			cJSON_AddNumberToObject(io, "number", (double)(i + 1));
-			cJSON_AddStringToObject(io, "text", ballot[i]);
+			_cleanup_free_ char *text = md_text(ballot[i]); /* a member's idea */
+			cJSON_AddStringToObject(io, "text", text);
 			cJSON_AddItemToArray(ideas, io);
 		}
 		strv_free(ballot);

@@ -22,7 +22,9 @@ typedef struct round_rt {
 	char *id;
 	round_state state;
 	char *occurrence; /* current occurrence id; NULL when done */
-	int64_t open_at, close_at;
+	int64_t open_at, close_at; /* INT64_MAX both: a round without Open=, opened by hand */
+	int64_t sched_open; /* when the occurrence was scheduled to open (open_at, unless it was
+	                     * opened early by hand): the next occurrence comes after this */
 	char *prev_occurrence;   /* the last digested occurrence, for the trend */
 	char *ballot_occurrence; /* vote rounds: which occurrence of Source= is on the ballot */
 	cJSON *reminded;         /* {"member": reminders sent in this occurrence} */
@@ -86,6 +88,12 @@ char *core_message_id(core *c, const char *kind, const char *camp, const char *w
                  const char *member);
 void core_audit(core *c, const char *action, const char *camp, const char *round,
            const char *detail);
+/* The round has no Open=: it waits for `cococtl open`. */
+bool round_is_manual(const coco_round *r);
+/* Opens a scheduled round now, by hand (cococtl open): see core.c. Returns 0, or -ESTALE
+ * with *ret_error set when the round's Close= has already passed. */
+int round_open_by_hand(core *c, const coco_campaign *camp, campaign_rt *ct, round_rt *rt,
+                       char **ret_error);
 void round_open(core *c, const coco_campaign *camp, campaign_rt *ct, round_rt *rt,
                 const char *why);
 void round_close(core *c, const coco_campaign *camp, campaign_rt *ct, round_rt *rt,

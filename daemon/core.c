@@ -132,8 +132,12 @@ int core_ct_save(core *c, campaign_rt *ct)
 		cJSON_AddStringToObject(r, "state", round_state_names[rt->state]);
 		if (rt->occurrence)
 			cJSON_AddStringToObject(r, "occurrence", rt->occurrence);
-		cJSON_AddNumberToObject(r, "open", (double)rt->open_at);
-		cJSON_AddNumberToObject(r, "close", (double)rt->close_at);
+		/* A round waiting to be opened by hand has no instants (INT64_MAX does not
+		 * survive a double): 0, and the load restores it from the config. */
+		bool waiting = rt->open_at == INT64_MAX;
+		cJSON_AddNumberToObject(r, "open", waiting ? 0 : (double)rt->open_at);
+		cJSON_AddNumberToObject(r, "close", waiting ? 0 : (double)rt->close_at);
+		cJSON_AddNumberToObject(r, "sched", waiting ? 0 : (double)rt->sched_open);
 		if (rt->prev_occurrence)
 			cJSON_AddStringToObject(r, "prev", rt->prev_occurrence);
 		if (rt->ballot_occurrence)
@@ -202,6 +206,10 @@ static void ct_load(core *c, const coco_campaign *camp, campaign_rt *ct)
 		rt->ballot_occurrence = core_json_str(s, "ballot") ? xstrdup(core_json_str(s, "ballot")) : NULL;
 		rt->open_at = core_json_i64(s, "open", 0);
 		rt->close_at = core_json_i64(s, "close", 0);
+		rt->sched_open = core_json_i64(s, "sched", rt->open_at);
+		const coco_round *rd = campaign_find_round(camp, rt->id);
+		if (rt->state == RS_SCHEDULED && rd && round_is_manual(rd))
+			rt->open_at = rt->close_at = rt->sched_open = INT64_MAX;
 		const cJSON *rem = cJSON_GetObjectItemCaseSensitive(s, "reminded");
 		if (cJSON_IsObject(rem)) {
 			cJSON_Delete(rt->reminded);
@@ -213,6 +221,13 @@ static void ct_load(core *c, const coco_campaign *camp, campaign_rt *ct)
 
 /* ---- scheduling ------------------------------------------------------------------- */
 
+bool round_is_manual(const coco_round *r)
+{
+	return !r->open.set;
+}
+
+/* The next occurrence of the round after `after` (INT64_MIN: the first). A round without
+ * Open= has one occurrence, "once", that waits (open_at = INT64_MAX) for `cococtl open`. */
 static void rt_schedule_next(core *c, const coco_campaign *camp, round_rt *rt, int64_t after)
 {
 	const coco_round *r = campaign_find_round(camp, rt->id);
@@ -220,6 +235,16 @@ static void rt_schedule_next(core *c, const coco_campaign *camp, round_rt *rt, i
 	free(rt->occurrence);
 	rt->occurrence = NULL;
 	rt_reset_occurrence(rt);
+	if (r && round_is_manual(r)) {
+		if (after != INT64_MIN) {
+			rt->state = RS_DONE;
+			return;
+		}
+		rt->occurrence = xstrdup("once");
+		rt->state = RS_SCHEDULED;
+		rt->open_at = rt->close_at = rt->sched_open = INT64_MAX;
+		return;
+	}
 	int k = r ? schedule_round_occurrence(r, camp->timezone, after, &open, &close) : -ENOENT;
 	if (k < 0) {
 		if (k != -ENOENT)
@@ -232,8 +257,44 @@ static void rt_schedule_next(core *c, const coco_campaign *camp, round_rt *rt, i
 		return;
 	}
 	rt->state = RS_SCHEDULED;
-	rt->open_at = open;
+	rt->open_at = rt->sched_open = open;
 	rt->close_at = close;
+}
+
+/* cococtl open. A round without Open= opens now and closes at its Close=, or after its
+ * Duration=. A scheduled occurrence opened early is that occurrence moved earlier: it keeps
+ * its name (the date it was scheduled for) and its close, and the next occurrence follows
+ * the schedule as if it had opened on time. */
+int round_open_by_hand(core *c, const coco_campaign *camp, campaign_rt *ct, round_rt *rt,
+                       char **ret_error)
+{
+	const coco_round *r = campaign_find_round(camp, rt->id);
+	int64_t now = clock_now();
+	if (!r)
+		return -ENOENT;
+	if (rt->open_at == INT64_MAX) {
+		int64_t close = now + r->duration;
+		if (r->close.set && schedule_local_to_utc(&r->close, camp->timezone, &close) < 0)
+			return -EINVAL;
+		if (r->kind == ROUND_ANNOUNCE)
+			close = now;
+		if (close < now || (close == now && r->kind != ROUND_ANNOUNCE)) {
+			_cleanup_free_ char *when = schedule_format_local(close, camp->timezone);
+			*ret_error = xasprintf("%s/%s cannot open: its Close= (%s) has passed; set a "
+			                       "later Close= or use Duration=", camp->id, rt->id,
+			                       when ? when : "?");
+			return -ESTALE;
+		}
+		rt->sched_open = now;
+		rt->close_at = close;
+	} else if (rt->close_at <= now) {
+		/* Its whole window has passed unseen: the tick skips it; open it now for as long
+		 * as it was meant to last. */
+		rt->close_at = now + (rt->close_at - rt->open_at);
+	}
+	rt->open_at = now;
+	round_open(c, camp, ct, rt, now < rt->sched_open ? "by cococtl, early" : "by cococtl");
+	return 0;
 }
 
 static int64_t ct_first_open(core *c, const coco_campaign *camp)
@@ -404,7 +465,7 @@ void round_close(core *c, const coco_campaign *camp, campaign_rt *ct, round_rt *
 	if (r && r->repeat) {
 		free(rt->prev_occurrence);
 		rt->prev_occurrence = xstrdup(rt->occurrence);
-		rt_schedule_next(c, camp, rt, rt->open_at);
+		rt_schedule_next(c, camp, rt, rt->sched_open);
 		core_ct_save(c, ct);
 	}
 }

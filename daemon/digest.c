@@ -13,6 +13,7 @@
 #include <cmark.h>
 
 #include "digest-private.h"
+#include "mdtext.h"
 #include "template.h"
 #include "util.h"
 
@@ -222,24 +223,6 @@ static int cmp_quote(const void *a, const void *b)
 	return strcmp(x->text, y->text);
 }
 
-/* Quotes go into Markdown lists and blockquotes, where a newline would end them. */
-static char *one_line(const char *s)
-{
-	strbuf b = {0};
-	bool space = false;
-	for (; *s; s++) {
-		if (strchr(" \t\r\n\f\v", *s)) {
-			space = b.len > 0;
-			continue;
-		}
-		if (space)
-			strbuf_putc(&b, ' ');
-		space = false;
-		strbuf_putc(&b, *s);
-	}
-	return strbuf_steal(&b);
-}
-
 static const char *entry_name(const tally *t, const entry *e)
 {
 	if (t->round && t->round->anonymous)
@@ -324,7 +307,7 @@ static void add_question(cJSON *arr, cJSON *quotes, strbuf *trend, const tally *
 		for (size_t i = 0; i < t->n_entries; i++) {
 			const entry *e = &t->entries[i];
 			if (e->slots[qi].state == SLOT_VALUE)
-				qs[nq++] = (quote){one_line(e->slots[qi].text), entry_name(t, e), 0};
+				qs[nq++] = (quote){md_text(e->slots[qi].text), entry_name(t, e), 0};
 		}
 		add_quotes(quotes, qs, nq, seed, t->round->anonymous, qi + 1);
 		free(qs);
@@ -421,7 +404,7 @@ static void add_ideas(cJSON *data, cJSON *quotes, const tally *t, uint64_t seed)
 	cJSON *arr = cJSON_CreateArray();
 	quote *qs = xcalloc(t->n_ideas + 1, sizeof(quote));
 	for (size_t i = 0; i < t->n_ideas; i++)
-		qs[i] = (quote){one_line(t->ideas[i].text),
+		qs[i] = (quote){md_text(t->ideas[i].text),
 		                entry_name(t, &t->entries[t->ideas[i].author]), 0};
 	add_quotes(quotes, qs, t->n_ideas, seed, anon, 0);
 	free(qs);
@@ -431,7 +414,7 @@ static void add_ideas(cJSON *data, cJSON *quotes, const tally *t, uint64_t seed)
 			cJSON *o = cJSON_CreateObject();
 			const char *name = entry_name(t, &t->entries[x->author]);
 			cJSON_AddNumberToObject(o, "number", (double)(i + 1)); /* = the ballot's */
-			add_owned_string(o, "text", one_line(x->text));
+			add_owned_string(o, "text", md_text(x->text));
 			if (name)
 				cJSON_AddStringToObject(o, "who", name);
 			cJSON_AddNumberToObject(o, "count", x->count);
@@ -475,7 +458,7 @@ static void add_ranking(cJSON *data, const tally *t, const digest_input *in)
 		cJSON *o = cJSON_CreateObject();
 		cJSON_AddNumberToObject(o, "rank", (double)(i + 1));
 		cJSON_AddNumberToObject(o, "number", (double)rk[i].number);
-		add_owned_string(o, "text", one_line(in->idea_texts[rk[i].number - 1]));
+		add_owned_string(o, "text", md_text(in->idea_texts[rk[i].number - 1]));
 		cJSON_AddNumberToObject(o, "votes", (double)rk[i].dots);
 		add_owned_string(o, "bar", bar((size_t)rk[i].dots, (size_t)maxd));
 		cJSON_AddItemToArray(arr, o);
@@ -539,7 +522,7 @@ static cJSON *build_data(digest *d, const digest_input *in, const tally *t, cons
 	cJSON *cm = cJSON_CreateArray();
 	for (size_t i = 0; i < in->n_comments; i++) {
 		cJSON *o = cJSON_CreateObject();
-		add_owned_string(o, "text", one_line(in->comments[i]));
+		add_owned_string(o, "text", md_text(in->comments[i]));
 		cJSON_AddItemToArray(cm, o);
 	}
 	cJSON_AddBoolToObject(data, "has_comments", in->n_comments > 0);

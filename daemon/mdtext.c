@@ -1,0 +1,25 @@
+/* mdtext: see mdtext.h. */
+#include <stdbool.h>
+#include <string.h>
+
+#include "mdtext.h"
+#include "util.h"
+
+char *md_text(const char *s)
+{
+	strbuf b = {0};
+	bool space = false;
+	for (; s && *s; s++) {
+		if (strchr(" \t\r\n\f\v", *s)) {
+			space = b.len > 0;
+			continue;
+		}
+		if (space)
+			strbuf_putc(&b, ' ');
+		space = false;
+		if (strchr("\\`*_[]<>!&", *s))
+			strbuf_putc(&b, '\\');
+		strbuf_putc(&b, *s);
+	}
+	return strbuf_steal(&b);
+}

@@ -1,0 +1,10 @@
+/* mdtext: member-written text made safe to place inside coco's Markdown templates. Members'
+ * answers, ideas and comments are text, never Markdown: in a digest sent to everyone, an
+ * answer like "[Reset your password](https://evil.example) ![](https://t.example/p.png)"
+ * must show literally, not become a live link or a remote image. */
+#pragma once
+
+/* One line (every run of white space becomes one space, outer blanks dropped) with every
+ * character that could start Markdown markup — \ ` * _ [ ] < > ! & — backslash-escaped, so
+ * that cmark renders exactly the characters written. Malloc'd. */
+char *md_text(const char *s);

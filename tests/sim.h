@@ -1,0 +1,246 @@
+/* The simulated campaign harness shared by the end-to-end core tests: the real core, store,
+ * spool and local connector on the injectable clock, with members replying by mail files as
+ * a mail client would. Include after cmocka.h. */
+#pragma once
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "config.h"
+#include "connector.h"
+#include "core.h"
+#include "secret.h"
+#include "spool.h"
+#include "store.h"
+#include "util.h"
+
+typedef struct event {
+	int64_t at;
+	char kind[16], round[32], occ[32], member[16];
+} event;
+
+typedef struct sim {
+	char dir[64];
+	char *state;
+	coco_config *cfg;
+	sd_event *loop;
+	store *st;
+	spool *sp;
+	core *core;
+	connector *conn;
+	secret key;
+	cJSON *seen; /* spool ids already turned into events */
+	event ev[4096];
+	size_t n_ev;
+	unsigned mail_seq;
+} sim;
+
+static inline void write_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "we");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static inline void sim_up(sim *s)
+{
+	const char *const tdirs[] = {"templates", NULL};
+	assert_int_equal(store_open(s->state, &s->st), 0);
+	assert_int_equal(spool_new(s->st, &s->sp), 0);
+	assert_int_equal(core_new(s->cfg, s->st, s->sp, &s->key, tdirs, &s->core), 0);
+	assert_int_equal(local_connector.start(s->loop, s->cfg, s->state, core_receive, s->core,
+	                                       &s->conn),
+	                 0);
+	assert_int_equal(spool_attach(s->sp, &local_connector, s->conn), 0);
+}
+
+static inline void sim_down(sim *s)
+{
+	store_commit(s->st);
+	local_connector.stop(s->conn);
+	s->core = core_free(s->core);
+	s->sp = spool_free(s->sp);
+	s->st = store_free(s->st);
+}
+
+static inline void sim_start(sim *s, const char *campaign_conf)
+{
+	memset(s, 0, sizeof *s);
+	snprintf(s->dir, sizeof s->dir, "/tmp/coco-sim.XXXXXX");
+	assert_non_null(mkdtemp(s->dir));
+	_cleanup_free_ char *etc = xasprintf("%s/etc", s->dir);
+	_cleanup_free_ char *cd = xasprintf("%s/etc/campaigns.d", s->dir);
+	_cleanup_free_ char *conf = xasprintf("%s/etc/coco.conf", s->dir);
+	_cleanup_free_ char *camp = xasprintf("%s/etc/campaigns.d/sim.conf", s->dir);
+	assert_int_equal(mkdir(etc, 0700), 0);
+	assert_int_equal(mkdir(cd, 0700), 0);
+	write_text(conf, "[Daemon]\nConnectors=local\n[Mail]\nFrom=coco@provider.example\n");
+	write_text(camp, campaign_conf);
+	char **errors = NULL;
+	int r = config_load(etc, &s->cfg, &errors);
+	for (char **e = errors; e && *e; e++)
+		fprintf(stderr, "config: %s\n", *e);
+	strv_free(errors);
+	assert_int_equal(r, 0);
+	s->state = xasprintf("%s/state", s->dir);
+	memcpy(s->key.key, "0123456789abcdef0123456789abcdef", 32);
+	s->key.len = 32;
+	assert_int_equal(sd_event_new(&s->loop), 0);
+	s->seen = cJSON_CreateObject();
+	sim_up(s);
+}
+
+static inline void sim_finish(sim *s)
+{
+	sim_down(s);
+	config_free(s->cfg);
+	sd_event_unref(s->loop);
+	cJSON_Delete(s->seen);
+	_cleanup_free_ char *cmd = xasprintf("rm -rf '%s'", s->dir);
+	assert_int_equal(system(cmd), 0);
+	free(s->state);
+	clock_set_real();
+}
+
+/* Turns the messages that reached the outbox since the last call into events. */
+static inline void collect(sim *s)
+{
+	char **ids = NULL;
+	if (store_list(s->st, "spool/local/cur", &ids) < 0)
+		return;
+	for (char **id = ids; *id; id++) {
+		if (cJSON_GetObjectItemCaseSensitive(s->seen, *id))
+			continue;
+		cJSON_AddTrueToObject(s->seen, *id);
+		_cleanup_free_ char *path = xasprintf("spool/local/cur/%s", *id);
+		_cleanup_free_ char *data = NULL;
+		assert_int_equal(store_read(s->st, path, 1 << 22, &data, NULL), 0);
+		cJSON *m = cJSON_Parse(data);
+		assert_non_null(m);
+		assert_true(s->n_ev < ELEMENTSOF(s->ev));
+		event *e = &s->ev[s->n_ev++];
+		e->at = clock_now();
+		const cJSON *v;
+		snprintf(e->kind, sizeof e->kind, "%s", cJSON_GetObjectItem(m, "kind")->valuestring);
+		snprintf(e->round, sizeof e->round, "%s", cJSON_GetObjectItem(m, "round")->valuestring);
+		v = cJSON_GetObjectItem(m, "occurrence");
+		snprintf(e->occ, sizeof e->occ, "%s", cJSON_IsString(v) ? v->valuestring : "");
+		snprintf(e->member, sizeof e->member, "%s",
+		         cJSON_GetObjectItem(cJSON_GetObjectItem(m, "to"), "member")->valuestring);
+		cJSON_Delete(m);
+	}
+	strv_free(ids);
+}
+
+static inline void settle(sim *s)
+{
+	store_commit(s->st);
+	spool_run(s->sp);
+	collect(s);
+}
+
+/* Steps from due event to due event until `until`; calls on_step after each. */
+static inline void run_until(sim *s, int64_t until, void (*on_step)(sim *s, void *ud), void *ud)
+{
+	for (;;) {
+		int64_t next = core_next_event(s->core);
+		if (next > until)
+			break;
+		if (next > clock_now())
+			clock_set_test(next);
+		core_tick(s->core);
+		settle(s);
+		if (on_step)
+			on_step(s, ud);
+	}
+	clock_set_test(until);
+	core_tick(s->core);
+	settle(s);
+}
+
+/* A member replies by mail to a message of `kind` for round/occ (occ NULL: any), as a mail
+ * client would. */
+static inline void reply_to_message(sim *s, const char *kind, const char *member, const char *round,
+                             const char *occ, const char *body)
+{
+	char **ids = NULL;
+	const char *reply_to = NULL, *msgid = NULL, *subject = NULL;
+	cJSON *found = NULL;
+	assert_int_equal(store_list(s->st, "spool/local/cur", &ids), 0);
+	for (char **id = ids; *id && !found; id++) {
+		_cleanup_free_ char *path = xasprintf("spool/local/cur/%s", *id);
+		_cleanup_free_ char *data = NULL;
+		assert_int_equal(store_read(s->st, path, 1 << 22, &data, NULL), 0);
+		cJSON *m = cJSON_Parse(data);
+		const cJSON *o = cJSON_GetObjectItem(m, "occurrence");
+		if (STREQ(cJSON_GetObjectItem(m, "kind")->valuestring, kind) &&
+		    STREQ(cJSON_GetObjectItem(m, "round")->valuestring, round) &&
+		    (!occ || (cJSON_IsString(o) && STREQ(o->valuestring, occ))) &&
+		    STREQ(cJSON_GetObjectItem(cJSON_GetObjectItem(m, "to"), "member")->valuestring,
+		          member))
+			found = m;
+		else
+			cJSON_Delete(m);
+	}
+	strv_free(ids);
+	assert_non_null(found);
+	reply_to = cJSON_GetObjectItem(found, "reply_to")->valuestring;
+	msgid = cJSON_GetObjectItem(found, "message_id")->valuestring;
+	subject = cJSON_GetObjectItem(found, "subject")->valuestring;
+	/* From the member's own (first) address, as their mail client sends it. */
+	const coco_member *mb = NULL;
+	for (size_t i = 0; !mb && i < s->cfg->n_campaigns; i++)
+		mb = campaign_find_member(&s->cfg->campaigns[i], member);
+	assert_non_null(mb);
+	assert_true(mb->n_emails > 0);
+	_cleanup_free_ char *mail = xasprintf(
+		"From: %s\r\nTo: <%s>\r\nSubject: Re: %s\r\n"
+		"Message-ID: <sim%u.%s@example.org>\r\nIn-Reply-To: <%s>\r\n"
+		"Content-Type: text/plain; charset=utf-8\r\n\r\n%s\r\n\r\n> quoted invitation\r\n",
+		mb->emails[0], reply_to, subject, ++s->mail_seq, member, msgid, body);
+	cJSON_Delete(found);
+	_cleanup_free_ char *tmp = xasprintf("%s/local/inbox/tmp/m%u", s->state, s->mail_seq);
+	_cleanup_free_ char *dst = xasprintf("%s/local/inbox/new/m%u", s->state, s->mail_seq);
+	write_text(tmp, mail);
+	assert_int_equal(rename(tmp, dst), 0);
+	assert_true(local_connector.poll(s->conn) >= 1);
+	settle(s);
+}
+
+static inline void answer(sim *s, const char *member, const char *round, const char *occ,
+                   const char *body)
+{
+	reply_to_message(s, "prompt", member, round, occ, body);
+}
+
+static inline size_t count(const sim *s, const char *kind, const char *round, const char *occ,
+                    const char *member)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < s->n_ev; i++)
+		if (STREQ(s->ev[i].kind, kind) && (!round || STREQ(s->ev[i].round, round)) &&
+		    (!occ || STREQ(s->ev[i].occ, occ)) && (!member || STREQ(s->ev[i].member, member)))
+			n++;
+	return n;
+}
+
+/* The instant of the first matching event, or -1. */
+static inline int64_t first_at(const sim *s, const char *kind, const char *round, const char *occ,
+                        const char *member)
+{
+	for (size_t i = 0; i < s->n_ev; i++)
+		if (STREQ(s->ev[i].kind, kind) && STREQ(s->ev[i].round, round) &&
+		    (!occ || STREQ(s->ev[i].occ, occ)) && (!member || STREQ(s->ev[i].member, member)))
+			return s->ev[i].at;
+	return -1;
+}
+
+static inline bool store_has(sim *s, const char *path)
+{
+	return store_exists(s->st, path) > 0;
+}
+
