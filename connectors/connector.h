@@ -25,6 +25,9 @@ typedef struct inbound_msg {
 	const char *subject;
 	const char *text;    /* the member's own words: quotes and signatures already trimmed */
 	bool automatic;      /* auto-reply, bounce, list traffic: never answered */
+	/* The channel vouches for `from` (a chat platform's signed user id, or mail whose
+	 * sender the receiving server authenticated). Mail without it needs a reply tag. */
+	bool sender_verified;
 } inbound_msg;
 
 /* The core calls this exactly once per inbound_msg, after the answer is durable (or known

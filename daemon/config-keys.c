@@ -388,6 +388,26 @@ static void p_emails(ctx *c, const key_def *k, const char *v, void *obj, unsigne
 	strv_free(l);
 }
 
+static void p_accept_from(ctx *c, const key_def *k, const char *v, void *obj, unsigned line)
+{
+	coco_member *m = obj;
+	char **l = split(v, " ,\t");
+	for (char **p = l; p && *p; p++) {
+		for (char *q = *p; *q; q++)
+			*q = (char)tolower((unsigned char)*q);
+		if (STREQ(*p, "any"))
+			m->accept_any = true;
+		else if (!email_is_valid(*p))
+			config_cerr(c, line, "%s=" VAL_FMT ": expected email addresses or \"any\"",
+			     k->name, VAL_ARG(*p));
+		else if (strv_length(m->accept_from) >= LIST_MAX)
+			config_cerr(c, line, "%s=: expected at most %d addresses", k->name, LIST_MAX);
+		else
+			strv_push(&m->accept_from, xstrdup(*p));
+	}
+	strv_free(l);
+}
+
 static void p_slack(ctx *c, const key_def *k, const char *v, void *obj, unsigned line)
 {
 	bool ok = (v[0] == 'U' || v[0] == 'W') && strlen(v) >= 3 && strlen(v) <= 32;
@@ -452,6 +472,7 @@ static const key_def member_keys[] = {
 	KEY("Slack", p_slack, coco_member, slack_id, "Slack user id, like U024BE7LH"),
 	KEY("Matrix", p_matrix, coco_member, matrix_id, "Matrix user id, like @ana:example.org"),
 	KEY("TimeZone", p_timezone, coco_member, timezone, "the member's IANA time zone (default: the campaign's)"),
+	KEY("AcceptFrom", p_accept_from, coco_member, accept_from, "other senders whose mail may carry this member's reply tag (forwarding), or any"),
 };
 /* Pass 3 finds keys of round_keys, question_keys and digest_keys by position: ROUND_KEY_*,
  * Q_KEY_* and DIGEST_KEY_* in config-private.h follow these tables. */

@@ -112,6 +112,7 @@ void config_member_done(coco_member *m)
 	free(m->id);
 	free(m->name);
 	strv_free(m->emails);
+	strv_free(m->accept_from);
 	free(m->slack_id);
 	free(m->matrix_id);
 	free(m->timezone);

@@ -69,6 +69,10 @@ typedef struct coco_member {
 	char *slack_id;  /* "U…" or NULL */
 	char *matrix_id; /* "@user:server" or NULL */
 	char *timezone;  /* IANA name; the campaign's if not given */
+	/* AcceptFrom=: further senders whose mail may carry this member's reply tag (a
+	 * forwarding setup); accept_any for "any". Lower-cased, NULL-terminated. */
+	char **accept_from;
+	bool accept_any;
 	unsigned line;
 } coco_member;
 

@@ -135,6 +135,8 @@ static int cmd_transition(core *c, const char *cmd, const cJSON *req, cJSON **re
 		r = round_open_by_hand(c, camp, ct, rt, ret_error);
 		if (r < 0) {
 			cJSON_Delete(o);
+			if (rt->state == RS_OPEN)
+				core_audit(c, cmd, camp->id, rt->id, "failed to write");
 			return r;
 		}
 	} else if (STREQ(cmd, "close")) {
@@ -144,7 +146,15 @@ static int cmd_transition(core *c, const char *cmd, const cJSON *req, cJSON **re
 			                       round_state_names[rt->state]);
 			return -EBUSY;
 		}
-		round_close(c, camp, ct, rt, "by cococtl");
+		r = round_close(c, camp, ct, rt, "by cococtl");
+		if (r < 0) {
+			cJSON_Delete(o);
+			core_audit(c, cmd, camp->id, rt->id, "failed to write");
+			*ret_error = xasprintf("%s/%s is closed, but its digest or state could not be "
+			                       "written (%s); cocod retries every minute, see the log",
+			                       camp->id, rt->id, strerror(-r));
+			return r;
+		}
 	} else {
 		if (rt->state != RS_OPEN) {
 			cJSON_Delete(o);
@@ -182,7 +192,13 @@ static int cmd_digest(core *c, const cJSON *req, cJSON **ret, char **ret_error)
 			                       camp->id);
 			return r;
 		}
-		core_ct_save(c, ct);
+		r = core_ct_save(c, ct);
+		if (r < 0) {
+			cJSON_Delete(o);
+			*ret_error = xasprintf("the state of %s could not be saved (%s); see the log",
+			                       camp->id, strerror(-r));
+			return r;
+		}
 		core_audit(c, "digest", camp->id, NULL, NULL);
 		cJSON_AddNumberToObject(o, "rounds", r);
 		*ret = o;
@@ -201,7 +217,8 @@ static int cmd_digest(core *c, const cJSON *req, cJSON **ret, char **ret_error)
 		rt->occurrence = rt->prev_occurrence;
 	}
 	_cleanup_free_ char *md = NULL;
-	char **comments = comments_since(c, camp->id, ct->last_digest);
+	int64_t lines;
+	char **comments = comments_since(c, camp->id, ct->comments_seen, &lines);
 	int r = compile_round_digest(c, camp, ct, rt, comments, &md);
 	strv_free(comments);
 	_cleanup_free_ char *name = r >= 0 ? xasprintf("%s-%s", rt->id, rt->occurrence) : NULL;
@@ -213,9 +230,18 @@ static int cmd_digest(core *c, const cJSON *req, cJSON **ret, char **ret_error)
 		                       rid);
 		return r;
 	}
-	publish_digest(c, camp, campaign_find_round(camp, rid), name, md);
-	ct->last_digest = clock_now();
-	core_ct_save(c, ct);
+	r = publish_digest(c, camp, campaign_find_round(camp, rid), name, md);
+	if (r >= 0) {
+		ct->last_digest = clock_now();
+		ct->comments_seen = lines;
+		r = core_ct_save(c, ct);
+	}
+	if (r < 0) {
+		cJSON_Delete(o);
+		*ret_error = xasprintf("the digest of %s/%s could not be written (%s); see the log",
+		                       camp->id, rid, strerror(-r));
+		return r;
+	}
 	core_audit(c, "digest", camp->id, rid, NULL);
 	cJSON_AddStringToObject(o, "markdown", md);
 	_cleanup_free_ char *path = xasprintf("%s/campaigns/%s/digests/%s.md", store_root(c->st),

@@ -12,6 +12,7 @@
 #include "core-private.h"
 #include "digest.h"
 #include "mdtext.h"
+#include "schedule.h"
 #include "util.h"
 
 typedef struct pending {
@@ -186,8 +187,23 @@ static void reply(core *c, const coco_campaign *camp, const coco_member *mb, con
 static void on_comment_stored(int result, void *userdata)
 {
 	pending *p = userdata;
-	if (result == STORE_STORED)
-		log_info("%s: comment on a digest recorded from %s", p->campaign, p->member);
+	core *c = p->c;
+	if (result >= 0) {
+		/* Told on the first recording and on a replay alike: the spool id is fixed, so a
+		 * confirmation already queued or sent is not sent again, and one lost to a
+		 * crash between the commit and the queueing is queued now. */
+		const coco_campaign *camp = config_find_campaign(c->cfg, p->campaign);
+		const coco_member *mb = camp ? campaign_find_member(camp, p->member) : NULL;
+		if (mb) {
+			outbound o = {.camp = camp, .to = mb, .kind = "confirmation",
+			              .round = "digest", .id = p->reply_id, .subject = p->subject,
+			              .markdown = p->markdown, .in_reply_to = p->in_reply_to};
+			if (core_send_member(c, &o) < 0)
+				result = -EAGAIN; /* keep the mail: the replay queues it */
+		}
+		if (result == STORE_STORED)
+			log_info("%s: comment on a digest recorded from %s", p->campaign, p->member);
+	}
 	p->done(result < 0 ? result : 0, p->done_userdata);
 	pending_free(p);
 }
@@ -196,48 +212,176 @@ static void on_answer_stored(int result, void *userdata)
 {
 	pending *p = userdata;
 	core *c = p->c;
-	if (result == STORE_STORED) {
+	if (result >= 0) {
 		const coco_campaign *camp = config_find_campaign(c->cfg, p->campaign);
 		campaign_rt *ct = ct_find(c, p->campaign);
 		round_rt *rt = ct ? rt_find(ct, p->round) : NULL;
 		const coco_member *mb = camp ? campaign_find_member(camp, p->member) : NULL;
 		if (rt && rt->answered && !cJSON_GetObjectItemCaseSensitive(rt->answered, p->identity))
 			cJSON_AddTrueToObject(rt->answered, p->identity);
+		/* Every recorded answer is confirmed, after any crash: a replay of the same mail
+		 * (STORE_DUPLICATE) queues the confirmation again under its fixed spool id, which
+		 * the spool drops if it was queued or sent before. If it cannot be queued, the
+		 * mail is kept, to be replayed. */
 		if (camp && mb) {
 			outbound o = {.camp = camp, .to = mb, .kind = "confirmation", .round = p->round,
 			              .id = p->reply_id, .subject = p->subject, .markdown = p->markdown,
 			              .in_reply_to = p->in_reply_to};
-			core_send_member(c, &o);
+			if (core_send_member(c, &o) < 0)
+				result = -EAGAIN;
 		}
-		log_info("%s/%s: answer recorded from %s", p->campaign, p->round, p->member);
-	} else if (result == STORE_DUPLICATE)
-		log_info("%s/%s: answer from %s was already recorded (same message again)",
-		         p->campaign, p->round, p->member);
+		if (result == STORE_STORED)
+			log_info("%s/%s: answer recorded from %s", p->campaign, p->round, p->member);
+		else if (result == STORE_DUPLICATE)
+			log_info("%s/%s: answer from %s was already recorded (same message again)",
+			         p->campaign, p->round, p->member);
+	}
 	p->done(result < 0 ? result : 0, p->done_userdata);
 	pending_free(p);
 }
 
-static void receive_comment(core *c, const coco_campaign *camp, const coco_member *mb,
-                            const inbound_msg *m, inbound_done_fn done, void *ud)
+/* Is a comment on this digest about an anonymous round? A round's digest: that round. The
+ * periodic digest: any anonymous round of the campaign, since it may cover one. */
+static bool comment_is_anonymous(const coco_campaign *camp, const char *about)
 {
+	for (size_t i = 0; i < camp->n_rounds; i++)
+		if (camp->rounds[i].anonymous && (!about || STREQ(about, camp->rounds[i].id)))
+			return true;
+	return false;
+}
+
+/* A reply to a digest: a comment, shown in the next digest. Anything said about an anonymous
+ * round is stored under the member's pseudonym, never their id, and shown without a name. */
+static void receive_comment(core *c, const coco_campaign *camp, const coco_member *mb,
+                            const char *about, const inbound_msg *m, inbound_done_fn done,
+                            void *ud)
+{
+	bool anon = comment_is_anonymous(camp, about);
+	char pseudo[SECRET_PSEUDO_LEN + 1];
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddNumberToObject(o, "v", 1);
 	cJSON_AddNumberToObject(o, "at", (double)clock_now());
-	cJSON_AddStringToObject(o, "member", mb->id);
-	cJSON_AddStringToObject(o, "side", side_to_string(mb->side));
+	if (anon) {
+		secret_pseudonym(&c->key, camp->id, mb->id, pseudo);
+		cJSON_AddStringToObject(o, "pseudo", pseudo);
+	} else {
+		cJSON_AddStringToObject(o, "member", mb->id);
+		cJSON_AddStringToObject(o, "side", side_to_string(mb->side));
+	}
+	if (about)
+		cJSON_AddStringToObject(o, "about", about);
 	cJSON_AddStringToObject(o, "via", m->via ? m->via : "?");
 	cJSON_AddStringToObject(o, "text", m->text ? m->text : "");
 	_cleanup_free_ char *line = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	_cleanup_free_ char *path = xasprintf("campaigns/%s/comments.jsonl", camp->id);
+	_cleanup_free_ char *quoted = md_text(m->text ? m->text : "");
 	pending *p = xcalloc(1, sizeof *p);
-	*p = (pending){.c = c, .done = done, .done_userdata = ud, .campaign = xstrdup(camp->id),
-	               .member = xstrdup(mb->id)};
+	*p = (pending){
+		.c = c,
+		.done = done,
+		.done_userdata = ud,
+		.campaign = xstrdup(camp->id),
+		.member = xstrdup(mb->id),
+		.subject = reply_subject(m->subject, "your comment"),
+		.markdown = xasprintf("Thanks, %s! Your comment will be in the next digest%s:\n\n"
+		                      "> %s\n",
+		                      mb->name ? mb->name : mb->id,
+		                      anon ? ", without your name: the round is anonymous, so "
+		                             "what is said about it is too"
+		                           : ", with your name",
+		                      quoted),
+		.reply_id = core_message_id(c, "conf", camp->id, m->key, mb->id),
+		.in_reply_to = m->message_id ? xstrdup(m->message_id) : NULL,
+	};
 	int r = store_append(c->st, path, line, m->key, on_comment_stored, p);
 	if (r < 0) {
 		pending_free(p);
 		done(r, ud);
 	}
+}
+
+/* May mail from `from` speak for member mb? Only from one of the member's own addresses, or
+ * from one the admin allowed for them (AcceptFrom=, a forwarding setup). */
+static bool sender_may_speak_for(const coco_member *mb, const char *from)
+{
+	if (!from)
+		return false;
+	if (member_has_address(mb, from) || mb->accept_any)
+		return true;
+	for (char **a = mb->accept_from; a && *a; a++)
+		if (strcasecmp(*a, from) == 0)
+			return true;
+	return false;
+}
+
+typedef struct rejection {
+	inbound_done_fn done;
+	void *ud;
+} rejection;
+
+static void on_rejected_stored(int result, void *userdata)
+{
+	rejection *x = userdata;
+	x->done(result < 0 ? result : 0, x->ud);
+	free(x);
+}
+
+/* Keeps a message that cannot be recorded in rejected/messages.jsonl with the reason, so an
+ * admin can see it; nothing is recorded as an answer. */
+static void reject(core *c, const inbound_msg *m, const coco_campaign *camp,
+                   const coco_member *claimed, const char *reason, inbound_done_fn done,
+                   void *ud)
+{
+	const char *from = m->from ? m->from : "(unknown)";
+	log_warning("message %s from %s rejected: %s (kept in rejected/messages.jsonl)", m->key,
+	            from, reason);
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddNumberToObject(o, "v", 1);
+	cJSON_AddNumberToObject(o, "at", (double)clock_now());
+	cJSON_AddStringToObject(o, "via", m->via ? m->via : "?");
+	cJSON_AddStringToObject(o, "from", from);
+	if (camp)
+		cJSON_AddStringToObject(o, "campaign", camp->id);
+	if (claimed)
+		cJSON_AddStringToObject(o, "member", claimed->id);
+	cJSON_AddStringToObject(o, "reason", reason);
+	cJSON_AddStringToObject(o, "subject", m->subject ? m->subject : "");
+	cJSON_AddStringToObject(o, "text", m->text ? m->text : "");
+	_cleanup_free_ char *line = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	rejection *x = xcalloc(1, sizeof *x);
+	*x = (rejection){done, ud};
+	int r = store_append(c->st, "rejected/messages.jsonl", line, m->key, on_rejected_stored, x);
+	if (r < 0) {
+		free(x);
+		done(r, ud);
+	}
+}
+
+/* Mail from a member's address without their reply tag: the From header alone proves
+ * nothing (anyone can write it). The member is told, at their own address and at most once
+ * a day, how to answer so that it counts. */
+static void reject_untagged(core *c, const inbound_msg *m, const coco_campaign *camp,
+                            const coco_member *mb, inbound_done_fn done, void *ud)
+{
+	coco_localtime lt = {0};
+	(void)schedule_utc_to_local(clock_now(), camp->timezone, &lt, NULL);
+	_cleanup_free_ char *what = xasprintf("untagged/%04d-%02d-%02d", lt.year, lt.month, lt.day);
+	_cleanup_free_ char *id = core_message_id(c, "reply", camp->id, what, mb->id);
+	_cleanup_free_ char *md = xasprintf(
+		"Hello %s,\n\nwe received a message from your address that we could not record: it "
+		"was not a reply to one of our messages, so nothing in it shows that it comes from "
+		"you. To answer, please use **Reply** on the invitation or reminder of the round: its "
+		"reply address carries your personal code.\n\nIf you did not write to us, you can "
+		"ignore this message.\n",
+		mb->name ? mb->name : mb->id);
+	_cleanup_free_ char *subj = reply_subject(m->subject, "your message");
+	outbound o = {.camp = camp, .to = mb, .kind = "reply", .round = "none", .id = id,
+	              .subject = subj, .markdown = md, .in_reply_to = m->message_id};
+	core_send_member(c, &o);
+	reject(c, m, camp, mb, "no reply tag: the From address alone does not show who wrote it",
+	       done, ud);
 }
 
 void core_receive(void *core_, const inbound_msg *m, inbound_done_fn done, void *ud)
@@ -259,22 +403,31 @@ void core_receive(void *core_, const inbound_msg *m, inbound_done_fn done, void 
 	if (tag) {
 		camp = config_find_campaign(c->cfg, core_json_str(tag, "c"));
 		mb = camp ? campaign_find_member(camp, core_json_str(tag, "m")) : NULL;
-		if (mb && STREQ(core_json_str(tag, "r"), "digest")) {
-			receive_comment(c, camp, mb, m, done, ud);
+		if (mb && !sender_may_speak_for(mb, m->from)) {
+			/* A tag is half the proof: someone else's tag from a foreign address. */
+			_cleanup_free_ char *why = xasprintf(
+				"carries the reply tag of member %s but was sent from %s, which is not one "
+				"of their addresses (Email=, AcceptFrom=)", mb->id, from);
+			reject(c, m, camp, mb, why, done, ud);
 			return;
 		}
-		r = camp ? campaign_find_round(camp, core_json_str(tag, "r")) : NULL;
-		if (mb && !member_has_address(mb, from))
-			log_info("message %s: reply tag names %s, sent from %s: the tag decides",
-			         m->key, mb->id, from);
-	} else
+		const char *tr = core_json_str(tag, "r");
+		if (mb && tr && strncmp(tr, "digest", 6) == 0 && (!tr[6] || tr[6] == ':')) {
+			receive_comment(c, camp, mb, tr[6] ? tr + 7 : NULL, m, done, ud);
+			return;
+		}
+		r = camp ? campaign_find_round(camp, tr) : NULL;
+	} else {
 		mb = member_by_address(c, from, &camp);
+		if (mb && !m->sender_verified) {
+			reject_untagged(c, m, camp, mb, done, ud);
+			return;
+		}
+	}
 
 	if (!mb) {
 		/* No reply to strangers: that would make coco a backscatter source. */
-		log_warning("message %s from %s: unknown sender and no valid reply tag, ignored",
-		            m->key, from);
-		done(0, ud);
+		reject(c, m, NULL, NULL, "unknown sender and no valid reply tag", done, ud);
 		return;
 	}
 	if (!r) {
@@ -389,31 +542,41 @@ void core_receive(void *core_, const inbound_msg *m, inbound_done_fn done, void 
 }
 
 typedef struct comments_ctx {
-	int64_t since;
+	int64_t seen, lines;
 	const coco_campaign *camp;
 	char **out;
 } comments_ctx;
 
+/* Comments are picked by their place in the file, not by the clock: one written in the same
+ * second as a digest, or after a clock step back, is still shown exactly once. Lines keep
+ * their place when `forget` erases one (it rewrites a record, it never removes a line). */
 static int on_comment_line(const char *line, size_t len, void *userdata)
 {
 	comments_ctx *x = userdata;
+	if (++x->lines <= x->seen)
+		return 0;
 	cJSON *o = cJSON_ParseWithLength(line, len);
 	if (!o)
 		return 0;
 	const char *text = core_json_str(o, "text"), *who = core_json_str(o, "member");
-	if (text && core_json_i64(o, "at", 0) > x->since) {
+	if (text) {
+		/* Anonymous comments carry a pseudonym, never shown: no name at all. */
 		const coco_member *mb = who ? campaign_find_member(x->camp, who) : NULL;
-		strv_push(&x->out, xasprintf("%s: %s", mb && mb->name ? mb->name : "someone", text));
+		if (mb)
+			strv_push(&x->out, xasprintf("%s: %s", mb->name ? mb->name : mb->id, text));
+		else
+			strv_push(&x->out, xstrdup(text));
 	}
 	cJSON_Delete(o);
 	return 0;
 }
 
-char **comments_since(core *c, const char *camp, int64_t since)
+char **comments_since(core *c, const char *camp, int64_t seen, int64_t *ret_lines)
 {
-	comments_ctx x = {.since = since, .camp = config_find_campaign(c->cfg, camp)};
+	comments_ctx x = {.seen = seen, .camp = config_find_campaign(c->cfg, camp)};
 	_cleanup_free_ char *path = xasprintf("campaigns/%s/comments.jsonl", camp);
 	if (x.camp)
 		(void)store_scan(c->st, path, on_comment_line, &x);
+	*ret_lines = x.lines > seen ? x.lines : seen;
 	return x.out;
 }

@@ -142,7 +142,7 @@ int core_send_member(core *c, const outbound *o)
 		return 0;
 	}
 	char tag[SECRET_TAG_LEN + 1];
-	secret_tag(&c->key, o->camp->id, o->round, o->to->id, tag);
+	secret_tag(&c->key, o->camp->id, o->tag_round ? o->tag_round : o->round, o->to->id, tag);
 
 	cJSON *msg = cJSON_CreateObject();
 	cJSON_AddStringToObject(msg, "id", o->id);
@@ -198,9 +198,8 @@ static const char *prompt_template(const coco_round *r)
 	}
 }
 
-void core_send_round_message(core *c, const coco_campaign *camp, const coco_round *r,
-                               round_rt *rt, const coco_member *m, const char *kind,
-                               unsigned n)
+int core_send_round_message(core *c, const coco_campaign *camp, const coco_round *r,
+                            round_rt *rt, const coco_member *m, const char *kind, unsigned n)
 {
 	cJSON *data = core_round_data(c, camp, r, rt, m);
 	_cleanup_free_ char *md = NULL;
@@ -208,7 +207,7 @@ void core_send_round_message(core *c, const coco_campaign *camp, const coco_roun
 	int k = core_render(c, tmpl, data, &md);
 	cJSON_Delete(data);
 	if (k < 0)
-		return;
+		return k;
 	_cleanup_free_ char *what = xasprintf("%s/%s/%s/%u", r->id, rt->occurrence, kind, n);
 	_cleanup_free_ char *id = core_message_id(c, kind, camp->id, what, m->id);
 	_cleanup_free_ char *subject =
@@ -216,7 +215,7 @@ void core_send_round_message(core *c, const coco_campaign *camp, const coco_roun
 		          camp->title ? camp->title : camp->id, core_round_title(r));
 	outbound o = {.camp = camp, .to = m, .kind = kind, .round = r->id,
 	              .occurrence = rt->occurrence, .id = id, .subject = subject, .markdown = md};
-	core_send_member(c, &o);
+	return core_send_member(c, &o);
 }
 
 void core_audit(core *c, const char *action, const char *camp, const char *round,

@@ -36,7 +36,11 @@ typedef struct campaign_rt {
 	round_rt *rounds;
 	size_t n_rounds;
 	int64_t digest_next; /* next periodic digest, INT64_MAX if none */
-	int64_t last_digest; /* when the last digest was compiled: newer comments go in the next */
+	int64_t last_digest; /* when the last digest was compiled */
+	int64_t comments_seen; /* lines of comments.jsonl already shown in a digest */
+	cJSON *closed;       /* [{"r":round,"o":occurrence}] closed since the last periodic digest */
+	bool unsaved;        /* state.json could not be written: retried at retry_at */
+	int64_t retry_at;    /* when to retry a failed save or digest (0: nothing to retry) */
 } campaign_rt;
 
 struct core {
@@ -57,6 +61,7 @@ typedef struct outbound {
 	const coco_member *to;
 	const char *kind;       /* prompt, reminder, confirmation, reply, digest */
 	const char *round;      /* round id, or "digest" */
+	const char *tag_round;  /* what the reply tag names, if not `round` ("digest:ROUND") */
 	const char *occurrence; /* may be NULL */
 	const char *id;         /* spool id: what makes a replayed transition queue nothing new */
 	const char *subject;
@@ -78,8 +83,8 @@ bool has_answered(core *c, const coco_campaign *camp, const coco_round *r, round
 cJSON *core_round_data(core *c, const coco_campaign *camp, const coco_round *r, round_rt *rt,
                   const coco_member *m);
 const char *core_round_title(const coco_round *r);
-void core_send_round_message(core *c, const coco_campaign *camp, const coco_round *r,
-                             round_rt *rt, const coco_member *m, const char *kind, unsigned n);
+int core_send_round_message(core *c, const coco_campaign *camp, const coco_round *r,
+                            round_rt *rt, const coco_member *m, const char *kind, unsigned n);
 /* The ideas on a vote round's ballot, numbered from 1 (NULL for other rounds or no ballot). */
 char **core_ballot(core *c, const coco_campaign *camp, const coco_round *r, const round_rt *rt);
 int core_render(core *c, const char *name, const cJSON *data, char **ret);
@@ -94,10 +99,12 @@ bool round_is_manual(const coco_round *r);
  * with *ret_error set when the round's Close= has already passed. */
 int round_open_by_hand(core *c, const coco_campaign *camp, campaign_rt *ct, round_rt *rt,
                        char **ret_error);
-void round_open(core *c, const coco_campaign *camp, campaign_rt *ct, round_rt *rt,
+/* Transitions. They return < 0 when something they had to write could not be (the state
+ * in memory has moved on; cocod retries the writes by itself): admin commands report it. */
+int round_open(core *c, const coco_campaign *camp, campaign_rt *ct, round_rt *rt,
+               const char *why);
+int round_close(core *c, const coco_campaign *camp, campaign_rt *ct, round_rt *rt,
                 const char *why);
-void round_close(core *c, const coco_campaign *camp, campaign_rt *ct, round_rt *rt,
-                 const char *why);
 void round_remind(core *c, const coco_campaign *camp, campaign_rt *ct, round_rt *rt, bool force,
                   unsigned *ret_sent);
 int compile_round_digest(core *c, const coco_campaign *camp, campaign_rt *ct, round_rt *rt,
@@ -110,5 +117,6 @@ int periodic_digest(core *c, const coco_campaign *camp, campaign_rt *ct);
 int core_ct_save(core *c, campaign_rt *ct);
 const char *core_json_str(const cJSON *o, const char *k);
 int64_t core_json_i64(const cJSON *o, const char *k, int64_t def);
-/* Comments (replies to digests) that arrived after `since`. */
-char **comments_since(core *c, const char *camp, int64_t since);
+/* Comments (replies to digests) after the first `seen` lines of the campaign's
+ * comments.jsonl, as Markdown-safe one-liners; *ret_lines gets the lines read in all. */
+char **comments_since(core *c, const char *camp, int64_t seen, int64_t *ret_lines);

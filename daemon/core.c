@@ -125,6 +125,8 @@ int core_ct_save(core *c, campaign_rt *ct)
 	if (ct->digest_next != INT64_MAX && ct->digest_next != INT64_MIN)
 		cJSON_AddNumberToObject(o, "digest_next", (double)ct->digest_next);
 	cJSON_AddNumberToObject(o, "last_digest", (double)ct->last_digest);
+	cJSON_AddNumberToObject(o, "comments_seen", (double)ct->comments_seen);
+	cJSON_AddItemToObject(o, "closed", cJSON_Duplicate(ct->closed, 1));
 	cJSON *rounds = cJSON_AddObjectToObject(o, "rounds");
 	for (size_t i = 0; i < ct->n_rounds; i++) {
 		round_rt *rt = &ct->rounds[i];
@@ -152,8 +154,11 @@ int core_ct_save(core *c, campaign_rt *ct)
 	strbuf_putc(&b, '\n');
 	int r = store_replace(c->st, path, b.s, b.len);
 	strbuf_done(&b);
-	if (r < 0)
-		log_error_errno(r, "%s: cannot save round states: %m", ct->id);
+	ct->unsaved = r < 0;
+	if (r < 0) {
+		ct->retry_at = clock_now() + 60;
+		log_error_errno(r, "%s: cannot save round states (retrying in a minute): %m", ct->id);
+	}
 	return r;
 }
 
@@ -187,6 +192,9 @@ static void ct_load(core *c, const coco_campaign *camp, campaign_rt *ct)
 
 	ct->digest_next = core_json_i64(o, "digest_next", INT64_MIN);
 	ct->last_digest = core_json_i64(o, "last_digest", 0);
+	ct->comments_seen = core_json_i64(o, "comments_seen", 0);
+	const cJSON *closed = cJSON_GetObjectItemCaseSensitive(o, "closed");
+	ct->closed = cJSON_IsArray(closed) ? cJSON_Duplicate(closed, 1) : cJSON_CreateArray();
 	const cJSON *rounds = cJSON_GetObjectItemCaseSensitive(o, "rounds");
 	for (size_t i = 0; i < ct->n_rounds; i++) {
 		round_rt *rt = &ct->rounds[i];
@@ -293,8 +301,11 @@ int round_open_by_hand(core *c, const coco_campaign *camp, campaign_rt *ct, roun
 		rt->close_at = now + (rt->close_at - rt->open_at);
 	}
 	rt->open_at = now;
-	round_open(c, camp, ct, rt, now < rt->sched_open ? "by cococtl, early" : "by cococtl");
-	return 0;
+	int k = round_open(c, camp, ct, rt, now < rt->sched_open ? "by cococtl, early" : "by cococtl");
+	if (k < 0)
+		*ret_error = xasprintf("%s/%s is open, but its invitations or state could not all be "
+		                       "written (%s); see the log", camp->id, rt->id, strerror(-k));
+	return k;
 }
 
 static int64_t ct_first_open(core *c, const coco_campaign *camp)
@@ -325,12 +336,12 @@ static void ct_schedule_digest(core *c, const coco_campaign *camp, campaign_rt *
 
 /* ---- transitions ------------------------------------------------------------------ */
 
-void round_open(core *c, const coco_campaign *camp, campaign_rt *ct, round_rt *rt,
-                       const char *why)
+int round_open(core *c, const coco_campaign *camp, campaign_rt *ct, round_rt *rt,
+               const char *why)
 {
 	const coco_round *r = campaign_find_round(camp, rt->id);
 	if (!r)
-		return;
+		return -ENOENT;
 	if (r->kind == ROUND_VOTE && r->source) {
 		round_rt *src = rt_find(ct, r->source);
 		free(rt->ballot_occurrence);
@@ -341,15 +352,23 @@ void round_open(core *c, const coco_campaign *camp, campaign_rt *ct, round_rt *r
 			rt->ballot_occurrence = xstrdup(src->prev_occurrence);
 	}
 	rt->state = RS_OPEN;
-	unsigned sent = 0;
+	unsigned sent = 0, failed = 0;
 	for (size_t i = 0; i < camp->n_members; i++)
 		if (round_has_member(r, &camp->members[i])) {
-			core_send_round_message(c, camp, r, rt, &camp->members[i], "prompt", 0);
-			sent++;
+			if (core_send_round_message(c, camp, r, rt, &camp->members[i], "prompt", 0) < 0)
+				failed++;
+			else
+				sent++;
 		}
 	log_info("%s/%s: round opened (%s), occurrence %s, %u invitation%s queued", camp->id, r->id,
 	         why, rt->occurrence, sent, sent == 1 ? "" : "s");
-	core_ct_save(c, ct);
+	int k = core_ct_save(c, ct);
+	if (failed > 0) {
+		log_error("%s/%s: %u invitation%s could not be queued (see above)", camp->id, r->id,
+		          failed, failed == 1 ? "" : "s");
+		return -EIO;
+	}
+	return k;
 }
 
 static char *still_open_note(core *c, const coco_campaign *camp, const coco_round *r,
@@ -429,13 +448,15 @@ int publish_digest(core *c, const coco_campaign *camp, const coco_round *r,
 	_cleanup_free_ char *subject = xasprintf("[%s] Digest: %s", camp->title ? camp->title : camp->id,
 	                                         r ? core_round_title(r) : "this week");
 	unsigned n = 0;
+	/* A reply to a round's digest is a comment about that round (its tag says which). */
+	_cleanup_free_ char *tag_round = r ? xasprintf("digest:%s", r->id) : NULL;
 	for (size_t i = 0; i < camp->n_members; i++) {
 		const coco_member *m = &camp->members[i];
 		if (!digest_recipient(camp, r, m))
 			continue;
 		_cleanup_free_ char *id = core_message_id(c, "digest", camp->id, name, m->id);
 		outbound o = {.camp = camp, .to = m, .kind = "digest", .round = "digest",
-		              .id = id, .subject = subject, .markdown = md};
+		              .tag_round = tag_round, .id = id, .subject = subject, .markdown = md};
 		core_send_member(c, &o);
 		n++;
 	}
@@ -444,30 +465,51 @@ int publish_digest(core *c, const coco_campaign *camp, const coco_round *r,
 	return 0;
 }
 
-void round_close(core *c, const coco_campaign *camp, campaign_rt *ct, round_rt *rt,
-                        const char *why)
+/* closed → digested: the digest of the occurrence (if one is due on close) is written and
+ * queued, then the round moves on to its next occurrence. On failure the round stays
+ * closed, and core_tick() tries again a minute later. */
+static int round_finish(core *c, const coco_campaign *camp, campaign_rt *ct, round_rt *rt)
 {
 	const coco_round *r = campaign_find_round(camp, rt->id);
-	rt->state = RS_CLOSED;
-	log_info("%s/%s: round closed (%s), occurrence %s", camp->id, rt->id, why, rt->occurrence);
 	if (r && r->kind != ROUND_ANNOUNCE && (!camp->digest.set || camp->digest.on_close)) {
-		char **comments = comments_since(c, camp->id, ct->last_digest);
+		int64_t lines;
+		char **comments = comments_since(c, camp->id, ct->comments_seen, &lines);
 		_cleanup_free_ char *md = NULL;
-		if (compile_round_digest(c, camp, ct, rt, comments, &md) >= 0) {
-			_cleanup_free_ char *name = xasprintf("%s-%s", rt->id, rt->occurrence);
-			publish_digest(c, camp, r, name, md);
-			ct->last_digest = clock_now();
-		}
+		int k = compile_round_digest(c, camp, ct, rt, comments, &md);
 		strv_free(comments);
+		if (k >= 0) {
+			_cleanup_free_ char *name = xasprintf("%s-%s", rt->id, rt->occurrence);
+			k = publish_digest(c, camp, r, name, md);
+		}
+		if (k < 0) {
+			ct->retry_at = clock_now() + 60;
+			return k;
+		}
+		ct->last_digest = clock_now();
+		ct->comments_seen = lines;
 	}
 	rt->state = RS_DIGESTED;
-	core_ct_save(c, ct);
 	if (r && r->repeat) {
 		free(rt->prev_occurrence);
 		rt->prev_occurrence = xstrdup(rt->occurrence);
 		rt_schedule_next(c, camp, rt, rt->sched_open);
-		core_ct_save(c, ct);
 	}
+	return core_ct_save(c, ct);
+}
+
+int round_close(core *c, const coco_campaign *camp, campaign_rt *ct, round_rt *rt,
+                const char *why)
+{
+	rt->state = RS_CLOSED;
+	log_info("%s/%s: round closed (%s), occurrence %s", camp->id, rt->id, why, rt->occurrence);
+	/* Remembered for the next periodic digest, which covers what closed since the last. */
+	cJSON *e = cJSON_CreateObject();
+	cJSON_AddStringToObject(e, "r", rt->id);
+	cJSON_AddStringToObject(e, "o", rt->occurrence ? rt->occurrence : "");
+	cJSON_AddItemToArray(ct->closed, e);
+	int k = core_ct_save(c, ct); /* closed is durable before anything is said about it */
+	int d = round_finish(c, camp, ct, rt);
+	return k < 0 ? k : d;
 }
 
 /* A member's reminder instants for the current occurrence, and how many were sent. Returns
@@ -537,16 +579,67 @@ static int64_t round_next_reminder(core *c, const coco_campaign *camp, round_rt 
 	return next;
 }
 
+/* The digest of an occurrence that has closed (rt may have moved on to the next one). */
+static int compile_closed_digest(core *c, const coco_campaign *camp, campaign_rt *ct,
+                                 round_rt *rt, const char *occ, char **const comments,
+                                 char **ret_md)
+{
+	char *saved_occ = rt->occurrence, *saved_prev = rt->prev_occurrence;
+	round_state saved_state = rt->state;
+	bool current = saved_occ && STREQ(saved_occ, occ);
+	rt->occurrence = (char *)occ;
+	if (!current) {
+		rt->state = RS_DIGESTED;
+		/* The trend of the closed one needs the one before it, which is not kept. */
+		if (saved_prev && STREQ(saved_prev, occ))
+			rt->prev_occurrence = NULL;
+	}
+	int k = compile_round_digest(c, camp, ct, rt, comments, ret_md);
+	rt->occurrence = saved_occ;
+	rt->prev_occurrence = saved_prev;
+	rt->state = saved_state;
+	return k;
+}
+
+static bool closed_listed(const cJSON *closed, const char *round, const char *occ)
+{
+	const cJSON *e;
+	cJSON_ArrayForEach(e, closed)
+	{
+		if (STREQ(core_json_str(e, "r") ?: "", round) && STREQ(core_json_str(e, "o") ?: "", occ))
+			return true;
+	}
+	return false;
+}
+
+/* The periodic digest covers what happened since the previous one: the rounds that closed
+ * since (their results), the rounds open now (their progress), and the comments. */
 int periodic_digest(core *c, const coco_campaign *camp, campaign_rt *ct)
 {
 	strbuf md = {0};
-	char **comments = comments_since(c, camp->id, ct->last_digest);
+	int64_t lines;
+	char **comments = comments_since(c, camp->id, ct->comments_seen, &lines);
 	unsigned n = 0;
+	const cJSON *e;
+	cJSON_ArrayForEach(e, ct->closed)
+	{
+		round_rt *rt = rt_find(ct, core_json_str(e, "r") ?: "");
+		const coco_round *r = rt ? campaign_find_round(camp, rt->id) : NULL;
+		const char *occ = core_json_str(e, "o");
+		_cleanup_free_ char *one = NULL;
+		if (!r || !occ || !*occ || r->kind == ROUND_ANNOUNCE ||
+		    compile_closed_digest(c, camp, ct, rt, occ, n == 0 ? comments : NULL, &one) < 0)
+			continue;
+		if (md.len)
+			strbuf_puts(&md, "\n\n---\n\n");
+		strbuf_puts(&md, one);
+		n++;
+	}
 	for (size_t i = 0; i < ct->n_rounds; i++) {
 		round_rt *rt = &ct->rounds[i];
 		const coco_round *r = campaign_find_round(camp, rt->id);
-		/* Open rounds show their progress; closed ones were digested when they closed. */
-		if (!r || rt->state != RS_OPEN || r->kind == ROUND_ANNOUNCE)
+		if (!r || rt->state != RS_OPEN || r->kind == ROUND_ANNOUNCE ||
+		    closed_listed(ct->closed, rt->id, rt->occurrence))
 			continue;
 		_cleanup_free_ char *one = NULL;
 		if (compile_round_digest(c, camp, ct, rt, n == 0 ? comments : NULL, &one) < 0)
@@ -563,9 +656,15 @@ int periodic_digest(core *c, const coco_campaign *camp, campaign_rt *ct)
 		(void)schedule_utc_to_local(clock_now(), camp->timezone, &lt, NULL);
 		_cleanup_free_ char *name = xasprintf("periodic-%04d-%02d-%02d", lt.year, lt.month, lt.day);
 		k = publish_digest(c, camp, NULL, name, md.s);
-		ct->last_digest = clock_now();
+		if (k >= 0) {
+			ct->last_digest = clock_now();
+			ct->comments_seen = lines;
+			cJSON_Delete(ct->closed);
+			ct->closed = cJSON_CreateArray();
+		}
 	} else
-		log_info("%s: periodic digest skipped, no round is open", camp->id);
+		log_info("%s: periodic digest skipped: no round open or closed since the last one",
+		         camp->id);
 	strbuf_done(&md);
 	return k < 0 ? k : (int)n;
 }
@@ -579,6 +678,15 @@ int core_tick(core *c)
 		const coco_campaign *camp = cfg_campaign(c, ct->id);
 		if (!camp)
 			continue;
+		if (ct->retry_at && ct->retry_at <= now) {
+			/* Writes that failed (a full or read-only disk) are tried again. */
+			ct->retry_at = 0;
+			for (size_t i = 0; i < ct->n_rounds; i++)
+				if (ct->rounds[i].state == RS_CLOSED)
+					(void)round_finish(c, camp, ct, &ct->rounds[i]);
+			if (ct->unsaved)
+				(void)core_ct_save(c, ct);
+		}
 		for (size_t i = 0; i < ct->n_rounds; i++) {
 			round_rt *rt = &ct->rounds[i];
 			/* Loop: a round may close and its next occurrence open in one tick. */
@@ -628,6 +736,8 @@ int64_t core_next_event(core *c)
 			continue;
 		if (ct->digest_next < next)
 			next = ct->digest_next;
+		if (ct->retry_at && ct->retry_at < next)
+			next = ct->retry_at;
 		for (size_t i = 0; i < ct->n_rounds; i++) {
 			round_rt *rt = &ct->rounds[i];
 			int64_t t = INT64_MAX;
@@ -675,6 +785,7 @@ static void campaigns_free(core *c)
 		}
 		free(ct->rounds);
 		free(ct->id);
+		cJSON_Delete(ct->closed);
 	}
 	free(c->camps);
 	c->camps = NULL;
@@ -708,8 +819,11 @@ int core_set_config(core *c, const coco_config *cfg)
 		ct_load(c, camp, ct);
 		for (size_t m = 0; m < camp->n_members; m++) {
 			tags_add(c, camp->id, "digest", camp->members[m].id);
-			for (size_t k = 0; k < camp->n_rounds; k++)
+			for (size_t k = 0; k < camp->n_rounds; k++) {
+				_cleanup_free_ char *dr = xasprintf("digest:%s", camp->rounds[k].id);
 				tags_add(c, camp->id, camp->rounds[k].id, camp->members[m].id);
+				tags_add(c, camp->id, dr, camp->members[m].id);
+			}
 		}
 	}
 	return 0;

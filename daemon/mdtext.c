@@ -17,7 +17,7 @@ char *md_text(const char *s)
 		if (space)
 			strbuf_putc(&b, ' ');
 		space = false;
-		if (strchr("\\`*_[]<>!&", *s))
+		if (strchr("\\`*_[]<>", *s))
 			strbuf_putc(&b, '\\');
 		strbuf_putc(&b, *s);
 	}

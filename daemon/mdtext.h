@@ -5,6 +5,6 @@
 #pragma once
 
 /* One line (every run of white space becomes one space, outer blanks dropped) with every
- * character that could start Markdown markup — \ ` * _ [ ] < > ! & — backslash-escaped, so
+ * character that could start Markdown markup — \ ` * _ [ ] < > — backslash-escaped, so
  * that cmark renders exactly the characters written. Malloc'd. */
 char *md_text(const char *s);
