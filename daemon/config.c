@@ -401,6 +401,14 @@ static void check_campaign(ctx *c, camp_build *b, const char *stem)
 
 	const coco_localtime *first = NULL;
 	for (size_t i = 0; i < camp->n_rounds; i++) {
+		coco_round *r = &camp->rounds[i];
+		const key_lines *kl = &b->round_kl[i];
+		r->open_line = kl->line[ROUND_KEY_OPEN];
+		r->close_line = kl->line[ROUND_KEY_CLOSE];
+		r->duration_line = kl->line[ROUND_KEY_DURATION];
+		r->repeat_line = kl->line[ROUND_KEY_REPEAT];
+		r->remind_line = kl->line[ROUND_KEY_REMIND];
+		r->source_line = kl->line[ROUND_KEY_SOURCE];
 		check_round(c, b, &camp->rounds[i], &b->round_kl[i]);
 		if (camp->rounds[i].open.set &&
 		    (!first || localtime_cmp(&camp->rounds[i].open, first) < 0))
@@ -408,6 +416,8 @@ static void check_campaign(ctx *c, camp_build *b, const char *stem)
 	}
 
 	coco_digest *d = &camp->digest;
+	d->repeat_line = b->digest_kl.line[DIGEST_KEY_REPEAT];
+	d->start_line = b->digest_kl.line[DIGEST_KEY_START];
 	if (d->audience == AUDIENCE_MEMBERS)
 		check_audience(c, camp, "Recipients", d->members,
 			       b->digest_kl.line[DIGEST_KEY_RECIPIENTS]);
