@@ -232,7 +232,8 @@ int plan_build(const coco_campaign *c, int64_t from, int64_t until, plan **ret)
 		return r;
 	}
 	/* Rounds and members are arrays of the config: pointer order is the file's order. */
-	qsort(p->events, p->n, sizeof *p->events, cmp_event);
+	if (p->n > 1)
+		qsort(p->events, p->n, sizeof *p->events, cmp_event);
 	*ret = p;
 	return 0;
 }
