@@ -23,13 +23,12 @@ static const struct {
 	[OPT_FORMAT] = {"format", "csv|json", "output format (default csv)"},
 	[OPT_PARTIALS] = {"partials", "DIR", "where {{> name}} partials are read (default: the "
 	                                     "template's directory)"},
-	[OPT_NOW] = {"now", "'YYYY-MM-DD HH:MM'", "the reference instant, a wall time in each "
-	                                          "campaign's TimeZone= (for previews and tests; "
-	                                          "default: the current time)"},
+	[OPT_NOW] = {"now", "'YYYY-MM-DD HH:MM'", "the reference instant in each campaign's\n"
+	             "                             TimeZone=, for previews and tests (default: now)"},
 	[OPT_MEMBER] = {"member", "ID", "only what this member gets"},
 	[OPT_WEEKS] = {"weeks", "N", "how many weeks ahead, 1-520 (default 6)"},
-	[OPT_HISTORY] = {"history", NULL, "also the answers that later ones superseded, marked "
-	                                  "\"superseded\" in the column status"},
+	[OPT_HISTORY] = {"history", NULL, "also the answers later ones superseded (column\n"
+	                 "                             status: superseded)"},
 };
 
 #define O(x) (1u << (x))
@@ -67,8 +66,8 @@ static const ctl_command commands[] = {
 	{"render", "[--partials DIR] TEMPLATE DATA.json",
 	 "print TEMPLATE rendered with DATA, byte for byte", NULL, O(OPT_PARTIALS), 2, 2,
 	 cmd_render, false},
-	{"mail-parse", "FILE", "show how a mail file is read: headers, the reply text kept and "
-	                       "what was trimmed", NULL, 0, 1, 1, cmd_mail_parse, false},
+	{"mail-parse", "FILE", "show how a mail file is read: headers, reply kept, trimmed",
+	 NULL, 0, 1, 1, cmd_mail_parse, false},
 	{"keygen", "FILE", "write a new secret key (0600) for coco-key", NULL, 0, 1, 1, cmd_keygen,
 	 false},
 	{"status", "", "daemon state", NULL, 0, 0, 0, cmd_status, true},
@@ -116,7 +115,7 @@ static void global_options(FILE *f)
 {
 	fputs("--config DIR   configuration directory (default " COCO_SYSCONFDIR ")\n"
 	      "--socket PATH  control socket (default: ControlSocket= of the configuration)\n"
-	      "--help         this help; COMMAND --help or `cococtl help COMMAND`: that command's\n"
+	      "--help         this overview; COMMAND --help (or cococtl help COMMAND): one command\n"
 	      "--version      the version\n"
 	      "Global options go before or after the command. Exit codes: 0 done, 1 failed, 2 usage\n"
 	      "error.\n",

@@ -56,14 +56,16 @@ static char *fmt_duration(int64_t s)
 	return strbuf_steal(&b);
 }
 
-/* The daemon's state of the campaign, if readable: which rounds have already run. */
-static cJSON *state_load(const coco_config *cfg, const coco_campaign *c)
+/* The daemon's state of the campaign: which rounds have already run. NULL if there is none
+ * yet; *ret_unknown if it exists but cannot be read (check run without the daemon's rights),
+ * so a past Open= may be a round that ran. */
+static cJSON *state_load(const coco_config *cfg, const coco_campaign *c, bool *ret_unknown)
 {
 	_cleanup_free_ char *path = xasprintf("%s/campaigns/%s/state.json", cfg->state_dir, c->id);
 	_cleanup_free_ char *data = NULL;
-	if (read_file(path, 16 * 1024 * 1024, &data, NULL) < 0)
-		return NULL;
-	return cJSON_Parse(data);
+	int r = read_file(path, 16 * 1024 * 1024, &data, NULL);
+	*ret_unknown = r < 0 && r != -ENOENT && r != -ENOTDIR;
+	return r < 0 ? NULL : cJSON_Parse(data);
 }
 
 static bool round_has_run(const cJSON *state, const coco_round *r)
@@ -83,6 +85,8 @@ typedef struct camp_check {
 	plan_occ **occs;
 	size_t *n_occs;
 	bool *bad; /* the round cannot run: no further findings about it */
+	bool state_unknown; /* state.json unreadable: a past Open= is a warning, not an error */
+	const char *state_dir;
 } camp_check;
 
 #define L(t) _cleanup_free_ char *t##_s = plan_format_local(t, x->c->timezone)
@@ -99,6 +103,12 @@ static void check_past(camp_check *x, size_t i, const cJSON *state)
 	L(now);
 	L(open);
 	L(close);
+	if (x->state_unknown) {
+		found(x->f, x->c->file, r->open_line, false, "round \"%s\": Open=%s is in the past "
+		      "(now %s) and the daemon's state under %s cannot be read to tell whether it "
+		      "ran", r->id, open_s, now_s, x->state_dir);
+		return;
+	}
 	if (r->repeat) {
 		size_t k = 0;
 		while (k < n && o[k].close <= now)
@@ -299,7 +309,8 @@ static void check_campaign(const coco_config *cfg, const coco_campaign *c, int64
 			if (x.occs[i][k].close > last)
 				last = x.occs[i][k].close;
 	}
-	cJSON *state = state_load(cfg, c);
+	cJSON *state = state_load(cfg, c, &x.state_unknown);
+	x.state_dir = cfg->state_dir;
 	for (size_t i = 0; i < n; i++)
 		check_past(&x, i, state);
 	cJSON_Delete(state);

@@ -105,6 +105,14 @@ run "$COCOCTL" check --config "$cfg" --now "$NOW"
 if grep -q "never run" <<<"$out"; then fail "a round that ran was flagged: $out"; fi
 [ "$(grep -c ": \(error\|warning\): " <<<"$out")" -eq 6 ] || fail "expected 6 findings: $out"
 
+# A state that cannot be read (here a directory; for an admin without the daemon's rights,
+# EACCES): whether the round ran is unknown, so a warning and no error.
+rm "$T/state/campaigns/m/state.json"
+mkdir "$T/state/campaigns/m/state.json"
+run "$COCOCTL" check --config "$cfg" --now "$NOW"
+expect_finding "$c" "^Open=2026-11-02" warning "cannot be read to tell whether it ran"
+if grep -q "never run" <<<"$out"; then fail "an unknown state gave an error: $out"; fi
+
 # A [Secrets] directory that does not exist.
 sed -i "s|^Directory=.*|Directory=$T/nowhere|" "$cfg/coco.conf"
 run "$COCOCTL" check --config "$cfg" --now "$NOW"
