@@ -400,7 +400,9 @@ static void check_campaign(ctx *c, camp_build *b, const char *stem)
 	b->n_qs = 0;
 
 	const coco_localtime *first = NULL;
+	bool open_rejected = false; /* an Open= was given but its value reported as bad */
 	for (size_t i = 0; i < camp->n_rounds; i++) {
+		open_rejected |= key_bad(&b->round_kl[i], ROUND_KEY_OPEN);
 		coco_round *r = &camp->rounds[i];
 		const key_lines *kl = &b->round_kl[i];
 		r->open_line = kl->line[ROUND_KEY_OPEN];
@@ -423,7 +425,8 @@ static void check_campaign(ctx *c, camp_build *b, const char *stem)
 			       b->digest_kl.line[DIGEST_KEY_RECIPIENTS]);
 	if (!d->start.set && first)
 		d->start = *first;
-	if (d->repeat && !d->start.set)
+	/* After a bad Open= date, "no round has Open=" would only repeat that error. */
+	if (d->repeat && !d->start.set && !open_rejected)
 		config_cerr(c, d->line, "[Digest] repeats but no round has Open=: expected Start=");
 }
 

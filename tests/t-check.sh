@@ -126,6 +126,16 @@ run "$COCOCTL" check --config "$cfg" --now "$NOW"
 [ "$(grep -c "^$c:[0-9]*: " <<<"$out")" -eq 3 ] || fail "expected one error per bad Open= (3): $out"
 if grep -q ": \(error\|warning\): " <<<"$out"; then fail "schedule findings after a load error: $out"; fi
 
+# The only Open= has a bad date and [Digest] repeats: one error, not also "no round has
+# Open=" for the digest.
+mkdir -p "$T/one/campaigns.d"
+printf '[Daemon]\nStateDirectory=%s/state\n' "$T" >"$T/one/coco.conf"
+printf '[Member "a"]\nSide=client\nEmail=a@x.example\n[Round "r"]\nKind=prompt\nOpen=2026-02-30 09:00\nDuration=1d\n[Digest]\nRepeat=FREQ=WEEKLY\n' >"$T/one/campaigns.d/one.conf"
+run "$COCOCTL" check --config "$T/one" --now "$NOW"
+[ $rc -eq 1 ] || fail "check with a bad date exited $rc"
+[ "$(grep -c "one.conf:[0-9]*: " <<<"$out")" -eq 1 ] || fail "one bad date, not one error: $out"
+expect_match "$out" "one.conf:6: Open=2026-02-30 09:00"
+
 # ---- the example passes, and its plan is what an admin expects ----
 run "$COCOCTL" --config etc check --now "$NOW"
 [ $rc -eq 0 ] || fail "the example does not pass check: $out"
