@@ -17,7 +17,8 @@ BASE_CFLAGS := -std=gnu11 -g $(WARN) -Idaemon -Iconnectors $(PKG_CFLAGS) \
 CFLAGS ?= -O2
 SAN_FLAGS := -O1 -DCOCO_TEST_HOOKS -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-LIB_SRC := $(filter-out daemon/main.c daemon/cococtl.c,$(wildcard daemon/*.c)) \
+CTL_SRC := daemon/cococtl.c $(wildcard daemon/cococtl-*.c)
+LIB_SRC := $(filter-out daemon/main.c $(CTL_SRC),$(wildcard daemon/*.c)) \
 	$(wildcard connectors/*.c connectors/*/*.c)
 TEST_SRC := $(wildcard tests/test_*.c)
 BENCH_SRC := $(wildcard bench/*.c)
@@ -57,13 +58,13 @@ build/san/libcoco.a: $(SAN_OBJ)
 build/cocod: build/obj/daemon/main.o build/libcoco.a
 	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
 
-build/cococtl: build/obj/daemon/cococtl.o build/libcoco.a
+build/cococtl: $(CTL_SRC:%.c=build/obj/%.o) build/libcoco.a
 	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
 
 build/san/cocod: build/san/obj/daemon/main.o build/san/libcoco.a
 	$(CC) $(SAN_FLAGS) -o $@ $^ $(PKG_LIBS)
 
-build/san/cococtl: build/san/obj/daemon/cococtl.o build/san/libcoco.a
+build/san/cococtl: $(CTL_SRC:%.c=build/san/obj/%.o) build/san/libcoco.a
 	$(CC) $(SAN_FLAGS) -o $@ $^ $(PKG_LIBS)
 
 build/san/tests/%: tests/%.c build/san/libcoco.a $(HDRS) $(wildcard tests/*.h)

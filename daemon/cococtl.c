@@ -1,455 +1,301 @@
-/* cococtl: the admin CLI. Offline commands work on files (check, render); the others talk
- * to the running cocod over its control socket, one JSON line each way. */
+/* cococtl: the admin CLI. This file owns the command line: the global options (--config,
+ * --socket) are taken before or after the command, each command's own options after it;
+ * every command has --help and `cococtl help COMMAND` says the same. Exit codes: 0 done,
+ * 1 failed, 2 usage error (docs/cococtl.md). The commands are in cococtl-offline.c and
+ * cococtl-daemon.c. */
 #define _GNU_SOURCE
+#include <ctype.h>
 #include <getopt.h>
-#include <libgen.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "config.h"
-#include "email/mime.h"
-#include "email/reply.h"
-#include "control.h"
-#include "secret.h"
-#include "template.h"
+#include "cococtl.h"
 #include "util.h"
 #include "version.h"
 
-#define DEFAULT_SOCKET "/run/coco/control.sock"
+const char *arg_config = COCO_SYSCONFDIR;
+const char *arg_socket = NULL;
 
-static const char *arg_config = COCO_SYSCONFDIR;
-static const char *arg_socket = NULL;
+static const struct {
+	const char *name, *arg, *help;
+} opt_defs[_OPT_MAX] = {
+	[OPT_FORMAT] = {"format", "csv|json", "output format (default csv)"},
+	[OPT_PARTIALS] = {"partials", "DIR", "where {{> name}} partials are read (default: the "
+	                                     "template's directory)"},
+	[OPT_NOW] = {"now", "'YYYY-MM-DD HH:MM'", "the reference instant in each campaign's\n"
+	             "                             TimeZone=, for previews and tests (default: now)"},
+	[OPT_MEMBER] = {"member", "ID", "only what this member gets"},
+	[OPT_WEEKS] = {"weeks", "N", "how many weeks ahead, 1-520 (default 6)"},
+	[OPT_HISTORY] = {"history", NULL, "also the answers later ones superseded (column\n"
+	                 "                             status: superseded)"},
+};
 
-static void usage(FILE *f)
+#define O(x) (1u << (x))
+
+typedef struct ctl_command {
+	const char *name;
+	const char *args;    /* what follows the name in the usage line */
+	const char *summary; /* one line for the overview */
+	const char *help;    /* more, for --help; may be NULL */
+	unsigned opts;       /* O(OPT_*) it takes */
+	unsigned min_pos, max_pos;
+	int (*run)(const ctl_args *a);
+	bool daemon; /* talks to cocod */
+} ctl_command;
+
+static int cmd_help(const ctl_args *a);
+
+static const ctl_command commands[] = {
+	{"check", "[--now TIME]", "validate the configuration (like nginx -t)",
+	 "Reads DIR/coco.conf and DIR/campaigns.d/*.conf the way cocod does, then simulates every\n"
+	 "campaign's whole schedule (until the last close; a year for repeats without an end) and\n"
+	 "reports, as FILE:LINE:, what would go wrong at run time: an Open= in the past for a round\n"
+	 "not yet run, a reminder before its round opens, overlapping occurrences of one round, a\n"
+	 "vote opening before its Source= round closes, periodic digests that would cover no open\n"
+	 "round, an empty Email=, a missing or world-readable secret key. Exits 0 if there is no\n"
+	 "error (warnings are printed), 1 otherwise.",
+	 O(OPT_NOW), 0, 0, cmd_check, false},
+	{"plan", "CAMPAIGN [--member ID] [--weeks N] [--now TIME]",
+	 "show every open, reminder, close and digest ahead",
+	 "Prints the campaign's simulated timeline from now (or --now) on: every invitation,\n"
+	 "reminder, close and digest with who gets it, at the time each recipient sees it in their\n"
+	 "own time zone (quiet hours applied). Reminders are listed for everyone asked; cocod sends\n"
+	 "them only to those who have not answered by then. Needs no running cocod.",
+	 O(OPT_MEMBER) | O(OPT_WEEKS) | O(OPT_NOW), 1, 1, cmd_plan, false},
+	{"render", "[--partials DIR] TEMPLATE DATA.json",
+	 "print TEMPLATE rendered with DATA, byte for byte", NULL, O(OPT_PARTIALS), 2, 2,
+	 cmd_render, false},
+	{"mail-parse", "FILE", "show how a mail file is read: headers, reply kept, trimmed",
+	 NULL, 0, 1, 1, cmd_mail_parse, false},
+	{"keygen", "FILE", "write a new secret key (0600) for coco-key", NULL, 0, 1, 1, cmd_keygen,
+	 false},
+	{"status", "", "daemon state", NULL, 0, 0, 0, cmd_status, true},
+	{"rounds", "[CAMPAIGN]", "rounds: state, next event, answered/total", NULL, 0, 0, 1,
+	 cmd_rounds, true},
+	{"open", "ROUND", "open a round now (ROUND is CAMPAIGN/ROUND, or ROUND if unique)", NULL, 0,
+	 1, 1, cmd_round_action, true},
+	{"close", "ROUND", "close an open round now and send its digest", NULL, 0, 1, 1,
+	 cmd_round_action, true},
+	{"remind", "ROUND", "send the next reminder to those who have not answered", NULL, 0, 1, 1,
+	 cmd_round_action, true},
+	{"digest", "CAMPAIGN [ROUND]", "compile and send a digest now", NULL, 0, 1, 2, cmd_digest,
+	 true},
+	{"export", "CAMPAIGN [--format csv|json] [--history]", "every current answer, to stdout",
+	 "CSV (RFC 4180, CRLF line ends) has one row per current answer: a later answer of the same\n"
+	 "member to the same question supersedes the earlier one, which is left out unless\n"
+	 "--history is given. Columns: campaign, round, occurrence, time (ISO 8601 in the\n"
+	 "campaign's time zone, with its offset), member, side, question number, question id,\n"
+	 "question text, value, status (current or superseded). A cell that starts with =, +, -,\n"
+	 "@, a tab or a carriage return gets a leading ' so a spreadsheet does not run it as a\n"
+	 "formula. JSON is every stored record as it is.",
+	 O(OPT_FORMAT) | O(OPT_HISTORY), 1, 1, cmd_export, true},
+	{"forget", "MEMBER", "erase that member's answers everywhere", NULL, 0, 1, 1, cmd_forget,
+	 true},
+	{"poll", "", "make connectors look for new messages now", NULL, 0, 0, 0, cmd_poll, true},
+	{"help", "[COMMAND]", "this overview, or the help of COMMAND", NULL, 0, 0, 1, cmd_help,
+	 false},
+};
+
+static const ctl_command *find_command(const char *name)
 {
-	fputs("usage: cococtl [--config DIR] [--socket PATH] COMMAND [ARGS]\n"
-	      "\n"
-	      "Offline:\n"
-	      "  check                         validate the configuration (like nginx -t)\n"
-	      "  render [--partials DIR] TEMPLATE DATA.json\n"
-	      "                                print TEMPLATE rendered with DATA, byte for byte\n"
-	      "  mail-parse FILE               show how a mail file is read: headers, the\n"
-	      "                                reply text kept and what was trimmed\n"
-	      "  keygen FILE                   write a new secret key (0600) for coco-key\n"
-	      "Talking to cocod:\n"
-	      "  status                        daemon state\n"
-	      "  rounds [CAMPAIGN]             rounds: state, next event, answered/total\n"
-	      "  open ROUND | close ROUND | remind ROUND\n"
-	      "                                ROUND is CAMPAIGN/ROUND, or ROUND if unique\n"
-	      "  digest CAMPAIGN [ROUND]       compile and send a digest now\n"
-	      "  export CAMPAIGN [--format csv|json]\n"
-	      "                                every answer, to stdout\n"
-	      "  forget MEMBER                 erase that member's answers everywhere\n"
-	      "  poll                          make connectors look for new messages now\n"
-	      "\n"
-	      "--config DIR   configuration directory (default " COCO_SYSCONFDIR ")\n"
-	      "--socket PATH  control socket (default: ControlSocket= of the configuration)\n",
+	for (size_t i = 0; i < ELEMENTSOF(commands); i++)
+		if (STREQ(commands[i].name, name))
+			return &commands[i];
+	return NULL;
+}
+
+static void usage_line(FILE *f, const ctl_command *c)
+{
+	fprintf(f, "usage: cococtl [--config DIR]%s %s%s%s\n", c->daemon ? " [--socket PATH]" : "",
+	        c->name, *c->args ? " " : "", c->args);
+}
+
+static void global_options(FILE *f)
+{
+	fputs("--config DIR   configuration directory (default " COCO_SYSCONFDIR ")\n"
+	      "--socket PATH  control socket (default: ControlSocket= of the configuration)\n"
+	      "--help         this overview; COMMAND --help (or cococtl help COMMAND): one command\n"
+	      "--version      the version\n"
+	      "Global options go before or after the command. Exit codes: 0 done, 1 failed, 2 usage\n"
+	      "error.\n",
 	      f);
 }
 
-static int cmd_check(int argc, char **argv)
+static void usage(FILE *f)
 {
-	coco_config *cfg = NULL;
-	char **errors = NULL;
-	int r = config_load(arg_config, &cfg, &errors);
-	if (r < 0) {
-		size_t n = 0;
-		for (char **e = errors; e && *e; e++, n++)
-			fprintf(stderr, "%s\n", *e);
-		if (n == 0)
-			fprintf(stderr, "%s: %s\n", arg_config, strerror(-r));
-		fprintf(stderr, "cococtl: configuration in %s is invalid (%zu error%s)\n",
-		        arg_config, n, n == 1 ? "" : "s");
-		strv_free(errors);
-		return 1;
-	}
-	_cleanup_free_ char *summary = config_summary(cfg);
-	printf("cococtl: configuration in %s is OK: %s\n", arg_config, summary);
-	config_free(cfg);
-	return 0;
-}
-
-static int cmd_render(int argc, char **argv)
-{
-	static const struct option opts[] = {{"partials", required_argument, NULL, 'p'}, {}};
-	const char *partials = NULL;
-	int c;
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "p:", opts, NULL)) >= 0) {
-		if (c != 'p') {
-			usage(stderr);
-			return 2;
+	fputs("usage: cococtl [--config DIR] [--socket PATH] COMMAND [ARGS] [OPTIONS]\n\nOffline:\n", f);
+	for (int daemon = 0; daemon < 2; daemon++) {
+		if (daemon)
+			fputs("Talking to cocod:\n", f);
+		for (size_t i = 0; i < ELEMENTSOF(commands); i++) {
+			const ctl_command *c = &commands[i];
+			if (c->daemon != daemon || STREQ(c->name, "help"))
+				continue;
+			_cleanup_free_ char *head = xasprintf("%s %s", c->name, c->args);
+			if (strlen(head) <= 30)
+				fprintf(f, "  %-30s %s\n", head, c->summary);
+			else
+				fprintf(f, "  %s\n  %-30s %s\n", head, "", c->summary);
 		}
-		partials = optarg;
 	}
-	if (argc - optind != 2) {
-		fputs("usage: cococtl render [--partials DIR] TEMPLATE DATA.json\n", stderr);
-		return 2;
-	}
-	const char *tpath = argv[optind], *dpath = argv[optind + 1];
-	_cleanup_free_ char *text = NULL, *json = NULL, *tcopy = xstrdup(tpath);
-	int r = read_file(tpath, 16 * 1024 * 1024, &text, NULL);
-	if (r < 0) {
-		fprintf(stderr, "cococtl: cannot read template %s: %s\n", tpath, strerror(-r));
-		return 1;
-	}
-	r = read_file(dpath, 64 * 1024 * 1024, &json, NULL);
-	if (r < 0) {
-		fprintf(stderr, "cococtl: cannot read data %s: %s\n", dpath, strerror(-r));
-		return 1;
-	}
-	const char *end = NULL;
-	cJSON *data = cJSON_ParseWithOpts(json, &end, 1);
-	if (!data) {
-		size_t off = end ? (size_t)(end - json) : 0;
-		fprintf(stderr, "cococtl: %s: invalid JSON near byte %zu\n", dpath, off);
-		return 1;
-	}
-	/* Partials come from --partials, else from the template's own directory. */
-	const char *dirs[] = {partials ? partials : dirname(tcopy), NULL};
-	_cleanup_free_ char *out = NULL, *err = NULL;
-	_cleanup_free_ char *tcopy2 = xstrdup(tpath);
-	r = template_render(basename(tcopy2), text, data, template_dirs_partial, dirs, &out, &err);
-	cJSON_Delete(data);
-	if (r < 0) {
-		fprintf(stderr, "cococtl: %s\n", err ? err : strerror(-r));
-		return 1;
-	}
-	fwrite(out, 1, strlen(out), stdout);
-	return 0;
+	fputs("  help [COMMAND]                 this overview, or the help of COMMAND\n\n", f);
+	global_options(f);
 }
 
-static const char *socket_path(char **buf)
+static void command_help(FILE *f, const ctl_command *c)
 {
-	if (arg_socket)
-		return arg_socket;
-	coco_config *cfg = NULL;
-	if (config_load(arg_config, &cfg, NULL) >= 0) {
-		*buf = xstrdup(cfg->control_socket);
-		config_free(cfg);
-		return *buf;
+	usage_line(f, c);
+	fprintf(f, "\n%c%s.\n", toupper((unsigned char)c->summary[0]), c->summary + 1);
+	if (c->help)
+		fprintf(f, "\n%s\n", c->help);
+	if (c->opts) {
+		fputs("\nOptions:\n", f);
+		for (int k = 0; k < _OPT_MAX; k++)
+			if (c->opts & O(k)) {
+				_cleanup_free_ char *head = xasprintf("--%s%s%s", opt_defs[k].name,
+				                                      opt_defs[k].arg ? " " : "",
+				                                      opt_defs[k].arg ? opt_defs[k].arg : "");
+				fprintf(f, "  %-26s %s\n", head, opt_defs[k].help);
+			}
 	}
-	return DEFAULT_SOCKET;
+	fputc('\n', f);
+	global_options(f);
 }
 
-/* Sends one request; returns the reply, or prints why there is none. */
-static cJSON *call(cJSON *req)
+int ctl_usage_error(const char *name, const char *fmt, ...)
 {
-	_cleanup_free_ char *buf = NULL;
-	const char *path = socket_path(&buf);
-	cJSON *reply = NULL;
-	int r = control_call(path, req, 30000, &reply);
-	cJSON_Delete(req);
-	if (r < 0) {
-		fprintf(stderr, "cococtl: cannot talk to cocod at %s: %s%s\n", path, strerror(-r),
-		        r == -ENOENT || r == -ECONNREFUSED ? " (is cocod running?)" : "");
-		return NULL;
-	}
-	cJSON *ok = cJSON_GetObjectItem(reply, "ok");
-	if (!cJSON_IsTrue(ok)) {
-		cJSON *e = cJSON_GetObjectItem(reply, "error");
-		fprintf(stderr, "cococtl: %s\n", cJSON_IsString(e) ? e->valuestring : "request failed");
-		cJSON_Delete(reply);
-		return NULL;
-	}
-	return reply;
+	va_list ap;
+	fprintf(stderr, "cococtl%s%s: ", name ? " " : "", name ? name : "");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	const ctl_command *c = name ? find_command(name) : NULL;
+	if (c) {
+		usage_line(stderr, c);
+		fprintf(stderr, "(see cococtl help %s)\n", name);
+	} else
+		fputs("(see cococtl help)\n", stderr);
+	return CTL_USAGE;
 }
 
-static int cmd_status(int argc, char **argv)
+static int cmd_help(const ctl_args *a)
 {
-	cJSON *req = cJSON_CreateObject();
-	cJSON_AddStringToObject(req, "cmd", "status");
-	cJSON *o = call(req);
-	if (!o)
-		return 1;
-	printf("cocod %s, pid %d, up %ds\n", cJSON_GetObjectItem(o, "version")->valuestring,
-	       cJSON_GetObjectItem(o, "pid")->valueint,
-	       cJSON_GetObjectItem(o, "uptime_sec")->valueint);
-	printf("config:     %s\n", cJSON_GetObjectItem(o, "config")->valuestring);
-	printf("state:      %s\n", cJSON_GetObjectItem(o, "state")->valuestring);
-	printf("loaded:     %s\n", cJSON_GetObjectItem(o, "summary")->valuestring);
-	printf("connectors:");
-	cJSON *it;
-	cJSON_ArrayForEach(it, cJSON_GetObjectItem(o, "connectors")) printf(" %s", it->valuestring);
-	printf("\ncampaigns: ");
-	cJSON_ArrayForEach(it, cJSON_GetObjectItem(o, "campaigns")) printf(" %s", it->valuestring);
-	printf("\nreloads:    %d\n", cJSON_GetObjectItem(o, "reloads")->valueint);
-	cJSON *sp = cJSON_GetObjectItem(o, "spool");
-	if (sp)
-		printf("spool:      %d queued, %d sent, %d failed\n",
-		       cJSON_GetObjectItem(sp, "queued")->valueint,
-		       cJSON_GetObjectItem(sp, "sent")->valueint,
-		       cJSON_GetObjectItem(sp, "failed")->valueint);
-	cJSON *e = cJSON_GetObjectItem(o, "last_reload_error");
-	if (cJSON_IsString(e))
-		printf("last reload refused: %s\n", e->valuestring);
-	cJSON_Delete(o);
-	return 0;
+	if (a->n_pos == 0) {
+		usage(stdout);
+		return CTL_OK;
+	}
+	const ctl_command *c = find_command(a->pos[0]);
+	if (!c)
+		return ctl_usage_error("help", "unknown command \"%s\"", a->pos[0]);
+	command_help(stdout, c);
+	return CTL_OK;
 }
 
-static cJSON *request(const char *cmd)
+/* An option that takes a value as the next argument, of any command (for finding the
+ * command among the arguments). */
+static bool takes_value(const char *a)
 {
-	cJSON *req = cJSON_CreateObject();
-	cJSON_AddStringToObject(req, "cmd", cmd);
-	return req;
-}
-
-static int cmd_rounds(int argc, char **argv)
-{
-	cJSON *req = request("rounds");
-	if (argc > 2) {
-		fputs("usage: cococtl rounds [CAMPAIGN]\n", stderr);
-		cJSON_Delete(req);
-		return 2;
-	}
-	if (argc == 2)
-		cJSON_AddStringToObject(req, "campaign", argv[1]);
-	cJSON *o = call(req);
-	if (!o)
-		return 1;
-	printf("%-28s %-9s %-10s %-12s %-9s %s\n", "ROUND", "KIND", "STATE", "OCCURRENCE",
-	       "ANSWERED", "NEXT");
-	cJSON *it;
-	cJSON_ArrayForEach(it, cJSON_GetObjectItem(o, "rounds"))
-	{
-		const cJSON *occ = cJSON_GetObjectItem(it, "occurrence");
-		const cJSON *ev = cJSON_GetObjectItem(it, "next_event");
-		const cJSON *at = cJSON_GetObjectItem(it, "next_at");
-		_cleanup_free_ char *name = xasprintf("%s/%s",
-		                                      cJSON_GetObjectItem(it, "campaign")->valuestring,
-		                                      cJSON_GetObjectItem(it, "round")->valuestring);
-		_cleanup_free_ char *ans = xasprintf("%d/%d",
-		                                     cJSON_GetObjectItem(it, "answered")->valueint,
-		                                     cJSON_GetObjectItem(it, "total")->valueint);
-		_cleanup_free_ char *next = cJSON_IsString(ev) ? xasprintf("%s %s", ev->valuestring,
-		                                                           at->valuestring)
-		                                               : xstrdup("-");
-		printf("%-28s %-9s %-10s %-12s %-9s %s\n", name,
-		       cJSON_GetObjectItem(it, "kind")->valuestring,
-		       cJSON_GetObjectItem(it, "state")->valuestring,
-		       cJSON_IsString(occ) ? occ->valuestring : "-", ans, next);
-	}
-	cJSON_Delete(o);
-	return 0;
-}
-
-static int cmd_round_action(int argc, char **argv)
-{
-	if (argc != 2) {
-		fprintf(stderr, "usage: cococtl %s ROUND\n", argv[0]);
-		return 2;
-	}
-	cJSON *req = request(argv[0]);
-	cJSON_AddStringToObject(req, "round", argv[1]);
-	cJSON *o = call(req);
-	if (!o)
-		return 1;
-	const cJSON *n = cJSON_GetObjectItem(o, "reminded");
-	printf("%s/%s: %s", cJSON_GetObjectItem(o, "campaign")->valuestring,
-	       cJSON_GetObjectItem(o, "round")->valuestring,
-	       cJSON_GetObjectItem(o, "state")->valuestring);
-	if (cJSON_IsNumber(n))
-		printf(", %d reminder%s queued", n->valueint, n->valueint == 1 ? "" : "s");
-	putchar('\n');
-	cJSON_Delete(o);
-	return 0;
-}
-
-static int cmd_digest(int argc, char **argv)
-{
-	if (argc < 2 || argc > 3) {
-		fputs("usage: cococtl digest CAMPAIGN [ROUND]\n", stderr);
-		return 2;
-	}
-	cJSON *req = request("digest");
-	cJSON_AddStringToObject(req, "campaign", argv[1]);
-	if (argc == 3)
-		cJSON_AddStringToObject(req, "round", argv[2]);
-	cJSON *o = call(req);
-	if (!o)
-		return 1;
-	const cJSON *md = cJSON_GetObjectItem(o, "markdown"), *path = cJSON_GetObjectItem(o, "path");
-	if (cJSON_IsString(md))
-		fputs(md->valuestring, stdout);
-	if (cJSON_IsString(path))
-		fprintf(stderr, "cococtl: digest written to %s and queued for its recipients\n",
-		        path->valuestring);
-	else {
-		int n = cJSON_GetObjectItem(o, "rounds")->valueint;
-		if (n == 0)
-			fprintf(stderr, "cococtl: no round is open, so there is no digest to send\n");
-		else
-			fprintf(stderr, "cococtl: digest of %d open round%s compiled and queued\n", n,
-			        n == 1 ? "" : "s");
-	}
-	cJSON_Delete(o);
-	return 0;
-}
-
-static int cmd_export(int argc, char **argv)
-{
-	static const struct option opts[] = {{"format", required_argument, NULL, 'f'}, {}};
-	const char *format = "csv";
-	int c;
-	optind = 0; /* glibc: a full re-initialisation, so options may follow CAMPAIGN */
-	while ((c = getopt_long(argc, argv, "f:", opts, NULL)) >= 0) {
-		if (c != 'f') {
-			fputs("usage: cococtl export CAMPAIGN [--format csv|json]\n", stderr);
-			return 2;
-		}
-		format = optarg;
-	}
-	if (argc - optind != 1) {
-		fputs("usage: cococtl export CAMPAIGN [--format csv|json]\n", stderr);
-		return 2;
-	}
-	cJSON *req = request("export");
-	cJSON_AddStringToObject(req, "campaign", argv[optind]);
-	cJSON_AddStringToObject(req, "format", format);
-	cJSON *o = call(req);
-	if (!o)
-		return 1;
-	fputs(cJSON_GetObjectItem(o, "data")->valuestring, stdout);
-	cJSON_Delete(o);
-	return 0;
-}
-
-static int cmd_forget(int argc, char **argv)
-{
-	if (argc != 2) {
-		fputs("usage: cococtl forget MEMBER\n", stderr);
-		return 2;
-	}
-	cJSON *req = request("forget");
-	cJSON_AddStringToObject(req, "member", argv[1]);
-	cJSON *o = call(req);
-	if (!o)
-		return 1;
-	int n = cJSON_GetObjectItem(o, "erased")->valueint;
-	printf("forgot %s: %d answer record%s erased\n", argv[1], n, n == 1 ? "" : "s");
-	cJSON_Delete(o);
-	return 0;
-}
-
-static int cmd_poll(int argc, char **argv)
-{
-	cJSON *o = call(request("poll"));
-	if (!o)
-		return 1;
-	cJSON_Delete(o);
-	return 0;
-}
-
-static void print_list(const char *name, char *const *v)
-{
-	for (; v && *v; v++)
-		printf("%s: %s\n", name, *v);
-}
-
-static int cmd_mail_parse(int argc, char **argv)
-{
-	if (argc != 2) {
-		fputs("usage: cococtl mail-parse FILE\n", stderr);
-		return 2;
-	}
-	_cleanup_free_ char *data = NULL;
-	size_t len;
-	int r = read_file(argv[1], MAIL_MESSAGE_MAX + 1, &data, &len);
-	if (r >= 0)
-		r = len > MAIL_MESSAGE_MAX ? -EFBIG : 0;
-	mail_message *m = NULL;
-	if (r >= 0)
-		r = mail_parse(data, len, &m);
-	if (r < 0) {
-		fprintf(stderr, "cococtl: %s: %s\n", argv[1],
-		        r == -EBADMSG ? "not a readable mail message" : strerror(-r));
-		return 1;
-	}
-	printf("from: %s\n", mail_from_address(m));
-	print_list("to", mail_to(m));
-	print_list("cc", mail_cc(m));
-	if (mail_reply_to(m))
-		printf("reply-to: %s\n", mail_reply_to(m));
-	printf("subject: %s\n", mail_subject(m));
-	if (mail_message_id(m))
-		printf("message-id: %s\n", mail_message_id(m));
-	if (mail_in_reply_to(m))
-		printf("in-reply-to: %s\n", mail_in_reply_to(m));
-	printf("automatic: %s\n", mail_is_automatic(m) ? "yes" : "no");
-	_cleanup_free_ char *kept = NULL, *elided = NULL;
-	if (reply_trim(mail_body(m), &kept, &elided) >= 0) {
-		printf("\n--- reply (what coco reads) ---\n%s\n", kept);
-		if (elided && *elided)
-			printf("--- trimmed (quotes, signature) ---\n%s\n", elided);
-	}
-	mail_message_free(m);
-	return 0;
-}
-
-static int cmd_keygen(int argc, char **argv)
-{
-	if (argc != 2) {
-		fputs("usage: cococtl keygen FILE\n", stderr);
-		return 2;
-	}
-	int r = secret_generate(argv[1]);
-	if (r < 0) {
-		fprintf(stderr, "cococtl: cannot write %s: %s\n", argv[1], strerror(-r));
-		return 1;
-	}
-	printf("wrote a new key to %s (mode 0600); name it %s in [Secrets] Directory= or pass it "
-	       "with LoadCredential=%s:%s\n",
-	       argv[1], SECRET_KEY_NAME, SECRET_KEY_NAME, argv[1]);
-	return 0;
+	if (STREQ(a, "-c") || STREQ(a, "-S") || STREQ(a, "--config") || STREQ(a, "--socket"))
+		return true;
+	for (int k = 0; k < _OPT_MAX; k++)
+		if (opt_defs[k].arg && a[0] == '-' && a[1] == '-' && STREQ(a + 2, opt_defs[k].name))
+			return true;
+	return false;
 }
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
+	log_set_max_level(LOG_WARNING);
+
+	/* Pass 1: which command. */
+	const char *name = NULL;
+	for (int i = 1; i < argc && !name; i++) {
+		if (STREQ(argv[i], "--")) {
+			if (i + 1 < argc)
+				name = argv[i + 1];
+			break;
+		}
+		if (argv[i][0] != '-' || !argv[i][1])
+			name = argv[i];
+		else if (takes_value(argv[i]))
+			i++;
+	}
+	const ctl_command *cmd = name ? find_command(name) : NULL;
+
+	/* Pass 2: every option, wherever it is, against the global ones and the command's. */
+	struct option opts[4 + _OPT_MAX + 1] = {
 		{"config", required_argument, NULL, 'c'},
 		{"socket", required_argument, NULL, 'S'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
-		{},
 	};
-	static const struct {
-		const char *name;
-		int (*fn)(int argc, char **argv);
-	} cmds[] = {
-		{"check", cmd_check},
-		{"render", cmd_render},
-		{"status", cmd_status},
-		{"rounds", cmd_rounds},
-		{"open", cmd_round_action},
-		{"close", cmd_round_action},
-		{"remind", cmd_round_action},
-		{"digest", cmd_digest},
-		{"export", cmd_export},
-		{"forget", cmd_forget},
-		{"poll", cmd_poll},
-		{"keygen", cmd_keygen},
-		{"mail-parse", cmd_mail_parse},
-	};
+	size_t n_opts = 4;
+	for (int k = 0; cmd && k < _OPT_MAX; k++)
+		if (cmd->opts & O(k))
+			opts[n_opts++] = (struct option){opt_defs[k].name,
+			                                 opt_defs[k].arg ? required_argument : no_argument,
+			                                 NULL, 0x100 + k};
+	ctl_args a = {.name = name};
+	_cleanup_free_ char **pos = xcalloc((size_t)argc + 1, sizeof(char *));
+	bool help = false, seen_name = false;
 	int c;
-
-	log_set_max_level(LOG_WARNING);
-	while ((c = getopt_long(argc, argv, "+c:S:hV", opts, NULL)) >= 0) {
+	opterr = 0;
+	optind = 0;
+	/* "-": arguments that are not options come back in order as 1; ":": a missing value
+	 * comes back as ':'. */
+	while ((c = getopt_long(argc, argv, "-:c:S:hV", opts, NULL)) >= 0) {
 		switch (c) {
+		case 1:
+			if (!seen_name && name && STREQ(optarg, name))
+				seen_name = true;
+			else
+				pos[a.n_pos++] = optarg;
+			break;
 		case 'c': arg_config = optarg; break;
 		case 'S': arg_socket = optarg; break;
-		case 'h': usage(stdout); return 0;
-		case 'V': puts("cococtl " COCO_VERSION); return 0;
-		default: usage(stderr); return 2;
+		case 'h': help = true; break;
+		case 'V': puts("cococtl " COCO_VERSION); return CTL_OK;
+		case ':':
+			return ctl_usage_error(cmd ? cmd->name : NULL, "option %s needs a value",
+			                       argv[optind - 1]);
+		case '?':
+			if (optopt)
+				return ctl_usage_error(cmd ? cmd->name : NULL, "unknown option -%c", optopt);
+			return ctl_usage_error(cmd ? cmd->name : NULL, "unknown option %s",
+			                       argv[optind - 1]);
+		default:
+			a.opt[c - 0x100] = optarg ? optarg : "";
 		}
 	}
-	if (optind >= argc) {
+	/* After "--": the command (if not seen yet) and plain arguments. */
+	for (; optind < argc; optind++)
+		if (!seen_name && name && STREQ(argv[optind], name))
+			seen_name = true;
+		else
+			pos[a.n_pos++] = argv[optind];
+
+	if (!name) {
+		if (help) {
+			usage(stdout);
+			return CTL_OK;
+		}
 		usage(stderr);
-		return 2;
+		return CTL_USAGE;
 	}
-	for (size_t i = 0; i < ELEMENTSOF(cmds); i++)
-		if (STREQ(argv[optind], cmds[i].name))
-			return cmds[i].fn(argc - optind, argv + optind);
-	fprintf(stderr, "cococtl: unknown command \"%s\" (see cococtl --help)\n", argv[optind]);
-	return 2;
+	if (!cmd) {
+		fprintf(stderr, "cococtl: unknown command \"%s\" (see cococtl help)\n", name);
+		return CTL_USAGE;
+	}
+	if (help) {
+		command_help(stdout, cmd);
+		return CTL_OK;
+	}
+	if (a.n_pos < cmd->min_pos)
+		return ctl_usage_error(cmd->name, "missing argument");
+	if (a.n_pos > cmd->max_pos)
+		return ctl_usage_error(cmd->name, "unexpected argument \"%s\"", pos[cmd->max_pos]);
+	a.pos = pos;
+	return cmd->run(&a);
 }

@@ -250,6 +250,11 @@ static int parse_localtime(const char *v, coco_localtime *ret)
 	return 0;
 }
 
+int config_parse_localtime(const char *s, coco_localtime *ret)
+{
+	return s ? parse_localtime(s, ret) : -EINVAL;
+}
+
 static void p_datetime(ctx *c, const key_def *k, const char *v, void *obj, unsigned line)
 {
 	if (parse_localtime(v, FIELD(obj, k->off, coco_localtime)) < 0)
@@ -357,6 +362,8 @@ static void p_emails(ctx *c, const key_def *k, const char *v, void *obj, unsigne
 {
 	coco_member *m = obj;
 	char **l = split(v, " ,\t");
+	if (!l && !m->empty_email_line)
+		m->empty_email_line = line; /* legal, but a mistake: cococtl check warns */
 	for (char **p = l; p && *p; p++) {
 		for (char *q = *p; *q; q++)
 			*q = (char)tolower((unsigned char)*q);
@@ -408,6 +415,12 @@ static void p_accept_from(ctx *c, const key_def *k, const char *v, void *obj, un
 	strv_free(l);
 }
 
+static void p_secrets_dir(ctx *c, const key_def *k, const char *v, void *obj, unsigned line)
+{
+	((coco_config *)obj)->secrets_dir_line = line;
+	p_path(c, k, v, obj, line);
+}
+
 static void p_slack(ctx *c, const key_def *k, const char *v, void *obj, unsigned line)
 {
 	bool ok = (v[0] == 'U' || v[0] == 'W') && strlen(v) >= 3 && strlen(v) <= 32;
@@ -450,7 +463,7 @@ static const key_def mail_keys[] = {
 	KEY("Name", p_string, coco_config, mail_name, "the sender display name"),
 };
 static const key_def secrets_keys[] = {
-	KEY("Directory", p_path, coco_config, secrets_dir, "where secret files are read (default $CREDENTIALS_DIRECTORY)"),
+	KEY("Directory", p_secrets_dir, coco_config, secrets_dir, "where secret files are read (default $CREDENTIALS_DIRECTORY)"),
 };
 static const key_def local_keys[] = {
 	KEY("Outbox", p_path, coco_config, local_outbox, "maildir the local connector delivers to (default STATE/local/outbox)"),

@@ -93,9 +93,9 @@ void config_raw_sections_free(raw_section *s, size_t n);
 /* Positions of keys in round_keys, question_keys and digest_keys (config-keys.c), for the
  * key_lines of pass 3: keep them in step with those tables. */
 enum { ROUND_KEY_KIND, ROUND_KEY_OPEN = 3, ROUND_KEY_CLOSE, ROUND_KEY_DURATION, ROUND_KEY_REPEAT,
-       ROUND_KEY_MAXREM = 8, ROUND_KEY_AUDIENCE, ROUND_KEY_SOURCE = 11, ROUND_KEY_VOTES };
+       ROUND_KEY_REMIND, ROUND_KEY_MAXREM, ROUND_KEY_AUDIENCE, ROUND_KEY_SOURCE = 11, ROUND_KEY_VOTES };
 enum { Q_KEY_TEXT, Q_KEY_KIND, Q_KEY_MIN = 3, Q_KEY_MAX, Q_KEY_OPTIONS = 7 };
-enum { DIGEST_KEY_START = 1, DIGEST_KEY_RECIPIENTS = 3 };
+enum { DIGEST_KEY_REPEAT, DIGEST_KEY_START, DIGEST_KEY_RECIPIENTS = 3 };
 
 void config_apply_main(ctx *c, const raw_section *secs, size_t n);
 void config_apply_campaign(ctx *c, camp_build *b, const raw_section *secs, size_t n);

@@ -401,7 +401,17 @@ static void check_campaign(ctx *c, camp_build *b, const char *stem)
 	b->n_qs = 0;
 
 	const coco_localtime *first = NULL;
+	bool open_rejected = false; /* an Open= was given but its value reported as bad */
 	for (size_t i = 0; i < camp->n_rounds; i++) {
+		open_rejected |= key_bad(&b->round_kl[i], ROUND_KEY_OPEN);
+		coco_round *r = &camp->rounds[i];
+		const key_lines *kl = &b->round_kl[i];
+		r->open_line = kl->line[ROUND_KEY_OPEN];
+		r->close_line = kl->line[ROUND_KEY_CLOSE];
+		r->duration_line = kl->line[ROUND_KEY_DURATION];
+		r->repeat_line = kl->line[ROUND_KEY_REPEAT];
+		r->remind_line = kl->line[ROUND_KEY_REMIND];
+		r->source_line = kl->line[ROUND_KEY_SOURCE];
 		check_round(c, b, &camp->rounds[i], &b->round_kl[i]);
 		if (camp->rounds[i].open.set &&
 		    (!first || localtime_cmp(&camp->rounds[i].open, first) < 0))
@@ -409,12 +419,15 @@ static void check_campaign(ctx *c, camp_build *b, const char *stem)
 	}
 
 	coco_digest *d = &camp->digest;
+	d->repeat_line = b->digest_kl.line[DIGEST_KEY_REPEAT];
+	d->start_line = b->digest_kl.line[DIGEST_KEY_START];
 	if (d->audience == AUDIENCE_MEMBERS)
 		check_audience(c, camp, "Recipients", d->members,
 			       b->digest_kl.line[DIGEST_KEY_RECIPIENTS]);
 	if (!d->start.set && first)
 		d->start = *first;
-	if (d->repeat && !d->start.set)
+	/* After a bad Open= date, "no round has Open=" would only repeat that error. */
+	if (d->repeat && !d->start.set && !open_rejected)
 		config_cerr(c, d->line, "[Digest] repeats but no round has Open=: expected Start=");
 }
 

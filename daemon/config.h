@@ -74,6 +74,7 @@ typedef struct coco_member {
 	char **accept_from;
 	bool accept_any;
 	unsigned line;
+	unsigned empty_email_line; /* an Email= line without an address (cococtl check says so) */
 } coco_member;
 
 typedef struct coco_question {
@@ -109,6 +110,8 @@ typedef struct coco_round {
 	coco_question *questions;
 	size_t n_questions;
 	unsigned line;
+	/* Lines of keys, 0 if not given: cococtl check reports at the key that causes it. */
+	unsigned open_line, close_line, duration_line, repeat_line, remind_line, source_line;
 } coco_round;
 
 typedef struct coco_digest {
@@ -120,6 +123,7 @@ typedef struct coco_digest {
 	char **members;
 	size_t n_members;
 	unsigned line;
+	unsigned repeat_line, start_line; /* 0 if not given */
 } coco_digest;
 
 typedef struct coco_campaign {
@@ -147,6 +151,7 @@ typedef struct coco_config {
 	char *mail_from;      /* [Mail] From= */
 	char *mail_name;      /* [Mail] Name= */
 	char *secrets_dir;    /* [Secrets] Directory=, NULL = $CREDENTIALS_DIRECTORY */
+	unsigned secrets_dir_line; /* its line in coco.conf, 0 if not given */
 	char *local_outbox;   /* [Local] Outbox=, NULL: STATE/local/outbox */
 	char *local_inbox;    /* [Local] Inbox=, NULL: STATE/local/inbox */
 	coco_campaign *campaigns;
@@ -161,6 +166,9 @@ int config_load(const char *dir, coco_config **ret, char ***ret_errors);
 coco_config *config_free(coco_config *c);
 void config_freep(coco_config **c);
 #define _cleanup_config_ __attribute__((cleanup(config_freep)))
+
+/* "YYYY-MM-DD HH:MM", as Open= takes it. -EINVAL: not that shape; -ERANGE: no such date. */
+int config_parse_localtime(const char *s, coco_localtime *ret);
 
 /* "3 campaigns, 14 members, 9 rounds, 21 questions" — malloc'd. */
 char *config_summary(const coco_config *c);

@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
-# cococtl's offline commands: check (like nginx -t) and render (byte for byte).
+# cococtl's command line (options before or after the command, help, exit codes) and its
+# offline commands: check (like nginx -t) and render (byte for byte). The schedule checks
+# and plan are in t-check.sh.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-# The shipped example is valid.
-out=$("$COCOCTL" --config etc check)
+# exit code of a command, its output in $out (stdout and stderr)
+run() { set +e; out=$("$@" 2>&1); rc=$?; set -e; }
+
+# The shipped example is valid (at a fixed instant: check looks at the schedule).
+out=$("$COCOCTL" --config etc check --now '2026-11-20 12:00')
 expect_match "$out" "configuration in etc is OK: 1 campaign"
 
 # A copy with an unknown key, a duplicate round id and a bad time zone: three errors.
@@ -24,6 +29,42 @@ $err"
 expect_match "$err" "Atlantis"
 expect_match "$err" "Colour"
 expect_match "$err" "ideas"
+
+# --config after the command is the same as before it (cocod's hint says
+# `cococtl check --config DIR`): the same three errors, not a check of /etc/coco.
+run "$COCOCTL" check --config "$T/etc"
+[ $rc -eq 1 ] || fail "check --config DIR exited $rc, expected 1: $out"
+[ "$(grep -c "^$f:[0-9]*: " <<<"$out" || true)" -eq 3 ] || fail "check --config DIR did not check DIR: $out"
+run "$COCOCTL" check --now '2026-11-20 12:00' --config=etc
+[ $rc -eq 0 ] || fail "check --config=etc exited $rc: $out"
+
+# Usage errors exit 2 and say how it is used; help exits 0.
+for args in "check --bogus" "--bogus check" "frob" "rounds a b" "export" "plan" \
+	"plan onboarding --weeks 0" "check --now tomorrow" "export x --format xml" "help frob" ""; do
+	run "$COCOCTL" --config etc $args
+	[ $rc -eq 2 ] || fail "cococtl $args exited $rc, expected 2: $out"
+done
+run "$COCOCTL" check --bogus
+expect_match "$out" "unknown option --bogus"
+expect_match "$out" "usage: cococtl .*check"
+for c in check plan render mail-parse keygen status rounds open close remind digest export forget poll help; do
+	run "$COCOCTL" "$c" --help
+	[ $rc -eq 0 ] || fail "cococtl $c --help exited $rc"
+	expect_match "$out" "^usage: cococtl .* $c"
+	run "$COCOCTL" help "$c"
+	[ $rc -eq 0 ] || fail "cococtl help $c exited $rc"
+	expect_match "$out" "^usage: cococtl .* $c"
+done
+run "$COCOCTL" help export
+expect_match "$out" "--history"
+run "$COCOCTL" help
+[ $rc -eq 0 ] || fail "cococtl help exited $rc"
+expect_match "$out" "Exit codes: 0 done, 1 failed, 2 usage"
+# Failures exit 1: no daemon to talk to, a campaign that does not exist.
+run "$COCOCTL" --socket "$T/nosock" status
+[ $rc -eq 1 ] || fail "status without cocod exited $rc, expected 1"
+run "$COCOCTL" --config etc plan nosuch --now '2026-11-20 12:00'
+[ $rc -eq 1 ] || fail "plan of an unknown campaign exited $rc, expected 1"
 
 # render prints exactly the rendering: nothing added, nothing lost.
 mkdir -p "$T/tpl"

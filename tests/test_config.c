@@ -187,7 +187,7 @@ static void test_shipped_example(void **state)
 
 	const coco_round *pulse = campaign_find_round(camp, "pulse");
 	assert_string_equal(pulse->repeat, "FREQ=WEEKLY;BYDAY=MO");
-	assert_int_equal(pulse->duration, 3 * 86400);
+	assert_int_equal(pulse->duration, 4 * 86400 + 8 * 3600); /* Monday 09:00 to Friday 17:00 */
 	assert_int_equal(pulse->n_remind, 2);
 	assert_int_equal(pulse->remind[0], -86400);
 	assert_int_equal(pulse->remind[1], -4 * 3600);

@@ -1,0 +1,206 @@
+/* cococtl-daemon: the commands that talk to the running cocod over its control socket, one
+ * JSON line each way (see cococtl.h and daemon/control.h). */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <string.h>
+
+#include "cococtl.h"
+#include "config.h"
+#include "control.h"
+#include "util.h"
+
+#define DEFAULT_SOCKET "/run/coco/control.sock"
+
+static const char *socket_path(char **buf)
+{
+	if (arg_socket)
+		return arg_socket;
+	coco_config *cfg = NULL;
+	if (config_load(arg_config, &cfg, NULL) >= 0) {
+		*buf = xstrdup(cfg->control_socket);
+		config_free(cfg);
+		return *buf;
+	}
+	return DEFAULT_SOCKET;
+}
+
+/* Sends one request; returns the reply, or prints why there is none. */
+static cJSON *call(cJSON *req)
+{
+	_cleanup_free_ char *buf = NULL;
+	const char *path = socket_path(&buf);
+	cJSON *reply = NULL;
+	int r = control_call(path, req, 30000, &reply);
+	cJSON_Delete(req);
+	if (r < 0) {
+		fprintf(stderr, "cococtl: cannot talk to cocod at %s: %s%s\n", path, strerror(-r),
+		        r == -ENOENT || r == -ECONNREFUSED ? " (is cocod running?)" : "");
+		return NULL;
+	}
+	cJSON *ok = cJSON_GetObjectItem(reply, "ok");
+	if (!cJSON_IsTrue(ok)) {
+		cJSON *e = cJSON_GetObjectItem(reply, "error");
+		fprintf(stderr, "cococtl: %s\n", cJSON_IsString(e) ? e->valuestring : "request failed");
+		cJSON_Delete(reply);
+		return NULL;
+	}
+	return reply;
+}
+
+int cmd_status(const ctl_args *a)
+{
+	cJSON *req = cJSON_CreateObject();
+	cJSON_AddStringToObject(req, "cmd", "status");
+	cJSON *o = call(req);
+	if (!o)
+		return CTL_FAILED;
+	printf("cocod %s, pid %d, up %ds\n", cJSON_GetObjectItem(o, "version")->valuestring,
+	       cJSON_GetObjectItem(o, "pid")->valueint,
+	       cJSON_GetObjectItem(o, "uptime_sec")->valueint);
+	printf("config:     %s\n", cJSON_GetObjectItem(o, "config")->valuestring);
+	printf("state:      %s\n", cJSON_GetObjectItem(o, "state")->valuestring);
+	printf("loaded:     %s\n", cJSON_GetObjectItem(o, "summary")->valuestring);
+	printf("connectors:");
+	cJSON *it;
+	cJSON_ArrayForEach(it, cJSON_GetObjectItem(o, "connectors")) printf(" %s", it->valuestring);
+	printf("\ncampaigns: ");
+	cJSON_ArrayForEach(it, cJSON_GetObjectItem(o, "campaigns")) printf(" %s", it->valuestring);
+	printf("\nreloads:    %d\n", cJSON_GetObjectItem(o, "reloads")->valueint);
+	cJSON *sp = cJSON_GetObjectItem(o, "spool");
+	if (sp)
+		printf("spool:      %d queued, %d sent, %d failed\n",
+		       cJSON_GetObjectItem(sp, "queued")->valueint,
+		       cJSON_GetObjectItem(sp, "sent")->valueint,
+		       cJSON_GetObjectItem(sp, "failed")->valueint);
+	cJSON *e = cJSON_GetObjectItem(o, "last_reload_error");
+	if (cJSON_IsString(e))
+		printf("last reload refused: %s\n", e->valuestring);
+	cJSON_Delete(o);
+	return CTL_OK;
+}
+
+static cJSON *request(const char *cmd)
+{
+	cJSON *req = cJSON_CreateObject();
+	cJSON_AddStringToObject(req, "cmd", cmd);
+	return req;
+}
+
+int cmd_rounds(const ctl_args *a)
+{
+	cJSON *req = request("rounds");
+	if (a->n_pos == 1)
+		cJSON_AddStringToObject(req, "campaign", a->pos[0]);
+	cJSON *o = call(req);
+	if (!o)
+		return CTL_FAILED;
+	printf("%-28s %-9s %-10s %-12s %-9s %s\n", "ROUND", "KIND", "STATE", "OCCURRENCE",
+	       "ANSWERED", "NEXT");
+	cJSON *it;
+	cJSON_ArrayForEach(it, cJSON_GetObjectItem(o, "rounds"))
+	{
+		const cJSON *occ = cJSON_GetObjectItem(it, "occurrence");
+		const cJSON *ev = cJSON_GetObjectItem(it, "next_event");
+		const cJSON *at = cJSON_GetObjectItem(it, "next_at");
+		_cleanup_free_ char *name = xasprintf("%s/%s",
+		                                      cJSON_GetObjectItem(it, "campaign")->valuestring,
+		                                      cJSON_GetObjectItem(it, "round")->valuestring);
+		_cleanup_free_ char *ans = xasprintf("%d/%d",
+		                                     cJSON_GetObjectItem(it, "answered")->valueint,
+		                                     cJSON_GetObjectItem(it, "total")->valueint);
+		_cleanup_free_ char *next = cJSON_IsString(ev) ? xasprintf("%s %s", ev->valuestring,
+		                                                           at->valuestring)
+		                                               : xstrdup("-");
+		printf("%-28s %-9s %-10s %-12s %-9s %s\n", name,
+		       cJSON_GetObjectItem(it, "kind")->valuestring,
+		       cJSON_GetObjectItem(it, "state")->valuestring,
+		       cJSON_IsString(occ) ? occ->valuestring : "-", ans, next);
+	}
+	cJSON_Delete(o);
+	return CTL_OK;
+}
+
+int cmd_round_action(const ctl_args *a)
+{
+	cJSON *req = request(a->name);
+	cJSON_AddStringToObject(req, "round", a->pos[0]);
+	cJSON *o = call(req);
+	if (!o)
+		return CTL_FAILED;
+	const cJSON *n = cJSON_GetObjectItem(o, "reminded");
+	printf("%s/%s: %s", cJSON_GetObjectItem(o, "campaign")->valuestring,
+	       cJSON_GetObjectItem(o, "round")->valuestring,
+	       cJSON_GetObjectItem(o, "state")->valuestring);
+	if (cJSON_IsNumber(n))
+		printf(", %d reminder%s queued", n->valueint, n->valueint == 1 ? "" : "s");
+	putchar('\n');
+	cJSON_Delete(o);
+	return CTL_OK;
+}
+
+int cmd_digest(const ctl_args *a)
+{
+	cJSON *req = request("digest");
+	cJSON_AddStringToObject(req, "campaign", a->pos[0]);
+	if (a->n_pos == 2)
+		cJSON_AddStringToObject(req, "round", a->pos[1]);
+	cJSON *o = call(req);
+	if (!o)
+		return CTL_FAILED;
+	const cJSON *md = cJSON_GetObjectItem(o, "markdown"), *path = cJSON_GetObjectItem(o, "path");
+	if (cJSON_IsString(md))
+		fputs(md->valuestring, stdout);
+	if (cJSON_IsString(path))
+		fprintf(stderr, "cococtl: digest written to %s and queued for its recipients\n",
+		        path->valuestring);
+	else {
+		int n = cJSON_GetObjectItem(o, "rounds")->valueint;
+		if (n == 0)
+			fprintf(stderr, "cococtl: no round is open, so there is no digest to send\n");
+		else
+			fprintf(stderr, "cococtl: digest of %d open round%s compiled and queued\n", n,
+			        n == 1 ? "" : "s");
+	}
+	cJSON_Delete(o);
+	return CTL_OK;
+}
+
+int cmd_export(const ctl_args *a)
+{
+	const char *format = a->opt[OPT_FORMAT] ? a->opt[OPT_FORMAT] : "csv";
+	if (!STREQ(format, "csv") && !STREQ(format, "json"))
+		return ctl_usage_error(a->name, "--format %s: expected csv or json", format);
+	cJSON *req = request("export");
+	cJSON_AddStringToObject(req, "campaign", a->pos[0]);
+	cJSON_AddStringToObject(req, "format", format);
+	if (a->opt[OPT_HISTORY])
+		cJSON_AddTrueToObject(req, "history");
+	cJSON *o = call(req);
+	if (!o)
+		return CTL_FAILED;
+	fputs(cJSON_GetObjectItem(o, "data")->valuestring, stdout);
+	cJSON_Delete(o);
+	return CTL_OK;
+}
+
+int cmd_forget(const ctl_args *a)
+{
+	cJSON *req = request("forget");
+	cJSON_AddStringToObject(req, "member", a->pos[0]);
+	cJSON *o = call(req);
+	if (!o)
+		return CTL_FAILED;
+	int n = cJSON_GetObjectItem(o, "erased")->valueint;
+	printf("forgot %s: %d answer record%s erased\n", a->pos[0], n, n == 1 ? "" : "s");
+	cJSON_Delete(o);
+	return CTL_OK;
+}
+
+int cmd_poll(const ctl_args *a)
+{
+	cJSON *o = call(request("poll"));
+	if (!o)
+		return CTL_FAILED;
+	cJSON_Delete(o);
+	return CTL_OK;
+}

@@ -1,0 +1,326 @@
+/* cococtl-offline: the commands that work on files and need no cocod: check, plan, render,
+ * mail-parse, keygen (see cococtl.h). */
+#define _GNU_SOURCE
+#include <libgen.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "clock.h"
+#include "cococtl.h"
+#include "config.h"
+#include "email/mime.h"
+#include "email/reply.h"
+#include "plan.h"
+#include "schedule.h"
+#include "secret.h"
+#include "template.h"
+#include "util.h"
+
+#define WEEK_SEC (7 * 86400LL)
+
+/* --now, or the clock. Returns CTL_USAGE (reported) for a malformed --now. */
+static int reference_now(const ctl_args *a, coco_localtime *ret_wall, bool *ret_has_wall)
+{
+	*ret_has_wall = false;
+	if (!a->opt[OPT_NOW])
+		return 0;
+	if (config_parse_localtime(a->opt[OPT_NOW], ret_wall) < 0)
+		return ctl_usage_error(a->name, "--now %s: expected a date and time like "
+		                       "'2026-11-20 12:00'", a->opt[OPT_NOW]);
+	*ret_has_wall = true;
+	return 0;
+}
+
+/* Loads the configuration, printing every error. */
+static int load(coco_config **ret)
+{
+	char **errors = NULL;
+	int r = config_load(arg_config, ret, &errors);
+	if (r >= 0)
+		return 0;
+	size_t n = 0;
+	for (char **e = errors; e && *e; e++, n++)
+		fprintf(stderr, "%s\n", *e);
+	if (n == 0)
+		fprintf(stderr, "%s: %s\n", arg_config, strerror(-r));
+	fprintf(stderr, "cococtl: configuration in %s is invalid (%zu error%s)\n", arg_config, n,
+	        n == 1 ? "" : "s");
+	strv_free(errors);
+	return r;
+}
+
+int cmd_check(const ctl_args *a)
+{
+	coco_localtime wall;
+	bool has_wall;
+	if (reference_now(a, &wall, &has_wall) != 0)
+		return CTL_USAGE;
+	coco_config *cfg = NULL;
+	/* A config that does not load is not simulated: one mistake, one error. */
+	if (load(&cfg) < 0)
+		return CTL_FAILED;
+	plan_finding *f = NULL;
+	size_t n = 0, errors = 0;
+	(void)plan_check(cfg, has_wall ? &wall : NULL, clock_now(), &f, &n);
+	for (size_t i = 0; i < n; i++) {
+		if (f[i].line)
+			fprintf(stderr, "%s:%u: %s: %s\n", f[i].file, f[i].line,
+			        f[i].error ? "error" : "warning", f[i].msg);
+		else
+			fprintf(stderr, "%s: %s: %s\n", f[i].file, f[i].error ? "error" : "warning",
+			        f[i].msg);
+		errors += f[i].error;
+	}
+	size_t warnings = n - errors;
+	plan_findings_free(f, n);
+	_cleanup_free_ char *summary = config_summary(cfg);
+	config_free(cfg);
+	_cleanup_free_ char *w = warnings ? xasprintf(" (%zu warning%s)", warnings,
+	                                              warnings == 1 ? "" : "s")
+	                                  : xstrdup("");
+	if (errors) {
+		fprintf(stderr, "cococtl: configuration in %s would fail at run time: %zu error%s%s\n",
+		        arg_config, errors, errors == 1 ? "" : "s", w);
+		return CTL_FAILED;
+	}
+	printf("cococtl: configuration in %s is OK: %s%s\n", arg_config, summary, w);
+	return CTL_OK;
+}
+
+/* ---- plan ------------------------------------------------------------------------- */
+
+static const char *weekday(const coco_localtime *lt)
+{
+	static const char *const names[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+	struct tm tm = {.tm_year = lt->year - 1900, .tm_mon = lt->month - 1, .tm_mday = lt->day,
+	                .tm_hour = 12};
+	time_t t = timegm(&tm);
+	struct tm out;
+	if (t == (time_t)-1 || !gmtime_r(&t, &out))
+		return "???";
+	return names[out.tm_wday];
+}
+
+static void print_when(int64_t at, const char *tz)
+{
+	coco_localtime lt;
+	if (schedule_utc_to_local(at, tz, &lt, NULL) < 0) {
+		printf("%-42s", "?");
+		return;
+	}
+	printf("%s %04d-%02d-%02d %02d:%02d %-20s ", weekday(&lt), lt.year, lt.month, lt.day,
+	       lt.hour, lt.minute, tz);
+}
+
+static const char *event_tz(const coco_campaign *c, const plan_event *e)
+{
+	return e->member && e->member->timezone ? e->member->timezone : c->timezone;
+}
+
+static bool same_event(const plan_event *x, const plan_event *y)
+{
+	return x->at == y->at && x->kind == y->kind && x->round == y->round && x->nth == y->nth &&
+	       (x->covers == y->covers || (x->covers && y->covers && STREQ(x->covers, y->covers)));
+}
+
+/* What the line is about: "kickoff", "pulse 2026-12-07 (2nd)", "periodic: pulse". */
+static char *event_what(const plan_event *e)
+{
+	if (!e->round)
+		return e->covers ? xasprintf("periodic, shows %s", e->covers)
+		                 : xstrdup("periodic: skipped, no round is open");
+	_cleanup_free_ char *occ = e->occurrence && !STREQ(e->occurrence, "once")
+	                                   ? xasprintf(" %s", e->occurrence) : xstrdup("");
+	if (e->kind == PLAN_REMIND)
+		return xasprintf("%s%s (reminder %u)", e->round->id, occ, e->nth);
+	if (e->kind == PLAN_DIGEST)
+		return xasprintf("%s%s (on close)", e->round->id, occ);
+	return xasprintf("%s%s", e->round->id, occ);
+}
+
+/* One line per event and recipient zone: "Tue 2026-12-01 09:00 Europe/Helsinki open
+ * kickoff aino, mikko". Events are grouped if they differ only in the recipient. */
+static void print_group(const coco_campaign *c, const plan_event *ev, size_t n)
+{
+	_cleanup_free_ char *what = event_what(&ev[0]);
+	_cleanup_free_ bool *done = xcalloc(n, sizeof(bool));
+	for (size_t i = 0; i < n; i++) {
+		if (done[i])
+			continue;
+		const char *tz = event_tz(c, &ev[i]);
+		print_when(ev[i].at, tz);
+		printf("%-7s %-32s", plan_kind_to_string(ev[i].kind), what);
+		const char *sep = " ";
+		for (size_t j = i; j < n; j++)
+			if (!done[j] && STREQ(event_tz(c, &ev[j]), tz)) {
+				done[j] = true;
+				if (ev[j].member) {
+					printf("%s%s", sep, ev[j].member->id);
+					sep = ", ";
+				}
+			}
+		putchar('\n');
+	}
+}
+
+int cmd_plan(const ctl_args *a)
+{
+	coco_localtime wall;
+	bool has_wall;
+	long weeks = 6;
+	if (reference_now(a, &wall, &has_wall) != 0)
+		return CTL_USAGE;
+	if (a->opt[OPT_WEEKS] && parse_long(a->opt[OPT_WEEKS], 1, 520, &weeks) < 0)
+		return ctl_usage_error(a->name, "--weeks %s: expected a whole number from 1 to 520",
+		                       a->opt[OPT_WEEKS]);
+	_cleanup_config_ coco_config *cfg = NULL;
+	if (load(&cfg) < 0)
+		return CTL_FAILED;
+	const coco_campaign *c = config_find_campaign(cfg, a->pos[0]);
+	if (!c) {
+		fprintf(stderr, "cococtl: no campaign \"%s\" in %s\n", a->pos[0], arg_config);
+		return CTL_FAILED;
+	}
+	const char *who = a->opt[OPT_MEMBER];
+	if (who && !campaign_find_member(c, who)) {
+		fprintf(stderr, "cococtl: no member \"%s\" in campaign %s\n", who, c->id);
+		return CTL_FAILED;
+	}
+	int64_t from = clock_now();
+	if (has_wall && schedule_local_to_utc(&wall, c->timezone, &from) < 0) {
+		fprintf(stderr, "cococtl: --now %s: not a time in %s\n", a->opt[OPT_NOW], c->timezone);
+		return CTL_FAILED;
+	}
+	int64_t until = from + weeks * WEEK_SEC;
+	plan *p = NULL;
+	int r = plan_build(c, from, until, &p);
+	if (r < 0) {
+		fprintf(stderr, "cococtl: cannot work out the schedule of %s: %s (see cococtl check)\n",
+		        c->id, strerror(-r));
+		return CTL_FAILED;
+	}
+	_cleanup_free_ char *f = plan_format_local(from, c->timezone);
+	_cleanup_free_ char *u = plan_format_local(until, c->timezone);
+	printf("# %s%s%s, %s to %s %s (%ld week%s)\n", c->id, who ? " as member " : "",
+	       who ? who : "", f, u, c->timezone, weeks, weeks == 1 ? "" : "s");
+	printf("# each time is the recipient's own; reminders go only to those who have not "
+	       "answered by then\n");
+	size_t n;
+	const plan_event *ev = plan_events(p, &n);
+	_cleanup_free_ plan_event *mine = xcalloc(n + 1, sizeof *mine);
+	size_t m = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!who || (ev[i].member && STREQ(ev[i].member->id, who)))
+			mine[m++] = ev[i];
+	for (size_t i = 0; i < m;) {
+		size_t j = i + 1;
+		while (j < m && same_event(&mine[i], &mine[j]))
+			j++;
+		print_group(c, &mine[i], j - i);
+		i = j;
+	}
+	for (size_t i = 0; i < c->n_rounds; i++)
+		if (!c->rounds[i].open.set)
+			printf("# round %s has no Open=: it opens when you run cococtl open %s/%s\n",
+			       c->rounds[i].id, c->id, c->rounds[i].id);
+	if (m == 0)
+		printf("# nothing is scheduled in these %ld week%s\n", weeks, weeks == 1 ? "" : "s");
+	plan_free(p);
+	return CTL_OK;
+}
+
+/* ---- render, mail-parse, keygen --------------------------------------------------- */
+
+int cmd_render(const ctl_args *a)
+{
+	const char *tpath = a->pos[0], *dpath = a->pos[1];
+	_cleanup_free_ char *text = NULL, *json = NULL, *tcopy = xstrdup(tpath);
+	int r = read_file(tpath, 16 * 1024 * 1024, &text, NULL);
+	if (r < 0) {
+		fprintf(stderr, "cococtl: cannot read template %s: %s\n", tpath, strerror(-r));
+		return CTL_FAILED;
+	}
+	r = read_file(dpath, 64 * 1024 * 1024, &json, NULL);
+	if (r < 0) {
+		fprintf(stderr, "cococtl: cannot read data %s: %s\n", dpath, strerror(-r));
+		return CTL_FAILED;
+	}
+	const char *end = NULL;
+	cJSON *data = cJSON_ParseWithOpts(json, &end, 1);
+	if (!data) {
+		size_t off = end ? (size_t)(end - json) : 0;
+		fprintf(stderr, "cococtl: %s: invalid JSON near byte %zu\n", dpath, off);
+		return CTL_FAILED;
+	}
+	/* Partials come from --partials, else from the template's own directory. */
+	const char *partials = a->opt[OPT_PARTIALS];
+	const char *dirs[] = {partials ? partials : dirname(tcopy), NULL};
+	_cleanup_free_ char *out = NULL, *err = NULL;
+	_cleanup_free_ char *tcopy2 = xstrdup(tpath);
+	r = template_render(basename(tcopy2), text, data, template_dirs_partial, dirs, &out, &err);
+	cJSON_Delete(data);
+	if (r < 0) {
+		fprintf(stderr, "cococtl: %s\n", err ? err : strerror(-r));
+		return CTL_FAILED;
+	}
+	fwrite(out, 1, strlen(out), stdout);
+	return CTL_OK;
+}
+
+static void print_list(const char *name, char *const *v)
+{
+	for (; v && *v; v++)
+		printf("%s: %s\n", name, *v);
+}
+
+int cmd_mail_parse(const ctl_args *a)
+{
+	const char *file = a->pos[0];
+	_cleanup_free_ char *data = NULL;
+	size_t len;
+	int r = read_file(file, MAIL_MESSAGE_MAX + 1, &data, &len);
+	if (r >= 0)
+		r = len > MAIL_MESSAGE_MAX ? -EFBIG : 0;
+	mail_message *m = NULL;
+	if (r >= 0)
+		r = mail_parse(data, len, &m);
+	if (r < 0) {
+		fprintf(stderr, "cococtl: %s: %s\n", file,
+		        r == -EBADMSG ? "not a readable mail message" : strerror(-r));
+		return CTL_FAILED;
+	}
+	printf("from: %s\n", mail_from_address(m));
+	print_list("to", mail_to(m));
+	print_list("cc", mail_cc(m));
+	if (mail_reply_to(m))
+		printf("reply-to: %s\n", mail_reply_to(m));
+	printf("subject: %s\n", mail_subject(m));
+	if (mail_message_id(m))
+		printf("message-id: %s\n", mail_message_id(m));
+	if (mail_in_reply_to(m))
+		printf("in-reply-to: %s\n", mail_in_reply_to(m));
+	printf("automatic: %s\n", mail_is_automatic(m) ? "yes" : "no");
+	_cleanup_free_ char *kept = NULL, *elided = NULL;
+	if (reply_trim(mail_body(m), &kept, &elided) >= 0) {
+		printf("\n--- reply (what coco reads) ---\n%s\n", kept);
+		if (elided && *elided)
+			printf("--- trimmed (quotes, signature) ---\n%s\n", elided);
+	}
+	mail_message_free(m);
+	return CTL_OK;
+}
+
+int cmd_keygen(const ctl_args *a)
+{
+	const char *file = a->pos[0];
+	int r = secret_generate(file);
+	if (r < 0) {
+		fprintf(stderr, "cococtl: cannot write %s: %s\n", file, strerror(-r));
+		return CTL_FAILED;
+	}
+	printf("wrote a new key to %s (mode 0600); name it %s in [Secrets] Directory= or pass it "
+	       "with LoadCredential=%s:%s\n",
+	       file, SECRET_KEY_NAME, SECRET_KEY_NAME, file);
+	return CTL_OK;
+}

@@ -1,0 +1,175 @@
+#!/usr/bin/env bash
+# cococtl check simulates the whole schedule and reports, at FILE:LINE, what would go wrong
+# at run time; cococtl plan prints that simulated timeline. Every run pins "now" with --now.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+unset CREDENTIALS_DIRECTORY
+NOW='2026-11-20 12:00'
+run() { set +e; out=$("$@" 2>&1); rc=$?; set -e; }
+# line N of FILE holding PATTERN (first match)
+line_of() { grep -n -- "$2" "$1" | head -1 | cut -d: -f1; }
+
+# ---- every mistake at once, each flagged once at its line ----
+cfg=$T/etc
+mkdir -p "$cfg/campaigns.d" "$T/secrets"
+"$COCOCTL" keygen "$T/secrets/coco-key" >/dev/null
+chmod 644 "$T/secrets/coco-key"
+cat >"$cfg/coco.conf" <<EOF
+[Daemon]
+StateDirectory=$T/state
+[Secrets]
+Directory=$T/secrets
+EOF
+c=$cfg/campaigns.d/m.conf
+cat >"$c" <<'EOF'
+[Campaign]
+TimeZone=Europe/Helsinki
+QuietHours=21:00-08:00
+
+[Member "ana"]
+Side=client
+Email=ana@client.example
+
+[Member "dee"]
+Side=provider
+Email=
+Slack=U0DEE1234
+
+# Sent by hand: legal, nothing to say. (A prompt without Open= would be legal too, but
+# then nobody can tell which digests find a round open.)
+[Round "byhand"]
+Kind=announce
+
+# Its whole window is before now: it would never run.
+[Round "past"]
+Kind=prompt
+Open=2026-11-02 09:00
+Close=2026-11-05 17:00
+
+# A reminder three days before the close of a two-day round.
+[Round "early"]
+Kind=prompt
+Open=2026-12-01 09:00
+Duration=48h
+Remind=-1d,-3d
+
+# Daily, open for two days: each occurrence overlaps the next.
+[Round "daily"]
+Kind=prompt
+Open=2026-12-01 09:00
+Repeat=FREQ=DAILY;COUNT=5
+Duration=2d
+
+[Round "ideas"]
+Kind=prompt
+Open=2026-12-01 09:00
+Close=2026-12-10 17:00
+
+# Opens while "ideas" still collects.
+[Round "vote"]
+Kind=vote
+Source=ideas
+Open=2026-12-08 09:00
+Close=2026-12-12 17:00
+
+# Sundays at noon until the last close: only Dec 6 finds a round open.
+[Digest]
+Repeat=FREQ=WEEKLY;BYDAY=SU;BYHOUR=12;BYMINUTE=0
+EOF
+run "$COCOCTL" check --config "$cfg" --now "$NOW"
+[ $rc -eq 1 ] || fail "check of the mistakes exited $rc, expected 1: $out"
+expect_finding() { # FILE PATTERN-OF-LINE SEVERITY MESSAGE-PART
+	local n
+	n=$(line_of "$1" "$2")
+	grep -q -- "^$1:$n: $3: .*$4" <<<"$out" || fail "expected $1:$n: $3: ...$4 in:
+$out"
+}
+expect_finding "$c" "^Open=2026-11-02" error "never run"
+expect_finding "$c" "^Remind=-1d,-3d" error "Remind=-3d falls on 2026-11-30 09:00, before the round opens"
+expect_finding "$c" "^Duration=2d" error "occurrences overlap"
+expect_finding "$c" "^Open=2026-12-08" error "Source= round \"ideas\" is still open (until 2026-12-10 17:00)"
+expect_finding "$c" "^Repeat=FREQ=WEEKLY;BYDAY=SU" warning "2 of its 3 digests until the last close (2026-12-12 17:00)"
+expect_finding "$c" "^Email=$" warning "member dee: Email= is empty"
+expect_finding "$cfg/coco.conf" "^Directory=" error "readable by others (mode 0644)"
+# One mistake, one finding: seven in all, nothing about the round opened by hand.
+n=$(grep -c ": \(error\|warning\): " <<<"$out" || true)
+[ "$n" -eq 7 ] || fail "expected 7 findings, got $n:
+$out"
+if grep -q byhand <<<"$out"; then fail "a round without Open= was flagged: $out"; fi
+expect_match "$out" "would fail at run time: 5 errors (2 warnings)"
+
+# A round the daemon has already run is not held to its past Open=.
+mkdir -p "$T/state/campaigns/m"
+echo '{"v":1,"rounds":{"past":{"state":"digested","occurrence":"once"}}}' >"$T/state/campaigns/m/state.json"
+run "$COCOCTL" check --config "$cfg" --now "$NOW"
+if grep -q "never run" <<<"$out"; then fail "a round that ran was flagged: $out"; fi
+[ "$(grep -c ": \(error\|warning\): " <<<"$out")" -eq 6 ] || fail "expected 6 findings: $out"
+
+# A state that cannot be read (here a directory; for an admin without the daemon's rights,
+# EACCES): whether the round ran is unknown, so a warning and no error.
+rm "$T/state/campaigns/m/state.json"
+mkdir "$T/state/campaigns/m/state.json"
+run "$COCOCTL" check --config "$cfg" --now "$NOW"
+expect_finding "$c" "^Open=2026-11-02" warning "cannot be read to tell whether it ran"
+if grep -q "never run" <<<"$out"; then fail "an unknown state gave an error: $out"; fi
+
+# A [Secrets] directory that does not exist.
+sed -i "s|^Directory=.*|Directory=$T/nowhere|" "$cfg/coco.conf"
+run "$COCOCTL" check --config "$cfg" --now "$NOW"
+expect_match "$out" "^$cfg/coco.conf:4: error: \[Secrets\] Directory=$T/nowhere does not exist"
+
+# A bad date is one error, from the loader; nothing is simulated after it (no knock-on
+# about the vote whose source has no valid Open=, or about the digest).
+sed -i 's|^Open=2026-12-01 09:00$|Open=2026-12-41 09:00|' "$c"
+run "$COCOCTL" check --config "$cfg" --now "$NOW"
+[ $rc -eq 1 ] || fail "check with a bad date exited $rc"
+[ "$(grep -c "^$c:[0-9]*: " <<<"$out")" -eq 3 ] || fail "expected one error per bad Open= (3): $out"
+if grep -q ": \(error\|warning\): " <<<"$out"; then fail "schedule findings after a load error: $out"; fi
+
+# The only Open= has a bad date and [Digest] repeats: one error, not also "no round has
+# Open=" for the digest.
+mkdir -p "$T/one/campaigns.d"
+printf '[Daemon]\nStateDirectory=%s/state\n' "$T" >"$T/one/coco.conf"
+printf '[Member "a"]\nSide=client\nEmail=a@x.example\n[Round "r"]\nKind=prompt\nOpen=2026-02-30 09:00\nDuration=1d\n[Digest]\nRepeat=FREQ=WEEKLY\n' >"$T/one/campaigns.d/one.conf"
+run "$COCOCTL" check --config "$T/one" --now "$NOW"
+[ $rc -eq 1 ] || fail "check with a bad date exited $rc"
+[ "$(grep -c "one.conf:[0-9]*: " <<<"$out")" -eq 1 ] || fail "one bad date, not one error: $out"
+expect_match "$out" "one.conf:6: Open=2026-02-30 09:00"
+
+# ---- the example passes, and its plan is what an admin expects ----
+run "$COCOCTL" --config etc check --now "$NOW"
+[ $rc -eq 0 ] || fail "the example does not pass check: $out"
+if grep -q "warning" <<<"$out"; then fail "the example has warnings: $out"; fi
+# Ten days later the kickoff's Open= is past and it has not run: an error.
+run "$COCOCTL" --config etc check --now '2026-12-05 12:00'
+[ $rc -eq 1 ] || fail "check ten days on exited $rc"
+expect_finding etc/campaigns.d/onboarding.conf "^Open=2026-12-01 09:00" error 'round "kickoff"'
+
+plan=$("$COCOCTL" plan onboarding --config etc --now "$NOW")
+expect_plan() { grep -qE -- "$1" <<<"$plan" || fail "expected /$1/ in the plan:
+$plan"; }
+expect_plan '^Tue 2026-12-01 09:00 Europe/Helsinki +open +kickoff +aino, mikko, sofia, jonas, lena$'
+expect_plan '^Tue 2026-12-01 02:00 America/New_York +open +kickoff +grace$'
+# Reminders one day and four hours before Friday 17:00. Grace's second would reach her at
+# 06:00 in New York, inside the quiet hours: it moves to 21:00 the evening before.
+expect_plan '^Thu 2026-12-03 17:00 Europe/Helsinki +remind +kickoff \(reminder 1\) +aino, mikko, sofia, jonas, lena$'
+expect_plan '^Thu 2026-12-03 10:00 America/New_York +remind +kickoff \(reminder 1\) +grace$'
+expect_plan '^Thu 2026-12-03 21:00 America/New_York +remind +kickoff \(reminder 2\) +grace$'
+expect_plan '^Fri 2026-12-04 13:00 Europe/Helsinki +remind +kickoff \(reminder 2\) +aino, mikko, sofia, jonas, lena$'
+expect_plan '^Fri 2026-12-04 17:00 Europe/Helsinki +close +kickoff *$'
+expect_plan '^Fri 2026-12-04 17:00 Europe/Helsinki +digest +kickoff \(on close\) +aino, mikko, sofia, jonas, lena$'
+expect_plan '^Fri 2026-12-11 16:00 Europe/Helsinki +digest +periodic, shows pulse +aino, mikko, sofia, jonas, lena$'
+expect_plan '^Mon 2026-12-14 09:00 Europe/Helsinki +open +pulse 2026-12-14 '
+# The vote has MaxReminders=1: the later of its two, two hours before the close.
+expect_plan '^Wed 2026-12-16 15:00 Europe/Helsinki +remind +vote \(reminder 1\) '
+[ "$(grep -c 'remind  *vote' <<<"$plan")" -eq 2 ] || fail "vote reminders: $(grep vote <<<"$plan")"
+# Six weeks from Nov 20 end on Jan 1; nothing opens before Dec 1.
+if grep -qE '^[A-Z][a-z]{2} (2026-11|2027-01-0[2-9])' <<<"$plan"; then fail "plan outside its six weeks: $plan"; fi
+
+# One member, in their own time zone only.
+plan=$("$COCOCTL" --config etc plan onboarding --member grace --weeks 2 --now "$NOW")
+expect_plan '^Thu 2026-12-03 21:00 America/New_York +remind +kickoff \(reminder 2\) +grace$'
+if grep -qE 'aino|Europe/Helsinki +(open|remind)' <<<"$plan"; then fail "--member grace shows others: $plan"; fi
+plan=$("$COCOCTL" --config etc plan onboarding --weeks 1 --now "$NOW")
+expect_plan '^# nothing is scheduled'
+echo "t-check: all checks passed"
