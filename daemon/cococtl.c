@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cococtl.h"
+#include "clock.h"
 #include "util.h"
 #include "version.h"
 
@@ -208,6 +209,11 @@ static bool takes_value(const char *a)
 int main(int argc, char **argv)
 {
 	log_set_max_level(LOG_WARNING);
+	/* Test builds only: $COCO_TEST_NOW, as cocod (see clock.h). */
+	if (clock_init_from_env() < 0) {
+		fprintf(stderr, "cococtl: $COCO_TEST_NOW must be unix seconds\n");
+		return 2;
+	}
 
 	/* Pass 1: which command. */
 	const char *name = NULL;
