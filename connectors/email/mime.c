@@ -12,6 +12,7 @@
 
 #include "util.h"
 #include "email/mime.h"
+#include "email/mime-bounds.h"
 
 struct mail_message {
 	char *from_address;
@@ -185,8 +186,13 @@ static char **id_list(clist *l)
 
 static time_t date_to_time(const struct mailimf_date_time *d)
 {
+	/* The zone is ±hhmm read as a number, so any int can arrive: hours past 99 or minutes
+	 * past 59 are no zone, and nothing below may overflow. */
+	int zone = d->dt_zone;
 	if (d->dt_month < 1 || d->dt_month > 12 || d->dt_day < 1 || d->dt_day > 31 ||
-	    d->dt_year < 1970 || d->dt_year > 9999)
+	    d->dt_year < 1970 || d->dt_year > 9999 || d->dt_hour < 0 || d->dt_hour > 23 ||
+	    d->dt_min < 0 || d->dt_min > 59 || d->dt_sec < 0 || d->dt_sec > 60 ||
+	    zone < -9959 || zone > 9959 || (zone < 0 ? -zone : zone) % 100 > 59)
 		return (time_t)-1;
 	struct tm tm = {
 	    .tm_year = d->dt_year - 1900,
@@ -199,10 +205,9 @@ static time_t date_to_time(const struct mailimf_date_time *d)
 	time_t t = timegm(&tm);
 	if (t == (time_t)-1)
 		return t;
-	/* dt_zone is ±hhmm as a number */
-	int zone = d->dt_zone, sign = zone < 0 ? -1 : 1;
+	int sign = zone < 0 ? -1 : 1;
 	zone *= sign;
-	return t - sign * ((zone / 100) * 3600 + (zone % 100) * 60);
+	return t - (time_t)sign * ((zone / 100) * 3600 + (zone % 100) * 60);
 }
 
 static bool value_is(const char *v, const char *word)
@@ -418,6 +423,10 @@ int mail_parse(const char *msg, size_t len, mail_message **ret)
 		return -EFBIG;
 	if (len == 0 || !header_complete(msg, len))
 		return -EBADMSG;
+	/* libetpan recurses per nesting level: never hand it more than it survives. */
+	int r = mail_bounds_check(msg, len, NULL);
+	if (r < 0)
+		return r;
 
 	_cleanup_(mailmime_freep) struct mailmime *mime = NULL;
 	size_t idx = 0;
@@ -426,7 +435,7 @@ int mail_parse(const char *msg, size_t len, mail_message **ret)
 		return -EBADMSG;
 
 	mail_message *m = xcalloc(1, sizeof(*m));
-	int r = read_headers(m, mime->mm_data.mm_message.mm_fields);
+	r = read_headers(m, mime->mm_data.mm_message.mm_fields);
 	if (r < 0) {
 		mail_message_free(m);
 		return r;
