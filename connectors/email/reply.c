@@ -266,7 +266,8 @@ static bool is_forward_marker(const char *s, size_t len)
 				return true;
 		return false;
 	}
-	if (s[len - 1] != ':')
+	/* "***" or "___" alone is nothing once its frame is stripped (issue 8.9) */
+	if (len == 0 || s[len - 1] != ':')
 		return false;
 	for (size_t i = 0; i < ELEMENTSOF(openers); i++)
 		if (has_prefix_ci(s, len, openers[i]))
