@@ -105,6 +105,26 @@ static void test_charsets(void **state)
 	assert_string_equal(mail_from_name(e), "Jörg Mayer");
 }
 
+/* Issue 8.8: an encoded CR LF in the Subject decoded into a header line break, and the
+ * reply reusing the subject could never be composed. Decoded, it is a space. */
+static void test_subject_one_line(void **state)
+{
+	const char *msg = "From: =?utf-8?q?Ann=0AExample?= <ann@example.org>\r\n"
+			  "Subject: =?utf-8?q?a=0D=0ABcc:_x=09y=7F?=\r\n\r\n1: 4\r\n";
+	_cleanup_mail_message_ mail_message *m = NULL;
+	assert_int_equal(mail_parse(msg, strlen(msg), &m), 0);
+	assert_string_equal(mail_subject(m), "a  Bcc: x y ");
+	assert_string_equal(mail_from_name(m), "Ann Example");
+
+	/* and a reply built from it composes */
+	_cleanup_free_ char *subject = xasprintf("Re: %s", mail_subject(m));
+	struct mail_outbound o = {
+	    .from = "coco@coco.example", .to = "ann@example.org", .subject = subject, .text = "ok"};
+	_cleanup_free_ char *out = NULL;
+	assert_int_equal(mail_build(&o, &out, NULL), 0);
+	assert_null(strstr(out, "\r\nBcc:"));
+}
+
 static void test_nested_with_attachment(void **state)
 {
 	/* The attached text/plain and the forwarded message/rfc822 are skipped; the plain
@@ -500,6 +520,7 @@ int main(void)
 	    cmocka_unit_test(test_html_only),
 	    cmocka_unit_test(test_transfer_encodings),
 	    cmocka_unit_test(test_charsets),
+	    cmocka_unit_test(test_subject_one_line),
 	    cmocka_unit_test(test_nested_with_attachment),
 	    cmocka_unit_test(test_automatic),
 	    cmocka_unit_test(test_malformed),

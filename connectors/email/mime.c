@@ -122,8 +122,26 @@ static char *to_utf8(const char *s, size_t len, const char *charset)
 	return xstrndup("", 0);
 }
 
-/* RFC 2047 words → UTF-8; undeclared 8-bit bytes are taken as UTF-8 when valid. */
+/* Control characters (an encoded CR LF above all) become spaces: a decoded header value is
+ * one line of text, and reused in a reply's Subject it must not be refused as an injection
+ * attempt, which would lose the reply for good (issue 8.8). */
+static char *decode_words(const char *s);
+
+static char *one_line(char *s)
+{
+	for (char *p = s; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = ' ';
+	return s;
+}
+
+/* RFC 2047 words → UTF-8 on one line; undeclared 8-bit bytes are taken as UTF-8 when valid. */
 static char *decode_phrase(const char *s)
+{
+	return one_line(decode_words(s));
+}
+
+static char *decode_words(const char *s)
 {
 	size_t idx = 0;
 	char *out = NULL;
