@@ -606,7 +606,7 @@ static int process_file(connector *c, const char *name)
 	for (char *const *a = mail_references(m); a && *a; a++)
 		strv_push(&f->references, xstrdup(*a));
 	f->subject = xstrdup(mail_subject(m));
-	r = reply_trim(mail_body(m), &f->text, NULL);
+	r = reply_extract(mail_body(m), &f->text, NULL);
 	if (r < 0)
 		f->text = xstrdup("");
 

@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "util.h"
+#include "email/mime.h"
 #include "email/reply.h"
 
 #define CORPUS_DEFAULT "../shared/corpus"
@@ -150,6 +151,96 @@ static void test_rules_of_stars(void **state)
 	check("1: 4\n***\n2: 5", "1: 4\n***\n2: 5", "");
 	check("** **\n_\n*", "** **\n_\n*", "");
 	check("idea: x\n\n> ***\n> q", "idea: x", "> ***\n> q");
+}
+
+static void extract(const char *body, const char *want_kept)
+{
+	_cleanup_free_ char *kept = NULL, *elided = NULL;
+	assert_int_equal(reply_extract(body, &kept, &elided), 0);
+	assert_string_equal(kept, want_kept);
+}
+
+/* Issue 7.11: a closing formula and the name under it end the answer (reply_extract; the
+ * corpus-measured reply_trim keeps them, as Discourse does). */
+static void test_signoffs(void **state)
+{
+	static const char *const formulas[] = {
+	    "Beste Grüße",	     "Mit freundlichen Grüßen", "Viele Grüße",	"Cordialement,",
+	    "Bien à vous",	     "Ystävällisin terveisin",	"Terveisin",	"Med vänliga hälsningar",
+	    "Hälsningar",	     "С уважением,",		"Best regards,", "Mit freundlichen Grüssen",
+	    "mit freundlichen grüßen", "Grüße!",
+	};
+	for (size_t i = 0; i < ELEMENTSOF(formulas); i++) {
+		_cleanup_free_ char *body = xasprintf("1: 4\n\n%s\nAnna Beispiel\n", formulas[i]);
+		extract(body, "1: 4");
+		_cleanup_free_ char *kept = NULL;
+		assert_int_equal(reply_trim(body, &kept, NULL), 0);
+		assert_non_null(strstr(kept, "Anna")); /* reply_trim keeps it */
+	}
+	/* name on the same line, and name, role and company */
+	extract("2: b\n\nViele Grüße, Max", "2: b");
+	extract("idea: x\n\nMit freundlichen Grüßen\n\nErika Mustermann\nLeiterin Logistik\nMuster "
+		"GmbH\n\n-----Ursprüngliche Nachricht-----\nVon: Coco\nAn: Erika\n\nalt",
+		"idea: x");
+	/* not a sign-off: more text follows, an answer follows, or nothing came before */
+	extract("Cheers\nto the team for a great week", "Cheers\nto the team for a great week");
+	extract("1: 4\n\nTerveisin\n2: 5", "1: 4\n\nTerveisin\n2: 5");
+	extract("1: 4\nRegards\nTel: +358 40 123", "1: 4\nRegards\nTel: +358 40 123");
+	extract("Cordialement\nLuc", "Cordialement\nLuc");
+	extract("Regards to everyone who helped", "Regards to everyone who helped");
+}
+
+/* Issue 7.11: an answer is never taken into a trimmed quote. */
+static void test_answer_never_swallowed(void **state)
+{
+	/* "1: 4" above a wrapped attribution lent it the digits of a date */
+	check("1: 4\nCoco\nwrote:\n> How was the week?\n", "1: 4\nCoco\nwrote:", NULL);
+	check("1: 4\nOn Mon, 3 Jun 2024 at 10:00, Coco <coco@example.org> wrote:\n> q\n", "1: 4",
+	      NULL);
+	/* answers after inline quote blocks, under an attribution */
+	check("2: b\nAm 03.06.2024 um 10:00 schrieb Coco <coco@example.org>:\n> hallo\n> mehr\n\n"
+	      "idea: x",
+	      "2: b\n> hallo\n> mehr\n\nidea: x", NULL);
+	/* text that is not an answer after the quote is still the quoted mail's signature */
+	check("Fine.\n\nOn Mon, 3 Jun 2024 at 10:00, Coco <coco@example.org> wrote:\n> hi\n\nCoco "
+	      "Rounds\nNorthwind",
+	      "Fine.", NULL);
+}
+
+/* Whole mails as members' clients write them (tests/data/mail/): what coco must read. */
+static void test_member_mails(void **state)
+{
+	static const struct {
+		const char *file, *want;
+	} cases[] = {
+	    {"signoff-de.eml", "1: 4\n2: b"},
+	    {"signoff-de-formal.eml", "idea: Wochenbericht per Mail"},
+	    {"signoff-de-viele.eml", "3: ja"},
+	    {"signoff-fr.eml", "1: 5\nidea: un tableau de bord partagé"},
+	    {"signoff-fr-bien.eml", "2: a"},
+	    {"signoff-fi.eml", "1: 3"},
+	    {"signoff-fi-short.eml", "idea: yhteinen kalenteri"},
+	    {"signoff-sv.eml", "1: 4\n3: nej"},
+	    {"signoff-sv-short.eml", "2: c"},
+	    {"signoff-ru.eml", "1: 2\nidea: еженедельный отчёт"},
+	    {"answer-above-attribution.eml", "1: 4\nCoco\nwrote:"},
+	    {"answer-after-inline-quote.eml",
+	     "2: b\n> 1. How was the week? (1-5)\n> 2. Who are you? a) user b) buyer\n\n1: 4\n\n> 3. "
+	     "Ideas?\n\nidea: a live map of every truck"},
+	};
+	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+		_cleanup_free_ char *path = xasprintf("tests/data/mail/%s", cases[i].file);
+		_cleanup_free_ char *data = NULL;
+		size_t len;
+		assert_int_equal(read_file(path, 1 << 20, &data, &len), 0);
+		_cleanup_mail_message_ mail_message *m = NULL;
+		assert_int_equal(mail_parse(data, len, &m), 0);
+		_cleanup_free_ char *kept = NULL;
+		assert_int_equal(reply_extract(mail_body(m), &kept, NULL), 0);
+		if (!STREQ(kept, cases[i].want))
+			printf("%s: coco reads\n%s\n", cases[i].file, kept);
+		assert_string_equal(kept, cases[i].want);
+	}
 }
 
 static void test_fenced_code(void **state)
@@ -295,6 +386,9 @@ int main(void)
 	    cmocka_unit_test(test_outlook_headers),
 	    cmocka_unit_test(test_signatures),
 	    cmocka_unit_test(test_rules_of_stars),
+	    cmocka_unit_test(test_signoffs),
+	    cmocka_unit_test(test_answer_never_swallowed),
+	    cmocka_unit_test(test_member_mails),
 	    cmocka_unit_test(test_fenced_code),
 	    cmocka_unit_test(test_crlf),
 	    cmocka_unit_test(test_other_quote_prefixes),
