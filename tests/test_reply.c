@@ -224,6 +224,7 @@ static void test_member_mails(void **state)
 	    {"signoff-sv-short.eml", "2: c"},
 	    {"signoff-ru.eml", "1: 2\nidea: еженедельный отчёт"},
 	    {"answer-above-attribution.eml", "1: 4\nCoco\nwrote:"},
+	    {"html-entities.eml", "1: 4 – “great” week…\nidea: café → bistro ™ ½ price"},
 	    {"answer-after-inline-quote.eml",
 	     "2: b\n> 1. How was the week? (1-5)\n> 2. Who are you? a) user b) buyer\n\n1: 4\n\n> 3. "
 	     "Ideas?\n\nidea: a live map of every truck"},

@@ -71,7 +71,8 @@ struct mail_outbound {
  * when a required field is missing or a header field holds CR, LF or an unsafe address. */
 int mail_build(const struct mail_outbound *o, char **ret, char **ret_message_id);
 
-/* Plain text from HTML: tags dropped, line breaks kept for <br>, <p>, <div> and other
- * blocks, basic and numeric entities decoded, script/style dropped. Exposed for tests and
- * for connectors that receive HTML. Never fails (aborts on OOM like xmalloc). */
+/* Plain text from HTML (libxml2's HTML parser, mime-html.c): tags dropped, line breaks kept
+ * for <br>, <p>, <div> and other blocks, every HTML entity decoded, script/style dropped.
+ * Exposed for tests and for connectors that receive HTML. Never fails (aborts on OOM like
+ * xmalloc). */
 char *mail_html_to_text(const char *html, size_t len);
