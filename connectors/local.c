@@ -1,11 +1,16 @@
 /* local: the embedded default connector, no server needed. Outbound mail is written as
  * RFC 5322 files into an outbox maildir; answers are read from an inbox maildir that a
  * person, a test or an MDA drops files into. It owns both maildirs' layout (tmp/, new/,
- * cur/, and inbox/failed/ for what it cannot read) and the rule that an inbound file leaves
- * new/ only once the core said the answer is durable.
+ * cur/, and inbox/failed/ with inbox/failed.log for what it cannot or will not read) and
+ * the rule that an inbound file is marked seen only once the core said the answer is
+ * durable.
  *
- * Maildir rules: a writer creates tmp/<unique>, fsyncs it and renames it into new/; a
- * reader claims a message by renaming it into cur/<name>:2,S. Nothing is deleted. */
+ * Maildir rules: a writer creates tmp/<unique>, fsyncs it and renames it into new/. The
+ * reader claims a message by renaming it into cur/<name> (no info suffix) before it even
+ * reads it, and marks it cur/<name>:2,S once the core is done with it; a temporary failure
+ * puts it back into new/. A claimed file without the suffix found at start was being
+ * handled when cocod died: it may be what killed it, so it goes to failed/ instead of being
+ * parsed again. Nothing is deleted. */
 #define _GNU_SOURCE
 #include "connector.h"
 
@@ -23,6 +28,7 @@
 
 #include "clock.h"
 #include "email/mime.h"
+#include "email/mime-bounds.h"
 #include "email/reply.h"
 #include "util.h"
 
@@ -33,6 +39,7 @@
 typedef struct inflight {
 	connector *c; /* NULL once the connector stopped: done only frees */
 	char *name;   /* file name in new/ */
+	char *claim;  /* file name in cur/ while claimed: name without a maildir info part */
 	char *key, *from, *in_reply_to, *subject, *text;
 	char **to, **references;
 } inflight;
@@ -46,6 +53,7 @@ struct connector {
 	sd_event_source *watch, *initial_scan;
 	inflight **inflight;
 	size_t n_inflight;
+	char **requeued; /* put back into new/ by us: their inotify event is not a new mail */
 	unsigned seq; /* maildir unique-name counter */
 };
 
@@ -256,6 +264,7 @@ static void inflight_free(inflight *f)
 	if (!f)
 		return;
 	free(f->name);
+	free(f->claim);
 	free(f->key);
 	free(f->from);
 	free(f->in_reply_to);
@@ -283,10 +292,11 @@ static void inflight_remove(connector *c, inflight *f)
 		}
 }
 
-/* inbox/new/<name> → inbox/<box>/<target>, durable. */
-static int inbox_move(connector *c, const char *name, const char *box, const char *target)
+/* inbox/<from_box>/<name> → inbox/<box>/<target>, durable. */
+static int inbox_move(connector *c, const char *from_box, const char *name, const char *box,
+                      const char *target)
 {
-	_cleanup_free_ char *from = xasprintf("%s/new/%s", c->inbox, name);
+	_cleanup_free_ char *from = xasprintf("%s/%s/%s", c->inbox, from_box, name);
 	_cleanup_free_ char *to = xasprintf("%s/%s/%s", c->inbox, box, target);
 	_cleanup_free_ char *dir = xasprintf("%s/%s", c->inbox, box);
 	if (rename(from, to) < 0)
@@ -294,15 +304,62 @@ static int inbox_move(connector *c, const char *name, const char *box, const cha
 	return fsync_dir(dir);
 }
 
-/* Kept, never deleted: an operator can read what went wrong. */
-static void inbox_reject(connector *c, const char *name, const char *why)
+/* One line per quarantined file in inbox/failed.log, so that the reason outlives the log
+ * of the run that refused it. Best effort: the move itself is what matters. */
+static void failed_log(connector *c, const char *name, const char *why)
 {
-	int r = inbox_move(c, name, "failed", name);
-	if (r < 0)
-		log_error_errno(r, "local: %s/new/%s is unusable (%s), and moving it to failed/ "
-		                "failed: %m", c->inbox, name, why);
-	else
-		log_warning("local: moved %s/new/%s to failed/: %s", c->inbox, name, why);
+	_cleanup_free_ char *path = xasprintf("%s/failed.log", c->inbox);
+	_cleanup_close_ int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	time_t now = (time_t)clock_now();
+	struct tm tm;
+	char when[32] = "";
+
+	if (fd < 0)
+		return;
+	if (gmtime_r(&now, &tm))
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	_cleanup_free_ char *line = xasprintf("%s failed/%s: %s\n", when, name, why);
+	(void)write_all(fd, line, strlen(line));
+	(void)fdatasync(fd);
+}
+
+/* Quarantine: inbox/<box>/<name> → inbox/failed/<target>, kept, never deleted, so an
+ * operator can read what went wrong (and move it back into new/ to try again). */
+static void inbox_reject(connector *c, const char *box, const char *name, const char *target,
+                         const char *why)
+{
+	int r = inbox_move(c, box, name, "failed", target);
+	if (r < 0) {
+		log_error_errno(r, "local: %s/%s/%s is unusable (%s), and moving it to failed/ "
+		                "failed: %m", c->inbox, box, name, why);
+		return;
+	}
+	failed_log(c, target, why);
+	log_warning("local: moved %s/%s/%s to failed/: %s", c->inbox, box, name, why);
+}
+
+/* Back into new/ for a later try; its inotify event is ours, not a new arrival. */
+static void inbox_requeue(connector *c, const char *claim, const char *name)
+{
+	int r = inbox_move(c, "cur", claim, "new", name);
+	if (r < 0) {
+		log_error_errno(r, "local: putting %s/cur/%s back into new/ failed: %m", c->inbox,
+		                claim);
+		return;
+	}
+	strv_push(&c->requeued, xstrdup(name));
+}
+
+static bool requeued_take(connector *c, const char *name)
+{
+	for (size_t i = 0; c->requeued && c->requeued[i]; i++)
+		if (STREQ(c->requeued[i], name)) {
+			free(c->requeued[i]);
+			for (size_t k = i; c->requeued[k]; k++)
+				c->requeued[k] = c->requeued[k + 1];
+			return true;
+		}
+	return false;
 }
 
 static void on_inbound_done(int result, void *userdata)
@@ -315,15 +372,16 @@ static void on_inbound_done(int result, void *userdata)
 		if (result >= 0) {
 			/* Maildir's "seen" flag on the claimed file; drop any info a careless
 			 * writer already put on a name in new/. */
-			size_t n = strcspn(f->name, ":");
-			_cleanup_free_ char *target = xasprintf("%.*s:2,S", (int)n, f->name);
-			int r = inbox_move(c, f->name, "cur", target);
+			_cleanup_free_ char *target = xasprintf("%s:2,S", f->claim);
+			int r = inbox_move(c, "cur", f->claim, "cur", target);
 			if (r < 0)
-				log_error_errno(r, "local: moving %s/new/%s to cur/ failed: %m", c->inbox,
-				                f->name);
-		} else
-			/* Stays in new/; the next event or poll() offers it again. */
-			log_debug("local: %s kept in new/ for a later try", f->name);
+				log_error_errno(r, "local: marking %s/cur/%s seen failed: %m", c->inbox,
+				                f->claim);
+		} else {
+			/* Back to new/; poll() or the next start offers it again. */
+			inbox_requeue(c, f->claim, f->name);
+			log_debug("local: %s put back into new/ for a later try", f->name);
+		}
 	}
 	inflight_free(f);
 }
@@ -418,9 +476,7 @@ static void add_delivered_to(char ***v, const char *data, size_t len)
 	}
 }
 
-/* mail_parse() says only -EBADMSG; the operator looking at failed/ wants to know which of
- * its reasons applied. */
-static const char *unusable_reason(const char *data, size_t len)
+static const char *unusable_reason_bad(const char *data, size_t len)
 {
 	const char *end = memmem(data, len, "\n\n", 2);
 	const char *crlf = memmem(data, len, "\r\n\r\n", 4);
@@ -435,45 +491,95 @@ static const char *unusable_reason(const char *data, size_t len)
 	return "not a usable mail: no parseable From address";
 }
 
+/* mail_parse() says only -EBADMSG or -E2BIG; the operator looking at failed/ wants to know
+ * which of its reasons applied. */
+static char *unusable_reason(const char *data, size_t len, int r)
+{
+	_cleanup_free_ char *why = NULL;
+	if (r == -E2BIG && mail_bounds_check(data, len, &why) < 0 && why)
+		return xasprintf("not parsed, too complex: %s", why);
+	return xstrdup(unusable_reason_bad(data, len));
+}
+
+/* rename() that fails with EEXIST instead of replacing a file already there. */
+static int rename_noreplace(const char *from, const char *to)
+{
+	if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) >= 0)
+		return 0;
+	if (errno != EINVAL)
+		return -errno;
+	/* a file system without RENAME_NOREPLACE: check, then rename (we are the only reader) */
+	if (access(to, F_OK) == 0)
+		return -EEXIST;
+	return rename(from, to) < 0 ? -errno : 0;
+}
+
+/* Claims new/<name> as cur/<claim>. -ENOENT: gone meanwhile (someone else took it). */
+static int inbox_claim(connector *c, const char *name, char **ret_claim)
+{
+	size_t n = strcspn(name, ":");
+	_cleanup_free_ char *claim = xstrndup(name, n);
+	_cleanup_free_ char *from = xasprintf("%s/new/%s", c->inbox, name);
+	_cleanup_free_ char *to = xasprintf("%s/cur/%s", c->inbox, claim);
+	/* No fsync: the claim protects against cocod dying while it parses, and a process
+	 * that dies leaves the kernel's view of the rename intact. */
+	int r = rename_noreplace(from, to);
+	if (r < 0)
+		return r;
+	*ret_claim = TAKE_PTR(claim);
+	return 0;
+}
+
 /* Hands one file of new/ to the core. Returns 1 if it was handed over, 0 if not. */
 static int process_file(connector *c, const char *name)
 {
 	if (name[0] == '.' || strchr(name, '/') || inflight_find(c, name))
 		return 0;
 
-	_cleanup_free_ char *path = xasprintf("%s/new/%s", c->inbox, name);
-	_cleanup_free_ char *data = NULL;
-	size_t len = 0;
-	int r = read_mail_file(path, &data, &len);
+	_cleanup_free_ char *claim = NULL;
+	int r = inbox_claim(c, name, &claim);
 	if (r == -ENOENT)
 		return 0; /* claimed by someone else meanwhile */
+	if (r < 0) {
+		log_warning_errno(r, "local: cannot claim %s/new/%s (into cur/), leaving it for "
+		                  "later: %m", c->inbox, name);
+		return 0;
+	}
+
+	_cleanup_free_ char *path = xasprintf("%s/cur/%s", c->inbox, claim);
+	_cleanup_free_ char *data = NULL;
+	size_t len = 0;
+	r = read_mail_file(path, &data, &len);
 	if (r == -EFBIG) {
-		inbox_reject(c, name, "larger than 10 MiB");
+		inbox_reject(c, "cur", claim, name, "larger than 10 MiB");
 		return 0;
 	}
 	if (r == -ENOTSUP) {
-		inbox_reject(c, name, "not a regular file");
+		inbox_reject(c, "cur", claim, name, "not a regular file");
 		return 0;
 	}
 	if (r < 0) {
 		log_warning_errno(r, "local: reading %s failed, leaving it for later: %m", path);
+		inbox_requeue(c, claim, name);
 		return 0;
 	}
 
 	_cleanup_mail_message_ mail_message *m = NULL;
 	r = mail_parse(data, len, &m);
 	if (r == -EFBIG) {
-		inbox_reject(c, name, "larger than 10 MiB");
+		inbox_reject(c, "cur", claim, name, "larger than 10 MiB");
 		return 0;
 	}
 	if (r < 0) {
-		inbox_reject(c, name, unusable_reason(data, len));
+		_cleanup_free_ char *why = unusable_reason(data, len, r);
+		inbox_reject(c, "cur", claim, name, why);
 		return 0;
 	}
 
 	inflight *f = xcalloc(1, sizeof(*f));
 	f->c = c;
 	f->name = xstrdup(name);
+	f->claim = TAKE_PTR(claim);
 	if (mail_message_id(m))
 		f->key = xasprintf("mail:%s", mail_message_id(m));
 	else {
@@ -482,6 +588,7 @@ static int process_file(connector *c, const char *name)
 		if (!hex) {
 			inflight_free(f);
 			log_error("local: hashing %s failed, leaving it for later", path);
+			inbox_requeue(c, claim, name);
 			return 0;
 		}
 		f->key = xasprintf("mail:sha256:%s", hex);
@@ -499,7 +606,7 @@ static int process_file(connector *c, const char *name)
 	for (char *const *a = mail_references(m); a && *a; a++)
 		strv_push(&f->references, xstrdup(*a));
 	f->subject = xstrdup(mail_subject(m));
-	r = reply_trim(mail_body(m), &f->text, NULL);
+	r = reply_extract(mail_body(m), &f->text, NULL);
 	if (r < 0)
 		f->text = xstrdup("");
 
@@ -541,6 +648,9 @@ static int scan_inbox(connector *c)
 
 	if (!d)
 		return log_warning_errno(errno, "local: cannot read %s: %m", dir);
+	/* Everything in new/ is looked at now, whoever put it there. */
+	strv_free(c->requeued);
+	c->requeued = NULL;
 	while ((de = readdir(d)))
 		if (de->d_name[0] != '.') {
 			strv_push(&names, xstrdup(de->d_name));
@@ -561,7 +671,8 @@ static int on_inotify(sd_event_source *s, const struct inotify_event *ev, void *
 
 	if (ev->mask & IN_Q_OVERFLOW)
 		(void)scan_inbox(c); /* events were lost: look at everything */
-	else if (ev->len > 0 && (ev->mask & (IN_MOVED_TO | IN_CLOSE_WRITE)))
+	else if (ev->len > 0 && (ev->mask & (IN_MOVED_TO | IN_CLOSE_WRITE)) &&
+	         !requeued_take(c, ev->name))
 		(void)process_file(c, ev->name);
 	return 0;
 }
@@ -574,15 +685,47 @@ static int on_initial_scan(sd_event_source *s, void *userdata)
 	return 0;
 }
 
+/* A claimed file without the ":2," info part was being handled when cocod last died. It may
+ * be what killed it: quarantined, not parsed again. */
+static void quarantine_unfinished(connector *c)
+{
+	_cleanup_free_ char *dir = xasprintf("%s/cur", c->inbox);
+	DIR *d = opendir(dir);
+	char **names = NULL;
+	struct dirent *de;
+
+	if (!d) {
+		log_warning_errno(errno, "local: cannot read %s: %m", dir);
+		return;
+	}
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.' && !strchr(de->d_name, ':'))
+			strv_push(&names, xstrdup(de->d_name));
+	closedir(d);
+	for (char **n = names; n && *n; n++)
+		inbox_reject(c, "cur", *n, *n,
+		             "cocod stopped while handling it (crashed?), so it is not read again; "
+		             "move it back into new/ to retry");
+	strv_free(names);
+}
+
 static connector *local_stop(connector *c)
 {
 	if (!c)
 		return NULL;
 	sd_event_source_disable_unref(c->watch);
 	sd_event_source_disable_unref(c->initial_scan);
-	/* A late done only frees its message; the file stays in new/ for the next start. */
-	for (size_t i = 0; i < c->n_inflight; i++)
-		c->inflight[i]->c = NULL;
+	/* An orderly stop: what is in flight goes back into new/ for the next start, and a late
+	 * done only frees its message. */
+	for (size_t i = 0; i < c->n_inflight; i++) {
+		inflight *f = c->inflight[i];
+		int r = inbox_move(c, "cur", f->claim, "new", f->name);
+		if (r < 0)
+			log_error_errno(r, "local: putting %s/cur/%s back into new/ failed: %m",
+			                c->inbox, f->claim);
+		f->c = NULL;
+	}
+	strv_free(c->requeued);
 	free(c->inflight);
 	free(c->outbox);
 	free(c->inbox);
@@ -618,6 +761,8 @@ static int local_start(sd_event *loop, const coco_config *cfg, const char *state
 		local_stop(c);
 		return r;
 	}
+
+	quarantine_unfinished(c);
 
 	_cleanup_free_ char *newdir = xasprintf("%s/new", c->inbox);
 	r = sd_event_add_inotify(loop, &c->watch, newdir, IN_MOVED_TO | IN_CLOSE_WRITE,

@@ -164,14 +164,24 @@ static void confirmation_data(cJSON *data, const answer_parse *ap, char *const *
 	cJSON_AddBoolToObject(data, "nothing_recorded", answer_parse_n_items(ap) == 0);
 }
 
+/* Control characters → spaces: a subject someone else wrote, reused in a header, must never
+ * make the reply impossible to compose (issue 8.8). */
+static char *subject_one_line(char *s)
+{
+	for (char *p = s; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = ' ';
+	return s;
+}
+
 /* "Re: " + subject, without stacking "Re: Re: ". */
 static char *reply_subject(const char *subject, const char *fallback)
 {
 	if (!subject || !*subject)
-		return xasprintf("Re: %s", fallback);
+		return subject_one_line(xasprintf("Re: %s", fallback));
 	if (strncasecmp(subject, "re:", 3) == 0)
-		return xstrdup(subject);
-	return xasprintf("Re: %s", subject);
+		return subject_one_line(xstrdup(subject));
+	return subject_one_line(xasprintf("Re: %s", subject));
 }
 
 static void reply(core *c, const coco_campaign *camp, const coco_member *mb, const char *round,

@@ -8,7 +8,7 @@ pkgs=(
 	build-essential pkg-config make gcc
 	libsystemd-dev libcurl4-gnutls-dev libetpan-dev libcjson-dev
 	libmicrohttpd-dev libinih-dev libcmark-dev libical-dev libssl-dev
-	libcmocka-dev
+	libcmocka-dev libxml2-dev
 	tzdata systemd
 	# /bin/kill: the unit's ExecReload= and t-unit's systemd-analyze verify need it, and a
 	# minimal Debian has no kill binary without procps.

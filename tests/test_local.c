@@ -1,9 +1,11 @@
 /* Tests for the local (maildir) connector on a real sd-event loop in temporary directories:
  * send() writes a parseable RFC 5322 file into outbox/new with the right headers; a mail
- * dropped into inbox/new (tmp/ then rename) reaches on_inbound through inotify; done(>= 0)
- * moves it to cur/, done(< 0) keeps it (offered again by poll(), never twice while
- * pending); malformed, oversize and non-regular files go to failed/; the automatic flag,
- * the sha256 key, the initial scan, and connector_find(). */
+ * dropped into inbox/new (tmp/ then rename) reaches on_inbound through inotify, claimed into
+ * cur/ first; done(>= 0) marks it cur/<name>:2,S, done(< 0) puts it back into new/ (offered
+ * again by poll(), never twice while pending); malformed, oversize, too deeply nested and
+ * non-regular files go to failed/ with a line in failed.log; a mail whose handling killed
+ * the process is quarantined at the next start, not read again; the automatic flag, the
+ * sha256 key, the initial scan, and connector_find(). */
 #define _GNU_SOURCE
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,6 +18,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cjson/cJSON.h>
 
@@ -209,6 +212,19 @@ static void drop(fixture *f, const char *name, const char *data, size_t len)
 	assert_int_equal(rename(tmp, dst), 0);
 }
 
+/* Into new/ before the connector ever started (it creates the maildir otherwise). */
+static void drop_early(fixture *f, const char *name, const char *data, size_t len)
+{
+	static const char *const subs[] = {"", "/tmp", "/new"};
+	_cleanup_free_ char *in = xasprintf("%s/in", f->dir);
+	(void)mkdir(in, 0700);
+	for (size_t i = 0; i < ELEMENTSOF(subs); i++) {
+		_cleanup_free_ char *p = xasprintf("%s%s", f->inbox, subs[i]);
+		(void)mkdir(p, 0700);
+	}
+	drop(f, name, data, len);
+}
+
 static bool exists(fixture *f, const char *box, const char *name)
 {
 	_cleanup_free_ char *p = xasprintf("%s/%s/%s", f->inbox, box, name);
@@ -387,14 +403,16 @@ static void test_inbound_inotify(void **state)
 	assert_string_equal(f->core.text, "1: 4\nidea: weekly demo");
 	assert_false(f->core.automatic);
 
-	/* pending: the file stays in new/ and is not offered again */
-	assert_true(exists(f, "new", "1.a.host"));
+	/* pending: the file is claimed in cur/ and is not offered again */
+	assert_false(exists(f, "new", "1.a.host"));
+	assert_true(exists(f, "cur", "1.a.host"));
 	assert_int_equal(local_connector.poll(f->c), 0);
 	run_idle(f);
 	assert_int_equal(f->core.calls, 1);
 
 	core_finish(&f->core, 0);
 	assert_false(exists(f, "new", "1.a.host"));
+	assert_false(exists(f, "cur", "1.a.host"));
 	assert_true(exists(f, "cur", "1.a.host:2,S"));
 	assert_int_equal(local_connector.poll(f->c), 0);
 	assert_int_equal(f->core.calls, 1);
@@ -539,6 +557,105 @@ static void test_stop_with_pending(void **state)
 	assert_true(exists(f, "new", "10.p.host"));
 }
 
+static char *failed_log(fixture *f)
+{
+	_cleanup_free_ char *path = xasprintf("%s/failed.log", f->inbox);
+	char *s = NULL;
+	size_t len;
+	assert_int_equal(read_file(path, 1 << 20, &s, &len), 0);
+	return s;
+}
+
+/* "Re: survey" whose answer sits `depth` multiparts deep, as a hostile sender builds it. */
+static char *deep_mail(unsigned depth, size_t *ret_len)
+{
+	strbuf b = {};
+	strbuf_puts(&b, "From: eve@client.example\r\nTo: reply+tok123@team.example\r\n"
+	                "Subject: Re: Kickoff survey\r\nMessage-ID: <deep@client.example>\r\n");
+	for (unsigned i = 0; i < depth; i++)
+		strbuf_printf(&b, "Content-Type: multipart/mixed; boundary=\"b%u\"\r\n\r\n--b%u\r\n", i,
+		              i);
+	strbuf_puts(&b, "Content-Type: text/plain\r\n\r\n1: 4\r\n");
+	*ret_len = b.len;
+	return strbuf_steal(&b);
+}
+
+/* Issue 8.1: a mail nested 50 000 deep is quarantined with the reason, and the next mail is
+ * read as usual. */
+static void test_inbound_deep_nesting_quarantined(void **state)
+{
+	fixture *f = *state;
+	f->core.immediate = 1;
+	f->core.immediate_result = 0;
+	start(f);
+	run_idle(f);
+
+	size_t len;
+	_cleanup_free_ char *deep = deep_mail(50000, &len);
+	drop(f, "11.deep.host", deep, len);
+	drop(f, "12.next.host", answer_mail, sizeof(answer_mail) - 1);
+	run_until(f, 1);
+	run_idle(f);
+	assert_int_equal(f->core.calls, 1);
+	assert_string_equal(f->core.key, "mail:answer-1@client.example");
+	assert_true(exists(f, "cur", "12.next.host:2,S"));
+	assert_true(exists(f, "failed", "11.deep.host"));
+	assert_int_equal(count(f, "new"), 0);
+	_cleanup_free_ char *log = failed_log(f);
+	printf("failed.log: %s", log);
+	assert_non_null(strstr(log, "failed/11.deep.host: "));
+	assert_non_null(strstr(log, "nested deeper than 16 levels"));
+
+	/* never offered again */
+	assert_int_equal(local_connector.poll(f->c), 0);
+	assert_int_equal(f->core.calls, 1);
+}
+
+static void crash_on_inbound(void *core, const inbound_msg *m, inbound_done_fn done, void *ud)
+{
+	_exit(42); /* as if parsing or handling this mail had killed cocod */
+}
+
+/* A mail that killed the process while it was handled is quarantined at the next start,
+ * not handled (and crashed on) again; the mail behind it is read. */
+static void test_crash_then_restart_quarantines(void **state)
+{
+	fixture *f = *state;
+	drop_early(f, "13.killer.host", answer_mail, sizeof(answer_mail) - 1);
+
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		sd_event *loop = NULL;
+		connector *c = NULL;
+		if (sd_event_new(&loop) < 0 ||
+		    local_connector.start(loop, &f->cfg, f->dir, crash_on_inbound, NULL, &c) < 0)
+			_exit(1);
+		for (int i = 0; i < 40; i++)
+			(void)sd_event_run(loop, 50 * 1000);
+		_exit(2); /* never handed the mail */
+	}
+	int status = 0;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 42);
+	assert_true(exists(f, "cur", "13.killer.host")); /* claimed, unfinished */
+
+	static const char next[] = "From: bob@client.example\r\nTo: reply+tok9@team.example\r\n"
+	                           "Message-ID: <answer-2@client.example>\r\n\r\n2: yes\r\n";
+	drop(f, "14.next.host", next, sizeof(next) - 1);
+	f->core.immediate = 1;
+	start(f);
+	assert_true(exists(f, "failed", "13.killer.host"));
+	assert_false(exists(f, "cur", "13.killer.host"));
+	run_until(f, 1);
+	run_idle(f);
+	assert_int_equal(f->core.calls, 1);
+	assert_string_equal(f->core.key, "mail:answer-2@client.example");
+	_cleanup_free_ char *log = failed_log(f);
+	assert_non_null(strstr(log, "failed/13.killer.host: cocod stopped while handling it"));
+}
+
 static void test_find(void **state)
 {
 	assert_ptr_equal(connector_find("local"), &local_connector);
@@ -559,6 +676,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_inbound_automatic_and_hash_key, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_initial_scan, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_with_pending, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_inbound_deep_nesting_quarantined, setup,
+		                                teardown),
+		cmocka_unit_test_setup_teardown(test_crash_then_restart_quarantines, setup, teardown),
 		cmocka_unit_test(test_find),
 	};
 

@@ -1,21 +1,55 @@
 /* Tests for connectors/email/reply: one unit test per trimming rule, the Discourse corpus
- * (../shared/corpus/reply-trimmer), large and pathological inputs. */
+ * (../shared/corpus/reply-trimmer, or $COCO_CORPUS_DIR/reply-trimmer), large and
+ * pathological inputs. Without the corpus its tests are skipped with a line saying so,
+ * except under CI=true, where a missing corpus fails. Run times are printed, never asserted:
+ * a machine under load must not fail a test. */
 #include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "util.h"
+#include "email/mime.h"
 #include "email/reply.h"
 
-#define CORPUS "../shared/corpus/reply-trimmer"
+#define CORPUS_DEFAULT "../shared/corpus"
 /* Exact matches reached on the corpus; raise it when the trimmer improves. */
 #define CORPUS_FLOOR 64
+
+/* The reply-trimmer corpus directory (malloc'd), or the test is skipped (failed under
+ * CI=true) with one line naming what is missing. Call before allocating anything else: a
+ * skip or failure leaves the test function at once. */
+static char *corpus_or_skip(void)
+{
+	const char *base = getenv("COCO_CORPUS_DIR");
+	char *dir = xasprintf("%s/reply-trimmer", base && *base ? base : CORPUS_DEFAULT);
+	if (access(dir, R_OK | X_OK) == 0)
+		return dir;
+	const char *ci = getenv("CI");
+	bool must = ci && STREQ(ci, "true");
+	printf("reply-trimmer corpus: %s is missing (%s); set COCO_CORPUS_DIR to the directory "
+	       "holding reply-trimmer/\n",
+	       dir, must ? "CI=true: a failure" : "skipped");
+	free(dir);
+	if (must)
+		fail_msg("the shared corpus is required when CI=true");
+	skip();
+	return NULL;
+}
+
+static double now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
 
 static void check(const char *body, const char *want_kept, const char *want_elided)
 {
@@ -109,6 +143,107 @@ static void test_signatures(void **state)
 	      "From my point of view this is fine, and long enough.", "");
 }
 
+/* Issue 8.9: a rule of stars or underscores is empty once its frame is stripped; reading
+ * the character before it was undefined (clang's UBSan: pointer overflow). */
+static void test_rules_of_stars(void **state)
+{
+	check("***", "***", "");
+	check("1: 4\n***\n2: 5", "1: 4\n***\n2: 5", "");
+	check("** **\n_\n*", "** **\n_\n*", "");
+	check("idea: x\n\n> ***\n> q", "idea: x", "> ***\n> q");
+}
+
+static void extract(const char *body, const char *want_kept)
+{
+	_cleanup_free_ char *kept = NULL, *elided = NULL;
+	assert_int_equal(reply_extract(body, &kept, &elided), 0);
+	assert_string_equal(kept, want_kept);
+}
+
+/* Issue 7.11: a closing formula and the name under it end the answer (reply_extract; the
+ * corpus-measured reply_trim keeps them, as Discourse does). */
+static void test_signoffs(void **state)
+{
+	static const char *const formulas[] = {
+	    "Beste Grüße",	     "Mit freundlichen Grüßen", "Viele Grüße",	"Cordialement,",
+	    "Bien à vous",	     "Ystävällisin terveisin",	"Terveisin",	"Med vänliga hälsningar",
+	    "Hälsningar",	     "С уважением,",		"Best regards,", "Mit freundlichen Grüssen",
+	    "mit freundlichen grüßen", "Grüße!",
+	};
+	for (size_t i = 0; i < ELEMENTSOF(formulas); i++) {
+		_cleanup_free_ char *body = xasprintf("1: 4\n\n%s\nAnna Beispiel\n", formulas[i]);
+		extract(body, "1: 4");
+		_cleanup_free_ char *kept = NULL;
+		assert_int_equal(reply_trim(body, &kept, NULL), 0);
+		assert_non_null(strstr(kept, "Anna")); /* reply_trim keeps it */
+	}
+	/* name on the same line, and name, role and company */
+	extract("2: b\n\nViele Grüße, Max", "2: b");
+	extract("idea: x\n\nMit freundlichen Grüßen\n\nErika Mustermann\nLeiterin Logistik\nMuster "
+		"GmbH\n\n-----Ursprüngliche Nachricht-----\nVon: Coco\nAn: Erika\n\nalt",
+		"idea: x");
+	/* not a sign-off: more text follows, an answer follows, or nothing came before */
+	extract("Cheers\nto the team for a great week", "Cheers\nto the team for a great week");
+	extract("1: 4\n\nTerveisin\n2: 5", "1: 4\n\nTerveisin\n2: 5");
+	extract("1: 4\nRegards\nTel: +358 40 123", "1: 4\nRegards\nTel: +358 40 123");
+	extract("Cordialement\nLuc", "Cordialement\nLuc");
+	extract("Regards to everyone who helped", "Regards to everyone who helped");
+}
+
+/* Issue 7.11: an answer is never taken into a trimmed quote. */
+static void test_answer_never_swallowed(void **state)
+{
+	/* "1: 4" above a wrapped attribution lent it the digits of a date */
+	check("1: 4\nCoco\nwrote:\n> How was the week?\n", "1: 4\nCoco\nwrote:", NULL);
+	check("1: 4\nOn Mon, 3 Jun 2024 at 10:00, Coco <coco@example.org> wrote:\n> q\n", "1: 4",
+	      NULL);
+	/* answers after inline quote blocks, under an attribution */
+	check("2: b\nAm 03.06.2024 um 10:00 schrieb Coco <coco@example.org>:\n> hallo\n> mehr\n\n"
+	      "idea: x",
+	      "2: b\n> hallo\n> mehr\n\nidea: x", NULL);
+	/* text that is not an answer after the quote is still the quoted mail's signature */
+	check("Fine.\n\nOn Mon, 3 Jun 2024 at 10:00, Coco <coco@example.org> wrote:\n> hi\n\nCoco "
+	      "Rounds\nNorthwind",
+	      "Fine.", NULL);
+}
+
+/* Whole mails as members' clients write them (tests/data/mail/): what coco must read. */
+static void test_member_mails(void **state)
+{
+	static const struct {
+		const char *file, *want;
+	} cases[] = {
+	    {"signoff-de.eml", "1: 4\n2: b"},
+	    {"signoff-de-formal.eml", "idea: Wochenbericht per Mail"},
+	    {"signoff-de-viele.eml", "3: ja"},
+	    {"signoff-fr.eml", "1: 5\nidea: un tableau de bord partagé"},
+	    {"signoff-fr-bien.eml", "2: a"},
+	    {"signoff-fi.eml", "1: 3"},
+	    {"signoff-fi-short.eml", "idea: yhteinen kalenteri"},
+	    {"signoff-sv.eml", "1: 4\n3: nej"},
+	    {"signoff-sv-short.eml", "2: c"},
+	    {"signoff-ru.eml", "1: 2\nidea: еженедельный отчёт"},
+	    {"answer-above-attribution.eml", "1: 4\nCoco\nwrote:"},
+	    {"html-entities.eml", "1: 4 – “great” week…\nidea: café → bistro ™ ½ price"},
+	    {"answer-after-inline-quote.eml",
+	     "2: b\n> 1. How was the week? (1-5)\n> 2. Who are you? a) user b) buyer\n\n1: 4\n\n> 3. "
+	     "Ideas?\n\nidea: a live map of every truck"},
+	};
+	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+		_cleanup_free_ char *path = xasprintf("tests/data/mail/%s", cases[i].file);
+		_cleanup_free_ char *data = NULL;
+		size_t len;
+		assert_int_equal(read_file(path, 1 << 20, &data, &len), 0);
+		_cleanup_mail_message_ mail_message *m = NULL;
+		assert_int_equal(mail_parse(data, len, &m), 0);
+		_cleanup_free_ char *kept = NULL;
+		assert_int_equal(reply_extract(mail_body(m), &kept, NULL), 0);
+		if (!STREQ(kept, cases[i].want))
+			printf("%s: coco reads\n%s\n", cases[i].file, kept);
+		assert_string_equal(kept, cases[i].want);
+	}
+}
+
 static void test_fenced_code(void **state)
 {
 	check("Code:\n```\n--\n> not a quote\n```\nend", "Code:\n```\n--\n> not a quote\n```\nend",
@@ -137,11 +272,10 @@ static void test_large_body(void **state)
 	memcpy(big + n - 40, "\n> quoted tail line here, to be cut\n", 36);
 	big[n - 4] = '\0';
 
-	clock_t t0 = clock();
+	double t0 = now_ms();
 	_cleanup_free_ char *kept = NULL, *elided = NULL;
 	assert_int_equal(reply_trim(big, &kept, &elided), 0);
-	double secs = (double)(clock() - t0) / CLOCKS_PER_SEC;
-	assert_true(secs < 2.0);
+	printf("1 MB of short lines: %.1f ms\n", now_ms() - t0);
 	assert_true(strlen(kept) > n - 100);
 	assert_non_null(strstr(elided, "> quoted tail"));
 
@@ -149,32 +283,37 @@ static void test_large_body(void **state)
 	strbuf b = {};
 	while (b.len < n)
 		strbuf_puts(&b, "On Mon, 1 Jan 2024 <a@b> wrote wrote: -- > ");
-	clock_t t1 = clock();
+	double t1 = now_ms();
 	_cleanup_free_ char *k2 = NULL;
 	assert_int_equal(reply_trim(b.s, &k2, NULL), 0);
-	assert_true((double)(clock() - t1) / CLOCKS_PER_SEC < 2.0);
+	printf("one 1 MB attribution-like line: %.1f ms\n", now_ms() - t1);
 	strbuf_done(&b);
 }
 
 static void test_pathological_line(void **state)
 {
+	_cleanup_free_ char *corpus = corpus_or_skip();
+	_cleanup_free_ char *path =
+	    xasprintf("%s/matchers/does_not_contain_embedded_email.txt", corpus);
 	_cleanup_free_ char *body = NULL;
 	size_t len;
-	assert_int_equal(
-	    read_file(CORPUS "/matchers/does_not_contain_embedded_email.txt", 1 << 20, &body, &len),
-	    0);
-	clock_t t0 = clock();
+	int r = read_file(path, 1 << 20, &body, &len);
+	if (r < 0)
+		fail_msg("%s: %s", path, strerror(-r));
+	double t0 = now_ms();
+	bool all_kept = true;
 	for (int i = 0; i < 1000; i++) {
 		_cleanup_free_ char *kept = NULL;
-		assert_int_equal(reply_trim(body, &kept, NULL), 0);
-		assert_true(strlen(kept) > 0);
+		if (reply_trim(body, &kept, NULL) != 0 || strlen(kept) == 0)
+			all_kept = false;
 	}
-	assert_true((double)(clock() - t0) / CLOCKS_PER_SEC < 1.0);
+	printf("pathological line, 1000 times: %.1f ms\n", now_ms() - t0);
+	assert_true(all_kept);
 }
 
-static char *read_stripped(const char *dir, const char *name)
+static char *read_stripped(const char *corpus, const char *dir, const char *name)
 {
-	_cleanup_free_ char *path = xasprintf("%s/%s/%s", CORPUS, dir, name);
+	_cleanup_free_ char *path = xasprintf("%s/%s/%s", corpus, dir, name);
 	char *s = NULL;
 	size_t len;
 	if (read_file(path, 1 << 20, &s, &len) < 0)
@@ -192,26 +331,34 @@ static char *read_stripped(const char *dir, const char *name)
 
 static void test_corpus(void **state)
 {
-	_cleanup_free_ char *emails = xasprintf("%s/emails", CORPUS);
+	_cleanup_free_ char *corpus = corpus_or_skip();
+	_cleanup_free_ char *emails = xasprintf("%s/emails", corpus);
 	DIR *d = opendir(emails);
-	assert_non_null(d);
+	if (!d)
+		fail_msg("%s: %s", emails, strerror(errno));
 	struct dirent *de;
-	unsigned total = 0, kept_ok = 0, elided_ok = 0;
+	unsigned total = 0, kept_ok = 0, elided_ok = 0, unreadable = 0;
 
 	while ((de = readdir(d))) {
 		size_t nl = strlen(de->d_name);
 		if (nl < 5 || strcmp(de->d_name + nl - 4, ".txt") != 0)
 			continue;
-		_cleanup_free_ char *in = read_stripped("emails", de->d_name);
-		_cleanup_free_ char *want = read_stripped("trimmed", de->d_name);
-		_cleanup_free_ char *want_el = read_stripped("elided", de->d_name);
-		assert_non_null(in);
-		assert_non_null(want);
-		assert_non_null(want_el);
+		_cleanup_free_ char *in = read_stripped(corpus, "emails", de->d_name);
+		_cleanup_free_ char *want = read_stripped(corpus, "trimmed", de->d_name);
+		_cleanup_free_ char *want_el = read_stripped(corpus, "elided", de->d_name);
 		total++;
+		if (!in || !want || !want_el) {
+			printf("corpus file missing or unreadable: %s\n", de->d_name);
+			unreadable++;
+			continue;
+		}
 
 		_cleanup_free_ char *kept = NULL, *elided = NULL;
-		assert_int_equal(reply_trim(in, &kept, &elided), 0);
+		if (reply_trim(in, &kept, &elided) != 0) {
+			printf("corpus: reply_trim failed on %s\n", de->d_name);
+			unreadable++;
+			continue;
+		}
 		char *k = strstrip(kept), *e = strstrip(elided);
 		if (STREQ(k, want))
 			kept_ok++;
@@ -221,6 +368,7 @@ static void test_corpus(void **state)
 			elided_ok++;
 	}
 	closedir(d);
+	assert_int_equal(unreadable, 0);
 
 	printf("reply-trimmer corpus: %u of %u trimmed exactly (elided text exact: %u)\n", kept_ok,
 	       total, elided_ok);
@@ -238,6 +386,10 @@ int main(void)
 	    cmocka_unit_test(test_attribution_localised),
 	    cmocka_unit_test(test_outlook_headers),
 	    cmocka_unit_test(test_signatures),
+	    cmocka_unit_test(test_rules_of_stars),
+	    cmocka_unit_test(test_signoffs),
+	    cmocka_unit_test(test_answer_never_swallowed),
+	    cmocka_unit_test(test_member_mails),
 	    cmocka_unit_test(test_fenced_code),
 	    cmocka_unit_test(test_crlf),
 	    cmocka_unit_test(test_other_quote_prefixes),

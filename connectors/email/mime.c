@@ -12,6 +12,7 @@
 
 #include "util.h"
 #include "email/mime.h"
+#include "email/mime-bounds.h"
 
 struct mail_message {
 	char *from_address;
@@ -121,8 +122,26 @@ static char *to_utf8(const char *s, size_t len, const char *charset)
 	return xstrndup("", 0);
 }
 
-/* RFC 2047 words → UTF-8; undeclared 8-bit bytes are taken as UTF-8 when valid. */
+/* Control characters (an encoded CR LF above all) become spaces: a decoded header value is
+ * one line of text, and reused in a reply's Subject it must not be refused as an injection
+ * attempt, which would lose the reply for good (issue 8.8). */
+static char *decode_words(const char *s);
+
+static char *one_line(char *s)
+{
+	for (char *p = s; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = ' ';
+	return s;
+}
+
+/* RFC 2047 words → UTF-8 on one line; undeclared 8-bit bytes are taken as UTF-8 when valid. */
 static char *decode_phrase(const char *s)
+{
+	return one_line(decode_words(s));
+}
+
+static char *decode_words(const char *s)
 {
 	size_t idx = 0;
 	char *out = NULL;
@@ -185,8 +204,13 @@ static char **id_list(clist *l)
 
 static time_t date_to_time(const struct mailimf_date_time *d)
 {
+	/* The zone is ±hhmm read as a number, so any int can arrive: hours past 99 or minutes
+	 * past 59 are no zone, and nothing below may overflow. */
+	int zone = d->dt_zone;
 	if (d->dt_month < 1 || d->dt_month > 12 || d->dt_day < 1 || d->dt_day > 31 ||
-	    d->dt_year < 1970 || d->dt_year > 9999)
+	    d->dt_year < 1970 || d->dt_year > 9999 || d->dt_hour < 0 || d->dt_hour > 23 ||
+	    d->dt_min < 0 || d->dt_min > 59 || d->dt_sec < 0 || d->dt_sec > 60 ||
+	    zone < -9959 || zone > 9959 || (zone < 0 ? -zone : zone) % 100 > 59)
 		return (time_t)-1;
 	struct tm tm = {
 	    .tm_year = d->dt_year - 1900,
@@ -199,10 +223,9 @@ static time_t date_to_time(const struct mailimf_date_time *d)
 	time_t t = timegm(&tm);
 	if (t == (time_t)-1)
 		return t;
-	/* dt_zone is ±hhmm as a number */
-	int zone = d->dt_zone, sign = zone < 0 ? -1 : 1;
+	int sign = zone < 0 ? -1 : 1;
 	zone *= sign;
-	return t - sign * ((zone / 100) * 3600 + (zone % 100) * 60);
+	return t - (time_t)sign * ((zone / 100) * 3600 + (zone % 100) * 60);
 }
 
 static bool value_is(const char *v, const char *word)
@@ -418,6 +441,10 @@ int mail_parse(const char *msg, size_t len, mail_message **ret)
 		return -EFBIG;
 	if (len == 0 || !header_complete(msg, len))
 		return -EBADMSG;
+	/* libetpan recurses per nesting level: never hand it more than it survives. */
+	int r = mail_bounds_check(msg, len, NULL);
+	if (r < 0)
+		return r;
 
 	_cleanup_(mailmime_freep) struct mailmime *mime = NULL;
 	size_t idx = 0;
@@ -426,7 +453,7 @@ int mail_parse(const char *msg, size_t len, mail_message **ret)
 		return -EBADMSG;
 
 	mail_message *m = xcalloc(1, sizeof(*m));
-	int r = read_headers(m, mime->mm_data.mm_message.mm_fields);
+	r = read_headers(m, mime->mm_data.mm_message.mm_fields);
 	if (r < 0) {
 		mail_message_free(m);
 		return r;
@@ -497,194 +524,6 @@ const char *mail_body(const mail_message *m)
 bool mail_is_automatic(const mail_message *m)
 {
 	return m->automatic;
-}
-
-/* ---- HTML → text ---------------------------------------------------------------------- */
-
-static void put_utf8(strbuf *b, uint32_t cp)
-{
-	if (cp == 0 || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		cp = 0xfffd;
-	if (cp < 0x80)
-		strbuf_putc(b, (char)cp);
-	else if (cp < 0x800) {
-		strbuf_putc(b, (char)(0xc0 | (cp >> 6)));
-		strbuf_putc(b, (char)(0x80 | (cp & 0x3f)));
-	} else if (cp < 0x10000) {
-		strbuf_putc(b, (char)(0xe0 | (cp >> 12)));
-		strbuf_putc(b, (char)(0x80 | ((cp >> 6) & 0x3f)));
-		strbuf_putc(b, (char)(0x80 | (cp & 0x3f)));
-	} else {
-		strbuf_putc(b, (char)(0xf0 | (cp >> 18)));
-		strbuf_putc(b, (char)(0x80 | ((cp >> 12) & 0x3f)));
-		strbuf_putc(b, (char)(0x80 | ((cp >> 6) & 0x3f)));
-		strbuf_putc(b, (char)(0x80 | (cp & 0x3f)));
-	}
-}
-
-/* Decode the entity at s[0] == '&'; returns bytes consumed, 0 if not an entity. */
-static size_t put_entity(strbuf *b, const char *s, size_t len)
-{
-	static const struct {
-		const char *name;
-		uint32_t cp;
-	} names[] = {
-	    {"amp", '&'},	{"lt", '<'},	   {"gt", '>'},	      {"quot", '"'},
-	    {"apos", '\''},	{"nbsp", ' '},	   {"ndash", 0x2013}, {"mdash", 0x2014},
-	    {"hellip", 0x2026}, {"rsquo", 0x2019}, {"lsquo", 0x2018}, {"rdquo", 0x201d},
-	    {"ldquo", 0x201c},	{"euro", 0x20ac},  {"copy", 0xa9},
-	};
-	size_t end = 1;
-	while (end < len && end < 12 && s[end] != ';')
-		end++;
-	if (end >= len || s[end] != ';' || end == 1)
-		return 0;
-	if (s[1] == '#') {
-		uint32_t cp = 0;
-		bool hex = end > 2 && (s[2] == 'x' || s[2] == 'X');
-		size_t i = hex ? 3 : 2;
-		if (i >= end)
-			return 0;
-		for (; i < end; i++) {
-			char c = s[i];
-			uint32_t d;
-			if (c >= '0' && c <= '9')
-				d = (uint32_t)(c - '0');
-			else if (hex && c >= 'a' && c <= 'f')
-				d = (uint32_t)(c - 'a' + 10);
-			else if (hex && c >= 'A' && c <= 'F')
-				d = (uint32_t)(c - 'A' + 10);
-			else
-				return 0;
-			cp = cp * (hex ? 16 : 10) + d;
-			if (cp > 0x10ffff)
-				cp = 0x110000;
-		}
-		put_utf8(b, cp);
-		return end + 1;
-	}
-	for (size_t i = 0; i < ELEMENTSOF(names); i++)
-		if (strlen(names[i].name) == end - 1 &&
-		    memcmp(s + 1, names[i].name, end - 1) == 0) {
-			put_utf8(b, names[i].cp);
-			return end + 1;
-		}
-	return 0;
-}
-
-static void ensure_newlines(strbuf *b, size_t want)
-{
-	size_t have = 0;
-	while (have < b->len && b->s[b->len - 1 - have] == '\n')
-		have++;
-	if (b->len == 0)
-		return;
-	/* drop the space that collapsing left before the break */
-	while (have == 0 && b->len > 0 && b->s[b->len - 1] == ' ')
-		b->s[--b->len] = '\0';
-	for (; have < want; have++)
-		strbuf_putc(b, '\n');
-}
-
-static bool tag_is(const char *name, size_t nlen, const char *const *set, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (strlen(set[i]) == nlen && strncasecmp(name, set[i], nlen) == 0)
-			return true;
-	return false;
-}
-
-char *mail_html_to_text(const char *h, size_t len)
-{
-	static const char *const blocks[] = {
-	    "div", "tr", "li", "ul",	  "ol",	     "table",	   "h1",
-	    "h2",  "h3", "h4", "h5",	  "h6",	     "blockquote", "pre",
-	    "hr",  "dt", "dd", "section", "article", "header",	   "footer",
-	};
-	static const char *const skipped[] = {"script", "style", "head", "title"};
-	strbuf b = {};
-	bool pre = false;
-
-	for (size_t i = 0; i < len;) {
-		char c = h[i];
-		if (c == '<') {
-			if (len - i >= 4 && memcmp(h + i, "<!--", 4) == 0) {
-				const char *e = memmem(h + i + 4, len - i - 4, "-->", 3);
-				i = e ? (size_t)(e - h) + 3 : len;
-				continue;
-			}
-			/* tag name, then skip to the closing '>' outside quoted attributes */
-			size_t j = i + 1;
-			bool closing = j < len && h[j] == '/';
-			if (closing)
-				j++;
-			size_t ns = j;
-			while (j < len &&
-			       ((h[j] >= 'a' && h[j] <= 'z') || (h[j] >= 'A' && h[j] <= 'Z') ||
-				(h[j] >= '0' && h[j] <= '9')))
-				j++;
-			const char *name = h + ns;
-			size_t nlen = j - ns;
-			char quote = 0;
-			while (j < len && (quote || h[j] != '>')) {
-				if (quote && h[j] == quote)
-					quote = 0;
-				else if (!quote && (h[j] == '"' || h[j] == '\''))
-					quote = h[j];
-				j++;
-			}
-			i = j < len ? j + 1 : len;
-			if (nlen == 0)
-				continue;
-			if (!closing && tag_is(name, nlen, skipped, ELEMENTSOF(skipped))) {
-				/* drop everything up to the matching end tag */
-				while (i < len) {
-					const char *e = memchr(h + i, '<', len - i);
-					if (!e) {
-						i = len;
-						break;
-					}
-					i = (size_t)(e - h) + 1;
-					if (i < len && h[i] == '/' && len - i - 1 >= nlen &&
-					    strncasecmp(h + i + 1, name, nlen) == 0)
-						break;
-				}
-				const char *gt = i < len ? memchr(h + i, '>', len - i) : NULL;
-				i = gt ? (size_t)(gt - h) + 1 : len;
-				continue;
-			}
-			if (nlen == 2 && strncasecmp(name, "br", 2) == 0) {
-				while (b.len > 0 && b.s[b.len - 1] == ' ')
-					b.s[--b.len] = '\0';
-				strbuf_putc(&b, '\n');
-			} else if (nlen == 1 && (name[0] == 'p' || name[0] == 'P'))
-				ensure_newlines(&b, 2);
-			else if (tag_is(name, nlen, blocks, ELEMENTSOF(blocks))) {
-				ensure_newlines(&b, 1);
-				if (nlen == 3 && strncasecmp(name, "pre", 3) == 0)
-					pre = !closing;
-			}
-		} else if (c == '&') {
-			size_t n = put_entity(&b, h + i, len - i);
-			if (n == 0) {
-				strbuf_putc(&b, '&');
-				n = 1;
-			}
-			i += n;
-		} else if (!pre && (c == ' ' || c == '\t' || c == '\r' || c == '\n')) {
-			/* HTML whitespace collapses; none at the start of a line */
-			if (b.len > 0 && b.s[b.len - 1] != ' ' && b.s[b.len - 1] != '\n')
-				strbuf_putc(&b, ' ');
-			i++;
-		} else if (c == '\r') {
-			i++;
-		} else {
-			strbuf_putc(&b, c);
-			i++;
-		}
-	}
-	_cleanup_free_ char *s = strbuf_steal(&b);
-	return xstrdup(strstrip(s));
 }
 
 /* ---- composing ------------------------------------------------------------------------ */

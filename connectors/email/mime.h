@@ -14,9 +14,11 @@
 
 typedef struct mail_message mail_message;
 
-/* Parse msg[0..len). Returns 0 and *ret, -EFBIG when len > MAIL_MESSAGE_MAX, -EBADMSG when
- * the input is not a usable message: unparseable, truncated inside the header section (no
- * blank line ending it), a NUL byte in the header, or no parseable From mailbox. */
+/* Parse msg[0..len). Returns 0 and *ret, -EFBIG when len > MAIL_MESSAGE_MAX, -E2BIG when its
+ * structure is beyond the bounds of mime-bounds.h (nesting, parts, header sections; checked
+ * before parsing, mail_bounds_check() says which), -EBADMSG when the input is not a usable
+ * message: unparseable, truncated inside the header section (no blank line ending it), a NUL
+ * byte in the header, or no parseable From mailbox. */
 int mail_parse(const char *msg, size_t len, mail_message **ret);
 void mail_message_free(mail_message *m);
 static inline void mail_message_freep(mail_message **m)
@@ -69,7 +71,8 @@ struct mail_outbound {
  * when a required field is missing or a header field holds CR, LF or an unsafe address. */
 int mail_build(const struct mail_outbound *o, char **ret, char **ret_message_id);
 
-/* Plain text from HTML: tags dropped, line breaks kept for <br>, <p>, <div> and other
- * blocks, basic and numeric entities decoded, script/style dropped. Exposed for tests and
- * for connectors that receive HTML. Never fails (aborts on OOM like xmalloc). */
+/* Plain text from HTML (libxml2's HTML parser, mime-html.c): tags dropped, line breaks kept
+ * for <br>, <p>, <div> and other blocks, every HTML entity decoded, script/style dropped.
+ * Exposed for tests and for connectors that receive HTML. Never fails (aborts on OOM like
+ * xmalloc). */
 char *mail_html_to_text(const char *html, size_t len);

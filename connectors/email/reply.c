@@ -8,6 +8,7 @@
 
 #include "util.h"
 #include "email/reply.h"
+#include "email/reply-private.h"
 
 enum line_class {
 	LINE_EMPTY,
@@ -18,7 +19,11 @@ enum line_class {
 	LINE_DELIM,  /* signature delimiter: everything after it goes */
 	LINE_SIG,    /* "Sent from my phone" style line, removed wherever it is */
 	LINE_JOINED, /* continuation of a wrapped attribution merged into the line above */
+	LINE_SIGNOFF, /* "Best regards," and the name lines below it, at the end of the text */
 };
+
+/* Name, role, company: at most this many lines under a sign-off. */
+#define SIGNOFF_TAIL_MAX 5
 
 struct line {
 	const char *p;
@@ -266,7 +271,8 @@ static bool is_forward_marker(const char *s, size_t len)
 				return true;
 		return false;
 	}
-	if (s[len - 1] != ':')
+	/* "***" or "___" alone is nothing once its frame is stripped (issue 8.9) */
+	if (len == 0 || s[len - 1] != ':')
 		return false;
 	for (size_t i = 0; i < ELEMENTSOF(openers); i++)
 		if (has_prefix_ci(s, len, openers[i]))
@@ -440,6 +446,10 @@ static void join_attributions(struct line *lines, size_t n)
 				continue;
 			if (ls->fence || ls->len > JOIN_LINE_MAX || strchr("<>@", f[0]))
 				continue;
+			/* An answer is never a piece of someone's attribution: "1: 4" above
+			 * "Coco\nwrote:" would lend it the digits that make it look dated. */
+			if (reply_is_answer_like(ls->p, ls->len))
+				break;
 
 			/* Never reach over a quote, a complete attribution or a line that
 			 * ends like one: those are not wrapped pieces. */
@@ -515,7 +525,43 @@ static bool normalise_quote(struct line *l, const char **ret_rest, size_t *ret_r
 	return true;
 }
 
-static void classify(struct line *lines, size_t n)
+/* A sign-off ends the text when something was written above it and below it come at most a
+ * few name lines, then nothing but blanks, quotes, markers or the end: the sign-off and the
+ * name lines go. Anywhere else ("Regards to the team" is not one, but "Cheers" mid-text can
+ * be) it is text. */
+static void resolve_signoffs(struct line *lines, size_t n)
+{
+	bool text_above = false;
+	for (size_t i = 0; i < n; i++) {
+		if (lines[i].cls == LINE_TEXT)
+			text_above = true;
+		if (lines[i].cls != LINE_SIGNOFF)
+			continue;
+		size_t k = i + 1, names = 0;
+		bool ok = text_above;
+		for (; ok && k < n; k++) {
+			enum line_class c = lines[k].cls;
+			if (c == LINE_EMPTY || c == LINE_SIG)
+				continue;
+			if (c != LINE_TEXT)
+				break;
+			if (++names > SIGNOFF_TAIL_MAX || lines[k].fence ||
+			    !reply_is_name_line(lines[k].p, lines[k].len))
+				ok = false;
+		}
+		if (!ok) {
+			lines[i].cls = LINE_TEXT;
+			text_above = true;
+			continue;
+		}
+		for (size_t j = i + 1; j < k; j++)
+			if (lines[j].cls == LINE_TEXT)
+				lines[j].cls = LINE_SIGNOFF;
+		i = k - 1;
+	}
+}
+
+static void classify(struct line *lines, size_t n, bool drop_signoffs)
 {
 	for (size_t i = 0; i < n; i++) {
 		struct line *l = &lines[i];
@@ -541,6 +587,8 @@ static void classify(struct line *lines, size_t n)
 			l->cls = LINE_DELIM;
 		else if (is_signature(l->p, l->len))
 			l->cls = LINE_SIG;
+		else if (reply_is_signoff(l->p, l->len))
+			l->cls = LINE_SIGNOFF;
 		else if (is_attribution(l->p, l->len) || is_forward_marker(l->p, l->len))
 			l->cls = LINE_MARKER;
 		else if (is_header(l->p, l->len, &from))
@@ -574,6 +622,32 @@ static void classify(struct line *lines, size_t n)
 		} else
 			lines[i].cls = LINE_TEXT;
 	}
+
+	/* Gmail's attribution in some locales has no verb ("пн, 3 июн. 2024 г. в 09:00, Coco
+	 * <coco@example.org>:"): a dated line with an address, ending in ':', right above a
+	 * quote is one too. */
+	for (size_t i = 0; i + 1 < n; i++) {
+		const char *t = lines[i].p;
+		size_t tlen = lines[i].len;
+		trim(&t, &tlen);
+		if (lines[i].cls != LINE_TEXT || lines[i + 1].cls != LINE_QUOTE || tlen == 0 ||
+		    tlen > ATTRIBUTION_MAX || t[tlen - 1] != ':' || reply_is_answer_like(t, tlen))
+			continue;
+		const char *lt = memchr(t, '<', tlen);
+		bool dated = false;
+		for (size_t k = 0; k < tlen && !dated; k++)
+			dated = is_digit(t[k]);
+		if (dated && lt && memchr(lt, '@', tlen - (size_t)(lt - t)) &&
+		    memchr(lt, '>', tlen - (size_t)(lt - t)))
+			lines[i].cls = LINE_MARKER;
+	}
+
+	if (drop_signoffs)
+		resolve_signoffs(lines, n);
+	else
+		for (size_t i = 0; i < n; i++)
+			if (lines[i].cls == LINE_SIGNOFF)
+				lines[i].cls = LINE_TEXT;
 }
 
 /* The rules work on the list of surviving line numbers. */
@@ -617,8 +691,9 @@ static void apply_rules(struct seq *q)
 			break;
 		}
 
-	/* 2. Mobile signatures go wherever they are. */
+	/* 2. Mobile signatures go wherever they are, and so does a sign-off with its name. */
 	drop_class(q, LINE_SIG);
+	drop_class(q, LINE_SIGNOFF);
 
 	/* 3. Bottom-posted reply: markers, quotes and blanks, then only text to the end. */
 	if (q->m > 0 && cls_at(q, 0) == LINE_MARKER) {
@@ -665,9 +740,13 @@ static void apply_rules(struct seq *q)
 		bool ok = true;
 		size_t texts = 0;
 		for (size_t r = f; r < q->m; r++) {
-			if (cls_at(q, r) == LINE_TEXT)
+			const struct line *l = &q->lines[q->v[r]];
+			if (cls_at(q, r) == LINE_TEXT) {
 				texts++;
-			else if (cls_at(q, r) != LINE_EMPTY)
+				/* an answer below an inline quote is the member's */
+				if (reply_is_answer_like(l->p, l->len))
+					ok = false;
+			} else if (cls_at(q, r) != LINE_EMPTY)
 				ok = false;
 		}
 		if (ok && texts < 7) {
@@ -728,7 +807,7 @@ static void lines_free(struct line *lines, size_t n)
 	free(lines);
 }
 
-int reply_trim(const char *body, char **ret_kept, char **ret_elided)
+static int trim_reply(const char *body, bool drop_signoffs, char **ret_kept, char **ret_elided)
 {
 	if (!body || !ret_kept)
 		return -EINVAL;
@@ -774,7 +853,7 @@ int reply_trim(const char *body, char **ret_kept, char **ret_elided)
 	}
 
 	join_attributions(lines, n);
-	classify(lines, n);
+	classify(lines, n, drop_signoffs);
 
 	_cleanup_free_ size_t *v = xcalloc(n, sizeof(size_t));
 	size_t m = 0;
@@ -800,4 +879,14 @@ int reply_trim(const char *body, char **ret_kept, char **ret_elided)
 	lines_free(lines, n);
 	*ret_kept = kept;
 	return 0;
+}
+
+int reply_trim(const char *body, char **ret_kept, char **ret_elided)
+{
+	return trim_reply(body, false, ret_kept, ret_elided);
+}
+
+int reply_extract(const char *body, char **ret_kept, char **ret_elided)
+{
+	return trim_reply(body, true, ret_kept, ret_elided);
 }

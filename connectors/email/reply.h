@@ -10,3 +10,9 @@
  * trailing blank lines and trailing whitespace; either may be "". CRLF is treated as LF.
  * ret_elided may be NULL. Returns 0, or -EINVAL when body or ret_kept is NULL. */
 int reply_trim(const char *body, char **ret_kept, char **ret_elided);
+
+/* What coco reads as the answer: reply_trim(), and a closing sign-off at the end of the text
+ * ("Best regards,", "Mit freundlichen Grüßen", "Cordialement", "Terveisin", "Med vänliga
+ * hälsningar", "С уважением" …) goes too, with the few name lines below it. reply_trim()
+ * keeps those, as the Discourse trimmer (the corpus it is measured on) does. */
+int reply_extract(const char *body, char **ret_kept, char **ret_elided);
