@@ -302,7 +302,7 @@ int cmd_mail_parse(const ctl_args *a)
 		printf("in-reply-to: %s\n", mail_in_reply_to(m));
 	printf("automatic: %s\n", mail_is_automatic(m) ? "yes" : "no");
 	_cleanup_free_ char *kept = NULL, *elided = NULL;
-	if (reply_trim(mail_body(m), &kept, &elided) >= 0) {
+	if (reply_extract(mail_body(m), &kept, &elided) >= 0) {
 		printf("\n--- reply (what coco reads) ---\n%s\n", kept);
 		if (elided && *elided)
 			printf("--- trimmed (quotes, signature) ---\n%s\n", elided);

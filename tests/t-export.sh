@@ -64,11 +64,16 @@ PIDS+=($!)
 wait_for 10 test -S "$sock" || fail "cocod did not start: $(cat "$T/cocod.log")"
 ctl() { "$COCOCTL" --config "$cfg" "$@"; }
 
-# ana sends a formula by mail: the only open round, so her address says which.
+# ana answers her invitation with a formula, replying to its Reply-To address.
 ctl open ex/s >/dev/null
-inbox=$state/local/inbox
+inbox=$state/local/inbox outbox=$state/local/outbox
 mkdir -p "$inbox/tmp" "$inbox/new"
-printf 'From: ana@client.example\r\nTo: coco@provider.example\r\nSubject: Re: survey\r\nMessage-ID: <t-export-1@client.example>\r\nDate: Mon, 07 Dec 2026 12:00:00 +0200\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n3: =HYPERLINK("http://evil.example/?x=1","click")\r\n' >"$inbox/tmp/m1"
+wait_for 10 bash -c "grep -lq '^To:.*ana@client.example' '$outbox'/new/* 2>/dev/null" ||
+	fail "no invitation reached ana"
+inv=$(grep -l '^To:.*ana@client.example' "$outbox"/new/* | head -1)
+reply_to=$(sed -n 's/^Reply-To: *<\{0,1\}\([^>]*\)>\{0,1\}\r\{0,1\}$/\1/p' "$inv" | head -1)
+[ -n "$reply_to" ] || fail "the invitation has no Reply-To"
+printf 'From: ana@client.example\r\nTo: %s\r\nSubject: Re: survey\r\nMessage-ID: <t-export-1@client.example>\r\nDate: Mon, 07 Dec 2026 12:00:00 +0200\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n3: =HYPERLINK("http://evil.example/?x=1","click")\r\n' "$reply_to" >"$inbox/tmp/m1"
 mv "$inbox/tmp/m1" "$inbox/new/m1"
 ctl poll
 wait_for 10 bash -c "[ \$(wc -l <'$ans/answers.jsonl') -ge 4 ]" ||
