@@ -250,6 +250,17 @@ static void on_answer_stored(int result, void *userdata)
 	pending_free(p);
 }
 
+/* The store key of a record. A message's own id can name its sender (a Message-ID often
+ * carries the address): an anonymous record is keyed by a keyed hash of it instead. */
+static char *record_key(core *c, const inbound_msg *m, bool anonymous)
+{
+	if (!anonymous)
+		return xstrdup(m->key);
+	char tag[SECRET_TAG_LEN + 1];
+	secret_tag(&c->key, "record-key", m->key, "", tag);
+	return xasprintf("anon-%s", tag);
+}
+
 /* Is a comment on this digest about an anonymous round? A round's digest: that round. The
  * periodic digest: any anonymous round of the campaign, since it may cover one. */
 static bool comment_is_anonymous(const coco_campaign *camp, const char *about)
@@ -304,7 +315,8 @@ static void receive_comment(core *c, const coco_campaign *camp, const coco_membe
 		.reply_id = core_message_id(c, "conf", camp->id, m->key, mb->id),
 		.in_reply_to = m->message_id ? xstrdup(m->message_id) : NULL,
 	};
-	int r = store_append(c->st, path, line, m->key, on_comment_stored, p);
+	_cleanup_free_ char *key = record_key(c, m, anon);
+	int r = store_append(c->st, path, line, key, on_comment_stored, p);
 	if (r < 0) {
 		pending_free(p);
 		done(r, ud);
@@ -542,7 +554,8 @@ void core_receive(void *core_, const inbound_msg *m, inbound_done_fn done, void 
 		.in_reply_to = m->message_id ? xstrdup(m->message_id) : NULL,
 	};
 	_cleanup_free_ char *path = core_answers_path(camp->id, r->id, rt->occurrence);
-	k = store_append(c->st, path, line, m->key, on_answer_stored, p);
+	_cleanup_free_ char *key = record_key(c, m, r->anonymous);
+	k = store_append(c->st, path, line, key, on_answer_stored, p);
 	if (k < 0) {
 		log_error_errno(k, "%s/%s: cannot queue the answer of %s: %m", camp->id, r->id,
 		                mb->id);

@@ -324,14 +324,23 @@ static void ct_schedule_digest(core *c, const coco_campaign *camp, campaign_rt *
 	if (!camp->digest.set || !camp->digest.repeat)
 		return;
 	coco_localtime start = camp->digest.start;
+	int64_t first = INT64_MIN;
 	if (!start.set) {
-		int64_t first = ct_first_open(c, camp);
+		first = ct_first_open(c, camp);
 		if (first == INT64_MAX || schedule_utc_to_local(first, camp->timezone, &start, NULL) < 0)
 			return;
-	}
+		start.set = true;
+	} else if (!camp->digest.start_line)
+		(void)schedule_local_to_utc(&start, camp->timezone, &first); /* the first Open= */
 	int64_t t;
-	if (schedule_rrule_next(camp->digest.repeat, &start, camp->timezone, after, &t) >= 0)
-		ct->digest_next = t;
+	if (schedule_rrule_next(camp->digest.repeat, &start, camp->timezone, after, &t) < 0)
+		return;
+	/* RFC 5545 makes DTSTART an occurrence even where the rule does not match it. A Start=
+	 * the admin wrote is meant; the first Open= standing in for it is not a digest time. */
+	if (t == first &&
+	    schedule_rrule_next(camp->digest.repeat, &start, camp->timezone, t, &t) < 0)
+		return;
+	ct->digest_next = t;
 }
 
 /* ---- transitions ------------------------------------------------------------------ */

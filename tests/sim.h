@@ -162,10 +162,32 @@ static inline void run_until(sim *s, int64_t until, void (*on_step)(sim *s, void
 	settle(s);
 }
 
+/* Delivers one mail into the inbox and lets the connector read it. */
+static inline void deliver_mail(sim *s, const char *mail)
+{
+	++s->mail_seq;
+	_cleanup_free_ char *tmp = xasprintf("%s/local/inbox/tmp/m%u", s->state, s->mail_seq);
+	_cleanup_free_ char *dst = xasprintf("%s/local/inbox/new/m%u", s->state, s->mail_seq);
+	write_text(tmp, mail);
+	assert_int_equal(rename(tmp, dst), 0);
+	assert_true(local_connector.poll(s->conn) >= 1);
+	settle(s);
+}
+
+static inline void reply_as(sim *s, const char *kind, const char *member, const char *round,
+                            const char *occ, const char *from, const char *body);
+
 /* A member replies by mail to a message of `kind` for round/occ (occ NULL: any), as a mail
  * client would. */
 static inline void reply_to_message(sim *s, const char *kind, const char *member, const char *round,
                              const char *occ, const char *body)
+{
+	reply_as(s, kind, member, round, occ, NULL, body);
+}
+
+/* The same, sent from `from` (NULL: the member's own first address). */
+static inline void reply_as(sim *s, const char *kind, const char *member, const char *round,
+                            const char *occ, const char *from, const char *body)
 {
 	char **ids = NULL;
 	const char *reply_to = NULL, *msgid = NULL, *subject = NULL;
@@ -201,14 +223,9 @@ static inline void reply_to_message(sim *s, const char *kind, const char *member
 		"From: %s\r\nTo: <%s>\r\nSubject: Re: %s\r\n"
 		"Message-ID: <sim%u.%s@example.org>\r\nIn-Reply-To: <%s>\r\n"
 		"Content-Type: text/plain; charset=utf-8\r\n\r\n%s\r\n\r\n> quoted invitation\r\n",
-		mb->emails[0], reply_to, subject, ++s->mail_seq, member, msgid, body);
+		from ? from : mb->emails[0], reply_to, subject, s->mail_seq + 1, member, msgid, body);
 	cJSON_Delete(found);
-	_cleanup_free_ char *tmp = xasprintf("%s/local/inbox/tmp/m%u", s->state, s->mail_seq);
-	_cleanup_free_ char *dst = xasprintf("%s/local/inbox/new/m%u", s->state, s->mail_seq);
-	write_text(tmp, mail);
-	assert_int_equal(rename(tmp, dst), 0);
-	assert_true(local_connector.poll(s->conn) >= 1);
-	settle(s);
+	deliver_mail(s, mail);
 }
 
 static inline void answer(sim *s, const char *member, const char *round, const char *occ,

@@ -252,6 +252,245 @@ static void test_recurring_round_opened_early(void **state)
 	sim_finish(&s);
 }
 
+
+/* ---- 4. the periodic digest covers what happened since the last one ---------------- */
+
+/* A Monday–Thursday pulse and a Friday digest: nothing is open on Friday. */
+static const char friday_conf[] = CAMPAIGN
+	"[Round \"pulse\"]\nKind=survey\nTitle=Pulse\nOpen=2026-06-01 09:00\n"
+	"Repeat=FREQ=WEEKLY;BYDAY=MO\nDuration=3d\n"
+	"[Question \"pulse/mood\"]\nKind=scale\nText=Mood\n"
+	"[Digest]\nRepeat=FREQ=WEEKLY;BYDAY=FR;BYHOUR=16;BYMINUTE=0\nOnClose=no\n"
+	"Recipients=all\n";
+
+static char *read_store(sim *s, const char *path)
+{
+	char *data = NULL;
+	if (store_read(s->st, path, 1 << 20, &data, NULL) < 0)
+		return NULL;
+	return data;
+}
+
+static void test_periodic_digest_covers_closed_rounds(void **state)
+{
+	sim s;
+	clock_set_test(JUN1);
+	sim_start(&s, friday_conf);
+	run_until(&s, JUN1 + 10 * HOUR, NULL, NULL);
+	answer(&s, "ann", "pulse", "2026-06-01", "1: 4");
+	answer(&s, "pia", "pulse", "2026-06-01", "1: 2");
+	/* Friday 16:00: the pulse closed on Thursday, and the digest still tells about it. */
+	run_until(&s, JUN1 + 4 * DAY + 16 * HOUR, NULL, NULL);
+	_cleanup_free_ char *md = read_store(&s, "campaigns/t/digests/periodic-2026-06-05.md");
+	expect_in(md, "Pulse");
+	expect_in(md, "Answered by 2");
+	assert_int_equal(count(&s, "digest", "digest", NULL, NULL), 3);
+
+	/* A comment sent in the very second the digest went out is in the next one. */
+	reply_to_message(&s, "digest", "bob", "digest", NULL, "Could we meet on Thursdays?");
+	run_until(&s, JUN1 + 11 * DAY + 16 * HOUR, NULL, NULL);
+	_cleanup_free_ char *next = read_store(&s, "campaigns/t/digests/periodic-2026-06-12.md");
+	expect_in(next, "Could we meet on Thursdays?");
+	expect_in(next, "Bob Client");
+	/* ...and only there: the week after has nothing new to say about it. */
+	run_until(&s, JUN1 + 18 * DAY + 16 * HOUR, NULL, NULL);
+	_cleanup_free_ char *third = read_store(&s, "campaigns/t/digests/periodic-2026-06-19.md");
+	expect_not_in(third, "Thursdays");
+	sim_finish(&s);
+}
+
+/* ---- 5. anonymity holds in replies to a digest --------------------------------------- */
+
+static const char anon_conf[] = CAMPAIGN
+	"[Round \"mood\"]\nKind=survey\nTitle=Mood\nOpen=2026-06-01 09:00\nDuration=2d\n"
+	"Anonymous=yes\n"
+	"[Question \"mood/q\"]\nKind=scale\nText=How do you feel?\n"
+	"[Round \"named\"]\nKind=survey\nTitle=Named\nOpen=2026-06-01 09:00\nDuration=3d\n"
+	"[Question \"named/q\"]\nKind=scale\nText=Named question\n";
+
+static void test_comment_on_anonymous_round_stays_anonymous(void **state)
+{
+	sim s;
+	clock_set_test(JUN1);
+	sim_start(&s, anon_conf);
+	run_until(&s, JUN1 + 10 * HOUR, NULL, NULL);
+	answer(&s, "ann", "mood", NULL, "1: 1");
+	run_until(&s, JUN1 + 2 * DAY + 10 * HOUR, NULL, NULL); /* mood closed and digested */
+	reply_to_message(&s, "digest", "ann", "digest", NULL, "Morale is low in my team");
+	_cleanup_free_ char *conf = last_message(&s, "confirmation", "ann");
+	expect_in(conf, "without your name");
+
+	/* Nothing in the store ties the comment to ann. */
+	_cleanup_free_ char *raw = read_store(&s, "campaigns/t/comments.jsonl");
+	expect_in(raw, "Morale is low");
+	expect_not_in(raw, "ann");
+	/* The next digest shows the words, not the name. */
+	run_until(&s, JUN1 + 3 * DAY + 10 * HOUR, NULL, NULL); /* named closes */
+	_cleanup_free_ char *md = read_store(&s, "campaigns/t/digests/named-once.md");
+	expect_in(md, "Morale is low in my team");
+	expect_not_in(md, "Ann Client: Morale");
+	sim_finish(&s);
+}
+
+/* ---- 6. and 14. who answered: the tag and the sender together ------------------------ */
+
+static const char survey_conf[] = CAMPAIGN
+	"[Round \"s\"]\nKind=survey\nTitle=Survey\nOpen=2026-06-01 09:00\nDuration=3d\n"
+	"[Question \"s/q\"]\nKind=scale\nText=Rate it\n";
+
+static size_t answer_lines(sim *s)
+{
+	_cleanup_free_ char *a = read_store(s, "campaigns/t/rounds/s/once/answers.jsonl");
+	size_t n = 0;
+	for (const char *p = a; p && *p; p++)
+		n += *p == '\n';
+	return n;
+}
+
+static void test_foreign_sender_with_a_tag_is_rejected(void **state)
+{
+	sim s;
+	clock_set_test(JUN1);
+	sim_start(&s, survey_conf);
+	run_until(&s, JUN1 + 10 * HOUR, NULL, NULL);
+	answer(&s, "ann", "s", NULL, "1: 5");
+	assert_int_equal(answer_lines(&s), 1);
+	/* Someone who got hold of ann's invitation answers it from elsewhere. */
+	reply_as(&s, "prompt", "ann", "s", NULL, "mallory@evil.example", "1: 1");
+	assert_int_equal(answer_lines(&s), 1);
+	_cleanup_free_ char *rej = read_store(&s, "rejected/messages.jsonl");
+	expect_in(rej, "mallory@evil.example");
+	expect_in(rej, "not one of their addresses");
+	/* ann's own answer stands. */
+	_cleanup_free_ char *a = read_store(&s, "campaigns/t/rounds/s/once/answers.jsonl");
+	expect_in(a, "\"q\":\"5\"");
+	sim_finish(&s);
+}
+
+static void test_accept_from_allows_a_forwarder(void **state)
+{
+	sim s;
+	clock_set_test(JUN1);
+	/* ann's mail is answered by her assistant: the admin allows that address for her. */
+	const char *line = "Email=ann@client.example\n";
+	const char *at = strstr(survey_conf, line);
+	assert_non_null(at);
+	_cleanup_free_ char *conf = xasprintf("%.*s%sAcceptFrom=assistant@client.example\n%s",
+	                                      (int)(at - survey_conf), survey_conf, line,
+	                                      at + strlen(line));
+	sim_start(&s, conf);
+	run_until(&s, JUN1 + 10 * HOUR, NULL, NULL);
+	reply_as(&s, "prompt", "ann", "s", NULL, "assistant@client.example", "1: 3");
+	assert_int_equal(answer_lines(&s), 1);
+	sim_finish(&s);
+}
+
+static void test_from_alone_is_no_proof(void **state)
+{
+	sim s;
+	clock_set_test(JUN1);
+	sim_start(&s, survey_conf);
+	run_until(&s, JUN1 + 10 * HOUR, NULL, NULL);
+	/* A new mail, not a reply: only the From says it is bob (anyone can write that). */
+	deliver_mail(&s, "From: bob@client.example\r\nTo: coco@provider.example\r\n"
+	                 "Subject: my answer\r\nMessage-ID: <fresh1@client.example>\r\n"
+	                 "Content-Type: text/plain; charset=utf-8\r\n\r\n1: 2\r\n");
+	assert_int_equal(answer_lines(&s), 0);
+	_cleanup_free_ char *rej = read_store(&s, "rejected/messages.jsonl");
+	expect_in(rej, "no reply tag");
+	/* bob hears, at his own address, how to answer. */
+	_cleanup_free_ char *told = last_message(&s, "reply", "bob");
+	expect_in(told, "Reply");
+	/* Once a day at most, however many such mails come. */
+	deliver_mail(&s, "From: bob@client.example\r\nTo: coco@provider.example\r\n"
+	                 "Subject: again\r\nMessage-ID: <fresh2@client.example>\r\n"
+	                 "Content-Type: text/plain; charset=utf-8\r\n\r\n1: 2\r\n");
+	assert_int_equal(count(&s, "reply", NULL, NULL, "bob"), 1);
+	sim_finish(&s);
+}
+
+/* ---- robustness: a confirmation lost between the commit and the queueing ------------- */
+
+static void test_replay_requeues_a_lost_confirmation(void **state)
+{
+	sim s;
+	clock_set_test(JUN1);
+	sim_start(&s, survey_conf);
+	run_until(&s, JUN1 + 10 * HOUR, NULL, NULL);
+	static const char mail_fmt[] = "From: ann@client.example\r\nTo: <%s>\r\nSubject: Re: Survey\r\n"
+	                       "Message-ID: <same@client.example>\r\n"
+	                       "Content-Type: text/plain; charset=utf-8\r\n\r\n1: 4\r\n";
+	/* ann's reply address, from her invitation. */
+	char **ids = NULL;
+	char *reply_to = NULL;
+	assert_int_equal(store_list(s.st, "spool/local/cur", &ids), 0);
+	for (char **id = ids; *id && !reply_to; id++) {
+		_cleanup_free_ char *path = xasprintf("spool/local/cur/%s", *id);
+		_cleanup_free_ char *data = read_store(&s, path);
+		cJSON *m = cJSON_Parse(data);
+		if (STREQ(cJSON_GetObjectItem(cJSON_GetObjectItem(m, "to"), "member")->valuestring,
+		          "ann"))
+			reply_to = xstrdup(cJSON_GetObjectItem(m, "reply_to")->valuestring);
+		cJSON_Delete(m);
+	}
+	strv_free(ids);
+	assert_non_null(reply_to);
+	_cleanup_free_ char *mail = xasprintf(mail_fmt, reply_to);
+	free(reply_to);
+	deliver_mail(&s, mail);
+	assert_int_equal(count(&s, "confirmation", NULL, NULL, "ann"), 1);
+
+	/* The crash: the answer is on disk, its confirmation never reached the spool. */
+	assert_int_equal(store_list(s.st, "spool/local/cur", &ids), 0);
+	for (char **id = ids; *id; id++)
+		if (strncmp(*id, "conf-", 5) == 0) {
+			_cleanup_free_ char *path = xasprintf("spool/local/cur/%s", *id);
+			assert_int_equal(store_remove(s.st, path), 0);
+			cJSON_DeleteItemFromObject(s.seen, *id);
+		}
+	strv_free(ids);
+	sim_down(&s);
+	sim_up(&s);
+	/* The mail is offered again (the connector kept it): recorded once, confirmed now. */
+	deliver_mail(&s, mail);
+	assert_int_equal(answer_lines(&s), 1);
+	assert_int_equal(count(&s, "confirmation", NULL, NULL, "ann"), 2);
+	/* A third delivery of the same mail sends nothing more. */
+	deliver_mail(&s, mail);
+	assert_int_equal(count(&s, "confirmation", NULL, NULL, "ann"), 2);
+	sim_finish(&s);
+}
+
+/* ---- robustness: close on a disk that refuses writes --------------------------------- */
+
+static void test_close_reports_failed_writes_and_retries(void **state)
+{
+	sim s;
+	clock_set_test(JUN1);
+	sim_start(&s, survey_conf);
+	run_until(&s, JUN1 + 10 * HOUR, NULL, NULL);
+	answer(&s, "ann", "s", NULL, "1: 4");
+	/* Writes under the campaign fail (even for root): the digests folder is a file. */
+	_cleanup_free_ char *digests = xasprintf("%s/campaigns/t/digests", s.state);
+	write_text(digests, "in the way\n");
+	char *err = NULL;
+	assert_null(ctl(&s, "close", "t/s", &err));
+	expect_in(err, "could not be written");
+	free(err);
+	round_is(&s, "s", "closed", "once");
+
+	/* The disk recovers; within a minute cocod finishes the job by itself. */
+	assert_int_equal(unlink(digests), 0);
+	run_until(&s, clock_now() + 61, NULL, NULL);
+	round_is(&s, "s", "digested", "once");
+	assert_true(store_has(&s, "campaigns/t/digests/s-once.md"));
+	/* And it stays so after a restart: not open again. */
+	sim_down(&s);
+	sim_up(&s);
+	round_is(&s, "s", "digested", "once");
+	sim_finish(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -259,6 +498,13 @@ int main(void)
 		cmocka_unit_test(test_round_opened_by_hand),
 		cmocka_unit_test(test_manual_round_with_past_close),
 		cmocka_unit_test(test_recurring_round_opened_early),
+		cmocka_unit_test(test_periodic_digest_covers_closed_rounds),
+		cmocka_unit_test(test_comment_on_anonymous_round_stays_anonymous),
+		cmocka_unit_test(test_foreign_sender_with_a_tag_is_rejected),
+		cmocka_unit_test(test_accept_from_allows_a_forwarder),
+		cmocka_unit_test(test_from_alone_is_no_proof),
+		cmocka_unit_test(test_replay_requeues_a_lost_confirmation),
+		cmocka_unit_test(test_close_reports_failed_writes_and_retries),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
