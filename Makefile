@@ -15,7 +15,10 @@ WARN := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wformat=2 -Wmissing-protot
 BASE_CFLAGS := -std=gnu11 -g $(WARN) -Idaemon -Iconnectors $(PKG_CFLAGS) \
 	-DCOCO_DATADIR='"$(PREFIX)/share/coco"' -DCOCO_SYSCONFDIR='"$(SYSCONFDIR)/coco"'
 CFLAGS ?= -O2
-SAN_FLAGS := -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+# COCO_TEST_HOOKS compiles in the test-only hooks (the store's crash hook, the test clock):
+# the sanitized build under build/san has them, the production build/cocod never does.
+SAN_FLAGS := -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined \
+	-DCOCO_TEST_HOOKS
 
 LIB_SRC := $(filter-out daemon/main.c daemon/cococtl.c,$(wildcard daemon/*.c)) \
 	$(wildcard connectors/*.c connectors/*/*.c)
@@ -82,7 +85,8 @@ check: deps
 	@$(MAKE) --no-print-directory san
 	@bash tests/run.sh build/san
 
-test: san
+# `all` too: a test checks that the production binaries carry no test hook.
+test: all san
 	@bash tests/run.sh build/san
 
 demo: deps

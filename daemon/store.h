@@ -72,8 +72,11 @@ int store_scan(store *s, const char *relpath, store_line_fn cb, void *userdata);
  * free with strv_free() from util.h). -ENOENT if absent. */
 int store_list(store *s, const char *reldir, char ***ret);
 
+#ifdef COCO_TEST_HOOKS
 /* Test hook (isync's journal test): after this many durable steps (each fsync or fdatasync
  * of a file or directory, and each rename)
  * the process _exit()s, so tests can check recovery at every step. 0 = off. Also set from
- * the environment variable COCO_STORE_CRASH_AFTER at store_open(). */
+ * the environment variable COCO_STORE_CRASH_AFTER at store_open(). Only in the test build
+ * (-DCOCO_TEST_HOOKS, the Makefile's SAN_FLAGS): the production cocod has no such hook. */
 void store_set_crash_after(store *s, unsigned long n);
+#endif
