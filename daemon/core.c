@@ -418,9 +418,8 @@ static bool member_reminders(core *c, const coco_campaign *camp, const coco_roun
 	*ret_n = 0;
 	if (!round_has_member(r, m) || has_answered(c, camp, r, rt, m))
 		return false;
-	if (r->n_remind <= 64)
-		(void)schedule_reminders(r, rt->open_at, rt->close_at, member_tz(camp, m),
-		                         camp->quiet_start, camp->quiet_end, times, ret_n);
+	(void)schedule_reminders(r, rt->open_at, rt->close_at, member_tz(camp, m),
+	                         camp->quiet_start, camp->quiet_end, times, 64, ret_n);
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(rt->reminded, m->id);
 	*ret_sent = cJSON_IsNumber(v) ? (unsigned)v->valueint : 0;
 	return true;
