@@ -131,6 +131,27 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata)
 	return 0; /* the post source commits, runs the spool and rearms */
 }
 
+/* [Daemon] ControlGroup=: who besides root and our own uid may use the control socket.
+ * A group that cannot be found any more (removed since `cococtl check`) lets nobody in. */
+static void apply_control_group(cocod *d)
+{
+	gid_t gid = CONTROL_NO_GROUP;
+	const char *name = d->cfg->control_group;
+	if (name) {
+		int r = parse_group(name, &gid);
+		if (r < 0) {
+			log_error_errno(r, "ControlGroup=%s: cannot resolve the group, only root and "
+			                   "cocod's own user may use the control socket: %m", name);
+			gid = CONTROL_NO_GROUP;
+		}
+	}
+	int r = control_set_group(d->ctl, gid);
+	if (r < 0 && gid != CONTROL_NO_GROUP)
+		log_warning_errno(r, "ControlGroup=%s: cannot give %s to the group (cocod must be "
+		                     "in it, e.g. SupplementaryGroups=%s): %m", name,
+		                  daemon_socket(d), name);
+}
+
 /* SIGHUP: build a whole new config; swap it in only if valid. */
 static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
 {
@@ -159,6 +180,7 @@ static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void
 		config_free(d->cfg);
 		d->cfg = cfg;
 		d->reloads++;
+		apply_control_group(d);
 		if (connectors_start(d) < 0)
 			d->last_reload_error = xstrdup("a connector failed to start, see the log");
 		_cleanup_free_ char *summary = config_summary(d->cfg);
@@ -409,6 +431,7 @@ int main(int argc, char **argv)
 		log_error_errno(r, "cannot listen on the control socket %s: %m", daemon_socket(&d));
 		goto fail;
 	}
+	apply_control_group(&d);
 
 	sd_event_now(d.loop, CLOCK_MONOTONIC, &d.started_usec);
 	{

@@ -4,6 +4,7 @@
 
 #include <ctype.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -234,6 +235,26 @@ int parse_duration(const char *s, int64_t *ret_sec)
 			return -ERANGE;
 	}
 	*ret_sec = sign * total;
+	return 0;
+}
+
+int parse_group(const char *s, gid_t *ret)
+{
+	long n;
+	if (!s || !*s || strlen(s) > 256 || strpbrk(s, " \t:/\n"))
+		return -EINVAL;
+	if (parse_long(s, 0, (long)UINT32_MAX - 1, &n) == 0) {
+		*ret = (gid_t)n;
+		return 0;
+	}
+	char buf[16384];
+	struct group g, *found = NULL;
+	int r = getgrnam_r(s, &g, buf, sizeof buf, &found);
+	if (r != 0)
+		return -r;
+	if (!found)
+		return -ENOENT;
+	*ret = found->gr_gid;
 	return 0;
 }
 
