@@ -176,9 +176,16 @@ static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void
 			            cfg->state_dir);
 		connectors_stop(d);
 		(void)store_commit(d->store);
-		core_set_config(d->core, cfg);
+		r = core_set_config(d->core, cfg);
 		config_free(d->cfg);
 		d->cfg = cfg;
+		if (r < 0) {
+			/* A state.json that went bad under us (the core logged which): running on
+			 * guesses could send invitations twice, so stop; a restart refuses too. */
+			log_error_errno(r, "reload failed: cannot load the round states, stopping: %m");
+			sd_notify(0, "STOPPING=1\nSTATUS=Stopped: unreadable round state");
+			return sd_event_exit(d->loop, 1);
+		}
 		d->reloads++;
 		apply_control_group(d);
 		if (connectors_start(d) < 0)
@@ -447,7 +454,7 @@ int main(int argc, char **argv)
 		log_error_errno(r, "event loop failed: %m");
 	daemon_done(&d);
 	log_info("stopped");
-	return r < 0 ? 1 : 0;
+	return r == 0 ? 0 : 1; /* r > 0: the exit code given to sd_event_exit() */
 fail:
 	daemon_done(&d);
 	return 1;
