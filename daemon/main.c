@@ -7,6 +7,7 @@
 #include <string.h>
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "clock.h"
@@ -327,6 +328,9 @@ int main(int argc, char **argv)
 	};
 	cocod d = {0};
 	int c, r;
+	/* Wall-clock time, as file times are: store temporaries older than this are a crash's. */
+	struct timespec started;
+	clock_gettime(CLOCK_REALTIME, &started);
 
 	d.config_dir = xstrdup(COCO_SYSCONFDIR);
 	while ((c = getopt_long(argc, argv, "c:s:S:vhV", opts, NULL)) >= 0) {
@@ -383,6 +387,14 @@ int main(int argc, char **argv)
 		log_error_errno(r, "cannot open the state directory %s: %m", daemon_state_dir(&d));
 		goto fail;
 	}
+	unsigned swept = 0;
+	r = store_sweep_tmp(d.store, &started, &swept);
+	if (r < 0)
+		log_warning_errno(r, "cannot remove every stale temporary file in %s: %m",
+		                  daemon_state_dir(&d));
+	if (swept > 0)
+		log_notice("removed %u temporary file%s left in %s by an interrupted write", swept,
+		           swept == 1 ? "" : "s", daemon_state_dir(&d));
 
 	r = spool_new(d.store, &d.spool);
 	if (r < 0) {

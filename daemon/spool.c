@@ -331,7 +331,8 @@ static size_t count_box(spool *sp, const char *conn, const char *box)
 }
 
 /* Indexes spool/<connector>/new/ entries not known yet. Files that are not ours (".tmp"
- * leftovers of an interrupted replace) are ignored; the store cleans those. */
+ * leftovers of an interrupted replace) are ignored; store_sweep_tmp() removes those at
+ * the daemon's start. */
 static int scan_new(spool *sp, const char *conn)
 {
 	_cleanup_free_ char *dir = xasprintf("spool/%s/new", conn);

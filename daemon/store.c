@@ -1,4 +1,5 @@
-/* store: see store.h. This file is the only code that writes under the state directory.
+/* store: see store.h. This file and store-sweep.c (crash leftovers) are the only code that
+ * writes under the state directory.
  *
  * Why it is built this way:
  * - Every open is relative to the root directory fd. Directories are reached with openat2()

@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 
 typedef struct store store;
 
@@ -67,6 +68,14 @@ bool store_has_key(store *s, const char *key);
  * returned. -ENOENT if the file does not exist. */
 typedef int (*store_line_fn)(const char *line, size_t len, void *userdata);
 int store_scan(store *s, const char *relpath, store_line_fn cb, void *userdata);
+
+/* Removes what interrupted store_replace() calls left: regular files named NAME.tmp
+ * (NAME a safe name) under campaigns/, spool/ and in the root, last modified before
+ * `before` (cocod passes its start time, so a temporary being written now is left alone).
+ * Other files and other trees (the local connector's maildirs) are not touched.
+ * *ret_removed (if given) counts what was removed; returns the first error, after going on
+ * with the rest. In store-sweep.c. */
+int store_sweep_tmp(store *s, const struct timespec *before, unsigned *ret_removed);
 
 /* Lists the entries of a directory in the store (names only, sorted, NULL-terminated;
  * free with strv_free() from util.h). -ENOENT if absent. */
