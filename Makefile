@@ -17,8 +17,9 @@ BASE_CFLAGS := -std=gnu11 -g $(WARN) -Idaemon -Iconnectors $(PKG_CFLAGS) \
 CFLAGS ?= -O2
 # COCO_TEST_HOOKS compiles in the test-only hooks (the store's crash hook, the test clock):
 # the sanitized build under build/san has them, the production build/cocod never does.
-SAN_FLAGS := -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined \
-	-DCOCO_TEST_HOOKS
+# float-cast-overflow is not part of GCC's "undefined": (int64_t)1e300 is caught with it.
+SAN_FLAGS := -O1 -fsanitize=address,undefined,float-cast-overflow -fno-omit-frame-pointer \
+	-fno-sanitize-recover=undefined,float-cast-overflow -DCOCO_TEST_HOOKS
 
 LIB_SRC := $(filter-out daemon/main.c daemon/cococtl.c,$(wildcard daemon/*.c)) \
 	$(wildcard connectors/*.c connectors/*/*.c)
@@ -31,8 +32,9 @@ SAN_OBJ := $(LIB_SRC:%.c=build/san/obj/%.o)
 TESTS := $(TEST_SRC:tests/%.c=build/san/tests/%)
 BENCHES := $(BENCH_SRC:bench/%.c=build/bench/%)
 
-# The install paths are compiled in: a change of PREFIX or SYSCONFDIR rebuilds everything.
-FLAGS_STAMP := build/.flags-$(shell printf '%s' '$(PREFIX) $(SYSCONFDIR)' | md5sum | cut -c1-8)
+# The install paths and the flags are compiled in: a change of PREFIX, SYSCONFDIR, CFLAGS or
+# SAN_FLAGS rebuilds everything.
+FLAGS_STAMP := build/.flags-$(shell printf '%s' '$(PREFIX) $(SYSCONFDIR) $(CFLAGS) $(SAN_FLAGS)' | md5sum | cut -c1-8)
 
 .PHONY: all deps check test demo bench install clean san
 all: build/cocod build/cococtl

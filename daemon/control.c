@@ -510,12 +510,19 @@ int control_call(const char *path, const cJSON *request, int timeout_ms, cJSON *
 	strbuf_puts(&out, line);
 	strbuf_putc(&out, '\n');
 	size_t off = 0;
+	int send_error = 0;
 	while (off < out.len) {
 		ssize_t n = send(fd, out.s + off, out.len - off, MSG_NOSIGNAL);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			int r = -errno;
+			/* The daemon may have refused us (and closed) before we sent: its
+			 * reason is still there to read. */
+			if (r == -EPIPE || r == -ECONNRESET) {
+				send_error = r;
+				break;
+			}
 			strbuf_done(&out);
 			return r;
 		}
@@ -553,7 +560,7 @@ int control_call(const char *path, const cJSON *request, int timeout_ms, cJSON *
 			continue;
 		if (n <= 0) {
 			strbuf_done(&in);
-			return n < 0 ? -errno : -ECONNRESET;
+			return send_error ? send_error : n < 0 ? -errno : -ECONNRESET;
 		}
 		if (in.len + (size_t)n > 64 * 1024 * 1024) {
 			strbuf_done(&in);

@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <grp.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -470,12 +471,53 @@ static void test_own_uid_accepted(void **state)
 	assert_null(strstr(log, "refused"));
 }
 
+/* Run as root, the test can be someone else: a child that drops to nobody (with the file
+ * permissions opened, so that only cocod's own check stands in the way) is refused. */
+static void test_other_uid_refused(void **state)
+{
+	env *e = *state;
+	if (geteuid() != 0) {
+		print_message("not root: cannot connect as another uid, skipped\n");
+		skip();
+	}
+	start(e, 0);
+	assert_int_equal(chmod(e->dir, 0711), 0);
+	assert_int_equal(chmod(e->sock, 0666), 0);
+	fflush(NULL);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		if (setgroups(0, NULL) < 0 || setgid(65534) < 0 || setuid(65534) < 0)
+			_exit(2);
+		cJSON *req = cJSON_CreateObject(), *reply = NULL;
+		cJSON_AddStringToObject(req, "cmd", "status");
+		int r = control_call(e->sock, req, CONTROL_TIMEOUT_MS, &reply);
+		if (r < 0)
+			fprintf(stderr, "as nobody: %s\n", strerror(-r));
+		const cJSON *err = reply ? cJSON_GetObjectItem(reply, "error") : NULL;
+		_exit(reply && !cJSON_IsTrue(cJSON_GetObjectItem(reply, "ok")) &&
+		              cJSON_IsString(err) && strstr(err->valuestring, "permission denied")
+		          ? 0
+		          : 1);
+	}
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	_cleanup_free_ char *log = NULL;
+	assert_int_equal(read_file(e->log, 64 << 20, &log, NULL), 0);
+	assert_non_null(strstr(log, "refused uid 65534"));
+	/* and we (root) still get in */
+	assert_true(status_ok(e));
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, env_setup, env_teardown)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_peer_policy),
 		T(test_own_uid_accepted),
+		T(test_other_uid_refused),
 		T(test_connection_cap),
 		T(test_out_of_descriptors),
 		T(test_unread_replies),
