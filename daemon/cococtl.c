@@ -211,7 +211,7 @@ int main(int argc, char **argv)
 	log_set_max_level(LOG_WARNING);
 	/* Test builds only: $COCO_TEST_NOW, as cocod (see clock.h). */
 	if (clock_init_from_env() < 0) {
-		fprintf(stderr, "cococtl: $COCO_TEST_NOW must be unix seconds\n");
+		fprintf(stderr, "cococtl: the test clock (see clock.h) must be unix seconds\n");
 		return 2;
 	}
 

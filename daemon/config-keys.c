@@ -77,6 +77,19 @@ static void p_path(ctx *c, const key_def *k, const char *v, void *obj, unsigned 
 	p_string(c, k, v, obj, line);
 }
 
+static void p_group(ctx *c, const key_def *k, const char *v, void *obj, unsigned line)
+{
+	gid_t gid;
+	int r = parse_group(v, &gid);
+	if (r < 0) {
+		config_cerr(c, line, "%s=" VAL_FMT ": %s: expected the name of an existing group or "
+		            "a numeric gid", k->name, VAL_ARG(v),
+		            r == -ENOENT ? "no such group" : "not a group name");
+		return;
+	}
+	p_string(c, k, v, obj, line);
+}
+
 static void p_listen(ctx *c, const key_def *k, const char *v, void *obj, unsigned line)
 {
 	const char *colon = strrchr(v, ':');
@@ -455,6 +468,7 @@ static void p_matrix(ctx *c, const key_def *k, const char *v, void *obj, unsigne
 static const key_def daemon_keys[] = {
 	KEY("StateDirectory", p_path, coco_config, state_dir, "where answers, spools and state live (default /var/lib/coco)"),
 	KEY("ControlSocket", p_path, coco_config, control_socket, "the cococtl socket (default /run/coco/control.sock)"),
+	KEY("ControlGroup", p_group, coco_config, control_group, "a group whose members may use the control socket too (default: only root and cocod's user)"),
 	KEY("Listen", p_listen, coco_config, listen, "ADDRESS:PORT of the webhook ingress (default 127.0.0.1:8470)"),
 	KEY("Connectors", p_connectors, coco_config, connectors, "which of local, email, slack, matrix run (default local)", LIST(coco_config, connectors, n_connectors)),
 };

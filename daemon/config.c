@@ -167,6 +167,7 @@ coco_config *config_free(coco_config *c)
 	free(c->dir);
 	free(c->state_dir);
 	free(c->control_socket);
+	free(c->control_group);
 	free(c->listen);
 	strv_free(c->connectors);
 	free(c->mail_from);

@@ -145,6 +145,7 @@ typedef struct coco_config {
 	char *dir;            /* the config directory (/etc/coco) */
 	char *state_dir;      /* [Daemon] StateDirectory=, default /var/lib/coco */
 	char *control_socket; /* [Daemon] ControlSocket=, default /run/coco/control.sock */
+	char *control_group;  /* [Daemon] ControlGroup=: a group name or gid, NULL = none */
 	char *listen;         /* [Daemon] Listen= ingress address "127.0.0.1:8470" */
 	char **connectors;    /* [Daemon] Connectors=local email slack matrix */
 	size_t n_connectors;

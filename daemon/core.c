@@ -11,6 +11,7 @@
 #include "clock.h"
 #include "digest.h"
 #include "schedule.h"
+#include "state-check.h"
 #include "util.h"
 #include "core-private.h"
 
@@ -170,25 +171,35 @@ const char *core_json_str(const cJSON *o, const char *k)
 
 int64_t core_json_i64(const cJSON *o, const char *k, int64_t def)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-	return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : def;
+	int64_t v;
+	return json_get_int64(o, k, &v) >= 0 ? v : def;
 }
 
 static void rt_schedule_next(core *c, const coco_campaign *camp, round_rt *rt, int64_t after);
 
-static void ct_load(core *c, const coco_campaign *camp, campaign_rt *ct)
+/* A state.json that cannot be trusted stops the start (state-check.h says why). */
+static int ct_load(core *c, const coco_campaign *camp, campaign_rt *ct)
 {
 	_cleanup_free_ char *path = xasprintf("campaigns/%s/state.json", ct->id);
-	_cleanup_free_ char *data = NULL;
+	_cleanup_free_ char *data = NULL, *why = NULL;
+	size_t len = 0;
 	cJSON *o = NULL;
-	int r = store_read(c->st, path, 16 * 1024 * 1024, &data, NULL);
+	int r = store_read(c->st, path, 16 * 1024 * 1024, &data, &len);
 	if (r >= 0) {
-		o = cJSON_Parse(data);
-		if (!o || core_json_i64(o, "v", 0) != 1)
-			log_error("%s: unreadable or unknown version, starting the campaign afresh",
-			          path);
+		o = cJSON_ParseWithLength(data, len);
+		r = state_check(o, &why);
 	} else if (r != -ENOENT)
-		log_error_errno(r, "%s: cannot read: %m", path);
+		why = xasprintf("cannot read it: %s", strerror(-r));
+	if (why) {
+		log_error("%s/%s: %s. Not starting: the round states of campaign %s cannot be "
+		          "trusted. Restore the file from a backup, or move it aside to start the "
+		          "campaign afresh (its rounds open again and their invitations are sent "
+		          "again).", store_root(c->st), path, why, ct->id);
+		cJSON_Delete(o);
+		for (size_t i = 0; i < ct->n_rounds; i++)
+			ct->rounds[i].state = RS_DONE; /* nothing is due from a campaign not loaded */
+		return r < 0 ? r : -EBADMSG;
+	}
 
 	ct->digest_next = core_json_i64(o, "digest_next", INT64_MIN);
 	ct->last_digest = core_json_i64(o, "last_digest", 0);
@@ -225,6 +236,7 @@ static void ct_load(core *c, const coco_campaign *camp, campaign_rt *ct)
 		}
 	}
 	cJSON_Delete(o);
+	return 0;
 }
 
 /* ---- scheduling ------------------------------------------------------------------- */
@@ -530,9 +542,8 @@ static bool member_reminders(core *c, const coco_campaign *camp, const coco_roun
 	*ret_n = 0;
 	if (!round_has_member(r, m) || has_answered(c, camp, r, rt, m))
 		return false;
-	if (r->n_remind <= 64)
-		(void)schedule_reminders(r, rt->open_at, rt->close_at, member_tz(camp, m),
-		                         camp->quiet_start, camp->quiet_end, times, ret_n);
+	(void)schedule_reminders(r, rt->open_at, rt->close_at, member_tz(camp, m),
+	                         camp->quiet_start, camp->quiet_end, times, 64, ret_n);
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(rt->reminded, m->id);
 	*ret_sent = cJSON_IsNumber(v) ? (unsigned)v->valueint : 0;
 	return true;
@@ -825,7 +836,9 @@ int core_set_config(core *c, const coco_config *cfg)
 		ct->n_rounds = camp->n_rounds;
 		for (size_t k = 0; k < camp->n_rounds; k++)
 			ct->rounds[k].id = xstrdup(camp->rounds[k].id);
-		ct_load(c, camp, ct);
+		int r = ct_load(c, camp, ct);
+		if (r < 0)
+			return r;
 		for (size_t m = 0; m < camp->n_members; m++) {
 			tags_add(c, camp->id, "digest", camp->members[m].id);
 			for (size_t k = 0; k < camp->n_rounds; k++) {

@@ -374,9 +374,10 @@ static bool record_from_cjson(const cJSON *root, record *r)
 	if (!cJSON_IsObject(root))
 		return false;
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, "v"), *it;
-	if (cJSON_IsNumber(v) && v->valuedouble == (double)(long)v->valuedouble) {
+	int64_t n;
+	if (json_number_to_int64(v, &n) >= 0 && n >= LONG_MIN && n <= LONG_MAX) {
 		r->has_v = true;
-		r->v = (long)v->valuedouble;
+		r->v = (long)n;
 	}
 	r->member = sv_of(cJSON_GetObjectItemCaseSensitive(root, "member"));
 	r->pseudo = sv_of(cJSON_GetObjectItemCaseSensitive(root, "pseudo"));
@@ -401,10 +402,12 @@ static bool record_from_cjson(const cJSON *root, record *r)
 	                   &r->n_skips, &r->cap_skips);
 	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(root, "votes")) {
 		long number;
-		if (!cJSON_IsNumber(it) || parse_long(it->string, 1, LONG_MAX, &number) < 0)
+		int64_t dots;
+		if (json_number_to_int64(it, &dots) < 0 || dots < LONG_MIN || dots > LONG_MAX ||
+		    parse_long(it->string, 1, LONG_MAX, &number) < 0)
 			continue;
 		GROW(r->votes, r->n_votes, r->cap_votes);
-		r->votes[r->n_votes++] = (rec_vote){number, (long)it->valuedouble};
+		r->votes[r->n_votes++] = (rec_vote){number, (long)dots};
 	}
 	return true;
 }

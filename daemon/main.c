@@ -7,6 +7,7 @@
 #include <string.h>
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "clock.h"
@@ -132,6 +133,27 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata)
 	return 0; /* the post source commits, runs the spool and rearms */
 }
 
+/* [Daemon] ControlGroup=: who besides root and our own uid may use the control socket.
+ * A group that cannot be found any more (removed since `cococtl check`) lets nobody in. */
+static void apply_control_group(cocod *d)
+{
+	gid_t gid = CONTROL_NO_GROUP;
+	const char *name = d->cfg->control_group;
+	if (name) {
+		int r = parse_group(name, &gid);
+		if (r < 0) {
+			log_error_errno(r, "ControlGroup=%s: cannot resolve the group, only root and "
+			                   "cocod's own user may use the control socket: %m", name);
+			gid = CONTROL_NO_GROUP;
+		}
+	}
+	int r = control_set_group(d->ctl, gid);
+	if (r < 0 && gid != CONTROL_NO_GROUP)
+		log_warning_errno(r, "ControlGroup=%s: cannot give %s to the group (cocod must be "
+		                     "in it, e.g. SupplementaryGroups=%s): %m", name,
+		                  daemon_socket(d), name);
+}
+
 /* SIGHUP: build a whole new config; swap it in only if valid. */
 static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
 {
@@ -156,10 +178,18 @@ static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void
 			            cfg->state_dir);
 		connectors_stop(d);
 		(void)store_commit(d->store);
-		core_set_config(d->core, cfg);
+		r = core_set_config(d->core, cfg);
 		config_free(d->cfg);
 		d->cfg = cfg;
+		if (r < 0) {
+			/* A state.json that went bad under us (the core logged which): running on
+			 * guesses could send invitations twice, so stop; a restart refuses too. */
+			log_error_errno(r, "reload failed: cannot load the round states, stopping: %m");
+			sd_notify(0, "STOPPING=1\nSTATUS=Stopped: unreadable round state");
+			return sd_event_exit(d->loop, 1);
+		}
 		d->reloads++;
+		apply_control_group(d);
 		if (connectors_start(d) < 0)
 			d->last_reload_error = xstrdup("a connector failed to start, see the log");
 		_cleanup_free_ char *summary = config_summary(d->cfg);
@@ -299,6 +329,9 @@ int main(int argc, char **argv)
 	};
 	cocod d = {0};
 	int c, r;
+	/* Wall-clock time, as file times are: store temporaries older than this are a crash's. */
+	struct timespec started;
+	clock_gettime(CLOCK_REALTIME, &started);
 
 	d.config_dir = xstrdup(COCO_SYSCONFDIR);
 	while ((c = getopt_long(argc, argv, "c:s:S:vhV", opts, NULL)) >= 0) {
@@ -338,7 +371,7 @@ int main(int argc, char **argv)
 
 	r = clock_init_from_env();
 	if (r < 0) {
-		log_error("not starting: $COCO_TEST_NOW must be unix seconds");
+		log_error("not starting: the test clock (see clock.h) must be unix seconds");
 		daemon_done(&d);
 		return 2;
 	}
@@ -365,6 +398,14 @@ int main(int argc, char **argv)
 		log_error_errno(r, "cannot open the state directory %s: %m", daemon_state_dir(&d));
 		goto fail;
 	}
+	unsigned swept = 0;
+	r = store_sweep_tmp(d.store, &started, &swept);
+	if (r < 0)
+		log_warning_errno(r, "cannot remove every stale temporary file in %s: %m",
+		                  daemon_state_dir(&d));
+	if (swept > 0)
+		log_notice("removed %u temporary file%s left in %s by an interrupted write", swept,
+		           swept == 1 ? "" : "s", daemon_state_dir(&d));
 
 	r = spool_new(d.store, &d.spool);
 	if (r < 0) {
@@ -420,6 +461,7 @@ int main(int argc, char **argv)
 		log_error_errno(r, "cannot listen on the control socket %s: %m", daemon_socket(&d));
 		goto fail;
 	}
+	apply_control_group(&d);
 
 	sd_event_now(d.loop, CLOCK_MONOTONIC, &d.started_usec);
 	{
@@ -435,7 +477,7 @@ int main(int argc, char **argv)
 		log_error_errno(r, "event loop failed: %m");
 	daemon_done(&d);
 	log_info("stopped");
-	return r < 0 ? 1 : 0;
+	return r == 0 ? 0 : 1; /* r > 0: the exit code given to sd_event_exit() */
 fail:
 	daemon_done(&d);
 	return 1;

@@ -120,9 +120,9 @@ static void add_round(plan *p, const coco_campaign *c, const coco_round *r, cons
 			add(p, o->open, PLAN_OPEN, r, occ, m);
 		int64_t times[64];
 		size_t nt = 0;
-		if (r->kind == ROUND_ANNOUNCE || r->n_remind > 64 ||
+		if (r->kind == ROUND_ANNOUNCE ||
 		    schedule_reminders(r, o->open, o->close, m->timezone ? m->timezone : c->timezone,
-		                       c->quiet_start, c->quiet_end, times, &nt) < 0)
+		                       c->quiet_start, c->quiet_end, times, ELEMENTSOF(times), &nt) < 0)
 			continue;
 		for (size_t k = 0; k < nt; k++)
 			if (times[k] >= from && times[k] < until)

@@ -570,7 +570,7 @@ static bool unquiet(icaltimezone *z, int64_t qs, int64_t qe, int64_t open, int64
 }
 
 int schedule_reminders(const coco_round *r, int64_t open, int64_t close, const char *member_tz,
-		       int quiet_start, int quiet_end, int64_t *ret_times, size_t *ret_n)
+		       int quiet_start, int quiet_end, int64_t *ret_times, size_t cap, size_t *ret_n)
 {
 	_cleanup_free_ int64_t *times = NULL;
 	icaltimezone *z;
@@ -608,6 +608,8 @@ int schedule_reminders(const coco_round *r, int64_t open, int64_t close, const c
 			times[keep++] = times[i];
 
 	first = keep > r->max_reminders ? keep - r->max_reminders : 0;
+	if (keep - first > cap)
+		return -ENOBUFS;
 	if (keep > first)
 		memcpy(ret_times, times + first, (keep - first) * sizeof(int64_t));
 	*ret_n = keep - first;

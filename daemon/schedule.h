@@ -79,6 +79,9 @@ int schedule_rrule_next(const char *rrule, const coco_localtime *dtstart, const 
  *     deadline are the ones that make people answer; early ones come right after the
  *     invitation. max_reminders is taken literally (0 = no reminders); config.c defaults it
  *     to n_remind.
- * ret_times must have room for r->n_remind entries; *ret_n gets the count. */
+ * ret_times has room for cap entries; *ret_n gets the count. If the reminders do not fit
+ * in cap, -ENOBUFS and nothing is written (cap >= r->n_remind always fits; config.c allows
+ * at most 64 Remind= offsets). */
 int schedule_reminders(const coco_round *r, int64_t open, int64_t close, const char *member_tz,
-		       int quiet_start, int quiet_end, int64_t *ret_times, size_t *ret_n);
+		       int quiet_start, int quiet_end, int64_t *ret_times, size_t cap,
+		       size_t *ret_n);

@@ -121,8 +121,22 @@ static attachment *find_attachment(spool *sp, const char *name)
 
 static int64_t json_int(const cJSON *obj, const char *key, int64_t def)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-	return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : def;
+	int64_t v;
+	return json_get_int64(obj, key, &v) >= 0 ? v : def;
+}
+
+/* The numbers the spool reads back: present ones must be integers in range. */
+static bool numbers_are_valid(const cJSON *msg)
+{
+	static const char *const keys[] = {"v", "tries", "next_try", "queued", "first_try",
+	                                   "failed"};
+	for (size_t i = 0; i < ELEMENTSOF(keys); i++) {
+		int64_t v;
+		int r = json_get_int64(msg, keys[i], &v);
+		if (r < 0 && r != -ENOENT)
+			return false;
+	}
+	return true;
 }
 
 static const char *json_str(const cJSON *obj, const char *key)
@@ -152,7 +166,7 @@ static int write_json(spool *sp, const char *relpath, const cJSON *msg)
 }
 
 /* Reads and checks one queued message. -EBADMSG for anything that is not a version-1
- * spool object. */
+ * spool object, or whose numbers are not integers in range. */
 static int read_msg(spool *sp, const char *relpath, cJSON **ret)
 {
 	_cleanup_free_ char *text = NULL;
@@ -161,7 +175,7 @@ static int read_msg(spool *sp, const char *relpath, cJSON **ret)
 	if (r < 0)
 		return r;
 	cJSON *msg = cJSON_ParseWithLength(text, len);
-	if (!cJSON_IsObject(msg) || json_int(msg, "v", -1) != 1) {
+	if (!cJSON_IsObject(msg) || json_int(msg, "v", -1) != 1 || !numbers_are_valid(msg)) {
 		cJSON_Delete(msg);
 		return -EBADMSG;
 	}
@@ -317,7 +331,8 @@ static size_t count_box(spool *sp, const char *conn, const char *box)
 }
 
 /* Indexes spool/<connector>/new/ entries not known yet. Files that are not ours (".tmp"
- * leftovers of an interrupted replace) are ignored; the store cleans those. */
+ * leftovers of an interrupted replace) are ignored; store_sweep_tmp() removes those at
+ * the daemon's start. */
 static int scan_new(spool *sp, const char *conn)
 {
 	_cleanup_free_ char *dir = xasprintf("spool/%s/new", conn);
@@ -472,7 +487,8 @@ int spool_enqueue(spool *sp, const char *connector_name, const cJSON *msg, char 
 	if (!connector_name || !name_is_safe(connector_name) || !cJSON_IsObject(msg))
 		return -EINVAL;
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(msg, "v");
-	if (v && (!cJSON_IsNumber(v) || v->valuedouble != 1))
+	int64_t version;
+	if (v && (json_number_to_int64(v, &version) < 0 || version != 1))
 		return -EINVAL;
 
 	_cleanup_free_ char *id = NULL;

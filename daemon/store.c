@@ -1,4 +1,5 @@
-/* store: see store.h. This file is the only code that writes under the state directory.
+/* store: see store.h. This file and store-sweep.c (crash leftovers) are the only code that
+ * writes under the state directory.
  *
  * Why it is built this way:
  * - Every open is relative to the root directory fd. Directories are reached with openat2()
@@ -74,7 +75,9 @@ struct store {
 	char *root;
 	int root_fd;
 	bool no_openat2;
+#ifdef COCO_TEST_HOOKS
 	unsigned long crash_after, durable_steps;
+#endif
 	keyset keys;
 	bool keys_loaded;
 	pending *queue;
@@ -101,10 +104,16 @@ static bool ends_with(const char *s, const char *suffix)
 	return n >= m && memcmp(s + n - m, suffix, m) == 0;
 }
 
+/* The crash hook exists only in the test build (COCO_TEST_HOOKS, see the Makefile): an
+ * installed cocod must not stop itself because of an environment variable. */
 static void durable_step(store *s)
 {
+#ifdef COCO_TEST_HOOKS
 	if (s->crash_after > 0 && ++s->durable_steps >= s->crash_after)
 		_exit(CRASH_EXIT_STATUS);
+#else
+	(void)s;
+#endif
 }
 
 static int write_all(int fd, const char *p, size_t n)
@@ -623,6 +632,7 @@ int store_open(const char *dir, store **ret)
 	s->root = xstrdup(dir);
 	s->root_fd = fd;
 	fd = -1;
+#ifdef COCO_TEST_HOOKS
 	const char *env = getenv("COCO_STORE_CRASH_AFTER");
 	if (env && *env) {
 		long n;
@@ -631,6 +641,7 @@ int store_open(const char *dir, store **ret)
 		else
 			s->crash_after = (unsigned long)n;
 	}
+#endif
 	*ret = s;
 	return 0;
 }
@@ -673,11 +684,13 @@ const char *store_root(const store *s)
 	return s->root;
 }
 
+#ifdef COCO_TEST_HOOKS
 void store_set_crash_after(store *s, unsigned long n)
 {
 	s->crash_after = n;
 	s->durable_steps = 0;
 }
+#endif
 
 /* ---- whole files ---- */
 

@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 
 typedef struct store store;
 
@@ -68,12 +69,23 @@ bool store_has_key(store *s, const char *key);
 typedef int (*store_line_fn)(const char *line, size_t len, void *userdata);
 int store_scan(store *s, const char *relpath, store_line_fn cb, void *userdata);
 
+/* Removes what interrupted store_replace() calls left: regular files named NAME.tmp
+ * (NAME a safe name) under campaigns/, spool/ and in the root, last modified before
+ * `before` (cocod passes its start time, so a temporary being written now is left alone).
+ * Other files and other trees (the local connector's maildirs) are not touched.
+ * *ret_removed (if given) counts what was removed; returns the first error, after going on
+ * with the rest. In store-sweep.c. */
+int store_sweep_tmp(store *s, const struct timespec *before, unsigned *ret_removed);
+
 /* Lists the entries of a directory in the store (names only, sorted, NULL-terminated;
  * free with strv_free() from util.h). -ENOENT if absent. */
 int store_list(store *s, const char *reldir, char ***ret);
 
+#ifdef COCO_TEST_HOOKS
 /* Test hook (isync's journal test): after this many durable steps (each fsync or fdatasync
  * of a file or directory, and each rename)
  * the process _exit()s, so tests can check recovery at every step. 0 = off. Also set from
- * the environment variable COCO_STORE_CRASH_AFTER at store_open(). */
+ * the environment variable COCO_STORE_CRASH_AFTER at store_open(). Only in the test build
+ * (-DCOCO_TEST_HOOKS, the Makefile's SAN_FLAGS): the production cocod has no such hook. */
 void store_set_crash_after(store *s, unsigned long n);
+#endif

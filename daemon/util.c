@@ -2,8 +2,11 @@
 #define _GNU_SOURCE
 #include "util.h"
 
+#include <cjson/cJSON.h>
 #include <ctype.h>
+#include <math.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -234,6 +237,47 @@ int parse_duration(const char *s, int64_t *ret_sec)
 			return -ERANGE;
 	}
 	*ret_sec = sign * total;
+	return 0;
+}
+
+int json_number_to_int64(const cJSON *v, int64_t *ret)
+{
+	if (!cJSON_IsNumber(v))
+		return -EINVAL;
+	double d = v->valuedouble;
+	/* -2^63 is a double exactly; 2^63 is the first double past INT64_MAX. */
+	if (!isfinite(d) || d != trunc(d) || d < -9223372036854775808.0 ||
+	    d >= 9223372036854775808.0)
+		return -ERANGE;
+	*ret = (int64_t)d;
+	return 0;
+}
+
+int json_get_int64(const cJSON *obj, const char *key, int64_t *ret)
+{
+	const cJSON *v = cJSON_IsObject(obj) ? cJSON_GetObjectItemCaseSensitive(obj, key) : NULL;
+	if (!v)
+		return -ENOENT;
+	return json_number_to_int64(v, ret);
+}
+
+int parse_group(const char *s, gid_t *ret)
+{
+	long n;
+	if (!s || !*s || strlen(s) > 256 || strpbrk(s, " \t:/\n"))
+		return -EINVAL;
+	if (parse_long(s, 0, (long)UINT32_MAX - 1, &n) == 0) {
+		*ret = (gid_t)n;
+		return 0;
+	}
+	char buf[16384];
+	struct group g, *found = NULL;
+	int r = getgrnam_r(s, &g, buf, sizeof buf, &found);
+	if (r != 0)
+		return -r;
+	if (!found)
+		return -ENOENT;
+	*ret = found->gr_gid;
 	return 0;
 }
 

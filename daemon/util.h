@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/types.h>
 #include <syslog.h>
 
 #define _cleanup_(f) __attribute__((cleanup(f)))
@@ -82,6 +83,18 @@ int parse_bool(const char *s, bool *ret); /* yes/no/true/false/on/off/1/0 */
 /* "90s", "15m", "4h", "2d", "1w", optionally signed ("-2d"), combinations ("1d12h").
  * Result in seconds. */
 int parse_duration(const char *s, int64_t *ret_sec);
+
+/* Numbers read back from JSON the daemon wrote (state.json, the spool, answers): an integer
+ * in int64_t's range, or an error, never a cast of NaN or 1e300 (undefined behaviour).
+ * json_number_to_int64: -EINVAL if v is not a number, -ERANGE if it is not an integer in
+ * range. json_get_int64: the same for obj's member key, and -ENOENT if there is none. */
+struct cJSON;
+int json_number_to_int64(const struct cJSON *v, int64_t *ret);
+int json_get_int64(const struct cJSON *obj, const char *key, int64_t *ret);
+
+/* A group: a numeric gid, or a name looked up with getgrnam_r(). -ENOENT if there is no
+ * such group, -EINVAL for what cannot be a group name. */
+int parse_group(const char *s, gid_t *ret);
 
 /* A name safe as one path component: 1..64 bytes of [A-Za-z0-9._@+=-], not starting with '.'. */
 bool name_is_safe(const char *s);

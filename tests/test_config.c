@@ -294,6 +294,7 @@ static const struct {
      "unknown section [Deamon]: expected [Daemon], [Mail], [Secrets] or [Local]"},
     {"key-outside-section", 2, "Listen= outside a section"},
     {"bad-mail-from", 3, "From=coco: expected an email address"},
+    {"bad-control-group", 3, "ControlGroup=no-such-group-coco: no such group"},
 };
 
 static void test_bad_main(void **state)
@@ -386,6 +387,7 @@ static void test_defaults(void **state)
 	assert_string_equal(c->state_dir, "/var/lib/coco");
 	assert_string_equal(c->control_socket, "/run/coco/control.sock");
 	assert_string_equal(c->listen, "127.0.0.1:8470");
+	assert_null(c->control_group);
 	assert_int_equal(c->n_connectors, 1);
 	assert_string_equal(c->connectors[0], "local");
 	assert_null(c->connectors[1]);

@@ -421,10 +421,13 @@ static void test_ready_status_watchdog(void **state)
 	/* STATUS follows READY in its own datagram; the example config has one campaign. */
 	assert_true(notify_wait(e, "STATUS=", "1 campaign", STEP_TIMEOUT_MS));
 
-	/* WATCHDOG_USEC=200000: sd-event pings at half that, so a second has several. */
-	size_t pings = count_pings(e, 1000);
-	if (pings < 2)
-		fail_msg("only %zu WATCHDOG=1 in 1 s", pings);
+	/* WATCHDOG_USEC=200000: sd-event pings at half that. Two pings must come, but how
+	 * soon depends on the machine's load, so they are waited for with a generous deadline
+	 * instead of being counted in a fixed window. */
+	for (int i = 0; i < 2; i++)
+		if (!notify_wait(e, "WATCHDOG=1", NULL, STEP_TIMEOUT_MS))
+			fail_msg("WATCHDOG=1 number %d did not come within %d ms", i + 1,
+			         STEP_TIMEOUT_MS);
 }
 
 /* The watchdog variables were meant for another process (WATCHDOG_PID is not cocod's):

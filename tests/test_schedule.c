@@ -419,7 +419,7 @@ static void test_reminders(void **state)
 	int64_t open = 1796626800, close = 1797001200, times[ELEMENTSOF(remind)];
 	size_t n = 99;
 
-	assert_int_equal(schedule_reminders(&r, open, close, NYC, 21 * 60, 8 * 60, times, &n), 0);
+	assert_int_equal(schedule_reminders(&r, open, close, NYC, 21 * 60, 8 * 60, times, ELEMENTSOF(times), &n), 0);
 	assert_int_equal(n, 3);
 	assert_int_equal(times[0], 1796914800); /* Thu 10 Dec 15:00Z */
 	assert_int_equal(times[1], 1796954400); /* Fri 11 Dec 02:00Z = Thu 21:00 EST */
@@ -427,7 +427,7 @@ static void test_reminders(void **state)
 
 	/* the same reminders for a member in Helsinki: 05:00 and 11:00 EET; quiet
 	 * 21:00-08:00 moves 05:00 back to Thu 21:00 EET = 19:00Z */
-	assert_int_equal(schedule_reminders(&r, open, close, HEL, 21 * 60, 8 * 60, times, &n), 0);
+	assert_int_equal(schedule_reminders(&r, open, close, HEL, 21 * 60, 8 * 60, times, ELEMENTSOF(times), &n), 0);
 	assert_int_equal(n, 4);
 	assert_int_equal(times[0], 1796914800);        /* Thu 15:00Z = 17:00 EET */
 	assert_int_equal(times[1], 1796914800 + 14400); /* Thu 19:00Z = 21:00 EET (from 05:00) */
@@ -435,19 +435,32 @@ static void test_reminders(void **state)
 	assert_int_equal(times[3], 1796997600);        /* Fri 14:00Z = 16:00 EET */
 
 	/* no quiet hours: every candidate inside (open, close) */
-	assert_int_equal(schedule_reminders(&r, open, close, NYC, -1, -1, times, &n), 0);
+	assert_int_equal(schedule_reminders(&r, open, close, NYC, -1, -1, times, ELEMENTSOF(times), &n), 0);
 	assert_int_equal(n, 4);
 	assert_int_equal(times[1], 1796958000); /* Fri 03:00Z, unmoved */
 
 	/* MaxReminders=2 keeps the two latest */
 	r.max_reminders = 2;
-	assert_int_equal(schedule_reminders(&r, open, close, NYC, 21 * 60, 8 * 60, times, &n), 0);
+	assert_int_equal(schedule_reminders(&r, open, close, NYC, 21 * 60, 8 * 60, times, ELEMENTSOF(times), &n), 0);
 	assert_int_equal(n, 2);
 	assert_int_equal(times[0], 1796954400);
 	assert_int_equal(times[1], 1796997600);
 	r.max_reminders = 0;
-	assert_int_equal(schedule_reminders(&r, open, close, NYC, 21 * 60, 8 * 60, times, &n), 0);
+	assert_int_equal(schedule_reminders(&r, open, close, NYC, 21 * 60, 8 * 60, times, ELEMENTSOF(times), &n), 0);
 	assert_int_equal(n, 0);
+
+	/* The caller states its room: three reminders do not fit in two, and nothing is written
+	 * past it; in exactly three they do. */
+	r.max_reminders = 10;
+	int64_t small[3] = {-1, -1, -7};
+	n = 99;
+	assert_int_equal(schedule_reminders(&r, open, close, NYC, 21 * 60, 8 * 60, small, 2, &n),
+	                 -ENOBUFS);
+	assert_int_equal(n, 99);
+	assert_int_equal(small[2], -7);
+	assert_int_equal(schedule_reminders(&r, open, close, NYC, 21 * 60, 8 * 60, small, 3, &n), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(small[2], 1796997600);
 }
 
 static void test_reminders_move_later_or_drop(void **state)
@@ -460,28 +473,28 @@ static void test_reminders_move_later_or_drop(void **state)
 
 	/* close 15:00Z: reminder Fri 03:00Z = 22:00 EST; 21:00 EST is before open → later to
 	 * Fri 08:00 EST = 13:00Z, before close */
-	assert_int_equal(schedule_reminders(&r, open, 1797001200, NYC, 21 * 60, 8 * 60, times, &n), 0);
+	assert_int_equal(schedule_reminders(&r, open, 1797001200, NYC, 21 * 60, 8 * 60, times, ELEMENTSOF(times), &n), 0);
 	assert_int_equal(n, 1);
 	assert_int_equal(times[0], 1796994000);
 
 	/* close 12:00Z = 07:00 EST: reminder at 05:00 EST (close - 2h) cannot move earlier
 	 * (21:00 is before open) nor later (08:00 is after close): dropped */
 	remind[0] = -2 * 3600;
-	assert_int_equal(schedule_reminders(&r, open, 1796990400, NYC, 21 * 60, 8 * 60, times, &n), 0);
+	assert_int_equal(schedule_reminders(&r, open, 1796990400, NYC, 21 * 60, 8 * 60, times, ELEMENTSOF(times), &n), 0);
 	assert_int_equal(n, 0);
 
 	/* quiet hours not crossing midnight, 12:00-14:00 UTC: close 15:00Z - 2h = 13:00Z is
 	 * quiet and goes back to 12:00Z */
 	remind[0] = -2 * 3600;
-	assert_int_equal(schedule_reminders(&r, open, 1797001200, "UTC", 12 * 60, 14 * 60, times, &n), 0);
+	assert_int_equal(schedule_reminders(&r, open, 1797001200, "UTC", 12 * 60, 14 * 60, times, ELEMENTSOF(times), &n), 0);
 	assert_int_equal(n, 1);
 	assert_int_equal(times[0], 1796990400);
 
 	/* bad input */
-	assert_int_equal(schedule_reminders(&r, open, 1797001200, "Bad/Zone", -1, -1, times, &n), -EINVAL);
-	assert_int_equal(schedule_reminders(&r, open, 1797001200, NYC, 24 * 60, 8 * 60, times, &n), -EINVAL);
-	assert_int_equal(schedule_reminders(&r, open, 1797001200, NYC, 21 * 60, -2, times, &n), -EINVAL);
-	assert_int_equal(schedule_reminders(&r, 1797001200, open, NYC, -1, -1, times, &n), -EINVAL);
+	assert_int_equal(schedule_reminders(&r, open, 1797001200, "Bad/Zone", -1, -1, times, ELEMENTSOF(times), &n), -EINVAL);
+	assert_int_equal(schedule_reminders(&r, open, 1797001200, NYC, 24 * 60, 8 * 60, times, ELEMENTSOF(times), &n), -EINVAL);
+	assert_int_equal(schedule_reminders(&r, open, 1797001200, NYC, 21 * 60, -2, times, ELEMENTSOF(times), &n), -EINVAL);
+	assert_int_equal(schedule_reminders(&r, 1797001200, open, NYC, -1, -1, times, ELEMENTSOF(times), &n), -EINVAL);
 }
 
 int main(void)

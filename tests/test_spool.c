@@ -521,6 +521,11 @@ static void test_recovery_of_odd_files(void **state)
 	assert_int_equal(store_replace(f->st, "spool/fake/new/x2.json", "{oops", 5), 0);
 	const char *v9 = "{\"v\":9,\"id\":\"x3\",\"next_try\":0}";
 	assert_int_equal(store_replace(f->st, "spool/fake/new/x3.json", v9, strlen(v9)), 0);
+	/* numbers no int64_t holds (a cast of them is undefined): reported, left, never sent */
+	const char *huge = "{\"v\":1,\"id\":\"x4\",\"next_try\":1e300}";
+	assert_int_equal(store_replace(f->st, "spool/fake/new/x4.json", huge, strlen(huge)), 0);
+	const char *frac = "{\"v\":1,\"id\":\"x5\",\"tries\":-1e19}";
+	assert_int_equal(store_replace(f->st, "spool/fake/new/x5.json", frac, strlen(frac)), 0);
 	/* another connector's queue is indexed, but not sent without its connector */
 	const char *other = "{\"v\":1,\"id\":\"y1\",\"next_try\":0}";
 	assert_int_equal(store_replace(f->st, "spool/other/new/y1.json", other, strlen(other)), 0);
@@ -530,6 +535,8 @@ static void test_recovery_of_odd_files(void **state)
 	assert_false(in_box(f, "new", "x1"));
 	assert_true(in_box(f, "new", "x2"));
 	assert_true(in_box(f, "new", "x3"));
+	assert_true(in_box(f, "new", "x4"));
+	assert_true(in_box(f, "new", "x5"));
 	spool_stats(f->sp, &c);
 	assert_int_equal(c.failed, 1);
 	assert_int_equal(c.queued, 1); /* y1 */

@@ -3,7 +3,7 @@
  * that replaying every input afterwards completes the set without duplicates. Then the
  * COCO_STORE_CRASH_AFTER hook stops a fixed workload after each durable step in turn, and
  * recovery is checked at every one. Seeds are printed so a failure can be replayed with
- * COCO_TEST_SEED. */
+ * COCO_SEED=N. */
 #define _GNU_SOURCE
 #include <stdarg.h>
 #include <stddef.h>
@@ -164,18 +164,30 @@ static void writer(const char *dir, unsigned seed, int last, size_t max_batch, i
 
 static void test_sigkill_rounds(void **state)
 {
+	/* A new seed every run finds more, so it is printed (and each round's seed before the
+	 * round runs, so the last line before a failure names it); COCO_SEED=N replays a run's
+	 * workloads and kill delays (where a kill lands still depends on the machine's speed).
+	 * COCO_TEST_SEED is the old name. */
 	unsigned base = (unsigned)time(NULL);
-	const char *env = getenv("COCO_TEST_SEED");
+	const char *env = getenv("COCO_SEED");
+	if (!env || !*env)
+		env = getenv("COCO_TEST_SEED");
 	long v;
-	if (env && parse_long(env, 0, UINT32_MAX, &v) == 0)
+	if (env && *env) {
+		if (parse_long(env, 0, UINT32_MAX, &v) < 0)
+			fail_msg("COCO_SEED=%s is not a number 0..%u", env, UINT32_MAX);
 		base = (unsigned)v;
-	printf("store crash: base seed %u (set COCO_TEST_SEED to replay)\n", base);
+	}
+	printf("store crash: base seed %u (COCO_SEED=%u replays this run)\n", base, base);
+	fflush(stdout);
 
 	static bool acked[N_KEYS];
 	static counts c;
 	size_t total_acked = 0;
 	for (unsigned round = 0; round < ROUNDS; round++) {
 		unsigned seed = base + round;
+		printf("round %2u seed %u (COCO_SEED=%u)\n", round, seed, base);
+		fflush(stdout);
 		char dir[64];
 		make_dir(dir, sizeof dir);
 		memset(acked, 0, sizeof acked);

@@ -1,0 +1,103 @@
+/* util's checked JSON numbers and the checks a state.json must pass (state-check.h). */
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <math.h>
+
+#include "state-check.h"
+#include "util.h"
+
+static int num(double d, int64_t *ret)
+{
+	cJSON *v = cJSON_CreateNumber(d);
+	int r = json_number_to_int64(v, ret);
+	cJSON_Delete(v);
+	return r;
+}
+
+static void test_json_int64(void **state)
+{
+	int64_t v = 42;
+	assert_int_equal(num(0, &v), 0);
+	assert_int_equal(v, 0);
+	assert_int_equal(num(1796630400, &v), 0);
+	assert_int_equal(v, 1796630400);
+	assert_int_equal(num(-5, &v), 0);
+	assert_int_equal(v, -5);
+	assert_int_equal(num(-9223372036854775808.0, &v), 0);
+	assert_true(v == INT64_MIN);
+
+	v = 42;
+	assert_int_equal(num(9223372036854775808.0, &v), -ERANGE); /* 2^63: INT64_MAX + 1 */
+	assert_int_equal(num(1e300, &v), -ERANGE);
+	assert_int_equal(num(-1e300, &v), -ERANGE);
+	assert_int_equal(num(1.5, &v), -ERANGE);
+	assert_int_equal(num(NAN, &v), -ERANGE);
+	assert_int_equal(num(INFINITY, &v), -ERANGE);
+	assert_int_equal(v, 42); /* untouched on failure */
+
+	cJSON *o = cJSON_Parse("{\"a\":7,\"b\":\"7\",\"c\":1e300,\"d\":null}");
+	assert_int_equal(json_get_int64(o, "a", &v), 0);
+	assert_int_equal(v, 7);
+	assert_int_equal(json_get_int64(o, "b", &v), -EINVAL);
+	assert_int_equal(json_get_int64(o, "c", &v), -ERANGE);
+	assert_int_equal(json_get_int64(o, "d", &v), -EINVAL);
+	assert_int_equal(json_get_int64(o, "missing", &v), -ENOENT);
+	assert_int_equal(json_get_int64(NULL, "a", &v), -ENOENT);
+	cJSON_Delete(o);
+}
+
+static const struct {
+	const char *json, *why; /* why: NULL if valid, else a phrase of the reason */
+} states[] = {
+    {"{\"v\":1}", NULL},
+    {"{\"v\":1,\"digest_next\":1796227200,\"last_digest\":0,\"rounds\":{\"kickoff\":"
+     "{\"state\":\"open\",\"occurrence\":\"once\",\"open\":1796630400,\"close\":1796889600,"
+     "\"reminded\":{\"mikko\":1}}}}", NULL},
+    {"{\"v\":1,\"rounds\":{", "not a JSON object"},
+    {"[1]", "not a JSON object"},
+    {"{\"rounds\":{}}", "no version"},
+    {"{\"v\":99,\"rounds\":{}}", "unknown version"},
+    {"{\"v\":1.5}", "unknown version"},
+    {"{\"v\":1,\"digest_next\":1e300}", "\"digest_next\" is not an integer"},
+    {"{\"v\":1,\"last_digest\":\"soon\"}", "\"last_digest\" is not an integer"},
+    {"{\"v\":1,\"rounds\":[]}", "\"rounds\" is not an object"},
+    {"{\"v\":1,\"rounds\":{\"k\":1}}", "round \"k\": not an object"},
+    {"{\"v\":1,\"rounds\":{\"k\":{\"open\":-1e300}}}", "round \"k\": \"open\""},
+    {"{\"v\":1,\"rounds\":{\"k\":{\"state\":3}}}", "\"state\" is not a string"},
+    {"{\"v\":1,\"rounds\":{\"k\":{\"reminded\":{\"ana\":-1}}}}", "\"reminded\" of \"ana\""},
+    {"{\"v\":1,\"rounds\":{\"k\":{\"reminded\":{\"ana\":1e10}}}}", "\"reminded\" of \"ana\""},
+};
+
+static void test_state_check(void **state)
+{
+	for (size_t i = 0; i < ELEMENTSOF(states); i++) {
+		cJSON *o = cJSON_Parse(states[i].json);
+		char *why = NULL;
+		int r = state_check(o, &why);
+		if (!states[i].why && r != 0)
+			fail_msg("%s: refused (%s)", states[i].json, why);
+		if (states[i].why && (r != -EBADMSG || !why || !strstr(why, states[i].why)))
+			fail_msg("%s: expected -EBADMSG with \"%s\", got %d \"%s\"", states[i].json,
+			         states[i].why, r, why ? why : "");
+		free(why);
+		cJSON_Delete(o);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_json_int64),
+		cmocka_unit_test(test_state_check),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
