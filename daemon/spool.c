@@ -119,10 +119,17 @@ static attachment *find_attachment(spool *sp, const char *name)
 	return NULL;
 }
 
+/* A number from a spool file, which may hold anything ("next_try":1e300): converting a
+ * double outside int64_t's range is undefined, so such values (and NaN) count as absent.
+ * 2^53 bounds every time and count the spool writes, and keeps now - first_try from
+ * overflowing. */
 static int64_t json_int(const cJSON *obj, const char *key, int64_t def)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-	return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : def;
+	if (!cJSON_IsNumber(v))
+		return def;
+	const double d = v->valuedouble, lim = 9007199254740992.0; /* 2^53 */
+	return d >= -lim && d <= lim ? (int64_t)d : def;
 }
 
 static const char *json_str(const cJSON *obj, const char *key)
