@@ -28,10 +28,14 @@ static inline void fuzz_quiet_logs(void)
 		log_set_max_level(LOG_EMERG - 1);
 }
 
-/* fsync on tmpfs is free, so the store's durable writes do not slow the fuzzer down. */
+/* fsync on tmpfs is free, so the store's durable writes do not slow the fuzzer down.
+ * $COCO_FUZZ_TMP overrides where (t-fuzz.sh points it at a directory it removes: a crashing
+ * input leaves its scratch directory behind). */
 static inline char *fuzz_scratch_dir(const char *target)
 {
-	const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+	const char *base = getenv("COCO_FUZZ_TMP");
+	if (!base || !*base)
+		base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
 	char *d = xasprintf("%s/coco-fuzz-%s.XXXXXX", base, target);
 	if (!mkdtemp(d)) {
 		perror("mkdtemp");
