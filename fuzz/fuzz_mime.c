@@ -2,7 +2,7 @@
  * accessor, then reply_trim() on the body — and reply_trim() on the raw input as a body too,
  * so the trimmer also sees text that no MIME parser would let through.
  *
- * Each input runs in a thread with a 256 KiB stack (COCO_FUZZ_STACK overrides, in KiB): the
+ * Each input runs in a worker thread with a 256 KiB stack (COCO_FUZZ_STACK overrides, in KiB): the
  * daemon's loop thread has 8 MiB, but a recursion that grows with the input must show here,
  * not only at megabyte inputs. Seeds: fuzz/corpus/mime and tests/data/mail; `make fuzz` also
  * reads ../shared/corpus/reply-trimmer when it is there. */
@@ -43,9 +43,8 @@ static void trim(const char *body)
 	free(elided);
 }
 
-static void *run(void *arg)
+static void run(const struct job *j)
 {
-	const struct job *j = arg;
 	mail_message *m = NULL;
 
 	if (mail_parse((const char *)j->data, j->size, &m) == 0) {
@@ -63,32 +62,57 @@ static void *run(void *arg)
 	char *text = xstrndup((const char *)j->data, j->size);
 	trim(text);
 	free(text);
+}
+
+/* One worker thread with the small stack, made once: a thread per input costs more than
+ * the parsing (ASan sets up every new thread). */
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
+static const struct job *pending;
+static bool done;
+
+static void *worker(void *arg)
+{
+	pthread_mutex_lock(&lock);
+	for (;;) {
+		while (!pending)
+			pthread_cond_wait(&cond, &lock);
+		run(pending);
+		pending = NULL;
+		done = true;
+		pthread_cond_broadcast(&cond);
+	}
 	return NULL;
 }
 
-static size_t stack_size = 256 * 1024;
-
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
+	size_t stack_size = 256 * 1024;
 	fuzz_quiet_logs();
 	const char *s = getenv("COCO_FUZZ_STACK");
 	long kib;
 	if (s && parse_long(s, 64, 1L << 20, &kib) >= 0)
 		stack_size = (size_t)kib * 1024;
+
+	pthread_attr_t attr;
+	pthread_t t;
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, stack_size);
+	if (pthread_create(&t, &attr, worker, NULL) != 0)
+		abort();
+	pthread_attr_destroy(&attr);
 	return 0;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct job j = {data, size};
-	pthread_attr_t attr;
-	pthread_t t;
-
-	pthread_attr_init(&attr);
-	pthread_attr_setstacksize(&attr, stack_size);
-	if (pthread_create(&t, &attr, run, &j) != 0)
-		abort();
-	pthread_join(t, NULL);
-	pthread_attr_destroy(&attr);
+	pthread_mutex_lock(&lock);
+	pending = &j;
+	done = false;
+	pthread_cond_broadcast(&cond);
+	while (!done)
+		pthread_cond_wait(&cond, &lock);
+	pthread_mutex_unlock(&lock);
 	return 0;
 }
