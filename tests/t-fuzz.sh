@@ -61,4 +61,4 @@ for t in $targets; do
 		-artifact_prefix="$T/" "$work" "${seeds[@]}" \
 		>"$log" 2>&1 || { tail -n 60 "$log"; fail "$t: smoke run found a crash (-seed=$seed)"; }
 done
-echo "fuzz: $n_seeds seeds, $n_reg regressions replayed; $known_open of $n_known known crashes still open"
+echo "fuzz corpus: $n_seeds seeds, $n_reg regressions replayed; $known_open of $n_known known crashes still open"
