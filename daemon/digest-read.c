@@ -366,6 +366,14 @@ static void strings_from_cjson(const cJSON *arr, sv **out, size_t *n, size_t *ca
 		}
 }
 
+/* Casting a double outside long's range is undefined ("v":1e300 in a damaged file): such
+ * numbers (and NaN) are left out, like values of the wrong type. */
+static bool number_fits_long(const cJSON *v)
+{
+	const double lim = 9007199254740992.0; /* 2^53 */
+	return cJSON_IsNumber(v) && v->valuedouble >= -lim && v->valuedouble <= lim;
+}
+
 /* The slow path: anything valid JSON. The record points into root, which the caller frees
  * after applying it. Values of the wrong type are left out, as if absent. */
 static bool record_from_cjson(const cJSON *root, record *r)
@@ -374,7 +382,7 @@ static bool record_from_cjson(const cJSON *root, record *r)
 	if (!cJSON_IsObject(root))
 		return false;
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, "v"), *it;
-	if (cJSON_IsNumber(v) && v->valuedouble == (double)(long)v->valuedouble) {
+	if (number_fits_long(v) && v->valuedouble == (double)(long)v->valuedouble) {
 		r->has_v = true;
 		r->v = (long)v->valuedouble;
 	}
@@ -401,7 +409,7 @@ static bool record_from_cjson(const cJSON *root, record *r)
 	                   &r->n_skips, &r->cap_skips);
 	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(root, "votes")) {
 		long number;
-		if (!cJSON_IsNumber(it) || parse_long(it->string, 1, LONG_MAX, &number) < 0)
+		if (!number_fits_long(it) || parse_long(it->string, 1, LONG_MAX, &number) < 0)
 			continue;
 		GROW(r->votes, r->n_votes, r->cap_votes);
 		r->votes[r->n_votes++] = (rec_vote){number, (long)it->valuedouble};
