@@ -15,6 +15,11 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+# The targets' scratch directories: one tmpfs directory removed at the end, so the ones a
+# crashing (or, in fork mode, killed) input leaves behind do not pile up in /dev/shm.
+COCO_FUZZ_TMP=$(mktemp -d "$( [ -w /dev/shm ] && echo /dev/shm || echo /tmp )/coco-fuzz-run.XXXXXX")
+export COCO_FUZZ_TMP
+trap 'rm -rf "$COCO_FUZZ_TMP"' EXIT
 targets=${FUZZ_TARGETS:-$(ls build/fuzz/ | sed -n 's/^fuzz_//p')}
 total_findings=0
 
