@@ -25,6 +25,7 @@ CTL_SRC := daemon/cococtl.c $(wildcard daemon/cococtl-*.c)
 LIB_SRC := $(filter-out daemon/main.c $(CTL_SRC),$(wildcard daemon/*.c)) \
 	$(wildcard connectors/*.c connectors/*/*.c)
 TEST_SRC := $(wildcard tests/test_*.c)
+FUZZ_SRC := $(wildcard fuzz/fuzz_*.c)
 BENCH_SRC := $(wildcard bench/*.c)
 HDRS := $(wildcard daemon/*.h connectors/*.h connectors/*/*.h)
 
@@ -33,11 +34,21 @@ SAN_OBJ := $(LIB_SRC:%.c=build/san/obj/%.o)
 TESTS := $(TEST_SRC:tests/%.c=build/san/tests/%)
 BENCHES := $(BENCH_SRC:bench/%.c=build/bench/%)
 
+# libFuzzer targets (docs/fuzzing.md): clang only. The library is compiled again with
+# coverage instrumentation (fuzzer-no-link) into its own object dir; only the targets link
+# libFuzzer's main.
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_FLAGS := -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
+	-fno-sanitize-recover=undefined
+FUZZ_OBJ := $(LIB_SRC:%.c=build/fuzz/obj/%.o)
+FUZZERS := $(FUZZ_SRC:fuzz/%.c=build/fuzz/%)
+
 # The install paths and the flags are compiled in: a change of PREFIX, SYSCONFDIR, CFLAGS or
 # SAN_FLAGS rebuilds everything.
 FLAGS_STAMP := build/.flags-$(shell printf '%s' '$(PREFIX) $(SYSCONFDIR) $(CFLAGS) $(SAN_FLAGS)' | md5sum | cut -c1-8)
 
-.PHONY: all deps check test demo bench install clean san
+.PHONY: all deps check test demo bench install clean san fuzz fuzz-build
 all: build/cocod build/cococtl
 
 $(FLAGS_STAMP):
@@ -53,6 +64,17 @@ build/obj/%.o: %.c $(HDRS) $(FLAGS_STAMP)
 build/san/obj/%.o: %.c $(HDRS) $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) $(SAN_FLAGS) -c $< -o $@
+
+build/fuzz/obj/%.o: %.c $(HDRS) $(FLAGS_STAMP)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(BASE_CFLAGS) $(FUZZ_FLAGS) -c $< -o $@
+
+build/fuzz/libcoco.a: $(FUZZ_OBJ)
+	@rm -f $@; ar rcs $@ $^
+
+build/fuzz/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz-common.h build/fuzz/libcoco.a $(HDRS)
+	$(FUZZ_CC) $(BASE_CFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer -DCOCO_SRCDIR='"$(CURDIR)"' \
+		-o $@ $< build/fuzz/libcoco.a $(filter-out -specs=%,$(PKG_LIBS))
 
 build/libcoco.a: $(OBJ)
 	@rm -f $@; ar rcs $@ $^
@@ -82,14 +104,22 @@ build/bench/%: bench/%.c build/libcoco.a $(HDRS)
 
 san: build/san/cocod build/san/cococtl $(TESTS)
 
+fuzz-build: $(FUZZERS)
+
+# `make fuzz FUZZ_SECONDS=N`: every target for N seconds; findings in build/fuzz/findings/.
+fuzz: deps
+	@$(MAKE) --no-print-directory fuzz-build
+	@bash fuzz/run.sh $(FUZZ_SECONDS)
+
 # `make check`: install what is missing, build with sanitizers, run every test.
 check: deps
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory san
+	@$(MAKE) --no-print-directory fuzz-build
 	@bash tests/run.sh build/san
 
 # `all` too: a test checks that the production binaries carry no test hook.
-test: all san
+test: all san fuzz-build
 	@bash tests/run.sh build/san
 
 demo: deps

@@ -119,6 +119,10 @@ static attachment *find_attachment(spool *sp, const char *name)
 	return NULL;
 }
 
+/* A number from a spool file, which may hold anything ("next_try":1e300): converting a
+ * double outside int64_t's range is undefined, so such values (and NaN) count as absent.
+ * 2^53 bounds every time and count the spool writes, and keeps now - first_try from
+ * overflowing. */
 static int64_t json_int(const cJSON *obj, const char *key, int64_t def)
 {
 	int64_t v;

@@ -4,11 +4,15 @@
 set -euo pipefail
 
 # libcurl4-gnutls-dev, not -openssl-: libetpan-dev depends on the GnuTLS flavour and the two conflict.
+# clang + libclang-rt-14-dev: the fuzz targets (make fuzz, tests/t-fuzz.sh). libFuzzer and
+# clang's ASan/UBSan runtimes (libclang_rt.fuzzer*.a, libclang_rt.asan*.a) are in
+# libclang-rt-14-dev, which clang-14 only recommends, and recommends are not installed here.
 pkgs=(
 	build-essential pkg-config make gcc
 	libsystemd-dev libcurl4-gnutls-dev libetpan-dev libcjson-dev
 	libmicrohttpd-dev libinih-dev libcmark-dev libical-dev libssl-dev
 	libcmocka-dev libxml2-dev
+	clang libclang-rt-14-dev
 	tzdata systemd
 	# /bin/kill: the unit's ExecReload= and t-unit's systemd-analyze verify need it, and a
 	# minimal Debian has no kill binary without procps.
