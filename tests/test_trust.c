@@ -491,6 +491,48 @@ static void test_close_reports_failed_writes_and_retries(void **state)
 	sim_finish(&s);
 }
 
+/* ---- 13. member text is text: no links or images planted in mail to everyone ---------- */
+
+static const char text_conf[] = CAMPAIGN
+	"[Round \"s\"]\nKind=survey\nTitle=Survey\nOpen=2026-06-01 09:00\nDuration=3d\n"
+	"[Question \"s/q\"]\nKind=text\nText=Anything to add?\n"
+	"[Round \"ideas\"]\nKind=prompt\nTitle=Ideas\nOpen=2026-06-01 09:00\nDuration=3d\n";
+
+static void test_member_text_cannot_plant_links(void **state)
+{
+	static const char evil[] = "[Reset your password](https://evil.example/login) "
+	                           "![](https://tracker.example/p.png) <img src=x> *loud*";
+	sim s;
+	clock_set_test(JUN1);
+	sim_start(&s, text_conf);
+	run_until(&s, JUN1 + 10 * HOUR, NULL, NULL);
+	_cleanup_free_ char *answer_text = xasprintf("1: %s", evil);
+	answer(&s, "bob", "s", NULL, answer_text);
+	_cleanup_free_ char *idea_text = xasprintf("idea: %s", evil);
+	answer(&s, "bob", "ideas", NULL, idea_text);
+	run_until(&s, JUN1 + 4 * DAY, NULL, NULL);
+
+	const char *const files[] = {"campaigns/t/digests/s-once.html",
+	                             "campaigns/t/digests/ideas-once.html"};
+	for (size_t i = 0; i < ELEMENTSOF(files); i++) {
+		_cleanup_free_ char *html = read_store(&s, files[i]);
+		expect_in(html, "Reset your password");
+		expect_not_in(html, "<a ");
+		expect_not_in(html, "<img");
+		expect_not_in(html, "<em>loud");
+		expect_not_in(html, "href=");
+		/* Shown as the member wrote it. */
+		expect_in(html, "[Reset your password](https://evil.example/login)");
+	}
+	/* The digest mail sent to ann carries the same safe HTML. */
+	_cleanup_free_ char *md = last_message(&s, "digest", "ann");
+	expect_in(md, "Reset your password");
+	/* bob's confirmation echoes his words literally too. */
+	_cleanup_free_ char *conf = last_message(&s, "confirmation", "bob");
+	expect_in(conf, "\\[Reset your password\\]");
+	sim_finish(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -505,6 +547,7 @@ int main(void)
 		cmocka_unit_test(test_from_alone_is_no_proof),
 		cmocka_unit_test(test_replay_requeues_a_lost_confirmation),
 		cmocka_unit_test(test_close_reports_failed_writes_and_retries),
+		cmocka_unit_test(test_member_text_cannot_plant_links),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
