@@ -71,6 +71,10 @@ cJSON *core_round_data(core *c, const coco_campaign *camp, const coco_round *r, 
 			cJSON_AddStringToObject(ro, "closes", closes);
 	}
 	cJSON_AddBoolToObject(ro, "anonymous", r->anonymous);
+	/* Mustache cannot compare strings: one flag per kind. */
+	cJSON_AddBoolToObject(ro, "is_survey", r->kind == ROUND_SURVEY);
+	cJSON_AddBoolToObject(ro, "is_prompt", r->kind == ROUND_PROMPT);
+	cJSON_AddBoolToObject(ro, "is_vote", r->kind == ROUND_VOTE);
 
 	cJSON *qs = cJSON_AddArrayToObject(d, "questions");
 	for (size_t i = 0; i < r->n_questions; i++) {

@@ -132,6 +132,7 @@ static void test_confirmation_lists_ideas_and_votes(void **state)
 	expect_in(conf, "idea: Offline mode for drivers");
 	expect_in(conf, "idea: A live map");
 	expect_not_in(conf, "nothing yet");
+	expect_in(conf, "You can send more ideas until");
 
 	run_until(&s, JUN1 + 3 * DAY + 10 * HOUR, NULL, NULL);
 	answer(&s, "bob", "vote", NULL, "vote 2 2 1");
