@@ -25,8 +25,9 @@ static inline char *corpus_dir(const char *name)
 		return path;
 	const char *ci = getenv("CI");
 	bool in_ci = ci && strcmp(ci, "true") == 0;
-	printf("%s: %s is missing (a clone without ../shared/corpus)%s\n",
-	       in_ci ? "FAIL" : "SKIP", path, in_ci ? " and CI=true requires it" : "");
+	printf("%s: %s is missing (a clone without ../shared/corpus?)%s; set COCO_CORPUS_DIR to "
+	       "the directory that holds %s/\n",
+	       in_ci ? "FAIL" : "SKIP", path, in_ci ? " and CI=true requires it" : "", name);
 	free(path);
 	if (in_ci)
 		fail_msg("corpus %s missing under CI=true", name);

@@ -18,30 +18,16 @@
 #include "util.h"
 #include "email/mime.h"
 #include "email/reply.h"
+#include "corpus.h"
 
-#define CORPUS_DEFAULT "../shared/corpus"
 /* Exact matches reached on the corpus; raise it when the trimmer improves. */
 #define CORPUS_FLOOR 64
 
 /* The reply-trimmer corpus directory (malloc'd), or the test is skipped (failed under
- * CI=true) with one line naming what is missing. Call before allocating anything else: a
- * skip or failure leaves the test function at once. */
+ * CI=true): tests/corpus.h. Call before allocating anything else. */
 static char *corpus_or_skip(void)
 {
-	const char *base = getenv("COCO_CORPUS_DIR");
-	char *dir = xasprintf("%s/reply-trimmer", base && *base ? base : CORPUS_DEFAULT);
-	if (access(dir, R_OK | X_OK) == 0)
-		return dir;
-	const char *ci = getenv("CI");
-	bool must = ci && STREQ(ci, "true");
-	printf("reply-trimmer corpus: %s is missing (%s); set COCO_CORPUS_DIR to the directory "
-	       "holding reply-trimmer/\n",
-	       dir, must ? "CI=true: a failure" : "skipped");
-	free(dir);
-	if (must)
-		fail_msg("the shared corpus is required when CI=true");
-	skip();
-	return NULL;
+	return corpus_dir("reply-trimmer");
 }
 
 static double now_ms(void)
