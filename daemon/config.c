@@ -105,6 +105,22 @@ static bool key_bad(const key_lines *kl, unsigned k)
 	return kl->bad & (1u << k);
 }
 
+/* ---- lookups ---- */
+
+bool config_member_in_audience(const coco_member *m, audience_kind a, char *const *ids, size_t n)
+{
+	switch (a) {
+	case AUDIENCE_ALL: return true;
+	case AUDIENCE_CLIENT: return m->side == SIDE_CLIENT;
+	case AUDIENCE_PROVIDER: return m->side == SIDE_PROVIDER;
+	default:
+		for (size_t i = 0; i < n; i++)
+			if (STREQ(ids[i], m->id))
+				return true;
+		return false;
+	}
+}
+
 /* ---- freeing ---- */
 
 void config_member_done(coco_member *m)

@@ -177,4 +177,6 @@ char *config_summary(const coco_config *c);
 const coco_campaign *config_find_campaign(const coco_config *c, const char *id);
 const coco_round *campaign_find_round(const coco_campaign *c, const char *id);
 const coco_member *campaign_find_member(const coco_campaign *c, const char *id);
+/* Is member m in the audience a (with ids, the member list of AUDIENCE_MEMBERS)? */
+bool config_member_in_audience(const coco_member *m, audience_kind a, char *const *ids, size_t n);
 bool config_has_connector(const coco_config *c, const char *name);

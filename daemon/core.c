@@ -43,23 +43,9 @@ campaign_rt *ct_find(core *c, const char *id)
 	return NULL;
 }
 
-static bool member_in_audience(const coco_member *m, audience_kind a, char *const *ids, size_t n)
-{
-	switch (a) {
-	case AUDIENCE_ALL: return true;
-	case AUDIENCE_CLIENT: return m->side == SIDE_CLIENT;
-	case AUDIENCE_PROVIDER: return m->side == SIDE_PROVIDER;
-	default:
-		for (size_t i = 0; i < n; i++)
-			if (STREQ(ids[i], m->id))
-				return true;
-		return false;
-	}
-}
-
 bool round_has_member(const coco_round *r, const coco_member *m)
 {
-	return member_in_audience(m, r->audience, r->audience_members, r->n_audience_members);
+	return config_member_in_audience(m, r->audience, r->audience_members, r->n_audience_members);
 }
 
 const char *member_tz(const coco_campaign *camp, const coco_member *m)
@@ -419,7 +405,7 @@ static char *still_open_note(core *c, const coco_campaign *camp, const coco_roun
 static bool digest_recipient(const coco_campaign *camp, const coco_round *r, const coco_member *m)
 {
 	if (camp->digest.set)
-		return member_in_audience(m, camp->digest.audience, camp->digest.members,
+		return config_member_in_audience(m, camp->digest.audience, camp->digest.members,
 		                          camp->digest.n_members);
 	return !r || round_has_member(r, m);
 }

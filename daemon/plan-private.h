@@ -7,7 +7,6 @@ typedef struct plan_occ {
 	int64_t open, close;
 } plan_occ;
 
-bool plan_in_audience(const coco_member *m, audience_kind a, char *const *ids, size_t n);
 
 /* Round r's occurrences opening before `until`, from the first: none for a round without
  * Open= (it is opened by hand). */

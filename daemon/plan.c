@@ -38,29 +38,15 @@ char *plan_format_local(int64_t t, const char *tz)
 	return xasprintf("%04d-%02d-%02d %02d:%02d", lt.year, lt.month, lt.day, lt.hour, lt.minute);
 }
 
-bool plan_in_audience(const coco_member *m, audience_kind a, char *const *ids, size_t n)
-{
-	switch (a) {
-	case AUDIENCE_ALL: return true;
-	case AUDIENCE_CLIENT: return m->side == SIDE_CLIENT;
-	case AUDIENCE_PROVIDER: return m->side == SIDE_PROVIDER;
-	default:
-		for (size_t i = 0; i < n; i++)
-			if (STREQ(ids[i], m->id))
-				return true;
-		return false;
-	}
-}
-
 static bool round_has(const coco_round *r, const coco_member *m)
 {
-	return plan_in_audience(m, r->audience, r->audience_members, r->n_audience_members);
+	return config_member_in_audience(m, r->audience, r->audience_members, r->n_audience_members);
 }
 
 static bool digest_gets(const coco_campaign *c, const coco_round *r, const coco_member *m)
 {
 	if (c->digest.set)
-		return plan_in_audience(m, c->digest.audience, c->digest.members, c->digest.n_members);
+		return config_member_in_audience(m, c->digest.audience, c->digest.members, c->digest.n_members);
 	return !r || round_has(r, m);
 }
 
