@@ -221,7 +221,16 @@ static int cmd_digest(core *c, const cJSON *req, cJSON **ret, char **ret_error)
 	char **comments = comments_since(c, camp->id, ct->comments_seen, &lines);
 	int r = compile_round_digest(c, camp, ct, rt, comments, &md);
 	strv_free(comments);
-	_cleanup_free_ char *name = r >= 0 ? xasprintf("%s-%s", rt->id, rt->occurrence) : NULL;
+	/* A round still open gets a progress report of its own name (and spool ids): the
+	 * digest of its close must still go out when it closes. */
+	_cleanup_free_ char *name = NULL;
+	if (r >= 0 && rt->state == RS_OPEN) {
+		coco_localtime lt = {0};
+		(void)schedule_utc_to_local(clock_now(), camp->timezone, &lt, NULL);
+		name = xasprintf("%s-%s-progress-%04d%02d%02d-%02d%02d", rt->id, rt->occurrence,
+		                 lt.year, lt.month, lt.day, lt.hour, lt.minute);
+	} else if (r >= 0)
+		name = xasprintf("%s-%s", rt->id, rt->occurrence);
 	if (saved)
 		rt->occurrence = saved;
 	if (r < 0) {

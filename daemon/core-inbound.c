@@ -21,6 +21,7 @@ typedef struct pending {
 	void *done_userdata;
 	char *campaign, *round, *member, *identity;
 	char *subject, *markdown, *reply_id, *in_reply_to;
+	bool anonymous; /* the log and the spool must not tie the record to the member */
 } pending;
 
 static void pending_free(pending *p)
@@ -207,12 +208,14 @@ static void on_comment_stored(int result, void *userdata)
 		if (mb) {
 			outbound o = {.camp = camp, .to = mb, .kind = "confirmation",
 			              .round = "digest", .id = p->reply_id, .subject = p->subject,
-			              .markdown = p->markdown, .in_reply_to = p->in_reply_to};
+			              .markdown = p->markdown, .in_reply_to = p->in_reply_to,
+			              .private_msg = p->anonymous};
 			if (core_send_member(c, &o) < 0)
 				result = -EAGAIN; /* keep the mail: the replay queues it */
 		}
 		if (result == STORE_STORED)
-			log_info("%s: comment on a digest recorded from %s", p->campaign, p->member);
+			log_info("%s: comment on a digest recorded%s%s", p->campaign,
+			         p->anonymous ? " (anonymous)" : " from ", p->anonymous ? "" : p->member);
 	}
 	p->done(result < 0 ? result : 0, p->done_userdata);
 	pending_free(p);
@@ -236,15 +239,16 @@ static void on_answer_stored(int result, void *userdata)
 		if (camp && mb) {
 			outbound o = {.camp = camp, .to = mb, .kind = "confirmation", .round = p->round,
 			              .id = p->reply_id, .subject = p->subject, .markdown = p->markdown,
-			              .in_reply_to = p->in_reply_to};
+			              .in_reply_to = p->in_reply_to, .private_msg = p->anonymous};
 			if (core_send_member(c, &o) < 0)
 				result = -EAGAIN;
 		}
+		/* Who, in an anonymous round: the pseudonym, as the store has it. */
 		if (result == STORE_STORED)
-			log_info("%s/%s: answer recorded from %s", p->campaign, p->round, p->member);
+			log_info("%s/%s: answer recorded from %s", p->campaign, p->round, p->identity);
 		else if (result == STORE_DUPLICATE)
 			log_info("%s/%s: answer from %s was already recorded (same message again)",
-			         p->campaign, p->round, p->member);
+			         p->campaign, p->round, p->identity);
 	}
 	p->done(result < 0 ? result : 0, p->done_userdata);
 	pending_free(p);
@@ -271,6 +275,41 @@ static bool comment_is_anonymous(const coco_campaign *camp, const char *about)
 	return false;
 }
 
+/* Is line [s, e) the member signing: their name, first name or id, maybe after a dash? */
+static bool is_own_name(const char *s, const char *e, const coco_member *mb)
+{
+	while (s < e && strchr(" \t-–—~", *s))
+		s++;
+	while (e > s && strchr(" \t.,!\r", e[-1]))
+		e--;
+	size_t n = (size_t)(e - s);
+	if (n == 0)
+		return false;
+	const char *name = mb->name ? mb->name : mb->id;
+	size_t first = strcspn(name, " ");
+	return (n == strlen(name) && strncasecmp(s, name, n) == 0) ||
+	       (n == first && strncasecmp(s, name, n) == 0) ||
+	       (n == strlen(mb->id) && strncasecmp(s, mb->id, n) == 0);
+}
+
+/* The text without the member's own name signed under it: in an anonymous comment, the
+ * signature would give away what the pseudonym hides. */
+static char *without_signature(const char *text, const coco_member *mb)
+{
+	size_t len = strlen(text);
+	for (;;) {
+		while (len > 0 && strchr(" \t\r\n", text[len - 1]))
+			len--;
+		const char *line = text + len;
+		while (line > text && line[-1] != '\n')
+			line--;
+		if (line == text || !is_own_name(line, text + len, mb))
+			break;
+		len = (size_t)(line - text);
+	}
+	return xstrndup(text, len);
+}
+
 /* A reply to a digest: a comment, shown in the next digest. Anything said about an anonymous
  * round is stored under the member's pseudonym, never their id, and shown without a name. */
 static void receive_comment(core *c, const coco_campaign *camp, const coco_member *mb,
@@ -292,11 +331,12 @@ static void receive_comment(core *c, const coco_campaign *camp, const coco_membe
 	if (about)
 		cJSON_AddStringToObject(o, "about", about);
 	cJSON_AddStringToObject(o, "via", m->via ? m->via : "?");
-	cJSON_AddStringToObject(o, "text", m->text ? m->text : "");
+	_cleanup_free_ char *text = without_signature(m->text ? m->text : "", mb);
+	cJSON_AddStringToObject(o, "text", text);
 	_cleanup_free_ char *line = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	_cleanup_free_ char *path = xasprintf("campaigns/%s/comments.jsonl", camp->id);
-	_cleanup_free_ char *quoted = md_text(m->text ? m->text : "");
+	_cleanup_free_ char *quoted = md_text(text);
 	pending *p = xcalloc(1, sizeof *p);
 	*p = (pending){
 		.c = c,
@@ -304,6 +344,7 @@ static void receive_comment(core *c, const coco_campaign *camp, const coco_membe
 		.done_userdata = ud,
 		.campaign = xstrdup(camp->id),
 		.member = xstrdup(mb->id),
+		.anonymous = anon,
 		.subject = reply_subject(m->subject, "your comment"),
 		.markdown = xasprintf("Thanks, %s! Your comment will be in the next digest%s:\n\n"
 		                      "> %s\n",
@@ -548,6 +589,7 @@ void core_receive(void *core_, const inbound_msg *m, inbound_done_fn done, void 
 		.round = xstrdup(r->id),
 		.member = xstrdup(mb->id),
 		.identity = xstrdup(identity),
+		.anonymous = r->anonymous,
 		.subject = reply_subject(m->subject, r->title ? r->title : r->id),
 		.markdown = TAKE_PTR(md),
 		.reply_id = core_message_id(c, "conf", camp->id, m->key, mb->id),

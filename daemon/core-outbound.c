@@ -136,7 +136,8 @@ int core_render(core *c, const char *name, const cJSON *data, char **ret)
 }
 
 
-/* Queues one message for a member on their mail channel. 0 queued (or already queued). */
+/* Queues one message for a member on their mail channel: SPOOL_QUEUED, SPOOL_DUPLICATE (it
+ * was queued or sent before: nothing new), 0 for a member it cannot reach, or -errno. */
 int core_send_member(core *c, const outbound *o)
 {
 	if (o->to->n_emails == 0) {
@@ -174,13 +175,15 @@ int core_send_member(core *c, const outbound *o)
 	cJSON_AddStringToObject(msg, "reply_to", reply_to);
 	if (o->in_reply_to)
 		cJSON_AddStringToObject(msg, "in_reply_to", o->in_reply_to);
+	if (o->private_msg)
+		cJSON_AddTrueToObject(msg, "private");
 
 	int r = spool_enqueue(c->sp, core_mail_connector(c), msg, NULL);
 	cJSON_Delete(msg);
 	if (r < 0)
 		return log_error_errno(r, "%s: cannot queue %s for %s: %m", o->camp->id, o->kind,
 		                       o->to->id);
-	return 0;
+	return r; /* SPOOL_QUEUED, or SPOOL_DUPLICATE: that very message was queued before */
 }
 
 /* Spool ids are short hashes of what a message is, so the same transition replayed after a

@@ -67,6 +67,7 @@ typedef struct outbound {
 	const char *subject;
 	const char *markdown;
 	const char *in_reply_to;
+	bool private_msg; /* about an anonymous answer: the spool keeps no content once sent */
 } outbound;
 
 round_rt *rt_find(campaign_rt *ct, const char *round);

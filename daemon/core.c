@@ -454,7 +454,8 @@ int publish_digest(core *c, const coco_campaign *camp, const coco_round *r,
 		return log_error_errno(k, "%s: cannot write digest %s: %m", camp->id, name);
 	_cleanup_free_ char *subject = xasprintf("[%s] Digest: %s", camp->title ? camp->title : camp->id,
 	                                         r ? core_round_title(r) : "this week");
-	unsigned n = 0;
+	unsigned n = 0, dup = 0;
+	int failed = 0;
 	/* A reply to a round's digest is a comment about that round (its tag says which). */
 	_cleanup_free_ char *tag_round = r ? xasprintf("digest:%s", r->id) : NULL;
 	for (size_t i = 0; i < camp->n_members; i++) {
@@ -464,12 +465,20 @@ int publish_digest(core *c, const coco_campaign *camp, const coco_round *r,
 		_cleanup_free_ char *id = core_message_id(c, "digest", camp->id, name, m->id);
 		outbound o = {.camp = camp, .to = m, .kind = "digest", .round = "digest",
 		              .tag_round = tag_round, .id = id, .subject = subject, .markdown = md};
-		core_send_member(c, &o);
-		n++;
+		int k2 = core_send_member(c, &o);
+		if (k2 < 0)
+			failed = k2;
+		else if (k2 == SPOOL_DUPLICATE)
+			dup++;
+		else
+			n++;
 	}
 	log_info("%s: digest %s written to campaigns/%s/digests/%s.md, queued for %u recipient%s",
 	         camp->id, name, camp->id, name, n, n == 1 ? "" : "s");
-	return 0;
+	if (dup > 0)
+		log_info("%s: digest %s was already queued for %u recipient%s: not sent again",
+		         camp->id, name, dup, dup == 1 ? "" : "s");
+	return failed;
 }
 
 /* closed → digested: the digest of the occurrence (if one is due on close) is written and

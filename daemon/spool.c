@@ -236,6 +236,22 @@ static int deliver_done(spool *sp, entry *e, const cJSON *msg)
 	}
 	log_outcome(LOG_INFO, e->connector, msg, e->id, "sent", NULL);
 	sp->n_sent++;
+	/* A private message (a confirmation of an anonymous answer) keeps no content once
+	 * sent: only its id, which is what stops it being sent twice. */
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(msg, "private"))) {
+		cJSON *stub = cJSON_CreateObject();
+		cJSON_AddNumberToObject(stub, "v", 1);
+		cJSON_AddStringToObject(stub, "id", e->id);
+		const cJSON *kind = cJSON_GetObjectItemCaseSensitive(msg, "kind");
+		if (cJSON_IsString(kind))
+			cJSON_AddStringToObject(stub, "kind", kind->valuestring);
+		cJSON_AddTrueToObject(stub, "private");
+		r = write_json(sp, to, stub);
+		cJSON_Delete(stub);
+		if (r < 0)
+			log_warning_errno(r, "spool: %s/%s: cannot drop the content of a private "
+			                  "message after sending it: %m", e->connector, e->id);
+	}
 	remove_entry(sp, e);
 	return 0;
 }

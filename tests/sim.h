@@ -125,12 +125,15 @@ static inline void collect(sim *s)
 		event *e = &s->ev[s->n_ev++];
 		e->at = clock_now();
 		const cJSON *v;
-		snprintf(e->kind, sizeof e->kind, "%s", cJSON_GetObjectItem(m, "kind")->valuestring);
-		snprintf(e->round, sizeof e->round, "%s", cJSON_GetObjectItem(m, "round")->valuestring);
+		/* A private message keeps only its id and kind once sent. */
+		v = cJSON_GetObjectItem(m, "kind");
+		snprintf(e->kind, sizeof e->kind, "%s", cJSON_IsString(v) ? v->valuestring : "");
+		v = cJSON_GetObjectItem(m, "round");
+		snprintf(e->round, sizeof e->round, "%s", cJSON_IsString(v) ? v->valuestring : "");
 		v = cJSON_GetObjectItem(m, "occurrence");
 		snprintf(e->occ, sizeof e->occ, "%s", cJSON_IsString(v) ? v->valuestring : "");
-		snprintf(e->member, sizeof e->member, "%s",
-		         cJSON_GetObjectItem(cJSON_GetObjectItem(m, "to"), "member")->valuestring);
+		v = cJSON_GetObjectItem(cJSON_GetObjectItem(m, "to"), "member");
+		snprintf(e->member, sizeof e->member, "%s", cJSON_IsString(v) ? v->valuestring : "");
 		cJSON_Delete(m);
 	}
 	strv_free(ids);
@@ -199,6 +202,10 @@ static inline void reply_as(sim *s, const char *kind, const char *member, const 
 		assert_int_equal(store_read(s->st, path, 1 << 22, &data, NULL), 0);
 		cJSON *m = cJSON_Parse(data);
 		const cJSON *o = cJSON_GetObjectItem(m, "occurrence");
+		if (cJSON_IsTrue(cJSON_GetObjectItem(m, "private"))) {
+			cJSON_Delete(m);
+			continue;
+		}
 		if (STREQ(cJSON_GetObjectItem(m, "kind")->valuestring, kind) &&
 		    STREQ(cJSON_GetObjectItem(m, "round")->valuestring, round) &&
 		    (!occ || (cJSON_IsString(o) && STREQ(o->valuestring, occ))) &&

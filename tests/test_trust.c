@@ -33,6 +33,14 @@ static cJSON *ctl(sim *s, const char *cmd, const char *round, char **err)
 	cJSON_AddStringToObject(req, "cmd", cmd);
 	if (round)
 		cJSON_AddStringToObject(req, "round", round);
+	/* cococtl digest CAMPAIGN ROUND sends them apart. */
+	const char *slash = round ? strchr(round, '/') : NULL;
+	if (STREQ(cmd, "digest") && slash) {
+		cJSON_DeleteItemFromObject(req, "round");
+		_cleanup_free_ char *camp = xstrndup(round, (size_t)(slash - round));
+		cJSON_AddStringToObject(req, "campaign", camp);
+		cJSON_AddStringToObject(req, "round", slash + 1);
+	}
 	*err = NULL;
 	int r = core_control(s->core, req, &reply, err);
 	cJSON_Delete(req);
@@ -84,6 +92,10 @@ static char *last_message(sim *s, const char *kind, const char *member)
 		_cleanup_free_ char *data = NULL;
 		assert_int_equal(store_read(s->st, path, 1 << 22, &data, NULL), 0);
 		cJSON *m = cJSON_Parse(data);
+		if (cJSON_IsTrue(cJSON_GetObjectItem(m, "private"))) {
+			cJSON_Delete(m);
+			continue;
+		}
 		struct stat st;
 		_cleanup_free_ char *full = xasprintf("%s/%s", s->state, path);
 		assert_int_equal(stat(full, &st), 0);
@@ -317,14 +329,21 @@ static void test_comment_on_anonymous_round_stays_anonymous(void **state)
 	run_until(&s, JUN1 + 10 * HOUR, NULL, NULL);
 	answer(&s, "ann", "mood", NULL, "1: 1");
 	run_until(&s, JUN1 + 2 * DAY + 10 * HOUR, NULL, NULL); /* mood closed and digested */
-	reply_to_message(&s, "digest", "ann", "digest", NULL, "Morale is low in my team");
-	_cleanup_free_ char *conf = last_message(&s, "confirmation", "ann");
-	expect_in(conf, "without your name");
+	reply_to_message(&s, "digest", "ann", "digest", NULL, "Morale is low in my team\n\nAnn");
+	/* Told so, in the mail she got (the spool keeps no copy of it once sent). */
+	_cleanup_free_ char *grep = xasprintf("grep -rlq 'without your name' '%s/local/outbox'",
+	                                      s.state);
+	assert_int_equal(system(grep), 0);
 
-	/* Nothing in the store ties the comment to ann. */
+	/* Nothing in the store ties the comment to ann, not even her signature. */
 	_cleanup_free_ char *raw = read_store(&s, "campaigns/t/comments.jsonl");
 	expect_in(raw, "Morale is low");
 	expect_not_in(raw, "ann");
+	expect_not_in(raw, "Ann");
+	/* Nor does the spool: her answer's and her comment's confirmations keep no content. */
+	_cleanup_free_ char *confs = xasprintf(
+		"grep -lqi -e 'ann@' -e 'Morale' -e '1: 1' '%s'/spool/local/cur/conf-*", s.state);
+	assert_int_not_equal(system(confs), 0);
 	/* The next digest shows the words, not the name. */
 	run_until(&s, JUN1 + 3 * DAY + 10 * HOUR, NULL, NULL); /* named closes */
 	_cleanup_free_ char *md = read_store(&s, "campaigns/t/digests/named-once.md");
@@ -534,6 +553,26 @@ static void test_member_text_cannot_plant_links(void **state)
 	sim_finish(&s);
 }
 
+/* ---- a progress digest of an open round does not stop the one at its close ------------ */
+
+static void test_progress_digest_then_close(void **state)
+{
+	sim s;
+	clock_set_test(JUN1);
+	sim_start(&s, survey_conf);
+	run_until(&s, JUN1 + 10 * HOUR, NULL, NULL);
+	answer(&s, "ann", "s", NULL, "1: 4");
+	ctl_ok(&s, "digest", "t/s"); /* cococtl digest t s, while it is open */
+	assert_int_equal(count(&s, "digest", NULL, NULL, NULL), 3);
+	answer(&s, "bob", "s", NULL, "1: 2");
+	ctl_ok(&s, "close", "t/s");
+	/* The results at the close go out too, with bob's answer in them. */
+	assert_int_equal(count(&s, "digest", NULL, NULL, NULL), 6);
+	_cleanup_free_ char *md = last_message(&s, "digest", "pia");
+	expect_in(md, "Answered by 2");
+	sim_finish(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -549,6 +588,7 @@ int main(void)
 		cmocka_unit_test(test_replay_requeues_a_lost_confirmation),
 		cmocka_unit_test(test_close_reports_failed_writes_and_retries),
 		cmocka_unit_test(test_member_text_cannot_plant_links),
+		cmocka_unit_test(test_progress_digest_then_close),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
