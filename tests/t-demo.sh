@@ -72,7 +72,7 @@ expect_match "$(ctl digest onboarding 2>&1)" "no round is open"
 err=$(ctl forget nobody 2>&1 || true)
 expect_match "$err" 'no member "nobody"'
 # Aino answered the kickoff and the idea prompt: two records erased everywhere.
-expect_match "$(ctl forget aino)" "forgot aino: 2 answer records erased"
+expect_match "$(ctl forget aino)" "forgot aino: erased 2 answer records, "
 if grep -rq '"member":"aino"' "$state/campaigns"; then fail "aino's answers are still stored"; fi
 expect_match "$(cat "$state/audit.jsonl")" '"action":"forget"'
 json=$(ctl export onboarding --format json)
