@@ -133,6 +133,8 @@ bench: deps
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/coco/templates \
 		$(DESTDIR)$(SYSCONFDIR)/coco/campaigns.d $(DESTDIR)$(SYSCONFDIR)/coco/templates
+	# Where `cococtl keygen` puts the key the unit passes in (LoadCredential=coco-key:...).
+	install -d -m 0700 $(DESTDIR)$(SYSCONFDIR)/coco/secrets
 	install -m 0755 build/cocod build/cococtl $(DESTDIR)$(PREFIX)/bin/
 	install -m 0644 templates/* $(DESTDIR)$(PREFIX)/share/coco/templates/
 	# The example config is installed only where there is none: never over an admin's files.

@@ -63,6 +63,13 @@ typedef struct connector_ops {
 	/* Looks for new inbound input now (tests, `cococtl poll`); 0 if nothing new. */
 	int (*poll)(connector *c);
 	connector *(*stop)(connector *c);
+	/* Optional (NULL: the connector keeps no copies). `cococtl forget`: removes every copy
+	 * the connector keeps of what was sent to or came from one of `addresses` (e-mail
+	 * addresses, chat ids; compared case-insensitively), and of what it sent to others
+	 * whose text holds one of `phrases` (a digest quoting the forgotten member).
+	 * NULL-terminated lists; *ret_erased counts what was removed. */
+	int (*forget)(connector *c, const char *const *addresses, const char *const *phrases,
+	              size_t *ret_erased);
 } connector_ops;
 
 extern const connector_ops local_connector;

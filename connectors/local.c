@@ -30,6 +30,7 @@
 #include "email/mime.h"
 #include "email/mime-bounds.h"
 #include "email/reply.h"
+#include "local-forget.h"
 #include "util.h"
 
 /* A mail bigger than this is not an answer to a survey. */
@@ -787,10 +788,23 @@ static int local_poll(connector *c)
 	return scan_inbox(c);
 }
 
+static int local_forget(connector *c, const char *const *addresses, const char *const *phrases,
+                        size_t *ret_erased)
+{
+	char **busy = NULL;
+	for (size_t i = 0; i < c->n_inflight; i++)
+		strv_push(&busy, xstrdup(c->inflight[i]->claim));
+	int r = local_forget_maildirs(c->outbox, c->inbox, (const char *const *)busy, addresses,
+	                              phrases, ret_erased);
+	strv_free(busy);
+	return r;
+}
+
 const connector_ops local_connector = {
 	.name = "local",
 	.start = local_start,
 	.send = local_send,
 	.poll = local_poll,
 	.stop = local_stop,
+	.forget = local_forget,
 };

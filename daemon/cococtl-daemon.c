@@ -1,6 +1,7 @@
 /* cococtl-daemon: the commands that talk to the running cocod over its control socket, one
  * JSON line each way (see cococtl.h and daemon/control.h). */
 #define _GNU_SOURCE
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -190,8 +191,26 @@ int cmd_forget(const ctl_args *a)
 	cJSON *o = call(req);
 	if (!o)
 		return CTL_FAILED;
-	int n = cJSON_GetObjectItem(o, "erased")->valueint;
-	printf("forgot %s: %d answer record%s erased\n", a->pos[0], n, n == 1 ? "" : "s");
+	/* One line: what was erased, then what was rewritten without them. */
+	static const struct {
+		const char *key, *one, *many, *lead;
+	} kinds[] = {
+		{"answers", "answer record", "answer records", " erased"},
+		{"comments", "comment", "comments", ","},
+		{"rejected", "rejected message", "rejected messages", ","},
+		{"spool_erased", "spooled message to them", "spooled messages to them", ","},
+		{"mail", "mail file", "mail files", ","},
+		{"digests", "digest", "digests", "; re-rendered"},
+		{"spool_scrubbed", "spooled message to others", "spooled messages to others",
+		 "; scrubbed"},
+	};
+	printf("forgot %s:", a->pos[0]);
+	for (size_t i = 0; i < ELEMENTSOF(kinds); i++) {
+		int64_t n = 0;
+		(void)json_get_int64(o, kinds[i].key, &n);
+		printf("%s %" PRId64 " %s", kinds[i].lead, n, n == 1 ? kinds[i].one : kinds[i].many);
+	}
+	putchar('\n');
 	cJSON_Delete(o);
 	return CTL_OK;
 }

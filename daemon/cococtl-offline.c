@@ -1,9 +1,13 @@
 /* cococtl-offline: the commands that work on files and need no cocod: check, plan, render,
  * mail-parse, keygen (see cococtl.h). */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <libgen.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "clock.h"
@@ -311,16 +315,54 @@ int cmd_mail_parse(const ctl_args *a)
 	return CTL_OK;
 }
 
+/* mkdir -p for the directories a key goes into: each one created 0700. */
+static int make_key_dir(const char *dir)
+{
+	_cleanup_free_ char *p = xstrdup(dir);
+	for (char *s = p + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = 0;
+		if (mkdir(p, 0700) < 0 && errno != EEXIST)
+			return -errno;
+		*s = '/';
+	}
+	if (mkdir(p, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
 int cmd_keygen(const ctl_args *a)
 {
 	const char *file = a->pos[0];
-	int r = secret_generate(file);
+	_cleanup_free_ char *copy = xstrdup(file), *bcopy = xstrdup(file);
+	const char *dir = dirname(copy), *base = basename(bcopy);
+	int r = make_key_dir(dir);
 	if (r < 0) {
-		fprintf(stderr, "cococtl: cannot write %s: %s\n", file, strerror(-r));
+		fprintf(stderr, "cococtl: cannot create the directory %s: %s\n", dir, strerror(-r));
 		return CTL_FAILED;
 	}
-	printf("wrote a new key to %s (mode 0600); name it %s in [Secrets] Directory= or pass it "
-	       "with LoadCredential=%s:%s\n",
-	       file, SECRET_KEY_NAME, SECRET_KEY_NAME, file);
+	r = secret_generate(file);
+	if (r < 0) {
+		fprintf(stderr, "cococtl: cannot write %s: %s%s\n", file, strerror(-r),
+		        r == -EEXIST ? " (a key is there already: cocod's pseudonyms and reply "
+		                       "addresses depend on it, so it is never overwritten)" : "");
+		return CTL_FAILED;
+	}
+	/* Absolute paths in the hint: a unit or coco.conf does not know our working directory. */
+	_cleanup_free_ char *real = realpath(dir, NULL);
+	if (real)
+		dir = real;
+	_cleanup_free_ char *abs = xasprintf("%s/%s", STREQ(dir, "/") ? "" : dir, base);
+	printf("wrote a new key to %s (mode 0600)\n", abs);
+	/* What cocod reads: [Secrets] Directory= DIR/coco-key, or the credential named coco-key
+	 * (from any path). */
+	if (STREQ(base, SECRET_KEY_NAME))
+		printf("cocod reads it with [Secrets] Directory=%s in coco.conf, or under systemd "
+		       "with LoadCredential=%s:%s\n", dir, SECRET_KEY_NAME, abs);
+	else
+		printf("cocod reads it under systemd with LoadCredential=%s:%s; with [Secrets] "
+		       "Directory= it must be named %s in that directory\n", SECRET_KEY_NAME, abs,
+		       SECRET_KEY_NAME);
 	return CTL_OK;
 }

@@ -91,8 +91,8 @@ static const ctl_command commands[] = {
 	 "@, a tab or a carriage return gets a leading ' so a spreadsheet does not run it as a\n"
 	 "formula. JSON is every stored record as it is.",
 	 O(OPT_FORMAT) | O(OPT_HISTORY), 1, 1, cmd_export, true},
-	{"forget", "MEMBER", "erase that member's answers everywhere", NULL, 0, 1, 1, cmd_forget,
-	 true},
+	{"forget", "MEMBER", "erase every copy of a member: answers, digests, spool, mail", NULL, 0,
+	 1, 1, cmd_forget, true},
 	{"poll", "", "make connectors look for new messages now", NULL, 0, 0, 0, cmd_poll, true},
 	{"help", "[COMMAND]", "this overview, or the help of COMMAND", NULL, 0, 0, 1, cmd_help,
 	 false},

@@ -1,5 +1,5 @@
 /* core-control: the admin commands cococtl sends over the control socket. Each one that
- * changes something is written to the audit log. */
+ * changes something is written to the audit log. `forget` lives in core-forget.c. */
 #define _GNU_SOURCE
 #include <string.h>
 
@@ -460,11 +460,10 @@ static int on_export_line(const char *line, size_t len, void *userdata)
 	return 0;
 }
 
-/* Calls fn for every answers.jsonl of the campaign. */
-static int for_each_answers_file(core *c, const coco_campaign *camp,
-                                 int (*fn)(core *c, const char *round, const char *occ,
-                                           void *userdata),
-                                 void *userdata)
+int core_for_each_answers_file(core *c, const coco_campaign *camp,
+                               int (*fn)(core *c, const char *round, const char *occ,
+                                         void *userdata),
+                               void *userdata)
 {
 	for (size_t i = 0; i < camp->n_rounds; i++) {
 		_cleanup_free_ char *dir = xasprintf("campaigns/%s/rounds/%s", camp->id,
@@ -530,7 +529,7 @@ static int cmd_export(core *c, const cJSON *req, cJSON **ret, char **ret_error)
 		strbuf_puts(&out, EXPORT_CSV_HEADER);
 	else
 		x.json = cJSON_CreateArray();
-	int r = for_each_answers_file(c, camp, export_file, &x);
+	int r = core_for_each_answers_file(c, camp, export_file, &x);
 	if (r < 0) {
 		strbuf_done(&out);
 		cJSON_Delete(x.json);
@@ -553,118 +552,6 @@ static int cmd_export(core *c, const cJSON *req, cJSON **ret, char **ret_error)
 	return 0;
 }
 
-/* ---- forget ----------------------------------------------------------------------- */
-
-typedef struct forget_ctx {
-	const char *member, *pseudo;
-	strbuf out;
-	size_t erased;
-} forget_ctx;
-
-/* A forgotten record keeps only its key, so the same input replayed later is still known
- * as recorded and is not stored again. */
-static int on_forget_line(const char *line, size_t len, void *userdata)
-{
-	forget_ctx *x = userdata;
-	cJSON *rec = cJSON_ParseWithLength(line, len);
-	const char *m = rec ? core_json_str(rec, "member") : NULL;
-	const char *p = rec ? core_json_str(rec, "pseudo") : NULL;
-	if (rec && ((m && STREQ(m, x->member)) || (p && STREQ(p, x->pseudo)))) {
-		cJSON *t = cJSON_CreateObject();
-		const char *key = core_json_str(rec, "key");
-		if (key)
-			cJSON_AddStringToObject(t, "key", key);
-		cJSON_AddNumberToObject(t, "v", 1);
-		cJSON_AddBoolToObject(t, "erased", 1);
-		char *s = cJSON_PrintUnformatted(t);
-		strbuf_puts(&x->out, s);
-		free(s);
-		cJSON_Delete(t);
-		x->erased++;
-	} else
-		strbuf_add(&x->out, line, len);
-	strbuf_putc(&x->out, '\n');
-	cJSON_Delete(rec);
-	return 0;
-}
-
-static int forget_file(core *c, const char *path, const char *member, const char *pseudo,
-                       size_t *erased)
-{
-	forget_ctx x = {.member = member, .pseudo = pseudo};
-	int r = store_scan(c->st, path, on_forget_line, &x);
-	if (r >= 0 && x.erased > 0)
-		r = store_replace(c->st, path, x.out.s, x.out.len);
-	strbuf_done(&x.out);
-	if (r >= 0)
-		*erased += x.erased;
-	return r == -ENOENT ? 0 : r;
-}
-
-typedef struct forget_run {
-	const coco_member *m;
-	const coco_campaign *camp;
-	size_t erased;
-} forget_run;
-
-static int forget_answers(core *c, const char *round, const char *occ, void *userdata)
-{
-	forget_run *f = userdata;
-	char pseudo[SECRET_PSEUDO_LEN + 1];
-	secret_pseudonym(&c->key, f->camp->id, f->m->id, pseudo);
-	_cleanup_free_ char *path = core_answers_path(f->camp->id, round, occ);
-	return forget_file(c, path, f->m->id, pseudo, &f->erased);
-}
-
-static int cmd_forget(core *c, const cJSON *req, cJSON **ret, char **ret_error)
-{
-	const char *who = arg(req, "member");
-	size_t total = 0;
-	unsigned found = 0;
-	if (!who) {
-		*ret_error = xstrdup("which member? give a member id");
-		return -EINVAL;
-	}
-	/* Everything pending is made durable first, so the rewrite sees every record. */
-	(void)store_commit(c->st);
-	for (size_t i = 0; i < c->cfg->n_campaigns; i++) {
-		const coco_campaign *camp = &c->cfg->campaigns[i];
-		const coco_member *m = campaign_find_member(camp, who);
-		if (!m)
-			continue;
-		found++;
-		forget_run f = {.m = m, .camp = camp};
-		int r = for_each_answers_file(c, camp, forget_answers, &f);
-		_cleanup_free_ char *cpath = xasprintf("campaigns/%s/comments.jsonl", camp->id);
-		if (r >= 0)
-			r = forget_file(c, cpath, m->id, "", &f.erased);
-		if (r < 0) {
-			*ret_error = xasprintf("erasing %s in %s failed half-way (%s); run it again",
-			                       who, camp->id, strerror(-r));
-			return r;
-		}
-		campaign_rt *ct = ct_find(c, camp->id);
-		for (size_t k = 0; ct && k < ct->n_rounds; k++) {
-			cJSON_Delete(ct->rounds[k].answered);
-			ct->rounds[k].answered = NULL;
-		}
-		total += f.erased;
-		_cleanup_free_ char *detail = xasprintf("member %s: %zu record%s erased", who,
-		                                        f.erased, f.erased == 1 ? "" : "s");
-		core_audit(c, "forget", camp->id, NULL, detail);
-		log_notice("%s: %s", camp->id, detail);
-	}
-	if (found == 0) {
-		*ret_error = xasprintf("no member \"%s\" in any campaign", who);
-		return -ENOENT;
-	}
-	cJSON *o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "member", who);
-	cJSON_AddNumberToObject(o, "erased", (double)total);
-	*ret = o;
-	return 0;
-}
-
 int core_control(core *c, const cJSON *req, cJSON **ret_reply, char **ret_error)
 {
 	const char *cmd = arg(req, "cmd");
@@ -679,6 +566,6 @@ int core_control(core *c, const cJSON *req, cJSON **ret_reply, char **ret_error)
 	if (STREQ(cmd, "export"))
 		return cmd_export(c, req, ret_reply, ret_error);
 	if (STREQ(cmd, "forget"))
-		return cmd_forget(c, req, ret_reply, ret_error);
+		return core_forget(c, arg(req, "member"), ret_reply, ret_error);
 	return -EOPNOTSUPP;
 }

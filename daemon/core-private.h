@@ -1,6 +1,7 @@
 /* core-private: what the parts of the core (core.c: schedule and transitions,
  * core-outbound.c: messages to members,
- * core-inbound.c: answers coming in, core-control.c: admin commands) share. Not an
+ * core-inbound.c: answers coming in, core-control.c: admin commands, core-forget.c:
+ * the forget command) share. Not an
  * interface for anything outside the core. */
 #pragma once
 
@@ -53,6 +54,8 @@ struct core {
 	size_t n_camps;
 	cJSON *tags; /* reply tag → {"c":campaign,"r":round or "digest","m":member} */
 	char *domain, *local_part;
+	core_forget_fn forget_hook; /* the daemon's connectors, for `forget` */
+	void *forget_userdata;
 };
 
 
@@ -121,3 +124,10 @@ int64_t core_json_i64(const cJSON *o, const char *k, int64_t def);
 /* Comments (replies to digests) after the first `seen` lines of the campaign's
  * comments.jsonl, as Markdown-safe one-liners; *ret_lines gets the lines read in all. */
 char **comments_since(core *c, const char *camp, int64_t seen, int64_t *ret_lines);
+/* Calls fn for every answers.jsonl of the campaign (core-control.c). */
+int core_for_each_answers_file(core *c, const coco_campaign *camp,
+                               int (*fn)(core *c, const char *round, const char *occ,
+                                         void *userdata),
+                               void *userdata);
+/* The forget command (core-forget.c). */
+int core_forget(core *c, const char *member, cJSON **ret_reply, char **ret_error);

@@ -42,5 +42,14 @@ void core_receive(void *core, const inbound_msg *m, inbound_done_fn done, void *
  * -EOPNOTSUPP (without touching the outputs) for a command it does not know. */
 int core_control(core *c, const cJSON *req, cJSON **ret_reply, char **ret_error);
 
+/* `cococtl forget` reaches the copies connectors keep through this hook, which the daemon
+ * sets (it holds the running connectors; the core names none): erase what was sent to or
+ * came from one of `addresses`, and what holds one of `phrases` (NULL-terminated lists);
+ * *ret_erased (added to) counts what was removed. Without a hook nothing outside the
+ * store is touched. */
+typedef int (*core_forget_fn)(const char *const *addresses, const char *const *phrases,
+                              size_t *ret_erased, void *userdata);
+void core_set_forget_hook(core *c, core_forget_fn fn, void *userdata);
+
 /* The connector outbound mail goes through ("email" if configured, else "local"). */
 const char *core_mail_connector(const core *c);

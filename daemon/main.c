@@ -259,6 +259,28 @@ static int handle_status(cocod *d, cJSON **ret)
 	return 0;
 }
 
+/* The core's way to the connectors' own copies (cococtl forget), without naming any. */
+static int forget_in_connectors(const char *const *addresses, const char *const *phrases,
+                                size_t *ret_erased, void *userdata)
+{
+	cocod *d = userdata;
+	int err = 0;
+	for (size_t i = 0; i < d->n_conns; i++) {
+		size_t n = 0;
+		if (!d->conn_ops[i]->forget)
+			continue;
+		int r = d->conn_ops[i]->forget(d->conns[i], addresses, phrases, &n);
+		*ret_erased += n;
+		if (r < 0) {
+			log_error_errno(r, "forget: the %s connector could not erase every copy: %m",
+			                d->conn_ops[i]->name);
+			if (err == 0)
+				err = r;
+		}
+	}
+	return err;
+}
+
 static int on_control(const cJSON *req, cJSON **ret_reply, char **ret_error, void *userdata)
 {
 	cocod *d = userdata;
@@ -421,6 +443,7 @@ int main(int argc, char **argv)
 		log_error_errno(r, "cannot start the campaigns: %m");
 		goto fail;
 	}
+	core_set_forget_hook(d.core, forget_in_connectors, &d);
 
 	sigset_t mask;
 	sigemptyset(&mask);

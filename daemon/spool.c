@@ -657,6 +657,102 @@ int spool_run(spool *sp)
 	return err < 0 ? err : started;
 }
 
+/* ---- forget ---- */
+
+static cJSON *tombstone(const cJSON *msg)
+{
+	static const char *const keep[] = {"id", "kind", "campaign"};
+	cJSON *t = cJSON_CreateObject();
+	cJSON_AddNumberToObject(t, "v", 1);
+	for (size_t i = 0; i < ELEMENTSOF(keep); i++)
+		if (json_str(msg, keep[i]))
+			cJSON_AddStringToObject(t, keep[i], json_str(msg, keep[i]));
+	cJSON_AddTrueToObject(t, "erased");
+	cJSON_AddNumberToObject(t, "erased_at", (double)clock_now());
+	/* Never sent, whatever box it sits in: spool_new() moves a final one out of new/. */
+	cJSON_AddTrueToObject(t, "final");
+	return t;
+}
+
+static int forget_one(spool *sp, const char *conn, const char *box, const char *id,
+                      spool_forget_fn fn, void *userdata, size_t *erased, size_t *rewritten)
+{
+	_cleanup_free_ char *path = path_of(conn, box, id);
+	cJSON *msg = NULL;
+	int r = read_msg(sp, path, &msg);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return log_error_errno(r, "spool: cannot read %s to erase from it: %m", path);
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(msg, "erased"))) {
+		cJSON_Delete(msg);
+		return 0; /* a tombstone already */
+	}
+	spool_verdict v = fn(msg, userdata);
+	if (v == SPOOL_REWRITE) {
+		r = write_json(sp, path, msg);
+		if (r >= 0)
+			(*rewritten)++;
+	} else if (v == SPOOL_ERASE) {
+		cJSON *t = tombstone(msg);
+		r = write_json(sp, path, t);
+		cJSON_Delete(t);
+		if (r >= 0 && STREQ(box, "new")) {
+			_cleanup_free_ char *to = path_of(conn, "failed", id);
+			entry *e = find_entry(sp, conn, id, NULL);
+			if (e)
+				remove_entry(sp, e); /* an answer to a pending send is ignored */
+			r = store_rename(sp->st, path, to);
+			if (r >= 0)
+				sp->n_failed++;
+		}
+		if (r >= 0)
+			(*erased)++;
+	}
+	cJSON_Delete(msg);
+	if (r < 0)
+		return log_error_errno(r, "spool: erasing from %s failed: %m", path);
+	return 0;
+}
+
+int spool_forget(spool *sp, spool_forget_fn fn, void *userdata, size_t *ret_erased,
+                 size_t *ret_rewritten)
+{
+	static const char *const boxes[] = {"new", "cur", "failed"};
+	char **conns = NULL;
+	size_t erased = 0, rewritten = 0;
+	int err = 0;
+	char id[80];
+
+	int r = store_list(sp->st, "spool", &conns);
+	if (r < 0 && r != -ENOENT)
+		return r;
+	for (char **c = conns; c && *c; c++) {
+		if (!name_is_safe(*c))
+			continue;
+		for (size_t b = 0; b < ELEMENTSOF(boxes); b++) {
+			_cleanup_free_ char *dir = xasprintf("spool/%s/%s", *c, boxes[b]);
+			char **names = NULL;
+			if (store_list(sp->st, dir, &names) < 0)
+				continue;
+			for (char **n = names; *n; n++) {
+				if (!split_json_name(*n, id, sizeof(id)))
+					continue;
+				r = forget_one(sp, *c, boxes[b], id, fn, userdata, &erased, &rewritten);
+				if (r < 0 && err == 0)
+					err = r;
+			}
+			strv_free(names);
+		}
+	}
+	strv_free(conns);
+	if (ret_erased)
+		*ret_erased = erased;
+	if (ret_rewritten)
+		*ret_rewritten = rewritten;
+	return err;
+}
+
 int64_t spool_next_due(spool *sp)
 {
 	int64_t best = INT64_MAX;

@@ -80,6 +80,27 @@ int spool_run(spool *sp);
  * (a moment in the past means "now"), or INT64_MAX if there is none. */
 int64_t spool_next_due(spool *sp);
 
+/* What spool_forget()'s callback decides for one message. */
+typedef enum spool_verdict {
+	SPOOL_KEEP,    /* untouched */
+	SPOOL_REWRITE, /* the callback changed msg: written back in place, in the same box */
+	SPOOL_ERASE,   /* replaced by a tombstone (see spool_forget) */
+} spool_verdict;
+
+/* Called for every message of every connector's new/, cur/ and failed/ with the parsed
+ * message (the callback may change it for SPOOL_REWRITE). */
+typedef spool_verdict (*spool_forget_fn)(cJSON *msg, void *userdata);
+
+/* `cococtl forget`: lets fn decide for every spooled message. An erased message becomes a
+ * tombstone {"v":1,"id","kind","campaign","erased":true,"final":true}: no recipient, no
+ * content, and its file name still makes spool_enqueue() see the id as known, so the same
+ * message is never queued again. A queued one (new/) is taken out of the queue and its
+ * tombstone moved into failed/ (a crash between the two steps is finished by spool_new(),
+ * as for any message marked final). *ret_erased and *ret_rewritten count what was done;
+ * returns the first store error, after going on with the rest. */
+int spool_forget(spool *sp, spool_forget_fn fn, void *userdata, size_t *ret_erased,
+                 size_t *ret_rewritten);
+
 /* For the status command. */
 void spool_stats(const spool *sp, spool_counters *ret);
 

@@ -72,8 +72,13 @@ expect_match "$(ctl digest onboarding 2>&1)" "no round is open"
 err=$(ctl forget nobody 2>&1 || true)
 expect_match "$err" 'no member "nobody"'
 # Aino answered the kickoff and the idea prompt: two records erased everywhere.
-expect_match "$(ctl forget aino)" "forgot aino: 2 answer records erased"
+expect_match "$(ctl forget aino)" "forgot aino: erased 2 answer records, "
 if grep -rq '"member":"aino"' "$state/campaigns"; then fail "aino's answers are still stored"; fi
+# Every copy: digests, spool, outbox and inbox mail, rejected messages.
+for word in "Aino" "Virtanen" "aino.virtanen@acme.example"; do
+	if left=$(grep -rlF -e "$word" "$state"); then fail "\"$word\" is still in: $left"; fi
+done
+if grep -q '"aino"' "$state/audit.jsonl"; then fail "the audit log names aino"; fi
 expect_match "$(cat "$state/audit.jsonl")" '"action":"forget"'
 json=$(ctl export onboarding --format json)
 expect_match "$json" '"member":	"mikko"'

@@ -1,0 +1,547 @@
+/* core-forget: `cococtl forget MEMBER`, erasing every copy coco holds of what a member
+ * wrote and of what was sent to them:
+ *  - their answers and comments (by member id, or by their pseudonym in anonymous rounds)
+ *    and rejected messages (by member id or by one of their addresses): each record is
+ *    replaced by {"key":…,"v":1,"erased":true}, so the same input replayed later is still
+ *    known as recorded and is not stored again;
+ *  - the compiled digests that held them: a round digest of an occurrence that is no
+ *    longer open is computed again from the store without the member (comments shown in
+ *    it are taken back from its old text, minus theirs); any other digest (periodic ones,
+ *    the digest of an occurrence still open) loses every line naming or quoting them;
+ *  - spooled messages: those addressed to them become tombstones (spool_forget), those to
+ *    others that quote them are given the new digest text, or lose the lines that quote;
+ *  - copies the connectors keep (the local connector's maildirs), through a hook the
+ *    daemon registers (core_set_forget_hook): the core never names a connector.
+ * "Naming or quoting" is decided by phrases gathered from what is erased: the member's
+ * name, addresses, and the free text, ideas and comments they wrote (FORGET_PHRASE_MIN
+ * bytes or more, as written and as placed in Markdown). The audit log gets one line per
+ * campaign with the counts and the member's pseudonym, not their id or name. */
+#define _GNU_SOURCE
+#include <string.h>
+#include <strings.h>
+
+#include "clock.h"
+#include "core-private.h"
+#include "digest.h"
+#include "mdtext.h"
+#include "util.h"
+
+/* Shorter texts ("yes", "4") are in too many other people's lines to say who wrote them. */
+#define FORGET_PHRASE_MIN 5
+#define FORGET_DIGEST_MAX (16u * 1024 * 1024)
+
+typedef struct forget_counts {
+	size_t answers, comments, rejected, digests, spool_erased, spool_scrubbed, mail;
+} forget_counts;
+
+typedef struct forget_job {
+	core *c;
+	const coco_campaign *camp;
+	const coco_member *m;
+	char pseudo[SECRET_PSEUDO_LEN + 1];
+	const coco_round *round; /* while an answers file is rewritten */
+	char **phrases;          /* what a line naming or quoting the member holds */
+	char **addresses;        /* e-mail addresses and chat ids, for rejected mail and connectors */
+	cJSON *touched;          /* {"round/occurrence": true}: occurrences that held their records */
+	cJSON *digests;          /* spool id of a digest to someone else → its new Markdown */
+	forget_counts n;
+} forget_job;
+
+void core_set_forget_hook(core *c, core_forget_fn fn, void *userdata)
+{
+	c->forget_hook = fn;
+	c->forget_userdata = userdata;
+}
+
+static void add_phrase(char ***v, const char *s)
+{
+	if (!s || strlen(s) < FORGET_PHRASE_MIN)
+		return;
+	for (char **p = *v; p && *p; p++)
+		if (STREQ(*p, s))
+			return;
+	strv_push(v, xstrdup(s));
+	_cleanup_free_ char *md = md_text(s);
+	if (md && !STREQ(md, s) && strlen(md) >= FORGET_PHRASE_MIN)
+		add_phrase(v, md);
+}
+
+static bool line_has(const forget_job *j, const char *line, size_t len)
+{
+	for (char **p = j->phrases; p && *p; p++) {
+		size_t n = strlen(*p);
+		for (size_t i = 0; i + n <= len; i++)
+			if (strncasecmp(line + i, *p, n) == 0)
+				return true;
+	}
+	return false;
+}
+
+/* Text without the lines that name or quote the member; NULL if there were none. */
+static char *filter_lines(const forget_job *j, const char *text)
+{
+	strbuf out = {0};
+	bool changed = false;
+	for (const char *line = text, *end; *line; line = end + (*end ? 1 : 0)) {
+		end = strchrnul(line, '\n');
+		if (line_has(j, line, (size_t)(end - line))) {
+			changed = true;
+			continue;
+		}
+		strbuf_add(&out, line, (size_t)(end - line));
+		if (*end)
+			strbuf_putc(&out, '\n');
+	}
+	if (!changed) {
+		strbuf_done(&out);
+		return NULL;
+	}
+	return strbuf_steal(&out);
+}
+
+/* ---- records ---------------------------------------------------------------------- */
+
+/* What the record says in the member's own words, to recognise it in digests. */
+static void collect_phrases(forget_job *j, const cJSON *rec)
+{
+	const cJSON *it;
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(rec, "ideas"))
+	if (cJSON_IsString(it))
+		add_phrase(&j->phrases, it->valuestring);
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(rec, "answers"))
+	{
+		/* Free text only: a choice's label is everyone's. */
+		for (size_t q = 0; j->round && q < j->round->n_questions; q++)
+			if (STREQ(j->round->questions[q].id, it->string) &&
+			    j->round->questions[q].kind == QUESTION_TEXT && cJSON_IsString(it))
+				add_phrase(&j->phrases, it->valuestring);
+	}
+	add_phrase(&j->phrases, core_json_str(rec, "text"));
+}
+
+typedef bool (*record_match_fn)(const forget_job *j, const cJSON *rec);
+
+static bool is_theirs(const forget_job *j, const cJSON *rec)
+{
+	const char *m = core_json_str(rec, "member"), *p = core_json_str(rec, "pseudo");
+	return (m && STREQ(m, j->m->id)) || (p && STREQ(p, j->pseudo));
+}
+
+static bool is_their_rejected(const forget_job *j, const cJSON *rec)
+{
+	const char *m = core_json_str(rec, "member"), *camp = core_json_str(rec, "campaign");
+	const char *from = core_json_str(rec, "from");
+	if (m && STREQ(m, j->m->id) && (!camp || STREQ(camp, j->camp->id)))
+		return true;
+	for (size_t i = 0; from && i < j->m->n_emails; i++)
+		if (strcasecmp(from, j->m->emails[i]) == 0)
+			return true;
+	return false;
+}
+
+typedef struct rewrite {
+	forget_job *j;
+	record_match_fn match;
+	strbuf out;
+	size_t erased;
+} rewrite;
+
+/* A forgotten record keeps only its key, so the same input replayed later is still known
+ * as recorded and is not stored again. Lines keep their places (comments are counted by
+ * line). */
+static int on_forget_line(const char *line, size_t len, void *userdata)
+{
+	rewrite *x = userdata;
+	cJSON *rec = cJSON_ParseWithLength(line, len);
+	if (rec && !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(rec, "erased")) &&
+	    x->match(x->j, rec)) {
+		collect_phrases(x->j, rec);
+		cJSON *t = cJSON_CreateObject();
+		const char *key = core_json_str(rec, "key");
+		if (key)
+			cJSON_AddStringToObject(t, "key", key);
+		cJSON_AddNumberToObject(t, "v", 1);
+		cJSON_AddBoolToObject(t, "erased", 1);
+		char *s = cJSON_PrintUnformatted(t);
+		strbuf_puts(&x->out, s);
+		free(s);
+		cJSON_Delete(t);
+		x->erased++;
+	} else
+		strbuf_add(&x->out, line, len);
+	strbuf_putc(&x->out, '\n');
+	cJSON_Delete(rec);
+	return 0;
+}
+
+static int forget_jsonl(forget_job *j, const char *path, record_match_fn match, size_t *count,
+                        size_t *ret_erased)
+{
+	rewrite x = {.j = j, .match = match};
+	int r = store_scan(j->c->st, path, on_forget_line, &x);
+	if (r >= 0 && x.erased > 0)
+		r = store_replace(j->c->st, path, x.out.s, x.out.len);
+	strbuf_done(&x.out);
+	if (r >= 0) {
+		*count += x.erased;
+		if (ret_erased)
+			*ret_erased = x.erased;
+	}
+	return r == -ENOENT ? 0 : r;
+}
+
+static int forget_answers(core *c, const char *round, const char *occ, void *userdata)
+{
+	forget_job *j = userdata;
+	_cleanup_free_ char *path = core_answers_path(j->camp->id, round, occ);
+	size_t erased = 0;
+	j->round = campaign_find_round(j->camp, round);
+	int r = forget_jsonl(j, path, is_theirs, &j->n.answers, &erased);
+	j->round = NULL;
+	if (r >= 0 && erased > 0) {
+		_cleanup_free_ char *k = xasprintf("%s/%s", round, occ);
+		cJSON_AddTrueToObject(j->touched, k);
+	}
+	return r;
+}
+
+/* ---- digests ---------------------------------------------------------------------- */
+
+/* "\*" → "*": md_text() undone, for comments read back from a digest. */
+static char *md_unescape(const char *s, size_t len)
+{
+	strbuf b = {0};
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] == '\\' && i + 1 < len && strchr("\\`*_[]<>", s[i + 1]))
+			i++;
+		strbuf_putc(&b, s[i]);
+	}
+	return strbuf_steal(&b);
+}
+
+/* The comments a round digest showed (the "## Comments" list of templates/digest.md),
+ * without the member's: they are not in the store in a form that says which digest
+ * showed them. */
+static char **old_comments(const forget_job *j, const char *md)
+{
+	static const char head[] = "\n## Comments\n";
+	const char *p = strstr(md, head);
+	char **v = NULL;
+	if (!p)
+		return NULL;
+	p += sizeof(head) - 1;
+	while (*p == '\n')
+		p++;
+	while (p[0] == '-' && p[1] == ' ') {
+		const char *end = strchrnul(p, '\n');
+		if (!line_has(j, p, (size_t)(end - p)))
+			strv_push(&v, md_unescape(p + 2, (size_t)(end - p - 2)));
+		p = *end ? end + 1 : end;
+	}
+	return v;
+}
+
+/* The occurrence before `occ` that has answers (for the trend), or NULL. */
+static char *previous_occurrence(core *c, const coco_campaign *camp, const char *round,
+                                 const char *occ)
+{
+	_cleanup_free_ char *dir = xasprintf("campaigns/%s/rounds/%s", camp->id, round);
+	char **occs = NULL, *prev = NULL;
+	if (STREQ(occ, "once") || store_list(c->st, dir, &occs) < 0)
+		return NULL;
+	for (char **o = occs; *o && strcmp(*o, occ) < 0; o++)
+		prev = *o;
+	prev = prev ? xstrdup(prev) : NULL;
+	strv_free(occs);
+	return prev;
+}
+
+/* A round digest computed again from the store, without the member (not even in the list
+ * of who has not answered). */
+static int recompute_digest(forget_job *j, const coco_round *r, round_rt *cur, const char *occ,
+                            const char *old_md, char **ret_md)
+{
+	core *c = j->c;
+	coco_campaign copy = *j->camp;
+	coco_member *members = xcalloc(j->camp->n_members + 1, sizeof(*members));
+	size_t n = 0;
+	for (size_t i = 0; i < j->camp->n_members; i++)
+		if (&j->camp->members[i] != j->m)
+			members[n++] = j->camp->members[i];
+	copy.members = members;
+	copy.n_members = n;
+	_cleanup_free_ char *prev = previous_occurrence(c, j->camp, r->id, occ);
+	round_rt tmp = *cur;
+	tmp.occurrence = (char *)occ;
+	tmp.prev_occurrence = prev;
+	tmp.state = RS_DIGESTED;
+	tmp.answered = NULL;
+	char **comments = old_comments(j, old_md);
+	int k = compile_round_digest(c, &copy, ct_find(c, j->camp->id), &tmp, comments, ret_md);
+	strv_free(comments);
+	free(members);
+	return k;
+}
+
+/* "<round>-<occurrence>" of a round digest whose occurrence is no longer open. */
+static const coco_round *recomputable(forget_job *j, const char *name, round_rt **ret_rt,
+                                      const char **ret_occ)
+{
+	campaign_rt *ct = ct_find(j->c, j->camp->id);
+	for (size_t i = 0; ct && i < j->camp->n_rounds; i++) {
+		const coco_round *r = &j->camp->rounds[i];
+		size_t n = strlen(r->id);
+		if (strncmp(name, r->id, n) != 0 || name[n] != '-' || r->kind == ROUND_ANNOUNCE)
+			continue;
+		const char *occ = name + n + 1;
+		_cleanup_free_ char *dir = xasprintf("campaigns/%s/rounds/%s/%s", j->camp->id, r->id,
+		                                     occ);
+		round_rt *rt = rt_find(ct, r->id);
+		if (!rt || !name_is_safe(occ) || store_exists(j->c->st, dir) <= 0)
+			continue;
+		if (rt->state == RS_OPEN && rt->occurrence && STREQ(rt->occurrence, occ))
+			return NULL; /* still collecting: its figures are not final */
+		*ret_rt = rt;
+		*ret_occ = occ;
+		return r;
+	}
+	return NULL;
+}
+
+static int forget_digest(forget_job *j, const char *name)
+{
+	core *c = j->c;
+	_cleanup_free_ char *path = xasprintf("campaigns/%s/digests/%s.md", j->camp->id, name);
+	_cleanup_free_ char *old = NULL, *md = NULL;
+	size_t len;
+	int r = store_read(c->st, path, FORGET_DIGEST_MAX, &old, &len);
+	if (r < 0)
+		return r == -ENOENT ? 0 : r;
+	round_rt *rt = NULL;
+	const char *occ = NULL;
+	const coco_round *rd = recomputable(j, name, &rt, &occ);
+	bool held = false;
+	if (rd) {
+		_cleanup_free_ char *k = xasprintf("%s/%s", rd->id, occ);
+		held = cJSON_GetObjectItemCaseSensitive(j->touched, k) != NULL;
+	}
+	if (!held && !line_has(j, old, len))
+		return 0;
+	if (rd && recompute_digest(j, rd, rt, occ, old, &md) < 0)
+		log_warning("%s: digest %s cannot be computed again; removing the lines about the "
+		            "forgotten member instead", j->camp->id, name);
+	/* Whatever the computation still shows of them (a ballot idea) goes too. */
+	char *filtered = filter_lines(j, md ? md : old);
+	if (filtered) {
+		free(md);
+		md = filtered;
+	}
+	if (!md)
+		return 0;
+	r = digest_write(c->st, j->camp->id, name, md);
+	if (r < 0)
+		return r;
+	j->n.digests++;
+	for (size_t i = 0; i < j->camp->n_members; i++) {
+		const coco_member *o = &j->camp->members[i];
+		if (o == j->m)
+			continue;
+		_cleanup_free_ char *id = core_message_id(c, "digest", j->camp->id, name, o->id);
+		cJSON_DeleteItemFromObjectCaseSensitive(j->digests, id);
+		cJSON_AddStringToObject(j->digests, id, md);
+	}
+	return 0;
+}
+
+static int forget_digests(forget_job *j)
+{
+	_cleanup_free_ char *dir = xasprintf("campaigns/%s/digests", j->camp->id);
+	char **names = NULL;
+	int err = 0;
+	if (store_list(j->c->st, dir, &names) < 0)
+		return 0;
+	for (char **n = names; *n; n++) {
+		size_t l = strlen(*n);
+		if (l <= 3 || !STREQ(*n + l - 3, ".md"))
+			continue;
+		_cleanup_free_ char *name = xstrndup(*n, l - 3);
+		int r = forget_digest(j, name);
+		if (r < 0 && err == 0)
+			err = log_error_errno(r, "%s: cannot rewrite digest %s: %m", j->camp->id, name);
+	}
+	strv_free(names);
+	return err;
+}
+
+/* ---- spool ------------------------------------------------------------------------ */
+
+static void set_markdown(cJSON *msg, const char *md)
+{
+	cJSON_DeleteItemFromObjectCaseSensitive(msg, "markdown");
+	cJSON_DeleteItemFromObjectCaseSensitive(msg, "html");
+	cJSON_AddStringToObject(msg, "markdown", md);
+	_cleanup_free_ char *html = NULL;
+	if (digest_markdown_to_html(md, &html) >= 0)
+		cJSON_AddStringToObject(msg, "html", html);
+}
+
+static spool_verdict on_spooled(cJSON *msg, void *userdata)
+{
+	forget_job *j = userdata;
+	const char *camp = core_json_str(msg, "campaign"), *id = core_json_str(msg, "id");
+	const cJSON *to = cJSON_GetObjectItemCaseSensitive(msg, "to");
+	const char *member = core_json_str(to, "member"), *email = core_json_str(to, "email");
+	if (!camp || !STREQ(camp, j->camp->id))
+		return SPOOL_KEEP;
+	if (member && STREQ(member, j->m->id))
+		return SPOOL_ERASE;
+	for (size_t i = 0; email && i < j->m->n_emails; i++)
+		if (strcasecmp(email, j->m->emails[i]) == 0)
+			return SPOOL_ERASE;
+	const char *md = id ? core_json_str(j->digests, id) : NULL;
+	if (md) {
+		set_markdown(msg, md);
+		return SPOOL_REWRITE;
+	}
+	const char *old = core_json_str(msg, "markdown");
+	_cleanup_free_ char *filtered = old ? filter_lines(j, old) : NULL;
+	bool subject = core_json_str(msg, "subject") &&
+	               line_has(j, core_json_str(msg, "subject"),
+	                        strlen(core_json_str(msg, "subject")));
+	if (!filtered && !subject)
+		return SPOOL_KEEP;
+	if (filtered)
+		set_markdown(msg, filtered);
+	if (subject) {
+		cJSON_DeleteItemFromObjectCaseSensitive(msg, "subject");
+		cJSON_AddStringToObject(msg, "subject", "(erased)");
+	}
+	return SPOOL_REWRITE;
+}
+
+/* ---- the command ------------------------------------------------------------------ */
+
+static int forget_campaign(forget_job *j)
+{
+	core *c = j->c;
+	const coco_member *m = j->m;
+	secret_pseudonym(&c->key, j->camp->id, m->id, j->pseudo);
+	add_phrase(&j->phrases, m->name ? m->name : m->id);
+	for (size_t i = 0; i < m->n_emails; i++) {
+		add_phrase(&j->phrases, m->emails[i]);
+		strv_push(&j->addresses, xstrdup(m->emails[i]));
+	}
+	if (m->slack_id)
+		strv_push(&j->addresses, xstrdup(m->slack_id));
+	if (m->matrix_id)
+		strv_push(&j->addresses, xstrdup(m->matrix_id));
+
+	int r = core_for_each_answers_file(c, j->camp, forget_answers, j);
+	_cleanup_free_ char *cpath = xasprintf("campaigns/%s/comments.jsonl", j->camp->id);
+	if (r >= 0)
+		r = forget_jsonl(j, cpath, is_theirs, &j->n.comments, NULL);
+	if (r >= 0)
+		r = forget_jsonl(j, "rejected/messages.jsonl", is_their_rejected, &j->n.rejected,
+		                 NULL);
+	if (r < 0)
+		return r;
+	campaign_rt *ct = ct_find(c, j->camp->id);
+	for (size_t k = 0; ct && k < ct->n_rounds; k++) {
+		cJSON_Delete(ct->rounds[k].answered);
+		ct->rounds[k].answered = NULL;
+	}
+	r = forget_digests(j);
+	size_t erased = 0, scrubbed = 0;
+	int k = spool_forget(c->sp, on_spooled, j, &erased, &scrubbed);
+	j->n.spool_erased += erased;
+	j->n.spool_scrubbed += scrubbed;
+	return r < 0 ? r : k;
+}
+
+static void counts_to_json(cJSON *o, const forget_counts *n)
+{
+	cJSON_AddNumberToObject(o, "answers", (double)n->answers);
+	cJSON_AddNumberToObject(o, "comments", (double)n->comments);
+	cJSON_AddNumberToObject(o, "rejected", (double)n->rejected);
+	cJSON_AddNumberToObject(o, "digests", (double)n->digests);
+	cJSON_AddNumberToObject(o, "spool_erased", (double)n->spool_erased);
+	cJSON_AddNumberToObject(o, "spool_scrubbed", (double)n->spool_scrubbed);
+	cJSON_AddNumberToObject(o, "mail", (double)n->mail);
+}
+
+static void counts_add(forget_counts *a, const forget_counts *b)
+{
+	a->answers += b->answers;
+	a->comments += b->comments;
+	a->rejected += b->rejected;
+	a->digests += b->digests;
+	a->spool_erased += b->spool_erased;
+	a->spool_scrubbed += b->spool_scrubbed;
+	a->mail += b->mail;
+}
+
+int core_forget(core *c, const char *who, cJSON **ret, char **ret_error)
+{
+	forget_counts total = {0};
+	char **phrases = NULL, **addresses = NULL;
+	unsigned found = 0;
+	int r = 0;
+	if (!who) {
+		*ret_error = xstrdup("which member? give a member id");
+		return -EINVAL;
+	}
+	/* Everything pending is made durable first, so the rewrite sees every record. */
+	(void)store_commit(c->st);
+	for (size_t i = 0; i < c->cfg->n_campaigns && r >= 0; i++) {
+		const coco_campaign *camp = &c->cfg->campaigns[i];
+		const coco_member *m = campaign_find_member(camp, who);
+		if (!m)
+			continue;
+		found++;
+		forget_job j = {.c = c, .camp = camp, .m = m, .touched = cJSON_CreateObject(),
+		                .digests = cJSON_CreateObject()};
+		r = forget_campaign(&j);
+		counts_add(&total, &j.n);
+		for (char **p = j.phrases; p && *p; p++)
+			strv_push(&phrases, xstrdup(*p));
+		for (char **p = j.addresses; p && *p; p++)
+			strv_push(&addresses, xstrdup(*p));
+		/* The pseudonym, not the id: the audit log outlives the erasure, and only the
+		 * holder of the key can tell whose it is. */
+		_cleanup_free_ char *detail = xasprintf(
+			"member pseudonym %s: %zu answers, %zu comments, %zu rejected, %zu digests, "
+			"%zu spool erased, %zu spool scrubbed%s", j.pseudo, j.n.answers, j.n.comments,
+			j.n.rejected, j.n.digests, j.n.spool_erased, j.n.spool_scrubbed,
+			r < 0 ? " (failed half-way)" : "");
+		core_audit(c, "forget", camp->id, NULL, detail);
+		log_notice("%s: forget: %s", camp->id, detail);
+		if (r < 0)
+			*ret_error = xasprintf("erasing %s in %s failed half-way (%s); run it again",
+			                       who, camp->id, strerror(-r));
+		strv_free(j.phrases);
+		strv_free(j.addresses);
+		cJSON_Delete(j.touched);
+		cJSON_Delete(j.digests);
+	}
+	if (found == 0) {
+		*ret_error = xasprintf("no member \"%s\" in any campaign", who);
+		r = -ENOENT;
+	}
+	if (r >= 0 && c->forget_hook) {
+		r = c->forget_hook((const char *const *)addresses, (const char *const *)phrases,
+		                   &total.mail, c->forget_userdata);
+		if (r < 0)
+			*ret_error = xasprintf("the records of %s are erased, but a connector could not "
+			                       "erase its copies (%s); run it again", who, strerror(-r));
+	}
+	(void)store_commit(c->st); /* the audit lines */
+	strv_free(phrases);
+	strv_free(addresses);
+	if (r < 0)
+		return r;
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "member", who);
+	counts_to_json(o, &total);
+	*ret = o;
+	return 0;
+}
