@@ -214,7 +214,8 @@ static int on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *userp, v
 	if (s) {
 		r = sd_event_source_set_io_events(s->src, events);
 		if (r >= 0)
-			r = sd_event_source_set_enabled(s->src, events ? SD_EVENT_ON : SD_EVENT_OFF);
+			r = sd_event_source_set_enabled(s->src,
+			                                events ? SD_EVENT_ON : SD_EVENT_OFF);
 	} else {
 		s = xcalloc(1, sizeof(*s));
 		s->loop = c;

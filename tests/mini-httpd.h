@@ -94,7 +94,8 @@ static int httpd_conn_flush(struct httpd_conn *k)
 
 static void httpd_respond(struct httpd_conn *k, int status, const char *body, size_t len)
 {
-	strbuf_printf(&k->out, "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\n\r\n",
+	strbuf_printf(&k->out,
+	              "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\n\r\n",
 	              status, status == 200 ? "OK" : "Canned", len);
 	strbuf_add(&k->out, body, len);
 }
