@@ -31,6 +31,7 @@
 #include "util.h"
 
 #define HTTP_LISTEN_BACKLOG 128
+#define HTTP_BODY_DISCARD_MAX 4
 /* A timer further than this is re-armed from MHD_get_timeout() anyway when it fires. */
 #define HTTP_TIMER_MAX_USEC (3600 * 1000000ULL)
 
@@ -82,6 +83,7 @@ struct http_request {
 	req_state state;
 	strbuf body;
 	bool too_large;
+	uint64_t discarded; /* bytes of a too large body read and dropped */
 	bool suspended;
 	unsigned status;
 	struct MHD_Response *response;
@@ -530,17 +532,26 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
 			return MHD_YES;
 		if (req->too_large || req->body.len + n > req->server->body_max) {
 			/* A body without Content-Length (chunked) that passed the cap. MHD takes no
-			 * answer in the middle of a body: close, unless the answer can go out. */
-			req->too_large = true;
-			strbuf_done(&req->body);
-			return answer_now(req, 413, "body too large", NULL, true) == MHD_YES ? MHD_YES
-			                                                                    : MHD_NO;
+			 * answer in the middle of a body, so the rest is read and dropped to answer
+			 * 413 at its end; a body that goes on past HTTP_BODY_DISCARD_MAX times the
+			 * cap is not worth reading: the connection is closed. */
+			if (!req->too_large) {
+				req->discarded = req->body.len;
+				strbuf_done(&req->body);
+				req->too_large = true;
+			}
+			req->discarded += n;
+			if (req->discarded > HTTP_BODY_DISCARD_MAX * (uint64_t)req->server->body_max)
+				return MHD_NO;
+			return MHD_YES;
 		}
 		strbuf_add(&req->body, upload_data, n);
 		return MHD_YES;
 	}
 	switch (req->state) {
 	case REQ_BODY:
+		if (req->too_large)
+			return answer_now(req, 413, "body too large", NULL, true);
 		return request_run_handler(req);
 	case REQ_ANSWERED:
 		return queue_response(req); /* resumed after a deferred answer */
