@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "config-private.h"
+#include "http.h"
 #include "util.h"
 
 #define LIST_MAX 64 /* most entries in Email=, Remind=, Options=, ... */
@@ -92,14 +93,11 @@ static void p_group(ctx *c, const key_def *k, const char *v, void *obj, unsigned
 
 static void p_listen(ctx *c, const key_def *k, const char *v, void *obj, unsigned line)
 {
-	const char *colon = strrchr(v, ':');
-	long port;
-	bool ok = colon && colon > v && parse_long(colon + 1, 1, 65535, &port) >= 0;
-	if (ok && v[0] == '[')
-		ok = colon[-1] == ']' && colon - v > 2;
-	if (!ok) {
-		config_cerr(c, line, "%s=" VAL_FMT ": expected ADDRESS:PORT, like 127.0.0.1:8470", k->name,
-		     VAL_ARG(v));
+	/* The same parser the ingress binds with (http.c): numeric addresses only, IPv6 in
+	 * brackets, so "::1:8470" cannot be read two ways. */
+	if (http_parse_address(v, 1, NULL, NULL) < 0) {
+		config_cerr(c, line, "%s=" VAL_FMT ": expected ADDRESS:PORT with a numeric address, "
+		            "like 127.0.0.1:8470 or [::1]:8470", k->name, VAL_ARG(v));
 		return;
 	}
 	p_string(c, k, v, obj, line);
@@ -469,7 +467,7 @@ static const key_def daemon_keys[] = {
 	KEY("StateDirectory", p_path, coco_config, state_dir, "where answers, spools and state live (default /var/lib/coco)"),
 	KEY("ControlSocket", p_path, coco_config, control_socket, "the cococtl socket (default /run/coco/control.sock)"),
 	KEY("ControlGroup", p_group, coco_config, control_group, "a group whose members may use the control socket too (default: only root and cocod's user)"),
-	KEY("Listen", p_listen, coco_config, listen, "ADDRESS:PORT of the webhook ingress (default 127.0.0.1:8470)"),
+	KEY("Listen", p_listen, coco_config, listen, "ADDRESS:PORT of the HTTP ingress, [::1]:PORT for IPv6 (default 127.0.0.1:8470)"),
 	KEY("Connectors", p_connectors, coco_config, connectors, "which of local, email, slack, matrix run (default local)", LIST(coco_config, connectors, n_connectors)),
 };
 static const key_def mail_keys[] = {

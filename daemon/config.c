@@ -534,6 +534,7 @@ static void main_defaults(ctx *c)
 		cfg->state_dir = xstrdup("/var/lib/coco");
 	if (!cfg->control_socket)
 		cfg->control_socket = xstrdup("/run/coco/control.sock");
+	cfg->listen_explicit = cfg->listen != NULL;
 	if (!cfg->listen)
 		cfg->listen = xstrdup("127.0.0.1:8470");
 	if (!cfg->connectors) {

@@ -147,6 +147,7 @@ typedef struct coco_config {
 	char *control_socket; /* [Daemon] ControlSocket=, default /run/coco/control.sock */
 	char *control_group;  /* [Daemon] ControlGroup=: a group name or gid, NULL = none */
 	char *listen;         /* [Daemon] Listen= ingress address "127.0.0.1:8470" */
+	bool listen_explicit; /* Listen= was given (the ingress then always starts) */
 	char **connectors;    /* [Daemon] Connectors=local email slack matrix */
 	size_t n_connectors;
 	char *mail_from;      /* [Mail] From= */

@@ -15,6 +15,7 @@
 #include "connector.h"
 #include "control.h"
 #include "core.h"
+#include "ingress.h"
 #include "secret.h"
 #include "spool.h"
 #include "store.h"
@@ -38,6 +39,7 @@ typedef struct cocod {
 	connector *conns[8];
 	const connector_ops *conn_ops[8];
 	size_t n_conns;
+	ingress *http; /* the HTTP ingress, see "HTTP ingress" below */
 	uint64_t started_usec;
 	unsigned reloads;
 	char *last_reload_error;
@@ -154,6 +156,15 @@ static void apply_control_group(cocod *d)
 		                  daemon_socket(d), name);
 }
 
+/* ---- HTTP ingress (daemon/ingress.h, daemon/http.h) ----
+ * The routes every server the ingress makes gets. Connectors that receive over HTTP add
+ * theirs here. */
+static int http_routes(http_server *s, void *userdata)
+{
+	return http_route_add(s, "GET", "/healthz", http_handler_healthz, NULL, 0);
+}
+/* ---- end of HTTP ingress ---- */
+
 /* SIGHUP: build a whole new config; swap it in only if valid. */
 static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
 {
@@ -190,6 +201,7 @@ static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void
 		}
 		d->reloads++;
 		apply_control_group(d);
+		(void)ingress_reload(d->http, d->cfg); /* HTTP ingress: logs, keeps the old on failure */
 		if (connectors_start(d) < 0)
 			d->last_reload_error = xstrdup("a connector failed to start, see the log");
 		_cleanup_free_ char *summary = config_summary(d->cfg);
@@ -311,6 +323,7 @@ static void daemon_done(cocod *d)
 	if (d->store && store_pending(d->store) > 0)
 		(void)store_commit(d->store);
 	control_free(d->ctl);
+	ingress_free(d->http);
 	if (d->spool)
 		connectors_stop(d);
 	core_free(d->core);
@@ -485,6 +498,9 @@ int main(int argc, char **argv)
 		goto fail;
 	}
 	apply_control_group(&d);
+	/* HTTP ingress */
+	if (ingress_new(d.loop, d.cfg, http_routes, &d, &d.http) < 0)
+		goto fail;
 
 	sd_event_now(d.loop, CLOCK_MONOTONIC, &d.started_usec);
 	{

@@ -17,6 +17,9 @@ pkgs=(
 	# /bin/kill: the unit's ExecReload= and t-unit's systemd-analyze verify need it, and a
 	# minimal Debian has no kill binary without procps.
 	procps
+	# tests/t-http.sh talks to cocod's HTTP ingress with curl (systemd-socket-activate,
+	# for its socket activation case, is in systemd above).
+	curl
 )
 
 missing=()

@@ -289,6 +289,8 @@ static const struct {
     {"unknown-connector", 3, "unknown connector \"fax\""},
     {"relative-path", 3, "StateDirectory=var/lib/coco: expected an absolute path"},
     {"bad-listen", 3, "Listen=localhost: expected ADDRESS:PORT"},
+    {"bad-listen-v6", 3, "Listen=::1:8470: expected ADDRESS:PORT with a numeric address"},
+    {"bad-listen-name", 3, "Listen=localhost:8470: expected ADDRESS:PORT with a numeric"},
     {"email-no-from", 3, "Connectors=email sends mail: expected From= in [Mail]"},
     {"unknown-section", 2,
      "unknown section [Deamon]: expected [Daemon], [Mail], [Secrets] or [Local]"},
@@ -317,6 +319,26 @@ static void test_bad_main(void **state)
 			print_errors(errors);
 			fail();
 		}
+		strv_free(errors);
+		rm_rf(dir);
+	}
+}
+
+/* Listen= takes IPv4 and bracketed IPv6 addresses, and remembers that it was given. */
+static void test_listen(void **state)
+{
+	const char *ok[] = {"[::1]:8470", "127.0.0.1:1", "[::]:65535", "0.0.0.0:80"};
+	for (size_t i = 0; i < ELEMENTSOF(ok); i++) {
+		_cleanup_free_ char *text = xasprintf("[Daemon]\nListen=%s\n", ok[i]);
+		_cleanup_free_ char *dir = make_dir(text);
+		char **errors = NULL;
+		coco_config *c = NULL;
+		int r = config_load(dir, &c, &errors);
+		print_errors(errors);
+		assert_int_equal(r, 0);
+		assert_string_equal(c->listen, ok[i]);
+		assert_true(c->listen_explicit);
+		config_free(c);
 		strv_free(errors);
 		rm_rf(dir);
 	}
@@ -387,6 +409,7 @@ static void test_defaults(void **state)
 	assert_string_equal(c->state_dir, "/var/lib/coco");
 	assert_string_equal(c->control_socket, "/run/coco/control.sock");
 	assert_string_equal(c->listen, "127.0.0.1:8470");
+	assert_false(c->listen_explicit); /* so the ingress does not start for it alone */
 	assert_null(c->control_group);
 	assert_int_equal(c->n_connectors, 1);
 	assert_string_equal(c->connectors[0], "local");
@@ -636,6 +659,7 @@ int main(void)
 		cmocka_unit_test(test_shipped_example),
 		cmocka_unit_test(test_bad_campaigns),
 		cmocka_unit_test(test_bad_main),
+		cmocka_unit_test(test_listen),
 		cmocka_unit_test(test_duplicate_campaign),
 		cmocka_unit_test(test_three_errors),
 		cmocka_unit_test(test_defaults),
