@@ -16,6 +16,7 @@
 
 #include <fcntl.h>
 #include <limits.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/inotify.h>
@@ -35,6 +36,11 @@
 /* A mail bigger than this is not an answer to a survey. */
 #define LOCAL_MAIL_MAX (10u * 1024 * 1024)
 
+/* Mail held back by a temporary failure (disk full, read-only, out of descriptors) is
+ * offered again by a timer: after 1 s, doubling up to 5 min, back to 1 s after a success. */
+#define LOCAL_RETRY_FIRST_USEC (1ULL * 1000 * 1000)
+#define LOCAL_RETRY_MAX_USEC (5ULL * 60 * 1000 * 1000)
+
 /* One inbound file handed to the core, until its done callback. */
 typedef struct inflight {
 	connector *c; /* NULL once the connector stopped: done only frees */
@@ -51,6 +57,10 @@ struct connector {
 	inbound_fn on_inbound;
 	void *core;
 	sd_event_source *watch, *initial_scan;
+	sd_event_source *retry;      /* made at start: later there may be no descriptor left */
+	uint64_t retry_first_usec;   /* LOCAL_RETRY_FIRST_USEC; shorter in tests */
+	uint64_t retry_usec;         /* the next delay */
+	unsigned retry_streak;       /* tries since the last success; logged once per streak */
 	inflight **inflight;
 	size_t n_inflight;
 	char **requeued; /* put back into new/ by us: their inotify event is not a new mail */
@@ -362,6 +372,51 @@ static bool requeued_take(connector *c, const char *name)
 	return false;
 }
 
+/* Something in new/ could not be handled for now: the retry timer offers new/ again, unless
+ * it is armed already (one pass retries every held mail). Logged once per streak. */
+static void retry_later(connector *c, int error)
+{
+	int enabled = SD_EVENT_OFF;
+
+	if (!c->retry || sd_event_source_get_enabled(c->retry, &enabled) < 0 ||
+	    enabled != SD_EVENT_OFF)
+		return;
+	uint64_t delay = c->retry_usec;
+	c->retry_usec = delay * 2 > LOCAL_RETRY_MAX_USEC ? LOCAL_RETRY_MAX_USEC : delay * 2;
+	if (c->retry_streak++ == 0)
+		log_warning_errno(error, "local: mail in %s/new cannot be recorded for now (%m); it "
+		                  "stays there and is tried again by itself, in %llu ms and then less "
+		                  "often, at most every %llu s", c->inbox,
+		                  (unsigned long long)(delay / 1000),
+		                  (unsigned long long)(LOCAL_RETRY_MAX_USEC / 1000000));
+	else
+		log_debug_errno(error, "local: still held back (%m), next try in %llu ms",
+		                (unsigned long long)(delay / 1000));
+	int r = sd_event_source_set_time_relative(c->retry, delay);
+	if (r >= 0)
+		r = sd_event_source_set_enabled(c->retry, SD_EVENT_ONESHOT);
+	if (r < 0)
+		log_error_errno(r, "local: cannot arm the retry timer, held mail waits for "
+		                "`cococtl poll` or a restart: %m");
+}
+
+/* A mail was recorded: the streak (if any) is over, and what is still held back is tried
+ * again soon rather than at the end of a long backoff. */
+static void retry_reset(connector *c)
+{
+	int enabled = SD_EVENT_OFF;
+
+	c->retry_usec = c->retry_first_usec;
+	if (c->retry_streak == 0)
+		return;
+	log_notice("local: mail is recorded again (after %u retr%s)", c->retry_streak,
+	           c->retry_streak == 1 ? "y" : "ies");
+	c->retry_streak = 0;
+	if (c->retry && sd_event_source_get_enabled(c->retry, &enabled) >= 0 &&
+	    enabled != SD_EVENT_OFF)
+		(void)sd_event_source_set_time_relative(c->retry, c->retry_first_usec);
+}
+
 static void on_inbound_done(int result, void *userdata)
 {
 	inflight *f = userdata;
@@ -377,10 +432,12 @@ static void on_inbound_done(int result, void *userdata)
 			if (r < 0)
 				log_error_errno(r, "local: marking %s/cur/%s seen failed: %m", c->inbox,
 				                f->claim);
+			retry_reset(c);
 		} else {
-			/* Back to new/; poll() or the next start offers it again. */
+			/* Back to new/; the retry timer, poll() or the next start offers it again. */
 			inbox_requeue(c, f->claim, f->name);
 			log_debug("local: %s put back into new/ for a later try", f->name);
+			retry_later(c, result);
 		}
 	}
 	inflight_free(f);
@@ -543,6 +600,7 @@ static int process_file(connector *c, const char *name)
 	if (r < 0) {
 		log_warning_errno(r, "local: cannot claim %s/new/%s (into cur/), leaving it for "
 		                  "later: %m", c->inbox, name);
+		retry_later(c, r);
 		return 0;
 	}
 
@@ -561,6 +619,7 @@ static int process_file(connector *c, const char *name)
 	if (r < 0) {
 		log_warning_errno(r, "local: reading %s failed, leaving it for later: %m", path);
 		inbox_requeue(c, claim, name);
+		retry_later(c, r);
 		return 0;
 	}
 
@@ -589,6 +648,7 @@ static int process_file(connector *c, const char *name)
 			inflight_free(f);
 			log_error("local: hashing %s failed, leaving it for later", path);
 			inbox_requeue(c, claim, name);
+			retry_later(c, -ENOMEM);
 			return 0;
 		}
 		f->key = xasprintf("mail:sha256:%s", hex);
@@ -677,6 +737,12 @@ static int on_inotify(sd_event_source *s, const struct inotify_event *ev, void *
 	return 0;
 }
 
+static int on_retry(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	(void)scan_inbox(userdata);
+	return 0;
+}
+
 static int on_initial_scan(sd_event_source *s, void *userdata)
 {
 	/* Deferred out of start(): the core gets inbound messages only once it holds the
@@ -715,6 +781,7 @@ static connector *local_stop(connector *c)
 		return NULL;
 	sd_event_source_disable_unref(c->watch);
 	sd_event_source_disable_unref(c->initial_scan);
+	sd_event_source_disable_unref(c->retry);
 	/* An orderly stop: what is in flight goes back into new/ for the next start, and a late
 	 * done only frees its message. */
 	for (size_t i = 0; i < c->n_inflight; i++) {
@@ -748,6 +815,15 @@ static int local_start(sd_event *loop, const coco_config *cfg, const char *state
 	                                      : xasprintf("%s/local/outbox", state_dir);
 	c->inbox = cfg && cfg->local_inbox ? xstrdup(cfg->local_inbox)
 	                                    : xasprintf("%s/local/inbox", state_dir);
+	c->retry_first_usec = LOCAL_RETRY_FIRST_USEC;
+#ifdef COCO_TEST_HOOKS
+	/* Tests wait milliseconds, not seconds, for the first retry. */
+	const char *ms = getenv("COCO_LOCAL_RETRY_MSEC");
+	long v;
+	if (ms && parse_long(ms, 1, 1000, &v) >= 0)
+		c->retry_first_usec = (uint64_t)v * 1000;
+#endif
+	c->retry_usec = c->retry_first_usec;
 
 	int r = maildir_make(c->outbox, false);
 	if (r < 0) {
@@ -771,6 +847,11 @@ static int local_start(sd_event *loop, const coco_config *cfg, const char *state
 		r = sd_event_add_defer(loop, &c->initial_scan, on_initial_scan, c);
 	if (r >= 0)
 		r = sd_event_source_set_enabled(c->initial_scan, SD_EVENT_ONESHOT);
+	if (r >= 0)
+		r = sd_event_add_time_relative(loop, &c->retry, CLOCK_MONOTONIC, c->retry_first_usec,
+		                               c->retry_first_usec / 10, on_retry, c);
+	if (r >= 0)
+		r = sd_event_source_set_enabled(c->retry, SD_EVENT_OFF);
 	if (r < 0) {
 		log_error_errno(r, "local: cannot watch %s: %m", newdir);
 		local_stop(c);
