@@ -10,7 +10,7 @@
  * reads it, and marks it cur/<name>:2,S once the core is done with it; a temporary failure
  * puts it back into new/. A claimed file without the suffix found at start was being
  * handled when cocod died: it may be what killed it, so it goes to failed/ instead of being
- * parsed again. Nothing is deleted. */
+ * parsed again. Nothing is deleted, except abandoned files in tmp/ (see sweep_leftovers()). */
 #define _GNU_SOURCE
 #include "connector.h"
 
@@ -40,6 +40,9 @@
  * offered again by a timer: after 1 s, doubling up to 5 min, back to 1 s after a success. */
 #define LOCAL_RETRY_FIRST_USEC (1ULL * 1000 * 1000)
 #define LOCAL_RETRY_MAX_USEC (5ULL * 60 * 1000 * 1000)
+
+/* The maildir convention: a file in tmp/ untouched this long was abandoned by its writer. */
+#define LOCAL_INBOX_TMP_MAX_AGE (36 * 3600)
 
 /* One inbound file handed to the core, until its done callback. */
 typedef struct inflight {
@@ -100,6 +103,53 @@ static int maildir_make(const char *root, bool with_failed)
 		r = mkdir_p(p, 0700);
 	}
 	return r;
+}
+
+/* Maildir tmp/ leftovers: regular files in root/tmp/ last modified before `before` are
+ * removed (never symlinks or directories). Returns how many; errors are logged. */
+static unsigned sweep_tmp(const char *root, const struct timespec *before)
+{
+	_cleanup_free_ char *dir = xasprintf("%s/tmp", root);
+	DIR *d = opendir(dir);
+	unsigned n = 0;
+	struct dirent *de;
+
+	if (!d) {
+		log_warning_errno(errno, "local: cannot read %s: %m", dir);
+		return 0;
+	}
+	while ((de = readdir(d))) {
+		struct stat st;
+		if (STREQ(de->d_name, ".") || STREQ(de->d_name, ".."))
+			continue;
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !S_ISREG(st.st_mode))
+			continue;
+		if (st.st_mtim.tv_sec > before->tv_sec ||
+		    (st.st_mtim.tv_sec == before->tv_sec && st.st_mtim.tv_nsec >= before->tv_nsec))
+			continue;
+		if (unlinkat(dirfd(d), de->d_name, 0) < 0 && errno != ENOENT)
+			log_warning_errno(errno, "local: cannot remove %s/%s: %m", dir, de->d_name);
+		else
+			n++;
+	}
+	closedir(d);
+	if (n > 0)
+		log_notice("local: removed %u stale file%s from %s", n, n == 1 ? "" : "s", dir);
+	return n;
+}
+
+/* At start. The outbox is ours and written synchronously on the loop, so nothing in its tmp/
+ * is being written while the connector starts: whatever is older than this moment was left
+ * by a crash. The inbox's tmp/ belongs to whoever delivers into it (an MDA, a person): the
+ * maildir rule, files untouched for 36 hours, is all we may assume there. */
+static void sweep_leftovers(connector *c)
+{
+	struct timespec now;
+	(void)clock_gettime(CLOCK_REALTIME, &now); /* file times are real, never the test clock */
+	(void)sweep_tmp(c->outbox, &now);
+	struct timespec old = {.tv_sec = now.tv_sec - LOCAL_INBOX_TMP_MAX_AGE, .tv_nsec = now.tv_nsec};
+	(void)sweep_tmp(c->inbox, &old);
 }
 
 /* "<sec>.M<usec>P<pid>Q<seq>.<host>", the classic maildir unique name; the host part has
@@ -838,6 +888,7 @@ static int local_start(sd_event *loop, const coco_config *cfg, const char *state
 		return r;
 	}
 
+	sweep_leftovers(c);
 	quarantine_unfinished(c);
 
 	_cleanup_free_ char *newdir = xasprintf("%s/new", c->inbox);

@@ -5,7 +5,7 @@
  * again by the connector's retry timer or poll(), never twice while pending); malformed, oversize, too deeply nested and
  * non-regular files go to failed/ with a line in failed.log; a mail whose handling killed
  * the process is quarantined at the next start, not read again; the automatic flag, the
- * sha256 key, the initial scan, and connector_find(). */
+ * sha256 key, the initial scan, stale files in tmp/ swept at start, and connector_find(). */
 #define _GNU_SOURCE
 #include <setjmp.h>
 #include <stdarg.h>
@@ -700,6 +700,60 @@ static void test_crash_then_restart_quarantines(void **state)
 	assert_non_null(strstr(log, "failed/13.killer.host: cocod stopped while handling it"));
 }
 
+static void touch_ago(const char *path, int64_t sec_ago)
+{
+	struct timespec now, t[2];
+	clock_gettime(CLOCK_REALTIME, &now);
+	t[0] = t[1] = (struct timespec){.tv_sec = now.tv_sec - sec_ago, .tv_nsec = 0};
+	assert_int_equal(utimensat(AT_FDCWD, path, t, AT_SYMLINK_NOFOLLOW), 0);
+}
+
+/* Issue 8.10: at start, the outbox's tmp/ loses whatever is older than the start (a crash's
+ * half-written mail: our sends are synchronous); the inbox's tmp/, which others deliver
+ * into, only files untouched for 36 hours. Symlinks and directories stay. File times are
+ * set relative to now. */
+static void test_tmp_leftovers_swept(void **state)
+{
+	fixture *f = *state;
+	static const char *const dirs[] = {"out", "out/tmp", "in", "in/box", "in/box/tmp"};
+	for (size_t i = 0; i < ELEMENTSOF(dirs); i++) {
+		_cleanup_free_ char *p = xasprintf("%s/%s", f->dir, dirs[i]);
+		assert_int_equal(mkdir(p, 0700), 0);
+	}
+	struct { const char *path; int64_t ago; bool kept; } files[] = {
+		{"out/tmp/1.crashed.host", 60, false},        /* a crash's, a minute ago */
+		{"out/tmp/2.old.host", 40 * 3600, false},
+		{"out/tmp/3.later.host", -3600, true},         /* "written after the start" */
+		{"in/box/tmp/4.abandoned.host", 37 * 3600, false},
+		{"in/box/tmp/5.being-delivered.host", 3600, true},
+		{"in/box/tmp/6.just-now.host", 0, true},
+	};
+	for (size_t i = 0; i < ELEMENTSOF(files); i++) {
+		_cleanup_free_ char *p = xasprintf("%s/%s", f->dir, files[i].path);
+		write_file(p, "partial", 7);
+		touch_ago(p, files[i].ago);
+	}
+	_cleanup_free_ char *link = xasprintf("%s/in/box/tmp/7.link.host", f->dir);
+	_cleanup_free_ char *target = xasprintf("%s/elsewhere", f->dir);
+	write_file(target, "outside", 7);
+	assert_int_equal(symlink(target, link), 0);
+	touch_ago(link, 40 * 3600);
+	_cleanup_free_ char *sub = xasprintf("%s/out/tmp/8.dir", f->dir);
+	assert_int_equal(mkdir(sub, 0700), 0);
+	touch_ago(sub, 40 * 3600);
+
+	start(f);
+	for (size_t i = 0; i < ELEMENTSOF(files); i++) {
+		_cleanup_free_ char *p = xasprintf("%s/%s", f->dir, files[i].path);
+		if (files[i].kept != (access(p, F_OK) == 0))
+			fail_msg("%s was %s", files[i].path, files[i].kept ? "removed" : "kept");
+	}
+	struct stat st;
+	assert_int_equal(lstat(link, &st), 0);
+	assert_int_equal(access(target, F_OK), 0);
+	assert_int_equal(access(sub, F_OK), 0);
+}
+
 static void test_find(void **state)
 {
 	assert_ptr_equal(connector_find("local"), &local_connector);
@@ -723,6 +777,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_inbound_deep_nesting_quarantined, setup,
 		                                teardown),
 		cmocka_unit_test_setup_teardown(test_crash_then_restart_quarantines, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tmp_leftovers_swept, setup, teardown),
 		cmocka_unit_test(test_find),
 	};
 
