@@ -6,11 +6,22 @@
  * durable.
  *
  * Maildir rules: a writer creates tmp/<unique>, fsyncs it and renames it into new/. The
- * reader claims a message by renaming it into cur/<name> (no info suffix) before it even
- * reads it, and marks it cur/<name>:2,S once the core is done with it; a temporary failure
- * puts it back into new/. A claimed file without the suffix found at start was being
- * handled when cocod died: it may be what killed it, so it goes to failed/ instead of being
- * parsed again. Nothing is deleted, except abandoned files in tmp/ (see sweep_leftovers()). */
+ * reader claims a message by renaming it into cur/<base> (the name without its info part)
+ * before it even reads it, renames it cur/<base>:1,handed once the core has taken it over
+ * (parsed, understood, its answer queued for the store), and marks it cur/<base>:2,S once
+ * the core is done with it; a temporary failure puts it back into new/.
+ *
+ * What cocod finds in cur/ at start tells how its last run ended (recover_unfinished()):
+ * - <base>:1,handed: the core had it, waiting for the commit. Not the mail's fault (a kill,
+ *   a power cut, anything else in flight): back into new/, replayed. The store recognises a
+ *   recorded answer by its key, and the core confirms it again under the same spool id.
+ * - <base>: cocod died while reading or handing over this very mail. It may be what killed
+ *   it, or a kill landed there: it gets one more try, as new/<base>:1,retry, claimed as
+ *   cur/<base>:1,retry.
+ * - <base>:1,retry: it died there a second time: quarantined in failed/, never read again.
+ * So a poison mail stops cocod at most twice, and a random kill loses nothing unless it
+ * lands twice in a row in the few milliseconds this one mail is being read.
+ * Nothing is deleted, except abandoned files in tmp/ (see sweep_leftovers()). */
 #define _GNU_SOURCE
 #include "connector.h"
 
@@ -41,6 +52,10 @@
 #define LOCAL_RETRY_FIRST_USEC (1ULL * 1000 * 1000)
 #define LOCAL_RETRY_MAX_USEC (5ULL * 60 * 1000 * 1000)
 
+/* Our own maildir info parts (maildir's "1," is for experimental semantics), see above. */
+#define INFO_RETRY ":1,retry"
+#define INFO_HANDED ":1,handed"
+
 /* The maildir convention: a file in tmp/ untouched this long was abandoned by its writer. */
 #define LOCAL_INBOX_TMP_MAX_AGE (36 * 3600)
 
@@ -48,7 +63,9 @@
 typedef struct inflight {
 	connector *c; /* NULL once the connector stopped: done only frees */
 	char *name;   /* file name in new/ */
-	char *claim;  /* file name in cur/ while claimed: name without a maildir info part */
+	char *base;   /* name without its maildir info part */
+	char *claim;  /* file name in cur/ while claimed: base, base:1,retry or base:1,handed */
+	bool handed;  /* claim is base:1,handed: the core took it over */
 	char *key, *from, *in_reply_to, *subject, *text;
 	char **to, **references;
 } inflight;
@@ -324,6 +341,7 @@ static void inflight_free(inflight *f)
 	if (!f)
 		return;
 	free(f->name);
+	free(f->base);
 	free(f->claim);
 	free(f->key);
 	free(f->from);
@@ -477,16 +495,18 @@ static void on_inbound_done(int result, void *userdata)
 		if (result >= 0) {
 			/* Maildir's "seen" flag on the claimed file; drop any info a careless
 			 * writer already put on a name in new/. */
-			_cleanup_free_ char *target = xasprintf("%s:2,S", f->claim);
+			_cleanup_free_ char *target = xasprintf("%s:2,S", f->base);
 			int r = inbox_move(c, "cur", f->claim, "cur", target);
 			if (r < 0)
 				log_error_errno(r, "local: marking %s/cur/%s seen failed: %m", c->inbox,
 				                f->claim);
 			retry_reset(c);
 		} else {
-			/* Back to new/; the retry timer, poll() or the next start offers it again. */
-			inbox_requeue(c, f->claim, f->name);
-			log_debug("local: %s put back into new/ for a later try", f->name);
+			/* Back to new/; the retry timer, poll() or the next start offers it again.
+			 * Read and handed over once, it is no suspect any more. */
+			const char *back = f->handed ? f->base : f->name;
+			inbox_requeue(c, f->claim, back);
+			log_debug("local: %s put back into new/ for a later try", back);
 			retry_later(c, result);
 		}
 	}
@@ -621,11 +641,12 @@ static int rename_noreplace(const char *from, const char *to)
 	return rename(from, to) < 0 ? -errno : 0;
 }
 
-/* Claims new/<name> as cur/<claim>. -ENOENT: gone meanwhile (someone else took it). */
+/* Claims new/<name> as cur/<claim>: the name without its info part, with INFO_RETRY kept
+ * (the last try before quarantine). -ENOENT: gone meanwhile (someone else took it). */
 static int inbox_claim(connector *c, const char *name, char **ret_claim)
 {
 	size_t n = strcspn(name, ":");
-	_cleanup_free_ char *claim = xstrndup(name, n);
+	_cleanup_free_ char *claim = STREQ(name + n, INFO_RETRY) ? xstrdup(name) : xstrndup(name, n);
 	_cleanup_free_ char *from = xasprintf("%s/new/%s", c->inbox, name);
 	_cleanup_free_ char *to = xasprintf("%s/cur/%s", c->inbox, claim);
 	/* No fsync: the claim protects against cocod dying while it parses, and a process
@@ -635,6 +656,27 @@ static int inbox_claim(connector *c, const char *name, char **ret_claim)
 		return r;
 	*ret_claim = TAKE_PTR(claim);
 	return 0;
+}
+
+/* The core took the mail over and reading it did not kill us: if it is still in flight (its
+ * done may have run already), cur/<claim> becomes cur/<base>:1,handed, which a restart
+ * replays instead of suspecting it. No fsync, as for the claim: a rename lost to a power
+ * cut leaves it a suspect, which costs one more try, not an answer. */
+static void mark_handed(connector *c, const char *name)
+{
+	inflight *f = inflight_find(c, name);
+	if (!f || f->handed)
+		return;
+	_cleanup_free_ char *target = xasprintf("%s" INFO_HANDED, f->base);
+	_cleanup_free_ char *from = xasprintf("%s/cur/%s", c->inbox, f->claim);
+	_cleanup_free_ char *to = xasprintf("%s/cur/%s", c->inbox, target);
+	if (rename(from, to) < 0) {
+		log_debug_errno(errno, "local: renaming %s to %s failed: %m", from, target);
+		return;
+	}
+	free(f->claim);
+	f->claim = TAKE_PTR(target);
+	f->handed = true;
 }
 
 /* Hands one file of new/ to the core. Returns 1 if it was handed over, 0 if not. */
@@ -654,16 +696,17 @@ static int process_file(connector *c, const char *name)
 		return 0;
 	}
 
+	_cleanup_free_ char *base = xstrndup(name, strcspn(name, ":"));
 	_cleanup_free_ char *path = xasprintf("%s/cur/%s", c->inbox, claim);
 	_cleanup_free_ char *data = NULL;
 	size_t len = 0;
 	r = read_mail_file(path, &data, &len);
 	if (r == -EFBIG) {
-		inbox_reject(c, "cur", claim, name, "larger than 10 MiB");
+		inbox_reject(c, "cur", claim, base, "larger than 10 MiB");
 		return 0;
 	}
 	if (r == -ENOTSUP) {
-		inbox_reject(c, "cur", claim, name, "not a regular file");
+		inbox_reject(c, "cur", claim, base, "not a regular file");
 		return 0;
 	}
 	if (r < 0) {
@@ -676,33 +719,29 @@ static int process_file(connector *c, const char *name)
 	_cleanup_mail_message_ mail_message *m = NULL;
 	r = mail_parse(data, len, &m);
 	if (r == -EFBIG) {
-		inbox_reject(c, "cur", claim, name, "larger than 10 MiB");
+		inbox_reject(c, "cur", claim, base, "larger than 10 MiB");
 		return 0;
 	}
 	if (r < 0) {
 		_cleanup_free_ char *why = unusable_reason(data, len, r);
-		inbox_reject(c, "cur", claim, name, why);
+		inbox_reject(c, "cur", claim, base, why);
 		return 0;
 	}
 
+	/* Same bytes, same key: a file dropped twice is recorded once. */
+	_cleanup_free_ char *hex = mail_message_id(m) ? NULL : sha256_hex(data, len);
+	if (!mail_message_id(m) && !hex) {
+		log_error("local: hashing %s failed, leaving it for later", path);
+		inbox_requeue(c, claim, name);
+		retry_later(c, -ENOMEM);
+		return 0;
+	}
 	inflight *f = xcalloc(1, sizeof(*f));
 	f->c = c;
 	f->name = xstrdup(name);
+	f->base = TAKE_PTR(base);
 	f->claim = TAKE_PTR(claim);
-	if (mail_message_id(m))
-		f->key = xasprintf("mail:%s", mail_message_id(m));
-	else {
-		/* Same bytes, same key: a file dropped twice is recorded once. */
-		_cleanup_free_ char *hex = sha256_hex(data, len);
-		if (!hex) {
-			inflight_free(f);
-			log_error("local: hashing %s failed, leaving it for later", path);
-			inbox_requeue(c, claim, name);
-			retry_later(c, -ENOMEM);
-			return 0;
-		}
-		f->key = xasprintf("mail:sha256:%s", hex);
-	}
+	f->key = hex ? xasprintf("mail:sha256:%s", hex) : xasprintf("mail:%s", mail_message_id(m));
 	f->from = xstrdup(mail_from_address(m));
 	for (char *const *a = mail_to(m); a && *a; a++)
 		push_unique(&f->to, *a);
@@ -738,6 +777,7 @@ static int process_file(connector *c, const char *name)
 	log_debug("local: %s from %s handed over (%s)", name, f->from, f->key);
 	/* done may run before this returns and free f. */
 	c->on_inbound(c->core, &im, on_inbound_done, f);
+	mark_handed(c, name);
 	return 1;
 }
 
@@ -801,28 +841,67 @@ static int on_initial_scan(sd_event_source *s, void *userdata)
 	return 0;
 }
 
-/* A claimed file without the ":2," info part was being handled when cocod last died. It may
- * be what killed it: quarantined, not parsed again. */
-static void quarantine_unfinished(connector *c)
+/* What the last run left claimed in cur/ (see the top of this file): replayed, tried once
+ * more, or quarantined. Runs at start, before the inbox is watched or scanned. */
+static void recover_unfinished(connector *c)
 {
 	_cleanup_free_ char *dir = xasprintf("%s/cur", c->inbox);
+	_cleanup_free_ char *newdir = xasprintf("%s/new", c->inbox);
 	DIR *d = opendir(dir);
 	char **names = NULL;
 	struct dirent *de;
+	unsigned replayed = 0, retried = 0;
 
 	if (!d) {
 		log_warning_errno(errno, "local: cannot read %s: %m", dir);
 		return;
 	}
 	while ((de = readdir(d)))
-		if (de->d_name[0] != '.' && !strchr(de->d_name, ':'))
+		if (de->d_name[0] != '.')
 			strv_push(&names, xstrdup(de->d_name));
 	closedir(d);
-	for (char **n = names; n && *n; n++)
-		inbox_reject(c, "cur", *n, *n,
-		             "cocod stopped while handling it (crashed?), so it is not read again; "
-		             "move it back into new/ to retry");
+	for (char **n = names; n && *n; n++) {
+		const char *info = strchr(*n, ':');
+		_cleanup_free_ char *base = xstrndup(*n, strcspn(*n, ":"));
+		_cleanup_free_ char *target = NULL;
+		if (info && STREQ(info, INFO_RETRY)) {
+			inbox_reject(c, "cur", *n, base,
+			             "cocod stopped twice while reading it (crashed?), so it is not read "
+			             "again; move it back into new/ to retry");
+			continue;
+		}
+		if (info && STREQ(info, INFO_HANDED))
+			target = xstrdup(base);
+		else if (!info)
+			target = xasprintf("%s" INFO_RETRY, base);
+		else
+			continue; /* done (:2,S) or not ours */
+		_cleanup_free_ char *from = xasprintf("%s/%s", dir, *n);
+		_cleanup_free_ char *to = xasprintf("%s/%s", newdir, target);
+		int r = rename_noreplace(from, to);
+		if (r < 0) {
+			log_error_errno(r, "local: putting %s back into new/ failed: %m", from);
+			continue;
+		}
+		if (info) {
+			replayed++;
+		} else {
+			retried++;
+			log_warning("local: cocod stopped while reading %s/cur/%s (crashed?): it is read "
+			            "once more, and quarantined if that stops cocod again", c->inbox,
+			            base);
+		}
+	}
 	strv_free(names);
+	if (replayed + retried > 0) {
+		int r = fsync_dir(newdir);
+		if (r < 0)
+			log_warning_errno(r, "local: fsync of %s failed: %m", newdir);
+	}
+	if (replayed > 0)
+		log_notice("local: %u repl%s the core had not finished with when cocod stopped %s "
+		           "offered again", replayed, replayed == 1 ? "y" : "ies",
+		           replayed == 1 ? "is" : "are");
 }
 
 static connector *local_stop(connector *c)
@@ -836,7 +915,7 @@ static connector *local_stop(connector *c)
 	 * done only frees its message. */
 	for (size_t i = 0; i < c->n_inflight; i++) {
 		inflight *f = c->inflight[i];
-		int r = inbox_move(c, "cur", f->claim, "new", f->name);
+		int r = inbox_move(c, "cur", f->claim, "new", f->handed ? f->base : f->name);
 		if (r < 0)
 			log_error_errno(r, "local: putting %s/cur/%s back into new/ failed: %m",
 			                c->inbox, f->claim);
@@ -889,7 +968,7 @@ static int local_start(sd_event *loop, const coco_config *cfg, const char *state
 	}
 
 	sweep_leftovers(c);
-	quarantine_unfinished(c);
+	recover_unfinished(c);
 
 	_cleanup_free_ char *newdir = xasprintf("%s/new", c->inbox);
 	r = sd_event_add_inotify(loop, &c->watch, newdir, IN_MOVED_TO | IN_CLOSE_WRITE,

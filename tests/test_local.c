@@ -3,8 +3,9 @@
  * dropped into inbox/new (tmp/ then rename) reaches on_inbound through inotify, claimed into
  * cur/ first; done(>= 0) marks it cur/<name>:2,S, done(< 0) puts it back into new/ (offered
  * again by the connector's retry timer or poll(), never twice while pending); malformed, oversize, too deeply nested and
- * non-regular files go to failed/ with a line in failed.log; a mail whose handling killed
- * the process is quarantined at the next start, not read again; the automatic flag, the
+ * non-regular files go to failed/ with a line in failed.log; a mail whose reading killed
+ * the process is read once more, and quarantined if it kills it again; one the core held
+ * when the process died is replayed; the automatic flag, the
  * sha256 key, the initial scan, stale files in tmp/ swept at start, and connector_find(). */
 #define _GNU_SOURCE
 #include <setjmp.h>
@@ -404,9 +405,11 @@ static void test_inbound_inotify(void **state)
 	assert_string_equal(f->core.text, "1: 4\nidea: weekly demo");
 	assert_false(f->core.automatic);
 
-	/* pending: the file is claimed in cur/ and is not offered again */
+	/* pending: the file is claimed in cur/, marked as taken over by the core, and is not
+	 * offered again */
 	assert_false(exists(f, "new", "1.a.host"));
-	assert_true(exists(f, "cur", "1.a.host"));
+	assert_false(exists(f, "cur", "1.a.host"));
+	assert_true(exists(f, "cur", "1.a.host:1,handed"));
 	assert_int_equal(local_connector.poll(f->c), 0);
 	run_idle(f);
 	assert_int_equal(f->core.calls, 1);
@@ -414,6 +417,7 @@ static void test_inbound_inotify(void **state)
 	core_finish(&f->core, 0);
 	assert_false(exists(f, "new", "1.a.host"));
 	assert_false(exists(f, "cur", "1.a.host"));
+	assert_false(exists(f, "cur", "1.a.host:1,handed"));
 	assert_true(exists(f, "cur", "1.a.host:2,S"));
 	assert_int_equal(local_connector.poll(f->c), 0);
 	assert_int_equal(f->core.calls, 1);
@@ -660,30 +664,49 @@ static void crash_on_inbound(void *core, const inbound_msg *m, inbound_done_fn d
 	_exit(42); /* as if parsing or handling this mail had killed cocod */
 }
 
-/* A mail that killed the process while it was handled is quarantined at the next start,
- * not handled (and crashed on) again; the mail behind it is read. */
-static void test_crash_then_restart_quarantines(void **state)
+static void hold_on_inbound(void *core, const inbound_msg *m, inbound_done_fn done, void *ud)
 {
-	fixture *f = *state;
-	drop_early(f, "13.killer.host", answer_mail, sizeof(answer_mail) - 1);
+	/* the core took it and waits for its commit: done never comes in this run */
+}
 
+/* A cocod run in a child: the connector on its own loop with `on` as the core, until the
+ * process dies or ~1 s passed (then exit 2). Returns the exit status. */
+static int run_child(fixture *f, inbound_fn on)
+{
 	pid_t pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		sd_event *loop = NULL;
 		connector *c = NULL;
 		if (sd_event_new(&loop) < 0 ||
-		    local_connector.start(loop, &f->cfg, f->dir, crash_on_inbound, NULL, &c) < 0)
+		    local_connector.start(loop, &f->cfg, f->dir, on, NULL, &c) < 0)
 			_exit(1);
-		for (int i = 0; i < 40; i++)
+		for (int i = 0; i < 20; i++)
 			(void)sd_event_run(loop, 50 * 1000);
-		_exit(2); /* never handed the mail */
+		_exit(2); /* ends without stopping the connector: as good as a kill */
 	}
 	int status = 0;
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 42);
+	return WEXITSTATUS(status);
+}
+
+/* A mail that killed the process while it was read and handed over is read once more at the
+ * next start; if it kills it again, it is quarantined at the start after, not read a third
+ * time; the mail behind it is read. */
+static void test_crash_twice_then_quarantined(void **state)
+{
+	fixture *f = *state;
+	drop_early(f, "13.killer.host", answer_mail, sizeof(answer_mail) - 1);
+
+	assert_int_equal(run_child(f, crash_on_inbound), 42);
 	assert_true(exists(f, "cur", "13.killer.host")); /* claimed, unfinished */
+
+	/* second run: one more try, claimed as the last one */
+	assert_int_equal(run_child(f, crash_on_inbound), 42);
+	assert_true(exists(f, "cur", "13.killer.host:1,retry"));
+	_cleanup_free_ char *failed = xasprintf("%s/failed", f->inbox);
+	assert_int_equal(list_dir(failed, NULL), 0);
 
 	static const char next[] = "From: bob@client.example\r\nTo: reply+tok9@team.example\r\n"
 	                           "Message-ID: <answer-2@client.example>\r\n\r\n2: yes\r\n";
@@ -691,13 +714,44 @@ static void test_crash_then_restart_quarantines(void **state)
 	f->core.immediate = 1;
 	start(f);
 	assert_true(exists(f, "failed", "13.killer.host"));
-	assert_false(exists(f, "cur", "13.killer.host"));
+	assert_int_equal(count(f, "cur"), 0);
+	assert_int_equal(count(f, "new"), 1);
 	run_until(f, 1);
 	run_idle(f);
 	assert_int_equal(f->core.calls, 1);
 	assert_string_equal(f->core.key, "mail:answer-2@client.example");
 	_cleanup_free_ char *log = failed_log(f);
-	assert_non_null(strstr(log, "failed/13.killer.host: cocod stopped while handling it"));
+	assert_non_null(strstr(log, "failed/13.killer.host: cocod stopped twice while reading it"));
+}
+
+/* Issue 8.2: a kill (not the mail's fault) while the core holds a mail is not a strike: the
+ * mail is offered again at the next start, as often as that happens. And a mail that was
+ * being read when a kill came, then read fine, is recorded as usual. */
+static void test_killed_while_core_holds_it_is_replayed(void **state)
+{
+	fixture *f = *state;
+	drop_early(f, "15.held.host", answer_mail, sizeof(answer_mail) - 1);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(run_child(f, hold_on_inbound), 2);
+		assert_true(exists(f, "cur", "15.held.host:1,handed"));
+	}
+	/* killed while reading it once: cur/<name> without info */
+	_cleanup_free_ char *from = xasprintf("%s/cur/15.held.host:1,handed", f->inbox);
+	_cleanup_free_ char *to = xasprintf("%s/cur/15.held.host", f->inbox);
+	assert_int_equal(rename(from, to), 0);
+
+	start(f);
+	assert_int_equal(count(f, "failed"), 0);
+	assert_true(exists(f, "new", "15.held.host:1,retry"));
+	run_until(f, 1);
+	assert_int_equal(f->core.calls, 1);
+	assert_string_equal(f->core.key, "mail:answer-1@client.example");
+	assert_true(exists(f, "cur", "15.held.host:1,handed"));
+	core_finish(&f->core, 0);
+	assert_true(exists(f, "cur", "15.held.host:2,S"));
+	assert_int_equal(count(f, "cur"), 1);
+	assert_int_equal(count(f, "new"), 0);
+	assert_int_equal(count(f, "failed"), 0);
 }
 
 static void touch_ago(const char *path, int64_t sec_ago)
@@ -776,7 +830,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_stop_with_pending, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_inbound_deep_nesting_quarantined, setup,
 		                                teardown),
-		cmocka_unit_test_setup_teardown(test_crash_then_restart_quarantines, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_crash_twice_then_quarantined, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_killed_while_core_holds_it_is_replayed, setup,
+		                                teardown),
 		cmocka_unit_test_setup_teardown(test_tmp_leftovers_swept, setup, teardown),
 		cmocka_unit_test(test_find),
 	};
