@@ -6,16 +6,28 @@
  * durable.
  *
  * Maildir rules: a writer creates tmp/<unique>, fsyncs it and renames it into new/. The
- * reader claims a message by renaming it into cur/<name> (no info suffix) before it even
- * reads it, and marks it cur/<name>:2,S once the core is done with it; a temporary failure
- * puts it back into new/. A claimed file without the suffix found at start was being
- * handled when cocod died: it may be what killed it, so it goes to failed/ instead of being
- * parsed again. Nothing is deleted. */
+ * reader claims a message by renaming it into cur/<base> (the name without its info part)
+ * before it even reads it, renames it cur/<base>:1,handed once the core has taken it over
+ * (parsed, understood, its answer queued for the store), and marks it cur/<base>:2,S once
+ * the core is done with it; a temporary failure puts it back into new/.
+ *
+ * What cocod finds in cur/ at start tells how its last run ended (recover_unfinished()):
+ * - <base>:1,handed: the core had it, waiting for the commit. Not the mail's fault (a kill,
+ *   a power cut, anything else in flight): back into new/, replayed. The store recognises a
+ *   recorded answer by its key, and the core confirms it again under the same spool id.
+ * - <base>: cocod died while reading or handing over this very mail. It may be what killed
+ *   it, or a kill landed there: it gets one more try, as new/<base>:1,retry, claimed as
+ *   cur/<base>:1,retry.
+ * - <base>:1,retry: it died there a second time: quarantined in failed/, never read again.
+ * So a poison mail stops cocod at most twice, and a random kill loses nothing unless it
+ * lands twice in a row in the few milliseconds this one mail is being read.
+ * Nothing is deleted, except abandoned files in tmp/ (see sweep_leftovers()). */
 #define _GNU_SOURCE
 #include "connector.h"
 
 #include <fcntl.h>
 #include <limits.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/inotify.h>
@@ -36,11 +48,25 @@
 /* A mail bigger than this is not an answer to a survey. */
 #define LOCAL_MAIL_MAX (10u * 1024 * 1024)
 
+/* Mail held back by a temporary failure (disk full, read-only, out of descriptors) is
+ * offered again by a timer: after 1 s, doubling up to 5 min, back to 1 s after a success. */
+#define LOCAL_RETRY_FIRST_USEC (1ULL * 1000 * 1000)
+#define LOCAL_RETRY_MAX_USEC (5ULL * 60 * 1000 * 1000)
+
+/* Our own maildir info parts (maildir's "1," is for experimental semantics), see above. */
+#define INFO_RETRY ":1,retry"
+#define INFO_HANDED ":1,handed"
+
+/* The maildir convention: a file in tmp/ untouched this long was abandoned by its writer. */
+#define LOCAL_INBOX_TMP_MAX_AGE (36 * 3600)
+
 /* One inbound file handed to the core, until its done callback. */
 typedef struct inflight {
 	connector *c; /* NULL once the connector stopped: done only frees */
 	char *name;   /* file name in new/ */
-	char *claim;  /* file name in cur/ while claimed: name without a maildir info part */
+	char *base;   /* name without its maildir info part */
+	char *claim;  /* file name in cur/ while claimed: base, base:1,retry or base:1,handed */
+	bool handed;  /* claim is base:1,handed: the core took it over */
 	char *key, *from, *in_reply_to, *subject, *text;
 	char **to, **references;
 } inflight;
@@ -52,6 +78,10 @@ struct connector {
 	inbound_fn on_inbound;
 	void *core;
 	sd_event_source *watch, *initial_scan;
+	sd_event_source *retry;      /* made at start: later there may be no descriptor left */
+	uint64_t retry_first_usec;   /* LOCAL_RETRY_FIRST_USEC; shorter in tests */
+	uint64_t retry_usec;         /* the next delay */
+	unsigned retry_streak;       /* tries since the last success; logged once per streak */
 	inflight **inflight;
 	size_t n_inflight;
 	char **requeued; /* put back into new/ by us: their inotify event is not a new mail */
@@ -91,6 +121,53 @@ static int maildir_make(const char *root, bool with_failed)
 		r = mkdir_p(p, 0700);
 	}
 	return r;
+}
+
+/* Maildir tmp/ leftovers: regular files in root/tmp/ last modified before `before` are
+ * removed (never symlinks or directories). Returns how many; errors are logged. */
+static unsigned sweep_tmp(const char *root, const struct timespec *before)
+{
+	_cleanup_free_ char *dir = xasprintf("%s/tmp", root);
+	DIR *d = opendir(dir);
+	unsigned n = 0;
+	struct dirent *de;
+
+	if (!d) {
+		log_warning_errno(errno, "local: cannot read %s: %m", dir);
+		return 0;
+	}
+	while ((de = readdir(d))) {
+		struct stat st;
+		if (STREQ(de->d_name, ".") || STREQ(de->d_name, ".."))
+			continue;
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !S_ISREG(st.st_mode))
+			continue;
+		if (st.st_mtim.tv_sec > before->tv_sec ||
+		    (st.st_mtim.tv_sec == before->tv_sec && st.st_mtim.tv_nsec >= before->tv_nsec))
+			continue;
+		if (unlinkat(dirfd(d), de->d_name, 0) < 0 && errno != ENOENT)
+			log_warning_errno(errno, "local: cannot remove %s/%s: %m", dir, de->d_name);
+		else
+			n++;
+	}
+	closedir(d);
+	if (n > 0)
+		log_notice("local: removed %u stale file%s from %s", n, n == 1 ? "" : "s", dir);
+	return n;
+}
+
+/* At start. The outbox is ours and written synchronously on the loop, so nothing in its tmp/
+ * is being written while the connector starts: whatever is older than this moment was left
+ * by a crash. The inbox's tmp/ belongs to whoever delivers into it (an MDA, a person): the
+ * maildir rule, files untouched for 36 hours, is all we may assume there. */
+static void sweep_leftovers(connector *c)
+{
+	struct timespec now;
+	(void)clock_gettime(CLOCK_REALTIME, &now); /* file times are real, never the test clock */
+	(void)sweep_tmp(c->outbox, &now);
+	struct timespec old = {.tv_sec = now.tv_sec - LOCAL_INBOX_TMP_MAX_AGE, .tv_nsec = now.tv_nsec};
+	(void)sweep_tmp(c->inbox, &old);
 }
 
 /* "<sec>.M<usec>P<pid>Q<seq>.<host>", the classic maildir unique name; the host part has
@@ -265,6 +342,7 @@ static void inflight_free(inflight *f)
 	if (!f)
 		return;
 	free(f->name);
+	free(f->base);
 	free(f->claim);
 	free(f->key);
 	free(f->from);
@@ -363,6 +441,51 @@ static bool requeued_take(connector *c, const char *name)
 	return false;
 }
 
+/* Something in new/ could not be handled for now: the retry timer offers new/ again, unless
+ * it is armed already (one pass retries every held mail). Logged once per streak. */
+static void retry_later(connector *c, int error)
+{
+	int enabled = SD_EVENT_OFF;
+
+	if (!c->retry || sd_event_source_get_enabled(c->retry, &enabled) < 0 ||
+	    enabled != SD_EVENT_OFF)
+		return;
+	uint64_t delay = c->retry_usec;
+	c->retry_usec = delay * 2 > LOCAL_RETRY_MAX_USEC ? LOCAL_RETRY_MAX_USEC : delay * 2;
+	if (c->retry_streak++ == 0)
+		log_warning_errno(error, "local: mail in %s/new cannot be recorded for now (%m); it "
+		                  "stays there and is tried again by itself, in %llu ms and then less "
+		                  "often, at most every %llu s", c->inbox,
+		                  (unsigned long long)(delay / 1000),
+		                  (unsigned long long)(LOCAL_RETRY_MAX_USEC / 1000000));
+	else
+		log_debug_errno(error, "local: still held back (%m), next try in %llu ms",
+		                (unsigned long long)(delay / 1000));
+	int r = sd_event_source_set_time_relative(c->retry, delay);
+	if (r >= 0)
+		r = sd_event_source_set_enabled(c->retry, SD_EVENT_ONESHOT);
+	if (r < 0)
+		log_error_errno(r, "local: cannot arm the retry timer, held mail waits for "
+		                "`cococtl poll` or a restart: %m");
+}
+
+/* A mail was recorded: the streak (if any) is over, and what is still held back is tried
+ * again soon rather than at the end of a long backoff. */
+static void retry_reset(connector *c)
+{
+	int enabled = SD_EVENT_OFF;
+
+	c->retry_usec = c->retry_first_usec;
+	if (c->retry_streak == 0)
+		return;
+	log_notice("local: mail is recorded again (after %u retr%s)", c->retry_streak,
+	           c->retry_streak == 1 ? "y" : "ies");
+	c->retry_streak = 0;
+	if (c->retry && sd_event_source_get_enabled(c->retry, &enabled) >= 0 &&
+	    enabled != SD_EVENT_OFF)
+		(void)sd_event_source_set_time_relative(c->retry, c->retry_first_usec);
+}
+
 static void on_inbound_done(int result, void *userdata)
 {
 	inflight *f = userdata;
@@ -373,15 +496,19 @@ static void on_inbound_done(int result, void *userdata)
 		if (result >= 0) {
 			/* Maildir's "seen" flag on the claimed file; drop any info a careless
 			 * writer already put on a name in new/. */
-			_cleanup_free_ char *target = xasprintf("%s:2,S", f->claim);
+			_cleanup_free_ char *target = xasprintf("%s:2,S", f->base);
 			int r = inbox_move(c, "cur", f->claim, "cur", target);
 			if (r < 0)
 				log_error_errno(r, "local: marking %s/cur/%s seen failed: %m", c->inbox,
 				                f->claim);
+			retry_reset(c);
 		} else {
-			/* Back to new/; poll() or the next start offers it again. */
-			inbox_requeue(c, f->claim, f->name);
-			log_debug("local: %s put back into new/ for a later try", f->name);
+			/* Back to new/; the retry timer, poll() or the next start offers it again.
+			 * Read and handed over once, it is no suspect any more. */
+			const char *back = f->handed ? f->base : f->name;
+			inbox_requeue(c, f->claim, back);
+			log_debug("local: %s put back into new/ for a later try", back);
+			retry_later(c, result);
 		}
 	}
 	inflight_free(f);
@@ -515,11 +642,12 @@ static int rename_noreplace(const char *from, const char *to)
 	return rename(from, to) < 0 ? -errno : 0;
 }
 
-/* Claims new/<name> as cur/<claim>. -ENOENT: gone meanwhile (someone else took it). */
+/* Claims new/<name> as cur/<claim>: the name without its info part, with INFO_RETRY kept
+ * (the last try before quarantine). -ENOENT: gone meanwhile (someone else took it). */
 static int inbox_claim(connector *c, const char *name, char **ret_claim)
 {
 	size_t n = strcspn(name, ":");
-	_cleanup_free_ char *claim = xstrndup(name, n);
+	_cleanup_free_ char *claim = STREQ(name + n, INFO_RETRY) ? xstrdup(name) : xstrndup(name, n);
 	_cleanup_free_ char *from = xasprintf("%s/new/%s", c->inbox, name);
 	_cleanup_free_ char *to = xasprintf("%s/cur/%s", c->inbox, claim);
 	/* No fsync: the claim protects against cocod dying while it parses, and a process
@@ -529,6 +657,27 @@ static int inbox_claim(connector *c, const char *name, char **ret_claim)
 		return r;
 	*ret_claim = TAKE_PTR(claim);
 	return 0;
+}
+
+/* The core took the mail over and reading it did not kill us: if it is still in flight (its
+ * done may have run already), cur/<claim> becomes cur/<base>:1,handed, which a restart
+ * replays instead of suspecting it. No fsync, as for the claim: a rename lost to a power
+ * cut leaves it a suspect, which costs one more try, not an answer. */
+static void mark_handed(connector *c, const char *name)
+{
+	inflight *f = inflight_find(c, name);
+	if (!f || f->handed)
+		return;
+	_cleanup_free_ char *target = xasprintf("%s" INFO_HANDED, f->base);
+	_cleanup_free_ char *from = xasprintf("%s/cur/%s", c->inbox, f->claim);
+	_cleanup_free_ char *to = xasprintf("%s/cur/%s", c->inbox, target);
+	if (rename(from, to) < 0) {
+		log_debug_errno(errno, "local: renaming %s to %s failed: %m", from, target);
+		return;
+	}
+	free(f->claim);
+	f->claim = TAKE_PTR(target);
+	f->handed = true;
 }
 
 /* Hands one file of new/ to the core. Returns 1 if it was handed over, 0 if not. */
@@ -544,56 +693,56 @@ static int process_file(connector *c, const char *name)
 	if (r < 0) {
 		log_warning_errno(r, "local: cannot claim %s/new/%s (into cur/), leaving it for "
 		                  "later: %m", c->inbox, name);
+		retry_later(c, r);
 		return 0;
 	}
 
+	_cleanup_free_ char *base = xstrndup(name, strcspn(name, ":"));
 	_cleanup_free_ char *path = xasprintf("%s/cur/%s", c->inbox, claim);
 	_cleanup_free_ char *data = NULL;
 	size_t len = 0;
 	r = read_mail_file(path, &data, &len);
 	if (r == -EFBIG) {
-		inbox_reject(c, "cur", claim, name, "larger than 10 MiB");
+		inbox_reject(c, "cur", claim, base, "larger than 10 MiB");
 		return 0;
 	}
 	if (r == -ENOTSUP) {
-		inbox_reject(c, "cur", claim, name, "not a regular file");
+		inbox_reject(c, "cur", claim, base, "not a regular file");
 		return 0;
 	}
 	if (r < 0) {
 		log_warning_errno(r, "local: reading %s failed, leaving it for later: %m", path);
 		inbox_requeue(c, claim, name);
+		retry_later(c, r);
 		return 0;
 	}
 
 	_cleanup_mail_message_ mail_message *m = NULL;
 	r = mail_parse(data, len, &m);
 	if (r == -EFBIG) {
-		inbox_reject(c, "cur", claim, name, "larger than 10 MiB");
+		inbox_reject(c, "cur", claim, base, "larger than 10 MiB");
 		return 0;
 	}
 	if (r < 0) {
 		_cleanup_free_ char *why = unusable_reason(data, len, r);
-		inbox_reject(c, "cur", claim, name, why);
+		inbox_reject(c, "cur", claim, base, why);
 		return 0;
 	}
 
+	/* Same bytes, same key: a file dropped twice is recorded once. */
+	_cleanup_free_ char *hex = mail_message_id(m) ? NULL : sha256_hex(data, len);
+	if (!mail_message_id(m) && !hex) {
+		log_error("local: hashing %s failed, leaving it for later", path);
+		inbox_requeue(c, claim, name);
+		retry_later(c, -ENOMEM);
+		return 0;
+	}
 	inflight *f = xcalloc(1, sizeof(*f));
 	f->c = c;
 	f->name = xstrdup(name);
+	f->base = TAKE_PTR(base);
 	f->claim = TAKE_PTR(claim);
-	if (mail_message_id(m))
-		f->key = xasprintf("mail:%s", mail_message_id(m));
-	else {
-		/* Same bytes, same key: a file dropped twice is recorded once. */
-		_cleanup_free_ char *hex = sha256_hex(data, len);
-		if (!hex) {
-			inflight_free(f);
-			log_error("local: hashing %s failed, leaving it for later", path);
-			inbox_requeue(c, claim, name);
-			return 0;
-		}
-		f->key = xasprintf("mail:sha256:%s", hex);
-	}
+	f->key = hex ? xasprintf("mail:sha256:%s", hex) : xasprintf("mail:%s", mail_message_id(m));
 	f->from = xstrdup(mail_from_address(m));
 	for (char *const *a = mail_to(m); a && *a; a++)
 		push_unique(&f->to, *a);
@@ -629,6 +778,7 @@ static int process_file(connector *c, const char *name)
 	log_debug("local: %s from %s handed over (%s)", name, f->from, f->key);
 	/* done may run before this returns and free f. */
 	c->on_inbound(c->core, &im, on_inbound_done, f);
+	mark_handed(c, name);
 	return 1;
 }
 
@@ -678,6 +828,12 @@ static int on_inotify(sd_event_source *s, const struct inotify_event *ev, void *
 	return 0;
 }
 
+static int on_retry(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	(void)scan_inbox(userdata);
+	return 0;
+}
+
 static int on_initial_scan(sd_event_source *s, void *userdata)
 {
 	/* Deferred out of start(): the core gets inbound messages only once it holds the
@@ -686,28 +842,67 @@ static int on_initial_scan(sd_event_source *s, void *userdata)
 	return 0;
 }
 
-/* A claimed file without the ":2," info part was being handled when cocod last died. It may
- * be what killed it: quarantined, not parsed again. */
-static void quarantine_unfinished(connector *c)
+/* What the last run left claimed in cur/ (see the top of this file): replayed, tried once
+ * more, or quarantined. Runs at start, before the inbox is watched or scanned. */
+static void recover_unfinished(connector *c)
 {
 	_cleanup_free_ char *dir = xasprintf("%s/cur", c->inbox);
+	_cleanup_free_ char *newdir = xasprintf("%s/new", c->inbox);
 	DIR *d = opendir(dir);
 	char **names = NULL;
 	struct dirent *de;
+	unsigned replayed = 0, retried = 0;
 
 	if (!d) {
 		log_warning_errno(errno, "local: cannot read %s: %m", dir);
 		return;
 	}
 	while ((de = readdir(d)))
-		if (de->d_name[0] != '.' && !strchr(de->d_name, ':'))
+		if (de->d_name[0] != '.')
 			strv_push(&names, xstrdup(de->d_name));
 	closedir(d);
-	for (char **n = names; n && *n; n++)
-		inbox_reject(c, "cur", *n, *n,
-		             "cocod stopped while handling it (crashed?), so it is not read again; "
-		             "move it back into new/ to retry");
+	for (char **n = names; n && *n; n++) {
+		const char *info = strchr(*n, ':');
+		_cleanup_free_ char *base = xstrndup(*n, strcspn(*n, ":"));
+		_cleanup_free_ char *target = NULL;
+		if (info && STREQ(info, INFO_RETRY)) {
+			inbox_reject(c, "cur", *n, base,
+			             "cocod stopped twice while reading it (crashed?), so it is not read "
+			             "again; move it back into new/ to retry");
+			continue;
+		}
+		if (info && STREQ(info, INFO_HANDED))
+			target = xstrdup(base);
+		else if (!info)
+			target = xasprintf("%s" INFO_RETRY, base);
+		else
+			continue; /* done (:2,S) or not ours */
+		_cleanup_free_ char *from = xasprintf("%s/%s", dir, *n);
+		_cleanup_free_ char *to = xasprintf("%s/%s", newdir, target);
+		int r = rename_noreplace(from, to);
+		if (r < 0) {
+			log_error_errno(r, "local: putting %s back into new/ failed: %m", from);
+			continue;
+		}
+		if (info) {
+			replayed++;
+		} else {
+			retried++;
+			log_warning("local: cocod stopped while reading %s/cur/%s (crashed?): it is read "
+			            "once more, and quarantined if that stops cocod again", c->inbox,
+			            base);
+		}
+	}
 	strv_free(names);
+	if (replayed + retried > 0) {
+		int r = fsync_dir(newdir);
+		if (r < 0)
+			log_warning_errno(r, "local: fsync of %s failed: %m", newdir);
+	}
+	if (replayed > 0)
+		log_notice("local: %u repl%s the core had not finished with when cocod stopped %s "
+		           "offered again", replayed, replayed == 1 ? "y" : "ies",
+		           replayed == 1 ? "is" : "are");
 }
 
 static connector *local_stop(connector *c)
@@ -716,11 +911,12 @@ static connector *local_stop(connector *c)
 		return NULL;
 	sd_event_source_disable_unref(c->watch);
 	sd_event_source_disable_unref(c->initial_scan);
+	sd_event_source_disable_unref(c->retry);
 	/* An orderly stop: what is in flight goes back into new/ for the next start, and a late
 	 * done only frees its message. */
 	for (size_t i = 0; i < c->n_inflight; i++) {
 		inflight *f = c->inflight[i];
-		int r = inbox_move(c, "cur", f->claim, "new", f->name);
+		int r = inbox_move(c, "cur", f->claim, "new", f->handed ? f->base : f->name);
 		if (r < 0)
 			log_error_errno(r, "local: putting %s/cur/%s back into new/ failed: %m",
 			                c->inbox, f->claim);
@@ -749,6 +945,15 @@ static int local_start(sd_event *loop, const coco_config *cfg, const char *state
 	                                      : xasprintf("%s/local/outbox", state_dir);
 	c->inbox = cfg && cfg->local_inbox ? xstrdup(cfg->local_inbox)
 	                                    : xasprintf("%s/local/inbox", state_dir);
+	c->retry_first_usec = LOCAL_RETRY_FIRST_USEC;
+#ifdef COCO_TEST_HOOKS
+	/* Tests wait milliseconds, not seconds, for the first retry. */
+	const char *ms = getenv("COCO_LOCAL_RETRY_MSEC");
+	long v;
+	if (ms && parse_long(ms, 1, 1000, &v) >= 0)
+		c->retry_first_usec = (uint64_t)v * 1000;
+#endif
+	c->retry_usec = c->retry_first_usec;
 
 	int r = maildir_make(c->outbox, false);
 	if (r < 0) {
@@ -763,7 +968,8 @@ static int local_start(sd_event *loop, const coco_config *cfg, const char *state
 		return r;
 	}
 
-	quarantine_unfinished(c);
+	sweep_leftovers(c);
+	recover_unfinished(c);
 
 	_cleanup_free_ char *newdir = xasprintf("%s/new", c->inbox);
 	r = sd_event_add_inotify(loop, &c->watch, newdir, IN_MOVED_TO | IN_CLOSE_WRITE,
@@ -772,6 +978,11 @@ static int local_start(sd_event *loop, const coco_config *cfg, const char *state
 		r = sd_event_add_defer(loop, &c->initial_scan, on_initial_scan, c);
 	if (r >= 0)
 		r = sd_event_source_set_enabled(c->initial_scan, SD_EVENT_ONESHOT);
+	if (r >= 0)
+		r = sd_event_add_time_relative(loop, &c->retry, CLOCK_MONOTONIC, c->retry_first_usec,
+		                               c->retry_first_usec / 10, on_retry, c);
+	if (r >= 0)
+		r = sd_event_source_set_enabled(c->retry, SD_EVENT_OFF);
 	if (r < 0) {
 		log_error_errno(r, "local: cannot watch %s: %m", newdir);
 		local_stop(c);
