@@ -17,6 +17,8 @@ pkgs=(
 	# /bin/kill: the unit's ExecReload= and t-unit's systemd-analyze verify need it, and a
 	# minimal Debian has no kill binary without procps.
 	procps
+	# t-export reads the CSV export back with Python's csv module, as a spreadsheet would.
+	python3
 	# tests/t-http.sh talks to cocod's HTTP ingress with curl (systemd-socket-activate,
 	# for its socket activation case, is in systemd above).
 	curl
