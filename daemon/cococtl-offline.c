@@ -19,6 +19,7 @@
 #include "schedule.h"
 #include "secret.h"
 #include "template.h"
+#include "core.h"
 #include "util.h"
 
 #define WEEK_SEC (7 * 86400LL)
@@ -78,6 +79,17 @@ int cmd_check(const ctl_args *a)
 	}
 	size_t warnings = n - errors;
 	plan_findings_free(f, n);
+	/* The templates cocod will look for, where it will look (see cocod's start). */
+	{
+		const char *env = getenv("COCO_TEMPLATE_DIR");
+		_cleanup_free_ char *local = xasprintf("%s/templates", arg_config);
+		const char *const dirs[] = {local, env ? env : COCO_DATADIR "/templates", NULL};
+		_cleanup_free_ char *err = NULL;
+		if (core_check_templates(dirs, &err) < 0) {
+			fprintf(stderr, "%s: error: %s\n", arg_config, err);
+			errors++;
+		}
+	}
 	_cleanup_free_ char *summary = config_summary(cfg);
 	config_free(cfg);
 	_cleanup_free_ char *w = warnings ? xasprintf(" (%zu warning%s)", warnings,

@@ -123,12 +123,42 @@ cJSON *core_round_data(core *c, const coco_campaign *camp, const coco_round *r, 
 	return d;
 }
 
+static char *dirs_list(char *const *dirs)
+{
+	strbuf b = {0};
+	for (size_t i = 0; dirs && dirs[i]; i++)
+		strbuf_printf(&b, "%s%s", i ? ", " : "", dirs[i]);
+	return strbuf_steal(&b);
+}
+
+int core_check_templates(const char *const *dirs, char **ret_error)
+{
+	static const char *const names[] = {"prompt.md", "survey.md", "vote.md", "reminder.md",
+	                                    "confirmation.md", "digest.md", "footer.md"};
+	strbuf missing = {0};
+	for (size_t i = 0; i < ELEMENTSOF(names); i++) {
+		_cleanup_free_ char *text = NULL;
+		if (template_dirs_partial(names[i], &text, (void *)dirs) < 0)
+			strbuf_printf(&missing, "%s%s", missing.len ? ", " : "", names[i]);
+	}
+	if (!missing.len)
+		return 0;
+	_cleanup_free_ char *where = dirs_list((char *const *)dirs);
+	_cleanup_free_ char *what = strbuf_steal(&missing);
+	*ret_error = xasprintf("message templates missing: %s (looked in %s); install them "
+	                       "(make install) or point COCO_TEMPLATE_DIR at the templates/ of the "
+	                       "source tree", what, where);
+	return -ENOENT;
+}
+
 int core_render(core *c, const char *name, const cJSON *data, char **ret)
 {
 	_cleanup_free_ char *text = NULL, *err = NULL;
 	int r = template_dirs_partial(name, &text, c->tdirs);
-	if (r < 0)
-		return log_error_errno(r, "template %s not found in the template directories", name);
+	if (r < 0) {
+		_cleanup_free_ char *where = dirs_list(c->tdirs);
+		return log_error_errno(r, "template %s not found in %s", name, where);
+	}
 	r = template_render(name, text, data, template_dirs_partial, c->tdirs, ret, &err);
 	if (r < 0)
 		return log_error_errno(r, "template error: %s", err ? err : name);

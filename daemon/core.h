@@ -26,6 +26,11 @@ int core_new(const coco_config *cfg, store *st, spool *sp, const secret *key,
              const char *const *template_dirs, core **ret);
 core *core_free(core *c);
 
+/* Every message template the core needs can be found in dirs (NULL-terminated, as given to
+ * core_new). Returns 0, or -ENOENT with *ret_error naming the missing ones and the
+ * directories searched. */
+int core_check_templates(const char *const *dirs, char **ret_error);
+
 /* Swaps in a new config (after a reload). Rounds keep their state by campaign/round id. */
 int core_set_config(core *c, const coco_config *cfg);
 

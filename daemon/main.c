@@ -451,6 +451,14 @@ int main(int argc, char **argv)
 	strv_push(&d.template_dirs, xasprintf("%s/templates", d.config_dir));
 	strv_push(&d.template_dirs, xstrdup(getenv("COCO_TEMPLATE_DIR") ? getenv("COCO_TEMPLATE_DIR")
 	                                                                 : COCO_DATADIR "/templates"));
+	{
+		_cleanup_free_ char *err = NULL;
+		r = core_check_templates((const char *const *)d.template_dirs, &err);
+		if (r < 0) {
+			log_error("not starting: %s", err);
+			goto fail;
+		}
+	}
 	r = core_new(d.cfg, d.store, d.spool, &d.key, (const char *const *)d.template_dirs, &d.core);
 	if (r < 0) {
 		log_error_errno(r, "cannot start the campaigns: %m");

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -337,8 +338,16 @@ static void check_secrets(const coco_config *cfg, findings *f)
 	const char *dir = cfg->secrets_dir;
 	unsigned line = cfg->secrets_dir_line;
 	struct stat st;
-	if (!dir)
-		return; /* $CREDENTIALS_DIRECTORY: systemd's, at run time */
+	if (!dir) {
+		/* systemd's $CREDENTIALS_DIRECTORY at run time (ExecStartPre= sees it too). */
+		const char *cred = getenv("CREDENTIALS_DIRECTORY");
+		_cleanup_free_ char *key = cred ? xasprintf("%s/%s", cred, SECRET_KEY_NAME) : NULL;
+		if (!key || access(key, R_OK) < 0)
+			found(f, file, 0, false, "no secret key here: cocod reads %s from [Secrets] "
+			      "Directory= or from $CREDENTIALS_DIRECTORY (systemd LoadCredential=%s:PATH), "
+			      "and will not start without it", SECRET_KEY_NAME, SECRET_KEY_NAME);
+		return;
+	}
 	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
 		found(f, file, line, true, "[Secrets] Directory=%s %s: expected the directory that "
 		      "holds %s", dir, errno == ENOENT ? "does not exist" : "is not a readable directory",

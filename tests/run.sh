@@ -6,6 +6,8 @@ set -u
 build=${1:-build/san}
 cd "$(dirname "$0")/.."
 export COCOD="$PWD/$build/cocod" COCOCTL="$PWD/$build/cococtl"
+# The binaries are not installed: their message templates are the source tree's.
+export COCO_TEMPLATE_DIR=${COCO_TEMPLATE_DIR:-$PWD/templates}
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 logdir=$(mktemp -d /tmp/coco-tests.XXXXXX)

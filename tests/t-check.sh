@@ -3,7 +3,10 @@
 # at run time; cococtl plan prints that simulated timeline. Every run pins "now" with --now.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
-unset CREDENTIALS_DIRECTORY
+# The key as systemd would pass it (LoadCredential=); the checks of a missing one are below.
+mkdir -p "$T/cred"
+"$COCOCTL" keygen "$T/cred/coco-key" >/dev/null
+export CREDENTIALS_DIRECTORY=$T/cred
 NOW='2026-11-20 12:00'
 run() { set +e; out=$("$@" 2>&1); rc=$?; set -e; }
 # line N of FILE holding PATTERN (first match)
@@ -172,4 +175,14 @@ expect_plan '^Thu 2026-12-03 21:00 America/New_York +remind +kickoff \(reminder 
 if grep -qE 'aino|Europe/Helsinki +(open|remind)' <<<"$plan"; then fail "--member grace shows others: $plan"; fi
 plan=$("$COCOCTL" --config etc plan onboarding --weeks 1 --now "$NOW")
 expect_plan '^# nothing is scheduled'
+
+# No key anywhere: check says cocod will not start, as a warning (the key may come with
+# systemd's LoadCredential= at run time).
+run env -u CREDENTIALS_DIRECTORY "$COCOCTL" --config etc check --now "$NOW"
+expect_match "$out" "warning: no secret key here: cocod reads coco-key"
+# No templates where cocod will look: an error naming them and the directories.
+run env COCO_TEMPLATE_DIR=$T/none "$COCOCTL" --config etc check --now "$NOW"
+[ $rc -eq 1 ] || fail "check without templates exited $rc"
+expect_match "$out" "message templates missing: prompt.md"
+expect_match "$out" "$T/none"
 echo "t-check: all checks passed"
