@@ -66,6 +66,13 @@ size_t answer_parse_n_skips(const answer_parse *p);
 const char *answer_parse_skip_question(const answer_parse *p, size_t i);
 size_t answer_parse_skip_number(const answer_parse *p, size_t i);
 
+/* Required questions this message left without a valid answer, in question order (a required
+ * question cannot be skipped, and a wrong value is no answer). A correction reply leaves out
+ * what an earlier reply answered: answer_missing_required() takes those away. */
+size_t answer_parse_n_missing(const answer_parse *p);
+const char *answer_parse_missing_question(const answer_parse *p, size_t i); /* question id */
+size_t answer_parse_missing_number(const answer_parse *p, size_t i);	     /* 1-based */
+
 /* Ideas in message order; NULL-terminated, never NULL. */
 char *const *answer_parse_ideas(const answer_parse *p);
 size_t answer_parse_n_ideas(const answer_parse *p);
@@ -82,6 +89,12 @@ size_t answer_parse_n_errors(const answer_parse *p);
 /* "We recorded: 1 → 4, 2 → Blue, 3 → “so-so”, skipped 4, idea “…”, votes 3×1, 7×2", or
  * "We recorded nothing". Malloc'd. */
 char *answer_confirmation(const answer_parse *p);
+
+/* "Question 2 is required and still has no answer", or "Questions 1 and 2 are required and
+ * still have no answer", for the missing required questions whose ids are not in
+ * answered_before (the questions earlier replies of the member answered; NULL-terminated, may
+ * be NULL). NULL when nothing required is missing. Malloc'd. */
+char *answer_missing_required(const answer_parse *p, char *const *answered_before);
 
 /* A short example of how to answer round, for replies that carry errors:
  * "Reply like this: 1: 4, 2: b, 3: your words". Malloc'd. */
