@@ -118,6 +118,7 @@ static bool cp_is_letter(unsigned cp)
 
 typedef struct word {
 	const char *s, *e; /* without the trailing punctuation */
+	const char *end;   /* with it */
 	bool punct;	   /* followed by ',', '!' or '.' (or their full-width forms) */
 	bool dot;	   /* ...and that was only '.' ("Mr.", "J.") */
 } word;
@@ -134,15 +135,16 @@ static size_t punct_before(const char *s, const char *e)
 	return 0;
 }
 
-/* Splits a trimmed line into at most WORDS_MAX words; -1 when there are more. Punctuation
- * after a word is taken off it ("Hi," → "Hi" + punct); "!!" counts once. */
-static int split_words(const char *s, const char *e, word *w)
+/* Splits a trimmed line into at most WORDS_MAX words; -1 when there are more, unless prefix
+ * (then the first WORDS_MAX). Punctuation after a word is taken off it ("Hi," → "Hi" + punct);
+ * "!!" counts once. */
+static int split_words_prefix(const char *s, const char *e, word *w, bool prefix)
 {
 	int n = 0;
 	const char *p = answer_skip_ws(s, e);
 	while (p < e) {
 		if (n == WORDS_MAX)
-			return -1;
+			return prefix ? n : -1;
 		const char *q = p;
 		while (q < e && !answer_ws_len(q, e))
 			q++;
@@ -158,11 +160,17 @@ static int split_words(const char *s, const char *e, word *w)
 			/* "Hi , all" or "Thanks !": the mark belongs to the word before */
 			w[n - 1].punct = true;
 			w[n - 1].dot = false;
+			w[n - 1].end = q;
 		} else if (we > p)
-			w[n++] = (word){.s = p, .e = we, .punct = punct, .dot = punct && dot};
+			w[n++] = (word){.s = p, .e = we, .end = q, .punct = punct, .dot = punct && dot};
 		p = answer_skip_ws(q, e);
 	}
 	return n;
+}
+
+static int split_words(const char *s, const char *e, word *w)
+{
+	return split_words_prefix(s, e, w, false);
 }
 
 /* Case-insensitive equality of a word and z (both UTF-8). */
@@ -243,10 +251,9 @@ static bool words_are_name(const word *w, int from, int n)
 
 /* --- lines ---------------------------------------------------------------------------------- */
 
-bool answer_is_greeting(const char *s, const char *e)
+/* Words 0..n-1 are a greeting. */
+static bool words_are_greeting(const word *w, int n)
 {
-	word w[WORDS_MAX];
-	int n = split_words(s, e, w);
 	int k = n > 0 ? match_phrase(w, n, greetings, ELEMENTSOF(greetings)) : 0;
 	if (k == 0 || k == n)
 		return k > 0;
@@ -254,6 +261,22 @@ bool answer_is_greeting(const char *s, const char *e)
 	if (n - k == 1 && word_in(&w[k], greeting_groups, ELEMENTSOF(greeting_groups)))
 		return true;
 	return words_are_name(w, k, n);
+}
+
+bool answer_is_greeting(const char *s, const char *e)
+{
+	word w[WORDS_MAX];
+	return words_are_greeting(w, split_words(s, e, w));
+}
+
+size_t answer_greeting_prefix_len(const char *s, const char *e)
+{
+	word w[WORDS_MAX];
+	int n = split_words_prefix(s, e, w, true);
+	for (int k = 1; k < n; k++)
+		if (w[k - 1].punct && !w[k - 1].dot && words_are_greeting(w, k))
+			return (size_t)(w[k].s - s);
+	return 0;
 }
 
 bool answer_is_closing(const char *s, const char *e)

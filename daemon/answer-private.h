@@ -67,6 +67,9 @@ char *answer_quote(const char *s, const char *e);
 /* "Hi all,", "Hello team", "Dear Anna", "Hallo zusammen", "Bonjour !": a greeting phrase,
  * optionally followed by a group word or a name, and ',', '!' or '.'. */
 bool answer_is_greeting(const char *s, const char *e);
+/* Bytes of a greeting ending in ',' or '!' and the blanks after it, when more text follows on
+ * the line ("Hi all, 1: 3"); else 0. */
+size_t answer_greeting_prefix_len(const char *s, const char *e);
 /* "Thanks", "Thank you!", "Cheers, Tom", "Best regards", "Danke", "Kiitos", "Br, Mikko". */
 bool answer_is_closing(const char *s, const char *e);
 /* 1-3 capitalised words (with "von", "de"... between): "Maria", "Tom Becker", "J. Smith". */

@@ -648,8 +648,8 @@ static bool is_name_block(const parser *ps, size_t k, size_t end)
 	return true;
 }
 
-/* The first pass: marks the greeting (the first line) and, from the end, closing and signature
- * blocks. A closing ("Thanks,") is followed only by names and signature lines. A block without
+/* The first pass: marks the greeting (the first line, or its start before a statement) and,
+ * from the end, closing and signature blocks. A closing ("Thanks,") is followed only by names and signature lines. A block without
  * a closing is a bare name, or a name over signature lines after a blank line; it needs other
  * content above it, so that a one-line idea "Dark Mode" stays an idea. A bare name right under
  * a line of text is marked LINE_NAME_SIGNOFF: parse_line() keeps it when it continues an open
@@ -660,9 +660,14 @@ static void mark_furniture(parser *ps)
 	size_t first = 0;
 	while (first < ps->n_lines && line_is_blank(&L[first]))
 		first++;
-	if (first < ps->n_lines && line_is_plain(ps, &L[first]) &&
-	    answer_is_greeting(L[first].s, L[first].e))
-		L[first].mark = LINE_DROP;
+	if (first < ps->n_lines && line_is_plain(ps, &L[first])) {
+		size_t g = answer_greeting_prefix_len(L[first].s, L[first].e);
+		stmt st;
+		if (answer_is_greeting(L[first].s, L[first].e))
+			L[first].mark = LINE_DROP;
+		else if (g > 0 && statement_at(ps, L[first].s + g, L[first].e, true, &st) != STMT_NONE)
+			L[first].s += g; /* "Hi all, 1: 3" */
+	}
 
 	size_t end = ps->n_lines; /* one past the last line left to look at */
 	for (int blocks = 0; blocks < SIGNOFF_BLOCKS_MAX; blocks++) {

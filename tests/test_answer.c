@@ -399,6 +399,14 @@ static void test_greetings(void **state)
 	assert_null(value_of(a, "wish"));
 	assert_int_equal(answer_parse_n_items(a), 3);
 
+	/* a greeting before a statement on the same line */
+	_cleanup_answer_parse_ answer_parse *g = parse(&survey, 0, "Hi all, 1: 3, 2: b");
+	assert_no_errors(g);
+	assert_int_equal(answer_parse_n_items(g), 2);
+	assert_null(value_of(g, "comment"));
+	_cleanup_answer_parse_ answer_parse *h = parse(&survey, 0, "Hi Tom, the shop is slow");
+	assert_string_equal(value_of(h, "comment"), "Hi Tom, the shop is slow");
+
 	/* only the first line is one */
 	_cleanup_answer_parse_ answer_parse *b = parse(&survey, 0, "1: 4\n\nHi all, and more");
 	assert_int_equal(answer_parse_n_errors(b), 1);
