@@ -53,6 +53,21 @@ size_t answer_parse_skip_number(const answer_parse *p, size_t i)
 	return i < p->n_skips ? p->skips[i].q + 1 : 0;
 }
 
+size_t answer_parse_n_missing(const answer_parse *p)
+{
+	return p->n_missing;
+}
+
+const char *answer_parse_missing_question(const answer_parse *p, size_t i)
+{
+	return i < p->n_missing ? p->missing[i].qid : NULL;
+}
+
+size_t answer_parse_missing_number(const answer_parse *p, size_t i)
+{
+	return i < p->n_missing ? p->missing[i].q + 1 : 0;
+}
+
 char *const *answer_parse_ideas(const answer_parse *p)
 {
 	return p->ideas ? p->ideas : empty_strv;
@@ -131,6 +146,30 @@ char *answer_confirmation(const answer_parse *p)
 	}
 	if (!b.len)
 		strbuf_puts(&b, "We recorded nothing");
+	return strbuf_steal(&b);
+}
+
+char *answer_missing_required(const answer_parse *p, char *const *answered_before)
+{
+	size_t n = 0, *nums = xcalloc(p->n_missing + 1, sizeof(size_t));
+	for (size_t i = 0; i < p->n_missing; i++) {
+		bool before = false;
+		for (char *const *a = answered_before; a && *a && !before; a++)
+			before = STREQ(*a, p->missing[i].qid);
+		if (!before)
+			nums[n++] = p->missing[i].q + 1;
+	}
+	if (n == 0) {
+		free(nums);
+		return NULL;
+	}
+	strbuf b = {0};
+	strbuf_puts(&b, n == 1 ? "Question " : "Questions ");
+	for (size_t i = 0; i < n; i++)
+		strbuf_printf(&b, "%s%zu", i == 0 ? "" : i == n - 1 ? " and " : ", ", nums[i]);
+	strbuf_puts(&b, n == 1 ? " is required and still has no answer"
+			       : " are required and still have no answer");
+	free(nums);
 	return strbuf_steal(&b);
 }
 

@@ -1,5 +1,6 @@
 /* answer-private: what the parts of the answer module share (answer.c: the parser,
- * answer-text.c: characters and values, answer-format.c: accessors and output). The body of
+ * answer-text.c: characters and values, answer-mail.c: greetings, sign-offs and bullets,
+ * answer-format.c: accessors and output). The body of
  * a parse result lives here so that the parser can build it and the output read it. Not an
  * interface for anything outside the answer module. */
 #pragma once
@@ -38,6 +39,8 @@ struct answer_parse {
 	unsigned total_votes;
 	char **errors;
 	size_t n_errors, cap_errors;
+	skip_entry *missing; /* required questions left without an answer, in question order */
+	size_t n_missing;
 };
 
 /* --- answer-text.c: characters, each on the slice s..e ------------------------------------- */
@@ -58,6 +61,25 @@ unsigned long long answer_digits_value(const char *s, const char *e);
 bool answer_line_is_text(const char *s, const char *e);
 /* “fragment”, on one line, shortened and cleaned for quoting back. Malloc'd. */
 char *answer_quote(const char *s, const char *e);
+
+/* --- answer-mail.c: lines of a mail that are no answer, each a trimmed line s..e -------- */
+
+/* "Hi all,", "Hello team", "Dear Anna", "Hallo zusammen", "Bonjour !": a greeting phrase,
+ * optionally followed by a group word or a name, and ',', '!' or '.'. */
+bool answer_is_greeting(const char *s, const char *e);
+/* Bytes of a greeting ending in ',' or '!' and the blanks after it, when more text follows on
+ * the line ("Hi all, 1: 3"); else 0. */
+size_t answer_greeting_prefix_len(const char *s, const char *e);
+/* "Thanks", "Thank you!", "Cheers, Tom", "Best regards", "Danke", "Kiitos", "Br, Mikko". */
+bool answer_is_closing(const char *s, const char *e);
+/* 1-3 capitalised words (with "von", "de"... between): "Maria", "Tom Becker", "J. Smith". */
+bool answer_is_name(const char *s, const char *e);
+/* A role/company/phone line under a name; loose also takes a short capitalised phrase. */
+bool answer_is_signature_tail(const char *s, const char *e, bool loose);
+/* Bytes of a list bullet and the blanks after it ("- ", "* ", "• ", "1. ", "12) "), when text
+ * follows; else 0. */
+size_t answer_bullet_len(const char *s, const char *e);
+bool answer_ends_with_colon(const char *s, const char *e);
 
 /* --- answer-text.c: values ----------------------------------------------------------------- */
 

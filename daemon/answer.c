@@ -1,14 +1,17 @@
 /* answer: see answer.h. This file owns the parser: a message in, an answer_parse out. It works
  * on (start, end) slices of the message, one line at a time; a line is either free text or a
  * run of statements, each statement ending where the next one starts. Text answers and ideas
- * stay "open" so the lines below can continue them. The character level and the values live in
- * answer-text.c, reading and printing a result in answer-format.c; answer-private.h is what the
- * three share. */
+ * stay "open" so the lines below can continue them. Before that, a first pass over the lines
+ * marks the mail furniture to leave out (the greeting, the closing and signature); intros and
+ * bullets are decided line by line. The character level and the values live in answer-text.c,
+ * what a greeting, closing, name or bullet looks like in answer-mail.c, reading and printing a
+ * result in answer-format.c; answer-private.h is what they share. */
 #define _GNU_SOURCE
 #include "answer-private.h"
 
 #include <ctype.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -38,8 +41,22 @@ typedef struct stmt {
 	const char *body; /* after the colon or keyword */
 } stmt;
 
+typedef enum line_mark {
+	LINE_KEEP,
+	LINE_DROP,	   /* greeting, closing, signature: left out, said nothing about */
+	LINE_NAME_SIGNOFF, /* a bare name under the text: left out unless it continues a paragraph */
+} line_mark;
+
+typedef struct msg_line {
+	const char *s, *e; /* trimmed */
+	line_mark mark;
+} msg_line;
+
 typedef struct parser {
 	const coco_round *round;
+	msg_line *lines;
+	size_t n_lines;
+	size_t n_statement_lines; /* lines with statements, understood or not */
 	size_t n_ideas; /* on the ballot */
 	unsigned max_votes;
 	answer_parse *res;
@@ -580,10 +597,145 @@ static void parse_statements(parser *ps, const char *s, const char *e)
 	}
 }
 
-static void parse_line(parser *ps, const char *s, const char *e)
+/* --- mail furniture: greeting, intro, closing, signature ------------------------------------ */
+
+#define SIGNOFF_LINES_MAX 5  /* lines of one closing or signature block */
+#define SIGNOFF_BLOCKS_MAX 3 /* "Thanks!" ⏎⏎ "Cheers," "Tom": blocks looked for from the end */
+#define SIGNATURE_TAIL_MAX 3 /* lines under a bare name */
+
+static bool line_is_blank(const msg_line *l)
 {
-	s = answer_skip_ws(s, e);
-	e = answer_trim_end(s, e);
+	return l->s == l->e;
+}
+
+static bool line_is_statement(const parser *ps, const msg_line *l)
+{
+	stmt st;
+	return l->s < l->e && statement_at(ps, l->s, l->e, true, &st) != STMT_NONE;
+}
+
+/* A line that may be furniture: readable text, no statement. */
+static bool line_is_plain(const parser *ps, const msg_line *l)
+{
+	return !line_is_blank(l) && answer_line_is_text(l->s, l->e) && !line_is_statement(ps, l);
+}
+
+static bool line_is_intro_like(const parser *ps, const msg_line *l)
+{
+	return answer_ends_with_colon(l->s, l->e) && !line_is_statement(ps, l);
+}
+
+/* Something above line k that is neither furniture nor an intro: what a bare name can sign. */
+static bool content_before(const parser *ps, size_t k)
+{
+	for (size_t i = 0; i < k; i++) {
+		const msg_line *l = &ps->lines[i];
+		if (!line_is_blank(l) && l->mark == LINE_KEEP && !line_is_intro_like(ps, l))
+			return true;
+	}
+	return false;
+}
+
+/* A name over up to SIGNATURE_TAIL_MAX signature lines at k..end-1. */
+static bool is_name_block(const parser *ps, size_t k, size_t end)
+{
+	const msg_line *L = ps->lines;
+	if (end - k > 1 + SIGNATURE_TAIL_MAX || !answer_is_name(L[k].s, L[k].e))
+		return false;
+	for (size_t j = k + 1; j < end; j++)
+		if (!answer_is_signature_tail(L[j].s, L[j].e, ps->round->kind != ROUND_PROMPT))
+			return false;
+	return true;
+}
+
+/* The first pass: marks the greeting (the first line, or its start before a statement) and,
+ * from the end, closing and signature blocks. A closing ("Thanks,") is followed only by names and signature lines. A block without
+ * a closing is a bare name, or a name over signature lines after a blank line; it needs other
+ * content above it, so that a one-line idea "Dark Mode" stays an idea. A bare name right under
+ * a line of text is marked LINE_NAME_SIGNOFF: parse_line() keeps it when it continues an open
+ * text answer, idea or paragraph. */
+static void mark_furniture(parser *ps)
+{
+	msg_line *L = ps->lines;
+	size_t first = 0;
+	while (first < ps->n_lines && line_is_blank(&L[first]))
+		first++;
+	if (first < ps->n_lines && line_is_plain(ps, &L[first])) {
+		size_t g = answer_greeting_prefix_len(L[first].s, L[first].e);
+		stmt st;
+		if (answer_is_greeting(L[first].s, L[first].e))
+			L[first].mark = LINE_DROP;
+		else if (g > 0 && statement_at(ps, L[first].s + g, L[first].e, true, &st) != STMT_NONE)
+			L[first].s += g; /* "Hi all, 1: 3" */
+	}
+
+	size_t end = ps->n_lines; /* one past the last line left to look at */
+	for (int blocks = 0; blocks < SIGNOFF_BLOCKS_MAX; blocks++) {
+		while (end > 0 && line_is_blank(&L[end - 1]))
+			end--;
+		if (end == 0 || L[end - 1].mark != LINE_KEEP || !line_is_plain(ps, &L[end - 1]))
+			return;
+		size_t r0 = end - 1; /* the plain lines above, up to a blank line */
+		while (r0 > 0 && end - r0 < SIGNOFF_LINES_MAX && L[r0 - 1].mark == LINE_KEEP &&
+		       line_is_plain(ps, &L[r0 - 1]))
+			r0--;
+		size_t found = SIZE_MAX;
+		line_mark mark = LINE_DROP;
+		for (size_t k = r0; k < end && found == SIZE_MAX; k++) {
+			if (!answer_is_closing(L[k].s, L[k].e))
+				continue;
+			bool ok = true;
+			for (size_t j = k + 1; j < end && ok; j++)
+				ok = answer_is_name(L[j].s, L[j].e) ||
+				     answer_is_signature_tail(L[j].s, L[j].e,
+							      ps->round->kind != ROUND_PROMPT);
+			if (ok)
+				found = k;
+		}
+		if (found == SIZE_MAX) {
+			bool blank_above = r0 == 0 || line_is_blank(&L[r0 - 1]);
+			if (blank_above && is_name_block(ps, r0, end) && content_before(ps, r0))
+				found = r0;
+			else if (is_name_block(ps, end - 1, end) && content_before(ps, end - 1)) {
+				found = end - 1;
+				if (found > 0 && !line_is_blank(&L[found - 1]))
+					mark = LINE_NAME_SIGNOFF;
+			}
+		}
+		if (found == SIZE_MAX)
+			return;
+		for (size_t k = found; k < end; k++)
+			L[k].mark = mark;
+		end = found;
+	}
+}
+
+/* An intro: "Oops, sorry:", "A few from my side:" — a line ending in ':' that starts a
+ * paragraph and leads into statements; in an idea round also into bullets, or into the ideas
+ * below when it is a paragraph of its own. */
+static bool is_intro(const parser *ps, size_t i)
+{
+	const msg_line *L = ps->lines;
+	if (ps->open != OPEN_NONE || !answer_ends_with_colon(L[i].s, L[i].e))
+		return false;
+	size_t j = i + 1;
+	while (j < ps->n_lines && (line_is_blank(&L[j]) || L[j].mark == LINE_DROP))
+		j++;
+	if (j >= ps->n_lines || L[j].mark != LINE_KEEP)
+		return false;
+	if (line_is_statement(ps, &L[j]))
+		return true;
+	if (ps->round->kind != ROUND_PROMPT)
+		return false;
+	return answer_bullet_len(L[j].s, L[j].e) > 0 || line_is_blank(&L[i + 1]);
+}
+
+/* --- a line --------------------------------------------------------------------------------- */
+
+static void parse_line(parser *ps, size_t i)
+{
+	const msg_line *l = &ps->lines[i];
+	const char *s = l->s, *e = l->e;
 	if (s == e) {
 		close_open(ps);
 		return;
@@ -593,12 +745,30 @@ static void parse_line(parser *ps, const char *s, const char *e)
 		add_error(ps, s, e, "not readable text (binary data or a broken encoding)");
 		return;
 	}
+	if (l->mark == LINE_DROP || (l->mark == LINE_NAME_SIGNOFF && ps->open == OPEN_NONE)) {
+		close_open(ps);
+		return;
+	}
 	stmt st;
 	if (statement_at(ps, s, e, true, &st) != STMT_NONE) {
 		close_open(ps);
+		ps->n_statement_lines++;
 		parse_statements(ps, s, e);
 		return;
 	}
+	size_t b = ps->round->kind == ROUND_PROMPT ? answer_bullet_len(s, e) : 0;
+	if (b > 0) {
+		/* Each bullet is an idea of its own; "- idea: …" is one too. */
+		close_open(ps);
+		if (statement_at(ps, s + b, e, true, &st) != STMT_NONE) {
+			ps->n_statement_lines++;
+			parse_statements(ps, s + b, e);
+		} else
+			open_text(ps, OPEN_IDEA, 0, s, e, s + b);
+		return;
+	}
+	if (is_intro(ps, i))
+		return;
 	if (ps->open != OPEN_NONE) {
 		if (ps->open_text.len > 0)
 			strbuf_putc(&ps->open_text, '\n');
@@ -608,28 +778,33 @@ static void parse_line(parser *ps, const char *s, const char *e)
 	open_text(ps, ps->round->kind == ROUND_PROMPT ? OPEN_IDEA : OPEN_FREE, 0, s, e, s);
 }
 
-/* Free text answers the one text question this message left open, if there is exactly one. */
+static bool is_answered(const answer_parse *r, size_t q)
+{
+	for (size_t j = 0; j < r->n_answers; j++)
+		if (r->answers[j].q == q)
+			return true;
+	for (size_t j = 0; j < r->n_skips; j++)
+		if (r->skips[j].q == q)
+			return true;
+	return false;
+}
+
+/* Free text answers the text question only in a reply of nothing but free text, to a round
+ * with exactly one text question: then there is no doubt what it answers, and it replaces no
+ * answer given in the same message. Anywhere else it is not understood, never stored. */
 static void route_free_text(parser *ps)
 {
 	const coco_round *round = ps->round;
 	answer_parse *r = ps->res;
-	size_t n_text = 0, first_text = 0, target = 0, n_open = 0;
+	size_t first_open = 0, target = 0, n_open = 0;
 	for (size_t i = 0; i < round->n_questions && ps->n_free > 0; i++) {
-		if (round->questions[i].kind != QUESTION_TEXT)
+		if (round->questions[i].kind != QUESTION_TEXT || is_answered(r, i))
 			continue;
-		if (n_text++ == 0)
-			first_text = i;
-		bool done = false;
-		for (size_t j = 0; j < r->n_answers; j++)
-			done = done || r->answers[j].q == i;
-		for (size_t j = 0; j < r->n_skips; j++)
-			done = done || r->skips[j].q == i;
-		if (!done) {
-			n_open++;
-			target = i;
-		}
+		if (n_open++ == 0)
+			first_open = i;
+		target = i;
 	}
-	if (n_open == 1) {
+	if (n_open == 1 && ps->n_statement_lines == 0) {
 		strbuf b = {0};
 		for (size_t i = 0; i < ps->n_free; i++) {
 			strbuf_puts(&b, i > 0 ? "\n\n" : "");
@@ -648,13 +823,45 @@ static void route_free_text(parser *ps)
 	}
 	for (size_t i = 0; i < ps->n_free; i++) {
 		const char *s = ps->free_paras[i], *e = s + strlen(s);
-		if (n_text > 1)
+		if (n_open > 0)
 			add_error(ps, s, e,
 				  "not understood; to answer a question in words, start with "
 				  "its number, like “%zu: …”",
-				  first_text + 1);
+				  first_open + 1);
 		else
 			add_error(ps, s, e, "not understood");
+	}
+}
+
+/* Required questions the message left without an answer (a required one cannot be skipped). */
+static void note_missing(parser *ps)
+{
+	answer_parse *r = ps->res;
+	for (size_t q = 0; q < ps->round->n_questions; q++) {
+		if (!ps->round->questions[q].required || is_answered(r, q))
+			continue;
+		r->missing = xrealloc(r->missing, (r->n_missing + 1) * sizeof *r->missing);
+		r->missing[r->n_missing++] =
+		    (skip_entry){.q = q, .qid = xstrdup(ps->round->questions[q].id)};
+	}
+}
+
+/* Splits the message into trimmed lines at LF, CRLF or a lone CR. */
+static void split_lines(parser *ps, const char *s, const char *e)
+{
+	size_t cap = 1;
+	for (const char *p = s; p < e; p++)
+		cap += *p == '\n' || *p == '\r';
+	ps->lines = xcalloc(cap, sizeof(msg_line));
+	while (s < e) {
+		const char *nl = s;
+		while (nl < e && *nl != '\n' && *nl != '\r')
+			nl++;
+		const char *a = answer_skip_ws(s, nl);
+		ps->lines[ps->n_lines++] = (msg_line){.s = a, .e = answer_trim_end(a, nl)};
+		if (nl < e && *nl == '\r' && nl + 1 < e && nl[1] == '\n')
+			nl++;
+		s = nl + 1;
 	}
 }
 
@@ -673,24 +880,20 @@ int answer_parse_mem(const coco_round *round, size_t n_ideas, const void *data, 
 	if (size > ANSWER_MESSAGE_MAX) {
 		add_error(&ps, NULL, NULL, "message too long (%zu bytes, at most %d)", size,
 			  ANSWER_MESSAGE_MAX);
+		note_missing(&ps);
 		*ret = ps.res;
 		return 0;
 	}
-	const char *s = data, *e = s + size;
-	while (s < e) {
-		const char *nl = s;
-		while (nl < e && *nl != '\n' && *nl != '\r')
-			nl++;
-		parse_line(&ps, s, nl);
-		if (nl < e && *nl == '\r' && nl + 1 < e && nl[1] == '\n')
-			nl++;
-		s = nl + 1;
-	}
+	split_lines(&ps, data, (const char *)data + size);
+	mark_furniture(&ps);
+	for (size_t i = 0; i < ps.n_lines; i++)
+		parse_line(&ps, i);
 	close_open(&ps);
 	route_free_text(&ps);
 	for (size_t i = 0; i < ps.n_free; i++)
 		free(ps.free_paras[i]);
 	free(ps.free_paras);
+	free(ps.lines);
 
 	answer_parse *r = ps.res;
 	if (ps.n_statements > ANSWER_ITEMS_MAX) {
@@ -708,6 +911,7 @@ int answer_parse_mem(const coco_round *round, size_t n_ideas, const void *data, 
 		push_strv(&r->errors, &r->n_errors, &r->cap_errors,
 			  xasprintf("…and %zu more not understood", ps.errors_dropped));
 	}
+	note_missing(&ps);
 	*ret = r;
 	return 0;
 }
@@ -724,6 +928,9 @@ answer_parse *answer_parse_free(answer_parse *p)
 	if (!p)
 		return NULL;
 	result_clear_items(p);
+	for (size_t i = 0; i < p->n_missing; i++)
+		free(p->missing[i].qid);
+	free(p->missing);
 	free(p->answers);
 	free(p->skips);
 	free(p->votes);

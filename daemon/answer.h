@@ -14,12 +14,34 @@
  *   vote 3 7 7      dot votes (vote rounds); 7×2 (or 7x2) gives idea 7 two dots; in a vote
  *                   round a line of only numbers is a vote too;
  *   skip 2          leave out an optional question.
- * Lines that follow no grammar are free text: in a prompt round each paragraph is an idea; in
- * a survey the paragraphs answer the one text question this message left unanswered (if
- * exactly one is left); anywhere else they are errors. Within one message a later answer to
- * the same question replaces an earlier one, and an answer and a skip of the same question
- * replace each other. Full-width ':' '，' '、' '；' (Japanese input methods) count as their
- * ASCII forms; NBSP and U+3000 count as spaces.
+ *   - idea          in an idea (prompt) round each bullet is an idea of its own: "- ", "* ",
+ *                   "+ ", "• ", "– ", "1. ", "1) " (up to three digits), continued like one.
+ * What a mail carries besides answers is left out, and said nothing about:
+ *   a greeting      the first line, when it is a greeting ("Hi", "Hello team", "Dear Anna,",
+ *                   "Good morning", "Hallo zusammen", "Hej", "Bonjour", "Здравствуйте"…),
+ *                   optionally with a name or a group word ("all", "team") and ',' '!' '.';
+ *   an intro        a line ending in ':' that starts a paragraph and leads into statements
+ *                   ("Oops, sorry:" ⏎ "1: 4"), blank lines between or not; in an idea round
+ *                   also into bullets, or into the ideas below it when it stands alone;
+ *   a closing       at the end, a thanks or closing phrase ("Thanks", "Thank you", "Cheers",
+ *                   "Best regards", "Danke", "Kiitos", "Tack", "Merci"…), optionally with a
+ *                   name, and the name and signature lines under it (even right under a text
+ *                   answer: "4: slow" ⏎ "Thanks, Raj" answers "slow");
+ *   a signature     at the end, a bare name (1-3 capitalised words: "Maria", "Tom Becker"),
+ *                   or after a blank line a name over up to 3 signature lines (with '|', '·',
+ *                   '@', a web address or a phone number; outside idea rounds also a short
+ *                   capitalised line like "Head of Online"). Only when something else is above
+ *                   it — a reply of just "Dark Mode" is that idea — and a bare name right
+ *                   under a text answer, idea or paragraph still belongs to it.
+ * The phrase lists live in answer-mail.c.
+ * Other lines that follow no grammar are free text. In an idea round each paragraph is an
+ * idea. In a survey the paragraphs answer the text question only when the message is nothing
+ * but free text and the round has exactly one text question (so free text never replaces an
+ * answer, nor becomes one beside statements); anywhere else each paragraph is an error, which
+ * in a survey with a text question left open says to start with its number ("5: …"). Within
+ * one message a later answer to the same question replaces an earlier one, and an answer and a
+ * skip of the same question replace each other. Full-width ':' '，' '、' '；' (Japanese input
+ * methods) count as their ASCII forms; NBSP and U+3000 count as spaces.
  *
  * A result never refers to the round it was parsed against (config reloads swap rounds), so it
  * may outlive it. */
@@ -66,6 +88,13 @@ size_t answer_parse_n_skips(const answer_parse *p);
 const char *answer_parse_skip_question(const answer_parse *p, size_t i);
 size_t answer_parse_skip_number(const answer_parse *p, size_t i);
 
+/* Required questions this message left without a valid answer, in question order (a required
+ * question cannot be skipped, and a wrong value is no answer). A correction reply leaves out
+ * what an earlier reply answered: answer_missing_required() takes those away. */
+size_t answer_parse_n_missing(const answer_parse *p);
+const char *answer_parse_missing_question(const answer_parse *p, size_t i); /* question id */
+size_t answer_parse_missing_number(const answer_parse *p, size_t i);	     /* 1-based */
+
 /* Ideas in message order; NULL-terminated, never NULL. */
 char *const *answer_parse_ideas(const answer_parse *p);
 size_t answer_parse_n_ideas(const answer_parse *p);
@@ -82,6 +111,12 @@ size_t answer_parse_n_errors(const answer_parse *p);
 /* "We recorded: 1 → 4, 2 → Blue, 3 → “so-so”, skipped 4, idea “…”, votes 3×1, 7×2", or
  * "We recorded nothing". Malloc'd. */
 char *answer_confirmation(const answer_parse *p);
+
+/* "Question 2 is required and still has no answer", or "Questions 1 and 2 are required and
+ * still have no answer", for the missing required questions whose ids are not in
+ * answered_before (the questions earlier replies of the member answered; NULL-terminated, may
+ * be NULL). NULL when nothing required is missing. Malloc'd. */
+char *answer_missing_required(const answer_parse *p, char *const *answered_before);
 
 /* A short example of how to answer round, for replies that carry errors:
  * "Reply like this: 1: 4, 2: b, 3: your words". Malloc'd. */

@@ -80,9 +80,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	for (char *const *s = answer_parse_errors(p); *s; s++)
 		n += strlen(*s);
+	for (size_t i = 0; i < answer_parse_n_missing(p); i++) {
+		size_t q = answer_parse_missing_number(p, i);
+		/* a required question left out is in the round, and never answered as well */
+		if (q < 1 || q > round->n_questions || !round->questions[q - 1].required)
+			abort();
+		for (size_t j = 0; j < answer_parse_n_answers(p); j++)
+			if (answer_parse_answer_number(p, j) == q)
+				abort();
+		n += strlen(answer_parse_missing_question(p, i));
+	}
 	(void)n;
 
 	char *confirmation = answer_confirmation(p);
+	char *missing = answer_missing_required(p, NULL);
+	if (!missing != (answer_parse_n_missing(p) == 0))
+		abort();
+	free(missing);
 	char *help = answer_help(round);
 	cJSON *json = NULL;
 	if (answer_parse_to_json(p, &json) == 0) {

@@ -52,6 +52,26 @@ static coco_question tricky_q[] = {
 static coco_round tricky = {
     .id = "tricky", .kind = ROUND_SURVEY, .questions = tricky_q, .n_questions = 3};
 
+/* the trial's rounds (tests/data/answers): baseline and the weekly pulse */
+static char *priorities[] = {"Speed", "Mobile checkout", "Product search", "Look and feel"};
+static char *devices[] = {"Phone", "Tablet", "Laptop", "Desktop"};
+static coco_question baseline_q[] = {
+    {.id = "satisfaction", .kind = QUESTION_SCALE, .required = true, .min = 1, .max = 5},
+    {.id = "priority", .kind = QUESTION_CHOICE, .required = true, .options = priorities,
+     .n_options = 4},
+    {.id = "devices", .kind = QUESTION_MULTI, .options = devices, .n_options = 4},
+    {.id = "nps", .kind = QUESTION_NPS, .min = 0, .max = 10},
+    {.id = "wish", .kind = QUESTION_TEXT},
+};
+static coco_round baseline = {
+    .id = "baseline", .kind = ROUND_SURVEY, .questions = baseline_q, .n_questions = 5};
+static coco_question pulse_q[] = {
+    {.id = "mood", .kind = QUESTION_SCALE, .min = 1, .max = 5},
+    {.id = "blocker", .kind = QUESTION_TEXT},
+};
+static coco_round pulse = {
+    .id = "pulse", .kind = ROUND_SURVEY, .questions = pulse_q, .n_questions = 2};
+
 static coco_round prompt = {.id = "ideas", .kind = ROUND_PROMPT};
 static coco_round vote = {.id = "ballot", .kind = ROUND_VOTE, .source = "ideas", .votes = 3};
 static coco_round vote1 = {.id = "ballot1", .kind = ROUND_VOTE, .source = "ideas", .votes = 1};
@@ -280,15 +300,31 @@ static void test_text_continues(void **state)
 
 static void test_free_text_routing(void **state)
 {
-	/* the one text question takes the free text, paragraphs and all */
+	/* a reply of nothing but free text answers the one text question, paragraphs and all;
+	 * the greeting and the closing are left out */
 	_cleanup_answer_parse_ answer_parse *p =
-	    parse(&survey, 0, "Hi!\n\n1: 4\nThe kickoff was fine.\nToo long though.\n\nBye");
+	    parse(&survey, 0, "Hi!\n\nThe kickoff was fine.\nToo long though.\n\nSo much to do\n\nBye");
 	assert_no_errors(p);
-	assert_string_equal(value_of(p, "mood"), "4");
+	assert_int_equal(answer_parse_n_items(p), 1);
 	assert_string_equal(value_of(p, "comment"),
-			    "Hi!\n\nThe kickoff was fine.\nToo long though.\n\nBye");
+			    "The kickoff was fine.\nToo long though.\n\nSo much to do");
 
-	/* not when the message answered it already */
+	/* beside a statement it is not understood, never stored: it might be anything */
+	_cleanup_answer_parse_ answer_parse *a =
+	    parse(&survey, 0, "Hi!\n\n1: 4\nThe kickoff was fine.\nToo long though.\n\nBye");
+	assert_int_equal(answer_parse_n_items(a), 1);
+	assert_string_equal(value_of(a, "mood"), "4");
+	assert_null(value_of(a, "comment"));
+	assert_int_equal(answer_parse_n_errors(a), 1);
+	assert_error(a, 0,
+		     "“The kickoff was fine. Too long though.”: not understood; to answer a "
+		     "question in words, start with its number, like “4: …”");
+	/* a statement that is wrong counts as a statement too */
+	_cleanup_answer_parse_ answer_parse *b = parse(&survey, 0, "1: 9\nfine");
+	assert_int_equal(answer_parse_n_items(b), 0);
+	assert_int_equal(answer_parse_n_errors(b), 2);
+
+	/* the message answered it already */
 	_cleanup_answer_parse_ answer_parse *q = parse(&survey, 0, "4: said it\n\nand more");
 	assert_string_equal(value_of(q, "comment"), "said it");
 	assert_int_equal(answer_parse_n_errors(q), 1);
@@ -306,16 +342,21 @@ static void test_free_text_routing(void **state)
 	assert_error(s, 0,
 		     "“all good”: not understood; to answer a question in words, start "
 		     "with its number, like “2: …”");
-	/* ...until one of them is answered in the message */
+	_cleanup_answer_parse_ answer_parse *s2 = parse(&two_text, 0, "all good");
+	assert_int_equal(answer_parse_n_items(s2), 0);
+	assert_int_equal(answer_parse_n_errors(s2), 1);
+	/* ...and stays so when one of them is answered: the hint names the other */
 	_cleanup_answer_parse_ answer_parse *t = parse(&two_text, 0, "good: coffee\n\nthe rest");
-	assert_no_errors(t);
 	assert_string_equal(value_of(t, "good"), "coffee");
-	assert_string_equal(value_of(t, "bad"), "the rest");
+	assert_null(value_of(t, "bad"));
+	assert_error(t, 0,
+		     "“the rest”: not understood; to answer a question in words, start "
+		     "with its number, like “3: …”");
 
 	/* no text question at all */
-	_cleanup_answer_parse_ answer_parse *u = parse(&plain, 0, "hello there\n2: 8");
+	_cleanup_answer_parse_ answer_parse *u = parse(&plain, 0, "see you there\n2: 8");
 	assert_int_equal(answer_parse_n_items(u), 1);
-	assert_error(u, 0, "“hello there”: not understood");
+	assert_error(u, 0, "“see you there”: not understood");
 
 	/* prose that merely starts like a keyword stays prose */
 	_cleanup_answer_parse_ answer_parse *v =
@@ -323,6 +364,347 @@ static void test_free_text_routing(void **state)
 	assert_no_errors(v);
 	assert_string_equal(value_of(v, "comment"),
 			    "Note: skip the intro, vote early\nhttps://example.com");
+}
+
+static void test_greetings(void **state)
+{
+	static const char *const greetings[] = {
+	    "Hi",	  "Hi all,",	   "Hello team",     "Hey!",	      "Dear Anna,",
+	    "Dear Ms. Weber,", "Good morning", "good morning everyone!", "Hallo zusammen,",
+	    "Hej",	  "Hei",	   "Moi!",	      "Bonjour",	      "Salut Raj",
+	    "Guten Tag,", "Здравствуйте!", "HELLO ALL",	      "Hi , all",	      "Hello Tom Becker,",
+	};
+	for (size_t i = 0; i < ELEMENTSOF(greetings); i++) {
+		_cleanup_free_ char *text = xasprintf("%s\n1: 4", greetings[i]);
+		_cleanup_answer_parse_ answer_parse *p = parse(&survey, 0, text);
+		if (answer_parse_n_errors(p) > 0)
+			fail_msg("%s: %s", greetings[i], answer_parse_errors(p)[0]);
+		assert_int_equal(answer_parse_n_items(p), 1);
+	}
+	/* lines that only start like one are no greeting */
+	static const char *const not_greetings[] = {
+	    "Hiking trails", "Hi Tom, the shop is slow", "Good morning briefings",
+	    "Hello world, again", "Dear me, what a shop",
+	};
+	for (size_t i = 0; i < ELEMENTSOF(not_greetings); i++) {
+		_cleanup_free_ char *text = xasprintf("%s\n\n1: 4", not_greetings[i]);
+		_cleanup_answer_parse_ answer_parse *p = parse(&survey, 0, text);
+		if (answer_parse_n_errors(p) != 1)
+			fail_msg("%s: %zu errors", not_greetings[i], answer_parse_n_errors(p));
+	}
+
+	/* repro 3: the greeting is no answer to the text question the reply left out */
+	_cleanup_answer_parse_ answer_parse *a = parse(&baseline, 0, "Hi all,\n\n1: 3\n2: c\n3: c d");
+	assert_no_errors(a);
+	assert_null(value_of(a, "wish"));
+	assert_int_equal(answer_parse_n_items(a), 3);
+
+	/* a greeting before a statement on the same line */
+	_cleanup_answer_parse_ answer_parse *g = parse(&survey, 0, "Hi all, 1: 3, 2: b");
+	assert_no_errors(g);
+	assert_int_equal(answer_parse_n_items(g), 2);
+	assert_null(value_of(g, "comment"));
+	_cleanup_answer_parse_ answer_parse *h = parse(&survey, 0, "Hi Tom, the shop is slow");
+	assert_string_equal(value_of(h, "comment"), "Hi Tom, the shop is slow");
+
+	/* only the first line is one */
+	_cleanup_answer_parse_ answer_parse *b = parse(&survey, 0, "1: 4\n\nHi all, and more");
+	assert_int_equal(answer_parse_n_errors(b), 1);
+
+	/* a reply of free text keeps its words, not the greeting; so does an idea */
+	_cleanup_answer_parse_ answer_parse *c = parse(&survey, 0, "Hi,\nThe shop is slow.");
+	assert_no_errors(c);
+	assert_string_equal(value_of(c, "comment"), "The shop is slow.");
+	_cleanup_answer_parse_ answer_parse *d = parse(&prompt, 0, "Hey team!\n\nDark mode");
+	assert_no_errors(d);
+	assert_int_equal(answer_parse_n_ideas(d), 1);
+	assert_string_equal(answer_parse_ideas(d)[0], "Dark mode");
+	/* a greeting alone: nothing recorded, nothing to complain about */
+	_cleanup_answer_parse_ answer_parse *e = parse(&survey, 0, "Hello!\n");
+	assert_int_equal(answer_parse_n_items(e), 0);
+	assert_int_equal(answer_parse_n_errors(e), 0);
+}
+
+static void test_intros(void **state)
+{
+	/* repro 4: the intro and the name neither answer question 5 nor replace its answer */
+	static const char *const replies[] = {
+	    "Thinking about it again, speed matters more:\n2: a\n\nMaria",
+	    "Thinking about it again, speed matters more:\n2: a\nMaria",
+	    "Thinking about it again, speed matters more:\n\n2: a\n\nCheers,\nMaria",
+	};
+	for (size_t i = 0; i < ELEMENTSOF(replies); i++) {
+		_cleanup_answer_parse_ answer_parse *p = parse(&baseline, 0, replies[i]);
+		assert_no_errors(p);
+		assert_int_equal(answer_parse_n_items(p), 1);
+		assert_string_equal(value_of(p, "priority"), "Speed");
+		assert_null(value_of(p, "wish"));
+		assert_json(p, "{\"answers\":{\"priority\":\"Speed\"},\"ideas\":[],\"votes\":{},"
+			       "\"skips\":[]}");
+	}
+	_cleanup_answer_parse_ answer_parse *a = parse(&baseline, 0, "Oops, sorry:\n1: 4\n2: d");
+	assert_no_errors(a);
+	assert_int_equal(answer_parse_n_items(a), 2);
+	assert_null(value_of(a, "wish"));
+	/* before a vote, before bullets */
+	_cleanup_answer_parse_ answer_parse *b = parse(&vote, 5, "Changed my mind:\nvote 1 3 3");
+	assert_no_errors(b);
+	assert_int_equal(answer_parse_total_votes(b), 3);
+	_cleanup_answer_parse_ answer_parse *c =
+	    parse(&prompt, 0, "Two more:\n- Dark mode\n\nAnd this one:\n\nidea: Offline mode");
+	assert_no_errors(c);
+	assert_int_equal(answer_parse_n_ideas(c), 2);
+	assert_string_equal(answer_parse_ideas(c)[0], "Dark mode");
+	assert_string_equal(answer_parse_ideas(c)[1], "Offline mode");
+
+	/* a line ending in ':' that leads into nothing is free text as before... */
+	_cleanup_answer_parse_ answer_parse *d = parse(&survey, 0, "1: 4\n\nMore later:");
+	assert_error(d, 0,
+		     "“More later:”: not understood; to answer a question in words, start with "
+		     "its number, like “4: …”");
+	_cleanup_answer_parse_ answer_parse *e =
+	    parse(&survey, 0, "The problems:\nslow pages, no search");
+	assert_no_errors(e);
+	assert_string_equal(value_of(e, "comment"), "The problems:\nslow pages, no search");
+	/* ...and it never cuts into a text answer it continues */
+	_cleanup_answer_parse_ answer_parse *f = parse(&survey, 0, "4: first\nthen this:\n1: 3");
+	assert_no_errors(f);
+	assert_string_equal(value_of(f, "comment"), "first\nthen this:");
+	assert_string_equal(value_of(f, "mood"), "3");
+	/* "4:" alone is a statement, not an intro */
+	_cleanup_answer_parse_ answer_parse *g = parse(&survey, 0, "4:\nbelow");
+	assert_string_equal(value_of(g, "comment"), "below");
+}
+
+static void test_bullets(void **state)
+{
+	/* repro 8 */
+	_cleanup_answer_parse_ answer_parse *p =
+	    parse(&prompt, 0,
+		  "A few from my side:\n\n- Loyalty card number at checkout\n- Recipes that add "
+		  "all ingredients to the basket\n");
+	assert_no_errors(p);
+	assert_int_equal(answer_parse_n_ideas(p), 2);
+	assert_string_equal(answer_parse_ideas(p)[0], "Loyalty card number at checkout");
+	assert_string_equal(answer_parse_ideas(p)[1],
+			    "Recipes that add all ingredients to the basket");
+
+	_cleanup_answer_parse_ answer_parse *q = parse(
+	    &prompt, 0,
+	    "* one\n• two\n1. three\n12) four\n- idea: five\n+ six\n- wrapped\n  over two lines\n\n"
+	    "-not a bullet\n\n1.5 stars\n\n–\ten dash after a tab");
+	assert_no_errors(q);
+	char *const *ideas = answer_parse_ideas(q);
+	assert_int_equal(answer_parse_n_ideas(q), 10);
+	assert_string_equal(ideas[0], "one");
+	assert_string_equal(ideas[1], "two");
+	assert_string_equal(ideas[2], "three");
+	assert_string_equal(ideas[3], "four");
+	assert_string_equal(ideas[4], "five");
+	assert_string_equal(ideas[5], "six");
+	assert_string_equal(ideas[6], "wrapped\nover two lines");
+	assert_string_equal(ideas[7], "-not a bullet");
+	assert_string_equal(ideas[8], "1.5 stars");
+	assert_string_equal(ideas[9], "en dash after a tab");
+
+	/* in a survey a bullet is free text like any other */
+	_cleanup_answer_parse_ answer_parse *r = parse(&survey, 0, "- slow\n- ugly");
+	assert_no_errors(r);
+	assert_string_equal(value_of(r, "comment"), "- slow\n- ugly");
+}
+
+static void test_signoffs(void **state)
+{
+	/* closings, with and without a name, a bare name, a name over signature lines */
+	static const char *const tails[] = {
+	    "Thanks",
+	    "Thanks, Raj",
+	    "Thanks,\nRaj",
+	    "Thank you!",
+	    "Cheers",
+	    "Cheers,\nTom",
+	    "Best,\nMaria",
+	    "Best regards,\nTom Becker\nHead of E-Commerce | Corner Grocers\nT +44 20 7946 0958",
+	    "Regards",
+	    "Danke!",
+	    "Kiitos",
+	    "Tack",
+	    "Merci beaucoup",
+	    "Merci",
+	    "Mit freundlichen Grüßen\nAnna Weber\nPixelhaus GmbH · Projektleitung",
+	    "Viele Grüße\nAnna",
+	    "Br, Mikko",
+	    "Maria",
+	    "Maria Schulz",
+	    "Ana de Souza",
+	    "J. Smith",
+	    "Maria Schulz\nHead of Online | Corner Grocers",
+	    "Thanks!\n\nCheers,\nTom",
+	};
+	for (size_t i = 0; i < ELEMENTSOF(tails); i++) {
+		_cleanup_free_ char *text = xasprintf("1: 4\n2: b\n\n%s\n", tails[i]);
+		_cleanup_answer_parse_ answer_parse *p = parse(&survey, 0, text);
+		bool merci = STREQ(tails[i], "Merci beaucoup"); /* "beaucoup" is no name */
+		if (answer_parse_n_errors(p) != merci)
+			fail_msg("%s: %zu errors", tails[i], answer_parse_n_errors(p));
+		assert_int_equal(answer_parse_n_items(p), 2);
+	}
+	/* a closing also comes off a text answer it follows directly... */
+	_cleanup_answer_parse_ answer_parse *a = parse(&survey, 0, "4: too slow\nThanks, Raj");
+	assert_no_errors(a);
+	assert_string_equal(value_of(a, "comment"), "too slow");
+	/* ...a bare name does not: it might be the last line of the answer */
+	_cleanup_answer_parse_ answer_parse *b =
+	    parse(&survey, 0, "4: Pay with\nApple Pay\n\n1: 3");
+	assert_string_equal(value_of(b, "comment"), "Pay with\nApple Pay");
+	_cleanup_answer_parse_ answer_parse *c = parse(&survey, 0, "4: Pay with\nApple Pay");
+	assert_string_equal(value_of(c, "comment"), "Pay with\nApple Pay");
+	/* under a statement that is no text it is a sign-off */
+	_cleanup_answer_parse_ answer_parse *d = parse(&survey, 0, "2: a\nMaria");
+	assert_no_errors(d);
+	assert_int_equal(answer_parse_n_items(d), 1);
+
+	/* a short line alone is the idea, not a signature: it needs content above it */
+	_cleanup_answer_parse_ answer_parse *e = parse(&prompt, 0, "Dark Mode");
+	assert_no_errors(e);
+	assert_int_equal(answer_parse_n_ideas(e), 1);
+	assert_string_equal(answer_parse_ideas(e)[0], "Dark Mode");
+	_cleanup_answer_parse_ answer_parse *f = parse(&prompt, 0, "Hi all,\n\nDark Mode");
+	assert_int_equal(answer_parse_n_ideas(f), 1);
+	_cleanup_answer_parse_ answer_parse *g = parse(&prompt, 0, "Some ideas:\n\nDark Mode");
+	assert_int_equal(answer_parse_n_ideas(g), 1);
+	assert_string_equal(answer_parse_ideas(g)[0], "Dark Mode");
+	_cleanup_answer_parse_ answer_parse *h = parse(&prompt, 0, "idea: Offline mode\n\nLee");
+	assert_no_errors(h);
+	assert_int_equal(answer_parse_n_ideas(h), 1);
+	assert_string_equal(answer_parse_ideas(h)[0], "Offline mode");
+	/* the same in a reply of free text to a survey */
+	_cleanup_answer_parse_ answer_parse *k = parse(&survey, 0, "Apple Pay");
+	assert_string_equal(value_of(k, "comment"), "Apple Pay");
+	_cleanup_answer_parse_ answer_parse *l = parse(&survey, 0, "The shop is slow.\n\nMaria");
+	assert_string_equal(value_of(l, "comment"), "The shop is slow.");
+
+	/* sentences and lower-case words are no names; only the end of the text is looked at */
+	static const char *const not_signoffs[] = {"Yes.", "Great work!", "Dark mode",
+						   "Thanks for nothing at all here"};
+	for (size_t i = 0; i < ELEMENTSOF(not_signoffs); i++) {
+		_cleanup_free_ char *text = xasprintf("1: 4\n\n%s", not_signoffs[i]);
+		_cleanup_answer_parse_ answer_parse *p = parse(&survey, 0, text);
+		if (answer_parse_n_errors(p) != 1)
+			fail_msg("%s: %zu errors", not_signoffs[i], answer_parse_n_errors(p));
+	}
+	_cleanup_answer_parse_ answer_parse *m = parse(&survey, 0, "Maria\n\n1: 4");
+	assert_int_equal(answer_parse_n_errors(m), 1);
+}
+
+static void test_missing_required(void **state)
+{
+	/* repro 11: question 1 is wrong, question 2 left out; both are required */
+	_cleanup_answer_parse_ answer_parse *p = parse(&baseline, 0, "1: 7\n4: 8");
+	assert_int_equal(answer_parse_n_missing(p), 2);
+	assert_string_equal(answer_parse_missing_question(p, 0), "satisfaction");
+	assert_int_equal(answer_parse_missing_number(p, 0), 1);
+	assert_string_equal(answer_parse_missing_question(p, 1), "priority");
+	assert_int_equal(answer_parse_missing_number(p, 1), 2);
+	assert_null(answer_parse_missing_question(p, 2));
+	assert_int_equal(answer_parse_missing_number(p, 2), 0);
+	_cleanup_free_ char *all = answer_missing_required(p, NULL);
+	assert_string_equal(all, "Questions 1 and 2 are required and still have no answer");
+	/* an earlier reply answered question 1 */
+	char *before[] = {"satisfaction", "wish", NULL};
+	_cleanup_free_ char *rest = answer_missing_required(p, before);
+	assert_string_equal(rest, "Question 2 is required and still has no answer");
+	char *both[] = {"priority", "satisfaction", NULL};
+	assert_null(answer_missing_required(p, both));
+
+	_cleanup_answer_parse_ answer_parse *q = parse(&survey, 0, "1: 4\n5: 9");
+	assert_int_equal(answer_parse_n_missing(q), 0);
+	assert_null(answer_missing_required(q, NULL));
+	/* three of them */
+	static coco_question req_q[] = {
+	    {.id = "a", .kind = QUESTION_SCALE, .required = true, .min = 1, .max = 5},
+	    {.id = "b", .kind = QUESTION_SCALE, .required = true, .min = 1, .max = 5},
+	    {.id = "c", .kind = QUESTION_TEXT, .required = true},
+	};
+	static coco_round req = {
+	    .id = "req", .kind = ROUND_SURVEY, .questions = req_q, .n_questions = 3};
+	_cleanup_answer_parse_ answer_parse *r = parse(&req, 0, "skip 1");
+	_cleanup_free_ char *three = answer_missing_required(r, NULL);
+	assert_string_equal(three, "Questions 1, 2 and 3 are required and still have no answer");
+	/* rounds without questions miss nothing */
+	_cleanup_answer_parse_ answer_parse *s = parse(&prompt, 0, "idea: x");
+	assert_int_equal(answer_parse_n_missing(s), 0);
+	/* an over-long message answers nothing */
+	char *big = xcalloc(ANSWER_MESSAGE_MAX + 2, 1);
+	memset(big, 'x', ANSWER_MESSAGE_MAX + 1);
+	_cleanup_answer_parse_ answer_parse *t = parse(&survey, 0, big);
+	free(big);
+	assert_int_equal(answer_parse_n_missing(t), 2);
+}
+
+/* Whole replies of the trial (tests/data/answers: what the reply trimmer passed on, or the
+ * mail's text as a connector without trimming would pass it), and the record stored. */
+static void test_trial_replies(void **state)
+{
+	static const struct {
+		const char *file;
+		const coco_round *round;
+		const char *json;
+		size_t n_errors, n_missing;
+	} cases[] = {
+	    {"baseline-tom-greeting.txt", &baseline,
+	     "{\"answers\":{\"satisfaction\":\"3\",\"priority\":\"Product search\","
+	     "\"devices\":[\"Laptop\",\"Desktop\"]},\"ideas\":[],\"votes\":{},\"skips\":[]}",
+	     0, 0},
+	    {"baseline-anna-german.txt", &baseline,
+	     "{\"answers\":{\"satisfaction\":\"4\",\"priority\":\"Speed\",\"devices\":[\"Laptop\","
+	     "\"Desktop\"],\"nps\":\"9\",\"wish\":\"Die Suche findet keine Produkte mit Umlauten "
+	     "(z. B. Käse).\"},\"ideas\":[],\"votes\":{},\"skips\":[]}",
+	     0, 0},
+	    {"baseline-raj-thanks.txt", &baseline,
+	     "{\"answers\":{\"satisfaction\":\"3\",\"priority\":\"Mobile checkout\",\"devices\":"
+	     "[\"Phone\",\"Tablet\"],\"nps\":\"7\",\"wish\":\"Product pages load slowly on 4G & "
+	     "images are huge.\"},\"ideas\":[],\"votes\":{},\"skips\":[]}",
+	     0, 0},
+	    {"baseline-lee-partial.txt", &baseline,
+	     "{\"answers\":{\"nps\":\"8\"},\"ideas\":[],\"votes\":{},\"skips\":[]}", 1, 2},
+	    {"baseline-lee-fix.txt", &baseline,
+	     "{\"answers\":{\"satisfaction\":\"4\",\"priority\":\"Look and feel\"},\"ideas\":[],"
+	     "\"votes\":{},\"skips\":[]}",
+	     0, 0},
+	    {"baseline-maria-change.txt", &baseline,
+	     "{\"answers\":{\"priority\":\"Speed\"},\"ideas\":[],\"votes\":{},\"skips\":[]}", 0, 1},
+	    {"baseline-maria-forgot.txt", &baseline,
+	     "{\"answers\":{\"nps\":\"3\"},\"ideas\":[],\"votes\":{},\"skips\":[]}", 0, 2},
+	    {"ideas-tom-bullets.txt", &prompt,
+	     "{\"answers\":{},\"ideas\":[\"Loyalty card number at checkout\",\"Recipes that add "
+	     "all ingredients to the basket\"],\"votes\":{},\"skips\":[]}",
+	     0, 0},
+	    {"ideas-anna-german.txt", &prompt,
+	     "{\"answers\":{},\"ideas\":[\"Produktsuche, die Tippfehler und Umlaute versteht\","
+	     "\"Click & collect with a pick-up time slot\"],\"votes\":{},\"skips\":[]}",
+	     0, 0},
+	    {"pulse-maria-signature.txt", &pulse,
+	     "{\"answers\":{\"mood\":\"2\",\"blocker\":\"We still have no access to the staging "
+	     "server.\"},\"ideas\":[],\"votes\":{},\"skips\":[]}",
+	     0, 0},
+	    {"vote-maria-change.txt", &vote,
+	     "{\"answers\":{},\"ideas\":[],\"votes\":{\"1\":1,\"3\":2},\"skips\":[]}", 0, 0},
+	};
+	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+		_cleanup_free_ char *path = xasprintf("tests/data/answers/%s", cases[i].file);
+		_cleanup_free_ char *text = NULL;
+		size_t len;
+		if (read_file(path, ANSWER_MESSAGE_MAX, &text, &len) < 0)
+			fail_msg("cannot read %s (run from the top of the tree)", path);
+		_cleanup_answer_parse_ answer_parse *p = parse(cases[i].round, 5, text);
+		if (answer_parse_n_errors(p) != cases[i].n_errors)
+			fail_msg("%s: %zu errors, the first: %s", cases[i].file,
+				 answer_parse_n_errors(p),
+				 answer_parse_n_errors(p) ? answer_parse_errors(p)[0] : "-");
+		assert_json(p, cases[i].json);
+		assert_int_equal(answer_parse_n_missing(p), cases[i].n_missing);
+	}
 }
 
 static void test_ideas(void **state)
@@ -496,8 +878,7 @@ static void test_languages(void **state)
 	assert_string_equal(ideas[3], "Äänestys joka perjantai");
 
 	/* Japanese free text answers the text question */
-	_cleanup_answer_parse_ answer_parse *r =
-	    parse(&survey, 0, "5: 10\nとても良かったです。ありがとう！");
+	_cleanup_answer_parse_ answer_parse *r = parse(&survey, 0, "とても良かったです。ありがとう！");
 	assert_no_errors(r);
 	assert_string_equal(value_of(r, "comment"), "とても良かったです。ありがとう！");
 
@@ -550,9 +931,10 @@ static void test_garbage(void **state)
 	_cleanup_answer_parse_ answer_parse *s = parse(&vote, 5, "asdf\n\n1: 2");
 	assert_int_equal(answer_parse_n_items(s), 0);
 	assert_int_equal(answer_parse_n_errors(s), 2);
-	_cleanup_answer_parse_ answer_parse *t = parse(&announce, 0, "thanks!");
+	_cleanup_answer_parse_ answer_parse *t = parse(&announce, 0, "thanks!\nnice news");
 	assert_int_equal(answer_parse_n_items(t), 0);
-	assert_error(t, 0, "“thanks!”: not understood");
+	assert_int_equal(answer_parse_n_errors(t), 1);
+	assert_error(t, 0, "“thanks! nice news”: not understood");
 
 	/* bad arguments */
 	answer_parse *u = NULL;
@@ -714,6 +1096,12 @@ int main(void)
 	    cmocka_unit_test(test_bad_values),
 	    cmocka_unit_test(test_text_continues),
 	    cmocka_unit_test(test_free_text_routing),
+	    cmocka_unit_test(test_greetings),
+	    cmocka_unit_test(test_intros),
+	    cmocka_unit_test(test_bullets),
+	    cmocka_unit_test(test_signoffs),
+	    cmocka_unit_test(test_missing_required),
+	    cmocka_unit_test(test_trial_replies),
 	    cmocka_unit_test(test_ideas),
 	    cmocka_unit_test(test_votes),
 	    cmocka_unit_test(test_skips),
