@@ -67,8 +67,9 @@ set -e
 expect_match "$err" 'no round "onboarding/nosuch"'
 err=$(ctl remind onboarding/kickoff 2>&1 || true)
 expect_match "$err" "only open rounds have reminders"
-# No round is open any more: a periodic digest has nothing to say and sends nothing.
-expect_match "$(ctl digest onboarding 2>&1)" "no round is open"
+# Nothing happened since the last digest: a periodic digest has nothing to say, sends nothing
+# and says so.
+expect_match "$(ctl digest onboarding 2>&1)" "nothing new since the last digest: nothing sent"
 err=$(ctl forget nobody 2>&1 || true)
 expect_match "$err" 'no member "nobody"'
 # Aino answered the kickoff and the idea prompt: two records erased everywhere.

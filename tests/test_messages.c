@@ -172,6 +172,50 @@ static void test_vote_messages_show_the_ballot(void **state)
 	expect_in(conf, "1 dot for idea 1, Offline mode");
 	expect_in(conf, "\n    vote 1 3\n");
 	expect_not_in(conf, "2: b");
+
+	/* The results: "1 vote", not "1 votes"; ideas 2 and 3 tie and share rank 2. */
+	answer(&s, "ann", "vote", NULL, "vote 1 1");
+	answer(&s, "pia", "vote", NULL, "vote 2 3");
+	run_until(&s, JUN1 + 6 * DAY, NULL, NULL);
+	_cleanup_free_ char *dg = last_message(&s, "digest", "digest", "bob");
+	expect_in(dg, "# Results: Vote\n");
+	expect_in(dg, "1. Offline mode (3 votes)\n2. A live map (1 vote)\n2. Dark mode (1 vote)\n");
+	sim_finish(&s);
+}
+
+/* ---- 4. the periodic digest: one end, after every round ------------------------------------ */
+
+static const char periodic_conf[] = CAMPAIGN
+	"[Round \"a\"]\nKind=survey\nTitle=First?\nOpen=2026-06-01 09:00\nDuration=10d\n"
+	"[Question \"a/q\"]\nKind=scale\nText=Mood\n"
+	"[Round \"b\"]\nKind=survey\nTitle=Second\nOpen=2026-06-01 09:00\nDuration=10d\n"
+	"[Question \"b/q\"]\nKind=scale\nText=Pace\n"
+	"[Digest]\nRepeat=FREQ=WEEKLY;BYDAY=FR;BYHOUR=16;BYMINUTE=0\nOnClose=no\n"
+	"Recipients=all\n";
+
+static void test_periodic_digest_has_one_end(void **state)
+{
+	sim s;
+	clock_set_test(JUN1);
+	sim_start(&s, periodic_conf);
+	run_until(&s, JUN1 + 10 * HOUR, NULL, NULL);
+	answer(&s, "ann", "a", NULL, "1: 4");
+	answer(&s, "pia", "b", NULL, "1: 2");
+	run_until(&s, JUN1 + 4 * DAY + 16 * HOUR, NULL, NULL);
+	_cleanup_free_ char *md = last_message(&s, "digest", "digest", "bob");
+	expect_in(md, "# Results: First?\n");
+	expect_in(md, "# Results: Second\n");
+	expect_in(md, "\n---\n");
+	/* One signature separator, at the end, after the comment hint: mail clients grey out
+	 * or cut everything after "-- ". */
+	const char *sig = strstr(md, "\n-- \n");
+	assert_non_null(sig);
+	assert_null(strstr(sig + 1, "\n-- \n"));
+	assert_null(strstr(sig, "# Results"));
+	const char *hint = strstr(md, "Reply to this mail to add a comment");
+	assert_non_null(hint);
+	assert_true(hint < sig);
+	assert_null(strstr(hint + 1, "Reply to this mail to add a comment"));
 	sim_finish(&s);
 }
 
@@ -181,6 +225,7 @@ int main(void)
 		cmocka_unit_test(test_survey_examples_fit_the_survey),
 		cmocka_unit_test(test_confirmation_names_questions_and_values),
 		cmocka_unit_test(test_vote_messages_show_the_ballot),
+		cmocka_unit_test(test_periodic_digest_has_one_end),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
