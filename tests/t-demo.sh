@@ -67,9 +67,13 @@ set -e
 expect_match "$err" 'no round "onboarding/nosuch"'
 err=$(ctl remind onboarding/kickoff 2>&1 || true)
 expect_match "$err" "only open rounds have reminders"
-# Nothing happened since the last digest: a periodic digest has nothing to say, sends nothing
-# and says so.
+# A periodic digest now covers the two rounds closed since the start, and says so; right
+# after, it has nothing new to say, sends nothing and says that.
+expect_match "$(ctl digest onboarding 2>&1 >/dev/null)" "digest of 2 rounds queued for its recipients"
 expect_match "$(ctl digest onboarding 2>&1)" "nothing new since the last digest: nothing sent"
+# With a round open, it sends its progress: one round.
+ctl open onboarding/pulse >/dev/null
+expect_match "$(ctl digest onboarding 2>&1 >/dev/null)" "digest of 1 round queued for its recipients"
 err=$(ctl forget nobody 2>&1 || true)
 expect_match "$err" 'no member "nobody"'
 # Aino answered the kickoff and the idea prompt: two records erased everywhere.
