@@ -19,6 +19,9 @@ kick=$state/campaigns/onboarding/digests/kickoff-once.md
 ideas=$state/campaigns/onboarding/digests/ideas-once.md
 
 expect_match "$out" "invitations in the outbox: 12 "
+# The sample invitation's subject is shown decoded, whole, as a mail client shows it.
+expect_match "$out" "Subject: \[Acme × Northwind onboarding\] Kickoff: where are we starting from?"
+if grep -q "=?utf-8?" <<<"$out"; then fail "the demo prints an encoded header"; fi
 # Clarity 4,3,2,5,4 → median 4, mean 3.6; NPS 9,7,6,10,8 → median 8, mean 8.0.
 expect_match "$(cat "$kick")" "Acme Logistics 3 of 3, Northwind Studio 2 of 3"
 expect_match "$(cat "$kick")" "median \*\*4\*\* · mean 3.6"
