@@ -23,8 +23,10 @@
 	"[Member \"bob\"]\nName=Bob Client\nSide=client\nEmail=bob@client.example\n"            \
 	"[Member \"pia\"]\nName=Pia Provider\nSide=provider\nEmail=pia@provider.example\n"
 
-/* The Markdown of the newest message of `kind` for `round` to `member` (NULL if none). */
-static char *last_message(sim *s, const char *kind, const char *round, const char *member)
+/* The `part` ("markdown" or "html") of the newest message of `kind` for `round` to
+ * `member` (NULL if none). */
+static char *last_part(sim *s, const char *part, const char *kind, const char *round,
+                       const char *member)
 {
 	char **ids = NULL;
 	char *md = NULL;
@@ -45,13 +47,18 @@ static char *last_message(sim *s, const char *kind, const char *round, const cha
 		          member) &&
 		    t >= best) {
 			free(md);
-			md = xstrdup(cJSON_GetObjectItem(m, "markdown")->valuestring);
+			md = xstrdup(cJSON_GetObjectItem(m, part)->valuestring);
 			best = t;
 		}
 		cJSON_Delete(m);
 	}
 	strv_free(ids);
 	return md;
+}
+
+static char *last_message(sim *s, const char *kind, const char *round, const char *member)
+{
+	return last_part(s, "markdown", kind, round, member);
 }
 
 static void expect_in(const char *text, const char *want)
@@ -89,6 +96,9 @@ static void test_survey_examples_fit_the_survey(void **state)
 	expect_not_in(inv, "3:");
 	expect_not_in(inv, "2: b");
 	expect_not_in(inv, "1: 4, 2:");
+	/* ...and in the HTML part the example is still two lines */
+	_cleanup_free_ char *html = last_part(&s, "html", "prompt", "pulse", "ann");
+	expect_in(html, "<pre><code>1: 4\n2: your words\n</code></pre>");
 
 	run_until(&s, JUN1 + DAY + 10 * HOUR, NULL, NULL);
 	_cleanup_free_ char *rem = last_message(&s, "reminder", "pulse", "ann");
