@@ -197,6 +197,44 @@ static void example_value(strbuf *b, const coco_question *q)
 	}
 }
 
+char **answer_examples(const coco_round *round, size_t n_ideas)
+{
+	char **v = xcalloc(1, sizeof(char *)); /* an empty list for a round needing no reply */
+	if (round->kind == ROUND_PROMPT) {
+		strv_push(&v, xstrdup("idea: your first idea"));
+		strv_push(&v, xstrdup("idea: another idea"));
+		return v;
+	}
+	if (round->kind == ROUND_VOTE) {
+		/* Only ideas that are on the ballot; n_ideas 0 means it is not known here. */
+		unsigned k = round->votes ? round->votes : 3;
+		const char *ex = k == 1 || n_ideas == 1 ? "vote 1"
+				 : n_ideas == 2		 ? "vote 1 2"
+							 : "vote 1 3";
+		strv_push(&v, xstrdup(ex));
+		return v;
+	}
+	/* One line per question, in question order: a text answer runs to the end of its line
+	 * (and on below it, until the next statement), so each answer gets a line of its own. */
+	for (size_t i = 0; i < round->n_questions; i++) {
+		strbuf b = {0};
+		strbuf_printf(&b, "%zu: ", i + 1);
+		example_value(&b, &round->questions[i]);
+		strv_push(&v, strbuf_steal(&b));
+	}
+	return v;
+}
+
+char *answer_skip_example(const coco_round *round)
+{
+	if (round->kind != ROUND_SURVEY)
+		return NULL;
+	for (size_t i = 0; i < round->n_questions; i++)
+		if (!round->questions[i].required)
+			return xasprintf("skip %zu", i + 1);
+	return NULL;
+}
+
 char *answer_help(const coco_round *round)
 {
 	strbuf b = {0};
@@ -218,30 +256,17 @@ char *answer_help(const coco_round *round)
 	if (round->n_questions == 0)
 		return xstrdup("This message needs no reply");
 
-	/* A text answer runs to the end of its line, so text questions come last, and when
-	 * there are several, each gets a line of its own. */
-	size_t n_text = 0, first_optional = 0;
-	for (size_t i = 0; i < round->n_questions; i++) {
-		n_text += round->questions[i].kind == QUESTION_TEXT;
-		if (!round->questions[i].required && !first_optional)
-			first_optional = i + 1;
+	/* The same lines as answer_examples(): one answer a line, whatever the questions. */
+	char **ex = answer_examples(round, 0);
+	strbuf_puts(&b, "Reply like this, one answer a line:");
+	for (char **e = ex; *e; e++) {
+		strbuf_putc(&b, '\n');
+		strbuf_puts(&b, *e);
 	}
-	const char *between = n_text > 1 ? "\n" : ", ";
-	strbuf_puts(&b, n_text > 1 ? "Reply like this, one answer a line:\n" : "Reply like this: ");
-	size_t n = 0;
-	for (int text = 0; text <= 1; text++)
-		for (size_t i = 0; i < round->n_questions; i++) {
-			const coco_question *q = &round->questions[i];
-			if ((q->kind == QUESTION_TEXT) != text)
-				continue;
-			if (n++ > 0)
-				strbuf_puts(&b, between);
-			strbuf_printf(&b, "%zu: ", i + 1);
-			example_value(&b, q);
-		}
-	if (first_optional)
-		strbuf_printf(&b, "\nTo leave out a question that is not required: skip %zu",
-			      first_optional);
+	strv_free(ex);
+	_cleanup_free_ char *skip = answer_skip_example(round);
+	if (skip)
+		strbuf_printf(&b, "\nTo leave out a question that is not required: %s", skip);
 	return strbuf_steal(&b);
 }
 

@@ -118,9 +118,20 @@ char *answer_confirmation(const answer_parse *p);
  * be NULL). NULL when nothing required is missing. Malloc'd. */
 char *answer_missing_required(const answer_parse *p, char *const *answered_before);
 
-/* A short example of how to answer round, for replies that carry errors:
- * "Reply like this: 1: 4, 2: b, 3: your words". Malloc'd. */
+/* A short example of how to answer round, for replies that carry errors: for a survey
+ * "Reply like this, one answer a line:\n1: 4\n2: b\n3: your words" (the lines of
+ * answer_examples()), then the skip hint if a question is optional. Malloc'd. */
 char *answer_help(const coco_round *round);
+
+/* Example reply lines that fit round, one statement a line, for messages to show as lines:
+ * a survey gets one line per question in question order, each with a value its question
+ * takes ("1: 4", "2: b", "3: a c", "4: your words"); a prompt "idea: your first idea",
+ * "idea: another idea"; a vote "vote 1 3", using only ideas 1..n_ideas of the ballot (0: not
+ * known). NULL-terminated and malloc'd (strv_free), empty for a round that needs no reply. */
+char **answer_examples(const coco_round *round, size_t n_ideas);
+
+/* "skip N" for the first question of a survey that is not required, else NULL. Malloc'd. */
+char *answer_skip_example(const coco_round *round);
 
 /* The record stored in answers.jsonl:
  * {"answers":{"<qid>":"<value>" or ["<option>",…] for multi},"ideas":[…],

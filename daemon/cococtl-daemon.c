@@ -156,11 +156,13 @@ int cmd_digest(const ctl_args *a)
 		        path->valuestring);
 	else {
 		int n = cJSON_GetObjectItem(o, "rounds")->valueint;
+		/* "rounds": how many rounds the periodic digest covered (closed since the last
+		 * one, or open now); 0 when there was nothing to say and nothing was sent. */
 		if (n == 0)
-			fprintf(stderr, "cococtl: no round is open, so there is no digest to send\n");
+			fprintf(stderr, "cococtl: nothing new since the last digest: nothing sent\n");
 		else
-			fprintf(stderr, "cococtl: digest of %d open round%s compiled and queued\n", n,
-			        n == 1 ? "" : "s");
+			fprintf(stderr, "cococtl: digest of %d round%s queued for its recipients\n",
+			        n, n == 1 ? "" : "s");
 	}
 	cJSON_Delete(o);
 	return CTL_OK;

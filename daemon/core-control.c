@@ -185,14 +185,14 @@ static int cmd_digest(core *c, const cJSON *req, cJSON **ret, char **ret_error)
 	}
 	cJSON *o = cJSON_CreateObject();
 	if (!rid) {
-		int r = periodic_digest(c, camp, ct);
-		if (r < 0) {
+		int n = periodic_digest(c, camp, ct);
+		if (n < 0) {
 			cJSON_Delete(o);
 			*ret_error = xasprintf("cannot publish the periodic digest of %s (see the log)",
 			                       camp->id);
-			return r;
+			return n;
 		}
-		r = core_ct_save(c, ct);
+		int r = core_ct_save(c, ct);
 		if (r < 0) {
 			cJSON_Delete(o);
 			*ret_error = xasprintf("the state of %s could not be saved (%s); see the log",
@@ -200,7 +200,7 @@ static int cmd_digest(core *c, const cJSON *req, cJSON **ret, char **ret_error)
 			return r;
 		}
 		core_audit(c, "digest", camp->id, NULL, NULL);
-		cJSON_AddNumberToObject(o, "rounds", r);
+		cJSON_AddNumberToObject(o, "rounds", n); /* not the save's 0: what was sent */
 		*ret = o;
 		return 0;
 	}

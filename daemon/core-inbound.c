@@ -120,23 +120,69 @@ static void add_text(cJSON *o, const char *key, const char *member_text)
 	cJSON_AddStringToObject(o, key, t);
 }
 
+/* The question's text as the round data has it (number is 1-based), cut to about 60
+ * characters at a word, so a confirmation line says which question it was. */
+static void add_question_text(cJSON *o, const cJSON *questions, size_t number)
+{
+	const cJSON *q = cJSON_GetArrayItem(questions, (int)number - 1);
+	const char *text = q ? core_json_str(q, "text") : NULL;
+	if (!text)
+		return;
+	enum { SHORT = 60 };
+	size_t len = strlen(text);
+	if (len <= SHORT) {
+		cJSON_AddStringToObject(o, "question_text", text);
+		return;
+	}
+	size_t cut = SHORT;
+	while (cut > SHORT / 2 && text[cut] != ' ')
+		cut--;
+	if (text[cut] != ' ') /* one long word: cut at a character, not inside one */
+		for (cut = SHORT; cut > 0 && ((unsigned char)text[cut] & 0xc0) == 0x80; cut--)
+			;
+	while (cut > 0 && strchr(" ,;:", text[cut - 1]))
+		cut--;
+	_cleanup_free_ char *shortened = xasprintf("%.*s…", (int)cut, text);
+	cJSON_AddStringToObject(o, "question_text", shortened);
+}
+
 /* What a confirmation lists, every kind of item, member text escaped for Markdown:
- * recorded [{question, value}], recorded_skips [{question}], recorded_ideas [{text}],
+ * recorded [{question, question_text, value}] (value in words: a multi choice's options as
+ * "Phone, Laptop"), recorded_skips [{question, question_text}], recorded_ideas [{text}],
  * recorded_votes [{number, text, dots, dots_word}], not_understood [text],
- * nothing_recorded. */
+ * nothing_recorded. The question texts come from data's "questions". */
 static void confirmation_data(cJSON *data, const answer_parse *ap, char *const *ballot)
 {
+	const cJSON *questions = cJSON_GetObjectItemCaseSensitive(data, "questions");
 	cJSON *arr = cJSON_AddArrayToObject(data, "recorded");
 	for (size_t i = 0; i < answer_parse_n_answers(ap); i++) {
 		cJSON *o = cJSON_CreateObject();
-		cJSON_AddNumberToObject(o, "question", (double)answer_parse_answer_number(ap, i));
-		add_text(o, "value", answer_parse_answer_value(ap, i));
+		size_t number = answer_parse_answer_number(ap, i);
+		cJSON_AddNumberToObject(o, "question", (double)number);
+		add_question_text(o, questions, number);
+		const char *value = answer_parse_answer_value(ap, i);
+		const cJSON *q = cJSON_GetArrayItem(questions, (int)number - 1);
+		const char *kind = q ? core_json_str(q, "kind") : NULL;
+		if (kind && STREQ(kind, "multi")) {
+			/* options joined by '|' in the store; in words for the member */
+			strbuf b = {0};
+			for (const char *v = value; *v; v++)
+				if (*v == '|')
+					strbuf_puts(&b, ", ");
+				else
+					strbuf_putc(&b, *v);
+			_cleanup_free_ char *words = strbuf_steal(&b);
+			add_text(o, "value", words);
+		} else
+			add_text(o, "value", value);
 		cJSON_AddItemToArray(arr, o);
 	}
 	arr = cJSON_AddArrayToObject(data, "recorded_skips");
 	for (size_t i = 0; i < answer_parse_n_skips(ap); i++) {
 		cJSON *o = cJSON_CreateObject();
-		cJSON_AddNumberToObject(o, "question", (double)answer_parse_skip_number(ap, i));
+		size_t number = answer_parse_skip_number(ap, i);
+		cJSON_AddNumberToObject(o, "question", (double)number);
+		add_question_text(o, questions, number);
 		cJSON_AddItemToArray(arr, o);
 	}
 	arr = cJSON_AddArrayToObject(data, "recorded_ideas");

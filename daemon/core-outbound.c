@@ -105,10 +105,14 @@ cJSON *core_round_data(core *c, const coco_campaign *camp, const coco_round *r, 
 		}
 		cJSON_AddItemToArray(qs, qo);
 	}
+	size_t n_ideas = 0;
 	if (r->kind == ROUND_VOTE) {
 		cJSON_AddNumberToObject(d, "votes", r->votes);
+		cJSON_AddStringToObject(d, "votes_word", r->votes == 1 ? "vote" : "votes");
+		cJSON_AddBoolToObject(d, "votes_repeat", r->votes > 1);
 		cJSON *ideas = cJSON_AddArrayToObject(d, "ideas");
 		char **ballot = core_ballot(c, camp, r, rt);
+		n_ideas = strv_length(ballot);
 		for (size_t i = 0; ballot && ballot[i]; i++) {
 			cJSON *io = cJSON_CreateObject();
 			cJSON_AddNumberToObject(io, "number", (double)(i + 1));
@@ -120,6 +124,15 @@ cJSON *core_round_data(core *c, const coco_campaign *camp, const coco_round *r, 
 	}
 	_cleanup_free_ char *help = answer_help(r);
 	cJSON_AddStringToObject(d, "how_to_answer", help);
+	/* The examples a message shows come from this round: its questions, its ballot. */
+	char **examples = answer_examples(r, n_ideas);
+	cJSON_AddItemToObject(d, "answer_example",
+			      cJSON_CreateStringArray((const char *const *)examples,
+						      (int)strv_length(examples)));
+	strv_free(examples);
+	_cleanup_free_ char *skip = answer_skip_example(r);
+	if (skip)
+		cJSON_AddStringToObject(d, "answer_skip", skip);
 	return d;
 }
 

@@ -42,6 +42,7 @@ typedef struct campaign_rt {
 	cJSON *closed;       /* [{"r":round,"o":occurrence}] closed since the last periodic digest */
 	bool unsaved;        /* state.json could not be written: retried at retry_at */
 	int64_t retry_at;    /* when to retry a failed save or digest (0: nothing to retry) */
+	bool in_periodic;    /* periodic_digest() is compiling: sections without their end */
 } campaign_rt;
 
 struct core {

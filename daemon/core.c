@@ -432,6 +432,7 @@ int compile_round_digest(core *c, const coco_campaign *camp, campaign_rt *ct,
 		.n_comments = strv_length(comments),
 		.still_open_note = note,
 		.now = clock_now(),
+		.in_periodic = ct->in_periodic,
 	};
 	digest *d = NULL;
 	int k = digest_compute(&in, &d);
@@ -636,6 +637,7 @@ int periodic_digest(core *c, const coco_campaign *camp, campaign_rt *ct)
 	char **comments = comments_since(c, camp->id, ct->comments_seen, &lines);
 	unsigned n = 0;
 	const cJSON *e;
+	ct->in_periodic = true;
 	cJSON_ArrayForEach(e, ct->closed)
 	{
 		round_rt *rt = rt_find(ct, core_json_str(e, "r") ?: "");
@@ -665,6 +667,10 @@ int periodic_digest(core *c, const coco_campaign *camp, campaign_rt *ct)
 		n++;
 	}
 	strv_free(comments);
+	ct->in_periodic = false;
+	_cleanup_free_ char *end = NULL; /* the comment hint and the footer, once at the end */
+	if (n > 0 && digest_render_end(camp, (const char *const *)c->tdirs, &end) >= 0)
+		strbuf_puts(&md, end);
 	int k = 0;
 	if (n > 0) {
 		coco_localtime lt = {0};

@@ -454,12 +454,17 @@ static void add_ranking(cJSON *data, const tally *t, const digest_input *in)
 	qsort(rk, in->n_ideas, sizeof *rk, cmp_ranked);
 	maxd = in->n_ideas ? rk[0].dots : 0;
 	cJSON *arr = cJSON_CreateArray();
+	size_t rank = 0;
 	for (size_t i = 0; i < in->n_ideas; i++) {
 		cJSON *o = cJSON_CreateObject();
-		cJSON_AddNumberToObject(o, "rank", (double)(i + 1));
+		/* Ties share a rank, and the next rank counts the ideas before it: 1, 2, 2, 4. */
+		if (i == 0 || rk[i].dots != rk[i - 1].dots)
+			rank = i + 1;
+		cJSON_AddNumberToObject(o, "rank", (double)rank);
 		cJSON_AddNumberToObject(o, "number", (double)rk[i].number);
 		add_owned_string(o, "text", md_text(in->idea_texts[rk[i].number - 1]));
 		cJSON_AddNumberToObject(o, "votes", (double)rk[i].dots);
+		cJSON_AddStringToObject(o, "votes_word", rk[i].dots == 1 ? "vote" : "votes");
 		add_owned_string(o, "bar", bar((size_t)rk[i].dots, (size_t)maxd));
 		cJSON_AddItemToArray(arr, o);
 	}
@@ -468,17 +473,25 @@ static void add_ranking(cJSON *data, const tally *t, const digest_input *in)
 	cJSON_AddNumberToObject(data, "dots_total", (double)total);
 }
 
-static cJSON *build_data(digest *d, const digest_input *in, const tally *t, const tally *prev)
+static cJSON *campaign_json(const coco_campaign *c)
 {
-	const coco_campaign *c = in->campaign;
-	const coco_round *r = in->round;
-	cJSON *data = cJSON_CreateObject();
-	cJSON *co = cJSON_AddObjectToObject(data, "campaign");
+	cJSON *co = cJSON_CreateObject();
 	cJSON_AddStringToObject(co, "id", c->id);
 	cJSON_AddStringToObject(co, "title", c->title ? c->title : c->id);
 	cJSON_AddStringToObject(co, "client_name", c->client_name ? c->client_name : "Client");
 	cJSON_AddStringToObject(co, "provider_name",
 	                        c->provider_name ? c->provider_name : "Provider");
+	return co;
+}
+
+static cJSON *build_data(digest *d, const digest_input *in, const tally *t, const tally *prev)
+{
+	const coco_campaign *c = in->campaign;
+	const coco_round *r = in->round;
+	cJSON *data = cJSON_CreateObject();
+	cJSON_AddItemToObject(data, "campaign", campaign_json(c));
+	/* A round's section of a periodic digest: the end comes once, after every section. */
+	cJSON_AddBoolToObject(data, "in_periodic", in->in_periodic);
 	cJSON *ro = cJSON_AddObjectToObject(data, "round");
 	cJSON_AddStringToObject(ro, "id", r->id);
 	cJSON_AddStringToObject(ro, "title", r->title ? r->title : r->id);
@@ -618,6 +631,26 @@ int digest_render(const digest *d, const char *const *template_dirs, char **ret_
 	                    (void *)template_dirs, &out, &error);
 	if (r < 0)
 		return log_error_errno(r, "%s", error ? error : "digest.md: cannot render");
+	*ret_markdown = TAKE_PTR(out);
+	return 0;
+}
+
+int digest_render_end(const coco_campaign *campaign, const char *const *template_dirs,
+                      char **ret_markdown)
+{
+	if (!campaign || !template_dirs || !ret_markdown)
+		return -EINVAL;
+	_cleanup_free_ char *text = NULL, *out = NULL, *error = NULL;
+	int r = template_dirs_partial("digest-end.md", &text, (void *)template_dirs);
+	if (r < 0)
+		return log_error_errno(r, "Cannot find the template digest-end.md: %m");
+	cJSON *data = cJSON_CreateObject();
+	cJSON_AddItemToObject(data, "campaign", campaign_json(campaign));
+	r = template_render("digest-end.md", text, data, template_dirs_partial,
+	                    (void *)template_dirs, &out, &error);
+	cJSON_Delete(data);
+	if (r < 0)
+		return log_error_errno(r, "%s", error ? error : "digest-end.md: cannot render");
 	*ret_markdown = TAKE_PTR(out);
 	return 0;
 }

@@ -15,6 +15,7 @@
  * ordered by a keyed hash of their text, so the order says nothing about who wrote them. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -39,6 +40,10 @@ typedef struct digest_input {
 	size_t n_comments;
 	const char *still_open_note; /* "3 of 8 client members still to answer", or NULL */
 	int64_t now;                 /* seconds since the epoch, shown as the digest's date */
+	/* A section of a periodic digest: rendered without its end (the comment hint and the
+	 * footer, digest-end.md), which the periodic digest has once, after its last section
+	 * (digest_render_end()). */
+	bool in_periodic;
 } digest_input;
 
 /* Streams rounds/<round>/<occurrence>/answers.jsonl (and the previous occurrence's, if
@@ -65,9 +70,9 @@ unsigned digest_audience(const digest *d, coco_side side);
  *   gap?,client_mean?,provider_mean?,gap_note?, prev_mean?,delta?,trend_text?}],
  *  quotes:[{text,who?,question}] (text answers by question, then ideas as question 0),
  *  has_ideas, ideas:[{number,text,who?,count}] (not in anonymous rounds),
- *  ideas_ranked:[{rank,number,text,votes,bar}], dots_total, trend? ("- 1. Mood: mean 3.8 →
+ *  ideas_ranked:[{rank,number,text,votes,votes_word,bar}] (tied ideas share a rank: 1, 2, 2, 4), dots_total, trend? ("- 1. Mood: mean 3.8 →
  *  4.2 (+0.4)" lines), has_missing, missing:[{id,name,side}], still_open?, has_comments,
- *  comments:[{text}]}.
+ *  comments:[{text}], in_periodic}.
  * Means, medians and gaps are strings with one decimal ("3.8", "+1.2"; a whole median is
  * "4"). The gap is flagged when the gap as shown is 1.0 or more either way. Values marked ?
  * are left out rather than null, so {{#x}} sections work. */
@@ -76,6 +81,11 @@ int digest_to_json(const digest *d, cJSON **ret);
 /* Renders digest.md found in template_dirs (NULL-terminated, first match wins). On a
  * template error the message is logged and -EINVAL returned. */
 int digest_render(const digest *d, const char *const *template_dirs, char **ret_markdown);
+
+/* Renders digest-end.md (the comment hint and the footer) for campaign: the end of a periodic
+ * digest, once after all its sections. Errors as for digest_render(). */
+int digest_render_end(const coco_campaign *campaign, const char *const *template_dirs,
+                      char **ret_markdown);
 
 /* CommonMark → HTML with libcmark, raw HTML and unsafe links dropped. */
 int digest_markdown_to_html(const char *md, char **ret_html);

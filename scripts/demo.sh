@@ -64,8 +64,8 @@ ctl open onboarding/ideas
 sleep 0.3
 echo "invitations in the outbox: $(ls "$outbox/new" | wc -l) mail files in $outbox/new"
 first=$(grep -l "^To:.*aino.virtanen@acme.example" "$outbox"/new/* | head -1)
-echo "one of them, as Aino gets it:"
-sed -n '/^Subject:/p;/^Reply-To:/p' "$first"
+echo "one of them, as Aino gets it (decoded by cococtl mail-parse):"
+ctl mail-parse "$first" | sed -n 's/^subject: /Subject: /p;s/^reply-to: /Reply-To: /p'
 
 say "Six members reply by email (quoted text and signatures included)"
 # Each reply answers the invitation it quotes, as a mail client would write it: to the

@@ -19,6 +19,9 @@ kick=$state/campaigns/onboarding/digests/kickoff-once.md
 ideas=$state/campaigns/onboarding/digests/ideas-once.md
 
 expect_match "$out" "invitations in the outbox: 12 "
+# The sample invitation's subject is shown decoded, whole, as a mail client shows it.
+expect_match "$out" "Subject: \[Acme × Northwind onboarding\] Kickoff: where are we starting from?"
+if grep -q "=?utf-8?" <<<"$out"; then fail "the demo prints an encoded header"; fi
 # Clarity 4,3,2,5,4 → median 4, mean 3.6; NPS 9,7,6,10,8 → median 8, mean 8.0.
 expect_match "$(cat "$kick")" "Acme Logistics 3 of 3, Northwind Studio 2 of 3"
 expect_match "$(cat "$kick")" "median \*\*4\*\* · mean 3.6"
@@ -67,8 +70,13 @@ set -e
 expect_match "$err" 'no round "onboarding/nosuch"'
 err=$(ctl remind onboarding/kickoff 2>&1 || true)
 expect_match "$err" "only open rounds have reminders"
-# No round is open any more: a periodic digest has nothing to say and sends nothing.
-expect_match "$(ctl digest onboarding 2>&1)" "no round is open"
+# A periodic digest now covers the two rounds closed since the start, and says so; right
+# after, it has nothing new to say, sends nothing and says that.
+expect_match "$(ctl digest onboarding 2>&1 >/dev/null)" "digest of 2 rounds queued for its recipients"
+expect_match "$(ctl digest onboarding 2>&1)" "nothing new since the last digest: nothing sent"
+# With a round open, it sends its progress: one round.
+ctl open onboarding/pulse >/dev/null
+expect_match "$(ctl digest onboarding 2>&1 >/dev/null)" "digest of 1 round queued for its recipients"
 err=$(ctl forget nobody 2>&1 || true)
 expect_match "$err" 'no member "nobody"'
 # Aino answered the kickoff and the idea prompt: two records erased everywhere.

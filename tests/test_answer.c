@@ -1034,9 +1034,9 @@ static void test_help(void **state)
 		const coco_round *round;
 		const char *want;
 	} cases[] = {
-	    {&survey, "Reply like this: 1: 4, 2: b, 3: a c, 5: 9, 4: your words\n"
-		      "To leave out a question that is not required: skip 2"},
-	    {&plain, "Reply like this: 1: 4, 2: b\n"
+	    {&survey, "Reply like this, one answer a line:\n1: 4\n2: b\n3: a c\n4: your words\n"
+		      "5: 9\nTo leave out a question that is not required: skip 2"},
+	    {&plain, "Reply like this, one answer a line:\n1: 4\n2: b\n"
 		     "To leave out a question that is not required: skip 2"},
 	    {&two_text, "Reply like this, one answer a line:\n1: 2\n2: your words\n3: your words\n"
 			"To leave out a question that is not required: skip 3"},
@@ -1053,13 +1053,59 @@ static void test_help(void **state)
 
 	/* the survey's help example parses back without errors */
 	_cleanup_answer_parse_ answer_parse *p =
-	    parse(&survey, 0, "1: 4, 2: b, 3: a c, 5: 9, 4: your words\nskip 2");
+	    parse(&survey, 0, "1: 4\n2: b\n3: a c\n4: your words\n5: 9\nskip 2");
 	assert_no_errors(p);
 	assert_int_equal(answer_parse_n_items(p), 5);
 	_cleanup_answer_parse_ answer_parse *q =
 	    parse(&two_text, 0, "1: 2\n2: your words\n3: your words");
 	assert_no_errors(q);
 	assert_int_equal(answer_parse_n_items(q), 3);
+}
+
+static char *joined(char **v)
+{
+	strbuf b = {0};
+	for (char **e = v; *e; e++)
+		strbuf_printf(&b, "%s%s", e == v ? "" : "\n", *e);
+	return b.s ? strbuf_steal(&b) : xstrdup("");
+}
+
+/* The example lines a message shows fit the round, and parse back as one answer each. */
+static void test_examples(void **state)
+{
+	static const struct {
+		const coco_round *round;
+		size_t n_ideas;
+		const char *want;
+		size_t items;
+	} cases[] = {
+	    {&survey, 0, "1: 4\n2: b\n3: a c\n4: your words\n5: 9", 5},
+	    {&plain, 0, "1: 4\n2: b", 2},
+	    {&two_text, 0, "1: 2\n2: your words\n3: your words", 3},
+	    {&prompt, 0, "idea: your first idea\nidea: another idea", 2},
+	    {&vote, 9, "vote 1 3", 2},
+	    {&vote, 2, "vote 1 2", 2},
+	    {&vote, 1, "vote 1", 1},
+	    {&vote1, 9, "vote 1", 1},
+	    {&announce, 0, "", 0},
+	};
+	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+		char **ex = answer_examples(cases[i].round, cases[i].n_ideas);
+		_cleanup_free_ char *text = joined(ex);
+		strv_free(ex);
+		assert_string_equal(text, cases[i].want);
+		if (!cases[i].items)
+			continue;
+		_cleanup_answer_parse_ answer_parse *p = parse(cases[i].round, cases[i].n_ideas, text);
+		assert_no_errors(p);
+		assert_int_equal(answer_parse_n_items(p), cases[i].items);
+	}
+
+	_cleanup_free_ char *s1 = answer_skip_example(&survey);
+	assert_string_equal(s1, "skip 2");
+	_cleanup_free_ char *s2 = answer_skip_example(&two_text);
+	assert_string_equal(s2, "skip 3");
+	assert_null(answer_skip_example(&prompt));
 }
 
 static void test_json(void **state)
@@ -1110,6 +1156,7 @@ int main(void)
 	    cmocka_unit_test(test_limits),
 	    cmocka_unit_test(test_confirmation),
 	    cmocka_unit_test(test_help),
+	    cmocka_unit_test(test_examples),
 	    cmocka_unit_test(test_json),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -387,10 +387,11 @@ static void test_vote_ranking(void **state)
 	_cleanup_(cjson_freep) cJSON *j = json_of(d);
 	const cJSON *rk = cJSON_GetObjectItem(j, "ideas_ranked");
 	assert_int_equal(cJSON_GetArraySize(rk), 4);
-	int want_number[] = {4, 2, 3, 1}, want_votes[] = {4, 3, 3, 0};
+	/* Ideas 2 and 3 tie: they share rank 2, and the next is 4th (1, 2, 2, 4). */
+	int want_number[] = {4, 2, 3, 1}, want_votes[] = {4, 3, 3, 0}, want_rank[] = {1, 2, 2, 4};
 	for (int i = 0; i < 4; i++) {
 		const cJSON *o = cJSON_GetArrayItem(rk, i);
-		assert_int_equal(num(o, "rank"), i + 1);
+		assert_int_equal(num(o, "rank"), want_rank[i]);
 		assert_int_equal(num(o, "number"), want_number[i]);
 		assert_int_equal(num(o, "votes"), want_votes[i]);
 	}
@@ -401,6 +402,15 @@ static void test_vote_ranking(void **state)
 	                    "Nice digest!");
 	/* c3, c4, p2, p3 did not vote. */
 	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(j, "missing")), 4);
+
+	/* What the recipients read: shared ranks, and "vote" or "votes" as the number says. */
+	if (access("templates/digest.md", R_OK) != 0)
+		return;
+	const char *const dirs[] = {"templates", NULL};
+	_cleanup_free_ char *md = NULL;
+	assert_int_equal(digest_render(d, dirs, &md), 0);
+	assert_non_null(strstr(md, "1. Office hours (4 votes)\n2. Shared board (3 votes)\n"
+	                           "2. Pair programming (3 votes)\n4. Weekly demo (0 votes)\n"));
 }
 
 static void test_render_and_write(void **state)
@@ -416,7 +426,13 @@ static void test_render_and_write(void **state)
 	assert_int_equal(digest_render(d, dirs, &md), 0);
 	if (getenv("DIGEST_SHOW")) /* to look at the result: DIGEST_SHOW=1 test_digest */
 		fputs(md, stderr);
-	assert_non_null(strstr(md, "# Pulse"));
+	assert_non_null(strstr(md, "# Results: Pulse"));
+	/* a reply becomes a comment, and the mail says so before its one footer */
+	const char *hint = strstr(md, "Reply to this mail to add a comment");
+	const char *sig = strstr(md, "\n-- \n");
+	assert_non_null(hint);
+	assert_non_null(sig);
+	assert_true(hint < sig);
 	assert_non_null(strstr(md, "3.5"));
 	assert_non_null(strstr(md, "Dora Diaz"));
 	assert_non_null(strstr(md, "Great work"));

@@ -405,10 +405,16 @@ static const struct {
 	const char *must[8];
 } default_templates[] = {
 	{"prompt.md", {"Hi Alice", "Kick-off", "What should we build next?", "Reply", "Friday 6 June, 14:00"}},
-	{"survey.md", {"Hi Alice", "1.", "How happy", "`1: 4`", "a)", "(1 = not at all", "Friday 6 June, 14:00"}},
-	{"vote.md", {"Hi Bob", "3.", "Dark mode", "vote", "Friday 6 June, 14:00"}},
-	{"reminder.md", {"Hi Alice", "still open", "Friday 6 June, 14:00", "Weekly pulse"}},
-	{"confirmation.md", {"Thanks, Alice", "1: 4", "2: b", "did not understand", "fix"}},
+	/* the examples are the round's own, one line per question, shown as lines */
+	{"survey.md", {"Hi Alice", "1.", "How happy", "one line per question", "\n    1: 4\n    2: b\n    3: your words\n",
+		       "`skip 3`", "(1 = not at all", "Friday 6 June, 14:00"}},
+	{"vote.md", {"Hi Bob", "3.", "Dark mode", "3** votes", "\n    vote 1 3\n", "Friday 6 June, 14:00"}},
+	{"reminder.md", {"Hi Alice", "still open", "Friday 6 June, 14:00", "Weekly pulse",
+			 "one line per question", "\n    1: 4\n    2: b\n"}},
+	/* each answer with its question's number and text, the value in words */
+	{"confirmation.md", {"Thanks, Alice", "- **1.** How happy are you with the pace? → 4",
+			     "- **3.** Which devices do you use? → Phone, Laptop", "did not understand",
+			     "fix", "\n    1: 4\n    2: b\n    3: a c\n"}},
 	{"digest.md", {"Weekly pulse", "2 of 3", "How happy", "median", "Dark mode", "Carol", "▇"}},
 };
 
