@@ -63,7 +63,10 @@ ctl open onboarding/kickoff
 ctl open onboarding/ideas
 sleep 0.3
 echo "invitations in the outbox: $(ls "$outbox/new" | wc -l) mail files in $outbox/new"
-first=$(grep -l "^To:.*aino.virtanen@acme.example" "$outbox"/new/* | head -1)
+# Aino's kickoff invitation (the subject is encoded in the file: ask mail-parse).
+for first in $(grep -l "^To:.*aino.virtanen@acme.example" "$outbox"/new/*); do
+	case "$(ctl mail-parse "$first")" in *"subject: "*Kickoff*) break ;; esac
+done
 echo "one of them, as Aino gets it (decoded by cococtl mail-parse):"
 ctl mail-parse "$first" | sed -n 's/^subject: /Subject: /p;s/^reply-to: /Reply-To: /p'
 
