@@ -311,6 +311,47 @@ static char *record_key(core *c, const inbound_msg *m, bool anonymous)
 	return xasprintf("anon-%s", tag);
 }
 
+typedef struct before_ctx {
+	const char *identity;
+	char **ids;
+} before_ctx;
+
+static void push_new(char ***v, const char *s)
+{
+	for (char **p = *v; p && *p; p++)
+		if (STREQ(*p, s))
+			return;
+	strv_push(v, xstrdup(s));
+}
+
+static int on_before_line(const char *line, size_t len, void *userdata)
+{
+	before_ctx *x = userdata;
+	cJSON *o = cJSON_ParseWithLength(line, len);
+	const char *who = core_json_str(o, "member") ?: core_json_str(o, "pseudo");
+	if (who && STREQ(who, x->identity)) {
+		const cJSON *it;
+		cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(o, "answers"))
+			push_new(&x->ids, it->string);
+		cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(o, "skips"))
+			if (cJSON_IsString(it))
+				push_new(&x->ids, it->valuestring);
+	}
+	cJSON_Delete(o);
+	return 0;
+}
+
+/* The questions a member's earlier replies in this occurrence answered or skipped, so that
+ * a correction does not hear again about what they settled before. */
+static char **questions_answered_before(core *c, const coco_campaign *camp, const coco_round *r,
+                                        round_rt *rt, const char *identity)
+{
+	before_ctx x = {.identity = identity};
+	_cleanup_free_ char *path = core_answers_path(camp->id, r->id, rt->occurrence);
+	(void)store_scan(c->st, path, on_before_line, &x);
+	return x.ids;
+}
+
 /* Is a comment on this digest about an anonymous round? A round's digest: that round. The
  * periodic digest: any anonymous round of the campaign, since it may cover one. */
 static bool comment_is_anonymous(const coco_campaign *camp, const char *about)
@@ -589,6 +630,15 @@ void core_receive(void *core_, const inbound_msg *m, inbound_done_fn done, void 
 	cJSON_AddStringToObject(data, "confirmation", conf);
 	confirmation_data(data, ap, ballot);
 	strv_free(ballot);
+	if (r->kind == ROUND_SURVEY) {
+		char pseudo_id[SECRET_PSEUDO_LEN + 1];
+		char **before = questions_answered_before(c, camp, r, rt,
+		                                          answer_identity(c, camp, r, mb, pseudo_id));
+		_cleanup_free_ char *missing = answer_missing_required(ap, before);
+		strv_free(before);
+		if (missing)
+			cJSON_AddStringToObject(data, "missing_required", missing);
+	}
 	_cleanup_free_ char *md = NULL;
 	k = core_render(c, "confirmation.md", data, &md);
 	cJSON_Delete(data);

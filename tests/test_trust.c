@@ -573,6 +573,29 @@ static void test_progress_digest_then_close(void **state)
 	sim_finish(&s);
 }
 
+/* ---- Required= is said back when a reply leaves a required question out ---------------- */
+
+static const char required_conf[] = CAMPAIGN
+	"[Round \"s\"]\nKind=survey\nTitle=Survey\nOpen=2026-06-01 09:00\nDuration=3d\n"
+	"[Question \"s/must\"]\nKind=scale\nText=Rate it\nRequired=yes\n"
+	"[Question \"s/may\"]\nKind=scale\nText=And this?\n";
+
+static void test_confirmation_names_missing_required(void **state)
+{
+	sim s;
+	clock_set_test(JUN1);
+	sim_start(&s, required_conf);
+	run_until(&s, JUN1 + 10 * HOUR, NULL, NULL);
+	answer(&s, "ann", "s", NULL, "2: 3");
+	_cleanup_free_ char *first = last_message(&s, "confirmation", "ann");
+	expect_in(first, "Question 1 is required and still has no answer");
+	/* Her correction settles it: not said again, nor about question 2 she answered. */
+	answer(&s, "ann", "s", NULL, "1: 5");
+	_cleanup_free_ char *second = last_message(&s, "confirmation", "ann");
+	expect_not_in(second, "required");
+	sim_finish(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -589,6 +612,7 @@ int main(void)
 		cmocka_unit_test(test_close_reports_failed_writes_and_retries),
 		cmocka_unit_test(test_member_text_cannot_plant_links),
 		cmocka_unit_test(test_progress_digest_then_close),
+		cmocka_unit_test(test_confirmation_names_missing_required),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
