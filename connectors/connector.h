@@ -18,7 +18,11 @@ typedef struct inbound_msg {
 	const char *key;     /* idempotency key: Message-ID, Slack trigger id, Matrix event id */
 	const char *via;     /* connector name */
 	const char *from;    /* email address (lower-case), Slack user id or Matrix id */
-	const char *const *to; /* addresses it was sent to (reply tokens live here), NULL-terminated */
+	/* The conversation reference the core issued with the message this answers (for mail:
+	 * found in the reply address or the Message-IDs it answers, email/address.h), or NULL.
+	 * The core knows who and which round by it; it reads nothing of addresses. */
+	const char *conversation;
+	const char *const *to; /* addresses it was sent to, NULL-terminated (for the record) */
 	const char *message_id;  /* this message's own id, for threading replies; may be NULL */
 	const char *in_reply_to; /* id of the message this answers, may be NULL */
 	const char *const *references; /* NULL-terminated, may be NULL */

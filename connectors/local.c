@@ -24,6 +24,8 @@
  * Nothing is deleted, except abandoned files in tmp/ (see sweep_leftovers()). */
 #define _GNU_SOURCE
 #include "connector.h"
+#include "channel-msg.h"
+#include "email/address.h"
 
 #include <fcntl.h>
 #include <limits.h>
@@ -232,54 +234,42 @@ static int maildir_deliver(connector *c, const char *data, size_t len, char **re
 	return 0;
 }
 
-static const char *json_str(const cJSON *obj, const char *key)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-	return cJSON_IsString(v) && v->valuestring[0] ? v->valuestring : NULL;
-}
-
 /* ---- outbound ---- */
 
 /* The spool JSON (connector.h) as an RFC 5322 message. *ret_err says what was wrong. */
-static int local_build(connector *c, const cJSON *msg, const char *email, char **ret,
-                       size_t *ret_len, char **ret_err)
+/* A typed channel message (connectors/channel-msg.h) as an RFC 5322 message. The core's
+ * conversation reference travels in the Reply-To address and the Message-ID
+ * (email/address.h), where a reply brings it back. *ret_err says what was wrong. */
+static int local_build(connector *c, const channel_msg *m, char **ret, size_t *ret_len,
+                       char **ret_err)
 {
-	const cJSON *to = cJSON_GetObjectItemCaseSensitive(msg, "to");
-	const cJSON *refs = cJSON_GetObjectItemCaseSensitive(msg, "references");
-	const char *in_reply_to = json_str(msg, "in_reply_to");
-	const char *markdown = json_str(msg, "markdown");
-	char **references = NULL;
-
 	if (!c->cfg || !c->cfg->mail_from) {
 		*ret_err = xstrdup("no sender address: set From= in the [Mail] section");
 		return -EINVAL;
 	}
-	/* Threading: the explicit list if the core gave one, else the message answered. */
-	if (cJSON_IsArray(refs)) {
-		const cJSON *it;
-		cJSON_ArrayForEach(it, refs)
-			if (cJSON_IsString(it) && it->valuestring[0])
-				strv_push(&references, xstrdup(it->valuestring));
-	} else if (in_reply_to)
-		strv_push(&references, xstrdup(in_reply_to));
-
+	const char *from = c->cfg->mail_from;
+	_cleanup_free_ char *reply_to = m->conversation ? email_reply_to(from, m->conversation) : NULL;
+	_cleanup_free_ char *message_id = m->conversation
+	                                          ? email_message_id(from, m->id, m->conversation)
+	                                          : xasprintf("%s%s", m->id, strrchr(from, '@') ?: "");
+	/* Threading: the message answered. */
+	char *references[2] = {m->in_reply_to, NULL};
 	struct mail_outbound o = {
-		.from = c->cfg->mail_from,
+		.from = from,
 		.from_name = c->cfg->mail_name,
-		.to = email,
-		.to_name = json_str(to, "name"),
-		.reply_to = json_str(msg, "reply_to"),
-		.subject = json_str(msg, "subject") ? json_str(msg, "subject") : "",
-		.message_id = json_str(msg, "message_id"),
-		.in_reply_to = in_reply_to,
-		.references = references,
-		.text = markdown ? markdown : "",
-		.html = json_str(msg, "html"),
+		.to = m->address,
+		.to_name = m->name,
+		.reply_to = reply_to,
+		.subject = m->subject ? m->subject : "",
+		.message_id = message_id,
+		.in_reply_to = m->in_reply_to,
+		.references = m->in_reply_to ? references : NULL,
+		.text = m->markdown ? m->markdown : "",
+		.html = m->html,
 		.date = (time_t)clock_now(),
 	};
 	char *text = NULL;
 	int r = mail_build(&o, &text, NULL);
-	strv_free(references);
 	if (r < 0) {
 		/* Not the field values: the reply-to carries a secret token. */
 		*ret_err = xasprintf("could not compose the message (%s): a header field is "
@@ -292,21 +282,19 @@ static int local_build(connector *c, const cJSON *msg, const char *email, char *
 	return 0;
 }
 
-static int local_send(connector *c, const void *m, send_done_fn done, void *userdata)
+static int local_send(connector *c, const void *msg, send_done_fn done, void *userdata)
 {
-	const cJSON *msg = m;
-	const cJSON *to = cJSON_GetObjectItemCaseSensitive(msg, "to");
-	const char *member = json_str(to, "member");
-	const char *email = json_str(to, "email");
-
-	if (!cJSON_IsObject(msg) || !cJSON_IsObject(to)) {
-		done(SEND_FAIL, "message has no recipient (\"to\")", userdata);
+	_cleanup_channel_msg_ channel_msg *m = NULL;
+	int k = channel_msg_from_json(msg, &m);
+	if (k < 0) {
+		done(SEND_FAIL, k == -EPROTO ? "message of an unknown version"
+		                             : "message without a recipient, kind or words", userdata);
 		return 0;
 	}
-	if (!email) {
+	if (!m->address) {
 		_cleanup_free_ char *err = xasprintf("member %s has no email address; add Email= to "
 		                                     "its [Member] section",
-		                                     member ? member : "(unnamed)");
+		                                     m->member ? m->member : "(a room)");
 		done(SEND_FAIL, err, userdata);
 		return 0;
 	}
@@ -314,7 +302,7 @@ static int local_send(connector *c, const void *m, send_done_fn done, void *user
 	_cleanup_free_ char *text = NULL;
 	size_t len = 0;
 	_cleanup_free_ char *err = NULL;
-	int r = local_build(c, msg, email, &text, &len, &err);
+	int r = local_build(c, m, &text, &len, &err);
 	if (r < 0) {
 		/* A message we cannot compose will not compose better later. */
 		done(SEND_FAIL, err ? err : "could not compose the message", userdata);
@@ -760,10 +748,15 @@ static int process_file(connector *c, const char *name)
 	if (r < 0)
 		f->text = xstrdup("");
 
+	char ref[EMAIL_REF_LEN + 1];
+	bool has_ref = c->cfg && email_find_ref(c->cfg->mail_from, (const char *const *)f->to,
+	                                        f->in_reply_to,
+	                                        (const char *const *)f->references, ref) > 0;
 	inbound_msg im = {
 		.key = f->key,
 		.via = "local",
 		.from = f->from,
+		.conversation = has_ref ? ref : NULL,
 		.to = (const char *const *)f->to,
 		/* The key is "mail:" + Message-ID unless the message had none. */
 		.message_id = strncmp(f->key, "mail:sha256:", 12) != 0 ? f->key + 5 : NULL,

@@ -390,7 +390,9 @@ static spool_verdict on_spooled(cJSON *msg, void *userdata)
 	forget_job *j = userdata;
 	const char *camp = core_json_str(msg, "campaign"), *id = core_json_str(msg, "id");
 	const cJSON *to = cJSON_GetObjectItemCaseSensitive(msg, "to");
-	const char *member = core_json_str(to, "member"), *email = core_json_str(to, "email");
+	const char *member = core_json_str(to, "member");
+	/* "address" in typed messages (version 2), "email" in version 1. */
+	const char *email = core_json_str(to, "address") ?: core_json_str(to, "email");
 	if (!camp || !STREQ(camp, j->camp->id))
 		return SPOOL_KEEP;
 	if (member && STREQ(member, j->m->id))

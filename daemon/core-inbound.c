@@ -37,38 +37,17 @@ static void pending_free(pending *p)
 	free(p);
 }
 
-/* A reply tag sits after '+' in an address local part, or before '@' in one of our
- * Message-IDs ("<id>.<tag>@domain"). */
-static const cJSON *tag_lookup(core *c, const char *s, bool in_address)
+/* Who and which round a reply is about: the conversation reference the channel found in it
+ * (the reply tag the core issued with the message it answers). */
+static const cJSON *find_tag(core *c, const inbound_msg *m)
 {
-	const char *at = strchr(s, '@');
-	if (!at || at - s < SECRET_TAG_LEN)
-		return NULL;
-	const char *start = at - SECRET_TAG_LEN;
-	char sep = start > s ? start[-1] : 0;
-	if (in_address ? sep != '+' : sep != '.')
-		return NULL;
-	if (strcasecmp(at + 1, c->domain) != 0)
+	if (!m->conversation || strlen(m->conversation) != SECRET_TAG_LEN)
 		return NULL;
 	char tag[SECRET_TAG_LEN + 1];
 	for (size_t i = 0; i < SECRET_TAG_LEN; i++)
-		tag[i] = (char)(start[i] | 0x20); /* base32 tags are lower-case; mail may not be */
+		tag[i] = (char)(m->conversation[i] | 0x20); /* base32 tags are lower-case */
 	tag[SECRET_TAG_LEN] = 0;
 	return cJSON_GetObjectItemCaseSensitive(c->tags, tag);
-}
-
-static const cJSON *find_tag(core *c, const inbound_msg *m)
-{
-	const cJSON *t;
-	for (size_t i = 0; m->to && m->to[i]; i++)
-		if ((t = tag_lookup(c, m->to[i], true)))
-			return t;
-	if (m->in_reply_to && (t = tag_lookup(c, m->in_reply_to, false)))
-		return t;
-	for (size_t i = 0; m->references && m->references[i]; i++)
-		if ((t = tag_lookup(c, m->references[i], false)))
-			return t;
-	return NULL;
 }
 
 static bool member_has_address(const coco_member *mb, const char *from)

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "answer.h"
+#include "channel-msg.h"
 #include "clock.h"
 #include "core-private.h"
 #include "digest.h"
@@ -189,35 +190,32 @@ int core_send_member(core *c, const outbound *o)
 		            o->camp->id, o->to->id, o->subject);
 		return 0;
 	}
+	/* The conversation reference a reply must carry back: the reply tag. How it travels
+	 * (a Reply-To address, a Message-ID, a thread) is the channel's business. */
 	char tag[SECRET_TAG_LEN + 1];
 	secret_tag(&c->key, o->camp->id, o->tag_round ? o->tag_round : o->round, o->to->id, tag);
-
-	cJSON *msg = cJSON_CreateObject();
-	cJSON_AddStringToObject(msg, "id", o->id);
-	cJSON_AddStringToObject(msg, "kind", o->kind);
-	cJSON_AddStringToObject(msg, "campaign", o->camp->id);
-	cJSON_AddStringToObject(msg, "round", o->round);
-	if (o->occurrence)
-		cJSON_AddStringToObject(msg, "occurrence", o->occurrence);
-	cJSON *to = cJSON_AddObjectToObject(msg, "to");
-	cJSON_AddStringToObject(to, "member", o->to->id);
-	cJSON_AddStringToObject(to, "name", o->to->name ? o->to->name : o->to->id);
-	cJSON_AddStringToObject(to, "email", o->to->emails[0]);
-	if (o->to->slack_id)
-		cJSON_AddStringToObject(to, "slack", o->to->slack_id);
-	if (o->to->matrix_id)
-		cJSON_AddStringToObject(to, "matrix", o->to->matrix_id);
-	cJSON_AddStringToObject(msg, "subject", o->subject);
-	cJSON_AddStringToObject(msg, "markdown", o->markdown);
 	_cleanup_free_ char *html = NULL;
-	if (digest_markdown_to_html(o->markdown, &html) >= 0)
-		cJSON_AddStringToObject(msg, "html", html);
-	_cleanup_free_ char *mid = xasprintf("%s.%s@%s", o->id, tag, c->domain);
-	_cleanup_free_ char *reply_to = xasprintf("%s+%s@%s", c->local_part, tag, c->domain);
-	cJSON_AddStringToObject(msg, "message_id", mid);
-	cJSON_AddStringToObject(msg, "reply_to", reply_to);
-	if (o->in_reply_to)
-		cJSON_AddStringToObject(msg, "in_reply_to", o->in_reply_to);
+	(void)digest_markdown_to_html(o->markdown, &html);
+	channel_msg m = {
+		.id = (char *)o->id,
+		.kind = (char *)o->kind,
+		.campaign = o->camp->id,
+		.round = (char *)o->round,
+		.occurrence = (char *)o->occurrence,
+		.member = o->to->id,
+		.name = o->to->name ? o->to->name : o->to->id,
+		.address = o->to->emails[0],
+		.subject = (char *)o->subject,
+		.markdown = (char *)o->markdown,
+		.html = html,
+		.conversation = tag,
+		.in_reply_to = (char *)o->in_reply_to,
+	};
+	cJSON *msg = NULL;
+	int k = channel_msg_to_json(&m, &msg);
+	if (k < 0)
+		return log_error_errno(k, "%s: cannot make %s for %s: %m", o->camp->id, o->kind,
+		                       o->to->id);
 	if (o->private_msg)
 		cJSON_AddTrueToObject(msg, "private");
 

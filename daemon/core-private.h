@@ -54,7 +54,6 @@ struct core {
 	campaign_rt *camps;
 	size_t n_camps;
 	cJSON *tags; /* reply tag → {"c":campaign,"r":round or "digest","m":member} */
-	char *domain, *local_part;
 	core_forget_fn forget_hook; /* the daemon's connectors, for `forget` */
 	void *forget_userdata;
 };

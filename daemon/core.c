@@ -820,13 +820,6 @@ int core_set_config(core *c, const coco_config *cfg)
 	cJSON_Delete(c->tags);
 	c->tags = cJSON_CreateObject();
 
-	free(c->domain);
-	free(c->local_part);
-	const char *from = cfg->mail_from ? cfg->mail_from : "coco@localhost";
-	const char *at = strrchr(from, '@');
-	c->local_part = at ? xstrndup(from, (size_t)(at - from)) : xstrdup(from);
-	c->domain = xstrdup(at ? at + 1 : "localhost");
-
 	c->camps = xcalloc(cfg->n_campaigns, sizeof *c->camps);
 	c->n_camps = cfg->n_campaigns;
 	for (size_t i = 0; i < cfg->n_campaigns; i++) {
@@ -877,8 +870,6 @@ core *core_free(core *c)
 	campaigns_free(c);
 	cJSON_Delete(c->tags);
 	strv_free(c->tdirs);
-	free(c->domain);
-	free(c->local_part);
 	free(c);
 	return NULL;
 }

@@ -169,8 +169,9 @@ static int write_json(spool *sp, const char *relpath, const cJSON *msg)
 	return store_replace(sp->st, relpath, text, strlen(text));
 }
 
-/* Reads and checks one queued message. -EBADMSG for anything that is not a version-1
- * spool object, or whose numbers are not integers in range. */
+/* Reads and checks one queued message. -EBADMSG for anything that is not a version 1 or 2
+ * spool object (2: a typed channel message, connectors/channel-msg.h), or whose numbers are
+ * not integers in range. */
 static int read_msg(spool *sp, const char *relpath, cJSON **ret)
 {
 	_cleanup_free_ char *text = NULL;
@@ -179,7 +180,8 @@ static int read_msg(spool *sp, const char *relpath, cJSON **ret)
 	if (r < 0)
 		return r;
 	cJSON *msg = cJSON_ParseWithLength(text, len);
-	if (!cJSON_IsObject(msg) || json_int(msg, "v", -1) != 1 || !numbers_are_valid(msg)) {
+	int64_t version = cJSON_IsObject(msg) ? json_int(msg, "v", -1) : -1;
+	if ((version != 1 && version != 2) || !numbers_are_valid(msg)) {
 		cJSON_Delete(msg);
 		return -EBADMSG;
 	}
@@ -508,7 +510,7 @@ int spool_enqueue(spool *sp, const char *connector_name, const cJSON *msg, char 
 		return -EINVAL;
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(msg, "v");
 	int64_t version;
-	if (v && (json_number_to_int64(v, &version) < 0 || version != 1))
+	if (v && (json_number_to_int64(v, &version) < 0 || (version != 1 && version != 2)))
 		return -EINVAL;
 
 	_cleanup_free_ char *id = NULL;

@@ -63,7 +63,8 @@ void spool_detach(spool *sp, const char *connector_name);
 /* Queues a copy of msg (a JSON object, see connector.h) for connector_name. If msg has no
  * "id" one is made (unix time + 64 random bits); a given id must be name_is_safe() and at
  * most SPOOL_ID_MAX bytes. Adds
- * "v":1 if absent (another version is refused), "tries":0, "next_try":now, "queued":now.
+ * "v":1 if absent (versions other than 1 and 2 are refused; 2 is a typed channel message,
+ * connectors/channel-msg.h), "tries":0, "next_try":now, "queued":now.
  * The message is durable when this returns. Returns SPOOL_QUEUED or SPOOL_DUPLICATE (the
  * id is in new/, cur/ or failed/ already; nothing written), -EINVAL for a bad name, id or
  * message, or -errno from the store. ret_id (may be NULL) gets the id, malloc'd. */

@@ -12,6 +12,7 @@
 #include "config.h"
 #include "connector.h"
 #include "core.h"
+#include "email/address.h"
 #include "secret.h"
 #include "spool.h"
 #include "store.h"
@@ -217,8 +218,13 @@ static inline void reply_as(sim *s, const char *kind, const char *member, const 
 	}
 	strv_free(ids);
 	assert_non_null(found);
-	reply_to = cJSON_GetObjectItem(found, "reply_to")->valuestring;
-	msgid = cJSON_GetObjectItem(found, "message_id")->valuestring;
+	/* As the mail carried them (the email channel's Reply-To and Message-ID). */
+	const char *ref = cJSON_GetObjectItem(found, "conversation")->valuestring;
+	_cleanup_free_ char *rt = email_reply_to(s->cfg->mail_from, ref);
+	_cleanup_free_ char *mid = email_message_id(s->cfg->mail_from,
+	                                           cJSON_GetObjectItem(found, "id")->valuestring, ref);
+	reply_to = rt;
+	msgid = mid;
 	subject = cJSON_GetObjectItem(found, "subject")->valuestring;
 	/* From the member's own (first) address, as their mail client sends it. */
 	const coco_member *mb = NULL;

@@ -267,23 +267,27 @@ static void on_sent(send_status status, const char *error, void *userdata)
 	s->error = error ? xstrdup(error) : NULL;
 }
 
+#define REF "6pwm3g5veetjgitv" /* a conversation reference, as the core issues them */
+
+/* A typed channel message as the spool holds it (connectors/channel-msg.h). */
 static cJSON *outbound(const char *email)
 {
 	cJSON *m = cJSON_CreateObject();
-	cJSON_AddNumberToObject(m, "v", 1);
-	cJSON_AddStringToObject(m, "id", "p-1");
+	cJSON_AddNumberToObject(m, "v", 2);
+	cJSON_AddStringToObject(m, "id", "prompt-1");
 	cJSON_AddStringToObject(m, "kind", "prompt");
+	cJSON_AddStringToObject(m, "campaign", "c");
+	cJSON_AddStringToObject(m, "round", "kickoff");
 	cJSON *to = cJSON_AddObjectToObject(m, "to");
 	cJSON_AddStringToObject(to, "member", "ana");
 	cJSON_AddStringToObject(to, "name", "Ana Example");
 	if (email)
-		cJSON_AddStringToObject(to, "email", email);
+		cJSON_AddStringToObject(to, "address", email);
 	cJSON_AddStringToObject(m, "subject", "Kickoff survey");
 	cJSON_AddStringToObject(m, "markdown", "How was the week?\n\nReply with `1: 4`.");
 	cJSON_AddStringToObject(m, "html", "<p>How was the week?</p>");
-	cJSON_AddStringToObject(m, "message_id", "prompt-1@team.example");
+	cJSON_AddStringToObject(m, "conversation", REF);
 	cJSON_AddStringToObject(m, "in_reply_to", "prompt-0@team.example");
-	cJSON_AddStringToObject(m, "reply_to", "reply+tok123@team.example");
 	return m;
 }
 
@@ -319,9 +323,10 @@ static void test_send(void **state)
 	assert_string_equal(mail_to(mm)[0], "ana@client.example");
 	assert_null(mail_to(mm)[1]);
 	assert_string_equal(mail_subject(mm), "Kickoff survey");
-	assert_string_equal(mail_message_id(mm), "prompt-1@team.example");
+	/* The conversation reference rides in the Message-ID and the Reply-To. */
+	assert_string_equal(mail_message_id(mm), "prompt-1." REF "@team.example");
 	assert_string_equal(mail_in_reply_to(mm), "prompt-0@team.example");
-	assert_string_equal(mail_reply_to(mm), "reply+tok123@team.example");
+	assert_string_equal(mail_reply_to(mm), "coco+" REF "@team.example");
 	assert_non_null(strstr(mail_body(mm), "How was the week?"));
 	assert_non_null(strstr(mail_body(mm), "Reply with `1: 4`."));
 	assert_true(mail_is_automatic(mm)); /* Auto-Submitted: we are a machine */
@@ -332,6 +337,36 @@ static void test_send(void **state)
 	cJSON_Delete(m);
 	assert_int_equal(res.status, SEND_OK);
 	assert_int_equal(list_dir(newdir, NULL), 2);
+	strv_free(names);
+	free(res.error);
+}
+
+/* A message a spool written before typed messages holds (version 1: the core's own mail
+ * fields) still goes out, its reply tag carried over. */
+static void test_send_v1(void **state)
+{
+	fixture *f = *state;
+	send_result res = {0};
+	start(f);
+	cJSON *m = cJSON_Parse("{\"v\":1,\"id\":\"conf-1\",\"kind\":\"confirmation\","
+	                       "\"campaign\":\"c\",\"round\":\"kickoff\",\"to\":{\"member\":"
+	                       "\"ana\",\"email\":\"ana@client.example\"},\"subject\":\"Re: x\","
+	                       "\"markdown\":\"ok\",\"message_id\":\"conf-1." REF "@team.example\","
+	                       "\"reply_to\":\"coco+" REF "@team.example\"}");
+	assert_int_equal(local_connector.send(f->c, m, on_sent, &res), 0);
+	cJSON_Delete(m);
+	assert_int_equal(res.status, SEND_OK);
+	_cleanup_free_ char *newdir = xasprintf("%s/new", f->outbox);
+	char **names = NULL;
+	assert_int_equal(list_dir(newdir, &names), 1);
+	_cleanup_free_ char *path = xasprintf("%s/%s", newdir, names[0]);
+	_cleanup_free_ char *data = NULL;
+	size_t len = 0;
+	assert_int_equal(read_file(path, 1 << 20, &data, &len), 0);
+	_cleanup_mail_message_ mail_message *mm = NULL;
+	assert_int_equal(mail_parse(data, len, &mm), 0);
+	assert_string_equal(mail_reply_to(mm), "coco+" REF "@team.example");
+	assert_string_equal(mail_to(mm)[0], "ana@client.example");
 	strv_free(names);
 	free(res.error);
 }
@@ -821,6 +856,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_send, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_send_v1, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_send_fail, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_inbound_inotify, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_inbound_keep_on_error, setup, teardown),

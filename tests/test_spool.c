@@ -247,7 +247,7 @@ static void test_bad_input(void **state)
 		m, "id", cJSON_CreateString("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"));
 	assert_int_equal(spool_enqueue(f->sp, "fake", m, &id), -EINVAL);
 	cJSON_ReplaceItemInObject(m, "id", cJSON_CreateString("p-1"));
-	cJSON_AddNumberToObject(m, "v", 2);
+	cJSON_AddNumberToObject(m, "v", 3);
 	assert_int_equal(spool_enqueue(f->sp, "fake", m, &id), -EINVAL);
 	assert_null(id);
 

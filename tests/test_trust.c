@@ -450,7 +450,8 @@ static void test_replay_requeues_a_lost_confirmation(void **state)
 		cJSON *m = cJSON_Parse(data);
 		if (STREQ(cJSON_GetObjectItem(cJSON_GetObjectItem(m, "to"), "member")->valuestring,
 		          "ann"))
-			reply_to = xstrdup(cJSON_GetObjectItem(m, "reply_to")->valuestring);
+			reply_to = email_reply_to(s.cfg->mail_from,
+			                          cJSON_GetObjectItem(m, "conversation")->valuestring);
 		cJSON_Delete(m);
 	}
 	strv_free(ids);
