@@ -44,6 +44,7 @@ typedef struct forget_job {
 	char **addresses;        /* e-mail addresses and chat ids, for rejected mail and connectors */
 	cJSON *touched;          /* {"round/occurrence": true}: occurrences that held their records */
 	cJSON *digests;          /* spool id of a digest to someone else → its new Markdown */
+	cJSON *others_ideas;     /* while an answers file is rewritten: hashes of others' ideas */
 	forget_counts n;
 } forget_job;
 
@@ -105,8 +106,12 @@ static char *filter_lines(const forget_job *j, const char *text)
 static void collect_phrases(forget_job *j, const cJSON *rec)
 {
 	const cJSON *it;
+	char h[17];
 	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(rec, "ideas"))
-	if (cJSON_IsString(it))
+	/* An idea someone else wrote too is theirs as well: lines showing it stay. */
+	if (cJSON_IsString(it) &&
+	    !(j->others_ideas && digest_idea_hash(it->valuestring, h) >= 0 &&
+	      cJSON_GetObjectItemCaseSensitive(j->others_ideas, h)))
 		add_phrase(&j->phrases, it->valuestring);
 	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(rec, "answers"))
 	{
@@ -143,8 +148,95 @@ typedef struct rewrite {
 	forget_job *j;
 	record_match_fn match;
 	strbuf out;
-	size_t erased;
+	size_t erased, line;
+	cJSON *slots; /* "<line>" → the ballot slots that record's ideas hold (see plan_slots) */
 } rewrite;
+
+/* ---- ballot slots ------------------------------------------------------------------ */
+
+/* A vote round's ballot numbers the ideas of its source occurrence in first-seen order,
+ * the same idea from two people once (digest_collect_ideas). A forgotten record keeps how
+ * many slots its ideas opened ("ideas_n"), so no number after them moves; a slot whose idea
+ * someone else wrote later keeps the hash of the idea ("ideas_h"), and the later writer's
+ * words take the slot, as they counted on it before. */
+typedef struct slot_plan {
+	forget_job *j;
+	size_t line;
+	cJSON *seen;  /* idea hash → [line, slot] of the record that opened it (line -1: not theirs) */
+	cJSON *slots; /* "<line>" → ["" or the hash, …], one per slot their record opened */
+	cJSON *others; /* hashes of the ideas others wrote */
+} slot_plan;
+
+static void plan_record(slot_plan *p, const cJSON *rec, size_t no)
+{
+	const cJSON *it;
+	char h[17];
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(rec, "erased"))) {
+		cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(rec, "ideas_h"))
+			if (cJSON_IsString(it) && *it->valuestring &&
+			    !cJSON_GetObjectItemCaseSensitive(p->seen, it->valuestring)) {
+				cJSON *o = cJSON_AddArrayToObject(p->seen, it->valuestring);
+				cJSON_AddItemToArray(o, cJSON_CreateNumber(-1));
+			}
+		return;
+	}
+	bool theirs = is_theirs(p->j, rec);
+	_cleanup_free_ char *key = xasprintf("%zu", no);
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(rec, "ideas")) {
+		if (!cJSON_IsString(it) || digest_idea_hash(it->valuestring, h) < 0)
+			continue;
+		if (!theirs && !cJSON_GetObjectItemCaseSensitive(p->others, h))
+			cJSON_AddTrueToObject(p->others, h);
+		const cJSON *first = cJSON_GetObjectItemCaseSensitive(p->seen, h);
+		if (first) {
+			/* Someone else's later copy of their idea: the slot is shared. */
+			double owner = cJSON_GetArrayItem(first, 0)->valuedouble;
+			if (!theirs && owner >= 0) {
+				_cleanup_free_ char *ok = xasprintf("%.0f", owner);
+				cJSON *arr = cJSON_GetObjectItemCaseSensitive(p->slots, ok);
+				int slot = (int)cJSON_GetArrayItem(first, 1)->valuedouble;
+				cJSON_ReplaceItemInArray(arr, slot, cJSON_CreateString(h));
+			}
+			continue;
+		}
+		cJSON *o = cJSON_AddArrayToObject(p->seen, h);
+		cJSON_AddItemToArray(o, cJSON_CreateNumber(theirs ? (double)no : -1));
+		if (!theirs)
+			continue;
+		cJSON *arr = cJSON_GetObjectItemCaseSensitive(p->slots, key);
+		if (!arr)
+			arr = cJSON_AddArrayToObject(p->slots, key);
+		cJSON_AddItemToArray(o, cJSON_CreateNumber(cJSON_GetArraySize(arr)));
+		cJSON_AddItemToArray(arr, cJSON_CreateString(""));
+	}
+}
+
+static int on_plan_line(const char *line, size_t len, void *userdata)
+{
+	slot_plan *p = userdata;
+	size_t no = p->line++;
+	cJSON *rec = cJSON_ParseWithLength(line, len);
+	if (!rec)
+		return 0;
+	plan_record(p, rec, no);
+	cJSON_Delete(rec);
+	return 0;
+}
+
+/* The tombstone's share of the ballot: "ideas_n", and "ideas_h" if a slot is shared. */
+static void add_slots(cJSON *t, const cJSON *slots)
+{
+	int n = cJSON_GetArraySize(slots);
+	bool shared = false;
+	const cJSON *it;
+	if (n == 0)
+		return;
+	cJSON_AddNumberToObject(t, "ideas_n", n);
+	cJSON_ArrayForEach(it, slots)
+		shared |= *it->valuestring != '\0';
+	if (shared)
+		cJSON_AddItemToObject(t, "ideas_h", cJSON_Duplicate(slots, 1));
+}
 
 /* A forgotten record keeps only its key, so the same input replayed later is still known
  * as recorded and is not stored again. Lines keep their places (comments are counted by
@@ -152,6 +244,7 @@ typedef struct rewrite {
 static int on_forget_line(const char *line, size_t len, void *userdata)
 {
 	rewrite *x = userdata;
+	size_t no = x->line++;
 	cJSON *rec = cJSON_ParseWithLength(line, len);
 	if (rec && !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(rec, "erased")) &&
 	    x->match(x->j, rec)) {
@@ -162,6 +255,14 @@ static int on_forget_line(const char *line, size_t len, void *userdata)
 			cJSON_AddStringToObject(t, "key", key);
 		cJSON_AddNumberToObject(t, "v", 1);
 		cJSON_AddBoolToObject(t, "erased", 1);
+		/* In an answers file, their pseudonym, as in the audit log (a digest computed
+		 * again from the file leaves them out, "Not heard from yet" included), and the
+		 * ballot slots their ideas held. */
+		if (x->slots) {
+			cJSON_AddStringToObject(t, "forgotten", x->j->pseudo);
+			_cleanup_free_ char *k = xasprintf("%zu", no);
+			add_slots(t, cJSON_GetObjectItemCaseSensitive(x->slots, k));
+		}
 		char *s = cJSON_PrintUnformatted(t);
 		strbuf_puts(&x->out, s);
 		free(s);
@@ -174,10 +275,10 @@ static int on_forget_line(const char *line, size_t len, void *userdata)
 	return 0;
 }
 
-static int forget_jsonl(forget_job *j, const char *path, record_match_fn match, size_t *count,
-                        size_t *ret_erased)
+static int forget_jsonl(forget_job *j, const char *path, record_match_fn match, cJSON *slots,
+                        size_t *count, size_t *ret_erased)
 {
-	rewrite x = {.j = j, .match = match};
+	rewrite x = {.j = j, .match = match, .slots = slots};
 	int r = store_scan(j->c->st, path, on_forget_line, &x);
 	if (r >= 0 && x.erased > 0)
 		r = store_replace(j->c->st, path, x.out.s, x.out.len);
@@ -196,7 +297,16 @@ static int forget_answers(core *c, const char *round, const char *occ, void *use
 	_cleanup_free_ char *path = core_answers_path(j->camp->id, round, occ);
 	size_t erased = 0;
 	j->round = campaign_find_round(j->camp, round);
-	int r = forget_jsonl(j, path, is_theirs, &j->n.answers, &erased);
+	slot_plan p = {.j = j, .seen = cJSON_CreateObject(), .slots = cJSON_CreateObject(),
+	               .others = cJSON_CreateObject()};
+	int r = store_scan(j->c->st, path, on_plan_line, &p);
+	j->others_ideas = p.others;
+	if (r >= 0 || r == -ENOENT)
+		r = forget_jsonl(j, path, is_theirs, p.slots, &j->n.answers, &erased);
+	j->others_ideas = NULL;
+	cJSON_Delete(p.seen);
+	cJSON_Delete(p.slots);
+	cJSON_Delete(p.others);
 	j->round = NULL;
 	if (r >= 0 && erased > 0) {
 		_cleanup_free_ char *k = xasprintf("%s/%s", round, occ);
@@ -441,10 +551,10 @@ static int forget_campaign(forget_job *j)
 	int r = core_for_each_answers_file(c, j->camp, forget_answers, j);
 	_cleanup_free_ char *cpath = xasprintf("campaigns/%s/comments.jsonl", j->camp->id);
 	if (r >= 0)
-		r = forget_jsonl(j, cpath, is_theirs, &j->n.comments, NULL);
+		r = forget_jsonl(j, cpath, is_theirs, NULL, &j->n.comments, NULL);
 	if (r >= 0)
-		r = forget_jsonl(j, "rejected/messages.jsonl", is_their_rejected, &j->n.rejected,
-		                 NULL);
+		r = forget_jsonl(j, "rejected/messages.jsonl", is_their_rejected, NULL,
+		                 &j->n.rejected, NULL);
 	if (r < 0)
 		return r;
 	campaign_rt *ct = ct_find(c, j->camp->id);

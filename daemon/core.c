@@ -267,6 +267,28 @@ static void rt_schedule_next(core *c, const coco_campaign *camp, round_rt *rt, i
 	rt->close_at = close;
 }
 
+/* The occurrence of a vote round's Source= that goes on its ballot if it opens now: the
+ * source's current one once it has opened, else its last digested one. */
+static char *ballot_source(campaign_rt *ct, const coco_round *r)
+{
+	round_rt *src = rt_find(ct, r->source);
+	if (src && src->state != RS_SCHEDULED && src->occurrence)
+		return xstrdup(src->occurrence);
+	if (src && src->prev_occurrence)
+		return xstrdup(src->prev_occurrence);
+	return NULL;
+}
+
+/* A vote round whose ballot (rt->ballot_occurrence) has no idea on it. */
+static bool ballot_is_empty(core *c, const coco_campaign *camp, const coco_round *r,
+                            const round_rt *rt)
+{
+	char **ballot = core_ballot(c, camp, r, rt);
+	bool empty = strv_length(ballot) == 0;
+	strv_free(ballot);
+	return empty;
+}
+
 /* cococtl open. A round without Open= opens now and closes at its Close=, or after its
  * Duration=. A scheduled occurrence opened early is that occurrence moved earlier: it keeps
  * its name (the date it was scheduled for) and its close, and the next occurrence follows
@@ -278,6 +300,21 @@ int round_open_by_hand(core *c, const coco_campaign *camp, campaign_rt *ct, roun
 	int64_t now = clock_now();
 	if (!r)
 		return -ENOENT;
+	if (r->kind == ROUND_VOTE && r->source) {
+		round_rt probe = *rt;
+		probe.ballot_occurrence = ballot_source(ct, r);
+		bool empty = ballot_is_empty(c, camp, r, &probe);
+		if (empty)
+			*ret_error = xasprintf("%s/%s cannot open: its ballot is empty (no ideas in "
+			                       "%s/%s); open %s and collect ideas first", camp->id,
+			                       rt->id, r->source,
+			                       probe.ballot_occurrence ? probe.ballot_occurrence
+			                                               : "(no occurrence yet)",
+			                       r->source);
+		free(probe.ballot_occurrence);
+		if (empty)
+			return -ENODATA;
+	}
 	if (rt->open_at == INT64_MAX) {
 		int64_t close = now + r->duration;
 		if (r->close.set && schedule_local_to_utc(&r->close, camp->timezone, &close) < 0)
@@ -350,13 +387,21 @@ int round_open(core *c, const coco_campaign *camp, campaign_rt *ct, round_rt *rt
 	if (!r)
 		return -ENOENT;
 	if (r->kind == ROUND_VOTE && r->source) {
-		round_rt *src = rt_find(ct, r->source);
 		free(rt->ballot_occurrence);
-		rt->ballot_occurrence = NULL;
-		if (src && src->state != RS_SCHEDULED && src->occurrence)
-			rt->ballot_occurrence = xstrdup(src->occurrence);
-		else if (src && src->prev_occurrence)
-			rt->ballot_occurrence = xstrdup(src->prev_occurrence);
+		rt->ballot_occurrence = ballot_source(ct, r);
+		if (ballot_is_empty(c, camp, r, rt)) {
+			/* Nobody would have anything to put dots on. */
+			log_warning("%s/%s: occurrence %s skipped, no invitations sent: its ballot is "
+			            "empty (no ideas in %s/%s). Collect ideas in %s first, then give %s "
+			            "a later Open=", camp->id, r->id, rt->occurrence, r->source,
+			            rt->ballot_occurrence ? rt->ballot_occurrence : "(none)", r->source,
+			            r->id);
+			free(rt->ballot_occurrence);
+			rt->ballot_occurrence = NULL;
+			rt_schedule_next(c, camp, rt, rt->open_at);
+			(void)core_ct_save(c, ct);
+			return -ENODATA;
+		}
 	}
 	rt->state = RS_OPEN;
 	unsigned sent = 0, failed = 0;
@@ -411,6 +456,37 @@ static bool digest_recipient(const coco_campaign *camp, const coco_round *r, con
 }
 
 
+/* The campaign without the members forgotten in an occurrence (its tombstones name their
+ * pseudonyms): they are no longer part of its figures, nor of "Not heard from yet". NULL
+ * if nobody was; else a copy sharing camp's members, freed with free(copy->members). */
+static coco_campaign *campaign_without_forgotten(core *c, const coco_campaign *camp,
+                                                 const coco_round *r, const char *occ)
+{
+	char **gone = NULL;
+	if (digest_forgotten_members(c->st, camp->id, r->id, occ, &gone) < 0 || !gone)
+		return NULL;
+	coco_campaign *copy = xcalloc(1, sizeof *copy);
+	*copy = *camp;
+	coco_member *members = xcalloc(camp->n_members + 1, sizeof *members);
+	size_t n = 0;
+	for (size_t i = 0; i < camp->n_members; i++) {
+		char pseudo[SECRET_PSEUDO_LEN + 1];
+		bool forgotten = false;
+		secret_pseudonym(&c->key, camp->id, camp->members[i].id, pseudo);
+		for (char **g = gone; *g && !forgotten; g++)
+			forgotten = STREQ(*g, pseudo);
+		if (!forgotten)
+			members[n++] = camp->members[i];
+	}
+	strv_free(gone);
+	copy->members = members;
+	copy->n_members = n;
+	return copy;
+}
+
+static int compile_digest_of(core *c, const coco_campaign *camp, campaign_rt *ct,
+                             round_rt *rt, char **const comments, char **ret_md);
+
 /* Compiles the digest of one round occurrence into markdown (not written, not sent). */
 int compile_round_digest(core *c, const coco_campaign *camp, campaign_rt *ct,
                                 round_rt *rt, char **const comments, char **ret_md)
@@ -418,6 +494,19 @@ int compile_round_digest(core *c, const coco_campaign *camp, campaign_rt *ct,
 	const coco_round *r = campaign_find_round(camp, rt->id);
 	if (!r || !rt->occurrence)
 		return -ENOENT;
+	coco_campaign *without = campaign_without_forgotten(c, camp, r, rt->occurrence);
+	int k = compile_digest_of(c, without ? without : camp, ct, rt, comments, ret_md);
+	if (without) {
+		free(without->members);
+		free(without);
+	}
+	return k;
+}
+
+static int compile_digest_of(core *c, const coco_campaign *camp, campaign_rt *ct,
+                             round_rt *rt, char **const comments, char **ret_md)
+{
+	const coco_round *r = campaign_find_round(camp, rt->id);
 	char **ballot = core_ballot(c, camp, r, rt);
 	_cleanup_free_ char *note = rt->state == RS_OPEN ? still_open_note(c, camp, r, rt) : NULL;
 	digest_input in = {

@@ -66,13 +66,15 @@ typedef struct rec_vote {
 } rec_vote;
 
 typedef struct record {
-	bool has_v;
+	bool has_v, erased;
 	long v;
+	long ideas_n;  /* a tombstone: the ballot slots its ideas held */
+	sv forgotten;  /* a tombstone: the forgotten member's pseudonym */
 	sv member, pseudo, side;
 	rec_answer *answers;
 	size_t n_answers, cap_answers;
-	sv *items, *ideas, *skips;
-	size_t n_items, cap_items, n_ideas, cap_ideas, n_skips, cap_skips;
+	sv *items, *ideas, *skips, *ideas_h;
+	size_t n_items, cap_items, n_ideas, cap_ideas, n_skips, cap_skips, n_ideas_h, cap_ideas_h;
 	rec_vote *votes;
 	size_t n_votes, cap_votes;
 } record;
@@ -100,8 +102,8 @@ typedef struct entry {
 } entry;
 
 typedef struct idea {
-	char *text; /* the first spelling, trimmed */
-	size_t author; /* entry index */
+	char *text; /* the first spelling, trimmed; DIGEST_IDEA_WITHDRAWN for an erased one */
+	size_t author; /* entry index; SIZE_MAX for an erased idea */
 	unsigned count;
 } idea;
 
@@ -119,6 +121,7 @@ typedef struct tally {
 	char *scratch;
 	size_t scratch_cap;
 	size_t n_records, n_bad;
+	char **forgotten;    /* pseudonyms of members whose records here were erased */
 	const char *relpath; /* for warnings */
 } tally;
 

@@ -7,6 +7,7 @@
 #include "digest-private.h"
 
 #include <limits.h>
+#include <stdio.h>
 #include <stdbool.h>
 #include <string.h>
 
@@ -60,9 +61,10 @@ static void smap_done(smap *m)
 
 static void record_reset(record *r)
 {
-	r->has_v = false;
-	r->member = r->pseudo = r->side = (sv){0};
-	r->n_answers = r->n_items = r->n_ideas = r->n_skips = r->n_votes = 0;
+	r->has_v = r->erased = false;
+	r->ideas_n = 0;
+	r->member = r->pseudo = r->side = r->forgotten = (sv){0};
+	r->n_answers = r->n_items = r->n_ideas = r->n_skips = r->n_votes = r->n_ideas_h = 0;
 }
 
 static void record_done(record *r)
@@ -72,6 +74,7 @@ static void record_done(record *r)
 	free(r->ideas);
 	free(r->skips);
 	free(r->votes);
+	free(r->ideas_h);
 }
 
 /* The fast path: a scanner for the one shape store.c writes, decoding strings in place in a
@@ -341,6 +344,19 @@ static char *record_member(record *r, const sv *key, char *p)
 		r->n_skips = 0;
 		return scan_strings(p, &r->skips, &r->n_skips, &r->cap_skips);
 	}
+	if (KEY_IS(key, "erased")) {
+		char *q = skip_value(p, 0);
+		r->erased = q && strncmp(p, "true", 4) == 0;
+		return q;
+	}
+	if (KEY_IS(key, "ideas_n"))
+		return scan_long(p, &r->ideas_n);
+	if (KEY_IS(key, "ideas_h")) {
+		r->n_ideas_h = 0;
+		return scan_strings(p, &r->ideas_h, &r->n_ideas_h, &r->cap_ideas_h);
+	}
+	if (KEY_IS(key, "forgotten"))
+		return *p == '"' ? scan_string(p, &r->forgotten) : NULL;
 	return skip_value(p, 0); /* key, at, via, and whatever a later version adds */
 }
 
@@ -400,6 +416,13 @@ static bool record_from_cjson(const cJSON *root, record *r)
 	                   &r->n_ideas, &r->cap_ideas);
 	strings_from_cjson(cJSON_GetObjectItemCaseSensitive(root, "skips"), &r->skips,
 	                   &r->n_skips, &r->cap_skips);
+	r->erased = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "erased"));
+	if (json_number_to_int64(cJSON_GetObjectItemCaseSensitive(root, "ideas_n"), &n) >= 0 &&
+	    n >= 0 && n <= LONG_MAX)
+		r->ideas_n = (long)n;
+	strings_from_cjson(cJSON_GetObjectItemCaseSensitive(root, "ideas_h"), &r->ideas_h,
+	                   &r->n_ideas_h, &r->cap_ideas_h);
+	r->forgotten = sv_of(cJSON_GetObjectItemCaseSensitive(root, "forgotten"));
 	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(root, "votes")) {
 		long number;
 		int64_t dots;
@@ -433,6 +456,7 @@ void tally_done(tally *t)
 		free(t->ideas[i].text);
 	free(t->ideas);
 	smap_done(&t->idea_map);
+	strv_free(t->forgotten);
 	record_done(&t->rec);
 	free(t->scratch);
 }
@@ -542,22 +566,68 @@ static void apply_answer(tally *t, entry *e, const rec_answer *a)
 	s->state = SLOT_VALUE;
 }
 
-static void add_idea(tally *t, size_t author, const sv *raw)
+/* An idea as the ballot compares it: outer whitespace trimmed, ASCII lower case. NULL if
+ * nothing is left. */
+static char *idea_norm(const char *s, size_t len, const char **ret_start, size_t *ret_len)
 {
-	const char *s = raw->s;
-	size_t len = raw->len;
 	while (len && strchr(" \t\r\n\f\v", s[0]))
 		s++, len--;
 	while (len && strchr(" \t\r\n\f\v", s[len - 1]))
 		len--;
 	if (!len)
-		return;
+		return NULL;
 	char *norm = xstrndup(s, len);
 	for (char *p = norm; *p; p++)
 		if (*p >= 'A' && *p <= 'Z')
 			*p = (char)(*p - 'A' + 'a');
+	if (ret_start)
+		*ret_start = s;
+	if (ret_len)
+		*ret_len = len;
+	return norm;
+}
+
+/* The key under which an erased idea that others also wrote keeps its ballot slot:
+ * "\x01h:" and the hash of the idea as compared. */
+static char *hash_key(uint64_t h)
+{
+	return xasprintf("\x01h:%016llx", (unsigned long long)h);
+}
+
+int digest_idea_hash(const char *text, char ret[static 17])
+{
+	if (!text)
+		return -EINVAL;
+	_cleanup_free_ char *norm = idea_norm(text, strlen(text), NULL, NULL);
+	if (!norm)
+		return -ENODATA;
+	snprintf(ret, 17, "%016llx", (unsigned long long)fnv1a(FNV_SEED, norm, strlen(norm)));
+	return 0;
+}
+
+static void add_idea(tally *t, size_t author, const sv *raw)
+{
+	const char *s;
+	size_t len;
+	char *norm = idea_norm(raw->s, raw->len, &s, &len);
+	if (!norm)
+		return;
 	uint64_t h = fnv1a(FNV_SEED, norm, len);
 	size_t i = smap_find(&t->idea_map, norm, len, h);
+	if (i == SIZE_MAX) {
+		/* The same idea from someone forgotten since: it keeps their slot, in this
+		 * member's words. */
+		_cleanup_free_ char *hk = hash_key(h);
+		i = smap_find(&t->idea_map, hk, strlen(hk), fnv1a(FNV_SEED, hk, strlen(hk)));
+		if (i != SIZE_MAX && t->ideas[i].author == SIZE_MAX) {
+			free(t->ideas[i].text);
+			t->ideas[i].text = xstrndup(s, len);
+			t->ideas[i].author = author;
+			smap_add(&t->idea_map, norm, len, h, i);
+			t->ideas[i].count++;
+			return;
+		}
+	}
 	if (i != SIZE_MAX) {
 		t->ideas[i].count++;
 		free(norm);
@@ -566,6 +636,33 @@ static void add_idea(tally *t, size_t author, const sv *raw)
 	GROW(t->ideas, t->n_ideas, t->cap_ideas);
 	t->ideas[t->n_ideas] = (idea){xstrndup(s, len), author, 1};
 	smap_add(&t->idea_map, norm, len, h, t->n_ideas++);
+}
+
+/* A forgotten record keeps the ballot slots its ideas held (see core-forget.c), so the
+ * numbering of the ideas after them does not move. */
+static void add_withdrawn(tally *t)
+{
+	const record *r = &t->rec;
+	for (long k = 0; k < r->ideas_n && k < 100000; k++) {
+		const sv *hs = (size_t)k < r->n_ideas_h ? &r->ideas_h[k] : NULL;
+		char *key = hs && hs->len ? xasprintf("\x01h:%s", hs->s)
+		                          : xasprintf("\x01#%zu", t->n_ideas);
+		size_t len = strlen(key);
+		uint64_t h = fnv1a(FNV_SEED, key, len);
+		if (smap_find(&t->idea_map, key, len, h) != SIZE_MAX) {
+			free(key);
+			continue;
+		}
+		GROW(t->ideas, t->n_ideas, t->cap_ideas);
+		t->ideas[t->n_ideas] = (idea){xstrdup(DIGEST_IDEA_WITHDRAWN), SIZE_MAX, 1};
+		smap_add(&t->idea_map, key, len, h, t->n_ideas++);
+	}
+	if (!r->forgotten.len)
+		return;
+	for (char **p = t->forgotten; p && *p; p++)
+		if (STREQ(*p, r->forgotten.s))
+			return;
+	strv_push(&t->forgotten, xstrndup(r->forgotten.s, r->forgotten.len));
 }
 
 static void tally_apply(tally *t)
@@ -628,6 +725,8 @@ static int tally_line(const char *line, size_t len, void *userdata)
 	}
 	if (!t->rec.has_v || t->rec.v != 1)
 		tally_bad(t, "unknown record version");
+	else if (t->rec.erased)
+		add_withdrawn(t);
 	else if (!(t->rec.member.s && t->rec.member.len) && !(t->rec.pseudo.s && t->rec.pseudo.len))
 		tally_bad(t, "neither member nor pseudo");
 	else {

@@ -403,16 +403,19 @@ static void add_ideas(cJSON *data, cJSON *quotes, const tally *t, uint64_t seed)
 	bool anon = t->round->anonymous;
 	cJSON *arr = cJSON_CreateArray();
 	quote *qs = xcalloc(t->n_ideas + 1, sizeof(quote));
+	size_t nq = 0;
 	for (size_t i = 0; i < t->n_ideas; i++)
-		qs[i] = (quote){md_text(t->ideas[i].text),
-		                entry_name(t, &t->entries[t->ideas[i].author]), 0};
-	add_quotes(quotes, qs, t->n_ideas, seed, anon, 0);
+		if (t->ideas[i].author != SIZE_MAX) /* a withdrawn idea is nobody's quote */
+			qs[nq++] = (quote){md_text(t->ideas[i].text),
+			                   entry_name(t, &t->entries[t->ideas[i].author]), 0};
+	add_quotes(quotes, qs, nq, seed, anon, 0);
 	free(qs);
 	if (!anon)
 		for (size_t i = 0; i < t->n_ideas; i++) {
 			const idea *x = &t->ideas[i];
 			cJSON *o = cJSON_CreateObject();
-			const char *name = entry_name(t, &t->entries[x->author]);
+			const char *name = x->author == SIZE_MAX
+			                           ? NULL : entry_name(t, &t->entries[x->author]);
 			cJSON_AddNumberToObject(o, "number", (double)(i + 1)); /* = the ballot's */
 			add_owned_string(o, "text", md_text(x->text));
 			if (name)
@@ -697,6 +700,20 @@ int digest_collect_ideas(store *st, const char *campaign, const char *round,
 	for (size_t i = 0; i < t.n_ideas; i++)
 		v[i] = TAKE_PTR(t.ideas[i].text);
 	*ret_ideas = v;
+	return 0;
+}
+
+int digest_forgotten_members(store *st, const char *campaign, const char *round,
+                             const char *occurrence, char ***ret_pseudos)
+{
+	if (!ret_pseudos)
+		return -EINVAL;
+	_cleanup_(tally_done) tally t;
+	tally_init(&t, NULL, NULL);
+	int r = tally_scan(&t, st, campaign, round, occurrence);
+	if (r < 0)
+		return r;
+	*ret_pseudos = TAKE_PTR(t.forgotten);
 	return 0;
 }
 

@@ -99,6 +99,20 @@ int digest_write(store *st, const char *campaign, const char *name, const char *
 int digest_collect_ideas(store *st, const char *campaign, const char *round,
                          const char *occurrence, char ***ret_ideas);
 
+/* What a ballot slot says once the member who wrote the idea was forgotten: the slot stays,
+ * so the numbers of the ideas after it do not change. */
+#define DIGEST_IDEA_WITHDRAWN "(idea withdrawn)"
+
+/* The hash of an idea as the ballot compares it (trimmed, ASCII case folded), 16 hex
+ * digits: kept in a forgotten record for a slot that others' ideas share. -ENODATA for an
+ * empty idea. */
+int digest_idea_hash(const char *text, char ret[static 17]);
+
+/* The pseudonyms of members forgotten in an occurrence (its tombstones say), so a digest
+ * computed again leaves them out. NULL-terminated, possibly NULL. */
+int digest_forgotten_members(store *st, const char *campaign, const char *round,
+                             const char *occurrence, char ***ret_pseudos);
+
 /* Who has at least one record in the occurrence, in first-seen order: member ids, or the
  * pseudonyms of an anonymous round (the caller compares with its own). NULL-terminated. */
 int digest_answered_members(store *st, const char *campaign, const char *round,
