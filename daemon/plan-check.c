@@ -142,6 +142,25 @@ static void check_past(camp_check *x, size_t i, const cJSON *state)
 		      r->id, open_s, now_s, close_s);
 }
 
+/* A repeating round whose Open= the rule does not match: RFC 5545 counts DTSTART anyway, so
+ * it runs once more than the rule says, on a day the admin did not mean (cocod does so). */
+static void check_open_matches_rule(camp_check *x, size_t i)
+{
+	const coco_round *r = &x->c->rounds[i];
+	if (x->bad[i] || !r->repeat || !r->open.set || x->n_occs[i] == 0 ||
+	    schedule_rrule_matches_start(r->repeat, &r->open) != 0)
+		return;
+	int64_t open = x->occs[i][0].open;
+	L(open);
+	_cleanup_free_ char *next = x->n_occs[i] > 1
+	                                    ? plan_format_local(x->occs[i][1].open, x->c->timezone)
+	                                    : NULL;
+	found(x->f, x->c->file, r->open_line, false, "round \"%s\": Open=%s is not a time its "
+	      "Repeat= gives, yet it is the first occurrence (RFC 5545), so the round runs once "
+	      "more than the rule says%s%s: expected an Open= that Repeat= matches", r->id, open_s,
+	      next ? "; the rule's first is " : "", next ? next : "");
+}
+
 /* A Remind= offset that falls before the round opens: schedule_reminders() drops it. */
 static void check_reminders(camp_check *x, size_t i)
 {
@@ -316,6 +335,7 @@ static void check_campaign(const coco_config *cfg, const coco_campaign *c, int64
 		check_past(&x, i, state);
 	cJSON_Delete(state);
 	for (size_t i = 0; i < n; i++) {
+		check_open_matches_rule(&x, i);
 		check_overlap(&x, i);
 		check_reminders(&x, i);
 	}
