@@ -79,6 +79,46 @@ static bool round_has_run(const cJSON *state, const coco_round *r)
 	return !STREQ(st->valuestring, "scheduled") || cJSON_GetObjectItemCaseSensitive(s, "prev");
 }
 
+struct plan_state {
+	cJSON *json;
+};
+
+int plan_state_load(const coco_config *cfg, const coco_campaign *c, plan_state **ret)
+{
+	bool unknown;
+	cJSON *j = state_load(cfg, c, &unknown);
+	if (!j)
+		return unknown ? -EACCES : -ENOENT;
+	plan_state *s = xcalloc(1, sizeof *s);
+	s->json = j;
+	*ret = s;
+	return 0;
+}
+
+const char *plan_state_round(const plan_state *s, const char *round_id, const char **ret_last)
+{
+	const cJSON *r = cJSON_GetObjectItemCaseSensitive(
+	        cJSON_GetObjectItemCaseSensitive(s ? s->json : NULL, "rounds"), round_id);
+	const cJSON *st = cJSON_GetObjectItemCaseSensitive(r, "state");
+	if (!cJSON_IsString(st)) {
+		*ret_last = NULL;
+		return NULL;
+	}
+	const cJSON *occ = cJSON_GetObjectItemCaseSensitive(
+	        r, STREQ(st->valuestring, "scheduled") ? "prev" : "occurrence");
+	*ret_last = cJSON_IsString(occ) ? occ->valuestring : NULL;
+	return st->valuestring;
+}
+
+plan_state *plan_state_free(plan_state *s)
+{
+	if (s) {
+		cJSON_Delete(s->json);
+		free(s);
+	}
+	return NULL;
+}
+
 typedef struct camp_check {
 	const coco_campaign *c;
 	findings *f;

@@ -175,6 +175,25 @@ plan=$("$COCOCTL" --config etc plan onboarding --weeks 2 --now '2026-12-01 08:00
 if grep -qE '^Tue 2026-12-01 09:00 .* digest +periodic' <<<"$plan"; then fail "a periodic digest at the first Open=: $plan"; fi
 expect_plan '^Fri 2026-12-11 16:00 Europe/Helsinki +digest +periodic, shows pulse '
 
+# plan says it works from the configuration; what cocod's state.json says has run is left
+# out (kickoff digested, pulse 2026-12-14 over, the vote open now).
+expect_plan '^# from the configuration only: rounds opened or closed by hand are not reflected; see cococtl rounds$'
+cp -r etc "$T/ran"
+sed -i "s|^StateDirectory=.*|StateDirectory=$T/ran-state|" "$T/ran/coco.conf"
+mkdir -p "$T/ran-state/campaigns/onboarding"
+echo '{"v":1,"rounds":{"kickoff":{"state":"digested","occurrence":"once"},"pulse":{"state":"scheduled","prev":"2026-12-14"},"vote":{"state":"open","occurrence":"once"}}}' \
+	>"$T/ran-state/campaigns/onboarding/state.json"
+plan=$("$COCOCTL" --config "$T/ran" plan onboarding --now "$NOW")
+if grep -v '^#' <<<"$plan" | grep -qE '(open|remind|close|digest) +kickoff|pulse 2026-12-(07|14)|open +vote'; then fail "the plan shows what ran: $plan"; fi
+expect_plan '^# round kickoff is digested, occurrence once \(cocod.s state.json\)'
+expect_plan '^# round pulse ran until occurrence 2026-12-14 '
+expect_plan '^Mon 2026-12-21 09:00 Europe/Helsinki +open +pulse 2026-12-21 '
+expect_plan 'close +vote'
+# Without a state (a fresh install) everything is shown.
+rm -r "$T/ran-state"
+plan=$("$COCOCTL" --config "$T/ran" plan onboarding --now "$NOW")
+expect_plan 'open +kickoff'
+
 # One member, in their own time zone only.
 plan=$("$COCOCTL" --config etc plan onboarding --member grace --weeks 2 --now "$NOW")
 expect_plan '^Thu 2026-12-03 21:00 America/New_York +remind +kickoff \(reminder 2\) +grace$'
