@@ -10,32 +10,48 @@
 #include "control.h"
 #include "util.h"
 
-#define DEFAULT_SOCKET "/run/coco/control.sock"
-
-static const char *socket_path(char **buf)
+/* The socket to call and where its path came from, for the message when the call fails.
+ * Only coco.conf is read: a campaign file with an error must not hide the daemon, which
+ * keeps running on the socket of coco.conf (it refuses a reload of the bad config). */
+static const char *socket_path(char **buf, char **ret_from)
 {
-	if (arg_socket)
+	if (arg_socket) {
+		*ret_from = xstrdup("--socket");
 		return arg_socket;
-	coco_config *cfg = NULL;
-	if (config_load(arg_config, &cfg, NULL) >= 0) {
-		*buf = xstrdup(cfg->control_socket);
-		config_free(cfg);
-		return *buf;
 	}
-	return DEFAULT_SOCKET;
+	coco_config *cfg = NULL;
+	if (config_load_main(arg_config, &cfg, NULL) < 0) {
+		*ret_from = xasprintf("the default: %s/coco.conf cannot be read or has errors, "
+		                      "see cococtl check", arg_config);
+		return CONFIG_DEFAULT_CONTROL_SOCKET;
+	}
+	*ret_from = STREQ(cfg->control_socket, CONFIG_DEFAULT_CONTROL_SOCKET)
+	                    ? xasprintf("the default: %s/coco.conf sets no other ControlSocket=",
+	                                arg_config)
+	                    : xasprintf("ControlSocket= in %s/coco.conf", arg_config);
+	*buf = xstrdup(cfg->control_socket);
+	config_free(cfg);
+	return *buf;
 }
 
 /* Sends one request; returns the reply, or prints why there is none. */
 static cJSON *call(cJSON *req)
 {
-	_cleanup_free_ char *buf = NULL;
-	const char *path = socket_path(&buf);
+	_cleanup_free_ char *buf = NULL, *from = NULL;
+	const char *path = socket_path(&buf, &from);
 	cJSON *reply = NULL;
 	int r = control_call(path, req, 30000, &reply);
 	cJSON_Delete(req);
 	if (r < 0) {
-		fprintf(stderr, "cococtl: cannot talk to cocod at %s: %s%s\n", path, strerror(-r),
-		        r == -ENOENT || r == -ECONNREFUSED ? " (is cocod running?)" : "");
+		fprintf(stderr, "cococtl: cannot talk to cocod at %s (%s): %s%s\n", path, from,
+		        strerror(-r), r == -ENOENT || r == -ECONNREFUSED ? " (is cocod running?)" : "");
+		/* cocod does not start with an invalid configuration: say so if this one is. */
+		coco_config *cfg = NULL;
+		if (!arg_socket && config_load(arg_config, &cfg, NULL) < 0)
+			fprintf(stderr, "cococtl: the configuration in %s has errors (see cococtl "
+			        "--config %s check): cocod will not start with it, and a running cocod keeps "
+			        "its last good one\n", arg_config, arg_config);
+		config_free(cfg);
 		return NULL;
 	}
 	cJSON *ok = cJSON_GetObjectItem(reply, "ok");

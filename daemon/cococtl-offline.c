@@ -180,6 +180,19 @@ static void print_group(const coco_campaign *c, const plan_event *ev, size_t n)
 	}
 }
 
+/* Has cocod already done this, by its state? Occurrence ids sort by time ("once" is
+ * the only one of a one-shot round). An open occurrence has been opened; the rest of it is
+ * ahead. */
+static bool already_ran(const plan_state *st, const plan_event *e)
+{
+	const char *last = NULL, *state;
+	if (!st || !e->round || !e->occurrence ||
+	    !(state = plan_state_round(st, e->round->id, &last)) || !last)
+		return false;
+	int k = strcmp(e->occurrence, last);
+	return k < 0 || (k == 0 && (!STREQ(state, "open") || e->kind == PLAN_OPEN));
+}
+
 int cmd_plan(const ctl_args *a)
 {
 	coco_localtime wall;
@@ -222,12 +235,29 @@ int cmd_plan(const ctl_args *a)
 	       who ? who : "", f, u, c->timezone, weeks, weeks == 1 ? "" : "s");
 	printf("# each time is the recipient's own; reminders go only to those who have not "
 	       "answered by then\n");
+	printf("# from the configuration only: rounds opened or closed by hand are not reflected; "
+	       "see cococtl rounds\n");
+	/* What cocod's state.json says has run is left out (as check reads it). */
+	plan_state *st = NULL;
+	int k = plan_state_load(cfg, c, &st);
+	if (k < 0 && k != -ENOENT)
+		printf("# the daemon's state under %s cannot be read: rounds that already ran are "
+		       "shown as planned\n", cfg->state_dir);
+	for (size_t i = 0; st && i < c->n_rounds; i++) {
+		const char *last, *state = plan_state_round(st, c->rounds[i].id, &last);
+		if (state && last && STREQ(state, "scheduled"))
+			printf("# round %s ran until occurrence %s (cocod's state.json): those are "
+			       "left out\n", c->rounds[i].id, last);
+		else if (state && last)
+			printf("# round %s is %s, occurrence %s (cocod's state.json): what already "
+			       "happened is left out\n", c->rounds[i].id, state, last);
+	}
 	size_t n;
 	const plan_event *ev = plan_events(p, &n);
 	_cleanup_free_ plan_event *mine = xcalloc(n + 1, sizeof *mine);
 	size_t m = 0;
 	for (size_t i = 0; i < n; i++)
-		if (!who || (ev[i].member && STREQ(ev[i].member->id, who)))
+		if ((!who || (ev[i].member && STREQ(ev[i].member->id, who))) && !already_ran(st, &ev[i]))
 			mine[m++] = ev[i];
 	for (size_t i = 0; i < m;) {
 		size_t j = i + 1;
@@ -236,12 +266,16 @@ int cmd_plan(const ctl_args *a)
 		print_group(c, &mine[i], j - i);
 		i = j;
 	}
-	for (size_t i = 0; i < c->n_rounds; i++)
-		if (!c->rounds[i].open.set)
+	for (size_t i = 0; i < c->n_rounds; i++) {
+		const char *last = NULL;
+		if (!c->rounds[i].open.set &&
+		    !(plan_state_round(st, c->rounds[i].id, &last) && last))
 			printf("# round %s has no Open=: it opens when you run cococtl open %s/%s\n",
 			       c->rounds[i].id, c->id, c->rounds[i].id);
+	}
 	if (m == 0)
 		printf("# nothing is scheduled in these %ld week%s\n", weeks, weeks == 1 ? "" : "s");
+	plan_state_free(st);
 	plan_free(p);
 	return CTL_OK;
 }

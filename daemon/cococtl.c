@@ -62,7 +62,9 @@ static const ctl_command commands[] = {
 	 "Prints the campaign's simulated timeline from now (or --now) on: every invitation,\n"
 	 "reminder, close and digest with who gets it, at the time each recipient sees it in their\n"
 	 "own time zone (quiet hours applied). Reminders are listed for everyone asked; cocod sends\n"
-	 "them only to those who have not answered by then. Needs no running cocod.",
+	 "them only to those who have not answered by then. Needs no running cocod: it works\n"
+	 "from the configuration, leaving out what cocod's state.json (when readable) says has\n"
+	 "run; rounds opened or closed by hand are not reflected (see cococtl rounds).",
 	 O(OPT_MEMBER) | O(OPT_WEEKS) | O(OPT_NOW), 1, 1, cmd_plan, false},
 	{"render", "[--partials DIR] TEMPLATE DATA.json",
 	 "print TEMPLATE rendered with DATA, byte for byte", NULL, O(OPT_PARTIALS), 2, 2,

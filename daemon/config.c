@@ -533,7 +533,7 @@ static void main_defaults(ctx *c)
 	if (!cfg->state_dir)
 		cfg->state_dir = xstrdup("/var/lib/coco");
 	if (!cfg->control_socket)
-		cfg->control_socket = xstrdup("/run/coco/control.sock");
+		cfg->control_socket = xstrdup(CONFIG_DEFAULT_CONTROL_SOCKET);
 	cfg->listen_explicit = cfg->listen != NULL;
 	if (!cfg->listen)
 		cfg->listen = xstrdup("127.0.0.1:8470");
@@ -558,7 +558,7 @@ static int cmp_error(const void *a, const void *b)
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-int config_load(const char *dir, coco_config **ret, char ***ret_errors)
+static int load(const char *dir, bool campaigns, coco_config **ret, char ***ret_errors)
 {
 	ctx c = {.cfg = xcalloc(1, sizeof(coco_config))};
 	c.cfg->dir = xstrdup(dir);
@@ -572,7 +572,8 @@ int config_load(const char *dir, coco_config **ret, char ***ret_errors)
 		config_raw_sections_free(secs, n);
 	}
 	main_defaults(&c);
-	load_campaigns(&c, dir);
+	if (campaigns)
+		load_campaigns(&c, dir);
 
 	char **errors = NULL;
 	if (c.n_errors)
@@ -601,6 +602,16 @@ int config_load(const char *dir, coco_config **ret, char ***ret_errors)
 		*ret_errors = NULL;
 	*ret = c.cfg;
 	return 0;
+}
+
+int config_load(const char *dir, coco_config **ret, char ***ret_errors)
+{
+	return load(dir, true, ret, ret_errors);
+}
+
+int config_load_main(const char *dir, coco_config **ret, char ***ret_errors)
+{
+	return load(dir, false, ret, ret_errors);
 }
 
 /* ---- queries ---- */

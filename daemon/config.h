@@ -141,6 +141,8 @@ typedef struct coco_campaign {
 	coco_digest digest;
 } coco_campaign;
 
+#define CONFIG_DEFAULT_CONTROL_SOCKET "/run/coco/control.sock"
+
 typedef struct coco_config {
 	char *dir;            /* the config directory (/etc/coco) */
 	char *state_dir;      /* [Daemon] StateDirectory=, default /var/lib/coco */
@@ -165,6 +167,9 @@ typedef struct coco_config {
  * NULL-terminated list of every error found ("FILE:LINE: what was expected"), to be freed
  * with strv_free(). A missing coco.conf is an error; an empty campaigns.d is fine. */
 int config_load(const char *dir, coco_config **ret, char ***ret_errors);
+/* DIR/coco.conf alone, as config_load() reads it, with no campaigns: for cococtl to find
+ * the running daemon's socket while a campaign file has errors. */
+int config_load_main(const char *dir, coco_config **ret, char ***ret_errors);
 coco_config *config_free(coco_config *c);
 void config_freep(coco_config **c);
 #define _cleanup_config_ __attribute__((cleanup(config_freep)))

@@ -343,39 +343,11 @@ int round_open_by_hand(core *c, const coco_campaign *camp, campaign_rt *ct, roun
 	return k;
 }
 
-static int64_t ct_first_open(core *c, const coco_campaign *camp)
-{
-	int64_t first = INT64_MAX, t;
-	for (size_t i = 0; i < camp->n_rounds; i++)
-		if (schedule_round_occurrence(&camp->rounds[i], camp->timezone, INT64_MIN, &t, NULL) >= 0 &&
-		    t < first)
-			first = t;
-	return first;
-}
-
+/* The next periodic digest: schedule_digest_next(), which `cococtl plan` shares. */
 static void ct_schedule_digest(core *c, const coco_campaign *camp, campaign_rt *ct, int64_t after)
 {
-	ct->digest_next = INT64_MAX;
-	if (!camp->digest.set || !camp->digest.repeat)
-		return;
-	coco_localtime start = camp->digest.start;
-	int64_t first = INT64_MIN;
-	if (!start.set) {
-		first = ct_first_open(c, camp);
-		if (first == INT64_MAX || schedule_utc_to_local(first, camp->timezone, &start, NULL) < 0)
-			return;
-		start.set = true;
-	} else if (!camp->digest.start_line)
-		(void)schedule_local_to_utc(&start, camp->timezone, &first); /* the first Open= */
 	int64_t t;
-	if (schedule_rrule_next(camp->digest.repeat, &start, camp->timezone, after, &t) < 0)
-		return;
-	/* RFC 5545 makes DTSTART an occurrence even where the rule does not match it. A Start=
-	 * the admin wrote is meant; the first Open= standing in for it is not a digest time. */
-	if (t == first &&
-	    schedule_rrule_next(camp->digest.repeat, &start, camp->timezone, t, &t) < 0)
-		return;
-	ct->digest_next = t;
+	ct->digest_next = schedule_digest_next(camp, after, &t) >= 0 ? t : INT64_MAX;
 }
 
 /* ---- transitions ------------------------------------------------------------------ */

@@ -79,6 +79,46 @@ static bool round_has_run(const cJSON *state, const coco_round *r)
 	return !STREQ(st->valuestring, "scheduled") || cJSON_GetObjectItemCaseSensitive(s, "prev");
 }
 
+struct plan_state {
+	cJSON *json;
+};
+
+int plan_state_load(const coco_config *cfg, const coco_campaign *c, plan_state **ret)
+{
+	bool unknown;
+	cJSON *j = state_load(cfg, c, &unknown);
+	if (!j)
+		return unknown ? -EACCES : -ENOENT;
+	plan_state *s = xcalloc(1, sizeof *s);
+	s->json = j;
+	*ret = s;
+	return 0;
+}
+
+const char *plan_state_round(const plan_state *s, const char *round_id, const char **ret_last)
+{
+	const cJSON *r = cJSON_GetObjectItemCaseSensitive(
+	        cJSON_GetObjectItemCaseSensitive(s ? s->json : NULL, "rounds"), round_id);
+	const cJSON *st = cJSON_GetObjectItemCaseSensitive(r, "state");
+	if (!cJSON_IsString(st)) {
+		*ret_last = NULL;
+		return NULL;
+	}
+	const cJSON *occ = cJSON_GetObjectItemCaseSensitive(
+	        r, STREQ(st->valuestring, "scheduled") ? "prev" : "occurrence");
+	*ret_last = cJSON_IsString(occ) ? occ->valuestring : NULL;
+	return st->valuestring;
+}
+
+plan_state *plan_state_free(plan_state *s)
+{
+	if (s) {
+		cJSON_Delete(s->json);
+		free(s);
+	}
+	return NULL;
+}
+
 typedef struct camp_check {
 	const coco_campaign *c;
 	findings *f;
@@ -140,6 +180,25 @@ static void check_past(camp_check *x, size_t i, const cJSON *state)
 		found(x->f, x->c->file, r->open_line, false, "round \"%s\": Open=%s is in the past "
 		      "(now %s): cocod opens it late, as soon as it starts, and it still closes %s",
 		      r->id, open_s, now_s, close_s);
+}
+
+/* A repeating round whose Open= the rule does not match: RFC 5545 counts DTSTART anyway, so
+ * it runs once more than the rule says, on a day the admin did not mean (cocod does so). */
+static void check_open_matches_rule(camp_check *x, size_t i)
+{
+	const coco_round *r = &x->c->rounds[i];
+	if (x->bad[i] || !r->repeat || !r->open.set || x->n_occs[i] == 0 ||
+	    schedule_rrule_matches_start(r->repeat, &r->open) != 0)
+		return;
+	int64_t open = x->occs[i][0].open;
+	L(open);
+	_cleanup_free_ char *next = x->n_occs[i] > 1
+	                                    ? plan_format_local(x->occs[i][1].open, x->c->timezone)
+	                                    : NULL;
+	found(x->f, x->c->file, r->open_line, false, "round \"%s\": Open=%s is not a time its "
+	      "Repeat= gives, yet it is the first occurrence (RFC 5545), so the round runs once "
+	      "more than the rule says%s%s: expected an Open= that Repeat= matches", r->id, open_s,
+	      next ? "; the rule's first is " : "", next ? next : "");
 }
 
 /* A Remind= offset that falls before the round opens: schedule_reminders() drops it. */
@@ -316,6 +375,7 @@ static void check_campaign(const coco_config *cfg, const coco_campaign *c, int64
 		check_past(&x, i, state);
 	cJSON_Delete(state);
 	for (size_t i = 0; i < n; i++) {
+		check_open_matches_rule(&x, i);
 		check_overlap(&x, i);
 		check_reminders(&x, i);
 	}

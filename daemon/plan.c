@@ -131,12 +131,12 @@ int plan_periodic_digests(const coco_campaign *c, plan_occ *const *occs, const s
                           void (*each)(int64_t at, const char *covers, void *userdata),
                           void *userdata)
 {
-	const coco_digest *d = &c->digest;
-	if (!d->set || !d->repeat || !d->start.set)
+	if (!c->digest.set || !c->digest.repeat)
 		return 0;
 	int64_t t = from == INT64_MIN ? INT64_MIN : from - 1;
 	for (unsigned guard = 0; guard < OCCURRENCES_MAX; guard++) {
-		int k = schedule_rrule_next(d->repeat, &d->start, c->timezone, t, &t);
+		/* cocod's own rule, so that the plan cannot drift from what it sends. */
+		int k = schedule_digest_next(c, t, &t);
 		if (k == -ENOENT || (k >= 0 && t >= until))
 			return 0;
 		if (k < 0)

@@ -64,5 +64,16 @@ int plan_check(const coco_config *cfg, const coco_localtime *now_wall, int64_t n
                plan_finding **ret, size_t *ret_n);
 void plan_findings_free(plan_finding *f, size_t n);
 
+/* What the daemon has done already, from its state.json under StateDirectory= (plan_build()
+ * works from the configuration only). plan_state_load(): -ENOENT if there is none yet,
+ * another -errno if it cannot be read. plan_state_round(): the round's state name
+ * ("scheduled", "open", "closed", "digested", "done"; NULL if the state has no such round)
+ * and in *ret_last the id of its last occurrence that opened (NULL: none), pointers into
+ * the state. */
+typedef struct plan_state plan_state;
+int plan_state_load(const coco_config *cfg, const coco_campaign *c, plan_state **ret);
+const char *plan_state_round(const plan_state *s, const char *round_id, const char **ret_last);
+plan_state *plan_state_free(plan_state *s);
+
 /* "2026-12-01 09:00" in zone tz; malloc'd, NULL if tz is invalid. */
 char *plan_format_local(int64_t t, const char *tz);

@@ -451,6 +451,72 @@ int schedule_rrule_next(const char *rrule, const coco_localtime *dtstart, const 
 	return rule_next(&ru, dtstart, z, after, ret, NULL);
 }
 
+int schedule_rrule_matches_start(const char *rrule, const coco_localtime *dtstart)
+{
+	_cleanup_(icaliterp) icalrecur_iterator *it = NULL;
+	struct icaltimetype dt = icaltime_null_time(), n;
+	rule ru;
+	int r;
+
+	r = rule_parse(rrule, &ru);
+	if (r < 0)
+		return r;
+	if (!localtime_valid(dtstart))
+		return -EINVAL;
+	dt.year = dtstart->year;
+	dt.month = dtstart->month;
+	dt.day = dtstart->day;
+	dt.hour = dtstart->hour;
+	dt.minute = dtstart->minute;
+	dt.zone = NULL;
+	/* libical yields DTSTART first exactly when the rule matches it (see rule_next()). */
+	it = icalrecur_iterator_new(ru.rec, dt);
+	if (!it)
+		return -EINVAL;
+	n = icalrecur_iterator_next(it);
+	return !icaltime_is_null_time(n) && wall_from_ical(n) == wall_from_local(dtstart);
+}
+
+/* ---- the periodic digest ---- */
+
+int schedule_digest_next(const coco_campaign *c, int64_t after, int64_t *ret)
+{
+	const coco_digest *d = &c->digest;
+	coco_localtime start = d->start;
+	int64_t first = INT64_MIN, t;
+	int r;
+
+	if (!d->set || !d->repeat)
+		return -ENOENT;
+	if (!start.set) {
+		first = INT64_MAX;
+		for (size_t i = 0; i < c->n_rounds; i++)
+			if (c->rounds[i].open.set &&
+			    schedule_round_occurrence(&c->rounds[i], c->timezone, INT64_MIN, &t, NULL) >= 0 &&
+			    t < first)
+				first = t;
+		if (first == INT64_MAX)
+			return -ENOENT;
+		r = schedule_utc_to_local(first, c->timezone, &start, NULL);
+		if (r < 0)
+			return r;
+		start.set = true;
+	} else if (!d->start_line)
+		(void)schedule_local_to_utc(&start, c->timezone, &first); /* config.c: the first Open= */
+	r = schedule_rrule_next(d->repeat, &start, c->timezone, after, &t);
+	if (r < 0)
+		return r;
+	/* RFC 5545 makes DTSTART an occurrence even where the rule does not match it. A Start=
+	 * the admin wrote is meant; the first Open= standing in for it is not a digest time. */
+	if (t == first) {
+		r = schedule_rrule_next(d->repeat, &start, c->timezone, t, &t);
+		if (r < 0)
+			return r;
+	}
+	*ret = t;
+	return 0;
+}
+
 /* ---- rounds ---- */
 
 int schedule_round_occurrence(const coco_round *r, const char *tz, int64_t after, int64_t *ret_open,

@@ -65,6 +65,17 @@ int schedule_occurrence_id(const coco_round *r, int64_t open, const char *tz, ch
 int schedule_rrule_next(const char *rrule, const coco_localtime *dtstart, const char *tz, int64_t after,
 			int64_t *ret);
 
+/* Does rrule produce dtstart itself? 1 yes, 0 no (RFC 5545 still counts DTSTART as the
+ * first occurrence, so it is an extra one: Open= on a Wednesday with BYDAY=MO), -EINVAL for
+ * a bad rule or time. */
+int schedule_rrule_matches_start(const char *rrule, const coco_localtime *dtstart);
+
+/* The first periodic digest of campaign c ([Digest] Repeat=) at an instant > after, as
+ * cocod sends it. DTSTART is Start=, else the campaign's first Open=; that first Open= only
+ * stands in for DTSTART, so its instant is never a digest time (RFC 5545 would make it one).
+ * -ENOENT: no periodic digest, or none left. */
+int schedule_digest_next(const coco_campaign *c, int64_t after, int64_t *ret);
+
 /* Reminder instants for one occurrence [open, close) of round r, for a member in zone
  * member_tz with quiet hours quiet_start..quiet_end (minutes after midnight in member_tz;
  * -1 or start == end: none; start > end crosses midnight, e.g. 21:00-08:00 = 1260..480).

@@ -169,12 +169,50 @@ expect_plan '^Wed 2026-12-16 15:00 Europe/Helsinki +remind +vote \(reminder 1\) 
 # Six weeks from Nov 20 end on Jan 1; nothing opens before Dec 1.
 if grep -qE '^[A-Z][a-z]{2} (2026-11|2027-01-0[2-9])' <<<"$plan"; then fail "plan outside its six weeks: $plan"; fi
 
+# [Digest] has no Start=: the first Open= (Tue 2026-12-01 09:00) stands in for it, and cocod
+# sends no digest then (RFC 5545 would count it); neither does the plan show one.
+plan=$("$COCOCTL" --config etc plan onboarding --weeks 2 --now '2026-12-01 08:00')
+if grep -qE '^Tue 2026-12-01 09:00 .* digest +periodic' <<<"$plan"; then fail "a periodic digest at the first Open=: $plan"; fi
+expect_plan '^Fri 2026-12-11 16:00 Europe/Helsinki +digest +periodic, shows pulse '
+
+# plan says it works from the configuration; what cocod's state.json says has run is left
+# out (kickoff digested, pulse 2026-12-14 over, the vote open now).
+expect_plan '^# from the configuration only: rounds opened or closed by hand are not reflected; see cococtl rounds$'
+cp -r etc "$T/ran"
+sed -i "s|^StateDirectory=.*|StateDirectory=$T/ran-state|" "$T/ran/coco.conf"
+mkdir -p "$T/ran-state/campaigns/onboarding"
+echo '{"v":1,"rounds":{"kickoff":{"state":"digested","occurrence":"once"},"pulse":{"state":"scheduled","prev":"2026-12-14"},"vote":{"state":"open","occurrence":"once"}}}' \
+	>"$T/ran-state/campaigns/onboarding/state.json"
+plan=$("$COCOCTL" --config "$T/ran" plan onboarding --now "$NOW")
+if grep -v '^#' <<<"$plan" | grep -qE '(open|remind|close|digest) +kickoff|pulse 2026-12-(07|14)|open +vote'; then fail "the plan shows what ran: $plan"; fi
+expect_plan '^# round kickoff is digested, occurrence once \(cocod.s state.json\)'
+expect_plan '^# round pulse ran until occurrence 2026-12-14 '
+expect_plan '^Mon 2026-12-21 09:00 Europe/Helsinki +open +pulse 2026-12-21 '
+expect_plan 'close +vote'
+# Without a state (a fresh install) everything is shown.
+rm -r "$T/ran-state"
+plan=$("$COCOCTL" --config "$T/ran" plan onboarding --now "$NOW")
+expect_plan 'open +kickoff'
+
 # One member, in their own time zone only.
 plan=$("$COCOCTL" --config etc plan onboarding --member grace --weeks 2 --now "$NOW")
 expect_plan '^Thu 2026-12-03 21:00 America/New_York +remind +kickoff \(reminder 2\) +grace$'
 if grep -qE 'aino|Europe/Helsinki +(open|remind)' <<<"$plan"; then fail "--member grace shows others: $plan"; fi
 plan=$("$COCOCTL" --config etc plan onboarding --weeks 1 --now "$NOW")
 expect_plan '^# nothing is scheduled'
+
+# A repeating round whose Open= its Repeat= does not give (a Wednesday, BYDAY=MO): RFC 5545
+# still makes it the first occurrence, an extra one; a warning at the Open= line.
+cp -r etc "$T/wed"
+w=$T/wed/campaigns.d/onboarding.conf
+n=$(line_of "$w" '^Repeat=FREQ=WEEKLY;BYDAY=MO')
+[ -n "$n" ] || fail "the example has no weekly BYDAY=MO round"
+sed -i "$((n - 1))s/^Open=.*/Open=2026-12-09 09:00/" "$w"
+grep -q '^Open=2026-12-09 09:00$' "$w" || fail "expected Open= just above Repeat= in $w"
+run "$COCOCTL" --config "$T/wed" check --now "$NOW"
+[ $rc -eq 0 ] || fail "a mismatched Open= is an error, expected a warning: $out"
+expect_finding "$w" "^Open=2026-12-09 09:00" warning "Open=2026-12-09 09:00 is not a time its Repeat= gives.*the rule's first is 2026-12-14 09:00"
+[ "$(grep -c ": warning: " <<<"$out")" -eq 1 ] || fail "expected one warning: $out"
 
 # No key anywhere: check says cocod will not start, as a warning (the key may come with
 # systemd's LoadCredential= at run time).

@@ -66,6 +66,40 @@ run "$COCOCTL" --socket "$T/nosock" status
 run "$COCOCTL" --config etc plan nosuch --now '2026-11-20 12:00'
 [ $rc -eq 1 ] || fail "plan of an unknown campaign exited $rc, expected 1"
 
+# A typo in a campaign file does not hide the daemon: the socket still comes from
+# ControlSocket= of coco.conf (cocod runs on it and refuses the reload of the bad file).
+cp -r etc "$T/sock-etc"
+sed -i "s|^StateDirectory=.*|StateDirectory=$T/sock-state|; s|^ControlSocket=.*|ControlSocket=$T/ctl.sock|" "$T/sock-etc/coco.conf"
+mkdir -m 0700 "$T/sock-secrets"
+"$COCOCTL" keygen "$T/sock-secrets/coco-key" >/dev/null
+# Not started yet: the message says where the socket path came from.
+run "$COCOCTL" --config "$T/sock-etc" status
+[ $rc -eq 1 ] || fail "status without cocod exited $rc: $out"
+expect_match "$out" "cannot talk to cocod at $T/ctl.sock (ControlSocket= in $T/sock-etc/coco.conf)"
+if grep -q "has errors" <<<"$out"; then fail "a valid config said to have errors: $out"; fi
+CREDENTIALS_DIRECTORY=$T/sock-secrets COCO_TEST_NOW=$(date -d '2026-11-20 12:00' +%s) \
+	"$COCOD" --config "$T/sock-etc" >"$T/sock-cocod.log" 2>&1 &
+PIDS+=($!)
+wait_for 30 "$COCOCTL" --config "$T/sock-etc" status >/dev/null 2>&1 ||
+	fail "cocod did not start: $(cat "$T/sock-cocod.log")"
+sed -i 's/^Votes=3/Votes=three/' "$T/sock-etc/campaigns.d/onboarding.conf"
+run "$COCOCTL" --config "$T/sock-etc" status
+[ $rc -eq 0 ] || fail "status with a typo in a campaign file exited $rc: $out"
+expect_match "$out" "^cocod "
+# coco.conf itself unreadable: the default socket, and the message says why (unless a
+# real cocod listens there).
+if [ ! -e /run/coco/control.sock ]; then
+	mv "$T/sock-etc/coco.conf" "$T/sock-etc/coco.conf.off"
+	run "$COCOCTL" --config "$T/sock-etc" status
+	[ $rc -eq 1 ] || fail "status without coco.conf exited $rc: $out"
+	expect_match "$out" "at /run/coco/control.sock (the default: $T/sock-etc/coco.conf cannot be read or has errors"
+	expect_match "$out" "the configuration in $T/sock-etc has errors (see cococtl --config $T/sock-etc check)"
+	mv "$T/sock-etc/coco.conf.off" "$T/sock-etc/coco.conf"
+fi
+# --socket is named as the source when it is the one given.
+run "$COCOCTL" --socket "$T/nosock" status
+expect_match "$out" "at $T/nosock (--socket)"
+
 # render prints exactly the rendering: nothing added, nothing lost.
 mkdir -p "$T/tpl"
 printf 'Hello {{name}}{{> tail}}' >"$T/tpl/greet"

@@ -342,6 +342,48 @@ static void test_digest_rule(void **state)
 	assert_int_equal(t, 1772953200);
 }
 
+/* Does a rule produce its own DTSTART? Tue 1 Dec 2026, Wed 9 Dec 2026. */
+static void test_rule_matches_start(void **state)
+{
+	coco_localtime tue = lt(2026, 12, 1, 9, 0), wed = lt(2026, 12, 9, 9, 0);
+
+	assert_int_equal(schedule_rrule_matches_start("FREQ=WEEKLY", &wed), 1);
+	assert_int_equal(schedule_rrule_matches_start("FREQ=WEEKLY;BYDAY=WE", &wed), 1);
+	assert_int_equal(schedule_rrule_matches_start("FREQ=WEEKLY;BYDAY=MO", &wed), 0);
+	assert_int_equal(schedule_rrule_matches_start("FREQ=WEEKLY;BYDAY=MO;COUNT=1", &wed), 0);
+	assert_int_equal(schedule_rrule_matches_start("FREQ=WEEKLY;BYDAY=TU;BYHOUR=9;BYMINUTE=0", &tue), 1);
+	assert_int_equal(schedule_rrule_matches_start("FREQ=WEEKLY;BYDAY=TU;BYHOUR=16;BYMINUTE=0", &tue), 0);
+	assert_int_equal(schedule_rrule_matches_start("FREQ=BOGUS", &tue), -EINVAL);
+}
+
+/* The periodic digest as cocod sends it: the first Open= standing in for Start= is no
+ * digest time, a Start= that was written is. */
+static void test_digest_next(void **state)
+{
+	coco_round r = {.id = (char *)"kickoff", .kind = ROUND_PROMPT, .open = lt(2026, 12, 1, 9, 0),
+	                .duration = 3600};
+	coco_campaign c = {.id = (char *)"c", .timezone = (char *)HEL, .rounds = &r, .n_rounds = 1,
+	                   .digest = {.set = true,
+	                              .repeat = (char *)"FREQ=WEEKLY;BYDAY=FR;BYHOUR=16;BYMINUTE=0"}};
+	int64_t t;
+
+	/* No Start=: config.c fills it in from the first Open=, start_line stays 0. */
+	c.digest.start = r.open;
+	assert_int_equal(schedule_digest_next(&c, INT64_MIN, &t), 0);
+	assert_int_equal(t, to_utc(2026, 12, 4, 16, 0, HEL));
+	/* Start= unset altogether (as cocod saw it before config.c filled it in). */
+	c.digest.start = (coco_localtime){0};
+	assert_int_equal(schedule_digest_next(&c, INT64_MIN, &t), 0);
+	assert_int_equal(t, to_utc(2026, 12, 4, 16, 0, HEL));
+	/* Start= written: RFC 5545 makes it an occurrence, and the admin asked for it. */
+	c.digest.start = r.open;
+	c.digest.start_line = 12;
+	assert_int_equal(schedule_digest_next(&c, INT64_MIN, &t), 0);
+	assert_int_equal(t, to_utc(2026, 12, 1, 9, 0, HEL));
+	c.digest.repeat = NULL;
+	assert_int_equal(schedule_digest_next(&c, INT64_MIN, &t), -ENOENT);
+}
+
 static void test_bad_input(void **state)
 {
 	coco_localtime start = lt(2026, 3, 2, 9, 0), bad = lt(2026, 3, 2, 24, 0);
@@ -512,6 +554,8 @@ int main(void)
 		cmocka_unit_test(test_one_shot),
 		cmocka_unit_test(test_count_until),
 		cmocka_unit_test(test_digest_rule),
+		cmocka_unit_test(test_rule_matches_start),
+		cmocka_unit_test(test_digest_next),
 		cmocka_unit_test(test_bad_input),
 		cmocka_unit_test(test_occurrence_id),
 		cmocka_unit_test(test_reminders),
