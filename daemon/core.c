@@ -611,7 +611,7 @@ void round_remind(core *c, const coco_campaign *camp, campaign_rt *ct, round_rt 
 {
 	const coco_round *r = campaign_find_round(camp, rt->id);
 	int64_t now = clock_now();
-	unsigned n = 0;
+	unsigned n = 0, dropped = 0;
 	if (!r || r->kind == ROUND_ANNOUNCE)
 		return;
 	for (size_t i = 0; i < camp->n_members; i++) {
@@ -627,14 +627,29 @@ void round_remind(core *c, const coco_campaign *camp, campaign_rt *ct, round_rt 
 			due = sent + 1;
 		if (due <= sent)
 			continue;
-		/* After downtime several may be due: one reminder, not a burst. */
-		core_send_round_message(c, camp, r, rt, m, "reminder", due);
+		/* After downtime several may be due: one reminder, not a burst. And one that comes
+		 * so late that less than half of its lead time to the close is left (a "4 hours
+		 * left" reminder with minutes to go) is dropped, not sent. */
+		bool stale = false;
+		if (!force && due >= 1 && due <= nt) {
+			int64_t at = times[due - 1];
+			stale = now - at > (rt->close_at - at) / 2;
+		}
+		if (!stale) {
+			core_send_round_message(c, camp, r, rt, m, "reminder", due);
+			n++;
+		} else
+			dropped++;
 		cJSON_DeleteItemFromObjectCaseSensitive(rt->reminded, m->id);
 		cJSON_AddNumberToObject(rt->reminded, m->id, due);
-		n++;
 	}
-	if (n > 0) {
-		log_info("%s/%s: %u reminder%s queued", camp->id, rt->id, n, n == 1 ? "" : "s");
+	if (dropped > 0)
+		log_notice("%s/%s: %u reminder%s due while cocod was not running came too close to "
+		           "the close and %s dropped", camp->id, rt->id, dropped,
+		           dropped == 1 ? "" : "s", dropped == 1 ? "was" : "were");
+	if (n > 0 || dropped > 0) {
+		if (n > 0)
+			log_info("%s/%s: %u reminder%s queued", camp->id, rt->id, n, n == 1 ? "" : "s");
 		core_ct_save(c, ct);
 	}
 	if (ret_sent)

@@ -597,6 +597,40 @@ static void test_confirmation_names_missing_required(void **state)
 	sim_finish(&s);
 }
 
+/* ---- a reminder that comes too late after downtime is dropped ------------------------ */
+
+static const char remind_conf[] = CAMPAIGN
+	"[Round \"s\"]\nKind=survey\nTitle=Survey\nOpen=2026-06-01 09:00\nDuration=2d\n"
+	"Remind=-4h\n"
+	"[Question \"s/q\"]\nKind=scale\nText=Rate it\n";
+
+static void test_late_reminder_dropped(void **state)
+{
+	sim s;
+	clock_set_test(JUN1);
+	sim_start(&s, remind_conf);
+	run_until(&s, JUN1 + 10 * HOUR, NULL, NULL);
+	/* cocod is down from Monday noon until 10 minutes before Wednesday's 09:00 close. */
+	sim_down(&s);
+	clock_set_test(JUN1 + 2 * DAY + 9 * HOUR - 600);
+	sim_up(&s);
+	run_until(&s, JUN1 + 2 * DAY + 9 * HOUR - 60, NULL, NULL);
+	/* "4 hours left" with 10 minutes to go helps nobody: nothing was sent. */
+	assert_int_equal(count(&s, "reminder", NULL, NULL, NULL), 0);
+	sim_finish(&s);
+
+	/* Back with 3 of the 4 hours left, the reminder still goes out, once each. */
+	clock_set_test(JUN1);
+	sim_start(&s, remind_conf);
+	run_until(&s, JUN1 + 10 * HOUR, NULL, NULL);
+	sim_down(&s);
+	clock_set_test(JUN1 + 2 * DAY + 6 * HOUR);
+	sim_up(&s);
+	run_until(&s, JUN1 + 2 * DAY + 8 * HOUR, NULL, NULL);
+	assert_int_equal(count(&s, "reminder", NULL, NULL, NULL), 3);
+	sim_finish(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -614,6 +648,7 @@ int main(void)
 		cmocka_unit_test(test_member_text_cannot_plant_links),
 		cmocka_unit_test(test_progress_digest_then_close),
 		cmocka_unit_test(test_confirmation_names_missing_required),
+		cmocka_unit_test(test_late_reminder_dropped),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
