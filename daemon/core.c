@@ -289,10 +289,10 @@ static bool ballot_is_empty(core *c, const coco_campaign *camp, const coco_round
 	return empty;
 }
 
-/* cococtl open. A round without Open= opens now and closes at its Close=, or after its
- * Duration=. A scheduled occurrence opened early is that occurrence moved earlier: it keeps
- * its name (the date it was scheduled for) and its close, and the next occurrence follows
- * the schedule as if it had opened on time. */
+/* cococtl open. The round opens now and closes at its Close=, or Duration= after now. A
+ * round without Open= runs once that way. A scheduled occurrence opened early is that
+ * occurrence moved earlier: it keeps its name (the date it was scheduled for), and the next
+ * occurrence follows the schedule as if it had opened on time. */
 int round_open_by_hand(core *c, const coco_campaign *camp, campaign_rt *ct, round_rt *rt,
                        char **ret_error)
 {
@@ -330,9 +330,9 @@ int round_open_by_hand(core *c, const coco_campaign *camp, campaign_rt *ct, roun
 		}
 		rt->sched_open = now;
 		rt->close_at = close;
-	} else if (rt->close_at <= now) {
-		/* Its whole window has passed unseen: the tick skips it; open it now for as long
-		 * as it was meant to last. */
+	} else if (!r->close.set || rt->close_at <= now) {
+		/* Duration= counts from the opening; a Close= stays where it is, unless its whole
+		 * window passed unseen (then it lasts as long as it was meant to). */
 		rt->close_at = now + (rt->close_at - rt->open_at);
 	}
 	rt->open_at = now;

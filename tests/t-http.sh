@@ -17,9 +17,12 @@ unset NOTIFY_SOCKET WATCHDOG_USEC LISTEN_FDS LISTEN_PID LISTEN_FDNAMES
 # A port nothing listens on now (on host $1). Another process may take it before cocod
 # does: start() then tries another.
 free_port() {
-	local p
+	local p lo
+	# Below the kernel's ephemeral range, where curl's own connections take their ports.
+	read -r lo _ </proc/sys/net/ipv4/ip_local_port_range
+	[ "$lo" -gt 11000 ] || lo=32768
 	for _ in $(seq 100); do
-		p=$((20000 + RANDOM % 40000))
+		p=$((10000 + RANDOM % (lo - 10000)))
 		if ! (: <"/dev/tcp/$1/$p") 2>/dev/null; then echo "$p"; return 0; fi
 	done
 	return 1
@@ -153,6 +156,8 @@ systemd-socket-activate -l "127.0.0.1:$PORT" -E CREDENTIALS_DIRECTORY -E COCO_TE
 	--state "$T/state-activated" --socket "$T/activated.sock" >"$LOG" 2>&1 &
 PID=$!
 PIDS+=("$PID")
+# systemd-socket-activate binds before it says so; a connection before that is refused
+wait_for 30 grep -q "Listening on" "$LOG" || fail "systemd-socket-activate did not listen: $(cat "$LOG")"
 # the first connection starts cocod (systemd-socket-activate execs it, same PID)
 [ "$(code "http://127.0.0.1:$PORT/healthz")" = 200 ] || fail "socket-activated: $(cat "$LOG")"
 expect_match "$(cat "$LOG")" "Listen=127.0.0.1:$ignored is ignored"
