@@ -17,38 +17,6 @@
 /* Bigger files are not mail the local connector wrote or read (local.c refuses them). */
 #define FORGET_FILE_MAX (16u * 1024 * 1024)
 
-static int read_small_file(const char *path, char **ret, size_t *ret_len)
-{
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	struct stat st;
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0)
-		return -errno;
-	if (!S_ISREG(st.st_mode))
-		return -ENOTSUP;
-	if ((uint64_t)st.st_size > FORGET_FILE_MAX)
-		return -EFBIG;
-	strbuf b = {0};
-	char chunk[65536];
-	for (;;) {
-		ssize_t n = read(fd, chunk, sizeof(chunk));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			int r = -errno;
-			strbuf_done(&b);
-			return r;
-		}
-		if (n == 0)
-			break;
-		strbuf_add(&b, chunk, (size_t)n);
-	}
-	*ret_len = b.len;
-	*ret = b.s ? strbuf_steal(&b) : xstrdup("");
-	return 0;
-}
-
 /* memmem, case-insensitive for ASCII. */
 static bool contains_nocase(const char *hay, size_t len, const char *needle)
 {
@@ -130,7 +98,7 @@ static int forget_dir(const char *dir, const char *const *busy, const char *cons
 		_cleanup_free_ char *path = xasprintf("%s/%s", dir, *n);
 		_cleanup_free_ char *data = NULL;
 		size_t len = 0;
-		int r = read_small_file(path, &data, &len);
+		int r = read_regular_file(path, FORGET_FILE_MAX, &data, &len);
 		if (r < 0) {
 			if (r != -ENOENT && err == 0)
 				err = r;
@@ -164,7 +132,7 @@ static int scrub_failed_log(const char *inbox, char *const *removed,
 	_cleanup_free_ char *tmp = xasprintf("%s/failed.log.tmp", inbox);
 	_cleanup_free_ char *data = NULL;
 	size_t len = 0;
-	int r = read_small_file(path, &data, &len);
+	int r = read_regular_file(path, FORGET_FILE_MAX, &data, &len);
 	if (r == -ENOENT)
 		return 0;
 	if (r < 0)

@@ -502,44 +502,6 @@ static void on_inbound_done(int result, void *userdata)
 	inflight_free(f);
 }
 
-/* Reads a regular file of at most LOCAL_MAIL_MAX bytes. -EFBIG beyond, -ENOTSUP for
- * anything that is not a regular file (a symlink could point anywhere, a FIFO blocks). */
-static int read_mail_file(const char *path, char **ret, size_t *ret_len)
-{
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	struct stat st;
-	if (fd < 0)
-		return errno == ELOOP ? -ENOTSUP : -errno;
-	if (fstat(fd, &st) < 0)
-		return -errno;
-	if (!S_ISREG(st.st_mode))
-		return -ENOTSUP;
-	if ((uint64_t)st.st_size > LOCAL_MAIL_MAX)
-		return -EFBIG;
-	strbuf b = {0};
-	char chunk[65536];
-	for (;;) {
-		ssize_t n = read(fd, chunk, sizeof(chunk));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			int r = -errno;
-			strbuf_done(&b);
-			return r;
-		}
-		if (n == 0)
-			break;
-		if (b.len + (size_t)n > LOCAL_MAIL_MAX) {
-			strbuf_done(&b);
-			return -EFBIG;
-		}
-		strbuf_add(&b, chunk, (size_t)n);
-	}
-	*ret_len = b.len;
-	*ret = strbuf_steal(&b);
-	return 0;
-}
-
 static char *sha256_hex(const char *data, size_t len)
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
@@ -689,7 +651,7 @@ static int process_file(connector *c, const char *name)
 	_cleanup_free_ char *path = xasprintf("%s/cur/%s", c->inbox, claim);
 	_cleanup_free_ char *data = NULL;
 	size_t len = 0;
-	r = read_mail_file(path, &data, &len);
+	r = read_regular_file(path, LOCAL_MAIL_MAX, &data, &len);
 	if (r == -EFBIG) {
 		inbox_reject(c, "cur", claim, base, "larger than 10 MiB");
 		return 0;

@@ -292,11 +292,8 @@ bool name_is_safe(const char *s)
 	return true;
 }
 
-int read_file(const char *path, size_t max, char **ret, size_t *ret_len)
+static int read_fd(int fd, size_t max, char **ret, size_t *ret_len)
 {
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
 	strbuf b = {0};
 	char chunk[65536];
 	for (;;) {
@@ -320,6 +317,29 @@ int read_file(const char *path, size_t max, char **ret, size_t *ret_len)
 		*ret_len = b.len;
 	*ret = strbuf_steal(&b);
 	return 0;
+}
+
+int read_file(const char *path, size_t max, char **ret, size_t *ret_len)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	return read_fd(fd, max, ret, ret_len);
+}
+
+int read_regular_file(const char *path, size_t max, char **ret, size_t *ret_len)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0)
+		return errno == ELOOP ? -ENOTSUP : -errno;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -ENOTSUP;
+	if ((uint64_t)st.st_size > max)
+		return -EFBIG;
+	return read_fd(fd, max, ret, ret_len);
 }
 
 char *strstrip(char *s)

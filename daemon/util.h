@@ -101,6 +101,9 @@ bool name_is_safe(const char *s);
 
 /* Read a whole file (at most max bytes; -EFBIG beyond). */
 int read_file(const char *path, size_t max, char **ret, size_t *ret_len);
+/* The same for a file that must be a regular one, opened without following a symlink or
+ * blocking on a FIFO: -ENOTSUP for anything else, -EFBIG past max. */
+int read_regular_file(const char *path, size_t max, char **ret, size_t *ret_len);
 
 /* NULL-terminated string vectors. */
 void strv_free(char **v);
