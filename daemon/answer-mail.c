@@ -350,3 +350,42 @@ bool answer_ends_with_colon(const char *s, const char *e)
 {
 	return (e > s && e[-1] == ':') || (e - s >= 3 && answer_colon_len(e - 3, e) == 3);
 }
+
+/* [s, e) without blanks around it. */
+static void trim_line(const char **s, const char **e)
+{
+	while (*s < *e && strchr(" \t\r", **s))
+		(*s)++;
+	while (*e > *s && strchr(" \t\r", (*e)[-1]))
+		(*e)--;
+}
+
+char *answer_plain_text(const char *text)
+{
+	const char *s = text ? text : "", *end = s + strlen(s);
+	/* A first line that is only a greeting. */
+	const char *nl = memchr(s, '\n', (size_t)(end - s));
+	const char *ls = s, *le = nl ? nl : end;
+	trim_line(&ls, &le);
+	if (nl && answer_is_greeting(ls, le))
+		s = nl + 1;
+	/* Closings and bare names at the end, below other content. */
+	for (;;) {
+		while (end > s && strchr(" \t\r\n", end[-1]))
+			end--;
+		const char *line = end;
+		while (line > s && line[-1] != '\n')
+			line--;
+		if (line == s)
+			break;
+		ls = line;
+		le = end;
+		trim_line(&ls, &le);
+		if (!answer_is_closing(ls, le) && !answer_is_name(ls, le))
+			break;
+		end = line;
+	}
+	while (s < end && strchr(" \t\r\n", *s))
+		s++;
+	return xstrndup(s, (size_t)(end - s));
+}

@@ -118,6 +118,10 @@ char *answer_confirmation(const answer_parse *p);
  * be NULL). NULL when nothing required is missing. Malloc'd. */
 char *answer_missing_required(const answer_parse *p, char *const *answered_before);
 
+/* Free text (a comment on a digest) without what a mail carries besides it: a first-line
+ * greeting, and closings or a bare name at the end (only below other content). Malloc'd. */
+char *answer_plain_text(const char *text);
+
 /* A short example of how to answer round, for replies that carry errors: for a survey
  * "Reply like this, one answer a line:\n1: 4\n2: b\n3: your words" (the lines of
  * answer_examples()), then the skip hint if a question is optional. Malloc'd. */

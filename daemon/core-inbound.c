@@ -397,7 +397,8 @@ static void receive_comment(core *c, const coco_campaign *camp, const coco_membe
 	if (about)
 		cJSON_AddStringToObject(o, "about", about);
 	cJSON_AddStringToObject(o, "via", m->via ? m->via : "?");
-	_cleanup_free_ char *text = without_signature(m->text ? m->text : "", mb);
+	_cleanup_free_ char *plain = answer_plain_text(m->text);
+	_cleanup_free_ char *text = without_signature(plain, mb);
 	cJSON_AddStringToObject(o, "text", text);
 	_cleanup_free_ char *line = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
@@ -413,12 +414,14 @@ static void receive_comment(core *c, const coco_campaign *camp, const coco_membe
 		.anonymous = anon,
 		.subject = reply_subject(m->subject, "your comment"),
 		.markdown = xasprintf("Thanks, %s! Your comment will be in the next digest%s:\n\n"
-		                      "> %s\n",
+		                      "> %s\n\n-- \n_coco · %s · %s with %s_\n",
 		                      mb->name ? mb->name : mb->id,
 		                      anon ? ", without your name: the round is anonymous, so "
 		                             "what is said about it is too"
 		                           : ", with your name",
-		                      quoted),
+		                      quoted, camp->title ? camp->title : camp->id,
+		                      camp->client_name ? camp->client_name : "the client",
+		                      camp->provider_name ? camp->provider_name : "the provider"),
 		.reply_id = core_message_id(c, "conf", camp->id, m->key, mb->id),
 		.in_reply_to = m->message_id ? xstrdup(m->message_id) : NULL,
 	};

@@ -631,6 +631,23 @@ static void test_late_reminder_dropped(void **state)
 	sim_finish(&s);
 }
 
+/* ---- a comment on a digest reads like one: no greeting, no sign-off, and a footer ------ */
+
+static void test_comment_without_greeting_and_signoff(void **state)
+{
+	sim s;
+	clock_set_test(JUN1);
+	sim_start(&s, survey_conf);
+	run_until(&s, JUN1 + 4 * DAY, NULL, NULL); /* the survey closed and was digested */
+	reply_to_message(&s, "digest", "bob", "digest", NULL,
+	                 "Hi,\n\nThe questions were too vague for me.\n\nThanks,\nBob");
+	_cleanup_free_ char *raw = read_store(&s, "campaigns/t/comments.jsonl");
+	expect_in(raw, "\"text\":\"The questions were too vague for me.\"");
+	_cleanup_free_ char *conf = last_message(&s, "confirmation", "bob");
+	expect_in(conf, "-- \n_coco · Trust · Client Co with Provider Co_");
+	sim_finish(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -649,6 +666,7 @@ int main(void)
 		cmocka_unit_test(test_progress_digest_then_close),
 		cmocka_unit_test(test_confirmation_names_missing_required),
 		cmocka_unit_test(test_late_reminder_dropped),
+		cmocka_unit_test(test_comment_without_greeting_and_signoff),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
