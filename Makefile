@@ -12,8 +12,19 @@ PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lical -licalss -lpth
 TEST_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 
 WARN := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wformat=2 -Wmissing-prototypes -Wstrict-prototypes
-BASE_CFLAGS := -std=gnu11 -g $(WARN) -Idaemon -Iconnectors $(PKG_CFLAGS) \
+# Three layers, each its own library, and includes only go down (docs/architecture.md):
+#   engine/      store, spool, schedule, answer, digest, template, config, the channel
+#                interface: sees only engine/
+#   connectors/  the channels: see engine/ and connectors/
+#   daemon/      cocod, the core, cococtl: see all three
+# The include path of each layer is what enforces it: a wrong include fails the build.
+BASE_CFLAGS := -std=gnu11 -g $(WARN) $(PKG_CFLAGS) \
 	-DCOCO_DATADIR='"$(PREFIX)/share/coco"' -DCOCO_SYSCONFDIR='"$(SYSCONFDIR)/coco"'
+INC_engine := -Iengine
+INC_connectors := -Iengine -Iconnectors
+INC_daemon := -Iengine -Iconnectors -Idaemon
+INC_ALL := $(INC_daemon)
+layer = $(INC_$(firstword $(subst /, ,$(1))))
 CFLAGS ?= -O2
 # COCO_TEST_HOOKS compiles in the test-only hooks (the store's crash hook, the test clock):
 # the sanitized build under build/san has them, the production build/cocod never does.
@@ -22,15 +33,15 @@ SAN_FLAGS := -O1 -fsanitize=address,undefined,float-cast-overflow -fno-omit-fram
 	-fno-sanitize-recover=undefined,float-cast-overflow -DCOCO_TEST_HOOKS
 
 CTL_SRC := daemon/cococtl.c $(wildcard daemon/cococtl-*.c)
-LIB_SRC := $(filter-out daemon/main.c $(CTL_SRC),$(wildcard daemon/*.c)) \
-	$(wildcard connectors/*.c connectors/*/*.c)
+ENGINE_SRC := $(wildcard engine/*.c)
+CONN_SRC := $(wildcard connectors/*.c connectors/*/*.c)
+DAEMON_SRC := $(filter-out daemon/main.c $(CTL_SRC),$(wildcard daemon/*.c))
+LIB_SRC := $(ENGINE_SRC) $(CONN_SRC) $(DAEMON_SRC)
 TEST_SRC := $(wildcard tests/test_*.c)
 FUZZ_SRC := $(wildcard fuzz/fuzz_*.c)
 BENCH_SRC := $(wildcard bench/*.c)
-HDRS := $(wildcard daemon/*.h connectors/*.h connectors/*/*.h)
+HDRS := $(wildcard engine/*.h daemon/*.h connectors/*.h connectors/*/*.h)
 
-OBJ := $(LIB_SRC:%.c=build/obj/%.o)
-SAN_OBJ := $(LIB_SRC:%.c=build/san/obj/%.o)
 TESTS := $(TEST_SRC:tests/%.c=build/san/tests/%)
 BENCHES := $(BENCH_SRC:bench/%.c=build/bench/%)
 
@@ -41,7 +52,6 @@ FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_FLAGS := -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=undefined
-FUZZ_OBJ := $(LIB_SRC:%.c=build/fuzz/obj/%.o)
 FUZZERS := $(FUZZ_SRC:fuzz/%.c=build/fuzz/%)
 
 # The install paths and the flags are compiled in: a change of PREFIX, SYSCONFDIR, CFLAGS or
@@ -59,48 +69,53 @@ deps:
 
 build/obj/%.o: %.c $(HDRS) $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE_CFLAGS) $(CFLAGS) -c $< -o $@
+	$(CC) $(BASE_CFLAGS) $(call layer,$<) $(CFLAGS) -c $< -o $@
 
 build/san/obj/%.o: %.c $(HDRS) $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE_CFLAGS) $(SAN_FLAGS) -c $< -o $@
+	$(CC) $(BASE_CFLAGS) $(call layer,$<) $(SAN_FLAGS) -c $< -o $@
 
 build/fuzz/obj/%.o: %.c $(HDRS) $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(BASE_CFLAGS) $(FUZZ_FLAGS) -c $< -o $@
+	$(FUZZ_CC) $(BASE_CFLAGS) $(call layer,$<) $(FUZZ_FLAGS) -c $< -o $@
 
-build/fuzz/libcoco.a: $(FUZZ_OBJ)
-	@rm -f $@; ar rcs $@ $^
+# One archive per layer; programs link them top layer first.
+LAYERS := daemon connectors engine
+SRC_daemon := $(DAEMON_SRC)
+SRC_connectors := $(CONN_SRC)
+SRC_engine := $(ENGINE_SRC)
+define layer_libs
+$(1)/lib$(2).a: $$(SRC_$(2):%.c=$(1)/obj/%.o)
+	@rm -f $$@; ar rcs $$@ $$^
+endef
+$(foreach d,build build/san build/fuzz,$(foreach l,$(LAYERS),$(eval $(call layer_libs,$(d),$(l)))))
+LIBS_build := $(LAYERS:%=build/lib%.a)
+LIBS_san := $(LAYERS:%=build/san/lib%.a)
+LIBS_fuzz := $(LAYERS:%=build/fuzz/lib%.a)
 
-build/fuzz/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz-common.h build/fuzz/libcoco.a $(HDRS)
-	$(FUZZ_CC) $(BASE_CFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer -DCOCO_SRCDIR='"$(CURDIR)"' \
-		-o $@ $< build/fuzz/libcoco.a $(filter-out -specs=%,$(PKG_LIBS))
+build/fuzz/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz-common.h $(LIBS_fuzz) $(HDRS)
+	$(FUZZ_CC) $(BASE_CFLAGS) $(INC_ALL) $(FUZZ_FLAGS) -fsanitize=fuzzer -DCOCO_SRCDIR='"$(CURDIR)"' \
+		-o $@ $< $(LIBS_fuzz) $(filter-out -specs=%,$(PKG_LIBS))
 
-build/libcoco.a: $(OBJ)
-	@rm -f $@; ar rcs $@ $^
-
-build/san/libcoco.a: $(SAN_OBJ)
-	@rm -f $@; ar rcs $@ $^
-
-build/cocod: build/obj/daemon/main.o build/libcoco.a
+build/cocod: build/obj/daemon/main.o $(LIBS_build)
 	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
 
-build/cococtl: $(CTL_SRC:%.c=build/obj/%.o) build/libcoco.a
+build/cococtl: $(CTL_SRC:%.c=build/obj/%.o) $(LIBS_build)
 	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
 
-build/san/cocod: build/san/obj/daemon/main.o build/san/libcoco.a
+build/san/cocod: build/san/obj/daemon/main.o $(LIBS_san)
 	$(CC) $(SAN_FLAGS) -o $@ $^ $(PKG_LIBS)
 
-build/san/cococtl: $(CTL_SRC:%.c=build/san/obj/%.o) build/san/libcoco.a
+build/san/cococtl: $(CTL_SRC:%.c=build/san/obj/%.o) $(LIBS_san)
 	$(CC) $(SAN_FLAGS) -o $@ $^ $(PKG_LIBS)
 
-build/san/tests/%: tests/%.c build/san/libcoco.a $(HDRS) $(wildcard tests/*.h)
+build/san/tests/%: tests/%.c $(LIBS_san) $(HDRS) $(wildcard tests/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE_CFLAGS) $(SAN_FLAGS) -o $@ $< build/san/libcoco.a $(PKG_LIBS) $(TEST_LIBS)
+	$(CC) $(BASE_CFLAGS) $(INC_ALL) -Itests $(SAN_FLAGS) -o $@ $< $(LIBS_san) $(PKG_LIBS) $(TEST_LIBS)
 
-build/bench/%: bench/%.c build/libcoco.a $(HDRS)
+build/bench/%: bench/%.c $(LIBS_build) $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE_CFLAGS) -O2 -DNDEBUG -o $@ $< build/libcoco.a $(PKG_LIBS)
+	$(CC) $(BASE_CFLAGS) $(INC_ALL) -O2 -DNDEBUG -o $@ $< $(LIBS_build) $(PKG_LIBS)
 
 san: build/san/cocod build/san/cococtl $(TESTS)
 

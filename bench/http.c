@@ -1,5 +1,5 @@
 /* HTTP ingress throughput: GET /healthz over keep-alive connections on loopback, for two
- * seconds. The server (daemon/http.c on its own sd-event loop) runs in one thread, as in
+ * seconds. The server (engine/http.c on its own sd-event loop) runs in one thread, as in
  * cocod; N_CLIENTS client threads each keep one connection and send the next request when
  * the answer is in. Prints requests/s and latency percentiles; never fails on time. */
 #define _GNU_SOURCE

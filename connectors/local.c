@@ -23,9 +23,7 @@
  * lands twice in a row in the few milliseconds this one mail is being read.
  * Nothing is deleted, except abandoned files in tmp/ (see sweep_leftovers()). */
 #define _GNU_SOURCE
-#include "connector.h"
-#include "channel-msg.h"
-#include "email/address.h"
+#include "local.h"
 
 #include <fcntl.h>
 #include <limits.h>
@@ -38,12 +36,11 @@
 #include <time.h>
 #include <unistd.h>
 #include <cjson/cJSON.h>
-#include <openssl/evp.h>
 
 #include "clock.h"
+#include "email/message.h"
 #include "email/mime.h"
 #include "email/mime-bounds.h"
-#include "email/reply.h"
 #include "local-forget.h"
 #include "util.h"
 
@@ -64,21 +61,18 @@
 
 /* One inbound file handed to the core, until its done callback. */
 typedef struct inflight {
-	connector *c; /* NULL once the connector stopped: done only frees */
+	channel *c; /* NULL once the channel stopped: done only frees */
 	char *name;   /* file name in new/ */
 	char *base;   /* name without its maildir info part */
 	char *claim;  /* file name in cur/ while claimed: base, base:1,retry or base:1,handed */
 	bool handed;  /* claim is base:1,handed: the core took it over */
-	char *key, *from, *in_reply_to, *subject, *text;
-	char **to, **references;
+	email_inbound *mail; /* what the core was handed */
 } inflight;
 
-struct connector {
+struct channel {
+	const channel_host *h;
 	sd_event *loop;
-	const coco_config *cfg;
 	char *outbox, *inbox;
-	inbound_fn on_inbound;
-	void *core;
 	sd_event_source *watch, *initial_scan;
 	sd_event_source *retry;      /* made at start: later there may be no descriptor left */
 	uint64_t retry_first_usec;   /* LOCAL_RETRY_FIRST_USEC; shorter in tests */
@@ -163,7 +157,7 @@ static unsigned sweep_tmp(const char *root, const struct timespec *before)
  * is being written while the connector starts: whatever is older than this moment was left
  * by a crash. The inbox's tmp/ belongs to whoever delivers into it (an MDA, a person): the
  * maildir rule, files untouched for 36 hours, is all we may assume there. */
-static void sweep_leftovers(connector *c)
+static void sweep_leftovers(channel *c)
 {
 	struct timespec now;
 	(void)clock_gettime(CLOCK_REALTIME, &now); /* file times are real, never the test clock */
@@ -174,7 +168,7 @@ static void sweep_leftovers(connector *c)
 
 /* "<sec>.M<usec>P<pid>Q<seq>.<host>", the classic maildir unique name; the host part has
  * '/' and ':' replaced as the maildir convention asks. */
-static char *unique_name(connector *c)
+static char *unique_name(channel *c)
 {
 	struct timespec ts;
 	char host[HOST_NAME_MAX + 1] = "localhost";
@@ -206,7 +200,7 @@ static int write_all(int fd, const char *p, size_t len)
 }
 
 /* tmp/<unique> → fsync → rename into new/ → fsync new/. Returns the file name. */
-static int maildir_deliver(connector *c, const char *data, size_t len, char **ret_name)
+static int maildir_deliver(channel *c, const char *data, size_t len, char **ret_name)
 {
 	_cleanup_free_ char *name = unique_name(c);
 	_cleanup_free_ char *tmp = xasprintf("%s/tmp/%s", c->outbox, name);
@@ -236,76 +230,16 @@ static int maildir_deliver(connector *c, const char *data, size_t len, char **re
 
 /* ---- outbound ---- */
 
-/* The spool JSON (connector.h) as an RFC 5322 message. *ret_err says what was wrong. */
-/* A typed channel message (connectors/channel-msg.h) as an RFC 5322 message. The core's
- * conversation reference travels in the Reply-To address and the Message-ID
- * (email/address.h), where a reply brings it back. *ret_err says what was wrong. */
-static int local_build(connector *c, const channel_msg *m, char **ret, size_t *ret_len,
-                       char **ret_err)
+/* The message as mail (email/message.h), written into the outbox maildir; its Message-ID
+ * is the remote id. */
+static int local_send(channel *c, const channel_msg *m, send_done_fn done, void *userdata)
 {
-	if (!c->cfg || !c->cfg->mail_from) {
-		*ret_err = xstrdup("no sender address: set From= in the [Mail] section");
-		return -EINVAL;
-	}
-	const char *from = c->cfg->mail_from;
-	_cleanup_free_ char *reply_to = m->conversation ? email_reply_to(from, m->conversation) : NULL;
-	_cleanup_free_ char *message_id = m->conversation
-	                                          ? email_message_id(from, m->id, m->conversation)
-	                                          : xasprintf("%s%s", m->id, strrchr(from, '@') ?: "");
-	/* Threading: the message answered. */
-	char *references[2] = {m->in_reply_to, NULL};
-	struct mail_outbound o = {
-		.from = from,
-		.from_name = c->cfg->mail_name,
-		.to = m->address,
-		.to_name = m->name,
-		.reply_to = reply_to,
-		.subject = m->subject ? m->subject : "",
-		.message_id = message_id,
-		.in_reply_to = m->in_reply_to,
-		.references = m->in_reply_to ? references : NULL,
-		.text = m->markdown ? m->markdown : "",
-		.html = m->html,
-		.date = (time_t)clock_now(),
-	};
-	char *text = NULL;
-	int r = mail_build(&o, &text, NULL);
-	if (r < 0) {
-		/* Not the field values: the reply-to carries a secret token. */
-		*ret_err = xasprintf("could not compose the message (%s): a header field is "
-		                     "missing or holds a line break or an unsafe address",
-		                     strerror(-r));
-		return r;
-	}
-	*ret_len = strlen(text);
-	*ret = text;
-	return 0;
-}
-
-static int local_send(connector *c, const void *msg, send_done_fn done, void *userdata)
-{
-	_cleanup_channel_msg_ channel_msg *m = NULL;
-	int k = channel_msg_from_json(msg, &m);
-	if (k < 0) {
-		done(SEND_FAIL, k == -EPROTO ? "message of an unknown version"
-		                             : "message without a recipient, kind or words", userdata);
-		return 0;
-	}
-	if (!m->address) {
-		_cleanup_free_ char *err = xasprintf("member %s has no email address; add Email= to "
-		                                     "its [Member] section",
-		                                     m->member ? m->member : "(a room)");
-		done(SEND_FAIL, err, userdata);
-		return 0;
-	}
-
-	_cleanup_free_ char *text = NULL;
+	_cleanup_free_ char *text = NULL, *err = NULL, *message_id = NULL;
 	size_t len = 0;
-	_cleanup_free_ char *err = NULL;
-	int r = local_build(c, m, &text, &len, &err);
+	int r = email_compose(c->h->cfg, m, &text, &len, &message_id, &err);
 	if (r < 0) {
 		/* A message we cannot compose will not compose better later. */
-		done(SEND_FAIL, err ? err : "could not compose the message", userdata);
+		done(SEND_FAIL, err ? err : "could not compose the message", NULL, userdata);
 		return 0;
 	}
 
@@ -315,11 +249,11 @@ static int local_send(connector *c, const void *msg, send_done_fn done, void *us
 		/* Disk full, permissions: the operator can fix those, so try again later. */
 		_cleanup_free_ char *why = xasprintf("writing to %s failed: %s", c->outbox,
 		                                     strerror(-r));
-		done(SEND_RETRY, why, userdata);
+		done(SEND_RETRY, why, NULL, userdata);
 		return 0;
 	}
 	log_debug("local: wrote %s/new/%s", c->outbox, name);
-	done(SEND_OK, NULL, userdata);
+	done(SEND_OK, NULL, message_id, userdata);
 	return 0;
 }
 
@@ -332,17 +266,11 @@ static void inflight_free(inflight *f)
 	free(f->name);
 	free(f->base);
 	free(f->claim);
-	free(f->key);
-	free(f->from);
-	free(f->in_reply_to);
-	free(f->subject);
-	free(f->text);
-	strv_free(f->to);
-	strv_free(f->references);
+	email_inbound_free(f->mail);
 	free(f);
 }
 
-static inflight *inflight_find(connector *c, const char *name)
+static inflight *inflight_find(channel *c, const char *name)
 {
 	for (size_t i = 0; i < c->n_inflight; i++)
 		if (STREQ(c->inflight[i]->name, name))
@@ -350,7 +278,7 @@ static inflight *inflight_find(connector *c, const char *name)
 	return NULL;
 }
 
-static void inflight_remove(connector *c, inflight *f)
+static void inflight_remove(channel *c, inflight *f)
 {
 	for (size_t i = 0; i < c->n_inflight; i++)
 		if (c->inflight[i] == f) {
@@ -360,7 +288,7 @@ static void inflight_remove(connector *c, inflight *f)
 }
 
 /* inbox/<from_box>/<name> → inbox/<box>/<target>, durable. */
-static int inbox_move(connector *c, const char *from_box, const char *name, const char *box,
+static int inbox_move(channel *c, const char *from_box, const char *name, const char *box,
                       const char *target)
 {
 	_cleanup_free_ char *from = xasprintf("%s/%s/%s", c->inbox, from_box, name);
@@ -373,7 +301,7 @@ static int inbox_move(connector *c, const char *from_box, const char *name, cons
 
 /* One line per quarantined file in inbox/failed.log, so that the reason outlives the log
  * of the run that refused it. Best effort: the move itself is what matters. */
-static void failed_log(connector *c, const char *name, const char *why)
+static void failed_log(channel *c, const char *name, const char *why)
 {
 	_cleanup_free_ char *path = xasprintf("%s/failed.log", c->inbox);
 	_cleanup_close_ int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
@@ -392,7 +320,7 @@ static void failed_log(connector *c, const char *name, const char *why)
 
 /* Quarantine: inbox/<box>/<name> → inbox/failed/<target>, kept, never deleted, so an
  * operator can read what went wrong (and move it back into new/ to try again). */
-static void inbox_reject(connector *c, const char *box, const char *name, const char *target,
+static void inbox_reject(channel *c, const char *box, const char *name, const char *target,
                          const char *why)
 {
 	int r = inbox_move(c, box, name, "failed", target);
@@ -406,7 +334,7 @@ static void inbox_reject(connector *c, const char *box, const char *name, const 
 }
 
 /* Back into new/ for a later try; its inotify event is ours, not a new arrival. */
-static void inbox_requeue(connector *c, const char *claim, const char *name)
+static void inbox_requeue(channel *c, const char *claim, const char *name)
 {
 	int r = inbox_move(c, "cur", claim, "new", name);
 	if (r < 0) {
@@ -417,7 +345,7 @@ static void inbox_requeue(connector *c, const char *claim, const char *name)
 	strv_push(&c->requeued, xstrdup(name));
 }
 
-static bool requeued_take(connector *c, const char *name)
+static bool requeued_take(channel *c, const char *name)
 {
 	for (size_t i = 0; c->requeued && c->requeued[i]; i++)
 		if (STREQ(c->requeued[i], name)) {
@@ -431,7 +359,7 @@ static bool requeued_take(connector *c, const char *name)
 
 /* Something in new/ could not be handled for now: the retry timer offers new/ again, unless
  * it is armed already (one pass retries every held mail). Logged once per streak. */
-static void retry_later(connector *c, int error)
+static void retry_later(channel *c, int error)
 {
 	int enabled = SD_EVENT_OFF;
 
@@ -459,7 +387,7 @@ static void retry_later(connector *c, int error)
 
 /* A mail was recorded: the streak (if any) is over, and what is still held back is tried
  * again soon rather than at the end of a long backoff. */
-static void retry_reset(connector *c)
+static void retry_reset(channel *c)
 {
 	int enabled = SD_EVENT_OFF;
 
@@ -474,14 +402,16 @@ static void retry_reset(connector *c)
 		(void)sd_event_source_set_time_relative(c->retry, c->retry_first_usec);
 }
 
-static void on_inbound_done(int result, void *userdata)
+static void on_inbound_done(const inbound_result *res, void *userdata)
 {
 	inflight *f = userdata;
-	connector *c = f->c;
+	channel *c = f->c;
 
 	if (c) {
 		inflight_remove(c, f);
-		if (result >= 0) {
+		/* Rejected: the core kept it (rejected/ in the store) and logged why; for the
+		 * maildir it is read and done with, like a recorded answer. */
+		if (res->status != INBOUND_RETRY) {
 			/* Maildir's "seen" flag on the claimed file; drop any info a careless
 			 * writer already put on a name in new/. */
 			_cleanup_free_ char *target = xasprintf("%s:2,S", f->base);
@@ -496,62 +426,10 @@ static void on_inbound_done(int result, void *userdata)
 			const char *back = f->handed ? f->base : f->name;
 			inbox_requeue(c, f->claim, back);
 			log_debug("local: %s put back into new/ for a later try", back);
-			retry_later(c, result);
+			retry_later(c, res->error < 0 ? res->error : -EAGAIN);
 		}
 	}
 	inflight_free(f);
-}
-
-static char *sha256_hex(const char *data, size_t len)
-{
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned mdlen = 0;
-	strbuf b = {0};
-
-	if (!EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL))
-		return NULL;
-	for (unsigned i = 0; i < mdlen; i++)
-		strbuf_printf(&b, "%02x", md[i]);
-	return strbuf_steal(&b);
-}
-
-static void push_unique(char ***v, const char *addr)
-{
-	for (char **p = *v; p && *p; p++)
-		if (strcasecmp(*p, addr) == 0)
-			return;
-	strv_push(v, xstrdup(addr));
-}
-
-/* Delivered-To: fields (added by the MDA, the address the mail really reached, which may
- * carry the reply token when To: does not). The MIME parser does not expose them, so a
- * plain scan of the header section: unfolded, one bare or <>-enclosed address per field. */
-static void add_delivered_to(char ***v, const char *data, size_t len)
-{
-	static const char field[] = "delivered-to:";
-	const char *p = data, *end = data + len;
-
-	while (p < end) {
-		const char *eol = memchr(p, '\n', (size_t)(end - p));
-		size_t n = (size_t)((eol ? eol : end) - p);
-		if (n == 0 || (n == 1 && p[0] == '\r'))
-			break; /* the blank line ends the header section */
-		if (n > sizeof(field) - 1 && strncasecmp(p, field, sizeof(field) - 1) == 0) {
-			_cleanup_free_ char *val =
-				xstrndup(p + sizeof(field) - 1, n - (sizeof(field) - 1));
-			char *a = strstrip(val);
-			size_t al = strlen(a);
-			if (al >= 2 && a[0] == '<' && a[al - 1] == '>') {
-				a[al - 1] = 0;
-				a++;
-			}
-			if (strchr(a, '@') && !strpbrk(a, " \t<>\"\r"))
-				push_unique(v, a);
-		}
-		if (!eol)
-			break;
-		p = eol + 1;
-	}
 }
 
 static const char *unusable_reason_bad(const char *data, size_t len)
@@ -594,7 +472,7 @@ static int rename_noreplace(const char *from, const char *to)
 
 /* Claims new/<name> as cur/<claim>: the name without its info part, with INFO_RETRY kept
  * (the last try before quarantine). -ENOENT: gone meanwhile (someone else took it). */
-static int inbox_claim(connector *c, const char *name, char **ret_claim)
+static int inbox_claim(channel *c, const char *name, char **ret_claim)
 {
 	size_t n = strcspn(name, ":");
 	_cleanup_free_ char *claim = STREQ(name + n, INFO_RETRY) ? xstrdup(name) : xstrndup(name, n);
@@ -613,7 +491,7 @@ static int inbox_claim(connector *c, const char *name, char **ret_claim)
  * done may have run already), cur/<claim> becomes cur/<base>:1,handed, which a restart
  * replays instead of suspecting it. No fsync, as for the claim: a rename lost to a power
  * cut leaves it a suspect, which costs one more try, not an answer. */
-static void mark_handed(connector *c, const char *name)
+static void mark_handed(channel *c, const char *name)
 {
 	inflight *f = inflight_find(c, name);
 	if (!f || f->handed)
@@ -631,7 +509,7 @@ static void mark_handed(connector *c, const char *name)
 }
 
 /* Hands one file of new/ to the core. Returns 1 if it was handed over, 0 if not. */
-static int process_file(connector *c, const char *name)
+static int process_file(channel *c, const char *name)
 {
 	if (name[0] == '.' || strchr(name, '/') || inflight_find(c, name))
 		return 0;
@@ -679,9 +557,8 @@ static int process_file(connector *c, const char *name)
 		return 0;
 	}
 
-	/* Same bytes, same key: a file dropped twice is recorded once. */
-	_cleanup_free_ char *hex = mail_message_id(m) ? NULL : sha256_hex(data, len);
-	if (!mail_message_id(m) && !hex) {
+	email_inbound *mail = NULL;
+	if (email_inbound_read(c->h->cfg, data, len, m, &mail) < 0) {
 		log_error("local: hashing %s failed, leaving it for later", path);
 		inbox_requeue(c, claim, name);
 		retry_later(c, -ENOMEM);
@@ -692,47 +569,14 @@ static int process_file(connector *c, const char *name)
 	f->name = xstrdup(name);
 	f->base = TAKE_PTR(base);
 	f->claim = TAKE_PTR(claim);
-	f->key = hex ? xasprintf("mail:sha256:%s", hex) : xasprintf("mail:%s", mail_message_id(m));
-	f->from = xstrdup(mail_from_address(m));
-	for (char *const *a = mail_to(m); a && *a; a++)
-		push_unique(&f->to, *a);
-	for (char *const *a = mail_cc(m); a && *a; a++)
-		push_unique(&f->to, *a);
-	add_delivered_to(&f->to, data, len);
-	if (!f->to)
-		f->to = xcalloc(1, sizeof(char *));
-	if (mail_in_reply_to(m))
-		f->in_reply_to = xstrdup(mail_in_reply_to(m));
-	for (char *const *a = mail_references(m); a && *a; a++)
-		strv_push(&f->references, xstrdup(*a));
-	f->subject = xstrdup(mail_subject(m));
-	r = reply_extract(mail_body(m), &f->text, NULL);
-	if (r < 0)
-		f->text = xstrdup("");
-
-	char ref[EMAIL_REF_LEN + 1];
-	bool has_ref = c->cfg && email_find_ref(c->cfg->mail_from, (const char *const *)f->to,
-	                                        f->in_reply_to,
-	                                        (const char *const *)f->references, ref) > 0;
-	inbound_msg im = {
-		.key = f->key,
-		.via = "local",
-		.from = f->from,
-		.conversation = has_ref ? ref : NULL,
-		.to = (const char *const *)f->to,
-		/* The key is "mail:" + Message-ID unless the message had none. */
-		.message_id = strncmp(f->key, "mail:sha256:", 12) != 0 ? f->key + 5 : NULL,
-		.in_reply_to = f->in_reply_to,
-		.references = (const char *const *)f->references,
-		.subject = f->subject,
-		.text = f->text,
-		.automatic = mail_is_automatic(m),
-	};
+	f->mail = mail;
+	inbound_msg im;
+	email_inbound_msg(mail, c->h->name, &im);
 	c->inflight = xrealloc(c->inflight, (c->n_inflight + 1) * sizeof(*c->inflight));
 	c->inflight[c->n_inflight++] = f;
-	log_debug("local: %s from %s handed over (%s)", name, f->from, f->key);
+	log_debug("local: %s from %s handed over (%s)", name, mail->from, mail->key);
 	/* done may run before this returns and free f. */
-	c->on_inbound(c->core, &im, on_inbound_done, f);
+	c->h->receive(c->h, &im, on_inbound_done, f);
 	mark_handed(c, name);
 	return 1;
 }
@@ -743,7 +587,7 @@ static int name_cmp(const void *a, const void *b)
 }
 
 /* Offers every file in new/ not already in flight, oldest name first. */
-static int scan_inbox(connector *c)
+static int scan_inbox(channel *c)
 {
 	_cleanup_free_ char *dir = xasprintf("%s/new", c->inbox);
 	DIR *d = opendir(dir);
@@ -773,7 +617,7 @@ static int scan_inbox(connector *c)
 
 static int on_inotify(sd_event_source *s, const struct inotify_event *ev, void *userdata)
 {
-	connector *c = userdata;
+	channel *c = userdata;
 
 	if (ev->mask & IN_Q_OVERFLOW)
 		(void)scan_inbox(c); /* events were lost: look at everything */
@@ -799,7 +643,7 @@ static int on_initial_scan(sd_event_source *s, void *userdata)
 
 /* What the last run left claimed in cur/ (see the top of this file): replayed, tried once
  * more, or quarantined. Runs at start, before the inbox is watched or scanned. */
-static void recover_unfinished(connector *c)
+static void recover_unfinished(channel *c)
 {
 	_cleanup_free_ char *dir = xasprintf("%s/cur", c->inbox);
 	_cleanup_free_ char *newdir = xasprintf("%s/new", c->inbox);
@@ -860,7 +704,7 @@ static void recover_unfinished(connector *c)
 		           replayed == 1 ? "is" : "are");
 }
 
-static connector *local_stop(connector *c)
+static channel *local_stop(channel *c)
 {
 	if (!c)
 		return NULL;
@@ -886,20 +730,17 @@ static connector *local_stop(connector *c)
 	return NULL;
 }
 
-static int local_start(sd_event *loop, const coco_config *cfg, const char *state_dir,
-                       inbound_fn on_inbound, void *core, connector **ret)
+static int local_start(const channel_host *h, channel **ret)
 {
-	if (!loop || !on_inbound || !ret)
+	if (!h || !h->loop || !h->receive || !ret)
 		return -EINVAL;
-	connector *c = xcalloc(1, sizeof(*c));
-	c->loop = sd_event_ref(loop);
-	c->cfg = cfg;
-	c->on_inbound = on_inbound;
-	c->core = core;
-	c->outbox = cfg && cfg->local_outbox ? xstrdup(cfg->local_outbox)
-	                                      : xasprintf("%s/local/outbox", state_dir);
-	c->inbox = cfg && cfg->local_inbox ? xstrdup(cfg->local_inbox)
-	                                    : xasprintf("%s/local/inbox", state_dir);
+	channel *c = xcalloc(1, sizeof(*c));
+	c->h = h;
+	c->loop = sd_event_ref(h->loop);
+	const char *outbox = config_get(h->cfg, "Local", "Outbox");
+	const char *inbox = config_get(h->cfg, "Local", "Inbox");
+	c->outbox = outbox ? xstrdup(outbox) : xasprintf("%s/local/outbox", h->state_dir);
+	c->inbox = inbox ? xstrdup(inbox) : xasprintf("%s/local/inbox", h->state_dir);
 	c->retry_first_usec = LOCAL_RETRY_FIRST_USEC;
 #ifdef COCO_TEST_HOOKS
 	/* Tests wait milliseconds, not seconds, for the first retry. */
@@ -927,14 +768,14 @@ static int local_start(sd_event *loop, const coco_config *cfg, const char *state
 	recover_unfinished(c);
 
 	_cleanup_free_ char *newdir = xasprintf("%s/new", c->inbox);
-	r = sd_event_add_inotify(loop, &c->watch, newdir, IN_MOVED_TO | IN_CLOSE_WRITE,
+	r = sd_event_add_inotify(c->loop, &c->watch, newdir, IN_MOVED_TO | IN_CLOSE_WRITE,
 	                         on_inotify, c);
 	if (r >= 0)
-		r = sd_event_add_defer(loop, &c->initial_scan, on_initial_scan, c);
+		r = sd_event_add_defer(c->loop, &c->initial_scan, on_initial_scan, c);
 	if (r >= 0)
 		r = sd_event_source_set_enabled(c->initial_scan, SD_EVENT_ONESHOT);
 	if (r >= 0)
-		r = sd_event_add_time_relative(loop, &c->retry, CLOCK_MONOTONIC, c->retry_first_usec,
+		r = sd_event_add_time_relative(c->loop, &c->retry, CLOCK_MONOTONIC, c->retry_first_usec,
 		                               c->retry_first_usec / 10, on_retry, c);
 	if (r >= 0)
 		r = sd_event_source_set_enabled(c->retry, SD_EVENT_OFF);
@@ -949,12 +790,12 @@ static int local_start(sd_event *loop, const coco_config *cfg, const char *state
 	return 0;
 }
 
-static int local_poll(connector *c)
+static int local_poll(channel *c)
 {
 	return scan_inbox(c);
 }
 
-static int local_forget(connector *c, const char *const *addresses, const char *const *phrases,
+static int local_forget(channel *c, const char *const *addresses, const char *const *phrases,
                         size_t *ret_erased)
 {
 	char **busy = NULL;
@@ -966,9 +807,40 @@ static int local_forget(connector *c, const char *const *addresses, const char *
 	return r;
 }
 
-const connector_ops local_connector = {
+/* The maildirs may move on a reload only by a restart; everything else is read at use. */
+static int local_reconfigure(channel *c)
+{
+	const char *outbox = config_get(c->h->cfg, "Local", "Outbox");
+	const char *inbox = config_get(c->h->cfg, "Local", "Inbox");
+	_cleanup_free_ char *o = outbox ? xstrdup(outbox)
+	                                : xasprintf("%s/local/outbox", c->h->state_dir);
+	_cleanup_free_ char *i = inbox ? xstrdup(inbox) : xasprintf("%s/local/inbox", c->h->state_dir);
+	return STREQ(o, c->outbox) && STREQ(i, c->inbox) ? 0 : -EOPNOTSUPP;
+}
+
+static const config_key_def local_keys[] = {
+	{"Outbox", CONFIG_VALUE_PATH, false, "maildir the local channel delivers to (default STATE/local/outbox)"},
+	{"Inbox", CONFIG_VALUE_PATH, false, "maildir the local channel reads answers from (default STATE/local/inbox)"},
+};
+static const config_section_def local_section = {"Local", local_keys, ELEMENTSOF(local_keys)};
+/* [Mail] From= is not required here: the outbox is nobody's mailbox, and a message without
+ * a sender fails with a clear error. */
+static const config_key_def local_mail_keys[] = {
+	{"From", CONFIG_VALUE_ADDRESS, false, "the sender address of outgoing mail; replies come back to From's local part + a per-member tag"},
+	{"Name", CONFIG_VALUE_STRING, false, "the sender display name"},
+};
+static const config_section_def local_mail_section = {"Mail", local_mail_keys,
+                                                      ELEMENTSOF(local_mail_keys)};
+static const config_section_def *const local_sections[] = {&local_mail_section, &local_section,
+                                                           NULL};
+
+const channel_ops local_channel = {
 	.name = "local",
+	.caps = CHANNEL_DM | CHANNEL_THREADS,
+	.address = "email",
+	.sections = local_sections,
 	.start = local_start,
+	.reconfigure = local_reconfigure,
 	.send = local_send,
 	.poll = local_poll,
 	.stop = local_stop,

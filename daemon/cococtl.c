@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "channels.h"
 #include "cococtl.h"
 #include "clock.h"
 #include "util.h"
@@ -210,6 +211,7 @@ static bool takes_value(const char *a)
 
 int main(int argc, char **argv)
 {
+	channels_register_config();
 	log_set_max_level(LOG_WARNING);
 	/* Test builds only: $COCO_TEST_NOW, as cocod (see clock.h). */
 	if (clock_init_from_env() < 0) {

@@ -22,7 +22,33 @@ typedef struct pending {
 	char *campaign, *round, *member, *identity;
 	char *subject, *markdown, *reply_id, *in_reply_to;
 	bool anonymous; /* the log and the spool must not tie the record to the member */
+	bool sync_reply; /* the channel says the confirmation back itself (CHANNEL_SYNC_REPLY) */
 } pending;
+
+/* The one way an inbound message is answered. */
+static void finish(inbound_done_fn done, void *ud, inbound_status status, int error,
+                   const char *reason, const char *reply)
+{
+	inbound_result res = {.status = status, .error = error, .reason = reason, .reply = reply};
+	done(&res, ud);
+}
+
+static void finish_errno(inbound_done_fn done, void *ud, int r)
+{
+	if (r < 0)
+		finish(done, ud, INBOUND_RETRY, r, NULL, NULL);
+	else
+		finish(done, ud, INBOUND_DONE, 0, NULL, NULL);
+}
+
+/* The capabilities of the channel a message came through (0 if it is not running). */
+static unsigned channel_caps(core *c, const char *name)
+{
+	for (size_t i = 0; name && i < c->n_channels; i++)
+		if (STREQ(c->channels[i]->name, name))
+			return c->channels[i]->caps;
+	return 0;
+}
 
 static void pending_free(pending *p)
 {
@@ -38,25 +64,25 @@ static void pending_free(pending *p)
 }
 
 /* Who and which round a reply is about: the conversation reference the channel found in it
- * (the reply tag the core issued with the message it answers). */
+ * (the reply tag the core issued with the message it answers), or the one the conversation
+ * index has for the message it answers (a chat thread). */
 static const cJSON *find_tag(core *c, const inbound_msg *m)
 {
-	if (!m->conversation || strlen(m->conversation) != SECRET_TAG_LEN)
+	const char *ref = m->conversation;
+	if (!ref && m->thread)
+		ref = core_conversation_lookup(c, m->channel, m->thread);
+	if (!ref || strlen(ref) != SECRET_TAG_LEN)
 		return NULL;
 	char tag[SECRET_TAG_LEN + 1];
 	for (size_t i = 0; i < SECRET_TAG_LEN; i++)
-		tag[i] = (char)(m->conversation[i] | 0x20); /* base32 tags are lower-case */
+		tag[i] = (char)(ref[i] | 0x20); /* base32 tags are lower-case */
 	tag[SECRET_TAG_LEN] = 0;
 	return cJSON_GetObjectItemCaseSensitive(c->tags, tag);
 }
 
 static bool member_has_address(const coco_member *mb, const char *from)
 {
-	for (size_t i = 0; i < mb->n_emails; i++)
-		if (strcasecmp(mb->emails[i], from) == 0)
-			return true;
-	return (mb->slack_id && STREQ(mb->slack_id, from)) ||
-	       (mb->matrix_id && STREQ(mb->matrix_id, from));
+	return config_member_has_address(mb, from);
 }
 
 /* The member with this address in the first campaign that has one. */
@@ -210,14 +236,22 @@ static char *reply_subject(const char *subject, const char *fallback)
 	return subject_one_line(xasprintf("Re: %s", subject));
 }
 
+/* Says md back to the member and finishes the message as done: in the same exchange on a
+ * channel that can (CHANNEL_SYNC_REPLY), else as a queued reply. */
 static void reply(core *c, const coco_campaign *camp, const coco_member *mb, const char *round,
-                  const inbound_msg *m, const char *subject, const char *md)
+                  const inbound_msg *m, const char *subject, const char *md,
+                  inbound_done_fn done, void *ud)
 {
+	if (channel_caps(c, m->channel) & CHANNEL_SYNC_REPLY) {
+		finish(done, ud, INBOUND_DONE, 0, NULL, md);
+		return;
+	}
 	_cleanup_free_ char *id = core_message_id(c, "reply", camp->id, m->key, mb->id);
 	_cleanup_free_ char *subj = reply_subject(subject, "your answer");
 	outbound o = {.camp = camp, .to = mb, .kind = "reply", .round = round, .id = id,
-	              .subject = subj, .markdown = md, .in_reply_to = m->message_id};
+	              .subject = subj, .markdown = md, .in_reply_to = m->remote_id};
 	core_send_member(c, &o);
+	finish(done, ud, INBOUND_DONE, 0, NULL, NULL);
 }
 
 static void on_comment_stored(int result, void *userdata)
@@ -230,7 +264,7 @@ static void on_comment_stored(int result, void *userdata)
 		 * crash between the commit and the queueing is queued now. */
 		const coco_campaign *camp = config_find_campaign(c->cfg, p->campaign);
 		const coco_member *mb = camp ? campaign_find_member(camp, p->member) : NULL;
-		if (mb) {
+		if (mb && !p->sync_reply) {
 			outbound o = {.camp = camp, .to = mb, .kind = "confirmation",
 			              .round = "digest", .id = p->reply_id, .subject = p->subject,
 			              .markdown = p->markdown, .in_reply_to = p->in_reply_to,
@@ -242,7 +276,11 @@ static void on_comment_stored(int result, void *userdata)
 			log_info("%s: comment on a digest recorded%s%s", p->campaign,
 			         p->anonymous ? " (anonymous)" : " from ", p->anonymous ? "" : p->member);
 	}
-	p->done(result < 0 ? result : 0, p->done_userdata);
+	if (result < 0)
+		finish(p->done, p->done_userdata, INBOUND_RETRY, result, NULL, NULL);
+	else
+		finish(p->done, p->done_userdata, INBOUND_DONE, 0, NULL,
+		       p->sync_reply ? p->markdown : NULL);
 	pending_free(p);
 }
 
@@ -261,7 +299,7 @@ static void on_answer_stored(int result, void *userdata)
 		 * (STORE_DUPLICATE) queues the confirmation again under its fixed spool id, which
 		 * the spool drops if it was queued or sent before. If it cannot be queued, the
 		 * mail is kept, to be replayed. */
-		if (camp && mb) {
+		if (camp && mb && !p->sync_reply) {
 			outbound o = {.camp = camp, .to = mb, .kind = "confirmation", .round = p->round,
 			              .id = p->reply_id, .subject = p->subject, .markdown = p->markdown,
 			              .in_reply_to = p->in_reply_to, .private_msg = p->anonymous};
@@ -275,19 +313,23 @@ static void on_answer_stored(int result, void *userdata)
 			log_info("%s/%s: answer from %s was already recorded (same message again)",
 			         p->campaign, p->round, p->identity);
 	}
-	p->done(result < 0 ? result : 0, p->done_userdata);
+	if (result < 0)
+		finish(p->done, p->done_userdata, INBOUND_RETRY, result, NULL, NULL);
+	else
+		finish(p->done, p->done_userdata, INBOUND_DONE, 0, NULL,
+		       p->sync_reply ? p->markdown : NULL);
 	pending_free(p);
 }
 
-/* The store key of a record. A message's own id can name its sender (a Message-ID often
- * carries the address): an anonymous record is keyed by a keyed hash of it instead. */
+/* The store key of a record: a keyed hash of the channel's key, whatever bytes that holds
+ * (a legal Message-ID such as <"x y"@host> is no store key), so any message can be recorded
+ * once. A message's own id can name its sender (a Message-ID often carries the address):
+ * the hash keeps it out of the store, which anonymous records need. */
 static char *record_key(core *c, const inbound_msg *m, bool anonymous)
 {
-	if (!anonymous)
-		return xstrdup(m->key);
 	char tag[SECRET_TAG_LEN + 1];
 	secret_tag(&c->key, "record-key", m->key, "", tag);
-	return xasprintf("anon-%s", tag);
+	return xasprintf("%s-%s", anonymous ? "anon" : "key", tag);
 }
 
 typedef struct before_ctx {
@@ -396,7 +438,7 @@ static void receive_comment(core *c, const coco_campaign *camp, const coco_membe
 	}
 	if (about)
 		cJSON_AddStringToObject(o, "about", about);
-	cJSON_AddStringToObject(o, "via", m->via ? m->via : "?");
+	cJSON_AddStringToObject(o, "via", m->channel ? m->channel : "?");
 	_cleanup_free_ char *plain = answer_plain_text(m->text);
 	_cleanup_free_ char *text = without_signature(plain, mb);
 	cJSON_AddStringToObject(o, "text", text);
@@ -423,13 +465,14 @@ static void receive_comment(core *c, const coco_campaign *camp, const coco_membe
 		                      camp->client_name ? camp->client_name : "the client",
 		                      camp->provider_name ? camp->provider_name : "the provider"),
 		.reply_id = core_message_id(c, "conf", camp->id, m->key, mb->id),
-		.in_reply_to = m->message_id ? xstrdup(m->message_id) : NULL,
+		.in_reply_to = m->remote_id ? xstrdup(m->remote_id) : NULL,
+		.sync_reply = channel_caps(c, m->channel) & CHANNEL_SYNC_REPLY,
 	};
 	_cleanup_free_ char *key = record_key(c, m, anon);
 	int r = store_append(c->st, path, line, key, on_comment_stored, p);
 	if (r < 0) {
 		pending_free(p);
-		done(r, ud);
+		finish_errno(done, ud, r);
 	}
 }
 
@@ -450,12 +493,17 @@ static bool sender_may_speak_for(const coco_member *mb, const char *from)
 typedef struct rejection {
 	inbound_done_fn done;
 	void *ud;
+	char *reason;
 } rejection;
 
 static void on_rejected_stored(int result, void *userdata)
 {
 	rejection *x = userdata;
-	x->done(result < 0 ? result : 0, x->ud);
+	if (result < 0)
+		finish(x->done, x->ud, INBOUND_RETRY, result, NULL, NULL);
+	else
+		finish(x->done, x->ud, INBOUND_REJECTED, 0, x->reason, NULL);
+	free(x->reason);
 	free(x);
 }
 
@@ -471,7 +519,7 @@ static void reject(core *c, const inbound_msg *m, const coco_campaign *camp,
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddNumberToObject(o, "v", 1);
 	cJSON_AddNumberToObject(o, "at", (double)clock_now());
-	cJSON_AddStringToObject(o, "via", m->via ? m->via : "?");
+	cJSON_AddStringToObject(o, "via", m->channel ? m->channel : "?");
 	cJSON_AddStringToObject(o, "from", from);
 	if (camp)
 		cJSON_AddStringToObject(o, "campaign", camp->id);
@@ -483,11 +531,13 @@ static void reject(core *c, const inbound_msg *m, const coco_campaign *camp,
 	_cleanup_free_ char *line = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	rejection *x = xcalloc(1, sizeof *x);
-	*x = (rejection){done, ud};
-	int r = store_append(c->st, "rejected/messages.jsonl", line, m->key, on_rejected_stored, x);
+	*x = (rejection){done, ud, xstrdup(reason)};
+	_cleanup_free_ char *key = record_key(c, m, false);
+	int r = store_append(c->st, "rejected/messages.jsonl", line, key, on_rejected_stored, x);
 	if (r < 0) {
+		free(x->reason);
 		free(x);
-		done(r, ud);
+		finish_errno(done, ud, r);
 	}
 }
 
@@ -510,21 +560,43 @@ static void reject_untagged(core *c, const inbound_msg *m, const coco_campaign *
 		mb->name ? mb->name : mb->id);
 	_cleanup_free_ char *subj = reply_subject(m->subject, "your message");
 	outbound o = {.camp = camp, .to = mb, .kind = "reply", .round = "none", .id = id,
-	              .subject = subj, .markdown = md, .in_reply_to = m->message_id};
+	              .subject = subj, .markdown = md, .in_reply_to = m->remote_id};
 	core_send_member(c, &o);
 	reject(c, m, camp, mb, "no reply tag: the From address alone does not show who wrote it",
 	       done, ud);
 }
 
-void core_receive(void *core_, const inbound_msg *m, inbound_done_fn done, void *ud)
+/* Structured items (buttons, polls) as the lines of the answer grammar a member would type,
+ * after the text. */
+static char *text_with_items(const inbound_msg *m)
 {
-	core *c = core_;
+	strbuf b = {0};
+	if (m->text)
+		strbuf_puts(&b, m->text);
+	for (size_t i = 0; i < m->n_items; i++) {
+		const inbound_item *it = &m->items[i];
+		if (!it->question || !it->value)
+			continue;
+		if (b.len)
+			strbuf_puts(&b, "\n\n");
+		if (STREQ(it->question, "idea"))
+			strbuf_printf(&b, "idea: %s", it->value);
+		else if (STREQ(it->question, "vote") || STREQ(it->question, "skip"))
+			strbuf_printf(&b, "%s %s", it->question, it->value);
+		else
+			strbuf_printf(&b, "%s: %s", it->question, it->value);
+	}
+	return b.s ? strbuf_steal(&b) : xstrdup("");
+}
+
+void core_receive(core *c, const inbound_msg *m, inbound_done_fn done, void *ud)
+{
 	const char *from = m->from ? m->from : "(unknown)";
 
 	if (m->automatic) {
 		log_info("message %s from %s is automatic (auto-reply, bounce or list): not an answer",
 		         m->key, from);
-		done(0, ud);
+		finish(done, ud, INBOUND_DONE, 0, NULL, NULL);
 		return;
 	}
 
@@ -573,10 +645,9 @@ void core_receive(void *core_, const inbound_msg *m, inbound_done_fn done, void 
 				mb->name ? mb->name : mb->id,
 				n == 0 ? "No round is open for you right now"
 				       : "Several rounds are open for you");
-			reply(c, camp, mb, "none", m, m->subject, md);
 			log_info("message %s from %s: no round could be told (%u open)", m->key,
 			         mb->id, n);
-			done(0, ud);
+			reply(c, camp, mb, "none", m, m->subject, md, done, ud);
 			return;
 		}
 	}
@@ -589,20 +660,20 @@ void core_receive(void *core_, const inbound_msg *m, inbound_done_fn done, void 
 			"Hello %s,\n\n\"%s\" is %s, so your message was not recorded as an answer.\n",
 			mb->name ? mb->name : mb->id, r->title ? r->title : r->id,
 			r->kind == ROUND_ANNOUNCE ? "an announcement" : "closed");
-		reply(c, camp, mb, r->id, m, m->subject, md);
 		log_info("%s/%s: message %s from %s arrived while the round is %s", camp->id, r->id,
 		         m->key, mb->id, rt ? round_state_names[rt->state] : "unknown");
-		done(0, ud);
+		reply(c, camp, mb, r->id, m, m->subject, md, done, ud);
 		return;
 	}
 
 	char **ballot = core_ballot(c, camp, r, rt);
 	size_t n_ideas = strv_length(ballot);
 	_cleanup_answer_parse_ answer_parse *ap = NULL;
-	int k = answer_parse_text(r, n_ideas, m->text ? m->text : "", &ap);
+	_cleanup_free_ char *text = text_with_items(m);
+	int k = answer_parse_text(r, n_ideas, text, &ap);
 	if (k < 0) {
 		strv_free(ballot);
-		done(k, ud);
+		finish_errno(done, ud, k);
 		return;
 	}
 
@@ -628,17 +699,16 @@ void core_receive(void *core_, const inbound_msg *m, inbound_done_fn done, void 
 		md = xasprintf("%s\n", conf);
 
 	if (answer_parse_n_items(ap) == 0) {
-		reply(c, camp, mb, r->id, m, m->subject, md);
 		log_info("%s/%s: message %s from %s not understood (%zu error%s), told them how to "
 		         "answer", camp->id, r->id, m->key, mb->id, answer_parse_n_errors(ap),
 		         answer_parse_n_errors(ap) == 1 ? "" : "s");
-		done(0, ud);
+		reply(c, camp, mb, r->id, m, m->subject, md, done, ud);
 		return;
 	}
 
 	cJSON *rec = NULL;
 	if (answer_parse_to_json(ap, &rec) < 0) {
-		done(-ENOMEM, ud);
+		finish_errno(done, ud, -ENOMEM);
 		return;
 	}
 	char pseudo[SECRET_PSEUDO_LEN + 1];
@@ -648,7 +718,7 @@ void core_receive(void *core_, const inbound_msg *m, inbound_done_fn done, void 
 	cJSON_AddNumberToObject(head, "at", (double)clock_now());
 	cJSON_AddStringToObject(head, r->anonymous ? "pseudo" : "member", identity);
 	cJSON_AddStringToObject(head, "side", side_to_string(mb->side));
-	cJSON_AddStringToObject(head, "via", m->via ? m->via : "?");
+	cJSON_AddStringToObject(head, "via", m->channel ? m->channel : "?");
 	cJSON *it;
 	while ((it = rec->child)) {
 		cJSON_DetachItemViaPointer(rec, it);
@@ -671,7 +741,8 @@ void core_receive(void *core_, const inbound_msg *m, inbound_done_fn done, void 
 		.subject = reply_subject(m->subject, r->title ? r->title : r->id),
 		.markdown = TAKE_PTR(md),
 		.reply_id = core_message_id(c, "conf", camp->id, m->key, mb->id),
-		.in_reply_to = m->message_id ? xstrdup(m->message_id) : NULL,
+		.in_reply_to = m->remote_id ? xstrdup(m->remote_id) : NULL,
+		.sync_reply = channel_caps(c, m->channel) & CHANNEL_SYNC_REPLY,
 	};
 	_cleanup_free_ char *path = core_answers_path(camp->id, r->id, rt->occurrence);
 	_cleanup_free_ char *key = record_key(c, m, r->anonymous);
@@ -680,7 +751,7 @@ void core_receive(void *core_, const inbound_msg *m, inbound_done_fn done, void 
 		log_error_errno(k, "%s/%s: cannot queue the answer of %s: %m", camp->id, r->id,
 		                mb->id);
 		pending_free(p);
-		done(k, ud);
+		finish_errno(done, ud, k);
 	}
 }
 

@@ -14,9 +14,27 @@
 #include "template.h"
 #include "util.h"
 
-const char *core_mail_connector(const core *c)
+void core_set_channels(core *c, const channel_ops *const *channels, size_t n)
 {
-	return config_has_connector(c->cfg, "email") ? "email" : "local";
+	free(c->channels);
+	c->channels = n ? xcalloc(n, sizeof *c->channels) : NULL;
+	for (size_t i = 0; i < n; i++)
+		c->channels[i] = channels[i];
+	c->n_channels = n;
+}
+
+/* The channel that carries a member's own messages: the first running one that reaches
+ * members privately and has an address of its kind for this member. */
+static const channel_ops *member_channel(core *c, const coco_member *m, const char **ret_address)
+{
+	for (size_t i = 0; i < c->n_channels; i++) {
+		const char *a = config_member_address(m, c->channels[i]->address);
+		if ((c->channels[i]->caps & CHANNEL_DM) && a) {
+			*ret_address = a;
+			return c->channels[i];
+		}
+	}
+	return NULL;
 }
 
 static cJSON *member_json(const coco_member *m)
@@ -184,10 +202,17 @@ int core_render(core *c, const char *name, const cJSON *data, char **ret)
  * was queued or sent before: nothing new), 0 for a member it cannot reach, or -errno. */
 int core_send_member(core *c, const outbound *o)
 {
-	if (o->to->n_emails == 0) {
-		log_warning("%s: member %s has no email address; Slack and Matrix delivery are not "
-		            "available yet, message \"%s\" not sent",
-		            o->camp->id, o->to->id, o->subject);
+	const char *address = NULL;
+	const channel_ops *ch = member_channel(c, o->to, &address);
+	if (!ch) {
+		strbuf b = {0};
+		for (size_t i = 0; i < c->n_channels; i++)
+			if (c->channels[i]->caps & CHANNEL_DM)
+				strbuf_printf(&b, "%s%s (%s address)", b.len ? ", " : "",
+				              c->channels[i]->name, c->channels[i]->address);
+		_cleanup_free_ char *running = b.s ? strbuf_steal(&b) : xstrdup("none");
+		log_warning("%s: member %s has no address on a running channel (running: %s); "
+		            "message \"%s\" not sent", o->camp->id, o->to->id, running, o->subject);
 		return 0;
 	}
 	/* The conversation reference a reply must carry back: the reply tag. How it travels
@@ -204,7 +229,7 @@ int core_send_member(core *c, const outbound *o)
 		.occurrence = (char *)o->occurrence,
 		.member = o->to->id,
 		.name = o->to->name ? o->to->name : o->to->id,
-		.address = o->to->emails[0],
+		.address = (char *)address,
 		.subject = (char *)o->subject,
 		.markdown = (char *)o->markdown,
 		.html = html,
@@ -219,7 +244,7 @@ int core_send_member(core *c, const outbound *o)
 	if (o->private_msg)
 		cJSON_AddTrueToObject(msg, "private");
 
-	int r = spool_enqueue(c->sp, core_mail_connector(c), msg, NULL);
+	int r = spool_enqueue(c->sp, ch->name, msg, NULL);
 	cJSON_Delete(msg);
 	if (r < 0)
 		return log_error_errno(r, "%s: cannot queue %s for %s: %m", o->camp->id, o->kind,

@@ -54,9 +54,15 @@ struct core {
 	campaign_rt *camps;
 	size_t n_camps;
 	cJSON *tags; /* reply tag → {"c":campaign,"r":round or "digest","m":member} */
-	core_forget_fn forget_hook; /* the daemon's connectors, for `forget` */
+	core_forget_fn forget_hook; /* the daemon's channels, for `forget` */
 	void *forget_userdata;
+	const channel_ops **channels; /* the running ones, in Connectors= order */
+	size_t n_channels;
+	cJSON *conversations; /* "channel remote-id" → conversation reference */
 };
+
+/* The conversation a channel's message (by its remote id) belongs to, or NULL. */
+const char *core_conversation_lookup(core *c, const char *channel, const char *remote_id);
 
 
 typedef struct outbound {

@@ -921,6 +921,64 @@ int core_set_config(core *c, const coco_config *cfg)
 	return 0;
 }
 
+/* ---- the conversation index: a channel's remote id → the conversation it belongs to ---- */
+
+#define CONVERSATIONS "conversations.jsonl"
+
+static char *conversation_key(const char *chan, const char *remote_id)
+{
+	return xasprintf("%s %s", chan, remote_id);
+}
+
+static void conversation_put(core *c, const char *chan, const char *remote, const char *ref)
+{
+	_cleanup_free_ char *k = conversation_key(chan, remote);
+	cJSON_DeleteItemFromObjectCaseSensitive(c->conversations, k);
+	cJSON_AddStringToObject(c->conversations, k, ref);
+}
+
+static int on_conversation_line(const char *line, size_t len, void *userdata)
+{
+	core *c = userdata;
+	cJSON *o = cJSON_ParseWithLength(line, len);
+	const char *ch = core_json_str(o, "channel"), *remote = core_json_str(o, "remote"),
+	           *ref = core_json_str(o, "conversation");
+	if (ch && remote && ref)
+		conversation_put(c, ch, remote, ref);
+	cJSON_Delete(o);
+	return 0;
+}
+
+const char *core_conversation_lookup(core *c, const char *chan, const char *remote_id)
+{
+	if (!chan || !remote_id)
+		return NULL;
+	_cleanup_free_ char *k = conversation_key(chan, remote_id);
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(c->conversations, k);
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+void core_note_sent(const char *chan, const cJSON *msg, const char *remote_id, void *userdata)
+{
+	core *c = userdata;
+	const char *ref = core_json_str(msg, "conversation");
+	if (!ref || !remote_id || core_conversation_lookup(c, chan, remote_id))
+		return;
+	conversation_put(c, chan, remote_id, ref);
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddNumberToObject(o, "v", 1);
+	cJSON_AddStringToObject(o, "channel", chan);
+	cJSON_AddStringToObject(o, "remote", remote_id);
+	cJSON_AddStringToObject(o, "conversation", ref);
+	_cleanup_free_ char *line = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	/* Committed with the next group commit; a crash before it loses the entry, and a reply
+	 * to that one message then needs its reference (a reply address, a button) instead. */
+	int r = store_append(c->st, CONVERSATIONS, line, NULL, NULL, NULL);
+	if (r < 0)
+		log_warning_errno(r, "cannot record %s's id of a sent message: %m", chan);
+}
+
 int core_new(const coco_config *cfg, store *st, spool *sp, const secret *key,
              const char *const *template_dirs, core **ret)
 {
@@ -930,6 +988,8 @@ int core_new(const coco_config *cfg, store *st, spool *sp, const secret *key,
 	c->key = *key;
 	for (size_t i = 0; template_dirs && template_dirs[i]; i++)
 		strv_push(&c->tdirs, xstrdup(template_dirs[i]));
+	c->conversations = cJSON_CreateObject();
+	(void)store_scan(st, CONVERSATIONS, on_conversation_line, c);
 	int r = core_set_config(c, cfg);
 	if (r < 0) {
 		core_free(c);
@@ -945,6 +1005,8 @@ core *core_free(core *c)
 		return NULL;
 	campaigns_free(c);
 	cJSON_Delete(c->tags);
+	cJSON_Delete(c->conversations);
+	free(c->channels);
 	strv_free(c->tdirs);
 	free(c);
 	return NULL;

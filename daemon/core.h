@@ -3,7 +3,8 @@
  * recurring round), reminders, digests on close and on the [Digest] schedule, the routing
  * of inbound answers to a member and a round, confirmations, and the admin commands of the
  * control socket. It knows rounds and nothing of protocols: inbound messages come from
- * connectors as inbound_msg, outbound ones go into the spool.
+ * channels as inbound_msg (channel.h), outbound ones go into the spool for the channel that
+ * reaches the member, chosen by capability and address kind, never by name.
  *
  * Time comes from clock_now(); the daemon calls core_tick() when core_next_event() is due,
  * so a test can run weeks of schedule by stepping the test clock. */
@@ -13,7 +14,7 @@
 #include <stdint.h>
 
 #include "config.h"
-#include "connector.h"
+#include "channel.h"
 #include "secret.h"
 #include "spool.h"
 #include "store.h"
@@ -40,14 +41,25 @@ int core_tick(core *c);
 /* The next instant something is due, or INT64_MAX. */
 int64_t core_next_event(core *c);
 
-/* The inbound_fn every connector calls (core is a core *). */
-void core_receive(void *core, const inbound_msg *m, inbound_done_fn done, void *userdata);
+/* The channels that run, in Connectors= order (the list is copied; the ops must outlive
+ * the core). A member's messages go to the first one that reaches members privately
+ * (CHANNEL_DM) and for which the member has an address of its kind. */
+void core_set_channels(core *c, const channel_ops *const *channels, size_t n);
+
+/* An inbound message from a channel; done is called exactly once (channel.h). */
+void core_receive(core *c, const inbound_msg *m, inbound_done_fn done, void *userdata);
+
+/* The spool's sent hook (spool_set_sent_hook(); userdata is the core): the remote id of a
+ * sent message goes into the conversation index (conversations.jsonl), so that a reply
+ * threaded under it finds its round. */
+void core_note_sent(const char *channel, const cJSON *msg, const char *remote_id,
+                    void *userdata);
 
 /* Handles a control request: rounds, open, close, remind, digest, export, forget. Returns
  * -EOPNOTSUPP (without touching the outputs) for a command it does not know. */
 int core_control(core *c, const cJSON *req, cJSON **ret_reply, char **ret_error);
 
-/* `cococtl forget` reaches the copies connectors keep through this hook, which the daemon
+/* `cococtl forget` reaches the copies channels keep through this hook, which the daemon
  * sets (it holds the running connectors; the core names none): erase what was sent to or
  * came from one of `addresses`, and what holds one of `phrases` (NULL-terminated lists);
  * *ret_erased (added to) counts what was removed. Without a hook nothing outside the
@@ -56,5 +68,3 @@ typedef int (*core_forget_fn)(const char *const *addresses, const char *const *p
                               size_t *ret_erased, void *userdata);
 void core_set_forget_hook(core *c, core_forget_fn fn, void *userdata);
 
-/* The connector outbound mail goes through ("email" if configured, else "local"). */
-const char *core_mail_connector(const core *c);

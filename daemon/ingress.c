@@ -18,10 +18,9 @@ struct ingress {
 	char *listen; /* the address server is bound to; NULL when socket-activated or stopped */
 };
 
-static bool ingress_wanted(const ingress *g, const coco_config *cfg)
+static bool ingress_wanted(const ingress *g, const coco_config *cfg, bool channels_http)
 {
-	return g->activated || cfg->listen_explicit || config_has_connector(cfg, "slack") ||
-	       config_has_connector(cfg, "matrix");
+	return g->activated || cfg->listen_explicit || channels_http;
 }
 
 static int ingress_start(ingress *g, const coco_config *cfg, http_server **ret)
@@ -47,8 +46,8 @@ static int ingress_start(ingress *g, const coco_config *cfg, http_server **ret)
 	return 0;
 }
 
-int ingress_new(sd_event *loop, const coco_config *cfg, ingress_routes_fn routes, void *userdata,
-                ingress **ret)
+int ingress_new(sd_event *loop, const coco_config *cfg, bool channels_http,
+                ingress_routes_fn routes, void *userdata, ingress **ret)
 {
 	ingress *g = xcalloc(1, sizeof *g);
 	g->loop = sd_event_ref(loop);
@@ -62,7 +61,7 @@ int ingress_new(sd_event *loop, const coco_config *cfg, ingress_routes_fn routes
 			log_notice("Listen=%s is ignored: the service manager passed the HTTP "
 			           "socket%s", cfg->listen, n == 1 ? "" : "s");
 	}
-	if (ingress_wanted(g, cfg)) {
+	if (ingress_wanted(g, cfg, channels_http)) {
 		int r = ingress_start(g, cfg, &g->server);
 		if (r < 0) {
 			ingress_free(g);
@@ -71,13 +70,13 @@ int ingress_new(sd_event *loop, const coco_config *cfg, ingress_routes_fn routes
 		if (!g->activated)
 			g->listen = xstrdup(cfg->listen);
 	} else {
-		log_debug("no HTTP ingress: Listen= is not set and no connector needs one");
+		log_debug("no HTTP ingress: Listen= is not set and no channel needs one");
 	}
 	*ret = g;
 	return 0;
 }
 
-int ingress_reload(ingress *g, const coco_config *cfg)
+int ingress_reload(ingress *g, const coco_config *cfg, bool channels_http)
 {
 	if (g->activated) {
 		if (cfg->listen_explicit)
@@ -85,9 +84,9 @@ int ingress_reload(ingress *g, const coco_config *cfg)
 			           "socket%s", cfg->listen, g->n_fds == 1 ? "" : "s");
 		return 0;
 	}
-	if (!ingress_wanted(g, cfg)) {
+	if (!ingress_wanted(g, cfg, channels_http)) {
 		if (g->server)
-			log_info("HTTP ingress stopped: Listen= is not set and no connector needs one");
+			log_info("HTTP ingress stopped: Listen= is not set and no channel needs one");
 		g->server = http_server_free(g->server);
 		free(g->listen);
 		g->listen = NULL;

@@ -10,11 +10,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "channels.h"
+#include "channelset.h"
 #include "clock.h"
 #include "config.h"
-#include "connector.h"
 #include "control.h"
 #include "core.h"
+#include "curlloop.h"
 #include "ingress.h"
 #include "secret.h"
 #include "spool.h"
@@ -36,9 +38,8 @@ typedef struct cocod {
 	spool *spool;
 	core *core;
 	char **template_dirs;
-	connector *conns[8];
-	const connector_ops *conn_ops[8];
-	size_t n_conns;
+	curlloop *curl;       /* the libcurl multi every channel shares */
+	channelset *channels; /* the channels that run */
 	ingress *http; /* the HTTP ingress, see "HTTP ingress" below */
 	uint64_t started_usec;
 	unsigned reloads;
@@ -79,36 +80,15 @@ static int load_config(const char *dir, coco_config **ret, char **ret_first_erro
 	return r;
 }
 
-static void connectors_stop(cocod *d)
+/* The channels of Connectors= run (started, reconfigured or stopped), and the ingress
+ * serves their routes. */
+static int channels_apply(cocod *d)
 {
-	for (size_t i = 0; i < d->n_conns; i++) {
-		spool_detach(d->spool, d->conn_ops[i]->name);
-		d->conn_ops[i]->stop(d->conns[i]);
-	}
-	d->n_conns = 0;
-}
-
-/* Connectors keep pointers into the config: they are restarted whenever it changes. */
-static int connectors_start(cocod *d)
-{
-	for (size_t i = 0; i < d->cfg->n_connectors && d->n_conns < ELEMENTSOF(d->conns); i++) {
-		const char *name = d->cfg->connectors[i];
-		const connector_ops *ops = connector_find(name);
-		if (!ops) {
-			log_warning("connector \"%s\" is not built into this cocod yet: messages for "
-			            "it stay queued in the spool", name);
-			continue;
-		}
-		connector *c = NULL;
-		int r = ops->start(d->loop, d->cfg, daemon_state_dir(d), core_receive, d->core, &c);
-		if (r < 0)
-			return log_error_errno(r, "cannot start the %s connector: %m", name);
-		d->conns[d->n_conns] = c;
-		d->conn_ops[d->n_conns++] = ops;
-		spool_attach(d->spool, ops, c);
-		log_info("connector %s started", name);
-	}
-	return 0;
+	int r = channelset_apply(d->channels, d->cfg, daemon_state_dir(d));
+	http_server *srv = ingress_server(d->http);
+	if (srv && channelset_add_routes(d->channels, srv) < 0)
+		log_error("cannot add the channels' HTTP routes to the running ingress");
+	return r;
 }
 
 /* One timer for everything time-driven: the next round transition, reminder, digest or
@@ -156,12 +136,15 @@ static void apply_control_group(cocod *d)
 		                  daemon_socket(d), name);
 }
 
-/* ---- HTTP ingress (daemon/ingress.h, daemon/http.h) ----
- * The routes every server the ingress makes gets. Connectors that receive over HTTP add
- * theirs here. */
+/* ---- HTTP ingress (daemon/ingress.h, engine/http.h) ----
+ * The routes every server the ingress makes gets: /healthz and the channels' own. */
 static int http_routes(http_server *s, void *userdata)
 {
-	return http_route_add(s, "GET", "/healthz", http_handler_healthz, NULL, 0);
+	cocod *d = userdata;
+	int r = http_route_add(s, "GET", "/healthz", http_handler_healthz, NULL, 0);
+	if (r >= 0)
+		r = channelset_add_routes(d->channels, s);
+	return r;
 }
 /* ---- end of HTTP ingress ---- */
 
@@ -187,23 +170,26 @@ static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void
 		if (strcmp(cfg->state_dir, d->cfg->state_dir) != 0 && !d->state_override)
 			log_warning("StateDirectory changed to %s: it takes effect on restart",
 			            cfg->state_dir);
-		connectors_stop(d);
 		(void)store_commit(d->store);
 		r = core_set_config(d->core, cfg);
-		config_free(d->cfg);
+		/* The channels read the new config at once (channelset_apply below), in place. */
+		coco_config *old = d->cfg;
 		d->cfg = cfg;
 		if (r < 0) {
 			/* A state.json that went bad under us (the core logged which): running on
 			 * guesses could send invitations twice, so stop; a restart refuses too. */
 			log_error_errno(r, "reload failed: cannot load the round states, stopping: %m");
 			sd_notify(0, "STOPPING=1\nSTATUS=Stopped: unreadable round state");
+			config_free(old);
 			return sd_event_exit(d->loop, 1);
 		}
 		d->reloads++;
 		apply_control_group(d);
-		(void)ingress_reload(d->http, d->cfg); /* HTTP ingress: logs, keeps the old on failure */
-		if (connectors_start(d) < 0)
-			d->last_reload_error = xstrdup("a connector failed to start, see the log");
+		if (channels_apply(d) < 0)
+			d->last_reload_error = xstrdup("a channel failed to start, see the log");
+		config_free(old);
+		/* HTTP ingress: logs, keeps the old on failure */
+		(void)ingress_reload(d->http, d->cfg, channelset_wants_http(d->channels));
 		_cleanup_free_ char *summary = config_summary(d->cfg);
 		log_info("configuration reloaded: %s", summary);
 	}
@@ -250,8 +236,10 @@ static int handle_status(cocod *d, cJSON **ret)
 	_cleanup_free_ char *summary = config_summary(d->cfg);
 	cJSON_AddStringToObject(o, "summary", summary);
 	cJSON *conns = cJSON_AddArrayToObject(o, "connectors");
-	for (size_t i = 0; i < d->cfg->n_connectors; i++)
-		cJSON_AddItemToArray(conns, cJSON_CreateString(d->cfg->connectors[i]));
+	char **names = channelset_names(d->channels);
+	for (char **n = names; *n; n++)
+		cJSON_AddItemToArray(conns, cJSON_CreateString(*n));
+	strv_free(names);
 	cJSON *camps = cJSON_AddArrayToObject(o, "campaigns");
 	for (size_t i = 0; i < d->cfg->n_campaigns; i++)
 		cJSON_AddItemToArray(camps, cJSON_CreateString(d->cfg->campaigns[i].id));
@@ -271,28 +259,6 @@ static int handle_status(cocod *d, cJSON **ret)
 	return 0;
 }
 
-/* The core's way to the connectors' own copies (cococtl forget), without naming any. */
-static int forget_in_connectors(const char *const *addresses, const char *const *phrases,
-                                size_t *ret_erased, void *userdata)
-{
-	cocod *d = userdata;
-	int err = 0;
-	for (size_t i = 0; i < d->n_conns; i++) {
-		size_t n = 0;
-		if (!d->conn_ops[i]->forget)
-			continue;
-		int r = d->conn_ops[i]->forget(d->conns[i], addresses, phrases, &n);
-		*ret_erased += n;
-		if (r < 0) {
-			log_error_errno(r, "forget: the %s connector could not erase every copy: %m",
-			                d->conn_ops[i]->name);
-			if (err == 0)
-				err = r;
-		}
-	}
-	return err;
-}
-
 static int on_control(const cJSON *req, cJSON **ret_reply, char **ret_error, void *userdata)
 {
 	cocod *d = userdata;
@@ -301,13 +267,7 @@ static int on_control(const cJSON *req, cJSON **ret_reply, char **ret_error, voi
 	if (STREQ(cmd, "status"))
 		return handle_status(d, ret_reply);
 	if (STREQ(cmd, "poll")) {
-		int n = 0;
-		for (size_t i = 0; i < d->n_conns; i++)
-			if (d->conn_ops[i]->poll) {
-				int r = d->conn_ops[i]->poll(d->conns[i]);
-				if (r > 0)
-					n += r;
-			}
+		int n = channelset_poll(d->channels);
 		*ret_reply = cJSON_CreateObject();
 		cJSON_AddNumberToObject(*ret_reply, "polled", n);
 		return 0;
@@ -324,8 +284,8 @@ static void daemon_done(cocod *d)
 		(void)store_commit(d->store);
 	control_free(d->ctl);
 	ingress_free(d->http);
-	if (d->spool)
-		connectors_stop(d);
+	channelset_free(d->channels);
+	curlloop_free(d->curl);
 	core_free(d->core);
 	spool_free(d->spool);
 	strv_free(d->template_dirs);
@@ -414,6 +374,7 @@ int main(int argc, char **argv)
 		log_warning("test clock: now is %lld (unix seconds), not the real time",
 		            (long long)clock_now());
 
+	channels_register_config();
 	r = load_config(d.config_dir, &d.cfg, NULL);
 	if (r < 0) {
 		log_error("not starting: fix the configuration in %s (cococtl check --config %s)",
@@ -464,7 +425,7 @@ int main(int argc, char **argv)
 		log_error_errno(r, "cannot start the campaigns: %m");
 		goto fail;
 	}
-	core_set_forget_hook(d.core, forget_in_connectors, &d);
+	spool_set_sent_hook(d.spool, core_note_sent, d.core);
 
 	sigset_t mask;
 	sigemptyset(&mask);
@@ -497,7 +458,15 @@ int main(int argc, char **argv)
 		log_error_errno(r, "cannot set up the timer: %m");
 		goto fail;
 	}
-	if (connectors_start(&d) < 0)
+	r = curlloop_new(d.loop, &d.curl);
+	if (r < 0) {
+		log_error_errno(r, "cannot set up libcurl on the event loop: %m");
+		goto fail;
+	}
+	r = channelset_new(d.loop, d.store, d.spool, d.core, d.curl, &d.channels);
+	if (r >= 0)
+		core_set_forget_hook(d.core, channelset_forget, d.channels);
+	if (r < 0 || channels_apply(&d) < 0)
 		goto fail;
 
 	r = control_new(d.loop, daemon_socket(&d), on_control, &d, &d.ctl);
@@ -507,7 +476,8 @@ int main(int argc, char **argv)
 	}
 	apply_control_group(&d);
 	/* HTTP ingress */
-	if (ingress_new(d.loop, d.cfg, http_routes, &d, &d.http) < 0)
+	if (ingress_new(d.loop, d.cfg, channelset_wants_http(d.channels), http_routes, &d,
+	                &d.http) < 0)
 		goto fail;
 
 	sd_event_now(d.loop, CLOCK_MONOTONIC, &d.started_usec);

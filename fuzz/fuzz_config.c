@@ -5,6 +5,7 @@
  * every error line must be "FILE:LINE: …" (or "FILE: …") for the file it names. */
 #include "fuzz-common.h"
 
+#include "channels.h"
 #include "config.h"
 
 static char *dir_campaign; /* input as campaigns.d/fuzz.conf */
@@ -31,6 +32,7 @@ static void cleanup(void)
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	fuzz_quiet_logs();
+	channels_register_config();
 	scratch = fuzz_scratch_dir("config");
 	atexit(cleanup);
 	dir_campaign = xasprintf("%s/campaign", scratch);

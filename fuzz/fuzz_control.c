@@ -2,7 +2,7 @@
  * client sends — usually JSON request lines — written to a real control socket (control.c:
  * line framing, the line cap, cJSON parsing) whose handler is the daemon's: "status" and
  * "poll" answered here as cocod does, everything else through core_control() (rounds, open,
- * close, remind, digest, export, forget) on a real core, store, spool and local connector.
+ * close, remind, digest, export, forget) on a real core, store, spool and local channel.
  *
  * Every input gets a fresh state directory on tmpfs, so a crash reproduces from its file
  * alone. The config (a small campaign) is loaded once; the clock is pinned inside it. Every
@@ -12,6 +12,8 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include "channels.h"
+#include "channelset.h"
 #include "clock.h"
 #include "control.h"
 #include "core.h"
@@ -46,7 +48,7 @@ struct daemon {
 	store *st;
 	spool *sp;
 	core *core;
-	connector *local;
+	channelset *chans;
 };
 static struct daemon dm;
 
@@ -63,7 +65,7 @@ static int on_control(const cJSON *req, cJSON **ret_reply, char **ret_error, voi
 		return 0;
 	}
 	if (STREQ(cmd, "poll")) {
-		int n = local_connector.poll(d->local);
+		int n = channelset_poll(d->chans);
 		*ret_reply = cJSON_CreateObject();
 		cJSON_AddNumberToObject(*ret_reply, "polled", n > 0 ? n : 0);
 		return 0;
@@ -101,6 +103,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	fuzz_write(camp, campaign_conf, strlen(campaign_conf));
 	_cleanup_free_ char *etc_dir = xasprintf("%s/etc", scratch);
 	char **errors = NULL;
+	channels_register_config();
 	if (config_load(etc_dir, &cfg, &errors) < 0) {
 		for (char **e = errors; e && *e; e++)
 			fprintf(stderr, "fuzz_control: %s\n", *e);
@@ -117,15 +120,16 @@ static void up(void)
 {
 	if (store_open(state, &dm.st) < 0 || spool_new(dm.st, &dm.sp) < 0 ||
 	    core_new(cfg, dm.st, dm.sp, &key, tdirs, &dm.core) < 0 ||
-	    local_connector.start(loop, cfg, state, core_receive, dm.core, &dm.local) < 0 ||
-	    spool_attach(dm.sp, &local_connector, dm.local) < 0)
+	    channelset_new(loop, dm.st, dm.sp, dm.core, NULL, &dm.chans) < 0 ||
+	    channelset_apply(dm.chans, cfg, state) < 0)
 		abort();
+	core_set_forget_hook(dm.core, channelset_forget, dm.chans);
 }
 
 static void down(void)
 {
 	(void)store_commit(dm.st);
-	local_connector.stop(dm.local);
+	channelset_free(dm.chans);
 	core_free(dm.core);
 	spool_free(dm.sp);
 	store_free(dm.st);

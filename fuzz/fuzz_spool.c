@@ -1,45 +1,50 @@
 /* fuzz_spool: a spool entry read back. The input is written as
  * spool/local/new/fuzz.json and spool/flaky/new/fuzz.json in a fresh store on tmpfs, then
- * spool_new() indexes it and spool_run() hands it on: to the real local connector (which
+ * spool_new() indexes it and spool_run() hands it on: to the real local channel (which
  * reads the message's fields and composes the mail into a maildir outbox) and to "flaky", a
  * connector that fails (temporarily, or for good when the input's length is odd), so the
  * retry bookkeeping reads and rewrites the entry too. A second run two days later gives up
  * or retries again. Counters must add up to the one message per connector. */
 #include "fuzz-common.h"
 
+#include "channel.h"
 #include "clock.h"
+#include "local.h"
 #include "spool.h"
 #include "store.h"
 
 static char *scratch, *state, *outbox_dir;
 static coco_config cfg;
+static coco_setting settings[4];
+static channel_host host;
 static sd_event *loop;
-static connector *local;
+static channel *local;
 static bool flaky_final;
 
-static int flaky_send(connector *c, const void *m, send_done_fn done, void *userdata)
+static int flaky_send(channel *c, const channel_msg *m, send_done_fn done, void *userdata)
 {
-	/* Read the fields a real connector would. */
-	const cJSON *msg = m;
-	const cJSON *to = cJSON_GetObjectItemCaseSensitive(msg, "to");
-	volatile const char *email = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(to, "email"));
-	(void)email;
-	done(flaky_final ? SEND_FAIL : SEND_RETRY, "flaky", userdata);
+	/* Read the fields a real channel would. */
+	volatile const char *address = m->address, *text = m->markdown;
+	(void)address;
+	(void)text;
+	done(flaky_final ? SEND_FAIL : SEND_RETRY, "flaky", NULL, userdata);
 	return 0;
 }
 
 /* The inbox stays empty: nothing arrives. */
-static void on_inbound(void *core, const inbound_msg *m, inbound_done_fn done, void *userdata)
+static void on_inbound(const channel_host *h, const inbound_msg *m, inbound_done_fn done,
+                       void *userdata)
 {
-	done(0, userdata);
+	inbound_result res = {.status = INBOUND_DONE};
+	done(&res, userdata);
 }
 
-static const connector_ops flaky_ops = {.name = "flaky", .send = flaky_send};
+static const channel_ops flaky_ops = {.name = "flaky", .send = flaky_send};
 
 static void cleanup(void)
 {
 	if (local)
-		local_connector.stop(local);
+		local_channel.stop(local);
 	sd_event_unref(loop);
 	if (scratch && !getenv("COCO_FUZZ_KEEP"))
 		fuzz_empty_dir(scratch), rmdir(scratch);
@@ -51,12 +56,17 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	scratch = fuzz_scratch_dir("spool");
 	state = xasprintf("%s/state", scratch);
 	outbox_dir = xasprintf("%s/outbox", scratch);
-	cfg.mail_from = "coco@provider.example";
-	cfg.mail_name = "Coco";
-	cfg.local_outbox = outbox_dir;
-	cfg.local_inbox = xasprintf("%s/inbox", scratch);
-	if (sd_event_new(&loop) < 0 ||
-	    local_connector.start(loop, &cfg, scratch, on_inbound, NULL, &local) < 0) {
+	settings[0] = (coco_setting){"Mail", "From", "coco@provider.example", 0};
+	settings[1] = (coco_setting){"Mail", "Name", "Coco", 0};
+	settings[2] = (coco_setting){"Local", "Outbox", outbox_dir, 0};
+	settings[3] = (coco_setting){"Local", "Inbox", xasprintf("%s/inbox", scratch), 0};
+	cfg.settings = settings;
+	cfg.n_settings = ELEMENTSOF(settings);
+	if (sd_event_new(&loop) < 0)
+		abort();
+	host = (channel_host){.loop = loop, .cfg = &cfg, .name = "local", .state_dir = scratch,
+	                      .receive = on_inbound};
+	if (local_channel.start(&host, &local) < 0) {
 		fprintf(stderr, "fuzz_spool: cannot start the local connector\n");
 		abort();
 	}
@@ -88,7 +98,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	spool *sp = NULL;
 	if (store_open(state, &st) < 0 || spool_new(st, &sp) < 0)
 		abort();
-	if (spool_attach(sp, &local_connector, local) < 0 || spool_attach(sp, &flaky_ops, NULL) < 0)
+	if (spool_attach(sp, &local_channel, local) < 0 || spool_attach(sp, &flaky_ops, NULL) < 0)
 		abort();
 	(void)spool_next_due(sp);
 	(void)spool_run(sp);

@@ -10,7 +10,8 @@
 
 #include "clock.h"
 #include "config.h"
-#include "connector.h"
+#include "channels.h"
+#include "channelset.h"
 #include "core.h"
 #include "email/address.h"
 #include "secret.h"
@@ -31,7 +32,7 @@ typedef struct sim {
 	store *st;
 	spool *sp;
 	core *core;
-	connector *conn;
+	channelset *chans; /* the local channel, run as cocod runs it */
 	secret key;
 	cJSON *seen; /* spool ids already turned into events */
 	event ev[4096];
@@ -53,16 +54,16 @@ static inline void sim_up(sim *s)
 	assert_int_equal(store_open(s->state, &s->st), 0);
 	assert_int_equal(spool_new(s->st, &s->sp), 0);
 	assert_int_equal(core_new(s->cfg, s->st, s->sp, &s->key, tdirs, &s->core), 0);
-	assert_int_equal(local_connector.start(s->loop, s->cfg, s->state, core_receive, s->core,
-	                                       &s->conn),
-	                 0);
-	assert_int_equal(spool_attach(s->sp, &local_connector, s->conn), 0);
+	assert_int_equal(channelset_new(s->loop, s->st, s->sp, s->core, NULL, &s->chans), 0);
+	assert_int_equal(channelset_apply(s->chans, s->cfg, s->state), 0);
+	core_set_forget_hook(s->core, channelset_forget, s->chans);
+	spool_set_sent_hook(s->sp, core_note_sent, s->core);
 }
 
 static inline void sim_down(sim *s)
 {
 	store_commit(s->st);
-	local_connector.stop(s->conn);
+	s->chans = channelset_free(s->chans);
 	s->core = core_free(s->core);
 	s->sp = spool_free(s->sp);
 	s->st = store_free(s->st);
@@ -82,6 +83,7 @@ static inline void sim_start(sim *s, const char *campaign_conf)
 	write_text(conf, "[Daemon]\nConnectors=local\n[Mail]\nFrom=coco@provider.example\n");
 	write_text(camp, campaign_conf);
 	char **errors = NULL;
+	channels_register_config();
 	int r = config_load(etc, &s->cfg, &errors);
 	for (char **e = errors; e && *e; e++)
 		fprintf(stderr, "config: %s\n", *e);
@@ -174,7 +176,7 @@ static inline void deliver_mail(sim *s, const char *mail)
 	_cleanup_free_ char *dst = xasprintf("%s/local/inbox/new/m%u", s->state, s->mail_seq);
 	write_text(tmp, mail);
 	assert_int_equal(rename(tmp, dst), 0);
-	assert_true(local_connector.poll(s->conn) >= 1);
+	assert_true(channelset_poll(s->chans) >= 1);
 	settle(s);
 }
 
@@ -220,8 +222,8 @@ static inline void reply_as(sim *s, const char *kind, const char *member, const 
 	assert_non_null(found);
 	/* As the mail carried them (the email channel's Reply-To and Message-ID). */
 	const char *ref = cJSON_GetObjectItem(found, "conversation")->valuestring;
-	_cleanup_free_ char *rt = email_reply_to(s->cfg->mail_from, ref);
-	_cleanup_free_ char *mid = email_message_id(s->cfg->mail_from,
+	_cleanup_free_ char *rt = email_reply_to(config_get(s->cfg, "Mail", "From"), ref);
+	_cleanup_free_ char *mid = email_message_id(config_get(s->cfg, "Mail", "From"),
 	                                           cJSON_GetObjectItem(found, "id")->valuestring, ref);
 	reply_to = rt;
 	msgid = mid;

@@ -7,8 +7,8 @@ set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 
 # One name everywhere.
-name=$(sed -n 's/^#define SECRET_KEY_NAME "\(.*\)"$/\1/p' "$src/daemon/secret.h")
-[ -n "$name" ] || fail "no SECRET_KEY_NAME in daemon/secret.h"
+name=$(sed -n 's/^#define SECRET_KEY_NAME "\(.*\)"$/\1/p' "$src/engine/secret.h")
+[ -n "$name" ] || fail "no SECRET_KEY_NAME in engine/secret.h"
 unit=$(sed -n 's/^LoadCredential=\([^:]*\):\(.*\)$/\1 \2/p' "$src/packaging/cocod.service.in" | head -1)
 [ -n "$unit" ] || fail "the unit passes no LoadCredential= (uncommented)"
 [ "${unit%% *}" = "$name" ] || fail "the unit's credential is \"${unit%% *}\", the code reads \"$name\""

@@ -36,10 +36,7 @@ static int forget_hook(const char *const *addresses, const char *const *phrases,
                        size_t *ret_erased, void *userdata)
 {
 	sim *s = userdata;
-	size_t n = 0;
-	int r = local_connector.forget(s->conn, addresses, phrases, &n);
-	*ret_erased += n;
-	return r;
+	return channelset_forget(addresses, phrases, ret_erased, s->chans);
 }
 
 static cJSON *ctl(sim *s, const char *cmd, const char *key, const char *value, char **err)

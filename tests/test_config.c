@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "channels.h"
 #include "config.h"
 #include "util.h"
 
@@ -107,10 +108,10 @@ static void test_shipped_example(void **state)
 	assert_string_equal(c->connectors[0], "local");
 	assert_true(config_has_connector(c, "local"));
 	assert_false(config_has_connector(c, "email"));
-	assert_string_equal(c->mail_from, "coco@northwind.example");
+	assert_string_equal(config_get(c, "Mail", "From"), "coco@northwind.example");
 	assert_null(c->secrets_dir);
-	assert_null(c->local_outbox);
-	assert_null(c->local_inbox);
+	assert_null(config_get(c, "Local", "Outbox"));
+	assert_null(config_get(c, "Local", "Inbox"));
 
 	_cleanup_free_ char *sum = config_summary(c);
 	assert_string_equal(sum, "1 campaign, 6 members, 4 rounds, 7 questions");
@@ -291,9 +292,8 @@ static const struct {
     {"bad-listen", 3, "Listen=localhost: expected ADDRESS:PORT"},
     {"bad-listen-v6", 3, "Listen=::1:8470: expected ADDRESS:PORT with a numeric address"},
     {"bad-listen-name", 3, "Listen=localhost:8470: expected ADDRESS:PORT with a numeric"},
-    {"email-no-from", 3, "Connectors=email sends mail: expected From= in [Mail]"},
     {"unknown-section", 2,
-     "unknown section [Deamon]: expected [Daemon], [Mail], [Secrets] or [Local]"},
+     "unknown section [Deamon]: expected [Daemon], [Secrets], [Mail], [Local]"},
     {"key-outside-section", 2, "Listen= outside a section"},
     {"bad-mail-from", 3, "From=coco: expected an email address"},
     {"bad-control-group", 3, "ControlGroup=no-such-group-coco: no such group"},
@@ -414,10 +414,10 @@ static void test_defaults(void **state)
 	assert_int_equal(c->n_connectors, 1);
 	assert_string_equal(c->connectors[0], "local");
 	assert_null(c->connectors[1]);
-	assert_null(c->mail_from);
+	assert_null(config_get(c, "Mail", "From"));
 	assert_null(c->secrets_dir);
-	assert_null(c->local_outbox);
-	assert_null(c->local_inbox);
+	assert_null(config_get(c, "Local", "Outbox"));
+	assert_null(config_get(c, "Local", "Inbox"));
 
 	const coco_campaign *camp = config_find_campaign(c, "minimal"); /* the file name */
 	assert_non_null(camp);
@@ -468,11 +468,11 @@ static void test_missing(void **state)
 	assert_null(c);
 
 	/* An empty campaigns.d, or none, is fine. */
-	_cleanup_free_ char *dir = make_dir("[Daemon]\nConnectors=local, matrix,local\n");
+	_cleanup_free_ char *dir = make_dir("[Daemon]\nConnectors=local, local\n");
 	assert_int_equal(config_load(dir, &c, &errors), 0);
 	assert_int_equal(c->n_campaigns, 0);
-	assert_int_equal(c->n_connectors, 2);
-	assert_true(config_has_connector(c, "matrix"));
+	assert_int_equal(c->n_connectors, 1); /* a repeated name is harmless */
+	assert_true(config_has_connector(c, "local"));
 	_cleanup_free_ char *sum = config_summary(c);
 	assert_string_equal(sum, "0 campaigns, 0 members, 0 rounds, 0 questions");
 	config_free(c);
@@ -609,12 +609,75 @@ static void test_hostile_input(void **state)
 	rm_rf(dir);
 }
 
-/* Every key of the tables in daemon/config*.c appears in docs/config.md as `Key=`. */
+/* A channel's own sections: the loader checks the keys the channel declares, by kind,
+ * reports what a running channel needs and lacks, and keeps the values for config_get(). */
+static void test_channel_sections(void **state)
+{
+	static const config_key_def chat_keys[] = {
+		{"Url", CONFIG_VALUE_URL, true, "where"},
+		{"Threads", CONFIG_VALUE_BOOL, false, "whether"},
+		{"Team", CONFIG_VALUE_STRING, false, "who"},
+	};
+	static const config_section_def chat = {"Chat", chat_keys, ELEMENTSOF(chat_keys)};
+	static const config_section_def *const chat_sections[] = {&chat, NULL};
+	static const config_channel_def defs[] = {{"mail", NULL}, {"chat", chat_sections}};
+	config_register_channels(defs, ELEMENTSOF(defs));
+
+	char **errors = NULL;
+	coco_config *c = NULL;
+	/* The default is the first channel; a section of a channel that does not run is
+	 * still checked. */
+	_cleanup_free_ char *d1 = make_dir("[Chat]\nUrl=https://chat.example/api\nThreads=yes\n");
+	assert_int_equal(config_load(d1, &c, &errors), 0);
+	assert_string_equal(c->connectors[0], "mail");
+	assert_string_equal(config_get(c, "Chat", "Url"), "https://chat.example/api");
+	assert_true(config_get_bool(c, "Chat", "Threads", false));
+	assert_null(config_get(c, "Chat", "Team"));
+	assert_false(config_get_bool(c, "Chat", "Nope", false));
+	c = config_free(c);
+	rm_rf(d1);
+
+	_cleanup_free_ char *d2 = make_dir("[Daemon]\nConnectors=mail chat\n[Chat]\n"
+	                                   "Threads=maybe\nUrl=chat.example\nColour=red\n");
+	assert_int_equal(config_load(d2, &c, &errors), -EINVAL);
+	assert_int_equal(strv_length(errors), 4);
+	assert_non_null(strstr(errors[0], "coco.conf:2: Connectors=chat needs Url= in [Chat]"));
+	assert_non_null(strstr(errors[1], "coco.conf:4: Threads=maybe: expected yes or no"));
+	assert_non_null(strstr(errors[2], "coco.conf:5: Url=chat.example: expected a URL"));
+	assert_non_null(strstr(errors[3], "coco.conf:6: unknown key Colour= in [Chat]: expected "
+	                                  "one of Url, Threads, Team"));
+	strv_free(errors);
+	rm_rf(d2);
+
+	_cleanup_free_ char *d3 = make_dir("[Daemon]\nConnectors=fax\n[Mail]\nFrom=a@b.example\n");
+	assert_int_equal(config_load(d3, &c, &errors), -EINVAL);
+	assert_int_equal(strv_length(errors), 3);
+	assert_non_null(strstr(errors[0], "unknown connector \"fax\": expected one of mail, chat"));
+	assert_non_null(strstr(errors[1], "Connectors= is empty"));
+	assert_non_null(strstr(errors[2], "unknown section [Mail]: expected [Daemon], [Secrets], "
+	                                  "[Chat]"));
+	strv_free(errors);
+	rm_rf(d3);
+	channels_register_config();
+}
+
+/* Every key of the tables in engine/config*.c, and every key of the channels' sections,
+ * appears in docs/config.md as `Key=`. */
 static void test_docs(void **state)
 {
 	_cleanup_free_ char *doc = slurp("docs/config.md");
+	for (const channel_ops *const *ch = channel_list(); *ch; ch++)
+		for (const config_section_def *const *s = (*ch)->sections; s && *s; s++)
+			for (size_t k = 0; k < (*s)->n_keys; k++) {
+				_cleanup_free_ char *want = xasprintf("`%s=`", (*s)->keys[k].name);
+				if (!strstr(doc, want)) {
+					print_message("channel %s: docs/config.md does not mention %s\n",
+					              (*ch)->name, want);
+					fail();
+				}
+			}
 	glob_t g;
-	assert_int_equal(glob("daemon/config*.c", 0, NULL, &g), 0);
+	assert_int_equal(glob("engine/config*.c", 0, NULL, &g), 0);
 	size_t n = 0;
 	for (size_t i = 0; i < g.gl_pathc; i++) {
 		_cleanup_free_ char *src = slurp(g.gl_pathv[i]);
@@ -655,10 +718,12 @@ static void test_enum_strings(void **state)
 
 int main(void)
 {
+	channels_register_config();
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_shipped_example),
 		cmocka_unit_test(test_bad_campaigns),
 		cmocka_unit_test(test_bad_main),
+		cmocka_unit_test(test_channel_sections),
 		cmocka_unit_test(test_listen),
 		cmocka_unit_test(test_duplicate_campaign),
 		cmocka_unit_test(test_three_errors),

@@ -1,4 +1,4 @@
-/* The HTTP ingress (daemon/http.c) on its own sd-event loop in a thread, with raw sockets
+/* The HTTP ingress (engine/http.c) on its own sd-event loop in a thread, with raw sockets
  * on the client side so that every byte on the wire is the test's: routing (404, 405 with
  * Allow, 415, prefixes), the body cap (413 by Content-Length and past the cap in a chunked
  * body, the server serving the next request), malformed requests (400), deferred answers

@@ -27,7 +27,9 @@
 #include <cmocka.h>
 
 #include "clock.h"
-#include "connector.h"
+#include "channel.h"
+#include "channels.h"
+#include "local.h"
 #include "email/mime.h"
 #include "util.h"
 
@@ -39,10 +41,34 @@ typedef struct fake_core {
 	int immediate_result;
 	inbound_done_fn done;
 	void *done_ud;
-	char *key, *from, *subject, *text, *in_reply_to, *via;
-	char **to, **references;
+	char *key, *from, *subject, *text, *conversation, *thread, *remote_id, *via;
 	bool automatic;
 } fake_core;
+
+typedef void (*test_inbound_fn)(void *core, const inbound_msg *m, inbound_done_fn done,
+                                void *ud);
+
+/* The host side a test gives the channel: its inbound messages go to fn(core, …). */
+typedef struct test_host {
+	channel_host host; /* first */
+	test_inbound_fn fn;
+	void *core;
+} test_host;
+
+static void host_receive(const channel_host *h, const inbound_msg *m, inbound_done_fn done,
+                         void *ud)
+{
+	const test_host *t = (const test_host *)h;
+	t->fn(t->core, m, done, ud);
+}
+
+/* The result the core would give: >= 0 done, < 0 retry later. */
+static void answer(inbound_done_fn done, void *ud, int result)
+{
+	inbound_result res = {.status = result >= 0 ? INBOUND_DONE : INBOUND_RETRY,
+	                      .error = result < 0 ? result : 0};
+	done(&res, ud);
+}
 
 static void core_reset_copies(fake_core *k)
 {
@@ -50,12 +76,12 @@ static void core_reset_copies(fake_core *k)
 	free(k->from);
 	free(k->subject);
 	free(k->text);
-	free(k->in_reply_to);
+	free(k->conversation);
+	free(k->thread);
+	free(k->remote_id);
 	free(k->via);
-	strv_free(k->to);
-	strv_free(k->references);
-	k->key = k->from = k->subject = k->text = k->in_reply_to = k->via = NULL;
-	k->to = k->references = NULL;
+	k->key = k->from = k->subject = k->text = k->via = NULL;
+	k->conversation = k->thread = k->remote_id = NULL;
 }
 
 static void on_inbound(void *core, const inbound_msg *m, inbound_done_fn done, void *ud)
@@ -65,18 +91,16 @@ static void on_inbound(void *core, const inbound_msg *m, inbound_done_fn done, v
 	k->calls++;
 	core_reset_copies(k);
 	k->key = xstrdup(m->key);
-	k->via = xstrdup(m->via);
+	k->via = xstrdup(m->channel);
 	k->from = xstrdup(m->from);
 	k->subject = xstrdup(m->subject);
 	k->text = xstrdup(m->text);
-	k->in_reply_to = m->in_reply_to ? xstrdup(m->in_reply_to) : NULL;
-	for (const char *const *p = m->to; p && *p; p++)
-		strv_push(&k->to, xstrdup(*p));
-	for (const char *const *p = m->references; p && *p; p++)
-		strv_push(&k->references, xstrdup(*p));
+	k->conversation = m->conversation ? xstrdup(m->conversation) : NULL;
+	k->thread = m->thread ? xstrdup(m->thread) : NULL;
+	k->remote_id = m->remote_id ? xstrdup(m->remote_id) : NULL;
 	k->automatic = m->automatic;
 	if (k->immediate) {
-		done(k->immediate_result, ud);
+		answer(done, ud, k->immediate_result);
 		return;
 	}
 	assert_null(k->done); /* one at a time in these tests */
@@ -89,15 +113,7 @@ static void core_finish(fake_core *k, int result)
 	inbound_done_fn done = k->done;
 	assert_non_null(done);
 	k->done = NULL;
-	done(result, k->done_ud);
-}
-
-static bool strv_has(char **v, const char *s)
-{
-	for (char **p = v; p && *p; p++)
-		if (STREQ(*p, s))
-			return true;
-	return false;
+	answer(done, k->done_ud, result);
 }
 
 /* ---- fixture ---- */
@@ -106,8 +122,10 @@ typedef struct fixture {
 	char dir[64];
 	char *outbox, *inbox;
 	coco_config cfg;
+	coco_setting settings[4]; /* [Mail] From, Name; [Local] Outbox, Inbox */
+	test_host host;
 	sd_event *loop;
-	connector *c;
+	channel *c;
 	fake_core core;
 } fixture;
 
@@ -123,10 +141,12 @@ static int setup(void **state)
 	assert_non_null(mkdtemp(f->dir));
 	f->outbox = xasprintf("%s/out", f->dir);
 	f->inbox = xasprintf("%s/in/box", f->dir); /* parents are created too */
-	f->cfg.mail_from = "coco@team.example";
-	f->cfg.mail_name = "Coco Rounds";
-	f->cfg.local_outbox = f->outbox;
-	f->cfg.local_inbox = f->inbox;
+	f->settings[0] = (coco_setting){"Mail", "From", "coco@team.example", 1};
+	f->settings[1] = (coco_setting){"Mail", "Name", "Coco Rounds", 2};
+	f->settings[2] = (coco_setting){"Local", "Outbox", f->outbox, 3};
+	f->settings[3] = (coco_setting){"Local", "Inbox", f->inbox, 4};
+	f->cfg.settings = f->settings;
+	f->cfg.n_settings = 4;
 	f->cfg.state_dir = f->dir;
 	assert_int_equal(sd_event_new(&f->loop), 0);
 	clock_set_test(1796630400);
@@ -134,17 +154,27 @@ static int setup(void **state)
 	return 0;
 }
 
+static void host_init(test_host *t, fixture *f, sd_event *loop, test_inbound_fn fn, void *core)
+{
+	*t = (test_host){
+		.host = {.loop = loop, .cfg = &f->cfg, .name = "local", .state_dir = f->dir,
+		         .receive = host_receive},
+		.fn = fn,
+		.core = core,
+	};
+}
+
 static void start(fixture *f)
 {
-	assert_int_equal(local_connector.start(f->loop, &f->cfg, f->dir, on_inbound, &f->core, &f->c),
-	                 0);
+	host_init(&f->host, f, f->loop, on_inbound, &f->core);
+	assert_int_equal(local_channel.start(&f->host.host, &f->c), 0);
 }
 
 static int teardown(void **state)
 {
 	fixture *f = *state;
 	if (f->c)
-		local_connector.stop(f->c);
+		local_channel.stop(f->c);
 	if (f->core.done)
 		core_finish(&f->core, -EIO); /* after stop: must only free */
 	core_reset_copies(&f->core);
@@ -256,15 +286,27 @@ typedef struct send_result {
 	unsigned calls;
 	send_status status;
 	char *error;
+	char *remote_id;
 } send_result;
 
-static void on_sent(send_status status, const char *error, void *userdata)
+static void on_sent(send_status status, const char *error, const char *remote_id,
+                    void *userdata)
 {
 	send_result *s = userdata;
 	s->calls++;
 	s->status = status;
 	free(s->error);
 	s->error = error ? xstrdup(error) : NULL;
+	free(s->remote_id);
+	s->remote_id = remote_id ? xstrdup(remote_id) : NULL;
+}
+
+/* What the spool does with a queued message: read it back typed, hand it over. */
+static void send_json(fixture *f, const cJSON *m, send_result *res)
+{
+	_cleanup_channel_msg_ channel_msg *cm = NULL;
+	assert_int_equal(channel_msg_from_json(m, &cm), 0);
+	assert_int_equal(local_channel.send(f->c, cm, on_sent, res), 0);
 }
 
 #define REF "6pwm3g5veetjgitv" /* a conversation reference, as the core issues them */
@@ -298,7 +340,7 @@ static void test_send(void **state)
 	start(f);
 
 	cJSON *m = outbound("ana@client.example");
-	assert_int_equal(local_connector.send(f->c, m, on_sent, &res), 0);
+	send_json(f, m, &res);
 	cJSON_Delete(m);
 	assert_int_equal(res.calls, 1); /* synchronous */
 	assert_int_equal(res.status, SEND_OK);
@@ -327,18 +369,20 @@ static void test_send(void **state)
 	assert_string_equal(mail_message_id(mm), "prompt-1." REF "@team.example");
 	assert_string_equal(mail_in_reply_to(mm), "prompt-0@team.example");
 	assert_string_equal(mail_reply_to(mm), "coco+" REF "@team.example");
+	assert_string_equal(res.remote_id, mail_message_id(mm)); /* for the conversation index */
 	assert_non_null(strstr(mail_body(mm), "How was the week?"));
 	assert_non_null(strstr(mail_body(mm), "Reply with `1: 4`."));
 	assert_true(mail_is_automatic(mm)); /* Auto-Submitted: we are a machine */
 
 	/* a second send gets its own file */
 	m = outbound("ana@client.example");
-	assert_int_equal(local_connector.send(f->c, m, on_sent, &res), 0);
+	send_json(f, m, &res);
 	cJSON_Delete(m);
 	assert_int_equal(res.status, SEND_OK);
 	assert_int_equal(list_dir(newdir, NULL), 2);
 	strv_free(names);
 	free(res.error);
+	free(res.remote_id);
 }
 
 /* A message a spool written before typed messages holds (version 1: the core's own mail
@@ -353,7 +397,7 @@ static void test_send_v1(void **state)
 	                       "\"ana\",\"email\":\"ana@client.example\"},\"subject\":\"Re: x\","
 	                       "\"markdown\":\"ok\",\"message_id\":\"conf-1." REF "@team.example\","
 	                       "\"reply_to\":\"coco+" REF "@team.example\"}");
-	assert_int_equal(local_connector.send(f->c, m, on_sent, &res), 0);
+	send_json(f, m, &res);
 	cJSON_Delete(m);
 	assert_int_equal(res.status, SEND_OK);
 	_cleanup_free_ char *newdir = xasprintf("%s/new", f->outbox);
@@ -369,6 +413,7 @@ static void test_send_v1(void **state)
 	assert_string_equal(mail_to(mm)[0], "ana@client.example");
 	strv_free(names);
 	free(res.error);
+	free(res.remote_id);
 }
 
 static void test_send_fail(void **state)
@@ -380,7 +425,7 @@ static void test_send_fail(void **state)
 
 	/* a member without an email address: final, and the error says which member */
 	cJSON *m = outbound(NULL);
-	assert_int_equal(local_connector.send(f->c, m, on_sent, &res), 0);
+	send_json(f, m, &res);
 	assert_int_equal(res.calls, 1);
 	assert_int_equal(res.status, SEND_FAIL);
 	assert_non_null(res.error);
@@ -391,27 +436,22 @@ static void test_send_fail(void **state)
 	/* header injection through the subject: refused, nothing written */
 	m = outbound("ana@client.example");
 	cJSON_ReplaceItemInObject(m, "subject", cJSON_CreateString("Hi\r\nBcc: eve@evil.example"));
-	assert_int_equal(local_connector.send(f->c, m, on_sent, &res), 0);
+	send_json(f, m, &res);
 	assert_int_equal(res.status, SEND_FAIL);
 	assert_null(strstr(res.error, "evil")); /* field values are not echoed */
 	cJSON_Delete(m);
 
-	/* no "to" at all */
-	m = cJSON_CreateObject();
-	assert_int_equal(local_connector.send(f->c, m, on_sent, &res), 0);
-	assert_int_equal(res.status, SEND_FAIL);
-	cJSON_Delete(m);
-
 	/* no sender configured */
-	f->cfg.mail_from = NULL;
+	f->cfg.n_settings = 0; /* no [Mail] From= */
 	m = outbound("ana@client.example");
-	assert_int_equal(local_connector.send(f->c, m, on_sent, &res), 0);
+	send_json(f, m, &res);
 	assert_int_equal(res.status, SEND_FAIL);
 	assert_non_null(strstr(res.error, "From="));
 	cJSON_Delete(m);
-	assert_int_equal(res.calls, 4);
+	assert_int_equal(res.calls, 3);
 	assert_int_equal(list_dir(newdir, NULL), 0);
 	free(res.error);
+	free(res.remote_id);
 }
 
 /* ---- inbound ---- */
@@ -430,12 +470,9 @@ static void test_inbound_inotify(void **state)
 	assert_string_equal(f->core.key, "mail:answer-1@client.example");
 	assert_string_equal(f->core.via, "local");
 	assert_string_equal(f->core.from, "ana@client.example");
-	assert_true(strv_has(f->core.to, "reply+tok123@team.example"));
-	assert_true(strv_has(f->core.to, "boss@client.example"));
-	assert_int_equal(strv_length(f->core.to), 2); /* Delivered-To equal to To: once */
-	assert_string_equal(f->core.in_reply_to, "prompt-1@team.example");
-	assert_int_equal(strv_length(f->core.references), 2);
-	assert_string_equal(f->core.references[0], "prompt-0@team.example");
+	assert_null(f->core.conversation); /* reply+tok123: no reference of ours */
+	assert_string_equal(f->core.thread, "prompt-1@team.example");
+	assert_string_equal(f->core.remote_id, "answer-1@client.example");
 	assert_string_equal(f->core.subject, "Re: Kickoff survey");
 	assert_string_equal(f->core.text, "1: 4\nidea: weekly demo");
 	assert_false(f->core.automatic);
@@ -445,7 +482,7 @@ static void test_inbound_inotify(void **state)
 	assert_false(exists(f, "new", "1.a.host"));
 	assert_false(exists(f, "cur", "1.a.host"));
 	assert_true(exists(f, "cur", "1.a.host:1,handed"));
-	assert_int_equal(local_connector.poll(f->c), 0);
+	assert_int_equal(local_channel.poll(f->c), 0);
 	run_idle(f);
 	assert_int_equal(f->core.calls, 1);
 
@@ -454,7 +491,7 @@ static void test_inbound_inotify(void **state)
 	assert_false(exists(f, "cur", "1.a.host"));
 	assert_false(exists(f, "cur", "1.a.host:1,handed"));
 	assert_true(exists(f, "cur", "1.a.host:2,S"));
-	assert_int_equal(local_connector.poll(f->c), 0);
+	assert_int_equal(local_channel.poll(f->c), 0);
 	assert_int_equal(f->core.calls, 1);
 }
 
@@ -520,7 +557,7 @@ static void test_inbound_keep_on_error(void **state)
 	drop(f, "2c.b.host", answer_mail, sizeof(answer_mail) - 1);
 	run_until(f, 4);
 	core_finish(&f->core, -EIO);
-	assert_int_equal(local_connector.poll(f->c), 1);
+	assert_int_equal(local_channel.poll(f->c), 1);
 	assert_int_equal(f->core.calls, 5);
 	core_finish(&f->core, 0);
 	assert_true(exists(f, "cur", "2c.b.host:2,S"));
@@ -560,7 +597,7 @@ static void test_inbound_rejects(void **state)
 	/* a symlink could point anywhere: not read */
 	_cleanup_free_ char *link = xasprintf("%s/new/6.link.host", f->inbox);
 	assert_int_equal(symlink("/etc/passwd", link), 0);
-	assert_int_equal(local_connector.poll(f->c), 0);
+	assert_int_equal(local_channel.poll(f->c), 0);
 	assert_true(exists(f, "failed", "6.link.host"));
 
 	assert_int_equal(f->core.calls, 0);
@@ -633,7 +670,7 @@ static void test_stop_with_pending(void **state)
 	drop(f, "10.p.host", answer_mail, sizeof(answer_mail) - 1);
 	run_until(f, 1);
 	assert_int_equal(f->core.calls, 1);
-	f->c = local_connector.stop(f->c);
+	f->c = local_channel.stop(f->c);
 	assert_null(f->c);
 	/* the late answer frees the message but moves nothing */
 	core_finish(&f->core, 0);
@@ -690,7 +727,7 @@ static void test_inbound_deep_nesting_quarantined(void **state)
 	assert_non_null(strstr(log, "nested deeper than 16 levels"));
 
 	/* never offered again */
-	assert_int_equal(local_connector.poll(f->c), 0);
+	assert_int_equal(local_channel.poll(f->c), 0);
 	assert_int_equal(f->core.calls, 1);
 }
 
@@ -706,15 +743,18 @@ static void hold_on_inbound(void *core, const inbound_msg *m, inbound_done_fn do
 
 /* A cocod run in a child: the connector on its own loop with `on` as the core, until the
  * process dies or ~1 s passed (then exit 2). Returns the exit status. */
-static int run_child(fixture *f, inbound_fn on)
+static int run_child(fixture *f, test_inbound_fn on)
 {
 	pid_t pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		sd_event *loop = NULL;
-		connector *c = NULL;
-		if (sd_event_new(&loop) < 0 ||
-		    local_connector.start(loop, &f->cfg, f->dir, on, NULL, &c) < 0)
+		channel *c = NULL;
+		test_host h;
+		if (sd_event_new(&loop) < 0)
+			_exit(1);
+		host_init(&h, f, loop, on, NULL);
+		if (local_channel.start(&h.host, &c) < 0)
 			_exit(1);
 		for (int i = 0; i < 20; i++)
 			(void)sd_event_run(loop, 50 * 1000);
@@ -845,11 +885,13 @@ static void test_tmp_leftovers_swept(void **state)
 
 static void test_find(void **state)
 {
-	assert_ptr_equal(connector_find("local"), &local_connector);
-	assert_string_equal(local_connector.name, "local");
-	assert_null(connector_find("nope"));
-	assert_null(connector_find(""));
-	assert_null(connector_find(NULL));
+	assert_ptr_equal(channel_find("local"), &local_channel);
+	assert_string_equal(local_channel.name, "local");
+	assert_true(local_channel.caps & CHANNEL_DM);
+	assert_string_equal(local_channel.address, "email");
+	assert_null(channel_find("nope"));
+	assert_null(channel_find(""));
+	assert_null(channel_find(NULL));
 }
 
 int main(void)

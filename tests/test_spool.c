@@ -34,7 +34,7 @@ typedef enum fake_mode {
 	FAKE_REFUSE, /* send() returns -EIO without calling back */
 } fake_mode;
 
-struct connector {
+struct channel {
 	fake_mode mode;
 	unsigned sends;
 	char *last_id;
@@ -43,24 +43,21 @@ struct connector {
 	size_t n_pending;
 };
 
-static int fake_send(connector *c, const void *m, send_done_fn done, void *userdata)
+static int fake_send(channel *c, const channel_msg *m, send_done_fn done, void *userdata)
 {
-	const cJSON *msg = m;
-	const cJSON *id = cJSON_GetObjectItemCaseSensitive(msg, "id");
-
-	assert_true(cJSON_IsString(id));
+	assert_non_null(m->id);
 	c->sends++;
 	free(c->last_id);
-	c->last_id = xstrdup(id->valuestring);
+	c->last_id = xstrdup(m->id);
 	switch (c->mode) {
 	case FAKE_OK:
-		done(SEND_OK, NULL, userdata);
+		done(SEND_OK, NULL, NULL, userdata);
 		break;
 	case FAKE_RETRY:
-		done(SEND_RETRY, "421 try later", userdata);
+		done(SEND_RETRY, "421 try later", NULL, userdata);
 		break;
 	case FAKE_FAIL:
-		done(SEND_FAIL, "550 no such user", userdata);
+		done(SEND_FAIL, "550 no such user", NULL, userdata);
 		break;
 	case FAKE_ASYNC:
 		assert_true(c->n_pending < ELEMENTSOF(c->pending_done));
@@ -73,7 +70,7 @@ static int fake_send(connector *c, const void *m, send_done_fn done, void *userd
 	return 0;
 }
 
-static void fake_complete(connector *c, send_status st, const char *err)
+static void fake_complete(channel *c, send_status st, const char *err)
 {
 	assert_true(c->n_pending > 0);
 	send_done_fn done = c->pending_done[0];
@@ -81,10 +78,10 @@ static void fake_complete(connector *c, send_status st, const char *err)
 	c->n_pending--;
 	memmove(c->pending_done, c->pending_done + 1, c->n_pending * sizeof(c->pending_done[0]));
 	memmove(c->pending_ud, c->pending_ud + 1, c->n_pending * sizeof(c->pending_ud[0]));
-	done(st, err, ud);
+	done(st, err, NULL, ud);
 }
 
-static const connector_ops fake_ops = {
+static const channel_ops fake_ops = {
 	.name = "fake",
 	.send = fake_send,
 };
@@ -95,7 +92,7 @@ typedef struct fixture {
 	char dir[64];
 	store *st;
 	spool *sp;
-	connector fake;
+	channel fake;
 } fixture;
 
 static int rm_cb(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
@@ -142,6 +139,8 @@ static cJSON *make_msg(const char *id)
 	if (id)
 		cJSON_AddStringToObject(m, "id", id);
 	cJSON_AddStringToObject(m, "kind", "prompt");
+	cJSON_AddStringToObject(m, "campaign", "c");
+	cJSON_AddStringToObject(m, "round", "kickoff");
 	cJSON *to = cJSON_AddObjectToObject(m, "to");
 	cJSON_AddStringToObject(to, "member", "ana");
 	cJSON_AddStringToObject(to, "email", "ana@example.org");
@@ -264,7 +263,7 @@ static void test_bad_input(void **state)
 	spool_stats(f->sp, &c);
 	assert_int_equal(c.queued, 1);
 
-	assert_int_equal(spool_attach(f->sp, &(connector_ops){.name = "no/slash", .send = fake_send},
+	assert_int_equal(spool_attach(f->sp, &(channel_ops){.name = "no/slash", .send = fake_send},
 	                              &f->fake),
 	                 -EINVAL);
 	cJSON_Delete(m);
@@ -560,7 +559,7 @@ static void test_crash_at_every_step(void **state)
 		if (pid == 0) {
 			store *st = NULL;
 			spool *sp = NULL;
-			connector fake = {.mode = FAKE_OK};
+			channel fake = {.mode = FAKE_OK};
 			cJSON *m = make_msg("m1");
 			if (store_open(dir, &st) < 0 || spool_new(st, &sp) < 0 ||
 			    spool_attach(sp, &fake_ops, &fake) < 0)
@@ -578,7 +577,7 @@ static void test_crash_at_every_step(void **state)
 
 		store *st = NULL;
 		spool *sp = NULL;
-		connector fake = {.mode = FAKE_OK};
+		channel fake = {.mode = FAKE_OK};
 		assert_int_equal(store_open(dir, &st), 0);
 		assert_int_equal(spool_new(st, &sp), 0);
 		assert_int_equal(spool_attach(sp, &fake_ops, &fake), 0);

@@ -450,7 +450,7 @@ static void test_replay_requeues_a_lost_confirmation(void **state)
 		cJSON *m = cJSON_Parse(data);
 		if (STREQ(cJSON_GetObjectItem(cJSON_GetObjectItem(m, "to"), "member")->valuestring,
 		          "ann"))
-			reply_to = email_reply_to(s.cfg->mail_from,
+			reply_to = email_reply_to(config_get(s.cfg, "Mail", "From"),
 			                          cJSON_GetObjectItem(m, "conversation")->valuestring);
 		cJSON_Delete(m);
 	}

@@ -9,7 +9,7 @@
  * "Cordialement", "С уважением"), possibly with the name after a comma on the same line. */
 bool reply_is_signoff(const char *s, size_t len);
 
-/* A line that starts like a statement of the answer grammar (daemon/answer.h): "1: 4",
+/* A line that starts like a statement of the answer grammar (engine/answer.h): "1: 4",
  * "q2: b", "#3: x", "idea: …", "vote 3 7", "skip 2". The trimmer never cuts one of these
  * as part of a quote, a wrapped attribution or a signature. */
 bool reply_is_answer_like(const char *s, size_t len);

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include "config-private.h"
@@ -186,11 +187,13 @@ coco_config *config_free(coco_config *c)
 	free(c->control_group);
 	free(c->listen);
 	strv_free(c->connectors);
-	free(c->mail_from);
-	free(c->mail_name);
 	free(c->secrets_dir);
-	free(c->local_outbox);
-	free(c->local_inbox);
+	for (size_t i = 0; i < c->n_settings; i++) {
+		free(c->settings[i].section);
+		free(c->settings[i].key);
+		free(c->settings[i].value);
+	}
+	free(c->settings);
 	for (size_t i = 0; i < c->n_campaigns; i++)
 		campaign_done(&c->campaigns[i]);
 	free(c->campaigns);
@@ -537,15 +540,21 @@ static void main_defaults(ctx *c)
 	cfg->listen_explicit = cfg->listen != NULL;
 	if (!cfg->listen)
 		cfg->listen = xstrdup("127.0.0.1:8470");
-	if (!cfg->connectors) {
-		strv_push(&cfg->connectors, xstrdup("local"));
+	if (!cfg->connectors && config_default_channel()) {
+		strv_push(&cfg->connectors, xstrdup(config_default_channel()));
 		cfg->n_connectors = 1;
 	}
-	/* Outbox/Inbox stay NULL when not set: the local connector puts them under the state
-	 * directory the daemon actually runs with (cocod --state overrides StateDirectory=). */
-	if (config_has_connector(cfg, "email") && !cfg->mail_from)
-		config_cerr(c, c->connectors_line,
-		     "Connectors=email sends mail: expected From= in [Mail]");
+	/* What a running channel cannot do without. */
+	for (size_t i = 0; i < cfg->n_connectors; i++) {
+		const config_channel_def *ch = config_channel_find(cfg->connectors[i]);
+		for (const config_section_def *const *s = ch ? ch->sections : NULL; s && *s; s++)
+			for (size_t k = 0; k < (*s)->n_keys; k++)
+				if ((*s)->keys[k].required &&
+				    !config_get(cfg, (*s)->name, (*s)->keys[k].name))
+					config_cerr(c, c->connectors_line,
+					     "Connectors=%s needs %s= in [%s]", cfg->connectors[i],
+					     (*s)->keys[k].name, (*s)->name);
+	}
 }
 
 static int cmp_error(const void *a, const void *b)
@@ -647,6 +656,45 @@ const coco_round *campaign_find_round(const coco_campaign *c, const char *id)
 const coco_member *campaign_find_member(const coco_campaign *c, const char *id)
 {
 	return c && id ? config_find_member(c, id) : NULL;
+}
+
+const char *config_get(const coco_config *c, const char *section, const char *key)
+{
+	for (size_t i = 0; c && i < c->n_settings; i++)
+		if (STREQ(c->settings[i].section, section) && STREQ(c->settings[i].key, key))
+			return c->settings[i].value;
+	return NULL;
+}
+
+bool config_get_bool(const coco_config *c, const char *section, const char *key, bool def)
+{
+	const char *v = config_get(c, section, key);
+	bool b;
+	return v && parse_bool(v, &b) >= 0 ? b : def;
+}
+
+const char *config_member_address(const coco_member *m, const char *kind)
+{
+	if (!m || !kind)
+		return NULL;
+	if (STREQ(kind, "email"))
+		return m->n_emails > 0 ? m->emails[0] : NULL;
+	if (STREQ(kind, "slack"))
+		return m->slack_id;
+	if (STREQ(kind, "matrix"))
+		return m->matrix_id;
+	return NULL;
+}
+
+bool config_member_has_address(const coco_member *m, const char *address)
+{
+	if (!m || !address)
+		return false;
+	for (size_t i = 0; i < m->n_emails; i++)
+		if (strcasecmp(m->emails[i], address) == 0)
+			return true;
+	return (m->slack_id && STREQ(m->slack_id, address)) ||
+	       (m->matrix_id && STREQ(m->matrix_id, address));
 }
 
 bool config_has_connector(const coco_config *c, const char *name)

@@ -20,7 +20,7 @@
 #include <stdint.h>
 #include <cjson/cJSON.h>
 
-#include "connector.h"
+#include "channel.h"
 #include "store.h"
 
 #define SPOOL_BACKOFF_FIRST 60          /* seconds before the first retry */
@@ -55,12 +55,17 @@ void spool_freep(spool **sp);
 
 /* Messages for ops->name go to connector c from now on (replacing an earlier attachment,
  * e.g. after a reload). Rescans spool/<name>/new/ for messages not yet indexed. */
-int spool_attach(spool *sp, const connector_ops *ops, connector *c);
+int spool_attach(spool *sp, const channel_ops *ops, channel *c);
+/* Called for every message a channel reported sent with its remote id (after the move into
+ * cur/): the core records it in the conversation index. */
+typedef void (*spool_sent_fn)(const char *channel, const cJSON *msg, const char *remote_id,
+                              void *userdata);
+void spool_set_sent_hook(spool *sp, spool_sent_fn fn, void *userdata);
 /* Forgets the connector for that name: its in-flight sends are abandoned (their callbacks
  * are ignored) and the messages become due again for the next attachment. */
 void spool_detach(spool *sp, const char *connector_name);
 
-/* Queues a copy of msg (a JSON object, see connector.h) for connector_name. If msg has no
+/* Queues a copy of msg (a JSON object, see channel-msg.h) for connector_name. If msg has no
  * "id" one is made (unix time + 64 random bits); a given id must be name_is_safe() and at
  * most SPOOL_ID_MAX bytes. Adds
  * "v":1 if absent (versions other than 1 and 2 are refused; 2 is a typed channel message,

@@ -141,6 +141,47 @@ typedef struct coco_campaign {
 	coco_digest digest;
 } coco_campaign;
 
+/* ---- channel sections ----
+ * A channel brings its own sections of coco.conf and their keys (engine/channel.h); the
+ * loader checks them by kind and keeps the values as written, for the channel to read with
+ * config_get(). The binaries register the channels they carry before loading. */
+typedef enum config_value_kind {
+	CONFIG_VALUE_STRING,
+	CONFIG_VALUE_PATH,    /* an absolute path */
+	CONFIG_VALUE_ADDRESS, /* an email address, user@domain */
+	CONFIG_VALUE_URL,     /* scheme://host[:port][/...] */
+	CONFIG_VALUE_BOOL,    /* yes/no, true/false, on/off, 1/0 */
+	CONFIG_VALUE_NUMBER,  /* a non-negative integer */
+} config_value_kind;
+
+typedef struct config_key_def {
+	const char *name;
+	config_value_kind kind;
+	bool required; /* when a channel using the section runs */
+	const char *doc; /* one line, mirrored in docs/config.md */
+} config_key_def;
+
+typedef struct config_section_def {
+	const char *name; /* "Mail" for [Mail] */
+	const config_key_def *keys;
+	size_t n_keys;
+} config_section_def;
+
+typedef struct config_channel_def {
+	const char *name;                          /* as in Connectors= */
+	const config_section_def *const *sections; /* NULL-terminated, may be NULL */
+} config_channel_def;
+
+/* Registers the channels a binary carries (the list is kept, not copied); the first is the
+ * default of Connectors=. Without registration, Connectors= and channel sections are
+ * errors. */
+void config_register_channels(const config_channel_def *defs, size_t n);
+
+typedef struct coco_setting {
+	char *section, *key, *value;
+	unsigned line;
+} coco_setting;
+
 #define CONFIG_DEFAULT_CONTROL_SOCKET "/run/coco/control.sock"
 
 typedef struct coco_config {
@@ -150,14 +191,12 @@ typedef struct coco_config {
 	char *control_group;  /* [Daemon] ControlGroup=: a group name or gid, NULL = none */
 	char *listen;         /* [Daemon] Listen= ingress address "127.0.0.1:8470" */
 	bool listen_explicit; /* Listen= was given (the ingress then always starts) */
-	char **connectors;    /* [Daemon] Connectors=local email slack matrix */
+	char **connectors;    /* [Daemon] Connectors=: the channels that run, by name */
 	size_t n_connectors;
-	char *mail_from;      /* [Mail] From= */
-	char *mail_name;      /* [Mail] Name= */
 	char *secrets_dir;    /* [Secrets] Directory=, NULL = $CREDENTIALS_DIRECTORY */
 	unsigned secrets_dir_line; /* its line in coco.conf, 0 if not given */
-	char *local_outbox;   /* [Local] Outbox=, NULL: STATE/local/outbox */
-	char *local_inbox;    /* [Local] Inbox=, NULL: STATE/local/inbox */
+	coco_setting *settings; /* the channels' sections ([Mail], [Local], …), as written */
+	size_t n_settings;
 	coco_campaign *campaigns;
 	size_t n_campaigns;
 } coco_config;
@@ -185,4 +224,14 @@ const coco_round *campaign_find_round(const coco_campaign *c, const char *id);
 const coco_member *campaign_find_member(const coco_campaign *c, const char *id);
 /* Is member m in the audience a (with ids, the member list of AUDIENCE_MEMBERS)? */
 bool config_member_in_audience(const coco_member *m, audience_kind a, char *const *ids, size_t n);
+/* A channel section's value as written, or NULL when not given. */
+const char *config_get(const coco_config *c, const char *section, const char *key);
+/* Its value as a boolean (def when not given). */
+bool config_get_bool(const coco_config *c, const char *section, const char *key, bool def);
 bool config_has_connector(const coco_config *c, const char *name);
+/* A member's address of a kind a channel reaches (channel_ops.address): "email" (the first
+ * Email=), "slack" (Slack=), "matrix" (Matrix=); NULL if the member has none. */
+const char *config_member_address(const coco_member *m, const char *kind);
+/* Is `address` one of the member's own addresses of any kind (Email= and its aliases
+ * compared case-insensitively)? */
+bool config_member_has_address(const coco_member *m, const char *address);

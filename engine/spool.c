@@ -16,7 +16,8 @@
 typedef struct send_ctx {
 	spool *sp; /* NULL once the spool (or the attachment) let go of this send */
 	char *connector, *id;
-	cJSON *msg;      /* what the connector got; alive until it answers */
+	cJSON *msg;      /* the spool entry; alive until the channel answers */
+	channel_msg *cm; /* what the channel got, typed */
 	int64_t started; /* clock_now() when the send began: the first try, if it was one */
 	bool in_send;    /* inside ops->send(): the caller frees us afterwards */
 	bool completed;
@@ -31,8 +32,8 @@ typedef struct entry {
 
 typedef struct attachment {
 	char *name;
-	const connector_ops *ops;
-	connector *c;
+	const channel_ops *ops;
+	channel *c;
 } attachment;
 
 struct spool {
@@ -43,6 +44,8 @@ struct spool {
 	size_t n_att;
 	size_t n_sent, n_failed;
 	char **bad; /* paths in new/ already reported as unreadable: report each once */
+	spool_sent_fn sent_hook;
+	void *sent_userdata;
 };
 
 static char *path_of(const char *conn, const char *box, const char *id)
@@ -57,6 +60,7 @@ static void send_ctx_free(send_ctx *ctx)
 	free(ctx->connector);
 	free(ctx->id);
 	cJSON_Delete(ctx->msg);
+	channel_msg_free(ctx->cm);
 	free(ctx);
 }
 
@@ -225,7 +229,7 @@ static int move_to_failed(spool *sp, const char *conn, const char *id, cJSON *ms
 	return store_rename(sp->st, from, to);
 }
 
-static int deliver_done(spool *sp, entry *e, const cJSON *msg)
+static int deliver_done(spool *sp, entry *e, const cJSON *msg, const char *remote_id)
 {
 	_cleanup_free_ char *from = path_of(e->connector, "new", e->id);
 	_cleanup_free_ char *to = path_of(e->connector, "cur", e->id);
@@ -238,6 +242,8 @@ static int deliver_done(spool *sp, entry *e, const cJSON *msg)
 	}
 	log_outcome(LOG_INFO, e->connector, msg, e->id, "sent", NULL);
 	sp->n_sent++;
+	if (remote_id && msg && sp->sent_hook)
+		sp->sent_hook(e->connector, msg, remote_id, sp->sent_userdata);
 	/* A private message (a confirmation of an anonymous answer) keeps no content once
 	 * sent: only its id, which is what stops it being sent twice. */
 	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(msg, "private"))) {
@@ -259,13 +265,13 @@ static int deliver_done(spool *sp, entry *e, const cJSON *msg)
 }
 
 static int handle_outcome(spool *sp, entry *e, cJSON *msg, int64_t started, send_status status,
-                          const char *error)
+                          const char *error, const char *remote_id)
 {
 	int64_t now = clock_now();
 	int r;
 
 	if (status == SEND_OK)
-		return deliver_done(sp, e, msg);
+		return deliver_done(sp, e, msg, remote_id);
 
 	_cleanup_free_ char *reason = NULL;
 	if (status == SEND_RETRY) {
@@ -310,7 +316,8 @@ static int handle_outcome(spool *sp, entry *e, cJSON *msg, int64_t started, send
 	return 0;
 }
 
-static void on_send_done(send_status status, const char *error, void *userdata)
+static void on_send_done(send_status status, const char *error, const char *remote_id,
+                         void *userdata)
 {
 	send_ctx *ctx = userdata;
 
@@ -319,7 +326,8 @@ static void on_send_done(send_status status, const char *error, void *userdata)
 		entry *e = find_entry(ctx->sp, ctx->connector, ctx->id, NULL);
 		if (e && e->pending == ctx) {
 			e->pending = NULL;
-			(void)handle_outcome(ctx->sp, e, ctx->msg, ctx->started, status, error);
+			(void)handle_outcome(ctx->sp, e, ctx->msg, ctx->started, status, error,
+			                     remote_id);
 		}
 	}
 	if (!ctx->in_send)
@@ -449,7 +457,13 @@ void spool_freep(spool **sp)
 	*sp = spool_free(*sp);
 }
 
-int spool_attach(spool *sp, const connector_ops *ops, connector *c)
+void spool_set_sent_hook(spool *sp, spool_sent_fn fn, void *userdata)
+{
+	sp->sent_hook = fn;
+	sp->sent_userdata = userdata;
+}
+
+int spool_attach(spool *sp, const channel_ops *ops, channel *c)
 {
 	if (!ops || !ops->name || !ops->send || !name_is_safe(ops->name))
 		return -EINVAL;
@@ -581,7 +595,7 @@ static int send_one(spool *sp, entry *e)
 	cJSON *msg = NULL;
 
 	if (e->delivered)
-		return deliver_done(sp, e, NULL);
+		return deliver_done(sp, e, NULL, NULL);
 
 	int r = read_msg(sp, path, &msg);
 	if (r == -ENOENT) {
@@ -612,15 +626,26 @@ static int send_one(spool *sp, entry *e)
 	ctx->in_send = true;
 	e->pending = ctx;
 
-	/* The callback may run inside send() (synchronous connectors) and free e. */
-	r = a->ops->send(a->c, msg, on_send_done, ctx);
+	r = channel_msg_from_json(msg, &ctx->cm);
+	if (r < 0) {
+		/* Written by an older or broken cocod: it will not read better later. */
+		e->pending = NULL;
+		(void)handle_outcome(sp, e, msg, ctx->started, SEND_FAIL,
+		                     r == -EPROTO ? "message of an unknown version"
+		                                  : "message without a recipient, kind or words",
+		                     NULL);
+		send_ctx_free(ctx);
+		return 1;
+	}
+	/* The callback may run inside send() (synchronous channels) and free e. */
+	r = a->ops->send(a->c, ctx->cm, on_send_done, ctx);
 	ctx->in_send = false;
 	if (!ctx->completed && r < 0) {
 		/* Refused before it started: a temporary failure like any other. */
 		e = find_entry(sp, ctx->connector, ctx->id, NULL);
 		if (e && e->pending == ctx) {
 			e->pending = NULL;
-			(void)handle_outcome(sp, e, msg, ctx->started, SEND_RETRY, strerror(-r));
+			(void)handle_outcome(sp, e, msg, ctx->started, SEND_RETRY, strerror(-r), NULL);
 		}
 		ctx->completed = true;
 	}

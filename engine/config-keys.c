@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <libical/ical.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,7 +16,74 @@
 
 #define LIST_MAX 64 /* most entries in Email=, Remind=, Options=, ... */
 
-static const char *const connector_names[] = {"local", "email", "slack", "matrix"};
+/* The channels this binary carries (config_register_channels()). */
+static const config_channel_def *channel_defs;
+static size_t n_channel_defs;
+
+void config_register_channels(const config_channel_def *defs, size_t n)
+{
+	channel_defs = defs;
+	n_channel_defs = n;
+}
+
+const config_channel_def *config_channel_find(const char *name)
+{
+	for (size_t i = 0; name && i < n_channel_defs; i++)
+		if (STREQ(channel_defs[i].name, name))
+			return &channel_defs[i];
+	return NULL;
+}
+
+const char *config_default_channel(void)
+{
+	return n_channel_defs > 0 ? channel_defs[0].name : NULL;
+}
+
+static char *channel_names(const char *sep)
+{
+	strbuf b = {0};
+	for (size_t i = 0; i < n_channel_defs; i++)
+		strbuf_printf(&b, "%s%s", i ? sep : "", channel_defs[i].name);
+	return b.s ? strbuf_steal(&b) : xstrdup("(none built in)");
+}
+
+/* The first definition of section `name` among the registered channels. */
+static const config_section_def *channel_section(const char *name)
+{
+	for (size_t i = 0; i < n_channel_defs; i++)
+		for (const config_section_def *const *s = channel_defs[i].sections; s && *s; s++)
+			if (STREQ((*s)->name, name))
+				return *s;
+	return NULL;
+}
+
+/* Key `key` of section `section` as any registered channel declares it (channels may share
+ * a section, each with the keys it reads). */
+static const config_key_def *channel_key(const char *section, const char *key)
+{
+	for (size_t i = 0; i < n_channel_defs; i++)
+		for (const config_section_def *const *s = channel_defs[i].sections; s && *s; s++)
+			if (STREQ((*s)->name, section))
+				for (size_t k = 0; k < (*s)->n_keys; k++)
+					if (STREQ((*s)->keys[k].name, key))
+						return &(*s)->keys[k];
+	return NULL;
+}
+
+/* "From, Name" — every key of section `section`, once. */
+static char *channel_keys_list(const char *section)
+{
+	strbuf b = {0};
+	for (size_t i = 0; i < n_channel_defs; i++)
+		for (const config_section_def *const *s = channel_defs[i].sections; s && *s; s++)
+			if (STREQ((*s)->name, section))
+				for (size_t k = 0; k < (*s)->n_keys; k++) {
+					const char *n = (*s)->keys[k].name;
+					if (channel_key(section, n) == &(*s)->keys[k])
+						strbuf_printf(&b, "%s%s", b.len ? ", " : "", n);
+				}
+	return b.s ? strbuf_steal(&b) : xstrdup("none");
+}
 
 /* ---- pass 2: the key tables ---- */
 
@@ -108,17 +176,17 @@ static void p_connectors(ctx *c, const key_def *k, const char *v, void *obj, uns
 	char **l = split(v, " ,\t");
 	char **out = NULL;
 	c->connectors_line = line;
+	_cleanup_free_ char *names = channel_names(", ");
 	for (char **p = l; p && *p; p++) {
-		if (config_table_from_string(connector_names, ELEMENTSOF(connector_names), *p) < 0)
+		if (!config_channel_find(*p))
 			config_cerr(c, line, "%s=: unknown connector \"" VAL_FMT
-			     "\": expected local, email, slack or matrix", k->name, VAL_ARG(*p));
+			     "\": expected one of %s", k->name, VAL_ARG(*p), names);
 		else if (config_table_from_string((const char *const *)out, strv_length(out), *p) < 0)
 			strv_push(&out, xstrdup(*p)); /* a repeated name is harmless */
 	}
 	strv_free(l);
 	if (!out) {
-		config_cerr(c, line, "%s= is empty: expected one or more of local, email, slack, matrix",
-		     k->name);
+		config_cerr(c, line, "%s= is empty: expected one or more of %s", k->name, names);
 		return;
 	}
 	set_list(obj, k, out);
@@ -130,15 +198,6 @@ static bool email_is_valid(const char *e)
 	return at && at > e && at[1] && !strchr(at + 1, '@') && !strpbrk(e, " \t<>\"(),;:");
 }
 
-static void p_mail_from(ctx *c, const key_def *k, const char *v, void *obj, unsigned line)
-{
-	if (!email_is_valid(v)) {
-		config_cerr(c, line, "%s=" VAL_FMT ": expected an email address like coco@example.org",
-		     k->name, VAL_ARG(v));
-		return;
-	}
-	p_string(c, k, v, obj, line);
-}
 
 static void p_timezone(ctx *c, const key_def *k, const char *v, void *obj, unsigned line)
 {
@@ -468,18 +527,10 @@ static const key_def daemon_keys[] = {
 	KEY("ControlSocket", p_path, coco_config, control_socket, "the cococtl socket (default /run/coco/control.sock)"),
 	KEY("ControlGroup", p_group, coco_config, control_group, "a group whose members may use the control socket too (default: only root and cocod's user)"),
 	KEY("Listen", p_listen, coco_config, listen, "ADDRESS:PORT of the HTTP ingress, [::1]:PORT for IPv6 (default 127.0.0.1:8470)"),
-	KEY("Connectors", p_connectors, coco_config, connectors, "which of local, email, slack, matrix run (default local)", LIST(coco_config, connectors, n_connectors)),
-};
-static const key_def mail_keys[] = {
-	KEY("From", p_mail_from, coco_config, mail_from, "the sender address of outgoing mail"),
-	KEY("Name", p_string, coco_config, mail_name, "the sender display name"),
+	KEY("Connectors", p_connectors, coco_config, connectors, "which channels run: local, email, slack, matrix (default local)", LIST(coco_config, connectors, n_connectors)),
 };
 static const key_def secrets_keys[] = {
 	KEY("Directory", p_secrets_dir, coco_config, secrets_dir, "where secret files are read (default $CREDENTIALS_DIRECTORY)"),
-};
-static const key_def local_keys[] = {
-	KEY("Outbox", p_path, coco_config, local_outbox, "maildir the local connector delivers to (default STATE/local/outbox)"),
-	KEY("Inbox", p_path, coco_config, local_inbox, "maildir the local connector reads answers from (default STATE/local/inbox)"),
 };
 static const key_def campaign_keys[] = {
 	KEY("Id", p_id, coco_campaign, id, "the campaign id (default: the file name without .conf)"),
@@ -592,6 +643,96 @@ static int parse_head(const char *head, char **ret_name, char **ret_arg)
 	return 0;
 }
 
+static bool url_is_valid(const char *v)
+{
+	const char *p = strstr(v, "://");
+	if (!p || p == v || !p[3] || strpbrk(v, " \t\"<>"))
+		return false;
+	for (const char *s = v; s < p; s++)
+		if (!strchr("abcdefghijklmnopqrstuvwxyz0123456789+.-", *s))
+			return false;
+	return p[3] != '/';
+}
+
+/* A channel's section: each value checked by the kind its channel declared, then kept as
+ * written (coco_config.settings) for the channel to read. */
+static void apply_channel_section(ctx *c, const config_section_def *def, const raw_section *s)
+{
+	coco_config *cfg = c->cfg;
+	for (size_t i = 0; i < s->n_entries; i++) {
+		const raw_entry *e = &s->entries[i];
+		const config_key_def *k = channel_key(def->name, e->key);
+		if (!k) {
+			_cleanup_free_ char *keys = channel_keys_list(def->name);
+			config_cerr(c, e->line, "unknown key " VAL_FMT "= in [%s]: expected one of %s",
+			     VAL_ARG(e->key), def->name, keys);
+			continue;
+		}
+		const char *v = e->value.s ? e->value.s : "";
+		bool dummy;
+		long n;
+		if (e->multiline) {
+			config_cerr(c, e->line, "%s= continues on the next line: expected a single line",
+			     k->name);
+			continue;
+		}
+		switch (k->kind) {
+		case CONFIG_VALUE_PATH:
+			if (v[0] != '/') {
+				config_cerr(c, e->line, "%s=" VAL_FMT ": expected an absolute path",
+				     k->name, VAL_ARG(v));
+				continue;
+			}
+			break;
+		case CONFIG_VALUE_ADDRESS:
+			if (!email_is_valid(v)) {
+				config_cerr(c, e->line, "%s=" VAL_FMT ": expected an email address like "
+				     "coco@example.org", k->name, VAL_ARG(v));
+				continue;
+			}
+			break;
+		case CONFIG_VALUE_URL:
+			if (!url_is_valid(v)) {
+				config_cerr(c, e->line, "%s=" VAL_FMT ": expected a URL like "
+				     "smtps://mail.example.org:465", k->name, VAL_ARG(v));
+				continue;
+			}
+			break;
+		case CONFIG_VALUE_BOOL:
+			if (parse_bool(v, &dummy) < 0) {
+				config_cerr(c, e->line, "%s=" VAL_FMT ": expected yes or no", k->name,
+				     VAL_ARG(v));
+				continue;
+			}
+			break;
+		case CONFIG_VALUE_NUMBER:
+			if (parse_long(v, 0, LONG_MAX, &n) < 0) {
+				config_cerr(c, e->line, "%s=" VAL_FMT ": expected a whole number",
+				     k->name, VAL_ARG(v));
+				continue;
+			}
+			break;
+		case CONFIG_VALUE_STRING:
+			break;
+		}
+		/* A key given twice: the last one counts, as for every other section. */
+		coco_setting *set = NULL;
+		for (size_t j = 0; j < cfg->n_settings && !set; j++)
+			if (STREQ(cfg->settings[j].section, def->name) &&
+			    STREQ(cfg->settings[j].key, k->name))
+				set = &cfg->settings[j];
+		if (!set) {
+			cfg->settings = xrealloc(cfg->settings,
+			                         (cfg->n_settings + 1) * sizeof *cfg->settings);
+			set = &cfg->settings[cfg->n_settings++];
+			*set = (coco_setting){.section = xstrdup(def->name), .key = xstrdup(k->name)};
+		} else
+			free(set->value);
+		set->value = *v ? xstrdup(v) : NULL;
+		set->line = e->line;
+	}
+}
+
 void config_apply_main(ctx *c, const raw_section *secs, size_t n)
 {
 	static const struct {
@@ -600,9 +741,7 @@ void config_apply_main(ctx *c, const raw_section *secs, size_t n)
 		size_t n_keys;
 	} sections[] = {
 		{"Daemon", daemon_keys, ELEMENTSOF(daemon_keys)},
-		{"Mail", mail_keys, ELEMENTSOF(mail_keys)},
 		{"Secrets", secrets_keys, ELEMENTSOF(secrets_keys)},
-		{"Local", local_keys, ELEMENTSOF(local_keys)},
 	};
 	for (size_t i = 0; i < n; i++) {
 		if (!secs[i].head)
@@ -611,8 +750,20 @@ void config_apply_main(ctx *c, const raw_section *secs, size_t n)
 		while (j < ELEMENTSOF(sections) && !STREQ(sections[j].name, secs[i].head))
 			j++;
 		if (j == ELEMENTSOF(sections)) {
+			const config_section_def *def = channel_section(secs[i].head);
+			if (def) {
+				apply_channel_section(c, def, &secs[i]);
+				continue;
+			}
+			strbuf b = {0};
+			for (size_t k = 0; k < n_channel_defs; k++)
+				for (const config_section_def *const *d = channel_defs[k].sections;
+				     d && *d; d++)
+					if (!strstr(b.s ? b.s : "", (*d)->name))
+						strbuf_printf(&b, ", [%s]", (*d)->name);
 			config_cerr(c, secs[i].line, "unknown section [" VAL_FMT "]: expected [Daemon], "
-			     "[Mail], [Secrets] or [Local]", VAL_ARG(secs[i].head));
+			     "[Secrets]%s", VAL_ARG(secs[i].head), b.s ? b.s : "");
+			strbuf_done(&b);
 			continue;
 		}
 		apply_entries(c, sections[j].name, sections[j].keys, sections[j].n_keys, &secs[i],

@@ -2,7 +2,7 @@
  * public API, the error list, freeing, pass 3 (checks across a campaign) and loading;
  * config-read.c owns pass 1 (the line reader that feeds inih); config-keys.c owns pass 2
  * (the key tables, their value parsers and the section appliers). Not an interface for
- * anything outside daemon/config*.c. */
+ * anything outside engine/config*.c. */
 #pragma once
 
 #include <stdbool.h>
@@ -61,6 +61,10 @@ typedef struct ctx {
 	camp_build *camp; /* the campaign being applied, for keys that look across members */
 	unsigned connectors_line;
 } ctx;
+
+/* The registered channels (config-keys.c). */
+const config_channel_def *config_channel_find(const char *name);
+const char *config_default_channel(void);
 
 void config_cerr(ctx *c, unsigned line, const char *fmt, ...) _printf_(3, 4);
 

@@ -1,0 +1,182 @@
+/* email/message: the email channel's mapping between the core's messages and mail; see
+ * message.h. */
+#define _GNU_SOURCE
+#include "email/message.h"
+
+#include <errno.h>
+#include <string.h>
+#include <strings.h>
+#include <openssl/evp.h>
+
+#include "clock.h"
+#include "email/reply.h"
+#include "util.h"
+
+static const config_key_def mail_keys[] = {
+	{"From", CONFIG_VALUE_ADDRESS, true, "the sender address of outgoing mail; replies come back to From's local part + a per-member tag"},
+	{"Name", CONFIG_VALUE_STRING, false, "the sender display name"},
+};
+const config_section_def email_section_mail = {"Mail", mail_keys, ELEMENTSOF(mail_keys)};
+
+int email_compose(const coco_config *cfg, const channel_msg *m, char **ret, size_t *ret_len,
+                  char **ret_message_id, char **ret_err)
+{
+	const char *from = config_get(cfg, "Mail", "From");
+	if (!from) {
+		*ret_err = xstrdup("no sender address: set From= in the [Mail] section");
+		return -EINVAL;
+	}
+	if (!m->address) {
+		*ret_err = xasprintf("member %s has no email address; add Email= to its [Member] "
+		                     "section", m->member ? m->member : "(a room)");
+		return -EINVAL;
+	}
+	_cleanup_free_ char *reply_to = m->conversation ? email_reply_to(from, m->conversation) : NULL;
+	_cleanup_free_ char *message_id = m->conversation
+	                                          ? email_message_id(from, m->id, m->conversation)
+	                                          : xasprintf("%s%s", m->id, strrchr(from, '@') ?: "");
+	/* Threading: the message answered. */
+	char *references[2] = {m->in_reply_to, NULL};
+	struct mail_outbound o = {
+		.from = from,
+		.from_name = config_get(cfg, "Mail", "Name"),
+		.to = m->address,
+		.to_name = m->name,
+		.reply_to = reply_to,
+		.subject = m->subject ? m->subject : "",
+		.message_id = message_id,
+		.in_reply_to = m->in_reply_to,
+		.references = m->in_reply_to ? references : NULL,
+		.text = m->markdown ? m->markdown : "",
+		.html = m->html,
+		.date = (time_t)clock_now(),
+	};
+	char *text = NULL;
+	int r = mail_build(&o, &text, NULL);
+	if (r < 0) {
+		*ret_err = xasprintf("could not compose the message (%s): a header field is "
+		                     "missing or holds a line break or an unsafe address",
+		                     strerror(-r));
+		return r;
+	}
+	*ret_len = strlen(text);
+	*ret = text;
+	if (ret_message_id)
+		*ret_message_id = TAKE_PTR(message_id);
+	return 0;
+}
+
+static char *sha256_hex(const char *data, size_t len)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned mdlen = 0;
+	strbuf b = {0};
+
+	if (!EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL))
+		return NULL;
+	for (unsigned i = 0; i < mdlen; i++)
+		strbuf_printf(&b, "%02x", md[i]);
+	return strbuf_steal(&b);
+}
+
+static void push_unique(char ***v, const char *addr)
+{
+	for (char **p = *v; p && *p; p++)
+		if (strcasecmp(*p, addr) == 0)
+			return;
+	strv_push(v, xstrdup(addr));
+}
+
+/* Delivered-To: fields (added by the MDA, the address the mail really reached, which may
+ * carry the reply token when To: does not). The MIME parser does not expose them, so a
+ * plain scan of the header section: unfolded, one bare or <>-enclosed address per field. */
+static void add_delivered_to(char ***v, const char *data, size_t len)
+{
+	static const char field[] = "delivered-to:";
+	const char *p = data, *end = data + len;
+
+	while (p < end) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p));
+		size_t n = (size_t)((eol ? eol : end) - p);
+		if (n == 0 || (n == 1 && p[0] == '\r'))
+			break; /* the blank line ends the header section */
+		if (n > sizeof(field) - 1 && strncasecmp(p, field, sizeof(field) - 1) == 0) {
+			_cleanup_free_ char *val =
+				xstrndup(p + sizeof(field) - 1, n - (sizeof(field) - 1));
+			char *a = strstrip(val);
+			size_t al = strlen(a);
+			if (al >= 2 && a[0] == '<' && a[al - 1] == '>') {
+				a[al - 1] = 0;
+				a++;
+			}
+			if (strchr(a, '@') && !strpbrk(a, " \t<>\"\r"))
+				push_unique(v, a);
+		}
+		if (!eol)
+			break;
+		p = eol + 1;
+	}
+}
+
+email_inbound *email_inbound_free(email_inbound *e)
+{
+	if (!e)
+		return NULL;
+	free(e->key);
+	free(e->from);
+	free(e->subject);
+	free(e->text);
+	free(e->message_id);
+	free(e->thread);
+	free(e);
+	return NULL;
+}
+
+int email_inbound_read(const coco_config *cfg, const char *data, size_t len,
+                       const mail_message *m, email_inbound **ret)
+{
+	/* Same bytes, same key: a file dropped twice is recorded once. */
+	_cleanup_free_ char *hex = mail_message_id(m) ? NULL : sha256_hex(data, len);
+	if (!mail_message_id(m) && !hex)
+		return -ENOMEM;
+	email_inbound *e = xcalloc(1, sizeof *e);
+	e->key = hex ? xasprintf("mail:sha256:%s", hex) : xasprintf("mail:%s", mail_message_id(m));
+	e->from = xstrdup(mail_from_address(m));
+	e->subject = xstrdup(mail_subject(m));
+	if (mail_message_id(m))
+		e->message_id = xstrdup(mail_message_id(m));
+	if (mail_in_reply_to(m))
+		e->thread = xstrdup(mail_in_reply_to(m));
+	if (reply_extract(mail_body(m), &e->text, NULL) < 0)
+		e->text = xstrdup("");
+	e->automatic = mail_is_automatic(m);
+
+	/* Where the reference may be: the recipients (with Delivered-To:), the ids answered. */
+	char **to = NULL;
+	for (char *const *a = mail_to(m); a && *a; a++)
+		push_unique(&to, *a);
+	for (char *const *a = mail_cc(m); a && *a; a++)
+		push_unique(&to, *a);
+	add_delivered_to(&to, data, len);
+	const char *from = config_get(cfg, "Mail", "From");
+	e->has_ref = from && email_find_ref(from, (const char *const *)to, mail_in_reply_to(m),
+	                                    (const char *const *)mail_references(m), e->ref) > 0;
+	strv_free(to);
+	*ret = e;
+	return 0;
+}
+
+void email_inbound_msg(const email_inbound *e, const char *chan, inbound_msg *ret)
+{
+	*ret = (inbound_msg){
+		.key = e->key,
+		.channel = chan,
+		.from = e->from,
+		.conversation = e->has_ref ? e->ref : NULL,
+		.thread = e->thread,
+		.remote_id = e->message_id,
+		.subject = e->subject,
+		.text = e->text,
+		.automatic = e->automatic,
+	};
+}

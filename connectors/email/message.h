@@ -1,0 +1,43 @@
+/* email/message: what makes the email channel the email channel, whatever carries the mail
+ * (a maildir pair for the local channel today; SMTP and IMAP for the email channel): the
+ * [Mail] section, a typed channel message as an RFC 5322 mail, and a received mail as an
+ * inbound message for the core. The transports only move bytes. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "channel.h"
+#include "email/address.h"
+#include "email/mime.h"
+
+/* [Mail] From= (the sender; required by channels that send real mail), Name=. */
+extern const config_section_def email_section_mail;
+
+/* m as a CRLF-terminated RFC 5322 message from [Mail] From=: the conversation reference
+ * travels in the Reply-To address and the Message-ID (address.h). *ret_message_id
+ * (optional) gets the Message-ID, the remote id of what was sent. On failure *ret_err says
+ * what was wrong, without field values (the Reply-To carries a secret tag). */
+int email_compose(const coco_config *cfg, const channel_msg *m, char **ret, size_t *ret_len,
+                  char **ret_message_id, char **ret_err);
+
+/* A received mail, read for the core. */
+typedef struct email_inbound {
+	char *key;        /* "mail:" + Message-ID, or "mail:sha256:" + the bytes' hash */
+	char *from;       /* lower-case */
+	char *subject;
+	char *text;       /* the member's own words (reply_extract()) */
+	char *message_id; /* NULL if none */
+	char *thread;     /* In-Reply-To, NULL if none */
+	char ref[EMAIL_REF_LEN + 1];
+	bool has_ref;
+	bool automatic;
+} email_inbound;
+
+/* Reads the parsed mail m (data[0..len) its bytes, for Delivered-To: and the hash).
+ * -ENOMEM only. */
+int email_inbound_read(const coco_config *cfg, const char *data, size_t len,
+                       const mail_message *m, email_inbound **ret);
+email_inbound *email_inbound_free(email_inbound *e);
+/* The inbound message for the core; its strings point into e. */
+void email_inbound_msg(const email_inbound *e, const char *chan, inbound_msg *ret);
