@@ -13,6 +13,7 @@
 #include "util.h"
 #include "email/mime.h"
 #include "email/mime-bounds.h"
+#include "email/mime-raw.h"
 
 struct mail_message {
 	char *from_address;
@@ -27,6 +28,7 @@ struct mail_message {
 	time_t date;
 	char *body;
 	bool automatic;
+	mail_raw *raw; /* mime-raw.c: every header field, the parts of a multipart/report */
 };
 
 void mail_message_free(mail_message *m)
@@ -43,6 +45,7 @@ void mail_message_free(mail_message *m)
 	free(m->in_reply_to);
 	strv_free(m->references);
 	free(m->body);
+	mail_raw_free(m->raw);
 	free(m);
 }
 
@@ -473,6 +476,7 @@ int mail_parse(const char *msg, size_t len, mail_message **ret)
 		free(m->body);
 		m->body = xstrdup("");
 	}
+	m->raw = mail_raw_new(msg, len, mime->mm_data.mm_message.mm_msg_mime);
 	*ret = m;
 	return 0;
 }
@@ -524,6 +528,11 @@ const char *mail_body(const mail_message *m)
 bool mail_is_automatic(const mail_message *m)
 {
 	return m->automatic;
+}
+/* For mime-raw.c, which owns what m->raw holds. */
+const mail_raw *mail_message_raw(const mail_message *m)
+{
+	return m->raw;
 }
 
 /* ---- composing ------------------------------------------------------------------------ */
