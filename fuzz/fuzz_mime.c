@@ -1,6 +1,8 @@
 /* fuzz_mime: an inbound mail as the local connector sees it — mail_parse() (libetpan), every
  * accessor, then reply_trim() on the body — and reply_trim() on the raw input as a body too,
- * so the trimmer also sees text that no MIME parser would let through.
+ * so the trimmer also sees text that no MIME parser would let through. The parsed message
+ * also goes through mail_sender_authenticated() (every Authentication-Results field, under
+ * the authserv-id of the first one, so the fuzzer reaches the clauses) and mail_bounce().
  *
  * Each input runs in a worker thread with a 256 KiB stack (COCO_FUZZ_STACK overrides, in KiB): the
  * daemon's loop thread has 8 MiB, but a recursion that grows with the input must show here,
@@ -10,6 +12,9 @@
 
 #include <pthread.h>
 
+#include "email/auth-results.h"
+#include "email/bounce.h"
+#include "email/mime-raw.h"
 #include "email/mime.h"
 #include "email/reply.h"
 
@@ -43,6 +48,40 @@ static void trim(const char *body)
 	free(elided);
 }
 
+/* The authserv-id a field starts with, up to its first ';' or white space. */
+static char *first_id(const char *v)
+{
+	size_t n = strcspn(v, "; \t(");
+	return xstrndup(v, n);
+}
+
+static void who_sent_it(const mail_message *m)
+{
+	volatile size_t n = 0;
+	char **ar = mail_header_values(m, "Authentication-Results");
+	for (char **p = ar; *p; p++) {
+		char *id = first_id(*p);
+		n += (size_t)auth_results_verdict(*p, id, "example.com");
+		n += mail_sender_authenticated(m, id, NULL);
+		free(id);
+	}
+	strv_free(ar);
+
+	mail_bounce_info *b = NULL;
+	if (mail_bounce(m, &b) == 1) {
+		for (size_t i = 0; i < b->n_recipients; i++)
+			n += strlen(b->recipients[i].address) + sum_len(b->recipients[i].original) +
+			     sum_len(b->recipients[i].status) + sum_len(b->recipients[i].diagnostic);
+		n += sum_len(b->original_message_id) + sum_len(b->reporting_mta);
+		mail_bounce_info_free(b);
+	}
+	const struct mail_report_part *parts;
+	size_t np = mail_report_parts(m, &parts);
+	for (size_t i = 0; i < np; i++)
+		n += strlen(parts[i].type) + strlen(parts[i].body) + parts[i].len;
+	(void)n;
+}
+
 static void run(const struct job *j)
 {
 	mail_message *m = NULL;
@@ -55,6 +94,7 @@ static void run(const struct job *j)
 		n += sum_len(mail_message_id(m)) + sum_len(mail_in_reply_to(m));
 		n += (size_t)mail_date(m) + mail_is_automatic(m);
 		(void)n;
+		who_sent_it(m);
 		trim(mail_body(m));
 		mail_message_free(m);
 	}

@@ -44,9 +44,11 @@ time_t mail_date(const mail_message *m);	      /* (time_t)-1 if none or invalid 
  * turned into plain text; LF line ends; "" if the message has no text part. */
 const char *mail_body(const mail_message *m);
 /* Sent by a machine, so never to be answered or counted (RFC 3834 §5 and common practice):
- * Auto-Submitted other than "no", Precedence bulk/list/junk/auto_reply, List-Id or
- * List-Unsubscribe, X-Autoreply/X-Autorespond and similar, Return-Path <>, or From
- * MAILER-DAEMON/postmaster. */
+ * Auto-Submitted other than "no", (X-)Precedence bulk/list/junk/auto_reply, List-Id or
+ * List-Unsubscribe, X-Autoreply/X-Autorespond and similar, X-MS-Exchange-Inbox-Rules-Loop,
+ * X-Mailer naming "vacation", Return-Path <>, From MAILER-DAEMON/postmaster, a
+ * multipart/report body (bounce, read receipt), or an auto-reply subject ("Out of Office",
+ * "Automatic reply", …) together with X-Auto-Response-Suppress. docs/email.md has the why. */
 bool mail_is_automatic(const mail_message *m);
 
 /* One outbound message. Strings are UTF-8; none may contain CR or LF except the bodies. */
