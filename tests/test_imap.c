@@ -51,6 +51,7 @@ typedef struct fx {
 	got got[MAX_GOT];
 	size_t n_got;
 	bool hold;               /* keep acks for the test to answer */
+	unsigned outstanding;    /* held acks not yet answered */
 	imap_result auto_result; /* otherwise answer at once with this */
 	unsigned n_connected, n_idle, n_polling, n_disconnected, n_reset;
 	char last_detail[1024];
@@ -96,8 +97,12 @@ static void h_on_message(void *u, const imap_message *m, imap_ack *ack)
 	g->raw = m->raw ? xstrndup(m->raw, m->len) : NULL;
 	if (m->raw)
 		assert_int_equal(strlen(g->raw), m->len); /* no NUL in our test mail */
-	if (f->hold)
+	if (f->hold) {
 		g->ack = ack;
+		f->outstanding++;
+		/* The window: never more than this many waiting for their ack. */
+		assert_true(f->outstanding <= IMAP_MAX_IN_FLIGHT);
+	}
 	else
 		imap_ack_done(ack, f->auto_result);
 }
@@ -279,6 +284,7 @@ static void fx_stop(fx *f)
 static void fx_done(fx *f)
 {
 	fx_stop(f);
+	/* Acks answered after the client is gone only free themselves. */
 	for (size_t i = 0; i < f->n_got; i++) {
 		if (f->got[i].ack)
 			imap_ack_done(f->got[i].ack, IMAP_RETRY);
@@ -288,6 +294,14 @@ static void fx_done(fx *f)
 }
 
 /* ---- tests ---- */
+
+static void answer(fx *f, size_t i, imap_result r)
+{
+	assert_non_null(f->got[i].ack);
+	f->outstanding--;
+	imap_ack_done(TAKE_PTR(f->got[i].ack), r);
+}
+
 
 static void test_config_check(void **state)
 {
@@ -394,11 +408,11 @@ static void test_deliver_idle_restart(void **state)
 	uint32_t v = f.validity;
 
 	/* The second acked first: marked, but the cursor waits for the first. */
-	imap_ack_done(TAKE_PTR(f.got[1].ack), IMAP_DONE);
+	answer(&f, 1, IMAP_DONE);
 	run_until(&f, is_seen(&f, "basic-two"));
 	assert_int_equal(f.last, 0);
 	assert_false(is_seen(&f, "basic-one"));
-	imap_ack_done(TAKE_PTR(f.got[0].ack), IMAP_DONE);
+	answer(&f, 0, IMAP_DONE);
 	run_until(&f, is_seen(&f, "basic-one"));
 	assert_int_equal(f.last, f.got[1].uid);
 
@@ -410,7 +424,7 @@ static void test_deliver_idle_restart(void **state)
 	assert_string_equal(f.got[2].raw, m3);
 	assert_true(f.got[2].uid > f.got[1].uid);
 	assert_int_equal(f.n_disconnected, 0);
-	imap_ack_done(TAKE_PTR(f.got[2].ack), IMAP_DONE);
+	answer(&f, 2, IMAP_DONE);
 	run_until(&f, f.last == f.got[2].uid && is_seen(&f, "basic-three"));
 	run_until(&f, f.n_idle > idles);
 	fx_stop(&f);
@@ -424,8 +438,45 @@ static void test_deliver_idle_restart(void **state)
 	run_until(&f, f.n_got == before + 1);
 	assert_string_equal(f.got[before].raw, m4);
 	assert_int_equal(f.validity, v);
-	imap_ack_done(TAKE_PTR(f.got[before].ack), IMAP_DONE);
+	answer(&f, before, IMAP_DONE);
 	run_until(&f, is_seen(&f, "basic-four"));
+	fx_done(&f);
+}
+
+/* A backlog larger than the ack window: never more than the window offered, the rest once
+ * acks come (answered newest first: the cursor jumps when the oldest is answered). */
+static void test_window(void **state)
+{
+	fx f;
+	enum { N = IMAP_MAX_IN_FLIGHT + 4 };
+	char *m[N];
+
+	fx_init(&f, "window");
+	for (int i = 0; i < N; i++) {
+		char token[32];
+		snprintf(token, sizeof(token), "window-%02d", i);
+		m[i] = deliver(&f, token);
+	}
+	f.hold = true;
+	fx_start(&f);
+	run_until(&f, f.n_got == IMAP_MAX_IN_FLIGHT);
+	for (size_t i = IMAP_MAX_IN_FLIGHT; i-- > 1;)
+		answer(&f, i, IMAP_DONE);
+	assert_int_equal(f.last, 0);
+	answer(&f, 0, IMAP_DONE);
+	assert_int_equal(f.last, f.got[IMAP_MAX_IN_FLIGHT - 1].uid);
+	run_until(&f, f.n_got == N);
+	for (size_t i = IMAP_MAX_IN_FLIGHT; i < N; i++)
+		answer(&f, i, IMAP_DONE);
+	for (int i = 0; i < N; i++) {
+		assert_string_equal(f.got[i].raw, m[i]);
+		if (i)
+			assert_true(f.got[i].uid > f.got[i - 1].uid);
+	}
+	assert_int_equal(f.last, f.got[N - 1].uid);
+	run_until(&f, is_seen(&f, "window-00") && is_seen(&f, "window-11"));
+	for (int i = 0; i < N; i++)
+		free(m[i]);
 	fx_done(&f);
 }
 
@@ -614,6 +665,7 @@ int main(void)
 		cmocka_unit_test(test_tls_refused),
 		cmocka_unit_test(test_tls_accepted),
 		cmocka_unit_test(test_deliver_idle_restart),
+		cmocka_unit_test(test_window),
 		cmocka_unit_test(test_retry),
 		cmocka_unit_test(test_uidvalidity_change),
 		cmocka_unit_test(test_idle_reissue),

@@ -4,6 +4,7 @@
  * anything secret is sent: trusted by the CA file or the system store, valid now, for a TLS
  * server, and for the host name (or IP address) the configuration names. */
 #define _GNU_SOURCE
+
 #include "email/imap-private.h"
 
 #include <arpa/inet.h>

@@ -1,4 +1,6 @@
-/* imap: see imap.h.
+/* imap: see imap.h. This file: the client's life cycle, the loop side (events, acks, the
+ * cursor) and the worker's loop; the IMAP commands are imap-session.c, the TLS check
+ * imap-tls.c, the shared state imap-private.h.
  *
  * Two threads. The worker owns the libetpan session and does everything that blocks; the
  * loop thread runs the hooks. They share, under `lock`: the stop flag, the worker's socket
@@ -15,11 +17,6 @@
 #define _GNU_SOURCE
 #include "email/imap.h"
 
-#include <fcntl.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -70,16 +67,6 @@ const char *imap_state_to_string(imap_state s)
 	return s >= 0 && s < _IMAP_STATE_MAX ? state_names[s] : NULL;
 }
 
-struct imap_ack {
-	imap_client *client; /* NULL once the client is gone */
-	imap_message msg;
-	char *raw;
-	imap_ack *next; /* in client->inflight */
-	bool handed;    /* on_message() has it */
-	bool answered;
-	imap_result result;
-};
-
 typedef enum ev_kind { EV_MESSAGE, EV_STATE, EV_CURSOR } ev_kind;
 
 typedef struct ev {
@@ -89,33 +76,6 @@ typedef struct ev {
 	uint32_t uidvalidity, last_uid;
 	imap_ack *ack;
 } ev;
-
-typedef struct mark {
-	uint32_t uidvalidity, uid;
-} mark;
-
-struct imap_client {
-	sd_event *loop;
-	imap_config cfg; /* strings below are our copies */
-	char *host, *user, *password, *folder, *move_to, *ca_file;
-	const imap_hooks *hooks;
-	void *userdata;
-	loopqueue *queue;
-	int wake_fd;
-	pthread_t thread;
-	bool thread_started;
-
-	pthread_mutex_t lock; /* guards what follows */
-	bool stop;
-	int sock_fd;
-	uint32_t cur_validity, cur_last;
-	imap_ack *inflight, *inflight_tail;
-	unsigned n_inflight;
-	bool held;            /* a RETRY since the connection started: the cursor stays below */
-	bool retry_requested; /* the worker is to drain and reconnect */
-	mark *marks;
-	size_t n_marks, cap_marks;
-};
 
 /* ---- configuration ---- */
 
@@ -154,29 +114,6 @@ int imap_config_check(const imap_config *cfg, const char **ret_reason)
 
 /* ---- worker → loop ---- */
 
-static bool stopping(imap_client *c)
-{
-	pthread_mutex_lock(&c->lock);
-	bool s = c->stop;
-	pthread_mutex_unlock(&c->lock);
-	return s;
-}
-
-/* Waits up to timeout_ms (-1: for ever) for the wake eventfd, or for extra_fd to be
- * readable. Returns 1 when extra_fd is readable, 0 otherwise (woken, or time is up); the
- * caller looks at the shared state again either way. */
-static int wait_wake(imap_client *c, int timeout_ms, int extra_fd)
-{
-	struct pollfd p[2] = {{.fd = c->wake_fd, .events = POLLIN}, {.fd = extra_fd, .events = POLLIN}};
-	uint64_t n;
-	int r;
-
-	r = poll(p, extra_fd >= 0 ? 2 : 1, timeout_ms);
-	if (r > 0 && (p[0].revents & POLLIN))
-		(void)read(c->wake_fd, &n, sizeof(n));
-	return r > 0 && extra_fd >= 0 && (p[1].revents & (POLLIN | POLLHUP | POLLERR)) ? 1 : 0;
-}
-
 static void ack_release(imap_ack *a)
 {
 	free(a->raw);
@@ -200,11 +137,11 @@ static void ev_free(void *p)
 static int post(imap_client *c, ev *e)
 {
 	while (loopqueue_push(c->queue, e) == -EAGAIN) {
-		if (stopping(c)) {
+		if (imap_stopping(c)) {
 			ev_free(e);
 			return -ECANCELED;
 		}
-		wait_wake(c, 20, -1);
+		imap_wait_wake(c, 20, -1);
 	}
 	return 0;
 }
@@ -311,376 +248,6 @@ static void on_event(void *p, void *userdata)
 	ev_free(e);
 }
 
-/* ---- the connection ---- */
-
-/* Non-blocking connect, so a stop interrupts it; the socket is handed back blocking, as
- * libetpan wants it. Registers it as c->sock_fd. */
-static int tcp_connect(imap_client *c, char **ret_error)
-{
-	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_ADDRCONFIG}, *ai, *i;
-	char port[8];
-	int r, fd = -1, err = 0;
-
-	snprintf(port, sizeof(port), "%u", c->cfg.port);
-	r = getaddrinfo(c->host, port, &hints, &ai);
-	if (r != 0) {
-		*ret_error = xasprintf("cannot resolve %s: %s", c->host, gai_strerror(r));
-		return -EHOSTUNREACH;
-	}
-	for (i = ai; i; i = i->ai_next) {
-		fd = socket(i->ai_family, i->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
-		            i->ai_protocol);
-		if (fd < 0) {
-			err = errno;
-			continue;
-		}
-		pthread_mutex_lock(&c->lock);
-		bool stop = c->stop;
-		if (!stop)
-			c->sock_fd = fd;
-		pthread_mutex_unlock(&c->lock);
-		if (stop) {
-			close(fd);
-			freeaddrinfo(ai);
-			return -ECANCELED;
-		}
-		if (connect(fd, i->ai_addr, i->ai_addrlen) == 0)
-			break;
-		err = errno;
-		if (err == EINPROGRESS) {
-			struct pollfd p[2] = {{.fd = fd, .events = POLLOUT},
-			                      {.fd = c->wake_fd, .events = POLLIN}};
-			socklen_t len = sizeof(err);
-			int left = (int)c->cfg.timeout_sec * 1000;
-
-			err = ETIMEDOUT;
-			while (left > 0 && !stopping(c)) {
-				struct timespec t0, t1;
-				clock_gettime(CLOCK_MONOTONIC, &t0);
-				r = poll(p, 2, left);
-				clock_gettime(CLOCK_MONOTONIC, &t1);
-				left -= (int)((t1.tv_sec - t0.tv_sec) * 1000 +
-				              (t1.tv_nsec - t0.tv_nsec) / 1000000);
-				if (r > 0 && (p[0].revents & (POLLOUT | POLLERR | POLLHUP))) {
-					if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
-						err = errno;
-					break;
-				}
-				if (r > 0 && (p[1].revents & POLLIN)) {
-					uint64_t n;
-					(void)read(c->wake_fd, &n, sizeof(n));
-				}
-			}
-			if (err == 0)
-				break;
-		}
-		pthread_mutex_lock(&c->lock);
-		c->sock_fd = -1;
-		pthread_mutex_unlock(&c->lock);
-		close(fd);
-		fd = -1;
-		if (stopping(c)) {
-			freeaddrinfo(ai);
-			return -ECANCELED;
-		}
-	}
-	freeaddrinfo(ai);
-	if (fd < 0) {
-		*ret_error = xasprintf("cannot connect to %s port %u: %s", c->host, c->cfg.port,
-		                       strerror(err ? err : ECONNREFUSED));
-		return -(err ? err : ECONNREFUSED);
-	}
-	int one = 1;
-	(void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
-	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	/* Still registered as c->sock_fd: the caller unregisters it before closing. */
-	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0) {
-		r = -errno;
-		*ret_error = xasprintf("fcntl: %s", strerror(errno));
-		return r;
-	}
-	return fd;
-}
-
-static void unregister_socket(imap_client *c)
-{
-	pthread_mutex_lock(&c->lock);
-	c->sock_fd = -1;
-	pthread_mutex_unlock(&c->lock);
-}
-
-static char *imap_error(mailimap *imap, const char *what, int r)
-{
-	const char *resp = imap && imap->imap_response ? imap->imap_response : NULL;
-
-	if (r == MAILIMAP_ERROR_STREAM)
-		return xasprintf("%s: connection lost or timed out", what);
-	return xasprintf("%s failed (libetpan error %d)%s%s", what, r, resp ? ": " : "",
-	                 resp ? resp : "");
-}
-
-static bool connect_ok(int r)
-{
-	return r == MAILIMAP_NO_ERROR || r == MAILIMAP_NO_ERROR_AUTHENTICATED ||
-	       r == MAILIMAP_NO_ERROR_NON_AUTHENTICATED;
-}
-
-/* Connect, TLS, verify, LOGIN. Returns 0 with the session logged in, or < 0 with *why. The
- * socket stays registered in c->sock_fd until the session is freed. */
-static int open_session(imap_client *c, mailimap *imap, char **why)
-{
-	mailstream *s;
-	int fd, r;
-
-	fd = tcp_connect(c, why);
-	if (fd < 0)
-		return fd;
-	if (c->cfg.tls == IMAP_TLS_IMPLICIT) {
-		s = mailstream_ssl_open_with_callback_timeout(fd, c->cfg.timeout_sec, imap_tls_sni,
-		                                              c->host);
-		if (!s) {
-			unregister_socket(c);
-			close(fd);
-			*why = xasprintf("TLS handshake with %s failed", c->host);
-			return -EPROTO;
-		}
-		r = imap_tls_verify(s, c->host, c->ca_file, why);
-		if (r < 0) {
-			unregister_socket(c);
-			mailstream_close(s); /* closes fd */
-			return r;
-		}
-	} else {
-		s = mailstream_socket_open_timeout(fd, c->cfg.timeout_sec);
-		if (!s) {
-			unregister_socket(c);
-			close(fd);
-			*why = xstrdup("out of memory");
-			return -ENOMEM;
-		}
-	}
-	r = mailimap_connect(imap, s); /* owns s from here, even on failure */
-	if (!connect_ok(r)) {
-		*why = imap_error(imap, "IMAP greeting", r);
-		return -EPROTO;
-	}
-	bool preauth = r == MAILIMAP_NO_ERROR_AUTHENTICATED;
-	if (c->cfg.tls == IMAP_TLS_STARTTLS) {
-		if (preauth) {
-			*why = xstrdup("server greeted PREAUTH before STARTTLS; refusing");
-			return -EPROTO;
-		}
-		r = mailimap_socket_starttls_with_callback(imap, imap_tls_sni, c->host);
-		if (r != MAILIMAP_NO_ERROR) {
-			*why = imap_error(imap, "STARTTLS", r);
-			return -EPROTO;
-		}
-		r = imap_tls_verify(imap->imap_stream, c->host, c->ca_file, why);
-		if (r < 0)
-			return r;
-	}
-	if (!preauth) {
-		r = mailimap_login(imap, c->user, c->password);
-		if (r != MAILIMAP_NO_ERROR) {
-			*why = imap_error(imap, "LOGIN", r);
-			return -EACCES;
-		}
-	}
-	struct mailimap_capability_data *caps = NULL;
-	r = mailimap_capability(imap, &caps); /* what the server offers once logged in */
-	if (r != MAILIMAP_NO_ERROR) {
-		*why = imap_error(imap, "CAPABILITY", r);
-		return -EPROTO;
-	}
-	mailimap_capability_data_free(caps);
-	return 0;
-}
-
-/* Marks on the server what the caller acknowledged (DONE, REJECTED): \Seen, or MOVE. Marks
- * of another UIDVALIDITY are dropped: those UIDs mean nothing any more. */
-static int apply_marks(imap_client *c, mailimap *imap, uint32_t uidvalidity, char **why)
-{
-	mark *m;
-	size_t n;
-	int r = MAILIMAP_NO_ERROR;
-
-	pthread_mutex_lock(&c->lock);
-	m = TAKE_PTR(c->marks);
-	n = c->n_marks;
-	c->n_marks = c->cap_marks = 0;
-	pthread_mutex_unlock(&c->lock);
-	if (!n) {
-		free(m);
-		return 0;
-	}
-
-	struct mailimap_set *set = mailimap_set_new_empty();
-	size_t count = 0;
-	for (size_t i = 0; i < n; i++)
-		if (m[i].uidvalidity == uidvalidity) {
-			mailimap_set_add_single(set, m[i].uid);
-			count++;
-		}
-	if (count && c->move_to) {
-		if (mailimap_has_extension(imap, "MOVE"))
-			r = mailimap_uid_move(imap, set, c->move_to);
-		else {
-			r = mailimap_uid_copy(imap, set, c->move_to);
-			if (r == MAILIMAP_NO_ERROR) {
-				struct mailimap_flag_list *fl = mailimap_flag_list_new_empty();
-				mailimap_flag_list_add(fl, mailimap_flag_new_seen());
-				mailimap_flag_list_add(fl, mailimap_flag_new_deleted());
-				struct mailimap_store_att_flags *sf =
-					mailimap_store_att_flags_new_add_flags_silent(fl);
-				r = mailimap_uid_store(imap, set, sf);
-				mailimap_store_att_flags_free(sf);
-			}
-			if (r == MAILIMAP_NO_ERROR && mailimap_has_extension(imap, "UIDPLUS"))
-				r = mailimap_uid_expunge(imap, set);
-		}
-	} else if (count) {
-		struct mailimap_flag_list *fl = mailimap_flag_list_new_empty();
-		mailimap_flag_list_add(fl, mailimap_flag_new_seen());
-		struct mailimap_store_att_flags *sf = mailimap_store_att_flags_new_add_flags_silent(fl);
-		r = mailimap_uid_store(imap, set, sf);
-		mailimap_store_att_flags_free(sf);
-	}
-	mailimap_set_free(set);
-
-	if (r != MAILIMAP_NO_ERROR) {
-		/* Keep them for the next connection. */
-		*why = imap_error(imap, c->move_to ? "moving done mail" : "flagging done mail \\Seen", r);
-		pthread_mutex_lock(&c->lock);
-		size_t later = c->n_marks;
-		if (n + later > c->cap_marks) {
-			c->cap_marks = n + later;
-			c->marks = xrealloc(c->marks, c->cap_marks * sizeof(mark));
-		}
-		memmove(c->marks + n, c->marks, later * sizeof(mark));
-		memcpy(c->marks, m, n * sizeof(mark));
-		c->n_marks = n + later;
-		pthread_mutex_unlock(&c->lock);
-		free(m);
-		return -EIO;
-	}
-	free(m);
-	return 0;
-}
-
-typedef struct candidate {
-	uint32_t uid;
-	uint32_t size;
-} candidate;
-
-static int candidate_cmp(const void *a, const void *b)
-{
-	uint32_t x = ((const candidate *)a)->uid, y = ((const candidate *)b)->uid;
-	return x < y ? -1 : x > y;
-}
-
-/* `UID FETCH from:* (UID FLAGS RFC822.SIZE)`: the unseen messages above from-1, sorted. */
-static int list_new(mailimap *imap, uint32_t from, candidate **ret, size_t *ret_n, char **why)
-{
-	struct mailimap_set *set = mailimap_set_new_interval(from, 0); /* from:* */
-	struct mailimap_fetch_type *ft = mailimap_fetch_type_new_fetch_att_list_empty();
-	clist *res = NULL;
-	candidate *v = NULL;
-	size_t n = 0;
-	int r;
-
-	mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_uid());
-	mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_flags());
-	mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_rfc822_size());
-	r = mailimap_uid_fetch(imap, set, ft, &res);
-	mailimap_fetch_type_free(ft);
-	mailimap_set_free(set);
-	if (r != MAILIMAP_NO_ERROR) {
-		*why = imap_error(imap, "UID FETCH (flags and sizes)", r);
-		return -EIO;
-	}
-	v = xcalloc(clist_count(res) + 1, sizeof(*v));
-	for (clistiter *it = clist_begin(res); it; it = clist_next(it)) {
-		struct mailimap_msg_att *ma = clist_content(it);
-		uint32_t uid = 0, size = 0;
-		bool seen = false;
-
-		for (clistiter *j = clist_begin(ma->att_list); j; j = clist_next(j)) {
-			struct mailimap_msg_att_item *item = clist_content(j);
-
-			if (item->att_type == MAILIMAP_MSG_ATT_ITEM_STATIC) {
-				struct mailimap_msg_att_static *st = item->att_data.att_static;
-				if (st->att_type == MAILIMAP_MSG_ATT_UID)
-					uid = st->att_data.att_uid;
-				else if (st->att_type == MAILIMAP_MSG_ATT_RFC822_SIZE)
-					size = st->att_data.att_rfc822_size;
-			} else if (item->att_type == MAILIMAP_MSG_ATT_ITEM_DYNAMIC &&
-			           item->att_data.att_dyn && item->att_data.att_dyn->att_list) {
-				clist *fl = item->att_data.att_dyn->att_list;
-				for (clistiter *k = clist_begin(fl); k; k = clist_next(k)) {
-					struct mailimap_flag_fetch *ff = clist_content(k);
-					if (ff->fl_type == MAILIMAP_FLAG_FETCH_OTHER && ff->fl_flag &&
-					    ff->fl_flag->fl_type == MAILIMAP_FLAG_SEEN)
-						seen = true;
-				}
-			}
-		}
-		/* `n:*` also matches the highest UID when it is below n: filter. */
-		if (uid >= from && !seen)
-			v[n++] = (candidate){uid, size};
-	}
-	mailimap_fetch_list_free(res);
-	qsort(v, n, sizeof(*v), candidate_cmp);
-	*ret = v;
-	*ret_n = n;
-	return 0;
-}
-
-/* `UID FETCH uid BODY.PEEK[]`. Returns 1 with the bytes, 0 when the message is gone. */
-static int fetch_body(mailimap *imap, uint32_t uid, char **ret, size_t *ret_len, char **why)
-{
-	struct mailimap_set *set = mailimap_set_new_single(uid);
-	struct mailimap_fetch_type *ft = mailimap_fetch_type_new_fetch_att_list_empty();
-	clist *res = NULL;
-	int r, found = 0;
-
-	mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_uid());
-	mailimap_fetch_type_new_fetch_att_list_add(
-		ft, mailimap_fetch_att_new_body_peek_section(mailimap_section_new(NULL)));
-	r = mailimap_uid_fetch(imap, set, ft, &res);
-	mailimap_fetch_type_free(ft);
-	mailimap_set_free(set);
-	if (r != MAILIMAP_NO_ERROR) {
-		*why = imap_error(imap, "UID FETCH (body)", r);
-		return -EIO;
-	}
-	for (clistiter *it = clist_begin(res); it && !found; it = clist_next(it)) {
-		struct mailimap_msg_att *ma = clist_content(it);
-		uint32_t got_uid = 0;
-		struct mailimap_msg_att_body_section *body = NULL;
-
-		for (clistiter *j = clist_begin(ma->att_list); j; j = clist_next(j)) {
-			struct mailimap_msg_att_item *item = clist_content(j);
-			if (item->att_type != MAILIMAP_MSG_ATT_ITEM_STATIC)
-				continue;
-			struct mailimap_msg_att_static *st = item->att_data.att_static;
-			if (st->att_type == MAILIMAP_MSG_ATT_UID)
-				got_uid = st->att_data.att_uid;
-			else if (st->att_type == MAILIMAP_MSG_ATT_BODY_SECTION)
-				body = st->att_data.att_body_section;
-		}
-		if (got_uid == uid && body) {
-			*ret_len = body->sec_body_part ? body->sec_length : 0;
-			*ret = xmalloc(*ret_len + 1);
-			if (*ret_len)
-				memcpy(*ret, body->sec_body_part, *ret_len);
-			(*ret)[*ret_len] = '\0';
-			found = 1;
-		}
-	}
-	mailimap_fetch_list_free(res);
-	return found;
-}
-
 /* Appends an ack to the in-flight list and hands it to the loop. */
 static int offer(imap_client *c, uint32_t uidvalidity, uint32_t uid, uint32_t size, char *raw,
                  size_t len)
@@ -710,11 +277,11 @@ static int offer(imap_client *c, uint32_t uidvalidity, uint32_t uid, uint32_t si
 static int offer_new(imap_client *c, mailimap *imap, uint32_t uidvalidity, uint32_t *fetched,
                      char **why)
 {
-	_cleanup_free_ candidate *v = NULL;
+	_cleanup_free_ imap_candidate *v = NULL;
 	size_t n = 0;
 	int r;
 
-	r = list_new(imap, *fetched + 1, &v, &n, why);
+	r = imap_list_new(imap, *fetched + 1, &v, &n, why);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < n; i++) {
@@ -729,7 +296,7 @@ static int offer_new(imap_client *c, mailimap *imap, uint32_t uidvalidity, uint3
 		char *raw = NULL;
 		size_t len = 0;
 		if (v[i].size <= c->cfg.max_message_size) {
-			r = fetch_body(imap, v[i].uid, &raw, &len, why);
+			r = imap_fetch_body(imap, v[i].uid, &raw, &len, why);
 			if (r < 0)
 				return r;
 			if (r == 0) { /* expunged meanwhile */
@@ -753,6 +320,26 @@ static bool inflight_empty(imap_client *c)
 	return empty;
 }
 
+/* Waits for the loop to answer (an ack, a stop). A caller that takes its time does not cost
+ * the connection: past the IDLE re-issue interval a NOOP tells the server we are here. */
+static int wait_for_acks(imap_client *c, mailimap *imap, char **why)
+{
+	struct timespec t0, t1;
+	int r;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	imap_wait_wake(c, (int)c->cfg.idle_reissue_sec * 1000, -1);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (t1.tv_sec - t0.tv_sec >= (time_t)c->cfg.idle_reissue_sec && !imap_stopping(c)) {
+		r = mailimap_noop(imap);
+		if (r != MAILIMAP_NO_ERROR) {
+			*why = imap_error(imap, "NOOP", r);
+			return -EIO;
+		}
+	}
+	return 0;
+}
+
 /* One connection, from connect to the first failure (or a stop, or a RETRY drained).
  * *waited is set once it got as far as waiting for new mail. */
 static int run_session(imap_client *c, mailimap *imap, char **why, bool *waited, bool *retried)
@@ -761,7 +348,7 @@ static int run_session(imap_client *c, mailimap *imap, char **why, bool *waited,
 	bool use_idle, said_polling = false;
 	int r;
 
-	r = open_session(c, imap, why);
+	r = imap_open_session(c, imap, why);
 	if (r < 0)
 		return r;
 	r = mailimap_select(imap, c->folder);
@@ -778,18 +365,16 @@ static int run_session(imap_client *c, mailimap *imap, char **why, bool *waited,
 
 	/* Nothing new is offered while messages of an earlier connection await their ack. */
 	while (!inflight_empty(c)) {
-		r = apply_marks(c, imap, uidvalidity, why);
+		r = imap_apply_marks(c, imap, uidvalidity, why);
 		if (r < 0)
 			return r;
-		if (stopping(c))
+		if (imap_stopping(c))
 			return -ECANCELED;
-		wait_wake(c, 30 * 1000, -1); /* and NOOP now and then, so the server keeps us */
-		if (!inflight_empty(c) && mailimap_noop(imap) != MAILIMAP_NO_ERROR) {
-			*why = imap_error(imap, "NOOP", MAILIMAP_ERROR_STREAM);
-			return -EIO;
-		}
+		r = wait_for_acks(c, imap, why);
+		if (r < 0)
+			return r;
 	}
-	r = apply_marks(c, imap, uidvalidity, why);
+	r = imap_apply_marks(c, imap, uidvalidity, why);
 	if (r < 0)
 		return r;
 
@@ -821,7 +406,7 @@ static int run_session(imap_client *c, mailimap *imap, char **why, bool *waited,
 	           imap_tls_to_string(c->cfg.tls), c->folder, use_idle ? ", IDLE" : ", polling");
 
 	for (;;) {
-		r = apply_marks(c, imap, uidvalidity, why);
+		r = imap_apply_marks(c, imap, uidvalidity, why);
 		if (r < 0)
 			return r;
 		pthread_mutex_lock(&c->lock);
@@ -836,14 +421,19 @@ static int run_session(imap_client *c, mailimap *imap, char **why, bool *waited,
 				*why = xstrdup("a message was held back (retry)");
 				return -EAGAIN;
 			}
-			wait_wake(c, -1, -1);
+			r = wait_for_acks(c, imap, why);
+			if (r < 0)
+				return r;
 			continue;
 		}
 		r = offer_new(c, imap, uidvalidity, &fetched, why);
 		if (r < 0)
 			return r;
-		if (r == 1) /* window full: wait for acks */
-			wait_wake(c, -1, -1);
+		if (r == 1) { /* window full */
+			int w = wait_for_acks(c, imap, why);
+			if (w < 0)
+				return w;
+		}
 		if (r > 0)
 			continue;
 
@@ -857,7 +447,7 @@ static int run_session(imap_client *c, mailimap *imap, char **why, bool *waited,
 			post_state(c, IMAP_STATE_IDLE, NULL);
 			/* Bytes libetpan already buffered would never make the socket readable. */
 			if (imap->imap_stream->read_buffer_len == 0)
-				wait_wake(c, (int)c->cfg.idle_reissue_sec * 1000,
+				imap_wait_wake(c, (int)c->cfg.idle_reissue_sec * 1000,
 				          mailimap_idle_get_fd(imap));
 			r = mailimap_idle_done(imap);
 			if (r != MAILIMAP_NO_ERROR) {
@@ -869,8 +459,8 @@ static int run_session(imap_client *c, mailimap *imap, char **why, bool *waited,
 				post_state(c, IMAP_STATE_POLLING, "every %u s", c->cfg.poll_interval_sec);
 				said_polling = true;
 			}
-			wait_wake(c, (int)c->cfg.poll_interval_sec * 1000, -1);
-			if (stopping(c))
+			imap_wait_wake(c, (int)c->cfg.poll_interval_sec * 1000, -1);
+			if (imap_stopping(c))
 				return -ECANCELED;
 			r = mailimap_noop(imap);
 			if (r != MAILIMAP_NO_ERROR) {
@@ -893,7 +483,7 @@ static void *worker(void *p)
 	sigaddset(&pipe, SIGPIPE);
 	pthread_sigmask(SIG_BLOCK, &pipe, NULL);
 
-	while (!stopping(c)) {
+	while (!imap_stopping(c)) {
 		mailimap *imap = mailimap_new(0, NULL);
 		char *why = NULL;
 		bool waited = false, retried = false;
@@ -906,10 +496,10 @@ static void *worker(void *p)
 			mailimap_set_timeout(imap, c->cfg.timeout_sec);
 			r = run_session(c, imap, &why, &waited, &retried);
 		}
-		unregister_socket(c);
+		imap_unregister_socket(c);
 		if (imap)
 			mailimap_free(imap); /* closes the socket; no LOGOUT: it could block */
-		if (stopping(c) || r == -ECANCELED) {
+		if (imap_stopping(c) || r == -ECANCELED) {
 			free(why);
 			break;
 		}
@@ -926,9 +516,9 @@ static void *worker(void *p)
 			clock_gettime(CLOCK_MONOTONIC, &t1);
 			int64_t spent = (t1.tv_sec - t0.tv_sec) * 1000 +
 			                (t1.tv_nsec - t0.tv_nsec) / 1000000;
-			if (spent >= backoff || stopping(c))
+			if (spent >= backoff || imap_stopping(c))
 				break;
-			wait_wake(c, (int)(backoff - spent), -1);
+			imap_wait_wake(c, (int)(backoff - spent), -1);
 		}
 		backoff = backoff > c->cfg.backoff_max_msec / 2 ? c->cfg.backoff_max_msec
 		                                                : backoff * 2;

@@ -98,7 +98,8 @@ typedef struct imap_hooks {
 	 * every unseen message in the folder is offered). Returns >= 0, or < 0 to fail the
 	 * creation with that code. */
 	int (*cursor_load)(void *userdata, uint32_t *ret_uidvalidity, uint32_t *ret_last_uid);
-	/* The cursor moved (or was reset to uid 0): store it durably. */
+	/* The cursor moved (or was reset to uid 0): store it durably. Runs from an event, or
+	 * from inside imap_ack_done() when that ack moves it. */
 	void (*cursor_save)(void *userdata, uint32_t uidvalidity, uint32_t last_uid);
 	/* A message. msg and its bytes stay valid until imap_ack_done(ack, …), which the
 	 * caller must call exactly once, now or from a later callback. Up to
