@@ -1,0 +1,81 @@
+/* Shared by the imap*.c files only: the client's state, and the worker's IMAP steps
+ * (imap-session.c) and TLS check (imap-tls.c). */
+#pragma once
+
+#include <libetpan/libetpan.h>
+#include <pthread.h>
+
+#include "email/imap.h"
+#include "loopqueue.h"
+
+struct imap_ack {
+	imap_client *client; /* NULL once the client is gone */
+	imap_message msg;
+	char *raw;
+	imap_ack *next; /* in client->inflight */
+	bool handed;    /* on_message() has it */
+	bool answered;
+	imap_result result;
+};
+
+typedef struct mark {
+	uint32_t uidvalidity, uid;
+} mark;
+
+struct imap_client {
+	sd_event *loop;
+	imap_config cfg; /* strings below are our copies */
+	char *host, *user, *password, *folder, *move_to, *ca_file;
+	const imap_hooks *hooks;
+	void *userdata;
+	loopqueue *queue;
+	int wake_fd;
+	pthread_t thread;
+	bool thread_started;
+
+	pthread_mutex_t lock; /* guards what follows */
+	bool stop;
+	int sock_fd;
+	uint32_t cur_validity, cur_last;
+	imap_ack *inflight, *inflight_tail;
+	unsigned n_inflight;
+	bool held;            /* a RETRY since the connection started: the cursor stays below */
+	bool retry_requested; /* the worker is to drain and reconnect */
+	mark *marks;
+	size_t n_marks, cap_marks;
+};
+
+/* The worker's side. */
+bool imap_stopping(imap_client *c);
+/* Waits up to timeout_ms (-1: for ever) for the wake eventfd, or for extra_fd (if >= 0) to
+ * be readable. Returns 1 when extra_fd is readable, 0 otherwise (woken, or time is up); the
+ * caller looks at the shared state again either way. */
+int imap_wait_wake(imap_client *c, int timeout_ms, int extra_fd);
+void imap_unregister_socket(imap_client *c);
+char *imap_error(mailimap *imap, const char *what, int r);
+/* Connect, TLS, verify, LOGIN, CAPABILITY. Returns 0 with the session logged in, or < 0 with
+ * *why (malloc'd). The socket stays registered in c->sock_fd until the session is freed. */
+int imap_open_session(imap_client *c, mailimap *imap, char **why);
+/* Marks on the server what the caller acknowledged: \Seen, or moved to move_to. Returns 0,
+ * or < 0 with *why (the marks are kept for the next connection). */
+int imap_apply_marks(imap_client *c, mailimap *imap, uint32_t uidvalidity, char **why);
+
+typedef struct imap_candidate {
+	uint32_t uid;
+	uint32_t size;
+} imap_candidate;
+/* The unseen messages with a UID >= from, sorted; *ret malloc'd. */
+int imap_list_new(mailimap *imap, uint32_t from, imap_candidate **ret, size_t *ret_n, char **why);
+/* BODY.PEEK[] of uid: 1 with *ret (malloc'd, NUL-terminated) and *ret_len, 0 when the message
+ * is gone, < 0 with *why. */
+int imap_fetch_body(mailimap *imap, uint32_t uid, char **ret, size_t *ret_len, char **why);
+
+/* For mailstream_ssl_open_with_callback_timeout() / mailimap_socket_starttls_with_callback():
+ * sets SNI to data (a host name; IP literals get none, as RFC 6066 wants). */
+void imap_tls_sni(struct mailstream_ssl_context *ctx, void *data);
+
+/* Verifies the peer chain of a TLS stream against ca_file (PEM; NULL: the system trust
+ * store) and host (a DNS name, or an IP literal matched against IP SANs), for a TLS server.
+ * Returns 0, or -EPERM with *ret_error (malloc'd) saying why the peer is not trusted, or
+ * another -errno with *ret_error. */
+int imap_tls_verify(mailstream *s, const char *host, const char *ca_file, char **ret_error);
