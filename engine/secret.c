@@ -49,6 +49,45 @@ int secret_load(const char *dir, secret *ret)
 	return 0;
 }
 
+int secret_read_credential(const char *dir, const char *name, char **ret)
+{
+	const char *d = dir ? dir : getenv("CREDENTIALS_DIRECTORY");
+	if (!name || !*name || strchr(name, '/') || name[0] == '.')
+		return -EINVAL;
+	if (!d) {
+		log_error("no secret %s: set [Secrets] Directory= in coco.conf or pass the "
+		          "credential (LoadCredential=%s:/etc/coco/secrets/%s)", name, name, name);
+		return -ENOENT;
+	}
+	_cleanup_free_ char *path = xasprintf("%s/%s", d, name);
+	char *data = NULL;
+	size_t len;
+	int r = read_file(path, 4096, &data, &len);
+	if (r < 0)
+		return log_error_errno(r, "cannot read the secret %s: %m", path);
+	struct stat st;
+	if (stat(path, &st) == 0 && (st.st_mode & 0077) && !getenv("CREDENTIALS_DIRECTORY"))
+		log_warning("secret %s is readable by group or others: chmod 600 it", path);
+	while (len > 0 && (data[len - 1] == '\n' || data[len - 1] == '\r'))
+		data[--len] = 0;
+	if (len == 0 || memchr(data, 0, len)) {
+		OPENSSL_cleanse(data, len);
+		free(data);
+		log_error("secret %s is empty or not text", path);
+		return -EINVAL;
+	}
+	*ret = data;
+	return 0;
+}
+
+void secret_free_text(char *s)
+{
+	if (!s)
+		return;
+	OPENSSL_cleanse(s, strlen(s));
+	free(s);
+}
+
 int secret_generate(const char *path)
 {
 	unsigned char raw[32];

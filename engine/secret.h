@@ -19,6 +19,13 @@ typedef struct secret {
 /* dir NULL: $CREDENTIALS_DIRECTORY. -ENOENT with a helpful log line if there is no key;
  * -EINVAL if it is shorter than 16 bytes or group/world-readable outside credentials. */
 int secret_load(const char *dir, secret *ret);
+/* A text secret a channel needs (an SMTP password, a Slack token) from the file `name` in
+ * dir (NULL: $CREDENTIALS_DIRECTORY), its trailing newline dropped; malloc'd, to be freed
+ * with secret_free_text(). -ENOENT, -EINVAL (empty, binary, a name with '/'), -errno;
+ * logged without the value. */
+int secret_read_credential(const char *dir, const char *name, char **ret);
+/* Wipes and frees a secret text. Accepts NULL. */
+void secret_free_text(char *s);
 /* Writes a new random key file (0600, O_EXCL). */
 int secret_generate(const char *path);
 
