@@ -29,6 +29,8 @@ pkgs=(
 	postfix
 	# ... swaks, a scriptable SMTP client, sends test mail (and members' replies) ...
 	swaks
+	# ... with TLS (STARTTLS, implicit TLS), which it only recommends ...
+	libnet-ssleay-perl
 	# ... openssl makes the throwaway self-signed certificate each test uses for TLS, and
 	# ca-certificates gives the TLS libraries their default trust store.
 	openssl ca-certificates
