@@ -17,7 +17,8 @@
 #   postfix_stop / postfix_start again: the same ports, for "server down, then back" tests.
 #   mail_send_reply FROM TO BODYFILE [HEADER...]: a member's reply, through SMTP_PORT (swaks)
 #   mail_send_message FROM TO FILE: a complete RFC 5322 message as it is
-#   imap_count USER / imap_wait_count USER N / imap_fetch USER UID / imap_uids USER:
+#   imap_count USER / imap_wait_count USER N / imap_fetch USER UID / imap_uids USER /
+#   imap_fetch_all USER DIR:
 #                               read INBOX back over IMAPS, verifying the certificate
 #
 # Runs as root (Postfix's master must); mail is stored as nobody:nogroup.
@@ -194,8 +195,10 @@ postfix_start() {
 		# The first start creates the queue's directories and owners (slow: seconds).
 		[ -d "$p/queue/active" ] || postfix -c "$p/etc" check >"$p/check.log" 2>&1 ||
 			fail "postfix check: $(cat "$p/check.log" "$POSTFIX_LOG")"
-		# master -d stays in the foreground: its PID is the server's.
-		/usr/lib/postfix/sbin/master -c "$p/etc" -d >"$p/stdout.log" 2>&1 &
+		# master -d stays in the foreground: its PID is the server's. In a session of its
+		# own it leads its process group, which is how it stops its children (smtpd with
+		# a client still connected included) when it gets SIGTERM.
+		setsid /usr/lib/postfix/sbin/master -c "$p/etc" -d >"$p/stdout.log" 2>&1 &
 		POSTFIX_PID=$!
 		PIDS+=("$POSTFIX_PID")
 		if ms_wait_ports "$POSTFIX_PID" 30 "$SMTP_PORT" "$SMTPS_PORT" "$SUBMISSION_PORT"; then
@@ -212,6 +215,11 @@ postfix_start() {
 postfix_stop() {
 	[ -n "${POSTFIX_PID:-}" ] && ms_stop_pid "$POSTFIX_PID"
 	POSTFIX_PID=
+	# Stopped means nobody answers any more: the listening sockets die with the last child.
+	local port
+	for port in "$SMTP_PORT" "$SMTPS_PORT" "$SUBMISSION_PORT"; do
+		wait_for 30 eval "! ms_listening $port" || fail "postfix: port $port still answers"
+	done
 }
 
 postfix_write_config() {
@@ -304,11 +312,12 @@ mail_send_message() {
 		--from "$1" --to "$2" --data "@$3"
 }
 
+ms_pass() { grep "^$1:" "$MS_DIR/dovecot/users" | sed 's/^[^:]*:{PLAIN}\([^:]*\):.*/\1/'; }
+
 ms_imap() { # ms_imap USER PATH [curl args...]
-	local user=$1 path=$2 pass
+	local user=$1 path=$2
 	shift 2
-	pass=$(grep "^$user:" "$MS_DIR/dovecot/users" | sed 's/^[^:]*:{PLAIN}\([^:]*\):.*/\1/')
-	curl -sS --max-time 30 --cacert "$MAIL_CA" -u "$user:$pass" \
+	curl -sS --max-time 30 --cacert "$MAIL_CA" -u "$user:$(ms_pass "$user")" \
 		"imaps://127.0.0.1:$IMAPS_PORT/$path" "$@"
 }
 
@@ -334,4 +343,14 @@ imap_wait_count() { # imap_wait_count USER N [SECONDS]: until INBOX holds at lea
 
 imap_fetch() { # imap_fetch USER UID: the raw message
 	ms_imap "$1" "INBOX;UID=$2"
+}
+
+imap_fetch_all() { # imap_fetch_all USER DIR: every message of INBOX as DIR/UID.eml, over one connection
+	local uid args=()
+	mkdir -p "$2"
+	for uid in $(imap_uids "$1"); do
+		args+=("imaps://127.0.0.1:$IMAPS_PORT/INBOX;UID=$uid" -o "$2/$uid.eml")
+	done
+	[ ${#args[@]} -gt 0 ] || return 0
+	curl -sS --max-time 60 --cacert "$MAIL_CA" -u "$1:$(ms_pass "$1")" "${args[@]}"
 }
