@@ -22,6 +22,18 @@ pkgs=(
 	# tests/t-http.sh talks to cocod's HTTP ingress with curl (systemd-socket-activate,
 	# for its socket activation case, is in systemd above).
 	curl
+	# tests/mailservers.sh, the real mail servers of the email tests (t-mailservers, t-smtp):
+	# Dovecot's IMAP server and its LMTP server (the final delivery into a Maildir) ...
+	dovecot-imapd dovecot-lmtpd
+	# ... Postfix, the SMTP server coco submits to (relays into Dovecot over LMTP) ...
+	postfix
+	# ... swaks, a scriptable SMTP client, sends test mail (and members' replies) ...
+	swaks
+	# ... with TLS (STARTTLS, implicit TLS), which it only recommends ...
+	libnet-ssleay-perl
+	# ... openssl makes the throwaway self-signed certificate each test uses for TLS, and
+	# ca-certificates gives the TLS libraries their default trust store.
+	openssl ca-certificates
 )
 
 missing=()
@@ -38,6 +50,37 @@ echo "deps: installing ${missing[*]}"
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
 export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# Postfix and Dovecot are test tools here, never the machine's mail system: Postfix is told to
+# write no configuration of its own, and no service may start during the install (on a
+# machine with an init system, postinst scripts would start a system-wide Postfix on port 25
+# and Dovecot on 143/993). invoke-rc.d asks /usr/sbin/policy-rc.d first; exit 101 means
+# "action forbidden". One is put there only for the install and only if there is none (a
+# Docker image ships its own, which says the same).
+policy=/usr/sbin/policy-rc.d
+own_policy=""
+if [ ! -e "$policy" ]; then
+	printf '#!/bin/sh\n# coco scripts/deps.sh: no service starts while it installs\nexit 101\n' |
+		$sudo tee "$policy" >/dev/null
+	$sudo chmod 755 "$policy"
+	own_policy=1
+	trap '$sudo rm -f "$policy"' EXIT
+fi
+# debconf's database is locked while another install runs: try again for up to 10 minutes.
+for _ in $(seq 600); do
+	echo "postfix postfix/main_mailer_type select No configuration" |
+		$sudo debconf-set-selections 2>/dev/null && break
+	sleep 1
+done
+$sudo apt-get -o DPkg::Lock::Timeout=600 update -qq
+# Another apt run (a parallel build, unattended-upgrades) holds the lock for a while: wait.
+$sudo apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# Installed just now as test tools: they stay off at the next boot too (tests start their own).
+for svc in postfix dovecot; do
+	case " ${missing[*]} " in *" $svc "* | *" $svc-"*) ;; *) continue ;; esac
+	[ -d /run/systemd/system ] && $sudo systemctl disable -q "$svc" 2>/dev/null || true
+done
+if [ -n "$own_policy" ]; then
+	$sudo rm -f "$policy"
+	trap - EXIT
+fi
 echo "deps: done"

@@ -71,7 +71,7 @@ mkdir -p "$inbox/tmp" "$inbox/new"
 wait_for 10 bash -c "grep -lq '^To:.*ana@client.example' '$outbox'/new/* 2>/dev/null" ||
 	fail "no invitation reached ana"
 inv=$(grep -l '^To:.*ana@client.example' "$outbox"/new/* | head -1)
-reply_to=$(sed -n 's/^Reply-To: *<\{0,1\}\([^>]*\)>\{0,1\}\r\{0,1\}$/\1/p' "$inv" | head -1)
+reply_to=$(tr -d '\r' <"$inv" | sed -n 's/^Reply-To: *<\{0,1\}\([^>]*\)>\{0,1\}$/\1/p' | head -1)
 [ -n "$reply_to" ] || fail "the invitation has no Reply-To"
 printf 'From: ana@client.example\r\nTo: %s\r\nSubject: Re: survey\r\nMessage-ID: <t-export-1@client.example>\r\nDate: Mon, 07 Dec 2026 12:00:00 +0200\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n3: =HYPERLINK("http://evil.example/?x=1","click")\r\n' "$reply_to" >"$inbox/tmp/m1"
 mv "$inbox/tmp/m1" "$inbox/new/m1"

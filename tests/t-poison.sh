@@ -35,7 +35,7 @@ ctl open p/s >/dev/null
 inbox=$state/local/inbox outbox=$state/local/outbox
 wait_for 10 bash -c "ls '$outbox'/new/* >/dev/null 2>&1" || fail "no invitation"
 inv=$(ls "$outbox"/new/* | head -1)
-reply_to=$(sed -n 's/^Reply-To: *<\{0,1\}\([^>]*\)>\{0,1\}\r\{0,1\}$/\1/p' "$inv" | head -1)
+reply_to=$(tr -d '\r' <"$inv" | sed -n 's/^Reply-To: *<\{0,1\}\([^>]*\)>\{0,1\}$/\1/p' | head -1)
 
 # The poison: 100,000 nested multipart/mixed parts (about 7 MB, under the size limit).
 depth=100000

@@ -387,6 +387,178 @@ static void test_build_rejects(void **state)
 	assert_ptr_equal(msg, (char *)0x1);
 }
 
+static char *build_ok(const struct mail_outbound *o)
+{
+	char *msg = NULL;
+	assert_int_equal(mail_build(o, &msg, NULL), 0);
+	assert_true(lines_ok(msg));
+	return msg;
+}
+
+/* Headers and bodies that go out unusual still come back as they went in. */
+static void test_build_edge_round_trips(void **state)
+{
+	/* an ASCII subject that looks like an encoded word, and a long one: both encoded */
+	const char *subjects[] = {"=?utf-8?q?not_me?=", NULL, "Ünïcödé – 🙂 – 東京", ""};
+	char long_subject[951];
+	memset(long_subject, 'S', 950);
+	long_subject[950] = '\0';
+	subjects[1] = long_subject;
+	for (size_t i = 0; i < ELEMENTSOF(subjects); i++) {
+		struct mail_outbound o = {.from = "coco@coco.example",
+					  .from_name = "Zoë \"Z\" Ö'Brien, Esq.",
+					  .to = "ann@example.org",
+					  .to_name = "Ann, Example",
+					  .subject = subjects[i],
+					  .text = "x\n"};
+		_cleanup_free_ char *msg = build_ok(&o);
+		_cleanup_mail_message_ mail_message *m = NULL;
+		assert_int_equal(mail_parse(msg, strlen(msg), &m), 0);
+		assert_string_equal(mail_subject(m), subjects[i]);
+		assert_string_equal(mail_from_name(m), o.from_name);
+		assert_string_equal(mail_to(m)[0], "ann@example.org");
+	}
+
+	/* a line of 5000 bytes without a space, CRLF input, NUL-free UTF-8, trailing blanks
+	 * (base64 then: libetpan's quoted-printable writer doubles them) */
+	strbuf b = {};
+	for (int i = 0; i < 5000; i++)
+		strbuf_putc(&b, (char)('a' + i % 26));
+	strbuf_puts(&b, "\r\nzweite Zeile: äöü\r\n.\r\nFrom me\r\n");
+	_cleanup_free_ char *text = strbuf_steal(&b);
+	const char *texts[] = {text, "trailing blank \nand tab\t\nand end ", "a=b\n\n\n"};
+	const char *want[] = {NULL, texts[1], "a=b\n\n\n"};
+	for (size_t i = 0; i < ELEMENTSOF(texts); i++) {
+		struct mail_outbound o = {.from = "coco@coco.example",
+					  .to = "ann@example.org",
+					  .subject = "body",
+					  .text = texts[i],
+					  .html = i == 2 ? "<p>b</p>" : NULL};
+		_cleanup_free_ char *msg = build_ok(&o);
+		_cleanup_mail_message_ mail_message *m = NULL;
+		assert_int_equal(mail_parse(msg, strlen(msg), &m), 0);
+		if (want[i])
+			assert_string_equal(mail_body(m), want[i]);
+		else {
+			_cleanup_free_ char *lf = xstrdup(text);
+			size_t w = 0;
+			for (size_t r = 0; lf[r]; r++)
+				if (lf[r] != '\r')
+					lf[w++] = lf[r];
+			lf[w] = '\0';
+			assert_string_equal(mail_body(m), lf);
+		}
+	}
+}
+
+static void test_build_headers_and_html(void **state)
+{
+	char *refs[] = {"r1@coco.example", NULL};
+	struct mail_outbound o = {
+	    .from = "coco@coco.example",
+	    .to = "ann@example.org",
+	    .reply_to = "local+TAG@coco.example",
+	    .subject = "Invitation",
+	    .message_id = "id.1@coco.example",
+	    .in_reply_to = "r1@coco.example",
+	    .references = refs,
+	    .text = "Hello Änn\n",
+	    .html = "<p>Hello Änn</p>\n",
+	    .date = 1717401600,
+	    .list_unsubscribe = "https://coco.example/u/OPAQUE",
+	    .list_unsubscribe_mailto = "unsub+OPAQUE@coco.example",
+	};
+	_cleanup_free_ char *msg = build_ok(&o);
+	const char *must[] = {
+	    "\r\nFrom: coco@coco.example\r\n",
+	    "\r\nTo: ann@example.org\r\n",
+	    "\r\nReply-To: local+TAG@coco.example\r\n",
+	    "\r\nMessage-ID: <id.1@coco.example>\r\n",
+	    "\r\nIn-Reply-To: <r1@coco.example>\r\n",
+	    "\r\nReferences: <r1@coco.example>\r\n",
+	    "\r\nAuto-Submitted: auto-generated\r\n",
+	    "\r\nX-Auto-Response-Suppress: All\r\n",
+	    "\r\nList-Unsubscribe: <https://coco.example/u/OPAQUE>,\r\n "
+	    "<mailto:unsub+OPAQUE@coco.example>\r\n",
+	    "\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n",
+	    "\r\nMIME-Version: 1.0\r\n",
+	    "multipart/alternative",
+	    "Content-Type: text/plain; charset=\"utf-8\"\r\n"
+	    "Content-Transfer-Encoding: quoted-printable\r\n\r\nHello =C3=84nn\r\n",
+	    "Content-Type: text/html; charset=\"utf-8\"\r\n"
+	    "Content-Transfer-Encoding: quoted-printable\r\n\r\n<p>Hello =C3=84nn</p>\r\n",
+	};
+	assert_true(strncmp(msg, "Date: Mon, 3 Jun 2024 08:00:00 +0000\r\n", 38) == 0);
+	for (size_t i = 0; i < ELEMENTSOF(must); i++)
+		if (!strstr(msg, must[i]))
+			fail_msg("missing \"%s\" in:\n%s", must[i], msg);
+	/* the boundary is ours, and no body can hold it */
+	assert_non_null(strstr(msg, "boundary=\"=_coco_"));
+	assert_non_null(strstr(msg, "\r\n--=_coco_"));
+
+	/* one-click only with an https URL */
+	o.list_unsubscribe = "http://coco.example/u/OPAQUE";
+	_cleanup_free_ char *msg2 = build_ok(&o);
+	assert_non_null(strstr(msg2, "List-Unsubscribe: <http://coco.example/u/OPAQUE>"));
+	assert_null(strstr(msg2, "List-Unsubscribe-Post"));
+	o.list_unsubscribe = NULL;
+	_cleanup_free_ char *msg3 = build_ok(&o);
+	assert_non_null(strstr(msg3, "List-Unsubscribe: <mailto:unsub+OPAQUE@coco.example>\r\n"));
+	assert_null(strstr(msg3, "List-Unsubscribe-Post"));
+	o.list_unsubscribe_mailto = NULL;
+	_cleanup_free_ char *msg4 = build_ok(&o);
+	assert_null(strstr(msg4, "List-Unsubscribe"));
+}
+
+/* Nothing a caller passes can add a header line or end the header section. */
+static void test_build_no_injection(void **state)
+{
+	struct mail_outbound good = {
+	    .from = "coco@coco.example", .to = "a@example.org", .subject = "s", .text = "t"};
+	const char *bad_uris[] = {"https://x/\r\nBcc: v@x", "https://x/a>b", "https://x/a,b",
+				  "https://x/a b", "javascript:alert(1)", "mailto:x@y", ""};
+	char *msg = (char *)0x1;
+	for (size_t i = 0; i < ELEMENTSOF(bad_uris); i++) {
+		struct mail_outbound o = good;
+		o.list_unsubscribe = bad_uris[i];
+		assert_int_equal(mail_build(&o, &msg, NULL), -EINVAL);
+	}
+	struct mail_outbound o = good;
+	o.list_unsubscribe_mailto = "x@y>\r\nBcc: v@x";
+	assert_int_equal(mail_build(&o, &msg, NULL), -EINVAL);
+	o = good;
+	o.to_name = "Ann\r";
+	assert_int_equal(mail_build(&o, &msg, NULL), -EINVAL);
+	o = good;
+	o.reply_to = "a@x\nBcc: v@x";
+	assert_int_equal(mail_build(&o, &msg, NULL), -EINVAL);
+	o = good;
+	o.auto_submitted = "auto-generated\r\nBcc: v@x";
+	assert_int_equal(mail_build(&o, &msg, NULL), -EINVAL);
+	o = good;
+	o.in_reply_to = "a@x>\r\nBcc: <v@x";
+	assert_int_equal(mail_build(&o, &msg, NULL), -EINVAL);
+	assert_ptr_equal(msg, (char *)0x1);
+
+	/* a body with header-like lines and a blank line stays in the body */
+	o = good;
+	o.text = "\r\n\r\nBcc: v@x\r\n";
+	o.to_name = "Bcc: v@x";
+	o.subject = "x: y; Bcc: v@x";
+	_cleanup_free_ char *out = build_ok(&o);
+	char *end = strstr(out, "\r\n\r\n");
+	assert_non_null(end);
+	end[2] = '\0';
+	assert_null(strstr(out, "\r\nBcc:"));
+	end[2] = '\r';
+	_cleanup_mail_message_ mail_message *m = NULL;
+	assert_int_equal(mail_parse(out, strlen(out), &m), 0);
+	assert_string_equal(mail_subject(m), o.subject);
+	assert_null(mail_cc(m)[0]);
+	assert_string_equal(mail_to(m)[0], "a@example.org");
+	assert_null(mail_to(m)[1]);
+}
+
 /* A reply whose answer sits `depth` levels deep: multipart/mixed inside multipart/mixed, or
  * (rfc822) message/rfc822 inside message/rfc822. */
 static char *nested_mail(unsigned depth, bool rfc822, size_t *ret_len)
@@ -560,6 +732,9 @@ int main(void)
 	    cmocka_unit_test(test_html_entities_and_depth),
 	    cmocka_unit_test(test_build_round_trip),
 	    cmocka_unit_test(test_build_rejects),
+	    cmocka_unit_test(test_build_edge_round_trips),
+	    cmocka_unit_test(test_build_headers_and_html),
+	    cmocka_unit_test(test_build_no_injection),
 	    cmocka_unit_test(test_deep_nesting_refused),
 	    cmocka_unit_test(test_nesting_at_the_limit),
 	    cmocka_unit_test(test_parts_and_headers_bounded),

@@ -2,7 +2,8 @@
  * into an immutable `mail_message` — addresses, decoded subject, threading ids, the loop
  * signals of RFC 3834 and friends, and the best plain-text body converted to UTF-8 — and
  * composing the one outbound message format coco sends (multipart/alternative, UTF-8,
- * quoted-printable, Auto-Submitted), shared by the local connector and SMTP. */
+ * quoted-printable, Auto-Submitted), shared by the local connector and SMTP: mime.c parses,
+ * mime-write.c composes with libetpan's writers. */
 #pragma once
 
 #include <stdbool.h>
@@ -66,11 +67,18 @@ struct mail_outbound {
 	const char *html;	    /* optional text/html alternative */
 	time_t date;		    /* 0: now */
 	const char *auto_submitted; /* NULL: "auto-generated" */
+	/* RFC 2369 List-Unsubscribe, both optional: an http(s) URL carrying its own opaque
+	 * token, and an addr-spec written as <mailto:...>. An https URL adds RFC 8058's
+	 * "List-Unsubscribe-Post: List-Unsubscribe=One-Click" (the client POSTs to it). */
+	const char *list_unsubscribe;
+	const char *list_unsubscribe_mailto;
 };
 
 /* Compose o as a CRLF-terminated RFC 5322 message in a malloc'd NUL-terminated string.
  * *ret_message_id (optional) gets the Message-ID used, without <>. Returns 0, or -EINVAL
- * when a required field is missing or a header field holds CR, LF or an unsafe address. */
+ * when a required field is missing or a header field holds CR, LF or an unsafe address, id
+ * or URI. Header text that is not plain ASCII goes out as RFC 2047 encoded words, bodies as
+ * quoted-printable UTF-8 with CRLF line ends (lines of at most 76 characters). */
 int mail_build(const struct mail_outbound *o, char **ret, char **ret_message_id);
 
 /* Plain text from HTML (libxml2's HTML parser, mime-html.c): tags dropped, line breaks kept
