@@ -3,11 +3,13 @@
 
 #include <string.h>
 
+#include "email/email.h"
 #include "local.h"
 #include "util.h"
 
 static const channel_ops *const channels[] = {
 	&local_channel,
+	&email_channel,
 	NULL,
 };
 

@@ -1,10 +1,10 @@
-/* email/channel: the email channel over real servers — SMTP submission out (smtp.h, on the
+/* email/email: the email channel over real servers — SMTP submission out (smtp.h, on the
  * shared libcurl multi) and IMAP in (imap.h, on its own thread) — with the same mail both
  * ways as the local channel (message.h). It owns the [SMTP] and [IMAP] sections, the IMAP
  * cursor in the store (channels/email/imap-cursor) and the rule that a mail is flagged on
  * the server only once the core's answer is durable. */
 #define _GNU_SOURCE
-#include "email/channel.h"
+#include "email/email.h"
 
 #include <stdlib.h>
 #include <string.h>
