@@ -467,7 +467,7 @@ int mail_parse(const char *msg, size_t len, mail_message **ret)
 		_cleanup_free_ char *h = NULL;
 		r = decode_part(html, &h);
 		if (r >= 0)
-			m->body = mail_html_to_text(h, strlen(h));
+			m->body = mail_html_reply_to_text(h, strlen(h));
 	}
 	if (r < 0 || !m->body) {
 		free(m->body);

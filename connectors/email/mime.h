@@ -41,7 +41,8 @@ const char *mail_in_reply_to(const mail_message *m);  /* first id, NULL if none 
 char *const *mail_references(const mail_message *m);  /* NULL-terminated, maybe empty */
 time_t mail_date(const mail_message *m);	      /* (time_t)-1 if none or invalid */
 /* Best text: text/plain (first inline one, through nested multiparts), else text/html
- * turned into plain text; LF line ends; "" if the message has no text part. */
+ * turned into plain text without the quoted message (mail_html_reply_to_text()); LF line
+ * ends; "" if the message has no text part. */
 const char *mail_body(const mail_message *m);
 /* Sent by a machine, so never to be answered or counted (RFC 3834 §5 and common practice):
  * Auto-Submitted other than "no", Precedence bulk/list/junk/auto_reply, List-Id or
@@ -76,3 +77,8 @@ int mail_build(const struct mail_outbound *o, char **ret, char **ret_message_id)
  * Exposed for tests and for connectors that receive HTML. Never fails (aborts on OOM like
  * xmalloc). */
 char *mail_html_to_text(const char *html, size_t len);
+/* The same for the HTML of a reply: the elements clients put the message replied to in
+ * (<blockquote>, Gmail's gmail_quote, Thunderbird's moz-cite-prefix, yahoo_quoted, Outlook
+ * web's divRplyFwdMsg and everything after it …) are left out before the text is laid out.
+ * When nothing is left outside them, the whole text, as mail_html_to_text(). */
+char *mail_html_reply_to_text(const char *html, size_t len);
