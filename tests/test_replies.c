@@ -2,7 +2,8 @@
  * tests/data/replies/ goes through mail_parse() and reply_extract(), as the local connector
  * reads a reply, and must give exactly NAME.expected (trailing blank lines aside). The
  * folder's README says which client and language each case is. One line per case, then the
- * count; every case must pass. */
+ * count; every case must pass. Also: the HTML path's quote removal, element by element, and
+ * what mail_parse() accepts at its entry (mbox line, header-only mail) and why it refuses. */
 #include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,6 +16,8 @@
 
 #include "util.h"
 #include "email/mime.h"
+#include "email/mime-bounds.h"
+#include "email/mime-reason.h"
 #include "email/reply.h"
 
 #define DIR_REPLIES "tests/data/replies"
@@ -130,10 +133,68 @@ static void test_html_quote_elements(void **state)
 	assert_string_equal(all, "a\nb");
 }
 
+static mail_message *parse_ok(const char *msg)
+{
+	mail_message *m = NULL;
+	assert_int_equal(mail_parse(msg, strlen(msg), &m), 0);
+	return m;
+}
+
+static void refused(const char *msg, int want_r, const char *want_reason)
+{
+	mail_message *m = NULL;
+	int r = mail_parse(msg, strlen(msg), &m);
+	assert_int_equal(r, want_r);
+	_cleanup_free_ char *why = mail_parse_reason(msg, strlen(msg), r);
+	if (strncmp(why, want_reason, strlen(want_reason)) != 0)
+		fail_msg("%s: reason \"%s\", expected \"%s…\"", msg, why, want_reason);
+}
+
+/* What mail_parse() accepts at its entry, and the reasons it gives for what it does not. */
+static void test_lenient_entry(void **state)
+{
+	/* an mbox separator line is no header field */
+	_cleanup_mail_message_ mail_message *a =
+	    parse_ok("From ann@example.org Tue Dec  1 09:00:00 2026\nFrom: Ann <ann@example.org>\n"
+		     "Subject: s\n\n1: 4\n");
+	assert_string_equal(mail_from_address(a), "ann@example.org");
+	assert_string_equal(mail_body(a), "1: 4\n");
+	/* comments around the address (RFC 5322 CFWS) */
+	_cleanup_mail_message_ mail_message *b =
+	    parse_ok("From: \"Ann\" (work) <Ann@Example.org>\n\nx\n");
+	assert_string_equal(mail_from_address(b), "ann@example.org");
+	/* libetpan keeps the comment in the display name: "Ann (work)" */
+	assert_int_equal(strncmp(mail_from_name(b), "Ann", 3), 0);
+	_cleanup_mail_message_ mail_message *c = parse_ok("From: ann@example.org (Ann E.)\n\nx\n");
+	assert_string_equal(mail_from_address(c), "ann@example.org");
+	/* header only: no empty line before the end, the last line complete; LF and CRLF */
+	_cleanup_mail_message_ mail_message *d =
+	    parse_ok("From: ann@example.org\nMessage-ID: <h@example.org>\n");
+	assert_string_equal(mail_message_id(d), "h@example.org");
+	assert_string_equal(mail_body(d), "");
+	_cleanup_mail_message_ mail_message *e = parse_ok("From: ann@example.org\r\nSubject: s\r\n");
+	assert_string_equal(mail_subject(e), "s");
+
+	refused("From: ann@example.org\nSubject: cut", -EBADMSG, "not a mail: it ends inside");
+	refused("Subject: s\n\nx", -EBADMSG, "no From:");
+	refused("From: Ann\n\nx", -EBADMSG, "From has no address");
+	refused("hello there\n", -EBADMSG, "not a mail: it does not start with a header");
+	refused("", -EBADMSG, "not a mail: the file is empty");
+	refused("From ann@example.org Tue Dec  1 09:00:00 2026\n", -EBADMSG,
+		"not a mail: only an mbox");
+	strbuf deep = {};
+	strbuf_puts(&deep, "From: a@example.org\n");
+	for (int i = 0; i < MAIL_DEPTH_MAX + 4; i++)
+		strbuf_printf(&deep, "Content-Type: multipart/mixed; boundary=b%d\n\n--b%d\n", i, i);
+	refused(deep.s, -E2BIG, "too deeply nested: ");
+	strbuf_done(&deep);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_html_quote_elements),
+	    cmocka_unit_test(test_lenient_entry),
 	    cmocka_unit_test(test_reply_corpus),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -17,8 +17,10 @@ typedef struct mail_message mail_message;
 /* Parse msg[0..len). Returns 0 and *ret, -EFBIG when len > MAIL_MESSAGE_MAX, -E2BIG when its
  * structure is beyond the bounds of mime-bounds.h (nesting, parts, header sections; checked
  * before parsing, mail_bounds_check() says which), -EBADMSG when the input is not a usable
- * message: unparseable, truncated inside the header section (no blank line ending it), a NUL
- * byte in the header, or no parseable From mailbox. */
+ * message: unparseable, cut short inside a header line, a NUL byte in the header, or no
+ * parseable From mailbox (mail_parse_reason() in mime-reason.h says which). An mbox "From "
+ * first line is skipped; a header section running to the end of the input with its last line
+ * complete is a message without a body. */
 int mail_parse(const char *msg, size_t len, mail_message **ret);
 void mail_message_free(mail_message *m);
 static inline void mail_message_freep(mail_message **m)
