@@ -1,5 +1,5 @@
 /* cococtl-offline: the commands that work on files and need no cocod: check, plan, render,
- * mail-parse, keygen (see cococtl.h). */
+ * keygen (see cococtl.h); mail-parse is in cococtl-mail.c. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <libgen.h>
@@ -13,8 +13,6 @@
 #include "clock.h"
 #include "cococtl.h"
 #include "config.h"
-#include "email/mime.h"
-#include "email/reply.h"
 #include "plan.h"
 #include "schedule.h"
 #include "secret.h"
@@ -280,7 +278,7 @@ int cmd_plan(const ctl_args *a)
 	return CTL_OK;
 }
 
-/* ---- render, mail-parse, keygen --------------------------------------------------- */
+/* ---- render, keygen --------------------------------------------------- */
 
 int cmd_render(const ctl_args *a)
 {
@@ -315,49 +313,6 @@ int cmd_render(const ctl_args *a)
 		return CTL_FAILED;
 	}
 	fwrite(out, 1, strlen(out), stdout);
-	return CTL_OK;
-}
-
-static void print_list(const char *name, char *const *v)
-{
-	for (; v && *v; v++)
-		printf("%s: %s\n", name, *v);
-}
-
-int cmd_mail_parse(const ctl_args *a)
-{
-	const char *file = a->pos[0];
-	_cleanup_free_ char *data = NULL;
-	size_t len;
-	int r = read_file(file, MAIL_MESSAGE_MAX + 1, &data, &len);
-	if (r >= 0)
-		r = len > MAIL_MESSAGE_MAX ? -EFBIG : 0;
-	mail_message *m = NULL;
-	if (r >= 0)
-		r = mail_parse(data, len, &m);
-	if (r < 0) {
-		fprintf(stderr, "cococtl: %s: %s\n", file,
-		        r == -EBADMSG ? "not a readable mail message" : strerror(-r));
-		return CTL_FAILED;
-	}
-	printf("from: %s\n", mail_from_address(m));
-	print_list("to", mail_to(m));
-	print_list("cc", mail_cc(m));
-	if (mail_reply_to(m))
-		printf("reply-to: %s\n", mail_reply_to(m));
-	printf("subject: %s\n", mail_subject(m));
-	if (mail_message_id(m))
-		printf("message-id: %s\n", mail_message_id(m));
-	if (mail_in_reply_to(m))
-		printf("in-reply-to: %s\n", mail_in_reply_to(m));
-	printf("automatic: %s\n", mail_is_automatic(m) ? "yes" : "no");
-	_cleanup_free_ char *kept = NULL, *elided = NULL;
-	if (reply_extract(mail_body(m), &kept, &elided) >= 0) {
-		printf("\n--- reply (what coco reads) ---\n%s\n", kept);
-		if (elided && *elided)
-			printf("--- trimmed (quotes, signature) ---\n%s\n", elided);
-	}
-	mail_message_free(m);
 	return CTL_OK;
 }
 

@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 #include <ctype.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include "version.h"
 
 const char *arg_config = COCO_SYSCONFDIR;
+bool arg_config_given = false;
 const char *arg_socket = NULL;
 
 static const struct {
@@ -70,8 +72,23 @@ static const ctl_command commands[] = {
 	{"render", "[--partials DIR] TEMPLATE DATA.json",
 	 "print TEMPLATE rendered with DATA, byte for byte", NULL, O(OPT_PARTIALS), 2, 2,
 	 cmd_render, false},
-	{"mail-parse", "FILE", "show how a mail file is read: headers, reply kept, trimmed",
-	 NULL, 0, 1, 1, cmd_mail_parse, false},
+	{"mail-parse", "FILE...", "how cocod reads mail files: one JSON line per file",
+	 "Reads each FILE (- for standard input) as cocod's mail connector would and prints one\n"
+	 "compact JSON line per file, in order:\n"
+	 "  {\"file\",\"message_id\",\"from\",\"to\":[...],\"subject\",\"reply_to\",\"tag\",\"member\",\n"
+	 "   \"automatic\",\"reply\",\"trimmed\",\"answers\",\"error\"}\n"
+	 "reply is the text coco reads as the answer (quotes, signatures and sign-offs cut), trimmed\n"
+	 "what was cut. tag, member and answers need a configuration (--config DIR, or the default\n"
+	 "when it loads): tag is the reply tag found with [Mail] From=; member the member the tag\n"
+	 "belongs to when the mail comes from one of their addresses (without a readable secret\n"
+	 "key, or without a tag: the member whose Email= is the From address); answers what the\n"
+	 "answer grammar makes of reply for the survey or idea round the tag points to (needs the\n"
+	 "secret key; null for vote rounds, whose ballot is in cocod's state, and for comments on\n"
+	 "digests). A file that cannot be used still gets its line, with error saying why: not a\n"
+	 "mail, too big, too deeply nested, no From:, From has no address, no body. An mbox \"From \"\n"
+	 "first line is skipped; a header section that ends at the end of the file is a mail\n"
+	 "without a body. Exits 1 if any file failed, 0 otherwise.",
+	 0, 1, UINT_MAX, cmd_mail_parse, false},
 	{"keygen", "FILE", "write a new secret key (0600) for coco-key", NULL, 0, 1, 1, cmd_keygen,
 	 false},
 	{"status", "", "daemon state", NULL, 0, 0, 0, cmd_status, true},
@@ -263,7 +280,7 @@ int main(int argc, char **argv)
 			else
 				pos[a.n_pos++] = optarg;
 			break;
-		case 'c': arg_config = optarg; break;
+		case 'c': arg_config = optarg; arg_config_given = true; break;
 		case 'S': arg_socket = optarg; break;
 		case 'h': help = true; break;
 		case 'V': puts("cococtl " COCO_VERSION); return CTL_OK;

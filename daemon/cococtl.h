@@ -1,6 +1,6 @@
 /* cococtl: what the files of the admin CLI share. cococtl.c owns the command line (options
  * before or after the command, help, exit codes); cococtl-offline.c the commands that work
- * on files (check, plan, render, mail-parse, keygen); cococtl-daemon.c those that talk to
+ * on files (check, plan, render, keygen), cococtl-mail.c mail-parse; cococtl-daemon.c those that talk to
  * cocod over its control socket. Not an interface for anything else. */
 #pragma once
 
@@ -29,6 +29,7 @@ typedef struct ctl_args {
 } ctl_args;
 
 extern const char *arg_config; /* --config DIR */
+extern bool arg_config_given;  /* --config was on the command line (not the default) */
 extern const char *arg_socket; /* --socket PATH, or NULL */
 
 /* Prints "cococtl NAME: <msg>" and NAME's usage line to stderr; returns CTL_USAGE. */

@@ -63,12 +63,19 @@ ctl open onboarding/kickoff
 ctl open onboarding/ideas
 sleep 0.3
 echo "invitations in the outbox: $(ls "$outbox/new" | wc -l) mail files in $outbox/new"
+# One key of cococtl mail-parse's JSON line on stdin (the first element of a list).
+field() {
+	python3 -c 'import json, sys
+v = json.loads(sys.stdin.readline())[sys.argv[1]]
+print((v[0] if v else "") if isinstance(v, list) else (v or ""))' "$1"
+}
 # Aino's kickoff invitation (the subject is encoded in the file: ask mail-parse).
 for first in $(grep -l "^To:.*aino.virtanen@acme.example" "$outbox"/new/*); do
-	case "$(ctl mail-parse "$first")" in *"subject: "*Kickoff*) break ;; esac
+	case "$(ctl mail-parse "$first" | field subject)" in *Kickoff*) break ;; esac
 done
 echo "one of them, as Aino gets it (decoded by cococtl mail-parse):"
-ctl mail-parse "$first" | sed -n 's/^subject: /Subject: /p;s/^reply-to: /Reply-To: /p'
+echo "Subject: $(ctl mail-parse "$first" | field subject)"
+echo "Reply-To: $(ctl mail-parse "$first" | field reply_to)"
 
 say "Six members reply by email (quoted text and signatures included)"
 # Each reply answers the invitation it quotes, as a mail client would write it: to the
@@ -76,15 +83,15 @@ say "Six members reply by email (quoted text and signatures included)"
 n=0
 for inv in "$outbox"/new/*; do
 	info=$(ctl mail-parse "$inv")
-	to=$(sed -n 's/^to: //p' <<<"$info" | head -1)
-	subject=$(sed -n 's/^subject: //p' <<<"$info")
+	to=$(field to <<<"$info")
+	subject=$(field subject <<<"$info")
 	case "$subject" in *Kickoff*) round=kickoff ;; *Ideas*) round=ideas ;; *) continue ;; esac
 	member=$(awk -v a="$to" '/^\[Member "/{gsub(/^\[Member "|"\]$/,""); m=$0}
 		index($0,"Email=") && index($0,a){print m}' "$etc/campaigns.d/onboarding.conf")
 	body=scripts/demo/replies/$round-$member.txt
 	[ -f "$body" ] || continue
-	reply_to=$(sed -n 's/^reply-to: //p' <<<"$info")
-	msgid=$(sed -n 's/^message-id: //p' <<<"$info")
+	reply_to=$(field reply_to <<<"$info")
+	msgid=$(field message_id <<<"$info")
 	n=$((n + 1))
 	name=$now.demo$n.demo
 	{
@@ -108,7 +115,7 @@ ctl rounds onboarding
 
 say "What a member sees back: the confirmation to Jonas (one line was not understood)"
 conf=$(grep -l "^To:.*jonas@northwind.example" "$outbox"/new/* | xargs grep -l "^In-Reply-To:.*demo-kickoff" | head -1 || true)
-[ -n "$conf" ] && ctl mail-parse "$conf" | sed -n '/^--- reply/,$p' | sed -n '2,20p'
+[ -n "$conf" ] && ctl mail-parse "$conf" | field reply | sed -n '1,19p'
 
 say "Closing both rounds: the digests are compiled and sent"
 ctl close onboarding/kickoff

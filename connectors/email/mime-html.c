@@ -2,7 +2,10 @@
  * libxml2's HTML parser does the tokenising, error recovery and every named and numeric
  * entity of HTML; this file walks the tree without recursion (the parser accepts any depth)
  * and lays the text out: blocks on their own lines, <br> as a line break, whitespace
- * collapsed outside <pre>, script, style, head and title dropped. */
+ * collapsed outside <pre>, script, style, head and title dropped. For a reply it also knows
+ * where mail clients put the message replied to, and leaves those elements out of the tree
+ * walk, so the quote never reaches the text trimmer (reply.c). */
+#define _GNU_SOURCE /* strcasestr */
 #include <limits.h>
 #include <string.h>
 #include <strings.h>
@@ -12,6 +15,11 @@
 
 #include "util.h"
 #include "email/mime.h"
+
+static void xml_freep(xmlChar **p)
+{
+	xmlFree(*p);
+}
 
 static bool name_in(const xmlChar *name, const char *const *set, size_t n)
 {
@@ -25,6 +33,64 @@ static bool is_skipped(const xmlChar *name)
 {
 	static const char *const skipped[] = {"script", "style", "head", "title"};
 	return name_in(name, skipped, ELEMENTSOF(skipped));
+}
+
+/* Whether one of n's class tokens (class="a b c") is word, ignoring case; with suffix_ok also
+ * a token that ends in it (Yahoo writes "yahoo_quoted", and in a reply to a reply
+ * "ydp1a2b3cyahoo_quoted"). */
+static bool has_class(const xmlNode *n, const char *word, bool suffix_ok)
+{
+	_cleanup_(xml_freep) xmlChar *v = xmlGetProp(n, (const xmlChar *)"class");
+	if (!v)
+		return false;
+	size_t wl = strlen(word);
+	for (const char *p = (const char *)v; *p;) {
+		while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r' || *p == '\f')
+			p++;
+		size_t tl = strcspn(p, " \t\n\r\f");
+		if (tl == wl && strncasecmp(p, word, wl) == 0)
+			return true;
+		if (suffix_ok && tl > wl && strncasecmp(p + tl - wl, word, wl) == 0)
+			return true;
+		p += tl;
+	}
+	return false;
+}
+
+static bool id_contains(const xmlNode *n, const char *word)
+{
+	_cleanup_(xml_freep) xmlChar *v = xmlGetProp(n, (const xmlChar *)"id");
+	return v && strcasestr((const char *)v, word);
+}
+
+enum quote_kind {
+	QUOTE_NONE,
+	QUOTE_ELEMENT, /* this element (and what it holds) is the quote */
+	QUOTE_REST,    /* this element and everything after it in the document */
+};
+
+/* Where the clients put the message replied to:
+ *   Gmail        <div class="gmail_quote"> (attribution and <blockquote class="gmail_quote">)
+ *   Apple, Thunderbird, most others   <blockquote type="cite">, or any <blockquote>
+ *   Thunderbird  <div class="moz-cite-prefix"> (the attribution) before its blockquote
+ *   Yahoo        <div class="yahoo_quoted">
+ *   Proton       <div class="protonmail_quote">
+ *   Outlook web  <div id="appendonsend"></div><hr><div id="divRplyFwdMsg"> (the header
+ *                block), then the old message as siblings: everything from there on goes;
+ *                new Outlook's <div id="mail-editor-reference-message-container"> likewise.
+ * Ids get prefixes when a message is quoted again ("x_divRplyFwdMsg"): substring match. */
+static enum quote_kind quote_kind(const xmlNode *n)
+{
+	if (strcasecmp((const char *)n->name, "blockquote") == 0)
+		return QUOTE_ELEMENT;
+	if (id_contains(n, "divRplyFwdMsg") || id_contains(n, "appendonsend") ||
+	    id_contains(n, "mail-editor-reference-message-container"))
+		return QUOTE_REST;
+	if (has_class(n, "gmail_quote", false) || has_class(n, "gmail_quote_container", false) ||
+	    has_class(n, "moz-cite-prefix", false) || has_class(n, "yahoo_quoted", true) ||
+	    has_class(n, "protonmail_quote", false))
+		return QUOTE_ELEMENT;
+	return QUOTE_NONE;
 }
 
 static bool is_block(const xmlChar *name)
@@ -85,7 +151,7 @@ static void element_edge(strbuf *b, const xmlNode *n, bool opening, unsigned *pr
 	}
 }
 
-char *mail_html_to_text(const char *h, size_t len)
+static char *html_to_text(const char *h, size_t len, bool drop_quotes)
 {
 	strbuf b = {};
 	htmlDocPtr doc = NULL;
@@ -102,7 +168,12 @@ char *mail_html_to_text(const char *h, size_t len)
 	for (xmlNode *n = top; n;) {
 		bool descend = false;
 		if (n->type == XML_ELEMENT_NODE) {
-			if (!is_skipped(n->name)) {
+			enum quote_kind q = drop_quotes ? quote_kind(n) : QUOTE_NONE;
+			if (q == QUOTE_REST)
+				break;
+			if (q == QUOTE_ELEMENT)
+				ensure_newlines(&b, 1);
+			else if (!is_skipped(n->name)) {
 				element_edge(&b, n, true, &pre);
 				descend = n->children != NULL;
 				if (!descend)
@@ -127,4 +198,27 @@ char *mail_html_to_text(const char *h, size_t len)
 		xmlFreeDoc(doc);
 	_cleanup_free_ char *s = strbuf_steal(&b);
 	return xstrdup(strstrip(s));
+}
+
+char *mail_html_to_text(const char *h, size_t len)
+{
+	return html_to_text(h, len, false);
+}
+
+char *mail_html_reply_to_text(const char *h, size_t len)
+{
+	char *t = html_to_text(h, len, true);
+	if (*t) {
+		/* A quote taken out between two blocks leaves its line breaks: one blank line at
+		 * most, as where the quote was a paragraph. */
+		size_t w = 0;
+		for (size_t r = 0; t[r]; r++)
+			if (!(t[r] == '\n' && w >= 2 && t[w - 1] == '\n' && t[w - 2] == '\n'))
+				t[w++] = t[r];
+		t[w] = '\0';
+		return t;
+	}
+	/* Nothing outside the quotes: keep everything, as reply_trim() keeps a quote alone. */
+	free(t);
+	return html_to_text(h, len, false);
 }

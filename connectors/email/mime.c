@@ -13,6 +13,7 @@
 #include "email/mime.h"
 #include "email/mime-bounds.h"
 #include "email/mime-raw.h"
+#include "email/mime-reason.h"
 
 struct mail_message {
 	char *from_address;
@@ -497,6 +498,22 @@ int mail_parse(const char *msg, size_t len, mail_message **ret)
 		return -EINVAL;
 	if (len > MAIL_MESSAGE_MAX)
 		return -EFBIG;
+	size_t skip = mail_mbox_line(msg, len);
+	msg += skip;
+	len -= skip;
+	/* A header section that runs to the end of the input, its last line complete, is a
+	 * message without a body (RFC 5322 §3.5: the body and the empty line before it are
+	 * optional). Input that stops inside a line is cut short and still refused. */
+	_cleanup_free_ char *whole = NULL;
+	if (len > 0 && !header_complete(msg, len) && msg[len - 1] == '\n' &&
+	    !memchr(msg, '\0', len)) {
+		bool crlf = len >= 2 && msg[len - 2] == '\r';
+		whole = xmalloc(len + 3);
+		memcpy(whole, msg, len);
+		memcpy(whole + len, crlf ? "\r\n" : "\n", crlf ? 3 : 2);
+		len += crlf ? 2 : 1;
+		msg = whole;
+	}
 	if (len == 0 || !header_complete(msg, len))
 		return -EBADMSG;
 	/* libetpan recurses per nesting level: never hand it more than it survives. */
@@ -525,7 +542,7 @@ int mail_parse(const char *msg, size_t len, mail_message **ret)
 		_cleanup_free_ char *h = NULL;
 		r = decode_part(html, &h);
 		if (r >= 0)
-			m->body = mail_html_to_text(h, strlen(h));
+			m->body = mail_html_reply_to_text(h, strlen(h));
 	}
 	if (r < 0 || !m->body) {
 		free(m->body);

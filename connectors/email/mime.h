@@ -18,8 +18,10 @@ typedef struct mail_message mail_message;
 /* Parse msg[0..len). Returns 0 and *ret, -EFBIG when len > MAIL_MESSAGE_MAX, -E2BIG when its
  * structure is beyond the bounds of mime-bounds.h (nesting, parts, header sections; checked
  * before parsing, mail_bounds_check() says which), -EBADMSG when the input is not a usable
- * message: unparseable, truncated inside the header section (no blank line ending it), a NUL
- * byte in the header, or no parseable From mailbox. */
+ * message: unparseable, cut short inside a header line, a NUL byte in the header, or no
+ * parseable From mailbox (mail_parse_reason() in mime-reason.h says which). An mbox "From "
+ * first line is skipped; a header section running to the end of the input with its last line
+ * complete is a message without a body. */
 int mail_parse(const char *msg, size_t len, mail_message **ret);
 void mail_message_free(mail_message *m);
 static inline void mail_message_freep(mail_message **m)
@@ -42,7 +44,8 @@ const char *mail_in_reply_to(const mail_message *m);  /* first id, NULL if none 
 char *const *mail_references(const mail_message *m);  /* NULL-terminated, maybe empty */
 time_t mail_date(const mail_message *m);	      /* (time_t)-1 if none or invalid */
 /* Best text: text/plain (first inline one, through nested multiparts), else text/html
- * turned into plain text; LF line ends; "" if the message has no text part. */
+ * turned into plain text without the quoted message (mail_html_reply_to_text()); LF line
+ * ends; "" if the message has no text part. */
 const char *mail_body(const mail_message *m);
 /* Sent by a machine, so never to be answered or counted (RFC 3834 §5 and common practice):
  * Auto-Submitted other than "no", (X-)Precedence bulk/list/junk/auto_reply, List-Id or
@@ -86,3 +89,8 @@ int mail_build(const struct mail_outbound *o, char **ret, char **ret_message_id)
  * Exposed for tests and for connectors that receive HTML. Never fails (aborts on OOM like
  * xmalloc). */
 char *mail_html_to_text(const char *html, size_t len);
+/* The same for the HTML of a reply: the elements clients put the message replied to in
+ * (<blockquote>, Gmail's gmail_quote, Thunderbird's moz-cite-prefix, yahoo_quoted, Outlook
+ * web's divRplyFwdMsg and everything after it …) are left out before the text is laid out.
+ * When nothing is left outside them, the whole text, as mail_html_to_text(). */
+char *mail_html_reply_to_text(const char *html, size_t len);

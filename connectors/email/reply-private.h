@@ -17,3 +17,9 @@ bool reply_is_answer_like(const char *s, size_t len);
 /* A line that may follow a sign-off as the writer's name, role or company: short, and not
  * answer-like or a "Label: value" line. */
 bool reply_is_name_line(const char *s, size_t len);
+
+/* Whether s[0..len) starts with word (equals it, with whole), ignoring case in ASCII, Latin-1
+ * letters (À → à) and Cyrillic (О → о), the capitals that start a line in the languages the
+ * trimmer knows. Lower and upper case of these take the same number of bytes in UTF-8. */
+bool reply_prefix_fold(const char *s, size_t len, const char *word);
+bool reply_equal_fold(const char *s, size_t len, const char *word);

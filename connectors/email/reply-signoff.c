@@ -10,32 +10,31 @@
 #define SIGNOFF_NAME_MAX 40
 #define NAME_LINE_MAX 80
 
-/* Lower case where it matters: strncasecmp folds ASCII only, so each non-ASCII formula is
- * listed as people type it (capitalised first letter is ASCII in most of them). The
- * spellings with "ss" and "ue" are how Swiss and ASCII-only keyboards write ß and ü. */
+/* Lower case: the comparison folds ASCII, Latin-1 and Cyrillic capitals (reply_equal_fold).
+ * The spellings with "ss" and "ue" are how Swiss and ASCII-only keyboards write ß and ü.
+ * A thanks on its own line, with the name under it, closes a mail the same way. */
 static const char *const signoffs[] = {
     /* English */
     "best regards", "kind regards", "warm regards", "regards", "best wishes", "all the best",
-    "yours sincerely", "sincerely", "cheers",
+    "yours sincerely", "sincerely", "cheers", "best", "thanks", "many thanks", "thank you",
     /* German */
     "mit freundlichen grüßen", "mit freundlichen grüssen", "mit freundlichen gruessen",
     "mit freundlichem gruß", "mit freundlichem gruss", "freundliche grüße",
     "freundliche grüsse", "beste grüße", "beste grüsse", "beste gruesse", "viele grüße",
     "viele grüsse", "viele gruesse", "liebe grüße", "liebe grüsse", "herzliche grüße",
     "herzliche grüsse", "schöne grüße", "schöne grüsse", "grüße", "grüsse", "gruß", "gruss",
-    "mfg",
+    "mfg", "danke", "vielen dank", "lg",
     /* French */
     "cordialement", "bien cordialement", "très cordialement", "bien à vous", "bien a vous",
-    "amicalement", "salutations", "meilleures salutations", "sincères salutations",
+    "amicalement", "salutations", "meilleures salutations", "sincères salutations", "merci",
     /* Finnish */
     "ystävällisin terveisin", "ystävällisesti", "parhain terveisin", "terveisin",
-    "terveiset", "terv.",
+    "terveiset", "terv.", "kiitos",
     /* Swedish */
     "med vänliga hälsningar", "med vänlig hälsning", "vänliga hälsningar", "vänlig hälsning",
-    "bästa hälsningar", "hälsningar", "mvh",
-    /* Russian (Cyrillic capitals are not folded: both forms) */
-    "с уважением", "С уважением", "с наилучшими пожеланиями", "С наилучшими пожеланиями",
-    "всего доброго", "Всего доброго",
+    "bästa hälsningar", "hälsningar", "mvh", "tack",
+    /* Russian */
+    "с уважением", "с наилучшими пожеланиями", "всего доброго", "всего хорошего", "спасибо",
 };
 
 static bool is_space(char c)
@@ -53,10 +52,60 @@ static void trim(const char **s, size_t *len)
 		(*len)--;
 }
 
-/* Case-insensitive in ASCII, bytewise elsewhere. */
+/* The two bytes of a Latin-1 or Cyrillic capital in UTF-8, lowered in place. */
+static void fold2(unsigned char *a, unsigned char *b)
+{
+	if (*a == 0xc3 && *b >= 0x80 && *b <= 0x9e && *b != 0x97) /* À-Þ, not × */
+		*b += 0x20;
+	else if (*a == 0xd0 && *b >= 0x90 && *b <= 0x9f) /* А-П */
+		*b += 0x20;
+	else if (*a == 0xd0 && *b >= 0xa0 && *b <= 0xaf) { /* Р-Я */
+		*a = 0xd1;
+		*b -= 0x20;
+	} else if (*a == 0xd0 && *b >= 0x80 && *b <= 0x8f) { /* Ѐ-Џ */
+		*a = 0xd1;
+		*b += 0x10;
+	}
+}
+
+bool reply_prefix_fold(const char *s, size_t len, const char *word)
+{
+	size_t n = strlen(word);
+	if (len < n)
+		return false;
+	for (size_t i = 0; i < n;) {
+		unsigned char x = (unsigned char)s[i], y = (unsigned char)word[i];
+		if (x < 0x80 || y < 0x80) {
+			if (x >= 'A' && x <= 'Z')
+				x += 0x20;
+			if (y >= 'A' && y <= 'Z')
+				y += 0x20;
+			if (x != y)
+				return false;
+			i++;
+			continue;
+		}
+		if (i + 1 >= n) /* a lone lead byte at the end of word: compare it bytewise */
+			return x == y;
+		unsigned char x2 = (unsigned char)s[i + 1], y2 = (unsigned char)word[i + 1];
+		fold2(&x, &x2);
+		fold2(&y, &y2);
+		if (x != y || x2 != y2)
+			return false;
+		/* the rest of a longer sequence compares bytewise */
+		i += 2;
+	}
+	return true;
+}
+
+bool reply_equal_fold(const char *s, size_t len, const char *word)
+{
+	return strlen(word) == len && reply_prefix_fold(s, len, word);
+}
+
 static bool equal_ci(const char *s, size_t len, const char *word)
 {
-	return strlen(word) == len && strncasecmp(s, word, len) == 0;
+	return reply_equal_fold(s, len, word);
 }
 
 bool reply_is_signoff(const char *s, size_t len)
@@ -74,7 +123,7 @@ bool reply_is_signoff(const char *s, size_t len)
 		if (equal_ci(s, end, signoffs[i]))
 			return true;
 		/* "Beste Grüße, Anna" */
-		if (len > n + 1 && strncasecmp(s, signoffs[i], n) == 0 && s[n] == ',') {
+		if (len > n + 1 && reply_prefix_fold(s, len, signoffs[i]) && s[n] == ',') {
 			const char *name = s + n + 1;
 			size_t nlen = len - n - 1;
 			trim(&name, &nlen);

@@ -57,8 +57,7 @@ static void trim(const char **s, size_t *len)
 
 static bool has_prefix_ci(const char *s, size_t len, const char *prefix)
 {
-	size_t n = strlen(prefix);
-	return len >= n && strncasecmp(s, prefix, n) == 0;
+	return reply_prefix_fold(s, len, prefix);
 }
 
 static bool has_suffix_ci(const char *s, size_t len, const char *suffix)
@@ -108,7 +107,7 @@ static bool is_blank(const char *s, size_t len)
 static const char *const attribution_verbs[] = {
     "wrote",	"writes",     "schrieb", "schreef",   "geschreven", "a écrit", "escribió",
     "escreveu", "skrev",      "skrivit", "kirjoitti", "napisał",    "написал", "написала",
-    "пише",	"ha scritto", "scrisse", "kirjutas",  "wrote ----",
+    "пише",	"пишет",	"ha scritto", "scrisse", "kirjutas",  "wrote ----",
 };
 /* CJK verbs are not separated by spaces. */
 static const char *const attribution_verbs_cjk[] = {"写道", "寫道", "のメッセージ"};
@@ -363,7 +362,7 @@ static bool is_header(const char *s, size_t len, bool *ret_from)
 	    "reply-to", "gesendet",  "an",	 "betreff",   "datum",	       "kopie",
 	    "enviado",	"para",	     "asunto",	 "fecha",     "data",	       "a",
 	    "oggetto",	"inviato",   "risposta", "skickat",   "till",	       "ämne",
-	    "Ämne",	"kopia",     "envoyé",	 "à",	      "objet",	       "verzonden",
+	    "päivämäärä", "kopia",   "envoyé",	 "à",	      "objet",	       "verzonden",
 	    "aan",	"onderwerp", "wysłano",	 "do",	      "temat",	       "отправлено",
 	    "кому",	"тема",	     "дата",	 "lähetetty", "vastaanottaja", "aihe",
 	    "sendt",	"til",	     "emne",	 "assunto",   "enviada",       "cc",
@@ -385,12 +384,12 @@ static bool is_header(const char *s, size_t len, bool *ret_from)
 	while (nlen > 0 && (is_ws(s[nlen - 1]) || s[nlen - 1] == '*'))
 		nlen--;
 	for (size_t i = 0; i < ELEMENTSOF(from_names); i++)
-		if (strlen(from_names[i]) == nlen && strncasecmp(s, from_names[i], nlen) == 0) {
+		if (reply_equal_fold(s, nlen, from_names[i])) {
 			*ret_from = true;
 			return true;
 		}
 	for (size_t i = 0; i < ELEMENTSOF(names); i++)
-		if (strlen(names[i]) == nlen && strncasecmp(s, names[i], nlen) == 0) {
+		if (reply_equal_fold(s, nlen, names[i])) {
 			*ret_from = false;
 			return true;
 		}
@@ -624,13 +623,17 @@ static void classify(struct line *lines, size_t n, bool drop_signoffs)
 	}
 
 	/* Gmail's attribution in some locales has no verb ("пн, 3 июн. 2024 г. в 09:00, Coco
-	 * <coco@example.org>:"): a dated line with an address, ending in ':', right above a
-	 * quote is one too. */
+	 * <coco@example.org>:"), nor have Yandex's ("01.12.2026, 09:00, \"Coco\" <…>:") and
+	 * Mail.ru's ("Вторник, 1 декабря 2026, 9:00 +03:00 от Coco <…>:"): a dated line with an
+	 * address, ending in ':', above a quote (blank lines between) is one too. */
 	for (size_t i = 0; i + 1 < n; i++) {
 		const char *t = lines[i].p;
 		size_t tlen = lines[i].len;
 		trim(&t, &tlen);
-		if (lines[i].cls != LINE_TEXT || lines[i + 1].cls != LINE_QUOTE || tlen == 0 ||
+		size_t nx = i + 1;
+		while (nx + 1 < n && lines[nx].cls == LINE_EMPTY && nx - i < 3)
+			nx++;
+		if (lines[i].cls != LINE_TEXT || lines[nx].cls != LINE_QUOTE || tlen == 0 ||
 		    tlen > ATTRIBUTION_MAX || t[tlen - 1] != ':' || reply_is_answer_like(t, tlen))
 			continue;
 		const char *lt = memchr(t, '<', tlen);
