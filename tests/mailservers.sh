@@ -4,6 +4,7 @@
 #
 #   mail_cert                   a throwaway self-signed certificate for localhost/127.0.0.1:
 #                               MAIL_CERT, MAIL_KEY; MAIL_CA (= MAIL_CERT) for clients' --cacert
+#   dovecot_restart             the same Dovecot stopped and started again, same ports
 #   dovecot_start USER:PASS...  Dovecot: IMAP_PORT (plain), IMAPS_PORT (implicit TLS),
 #                               LMTP_PORT (delivery into Maildirs under MAIL_DIR/USER),
 #                               DOVECOT_AUTH_PORT (SASL for Postfix), DOVECOT_PID, DOVECOT_LOG.
@@ -175,6 +176,18 @@ dovecot_start() {
 			fail "dovecot did not start: $(cat "$d/stdout.log" "$DOVECOT_LOG")"
 	done
 	fail "dovecot: no free ports five times in a row"
+}
+
+# dovecot_restart: Dovecot stopped (its clients see the connection drop) and started again
+# on the same ports, with the same mail, as an upgrade or a crash of the server would.
+dovecot_restart() {
+	local d=$MS_DIR/dovecot
+	ms_stop_pid "$DOVECOT_PID"
+	dovecot -c "$d/dovecot.conf" -F >>"$d/stdout.log" 2>&1 &
+	DOVECOT_PID=$!
+	PIDS+=("$DOVECOT_PID")
+	ms_wait_ports "$DOVECOT_PID" 30 "$IMAP_PORT" "$IMAPS_PORT" "$LMTP_PORT" \
+		"$DOVECOT_AUTH_PORT" || fail "dovecot did not start again: $(tail "$d/stdout.log")"
 }
 
 # postfix_start: needs dovecot_start first (LMTP and SASL). The first call picks the ports;

@@ -87,8 +87,8 @@ imap_fetch_all ana "$T/ana"
 inv=$(ls "$T"/ana/*.eml | head -1)
 grep -q "^Subject: \[Mail test\] Pulse" "$inv" || fail "invitation subject: $(grep '^Subject' "$inv")"
 grep -q "^Auto-Submitted: auto-generated" "$inv" || fail "no Auto-Submitted"
-reply_to=$(sed -n 's/^Reply-To: *<\{0,1\}\([^>]*\)>\{0,1\}\r\{0,1\}$/\1/p' "$inv" | head -1)
-msgid=$(sed -n 's/^Message-I[dD]: *<\([^>]*\)>\r\{0,1\}$/\1/p' "$inv" | head -1)
+reply_to=$(tr -d '\r' <"$inv" | sed -n 's/^Reply-To: *<\{0,1\}\([^>]*\)>\{0,1\}$/\1/p' | head -1)
+msgid=$(tr -d '\r' <"$inv" | sed -n 's/^Message-I[dD]: *<\([^>]*\)>$/\1/p' | head -1)
 case $reply_to in coco+*@$MAIL_DOMAIN) ;; *) fail "Reply-To is \"$reply_to\"" ;; esac
 [ -n "$msgid" ] || fail "no Message-ID"
 
@@ -123,9 +123,9 @@ wait_for 30 grep -q "is automatic" "$T/cocod.log" || fail "the auto-reply was no
 [ "$(answers)" -eq 1 ] || fail "the auto-reply was recorded"
 
 # Dovecot restarts under cocod's IDLE: cocod reconnects, and Bob's answer is read.
-dovecot_restart >/dev/null 2>&1 || { dovecot_stop; dovecot_start_again; }
+dovecot_restart
 imap_fetch_all bob "$T/bob"
-bob_rt=$(sed -n 's/^Reply-To: *<\{0,1\}\([^>]*\)>\{0,1\}\r\{0,1\}$/\1/p' "$T"/bob/*.eml | head -1)
+bob_rt=$(cat "$T"/bob/*.eml | tr -d '\r' | sed -n 's/^Reply-To: *<\{0,1\}\([^>]*\)>\{0,1\}$/\1/p' | head -1)
 printf '1: 2\r\n' >"$T/reply2"
 mail_send_reply "bob@$MAIL_DOMAIN" "$bob_rt" "$T/reply2" >/dev/null
 wait_for 60 bash -c "[ \$(cat '$ans'/*/answers.jsonl | grep -c '\"answers\"') -ge 2 ]" ||
