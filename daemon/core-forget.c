@@ -495,6 +495,26 @@ static void set_markdown(cJSON *msg, const char *md)
 		cJSON_AddStringToObject(msg, "html", html);
 }
 
+/* The prompt's data (channel_msg.prompt) holds a vote's ballot in the members' words: an
+ * idea of theirs keeps its slot, as "(idea withdrawn)", as on the ballot of a digest.
+ * Whether anything changed. */
+static bool scrub_prompt(forget_job *j, cJSON *msg)
+{
+	cJSON *prompt = cJSON_GetObjectItemCaseSensitive(msg, "prompt");
+	cJSON *io;
+	bool changed = false;
+	cJSON_ArrayForEach(io, cJSON_GetObjectItemCaseSensitive(prompt, "ideas"))
+	{
+		const char *t = core_json_str(io, "text");
+		if (t && line_has(j, t, strlen(t))) {
+			cJSON_ReplaceItemInObjectCaseSensitive(io, "text",
+			                                       cJSON_CreateString("(idea withdrawn)"));
+			changed = true;
+		}
+	}
+	return changed;
+}
+
 static spool_verdict on_spooled(cJSON *msg, void *userdata)
 {
 	forget_job *j = userdata;
@@ -520,7 +540,8 @@ static spool_verdict on_spooled(cJSON *msg, void *userdata)
 	bool subject = core_json_str(msg, "subject") &&
 	               line_has(j, core_json_str(msg, "subject"),
 	                        strlen(core_json_str(msg, "subject")));
-	if (!filtered && !subject)
+	bool prompt = scrub_prompt(j, msg);
+	if (!filtered && !subject && !prompt)
 		return SPOOL_KEEP;
 	if (filtered)
 		set_markdown(msg, filtered);
