@@ -135,13 +135,15 @@ static bool is_theirs(const forget_job *j, const cJSON *rec)
 static bool is_their_rejected(const forget_job *j, const cJSON *rec)
 {
 	const char *m = core_json_str(rec, "member"), *camp = core_json_str(rec, "campaign");
-	const char *from = core_json_str(rec, "from");
+	const char *from = core_json_str(rec, "from"), *p = core_json_str(rec, "pseudo");
 	if (m && STREQ(m, j->m->id) && (!camp || STREQ(camp, j->camp->id)))
 		return true;
-	for (size_t i = 0; from && i < j->m->n_emails; i++)
-		if (strcasecmp(from, j->m->emails[i]) == 0)
-			return true;
-	return false;
+	/* A message about an anonymous round that could not be recorded names only the
+	 * pseudonym (core-inbound.c). */
+	if (p && STREQ(p, j->pseudo) && camp && STREQ(camp, j->camp->id))
+		return true;
+	/* Any of their addresses: Email= (case-insensitively), Slack=, Matrix=. */
+	return config_member_has_address(j->m, from);
 }
 
 typedef struct rewrite {
