@@ -28,6 +28,7 @@ struct channelset {
 	spool *sp;
 	core *core;
 	curlloop *curl;
+	const channel_ops *const *list; /* the channels that may run: channel_list(), or a test's */
 	char *state_dir;
 	running **run;
 	size_t n_run;
@@ -98,6 +99,7 @@ int channelset_new(sd_event *loop, store *st, spool *sp, core *co, curlloop *cur
 	s->sp = sp;
 	s->core = co;
 	s->curl = curl;
+	s->list = channel_list();
 	*ret = s;
 	return 0;
 }
@@ -148,6 +150,19 @@ static int running_start(channelset *s, const channel_ops *ops, const coco_confi
 	return 0;
 }
 
+void channelset_use_list(channelset *s, const channel_ops *const *list)
+{
+	s->list = list ? list : channel_list();
+}
+
+static const channel_ops *find_ops(const channelset *s, const char *name)
+{
+	for (size_t i = 0; name && s->list[i]; i++)
+		if (STREQ(s->list[i]->name, name))
+			return s->list[i];
+	return NULL;
+}
+
 static running *find_running(channelset *s, const char *name)
 {
 	for (size_t i = 0; i < s->n_run; i++)
@@ -165,7 +180,7 @@ int channelset_apply(channelset *s, const coco_config *cfg, const char *state_di
 	size_t n_next = 0;
 
 	for (size_t i = 0; i < cfg->n_connectors; i++) {
-		const channel_ops *ops = channel_find(cfg->connectors[i]);
+		const channel_ops *ops = find_ops(s, cfg->connectors[i]);
 		if (!ops) {
 			log_warning("channel \"%s\" is not built into this cocod: messages for it stay "
 			            "queued in the spool", cfg->connectors[i]);

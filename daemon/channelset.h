@@ -24,6 +24,11 @@ typedef struct channelset channelset;
 int channelset_new(sd_event *loop, store *st, spool *sp, core *co, curlloop *curl,
                    channelset **ret);
 channelset *channelset_free(channelset *s);
+/* Tests only: the channels that may run are `list` (NULL-terminated, kept, not copied)
+ * instead of connectors/channels.h's, so a test can run a channel cocod does not carry
+ * (tests/fake-chat.h). The config loader must know the same list
+ * (config_register_channels()). Call before the first channelset_apply(). */
+void channelset_use_list(channelset *s, const channel_ops *const *list);
 
 /* Makes the running channels those of cfg->connectors (cfg must stay valid until the next
  * call or the free); state_dir is where channels keep their own files. Tells the core and

@@ -135,13 +135,15 @@ static bool is_theirs(const forget_job *j, const cJSON *rec)
 static bool is_their_rejected(const forget_job *j, const cJSON *rec)
 {
 	const char *m = core_json_str(rec, "member"), *camp = core_json_str(rec, "campaign");
-	const char *from = core_json_str(rec, "from");
+	const char *from = core_json_str(rec, "from"), *p = core_json_str(rec, "pseudo");
 	if (m && STREQ(m, j->m->id) && (!camp || STREQ(camp, j->camp->id)))
 		return true;
-	for (size_t i = 0; from && i < j->m->n_emails; i++)
-		if (strcasecmp(from, j->m->emails[i]) == 0)
-			return true;
-	return false;
+	/* A message about an anonymous round that could not be recorded names only the
+	 * pseudonym (core-inbound.c). */
+	if (p && STREQ(p, j->pseudo) && camp && STREQ(camp, j->camp->id))
+		return true;
+	/* Any of their addresses: Email= (case-insensitively), Slack=, Matrix=. */
+	return config_member_has_address(j->m, from);
 }
 
 typedef struct rewrite {
@@ -495,6 +497,26 @@ static void set_markdown(cJSON *msg, const char *md)
 		cJSON_AddStringToObject(msg, "html", html);
 }
 
+/* The prompt's data (channel_msg.prompt) holds a vote's ballot in the members' words: an
+ * idea of theirs keeps its slot, as "(idea withdrawn)", as on the ballot of a digest.
+ * Whether anything changed. */
+static bool scrub_prompt(forget_job *j, cJSON *msg)
+{
+	cJSON *prompt = cJSON_GetObjectItemCaseSensitive(msg, "prompt");
+	cJSON *io;
+	bool changed = false;
+	cJSON_ArrayForEach(io, cJSON_GetObjectItemCaseSensitive(prompt, "ideas"))
+	{
+		const char *t = core_json_str(io, "text");
+		if (t && line_has(j, t, strlen(t))) {
+			cJSON_ReplaceItemInObjectCaseSensitive(io, "text",
+			                                       cJSON_CreateString("(idea withdrawn)"));
+			changed = true;
+		}
+	}
+	return changed;
+}
+
 static spool_verdict on_spooled(cJSON *msg, void *userdata)
 {
 	forget_job *j = userdata;
@@ -520,7 +542,8 @@ static spool_verdict on_spooled(cJSON *msg, void *userdata)
 	bool subject = core_json_str(msg, "subject") &&
 	               line_has(j, core_json_str(msg, "subject"),
 	                        strlen(core_json_str(msg, "subject")));
-	if (!filtered && !subject)
+	bool prompt = scrub_prompt(j, msg);
+	if (!filtered && !subject && !prompt)
 		return SPOOL_KEEP;
 	if (filtered)
 		set_markdown(msg, filtered);

@@ -2,7 +2,8 @@
  * from the reply tag (in the address the reply went to, or in the Message-ID it answers),
  * else from the sender's address when that leaves no doubt. The answer is appended to the
  * store; only when the commit covering it has run is the member told what was recorded and
- * the connector allowed to drop its copy. */
+ * the connector allowed to drop its copy. What the store refuses for good (a record longer
+ * than a line it takes) is rejected once, kept in rejected/, and the member told. */
 #define _GNU_SOURCE
 #include <string.h>
 #include <strings.h>
@@ -40,6 +41,11 @@ static void finish_errno(inbound_done_fn done, void *ud, int r)
 	else
 		finish(done, ud, INBOUND_DONE, 0, NULL, NULL);
 }
+
+static bool store_error_is_permanent(int r);
+static void reject_unrecordable(core *c, const inbound_msg *m, const coco_campaign *camp,
+                                const coco_member *mb, const char *round, bool anonymous,
+                                size_t line_len, int error, inbound_done_fn done, void *ud);
 
 /* The capabilities of the channel a message came through (0 if it is not running). */
 static unsigned channel_caps(core *c, const char *name)
@@ -472,7 +478,10 @@ static void receive_comment(core *c, const coco_campaign *camp, const coco_membe
 	int r = store_append(c->st, path, line, key, on_comment_stored, p);
 	if (r < 0) {
 		pending_free(p);
-		finish_errno(done, ud, r);
+		if (store_error_is_permanent(r))
+			reject_unrecordable(c, m, camp, mb, "digest", anon, strlen(line), r, done, ud);
+		else
+			finish_errno(done, ud, r);
 	}
 }
 
@@ -494,6 +503,7 @@ typedef struct rejection {
 	inbound_done_fn done;
 	void *ud;
 	char *reason;
+	char *reply; /* for a CHANNEL_SYNC_REPLY channel: what to tell the sender, or NULL */
 } rejection;
 
 static void on_rejected_stored(int result, void *userdata)
@@ -502,43 +512,129 @@ static void on_rejected_stored(int result, void *userdata)
 	if (result < 0)
 		finish(x->done, x->ud, INBOUND_RETRY, result, NULL, NULL);
 	else
-		finish(x->done, x->ud, INBOUND_REJECTED, 0, x->reason, NULL);
+		finish(x->done, x->ud, INBOUND_REJECTED, 0, x->reason, x->reply);
 	free(x->reason);
+	free(x->reply);
 	free(x);
 }
 
+/* Store errors the same message would meet on every try: its record is longer than a line
+ * the store takes (-EINVAL from store_append(), which says the same of a path or key it
+ * cannot hold), or it names something too long (-E2BIG, -ENAMETOOLONG). Retrying such a
+ * message would loop for ever; every other error (a full disk, no descriptors) passes. */
+static bool store_error_is_permanent(int r)
+{
+	return r == -EINVAL || r == -E2BIG || r == -ENAMETOOLONG;
+}
+
+enum { REJECTED_TEXT_MAX = 64 * 1024, REJECTED_FIELD_MAX = 1024 };
+
+/* s cut to at most max bytes, at a character boundary. */
+static char *bounded(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+	if (n <= max)
+		return xstrdup(s);
+	while (max > 0 && ((unsigned char)s[max] & 0xc0) == 0x80)
+		max--;
+	return xstrndup(s, max);
+}
+
 /* Keeps a message that cannot be recorded in rejected/messages.jsonl with the reason, so an
- * admin can see it; nothing is recorded as an answer. */
-static void reject(core *c, const inbound_msg *m, const coco_campaign *camp,
-                   const coco_member *claimed, const char *reason, inbound_done_fn done,
-                   void *ud)
+ * admin can see it; nothing is recorded as an answer. What is kept is bounded (the text to
+ * its first 64 KiB), so that the record itself always fits: a rejection is never retried.
+ * pseudo: the message was about an anonymous round, kept under the member's pseudonym
+ * with neither their id nor their address. sync_reply: what a CHANNEL_SYNC_REPLY channel
+ * tells the sender with the rejection, or NULL. */
+static void reject_as(core *c, const inbound_msg *m, const coco_campaign *camp,
+                      const coco_member *claimed, const char *pseudo, const char *reason,
+                      const char *sync_reply, inbound_done_fn done, void *ud)
 {
 	const char *from = m->from ? m->from : "(unknown)";
 	log_warning("message %s from %s rejected: %s (kept in rejected/messages.jsonl)", m->key,
-	            from, reason);
+	            pseudo ? "a member of an anonymous round" : from, reason);
+	const char *text = m->text ? m->text : "";
+	_cleanup_free_ char *kept_text = bounded(text, REJECTED_TEXT_MAX);
+	_cleanup_free_ char *kept_from = bounded(from, REJECTED_FIELD_MAX);
+	_cleanup_free_ char *kept_subject = bounded(m->subject ? m->subject : "",
+	                                            REJECTED_FIELD_MAX);
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddNumberToObject(o, "v", 1);
 	cJSON_AddNumberToObject(o, "at", (double)clock_now());
 	cJSON_AddStringToObject(o, "via", m->channel ? m->channel : "?");
-	cJSON_AddStringToObject(o, "from", from);
+	if (pseudo)
+		cJSON_AddStringToObject(o, "pseudo", pseudo);
+	else
+		cJSON_AddStringToObject(o, "from", kept_from);
 	if (camp)
 		cJSON_AddStringToObject(o, "campaign", camp->id);
-	if (claimed)
+	if (claimed && !pseudo)
 		cJSON_AddStringToObject(o, "member", claimed->id);
 	cJSON_AddStringToObject(o, "reason", reason);
-	cJSON_AddStringToObject(o, "subject", m->subject ? m->subject : "");
-	cJSON_AddStringToObject(o, "text", m->text ? m->text : "");
+	cJSON_AddStringToObject(o, "subject", kept_subject);
+	cJSON_AddStringToObject(o, "text", kept_text);
+	if (strlen(text) > strlen(kept_text)) {
+		cJSON_AddTrueToObject(o, "text_truncated");
+		cJSON_AddNumberToObject(o, "text_bytes", (double)strlen(text));
+	}
 	_cleanup_free_ char *line = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	rejection *x = xcalloc(1, sizeof *x);
-	*x = (rejection){done, ud, xstrdup(reason)};
+	*x = (rejection){done, ud, xstrdup(reason), sync_reply ? xstrdup(sync_reply) : NULL};
 	_cleanup_free_ char *key = record_key(c, m, false);
 	int r = store_append(c->st, "rejected/messages.jsonl", line, key, on_rejected_stored, x);
 	if (r < 0) {
 		free(x->reason);
+		free(x->reply);
 		free(x);
 		finish_errno(done, ud, r);
 	}
+}
+
+static void reject(core *c, const inbound_msg *m, const coco_campaign *camp,
+                   const coco_member *claimed, const char *reason, inbound_done_fn done,
+                   void *ud)
+{
+	reject_as(c, m, camp, claimed, NULL, reason, NULL, done, ud);
+}
+
+/* A message whose record the store refuses for good (store_error_is_permanent(); line_len:
+ * the record it refused): rejected once, kept with the reason, and the member told in
+ * plain words that it was not recorded and why, in the same exchange on a channel that
+ * can, else by a reply under a spool id fixed by the message (a replay tells them once). */
+static void reject_unrecordable(core *c, const inbound_msg *m, const coco_campaign *camp,
+                                const coco_member *mb, const char *round, bool anonymous,
+                                size_t line_len, int error, inbound_done_fn done, void *ud)
+{
+	bool too_long = line_len + 512 > STORE_LINE_MAX;
+	_cleanup_free_ char *reason =
+		too_long ? xasprintf("too long to record: its record would take %zu KiB, the store "
+		                     "keeps at most %d KiB in one", (line_len + 1023) / 1024,
+		                     STORE_LINE_MAX / 1024)
+		         : xasprintf("the store cannot record it (%s)", strerror(-error));
+	_cleanup_free_ char *md =
+		too_long ? xasprintf("Hello %s,\n\nyour message could not be recorded: it is too long "
+		                     "(about %zu KiB, and at most about %d KiB can be kept). Please "
+		                     "send it again, shorter, as a reply to the same message.\n",
+		                     mb->name ? mb->name : mb->id, (line_len + 1023) / 1024,
+		                     STORE_LINE_MAX / 1024)
+		         : xasprintf("Hello %s,\n\nyour message could not be recorded because of a "
+		                     "problem on our side (%s). It is kept for the administrator to "
+		                     "look at, but it does not count as an answer.\n",
+		                     mb->name ? mb->name : mb->id, strerror(-error));
+	bool sync = channel_caps(c, m->channel) & CHANNEL_SYNC_REPLY;
+	if (!sync) {
+		_cleanup_free_ char *id = core_message_id(c, "reply", camp->id, m->key, mb->id);
+		_cleanup_free_ char *subj = reply_subject(m->subject, "your message");
+		outbound o = {.camp = camp, .to = mb, .kind = "reply", .round = round, .id = id,
+		              .subject = subj, .markdown = md, .in_reply_to = m->remote_id,
+		              .private_msg = anonymous};
+		core_send_member(c, &o);
+	}
+	char pseudo[SECRET_PSEUDO_LEN + 1];
+	if (anonymous)
+		secret_pseudonym(&c->key, camp->id, mb->id, pseudo);
+	reject_as(c, m, camp, mb, anonymous ? pseudo : NULL, reason, sync ? md : NULL, done, ud);
 }
 
 /* Mail from a member's address without their reply tag: the From header alone proves
@@ -748,9 +844,14 @@ void core_receive(core *c, const inbound_msg *m, inbound_done_fn done, void *ud)
 	_cleanup_free_ char *key = record_key(c, m, r->anonymous);
 	k = store_append(c->st, path, line, key, on_answer_stored, p);
 	if (k < 0) {
-		log_error_errno(k, "%s/%s: cannot queue the answer of %s: %m", camp->id, r->id,
-		                mb->id);
 		pending_free(p);
+		if (store_error_is_permanent(k)) {
+			reject_unrecordable(c, m, camp, mb, r->id, r->anonymous, strlen(line), k, done,
+			                    ud);
+			return;
+		}
+		log_error_errno(k, "%s/%s: cannot queue the answer of %s: %m", camp->id, r->id,
+		                identity);
 		finish_errno(done, ud, k);
 	}
 }

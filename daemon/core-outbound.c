@@ -235,6 +235,7 @@ int core_send_member(core *c, const outbound *o)
 		.html = html,
 		.conversation = tag,
 		.in_reply_to = (char *)o->in_reply_to,
+		.prompt = (cJSON *)o->prompt,
 	};
 	cJSON *msg = NULL;
 	int k = channel_msg_to_json(&m, &msg);
@@ -271,6 +272,35 @@ static const char *prompt_template(const coco_round *r)
 	}
 }
 
+/* The prompt as data (channel_msg.prompt), so that a chat channel can render buttons or a
+ * poll: the round's kind, its questions as the template data has them (number, id, text,
+ * kind, required, min/max and their labels, options with their letters), and a vote's
+ * ballot in the members' own words (plain text, not Markdown: a button label is no
+ * Markdown) with the votes each member has. A button's value is what a member would type
+ * after "N: " (a number, an option's letter) or after "vote ". */
+static cJSON *prompt_data(core *c, const coco_campaign *camp, const coco_round *r,
+                          const round_rt *rt, const cJSON *data)
+{
+	cJSON *p = cJSON_CreateObject();
+	cJSON_AddStringToObject(p, "kind", round_kind_to_string(r->kind));
+	cJSON_AddItemToObject(p, "questions",
+	                      cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(data, "questions"),
+	                                      true));
+	if (r->kind == ROUND_VOTE) {
+		cJSON *ideas = cJSON_AddArrayToObject(p, "ideas");
+		char **ballot = core_ballot(c, camp, r, rt);
+		for (size_t i = 0; ballot && ballot[i]; i++) {
+			cJSON *io = cJSON_CreateObject();
+			cJSON_AddNumberToObject(io, "number", (double)(i + 1));
+			cJSON_AddStringToObject(io, "text", ballot[i]);
+			cJSON_AddItemToArray(ideas, io);
+		}
+		strv_free(ballot);
+		cJSON_AddNumberToObject(p, "votes", r->votes);
+	}
+	return p;
+}
+
 int core_send_round_message(core *c, const coco_campaign *camp, const coco_round *r,
                             round_rt *rt, const coco_member *m, const char *kind, unsigned n)
 {
@@ -278,6 +308,7 @@ int core_send_round_message(core *c, const coco_campaign *camp, const coco_round
 	_cleanup_free_ char *md = NULL;
 	const char *tmpl = STREQ(kind, "reminder") ? "reminder.md" : prompt_template(r);
 	int k = core_render(c, tmpl, data, &md);
+	cJSON *prompt = k < 0 ? NULL : prompt_data(c, camp, r, rt, data);
 	cJSON_Delete(data);
 	if (k < 0)
 		return k;
@@ -287,8 +318,11 @@ int core_send_round_message(core *c, const coco_campaign *camp, const coco_round
 		xasprintf("%s[%s] %s", STREQ(kind, "reminder") ? "Reminder: " : "",
 		          camp->title ? camp->title : camp->id, core_round_title(r));
 	outbound o = {.camp = camp, .to = m, .kind = kind, .round = r->id,
-	              .occurrence = rt->occurrence, .id = id, .subject = subject, .markdown = md};
-	return core_send_member(c, &o);
+	              .occurrence = rt->occurrence, .id = id, .subject = subject, .markdown = md,
+	              .prompt = prompt};
+	k = core_send_member(c, &o);
+	cJSON_Delete(prompt);
+	return k;
 }
 
 void core_audit(core *c, const char *action, const char *camp, const char *round,

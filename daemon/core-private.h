@@ -76,6 +76,7 @@ typedef struct outbound {
 	const char *subject;
 	const char *markdown;
 	const char *in_reply_to;
+	const cJSON *prompt;    /* the prompt as data (channel_msg.prompt), or NULL */
 	bool private_msg; /* about an anonymous answer: the spool keeps no content once sent */
 } outbound;
 

@@ -146,13 +146,20 @@ typedef struct channel_ops {
 
 	int (*start)(const channel_host *h, channel **ret);
 	/* Optional. The configuration changed (h->cfg is the new one): take it in place,
-	 * keeping connections and in-flight sends, or return -EOPNOTSUPP to be restarted
-	 * (sends in flight are then abandoned and sent again by the new instance). */
+	 * keeping connections and in-flight sends (their done still counts: each message is
+	 * sent once), or return -EOPNOTSUPP (or no reconfigure at all) to be restarted. A
+	 * restart stops this instance and starts a new one; the spool lets go of the sends in
+	 * flight first (their outcome is ignored) and hands those messages to the new
+	 * instance, so one the old instance had already delivered is delivered twice: across
+	 * a restart delivery is at-least-once (tests/test_channels.c shows both). */
 	int (*reconfigure)(channel *ch);
 	/* Sends one message; done may run before send() returns. */
 	int (*send)(channel *ch, const channel_msg *m, send_done_fn done, void *userdata);
 	/* Optional: look for new inbound input now (tests, `cococtl poll`); how many found. */
 	int (*poll)(channel *ch);
+	/* Stops and frees the instance. A send still in flight must get its done before (or
+	 * from) stop, with any status: the spool let go of it and ignores the outcome, but the
+	 * call is what frees its side of the send. */
 	channel *(*stop)(channel *ch);
 	/* Optional (NULL: the channel keeps no copies). `cococtl forget`: removes every copy
 	 * it keeps of what was sent to or came from one of `addresses` (compared

@@ -40,7 +40,6 @@
 #include <sys/types.h>
 #include <unistd.h>
 
-#define STORE_LINE_MAX (1024 * 1024) /* longest line (without its newline) a scan accepts */
 #define STORE_KEY_MAX 200
 #define STORE_PATH_MAX 1024
 #define FD_CACHE_MAX 64

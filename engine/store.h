@@ -17,6 +17,10 @@
 
 typedef struct store store;
 
+/* The longest JSONL line (without its newline, key included) a scan accepts, and so the
+ * longest record store_append() takes. */
+#define STORE_LINE_MAX (1024 * 1024)
+
 enum {
 	STORE_STORED = 0,    /* the record is on disk (fdatasync'd) */
 	STORE_DUPLICATE = 1, /* the key was already recorded; nothing new was written */
@@ -50,7 +54,8 @@ typedef void (*store_commit_fn)(int result, void *userdata);
  * ({"key":"…",…}) and records the key; an append whose key is already recorded (on disk
  * or earlier in the same batch) writes nothing and completes with STORE_DUPLICATE.
  * The callback never fires before store_append() returns: only store_commit() calls it.
- * Returns 0 if queued, -EINVAL for a bad path, line or key. */
+ * Returns 0 if queued, -EINVAL for a bad path, line or key (a line that would be longer than
+ * STORE_LINE_MAX with its key is a bad line): errors that the same append would meet again. */
 int store_append(store *s, const char *relpath, const char *json_line, const char *key,
                  store_commit_fn cb, void *userdata);
 /* Writes everything queued, one write and one fdatasync per touched file, then runs the

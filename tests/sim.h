@@ -1,6 +1,7 @@
 /* The simulated campaign harness shared by the end-to-end core tests: the real core, store,
  * spool and local connector on the injectable clock, with members replying by mail files as
- * a mail client would. Include after cmocka.h. */
+ * a mail client would. sim_start_with() runs other channels beside it (a test's own, such
+ * as tests/fake-chat.h) from a coco.conf of the test's. Include after cmocka.h. */
 #pragma once
 
 #include <stdio.h>
@@ -32,7 +33,8 @@ typedef struct sim {
 	store *st;
 	spool *sp;
 	core *core;
-	channelset *chans; /* the local channel, run as cocod runs it */
+	channelset *chans; /* the channels, run as cocod runs them */
+	const channel_ops *const *channels; /* the test's channel list, or NULL: the built-in */
 	secret key;
 	cJSON *seen; /* spool ids already turned into events */
 	event ev[4096];
@@ -55,6 +57,8 @@ static inline void sim_up(sim *s)
 	assert_int_equal(spool_new(s->st, &s->sp), 0);
 	assert_int_equal(core_new(s->cfg, s->st, s->sp, &s->key, tdirs, &s->core), 0);
 	assert_int_equal(channelset_new(s->loop, s->st, s->sp, s->core, NULL, &s->chans), 0);
+	if (s->channels)
+		channelset_use_list(s->chans, s->channels);
 	assert_int_equal(channelset_apply(s->chans, s->cfg, s->state), 0);
 	core_set_forget_hook(s->core, channelset_forget, s->chans);
 	spool_set_sent_hook(s->sp, core_note_sent, s->core);
@@ -69,9 +73,27 @@ static inline void sim_down(sim *s)
 	s->st = store_free(s->st);
 }
 
-static inline void sim_start(sim *s, const char *campaign_conf)
+/* Tells the config loader about the channels of list (the test's): their names and
+ * sections. The definitions must outlive every config_load(), hence static. */
+static inline void sim_register_channels(const channel_ops *const *list)
+{
+	static config_channel_def defs[8];
+	size_t n = 0;
+	for (; list[n]; n++) {
+		assert_true(n < ELEMENTSOF(defs));
+		defs[n] = (config_channel_def){list[n]->name, list[n]->sections};
+	}
+	config_register_channels(defs, n);
+}
+
+/* A simulated campaign with the test's coco.conf (NULL: the local channel alone) and its
+ * channel list (NULL: the built-in channels; else every channel Connectors= may name,
+ * e.g. {&local_channel, &fake_chat_channel, NULL}). */
+static inline void sim_start_with(sim *s, const char *coco_conf,
+                                  const channel_ops *const *channels, const char *campaign_conf)
 {
 	memset(s, 0, sizeof *s);
+	s->channels = channels;
 	snprintf(s->dir, sizeof s->dir, "/tmp/coco-sim.XXXXXX");
 	assert_non_null(mkdtemp(s->dir));
 	_cleanup_free_ char *etc = xasprintf("%s/etc", s->dir);
@@ -80,10 +102,14 @@ static inline void sim_start(sim *s, const char *campaign_conf)
 	_cleanup_free_ char *camp = xasprintf("%s/etc/campaigns.d/sim.conf", s->dir);
 	assert_int_equal(mkdir(etc, 0700), 0);
 	assert_int_equal(mkdir(cd, 0700), 0);
-	write_text(conf, "[Daemon]\nConnectors=local\n[Mail]\nFrom=coco@provider.example\n");
+	write_text(conf, coco_conf ? coco_conf
+	                           : "[Daemon]\nConnectors=local\n[Mail]\nFrom=coco@provider.example\n");
 	write_text(camp, campaign_conf);
 	char **errors = NULL;
-	channels_register_config();
+	if (channels)
+		sim_register_channels(channels);
+	else
+		channels_register_config();
 	int r = config_load(etc, &s->cfg, &errors);
 	for (char **e = errors; e && *e; e++)
 		fprintf(stderr, "config: %s\n", *e);
@@ -95,6 +121,31 @@ static inline void sim_start(sim *s, const char *campaign_conf)
 	assert_int_equal(sd_event_new(&s->loop), 0);
 	s->seen = cJSON_CreateObject();
 	sim_up(s);
+}
+
+static inline void sim_start(sim *s, const char *campaign_conf)
+{
+	sim_start_with(s, NULL, NULL, campaign_conf);
+}
+
+/* What cocod does on SIGHUP: the campaign file becomes campaign_conf, the configuration is
+ * loaded again, the core takes it, and the channels are reconfigured (or restarted). */
+static inline void sim_reload(sim *s, const char *campaign_conf)
+{
+	_cleanup_free_ char *etc = xasprintf("%s/etc", s->dir);
+	_cleanup_free_ char *camp = xasprintf("%s/etc/campaigns.d/sim.conf", s->dir);
+	write_text(camp, campaign_conf);
+	coco_config *cfg = NULL;
+	char **errors = NULL;
+	int r = config_load(etc, &cfg, &errors);
+	for (char **e = errors; e && *e; e++)
+		fprintf(stderr, "config: %s\n", *e);
+	strv_free(errors);
+	assert_int_equal(r, 0);
+	assert_int_equal(core_set_config(s->core, cfg), 0);
+	assert_int_equal(channelset_apply(s->chans, cfg, s->state), 0);
+	config_free(s->cfg);
+	s->cfg = cfg;
 }
 
 static inline void sim_finish(sim *s)
@@ -109,17 +160,20 @@ static inline void sim_finish(sim *s)
 	clock_set_real();
 }
 
-/* Turns the messages that reached the outbox since the last call into events. */
-static inline void collect(sim *s)
+/* Turns the messages every channel sent since the last call into events. */
+static inline void collect_channel(sim *s, const char *chan)
 {
 	char **ids = NULL;
-	if (store_list(s->st, "spool/local/cur", &ids) < 0)
+	_cleanup_free_ char *dir = xasprintf("spool/%s/cur", chan);
+	if (store_list(s->st, dir, &ids) < 0)
 		return;
 	for (char **id = ids; *id; id++) {
+		/* By spool id alone: a member is reached on one channel, and tests forget an id
+		 * they removed by it. */
 		if (cJSON_GetObjectItemCaseSensitive(s->seen, *id))
 			continue;
 		cJSON_AddTrueToObject(s->seen, *id);
-		_cleanup_free_ char *path = xasprintf("spool/local/cur/%s", *id);
+		_cleanup_free_ char *path = xasprintf("%s/%s", dir, *id);
 		_cleanup_free_ char *data = NULL;
 		assert_int_equal(store_read(s->st, path, 1 << 22, &data, NULL), 0);
 		cJSON *m = cJSON_Parse(data);
@@ -140,6 +194,16 @@ static inline void collect(sim *s)
 		cJSON_Delete(m);
 	}
 	strv_free(ids);
+}
+
+static inline void collect(sim *s)
+{
+	char **chans = NULL;
+	if (store_list(s->st, "spool", &chans) < 0)
+		return;
+	for (char **c = chans; *c; c++)
+		collect_channel(s, *c);
+	strv_free(chans);
 }
 
 static inline void settle(sim *s)
