@@ -4,10 +4,12 @@
 #include <string.h>
 
 #include "local.h"
+#include "slack/slack.h"
 #include "util.h"
 
 static const channel_ops *const channels[] = {
 	&local_channel,
+	&slack_channel,
 	NULL,
 };
 
