@@ -5,11 +5,13 @@
 
 #include "email/email.h"
 #include "local.h"
+#include "slack/slack.h"
 #include "util.h"
 
 static const channel_ops *const channels[] = {
 	&local_channel,
 	&email_channel,
+	&slack_channel,
 	NULL,
 };
 

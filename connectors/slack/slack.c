@@ -1,0 +1,520 @@
+/* slack: the channel, its [Slack] section and secrets, and what arrives from Slack over the
+ * ingress. See slack.h; the Web API side is slack-send.c, the pure parts slack-proto.c.
+ *
+ * Inbound: every request is checked before anything in it is read: X-Slack-Signature must be
+ * "v0=" + HMAC-SHA256(signing secret, "v0:" timestamp ":" raw body), compared in constant
+ * time, and the timestamp within 5 minutes of the real time (a replayed request is older);
+ * anything else is 401, logged (rate-limited) without the secret. Then the command or button
+ * goes to the core with Slack's user id as a verified sender (Slack signed it), and the HTTP
+ * answer waits (http_request_defer) until the core says it is durable, so "recorded" in
+ * Slack means recorded on disk. Slack wants an answer within 3 s; the core answers after the
+ * next group commit, milliseconds later. */
+#define _GNU_SOURCE
+#include "slack.h"
+
+#include <ctype.h>
+#include <openssl/crypto.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+
+#include "slack-private.h"
+#include "slack-proto.h"
+
+/* One slash command or button press, from its request until the core answered and the
+ * request was answered (or given up by the ingress). */
+typedef struct slack_inbound {
+	channel *c;        /* NULL once the channel stopped */
+	http_request *req; /* NULL once answered, or cancelled by the ingress */
+	bool is_action;    /* a button: answered by response_url, the request gets an empty 200 */
+	bool deferred;     /* the handler returned: on_core_done answers */
+	bool core_done;
+	inbound_status status;
+	char *reply, *reason;
+	/* What the core was handed; it reads these until its done callback. */
+	char *key, *from, *conversation, *thread, *text, *response_url;
+	inbound_item *items;
+	size_t n_items;
+} slack_inbound;
+
+/* The running instance. The ingress keeps the handler and userdata of a route from its first
+ * registration, across channel restarts; the handlers therefore find the channel here rather
+ * than in a userdata pointer that a restart would leave dangling. One Slack channel runs at a
+ * time (its name is unique in Connectors=). */
+static channel *slack_active;
+
+static int64_t real_now(void)
+{
+	/* Slack's 5-minute window is about real time, never a test clock. */
+	struct timespec ts;
+	(void)clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec;
+}
+
+/* ---- config and secrets ---- */
+
+static void secret_wipe(char **s, size_t len)
+{
+	if (*s) {
+		OPENSSL_cleanse(*s, len);
+		free(*s);
+		*s = NULL;
+	}
+}
+
+/* A secret from [Slack] KEYFile= or, without it, the file NAME in [Secrets] Directory= or
+ * $CREDENTIALS_DIRECTORY. Only its path is ever logged. */
+static int read_secret(const coco_config *cfg, const char *key, const char *name, char **ret,
+                       size_t *ret_len)
+{
+	const char *file = config_get(cfg, "Slack", key);
+	const char *dir = cfg->secrets_dir ? cfg->secrets_dir : getenv("CREDENTIALS_DIRECTORY");
+	_cleanup_free_ char *path = NULL;
+	if (file)
+		path = xstrdup(file);
+	else if (dir)
+		path = xasprintf("%s/%s", dir, name);
+	else {
+		log_error("slack: no %s: set [Slack] %s=, or put it in [Secrets] Directory= as %s, "
+		          "or pass it as a credential (LoadCredential=%s:/etc/coco/secrets/%s)",
+		          name, key, name, name, name);
+		return -ENOENT;
+	}
+	char *data = NULL;
+	size_t len = 0;
+	int r = read_file(path, 4096, &data, &len);
+	if (r < 0)
+		return log_error_errno(r, "slack: cannot read %s from %s: %m", name, path);
+	size_t full = len;
+	while (len > 0 && isspace((unsigned char)data[len - 1]))
+		len--;
+	data[len] = 0;
+	if (len == 0 || strlen(data) != len) {
+		secret_wipe(&data, full);
+		log_error("slack: %s in %s is empty or holds a NUL byte", name, path);
+		return -EINVAL;
+	}
+	struct stat st;
+	if (stat(path, &st) == 0 && (st.st_mode & 0077) && !getenv("CREDENTIALS_DIRECTORY"))
+		log_warning("slack: %s is readable by group or others: chmod 600 it", path);
+	*ret = data;
+	*ret_len = len;
+	return 0;
+}
+
+/* Reads the [Slack] section and both secrets into c; on failure c keeps what it had. */
+static int load_config(channel *c, const coco_config *cfg)
+{
+	char *signing = NULL, *token = NULL;
+	size_t signing_len = 0, token_len = 0;
+	int r = read_secret(cfg, "SigningSecretFile", SLACK_SIGNING_SECRET_NAME, &signing,
+	                    &signing_len);
+	if (r >= 0)
+		r = read_secret(cfg, "BotTokenFile", SLACK_BOT_TOKEN_NAME, &token, &token_len);
+	if (r < 0) {
+		secret_wipe(&signing, signing_len);
+		return r;
+	}
+	if (strncmp(token, "xoxb-", 5) != 0)
+		log_warning("slack: the bot token does not start with xoxb-: a bot token is needed "
+		            "(OAuth & Permissions, Bot User OAuth Token)");
+	secret_wipe(&c->signing_secret, c->signing_secret_len);
+	secret_wipe(&c->bot_token, c->bot_token ? strlen(c->bot_token) : 0);
+	c->signing_secret = signing;
+	c->signing_secret_len = signing_len;
+	c->bot_token = token;
+
+	const char *url = config_get(cfg, "Slack", "ApiUrl");
+	const char *cmd = config_get(cfg, "Slack", "Command");
+	free(c->api_url);
+	c->api_url = xstrdup(url ? url : SLACK_API_URL_DEFAULT);
+	size_t n = strlen(c->api_url);
+	while (n > 0 && c->api_url[n - 1] == '/')
+		c->api_url[--n] = 0;
+	free(c->command);
+	c->command = xstrdup(cmd ? cmd : SLACK_COMMAND_DEFAULT);
+	return 0;
+}
+
+/* ---- inbound ---- */
+
+static void inbound_free(slack_inbound *in)
+{
+	if (!in)
+		return;
+	if (in->c) {
+		channel *c = in->c;
+		for (size_t i = 0; i < c->n_inbound; i++)
+			if (c->inbound[i] == in) {
+				c->inbound[i] = c->inbound[--c->n_inbound];
+				break;
+			}
+	}
+	free(in->reply);
+	free(in->reason);
+	free(in->key);
+	free(in->from);
+	free(in->conversation);
+	free(in->thread);
+	free(in->text);
+	free(in->response_url);
+	for (size_t i = 0; i < in->n_items; i++) {
+		free((char *)in->items[i].question);
+		free((char *)in->items[i].value);
+	}
+	free(in->items);
+	free(in);
+}
+
+static slack_inbound *inbound_new(channel *c, http_request *req, bool is_action)
+{
+	slack_inbound *in = xcalloc(1, sizeof *in);
+	in->c = c;
+	in->req = req;
+	in->is_action = is_action;
+	c->inbound = xrealloc(c->inbound, (c->n_inbound + 1) * sizeof *c->inbound);
+	c->inbound[c->n_inbound++] = in;
+	return in;
+}
+
+/* {"response_type":"ephemeral","text":…}: only the member sees it. */
+static int respond_ephemeral(http_request *req, const char *mrkdwn)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "response_type", "ephemeral");
+	cJSON_AddStringToObject(o, "text", mrkdwn);
+	_cleanup_free_ char *body = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	return http_respond(req, 200, "application/json; charset=utf-8", body, strlen(body), NULL);
+}
+
+/* Says the core's answer back to the member. */
+static void inbound_answer(slack_inbound *in)
+{
+	const char *md;
+	switch (in->status) {
+	case INBOUND_DONE:
+		md = in->reply ? in->reply : "Thanks, got it.";
+		break;
+	case INBOUND_RETRY:
+		md = "Sorry, coco could not record this just now. Please try again in a minute.";
+		break;
+	default:
+		md = slack_rejection_text(in->reason);
+		break;
+	}
+	_cleanup_free_ char *text = slack_mrkdwn(md);
+	int r;
+	if (in->is_action) {
+		/* Slack ignores the body of a block_actions answer: the words go to response_url. */
+		r = http_respond(in->req, 200, NULL, NULL, 0, NULL);
+		if (in->c && in->response_url)
+			slack_respond_url(in->c, in->response_url, text);
+	} else
+		r = respond_ephemeral(in->req, text);
+	if (r < 0)
+		log_debug_errno(r, "slack: answering a request failed: %m");
+	in->req = NULL;
+}
+
+static void on_core_done(const inbound_result *res, void *userdata)
+{
+	slack_inbound *in = userdata;
+	in->core_done = true;
+	in->status = res->status;
+	in->reply = res->reply ? xstrdup(res->reply) : NULL;
+	in->reason = res->reason ? xstrdup(res->reason) : NULL;
+	if (res->status == INBOUND_RETRY)
+		log_warning_errno(res->error, "slack: a message from %s could not be recorded for "
+		                  "now (%m); they were asked to send it again", in->from);
+	if (!in->deferred)
+		return; /* still inside the handler, which answers */
+	if (in->req)
+		inbound_answer(in);
+	inbound_free(in);
+}
+
+/* The ingress gave up on the request (its deadline, or the ingress stops); the core still
+ * has the message and answers later: only then is it freed. */
+static void on_request_cancel(http_request *req, void *userdata)
+{
+	slack_inbound *in = userdata;
+	in->req = NULL;
+}
+
+static int hand_over(channel *c, slack_inbound *in)
+{
+	inbound_msg m = {
+		.key = in->key,
+		.channel = c->h->name,
+		.from = in->from,
+		.conversation = in->conversation,
+		.thread = in->thread,
+		.text = in->text ? in->text : "",
+		.items = in->items,
+		.n_items = in->n_items,
+		.sender_verified = true, /* Slack signed the request that names this user */
+	};
+	c->h->receive(c->h, &m, on_core_done, in);
+	if (in->core_done) {
+		inbound_answer(in);
+		inbound_free(in);
+		return 0;
+	}
+	int r = http_request_defer(in->req, on_request_cancel, in);
+	if (r < 0) {
+		/* The core still answers: then the message is freed, unanswered. */
+		in->req = NULL;
+		in->deferred = true;
+		return log_error_errno(r, "slack: cannot wait for the core's answer: %m");
+	}
+	in->deferred = true;
+	return 0;
+}
+
+static void log_refused(channel *c, http_request *req, int r)
+{
+	int64_t now = real_now();
+	c->refused++;
+	if (c->refused_logged && now - c->refused_logged < 30)
+		return;
+	const char *why = r == -ETIME ? "its timestamp is more than 5 minutes off"
+	                  : r == -EPERM ? "its signature does not match the signing secret"
+	                                : "it has no X-Slack-Signature or X-Slack-Request-Timestamp";
+	log_warning("slack: refused %u request%s not signed by Slack (the last, %s %s from %s: %s)",
+	            c->refused, c->refused == 1 ? "" : "s", http_request_method(req),
+	            http_request_path(req), http_request_peer_string(req), why);
+	c->refused = 0;
+	c->refused_logged = now;
+}
+
+/* 0 if Slack signed the request; else it is answered 401. */
+static int verify(channel *c, http_request *req, const char **ret_body, size_t *ret_len)
+{
+	size_t len = 0;
+	const char *body = http_request_body(req, &len);
+	int r = slack_verify(c->signing_secret, c->signing_secret_len,
+	                     http_request_header(req, "X-Slack-Request-Timestamp"),
+	                     http_request_header(req, "X-Slack-Signature"), body ? body : "", len,
+	                     real_now());
+	if (r < 0) {
+		log_refused(c, req, r);
+		(void)http_respond_text(req, 401, r == -ETIME ? "stale request" : "invalid signature");
+		return r;
+	}
+	*ret_body = body ? body : "";
+	*ret_len = len;
+	return 0;
+}
+
+static bool slack_id_ok(const char *s)
+{
+	return s && *s && strlen(s) <= 32 &&
+	       s[strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")] == 0;
+}
+
+/* POST /slack/commands: a slash command, form-encoded. */
+static int on_command(http_request *req, void *userdata)
+{
+	channel *c = slack_active;
+	if (!c)
+		return http_respond_text(req, 503, "the Slack channel is not running");
+	const char *body;
+	size_t len;
+	if (verify(c, req, &body, &len) < 0)
+		return 0;
+
+	_cleanup_free_ char *command = NULL, *text = NULL, *user = NULL, *trigger = NULL;
+	if (slack_form_get(body, len, "command", &command) < 0 ||
+	    slack_form_get(body, len, "user_id", &user) < 0 || !slack_id_ok(user) ||
+	    slack_form_get(body, len, "trigger_id", &trigger) < 0 || !*trigger)
+		return http_respond_text(req, 400, "not a slash command");
+	if (slack_form_get(body, len, "text", &text) < 0)
+		text = xstrdup("");
+	if (!STREQ(command, c->command)) {
+		_cleanup_free_ char *md = xasprintf("coco answers to `%s`, not to `%s`.", c->command,
+		                                    command);
+		_cleanup_free_ char *mk = slack_mrkdwn(md);
+		return respond_ephemeral(req, mk);
+	}
+	strstrip(text);
+	if (!*text || strcasecmp(text, "help") == 0) {
+		_cleanup_free_ char *md = xasprintf(
+			"Answer the open round with `%s` and your answers, one per question, like "
+			"`%s 1: 4, 2: b`; send an idea with `%s idea: dark mode`; vote with "
+			"`%s vote 3 7`. Or press the buttons under a question.",
+			c->command, c->command, c->command, c->command);
+		_cleanup_free_ char *mk = slack_mrkdwn(md);
+		return respond_ephemeral(req, mk);
+	}
+
+	slack_inbound *in = inbound_new(c, req, false);
+	in->key = xasprintf("slack:%s", trigger);
+	in->from = TAKE_PTR(user);
+	in->text = TAKE_PTR(text);
+	log_debug("slack: %s from %s", c->command, in->from);
+	return hand_over(c, in);
+}
+
+static const char *json_str(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* POST /slack/actions: interactivity, one form field `payload` holding JSON. */
+static int on_action(http_request *req, void *userdata)
+{
+	channel *c = slack_active;
+	if (!c)
+		return http_respond_text(req, 503, "the Slack channel is not running");
+	const char *body;
+	size_t len;
+	if (verify(c, req, &body, &len) < 0)
+		return 0;
+
+	_cleanup_free_ char *payload = NULL;
+	if (slack_form_get(body, len, "payload", &payload) < 0)
+		return http_respond_text(req, 400, "no payload");
+	cJSON *p = cJSON_Parse(payload);
+	if (!cJSON_IsObject(p)) {
+		cJSON_Delete(p);
+		return http_respond_text(req, 400, "the payload is not JSON");
+	}
+	const char *type = json_str(p, "type");
+	const char *user = json_str(cJSON_GetObjectItemCaseSensitive(p, "user"), "id");
+	const char *trigger = json_str(p, "trigger_id");
+	const cJSON *container = cJSON_GetObjectItemCaseSensitive(p, "container");
+	const cJSON *actions = cJSON_GetObjectItemCaseSensitive(p, "actions");
+	if (!type || !STREQ(type, "block_actions") || !cJSON_IsArray(actions)) {
+		/* Shortcuts, modals: nothing coco offers. Acknowledged, so Slack shows no error. */
+		log_debug("slack: ignored an interaction of type %s", type ? type : "(none)");
+		cJSON_Delete(p);
+		return http_respond(req, 200, NULL, NULL, 0, NULL);
+	}
+	if (!slack_id_ok(user)) {
+		cJSON_Delete(p);
+		return http_respond_text(req, 400, "no user in the payload");
+	}
+
+	slack_inbound *in = inbound_new(c, req, true);
+	const cJSON *a;
+	const char *action_ts = NULL;
+	cJSON_ArrayForEach(a, actions) {
+		char *ref = NULL, *q = NULL, *v = NULL;
+		if (slack_button_parse(json_str(a, "value"), &ref, &q, &v) < 0)
+			continue;
+		in->items = xrealloc(in->items, (in->n_items + 1) * sizeof *in->items);
+		in->items[in->n_items++] = (inbound_item){q, v};
+		if (ref && !in->conversation)
+			in->conversation = ref;
+		else
+			free(ref);
+		if (!action_ts)
+			action_ts = json_str(a, "action_ts");
+	}
+	in->from = xstrdup(user);
+	in->key = trigger ? xasprintf("slack:%s", trigger)
+	                  : xasprintf("slack:%s:%s", user, action_ts ? action_ts : "?");
+	const char *ts = json_str(container, "message_ts");
+	in->thread = slack_is_ts(ts) ? xstrdup(ts) : NULL;
+	const char *url = json_str(p, "response_url");
+	in->response_url = url ? xstrdup(url) : NULL;
+	cJSON_Delete(p);
+	if (in->n_items == 0) {
+		/* Not one of coco's buttons. */
+		log_debug("slack: a button press from %s carried no coco value", in->from);
+		inbound_free(in);
+		return http_respond(req, 200, NULL, NULL, 0, NULL);
+	}
+	log_debug("slack: button from %s", in->from);
+	return hand_over(c, in);
+}
+
+/* ---- the channel ---- */
+
+static channel *slack_stop(channel *c)
+{
+	if (!c)
+		return NULL;
+	if (slack_active == c)
+		slack_active = NULL;
+	slack_calls_cancel(c);
+	/* The core still answers them; they are freed then. */
+	for (size_t i = 0; i < c->n_inbound; i++)
+		c->inbound[i]->c = NULL;
+	free(c->inbound);
+	free(c->calls);
+	secret_wipe(&c->signing_secret, c->signing_secret_len);
+	secret_wipe(&c->bot_token, c->bot_token ? strlen(c->bot_token) : 0);
+	free(c->api_url);
+	free(c->command);
+	free(c);
+	return NULL;
+}
+
+static int slack_start(const channel_host *h, channel **ret)
+{
+	channel *c = xcalloc(1, sizeof *c);
+	c->h = h;
+	int r = load_config(c, h->cfg);
+	if (r < 0) {
+		slack_stop(c);
+		return r;
+	}
+	if (slack_active) {
+		log_error("slack: another Slack channel is running");
+		slack_stop(c);
+		return -EBUSY;
+	}
+	r = h->route_add(h, "POST", "/slack/commands", on_command, NULL, HTTP_ACCEPT_FORM);
+	if (r >= 0)
+		r = h->route_add(h, "POST", "/slack/actions", on_action, NULL, HTTP_ACCEPT_FORM);
+	if (r < 0) {
+		log_error_errno(r, "slack: cannot add the HTTP routes: %m");
+		slack_stop(c);
+		return r;
+	}
+	slack_active = c;
+	log_info("slack: Web API at %s, slash command %s on POST /slack/commands, buttons on "
+	         "POST /slack/actions", c->api_url, c->command);
+	*ret = c;
+	return 0;
+}
+
+/* Everything is read at use: a reload takes new secrets, ApiUrl= and Command= in place.
+ * Secrets that cannot be read keep the old ones running, with the error logged. */
+static int slack_reconfigure(channel *c)
+{
+	int r = load_config(c, c->h->cfg);
+	if (r < 0)
+		log_warning("slack: keeping the previous settings and secrets");
+	return 0;
+}
+
+static int slack_send_op(channel *c, const channel_msg *m, send_done_fn done, void *userdata)
+{
+	return slack_send(c, m, done, userdata);
+}
+
+static const config_key_def slack_keys[] = {
+	{"SigningSecretFile", CONFIG_VALUE_PATH, false, "file holding the app's signing secret (default: slack-signing-secret in [Secrets] Directory= or $CREDENTIALS_DIRECTORY)"},
+	{"BotTokenFile", CONFIG_VALUE_PATH, false, "file holding the bot token xoxb-… (default: slack-bot-token in [Secrets] Directory= or $CREDENTIALS_DIRECTORY)"},
+	{"ApiUrl", CONFIG_VALUE_URL, false, "the Web API's base URL (default https://slack.com/api)"},
+	{"Command", CONFIG_VALUE_STRING, false, "the slash command members answer with (default /coco)"},
+};
+static const config_section_def slack_section = {"Slack", slack_keys, ELEMENTSOF(slack_keys)};
+static const config_section_def *const slack_sections[] = {&slack_section, NULL};
+
+const channel_ops slack_channel = {
+	.name = "slack",
+	.caps = CHANNEL_DM | CHANNEL_THREADS | CHANNEL_BUTTONS | CHANNEL_SYNC_REPLY,
+	.address = "slack",
+	.sections = slack_sections,
+	.start = slack_start,
+	.reconfigure = slack_reconfigure,
+	.send = slack_send_op,
+	.stop = slack_stop,
+};
