@@ -7,9 +7,12 @@
 #include "channels.h"
 #include "util.h"
 
+/* A route stays registered on the server for the set's life; the server calls route_call(),
+ * which calls the channel instance that owns the route now (a restarted channel takes its
+ * routes over), or answers 404 while none does. */
 typedef struct route {
 	char *method, *path;
-	http_handler_fn fn;
+	http_handler_fn fn; /* NULL: the channel stopped */
 	void *userdata;
 	unsigned flags;
 	const channel_ops *owner;
@@ -32,9 +35,17 @@ struct channelset {
 	char *state_dir;
 	running **run;
 	size_t n_run;
-	route *routes;
+	route **routes; /* each its own allocation: servers keep pointers to them */
 	size_t n_routes;
 };
+
+static int route_call(http_request *req, void *userdata)
+{
+	const route *rt = userdata;
+	if (!rt->fn)
+		return http_respond_text(req, 404, "not found");
+	return rt->fn(req, rt->userdata);
+}
 
 static void host_receive(const channel_host *h, const inbound_msg *m, inbound_done_fn done,
                          void *userdata)
@@ -74,19 +85,23 @@ static int host_route_add(const channel_host *h, const char *method, const char 
 {
 	const running *r = (const running *)h;
 	channelset *s = r->set;
-	for (size_t i = 0; i < s->n_routes; i++)
-		if (STREQ(s->routes[i].method, method) && STREQ(s->routes[i].path, path)) {
-			if (s->routes[i].owner != r->ops)
+	for (size_t i = 0; i < s->n_routes; i++) {
+		route *rt = s->routes[i];
+		if (STREQ(rt->method, method) && STREQ(rt->path, path)) {
+			if (rt->owner != r->ops && rt->fn)
 				return -EEXIST;
-			/* The same channel restarted: its new instance takes the route over. */
-			s->routes[i].fn = fn;
-			s->routes[i].userdata = userdata;
-			s->routes[i].flags = flags;
+			/* The same channel restarted, or the route's owner stopped: this instance
+			 * takes it over (the flags a server has stay as first registered). */
+			rt->fn = fn;
+			rt->userdata = userdata;
+			rt->owner = r->ops;
 			return 0;
 		}
+	}
+	route *rt = xcalloc(1, sizeof *rt);
+	*rt = (route){xstrdup(method), xstrdup(path), fn, userdata, flags, r->ops};
 	s->routes = xrealloc(s->routes, (s->n_routes + 1) * sizeof *s->routes);
-	s->routes[s->n_routes++] = (route){xstrdup(method), xstrdup(path), fn, userdata, flags,
-	                                   r->ops};
+	s->routes[s->n_routes++] = rt;
 	return 0;
 }
 
@@ -108,15 +123,10 @@ static void running_stop(channelset *s, running *r)
 {
 	spool_detach(s->sp, r->ops->name);
 	r->ops->stop(r->ch);
-	/* A route of a stopped channel answers 404 from now on: it goes. */
-	for (size_t i = 0; i < s->n_routes;) {
-		if (s->routes[i].owner == r->ops) {
-			free(s->routes[i].method);
-			free(s->routes[i].path);
-			s->routes[i] = s->routes[--s->n_routes];
-		} else
-			i++;
-	}
+	/* A route of a stopped channel answers 404 until an instance takes it over. */
+	for (size_t i = 0; i < s->n_routes; i++)
+		if (s->routes[i]->owner == r->ops)
+			s->routes[i]->fn = NULL;
 	free(r);
 }
 
@@ -234,15 +244,18 @@ int channelset_apply(channelset *s, const coco_config *cfg, const char *state_di
 
 bool channelset_wants_http(const channelset *s)
 {
-	return s->n_routes > 0;
+	for (size_t i = 0; i < s->n_routes; i++)
+		if (s->routes[i]->fn)
+			return true;
+	return false;
 }
 
 int channelset_add_routes(channelset *s, http_server *server)
 {
 	for (size_t i = 0; i < s->n_routes; i++) {
-		const route *rt = &s->routes[i];
-		int r = http_route_add(server, rt->method, rt->path, rt->fn, rt->userdata, rt->flags);
-		if (r < 0 && r != -EEXIST)
+		route *rt = s->routes[i];
+		int r = http_route_add(server, rt->method, rt->path, route_call, rt, rt->flags);
+		if (r < 0 && r != -EEXIST) /* -EEXIST: the server has it, through route_call too */
 			return r;
 	}
 	return 0;
@@ -298,8 +311,9 @@ channelset *channelset_free(channelset *s)
 		running_stop(s, s->run[i]);
 	free(s->run);
 	for (size_t i = 0; i < s->n_routes; i++) {
-		free(s->routes[i].method);
-		free(s->routes[i].path);
+		free(s->routes[i]->method);
+		free(s->routes[i]->path);
+		free(s->routes[i]);
 	}
 	free(s->routes);
 	free(s->state_dir);

@@ -20,7 +20,8 @@
 
 typedef struct channelset channelset;
 
-/* All must outlive the set. curl may be NULL (channels then get none). */
+/* All must outlive the set; the HTTP servers the routes were added to must not (they keep
+ * pointers to the set's routes). curl may be NULL (channels then get none). */
 int channelset_new(sd_event *loop, store *st, spool *sp, core *co, curlloop *curl,
                    channelset **ret);
 channelset *channelset_free(channelset *s);
