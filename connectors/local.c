@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
 #include <dirent.h>
@@ -56,6 +57,14 @@
 #define INFO_RETRY ":1,retry"
 #define INFO_HANDED ":1,handed"
 
+/* Inbound is taken in batches: every name the inotify descriptor holds is read at once,
+ * and at most this many mails are handed to the core per loop turn, so that one commit
+ * (one fdatasync per answers file, one spool batch) covers them all; the rest wait for the
+ * next turn (a defer source). Bounded so a backlog of 20,000 is never in memory at once. */
+#define LOCAL_BATCH_MAX 256
+/* Names read from inotify but not yet handed over, at most (the kernel queues the rest). */
+#define LOCAL_BACKLOG_MAX (16 * LOCAL_BATCH_MAX)
+
 /* The maildir convention: a file in tmp/ untouched this long was abandoned by its writer. */
 #define LOCAL_INBOX_TMP_MAX_AGE (36 * 3600)
 
@@ -73,7 +82,12 @@ struct channel {
 	const channel_host *h;
 	sd_event *loop;
 	char *outbox, *inbox;
+	int inotify_fd;               /* our own: sd-event's inotify source gives one event a turn */
 	sd_event_source *watch, *initial_scan;
+	sd_event_source *batch;       /* hands the rest of the backlog over, a batch a turn */
+	sd_event_source *sync_cur;    /* one fsync of cur/ for the seen marks of a batch */
+	char **backlog;               /* names in new/ to look at, oldest first */
+	size_t backlog_start, n_backlog, cap_backlog;
 	sd_event_source *retry;      /* made at start: later there may be no descriptor left */
 	uint64_t retry_first_usec;   /* LOCAL_RETRY_FIRST_USEC; shorter in tests */
 	uint64_t retry_usec;         /* the next delay */
@@ -413,12 +427,18 @@ static void on_inbound_done(const inbound_result *res, void *userdata)
 		 * maildir it is read and done with, like a recorded answer. */
 		if (res->status != INBOUND_RETRY) {
 			/* Maildir's "seen" flag on the claimed file; drop any info a careless
-			 * writer already put on a name in new/. */
+			 * writer already put on a name in new/. The rename is made durable with
+			 * the others of its batch (sync_cur): lost to a crash, it leaves the file
+			 * :1,handed, replayed and found recorded, which costs a replay, not an
+			 * answer. */
 			_cleanup_free_ char *target = xasprintf("%s:2,S", f->base);
-			int r = inbox_move(c, "cur", f->claim, "cur", target);
-			if (r < 0)
-				log_error_errno(r, "local: marking %s/cur/%s seen failed: %m", c->inbox,
-				                f->claim);
+			_cleanup_free_ char *from = xasprintf("%s/cur/%s", c->inbox, f->claim);
+			_cleanup_free_ char *to = xasprintf("%s/cur/%s", c->inbox, target);
+			if (rename(from, to) < 0)
+				log_error_errno(errno, "local: marking %s/cur/%s seen failed: %m",
+				                c->inbox, f->claim);
+			else if (c->sync_cur)
+				(void)sd_event_source_set_enabled(c->sync_cur, SD_EVENT_ONESHOT);
 			retry_reset(c);
 		} else {
 			/* Back to new/; the retry timer, poll() or the next start offers it again.
@@ -586,14 +606,58 @@ static int name_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Offers every file in new/ not already in flight, oldest name first. */
+static void backlog_push(channel *c, const char *name)
+{
+	if (c->backlog_start > 0 && c->n_backlog == c->cap_backlog) {
+		memmove(c->backlog, c->backlog + c->backlog_start,
+		        (c->n_backlog - c->backlog_start) * sizeof(char *));
+		c->n_backlog -= c->backlog_start;
+		c->backlog_start = 0;
+	}
+	if (c->n_backlog == c->cap_backlog) {
+		c->cap_backlog = c->cap_backlog ? c->cap_backlog * 2 : 64;
+		c->backlog = xrealloc(c->backlog, c->cap_backlog * sizeof(char *));
+	}
+	c->backlog[c->n_backlog++] = xstrdup(name);
+}
+
+static size_t backlog_len(const channel *c)
+{
+	return c->n_backlog - c->backlog_start;
+}
+
+static void backlog_clear(channel *c)
+{
+	for (size_t i = c->backlog_start; i < c->n_backlog; i++)
+		free(c->backlog[i]);
+	c->backlog_start = c->n_backlog = 0;
+}
+
+/* Hands at most LOCAL_BATCH_MAX mails of the backlog to the core (one commit covers them,
+ * after this turn); the rest in the next turn. Returns how many were handed over. */
+static int backlog_run(channel *c)
+{
+	int handed = 0;
+	for (size_t k = 0; k < LOCAL_BATCH_MAX && backlog_len(c) > 0; k++) {
+		char *name = c->backlog[c->backlog_start++];
+		handed += process_file(c, name);
+		free(name);
+	}
+	if (backlog_len(c) == 0)
+		c->backlog_start = c->n_backlog = 0;
+	else if (c->batch)
+		(void)sd_event_source_set_enabled(c->batch, SD_EVENT_ONESHOT);
+	return handed;
+}
+
+/* Offers every file in new/ not already in flight, oldest name first: a batch now, the
+ * rest a batch a turn. */
 static int scan_inbox(channel *c)
 {
 	_cleanup_free_ char *dir = xasprintf("%s/new", c->inbox);
 	DIR *d = opendir(dir);
 	char **names = NULL;
-	size_t n = 0;
-	int handed = 0;
+	size_t n = 0, cap = 0;
 	struct dirent *de;
 
 	if (!d)
@@ -603,27 +667,68 @@ static int scan_inbox(channel *c)
 	c->requeued = NULL;
 	while ((de = readdir(d)))
 		if (de->d_name[0] != '.') {
-			strv_push(&names, xstrdup(de->d_name));
-			n++;
+			if (n == cap) {
+				cap = cap ? cap * 2 : 64;
+				names = xrealloc(names, cap * sizeof(char *));
+			}
+			names[n++] = xstrdup(de->d_name);
 		}
 	closedir(d);
 	if (n)
 		qsort(names, n, sizeof(char *), name_cmp);
-	for (size_t i = 0; i < n; i++)
-		handed += process_file(c, names[i]);
-	strv_free(names);
-	return handed;
+	backlog_clear(c);
+	for (size_t i = 0; i < n; i++) {
+		backlog_push(c, names[i]);
+		free(names[i]);
+	}
+	free(names);
+	return backlog_run(c);
 }
 
-static int on_inotify(sd_event_source *s, const struct inotify_event *ev, void *userdata)
+/* Every event the inotify descriptor holds, read at once (sd-event's own inotify source
+ * dispatches one event per loop turn, so 2,000 mails were 2,000 turns and commits). */
+static int on_inotify(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
 	channel *c = userdata;
+	char buf[65536] __attribute__((aligned(__alignof__(struct inotify_event))));
+	bool overflow = false;
 
-	if (ev->mask & IN_Q_OVERFLOW)
+	while (backlog_len(c) < LOCAL_BACKLOG_MAX) {
+		ssize_t k = read(fd, buf, sizeof buf);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			break; /* EAGAIN: all read */
+		for (char *p = buf; p < buf + k;) {
+			const struct inotify_event *ev = (const struct inotify_event *)p;
+			p += sizeof(*ev) + ev->len;
+			if (ev->mask & IN_Q_OVERFLOW)
+				overflow = true;
+			else if (ev->len > 0 && (ev->mask & (IN_MOVED_TO | IN_CLOSE_WRITE)) &&
+			         !requeued_take(c, ev->name))
+				backlog_push(c, ev->name);
+		}
+	}
+	if (overflow)
 		(void)scan_inbox(c); /* events were lost: look at everything */
-	else if (ev->len > 0 && (ev->mask & (IN_MOVED_TO | IN_CLOSE_WRITE)) &&
-	         !requeued_take(c, ev->name))
-		(void)process_file(c, ev->name);
+	else if (backlog_len(c) > 0)
+		(void)backlog_run(c);
+	return 0;
+}
+
+static int on_batch(sd_event_source *s, void *userdata)
+{
+	(void)backlog_run(userdata);
+	return 0;
+}
+
+static int on_sync_cur(sd_event_source *s, void *userdata)
+{
+	channel *c = userdata;
+	_cleanup_free_ char *cur = xasprintf("%s/cur", c->inbox);
+	int r = fsync_dir(cur);
+	if (r < 0)
+		log_warning_errno(r, "local: fsync of %s failed: %m", cur);
 	return 0;
 }
 
@@ -710,6 +815,18 @@ static channel *local_stop(channel *c)
 		return NULL;
 	sd_event_source_disable_unref(c->watch);
 	sd_event_source_disable_unref(c->initial_scan);
+	sd_event_source_disable_unref(c->batch);
+	if (c->sync_cur) {
+		int enabled = SD_EVENT_OFF;
+		/* Seen marks not yet synced: now, the stop is orderly. */
+		if (sd_event_source_get_enabled(c->sync_cur, &enabled) >= 0 && enabled != SD_EVENT_OFF)
+			(void)on_sync_cur(c->sync_cur, c);
+		sd_event_source_disable_unref(c->sync_cur);
+	}
+	if (c->inotify_fd >= 0)
+		close(c->inotify_fd);
+	backlog_clear(c);
+	free(c->backlog);
 	sd_event_source_disable_unref(c->retry);
 	/* An orderly stop: what is in flight goes back into new/ for the next start, and a late
 	 * done only frees its message. */
@@ -742,6 +859,7 @@ static int local_start(const channel_host *h, channel **ret)
 	c->outbox = outbox ? xstrdup(outbox) : xasprintf("%s/local/outbox", h->state_dir);
 	c->inbox = inbox ? xstrdup(inbox) : xasprintf("%s/local/inbox", h->state_dir);
 	c->retry_first_usec = LOCAL_RETRY_FIRST_USEC;
+	c->inotify_fd = -1;
 #ifdef COCO_TEST_HOOKS
 	/* Tests wait milliseconds, not seconds, for the first retry. */
 	const char *ms = getenv("COCO_LOCAL_RETRY_MSEC");
@@ -768,8 +886,20 @@ static int local_start(const channel_host *h, channel **ret)
 	recover_unfinished(c);
 
 	_cleanup_free_ char *newdir = xasprintf("%s/new", c->inbox);
-	r = sd_event_add_inotify(c->loop, &c->watch, newdir, IN_MOVED_TO | IN_CLOSE_WRITE,
-	                         on_inotify, c);
+	c->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	r = c->inotify_fd < 0 ? -errno : 0;
+	if (r >= 0 && inotify_add_watch(c->inotify_fd, newdir, IN_MOVED_TO | IN_CLOSE_WRITE) < 0)
+		r = -errno;
+	if (r >= 0)
+		r = sd_event_add_io(c->loop, &c->watch, c->inotify_fd, EPOLLIN, on_inotify, c);
+	if (r >= 0)
+		r = sd_event_add_defer(c->loop, &c->batch, on_batch, c);
+	if (r >= 0)
+		r = sd_event_source_set_enabled(c->batch, SD_EVENT_OFF);
+	if (r >= 0)
+		r = sd_event_add_defer(c->loop, &c->sync_cur, on_sync_cur, c);
+	if (r >= 0)
+		r = sd_event_source_set_enabled(c->sync_cur, SD_EVENT_OFF);
 	if (r >= 0)
 		r = sd_event_add_defer(c->loop, &c->initial_scan, on_initial_scan, c);
 	if (r >= 0)

@@ -34,6 +34,42 @@ static void finish(inbound_done_fn done, void *ud, inbound_status status, int er
 	done(&res, ud);
 }
 
+/* An answer recorded, its confirmation staged in the open spool batch: done once the batch
+ * is durable (core_commit). */
+struct deferred_done {
+	inbound_done_fn done;
+	void *ud;
+};
+
+static void finish_after_batch(core *c, inbound_done_fn done, void *ud)
+{
+	if (c->n_deferred == c->cap_deferred) {
+		c->cap_deferred = c->cap_deferred ? c->cap_deferred * 2 : 64;
+		c->deferred = xrealloc(c->deferred, c->cap_deferred * sizeof(*c->deferred));
+	}
+	c->deferred[c->n_deferred++] = (struct deferred_done){done, ud};
+}
+
+int core_commit(core *c)
+{
+	spool_batch_begin(c->sp);
+	int r = store_commit(c->st);
+	if (r < 0)
+		log_error_errno(r, "store commit failed: %m");
+	int k = spool_batch_end(c->sp);
+	/* Detached first: a done callback may hand the next message in. */
+	struct deferred_done *v = TAKE_PTR(c->deferred);
+	size_t n = c->n_deferred;
+	c->n_deferred = c->cap_deferred = 0;
+	for (size_t i = 0; i < n; i++)
+		if (k < 0) /* recorded, but not confirmed: kept by the channel, replayed */
+			finish(v[i].done, v[i].ud, INBOUND_RETRY, k, NULL, NULL);
+		else
+			finish(v[i].done, v[i].ud, INBOUND_DONE, 0, NULL, NULL);
+	free(v);
+	return r < 0 ? r : k < 0 ? k : r;
+}
+
 static void finish_errno(inbound_done_fn done, void *ud, int r)
 {
 	if (r < 0)
@@ -284,6 +320,8 @@ static void on_comment_stored(int result, void *userdata)
 	}
 	if (result < 0)
 		finish(p->done, p->done_userdata, INBOUND_RETRY, result, NULL, NULL);
+	else if (!p->sync_reply && spool_in_batch(c->sp))
+		finish_after_batch(c, p->done, p->done_userdata);
 	else
 		finish(p->done, p->done_userdata, INBOUND_DONE, 0, NULL,
 		       p->sync_reply ? p->markdown : NULL);
@@ -321,6 +359,8 @@ static void on_answer_stored(int result, void *userdata)
 	}
 	if (result < 0)
 		finish(p->done, p->done_userdata, INBOUND_RETRY, result, NULL, NULL);
+	else if (!p->sync_reply && spool_in_batch(c->sp))
+		finish_after_batch(c, p->done, p->done_userdata);
 	else
 		finish(p->done, p->done_userdata, INBOUND_DONE, 0, NULL,
 		       p->sync_reply ? p->markdown : NULL);
@@ -779,7 +819,9 @@ void core_receive(core *c, const inbound_msg *m, inbound_done_fn done, void *ud)
 	cJSON_AddStringToObject(data, "confirmation", conf);
 	confirmation_data(data, ap, ballot);
 	strv_free(ballot);
-	if (r->kind == ROUND_SURVEY) {
+	/* Only a reply that leaves a required question open needs the member's earlier replies,
+	 * which means reading the occurrence's answers: not for every answer of a burst. */
+	if (r->kind == ROUND_SURVEY && answer_parse_n_missing(ap) > 0) {
 		char pseudo_id[SECRET_PSEUDO_LEN + 1];
 		char **before = questions_answered_before(c, camp, r, rt,
 		                                          answer_identity(c, camp, r, mb, pseudo_id));

@@ -59,6 +59,10 @@ struct core {
 	const channel_ops **channels; /* the running ones, in Connectors= order */
 	size_t n_channels;
 	cJSON *conversations; /* "channel remote-id" → conversation reference */
+	/* core_commit(): inbound messages whose confirmation waits for the spool's batch to be
+	 * durable before they are answered done (core-inbound.c). */
+	struct deferred_done *deferred;
+	size_t n_deferred, cap_deferred;
 };
 
 /* The conversation a channel's message (by its remote id) belongs to, or NULL. */

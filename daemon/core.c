@@ -1007,6 +1007,7 @@ core *core_free(core *c)
 	cJSON_Delete(c->tags);
 	cJSON_Delete(c->conversations);
 	free(c->channels);
+	free(c->deferred); /* empty outside core_commit() */
 	strv_free(c->tdirs);
 	free(c);
 	return NULL;

@@ -46,6 +46,12 @@ int64_t core_next_event(core *c);
  * (CHANNEL_DM) and for which the member has an address of its kind. */
 void core_set_channels(core *c, const channel_ops *const *channels, size_t n);
 
+/* Group commit of everything the loop turn appended (the daemon's post source): the store
+ * commit, the confirmations its callbacks queued made durable together (one spool batch),
+ * and only then the inbound messages answered done, so a channel drops its copy only once
+ * both the answer and its confirmation are on disk. Returns appends completed or -errno. */
+int core_commit(core *c);
+
 /* An inbound message from a channel; done is called exactly once (channel.h). */
 void core_receive(core *c, const inbound_msg *m, inbound_done_fn done, void *userdata);
 

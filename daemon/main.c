@@ -208,16 +208,13 @@ static int on_sigterm(sd_event_source *s, const struct signalfd_siginfo *si, voi
 }
 
 /* Group commit: whatever was appended during this loop turn is made durable with one
- * fdatasync per file, then acknowledged. A post source runs after every turn that did
- * anything. */
+ * fdatasync per file, the confirmations it queued with one spool batch, then acknowledged
+ * (core_commit). A post source runs after every turn that did anything. */
 static int on_post(sd_event_source *s, void *userdata)
 {
 	cocod *d = userdata;
-	if (store_pending(d->store) > 0) {
-		int r = store_commit(d->store);
-		if (r < 0)
-			log_error_errno(r, "store commit failed: %m");
-	}
+	if (store_pending(d->store) > 0)
+		(void)core_commit(d->core); /* logs its errors */
 	(void)spool_run(d->spool);
 	rearm(d);
 	return 0;

@@ -27,6 +27,7 @@ typedef struct entry {
 	char *connector, *id;
 	int64_t next_try;
 	bool delivered;    /* sent, but the move into cur/ failed: retry the move, not the send */
+	bool staged;       /* written in the open batch, not durable yet: not sent */
 	send_ctx *pending; /* in flight */
 } entry;
 
@@ -46,6 +47,7 @@ struct spool {
 	char **bad; /* paths in new/ already reported as unreadable: report each once */
 	spool_sent_fn sent_hook;
 	void *sent_userdata;
+	bool batch; /* spool_batch_begin() .. spool_batch_end() */
 };
 
 static char *path_of(const char *conn, const char *box, const char *id)
@@ -570,21 +572,61 @@ int spool_enqueue(spool *sp, const char *connector_name, const cJSON *msg, char 
 	cJSON_DeleteItemFromObjectCaseSensitive(copy, "error");
 
 	_cleanup_free_ char *path = path_of(connector_name, "new", id);
-	r = write_json(sp, path, copy);
+	if (sp->batch) {
+		_cleanup_free_ char *text = cJSON_PrintUnformatted(copy);
+		r = text ? store_replace_stage(sp->st, path, text, strlen(text)) : -ENOMEM;
+	} else
+		r = write_json(sp, path, copy);
 	cJSON_Delete(copy);
 	if (r < 0)
 		return log_error_errno(r, "spool: queueing %s/%s failed: %m", connector_name, id);
 
-	add_entry(sp, connector_name, id, now);
+	add_entry(sp, connector_name, id, now)->staged = sp->batch;
 	log_debug("spool: queued %s/%s", connector_name, id);
 	if (ret_id)
 		*ret_id = TAKE_PTR(id);
 	return SPOOL_QUEUED;
 }
 
+void spool_batch_begin(spool *sp)
+{
+	sp->batch = true;
+}
+
+bool spool_in_batch(const spool *sp)
+{
+	return sp->batch;
+}
+
+int spool_batch_end(spool *sp)
+{
+	if (!sp->batch)
+		return 0;
+	sp->batch = false;
+	int r = store_replace_flush(sp->st);
+	size_t n = 0;
+	for (size_t i = 0; i < sp->n_entries;) {
+		entry *e = sp->entries[i];
+		if (!e->staged) {
+			i++;
+			continue;
+		}
+		n++;
+		if (r < 0) {
+			remove_entry(sp, e); /* shifts the rest down */
+			continue;
+		}
+		e->staged = false;
+		i++;
+	}
+	if (r < 0)
+		return log_error_errno(r, "spool: queueing a batch of %zu messages failed: %m", n);
+	return (int)n;
+}
+
 static bool is_due(spool *sp, const entry *e, int64_t now)
 {
-	return !e->pending && e->next_try <= now && find_attachment(sp, e->connector);
+	return !e->pending && !e->staged && e->next_try <= now && find_attachment(sp, e->connector);
 }
 
 /* Sends one message. Returns 1 if a send was started, 0 if not, -errno on a store error. */

@@ -16,6 +16,7 @@
  * Single-threaded: only the loop thread calls into a spool (send callbacks included). */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cjson/cJSON.h>
@@ -74,6 +75,17 @@ void spool_detach(spool *sp, const char *connector_name);
  * id is in new/, cur/ or failed/ already; nothing written), -EINVAL for a bad name, id or
  * message, or -errno from the store. ret_id (may be NULL) gets the id, malloc'd. */
 int spool_enqueue(spool *sp, const char *connector_name, const cJSON *msg, char **ret_id);
+
+/* Batches: between spool_batch_begin() and spool_batch_end(), spool_enqueue() only stages
+ * a message (its file written, not yet durable, not sent: ids are already known, so a
+ * second enqueue of the same id in the batch is SPOOL_DUPLICATE). spool_batch_end() makes
+ * the whole batch durable with a constant number of syncs (store_replace_flush) and returns
+ * how many were queued, or -errno: then nothing of the batch is queued, and whoever
+ * acknowledged something on the strength of it must take that back. Without a batch,
+ * spool_enqueue() is durable when it returns, as before. */
+void spool_batch_begin(spool *sp);
+int spool_batch_end(spool *sp);
+bool spool_in_batch(const spool *sp);
 
 /* Hands every queued message whose next_try <= clock_now(), whose connector is attached
  * and which is not in flight to its connector. Outcomes (which may arrive before this

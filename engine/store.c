@@ -81,6 +81,8 @@ struct store {
 	bool keys_loaded;
 	pending *queue;
 	size_t n_queue, cap_queue;
+	char **staged; /* store_replace_stage(): relpaths whose .tmp is written, not flushed */
+	size_t n_staged, cap_staged;
 	cached_fd fds[FD_CACHE_MAX];
 	size_t n_fds;
 	uint64_t fd_clock;
@@ -663,6 +665,10 @@ store *store_free(store *s)
 	for (size_t i = 0; i < s->n_queue; i++)
 		pending_done(&s->queue[i]);
 	free(s->queue);
+	/* Staged, never flushed: never acknowledged either; the .tmp files go at next start. */
+	for (size_t i = 0; i < s->n_staged; i++)
+		free(s->staged[i]);
+	free(s->staged);
 	while (s->n_fds > 0)
 		fd_cache_close(s, 0);
 	keyset_clear(&s->keys);
@@ -732,6 +738,115 @@ int store_replace(store *s, const char *relpath, const void *data, size_t len)
 		return -errno;
 	durable_step(s);
 	return 0;
+}
+
+int store_replace_stage(store *s, const char *relpath, const void *data, size_t len)
+{
+	if (!s || !store_path_is_valid(relpath) || (!data && len > 0))
+		return -EINVAL;
+	for (size_t i = 0; i < s->n_staged; i++)
+		if (STREQ(s->staged[i], relpath))
+			return -EEXIST; /* one version of a file per batch */
+	_cleanup_close_ int dfd = -1;
+	const char *name;
+	int r = open_parent(s, relpath, true, &dfd, &name);
+	if (r < 0)
+		return r;
+	_cleanup_free_ char *tmp = xasprintf("%s.tmp", name);
+	if (unlinkat(dfd, tmp, 0) < 0 && errno != ENOENT)
+		return -errno;
+	_cleanup_close_ int fd =
+	    openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	r = write_all(fd, data, len);
+	if (r < 0) {
+		(void)unlinkat(dfd, tmp, 0);
+		return r;
+	}
+	if (s->n_staged == s->cap_staged) {
+		s->cap_staged = s->cap_staged ? s->cap_staged * 2 : 64;
+		s->staged = xrealloc(s->staged, s->cap_staged * sizeof(char *));
+	}
+	s->staged[s->n_staged++] = xstrdup(relpath);
+	return 0;
+}
+
+size_t store_staged(const store *s)
+{
+	return s ? s->n_staged : 0;
+}
+
+static int unstage(store *s, const char *relpath)
+{
+	_cleanup_close_ int dfd = -1;
+	const char *name;
+	int r = open_parent(s, relpath, false, &dfd, &name);
+	if (r < 0)
+		return r;
+	_cleanup_free_ char *tmp = xasprintf("%s.tmp", name);
+	if (unlinkat(dfd, tmp, 0) < 0 && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+int store_replace_flush(store *s)
+{
+	if (!s)
+		return -EINVAL;
+	size_t n = s->n_staged;
+	if (n == 0)
+		return 0;
+	char **v = TAKE_PTR(s->staged);
+	s->n_staged = s->cap_staged = 0;
+	/* The one sync for every file of the batch: each fsync() would be a journal commit of
+	 * its own. */
+	int r = syncfs(s->root_fd) < 0 ? -errno : 0;
+	if (r >= 0)
+		durable_step(s);
+	size_t renamed = 0;
+	char **dirs = NULL; /* the directories to fsync, each once */
+	for (; r >= 0 && renamed < n; renamed++) {
+		_cleanup_close_ int dfd = -1;
+		const char *name;
+		r = open_parent(s, v[renamed], false, &dfd, &name);
+		if (r < 0)
+			break;
+		_cleanup_free_ char *tmp = xasprintf("%s.tmp", name);
+		if (renameat(dfd, tmp, dfd, name) < 0) {
+			r = -errno;
+			break;
+		}
+		durable_step(s);
+		fd_cache_drop(s, v[renamed]);
+		if (ends_with(v[renamed], ".jsonl"))
+			keys_invalidate(s);
+		const char *slash = strrchr(v[renamed], '/');
+		_cleanup_free_ char *dir =
+		    slash ? xstrndup(v[renamed], (size_t)(slash - v[renamed])) : xstrdup("");
+		bool known = false;
+		for (char **d = dirs; d && *d && !known; d++)
+			known = STREQ(*d, dir);
+		if (!known)
+			strv_push(&dirs, TAKE_PTR(dir));
+	}
+	for (char **d = dirs; r >= 0 && d && *d; d++) {
+		_cleanup_close_ int dfd = -1;
+		r = open_dir(s, *d, false, &dfd);
+		if (r >= 0 && fsync(dfd) < 0)
+			r = -errno;
+		if (r >= 0)
+			durable_step(s);
+	}
+	strv_free(dirs);
+	/* What was not renamed is not there; what was renamed may or may not survive a crash,
+	 * which the caller's recovery must take either way (it does for a crash anyway). */
+	for (size_t i = renamed; i < n; i++)
+		(void)unstage(s, v[i]);
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+	return r < 0 ? r : (int)n;
 }
 
 int store_read(store *s, const char *relpath, size_t max, char **ret, size_t *ret_len)

@@ -37,6 +37,17 @@ bool store_path_is_valid(const char *relpath);
 
 /* Atomic replace: relpath.tmp (O_EXCL, 0600) → write → fsync → rename → fsync dir. */
 int store_replace(store *s, const char *relpath, const void *data, size_t len);
+/* Atomic replace in batches (the spool's confirmations of one commit): staging writes
+ * relpath.tmp (O_EXCL, 0600) and nothing else; store_replace_flush() then makes every staged
+ * file durable with one syncfs() of the store's file system, renames each into place and
+ * fsyncs each touched directory once: a constant number of syncs for the whole batch, where
+ * store_replace() costs two per file. Until the flush, a staged file is not there for
+ * store_read() or store_exists(); a crash leaves NAME.tmp files, removed at the next start
+ * (store_sweep_tmp). A failed flush removes every staged file that was not renamed and
+ * returns the error: the caller must treat the whole batch as not written. */
+int store_replace_stage(store *s, const char *relpath, const void *data, size_t len);
+int store_replace_flush(store *s);
+size_t store_staged(const store *s);
 /* Reads a whole file (at most max bytes). -ENOENT if absent. */
 int store_read(store *s, const char *relpath, size_t max, char **ret, size_t *ret_len);
 int store_exists(store *s, const char *relpath);
