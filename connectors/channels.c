@@ -6,12 +6,14 @@
 #include "email/email.h"
 #include "local.h"
 #include "slack/slack.h"
+#include "web/web.h"
 #include "util.h"
 
 static const channel_ops *const channels[] = {
 	&local_channel,
 	&email_channel,
 	&slack_channel,
+	&web_channel,
 	NULL,
 };
 

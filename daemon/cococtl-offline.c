@@ -2,6 +2,8 @@
  * keygen (see cococtl.h); mail-parse is in cococtl-mail.c. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <inttypes.h>
+#include <openssl/crypto.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -16,6 +18,7 @@
 #include "plan.h"
 #include "schedule.h"
 #include "secret.h"
+#include "weblink.h"
 #include "template.h"
 #include "core.h"
 #include "util.h"
@@ -365,5 +368,63 @@ int cmd_keygen(const ctl_args *a)
 		printf("cocod reads it under systemd with LoadCredential=%s:%s; with [Secrets] "
 		       "Directory= it must be named %s in that directory\n", SECRET_KEY_NAME, abs,
 		       SECRET_KEY_NAME);
+	return CTL_OK;
+}
+
+/* cococtl link: see its help in cococtl.c and docs/web.md. */
+int cmd_link(const ctl_args *a)
+{
+	const char *member = a->pos[0];
+	long days = 30;
+	if (a->opt[OPT_DAYS] && parse_long(a->opt[OPT_DAYS], 0, 365, &days) < 0)
+		return ctl_usage_error(a->name, "--days %s: expected a number of days, 0-365",
+		                       a->opt[OPT_DAYS]);
+	_cleanup_config_ coco_config *cfg = NULL;
+	if (load(&cfg) < 0)
+		return CTL_FAILED;
+	const char *base = config_get(cfg, "Web", "BaseUrl");
+	if (!base) {
+		fprintf(stderr, "cococtl: no [Web] BaseUrl= in %s/coco.conf: the address members "
+		        "reach the web view at (https://coco.example.org)\n", arg_config);
+		return CTL_FAILED;
+	}
+	const coco_campaign *camp = NULL;
+	if (a->opt[OPT_CAMPAIGN]) {
+		camp = config_find_campaign(cfg, a->opt[OPT_CAMPAIGN]);
+		if (!camp) {
+			fprintf(stderr, "cococtl: no campaign \"%s\"\n", a->opt[OPT_CAMPAIGN]);
+			return CTL_FAILED;
+		}
+		if (!campaign_find_member(camp, member)) {
+			fprintf(stderr, "cococtl: %s is not a member of %s\n", member, camp->id);
+			return CTL_FAILED;
+		}
+	} else
+		for (size_t i = 0; i < cfg->n_campaigns && !camp; i++)
+			if (campaign_find_member(&cfg->campaigns[i], member))
+				camp = &cfg->campaigns[i];
+	if (!camp) {
+		fprintf(stderr, "cococtl: no campaign has a member \"%s\"\n", member);
+		return CTL_FAILED;
+	}
+	secret key;
+	if (secret_load(cfg->secrets_dir, &key) < 0)
+		return CTL_FAILED;
+	int64_t expiry = clock_now() + (int64_t)days * 86400;
+	char sig[WEBLINK_SIG_LEN + 1];
+	weblink_sign(&key, member, camp->id, expiry, sig);
+	OPENSSL_cleanse(&key, sizeof key);
+	size_t n = strlen(base);
+	while (n > 0 && base[n - 1] == '/')
+		n--;
+	/* Ids are letters, digits and ._@+=-: only '+', '=' and '@' need escaping in a query. */
+	strbuf m = {0};
+	for (const char *p = member; *p; p++)
+		if (strchr("+=@", *p))
+			strbuf_printf(&m, "%%%02X", (unsigned char)*p);
+		else
+			strbuf_putc(&m, *p);
+	printf("%.*s/c/%s/?m=%s&e=%" PRId64 "&s=%s\n", (int)n, base, camp->id, m.s, expiry, sig);
+	strbuf_done(&m);
 	return CTL_OK;
 }

@@ -33,6 +33,8 @@ static const struct {
 	[OPT_WEEKS] = {"weeks", "N", "how many weeks ahead, 1-520 (default 6)"},
 	[OPT_HISTORY] = {"history", NULL, "also the answers later ones superseded (column\n"
 	                 "                             status: superseded)"},
+	[OPT_CAMPAIGN] = {"campaign", "ID", "the campaign (default: the member's first)"},
+	[OPT_DAYS] = {"days", "N", "how long the link works, 0-365 days (default 30)"},
 };
 
 #define O(x) (1u << (x))
@@ -89,6 +91,14 @@ static const ctl_command commands[] = {
 	 "first line is skipped; a header section that ends at the end of the file is a mail\n"
 	 "without a body. Exits 1 if any file failed, 0 otherwise.",
 	 0, 1, UINT_MAX, cmd_mail_parse, false},
+	{"link", "MEMBER [--campaign ID] [--days N]", "print a member's signed link to the web view",
+	 "Prints [Web] BaseUrl= followed by /c/CAMPAIGN/?m=MEMBER&e=EXPIRY&s=SIG: the member's\n"
+	 "view of one campaign (rounds, digests, the answer form), signed with the secret key\n"
+	 "(HMAC-SHA256 over member, campaign and expiry). It works until EXPIRY (unix seconds,\n"
+	 "now plus --days); --days 0 gives a link that has already expired. Needs no running\n"
+	 "cocod, only the configuration and the key. Anyone holding the link sees what the member\n"
+	 "sees and can answer as them: send it to them alone. A new key invalidates every link.",
+	 O(OPT_CAMPAIGN) | O(OPT_DAYS), 1, 1, cmd_link, false},
 	{"keygen", "FILE", "write a new secret key (0600) for coco-key", NULL, 0, 1, 1, cmd_keygen,
 	 false},
 	{"status", "", "daemon state", NULL, 0, 0, 0, cmd_status, true},

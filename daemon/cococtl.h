@@ -1,6 +1,6 @@
 /* cococtl: what the files of the admin CLI share. cococtl.c owns the command line (options
  * before or after the command, help, exit codes); cococtl-offline.c the commands that work
- * on files (check, plan, render, keygen), cococtl-mail.c mail-parse; cococtl-daemon.c those that talk to
+ * on files (check, plan, render, keygen, link), cococtl-mail.c mail-parse; cococtl-daemon.c those that talk to
  * cocod over its control socket. Not an interface for anything else. */
 #pragma once
 
@@ -18,6 +18,8 @@ typedef enum ctl_opt {
 	OPT_MEMBER,
 	OPT_WEEKS,
 	OPT_HISTORY,
+	OPT_CAMPAIGN,
+	OPT_DAYS,
 	_OPT_MAX,
 } ctl_opt;
 
@@ -40,6 +42,7 @@ int cmd_plan(const ctl_args *a);
 int cmd_render(const ctl_args *a);
 int cmd_mail_parse(const ctl_args *a);
 int cmd_keygen(const ctl_args *a);
+int cmd_link(const ctl_args *a);
 
 int cmd_status(const ctl_args *a);
 int cmd_rounds(const ctl_args *a);

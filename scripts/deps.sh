@@ -34,6 +34,10 @@ pkgs=(
 	# ... openssl makes the throwaway self-signed certificate each test uses for TLS, and
 	# ca-certificates gives the TLS libraries their default trust store.
 	openssl ca-certificates
+	# tests/t-browser.sh: the web view in a real browser, Debian's chromium driven headless
+	# by playwright-core from npm (tests/browser/), told to use /usr/bin/chromium so npm
+	# downloads no browser of its own.
+	chromium nodejs npm
 )
 
 missing=()

@@ -1,0 +1,544 @@
+/* web-pages: the data of the web view's pages (campaign index, an occurrence's figures with
+ * SVG bar geometry, the answer form prefilled with the member's current answers) and the
+ * form's fields turned into the answer grammar. Reads the store, never writes it. */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "clock.h"
+#include "digest.h"
+#include "template.h"
+#include "util.h"
+#include "web-private.h"
+
+#define BAR_MAX 200 /* px of the longest bar */
+#define BAR_X 120   /* where bars start, after their labels */
+#define BAR_STEP 22
+
+/* ---- forms ---- */
+
+static int hexval(int ch)
+{
+	return isdigit(ch) ? ch - '0' : isxdigit(ch) ? (tolower(ch) - 'a' + 10) : -1;
+}
+
+static char *form_decode(const char *s, size_t n)
+{
+	strbuf b = {0};
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '+')
+			strbuf_putc(&b, ' ');
+		else if (s[i] == '%' && i + 2 < n && hexval((unsigned char)s[i + 1]) >= 0 &&
+		         hexval((unsigned char)s[i + 2]) >= 0) {
+			char ch = (char)(hexval((unsigned char)s[i + 1]) * 16 +
+			                 hexval((unsigned char)s[i + 2]));
+			strbuf_putc(&b, ch ? ch : ' '); /* no NUL inside a C string */
+			i += 2;
+		} else
+			strbuf_putc(&b, s[i]);
+	}
+	return strbuf_steal(&b);
+}
+
+int web_form_parse(const char *body, size_t len, web_form *ret)
+{
+	web_form f = {0};
+	for (size_t i = 0; i < len;) {
+		size_t j = i;
+		while (j < len && body[j] != '&')
+			j++;
+		const char *eq = memchr(body + i, '=', j - i);
+		if (j > i) {
+			if (f.n >= 1000) {
+				web_form_done(&f);
+				return -E2BIG;
+			}
+			size_t nl = eq ? (size_t)(eq - (body + i)) : j - i;
+			f.names = xrealloc(f.names, (f.n + 1) * sizeof *f.names);
+			f.values = xrealloc(f.values, (f.n + 1) * sizeof *f.values);
+			f.names[f.n] = form_decode(body + i, nl);
+			f.values[f.n] = eq ? form_decode(eq + 1, (size_t)(body + j - eq - 1)) : xstrdup("");
+			f.n++;
+		}
+		i = j + 1;
+	}
+	*ret = f;
+	return 0;
+}
+
+void web_form_done(web_form *f)
+{
+	for (size_t i = 0; i < f->n; i++) {
+		free(f->names[i]);
+		free(f->values[i]);
+	}
+	free(f->names);
+	free(f->values);
+	*f = (web_form){0};
+}
+
+const char *web_form_get(const web_form *f, const char *name)
+{
+	for (size_t i = 0; i < f->n; i++)
+		if (STREQ(f->names[i], name))
+			return f->values[i];
+	return NULL;
+}
+
+/* ---- state ---- */
+
+static cJSON *read_state(channel *c, const coco_campaign *camp)
+{
+	_cleanup_free_ char *path = xasprintf("campaigns/%s/state.json", camp->id), *text = NULL;
+	size_t len;
+	if (store_read(c->st, path, 4 * 1024 * 1024, &text, &len) < 0)
+		return NULL;
+	return cJSON_ParseWithLength(text, len);
+}
+
+static char *str_dup_or_null(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	return cJSON_IsString(v) && name_is_safe(v->valuestring) ? xstrdup(v->valuestring) : NULL;
+}
+
+void web_round_state(channel *c, const coco_campaign *camp, const coco_round *r,
+                     char **ret_state, char **ret_occurrence, char **ret_ballot)
+{
+	cJSON *st = read_state(c, camp);
+	const cJSON *rt = cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(st, "rounds"), r->id);
+	if (ret_state) {
+		char *s = str_dup_or_null(rt, "state");
+		*ret_state = s ? s : xstrdup("scheduled");
+	}
+	if (ret_occurrence)
+		*ret_occurrence = str_dup_or_null(rt, "occurrence");
+	if (ret_ballot)
+		*ret_ballot = str_dup_or_null(rt, "ballot");
+	cJSON_Delete(st);
+}
+
+bool web_member_asked(const coco_round *r, const coco_member *mb)
+{
+	return r->kind != ROUND_ANNOUNCE &&
+	       config_member_in_audience(mb, r->audience, r->audience_members,
+	                                 r->n_audience_members);
+}
+
+int web_render(channel *c, const char *name, const cJSON *data, char **ret_html)
+{
+	_cleanup_free_ char *text = NULL, *err = NULL;
+	int r = template_dirs_partial(name, &text, c->dirs);
+	if (r < 0)
+		return log_error_errno(r, "web: no template web/%s: %m", name);
+	r = template_render(name, text, data, template_dirs_partial, c->dirs, ret_html, &err);
+	if (r < 0)
+		log_error("web: %s", err ? err : "template error");
+	return r;
+}
+
+/* ---- figures ---- */
+
+static char **ballot_of(channel *c, const coco_campaign *camp, const coco_round *r)
+{
+	if (r->kind != ROUND_VOTE || !r->source)
+		return NULL;
+	_cleanup_free_ char *src = NULL;
+	web_round_state(c, camp, r, NULL, NULL, &src);
+	char **ideas = NULL;
+	if (src && digest_collect_ideas(c->st, camp->id, r->source, src, &ideas) < 0)
+		ideas = NULL;
+	return ideas;
+}
+
+static int compute(channel *c, const coco_campaign *camp, const coco_round *r, const char *occ,
+                   digest **ret)
+{
+	char **ballot = ballot_of(c, camp, r);
+	digest_input in = {
+		.store = c->st,
+		.campaign = camp,
+		.round = r,
+		.occurrence = occ,
+		.idea_texts = (const char *const *)ballot,
+		.n_ideas = strv_length(ballot),
+		.now = clock_now(),
+	};
+	int k = digest_compute(&in, ret);
+	strv_free(ballot);
+	return k;
+}
+
+static void add_bar_geometry(cJSON *o, size_t i, double value, double max)
+{
+	int w = max > 0 ? (int)(value * BAR_MAX / max + 0.5) : 0;
+	int y = (int)i * BAR_STEP;
+	cJSON_AddNumberToObject(o, "y", y);
+	cJSON_AddNumberToObject(o, "ty", y + 14);
+	cJSON_AddNumberToObject(o, "w", w);
+	cJSON_AddNumberToObject(o, "tx", BAR_X + w + 6);
+	cJSON_AddNumberToObject(o, "x", BAR_X);
+}
+
+/* Each side's participation as a bar: answered of total. */
+static void chart_sides(cJSON *participation)
+{
+	cJSON *s, *sides = cJSON_GetObjectItemCaseSensitive(participation, "sides");
+	size_t i = 0;
+	cJSON_ArrayForEach(s, sides)
+	{
+		double a = cJSON_GetNumberValue(cJSON_GetObjectItem(s, "answered"));
+		double t = cJSON_GetNumberValue(cJSON_GetObjectItem(s, "total"));
+		add_bar_geometry(s, i++, a, t);
+	}
+	cJSON_AddNumberToObject(participation, "svg_h", (double)(i ? i * BAR_STEP : BAR_STEP));
+}
+
+/* Every list of {label,count} bars gets its geometry, scaled to its longest bar. */
+static void chart_bars(cJSON *holder, const char *list)
+{
+	cJSON *b, *bars = cJSON_GetObjectItemCaseSensitive(holder, list);
+	double max = 0;
+	cJSON_ArrayForEach(b, bars)
+	{
+		double n = cJSON_GetNumberValue(cJSON_GetObjectItem(b, "count"));
+		if (!isnan(n) && n > max)
+			max = n;
+	}
+	size_t i = 0;
+	cJSON_ArrayForEach(b, bars)
+	add_bar_geometry(b, i++, cJSON_GetNumberValue(cJSON_GetObjectItem(b, "count")), max);
+	cJSON_AddNumberToObject(holder, "svg_h", (double)(i ? i * BAR_STEP : BAR_STEP));
+	cJSON_AddBoolToObject(holder, "has_bars", i > 0);
+}
+
+cJSON *web_index_data(channel *c, const coco_campaign *camp, const coco_member *mb)
+{
+	cJSON *o = cJSON_CreateObject(), *rounds = cJSON_CreateArray();
+	cJSON *cj = cJSON_AddObjectToObject(o, "campaign");
+	cJSON_AddStringToObject(cj, "id", camp->id);
+	cJSON_AddStringToObject(cj, "title", camp->title ? camp->title : camp->id);
+	if (camp->description)
+		cJSON_AddStringToObject(cj, "description", camp->description);
+	cJSON *m = cJSON_AddObjectToObject(o, "member");
+	cJSON_AddStringToObject(m, "name", mb->name ? mb->name : mb->id);
+	for (size_t i = 0; i < camp->n_rounds; i++) {
+		const coco_round *r = &camp->rounds[i];
+		if (r->kind == ROUND_ANNOUNCE)
+			continue;
+		_cleanup_free_ char *state = NULL, *cur = NULL;
+		web_round_state(c, camp, r, &state, &cur, NULL);
+		cJSON *rj = cJSON_CreateObject();
+		cJSON_AddStringToObject(rj, "id", r->id);
+		cJSON_AddStringToObject(rj, "title", r->title ? r->title : r->id);
+		cJSON_AddStringToObject(rj, "kind", round_kind_to_string(r->kind));
+		cJSON_AddStringToObject(rj, "state", state);
+		bool open = STREQ(state, "open") && cur;
+		if (open && web_member_asked(r, mb))
+			cJSON_AddBoolToObject(rj, "can_answer", true);
+		cJSON *occs = cJSON_AddArrayToObject(rj, "occurrences");
+		_cleanup_free_ char *dir = xasprintf("campaigns/%s/rounds/%s", camp->id, r->id);
+		char **names = NULL;
+		(void)store_list(c->st, dir, &names);
+		if (open && cur) {
+			bool seen = false;
+			for (char **n = names; n && *n; n++)
+				seen = seen || STREQ(*n, cur);
+			if (!seen)
+				strv_push(&names, xstrdup(cur));
+		}
+		for (char **n = names; n && *n; n++) {
+			if (!name_is_safe(*n))
+				continue;
+			digest *d = NULL;
+			if (compute(c, camp, r, *n, &d) < 0)
+				continue;
+			cJSON *oj = cJSON_CreateObject(), *dj = NULL;
+			cJSON_AddStringToObject(oj, "name", *n);
+			cJSON_AddBoolToObject(oj, "open", open && STREQ(*n, cur));
+			if (digest_to_json(d, &dj) >= 0) {
+				cJSON *p = cJSON_DetachItemFromObjectCaseSensitive(dj, "participation");
+				if (p) {
+					chart_sides(p);
+					cJSON_AddItemToObject(oj, "participation", p);
+				}
+				cJSON_Delete(dj);
+			}
+			digest_free(d);
+			cJSON_AddItemToArray(occs, oj);
+		}
+		strv_free(names);
+		cJSON_AddItemToArray(rounds, rj);
+	}
+	cJSON_AddItemToObject(o, "rounds", rounds);
+	return o;
+}
+
+int web_round_data(channel *c, const coco_campaign *camp, const coco_round *r, const char *occ,
+                   cJSON **ret)
+{
+	_cleanup_free_ char *state = NULL, *cur = NULL;
+	web_round_state(c, camp, r, &state, &cur, NULL);
+	_cleanup_free_ char *path = xasprintf("campaigns/%s/rounds/%s/%s", camp->id, r->id, occ);
+	bool is_current = cur && STREQ(cur, occ);
+	if (store_exists(c->st, path) <= 0 && !is_current)
+		return -ENOENT;
+	digest *d = NULL;
+	int k = compute(c, camp, r, occ, &d);
+	if (k < 0)
+		return k;
+	cJSON *dj = NULL;
+	k = digest_to_json(d, &dj);
+	digest_free(d);
+	if (k < 0)
+		return k;
+	/* While an occurrence is open its figures are not shown: members see them with
+	 * everyone else, in the digest when it closes. Participation is shown. */
+	bool open = is_current && STREQ(state, "open");
+	cJSON_AddBoolToObject(dj, "is_open", open);
+	chart_sides(cJSON_GetObjectItemCaseSensitive(dj, "participation"));
+	if (open) {
+		cJSON_DeleteItemFromObject(dj, "questions");
+		cJSON_DeleteItemFromObject(dj, "quotes");
+		cJSON_DeleteItemFromObject(dj, "ideas");
+		cJSON_DeleteItemFromObject(dj, "ideas_ranked");
+		cJSON_DeleteItemFromObject(dj, "missing");
+		cJSON_DeleteItemFromObject(dj, "has_missing");
+		cJSON_DeleteItemFromObject(dj, "has_ideas");
+	}
+	cJSON *q;
+	cJSON_ArrayForEach(q, cJSON_GetObjectItemCaseSensitive(dj, "questions"))
+	chart_bars(q, "bars");
+	cJSON *ranked = cJSON_GetObjectItemCaseSensitive(dj, "ideas_ranked"), *it;
+	cJSON_ArrayForEach(it, ranked)
+	{
+		cJSON *v = cJSON_GetObjectItem(it, "votes");
+		cJSON_AddNumberToObject(it, "count", cJSON_GetNumberValue(v));
+		cJSON_AddStringToObject(it, "label", "");
+	}
+	if (cJSON_GetArraySize(ranked) > 0)
+		chart_bars(dj, "ideas_ranked");
+	*ret = dj;
+	return 0;
+}
+
+/* ---- the form ---- */
+
+typedef struct prefill {
+	const char *member, *pseudo;
+	cJSON *answers; /* question id → the current value */
+	cJSON *votes;   /* the latest votes */
+} prefill;
+
+static int on_prefill_line(const char *line, size_t len, void *userdata)
+{
+	prefill *p = userdata;
+	cJSON *rec = cJSON_ParseWithLength(line, len);
+	const char *m = cJSON_GetStringValue(cJSON_GetObjectItem(rec, "member"));
+	const char *ps = cJSON_GetStringValue(cJSON_GetObjectItem(rec, "pseudo"));
+	if (!rec || !((m && STREQ(m, p->member)) || (ps && p->pseudo && STREQ(ps, p->pseudo)))) {
+		cJSON_Delete(rec);
+		return 0;
+	}
+	cJSON *it;
+	cJSON_ArrayForEach(it, cJSON_GetObjectItem(rec, "answers"))
+	{
+		cJSON_DeleteItemFromObjectCaseSensitive(p->answers, it->string);
+		cJSON_AddItemToObject(p->answers, it->string, cJSON_Duplicate(it, 1));
+	}
+	cJSON_ArrayForEach(it, cJSON_GetObjectItem(rec, "skips"))
+	if (cJSON_IsString(it))
+		cJSON_DeleteItemFromObjectCaseSensitive(p->answers, it->valuestring);
+	cJSON *v = cJSON_GetObjectItem(rec, "votes");
+	if (cJSON_GetArraySize(v) > 0) {
+		cJSON_Delete(p->votes);
+		p->votes = cJSON_Duplicate(v, 1);
+	}
+	cJSON_Delete(rec);
+	return 0;
+}
+
+static bool value_has(const cJSON *v, const char *option)
+{
+	if (cJSON_IsString(v))
+		return strcasecmp(v->valuestring, option) == 0;
+	const cJSON *e;
+	cJSON_ArrayForEach(e, v)
+	if (cJSON_IsString(e) && strcasecmp(e->valuestring, option) == 0)
+		return true;
+	return false;
+}
+
+static void add_choice(cJSON *list, const char *qname, const char *value, const char *label,
+                       bool checked)
+{
+	cJSON *o = cJSON_CreateObject();
+	_cleanup_free_ char *id = xasprintf("%s-%s", qname, value);
+	cJSON_AddStringToObject(o, "id", id);
+	cJSON_AddStringToObject(o, "value", value);
+	cJSON_AddStringToObject(o, "label", label);
+	cJSON_AddBoolToObject(o, "checked", checked);
+	cJSON_AddItemToArray(list, o);
+}
+
+cJSON *web_form_data(channel *c, const coco_campaign *camp, const coco_round *r,
+                     const coco_member *mb, const char *occ)
+{
+	char pseudo[SECRET_PSEUDO_LEN + 1];
+	secret_pseudonym(&c->key, camp->id, mb->id, pseudo);
+	prefill p = {.member = mb->id, .pseudo = r->anonymous ? pseudo : NULL,
+	             .answers = cJSON_CreateObject()};
+	_cleanup_free_ char *path = xasprintf("campaigns/%s/rounds/%s/%s/answers.jsonl", camp->id,
+	                                      r->id, occ);
+	(void)store_scan(c->st, path, on_prefill_line, &p);
+
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "occurrence", occ);
+	cJSON *rj = cJSON_AddObjectToObject(o, "round");
+	cJSON_AddStringToObject(rj, "id", r->id);
+	cJSON_AddStringToObject(rj, "title", r->title ? r->title : r->id);
+	if (r->text)
+		cJSON_AddStringToObject(rj, "text", r->text);
+	cJSON_AddBoolToObject(rj, "anonymous", r->anonymous);
+	cJSON_AddBoolToObject(o, "is_survey", r->kind == ROUND_SURVEY);
+	cJSON_AddBoolToObject(o, "is_prompt", r->kind == ROUND_PROMPT);
+	cJSON_AddBoolToObject(o, "is_vote", r->kind == ROUND_VOTE);
+	cJSON *qs = cJSON_AddArrayToObject(o, "questions");
+	for (size_t i = 0; i < r->n_questions; i++) {
+		const coco_question *q = &r->questions[i];
+		const cJSON *cur = cJSON_GetObjectItemCaseSensitive(p.answers, q->id);
+		cJSON *qj = cJSON_CreateObject();
+		_cleanup_free_ char *name = xasprintf("q%zu", i + 1);
+		cJSON_AddNumberToObject(qj, "number", (double)(i + 1));
+		cJSON_AddStringToObject(qj, "name", name);
+		cJSON_AddStringToObject(qj, "text", q->text ? q->text : q->id);
+		cJSON_AddBoolToObject(qj, "required", q->required);
+		cJSON *choices = cJSON_AddArrayToObject(qj, "choices");
+		switch (q->kind) {
+		case QUESTION_SCALE:
+		case QUESTION_NPS: {
+			long lo = q->kind == QUESTION_NPS ? 0 : q->min, hi = q->kind == QUESTION_NPS ? 10 : q->max;
+			for (long v = lo; v <= hi && v - lo < 101; v++) {
+				char s[24];
+				snprintf(s, sizeof s, "%ld", v);
+				add_choice(choices, name, s, s, value_has(cur, s));
+			}
+			cJSON_AddBoolToObject(qj, "is_radio", true);
+			if (q->min_label)
+				cJSON_AddStringToObject(qj, "min_label", q->min_label);
+			if (q->max_label)
+				cJSON_AddStringToObject(qj, "max_label", q->max_label);
+			break;
+		}
+		case QUESTION_CHOICE:
+		case QUESTION_MULTI:
+			for (size_t k = 0; k < q->n_options && k < 26; k++) {
+				char s[2] = {(char)('a' + k), 0};
+				add_choice(choices, name, s, q->options[k], value_has(cur, q->options[k]));
+			}
+			cJSON_AddBoolToObject(qj, q->kind == QUESTION_MULTI ? "is_check" : "is_radio", true);
+			break;
+		default:
+			cJSON_AddBoolToObject(qj, "is_text", true);
+			if (cJSON_IsString(cur))
+				cJSON_AddStringToObject(qj, "value", cur->valuestring);
+		}
+		cJSON_AddItemToArray(qs, qj);
+	}
+	if (r->kind == ROUND_VOTE) {
+		char **ballot = ballot_of(c, camp, r);
+		cJSON *ideas = cJSON_AddArrayToObject(o, "ideas");
+		for (size_t i = 0; ballot && ballot[i]; i++) {
+			cJSON *ij = cJSON_CreateObject();
+			char num[24];
+			snprintf(num, sizeof num, "%zu", i + 1);
+			_cleanup_free_ char *name = xasprintf("vote-%zu", i + 1);
+			cJSON_AddStringToObject(ij, "number", num);
+			cJSON_AddStringToObject(ij, "name", name);
+			cJSON_AddStringToObject(ij, "text", ballot[i]);
+			const cJSON *v = cJSON_GetObjectItemCaseSensitive(p.votes, num);
+			cJSON_AddNumberToObject(ij, "dots", cJSON_IsNumber(v) ? v->valuedouble : 0);
+			cJSON_AddItemToArray(ideas, ij);
+		}
+		strv_free(ballot);
+		cJSON_AddNumberToObject(o, "votes", r->votes ? r->votes : 3);
+	}
+	cJSON_Delete(p.answers);
+	cJSON_Delete(p.votes);
+	return o;
+}
+
+/* A form value as a single line of the grammar: line breaks become spaces. */
+static void put_line(strbuf *b, const char *s)
+{
+	for (; *s; s++)
+		strbuf_putc(b, *s == '\r' || *s == '\n' ? ' ' : *s);
+}
+
+static bool word_ok(const char *s)
+{
+	return *s && strlen(s) <= 3 && s[strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789")] == 0;
+}
+
+char *web_form_answer_text(const coco_round *r, const web_form *f)
+{
+	strbuf b = {0};
+	for (size_t i = 0; i < r->n_questions; i++) {
+		const coco_question *q = &r->questions[i];
+		_cleanup_free_ char *name = xasprintf("q%zu", i + 1);
+		strbuf v = {0};
+		for (size_t k = 0; k < f->n; k++) {
+			if (!STREQ(f->names[k], name))
+				continue;
+			_cleanup_free_ char *val = xstrdup(f->values[k]);
+			strstrip(val);
+			if (!*val)
+				continue;
+			if (q->kind == QUESTION_TEXT) {
+				strbuf_done(&v);
+				put_line(&v, val);
+			} else if (word_ok(val)) {
+				if (q->kind != QUESTION_MULTI)
+					strbuf_done(&v);
+				else if (v.len)
+					strbuf_putc(&v, ' ');
+				strbuf_puts(&v, val);
+			}
+		}
+		if (v.len)
+			strbuf_printf(&b, "%s%zu: %s\n", b.len ? "\n" : "", i + 1, v.s);
+		strbuf_done(&v);
+	}
+	const char *ideas = web_form_get(f, "ideas");
+	if (r->kind == ROUND_PROMPT && ideas) {
+		/* One idea a line. */
+		for (const char *p = ideas; *p;) {
+			size_t n = strcspn(p, "\r\n");
+			_cleanup_free_ char *line = xstrndup(p, n);
+			strstrip(line);
+			if (*line)
+				strbuf_printf(&b, "%sidea: %s\n", b.len ? "\n" : "", line);
+			p += n;
+			p += strspn(p, "\r\n");
+		}
+	}
+	if (r->kind == ROUND_VOTE) {
+		strbuf v = {0};
+		for (size_t k = 0; k < f->n; k++) {
+			long n, dots;
+			if (strncmp(f->names[k], "vote-", 5) != 0 ||
+			    parse_long(f->names[k] + 5, 1, 100000, &n) < 0 ||
+			    parse_long(f->values[k], 0, 1000, &dots) < 0 || dots == 0)
+				continue;
+			strbuf_printf(&v, " %ldx%ld", n, dots);
+		}
+		if (v.len)
+			strbuf_printf(&b, "%svote%s\n", b.len ? "\n" : "", v.s);
+		strbuf_done(&v);
+	}
+	return b.s ? strbuf_steal(&b) : xstrdup("");
+}

@@ -1,0 +1,51 @@
+/* web-private: what web.c (the channel, links, requests) and web-pages.c (the pages' data
+ * and the form) share. Not an interface for anything else. */
+#pragma once
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+
+#include "config.h"
+#include "secret.h"
+#include "store.h"
+#include "web.h"
+
+typedef struct web_post web_post;
+
+struct channel {
+	const channel_host *h;
+	secret key;
+	store *st; /* a read-only use of the state directory: the core is the one writer */
+	char **dirs; /* template directories (…/templates/web), first match wins */
+	web_post **posts; /* form answers the core has not answered yet */
+	size_t n_posts;
+};
+
+/* A form body (application/x-www-form-urlencoded), decoded; names may repeat. */
+typedef struct web_form {
+	char **names, **values;
+	size_t n;
+} web_form;
+
+int web_form_parse(const char *body, size_t len, web_form *ret);
+void web_form_done(web_form *f);
+const char *web_form_get(const web_form *f, const char *name);
+
+/* The round's state in state.json: "open", "closed", …; its current occurrence and (vote
+ * rounds) the ballot's source occurrence; strings malloc'd, NULL when absent. */
+void web_round_state(channel *c, const coco_campaign *camp, const coco_round *r,
+                     char **ret_state, char **ret_occurrence, char **ret_ballot);
+bool web_member_asked(const coco_round *r, const coco_member *mb);
+
+/* Renders templates/web/NAME with data. */
+int web_render(channel *c, const char *name, const cJSON *data, char **ret_html);
+
+/* The pages' data. */
+cJSON *web_index_data(channel *c, const coco_campaign *camp, const coco_member *mb);
+/* -ENOENT: no such occurrence. */
+int web_round_data(channel *c, const coco_campaign *camp, const coco_round *r, const char *occ,
+                   cJSON **ret);
+cJSON *web_form_data(channel *c, const coco_campaign *camp, const coco_round *r,
+                     const coco_member *mb, const char *occ);
+/* The answer grammar's text for the fields of a form (what a member would have typed). */
+char *web_form_answer_text(const coco_round *r, const web_form *f);

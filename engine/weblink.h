@@ -1,0 +1,34 @@
+/* weblink: the signed tokens of the web view. A magic link names a member, a campaign and
+ * an expiry (unix seconds) and carries SIG = HMAC-SHA256(server key, "weblink\0" member "/"
+ * campaign "/" expiry), the first 16 bytes as lower-case hex. The same token rides in the
+ * cookie after the first visit. A form carries a CSRF token bound to member, campaign, round
+ * and occurrence the same way (label "webform"). Checks are in constant time
+ * (CRYPTO_memcmp). Ids are config ids (name_is_safe()), so '/' cannot be forged into them. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "secret.h"
+
+#define WEBLINK_SIG_LEN 32 /* hex characters */
+
+/* The signature of (member, campaign, expiry). */
+void weblink_sign(const secret *k, const char *member, const char *campaign, int64_t expiry,
+                  char ret[WEBLINK_SIG_LEN + 1]);
+/* 0 if sig is the signature and now < expiry; -EPERM for a wrong signature, -ETIME for a
+ * valid one past its expiry; -EINVAL for ids that are not safe names. */
+int weblink_check(const secret *k, const char *member, const char *campaign, int64_t expiry,
+                  const char *sig, int64_t now);
+
+/* The cookie form: "MEMBER~EXPIRY~SIG" ('~' is in no id); malloc'd. */
+char *weblink_token(const secret *k, const char *member, const char *campaign, int64_t expiry);
+/* Splits a cookie token (member malloc'd) and checks it as weblink_check() does. */
+int weblink_token_check(const secret *k, const char *token, const char *campaign, int64_t now,
+                        char **ret_member, int64_t *ret_expiry);
+
+/* The CSRF token of a form: member, campaign, round, occurrence. */
+void weblink_csrf(const secret *k, const char *member, const char *campaign, const char *round,
+                  const char *occurrence, char ret[WEBLINK_SIG_LEN + 1]);
+bool weblink_csrf_ok(const secret *k, const char *member, const char *campaign,
+                     const char *round, const char *occurrence, const char *token);

@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# The web view in a real browser (issue #12 item 5): Debian's chromium, headless, driven by
+# playwright-core from npm (tests/browser/, `npm ci` from the committed lock file, no browser
+# download) against a real cocod with Connectors=local web on a free loopback port:
+#   the magic link opens the campaign, the stylesheet applies under the CSP; the form is
+#   filled by its labels and sent, the confirmation shown, the form reloaded prefilled; no
+#   sideways scrolling at 360 px; after close the figures show as SVG bars; no console
+#   errors; an inline script injected into a page does not run (the CSP holds).
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+for tool in curl node npm; do
+	command -v "$tool" >/dev/null || fail "$tool is missing (scripts/deps.sh installs it)"
+done
+[ -x /usr/bin/chromium ] || fail "/usr/bin/chromium is missing (scripts/deps.sh installs it)"
+unset NOTIFY_SOCKET WATCHDOG_USEC LISTEN_FDS LISTEN_PID LISTEN_FDNAMES
+HERE=$(cd "$(dirname "$0")" && pwd)
+
+# npm ci into a copy, so the source tree gets no node_modules from a test run.
+cp "$HERE/browser/package.json" "$HERE/browser/package-lock.json" "$HERE/browser/web.mjs" "$T/"
+(cd "$T" && npm ci --no-audit --no-fund --silent) || fail "npm ci failed"
+
+mkdir -m 0700 "$T/secrets"
+"$COCOCTL" keygen "$T/secrets/coco-key" >/dev/null
+export CREDENTIALS_DIRECTORY=$T/secrets COCO_TEMPLATE_DIR=$PWD/templates
+
+free_port() {
+	local p lo
+	read -r lo _ </proc/sys/net/ipv4/ip_local_port_range
+	[ "$lo" -gt 11000 ] || lo=32768
+	for _ in $(seq 100); do
+		p=$((10000 + RANDOM % (lo - 10000)))
+		if ! (: <"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return 0; fi
+	done
+	return 1
+}
+
+mkdir -p "$T/etc/campaigns.d"
+cat >"$T/etc/campaigns.d/pilot.conf" <<'EOF2'
+[Campaign]
+Title=Pilot
+TimeZone=UTC
+Client=Acme
+Provider=Northwind
+
+[Member "ann"]
+Name=Ann
+Side=client
+Email=ann@acme.example
+
+[Member "bob"]
+Name=Bob
+Side=provider
+Email=bob@northwind.example
+
+[Round "kickoff"]
+Kind=survey
+Title=Kickoff
+Duration=3d
+
+[Question "kickoff/clarity"]
+Kind=scale
+Text=How clear are the goals?
+Min=1
+Max=5
+
+[Question "kickoff/role"]
+Kind=choice
+Text=Your role?
+Options=Decision maker|User
+
+[Question "kickoff/tools"]
+Kind=multi
+Text=Which tools?
+Options=Slack|Email|Phone
+
+[Question "kickoff/wish"]
+Kind=text
+Text=One wish?
+Required=no
+EOF2
+
+STATE=$T/state SOCK=$T/cocod.sock LOG=$T/cocod.log
+ctl() { "$COCOCTL" --config "$T/etc" --socket "$SOCK" "$@"; }
+for _ in 1 2 3 4 5; do
+	PORT=$(free_port) || fail "no free port"
+	printf '[Daemon]\nConnectors=local web\nListen=127.0.0.1:%s\n\n[Mail]\nFrom=coco@northwind.example\n\n[Web]\nBaseUrl=http://127.0.0.1:%s\n' \
+		"$PORT" "$PORT" >"$T/etc/coco.conf"
+	"$COCOD" --config "$T/etc" --state "$STATE" --socket "$SOCK" >"$LOG" 2>&1 &
+	PID=$!
+	PIDS+=("$PID")
+	if wait_for 60 ctl status >/dev/null 2>&1; then break; fi
+	wait "$PID" 2>/dev/null || true
+	grep -q "Address already in use" "$LOG" || fail "cocod did not start: $(cat "$LOG")"
+	PID=
+done
+[ -n "${PID:-}" ] || fail "no port was free five times in a row"
+
+LINK=$(ctl link ann --campaign pilot)
+ctl open pilot/kickoff >/dev/null
+(cd "$T" && node web.mjs answer "$LINK") || fail "the answer phase failed; cocod: $(tail -20 "$LOG")"
+REC=$(cat "$STATE"/campaigns/pilot/rounds/kickoff/once/answers.jsonl)
+[ "$(grep -c . <<<"$REC")" = 1 ] || fail "expected one record: $REC"
+expect_match "$REC" '"via":"web"'
+expect_match "$REC" '"tools":\["Slack","Phone"\]'
+ctl close pilot/kickoff >/dev/null
+(cd "$T" && node web.mjs figures "$LINK") || fail "the figures phase failed; cocod: $(tail -20 "$LOG")"
+kill "$PID"; wait "$PID" 2>/dev/null || true
+grep -q "ERROR\|runtime error\|AddressSanitizer" "$LOG" && fail "cocod logged an error: $(cat "$LOG")"
+echo "t-browser: ok"

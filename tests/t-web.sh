@@ -1,0 +1,244 @@
+#!/usr/bin/env bash
+# The web view end to end: the real (sanitized) cocod with Connectors=local web on a free
+# loopback port, and curl as the member's browser (a cookie jar).
+#   cococtl link → the page answers 200 with CSP, X-Frame-Options, nosniff and an HttpOnly,
+#   SameSite=Strict cookie; the cookie alone opens the pages afterwards;
+#   an altered signature, another member's id, an expired link (--days 0), a link used
+#   for another campaign, no link at all → 403 with how to get a new link;
+#   the form of an open round: POST → the confirmation, answers.jsonl has it via "web";
+#   the same POST again → recorded once; a forged CSRF token → 403, nothing recorded;
+#   the form again → prefilled; the round closed → its figures with SVG bars.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+command -v curl >/dev/null || fail "curl is missing (scripts/deps.sh installs it)"
+unset NOTIFY_SOCKET WATCHDOG_USEC LISTEN_FDS LISTEN_PID LISTEN_FDNAMES
+
+mkdir -m 0700 "$T/secrets"
+"$COCOCTL" keygen "$T/secrets/coco-key" >/dev/null
+export CREDENTIALS_DIRECTORY=$T/secrets COCO_TEMPLATE_DIR=$PWD/templates
+
+free_port() { # a loopback port nothing listens on now, below the ephemeral range
+	local p lo
+	read -r lo _ </proc/sys/net/ipv4/ip_local_port_range
+	[ "$lo" -gt 11000 ] || lo=32768
+	for _ in $(seq 100); do
+		p=$((10000 + RANDOM % (lo - 10000)))
+		if ! (: <"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return 0; fi
+	done
+	return 1
+}
+
+mkdir -p "$T/etc/campaigns.d"
+cat >"$T/etc/campaigns.d/pilot.conf" <<'EOF2'
+[Campaign]
+Title=Pilot
+TimeZone=UTC
+Client=Acme
+Provider=Northwind
+
+[Member "ann"]
+Name=Ann
+Side=client
+Email=ann@acme.example
+
+[Member "bob"]
+Name=Bob
+Side=provider
+Email=bob@northwind.example
+
+[Round "kickoff"]
+Kind=survey
+Title=Kickoff
+Duration=3d
+
+[Question "kickoff/clarity"]
+Kind=scale
+Text=How clear are the goals?
+Min=1
+Max=5
+
+[Question "kickoff/role"]
+Kind=choice
+Text=Your role?
+Options=Decision maker|User
+
+[Question "kickoff/tools"]
+Kind=multi
+Text=Which tools?
+Options=Slack|Email|Phone
+
+[Question "kickoff/wish"]
+Kind=text
+Text=One wish?
+Required=no
+EOF2
+cat >"$T/etc/campaigns.d/other.conf" <<'EOF2'
+[Campaign]
+Title=Other
+TimeZone=UTC
+
+[Member "ann"]
+Name=Ann
+Side=client
+Email=ann@acme.example
+
+[Round "r"]
+Kind=prompt
+Title=R
+Duration=3d
+EOF2
+
+STATE=$T/state
+SOCK=$T/cocod.sock
+LOG=$T/cocod.log
+ctl() { "$COCOCTL" --config "$T/etc" --socket "$SOCK" "$@"; }
+start() {
+	for _ in 1 2 3 4 5; do
+		PORT=$(free_port) || fail "no free port"
+		cat >"$T/etc/coco.conf" <<EOF2
+[Daemon]
+Connectors=local web
+Listen=127.0.0.1:$PORT
+
+[Mail]
+From=coco@northwind.example
+
+[Web]
+BaseUrl=http://127.0.0.1:$PORT
+EOF2
+		"$COCOD" --config "$T/etc" --state "$STATE" --socket "$SOCK" >"$LOG" 2>&1 &
+		PID=$!
+		PIDS+=("$PID")
+		if wait_for 60 ctl status >/dev/null 2>&1; then return 0; fi
+		wait "$PID" 2>/dev/null || true
+		grep -q "Address already in use" "$LOG" || fail "cocod did not start: $(cat "$LOG")"
+	done
+	fail "no port was free five times in a row"
+}
+JAR=$T/jar
+get() { # get URL [curl options]: the status; body in $T/body, headers in $T/headers
+	local url=$1; shift
+	curl -sS --max-time 30 -o "$T/body" -D "$T/headers" -w '%{http_code}' "$@" "$url" || true
+}
+answers() { cat "$STATE"/campaigns/pilot/rounds/kickoff/*/answers.jsonl 2>/dev/null | grep -c . || true; }
+
+start
+expect_match "$(cat "$LOG")" "web: the web view on GET /c/"
+
+# ---- the link ----
+LINK=$(ctl link ann --campaign pilot)
+expect_match "$LINK" "^http://127.0.0.1:$PORT/c/pilot/?m=ann&e=[0-9]*&s=[0-9a-f]\{32\}$"
+code=$(get "$LINK" -c "$JAR")
+[ "$code" = 200 ] || fail "the link answered $code: $(cat "$T/body") $(cat "$LOG")"
+expect_match "$(cat "$T/body")" "<h1>Pilot</h1>"
+expect_match "$(cat "$T/body")" "Hello Ann"
+H=$(tr -d '\r' <"$T/headers")
+expect_match "$H" "^Content-Security-Policy: default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'$"
+expect_match "$H" "^X-Frame-Options: DENY$"
+expect_match "$H" "^X-Content-Type-Options: nosniff$"
+expect_match "$H" "^Set-Cookie: coco=ann~[0-9]*~[0-9a-f]*; Path=/c/pilot/; Max-Age=[0-9]*; HttpOnly; SameSite=Strict$"
+grep -qi '^Set-Cookie:.*Secure' <<<"$H" && fail "the cookie is Secure on an http:// BaseUrl"
+grep -qi '<script' "$T/body" && fail "a page carries a script"
+# The cookie alone opens the page; nothing opens it without either.
+[ "$(get "http://127.0.0.1:$PORT/c/pilot/" -b "$JAR")" = 200 ] || fail "the cookie alone did not open the page"
+[ "$(get "http://127.0.0.1:$PORT/c/pilot/")" = 403 ] || fail "no link, no cookie: not 403"
+expect_match "$(cat "$T/body")" "cococtl link"
+code=$(get "http://127.0.0.1:$PORT/static/coco.css")
+[ "$code" = 200 ] && grep -q '^content-type: text/css' <(tr -d '\r' <"$T/headers" | tr A-Z a-z) ||
+	fail "no stylesheet: $code"
+
+# ---- links that must not work ----
+SIG=${LINK##*s=}
+last=${SIG: -1}; [ "$last" = 0 ] && other=1 || other=0
+[ "$(get "${LINK%?}$other")" = 403 ] || fail "an altered signature was accepted"
+expect_match "$(cat "$T/body")" "not valid"
+expect_match "$(cat "$T/body")" "cococtl link"
+[ "$(get "${LINK/m=ann/m=bob}")" = 403 ] || fail "another member's id under ann's signature was accepted"
+E=${LINK#*e=}; E=${E%%&*}
+[ "$(get "${LINK/e=$E/e=$((E + 86400))}")" = 403 ] || fail "a longer expiry under the old signature was accepted"
+[ "$(get "${LINK/\/c\/pilot\//\/c\/other\/}")" = 403 ] || fail "ann's pilot link opened another campaign"
+OLD=$(ctl link ann --campaign pilot --days 0)
+code=$(get "$OLD")
+[ "$code" = 403 ] || fail "an expired link answered $code"
+expect_match "$(cat "$T/body")" "expired"
+expect_match "$(cat "$T/body")" "cococtl link"
+# A link to a campaign the member is not in is not made.
+if ctl link bob --campaign other >/dev/null 2>&1; then fail "cococtl link made a link for a non-member"; fi
+
+# ---- the form ----
+ctl open pilot/kickoff >/dev/null
+FORM="http://127.0.0.1:$PORT/c/pilot/kickoff/form"
+[ "$(get "$FORM" -b "$JAR")" = 200 ] || fail "no form: $(cat "$T/body")"
+B=$(cat "$T/body")
+expect_match "$B" '<legend>1. How clear are the goals?'
+expect_match "$B" 'type="radio" id="q1-4" name="q1" value="4"'
+expect_match "$B" 'type="checkbox" id="q3-b" name="q3" value="b"'
+expect_match "$B" '<textarea id="q4-text" name="q4"'
+CSRF=$(sed -n 's/.*name="csrf" value="\([0-9a-f]*\)".*/\1/p' <<<"$B")
+NONCE=$(sed -n 's/.*name="nonce" value="\([0-9a-f]*\)".*/\1/p' <<<"$B")
+OCC=$(sed -n 's/.*name="occurrence" value="\([^"]*\)".*/\1/p' <<<"$B")
+[ -n "$CSRF" ] && [ -n "$NONCE" ] && [ "$OCC" = once ] || fail "the form lacks its hidden fields: $B"
+BODY="csrf=$CSRF&nonce=$NONCE&occurrence=$OCC&q1=4&q2=b&q3=a&q3=c&q4=More+demos%0Aplease"
+
+# A forged token: refused, nothing recorded.
+FORGED=$(printf '%s' "$CSRF" | tr '0-9a-f' '1-9a-f0')
+code=$(get "$FORM" -b "$JAR" --data-binary "${BODY/csrf=$CSRF/csrf=$FORGED}")
+[ "$code" = 403 ] || fail "a forged CSRF token answered $code"
+# Without the cookie: refused too.
+[ "$(get "$FORM" --data-binary "$BODY")" = 403 ] || fail "a form without the cookie was taken"
+[ "$(answers)" = 0 ] || fail "a refused form was recorded"
+
+code=$(get "$FORM" -b "$JAR" --data-binary "$BODY")
+[ "$code" = 200 ] || fail "the form answered $code: $(cat "$T/body") $(cat "$LOG")"
+expect_match "$(cat "$T/body")" "<h1>Recorded</h1>"
+expect_match "$(cat "$T/body")" "How clear"
+[ "$(answers)" = 1 ] || fail "expected one answer, got $(answers)"
+REC=$(cat "$STATE"/campaigns/pilot/rounds/kickoff/once/answers.jsonl)
+expect_match "$REC" '"member":"ann"'
+expect_match "$REC" '"via":"web"'
+expect_match "$REC" '"clarity":"4"'
+expect_match "$REC" '"role":"User"'
+expect_match "$REC" '"tools":\["Slack","Phone"\]'
+expect_match "$REC" '"wish":"More demos please"'
+# The same POST again (a reload, a double click): recorded once.
+code=$(get "$FORM" -b "$JAR" --data-binary "$BODY")
+[ "$code" = 200 ] || fail "the replayed form answered $code"
+[ "$(answers)" = 1 ] || fail "a replayed POST was recorded twice"
+# No confirmation mail for it: the page said it.
+sleep 0.3
+if grep -rl "ann@acme.example" "$STATE"/spool/local/*/ 2>/dev/null | xargs -r grep -l '"kind":"confirmation"' | grep -q .; then
+	fail "a confirmation was queued for a web answer"
+fi
+
+# The form again: prefilled with the current answers.
+[ "$(get "$FORM" -b "$JAR")" = 200 ] || fail "no form the second time"
+B=$(cat "$T/body")
+expect_match "$B" 'id="q1-4" name="q1" value="4" checked'
+expect_match "$B" 'id="q2-b" name="q2" value="b" checked'
+expect_match "$B" 'id="q3-a" name="q3" value="a" checked'
+expect_match "$B" 'id="q3-c" name="q3" value="c" checked'
+grep -q 'id="q3-b" name="q3" value="b" checked' <<<"$B" && fail "an option not chosen is checked"
+expect_match "$B" '>More demos please</textarea>'
+
+# ---- figures ----
+[ "$(get "http://127.0.0.1:$PORT/c/pilot/kickoff/once" -b "$JAR")" = 200 ] || fail "no round page"
+expect_match "$(cat "$T/body")" "still open"
+grep -q 'aria-label="Answers to question' "$T/body" && fail "an open round shows its figures"
+ctl close pilot/kickoff >/dev/null
+[ "$(get "http://127.0.0.1:$PORT/c/pilot/" -b "$JAR")" = 200 ] || fail "no index"
+expect_match "$(cat "$T/body")" 'href="kickoff/once"'
+expect_match "$(cat "$T/body")" "1 of 2 answered"
+[ "$(get "http://127.0.0.1:$PORT/c/pilot/kickoff/once" -b "$JAR")" = 200 ] || fail "no round page"
+B=$(cat "$T/body")
+expect_match "$B" '<svg class="chart"'
+expect_match "$B" 'aria-label="Answers to question 1"'
+expect_match "$B" 'mean 4.0'
+expect_match "$B" '<rect class="bar" x="120" y="[0-9]*" width="200"'
+[ "$(get "http://127.0.0.1:$PORT/c/pilot/kickoff/nosuch" -b "$JAR")" = 404 ] || fail "an unknown occurrence is not 404"
+# A closed round's form says so.
+[ "$(get "$FORM" -b "$JAR")" = 200 ] && expect_match "$(cat "$T/body")" "not open"
+
+ctl status >/dev/null
+kill "$PID"; wait "$PID" 2>/dev/null || true
+grep -q "ERROR\|runtime error\|AddressSanitizer" "$LOG" && fail "cocod logged an error: $(cat "$LOG")"
+echo "t-web: ok"
