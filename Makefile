@@ -151,7 +151,9 @@ install: all
 	# Where `cococtl keygen` puts the key the unit passes in (LoadCredential=coco-key:...).
 	install -d -m 0700 $(DESTDIR)$(SYSCONFDIR)/coco/secrets
 	install -m 0755 build/cocod build/cococtl $(DESTDIR)$(PREFIX)/bin/
-	install -m 0644 templates/* $(DESTDIR)$(PREFIX)/share/coco/templates/
+	install -m 0644 $(wildcard templates/*.*) $(DESTDIR)$(PREFIX)/share/coco/templates/
+	install -d $(DESTDIR)$(PREFIX)/share/coco/templates/web
+	install -m 0644 templates/web/* $(DESTDIR)$(PREFIX)/share/coco/templates/web/
 	# The example config is installed only where there is none: never over an admin's files.
 	[ -e $(DESTDIR)$(SYSCONFDIR)/coco/coco.conf ] || \
 		install -m 0644 etc/coco.conf $(DESTDIR)$(SYSCONFDIR)/coco/coco.conf
