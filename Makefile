@@ -58,7 +58,7 @@ FUZZERS := $(FUZZ_SRC:fuzz/%.c=build/fuzz/%)
 # SAN_FLAGS rebuilds everything.
 FLAGS_STAMP := build/.flags-$(shell printf '%s' '$(PREFIX) $(SYSCONFDIR) $(CFLAGS) $(SAN_FLAGS)' | md5sum | cut -c1-8)
 
-.PHONY: all deps check test demo bench install clean san fuzz fuzz-build
+.PHONY: all deps check test demo demo-email bench install clean san fuzz fuzz-build
 all: build/cocod build/cococtl
 
 $(FLAGS_STAMP):
@@ -140,6 +140,11 @@ test: all san fuzz-build
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@bash scripts/demo.sh
+
+# The email channel on a real Postfix and Dovecot of its own (loopback); needs root.
+demo-email: deps
+	@$(MAKE) --no-print-directory all
+	@bash scripts/demo-email.sh
 
 bench: deps
 	@$(MAKE) --no-print-directory $(BENCHES)

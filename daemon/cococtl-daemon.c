@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "cococtl.h"
 #include "config.h"
@@ -92,6 +93,30 @@ int cmd_status(const ctl_args *a)
 	cJSON *e = cJSON_GetObjectItem(o, "last_reload_error");
 	if (cJSON_IsString(e))
 		printf("last reload refused: %s\n", e->valuestring);
+	/* Addresses whose mail bounced, per member: fix Email= (or the mailbox). */
+	const cJSON *fa = cJSON_GetObjectItem(o, "failing_addresses");
+	if (cJSON_GetArraySize(fa) > 0) {
+		printf("failing addresses:\n");
+		cJSON_ArrayForEach(it, fa)
+		{
+			const cJSON *st = cJSON_GetObjectItem(it, "status");
+			const cJSON *dg = cJSON_GetObjectItem(it, "diagnostic");
+			const cJSON *at = cJSON_GetObjectItem(it, "at");
+			char when[32] = "?";
+			time_t t = cJSON_IsNumber(at) ? (time_t)at->valuedouble : 0;
+			struct tm tm;
+			if (t && gmtime_r(&t, &tm))
+				strftime(when, sizeof when, "%Y-%m-%d %H:%MZ", &tm);
+			printf("  %s/%s %s: bounced %d time%s, last %s (%s%s%s)\n",
+			       cJSON_GetObjectItem(it, "campaign")->valuestring,
+			       cJSON_GetObjectItem(it, "member")->valuestring,
+			       cJSON_GetObjectItem(it, "address")->valuestring,
+			       cJSON_GetObjectItem(it, "bounces")->valueint,
+			       cJSON_GetObjectItem(it, "bounces")->valueint == 1 ? "" : "s", when,
+			       cJSON_IsString(st) ? st->valuestring : "no status",
+			       cJSON_IsString(dg) ? ": " : "", cJSON_IsString(dg) ? dg->valuestring : "");
+		}
+	}
 	cJSON_Delete(o);
 	return CTL_OK;
 }

@@ -1,7 +1,8 @@
 /* core-forget: `cococtl forget MEMBER`, erasing every copy coco holds of what a member
  * wrote and of what was sent to them:
  *  - their answers and comments (by member id, or by their pseudonym in anonymous rounds)
- *    and rejected messages (by member id or by one of their addresses): each record is
+ *    rejected messages (by member id or by one of their addresses) and bounces of mail to
+ *    them (bounces.jsonl): each record is
  *    replaced by {"key":…,"v":1,"erased":true}, so the same input replayed later is still
  *    known as recorded and is not stored again;
  *  - the compiled digests that held them: a round digest of an occurrence that is no
@@ -31,7 +32,7 @@
 #define FORGET_DIGEST_MAX (16u * 1024 * 1024)
 
 typedef struct forget_counts {
-	size_t answers, comments, rejected, digests, spool_erased, spool_scrubbed, mail;
+	size_t answers, comments, rejected, bounces, digests, spool_erased, spool_scrubbed, mail;
 } forget_counts;
 
 typedef struct forget_job {
@@ -578,6 +579,9 @@ static int forget_campaign(forget_job *j)
 	if (r >= 0)
 		r = forget_jsonl(j, "rejected/messages.jsonl", is_their_rejected, NULL,
 		                 &j->n.rejected, NULL);
+	/* Bounces of mail to them name their id and address (core-bounce.c). */
+	if (r >= 0)
+		r = forget_jsonl(j, "bounces.jsonl", is_their_rejected, NULL, &j->n.bounces, NULL);
 	if (r < 0)
 		return r;
 	campaign_rt *ct = ct_find(c, j->camp->id);
@@ -598,6 +602,7 @@ static void counts_to_json(cJSON *o, const forget_counts *n)
 	cJSON_AddNumberToObject(o, "answers", (double)n->answers);
 	cJSON_AddNumberToObject(o, "comments", (double)n->comments);
 	cJSON_AddNumberToObject(o, "rejected", (double)n->rejected);
+	cJSON_AddNumberToObject(o, "bounces", (double)n->bounces);
 	cJSON_AddNumberToObject(o, "digests", (double)n->digests);
 	cJSON_AddNumberToObject(o, "spool_erased", (double)n->spool_erased);
 	cJSON_AddNumberToObject(o, "spool_scrubbed", (double)n->spool_scrubbed);
@@ -609,6 +614,7 @@ static void counts_add(forget_counts *a, const forget_counts *b)
 	a->answers += b->answers;
 	a->comments += b->comments;
 	a->rejected += b->rejected;
+	a->bounces += b->bounces;
 	a->digests += b->digests;
 	a->spool_erased += b->spool_erased;
 	a->spool_scrubbed += b->spool_scrubbed;
@@ -644,9 +650,9 @@ int core_forget(core *c, const char *who, cJSON **ret, char **ret_error)
 		/* The pseudonym, not the id: the audit log outlives the erasure, and only the
 		 * holder of the key can tell whose it is. */
 		_cleanup_free_ char *detail = xasprintf(
-			"member pseudonym %s: %zu answers, %zu comments, %zu rejected, %zu digests, "
-			"%zu spool erased, %zu spool scrubbed%s", j.pseudo, j.n.answers, j.n.comments,
-			j.n.rejected, j.n.digests, j.n.spool_erased, j.n.spool_scrubbed,
+			"member pseudonym %s: %zu answers, %zu comments, %zu rejected, %zu bounces, "
+			"%zu digests, %zu spool erased, %zu spool scrubbed%s", j.pseudo, j.n.answers,
+			j.n.comments, j.n.rejected, j.n.bounces, j.n.digests, j.n.spool_erased, j.n.spool_scrubbed,
 			r < 0 ? " (failed half-way)" : "");
 		core_audit(c, "forget", camp->id, NULL, detail);
 		log_notice("%s: forget: %s", camp->id, detail);

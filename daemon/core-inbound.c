@@ -108,7 +108,7 @@ static void pending_free(pending *p)
 /* Who and which round a reply is about: the conversation reference the channel found in it
  * (the reply tag the core issued with the message it answers), or the one the conversation
  * index has for the message it answers (a chat thread). */
-static const cJSON *find_tag(core *c, const inbound_msg *m)
+const cJSON *core_find_tag(core *c, const inbound_msg *m)
 {
 	const char *ref = m->conversation;
 	if (!ref && m->thread)
@@ -371,7 +371,7 @@ static void on_answer_stored(int result, void *userdata)
  * (a legal Message-ID such as <"x y"@host> is no store key), so any message can be recorded
  * once. A message's own id can name its sender (a Message-ID often carries the address):
  * the hash keeps it out of the store, which anonymous records need. */
-static char *record_key(core *c, const inbound_msg *m, bool anonymous)
+char *core_record_key(core *c, const inbound_msg *m, bool anonymous)
 {
 	char tag[SECRET_TAG_LEN + 1];
 	secret_tag(&c->key, "record-key", m->key, "", tag);
@@ -514,7 +514,7 @@ static void receive_comment(core *c, const coco_campaign *camp, const coco_membe
 		.in_reply_to = m->remote_id ? xstrdup(m->remote_id) : NULL,
 		.sync_reply = channel_caps(c, m->channel) & CHANNEL_SYNC_REPLY,
 	};
-	_cleanup_free_ char *key = record_key(c, m, anon);
+	_cleanup_free_ char *key = core_record_key(c, m, anon);
 	int r = store_append(c->st, path, line, key, on_comment_stored, p);
 	if (r < 0) {
 		pending_free(p);
@@ -567,7 +567,7 @@ static bool store_error_is_permanent(int r)
 	return r == -EINVAL || r == -E2BIG || r == -ENAMETOOLONG;
 }
 
-enum { REJECTED_TEXT_MAX = 64 * 1024, REJECTED_FIELD_MAX = 1024 };
+enum { REJECTED_TEXT_MAX = 64 * 1024, REJECTED_FIELD_MAX = 1024, TRIMMED_MAX = 8 * 1024 };
 
 /* s cut to at most max bytes, at a character boundary. */
 static char *bounded(const char *s, size_t max)
@@ -621,7 +621,7 @@ static void reject_as(core *c, const inbound_msg *m, const coco_campaign *camp,
 	cJSON_Delete(o);
 	rejection *x = xcalloc(1, sizeof *x);
 	*x = (rejection){done, ud, xstrdup(reason), sync_reply ? xstrdup(sync_reply) : NULL};
-	_cleanup_free_ char *key = record_key(c, m, false);
+	_cleanup_free_ char *key = core_record_key(c, m, false);
 	int r = store_append(c->st, "rejected/messages.jsonl", line, key, on_rejected_stored, x);
 	if (r < 0) {
 		free(x->reason);
@@ -729,6 +729,10 @@ void core_receive(core *c, const inbound_msg *m, inbound_done_fn done, void *ud)
 {
 	const char *from = m->from ? m->from : "(unknown)";
 
+	if (m->bounce) {
+		core_receive_bounce(c, m, done, ud);
+		return;
+	}
 	if (m->automatic) {
 		log_info("message %s from %s is automatic (auto-reply, bounce or list): not an answer",
 		         m->key, from);
@@ -739,7 +743,7 @@ void core_receive(core *c, const inbound_msg *m, inbound_done_fn done, void *ud)
 	const coco_campaign *camp = NULL;
 	const coco_member *mb = NULL;
 	const coco_round *r = NULL;
-	const cJSON *tag = find_tag(c, m);
+	const cJSON *tag = core_find_tag(c, m);
 	if (tag) {
 		camp = config_find_campaign(c->cfg, core_json_str(tag, "c"));
 		mb = camp ? campaign_find_member(camp, core_json_str(tag, "m")) : NULL;
@@ -766,7 +770,9 @@ void core_receive(core *c, const inbound_msg *m, inbound_done_fn done, void *ud)
 	}
 
 	if (!mb) {
-		/* No reply to strangers: that would make coco a backscatter source. */
+		/* Kept, and the sender told how members answer, within limits that keep coco from
+		 * being a backscatter source (core-stranger.c). */
+		core_reply_stranger(c, m);
 		reject(c, m, NULL, NULL, "unknown sender and no valid reply tag", done, ud);
 		return;
 	}
@@ -857,6 +863,14 @@ void core_receive(core *c, const inbound_msg *m, inbound_done_fn done, void *ud)
 	cJSON_AddStringToObject(head, r->anonymous ? "pseudo" : "member", identity);
 	cJSON_AddStringToObject(head, "side", side_to_string(mb->side));
 	cJSON_AddStringToObject(head, "via", m->channel ? m->channel : "?");
+	/* What the channel cut off (quotes, signature), for an admin to see; never in an
+	 * anonymous round, where a quote or a signature would name the writer. */
+	if (!r->anonymous && m->trimmed && *m->trimmed) {
+		_cleanup_free_ char *kept = bounded(m->trimmed, TRIMMED_MAX);
+		cJSON_AddStringToObject(head, "trimmed", kept);
+		if (strlen(m->trimmed) > strlen(kept))
+			cJSON_AddNumberToObject(head, "trimmed_bytes", (double)strlen(m->trimmed));
+	}
 	cJSON *it;
 	while ((it = rec->child)) {
 		cJSON_DetachItemViaPointer(rec, it);
@@ -883,7 +897,7 @@ void core_receive(core *c, const inbound_msg *m, inbound_done_fn done, void *ud)
 		.sync_reply = channel_caps(c, m->channel) & CHANNEL_SYNC_REPLY,
 	};
 	_cleanup_free_ char *path = core_answers_path(camp->id, r->id, rt->occurrence);
-	_cleanup_free_ char *key = record_key(c, m, r->anonymous);
+	_cleanup_free_ char *key = core_record_key(c, m, r->anonymous);
 	k = store_append(c->st, path, line, key, on_answer_stored, p);
 	if (k < 0) {
 		pending_free(p);

@@ -63,7 +63,23 @@ struct core {
 	 * durable before they are answered done (core-inbound.c). */
 	struct deferred_done *deferred;
 	size_t n_deferred, cap_deferred;
+	/* Replies to strangers this hour (core-stranger.c): a global cap, in memory. */
+	int64_t stranger_hour;
+	unsigned stranger_replies;
 };
+
+/* The reply tag's entry ({"c","r","m"}) an inbound message leads to: its conversation
+ * reference, or its thread through the conversation index; NULL if none (core-inbound.c). */
+const cJSON *core_find_tag(core *c, const inbound_msg *m);
+/* The store key of an inbound message's record: a keyed hash of the channel's key. */
+char *core_record_key(core *c, const inbound_msg *m, bool anonymous);
+/* A bounce (inbound_msg.bounce): recorded in bounces.jsonl when it answers a message coco
+ * sent to a member with that address, else ignored; done is called once (core-bounce.c). */
+void core_receive_bounce(core *c, const inbound_msg *m, inbound_done_fn done, void *ud);
+/* A message from no member: the polite reply, if the rules allow one (core-stranger.c):
+ * one a day per address, STRANGER_PER_HOUR in all. */
+enum { STRANGER_PER_HOUR = 20 };
+void core_reply_stranger(core *c, const inbound_msg *m);
 
 /* The conversation a channel's message (by its remote id) belongs to, or NULL. */
 const char *core_conversation_lookup(core *c, const char *channel, const char *remote_id);

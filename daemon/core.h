@@ -61,6 +61,12 @@ void core_receive(core *c, const inbound_msg *m, inbound_done_fn done, void *use
 void core_note_sent(const char *channel, const cJSON *msg, const char *remote_id,
                     void *userdata);
 
+/* The member addresses whose mail bounced (core-bounce.c), for `cococtl status`: an array of
+ * {"campaign","member","address","bounces","first_at","at","status","diagnostic"}, the
+ * latest bounce's status and diagnostic, only addresses the configuration still gives the
+ * member. The caller owns it. */
+cJSON *core_failing_addresses(core *c);
+
 /* Handles a control request: rounds, open, close, remind, digest, export, forget. Returns
  * -EOPNOTSUPP (without touching the outputs) for a command it does not know. */
 int core_control(core *c, const cJSON *req, cJSON **ret_reply, char **ret_error);

@@ -252,6 +252,7 @@ static int handle_status(cocod *d, cJSON **ret)
 		cJSON_AddNumberToObject(o, "next_event", (double)next);
 	if (d->last_reload_error)
 		cJSON_AddStringToObject(o, "last_reload_error", d->last_reload_error);
+	cJSON_AddItemToObject(o, "failing_addresses", core_failing_addresses(d->core));
 	*ret = o;
 	return 0;
 }

@@ -41,10 +41,16 @@ static void put(cJSON *o, const char *k, const char *v)
 		cJSON_AddStringToObject(o, k, v);
 }
 
+/* A member, a room, or (a reply to someone who is no member) an address alone. */
+static bool has_recipient(const channel_msg *m)
+{
+	return m->member || m->room || (m->address && m->kind && STREQ(m->kind, "reply"));
+}
+
 int channel_msg_to_json(const channel_msg *m, cJSON **ret)
 {
 	if (!m || !m->id || !m->kind || !m->campaign || !m->round || !m->subject ||
-	    !m->markdown || (!m->member && !m->room))
+	    !m->markdown || !has_recipient(m))
 		return -EINVAL;
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddNumberToObject(o, "v", CHANNEL_MSG_VERSION);
@@ -125,8 +131,7 @@ int channel_msg_from_json(const cJSON *o, channel_msg **ret)
 	const cJSON *prompt = cJSON_GetObjectItemCaseSensitive(o, "prompt");
 	if (cJSON_IsObject(prompt))
 		m->prompt = cJSON_Duplicate(prompt, true);
-	if (!m->id || !m->kind || !m->campaign || !m->round || !m->subject ||
-	    (!m->member && !m->room)) {
+	if (!m->id || !m->kind || !m->campaign || !m->round || !m->subject || !has_recipient(m)) {
 		channel_msg_free(m);
 		return -EINVAL;
 	}

@@ -9,7 +9,7 @@
  * Spool format (one JSON object per file, documented in docs/store-format.md):
  *   {"v":2,"id":"…","kind":"prompt|reminder|confirmation|reply|digest","campaign":"…",
  *    "round":"…","occurrence":"…","to":{"member":"…","name":"…","address":"…"} or
- *    {"room":"…"},"subject":"…","markdown":"…","html":"…","conversation":"…",
+ *    {"room":"…"} or (kind "reply") {"address":"…"},"subject":"…","markdown":"…","html":"…","conversation":"…",
  *    "in_reply_to":"…","prompt":{"questions":[…],"ideas":[…],"votes":N}}
  * plus the spool's own bookkeeping ("tries", "next_try", …), which this module ignores.
  * Unknown versions are refused (-EPROTO). */
@@ -28,7 +28,9 @@ typedef struct channel_msg {
 	char *round;      /* round id, "digest" or "none" */
 	char *occurrence; /* may be NULL */
 	/* The recipient: a member (with the address this channel reaches them at), or a
-	 * room (a Slack channel, a Matrix room) when room is set. */
+	 * room (a Slack channel, a Matrix room) when room is set, or, for kind "reply" only,
+	 * an address alone: someone who is no member, answered on the channel their message
+	 * came through (core-stranger.c; campaign is then "-"). */
 	char *member, *name, *address;
 	char *room;
 	char *subject;

@@ -62,6 +62,13 @@ typedef struct inbound_item {
 	const char *value;
 } inbound_item;
 
+/* A delivery failure report (a bounce) about a message coco sent. Strings as in inbound_msg. */
+typedef struct inbound_bounce {
+	const char *address;    /* the recipient whose delivery failed */
+	const char *status;     /* RFC 3463 code ("5.1.1"), or NULL */
+	const char *diagnostic; /* the refusing server's words, or NULL */
+} inbound_bounce;
+
 /* What arrived. Strings belong to the channel and stay valid until done is called. */
 typedef struct inbound_msg {
 	/* Idempotency key, any bytes (a Message-ID, a Slack trigger id, a Matrix event id):
@@ -88,6 +95,19 @@ typedef struct inbound_msg {
 	/* The channel vouches for `from` (a chat platform's signed user id, or mail whose
 	 * sender the receiving server authenticated). Without it a reference is needed. */
 	bool sender_verified;
+	/* What the channel cut off `text` (quoted mail, attribution lines, signature), or NULL.
+	 * Kept beside the answer, capped, for an admin to see what was cut; never for an
+	 * anonymous round (a quote or a signature names its writer). */
+	const char *trimmed;
+	/* Non-NULL: this message is a bounce, not an answer (it is automatic too). The core
+	 * believes it only when `conversation`, or `thread` through the conversation index,
+	 * leads to a message coco sent to a member who has bounce->address; it then records
+	 * the address as failing (bounces.jsonl, `cococtl status`). Anyone can send a bounce:
+	 * the reference is the proof. */
+	const inbound_bounce *bounce;
+	/* The sender's domain is the site's own (mail: [Mail] From='s): such a sender that is
+	 * no member gets no reply, so that two robots of one site never talk to each other. */
+	bool from_own_domain;
 } inbound_msg;
 
 /* ---- outbound ---- */

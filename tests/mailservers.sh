@@ -15,6 +15,8 @@
 #                               relaying elsewhere), SMTPS_PORT (implicit TLS), SUBMISSION_PORT
 #                               (STARTTLS and AUTH required), POSTFIX_PID, POSTFIX_LOG (its
 #                               maillog, one "connect from" line per SMTP connection).
+#                               With POSTFIX_GHOSTS="a b", a@ and b@MAIL_DOMAIN are accepted
+#                               by Postfix and refused by Dovecot: mail to them bounces.
 #   postfix_stop / postfix_start again: the same ports, for "server down, then back" tests.
 #   mail_send_reply FROM TO BODYFILE [HEADER...]: a member's reply, through SMTP_PORT (swaks)
 #   mail_send_message FROM TO FILE: a complete RFC 5322 message as it is
@@ -237,8 +239,10 @@ postfix_stop() {
 
 postfix_write_config() {
 	local p=$1
+	# POSTFIX_GHOSTS: local parts Postfix accepts but Dovecot does not know, so that mail to
+	# them really bounces (LMTP 550 → a DSN to the envelope sender).
 	printf '%s OK\n' $(cut -d: -f1 "$MS_DIR/dovecot/users" | sed "s/\$/@$MAIL_DOMAIN/") \
-		>"$p/etc/vmailbox"
+		$(for g in ${POSTFIX_GHOSTS:-}; do echo "$g@$MAIL_DOMAIN"; done) >"$p/etc/vmailbox"
 	cat >"$p/etc/main.cf" <<-EOF
 		# Written by tests/mailservers.sh: a Postfix of this test's own.
 		compatibility_level = 3.6

@@ -35,10 +35,17 @@ expect_match "$out" "there is no question 6"
 # Free text paragraphs became ideas; the same idea from two people is listed once.
 expect_match "$(cat "$ideas")" "Keyboard shortcuts for every dispatcher action"
 [ "$(grep -c "A live map of every truck" "$ideas")" -eq 1 ] || fail "duplicate idea listed twice"
-# Quotes and signatures were trimmed before anything was recorded.
-if grep -rq -e "Dispatch lead" -e "Sent from my iPhone" -e "wrote:" "$state/campaigns"; then
+# Quotes and signatures were trimmed before anything was recorded: they are only in the
+# answers' "trimmed" field (what was cut, for the admin), never in an answer or an idea.
+untrimmed=$(cat "$state"/campaigns/*/rounds/*/*/answers.jsonl |
+	sed 's/"trimmed":"\([^"\\]\|\\.\)*"//g')
+if grep -rq -e "Dispatch lead" -e "Sent from my iPhone" -e "wrote:" "$state/campaigns" \
+	--exclude=answers.jsonl || grep -q -e "Dispatch lead" -e "Sent from my iPhone" -e "wrote:" \
+	<<<"$untrimmed"; then
 	fail "quoted text or a signature reached the store"
 fi
+cat "$state"/campaigns/*/rounds/*/*/answers.jsonl | grep -q '"trimmed":"' ||
+	fail "what was trimmed off the replies is not kept beside the answers"
 rows=$(($(wc -l <"$demo/export.csv") - 1))
 [ "$rows" -eq 32 ] || fail "export has $rows rows, expected 32"
 # The campaign was moved to start 7 to 13 days after the demo's "now".

@@ -5,7 +5,8 @@
 # invitations arrive in the members' mailboxes → a reply with quoted text and a signature is
 # recorded and confirmed by mail; a forged From with someone else's tag and an auto-reply are
 # not recorded; Dovecot restarted during IDLE: the next reply is still read; cocod killed and
-# restarted: nothing recorded or sent twice.
+# restarted: nothing recorded or sent twice. A member whose address does not exist: Postfix
+# bounces the invitation to coco's mailbox, and `cococtl status` shows the address failing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . tests/lib.sh
@@ -14,6 +15,7 @@ cd "$(dirname "$0")/.."
 [ "$(id -u)" -eq 0 ] || { echo "SKIP: Postfix's master needs root"; exit 0; }
 pw=coco-$RANDOM$RANDOM
 dovecot_start "coco:$pw" ana:ana-pw bob:bob-pw
+POSTFIX_GHOSTS=gus
 postfix_start
 
 cfg=$T/etc state=$T/state sock=$T/control.sock
@@ -51,6 +53,11 @@ Email=ana@$MAIL_DOMAIN
 Side=provider
 Name=Bob Smith
 Email=bob@$MAIL_DOMAIN
+
+[Member "gus"]
+Side=provider
+Name=Gus Gone
+Email=gus@$MAIL_DOMAIN
 
 [Round "pulse"]
 Kind=survey
@@ -131,6 +138,14 @@ mail_send_reply "bob@$MAIL_DOMAIN" "$bob_rt" "$T/reply2" >/dev/null
 wait_for 60 bash -c "[ \$(cat '$ans'/*/answers.jsonl | grep -c '\"answers\"') -ge 2 ]" ||
 	fail "bob's answer after the Dovecot restart was not recorded: $(tail -30 "$T/cocod.log")"
 
+# Gus's invitation bounced (Dovecot has no gus): Postfix's DSN came back to coco's mailbox,
+# and the admin sees his address failing; nobody else's is.
+gus_failing() { ctl status | grep -q "e/gus gus@$MAIL_DOMAIN: bounced"; }
+wait_for 60 gus_failing || fail "gus's address is not shown failing: $(ctl status; tail -20 "$T/cocod.log")"
+ctl status | grep -q "5.1.1" || fail "no status code: $(ctl status)"
+if ctl status | grep -q -e "ana@" -e "bob@"; then fail "a working address is shown failing"; fi
+[ "$(answers)" -eq 2 ] || fail "the bounce was taken for an answer"
+
 # cocod killed and started again: the mailbox is read from the saved cursor, nothing is
 # recorded twice, no confirmation goes out twice.
 kill -KILL "$COCOD_PID"
@@ -145,5 +160,7 @@ n_ana=$(imap_count ana) n_bob=$(imap_count bob)
 bob_has_two() { [ "$(imap_count bob)" -ge 2 ]; }
 wait_for 30 bob_has_two || true
 [ "$(imap_count bob)" -eq 2 ] || fail "bob has $(imap_count bob) mails (2 expected)"
+ctl status | grep -q "e/gus gus@$MAIL_DOMAIN: bounced 1 time," ||
+	fail "the bounce was not kept, or counted twice, across the restart: $(ctl status)"
 if grep -q "$pw" "$T/cocod.log"; then fail "the IMAP password is in the log"; fi
-echo "t-email: invitation, answer, confirmation, forgery, auto-reply, Dovecot restart, kill: ok"
+echo "t-email: invitation, answer, confirmation, forgery, auto-reply, Dovecot restart, kill, bounce: ok"

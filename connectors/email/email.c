@@ -145,20 +145,6 @@ static void on_core_done(const inbound_result *res, void *userdata)
 	free(in);
 }
 
-static void log_bounce(const mail_message *m)
-{
-	mail_bounce_info *info = NULL;
-	if (mail_bounce(m, &info) <= 0)
-		return;
-	for (size_t i = 0; i < info->n_recipients; i++)
-		log_warning("email: a bounce says mail to %s failed (%s%s%s)",
-		            info->recipients[i].address ? info->recipients[i].address : "?",
-		            info->recipients[i].status ? info->recipients[i].status : "no status",
-		            info->recipients[i].diagnostic ? ": " : "",
-		            info->recipients[i].diagnostic ? info->recipients[i].diagnostic : "");
-	mail_bounce_info_free(info);
-}
-
 static void on_imap_message(void *userdata, const imap_message *msg, imap_ack *ack)
 {
 	channel *c = userdata;
@@ -182,8 +168,6 @@ static void on_imap_message(void *userdata, const imap_message *msg, imap_ack *a
 		imap_ack_done(ack, IMAP_RETRY);
 		return;
 	}
-	if (mail->automatic)
-		log_bounce(m);
 	inbound *in = xcalloc(1, sizeof *in);
 	*in = (inbound){c, ack, mail};
 	inbound_msg im;

@@ -9,6 +9,8 @@
 #include <openssl/evp.h>
 
 #include "clock.h"
+#include "email/bounce.h"
+#include "email/mime-raw.h"
 #include "email/reply.h"
 #include "util.h"
 
@@ -118,6 +120,25 @@ static void add_delivered_to(char ***v, const char *data, size_t len)
 	}
 }
 
+/* A Return-Path field that is there but says nothing: no one to answer (mail_is_automatic()
+ * already counts "<>"). */
+static char *lower_dup(const char *s)
+{
+	char *d = xstrdup(s);
+	for (char *p = d; *p; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p | 0x20);
+	return d;
+}
+
+static bool empty_return_path(const mail_message *m)
+{
+	char **rp = mail_header_values(m, "Return-Path");
+	bool empty = rp && rp[0] && rp[0][strspn(rp[0], " \t<>")] == 0;
+	strv_free(rp);
+	return empty;
+}
+
 email_inbound *email_inbound_free(email_inbound *e)
 {
 	if (!e)
@@ -128,6 +149,10 @@ email_inbound *email_inbound_free(email_inbound *e)
 	free(e->text);
 	free(e->message_id);
 	free(e->thread);
+	free(e->trimmed);
+	free((char *)e->bounce.address);
+	free((char *)e->bounce.status);
+	free((char *)e->bounce.diagnostic);
 	free(e);
 	return NULL;
 }
@@ -147,9 +172,38 @@ int email_inbound_read(const coco_config *cfg, const char *data, size_t len,
 		e->message_id = xstrdup(mail_message_id(m));
 	if (mail_in_reply_to(m))
 		e->thread = xstrdup(mail_in_reply_to(m));
-	if (reply_extract(mail_body(m), &e->text, NULL) < 0)
+	if (reply_extract(mail_body(m), &e->text, &e->trimmed) < 0)
 		e->text = xstrdup("");
-	e->automatic = mail_is_automatic(m);
+	if (e->trimmed && !*e->trimmed) {
+		free(e->trimmed);
+		e->trimmed = NULL;
+	}
+	e->automatic = mail_is_automatic(m) || empty_return_path(m);
+	const char *from = config_get(cfg, "Mail", "From");
+	const char *our_at = from ? strrchr(from, '@') : NULL;
+	const char *their_at = strrchr(e->from, '@');
+	e->from_own_domain = our_at && their_at && strcasecmp(our_at, their_at) == 0;
+
+	/* A bounce names the message that failed: that message's id is where coco's
+	 * reference is, not this mail's own In-Reply-To. */
+	mail_bounce_info *b = NULL;
+	if (mail_bounce(m, &b) > 0) {
+		const mail_bounce_recipient *r = &b->recipients[0];
+		e->is_bounce = e->automatic = true;
+		e->bounce.address = r->address ? lower_dup(r->address) : xstrdup("");
+		e->bounce.status = r->status ? xstrdup(r->status) : NULL;
+		e->bounce.diagnostic = r->diagnostic ? xstrdup(r->diagnostic) : NULL;
+		if (b->original_message_id) {
+			free(e->thread);
+			e->thread = xstrdup(b->original_message_id);
+			e->has_ref = from && email_find_ref(from, NULL, b->original_message_id, NULL,
+			                                    e->ref) > 0;
+		}
+		mail_bounce_info_free(b);
+		*ret = e;
+		return 0;
+	}
+	mail_bounce_info_free(b);
 
 	/* Where the reference may be: the recipients (with Delivered-To:), the ids answered. */
 	char **to = NULL;
@@ -158,7 +212,6 @@ int email_inbound_read(const coco_config *cfg, const char *data, size_t len,
 	for (char *const *a = mail_cc(m); a && *a; a++)
 		push_unique(&to, *a);
 	add_delivered_to(&to, data, len);
-	const char *from = config_get(cfg, "Mail", "From");
 	e->has_ref = from && email_find_ref(from, (const char *const *)to, mail_in_reply_to(m),
 	                                    (const char *const *)mail_references(m), e->ref) > 0;
 	strv_free(to);
@@ -178,5 +231,8 @@ void email_inbound_msg(const email_inbound *e, const char *chan, inbound_msg *re
 		.subject = e->subject,
 		.text = e->text,
 		.automatic = e->automatic,
+		.trimmed = e->trimmed,
+		.bounce = e->is_bounce ? &e->bounce : NULL,
+		.from_own_domain = e->from_own_domain,
 	};
 }

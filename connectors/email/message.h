@@ -27,11 +27,17 @@ typedef struct email_inbound {
 	char *from;       /* lower-case */
 	char *subject;
 	char *text;       /* the member's own words (reply_extract()) */
+	char *trimmed;    /* what reply_extract() cut off, NULL if nothing */
 	char *message_id; /* NULL if none */
 	char *thread;     /* In-Reply-To, NULL if none */
 	char ref[EMAIL_REF_LEN + 1];
 	bool has_ref;
 	bool automatic;
+	/* A bounce (mail_bounce() > 0) about its first failed recipient; has_ref and thread
+	 * then come from the original Message-ID it returns (the message coco sent). */
+	bool is_bounce;
+	inbound_bounce bounce; /* its strings are owned by e */
+	bool from_own_domain;  /* the From domain is [Mail] From='s */
 } email_inbound;
 
 /* Reads the parsed mail m (data[0..len) its bytes, for Delivered-To: and the hash).

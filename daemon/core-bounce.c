@@ -1,0 +1,147 @@
+/* core-bounce: a delivery failure report about a message coco sent marks the member's address
+ * as failing. Anyone can send a bounce naming any address, so one is believed only when its
+ * reference (the reply tag in the original Message-ID, or the conversation index) leads to a
+ * message coco sent to a member who has the failing address. Believed bounces are kept in the
+ * store's bounces.jsonl, one record each; `cococtl status` lists, per member, the addresses
+ * whose mail bounced and that the configuration still gives them. */
+#define _GNU_SOURCE
+#include <string.h>
+#include <strings.h>
+
+#include "clock.h"
+#include "core-private.h"
+#include "util.h"
+
+#define BOUNCES "bounces.jsonl"
+
+enum { BOUNCE_FIELD_MAX = 1000 };
+
+typedef struct bounce_pending {
+	inbound_done_fn done;
+	void *ud;
+} bounce_pending;
+
+static void on_bounce_stored(int result, void *userdata)
+{
+	bounce_pending *p = userdata;
+	inbound_result res = {.status = result < 0 ? INBOUND_RETRY : INBOUND_DONE,
+	                      .error = result < 0 ? result : 0};
+	p->done(&res, p->ud);
+	free(p);
+}
+
+static void done_now(inbound_done_fn done, void *ud, int error)
+{
+	inbound_result res = {.status = error < 0 ? INBOUND_RETRY : INBOUND_DONE, .error = error};
+	done(&res, ud);
+}
+
+void core_receive_bounce(core *c, const inbound_msg *m, inbound_done_fn done, void *ud)
+{
+	const inbound_bounce *b = m->bounce;
+	const char *addr = b->address && *b->address ? b->address : NULL;
+	const cJSON *tag = core_find_tag(c, m);
+	const coco_campaign *camp = tag ? config_find_campaign(c->cfg, core_json_str(tag, "c"))
+	                                : NULL;
+	const coco_member *mb = camp ? campaign_find_member(camp, core_json_str(tag, "m")) : NULL;
+	if (!mb || !addr || !config_member_has_address(mb, addr)) {
+		/* Not about mail coco sent to that member: a forgery, a bounce of someone else's
+		 * mail, or of a member whose address the admin has since changed. */
+		log_info("message %s is a bounce for %s that does not answer a message coco sent "
+		         "to that address: ignored", m->key, addr ? addr : "(no address)");
+		done_now(done, ud, 0);
+		return;
+	}
+	log_warning("%s: mail to member %s at %s bounced (%s%s%s): see cococtl status", camp->id,
+	            mb->id, addr, b->status ? b->status : "no status", b->diagnostic ? ": " : "",
+	            b->diagnostic ? b->diagnostic : "");
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddNumberToObject(o, "v", 1);
+	cJSON_AddNumberToObject(o, "at", (double)clock_now());
+	cJSON_AddStringToObject(o, "campaign", camp->id);
+	cJSON_AddStringToObject(o, "member", mb->id);
+	cJSON_AddStringToObject(o, "address", addr);
+	if (b->status)
+		cJSON_AddStringToObject(o, "status", b->status);
+	if (b->diagnostic) {
+		_cleanup_free_ char *d = xstrndup(b->diagnostic, BOUNCE_FIELD_MAX);
+		cJSON_AddStringToObject(o, "diagnostic", d);
+	}
+	cJSON_AddStringToObject(o, "via", m->channel ? m->channel : "?");
+	_cleanup_free_ char *line = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	_cleanup_free_ char *key = core_record_key(c, m, false);
+	bounce_pending *p = xcalloc(1, sizeof *p);
+	*p = (bounce_pending){done, ud};
+	int r = store_append(c->st, BOUNCES, line, key, on_bounce_stored, p);
+	if (r < 0) {
+		free(p);
+		/* A record that cannot be stored for good (it is short: not expected) is dropped
+		 * with a warning rather than offered for ever. */
+		if (r == -EINVAL || r == -E2BIG || r == -ENAMETOOLONG) {
+			log_warning_errno(r, "%s: cannot record the bounce for %s: %m", camp->id, addr);
+			r = 0;
+		}
+		done_now(done, ud, r);
+	}
+}
+
+typedef struct failing_ctx {
+	core *c;
+	cJSON *by; /* "campaign member address" → the entry shown */
+} failing_ctx;
+
+static int on_bounce_line(const char *line, size_t len, void *userdata)
+{
+	failing_ctx *x = userdata;
+	cJSON *o = cJSON_ParseWithLength(line, len);
+	const char *campid = core_json_str(o, "campaign"), *member = core_json_str(o, "member"),
+		   *addr = core_json_str(o, "address");
+	const coco_campaign *camp = campid ? config_find_campaign(x->c->cfg, campid) : NULL;
+	const coco_member *mb = camp && member ? campaign_find_member(camp, member) : NULL;
+	/* Only addresses the configuration still gives the member: an admin who fixed Email=
+	 * sees the old one go from the list. */
+	if (!mb || !addr || !config_member_has_address(mb, addr)) {
+		cJSON_Delete(o);
+		return 0;
+	}
+	_cleanup_free_ char *k = xasprintf("%s %s %s", campid, member, addr);
+	cJSON *e = cJSON_GetObjectItemCaseSensitive(x->by, k);
+	const cJSON *at = cJSON_GetObjectItemCaseSensitive(o, "at");
+	if (!e) {
+		e = cJSON_CreateObject();
+		cJSON_AddStringToObject(e, "campaign", campid);
+		cJSON_AddStringToObject(e, "member", member);
+		cJSON_AddStringToObject(e, "address", addr);
+		cJSON_AddNumberToObject(e, "bounces", 0);
+		cJSON_AddNumberToObject(e, "first_at", cJSON_IsNumber(at) ? at->valuedouble : 0);
+		cJSON_AddItemToObject(x->by, k, e);
+	}
+	cJSON *n = cJSON_GetObjectItemCaseSensitive(e, "bounces");
+	cJSON_SetNumberValue(n, n->valuedouble + 1);
+	/* The latest bounce's words. */
+	static const char *const fields[] = {"status", "diagnostic", "at"};
+	for (size_t i = 0; i < ELEMENTSOF(fields); i++) {
+		cJSON_DeleteItemFromObjectCaseSensitive(e, fields[i]);
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, fields[i]);
+		if (v)
+			cJSON_AddItemToObject(e, fields[i], cJSON_Duplicate(v, true));
+	}
+	cJSON_Delete(o);
+	return 0;
+}
+
+cJSON *core_failing_addresses(core *c)
+{
+	failing_ctx x = {.c = c, .by = cJSON_CreateObject()};
+	cJSON *arr = cJSON_CreateArray();
+	if (store_exists(c->st, BOUNCES) > 0)
+		(void)store_scan(c->st, BOUNCES, on_bounce_line, &x);
+	cJSON *e;
+	while ((e = x.by->child)) {
+		cJSON_DetachItemViaPointer(x.by, e);
+		cJSON_AddItemToArray(arr, e);
+	}
+	cJSON_Delete(x.by);
+	return arr;
+}
