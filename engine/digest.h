@@ -26,6 +26,10 @@
 
 typedef struct digest digest;
 
+#define DIGEST_MIN_GROUP_DEFAULT 3   /* MinGroupSize= */
+#define DIGEST_GAP_TENTHS_DEFAULT 10 /* GapThreshold=1.0 */
+#define DIGEST_SPARK_POINTS 8        /* occurrences in a sparkline, this one included */
+
 typedef struct digest_input {
 	store *store;
 	const coco_campaign *campaign;

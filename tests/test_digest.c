@@ -192,6 +192,16 @@ static void test_survey_figures(void **state)
 	assert_string_equal(str(q1, "provider_mean"), "2.7");
 	assert_string_equal(str(q1, "gap"), "+1.7");
 	assert_true(flag(q1, "gap_flag"));
+	assert_true(flag(q1, "split_shown"));
+	assert_string_equal(str(q1, "gap_higher"), "Acme higher");
+	assert_string_equal(str(q1, "gap_between"), "Acme − Widgets");
+	const cJSON *sides = cJSON_GetObjectItem(q1, "sides");
+	assert_int_equal(cJSON_GetArraySize(sides), 2);
+	assert_string_equal(str(cJSON_GetArrayItem(sides, 0), "name"), "Acme");
+	assert_string_equal(str(cJSON_GetArrayItem(sides, 0), "median"), "4");
+	assert_string_equal(str(cJSON_GetArrayItem(sides, 1), "name"), "Widgets");
+	assert_string_equal(str(cJSON_GetArrayItem(sides, 1), "median"), "3");
+	assert_int_equal(num(cJSON_GetArrayItem(sides, 1), "n"), 3);
 	assert_string_equal(bar_line(q1, 0), "5 █ 1");
 	assert_string_equal(bar_line(q1, 1), "4 ██ 2");
 	assert_string_equal(bar_line(q1, 2), "3 ██ 2");
@@ -208,7 +218,12 @@ static void test_survey_figures(void **state)
 	assert_false(flag(q2, "gap_shown"));
 	assert_false(flag(q2, "gap_flag"));
 	assert_null(str(q2, "gap"));
-	assert_string_equal(str(q2, "gap_note"), "not shown: fewer than 3 answers on a side");
+	/* c1 10, c2 9 promoters, p1 6 a detractor: (2 - 1) / 3 → +33. */
+	assert_string_equal(str(q2, "nps"), "+33");
+	assert_false(flag(q2, "split_shown"));
+	assert_null(cJSON_GetObjectItem(q2, "sides"));
+	assert_string_equal(str(q2, "split_withheld"),
+	                    "Acme: 2 answers, Widgets: 1 answer, fewer than 3 each");
 	assert_null(str(q2, "trend_text")); /* no q2 answers last time */
 	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(q2, "bars")), 11);
 	assert_string_equal(bar_line(q2, 0), "10 █ 1");
@@ -219,6 +234,8 @@ static void test_survey_figures(void **state)
 	assert_string_equal(bar_line(q3, 0), "Weekly  █ 1");
 	assert_string_equal(bar_line(q3, 1), "Monthly █ 1");
 	assert_null(str(q3, "mean"));
+	assert_string_equal(str(q3, "split_withheld"),
+	                    "Acme: 2 answers, Widgets: 0 answers, fewer than 3 each");
 
 	const cJSON *q4 = question(j, 3); /* an array and the "a|b" form */
 	assert_string_equal(bar_line(q4, 0), "Slack  █ 1");
@@ -258,6 +275,7 @@ static void test_gap_threshold(void **state)
 	assert_false(flag(question(j, 1), "gap_flag"));
 	assert_false(flag(question(j, 2), "gap_shown"));
 	assert_null(str(question(j, 2), "gap"));
+	assert_string_equal(str(question(j, 2), "split_withheld"), "Widgets: 2 answers, fewer than 3");
 	/* Odd n: 4 4 4 3 3 4 sorted 3 3 4 4 4 4 → median 4; q3 5 5 5 1 1 → 5. */
 	assert_string_equal(str(question(j, 1), "median"), "4");
 	assert_string_equal(str(question(j, 2), "median"), "5");
@@ -294,6 +312,23 @@ static void test_anonymous(void **state)
 	assert_null(strstr(text, "I like the pace"));
 	assert_non_null(strstr(text, "I love the pace"));
 	assert_string_equal(str(question(j, 0), "mean"), "3.7"); /* 4 2 5 */
+	/* Two client pseudonyms and one provider's: no split, and the digest says why. */
+	assert_false(flag(question(j, 0), "split_shown"));
+	assert_null(cJSON_GetObjectItem(question(j, 0), "sides"));
+	assert_string_equal(str(question(j, 0), "split_withheld"),
+	                    "Acme: 2 answers, Widgets: 1 answer, fewer than 3 each (an anonymous "
+	                    "round: a smaller group could point to a person)");
+	/* MinGroupSize=2 lets the client side through, never the provider's single answer. */
+	camp.min_group_size = 2;
+	_cleanup_digest_ digest *d2g = compute(st, R_ANON, "once", NULL);
+	camp.min_group_size = 0;
+	_cleanup_(cjson_freep) cJSON *j2g = json_of(d2g);
+	assert_false(flag(question(j2g, 0), "split_shown"));
+	assert_string_equal(str(question(j2g, 0), "split_withheld"),
+	                    "Widgets: 1 answer, fewer than 2 (an anonymous round: a smaller group "
+	                    "could point to a person)");
+	_cleanup_free_ char *text2 = cJSON_PrintUnformatted(j2g);
+	assert_false(contains_any_name(text2));
 
 	_cleanup_free_ char *md = NULL;
 	const char *dirs[] = {"templates", NULL};
