@@ -147,6 +147,9 @@ char *dg_bar(size_t count, size_t max);         /* "█" per unit, scaled to BAR
 size_t dg_text_width(const char *s);            /* code points */
 int64_t dg_mean10(int64_t sum, size_t n);       /* the mean in tenths */
 char *dg_median(const long *sorted, size_t n);  /* "4" or "3.5" */
+/* pct (clamped to 0–100), rest = 100 - pct, has_pct, has_rest: an HTML bar's two cells. */
+void dg_add_pct(cJSON *o, int64_t pct);
+void dg_add_text(cJSON *o, const char *name, const char *raw);
 
 /* ---- each side apart (digest-sides.c) ---- */
 

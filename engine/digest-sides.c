@@ -102,6 +102,7 @@ static char *padded(const split_ctx *x, int side)
 static void add_side_common(cJSON *so, const split_ctx *x, int s, size_t n)
 {
 	cJSON_AddStringToObject(so, "side", side_to_string(s));
+	cJSON_AddBoolToObject(so, "is_client", s == SIDE_CLIENT);
 	cJSON_AddStringToObject(so, "name", x->name[s]);
 	dg_add_string(so, "label", padded(x, s));
 	cJSON_AddNumberToObject(so, "n", (double)n);
@@ -202,8 +203,7 @@ static void split_numeric(cJSON *o, const split_ctx *x, const tally *t, size_t q
 			/* The mean's place on the whole scale, as a bar and as a percentage (HTML). */
 			int64_t span = (q->max - q->min) * 10, at = m10[s] - q->min * 10;
 			int64_t pct = span > 0 ? dg_div_round(at * 100, span) : 100;
-			cJSON_AddNumberToObject(so, "pct", (double)pct);
-			cJSON_AddNumberToObject(so, "rest", (double)(100 - pct));
+			dg_add_pct(so, pct);
 			dg_add_string(so, "meter", meter(dg_div_round(pct * METER_WIDTH, 100),
 			                                 METER_WIDTH));
 			if (q->kind == QUESTION_NPS)
@@ -272,10 +272,10 @@ static void split_choice(cJSON *o, const split_ctx *x, const tally *t, size_t qi
 			pct[s] = dg_div_round((int64_t)counts[s][k] * 100, (int64_t)n[s]);
 			cJSON *ro = cJSON_CreateObject();
 			cJSON_AddStringToObject(ro, "name", x->name[s]);
+			cJSON_AddBoolToObject(ro, "is_client", s == SIDE_CLIENT);
 			dg_add_string(ro, "label", padded(x, s));
 			cJSON_AddNumberToObject(ro, "count", (double)counts[s][k]);
-			cJSON_AddNumberToObject(ro, "pct", (double)pct[s]);
-			cJSON_AddNumberToObject(ro, "rest", (double)(100 - pct[s]));
+			dg_add_pct(ro, pct[s]);
 			dg_add_string(ro, "pct_text", xasprintf("%3lld%%", (long long)pct[s]));
 			dg_add_string(ro, "meter", meter(dg_div_round(pct[s] * METER_WIDTH, 100),
 			                                 METER_WIDTH));
@@ -360,14 +360,16 @@ void split_votes(cJSON *data, cJSON *ranked_arr, const split_ctx *x, const tally
 				wc = c && !wc ? 1 : wc;
 				wp = p && !wp ? 1 : wp;
 			}
-			strbuf b = {0};
+			strbuf bc = {0}, bp = {0};
 			for (long k = 0; k < wc; k++)
-				strbuf_puts(&b, "●");
+				strbuf_puts(&bc, "●");
 			for (long k = 0; k < wp; k++)
-				strbuf_puts(&b, "○");
+				strbuf_puts(&bp, "○");
 			cJSON_AddNumberToObject(it, "client_votes", (double)c);
 			cJSON_AddNumberToObject(it, "provider_votes", (double)p);
-			dg_add_string(it, "dots", strbuf_steal(&b));
+			dg_add_string(it, "dots", xasprintf("%s%s", bc.s ? bc.s : "", bp.s ? bp.s : ""));
+			dg_add_string(it, "client_dots", strbuf_steal(&bc));
+			dg_add_string(it, "provider_dots", strbuf_steal(&bp));
 		}
 	}
 	for (int s = 0; s < _SIDE_MAX; s++)

@@ -48,6 +48,31 @@ void dg_add_string(cJSON *o, const char *name, char *s)
 	free(s);
 }
 
+void dg_add_pct(cJSON *o, int64_t pct)
+{
+	pct = pct < 0 ? 0 : pct > 100 ? 100 : pct;
+	cJSON_AddNumberToObject(o, "pct", (double)pct);
+	cJSON_AddNumberToObject(o, "rest", (double)(100 - pct));
+	cJSON_AddBoolToObject(o, "has_pct", pct > 0);
+	cJSON_AddBoolToObject(o, "has_rest", pct < 100);
+}
+
+/* Adds name (Markdown-escaped, as md_text() makes it) and name_plain (the same line without
+ * the escapes, for the HTML template, whose {{…}} escapes for HTML). */
+void dg_add_text(cJSON *o, const char *name, const char *raw)
+{
+	char *md = md_text(raw);
+	strbuf b = {0};
+	for (const char *p = md; *p; p++) {
+		if (*p == '\\' && p[1] && strchr("\\`*_[]<>", p[1]))
+			p++;
+		strbuf_add(&b, p, 1);
+	}
+	_cleanup_free_ char *plain_name = xasprintf("%s_plain", name);
+	dg_add_string(o, plain_name, strbuf_steal(&b));
+	dg_add_string(o, name, md);
+}
+
 /* One "█" per answer, scaled to BAR_WIDTH when the largest count is wider. */
 char *dg_bar(size_t count, size_t max)
 {
@@ -85,9 +110,8 @@ static void add_bar_row(cJSON *arr, const char *value, size_t width, bool right,
 	cJSON_AddStringToObject(row, "value", value);
 	cJSON_AddStringToObject(row, "label", label);
 	cJSON_AddNumberToObject(row, "count", (double)count);
-	int64_t pct = max ? dg_div_round((int64_t)count * 100, (int64_t)max) : 0;
-	cJSON_AddNumberToObject(row, "pct", (double)pct); /* of the longest bar, for HTML */
-	cJSON_AddNumberToObject(row, "rest", (double)(100 - pct));
+	/* of the longest bar, for HTML */
+	dg_add_pct(row, max ? dg_div_round((int64_t)count * 100, (int64_t)max) : 0);
 	cJSON_AddStringToObject(row, "bar", b);
 	dg_add_string(row, "line", xasprintf("%s %s %zu", label, b, count));
 	cJSON_AddItemToArray(arr, row);
@@ -205,9 +229,20 @@ static void add_numeric(cJSON *o, const coco_question *q, const numstats *ns, co
 
 typedef struct quote {
 	char *text;       /* owned, on one line */
+	char *plain;      /* owned: text without its Markdown escapes */
 	const char *name; /* NULL in anonymous rounds */
 	uint64_t order;
 } quote;
+
+static quote make_quote(const char *raw, const char *name)
+{
+	cJSON *tmp = cJSON_CreateObject();
+	dg_add_text(tmp, "t", raw);
+	quote q = {xstrdup(cJSON_GetObjectItem(tmp, "t")->valuestring),
+	           xstrdup(cJSON_GetObjectItem(tmp, "t_plain")->valuestring), name, 0};
+	cJSON_Delete(tmp);
+	return q;
+}
 
 static int cmp_quote(const void *a, const void *b)
 {
@@ -239,11 +274,13 @@ static void add_quotes(cJSON *arr, quote *qs, size_t n, uint64_t seed, bool anon
 	for (size_t i = 0; i < n; i++) {
 		cJSON *q = cJSON_CreateObject();
 		cJSON_AddStringToObject(q, "text", qs[i].text);
+		cJSON_AddStringToObject(q, "text_plain", qs[i].plain);
 		if (qs[i].name && !anon)
 			cJSON_AddStringToObject(q, "who", qs[i].name);
 		cJSON_AddNumberToObject(q, "question", (double)question);
 		cJSON_AddItemToArray(arr, q);
 		free(qs[i].text);
+		free(qs[i].plain);
 	}
 }
 
@@ -303,7 +340,7 @@ static void add_question(cJSON *arr, cJSON *quotes, strbuf *trend, const tally *
 		for (size_t i = 0; i < t->n_entries; i++) {
 			const entry *e = &t->entries[i];
 			if (e->slots[qi].state == SLOT_VALUE)
-				qs[nq++] = (quote){md_text(e->slots[qi].text), entry_name(t, e), 0};
+				qs[nq++] = make_quote(e->slots[qi].text, entry_name(t, e));
 		}
 		add_quotes(quotes, qs, nq, seed, t->round->anonymous, qi + 1);
 		free(qs);
@@ -402,8 +439,8 @@ static void add_ideas(cJSON *data, cJSON *quotes, const tally *t, uint64_t seed)
 	size_t nq = 0;
 	for (size_t i = 0; i < t->n_ideas; i++)
 		if (t->ideas[i].author != SIZE_MAX) /* a withdrawn idea is nobody's quote */
-			qs[nq++] = (quote){md_text(t->ideas[i].text),
-			                   entry_name(t, &t->entries[t->ideas[i].author]), 0};
+			qs[nq++] = make_quote(t->ideas[i].text,
+			                      entry_name(t, &t->entries[t->ideas[i].author]));
 	add_quotes(quotes, qs, nq, seed, anon, 0);
 	free(qs);
 	if (!anon)
@@ -413,7 +450,7 @@ static void add_ideas(cJSON *data, cJSON *quotes, const tally *t, uint64_t seed)
 			const char *name = x->author == SIZE_MAX
 			                           ? NULL : entry_name(t, &t->entries[x->author]);
 			cJSON_AddNumberToObject(o, "number", (double)(i + 1)); /* = the ballot's */
-			dg_add_string(o, "text", md_text(x->text));
+			dg_add_text(o, "text", x->text);
 			if (name)
 				cJSON_AddStringToObject(o, "who", name);
 			cJSON_AddNumberToObject(o, "count", x->count);
@@ -462,7 +499,7 @@ static void add_ranking(cJSON *data, const tally *t, const digest_input *in,
 			rank = i + 1;
 		cJSON_AddNumberToObject(o, "rank", (double)rank);
 		cJSON_AddNumberToObject(o, "number", (double)rk[i].number);
-		dg_add_string(o, "text", md_text(in->idea_texts[rk[i].number - 1]));
+		dg_add_text(o, "text", in->idea_texts[rk[i].number - 1]);
 		cJSON_AddNumberToObject(o, "votes", (double)rk[i].dots);
 		cJSON_AddStringToObject(o, "votes_word", rk[i].dots == 1 ? "vote" : "votes");
 		dg_add_string(o, "bar", dg_bar((size_t)rk[i].dots, (size_t)maxd));
@@ -548,7 +585,7 @@ static cJSON *build_data(digest *d, const digest_input *in, const tally *t, cons
 	cJSON *cm = cJSON_CreateArray();
 	for (size_t i = 0; i < in->n_comments; i++) {
 		cJSON *o = cJSON_CreateObject();
-		dg_add_string(o, "text", md_text(in->comments[i]));
+		dg_add_text(o, "text", in->comments[i]);
 		cJSON_AddItemToArray(cm, o);
 	}
 	cJSON_AddBoolToObject(data, "has_comments", in->n_comments > 0);
@@ -698,6 +735,42 @@ int digest_render(const digest *d, const char *const *template_dirs, char **ret_
 	return 0;
 }
 
+int digest_render_html(const digest *d, const char *const *template_dirs, char **ret_html)
+{
+	if (!d || !template_dirs || !ret_html)
+		return -EINVAL;
+	_cleanup_free_ char *text = NULL, *out = NULL, *error = NULL;
+	int r = template_dirs_partial("digest.html", &text, (void *)template_dirs);
+	if (r < 0)
+		return log_error_errno(r, "Cannot find the template digest.html: %m");
+	r = template_render("digest.html", text, d->data, template_dirs_partial,
+	                    (void *)template_dirs, &out, &error);
+	if (r < 0)
+		return log_error_errno(r, "%s", error ? error : "digest.html: cannot render");
+	*ret_html = TAKE_PTR(out);
+	return 0;
+}
+
+char *digest_html_document(const char *title, const char *body)
+{
+	strbuf b = {0};
+	strbuf_puts(&b, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">\n"
+	                "<meta name=\"viewport\" content=\"width=device-width\">\n<title>");
+	for (const char *p = title ? title : ""; *p; p++) /* the title, HTML-escaped */
+		switch (*p) {
+		case '&': strbuf_puts(&b, "&amp;"); break;
+		case '<': strbuf_puts(&b, "&lt;"); break;
+		case '>': strbuf_puts(&b, "&gt;"); break;
+		default: strbuf_add(&b, p, 1);
+		}
+	strbuf_puts(&b, "</title></head>\n<body style=\"margin:0;padding:16px;background:#ffffff;"
+	                "color:#222222;font-family:Arial,Helvetica,sans-serif;font-size:15px;"
+	                "line-height:1.4\">\n");
+	strbuf_puts(&b, body);
+	strbuf_puts(&b, "</body></html>\n");
+	return strbuf_steal(&b);
+}
+
 int digest_render_end(const coco_campaign *campaign, const char *const *template_dirs,
                       char **ret_markdown)
 {
@@ -729,12 +802,13 @@ int digest_markdown_to_html(const char *md, char **ret_html)
 	return 0;
 }
 
-int digest_write(store *st, const char *campaign, const char *name, const char *md)
+int digest_write(store *st, const char *campaign, const char *name, const char *md,
+                 const char *html_given)
 {
 	if (!st || !campaign || !name || !md || !name_is_safe(campaign) || !name_is_safe(name))
 		return -EINVAL;
-	_cleanup_free_ char *html = NULL;
-	int r = digest_markdown_to_html(md, &html);
+	_cleanup_free_ char *html = html_given ? xstrdup(html_given) : NULL;
+	int r = html ? 0 : digest_markdown_to_html(md, &html);
 	if (r < 0)
 		return r;
 	_cleanup_free_ char *p_md = xasprintf("campaigns/%s/digests/%s.md", campaign, name);

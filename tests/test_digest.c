@@ -492,14 +492,38 @@ static void test_render_and_write(void **state)
 	assert_non_null(strstr(html, "<h1>"));
 	assert_non_null(strstr(html, "<h2>"));
 
-	assert_int_equal(digest_write(st, "acme", "pulse-2026-12-07", md), 0);
+	/* The HTML part, from digest.html and the same data: table bars, no images or SVG. */
+	_cleanup_free_ char *part = NULL;
+	assert_int_equal(digest_render_html(d, dirs, &part), 0);
+	assert_non_null(strstr(part, "Results: Pulse</h1>"));
+	assert_non_null(strstr(part, "<td width=\"100%\" height=\"14\" bgcolor=\"#2b6cb0\"") ||
+	                strstr(part, "bgcolor=\"#2b6cb0\""));
+	assert_non_null(strstr(part, "Split by side withheld: Acme: 2 answers, Widgets: 1 answer"));
+	assert_non_null(strstr(part, "<b>+1.7</b>, Acme higher."));
+	assert_non_null(strstr(part, "“Great work” (<i>Ana Alvarez</i>)"));
+	assert_null(strstr(part, "<svg"));
+	assert_null(strstr(part, "<img"));
+	assert_null(strstr(part, "<script"));
+	assert_null(strstr(part, "{{"));
+	_cleanup_free_ char *page = digest_html_document("A <b> & c", part);
+	assert_non_null(strstr(page, "<title>A &lt;b&gt; &amp; c</title>"));
+	assert_non_null(strstr(page, "<meta charset=\"utf-8\">"));
+
+	/* Written as given, beside the Markdown. */
+	assert_int_equal(digest_write(st, "acme", "pulse-html", md, page), 0);
+	_cleanup_free_ char *back_html = NULL;
+	assert_int_equal(store_read(st, "campaigns/acme/digests/pulse-html.html", 1 << 20,
+	                            &back_html, NULL), 0);
+	assert_string_equal(back_html, page);
+
+	assert_int_equal(digest_write(st, "acme", "pulse-2026-12-07", md, NULL), 0);
 	_cleanup_free_ char *back = NULL;
 	size_t len;
 	assert_int_equal(store_read(st, "campaigns/acme/digests/pulse-2026-12-07.md", 1 << 20,
 	                            &back, &len), 0);
 	assert_string_equal(back, md);
 	assert_int_equal(store_exists(st, "campaigns/acme/digests/pulse-2026-12-07.html"), 1);
-	assert_int_equal(digest_write(st, "acme", "../evil", md), -EINVAL);
+	assert_int_equal(digest_write(st, "acme", "../evil", md, NULL), -EINVAL);
 
 	/* No template → an error, not a crash. */
 	const char *nodirs[] = {"/nonexistent", NULL};
