@@ -390,7 +390,8 @@ static int recompute_digest(forget_job *j, const coco_round *r, round_rt *cur, c
 	tmp.state = RS_DIGESTED;
 	tmp.answered = NULL;
 	char **comments = old_comments(j, old_md);
-	int k = compile_round_digest(c, &copy, ct_find(c, j->camp->id), &tmp, comments, ret_md);
+	int k = compile_round_digest(c, &copy, ct_find(c, j->camp->id), &tmp, comments, ret_md,
+	                             NULL);
 	strv_free(comments);
 	free(members);
 	return k;
@@ -451,7 +452,7 @@ static int forget_digest(forget_job *j, const char *name)
 	}
 	if (!md)
 		return 0;
-	r = digest_write(c->st, j->camp->id, name, md);
+	r = digest_write(c->st, j->camp->id, name, md, NULL);
 	if (r < 0)
 		return r;
 	j->n.digests++;

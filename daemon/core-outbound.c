@@ -219,8 +219,9 @@ int core_send_member(core *c, const outbound *o)
 	 * (a Reply-To address, a Message-ID, a thread) is the channel's business. */
 	char tag[SECRET_TAG_LEN + 1];
 	secret_tag(&c->key, o->camp->id, o->tag_round ? o->tag_round : o->round, o->to->id, tag);
-	_cleanup_free_ char *html = NULL;
-	(void)digest_markdown_to_html(o->markdown, &html);
+	_cleanup_free_ char *html = o->html ? xstrdup(o->html) : NULL;
+	if (!html)
+		(void)digest_markdown_to_html(o->markdown, &html);
 	channel_msg m = {
 		.id = (char *)o->id,
 		.kind = (char *)o->kind,

@@ -95,6 +95,7 @@ typedef struct outbound {
 	const char *id;         /* spool id: what makes a replayed transition queue nothing new */
 	const char *subject;
 	const char *markdown;
+	const char *html;       /* the HTML part, or NULL for markdown through cmark */
 	const char *in_reply_to;
 	const cJSON *prompt;    /* the prompt as data (channel_msg.prompt), or NULL */
 	bool private_msg; /* about an anonymous answer: the spool keeps no content once sent */
@@ -138,10 +139,12 @@ int round_close(core *c, const coco_campaign *camp, campaign_rt *ct, round_rt *r
                 const char *why);
 void round_remind(core *c, const coco_campaign *camp, campaign_rt *ct, round_rt *rt, bool force,
                   unsigned *ret_sent);
+/* ret_html (may be NULL): the HTML part's fragment, from digest.html. */
 int compile_round_digest(core *c, const coco_campaign *camp, campaign_rt *ct, round_rt *rt,
-                         char **const comments, char **ret_md);
+                         char **const comments, char **ret_md, char **ret_html);
+/* html: the HTML fragment(s) to send beside md, or NULL for md through cmark. */
 int publish_digest(core *c, const coco_campaign *camp, const coco_round *r, const char *name,
-                   const char *md);
+                   const char *md, const char *html);
 /* Compiles and sends the digest of the campaign's open rounds; returns how many rounds it
  * covered (0: none open, nothing sent). */
 int periodic_digest(core *c, const coco_campaign *camp, campaign_rt *ct);

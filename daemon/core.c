@@ -457,17 +457,20 @@ static coco_campaign *campaign_without_forgotten(core *c, const coco_campaign *c
 }
 
 static int compile_digest_of(core *c, const coco_campaign *camp, campaign_rt *ct,
-                             round_rt *rt, char **const comments, char **ret_md);
+                             round_rt *rt, char **const comments, char **ret_md,
+                             char **ret_html);
 
-/* Compiles the digest of one round occurrence into markdown (not written, not sent). */
+/* Compiles the digest of one round occurrence into markdown and, if ret_html, the HTML
+ * fragment of the mail's HTML part (not written, not sent). */
 int compile_round_digest(core *c, const coco_campaign *camp, campaign_rt *ct,
-                                round_rt *rt, char **const comments, char **ret_md)
+                                round_rt *rt, char **const comments, char **ret_md,
+                                char **ret_html)
 {
 	const coco_round *r = campaign_find_round(camp, rt->id);
 	if (!r || !rt->occurrence)
 		return -ENOENT;
 	coco_campaign *without = campaign_without_forgotten(c, camp, r, rt->occurrence);
-	int k = compile_digest_of(c, without ? without : camp, ct, rt, comments, ret_md);
+	int k = compile_digest_of(c, without ? without : camp, ct, rt, comments, ret_md, ret_html);
 	if (without) {
 		free(without->members);
 		free(without);
@@ -476,7 +479,8 @@ int compile_round_digest(core *c, const coco_campaign *camp, campaign_rt *ct,
 }
 
 static int compile_digest_of(core *c, const coco_campaign *camp, campaign_rt *ct,
-                             round_rt *rt, char **const comments, char **ret_md)
+                             round_rt *rt, char **const comments, char **ret_md,
+                             char **ret_html)
 {
 	const coco_round *r = campaign_find_round(camp, rt->id);
 	char **ballot = core_ballot(c, camp, r, rt);
@@ -501,6 +505,9 @@ static int compile_digest_of(core *c, const coco_campaign *camp, campaign_rt *ct
 	if (k < 0)
 		return log_error_errno(k, "%s/%s: cannot compute the digest: %m", camp->id, r->id);
 	k = digest_render(d, (const char *const *)c->tdirs, ret_md);
+	/* Without digest.html (an older template directory) the HTML part is cmark's. */
+	if (k >= 0 && ret_html && digest_render_html(d, (const char *const *)c->tdirs, ret_html) < 0)
+		*ret_html = NULL;
 	digest_free(d);
 	if (k < 0)
 		return log_error_errno(k, "%s/%s: cannot render the digest: %m", camp->id, r->id);
@@ -509,13 +516,14 @@ static int compile_digest_of(core *c, const coco_campaign *camp, campaign_rt *ct
 
 /* Writes a digest to the store and queues it for the recipients. */
 int publish_digest(core *c, const coco_campaign *camp, const coco_round *r,
-                          const char *name, const char *md)
+                          const char *name, const char *md, const char *html_body)
 {
-	int k = digest_write(c->st, camp->id, name, md);
-	if (k < 0)
-		return log_error_errno(k, "%s: cannot write digest %s: %m", camp->id, name);
 	_cleanup_free_ char *subject = xasprintf("[%s] Digest: %s", camp->title ? camp->title : camp->id,
 	                                         r ? core_round_title(r) : "this week");
+	_cleanup_free_ char *html = html_body ? digest_html_document(subject, html_body) : NULL;
+	int k = digest_write(c->st, camp->id, name, md, html);
+	if (k < 0)
+		return log_error_errno(k, "%s: cannot write digest %s: %m", camp->id, name);
 	unsigned n = 0, dup = 0;
 	int failed = 0;
 	/* A reply to a round's digest is a comment about that round (its tag says which). */
@@ -526,7 +534,8 @@ int publish_digest(core *c, const coco_campaign *camp, const coco_round *r,
 			continue;
 		_cleanup_free_ char *id = core_message_id(c, "digest", camp->id, name, m->id);
 		outbound o = {.camp = camp, .to = m, .kind = "digest", .round = "digest",
-		              .tag_round = tag_round, .id = id, .subject = subject, .markdown = md};
+		              .tag_round = tag_round, .id = id, .subject = subject, .markdown = md,
+		              .html = html};
 		int k2 = core_send_member(c, &o);
 		if (k2 < 0)
 			failed = k2;
@@ -552,12 +561,12 @@ static int round_finish(core *c, const coco_campaign *camp, campaign_rt *ct, rou
 	if (r && r->kind != ROUND_ANNOUNCE && (!camp->digest.set || camp->digest.on_close)) {
 		int64_t lines;
 		char **comments = comments_since(c, camp->id, ct->comments_seen, &lines);
-		_cleanup_free_ char *md = NULL;
-		int k = compile_round_digest(c, camp, ct, rt, comments, &md);
+		_cleanup_free_ char *md = NULL, *html = NULL;
+		int k = compile_round_digest(c, camp, ct, rt, comments, &md, &html);
 		strv_free(comments);
 		if (k >= 0) {
 			_cleanup_free_ char *name = xasprintf("%s-%s", rt->id, rt->occurrence);
-			k = publish_digest(c, camp, r, name, md);
+			k = publish_digest(c, camp, r, name, md, html);
 		}
 		if (k < 0) {
 			ct->retry_at = clock_now() + 60;
@@ -674,7 +683,7 @@ static int64_t round_next_reminder(core *c, const coco_campaign *camp, round_rt 
 /* The digest of an occurrence that has closed (rt may have moved on to the next one). */
 static int compile_closed_digest(core *c, const coco_campaign *camp, campaign_rt *ct,
                                  round_rt *rt, const char *occ, char **const comments,
-                                 char **ret_md)
+                                 char **ret_md, char **ret_html)
 {
 	char *saved_occ = rt->occurrence, *saved_prev = rt->prev_occurrence;
 	round_state saved_state = rt->state;
@@ -686,7 +695,7 @@ static int compile_closed_digest(core *c, const coco_campaign *camp, campaign_rt
 		if (saved_prev && STREQ(saved_prev, occ))
 			rt->prev_occurrence = NULL;
 	}
-	int k = compile_round_digest(c, camp, ct, rt, comments, ret_md);
+	int k = compile_round_digest(c, camp, ct, rt, comments, ret_md, ret_html);
 	rt->occurrence = saved_occ;
 	rt->prev_occurrence = saved_prev;
 	rt->state = saved_state;
@@ -706,9 +715,27 @@ static bool closed_listed(const cJSON *closed, const char *round, const char *oc
 
 /* The periodic digest covers what happened since the previous one: the rounds that closed
  * since (their results), the rounds open now (their progress), and the comments. */
+/* One round's section of a periodic digest, after a rule if it is not the first. */
+static void add_section(strbuf *md, strbuf *html, bool *html_ok, const char *one,
+                        const char *one_html)
+{
+	if (md->len)
+		strbuf_puts(md, "\n\n---\n\n");
+	strbuf_puts(md, one);
+	if (!one_html)
+		*html_ok = false;
+	else {
+		if (html->len)
+			strbuf_puts(html, "<hr style=\"border:0;border-top:1px solid #cccccc;"
+			                  "margin:24px 0\">\n");
+		strbuf_puts(html, one_html);
+	}
+}
+
 int periodic_digest(core *c, const coco_campaign *camp, campaign_rt *ct)
 {
-	strbuf md = {0};
+	strbuf md = {0}, html = {0};
+	bool html_ok = true; /* every section has its HTML fragment */
 	int64_t lines;
 	char **comments = comments_since(c, camp->id, ct->comments_seen, &lines);
 	unsigned n = 0;
@@ -719,13 +746,12 @@ int periodic_digest(core *c, const coco_campaign *camp, campaign_rt *ct)
 		round_rt *rt = rt_find(ct, core_json_str(e, "r") ?: "");
 		const coco_round *r = rt ? campaign_find_round(camp, rt->id) : NULL;
 		const char *occ = core_json_str(e, "o");
-		_cleanup_free_ char *one = NULL;
+		_cleanup_free_ char *one = NULL, *one_html = NULL;
 		if (!r || !occ || !*occ || r->kind == ROUND_ANNOUNCE ||
-		    compile_closed_digest(c, camp, ct, rt, occ, n == 0 ? comments : NULL, &one) < 0)
+		    compile_closed_digest(c, camp, ct, rt, occ, n == 0 ? comments : NULL, &one,
+		                          &one_html) < 0)
 			continue;
-		if (md.len)
-			strbuf_puts(&md, "\n\n---\n\n");
-		strbuf_puts(&md, one);
+		add_section(&md, &html, &html_ok, one, one_html);
 		n++;
 	}
 	for (size_t i = 0; i < ct->n_rounds; i++) {
@@ -734,25 +760,28 @@ int periodic_digest(core *c, const coco_campaign *camp, campaign_rt *ct)
 		if (!r || rt->state != RS_OPEN || r->kind == ROUND_ANNOUNCE ||
 		    closed_listed(ct->closed, rt->id, rt->occurrence))
 			continue;
-		_cleanup_free_ char *one = NULL;
-		if (compile_round_digest(c, camp, ct, rt, n == 0 ? comments : NULL, &one) < 0)
+		_cleanup_free_ char *one = NULL, *one_html = NULL;
+		if (compile_round_digest(c, camp, ct, rt, n == 0 ? comments : NULL, &one,
+		                         &one_html) < 0)
 			continue;
-		if (md.len)
-			strbuf_puts(&md, "\n\n---\n\n");
-		strbuf_puts(&md, one);
+		add_section(&md, &html, &html_ok, one, one_html);
 		n++;
 	}
 	strv_free(comments);
 	ct->in_periodic = false;
 	_cleanup_free_ char *end = NULL; /* the comment hint and the footer, once at the end */
-	if (n > 0 && digest_render_end(camp, (const char *const *)c->tdirs, &end) >= 0)
+	if (n > 0 && digest_render_end(camp, (const char *const *)c->tdirs, &end) >= 0) {
 		strbuf_puts(&md, end);
+		_cleanup_free_ char *end_html = NULL;
+		if (digest_markdown_to_html(end, &end_html) >= 0)
+			strbuf_puts(&html, end_html);
+	}
 	int k = 0;
 	if (n > 0) {
 		coco_localtime lt = {0};
 		(void)schedule_utc_to_local(clock_now(), camp->timezone, &lt, NULL);
 		_cleanup_free_ char *name = xasprintf("periodic-%04d-%02d-%02d", lt.year, lt.month, lt.day);
-		k = publish_digest(c, camp, NULL, name, md.s);
+		k = publish_digest(c, camp, NULL, name, md.s, html_ok ? html.s : NULL);
 		if (k >= 0) {
 			ct->last_digest = clock_now();
 			ct->comments_seen = lines;
@@ -763,6 +792,7 @@ int periodic_digest(core *c, const coco_campaign *camp, campaign_rt *ct)
 		log_info("%s: periodic digest skipped: no round open or closed since the last one",
 		         camp->id);
 	strbuf_done(&md);
+	strbuf_done(&html);
 	return k < 0 ? k : (int)n;
 }
 

@@ -292,6 +292,27 @@ static void p_unsigned(ctx *c, const key_def *k, const char *v, void *obj, unsig
 		*FIELD(obj, k->off, unsigned) = (unsigned)n;
 }
 
+/* A positive decimal with at most one digit after the point ("1", "1.5"), kept in tenths. */
+static void p_tenths(ctx *c, const key_def *k, const char *v, void *obj, unsigned line)
+{
+	const char *dot = strchr(v, '.');
+	long whole = 0, frac = 0;
+	_cleanup_free_ char *w = dot ? xstrndup(v, (size_t)(dot - v)) : xstrdup(v);
+	bool ok = parse_long(w, 0, k->max / 10, &whole) >= 0 && isdigit((unsigned char)v[0]);
+	if (ok && dot) {
+		ok = isdigit((unsigned char)dot[1]) && !dot[2];
+		frac = dot[1] - '0';
+	}
+	long t = whole * 10 + frac;
+	if (!ok || t < k->min || t > k->max) {
+		config_cerr(c, line, "%s=" VAL_FMT ": expected a number from %ld.%ld to %ld.%ld with "
+		            "at most one decimal, like 1.5", k->name, VAL_ARG(v), k->min / 10,
+		            k->min % 10, k->max / 10, k->max % 10);
+		return;
+	}
+	*FIELD(obj, k->off, unsigned) = (unsigned)t;
+}
+
 static bool is_leap(int y)
 {
 	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
@@ -540,6 +561,8 @@ static const key_def campaign_keys[] = {
 	KEY("Client", p_string, coco_campaign, client_name, "the client organisation's name"),
 	KEY("Provider", p_string, coco_campaign, provider_name, "the provider organisation's name"),
 	KEY("QuietHours", p_quiet, coco_campaign, quiet_start, "HH:MM-HH:MM in each member's time zone when nothing is sent, or none"),
+	KEY("MinGroupSize", p_unsigned, coco_campaign, min_group_size, "answers each side needs before a digest shows its figures apart, 2 or more (default 3)", .min = 2, .max = 1000),
+	KEY("GapThreshold", p_tenths, coco_campaign, gap_tenths, "client-provider gap a digest flags, in scale points; NPS uses twice it, choices 25 points per 1.0 (default 1.0)", .min = 1, .max = 1000),
 };
 static const key_def member_keys[] = {
 	KEY("Name", p_string, coco_member, name, "display name (default: the id)"),

@@ -134,6 +134,11 @@ typedef struct coco_campaign {
 	char *timezone; /* TimeZone=, IANA, default UTC */
 	char *client_name, *provider_name; /* Client=, Provider= organisation names */
 	int quiet_start, quiet_end; /* QuietHours=21:00-08:00, minutes after midnight; -1 = none */
+	/* Digests: MinGroupSize= (answers each side needs before its figures are shown apart,
+	 * >= 2) and GapThreshold= (in tenths of a scale point; NPS and choices derive theirs,
+	 * see docs/digest.md). 0 = the default: 3 and 10 (1.0). */
+	unsigned min_group_size;
+	unsigned gap_tenths;
 	coco_member *members;
 	size_t n_members;
 	coco_round *rounds;

@@ -133,3 +133,47 @@ void tally_done(tally *t);
  * file is an empty one, an unsafe name -EINVAL. Unreadable records are counted in t->n_bad. */
 int tally_scan(tally *t, store *st, const char *campaign, const char *round,
                const char *occurrence);
+
+/* ---- helpers of the figures (digest.c), shared with digest-sides.c ---- */
+
+#include <cjson/cJSON.h>
+
+#define BAR_WIDTH 20 /* bars longer than this are scaled down */
+
+int64_t dg_div_round(int64_t num, int64_t den); /* rounded, halves away from zero */
+char *dg_tenths(int64_t t, bool sign);          /* 38 → "3.8"; with sign "+0.4", "±0.0" */
+void dg_add_string(cJSON *o, const char *name, char *s); /* takes s */
+char *dg_bar(size_t count, size_t max);         /* "█" per unit, scaled to BAR_WIDTH */
+size_t dg_text_width(const char *s);            /* code points */
+int64_t dg_mean10(int64_t sum, size_t n);       /* the mean in tenths */
+char *dg_median(const long *sorted, size_t n);  /* "4" or "3.5" */
+/* pct (clamped to 0–100), rest = 100 - pct, has_pct, has_rest: an HTML bar's two cells. */
+void dg_add_pct(cJSON *o, int64_t pct);
+void dg_add_text(cJSON *o, const char *name, const char *raw);
+
+/* ---- each side apart (digest-sides.c) ---- */
+
+/* What the split by side needs to know besides the tally. */
+typedef struct split_ctx {
+	const char *name[_SIDE_MAX]; /* the organisations' names */
+	unsigned min_group;          /* MinGroupSize= */
+	unsigned gap_tenths;         /* GapThreshold= in tenths */
+	bool anonymous;
+	bool both_sides;             /* the round's audience has members on both sides */
+	/* Earlier occurrences of a repeating round, oldest first, for the sparklines. */
+	const tally *history;
+	size_t n_history;
+} split_ctx;
+
+/* Per-side figures of question qi into o: "split_shown", "sides" or "split_withheld",
+ * the gap, and for scales and NPS the per-side sparklines over x->history and t. */
+void split_question(cJSON *o, const split_ctx *x, const tally *t, size_t qi);
+
+/* The overall NPS of sorted 0–10 values: "+33", "-20", "0"; promoters 9–10 and detractors
+ * 0–6, as a share of all answers, in percent. */
+char *dg_nps(const long *values, size_t n);
+
+/* The side-by-side of a vote: per ranked idea (ranked[i] = idea number) "client_votes",
+ * "provider_votes" and "dots", or a note why not. */
+void split_votes(cJSON *data, cJSON *ranked_arr, const split_ctx *x, const tally *t,
+                 size_t n_ideas);

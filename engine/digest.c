@@ -17,8 +17,6 @@
 #include "template.h"
 #include "util.h"
 
-#define BAR_WIDTH 20       /* bars longer than this are scaled down */
-#define GAP_MIN_ANSWERS 3  /* per side, before a client–provider gap is shown */
 
 /* ---- figures ---- */
 
@@ -29,7 +27,7 @@ struct digest {
 };
 
 /* num/den rounded to the nearest integer, halves away from zero. */
-static int64_t div_round(int64_t num, int64_t den)
+int64_t dg_div_round(int64_t num, int64_t den)
 {
 	if (den < 0)
 		num = -num, den = -den;
@@ -37,25 +35,50 @@ static int64_t div_round(int64_t num, int64_t den)
 }
 
 /* Tenths as text: 38 → "3.8"; with sign, "+0.4" / "-1.2" / "±0.0". */
-static char *tenths(int64_t t, bool sign)
+char *dg_tenths(int64_t t, bool sign)
 {
 	const char *s = t < 0 ? "-" : !sign ? "" : t > 0 ? "+" : "±";
 	int64_t a = t < 0 ? -t : t;
 	return xasprintf("%s%lld.%lld", s, (long long)(a / 10), (long long)(a % 10));
 }
 
-static void add_owned_string(cJSON *o, const char *name, char *s)
+void dg_add_string(cJSON *o, const char *name, char *s)
 {
 	cJSON_AddStringToObject(o, name, s);
 	free(s);
 }
 
+void dg_add_pct(cJSON *o, int64_t pct)
+{
+	pct = pct < 0 ? 0 : pct > 100 ? 100 : pct;
+	cJSON_AddNumberToObject(o, "pct", (double)pct);
+	cJSON_AddNumberToObject(o, "rest", (double)(100 - pct));
+	cJSON_AddBoolToObject(o, "has_pct", pct > 0);
+	cJSON_AddBoolToObject(o, "has_rest", pct < 100);
+}
+
+/* Adds name (Markdown-escaped, as md_text() makes it) and name_plain (the same line without
+ * the escapes, for the HTML template, whose {{…}} escapes for HTML). */
+void dg_add_text(cJSON *o, const char *name, const char *raw)
+{
+	char *md = md_text(raw);
+	strbuf b = {0};
+	for (const char *p = md; *p; p++) {
+		if (*p == '\\' && p[1] && strchr("\\`*_[]<>", p[1]))
+			p++;
+		strbuf_add(&b, p, 1);
+	}
+	_cleanup_free_ char *plain_name = xasprintf("%s_plain", name);
+	dg_add_string(o, plain_name, strbuf_steal(&b));
+	dg_add_string(o, name, md);
+}
+
 /* One "█" per answer, scaled to BAR_WIDTH when the largest count is wider. */
-static char *bar(size_t count, size_t max)
+char *dg_bar(size_t count, size_t max)
 {
 	size_t w = count;
 	if (max > BAR_WIDTH) {
-		w = (size_t)div_round((int64_t)count * BAR_WIDTH, (int64_t)max);
+		w = (size_t)dg_div_round((int64_t)count * BAR_WIDTH, (int64_t)max);
 		if (count && !w)
 			w = 1;
 	}
@@ -66,7 +89,7 @@ static char *bar(size_t count, size_t max)
 }
 
 /* Characters, near enough for padding: UTF-8 bytes that start a code point. */
-static size_t text_width(const char *s)
+size_t dg_text_width(const char *s)
 {
 	size_t n = 0;
 	for (; *s; s++)
@@ -80,15 +103,17 @@ static void add_bar_row(cJSON *arr, const char *value, size_t width, bool right,
                         size_t max)
 {
 	cJSON *row = cJSON_CreateObject();
-	_cleanup_free_ char *b = bar(count, max);
-	size_t w = text_width(value), pad = w < width ? width - w : 0;
+	_cleanup_free_ char *b = dg_bar(count, max);
+	size_t w = dg_text_width(value), pad = w < width ? width - w : 0;
 	_cleanup_free_ char *label = xasprintf("%*s%s%*s", right ? (int)pad : 0, "", value,
 	                                       right ? 0 : (int)pad, "");
 	cJSON_AddStringToObject(row, "value", value);
 	cJSON_AddStringToObject(row, "label", label);
 	cJSON_AddNumberToObject(row, "count", (double)count);
+	/* of the longest bar, for HTML */
+	dg_add_pct(row, max ? dg_div_round((int64_t)count * 100, (int64_t)max) : 0);
 	cJSON_AddStringToObject(row, "bar", b);
-	add_owned_string(row, "line", xasprintf("%s %s %zu", label, b, count));
+	dg_add_string(row, "line", xasprintf("%s %s %zu", label, b, count));
 	cJSON_AddItemToArray(arr, row);
 }
 
@@ -124,24 +149,36 @@ static void numstats_of(const tally *t, size_t qi, numstats *ret)
 	*ret = ns;
 }
 
-static int64_t mean10(int64_t sum, size_t n)
+int64_t dg_mean10(int64_t sum, size_t n)
 {
-	return div_round(sum * 10, (int64_t)n);
+	return dg_div_round(sum * 10, (int64_t)n);
+}
+
+char *dg_median(const long *v, size_t n)
+{
+	size_t m = n / 2;
+	int64_t med10 = n % 2 ? (int64_t)v[m] * 10 : ((int64_t)v[m - 1] + v[m]) * 5;
+	/* a median that is an answer reads better without ".0" */
+	return med10 % 10 == 0 ? xasprintf("%lld", (long long)(med10 / 10)) : dg_tenths(med10, false);
+}
+
+char *dg_nps(const long *v, size_t n)
+{
+	size_t pro = 0, det = 0;
+	for (size_t i = 0; i < n; i++)
+		pro += v[i] >= 9, det += v[i] <= 6;
+	int64_t s = dg_div_round(((int64_t)pro - (int64_t)det) * 100, (int64_t)n);
+	return xasprintf("%s%lld", s > 0 ? "+" : "", (long long)s);
 }
 
 static void add_numeric(cJSON *o, const coco_question *q, const numstats *ns, const tally *prev,
                         size_t qi, strbuf *trend)
 {
 	if (ns->n) {
-		size_t m = ns->n / 2;
-		int64_t med10 = ns->n % 2 ? (int64_t)ns->values[m] * 10
-		                          : ((int64_t)ns->values[m - 1] + ns->values[m]) * 5;
-		add_owned_string(o, "median", tenths(med10, false));
-		if (med10 % 10 == 0) { /* a median that is an answer reads better without ".0" */
-			cJSON_DeleteItemFromObject(o, "median");
-			add_owned_string(o, "median", xasprintf("%lld", (long long)(med10 / 10)));
-		}
-		add_owned_string(o, "mean", tenths(mean10(ns->sum, ns->n), false));
+		dg_add_string(o, "median", dg_median(ns->values, ns->n));
+		dg_add_string(o, "mean", dg_tenths(dg_mean10(ns->sum, ns->n), false));
+		if (q->kind == QUESTION_NPS)
+			dg_add_string(o, "nps", dg_nps(ns->values, ns->n));
 	}
 
 	/* Distribution, highest value first; every value of a short scale, else those given. */
@@ -172,33 +209,14 @@ static void add_numeric(cJSON *o, const coco_question *q, const numstats *ns, co
 		add_bar_row(dist, label, (size_t)width, true, c, maxc);
 	}
 
-	/* The client–provider gap. Flagged on the value as shown (one decimal), so that a
-	 * "+1.0" is always flagged. */
-	size_t nc = ns->n_side[SIDE_CLIENT], np = ns->n_side[SIDE_PROVIDER];
-	if (nc >= GAP_MIN_ANSWERS && np >= GAP_MIN_ANSWERS) {
-		int64_t num = (ns->sum_side[SIDE_CLIENT] * (int64_t)np -
-		               ns->sum_side[SIDE_PROVIDER] * (int64_t)nc) * 10;
-		int64_t g10 = div_round(num, (int64_t)(nc * np));
-		cJSON_AddBoolToObject(o, "gap_shown", true);
-		add_owned_string(o, "gap", tenths(g10, true));
-		add_owned_string(o, "client_mean", tenths(mean10(ns->sum_side[SIDE_CLIENT], nc), false));
-		add_owned_string(o, "provider_mean",
-		                 tenths(mean10(ns->sum_side[SIDE_PROVIDER], np), false));
-		cJSON_AddBoolToObject(o, "gap_flag", g10 >= 10 || g10 <= -10);
-	} else {
-		cJSON_AddBoolToObject(o, "gap_shown", false);
-		cJSON_AddBoolToObject(o, "gap_flag", false);
-		cJSON_AddStringToObject(o, "gap_note", "not shown: fewer than 3 answers on a side");
-	}
-
 	if (!prev || !ns->n)
 		return;
 	numstats pv;
 	numstats_of(prev, qi, &pv);
 	if (pv.n) {
-		int64_t a = mean10(pv.sum, pv.n), b = mean10(ns->sum, ns->n);
-		_cleanup_free_ char *sa = tenths(a, false), *sb = tenths(b, false),
-		                    *d = tenths(b - a, true);
+		int64_t a = dg_mean10(pv.sum, pv.n), b = dg_mean10(ns->sum, ns->n);
+		_cleanup_free_ char *sa = dg_tenths(a, false), *sb = dg_tenths(b, false),
+		                    *d = dg_tenths(b - a, true);
 		_cleanup_free_ char *text = xasprintf("mean %s → %s (%s)", sa, sb, d);
 		cJSON_AddStringToObject(o, "prev_mean", sa);
 		cJSON_AddStringToObject(o, "delta", d);
@@ -211,9 +229,20 @@ static void add_numeric(cJSON *o, const coco_question *q, const numstats *ns, co
 
 typedef struct quote {
 	char *text;       /* owned, on one line */
+	char *plain;      /* owned: text without its Markdown escapes */
 	const char *name; /* NULL in anonymous rounds */
 	uint64_t order;
 } quote;
+
+static quote make_quote(const char *raw, const char *name)
+{
+	cJSON *tmp = cJSON_CreateObject();
+	dg_add_text(tmp, "t", raw);
+	quote q = {xstrdup(cJSON_GetObjectItem(tmp, "t")->valuestring),
+	           xstrdup(cJSON_GetObjectItem(tmp, "t_plain")->valuestring), name, 0};
+	cJSON_Delete(tmp);
+	return q;
+}
 
 static int cmp_quote(const void *a, const void *b)
 {
@@ -245,16 +274,18 @@ static void add_quotes(cJSON *arr, quote *qs, size_t n, uint64_t seed, bool anon
 	for (size_t i = 0; i < n; i++) {
 		cJSON *q = cJSON_CreateObject();
 		cJSON_AddStringToObject(q, "text", qs[i].text);
+		cJSON_AddStringToObject(q, "text_plain", qs[i].plain);
 		if (qs[i].name && !anon)
 			cJSON_AddStringToObject(q, "who", qs[i].name);
 		cJSON_AddNumberToObject(q, "question", (double)question);
 		cJSON_AddItemToArray(arr, q);
 		free(qs[i].text);
+		free(qs[i].plain);
 	}
 }
 
 static void add_question(cJSON *arr, cJSON *quotes, strbuf *trend, const tally *t,
-                         const tally *prev, size_t qi, uint64_t seed)
+                         const tally *prev, size_t qi, uint64_t seed, const split_ctx *x)
 {
 	const coco_question *q = &t->round->questions[qi];
 	bool numeric = q->kind == QUESTION_SCALE || q->kind == QUESTION_NPS;
@@ -284,6 +315,7 @@ static void add_question(cJSON *arr, cJSON *quotes, strbuf *trend, const tally *
 		numstats_of(t, qi, &ns);
 		add_numeric(o, q, &ns, prev, qi, trend);
 		free(ns.values);
+		split_question(o, x, t, qi);
 	} else if (choice) {
 		size_t *counts = xcalloc(q->n_options, sizeof(size_t)), maxc = 0;
 		for (size_t i = 0; i < t->n_entries; i++) {
@@ -295,19 +327,20 @@ static void add_question(cJSON *arr, cJSON *quotes, strbuf *trend, const tally *
 		size_t width = 0;
 		for (size_t k = 0; k < q->n_options; k++) {
 			maxc = counts[k] > maxc ? counts[k] : maxc;
-			width = text_width(q->options[k]) > width ? text_width(q->options[k]) : width;
+			width = dg_text_width(q->options[k]) > width ? dg_text_width(q->options[k]) : width;
 		}
 		cJSON *dist = cJSON_AddArrayToObject(o, "bars");
 		for (size_t k = 0; k < q->n_options; k++)
 			add_bar_row(dist, q->options[k], width, false, counts[k], maxc);
 		free(counts);
+		split_question(o, x, t, qi);
 	} else if (q->kind == QUESTION_TEXT) {
 		quote *qs = xcalloc(n + 1, sizeof(quote));
 		size_t nq = 0;
 		for (size_t i = 0; i < t->n_entries; i++) {
 			const entry *e = &t->entries[i];
 			if (e->slots[qi].state == SLOT_VALUE)
-				qs[nq++] = (quote){md_text(e->slots[qi].text), entry_name(t, e), 0};
+				qs[nq++] = make_quote(e->slots[qi].text, entry_name(t, e));
 		}
 		add_quotes(quotes, qs, nq, seed, t->round->anonymous, qi + 1);
 		free(qs);
@@ -333,7 +366,7 @@ static bool in_audience(const coco_round *r, const coco_member *m)
 
 static unsigned percent(unsigned a, unsigned total)
 {
-	return total ? (unsigned)div_round((int64_t)a * 100, total) : 0;
+	return total ? (unsigned)dg_div_round((int64_t)a * 100, total) : 0;
 }
 
 static void add_participation(cJSON *data, digest *d, const tally *t)
@@ -406,8 +439,8 @@ static void add_ideas(cJSON *data, cJSON *quotes, const tally *t, uint64_t seed)
 	size_t nq = 0;
 	for (size_t i = 0; i < t->n_ideas; i++)
 		if (t->ideas[i].author != SIZE_MAX) /* a withdrawn idea is nobody's quote */
-			qs[nq++] = (quote){md_text(t->ideas[i].text),
-			                   entry_name(t, &t->entries[t->ideas[i].author]), 0};
+			qs[nq++] = make_quote(t->ideas[i].text,
+			                      entry_name(t, &t->entries[t->ideas[i].author]));
 	add_quotes(quotes, qs, nq, seed, anon, 0);
 	free(qs);
 	if (!anon)
@@ -417,7 +450,7 @@ static void add_ideas(cJSON *data, cJSON *quotes, const tally *t, uint64_t seed)
 			const char *name = x->author == SIZE_MAX
 			                           ? NULL : entry_name(t, &t->entries[x->author]);
 			cJSON_AddNumberToObject(o, "number", (double)(i + 1)); /* = the ballot's */
-			add_owned_string(o, "text", md_text(x->text));
+			dg_add_text(o, "text", x->text);
 			if (name)
 				cJSON_AddStringToObject(o, "who", name);
 			cJSON_AddNumberToObject(o, "count", x->count);
@@ -440,7 +473,8 @@ static int cmp_ranked(const void *a, const void *b)
 	return (x->number > y->number) - (x->number < y->number);
 }
 
-static void add_ranking(cJSON *data, const tally *t, const digest_input *in)
+static void add_ranking(cJSON *data, const tally *t, const digest_input *in,
+                        const split_ctx *x)
 {
 	ranked *rk = xcalloc(in->n_ideas + 1, sizeof(ranked));
 	long maxd = 0, total = 0;
@@ -465,13 +499,14 @@ static void add_ranking(cJSON *data, const tally *t, const digest_input *in)
 			rank = i + 1;
 		cJSON_AddNumberToObject(o, "rank", (double)rank);
 		cJSON_AddNumberToObject(o, "number", (double)rk[i].number);
-		add_owned_string(o, "text", md_text(in->idea_texts[rk[i].number - 1]));
+		dg_add_text(o, "text", in->idea_texts[rk[i].number - 1]);
 		cJSON_AddNumberToObject(o, "votes", (double)rk[i].dots);
 		cJSON_AddStringToObject(o, "votes_word", rk[i].dots == 1 ? "vote" : "votes");
-		add_owned_string(o, "bar", bar((size_t)rk[i].dots, (size_t)maxd));
+		dg_add_string(o, "bar", dg_bar((size_t)rk[i].dots, (size_t)maxd));
 		cJSON_AddItemToArray(arr, o);
 	}
 	free(rk);
+	split_votes(data, arr, x, t, in->n_ideas);
 	cJSON_AddItemToObject(data, "ideas_ranked", arr);
 	cJSON_AddNumberToObject(data, "dots_total", (double)total);
 }
@@ -487,7 +522,8 @@ static cJSON *campaign_json(const coco_campaign *c)
 	return co;
 }
 
-static cJSON *build_data(digest *d, const digest_input *in, const tally *t, const tally *prev)
+static cJSON *build_data(digest *d, const digest_input *in, const tally *t, const tally *prev,
+                         const tally *history, size_t n_history)
 {
 	const coco_campaign *c = in->campaign;
 	const coco_round *r = in->round;
@@ -515,6 +551,17 @@ static cJSON *build_data(digest *d, const digest_input *in, const tally *t, cons
 	cJSON_AddNumberToObject(data, "bad_lines", (double)t->n_bad);
 
 	add_participation(data, d, t);
+	split_ctx x = {
+		.name = {[SIDE_CLIENT] = c->client_name ? c->client_name : "Client",
+		         [SIDE_PROVIDER] = c->provider_name ? c->provider_name : "Provider"},
+		.min_group = c->min_group_size ? c->min_group_size : DIGEST_MIN_GROUP_DEFAULT,
+		.gap_tenths = c->gap_tenths ? c->gap_tenths : DIGEST_GAP_TENTHS_DEFAULT,
+		.anonymous = r->anonymous,
+		.both_sides = d->audience[SIDE_CLIENT] > 0 && d->audience[SIDE_PROVIDER] > 0,
+		.history = history,
+		.n_history = n_history,
+	};
+	cJSON_AddNumberToObject(data, "min_group", x.min_group);
 
 	/* The seed of the quote order: fixed per occurrence, unknown to nobody, and enough to
 	 * break the link between file order (who answered when) and list order. */
@@ -525,10 +572,10 @@ static cJSON *build_data(digest *d, const digest_input *in, const tally *t, cons
 	cJSON *quotes = cJSON_CreateArray();
 	strbuf trend = {0};
 	for (size_t i = 0; i < r->n_questions; i++)
-		add_question(qs, quotes, &trend, t, prev, i, seed);
+		add_question(qs, quotes, &trend, t, prev, i, seed, &x);
 	add_ideas(data, quotes, t, seed);
 	cJSON_AddItemToObject(data, "quotes", quotes);
-	add_ranking(data, t, in);
+	add_ranking(data, t, in, &x);
 	if (trend.len)
 		cJSON_AddStringToObject(data, "trend", trend.s);
 	strbuf_done(&trend);
@@ -538,7 +585,7 @@ static cJSON *build_data(digest *d, const digest_input *in, const tally *t, cons
 	cJSON *cm = cJSON_CreateArray();
 	for (size_t i = 0; i < in->n_comments; i++) {
 		cJSON *o = cJSON_CreateObject();
-		add_owned_string(o, "text", md_text(in->comments[i]));
+		dg_add_text(o, "text", in->comments[i]);
 		cJSON_AddItemToArray(cm, o);
 	}
 	cJSON_AddBoolToObject(data, "has_comments", in->n_comments > 0);
@@ -547,6 +594,48 @@ static cJSON *build_data(digest *d, const digest_input *in, const tally *t, cons
 }
 
 /* ---- public API ---- */
+
+/* The occurrences of a repeating round before this one, oldest first, at most
+ * DIGEST_SPARK_POINTS - 1 of them: the sparklines' earlier points. Occurrence ids of
+ * repeating rounds are dates, so their order is the order of the names. */
+static int scan_history(const digest_input *in, tally **ret, size_t *ret_n)
+{
+	*ret = NULL;
+	*ret_n = 0;
+	if (!in->round->repeat)
+		return 0;
+	_cleanup_free_ char *dir = xasprintf("campaigns/%s/rounds/%s", in->campaign->id,
+	                                     in->round->id);
+	char **names = NULL;
+	int r = store_list(in->store, dir, &names);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return r;
+	size_t n = 0, first;
+	while (names[n] && strcmp(names[n], in->occurrence) < 0)
+		n++;
+	first = n > DIGEST_SPARK_POINTS - 1 ? n - (DIGEST_SPARK_POINTS - 1) : 0;
+	tally *h = xcalloc(n - first + 1, sizeof(tally));
+	size_t k = 0;
+	for (size_t i = first; i < n && r >= 0; i++) {
+		if (!name_is_safe(names[i]))
+			continue;
+		tally_init(&h[k], in->campaign, in->round);
+		r = tally_scan(&h[k], in->store, in->campaign->id, in->round->id, names[i]);
+		k++;
+	}
+	strv_free(names);
+	if (r < 0) {
+		for (size_t i = 0; i < k; i++)
+			tally_done(&h[i]);
+		free(h);
+		return r;
+	}
+	*ret = h;
+	*ret_n = k;
+	return 0;
+}
 
 int digest_compute(const digest_input *in, digest **ret)
 {
@@ -565,10 +654,18 @@ int digest_compute(const digest_input *in, digest **ret)
 		if (r < 0)
 			return r;
 	}
+	tally *history;
+	size_t n_history;
+	r = scan_history(in, &history, &n_history);
+	if (r < 0)
+		return r;
 	digest *d = xcalloc(1, sizeof *d);
 	d->n_records = cur.n_records;
 	d->n_bad = cur.n_bad;
-	d->data = build_data(d, in, &cur, in->prev_occurrence ? &prev : NULL);
+	d->data = build_data(d, in, &cur, in->prev_occurrence ? &prev : NULL, history, n_history);
+	for (size_t i = 0; i < n_history; i++)
+		tally_done(&history[i]);
+	free(history);
 	if (!d->data) {
 		free(d);
 		return -ENOMEM;
@@ -638,6 +735,42 @@ int digest_render(const digest *d, const char *const *template_dirs, char **ret_
 	return 0;
 }
 
+int digest_render_html(const digest *d, const char *const *template_dirs, char **ret_html)
+{
+	if (!d || !template_dirs || !ret_html)
+		return -EINVAL;
+	_cleanup_free_ char *text = NULL, *out = NULL, *error = NULL;
+	int r = template_dirs_partial("digest.html", &text, (void *)template_dirs);
+	if (r < 0)
+		return log_error_errno(r, "Cannot find the template digest.html: %m");
+	r = template_render("digest.html", text, d->data, template_dirs_partial,
+	                    (void *)template_dirs, &out, &error);
+	if (r < 0)
+		return log_error_errno(r, "%s", error ? error : "digest.html: cannot render");
+	*ret_html = TAKE_PTR(out);
+	return 0;
+}
+
+char *digest_html_document(const char *title, const char *body)
+{
+	strbuf b = {0};
+	strbuf_puts(&b, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">\n"
+	                "<meta name=\"viewport\" content=\"width=device-width\">\n<title>");
+	for (const char *p = title ? title : ""; *p; p++) /* the title, HTML-escaped */
+		switch (*p) {
+		case '&': strbuf_puts(&b, "&amp;"); break;
+		case '<': strbuf_puts(&b, "&lt;"); break;
+		case '>': strbuf_puts(&b, "&gt;"); break;
+		default: strbuf_add(&b, p, 1);
+		}
+	strbuf_puts(&b, "</title></head>\n<body style=\"margin:0;padding:16px;background:#ffffff;"
+	                "color:#222222;font-family:Arial,Helvetica,sans-serif;font-size:15px;"
+	                "line-height:1.4\">\n");
+	strbuf_puts(&b, body);
+	strbuf_puts(&b, "</body></html>\n");
+	return strbuf_steal(&b);
+}
+
 int digest_render_end(const coco_campaign *campaign, const char *const *template_dirs,
                       char **ret_markdown)
 {
@@ -669,12 +802,13 @@ int digest_markdown_to_html(const char *md, char **ret_html)
 	return 0;
 }
 
-int digest_write(store *st, const char *campaign, const char *name, const char *md)
+int digest_write(store *st, const char *campaign, const char *name, const char *md,
+                 const char *html_given)
 {
 	if (!st || !campaign || !name || !md || !name_is_safe(campaign) || !name_is_safe(name))
 		return -EINVAL;
-	_cleanup_free_ char *html = NULL;
-	int r = digest_markdown_to_html(md, &html);
+	_cleanup_free_ char *html = html_given ? xstrdup(html_given) : NULL;
+	int r = html ? 0 : digest_markdown_to_html(md, &html);
 	if (r < 0)
 		return r;
 	_cleanup_free_ char *p_md = xasprintf("campaigns/%s/digests/%s.md", campaign, name);

@@ -26,6 +26,10 @@
 
 typedef struct digest digest;
 
+#define DIGEST_MIN_GROUP_DEFAULT 3   /* MinGroupSize= */
+#define DIGEST_GAP_TENTHS_DEFAULT 10 /* GapThreshold=1.0 */
+#define DIGEST_SPARK_POINTS 8        /* occurrences in a sparkline, this one included */
+
 typedef struct digest_input {
 	store *store;
 	const coco_campaign *campaign;
@@ -82,6 +86,13 @@ int digest_to_json(const digest *d, cJSON **ret);
  * template error the message is logged and -EINVAL returned. */
 int digest_render(const digest *d, const char *const *template_dirs, char **ret_markdown);
 
+/* Renders digest.html, the mail's HTML part, from the same data: a fragment (a periodic
+ * digest joins its sections' fragments), which digest_html_document() makes a page. Bars are
+ * tables with cell widths and background colours, which Gmail and Outlook keep: no images,
+ * SVG, scripts or style sheets. Errors as for digest_render(). */
+int digest_render_html(const digest *d, const char *const *template_dirs, char **ret_html);
+char *digest_html_document(const char *title, const char *body);
+
 /* Renders digest-end.md (the comment hint and the footer) for campaign: the end of a periodic
  * digest, once after all its sections. Errors as for digest_render(). */
 int digest_render_end(const coco_campaign *campaign, const char *const *template_dirs,
@@ -90,8 +101,10 @@ int digest_render_end(const coco_campaign *campaign, const char *const *template
 /* CommonMark → HTML with libcmark, raw HTML and unsafe links dropped. */
 int digest_markdown_to_html(const char *md, char **ret_html);
 
-/* Writes campaigns/<campaign>/digests/<name>.md and .html (atomic replace each). */
-int digest_write(store *st, const char *campaign, const char *name, const char *md);
+/* Writes campaigns/<campaign>/digests/<name>.md and .html (atomic replace each): html as
+ * given (digest_render_html() in digest_html_document()), or NULL for md through cmark. */
+int digest_write(store *st, const char *campaign, const char *name, const char *md,
+                 const char *html);
 
 /* The ideas of a prompt round occurrence in first-seen order, deduplicated (case-insensitive,
  * outer whitespace trimmed; the first spelling is kept): this is the ballot numbering of a

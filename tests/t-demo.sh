@@ -22,14 +22,31 @@ expect_match "$out" "invitations in the outbox: 12 "
 # The sample invitation's subject is shown decoded, whole, as a mail client shows it.
 expect_match "$out" "Subject: \[Acme × Northwind onboarding\] Kickoff: where are we starting from?"
 if grep -q "=?utf-8?" <<<"$out"; then fail "the demo prints an encoded header"; fi
-# Clarity 4,3,2,5,4 → median 4, mean 3.6; NPS 9,7,6,10,8 → median 8, mean 8.0.
-expect_match "$(cat "$kick")" "Acme Logistics 3 of 3, Northwind Studio 2 of 3"
-expect_match "$(cat "$kick")" "median \*\*4\*\* · mean 3.6"
-expect_match "$(cat "$kick")" "median \*\*8\*\* · mean 8.0"
-expect_match "$(cat "$kick")" "Technical contact ███ 3"
-expect_match "$(sed -n '/Not heard from yet/,$p' "$kick")" "Lena Korhonen"
+# Clarity: Acme 4,3,2 (median 3, mean 3.0), Northwind 5,4,5 (median 5, mean 4.7); all six
+# 2,3,4,4,5,5 → median 4, mean 23/6 = 3.8; gap 3.0 - 14/3 = -1.7, past 1.0.
+# NPS: Acme 9,7,6 (mean 7.3; 1 promoter, 1 detractor → 0), Northwind 10,8,9 (mean 9.0, 2
+# promoters → +67); all six → median 8.5, mean 49/6 = 8.2, NPS (3 - 1)/6 → +33; gap -1.7,
+# under NPS's 2.0. Role: Technical contact Grace, Jonas, Sofia, Lena; Acme 1 of 3 (33%),
+# Northwind 3 of 3 → -67 points. Channels: Jonas and Lena gave none: withheld.
+k=$(cat "$kick")
+expect_match "$k" "Acme Logistics 3 of 3, Northwind Studio 3 of 3"
+expect_match "$k" "median \*\*4\*\* · mean 3.8"
+expect_match "$k" "median \*\*8.5\*\* · mean 8.2 · NPS \*\*+33\*\*"
+expect_match "$k" "Technical contact ████ 4"
+expect_match "$k" "Acme Logistics    ████████░░░░░░░░ 3.0  (3 answers, median 3)"
+expect_match "$k" "Northwind Studio  ███████████████░ 4.7  (3 answers, median 5)"
+expect_match "$k" "Gap (Acme Logistics − Northwind Studio): \*\*-1.7\*\*, Northwind Studio higher. ⚑"
+expect_match "$k" "(3 answers, median 7, NPS 0)"
+expect_match "$k" "(3 answers, median 9, NPS +67)"
+expect_match "$k" "Gap (Acme Logistics − Northwind Studio): \*\*-1.7\*\*, Northwind Studio higher.\$"
+expect_match "$k" "on “Technical contact”): \*\*-67 points\*\*"
+expect_match "$k" "_Split by side withheld: Northwind Studio: 1 answer, fewer than 3._"
+expect_match "$(sed -n '/Not heard from yet/,$p' "$ideas")" "Jonas Eklund"
 [ -s "${kick%.md}.html" ] || fail "no HTML digest"
-expect_match "$(cat "${kick%.md}.html")" "<h1>"
+expect_match "$(cat "${kick%.md}.html")" "<h1 style="
+# The HTML part is digest.html's: bars are table cells, nothing a mail client drops.
+expect_match "$(cat "${kick%.md}.html")" 'bgcolor="#2b6cb0"'
+if grep -qiE "<svg|<img|<script" "${kick%.md}.html"; then fail "the HTML digest has SVG, images or scripts"; fi
 # Jonas's line 6 was not understood, and he was told.
 expect_match "$out" "there is no question 6"
 # Free text paragraphs became ideas; the same idea from two people is listed once.
@@ -47,7 +64,7 @@ fi
 cat "$state"/campaigns/*/rounds/*/*/answers.jsonl | grep -q '"trimmed":"' ||
 	fail "what was trimmed off the replies is not kept beside the answers"
 rows=$(($(wc -l <"$demo/export.csv") - 1))
-[ "$rows" -eq 32 ] || fail "export has $rows rows, expected 32"
+[ "$rows" -eq 36 ] || fail "export has $rows rows, expected 36"
 # The campaign was moved to start 7 to 13 days after the demo's "now".
 kick_open=$(sed -n '/^\[Round "kickoff"\]/,/^\[/s/^Open=//p' "$demo/etc/campaigns.d/onboarding.conf")
 ahead=$(($(TZ=Europe/Helsinki date -d "$kick_open" +%s) - $2))

@@ -249,6 +249,8 @@ static const struct {
     {"no-equals", 17, "expected Key=Value, a [Section] header or a comment"},
     {"unclosed-section", 14, "expected ']' to close the section header"},
     {"bad-quiet-hours", 15, "QuietHours=21-8: expected HH:MM-HH:MM"},
+    {"min-group-size", 15, "MinGroupSize=1: expected a whole number from 2 to 1000"},
+    {"gap-threshold", 15, "GapThreshold=1.25: expected a number from 0.1 to 100.0 with at most one decimal"},
     {"no-section-arg", 14, "[Member] without an id: expected [Member \"id\"]"},
     {"multiline-key", 15, "Side= continues on the next line: expected a single line"},
     {"bad-slack", 16, "Slack=bob: expected a Slack user id"},
@@ -483,7 +485,7 @@ static void test_missing(void **state)
 static void test_values(void **state)
 {
 	strbuf b = {0};
-	strbuf_puts(&b, "[Campaign]\nTitle=");
+	strbuf_puts(&b, "[Campaign]\nMinGroupSize=4\nGapThreshold=1.5\nTitle=");
 	for (int i = 0; i < 30; i++)
 		strbuf_puts(&b, "0123456789");
 	strbuf_puts(&b, " ; a comment\nDescription=");
@@ -508,6 +510,8 @@ static void test_values(void **state)
 	assert_int_equal(r, 0);
 	const coco_campaign *camp = &c->campaigns[0];
 	assert_int_equal(strlen(camp->title), 300);
+	assert_int_equal(camp->min_group_size, 4);
+	assert_int_equal(camp->gap_tenths, 15);
 	assert_true(strncmp(camp->description + 290, "abcdefghij\nsecond line\n\nthird", 30) == 0);
 	assert_int_equal(strlen(camp->description), 300 + 1 + 11 + 2 + 5);
 	const coco_member *a = campaign_find_member(camp, "a");

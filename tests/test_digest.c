@@ -54,7 +54,20 @@ static coco_question anon_q[] = {
 	{.id = "q2", .text = "Say more", .kind = QUESTION_TEXT},
 };
 
-enum { R_SURVEY, R_GAP, R_ANON, R_PROMPT, R_VOTE };
+static coco_question split_q[] = {
+	{.id = "s", .text = "Scale", .kind = QUESTION_SCALE, .min = 1, .max = 5},
+	{.id = "n", .text = "NPS", .kind = QUESTION_NPS, .min = 0, .max = 10},
+	{.id = "c", .text = "Choice", .kind = QUESTION_CHOICE, .options = freq_opts,
+	 .n_options = 2},
+	{.id = "m", .text = "Multi", .kind = QUESTION_MULTI, .options = chan_opts,
+	 .n_options = 3},
+};
+
+static coco_question weekly_q[] = {
+	{.id = "mood", .text = "Mood", .kind = QUESTION_SCALE, .min = 1, .max = 5},
+};
+
+enum { R_SURVEY, R_GAP, R_ANON, R_PROMPT, R_VOTE, R_SPLIT, R_WEEKLY };
 static coco_round rounds[] = {
 	[R_SURVEY] = {.id = "pulse", .kind = ROUND_SURVEY, .title = "Pulse", .questions = survey_q,
 	              .n_questions = 5},
@@ -65,6 +78,10 @@ static coco_round rounds[] = {
 	[R_PROMPT] = {.id = "ideas", .kind = ROUND_PROMPT, .title = "Ideas"},
 	[R_VOTE] = {.id = "vote", .kind = ROUND_VOTE, .title = "Vote", .source = "ideas",
 	            .votes = 3},
+	[R_SPLIT] = {.id = "split", .kind = ROUND_SURVEY, .title = "Split", .questions = split_q,
+	             .n_questions = 4},
+	[R_WEEKLY] = {.id = "weekly", .kind = ROUND_SURVEY, .title = "Weekly",
+	              .repeat = "FREQ=WEEKLY", .questions = weekly_q, .n_questions = 1},
 };
 
 static coco_campaign camp = {
@@ -192,6 +209,16 @@ static void test_survey_figures(void **state)
 	assert_string_equal(str(q1, "provider_mean"), "2.7");
 	assert_string_equal(str(q1, "gap"), "+1.7");
 	assert_true(flag(q1, "gap_flag"));
+	assert_true(flag(q1, "split_shown"));
+	assert_string_equal(str(q1, "gap_higher"), "Acme higher");
+	assert_string_equal(str(q1, "gap_between"), "Acme − Widgets");
+	const cJSON *sides = cJSON_GetObjectItem(q1, "sides");
+	assert_int_equal(cJSON_GetArraySize(sides), 2);
+	assert_string_equal(str(cJSON_GetArrayItem(sides, 0), "name"), "Acme");
+	assert_string_equal(str(cJSON_GetArrayItem(sides, 0), "median"), "4");
+	assert_string_equal(str(cJSON_GetArrayItem(sides, 1), "name"), "Widgets");
+	assert_string_equal(str(cJSON_GetArrayItem(sides, 1), "median"), "3");
+	assert_int_equal(num(cJSON_GetArrayItem(sides, 1), "n"), 3);
 	assert_string_equal(bar_line(q1, 0), "5 █ 1");
 	assert_string_equal(bar_line(q1, 1), "4 ██ 2");
 	assert_string_equal(bar_line(q1, 2), "3 ██ 2");
@@ -208,7 +235,12 @@ static void test_survey_figures(void **state)
 	assert_false(flag(q2, "gap_shown"));
 	assert_false(flag(q2, "gap_flag"));
 	assert_null(str(q2, "gap"));
-	assert_string_equal(str(q2, "gap_note"), "not shown: fewer than 3 answers on a side");
+	/* c1 10, c2 9 promoters, p1 6 a detractor: (2 - 1) / 3 → +33. */
+	assert_string_equal(str(q2, "nps"), "+33");
+	assert_false(flag(q2, "split_shown"));
+	assert_null(cJSON_GetObjectItem(q2, "sides"));
+	assert_string_equal(str(q2, "split_withheld"),
+	                    "Acme: 2 answers, Widgets: 1 answer, fewer than 3 each");
 	assert_null(str(q2, "trend_text")); /* no q2 answers last time */
 	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(q2, "bars")), 11);
 	assert_string_equal(bar_line(q2, 0), "10 █ 1");
@@ -219,6 +251,8 @@ static void test_survey_figures(void **state)
 	assert_string_equal(bar_line(q3, 0), "Weekly  █ 1");
 	assert_string_equal(bar_line(q3, 1), "Monthly █ 1");
 	assert_null(str(q3, "mean"));
+	assert_string_equal(str(q3, "split_withheld"),
+	                    "Acme: 2 answers, Widgets: 0 answers, fewer than 3 each");
 
 	const cJSON *q4 = question(j, 3); /* an array and the "a|b" form */
 	assert_string_equal(bar_line(q4, 0), "Slack  █ 1");
@@ -258,6 +292,7 @@ static void test_gap_threshold(void **state)
 	assert_false(flag(question(j, 1), "gap_flag"));
 	assert_false(flag(question(j, 2), "gap_shown"));
 	assert_null(str(question(j, 2), "gap"));
+	assert_string_equal(str(question(j, 2), "split_withheld"), "Widgets: 2 answers, fewer than 3");
 	/* Odd n: 4 4 4 3 3 4 sorted 3 3 4 4 4 4 → median 4; q3 5 5 5 1 1 → 5. */
 	assert_string_equal(str(question(j, 1), "median"), "4");
 	assert_string_equal(str(question(j, 2), "median"), "5");
@@ -294,6 +329,23 @@ static void test_anonymous(void **state)
 	assert_null(strstr(text, "I like the pace"));
 	assert_non_null(strstr(text, "I love the pace"));
 	assert_string_equal(str(question(j, 0), "mean"), "3.7"); /* 4 2 5 */
+	/* Two client pseudonyms and one provider's: no split, and the digest says why. */
+	assert_false(flag(question(j, 0), "split_shown"));
+	assert_null(cJSON_GetObjectItem(question(j, 0), "sides"));
+	assert_string_equal(str(question(j, 0), "split_withheld"),
+	                    "Acme: 2 answers, Widgets: 1 answer, fewer than 3 each (an anonymous "
+	                    "round: a smaller group could point to a person)");
+	/* MinGroupSize=2 lets the client side through, never the provider's single answer. */
+	camp.min_group_size = 2;
+	_cleanup_digest_ digest *d2g = compute(st, R_ANON, "once", NULL);
+	camp.min_group_size = 0;
+	_cleanup_(cjson_freep) cJSON *j2g = json_of(d2g);
+	assert_false(flag(question(j2g, 0), "split_shown"));
+	assert_string_equal(str(question(j2g, 0), "split_withheld"),
+	                    "Widgets: 1 answer, fewer than 2 (an anonymous round: a smaller group "
+	                    "could point to a person)");
+	_cleanup_free_ char *text2 = cJSON_PrintUnformatted(j2g);
+	assert_false(contains_any_name(text2));
 
 	_cleanup_free_ char *md = NULL;
 	const char *dirs[] = {"templates", NULL};
@@ -440,14 +492,38 @@ static void test_render_and_write(void **state)
 	assert_non_null(strstr(html, "<h1>"));
 	assert_non_null(strstr(html, "<h2>"));
 
-	assert_int_equal(digest_write(st, "acme", "pulse-2026-12-07", md), 0);
+	/* The HTML part, from digest.html and the same data: table bars, no images or SVG. */
+	_cleanup_free_ char *part = NULL;
+	assert_int_equal(digest_render_html(d, dirs, &part), 0);
+	assert_non_null(strstr(part, "Results: Pulse</h1>"));
+	assert_non_null(strstr(part, "<td width=\"100%\" height=\"14\" bgcolor=\"#2b6cb0\"") ||
+	                strstr(part, "bgcolor=\"#2b6cb0\""));
+	assert_non_null(strstr(part, "Split by side withheld: Acme: 2 answers, Widgets: 1 answer"));
+	assert_non_null(strstr(part, "<b>+1.7</b>, Acme higher."));
+	assert_non_null(strstr(part, "“Great work” (<i>Ana Alvarez</i>)"));
+	assert_null(strstr(part, "<svg"));
+	assert_null(strstr(part, "<img"));
+	assert_null(strstr(part, "<script"));
+	assert_null(strstr(part, "{{"));
+	_cleanup_free_ char *page = digest_html_document("A <b> & c", part);
+	assert_non_null(strstr(page, "<title>A &lt;b&gt; &amp; c</title>"));
+	assert_non_null(strstr(page, "<meta charset=\"utf-8\">"));
+
+	/* Written as given, beside the Markdown. */
+	assert_int_equal(digest_write(st, "acme", "pulse-html", md, page), 0);
+	_cleanup_free_ char *back_html = NULL;
+	assert_int_equal(store_read(st, "campaigns/acme/digests/pulse-html.html", 1 << 20,
+	                            &back_html, NULL), 0);
+	assert_string_equal(back_html, page);
+
+	assert_int_equal(digest_write(st, "acme", "pulse-2026-12-07", md, NULL), 0);
 	_cleanup_free_ char *back = NULL;
 	size_t len;
 	assert_int_equal(store_read(st, "campaigns/acme/digests/pulse-2026-12-07.md", 1 << 20,
 	                            &back, &len), 0);
 	assert_string_equal(back, md);
 	assert_int_equal(store_exists(st, "campaigns/acme/digests/pulse-2026-12-07.html"), 1);
-	assert_int_equal(digest_write(st, "acme", "../evil", md), -EINVAL);
+	assert_int_equal(digest_write(st, "acme", "../evil", md, NULL), -EINVAL);
 
 	/* No template → an error, not a crash. */
 	const char *nodirs[] = {"/nonexistent", NULL};
@@ -522,6 +598,222 @@ static void test_odd_lines(void **state)
 	assert_int_equal(digest_answered(d, SIDE_CLIENT), 2);
 }
 
+static void put_text(store *st, const char *round, const char *occ, const char *text)
+{
+	_cleanup_free_ char *p = xasprintf("campaigns/acme/rounds/%s/%s/answers.jsonl", round, occ);
+	assert_int_equal(store_replace(st, p, text, strlen(text)), 0);
+}
+
+static const cJSON *side_of(const cJSON *q, int i)
+{
+	const cJSON *s = cJSON_GetArrayItem(cJSON_GetObjectItem(q, "sides"), i);
+	assert_non_null(s);
+	return s;
+}
+
+static const cJSON *option_row(const cJSON *q, int option, int side)
+{
+	const cJSON *o = cJSON_GetArrayItem(cJSON_GetObjectItem(q, "options_split"), option);
+	assert_non_null(o);
+	return cJSON_GetArrayItem(cJSON_GetObjectItem(o, "rows"), side);
+}
+
+#define SPLIT_LINE(m, s, n, c, mm) \
+	"{\"v\":1,\"member\":\"" m "\",\"answers\":{\"s\":\"" s "\",\"n\":\"" n \
+	"\",\"c\":\"" c "\",\"m\":" mm "}}\n"
+
+/* Three answers a side, every question.
+ * Scale: Acme 2 3 4 (median 3, mean 3.0), Widgets 4 5 5 (median 5, mean 4.7); gap 3 - 14/3 =
+ * -5/3 → -1.7, Widgets higher, past 1.0.
+ * NPS: Acme 9 10 8 (mean 9.0; promoters 2, detractors 0 → +67), Widgets 7 8 7 (mean 7.3, 0 →
+ * "0"); gap 9 - 22/3 = 5/3 → +1.7: under the NPS threshold of 2.0 (a scale's would flag it).
+ * Overall NPS: 2 promoters of 6 → +33.
+ * Choice: Acme Weekly 2 of 3 (67%), Monthly 33%; Widgets Monthly 3 of 3: Weekly +67, Monthly
+ * -67; the widest is the first, Weekly +67 points, past 25.
+ * Multi: Acme {Slack,Email} {Email} {Email}: Slack 33, Email 100, Matrix 0; Widgets {Email}
+ * {Email,Matrix} {Slack,Email}: 33, 100, 33. Gaps ±0, ±0, -33: Matrix -33 points, past 25. */
+static const char split_text[] =
+	SPLIT_LINE("c1", "2", "9", "Weekly", "[\"Slack\",\"Email\"]")
+	SPLIT_LINE("c2", "3", "10", "Weekly", "[\"Email\"]")
+	SPLIT_LINE("c3", "4", "8", "Monthly", "[\"Email\"]")
+	SPLIT_LINE("p1", "4", "7", "Monthly", "[\"Email\"]")
+	SPLIT_LINE("p2", "5", "8", "Monthly", "[\"Email\",\"Matrix\"]")
+	SPLIT_LINE("p3", "5", "7", "Monthly", "[\"Slack\",\"Email\"]");
+
+static void test_split_by_side(void **state)
+{
+	_cleanup_store_ store *st = open_store();
+	put_text(st, "split", "once", split_text);
+	_cleanup_digest_ digest *d = compute(st, R_SPLIT, "once", NULL);
+	_cleanup_(cjson_freep) cJSON *j = json_of(d);
+
+	const cJSON *qs = question(j, 0);
+	assert_true(flag(qs, "split_shown"));
+	assert_null(str(qs, "split_withheld"));
+	assert_string_equal(str(side_of(qs, 0), "side"), "client");
+	assert_int_equal(num(side_of(qs, 0), "n"), 3);
+	assert_string_equal(str(side_of(qs, 0), "median"), "3");
+	assert_string_equal(str(side_of(qs, 0), "mean"), "3.0");
+	assert_string_equal(str(side_of(qs, 1), "median"), "5");
+	assert_string_equal(str(side_of(qs, 1), "mean"), "4.7");
+	/* The mean on the scale: (3.0 - 1) / 4 = 50% → 8 of 16 cells. */
+	assert_int_equal(num(side_of(qs, 0), "pct"), 50);
+	assert_string_equal(str(side_of(qs, 0), "meter"), "████████░░░░░░░░");
+	assert_string_equal(str(side_of(qs, 0), "label"), "Acme   "); /* as wide as Widgets */
+	assert_string_equal(str(qs, "gap"), "-1.7");
+	assert_string_equal(str(qs, "gap_higher"), "Widgets higher");
+	assert_string_equal(str(qs, "gap_threshold"), "1.0");
+	assert_true(flag(qs, "gap_flag"));
+	assert_null(str(side_of(qs, 0), "nps"));
+
+	const cJSON *qn = question(j, 1);
+	assert_string_equal(str(qn, "nps"), "+33");
+	assert_string_equal(str(side_of(qn, 0), "nps"), "+67");
+	assert_string_equal(str(side_of(qn, 1), "nps"), "0");
+	assert_string_equal(str(side_of(qn, 0), "mean"), "9.0");
+	assert_string_equal(str(side_of(qn, 1), "mean"), "7.3");
+	assert_string_equal(str(qn, "gap"), "+1.7");
+	assert_string_equal(str(qn, "gap_higher"), "Acme higher");
+	assert_string_equal(str(qn, "gap_threshold"), "2.0");
+	assert_false(flag(qn, "gap_flag"));
+
+	const cJSON *qc = question(j, 2);
+	assert_true(flag(qc, "split_shown"));
+	assert_int_equal(num(option_row(qc, 0, 0), "pct"), 67);
+	assert_int_equal(num(option_row(qc, 0, 1), "pct"), 0);
+	assert_string_equal(str(option_row(qc, 1, 0), "pct_text"), " 33%");
+	assert_string_equal(str(option_row(qc, 1, 1), "pct_text"), "100%");
+	assert_string_equal(str(qc, "gap_option"), "Weekly");
+	assert_string_equal(str(qc, "gap"), "+67 points");
+	assert_string_equal(str(qc, "gap_threshold"), "25 points");
+	assert_true(flag(qc, "gap_flag"));
+
+	const cJSON *qm = question(j, 3);
+	assert_int_equal(num(option_row(qm, 1, 0), "pct"), 100);
+	assert_int_equal(num(option_row(qm, 2, 1), "pct"), 33);
+	assert_string_equal(str(qm, "gap_option"), "Matrix");
+	assert_string_equal(str(qm, "gap"), "-33 points");
+	assert_string_equal(str(qm, "gap_higher"), "Widgets higher");
+	assert_true(flag(qm, "gap_flag"));
+
+	/* GapThreshold=2.0: scales 2.0, NPS 4.0, choices 50 points. */
+	camp.gap_tenths = 20;
+	_cleanup_digest_ digest *d2 = compute(st, R_SPLIT, "once", NULL);
+	camp.gap_tenths = 0;
+	_cleanup_(cjson_freep) cJSON *j2 = json_of(d2);
+	assert_false(flag(question(j2, 0), "gap_flag"));
+	assert_string_equal(str(question(j2, 1), "gap_threshold"), "4.0");
+	assert_true(flag(question(j2, 2), "gap_flag")); /* 67 */
+	assert_false(flag(question(j2, 3), "gap_flag")); /* 33 */
+	assert_string_equal(str(question(j2, 3), "gap_threshold"), "50 points");
+
+	/* A round for one side has nothing to set apart, and says nothing about it. */
+	rounds[R_SPLIT].audience = AUDIENCE_CLIENT;
+	_cleanup_digest_ digest *d3 = compute(st, R_SPLIT, "once", NULL);
+	rounds[R_SPLIT].audience = AUDIENCE_ALL;
+	_cleanup_(cjson_freep) cJSON *j3 = json_of(d3);
+	assert_false(flag(question(j3, 0), "split_shown"));
+	assert_null(str(question(j3, 0), "split_withheld"));
+
+	if (access("templates/digest.md", R_OK) != 0)
+		return;
+	const char *dirs[] = {"templates", NULL};
+	_cleanup_free_ char *md = NULL;
+	assert_int_equal(digest_render(d, dirs, &md), 0);
+	assert_non_null(strstr(md, "Acme     ████████░░░░░░░░ 3.0  (3 answers, median 3)\n"));
+	assert_non_null(strstr(md, "Gap (Acme − Widgets): **-1.7**, Widgets higher. ⚑"));
+	assert_non_null(strstr(md, "(3 answers, median 9, NPS +67)"));
+	assert_non_null(strstr(md, "Weekly\n  Acme     ███████████░░░░░  67%\n"));
+}
+
+/* A weekly round's mood over four weeks; Acme's means 1.0, 3.0, - (2 answers), 5.0 on 1–5:
+ * (m - 1) / 4 * 7 → 0, 3.5 → 4, -, 7: ▁▅·█. Widgets 3 3 3 each week: ▅▅▅▅. */
+static void test_sparkline(void **state)
+{
+	_cleanup_store_ store *st = open_store();
+	static const char *const weeks[] = {"2026-11-16", "2026-11-23", "2026-11-30", "2026-12-07"};
+	static const char *const acme[][3] = {{"1", "1", "1"}, {"2", "3", "4"}, {"5", "5", NULL},
+	                                      {"5", "5", "5"}};
+	for (int w = 0; w < 4; w++) {
+		strbuf b = {0};
+		static const char *const cm[] = {"c1", "c2", "c3"}, *const pm[] = {"p1", "p2", "p3"};
+		for (int i = 0; i < 3; i++) {
+			if (acme[w][i])
+				strbuf_printf(&b, "{\"v\":1,\"member\":\"%s\",\"answers\":{\"mood\":"
+				              "\"%s\"}}\n", cm[i], acme[w][i]);
+			strbuf_printf(&b, "{\"v\":1,\"member\":\"%s\",\"answers\":{\"mood\":\"3\"}}\n",
+			              pm[i]);
+		}
+		put_text(st, "weekly", weeks[w], b.s);
+		strbuf_done(&b);
+	}
+	_cleanup_digest_ digest *d = compute(st, R_WEEKLY, "2026-12-07", "2026-11-30");
+	_cleanup_(cjson_freep) cJSON *j = json_of(d);
+	const cJSON *q = question(j, 0);
+	assert_true(flag(q, "has_sparks"));
+	assert_int_equal(num(q, "spark_points"), 4);
+	const cJSON *sp = cJSON_GetObjectItem(q, "sparks");
+	assert_int_equal(cJSON_GetArraySize(sp), 2);
+	assert_string_equal(str(cJSON_GetArrayItem(sp, 0), "name"), "Acme");
+	assert_string_equal(str(cJSON_GetArrayItem(sp, 0), "spark"), "▁▅·█");
+	assert_string_equal(str(cJSON_GetArrayItem(sp, 0), "first"), "1.0");
+	assert_string_equal(str(cJSON_GetArrayItem(sp, 0), "last"), "5.0");
+	assert_string_equal(str(cJSON_GetArrayItem(sp, 1), "spark"), "▅▅▅▅");
+
+	/* The digest of an earlier week sees only the weeks before it: 2 points. */
+	_cleanup_digest_ digest *d2 = compute(st, R_WEEKLY, "2026-11-23", NULL);
+	_cleanup_(cjson_freep) cJSON *j2 = json_of(d2);
+	assert_string_equal(str(cJSON_GetArrayItem(cJSON_GetObjectItem(question(j2, 0), "sparks"),
+	                                           0), "spark"), "▁▅");
+
+	/* A one-shot round has no sparkline. */
+	_cleanup_digest_ digest *d3 = compute(st, R_SPLIT, "once", NULL);
+	_cleanup_(cjson_freep) cJSON *j3 = json_of(d3);
+	assert_false(flag(question(j3, 0), "has_sparks"));
+}
+
+/* Ballot of 3. Acme: c1 {1:3}, c2 {1:2, 2:1}, c3 {2:3}; Widgets: p1 {2:3}, p2 {2:1, 3:2},
+ * p3 {3:3}. Idea 2: Acme 4 + Widgets 4 = 8; idea 1: 5 + 0; idea 3: 0 + 5. */
+static void test_votes_by_side(void **state)
+{
+	_cleanup_store_ store *st = open_store();
+	put_text(st, "vote", "sides",
+	         "{\"v\":1,\"member\":\"c1\",\"votes\":{\"1\":3}}\n"
+	         "{\"v\":1,\"member\":\"c2\",\"votes\":{\"1\":2,\"2\":1}}\n"
+	         "{\"v\":1,\"member\":\"c3\",\"votes\":{\"2\":3}}\n"
+	         "{\"v\":1,\"member\":\"p1\",\"votes\":{\"2\":3}}\n"
+	         "{\"v\":1,\"member\":\"p2\",\"votes\":{\"2\":1,\"3\":2}}\n"
+	         "{\"v\":1,\"member\":\"p3\",\"votes\":{\"3\":3}}\n");
+	const char *ballot[] = {"Weekly demo", "Shared board", "Pair programming"};
+	digest_input in = {.store = st, .campaign = &camp, .round = &rounds[R_VOTE],
+	                   .occurrence = "sides", .idea_texts = ballot, .n_ideas = 3};
+	_cleanup_digest_ digest *d = NULL;
+	assert_int_equal(digest_compute(&in, &d), 0);
+	_cleanup_(cjson_freep) cJSON *j = json_of(d);
+	assert_true(flag(j, "votes_split_shown"));
+	const cJSON *rk = cJSON_GetObjectItem(j, "ideas_ranked");
+	const cJSON *first = cJSON_GetArrayItem(rk, 0), *second = cJSON_GetArrayItem(rk, 1),
+	            *third = cJSON_GetArrayItem(rk, 2);
+	assert_int_equal(num(first, "number"), 2);
+	assert_int_equal(num(first, "client_votes"), 4);
+	assert_int_equal(num(first, "provider_votes"), 4);
+	assert_string_equal(str(first, "dots"), "●●●●○○○○");
+	assert_string_equal(str(second, "dots"), "●●●●●"); /* idea 1, Acme's only */
+	assert_string_equal(str(third, "dots"), "○○○○○");  /* idea 3, Widgets' only */
+
+	/* The fixture of test_vote_ranking: Acme 2 voters, Widgets 1: withheld. */
+	put_fixture(tmpdir, "vote", "few", "vote.jsonl");
+	in.occurrence = "few";
+	_cleanup_digest_ digest *d2 = NULL;
+	assert_int_equal(digest_compute(&in, &d2), 0);
+	_cleanup_(cjson_freep) cJSON *j2 = json_of(d2);
+	assert_false(flag(j2, "votes_split_shown"));
+	assert_string_equal(str(j2, "votes_split_withheld"),
+	                    "Acme: 2 voters, Widgets: 1 voter, fewer than 3 each");
+	assert_null(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j2, "ideas_ranked"),
+	                                                   0), "dots"));
+}
+
 static int setup(void **state)
 {
 	assert_non_null(mkdtemp(tmpdir));
@@ -541,7 +833,8 @@ int main(void)
 		cmocka_unit_test(test_anonymous),      cmocka_unit_test(test_prompt_ideas),
 		cmocka_unit_test(test_vote_ranking),   cmocka_unit_test(test_render_and_write),
 		cmocka_unit_test(test_markdown_safe),  cmocka_unit_test(test_bad_input),
-		cmocka_unit_test(test_odd_lines),
+		cmocka_unit_test(test_odd_lines),      cmocka_unit_test(test_split_by_side),
+		cmocka_unit_test(test_sparkline),      cmocka_unit_test(test_votes_by_side),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
