@@ -411,20 +411,8 @@ int cmd_link(const ctl_args *a)
 	if (secret_load(cfg->secrets_dir, &key) < 0)
 		return CTL_FAILED;
 	int64_t expiry = clock_now() + (int64_t)days * 86400;
-	char sig[WEBLINK_SIG_LEN + 1];
-	weblink_sign(&key, member, camp->id, expiry, sig);
+	_cleanup_free_ char *url = weblink_url(&key, base, member, camp->id, NULL, expiry);
 	OPENSSL_cleanse(&key, sizeof key);
-	size_t n = strlen(base);
-	while (n > 0 && base[n - 1] == '/')
-		n--;
-	/* Ids are letters, digits and ._@+=-: only '+', '=' and '@' need escaping in a query. */
-	strbuf m = {0};
-	for (const char *p = member; *p; p++)
-		if (strchr("+=@", *p))
-			strbuf_printf(&m, "%%%02X", (unsigned char)*p);
-		else
-			strbuf_putc(&m, *p);
-	printf("%.*s/c/%s/?m=%s&e=%" PRId64 "&s=%s\n", (int)n, base, camp->id, m.s, expiry, sig);
-	strbuf_done(&m);
+	printf("%s\n", url);
 	return CTL_OK;
 }

@@ -13,6 +13,7 @@
 #include "schedule.h"
 #include "template.h"
 #include "util.h"
+#include "weblink.h"
 
 void core_set_channels(core *c, const channel_ops *const *channels, size_t n)
 {
@@ -143,6 +144,17 @@ cJSON *core_round_data(core *c, const coco_campaign *camp, const coco_round *r, 
 	}
 	_cleanup_free_ char *help = answer_help(r);
 	cJSON_AddStringToObject(d, "how_to_answer", help);
+	/* With the web view ([Web] BaseUrl=), the member's own link to the round's form, valid
+	 * until two weeks after the close (or after now, for a round without one). */
+	const char *base = config_get(c->cfg, "Web", "BaseUrl");
+	if (base && r->kind != ROUND_ANNOUNCE) {
+		int64_t until = rt->close_at > clock_now() && rt->close_at != INT64_MAX
+		                        ? rt->close_at : clock_now();
+		_cleanup_free_ char *path = xasprintf("%s/form", r->id);
+		_cleanup_free_ char *url = weblink_url(&c->key, base, m->id, camp->id, path,
+		                                       until + 14 * 86400);
+		cJSON_AddStringToObject(d, "form_link", url);
+	}
 	/* The examples a message shows come from this round: its questions, its ballot. */
 	char **examples = answer_examples(r, n_ideas);
 	cJSON_AddItemToObject(d, "answer_example",

@@ -105,3 +105,23 @@ bool weblink_csrf_ok(const secret *k, const char *member, const char *campaign,
 	weblink_csrf(k, member, campaign, round, occurrence, want);
 	return sig_equal(want, token);
 }
+
+char *weblink_url(const secret *k, const char *base, const char *member, const char *campaign,
+                  const char *path, int64_t expiry)
+{
+	char sig[WEBLINK_SIG_LEN + 1];
+	weblink_sign(k, member, campaign, expiry, sig);
+	size_t n = strlen(base);
+	while (n > 0 && base[n - 1] == '/')
+		n--;
+	/* Ids are letters, digits and ._@+=-: only '+', '=' and '@' need escaping in a query. */
+	strbuf m = {0};
+	for (const char *p = member; *p; p++)
+		if (strchr("+=@", *p))
+			strbuf_printf(&m, "%%%02X", (unsigned char)*p);
+		else
+			strbuf_putc(&m, *p);
+	_cleanup_free_ char *mq = strbuf_steal(&m);
+	return xasprintf("%.*s/c/%s/%s?m=%s&e=%" PRId64 "&s=%s", (int)n, base, campaign,
+	                 path ? path : "", mq, expiry, sig);
+}

@@ -21,6 +21,11 @@ void weblink_sign(const secret *k, const char *member, const char *campaign, int
 int weblink_check(const secret *k, const char *member, const char *campaign, int64_t expiry,
                   const char *sig, int64_t now);
 
+/* The magic link: BASE/c/CAMPAIGN/[PATH]?m=MEMBER&e=EXPIRY&s=SIG (base without its trailing
+ * '/'; path NULL or like "ROUND/form"), malloc'd. */
+char *weblink_url(const secret *k, const char *base, const char *member, const char *campaign,
+                  const char *path, int64_t expiry);
+
 /* The cookie form: "MEMBER~EXPIRY~SIG" ('~' is in no id); malloc'd. */
 char *weblink_token(const secret *k, const char *member, const char *campaign, int64_t expiry);
 /* Splits a cookie token (member malloc'd) and checks it as weblink_check() does. */

@@ -167,6 +167,18 @@ if ctl link bob --campaign other >/dev/null 2>&1; then fail "cococtl link made a
 
 # ---- the form ----
 ctl open pilot/kickoff >/dev/null
+# Ann's invitation carries her own link to the form, which opens it without a cookie.
+inv_has_link() { grep -l "^To:.*ann@acme.example" "$STATE"/local/outbox/new/* 2>/dev/null | head -1 | grep -q .; }
+wait_for 10 inv_has_link || fail "no invitation for ann in the outbox"
+INV=$(grep -l "^To:.*ann@acme.example" "$STATE"/local/outbox/new/* | head -1)
+# The text part may be quoted-printable or base64: read it as a mail client would.
+INV_TEXT=$("$COCOCTL" mail-parse "$INV" | python3 -c 'import json,sys; print(json.loads(sys.stdin.readline())["reply"] or "")' 2>/dev/null || true)
+[ -n "$INV_TEXT" ] || INV_TEXT=$(python3 -c 'import email,sys; m=email.message_from_binary_file(open(sys.argv[1],"rb")); print("".join(p.get_payload(decode=True).decode() for p in m.walk() if p.get_content_type()=="text/plain"))' "$INV")
+FORMLINK=$(grep -o 'https\{0,1\}://[^ <>]*/c/pilot/kickoff/form?m=ann&e=[0-9]*&s=[0-9a-f]*' <<<"$INV_TEXT" | head -1)
+[ -n "$FORMLINK" ] || fail "the invitation has no form link: $INV_TEXT"
+LOCAL_LINK="http://127.0.0.1:$PORT/c/${FORMLINK#*/c/}"
+[ "$(get "$LOCAL_LINK")" = 200 ] || fail "the invitation's form link answered $(cat "$T/body")"
+expect_match "$(cat "$T/body")" "<form"
 FORM="http://127.0.0.1:$PORT/c/pilot/kickoff/form"
 [ "$(get "$FORM" -b "$JAR")" = 200 ] || fail "no form: $(cat "$T/body")"
 B=$(cat "$T/body")
