@@ -3,7 +3,7 @@
  * Every member has one tag for the campaign's digests and two per round (the round, its
  * digest): members × (1 + 2 × rounds) entries. It used to be a cJSON object, about 450 bytes
  * an entry and a linear scan per lookup (and per insert: building it was quadratic). Here an
- * entry is 28 bytes in one array, found through an open-addressing table of indices. */
+ * entry is 32 bytes in one array, found through an open-addressing table of indices. */
 #define _GNU_SOURCE
 #include <stdlib.h>
 #include <string.h>
