@@ -40,10 +40,10 @@ void core_receive_bounce(core *c, const inbound_msg *m, inbound_done_fn done, vo
 {
 	const inbound_bounce *b = m->bounce;
 	const char *addr = b->address && *b->address ? b->address : NULL;
-	const cJSON *tag = core_find_tag(c, m);
-	const coco_campaign *camp = tag ? config_find_campaign(c->cfg, core_json_str(tag, "c"))
-	                                : NULL;
-	const coco_member *mb = camp ? campaign_find_member(camp, core_json_str(tag, "m")) : NULL;
+	core_tag tag;
+	bool found = core_find_tag(c, m, &tag);
+	const coco_campaign *camp = found ? tag.camp : NULL;
+	const coco_member *mb = found ? tag.member : NULL;
 	if (!mb || !addr || !config_member_has_address(mb, addr)) {
 		/* Not about mail coco sent to that member: a forgery, a bounce of someone else's
 		 * mail, or of a member whose address the admin has since changed. */

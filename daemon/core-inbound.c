@@ -108,18 +108,18 @@ static void pending_free(pending *p)
 /* Who and which round a reply is about: the conversation reference the channel found in it
  * (the reply tag the core issued with the message it answers), or the one the conversation
  * index has for the message it answers (a chat thread). */
-const cJSON *core_find_tag(core *c, const inbound_msg *m)
+bool core_find_tag(core *c, const inbound_msg *m, core_tag *ret)
 {
 	const char *ref = m->conversation;
 	if (!ref && m->thread)
 		ref = core_conversation_lookup(c, m->channel, m->thread);
 	if (!ref || strlen(ref) != SECRET_TAG_LEN)
-		return NULL;
+		return false;
 	char tag[SECRET_TAG_LEN + 1];
 	for (size_t i = 0; i < SECRET_TAG_LEN; i++)
 		tag[i] = (char)(ref[i] | 0x20); /* base32 tags are lower-case */
 	tag[SECRET_TAG_LEN] = 0;
-	return cJSON_GetObjectItemCaseSensitive(c->tags, tag);
+	return core_tags_find(c->tags, c->cfg, tag, ret);
 }
 
 static bool member_has_address(const coco_member *mb, const char *from)
@@ -743,10 +743,10 @@ void core_receive(core *c, const inbound_msg *m, inbound_done_fn done, void *ud)
 	const coco_campaign *camp = NULL;
 	const coco_member *mb = NULL;
 	const coco_round *r = NULL;
-	const cJSON *tag = core_find_tag(c, m);
-	if (tag) {
-		camp = config_find_campaign(c->cfg, core_json_str(tag, "c"));
-		mb = camp ? campaign_find_member(camp, core_json_str(tag, "m")) : NULL;
+	core_tag tag;
+	if (core_find_tag(c, m, &tag)) {
+		camp = tag.camp;
+		mb = tag.member;
 		if (mb && !sender_may_speak_for(mb, m->from)) {
 			/* A tag is half the proof: someone else's tag from a foreign address. */
 			_cleanup_free_ char *why = xasprintf(
@@ -755,12 +755,11 @@ void core_receive(core *c, const inbound_msg *m, inbound_done_fn done, void *ud)
 			reject(c, m, camp, mb, why, done, ud);
 			return;
 		}
-		const char *tr = core_json_str(tag, "r");
-		if (mb && tr && strncmp(tr, "digest", 6) == 0 && (!tr[6] || tr[6] == ':')) {
-			receive_comment(c, camp, mb, tr[6] ? tr + 7 : NULL, m, done, ud);
+		if (tag.digest) {
+			receive_comment(c, camp, mb, tag.round ? tag.round->id : NULL, m, done, ud);
 			return;
 		}
-		r = camp ? campaign_find_round(camp, tr) : NULL;
+		r = tag.round;
 	} else {
 		mb = member_by_address(c, from, &camp);
 		if (mb && !m->sender_verified) {

@@ -45,6 +45,20 @@ typedef struct campaign_rt {
 	bool in_periodic;    /* periodic_digest() is compiling: sections without their end */
 } campaign_rt;
 
+/* The reply-tag index (core-tags.c), built from a config and the key; its entries point
+ * into that config by position, so it is rebuilt with every new config. */
+typedef struct core_tags core_tags;
+typedef struct core_tag {
+	const coco_campaign *camp;
+	const coco_member *member;
+	const coco_round *round; /* NULL: the campaign's digest */
+	bool digest;             /* a reply to a digest (of `round`, or the campaign's) */
+} core_tag;
+core_tags *core_tags_build(const coco_config *cfg, const secret *key);
+core_tags *core_tags_free(core_tags *t);
+/* tag: SECRET_TAG_LEN lower-case characters. */
+bool core_tags_find(const core_tags *t, const coco_config *cfg, const char *tag, core_tag *ret);
+
 struct core {
 	const coco_config *cfg;
 	store *st;
@@ -53,7 +67,7 @@ struct core {
 	char **tdirs;
 	campaign_rt *camps;
 	size_t n_camps;
-	cJSON *tags; /* reply tag → {"c":campaign,"r":round or "digest","m":member} */
+	core_tags *tags; /* reply tag → campaign, member, round (core-tags.c) */
 	core_forget_fn forget_hook; /* the daemon's channels, for `forget` */
 	void *forget_userdata;
 	const channel_ops **channels; /* the running ones, in Connectors= order */
@@ -70,7 +84,7 @@ struct core {
 
 /* The reply tag's entry ({"c","r","m"}) an inbound message leads to: its conversation
  * reference, or its thread through the conversation index; NULL if none (core-inbound.c). */
-const cJSON *core_find_tag(core *c, const inbound_msg *m);
+bool core_find_tag(core *c, const inbound_msg *m, core_tag *ret);
 /* The store key of an inbound message's record: a keyed hash of the channel's key. */
 char *core_record_key(core *c, const inbound_msg *m, bool anonymous);
 /* A bounce (inbound_msg.bounce): recorded in bounces.jsonl when it answers a message coco

@@ -885,18 +885,6 @@ int64_t core_next_event(core *c)
 
 /* ---- setup ------------------------------------------------------------------------ */
 
-static void tags_add(core *c, const char *camp, const char *round, const char *member)
-{
-	char tag[SECRET_TAG_LEN + 1];
-	secret_tag(&c->key, camp, round, member, tag);
-	cJSON *o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "c", camp);
-	cJSON_AddStringToObject(o, "r", round);
-	cJSON_AddStringToObject(o, "m", member);
-	cJSON_DeleteItemFromObjectCaseSensitive(c->tags, tag);
-	cJSON_AddItemToObject(c->tags, tag, o);
-}
-
 static void campaigns_free(core *c)
 {
 	for (size_t i = 0; i < c->n_camps; i++) {
@@ -923,8 +911,8 @@ int core_set_config(core *c, const coco_config *cfg)
 {
 	c->cfg = cfg;
 	campaigns_free(c);
-	cJSON_Delete(c->tags);
-	c->tags = cJSON_CreateObject();
+	c->tags = core_tags_free(c->tags);
+	c->tags = core_tags_build(cfg, &c->key);
 
 	c->camps = xcalloc(cfg->n_campaigns, sizeof *c->camps);
 	c->n_camps = cfg->n_campaigns;
@@ -939,14 +927,6 @@ int core_set_config(core *c, const coco_config *cfg)
 		int r = ct_load(c, camp, ct);
 		if (r < 0)
 			return r;
-		for (size_t m = 0; m < camp->n_members; m++) {
-			tags_add(c, camp->id, "digest", camp->members[m].id);
-			for (size_t k = 0; k < camp->n_rounds; k++) {
-				_cleanup_free_ char *dr = xasprintf("digest:%s", camp->rounds[k].id);
-				tags_add(c, camp->id, camp->rounds[k].id, camp->members[m].id);
-				tags_add(c, camp->id, dr, camp->members[m].id);
-			}
-		}
 	}
 	return 0;
 }
@@ -1034,7 +1014,7 @@ core *core_free(core *c)
 	if (!c)
 		return NULL;
 	campaigns_free(c);
-	cJSON_Delete(c->tags);
+	core_tags_free(c->tags);
 	cJSON_Delete(c->conversations);
 	free(c->channels);
 	free(c->deferred); /* empty outside core_commit() */

@@ -271,30 +271,41 @@ static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp)
 	return 0;
 }
 
-int curlloop_new(sd_event *event, curlloop **ret)
+/* libcurl itself starts with the first transfer: curl_global_init() initializes every TLS,
+ * SSH and GSS library libcurl is built with (Debian's libssh2 loads and configures OpenSSL),
+ * about 1.5 MiB of resident pages that a daemon without an HTTPS or SMTP channel never
+ * needs (docs/performance.md). Debian's libcurl (7.88) is "threadsafe": its global init may
+ * run while an IMAP thread exists. */
+static int curlloop_start(curlloop *c)
 {
-	curlloop *c = xcalloc(1, sizeof(*c));
-
-	c->event = sd_event_ref(event);
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-		curlloop_free(c);
-		return -EIO;
+	if (c->multi)
+		return 0;
+	if (!c->global_init) {
+		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+			return -EIO;
+		c->global_init = true;
 	}
-	c->global_init = true;
 	c->multi = curl_multi_init();
-	if (!c->multi) {
-		curlloop_free(c);
+	if (!c->multi)
 		return -ENOMEM;
-	}
 	if (curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket) != CURLM_OK ||
 	    curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c) != CURLM_OK ||
 	    curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer) != CURLM_OK ||
 	    curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c) != CURLM_OK ||
 	    curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, (long)CURLLOOP_MAX_CONNECTS) !=
 	            CURLM_OK) {
-		curlloop_free(c);
+		curl_multi_cleanup(c->multi);
+		c->multi = NULL;
 		return -EIO;
 	}
+	return 0;
+}
+
+int curlloop_new(sd_event *event, curlloop **ret)
+{
+	curlloop *c = xcalloc(1, sizeof(*c));
+
+	c->event = sd_event_ref(event);
 	*ret = c;
 	return 0;
 }
@@ -326,6 +337,11 @@ int curlloop_add(curlloop *c, CURL *easy, curlloop_done_fn cb, void *userdata)
 {
 	if (transfer_find(c, easy))
 		return -EEXIST;
+	int r = curlloop_start(c);
+	if (r < 0) {
+		log_debug_errno(r, "curl: cannot start libcurl: %m");
+		return r;
+	}
 	(void)curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
 
 	struct transfer *t = xcalloc(1, sizeof(*t));

@@ -26,9 +26,10 @@ typedef struct curlloop curlloop;
  * curlloop_free(). */
 typedef void (*curlloop_done_fn)(CURL *easy, CURLcode result, void *userdata);
 
-/* Creates a curlloop on event (which it references). curl_global_init() is called here
- * (reference counted by libcurl: call it once yourself at start, before any thread exists,
- * and this one is free). Returns 0, or -ENOMEM / -EIO. */
+/* Creates a curlloop on event (which it references). libcurl is not touched until the first
+ * curlloop_add(), which calls curl_global_init() (reference counted by libcurl; Debian's
+ * libcurl is built thread-safe, so it may come after threads exist) and makes the multi
+ * handle. Returns 0. */
 int curlloop_new(sd_event *event, curlloop **ret);
 
 /* Removes every transfer still running (their callbacks are not called; their easy handles
@@ -39,8 +40,8 @@ curlloop *curlloop_free(curlloop *c);
 /* Starts the transfer of a configured easy handle. CURLOPT_NOSIGNAL is set on it (signals
  * and threads do not mix); CURLOPT_PRIVATE is left to the caller. The callback is never
  * called before this returns, not even for a transfer that fails at once. Returns 0, or
- * -EEXIST if easy is already running here, -EINVAL if libcurl refuses it (then there is no
- * callback). */
+ * -EEXIST if easy is already running here, -EINVAL if libcurl refuses it, -EIO / -ENOMEM if
+ * libcurl cannot start (then there is no callback). */
 int curlloop_add(curlloop *c, CURL *easy, curlloop_done_fn cb, void *userdata);
 
 /* Stops the transfer of easy: its callback will not be called, and the handle is the

@@ -3,9 +3,8 @@
 #include "secret.h"
 
 #include <fcntl.h>
+#include <nettle/hmac.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <string.h>
@@ -120,8 +119,14 @@ static void hmac(const secret *k, const char *label, const char *a, const char *
 		strbuf_putc(&m, '/');
 		strbuf_puts(&m, c);
 	}
-	unsigned int len = 32;
-	HMAC(EVP_sha256(), k->key, (int)k->len, (const unsigned char *)m.s, m.len, out, &len);
+	/* Nettle, not OpenSSL: the same HMAC-SHA256, but OpenSSL's first HMAC() loads its
+	 * configuration and providers, some 2 MiB of resident pages for a daemon that needs
+	 * nothing else of it (docs/performance.md). Nettle is mapped already (GnuTLS). */
+	struct hmac_sha256_ctx ctx;
+	hmac_sha256_set_key(&ctx, k->len, k->key);
+	hmac_sha256_update(&ctx, m.len, (const uint8_t *)m.s);
+	hmac_sha256_digest(&ctx, SHA256_DIGEST_SIZE, out);
+	OPENSSL_cleanse(&ctx, sizeof ctx);
 	strbuf_done(&m);
 }
 

@@ -10,7 +10,7 @@ set -euo pipefail
 pkgs=(
 	build-essential pkg-config make gcc
 	libsystemd-dev libcurl4-gnutls-dev libetpan-dev libcjson-dev
-	libmicrohttpd-dev libinih-dev libcmark-dev libical-dev libssl-dev
+	libmicrohttpd-dev libinih-dev libcmark-dev libical-dev libssl-dev nettle-dev
 	libcmocka-dev libxml2-dev
 	clang libclang-rt-14-dev
 	tzdata systemd
