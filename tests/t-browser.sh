@@ -17,7 +17,15 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 
 # npm ci into a copy, so the source tree gets no node_modules from a test run.
 cp "$HERE/browser/package.json" "$HERE/browser/package-lock.json" "$HERE/browser/web.mjs" "$T/"
-(cd "$T" && npm ci --no-audit --no-fund --silent) || fail "npm ci failed"
+# The system's CA store, also for npm and node: a site behind a TLS-inspecting proxy has its
+# CA there, and npm's own bundled list does not know it.
+npm_ca=()
+if [ -r /etc/ssl/certs/ca-certificates.crt ]; then
+	npm_ca=(--cafile /etc/ssl/certs/ca-certificates.crt)
+	export NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt
+fi
+(cd "$T" && npm ci --no-audit --no-fund --silent "${npm_ca[@]}") >"$T/npm.log" 2>&1 ||
+	fail "npm ci failed: $(tail -n 20 "$T/npm.log")"
 
 mkdir -m 0700 "$T/secrets"
 "$COCOCTL" keygen "$T/secrets/coco-key" >/dev/null
