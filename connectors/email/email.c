@@ -20,9 +20,12 @@
 
 #define CURSOR_KEY "imap-cursor"
 
+typedef struct sending sending;
+
 struct channel {
 	const channel_host *h;
 	smtp_sender *smtp;
+	sending *sendings; /* submissions in flight: freed at stop (the sender drops them) */
 	imap_client *imap; /* NULL when [IMAP] is not configured: send-only */
 	char *signature;   /* the settings it was started with, for reconfigure() */
 };
@@ -35,11 +38,25 @@ typedef struct inbound {
 } inbound;
 
 /* One submission. */
-typedef struct sending {
+struct sending {
+	channel *c;
+	sending *next, *prev;
 	send_done_fn done;
 	void *userdata;
 	char *message_id;
-} sending;
+};
+
+static void sending_free(sending *s)
+{
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		s->c->sendings = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	free(s->message_id);
+	free(s);
+}
 
 /* ---- config ---- */
 
@@ -108,8 +125,7 @@ static void on_smtp_done(smtp_status status, int code, const char *error, void *
 		s->done(SEND_RETRY, error ? error : "temporary SMTP failure", NULL, s->userdata);
 		break;
 	}
-	free(s->message_id);
-	free(s);
+	sending_free(s);
 }
 
 static int email_send(channel *c, const channel_msg *m, send_done_fn done, void *userdata)
@@ -122,12 +138,15 @@ static int email_send(channel *c, const channel_msg *m, send_done_fn done, void 
 		return 0;
 	}
 	sending *s = xcalloc(1, sizeof *s);
-	*s = (sending){done, userdata, TAKE_PTR(message_id)};
+	*s = (sending){.c = c, .next = c->sendings, .done = done, .userdata = userdata,
+	               .message_id = TAKE_PTR(message_id)};
+	if (c->sendings)
+		c->sendings->prev = s;
+	c->sendings = s;
 	r = smtp_send(c->smtp, get(c, "Mail", "From"), m->address, text, len, on_smtp_done, s,
 	              NULL);
 	if (r < 0) {
-		free(s->message_id);
-		free(s);
+		sending_free(s);
 		done(SEND_FAIL, "the recipient address cannot be used in SMTP", NULL, userdata);
 	}
 	return 0;
@@ -232,7 +251,11 @@ static channel *email_stop(channel *c)
 	if (!c)
 		return NULL;
 	imap_client_free(c->imap);
+	/* Jobs still queued or running are dropped without their callbacks: the spool sends
+	 * those messages again through the next instance. */
 	smtp_sender_free(c->smtp);
+	while (c->sendings)
+		sending_free(c->sendings);
 	free(c->signature);
 	free(c);
 	return NULL;
