@@ -719,36 +719,32 @@ int digest_to_json(const digest *d, cJSON **ret)
 	return 0;
 }
 
-int digest_render(const digest *d, const char *const *template_dirs, char **ret_markdown)
+/* The digest's data through one template ("digest.md", "digest.html"). */
+static int render_template(const digest *d, const char *const *template_dirs, const char *name,
+                           char **ret)
 {
-	if (!d || !template_dirs || !ret_markdown)
+	if (!d || !template_dirs || !ret)
 		return -EINVAL;
 	_cleanup_free_ char *text = NULL, *out = NULL, *error = NULL;
-	int r = template_dirs_partial("digest.md", &text, (void *)template_dirs);
+	int r = template_dirs_partial(name, &text, (void *)template_dirs);
 	if (r < 0)
-		return log_error_errno(r, "Cannot find the template digest.md: %m");
-	r = template_render("digest.md", text, d->data, template_dirs_partial,
-	                    (void *)template_dirs, &out, &error);
+		return log_error_errno(r, "Cannot find the template %s: %m", name);
+	r = template_render(name, text, d->data, template_dirs_partial, (void *)template_dirs,
+	                    &out, &error);
 	if (r < 0)
-		return log_error_errno(r, "%s", error ? error : "digest.md: cannot render");
-	*ret_markdown = TAKE_PTR(out);
+		return log_error_errno(r, "%s", error ? error : "cannot render the digest");
+	*ret = TAKE_PTR(out);
 	return 0;
+}
+
+int digest_render(const digest *d, const char *const *template_dirs, char **ret_markdown)
+{
+	return render_template(d, template_dirs, "digest.md", ret_markdown);
 }
 
 int digest_render_html(const digest *d, const char *const *template_dirs, char **ret_html)
 {
-	if (!d || !template_dirs || !ret_html)
-		return -EINVAL;
-	_cleanup_free_ char *text = NULL, *out = NULL, *error = NULL;
-	int r = template_dirs_partial("digest.html", &text, (void *)template_dirs);
-	if (r < 0)
-		return log_error_errno(r, "Cannot find the template digest.html: %m");
-	r = template_render("digest.html", text, d->data, template_dirs_partial,
-	                    (void *)template_dirs, &out, &error);
-	if (r < 0)
-		return log_error_errno(r, "%s", error ? error : "digest.html: cannot render");
-	*ret_html = TAKE_PTR(out);
-	return 0;
+	return render_template(d, template_dirs, "digest.html", ret_html);
 }
 
 char *digest_html_document(const char *title, const char *body)
