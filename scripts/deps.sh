@@ -40,9 +40,16 @@ pkgs=(
 	chromium nodejs npm
 )
 
+# Packages that only bring a command: the command found on PATH counts as the package. A
+# machine with NodeSource's nodejs has node and npm from that one package, and Debian's npm
+# cannot be installed beside it (apt: "held broken packages").
+declare -A by_command=([nodejs]=node [npm]=npm)
+
 missing=()
 for p in "${pkgs[@]}"; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" && continue
+	[ -n "${by_command[$p]:-}" ] && command -v "${by_command[$p]}" >/dev/null && continue
+	missing+=("$p")
 done
 
 if [ ${#missing[@]} -eq 0 ]; then
