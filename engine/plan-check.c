@@ -305,7 +305,8 @@ static void count_digest(int64_t at, const char *covers, void *userdata)
 		d->first_empty = at;
 }
 
-/* Periodic digests that would show no open round (the daemon skips them). */
+/* Periodic digests that would find no round open or closed since the previous one (the
+ * daemon skips them). */
 static void check_digest(camp_check *x, int64_t until)
 {
 	const coco_campaign *c = x->c;
@@ -325,11 +326,12 @@ static void check_digest(camp_check *x, int64_t until)
 	unsigned line = c->digest.repeat_line ? c->digest.repeat_line : c->digest.line;
 	if (d.empty == d.total)
 		found(x->f, c->file, line, true, "[Digest] Repeat=: none of its %u digests until the "
-		      "last close (%s) would find a round open, so none is sent: expected times when "
-		      "a round is open", d.total, until_s);
+		      "last close (%s) would find a round open or closed since the previous one, so "
+		      "none is sent: expected times when a round is open or has just closed", d.total, until_s);
 	else
 		found(x->f, c->file, line, false, "[Digest] Repeat=: %u of its %u digests until the "
-		      "last close (%s) would find no round open and are skipped, the first on %s",
+		      "last close (%s) would find no round open or closed since the previous one and "
+		      "are skipped, the first on %s",
 		      d.empty, d.total, until_s, first_s);
 }
 

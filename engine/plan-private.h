@@ -14,7 +14,8 @@ int plan_occurrences(const coco_campaign *c, const coco_round *r, int64_t until,
                      plan_occ **ret, size_t *ret_n);
 
 /* The periodic digests in [from, until), given every round's occurrences (occs[i] for
- * c->rounds[i]): `each` gets the instant and the ids of the rounds open then ("" if none). */
+ * c->rounds[i]): `each` gets the instant and the ids of the rounds it covers: open then, or
+ * closed since the previous digest ("" if none). */
 int plan_periodic_digests(const coco_campaign *c, plan_occ *const *occs, const size_t *n_occs,
                           int64_t from, int64_t until,
                           void (*each)(int64_t at, const char *covers, void *userdata),

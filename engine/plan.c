@@ -2,8 +2,9 @@
  * The rules are the daemon's (core.c): an occurrence opens at its open instant and
  * invites its audience; reminders come from schedule_reminders() with each member's zone
  * and the campaign's quiet hours; at the close a digest goes to the digest recipients
- * unless [Digest] OnClose=no (never for announcements); a periodic digest shows the rounds
- * open at its instant and is skipped if there are none. */
+ * unless [Digest] OnClose=no (never for announcements); a periodic digest covers the rounds
+ * open at its instant and those closed since the previous one, and is skipped if there are
+ * none. */
 #define _GNU_SOURCE
 #include "plan.h"
 
@@ -125,7 +126,7 @@ static void add_round(plan *p, const coco_campaign *c, const coco_round *r, cons
 }
 
 /* The periodic digests in [from, until): `each` is called with the instant and the ids of
- * the rounds open then ("" when none). */
+ * the rounds it covers ("" when none): open then, or closed since the previous digest. */
 int plan_periodic_digests(const coco_campaign *c, plan_occ *const *occs, const size_t *n_occs,
                           int64_t from, int64_t until,
                           void (*each)(int64_t at, const char *covers, void *userdata),
@@ -134,6 +135,8 @@ int plan_periodic_digests(const coco_campaign *c, plan_occ *const *occs, const s
 	if (!c->digest.set || !c->digest.repeat)
 		return 0;
 	int64_t t = from == INT64_MIN ? INT64_MIN : from - 1;
+	/* The previous digest: the first one in the window covers what closed since `from`. */
+	int64_t prev = t;
 	for (unsigned guard = 0; guard < OCCURRENCES_MAX; guard++) {
 		/* cocod's own rule, so that the plan cannot drift from what it sends. */
 		int k = schedule_digest_next(c, t, &t);
@@ -147,8 +150,10 @@ int plan_periodic_digests(const coco_campaign *c, plan_occ *const *occs, const s
 				continue;
 			for (size_t j = 0; j < n_occs[i]; j++)
 				/* The tick opens and closes rounds before the digest: a round
-				 * closing at t is closed, one opening at t is open. */
-				if (occs[i][j].open <= t && t < occs[i][j].close) {
+				 * closing at t is closed (and covered, as closed since the
+				 * previous digest), one opening at t is open. */
+				if ((occs[i][j].open <= t && t < occs[i][j].close) ||
+				    (prev < occs[i][j].close && occs[i][j].close <= t)) {
 					strbuf_printf(&covers, "%s%s", covers.len ? ", " : "",
 					              c->rounds[i].id);
 					break;
@@ -156,6 +161,7 @@ int plan_periodic_digests(const coco_campaign *c, plan_occ *const *occs, const s
 		}
 		each(t, covers.s ? covers.s : "", userdata);
 		strbuf_done(&covers);
+		prev = t;
 	}
 	return 0;
 }

@@ -139,6 +139,19 @@ run "$COCOCTL" check --config "$T/one" --now "$NOW"
 [ "$(grep -c "one.conf:[0-9]*: " <<<"$out")" -eq 1 ] || fail "one bad date, not one error: $out"
 expect_match "$out" "one.conf:6: Open=2026-02-30 09:00"
 
+# A Monday-to-Thursday pulse with a Friday digest (issue #7's admin): no round is open on
+# Friday, and still each digest covers the pulse that closed on Thursday. Neither a
+# warning nor an error; the plan shows what each Friday digest covers.
+mkdir -p "$T/pulse/campaigns.d"
+printf '[Daemon]\nStateDirectory=%s/state\n' "$T" >"$T/pulse/coco.conf"
+printf '[Campaign]\nTimeZone=UTC\n[Member "a"]\nSide=client\nEmail=a@x.example\n[Round "pulse"]\nKind=survey\nOpen=2026-12-07 09:00\nRepeat=FREQ=WEEKLY;COUNT=3\nDuration=3d8h\n[Question "pulse/mood"]\nKind=scale\nText=Mood?\nMin=1\nMax=5\n[Digest]\nRepeat=FREQ=WEEKLY;BYDAY=FR;BYHOUR=16;BYMINUTE=0\n' >"$T/pulse/campaigns.d/pulse.conf"
+run "$COCOCTL" check --config "$T/pulse" --now "$NOW"
+[ $rc -eq 0 ] || fail "the Friday digest of a Monday-Thursday pulse: check exited $rc: $out"
+if grep -q "warning\|error" <<<"$out"; then fail "the Friday digest of a Monday-Thursday pulse: $out"; fi
+plan=$("$COCOCTL" plan pulse --config "$T/pulse" --now "$NOW")
+[ "$(grep -cE '^Fri 2026-12-(11|18|25) 16:00 UTC +digest +periodic, shows pulse ' <<<"$plan")" -eq 3 ] ||
+	fail "expected three Friday digests showing the pulse: $plan"
+
 # ---- the example passes, and its plan is what an admin expects ----
 run "$COCOCTL" --config etc check --now "$NOW"
 [ $rc -eq 0 ] || fail "the example does not pass check: $out"
@@ -161,7 +174,7 @@ expect_plan '^Thu 2026-12-03 21:00 America/New_York +remind +kickoff \(reminder 
 expect_plan '^Fri 2026-12-04 13:00 Europe/Helsinki +remind +kickoff \(reminder 2\) +aino, mikko, sofia, jonas, lena$'
 expect_plan '^Fri 2026-12-04 17:00 Europe/Helsinki +close +kickoff *$'
 expect_plan '^Fri 2026-12-04 17:00 Europe/Helsinki +digest +kickoff \(on close\) +aino, mikko, sofia, jonas, lena$'
-expect_plan '^Fri 2026-12-11 16:00 Europe/Helsinki +digest +periodic, shows pulse +aino, mikko, sofia, jonas, lena$'
+expect_plan '^Fri 2026-12-11 16:00 Europe/Helsinki +digest +periodic, shows kickoff, ideas, pulse +aino, mikko, sofia, jonas, lena$'
 expect_plan '^Mon 2026-12-14 09:00 Europe/Helsinki +open +pulse 2026-12-14 '
 # The vote has MaxReminders=1: the later of its two, two hours before the close.
 expect_plan '^Wed 2026-12-16 15:00 Europe/Helsinki +remind +vote \(reminder 1\) '
@@ -173,7 +186,7 @@ if grep -qE '^[A-Z][a-z]{2} (2026-11|2027-01-0[2-9])' <<<"$plan"; then fail "pla
 # sends no digest then (RFC 5545 would count it); neither does the plan show one.
 plan=$("$COCOCTL" --config etc plan onboarding --weeks 2 --now '2026-12-01 08:00')
 if grep -qE '^Tue 2026-12-01 09:00 .* digest +periodic' <<<"$plan"; then fail "a periodic digest at the first Open=: $plan"; fi
-expect_plan '^Fri 2026-12-11 16:00 Europe/Helsinki +digest +periodic, shows pulse '
+expect_plan '^Fri 2026-12-11 16:00 Europe/Helsinki +digest +periodic, shows kickoff, ideas, pulse '
 
 # plan says it works from the configuration; what cocod's state.json says has run is left
 # out (kickoff digested, pulse 2026-12-14 over, the vote open now).
