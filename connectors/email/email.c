@@ -304,9 +304,10 @@ static bool one_click_body(http_request *req)
 	const char *body = http_request_body(req, &len);
 	if (!body || !len)
 		return false;
-	if (memmem(body, len, "List-Unsubscribe=One-Click", 26))
-		return true;
-	return memmem(body, len, "name=\"List-Unsubscribe\"", 24) && memmem(body, len, "One-Click", 9);
+#define HAS(lit) (memmem(body, len, lit, sizeof(lit) - 1) != NULL)
+	return HAS("List-Unsubscribe=One-Click") ||
+	       (HAS("name=\"List-Unsubscribe\"") && HAS("One-Click"));
+#undef HAS
 }
 
 /* A POST waiting for the core. It outlives the request when the client goes first
