@@ -117,6 +117,26 @@ int cmd_status(const ctl_args *a)
 			       cJSON_IsString(dg) ? ": " : "", cJSON_IsString(dg) ? dg->valuestring : "");
 		}
 	}
+	/* Who unsubscribed from a campaign's messages (List-Unsubscribe). */
+	const cJSON *un = cJSON_GetObjectItem(o, "unsubscribed");
+	if (cJSON_GetArraySize(un) > 0) {
+		printf("unsubscribed (undo: cococtl resubscribe MEMBER CAMPAIGN):\n");
+		cJSON_ArrayForEach(it, un)
+		{
+			const cJSON *at = cJSON_GetObjectItem(it, "at");
+			const cJSON *via = cJSON_GetObjectItem(it, "via");
+			char when[32] = "?";
+			time_t t = cJSON_IsNumber(at) ? (time_t)at->valuedouble : 0;
+			struct tm tm;
+			if (t && gmtime_r(&t, &tm))
+				strftime(when, sizeof when, "%Y-%m-%d %H:%MZ", &tm);
+			printf("  %s/%s %s: since %s (via %s)\n",
+			       cJSON_GetObjectItem(it, "campaign")->valuestring,
+			       cJSON_GetObjectItem(it, "member")->valuestring,
+			       cJSON_GetObjectItem(it, "address")->valuestring, when,
+			       cJSON_IsString(via) ? via->valuestring : "?");
+		}
+	}
 	cJSON_Delete(o);
 	return CTL_OK;
 }
@@ -254,6 +274,21 @@ int cmd_forget(const ctl_args *a)
 		printf("%s %" PRId64 " %s", kinds[i].lead, n, n == 1 ? kinds[i].one : kinds[i].many);
 	}
 	putchar('\n');
+	cJSON_Delete(o);
+	return CTL_OK;
+}
+
+int cmd_resubscribe(const ctl_args *a)
+{
+	cJSON *req = request("resubscribe");
+	cJSON_AddStringToObject(req, "member", a->pos[0]);
+	cJSON_AddStringToObject(req, "campaign", a->pos[1]);
+	cJSON *o = call(req);
+	if (!o)
+		return CTL_FAILED;
+	const cJSON *it;
+	cJSON_ArrayForEach(it, cJSON_GetObjectItem(o, "addresses"))
+		printf("resubscribed %s to %s at %s\n", a->pos[0], a->pos[1], it->valuestring);
 	cJSON_Delete(o);
 	return CTL_OK;
 }

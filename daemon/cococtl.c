@@ -123,6 +123,11 @@ static const ctl_command commands[] = {
 	 O(OPT_FORMAT) | O(OPT_HISTORY), 1, 1, cmd_export, true},
 	{"forget", "MEMBER", "erase every copy of a member: answers, digests, spool, mail", NULL, 0,
 	 1, 1, cmd_forget, true},
+	{"resubscribe", "MEMBER CAMPAIGN", "send a campaign's messages again to a member who unsubscribed",
+	 "Undoes what the member's unsubscribe link (a mail's List-Unsubscribe) did: their address\n"
+	 "gets the campaign's prompts, reminders and digests again. `cococtl status` lists who\n"
+	 "unsubscribed. Written to the audit log.",
+	 0, 2, 2, cmd_resubscribe, true},
 	{"poll", "", "make connectors look for new messages now", NULL, 0, 0, 0, cmd_poll, true},
 	{"help", "[COMMAND]", "this overview, or the help of COMMAND", NULL, 0, 0, 1, cmd_help,
 	 false},

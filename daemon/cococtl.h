@@ -51,3 +51,4 @@ int cmd_digest(const ctl_args *a);
 int cmd_export(const ctl_args *a);
 int cmd_forget(const ctl_args *a);
 int cmd_poll(const ctl_args *a);
+int cmd_resubscribe(const ctl_args *a);

@@ -567,5 +567,7 @@ int core_control(core *c, const cJSON *req, cJSON **ret_reply, char **ret_error)
 		return cmd_export(c, req, ret_reply, ret_error);
 	if (STREQ(cmd, "forget"))
 		return core_forget(c, arg(req, "member"), ret_reply, ret_error);
+	if (STREQ(cmd, "resubscribe"))
+		return core_resubscribe(c, req, ret_reply, ret_error);
 	return -EOPNOTSUPP;
 }

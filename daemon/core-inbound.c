@@ -729,6 +729,10 @@ void core_receive(core *c, const inbound_msg *m, inbound_done_fn done, void *ud)
 {
 	const char *from = m->from ? m->from : "(unknown)";
 
+	if (m->unsubscribe) {
+		core_receive_unsubscribe(c, m, done, ud);
+		return;
+	}
 	if (m->bounce) {
 		core_receive_bounce(c, m, done, ud);
 		return;

@@ -25,11 +25,19 @@ void core_set_channels(core *c, const channel_ops *const *channels, size_t n)
 }
 
 /* The channel that carries a member's own messages: the first running one that reaches
- * members privately and has an address of its kind for this member. */
-static const channel_ops *member_channel(core *c, const coco_member *m, const char **ret_address)
+ * members privately and has an address of its kind for this member, unless the member
+ * unsubscribed there from the campaign (core-unsub.c: confirmations still go). */
+static const channel_ops *member_channel(core *c, const outbound *o, const char **ret_address,
+                                         bool *ret_muted)
 {
+	const coco_member *m = o->to;
 	for (size_t i = 0; i < c->n_channels; i++) {
 		const char *a = config_member_address(m, c->channels[i]->address);
+		if ((c->channels[i]->caps & CHANNEL_DM) && a && !STREQ(o->kind, "confirmation") &&
+		    core_muted(c, o->camp, m, a)) {
+			*ret_muted = true;
+			continue;
+		}
 		if ((c->channels[i]->caps & CHANNEL_DM) && a) {
 			*ret_address = a;
 			return c->channels[i];
@@ -215,7 +223,13 @@ int core_render(core *c, const char *name, const cJSON *data, char **ret)
 int core_send_member(core *c, const outbound *o)
 {
 	const char *address = NULL;
-	const channel_ops *ch = member_channel(c, o->to, &address);
+	bool muted = false;
+	const channel_ops *ch = member_channel(c, o, &address, &muted);
+	if (!ch && muted) {
+		log_info("%s: member %s unsubscribed from this campaign's messages: \"%s\" not sent",
+		         o->camp->id, o->to->id, o->subject);
+		return 0;
+	}
 	if (!ch) {
 		strbuf b = {0};
 		for (size_t i = 0; i < c->n_channels; i++)
@@ -231,6 +245,8 @@ int core_send_member(core *c, const outbound *o)
 	 * (a Reply-To address, a Message-ID, a thread) is the channel's business. */
 	char tag[SECRET_TAG_LEN + 1];
 	secret_tag(&c->key, o->camp->id, o->tag_round ? o->tag_round : o->round, o->to->id, tag);
+	char unsub[SECRET_TAG_LEN + 1];
+	core_unsub_token(c, o->camp, o->to, unsub);
 	_cleanup_free_ char *html = o->html ? xstrdup(o->html) : NULL;
 	if (!html)
 		(void)digest_markdown_to_html(o->markdown, &html);
@@ -248,6 +264,7 @@ int core_send_member(core *c, const outbound *o)
 		.html = html,
 		.conversation = tag,
 		.in_reply_to = (char *)o->in_reply_to,
+		.unsubscribe = unsub,
 		.prompt = (cJSON *)o->prompt,
 	};
 	cJSON *msg = NULL;

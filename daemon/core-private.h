@@ -56,8 +56,14 @@ typedef struct core_tag {
 } core_tag;
 core_tags *core_tags_build(const coco_config *cfg, const secret *key);
 core_tags *core_tags_free(core_tags *t);
-/* tag: SECRET_TAG_LEN lower-case characters. */
+/* tag: SECRET_TAG_LEN lower-case characters. An unsubscribe token is no reply's tag. */
 bool core_tags_find(const core_tags *t, const coco_config *cfg, const char *tag, core_tag *ret);
+/* The unsubscribe token's campaign and member (round NULL); false for anything else. */
+bool core_tags_find_unsub(const core_tags *t, const coco_config *cfg, const char *token,
+                          core_tag *ret);
+/* What the unsubscribe token signs beside campaign and member: ':' is in no round id, so
+ * no round's tag can be it. */
+#define CORE_UNSUB_WHAT "unsubscribe:"
 
 struct core {
 	const coco_config *cfg;
@@ -80,6 +86,9 @@ struct core {
 	/* Replies to strangers this hour (core-stranger.c): a global cap, in memory. */
 	int64_t stranger_hour;
 	unsigned stranger_replies;
+	/* Unsubscribed addresses (core-unsub.c): "campaign member address" → the record;
+	 * NULL until first needed, then loaded from unsubscribed.jsonl. */
+	cJSON *muted;
 };
 
 /* The reply tag's entry ({"c","r","m"}) an inbound message leads to: its conversation
@@ -94,6 +103,17 @@ void core_receive_bounce(core *c, const inbound_msg *m, inbound_done_fn done, vo
  * one a day per address, STRANGER_PER_HOUR in all. */
 enum { STRANGER_PER_HOUR = 20 };
 void core_reply_stranger(core *c, const inbound_msg *m);
+
+/* core-unsub: an unsubscribe request (inbound_msg.unsubscribe): recorded in
+ * unsubscribed.jsonl when the token is one the core issued; done is called once. */
+void core_receive_unsubscribe(core *c, const inbound_msg *m, inbound_done_fn done, void *ud);
+/* The member unsubscribed from the campaign's messages at this address. */
+bool core_muted(core *c, const coco_campaign *camp, const coco_member *m, const char *address);
+/* The token for channel_msg.unsubscribe. */
+void core_unsub_token(core *c, const coco_campaign *camp, const coco_member *m,
+                      char ret[SECRET_TAG_LEN + 1]);
+/* `cococtl resubscribe MEMBER CAMPAIGN`. */
+int core_resubscribe(core *c, const cJSON *req, cJSON **ret_reply, char **ret_error);
 
 /* The conversation a channel's message (by its remote id) belongs to, or NULL. */
 const char *core_conversation_lookup(core *c, const char *channel, const char *remote_id);

@@ -1,7 +1,8 @@
 /* core-tags: the reply-tag index, tag → (campaign, member, what it answers).
  *
- * Every member has one tag for the campaign's digests and two per round (the round, its
- * digest): members × (1 + 2 × rounds) entries. It used to be a cJSON object, about 450 bytes
+ * Every member has one tag for the campaign's digests, one to unsubscribe from the
+ * campaign (core-unsub.c) and two per round (the round, its digest): members × (2 + 2 ×
+ * rounds) entries. It used to be a cJSON object, about 450 bytes
  * an entry and a linear scan per lookup (and per insert: building it was quadratic). Here an
  * entry is 32 bytes in one array, found through an open-addressing table of indices. */
 #define _GNU_SOURCE
@@ -16,6 +17,7 @@ typedef struct tag_entry {
 	uint32_t camp, member;
 	int32_t round; /* index in the campaign's rounds, or -1: the campaign's digest */
 	bool digest;   /* a reply to a digest ("digest", "digest:ROUND"), not an answer */
+	bool unsub;    /* the unsubscribe token (CORE_UNSUB_WHAT): never a reply's tag */
 } tag_entry;
 
 struct core_tags {
@@ -45,12 +47,15 @@ static uint32_t *tags_slot(const core_tags *t, const char *tag)
 /* As the cJSON object did: a tag made twice (a round named "digest" has the campaign
  * digest's tag) names what was added last. */
 static void tags_add(core_tags *t, const secret *key, const coco_campaign *camp, uint32_t ci,
-                     uint32_t mi, int32_t ri, bool digest)
+                     uint32_t mi, int32_t ri, bool digest, bool unsub)
 {
 	tag_entry e = {.camp = ci, .member = mi, .round = ri, .digest = digest};
 	char tag[SECRET_TAG_LEN + 1];
 	const char *member = camp->members[mi].id;
-	if (ri < 0)
+	if (unsub) {
+		e.unsub = true;
+		secret_tag(key, camp->id, CORE_UNSUB_WHAT, member, tag);
+	} else if (ri < 0)
 		secret_tag(key, camp->id, "digest", member, tag);
 	else if (digest) {
 		_cleanup_free_ char *dr = xasprintf("digest:%s", camp->rounds[ri].id);
@@ -84,7 +89,7 @@ core_tags *core_tags_build(const coco_config *cfg, const secret *key)
 {
 	size_t n = 0;
 	for (size_t i = 0; i < cfg->n_campaigns; i++)
-		n += cfg->campaigns[i].n_members * (1 + 2 * cfg->campaigns[i].n_rounds);
+		n += cfg->campaigns[i].n_members * (2 + 2 * cfg->campaigns[i].n_rounds);
 	if (n >= UINT32_MAX / 4) { /* some 10^9 members: the config could not be loaded */
 		log_error("%zu reply tags: more than the tag index holds", n);
 		abort();
@@ -99,25 +104,42 @@ core_tags *core_tags_build(const coco_config *cfg, const secret *key)
 	for (size_t i = 0; i < cfg->n_campaigns; i++) {
 		const coco_campaign *camp = &cfg->campaigns[i];
 		for (size_t m = 0; m < camp->n_members; m++) {
-			tags_add(t, key, camp, (uint32_t)i, (uint32_t)m, -1, true);
+			tags_add(t, key, camp, (uint32_t)i, (uint32_t)m, -1, true, false);
+			tags_add(t, key, camp, (uint32_t)i, (uint32_t)m, -1, false, true);
 			for (size_t k = 0; k < camp->n_rounds; k++) {
-				tags_add(t, key, camp, (uint32_t)i, (uint32_t)m, (int32_t)k, false);
-				tags_add(t, key, camp, (uint32_t)i, (uint32_t)m, (int32_t)k, true);
+				tags_add(t, key, camp, (uint32_t)i, (uint32_t)m, (int32_t)k, false, false);
+				tags_add(t, key, camp, (uint32_t)i, (uint32_t)m, (int32_t)k, true, false);
 			}
 		}
 	}
 	return t;
 }
 
+static const tag_entry *tags_get(const core_tags *t, const char *tag)
+{
+	if (!t || strlen(tag) != SECRET_TAG_LEN)
+		return NULL;
+	uint32_t s = *tags_slot(t, tag);
+	return s ? &t->e[s - 1] : NULL;
+}
+
+bool core_tags_find_unsub(const core_tags *t, const coco_config *cfg, const char *token,
+                          core_tag *ret)
+{
+	const tag_entry *e = tags_get(t, token);
+	if (!e || !e->unsub)
+		return false;
+	const coco_campaign *camp = &cfg->campaigns[e->camp];
+	*ret = (core_tag){.camp = camp, .member = &camp->members[e->member]};
+	return true;
+}
+
 bool core_tags_find(const core_tags *t, const coco_config *cfg, const char *tag,
                     core_tag *ret)
 {
-	if (!t || strlen(tag) != SECRET_TAG_LEN)
+	const tag_entry *e = tags_get(t, tag);
+	if (!e || e->unsub)
 		return false;
-	uint32_t s = *tags_slot(t, tag);
-	if (!s)
-		return false;
-	const tag_entry *e = &t->e[s - 1];
 	const coco_campaign *camp = &cfg->campaigns[e->camp];
 	*ret = (core_tag){
 		.camp = camp,

@@ -1016,6 +1016,7 @@ core *core_free(core *c)
 	campaigns_free(c);
 	core_tags_free(c->tags);
 	cJSON_Delete(c->conversations);
+	cJSON_Delete(c->muted);
 	free(c->channels);
 	free(c->deferred); /* empty outside core_commit() */
 	strv_free(c->tdirs);

@@ -66,8 +66,12 @@ void core_note_sent(const char *channel, const cJSON *msg, const char *remote_id
  * latest bounce's status and diagnostic, only addresses the configuration still gives the
  * member. The caller owns it. */
 cJSON *core_failing_addresses(core *c);
+/* Who unsubscribed from a campaign's messages at an address (core-unsub.c), for `cococtl
+ * status`: an array of {"campaign","member","address","at","via"}. The caller owns it. */
+cJSON *core_unsubscribed(core *c);
 
-/* Handles a control request: rounds, open, close, remind, digest, export, forget. Returns
+/* Handles a control request: rounds, open, close, remind, digest, export, forget,
+ * resubscribe. Returns
  * -EOPNOTSUPP (without touching the outputs) for a command it does not know. */
 int core_control(core *c, const cJSON *req, cJSON **ret_reply, char **ret_error);
 

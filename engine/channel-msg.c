@@ -25,6 +25,7 @@ channel_msg *channel_msg_free(channel_msg *m)
 	free(m->html);
 	free(m->conversation);
 	free(m->in_reply_to);
+	free(m->unsubscribe);
 	cJSON_Delete(m->prompt);
 	free(m);
 	return NULL;
@@ -72,6 +73,7 @@ int channel_msg_to_json(const channel_msg *m, cJSON **ret)
 	put(o, "html", m->html);
 	put(o, "conversation", m->conversation);
 	put(o, "in_reply_to", m->in_reply_to);
+	put(o, "unsubscribe", m->unsubscribe);
 	if (m->prompt)
 		cJSON_AddItemToObject(o, "prompt", cJSON_Duplicate(m->prompt, true));
 	*ret = o;
@@ -127,6 +129,7 @@ int channel_msg_from_json(const cJSON *o, channel_msg **ret)
 	else {
 		m->address = get(to, "address");
 		m->conversation = get(o, "conversation");
+		m->unsubscribe = get(o, "unsubscribe");
 	}
 	const cJSON *prompt = cJSON_GetObjectItemCaseSensitive(o, "prompt");
 	if (cJSON_IsObject(prompt))

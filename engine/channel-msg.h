@@ -10,7 +10,7 @@
  *   {"v":2,"id":"…","kind":"prompt|reminder|confirmation|reply|digest","campaign":"…",
  *    "round":"…","occurrence":"…","to":{"member":"…","name":"…","address":"…"} or
  *    {"room":"…"} or (kind "reply") {"address":"…"},"subject":"…","markdown":"…","html":"…","conversation":"…",
- *    "in_reply_to":"…","prompt":{"questions":[…],"ideas":[…],"votes":N}}
+ *    "in_reply_to":"…","unsubscribe":"…","prompt":{"questions":[…],"ideas":[…],"votes":N}}
  * plus the spool's own bookkeeping ("tries", "next_try", …), which this module ignores.
  * Unknown versions are refused (-EPROTO). */
 #pragma once
@@ -38,6 +38,10 @@ typedef struct channel_msg {
 	char *html;         /* may be NULL: the channel renders markdown itself */
 	char *conversation; /* opaque reference issued by the core; a reply carries it back */
 	char *in_reply_to;  /* the channel's own id of the message this answers; may be NULL */
+	/* Opaque token issued by the core with every message to a member (NULL otherwise):
+	 * handed back as inbound_msg.unsubscribe, it stops this campaign's messages to the
+	 * member's address on that channel (a mail's List-Unsubscribe). */
+	char *unsubscribe;
 	cJSON *prompt;      /* the prompt as data, or NULL */
 } channel_msg;
 

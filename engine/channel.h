@@ -108,6 +108,13 @@ typedef struct inbound_msg {
 	/* The sender's domain is the site's own (mail: [Mail] From='s): such a sender that is
 	 * no member gets no reply, so that two robots of one site never talk to each other. */
 	bool from_own_domain;
+	/* Non-NULL: not an answer but a request to stop: the token the core issued
+	 * (channel_msg.unsubscribe), followed back by the member (a one-click POST, a mail to
+	 * the unsubscribe address). The token alone is the proof. The core answers DONE once it
+	 * durably recorded that the member's address on this channel gets no more prompts,
+	 * reminders or digests of that campaign; REJECTED (and keeps nothing) for a token it
+	 * never issued; RETRY when it cannot record it now. */
+	const char *unsubscribe;
 } inbound_msg;
 
 /* ---- outbound ---- */

@@ -9,7 +9,7 @@ prod=$(cd "$(dirname "$COCOD")/.." && pwd)/cocod
 [ -x "$prod" ] || fail "no production binary at $prod: run make all"
 [ "$prod" != "$san" ] || fail "COCOD ($san) is the production binary; run the tests on build/san"
 
-hooks=(COCO_STORE_CRASH_AFTER COCO_TEST_NOW)
+hooks=(COCO_STORE_CRASH_AFTER COCO_TEST_NOW COCO_SPOOL_BACKOFF_SEC)
 for h in "${hooks[@]}"; do
 	n=$(strings -a "$prod" | grep -c -- "$h" || true)
 	[ "$n" -eq 0 ] || fail "$prod contains the test hook $h ($n times)"

@@ -56,12 +56,41 @@ static void test_find_ref(void **state)
 	assert_int_equal(email_find_ref(FROM, NULL, NULL, NULL, ref), 0);
 }
 
+/* The unsubscribe address (List-Unsubscribe's mailto) and how a mail to it is found. */
+static void test_unsub(void **state)
+{
+	_cleanup_free_ char *a = email_unsub_address(FROM, REF);
+	assert_string_equal(a, "coco+unsub-" REF "@northwind.example");
+	assert_null(email_unsub_address(FROM, "short"));
+	assert_null(email_unsub_address("no-at-sign", REF));
+	char tok[EMAIL_REF_LEN + 1];
+	const char *const to1[] = {"someone@else.example", "<COCO+UNSUB-6PWM3G5VEETJGITV@northwind.example>", NULL};
+	assert_int_equal(email_find_unsub(FROM, to1, tok), 1);
+	assert_string_equal(tok, REF);
+	/* A server that strips the '+'. */
+	const char *const to2[] = {"cocounsub-" REF "@northwind.example", NULL};
+	assert_int_equal(email_find_unsub(FROM, to2, tok), 1);
+	/* A reply address, another domain, another prefix: no request. */
+	const char *const no1[] = {"coco+" REF "@northwind.example", NULL};
+	const char *const no2[] = {"coco+unsub-" REF "@evil.example", NULL};
+	const char *const no3[] = {"coco+unsob-" REF "@northwind.example", NULL};
+	const char *const no4[] = {"unsub-" REF "x@northwind.example", NULL};
+	assert_int_equal(email_find_unsub(FROM, no1, tok), 0);
+	assert_int_equal(email_find_unsub(FROM, no2, tok), 0);
+	assert_int_equal(email_find_unsub(FROM, no3, tok), 0);
+	assert_int_equal(email_find_unsub(FROM, no4, tok), 0);
+	assert_int_equal(email_find_unsub(FROM, NULL, tok), 0);
+	assert_true(email_is_ref(REF));
+	assert_false(email_is_ref("6pwm3g5veetjgit"));
+	assert_false(email_is_ref(NULL));
+}
+
 static void test_msg_round_trip(void **state)
 {
 	channel_msg m = {
 		.id = "prompt-abc", .kind = "prompt", .campaign = "c", .round = "r",
 		.occurrence = "2026-12-07", .member = "ana", .name = "Ana", .address = "ana@x.example",
-		.subject = "Hello", .markdown = "**hi**", .conversation = REF,
+		.subject = "Hello", .markdown = "**hi**", .conversation = REF, .unsubscribe = "u" REF,
 		.prompt = cJSON_Parse("{\"questions\":[{\"number\":1,\"kind\":\"scale\"}]}"),
 	};
 	cJSON *o = NULL;
@@ -74,6 +103,7 @@ static void test_msg_round_trip(void **state)
 	cJSON_Delete(m.prompt);
 	assert_string_equal(back->address, "ana@x.example");
 	assert_string_equal(back->conversation, REF);
+	assert_string_equal(back->unsubscribe, "u" REF);
 	assert_string_equal(back->occurrence, "2026-12-07");
 	assert_non_null(back->prompt);
 	assert_null(back->room);
@@ -115,6 +145,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_reply_to_and_message_id),
 		cmocka_unit_test(test_find_ref),
+		cmocka_unit_test(test_unsub),
 		cmocka_unit_test(test_msg_round_trip),
 		cmocka_unit_test(test_msg_versions),
 	};

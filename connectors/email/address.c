@@ -3,6 +3,7 @@
 #include "email/address.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <string.h>
 #include <strings.h>
 
@@ -30,6 +31,50 @@ char *email_reply_to(const char *from, const char *ref)
 	if (!at || !ref || !is_ref(ref, strlen(ref)))
 		return NULL;
 	return xasprintf("%.*s+%s%s", (int)(at - from), from, ref, at);
+}
+
+static void bare(const char *s, const char **start, const char **end);
+static bool ends_in_ref(const char *s, const char *e, const char *domain, char sep, bool sep_optional,
+                        char ret[EMAIL_REF_LEN + 1]);
+
+bool email_is_ref(const char *s)
+{
+	return s && is_ref(s, strlen(s));
+}
+
+#define UNSUB_PREFIX "unsub-"
+
+char *email_unsub_address(const char *from, const char *token)
+{
+	const char *at = from ? strrchr(from, '@') : NULL;
+	if (!at || !email_is_ref(token))
+		return NULL;
+	return xasprintf("%.*s+" UNSUB_PREFIX "%s%s", (int)(at - from), from, token, at);
+}
+
+int email_find_unsub(const char *from, const char *const *to, char ret[EMAIL_REF_LEN + 1])
+{
+	const char *at = from ? strrchr(from, '@') : NULL;
+	if (!at)
+		return 0;
+	const size_t plen = sizeof(UNSUB_PREFIX) - 1;
+	for (size_t i = 0; to && to[i]; i++) {
+		const char *s, *e;
+		bare(to[i], &s, &e);
+		/* local+unsub-TOKEN@domain, or localunsub-TOKEN@domain from a server that strips
+		 * the '+'. */
+		char tok[EMAIL_REF_LEN + 1];
+		if (!ends_in_ref(s, e, at + 1, '-', false, tok))
+			continue;
+		const char *tat = memrchr(s, '@', (size_t)(e - s));
+		const char *ref = tat - EMAIL_REF_LEN;
+		if (ref - s < (ptrdiff_t)plen ||
+		    strncasecmp(ref - plen, UNSUB_PREFIX, plen) != 0)
+			continue;
+		memcpy(ret, tok, sizeof tok);
+		return 1;
+	}
+	return 0;
 }
 
 char *email_message_id(const char *from, const char *id, const char *ref)

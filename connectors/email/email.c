@@ -2,10 +2,14 @@
  * shared libcurl multi) and IMAP in (imap.h, on its own thread) — with the same mail both
  * ways as the local channel (message.h). It owns the [SMTP] and [IMAP] sections, the IMAP
  * cursor in the store (channels/email/imap-cursor) and the rule that a mail is flagged on
- * the server only once the core's answer is durable. */
+ * the server only once the core's answer is durable. With [Web] BaseUrl= it also serves the
+ * one-click unsubscribe of its mails' List-Unsubscribe (RFC 8058) on the HTTP ingress:
+ * GET /u/TOKEN a page with a button, POST /u/TOKEN the request, answered 200 once the core
+ * recorded it, 403 for a token the core never issued. */
 #define _GNU_SOURCE
 #include "email/email.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -102,7 +106,8 @@ static char *settings_signature(const coco_config *cfg)
 	strbuf b = {0};
 	for (size_t i = 0; i < cfg->n_settings; i++) {
 		const coco_setting *s = &cfg->settings[i];
-		if (STREQ(s->section, "SMTP") || STREQ(s->section, "IMAP"))
+		if (STREQ(s->section, "SMTP") || STREQ(s->section, "IMAP") ||
+		    (STREQ(s->section, "Web") && STREQ(s->key, "BaseUrl")))
 			strbuf_printf(&b, "%s.%s=%s\n", s->section, s->key, s->value ? s->value : "");
 	}
 	strbuf_printf(&b, "secrets=%s\n", cfg->secrets_dir ? cfg->secrets_dir : "");
@@ -132,7 +137,8 @@ static int email_send(channel *c, const channel_msg *m, send_done_fn done, void 
 {
 	_cleanup_free_ char *text = NULL, *err = NULL, *message_id = NULL;
 	size_t len = 0;
-	int r = email_compose(c->h->cfg, m, &text, &len, &message_id, &err);
+	int r = email_compose_with(c->h->cfg, m, get(c, "Web", "BaseUrl"), &text, &len,
+	                           &message_id, &err);
 	if (r < 0) {
 		done(SEND_FAIL, err ? err : "could not compose the message", NULL, userdata);
 		return 0;
@@ -244,6 +250,164 @@ static const imap_hooks hooks = {
 	.on_state = on_imap_state,
 };
 
+/* ---- one-click unsubscribe (RFC 8058) ---- */
+
+/* The token of /u/TOKEN, or NULL. */
+static const char *unsub_token(http_request *req)
+{
+	const char *p = http_request_path(req);
+	if (strncmp(p, "/u/", 3) != 0 || !email_is_ref(p + 3))
+		return NULL;
+	return p + 3;
+}
+
+static const char *const page_headers[] = {
+	"Cache-Control", "no-store",
+	/* The token is in the URL: no Referer with it to anyone. */
+	"Referrer-Policy", "no-referrer",
+	"Content-Security-Policy", "default-src 'none'; form-action 'self'; frame-ancestors 'none'",
+	NULL,
+};
+
+static int respond_page(http_request *req, unsigned status, const char *title, const char *text,
+                        bool button)
+{
+	_cleanup_free_ char *html = xasprintf(
+		"<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+		"<meta name=\"viewport\" content=\"width=device-width\"><title>%s</title></head>\n"
+		"<body><h1>%s</h1>\n<p>%s</p>\n%s</body></html>\n",
+		title, title, text,
+		button ? "<form method=\"post\"><input type=\"hidden\" name=\"List-Unsubscribe\" "
+		         "value=\"One-Click\"><button type=\"submit\">Unsubscribe</button></form>\n"
+		       : "");
+	return http_respond(req, status, "text/html; charset=utf-8", html, strlen(html),
+	                    page_headers);
+}
+
+/* GET never unsubscribes: mail scanners and link previews fetch every link. */
+static int on_unsub_get(http_request *req, void *userdata)
+{
+	(void)userdata;
+	if (!unsub_token(req))
+		return http_respond_text(req, 404, "not found");
+	return respond_page(req, 200, "Unsubscribe?",
+	                    "You will get no more mail of this survey: no invitations, reminders "
+	                    "or digests. The organisers can undo it if you ask them.",
+	                    true);
+}
+
+/* RFC 8058: application/x-www-form-urlencoded "List-Unsubscribe=One-Click", or the same as
+ * one multipart/form-data field. */
+static bool one_click_body(http_request *req)
+{
+	size_t len = 0;
+	const char *body = http_request_body(req, &len);
+	if (!body || !len)
+		return false;
+#define HAS(lit) (memmem(body, len, lit, sizeof(lit) - 1) != NULL)
+	return HAS("List-Unsubscribe=One-Click") ||
+	       (HAS("name=\"List-Unsubscribe\"") && HAS("One-Click"));
+#undef HAS
+}
+
+/* A POST waiting for the core. It outlives the request when the client goes first
+ * (cancel), and the channel: the core calls done once whatever happens. */
+typedef struct unsub_req {
+	http_request *req; /* NULL once answered or cancelled */
+	bool deferred, finished;
+	inbound_status status;
+	char token[EMAIL_REF_LEN + 1];
+	char key[EMAIL_REF_LEN + 16];
+} unsub_req;
+
+static void unsub_answer(unsub_req *u)
+{
+	switch (u->status) {
+	case INBOUND_DONE:
+		(void)respond_page(u->req, 200, "Unsubscribed",
+		                   "You will get no more mail of this survey.", false);
+		break;
+	case INBOUND_REJECTED:
+		(void)respond_page(u->req, 403, "Not a valid link",
+		                   "This unsubscribe link is not one we sent: nothing was changed.",
+		                   false);
+		break;
+	default: {
+		static const char *const retry[] = {"Retry-After", "60", NULL};
+		static const char text[] = "Please try again in a minute.\n";
+		(void)http_respond(u->req, 503, "text/plain; charset=utf-8", text, sizeof text - 1,
+		                   retry);
+		break;
+	}
+	}
+	u->req = NULL;
+}
+
+static void on_unsub_done(const inbound_result *res, void *userdata)
+{
+	unsub_req *u = userdata;
+	u->status = res->status;
+	u->finished = true;
+	if (!u->deferred)
+		return; /* answered by the handler, which is still running */
+	if (u->req)
+		unsub_answer(u);
+	free(u);
+}
+
+static void on_unsub_cancel(http_request *req, void *userdata)
+{
+	(void)req;
+	unsub_req *u = userdata;
+	u->req = NULL; /* the core's done frees u */
+}
+
+static int on_unsub_post(http_request *req, void *userdata)
+{
+	channel *c = userdata;
+	const char *token = unsub_token(req);
+	if (!token)
+		return http_respond_text(req, 404, "not found");
+	if (!one_click_body(req))
+		return http_respond_text(req, 400, "expected the body List-Unsubscribe=One-Click");
+	unsub_req *u = xcalloc(1, sizeof *u);
+	u->req = req;
+	for (size_t i = 0; i < EMAIL_REF_LEN; i++)
+		u->token[i] = (char)(token[i] | 0x20);
+	snprintf(u->key, sizeof u->key, "unsubscribe:%s", u->token);
+	inbound_msg im = {
+		.key = u->key,
+		.channel = c->h->name,
+		.unsubscribe = u->token,
+	};
+	c->h->receive(c->h, &im, on_unsub_done, u);
+	if (u->finished) {
+		unsub_answer(u);
+		free(u);
+		return 0;
+	}
+	u->deferred = true;
+	int r = http_request_defer(req, on_unsub_cancel, u);
+	if (r < 0) {
+		/* Cannot happen inside a handler; the core's done still frees u. */
+		u->req = NULL;
+		return http_respond_text(req, 500, "internal error");
+	}
+	return 0;
+}
+
+static int start_routes(channel *c)
+{
+	if (!get(c, "Web", "BaseUrl") || !c->h->route_add)
+		return 0;
+	int r = c->h->route_add(c->h, "GET", "/u/", on_unsub_get, c, HTTP_ROUTE_PREFIX);
+	if (r >= 0)
+		r = c->h->route_add(c->h, "POST", "/u/", on_unsub_post, c, HTTP_ROUTE_PREFIX);
+	if (r < 0)
+		return log_error_errno(r, "email: cannot serve the one-click unsubscribe on /u/: %m");
+	return 0;
+}
+
 /* ---- life ---- */
 
 static channel *email_stop(channel *c)
@@ -353,6 +517,8 @@ static int email_start(const channel_host *h, channel **ret)
 	int r = start_smtp(c);
 	if (r >= 0)
 		r = start_imap(c);
+	if (r >= 0)
+		r = start_routes(c);
 	if (r < 0) {
 		email_stop(c);
 		return r;

@@ -312,6 +312,26 @@ static int offer_new(imap_client *c, mailimap *imap, uint32_t uidvalidity, uint3
 	return 0;
 }
 
+static int queue_lost_marks(imap_client *c, mailimap *imap, uint32_t uidvalidity,
+                            uint32_t cursor, char **why)
+{
+	_cleanup_free_ imap_candidate *v = NULL;
+	size_t n = 0;
+	int r = imap_list_new(imap, 1, &v, &n, why);
+	if (r < 0)
+		return r;
+	pthread_mutex_lock(&c->lock);
+	for (size_t i = 0; i < n && v[i].uid <= cursor; i++) {
+		if (c->n_marks == c->cap_marks) {
+			c->cap_marks = c->cap_marks ? 2 * c->cap_marks : 16;
+			c->marks = xrealloc(c->marks, c->cap_marks * sizeof(mark));
+		}
+		c->marks[c->n_marks++] = (mark){uidvalidity, v[i].uid};
+	}
+	pthread_mutex_unlock(&c->lock);
+	return 0;
+}
+
 static bool inflight_empty(imap_client *c)
 {
 	pthread_mutex_lock(&c->lock);
@@ -404,6 +424,13 @@ static int run_session(imap_client *c, mailimap *imap, char **why, bool *waited,
 	}
 	post_state(c, IMAP_STATE_CONNECTED, "%s port %u, %s, folder %s%s", c->host, c->cfg.port,
 	           imap_tls_to_string(c->cfg.tls), c->folder, use_idle ? ", IDLE" : ", polling");
+	/* Every message up to the cursor was answered: one still unseen there lost its mark
+	 * to a stop between the answer and the flag (cocod killed). Mark it now. */
+	if (!reset && fetched > 0) {
+		r = queue_lost_marks(c, imap, uidvalidity, fetched, why);
+		if (r < 0)
+			return r;
+	}
 
 	for (;;) {
 		r = imap_apply_marks(c, imap, uidvalidity, why);

@@ -23,6 +23,12 @@ const config_section_def email_section_mail = {"Mail", mail_keys, ELEMENTSOF(mai
 int email_compose(const coco_config *cfg, const channel_msg *m, char **ret, size_t *ret_len,
                   char **ret_message_id, char **ret_err)
 {
+	return email_compose_with(cfg, m, NULL, ret, ret_len, ret_message_id, ret_err);
+}
+
+int email_compose_with(const coco_config *cfg, const channel_msg *m, const char *one_click_base,
+                       char **ret, size_t *ret_len, char **ret_message_id, char **ret_err)
+{
 	const char *from = config_get(cfg, "Mail", "From");
 	if (!from) {
 		*ret_err = xstrdup("no sender address: set From= in the [Mail] section");
@@ -37,6 +43,18 @@ int email_compose(const coco_config *cfg, const channel_msg *m, char **ret, size
 	_cleanup_free_ char *message_id = m->conversation
 	                                          ? email_message_id(from, m->id, m->conversation)
 	                                          : xasprintf("%s%s", m->id, strrchr(from, '@') ?: "");
+	/* List-Unsubscribe (RFC 2369, RFC 8058): the core's token in a mailto address and, when
+	 * an ingress serves it, in a URL. */
+	_cleanup_free_ char *unsub_mailto = NULL, *unsub_url = NULL;
+	if (m->unsubscribe && email_is_ref(m->unsubscribe)) {
+		unsub_mailto = email_unsub_address(from, m->unsubscribe);
+		if (one_click_base && *one_click_base) {
+			size_t n = strlen(one_click_base);
+			while (n > 0 && one_click_base[n - 1] == '/')
+				n--;
+			unsub_url = xasprintf("%.*s/u/%s", (int)n, one_click_base, m->unsubscribe);
+		}
+	}
 	/* Threading: the message answered. */
 	char *references[2] = {m->in_reply_to, NULL};
 	struct mail_outbound o = {
@@ -52,6 +70,8 @@ int email_compose(const coco_config *cfg, const channel_msg *m, char **ret, size
 		.text = m->markdown ? m->markdown : "",
 		.html = m->html,
 		.date = (time_t)clock_now(),
+		.list_unsubscribe = unsub_url,
+		.list_unsubscribe_mailto = unsub_mailto,
 	};
 	char *text = NULL;
 	int r = mail_build(&o, &text, NULL);
@@ -212,7 +232,9 @@ int email_inbound_read(const coco_config *cfg, const char *data, size_t len,
 	for (char *const *a = mail_cc(m); a && *a; a++)
 		push_unique(&to, *a);
 	add_delivered_to(&to, data, len);
-	e->has_ref = from && email_find_ref(from, (const char *const *)to, mail_in_reply_to(m),
+	/* A mail to an unsubscribe address is that request, whatever it says. */
+	e->has_unsub = from && email_find_unsub(from, (const char *const *)to, e->unsub) > 0;
+	e->has_ref = !e->has_unsub && from && email_find_ref(from, (const char *const *)to, mail_in_reply_to(m),
 	                                    (const char *const *)mail_references(m), e->ref) > 0;
 	strv_free(to);
 	*ret = e;
@@ -234,5 +256,6 @@ void email_inbound_msg(const email_inbound *e, const char *chan, inbound_msg *re
 		.trimmed = e->trimmed,
 		.bounce = e->is_bounce ? &e->bounce : NULL,
 		.from_own_domain = e->from_own_domain,
+		.unsubscribe = e->has_unsub ? e->unsub : NULL,
 	};
 }

@@ -20,6 +20,12 @@ extern const config_section_def email_section_mail;
  * what was wrong, without field values (the Reply-To carries a secret tag). */
 int email_compose(const coco_config *cfg, const channel_msg *m, char **ret, size_t *ret_len,
                   char **ret_message_id, char **ret_err);
+/* The same, with the one-click unsubscribe URL: a message with m->unsubscribe always
+ * carries List-Unsubscribe with the mailto address (address.h); with one_click_base (the
+ * [Web] BaseUrl= of an ingress that serves POST /u/, as the email channel does) also
+ * <BASE/u/TOKEN>, and, when that is https, List-Unsubscribe-Post (RFC 8058). */
+int email_compose_with(const coco_config *cfg, const channel_msg *m, const char *one_click_base,
+                       char **ret, size_t *ret_len, char **ret_message_id, char **ret_err);
 
 /* A received mail, read for the core. */
 typedef struct email_inbound {
@@ -38,6 +44,9 @@ typedef struct email_inbound {
 	bool is_bounce;
 	inbound_bounce bounce; /* its strings are owned by e */
 	bool from_own_domain;  /* the From domain is [Mail] From='s */
+	/* Sent to an unsubscribe address: the token (not an answer). */
+	char unsub[EMAIL_REF_LEN + 1];
+	bool has_unsub;
 } email_inbound;
 
 /* Reads the parsed mail m (data[0..len) its bytes, for Delivered-To: and the hash).

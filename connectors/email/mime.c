@@ -12,6 +12,7 @@
 #include "util.h"
 #include "email/mime.h"
 #include "email/mime-bounds.h"
+#include "email/mime-charset.h"
 #include "email/mime-raw.h"
 #include "email/mime-reason.h"
 
@@ -498,6 +499,7 @@ int mail_parse(const char *msg, size_t len, mail_message **ret)
 		return -EINVAL;
 	if (len > MAIL_MESSAGE_MAX)
 		return -EFBIG;
+	mail_charset_init();
 	size_t skip = mail_mbox_line(msg, len);
 	msg += skip;
 	len -= skip;
