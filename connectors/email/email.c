@@ -29,7 +29,7 @@ typedef struct sending sending;
 struct channel {
 	const channel_host *h;
 	smtp_sender *smtp;
-	sending *sendings; /* submissions in flight: freed at stop (the sender drops them) */
+	sending *sendings; /* submissions in flight: told SEND_RETRY and freed at stop */
 	imap_client *imap; /* NULL when [IMAP] is not configured: send-only */
 	char *signature;   /* the settings it was started with, for reconfigure() */
 };
@@ -415,11 +415,15 @@ static channel *email_stop(channel *c)
 	if (!c)
 		return NULL;
 	imap_client_free(c->imap);
-	/* Jobs still queued or running are dropped without their callbacks: the spool sends
-	 * those messages again through the next instance. */
+	/* The sender drops the jobs still queued or running without their callbacks; each gets
+	 * its done here (channel.h: the call frees the spool's side; the spool let go of them
+	 * and sends those messages again through the next instance). */
 	smtp_sender_free(c->smtp);
-	while (c->sendings)
-		sending_free(c->sendings);
+	while (c->sendings) {
+		sending *s = c->sendings;
+		s->done(SEND_RETRY, "the email channel stopped", NULL, s->userdata);
+		sending_free(s);
+	}
 	free(c->signature);
 	free(c);
 	return NULL;
