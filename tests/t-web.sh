@@ -7,7 +7,10 @@
 #   for another campaign, no link at all → 403 with how to get a new link;
 #   the form of an open round: POST → the confirmation, answers.jsonl has it via "web";
 #   the same POST again → recorded once; a forged CSRF token → 403, nothing recorded;
-#   the form again → prefilled; the round closed → its figures with SVG bars.
+#   the form again → prefilled; the round closed → its figures with SVG bars;
+#   export.csv: the member's CSV (read back with Python's csv), an anonymous round without
+#   pseudonyms, times or small sides; no link, an altered or expired one, another
+#   campaign's link or cookie → 403.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 command -v curl >/dev/null || fail "curl is missing (scripts/deps.sh installs it)"
@@ -71,6 +74,25 @@ Options=Slack|Email|Phone
 Kind=text
 Text=One wish?
 Required=no
+
+[Round "pulse"]
+Kind=survey
+Title=Pulse
+Anonymous=yes
+Duration=3d
+
+[Question "pulse/mood"]
+Kind=scale
+Text=Mood?
+
+[Question "pulse/ease"]
+Kind=scale
+Text=Ease?
+
+[Question "pulse/note"]
+Kind=text
+Text=Anything else?
+Required=no
 EOF2
 cat >"$T/etc/campaigns.d/other.conf" <<'EOF2'
 [Campaign]
@@ -89,6 +111,19 @@ Duration=3d
 EOF2
 
 STATE=$T/state
+# An anonymous round that ran before (records as the store keeps them, pseudonyms for
+# members): mood has 3 client answerers and 1 provider, ease 3 and 3 (p6's later 5
+# supersedes its 4); p1's note names its writer.
+mkdir -p "$STATE/campaigns/pilot/rounds/pulse/once"
+cat >"$STATE/campaigns/pilot/rounds/pulse/once/answers.jsonl" <<'EOF2'
+{"key":"anon-seed1","v":1,"at":1796630400,"pseudo":"00000000000000p1","side":"client","via":"email","answers":{"mood":"4","ease":"2","note":"Carol here, from finance"}}
+{"key":"anon-seed2","v":1,"at":1796630460,"pseudo":"00000000000000p2","side":"client","via":"email","answers":{"mood":"5","ease":"3"}}
+{"key":"anon-seed3","v":1,"at":1796630520,"pseudo":"00000000000000p3","side":"client","via":"email","answers":{"mood":"3","ease":"3"}}
+{"key":"anon-seed4","v":1,"at":1796630580,"pseudo":"00000000000000p4","side":"provider","via":"email","answers":{"mood":"1","ease":"5"}}
+{"key":"anon-seed5","v":1,"at":1796630640,"pseudo":"00000000000000p5","side":"provider","via":"email","answers":{"ease":"4"}}
+{"key":"anon-seed6","v":1,"at":1796630700,"pseudo":"00000000000000p6","side":"provider","via":"email","answers":{"ease":"4"}}
+{"key":"anon-seed7","v":1,"at":1796630760,"pseudo":"00000000000000p6","side":"provider","via":"email","answers":{"ease":"5"}}
+EOF2
 SOCK=$T/cocod.sock
 LOG=$T/cocod.log
 ctl() { "$COCOCTL" --config "$T/etc" --socket "$SOCK" "$@"; }
@@ -249,6 +284,71 @@ expect_match "$B" '<rect class="bar" x="120" y="[0-9]*" width="200"'
 [ "$(get "http://127.0.0.1:$PORT/c/pilot/kickoff/nosuch" -b "$JAR")" = 404 ] || fail "an unknown occurrence is not 404"
 # A closed round's form says so.
 [ "$(get "$FORM" -b "$JAR")" = 200 ] && expect_match "$(cat "$T/body")" "not open"
+
+# ---- the export ----
+EXPORT="http://127.0.0.1:$PORT/c/pilot/export.csv"
+code=$(get "$EXPORT" -b "$JAR")
+[ "$code" = 200 ] || fail "export.csv answered $code: $(cat "$T/body")"
+H=$(tr -d '\r' <"$T/headers")
+expect_match "$H" "^Content-Type: text/csv; charset=utf-8$"
+expect_match "$H" '^Content-Disposition: attachment; filename="pilot-answers.csv"$'
+expect_match "$H" "^Cache-Control: no-store$"
+cp "$T/body" "$T/export.csv"
+# As cococtl export writes it, but for a member: the anonymous round names no one.
+python3 - "$T/export.csv" <<'EOF2' || fail "the member's export: $(cat "$T/export.csv")"
+import csv, sys
+raw = open(sys.argv[1], 'rb').read()
+assert raw.startswith(b'campaign,round,occurrence,time,member,side,question_no,question,question_text,value,status\r\n'), raw[:120]
+rows = list(csv.DictReader(open(sys.argv[1], newline='', encoding='utf-8'), strict=True))
+kick = [r for r in rows if r['round'] == 'kickoff']
+pulse = [r for r in rows if r['round'] == 'pulse']
+# ann's own answers in the named round: her id, the time, her side.
+clar = [r for r in kick if r['question'] == 'clarity']
+assert len(clar) == 1 and clar[0]['member'] == 'ann' and clar[0]['value'] == '4', clar
+assert clar[0]['side'] == 'client' and clar[0]['time'].endswith('+00:00'), clar
+assert [r['value'] for r in kick if r['question'] == 'wish'] == ['More demos please'], kick
+# The anonymous round: no pseudonym, no time, nothing to tie a row to a person.
+assert len(pulse) == 11, pulse
+assert all(r['member'] == 'anonymous' and r['time'] == '' for r in pulse), pulse
+assert 'anon-' not in open(sys.argv[1], encoding='utf-8').read()
+assert all(r['status'] == 'current' for r in pulse), pulse
+# mood: 1 provider answerer, fewer than MinGroupSize=3: no side on any mood row; sorted by value.
+mood = [r for r in pulse if r['question'] == 'mood']
+assert [r['value'] for r in mood] == ['1', '3', '4', '5'], mood
+assert all(r['side'] == '' for r in mood), mood
+# ease: 3 and 3: the sides are shown; p6's superseded 4 is gone.
+ease = [(r['value'], r['side']) for r in pulse if r['question'] == 'ease']
+assert sorted(ease) == [('2', 'client'), ('3', 'client'), ('3', 'client'), ('4', 'provider'), ('5', 'provider'), ('5', 'provider')], ease
+note = [r for r in pulse if r['question'] == 'note']
+assert len(note) == 1 and note[0]['value'] == 'Carol here, from finance' and note[0]['side'] == '', note
+# Rows in question order, so the file's order says nothing about who answered when.
+order = [r['question_no'] for r in pulse]
+assert order == sorted(order), order
+EOF2
+# The admin's export still has the pseudonyms (the admin's file, through the socket).
+ADMIN=$(ctl export pilot --format csv)
+expect_match "$ADMIN" ",anon-00000000000000p1,client,3,note,"
+# No link or cookie, an altered link, an expired link, another campaign: 403, no data.
+[ "$(get "$EXPORT")" = 403 ] || fail "export.csv without a link was served"
+L=$(ctl link ann --campaign pilot)
+Q=${L#*\?}
+[ "$(get "$EXPORT?$Q")" = 200 ] || fail "ann's link did not open export.csv: $(cat "$T/body")"
+expect_match "$(head -1 "$T/body")" "^campaign,round,"
+[ "${Q: -1}" = 0 ] && alt=1 || alt=0
+[ "$(get "$EXPORT?${Q%?}$alt")" = 403 ] || fail "an altered link opened export.csv"
+grep -q "anonymous\|clarity" "$T/body" && fail "a refused export carries data"
+OLD=$(ctl link ann --campaign pilot --days 0)
+[ "$(get "$EXPORT?${OLD#*\?}")" = 403 ] || fail "an expired link opened export.csv"
+expect_match "$(cat "$T/body")" "expired"
+OTHERLINK=$(ctl link ann --campaign other)
+[ "$(get "http://127.0.0.1:$PORT/c/pilot/export.csv?${OTHERLINK#*\?}")" = 403 ] ||
+	fail "ann's link to campaign other opened pilot's export.csv"
+COOKIE=$(awk '$6 == "coco" { print $7 }' "$JAR")
+[ -n "$COOKIE" ] || fail "no cookie in the jar"
+[ "$(get "http://127.0.0.1:$PORT/c/other/export.csv" -H "Cookie: coco=$COOKIE")" = 403 ] ||
+	fail "ann's pilot cookie opened other's export.csv"
+[ "$(get "http://127.0.0.1:$PORT/c/other/export.csv?$Q")" = 403 ] ||
+	fail "ann's pilot link opened other's export.csv"
 
 ctl status >/dev/null
 kill "$PID"; wait "$PID" 2>/dev/null || true

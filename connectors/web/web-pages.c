@@ -10,6 +10,7 @@
 
 #include "clock.h"
 #include "digest.h"
+#include "export.h"
 #include "template.h"
 #include "util.h"
 #include "web-private.h"
@@ -324,6 +325,37 @@ int web_round_data(channel *c, const coco_campaign *camp, const coco_round *r, c
 		chart_bars(dj, "ideas_ranked");
 	*ret = dj;
 	return 0;
+}
+
+/* ---- the export ---- */
+
+typedef struct export_web {
+	channel *c;
+	const coco_campaign *camp;
+} export_web;
+
+static char **export_ballot(const coco_round *r, const char *occurrence, void *userdata)
+{
+	export_web *e = userdata;
+	return ballot_of(e->c, e->camp, r);
+}
+
+/* As the round pages: an occurrence still open shows no figures, so its answers are not in
+ * the file either. */
+static bool export_include(const coco_round *r, const char *occurrence, void *userdata)
+{
+	export_web *e = userdata;
+	_cleanup_free_ char *state = NULL, *cur = NULL;
+	web_round_state(e->c, e->camp, r, &state, &cur, NULL);
+	return r->kind != ROUND_ANNOUNCE && !(cur && STREQ(cur, occurrence) && STREQ(state, "open"));
+}
+
+int web_export_csv(channel *c, const coco_campaign *camp, char **ret_csv)
+{
+	export_web e = {c, camp};
+	export_input in = {.store = c->st, .campaign = camp, .for_member = true,
+	                   .ballot = export_ballot, .include = export_include, .userdata = &e};
+	return export_campaign(&in, ret_csv, NULL);
 }
 
 /* ---- the form ---- */

@@ -45,6 +45,9 @@ cJSON *web_index_data(channel *c, const coco_campaign *camp, const coco_member *
 /* -ENOENT: no such occurrence. */
 int web_round_data(channel *c, const coco_campaign *camp, const coco_round *r, const char *occ,
                    cJSON **ret);
+/* /c/CAMPAIGN/export.csv: the campaign's answers as a member may take them away (export.h,
+ * for_member), occurrences still open left out. */
+int web_export_csv(channel *c, const coco_campaign *camp, char **ret_csv);
 cJSON *web_form_data(channel *c, const coco_campaign *camp, const coco_round *r,
                      const coco_member *mb, const char *occ);
 /* The answer grammar's text for the fields of a form (what a member would have typed). */

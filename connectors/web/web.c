@@ -258,6 +258,34 @@ static int serve_form(channel *c, http_request *req, const coco_campaign *camp,
 	return respond_page(c, req, 200, "form.html", d, root, cookie);
 }
 
+/* The campaign's answers as CSV (export.h, a member's file: anonymous rounds tie nothing
+ * to anyone), as a download. */
+static int serve_export(channel *c, http_request *req, const coco_campaign *camp,
+                        const coco_member *mb, const char *root, const char *cookie)
+{
+	_cleanup_free_ char *csv = NULL;
+	int r = web_export_csv(c, camp, &csv);
+	if (r < 0) {
+		log_error_errno(r, "web: cannot export %s for %s: %m", camp->id, mb->id);
+		return http_respond_text(req, 500, "the answers could not be read; see cocod's log");
+	}
+	_cleanup_free_ char *disposition = xasprintf("attachment; filename=\"%s-answers.csv\"",
+	                                             camp->id);
+	const char *h[ELEMENTSOF(page_headers) + 5];
+	size_t n = 0;
+	for (size_t i = 0; i < ELEMENTSOF(page_headers); i++)
+		h[n++] = page_headers[i];
+	h[n++] = "Content-Disposition";
+	h[n++] = disposition;
+	if (cookie) {
+		h[n++] = "Set-Cookie";
+		h[n++] = cookie;
+	}
+	h[n] = NULL;
+	log_debug("web: %s took the export of %s", mb->id, camp->id);
+	return http_respond(req, 200, "text/csv; charset=utf-8", csv, strlen(csv), h);
+}
+
 static int on_get(http_request *req, void *userdata)
 {
 	channel *c = web_active;
@@ -285,6 +313,8 @@ static int on_get(http_request *req, void *userdata)
 		return respond_page(c, req, 200, "index.html", web_index_data(c, camp, mb), root,
 		                    cookie);
 	}
+	if (n == 2 && !dir && STREQ(parts[1], "export.csv"))
+		return serve_export(c, req, camp, mb, root, cookie);
 	if (n == 3 && !dir) {
 		const coco_round *r = campaign_find_round(camp, parts[1]);
 		if (!r || r->kind == ROUND_ANNOUNCE)
