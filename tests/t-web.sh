@@ -282,6 +282,50 @@ expect_match "$B" 'aria-label="Answers to question 1"'
 expect_match "$B" 'mean 4.0'
 expect_match "$B" '<rect class="bar" x="120" y="[0-9]*" width="200"'
 [ "$(get "http://127.0.0.1:$PORT/c/pilot/kickoff/nosuch" -b "$JAR")" = 404 ] || fail "an unknown occurrence is not 404"
+
+# ---- the digest mail carries each member's own link ----
+digest_mail() { # the outbox file of member $1's kickoff digest
+	grep -l "^To:.*$1" "$STATE"/local/outbox/new/* 2>/dev/null | xargs -r grep -l '^Subject: .*Digest: Kickoff' | head -1
+}
+for who in ann:ann@acme.example bob:bob@northwind.example; do
+	m=${who%%:*} addr=${who#*:}
+	wait_for 10 bash -c "$(declare -f digest_mail); STATE='$STATE'; [ -n \"\$(digest_mail '$addr')\" ]" ||
+		fail "no digest mail for $m in the outbox"
+	MAIL=$(digest_mail "$addr")
+	# Both parts, decoded as a mail client would; the HTML's href with its &amp; undone.
+	python3 - "$MAIL" >"$T/links" <<'EOF2' || fail "cannot read the digest mail of $m"
+import email, html, re, sys
+msg = email.message_from_binary_file(open(sys.argv[1], 'rb'))
+for part in msg.walk():
+    t = part.get_content_type()
+    if t not in ('text/plain', 'text/html'):
+        continue
+    body = part.get_payload(decode=True).decode(part.get_content_charset() or 'utf-8')
+    if t == 'text/plain':
+        for u in re.findall(r'<(https?://[^>\s]*/c/[^>\s]*)>', body):
+            print('text', u)
+    else:
+        for u in re.findall(r'href="([^"]*/c/[^"]*)"', body):
+            print('html', html.unescape(u))
+EOF2
+	grep -q "^text .*/c/pilot/kickoff/once?m=$m&e=[0-9]*&s=[0-9a-f]\{32\}$" "$T/links" ||
+		fail "$m's digest text has no link of theirs: $(cat "$T/links")"
+	grep -q "^html .*/c/pilot/kickoff/once?m=$m&e=[0-9]*&s=[0-9a-f]\{32\}$" "$T/links" ||
+		fail "$m's digest HTML has no link of theirs: $(cat "$T/links")"
+	grep -v "?m=$m&" "$T/links" | grep -q . && fail "$m's digest carries a link not theirs: $(cat "$T/links")"
+	# It opens the digest's page, without a cookie, and sets the member's cookie.
+	U=$(sed -n 's/^text //p' "$T/links" | head -1)
+	code=$(get "http://127.0.0.1:$PORT/c/${U#*/c/}")
+	[ "$code" = 200 ] || fail "$m's digest link answered $code: $(cat "$T/body")"
+	expect_match "$(cat "$T/body")" 'aria-label="Answers to question 1"'
+	expect_match "$(tr -d '\r' <"$T/headers")" "^Set-Cookie: coco=$m~"
+	U=$(sed -n 's/^html //p' "$T/links" | head -1)
+	[ "$(get "http://127.0.0.1:$PORT/c/${U#*/c/}")" = 200 ] || fail "$m's HTML link answered $(cat "$T/body")"
+done
+# The copy in the store has the page's address, no one's link.
+STORED=$(cat "$STATE"/campaigns/pilot/digests/kickoff-once.md "$STATE"/campaigns/pilot/digests/kickoff-once.html)
+expect_match "$STORED" "<http://127.0.0.1:$PORT/c/pilot/kickoff/once>"
+grep -q 'm=ann\|m=bob' <<<"$STORED" && fail "the stored digest holds a member's link"
 # A closed round's form says so.
 [ "$(get "$FORM" -b "$JAR")" = 200 ] && expect_match "$(cat "$T/body")" "not open"
 
@@ -349,6 +393,19 @@ COOKIE=$(awk '$6 == "coco" { print $7 }' "$JAR")
 	fail "ann's pilot cookie opened other's export.csv"
 [ "$(get "http://127.0.0.1:$PORT/c/other/export.csv?$Q")" = 403 ] ||
 	fail "ann's pilot link opened other's export.csv"
+
+# ---- forget: the digest computed again keeps each one's own link ----
+ctl forget ann >/dev/null
+SPOOLED=$(grep -l '"kind":"digest"' "$STATE"/spool/local/*/*.json | xargs -r grep -l '"member":"bob"' | head -1)
+[ -n "$SPOOLED" ] || fail "bob's digest is not in the spool"
+python3 - "$SPOOLED" <<'EOF2' || fail "bob's rewritten digest: $(cat "$SPOOLED")"
+import json, re, sys
+m = json.load(open(sys.argv[1]))
+assert 'More demos' not in m['markdown'] + m['html'], m['markdown']
+assert re.search(r'<http://[^>]*/c/pilot/kickoff/once\?m=bob&e=\d+&s=[0-9a-f]{32}>', m['markdown']), m['markdown']
+assert re.search(r'href="http://[^"]*/c/pilot/kickoff/once\?m=bob&amp;e=\d+&amp;s=[0-9a-f]{32}"', m['html']), m['html']
+assert 'm=ann' not in m['markdown'] + m['html']
+EOF2
 
 ctl status >/dev/null
 kill "$PID"; wait "$PID" 2>/dev/null || true
