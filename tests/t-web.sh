@@ -322,6 +322,16 @@ EOF2
 	U=$(sed -n 's/^html //p' "$T/links" | head -1)
 	[ "$(get "http://127.0.0.1:$PORT/c/${U#*/c/}")" = 200 ] || fail "$m's HTML link answered $(cat "$T/body")"
 done
+# A periodic digest links to the campaign's page, with each one's own link too.
+ctl digest pilot >/dev/null 2>&1
+periodic_mail() { grep -l "^To:.*ann@acme.example" "$STATE"/local/outbox/new/* 2>/dev/null | xargs -r grep -l '^Subject: .*Digest: this week' | head -1; }
+wait_for 10 bash -c "$(declare -f periodic_mail); STATE='$STATE'; [ -n \"\$(periodic_mail)\" ]" ||
+	fail "no periodic digest for ann"
+P=$(python3 -c 'import email,sys; m=email.message_from_binary_file(open(sys.argv[1],"rb")); print("".join(p.get_payload(decode=True).decode() for p in m.walk() if p.get_content_type()=="text/plain"))' "$(periodic_mail)")
+U=$(grep -o '<http://[^>]*/c/pilot/?m=ann&e=[0-9]*&s=[0-9a-f]*>' <<<"$P" | tr -d '<>' | head -1)
+[ -n "$U" ] || fail "the periodic digest has no link of ann's: $P"
+[ "$(get "$U")" = 200 ] || fail "ann's periodic digest link answered $(cat "$T/body")"
+expect_match "$(cat "$T/body")" "Hello Ann"
 # The copy in the store has the page's address, no one's link.
 STORED=$(cat "$STATE"/campaigns/pilot/digests/kickoff-once.md "$STATE"/campaigns/pilot/digests/kickoff-once.html)
 expect_match "$STORED" "<http://127.0.0.1:$PORT/c/pilot/kickoff/once>"
