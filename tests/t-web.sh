@@ -405,8 +405,19 @@ COOKIE=$(awk '$6 == "coco" { print $7 }' "$JAR")
 	fail "ann's pilot link opened other's export.csv"
 
 # ---- forget: the digest computed again keeps each one's own link ----
+# The round page is kept once what it is made from has settled (files older than two
+# seconds): seen twice, the same page; after the forget (answers.jsonl rewritten) it is made
+# again, without ann's answer.
+ROUND_PAGE="http://127.0.0.1:$PORT/c/pilot/kickoff/once"
+sleep 2.2
+[ "$(get "$ROUND_PAGE" -b "$JAR")" = 200 ] && cp "$T/body" "$T/page1" || fail "no round page"
+[ "$(get "$ROUND_PAGE" -b "$JAR")" = 200 ] && cmp -s "$T/body" "$T/page1" || fail "the round page changed by itself"
+expect_match "$(cat "$T/page1")" "1 of 2 answered"
 ctl forget ann >/dev/null
-SPOOLED=$(grep -l '"kind":"digest"' "$STATE"/spool/local/*/*.json | xargs -r grep -l '"member":"bob"' | head -1)
+[ "$(get "$ROUND_PAGE" -b "$JAR")" = 200 ] || fail "no round page after forget"
+expect_match "$(cat "$T/body")" "0 of 2 answered"
+grep -q "More demos" "$T/body" && fail "the round page still shows a forgotten answer"
+SPOOLED=$(grep -l '"subject":"\[Pilot\] Digest: Kickoff"' "$STATE"/spool/local/*/*.json | xargs -r grep -l '"member":"bob"' | head -1)
 [ -n "$SPOOLED" ] || fail "bob's digest is not in the spool"
 python3 - "$SPOOLED" <<'EOF2' || fail "bob's rewritten digest: $(cat "$SPOOLED")"
 import json, re, sys
