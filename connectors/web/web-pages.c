@@ -217,6 +217,25 @@ static void chart_bars(cJSON *holder, const char *list)
 	cJSON_AddBoolToObject(holder, "has_bars", i > 0);
 }
 
+/* A question's split by side, drawn: each side's mean on the question's whole scale (its
+ * "pct"), and per option of a choice each side's share of its own answerers. */
+static void chart_split(cJSON *q)
+{
+	cJSON *s, *o, *row;
+	size_t i = 0;
+	cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(q, "sides"))
+	if (cJSON_GetObjectItemCaseSensitive(s, "pct"))
+		add_bar_geometry(s, i++, cJSON_GetNumberValue(cJSON_GetObjectItem(s, "pct")), 100);
+	cJSON_AddNumberToObject(q, "sides_svg_h", (double)(i ? i * BAR_STEP : BAR_STEP));
+	cJSON_ArrayForEach(o, cJSON_GetObjectItemCaseSensitive(q, "options_split"))
+	{
+		size_t k = 0;
+		cJSON_ArrayForEach(row, cJSON_GetObjectItemCaseSensitive(o, "rows"))
+		add_bar_geometry(row, k++, cJSON_GetNumberValue(cJSON_GetObjectItem(row, "pct")), 100);
+		cJSON_AddNumberToObject(o, "svg_h", (double)(k ? k * BAR_STEP : BAR_STEP));
+	}
+}
+
 cJSON *web_index_data(channel *c, const coco_campaign *camp, const coco_member *mb)
 {
 	cJSON *o = cJSON_CreateObject(), *rounds = cJSON_CreateArray();
@@ -313,7 +332,10 @@ int web_round_data(channel *c, const coco_campaign *camp, const coco_round *r, c
 	}
 	cJSON *q;
 	cJSON_ArrayForEach(q, cJSON_GetObjectItemCaseSensitive(dj, "questions"))
-	chart_bars(q, "bars");
+	{
+		chart_bars(q, "bars");
+		chart_split(q);
+	}
 	cJSON *ranked = cJSON_GetObjectItemCaseSensitive(dj, "ideas_ranked"), *it;
 	cJSON_ArrayForEach(it, ranked)
 	{
