@@ -5,6 +5,7 @@
 
 #include "clock.h"
 #include "core-private.h"
+#include "export.h"
 #include "schedule.h"
 #include "util.h"
 
@@ -262,202 +263,18 @@ static int cmd_digest(core *c, const cJSON *req, cJSON **ret, char **ret_error)
 
 /* ---- export ----------------------------------------------------------------------- */
 
-/* CSV (RFC 4180) for spreadsheets: one row per current answer (superseded ones only with
- * "history", marked in the column status), times in ISO 8601 in the campaign's zone with
- * its offset, the question's number as members answer it and its text. */
-#define EXPORT_CSV_HEADER                                                                          \
-	"campaign,round,occurrence,time,member,side,question_no,question,question_text,value,"   \
-	"status\r\n"
-
-typedef struct export_ctx {
+typedef struct export_core {
 	core *c;
 	const coco_campaign *camp;
-	const coco_round *r;
-	const char *occurrence;
-	bool csv, history;
-	strbuf *out;
-	cJSON *json;    /* json: the records; csv: the records of the file being read */
-	char **ballot;  /* vote rounds: the ideas, numbered from 1 */
-	size_t rows;
-} export_ctx;
+} export_core;
 
-/* One cell. A cell a spreadsheet would take for a formula (=, +, -, @, tab, CR first) gets
- * a leading single quote; a cell with a comma, a quote or a line break is quoted, quotes
- * doubled (RFC 4180). */
-static void csv_field(strbuf *b, const char *s, bool last)
+/* The ballot as the round's state has it now (a vote round's source occurrence). */
+static char **export_ballot(const coco_round *r, const char *occurrence, void *userdata)
 {
-	if (!s)
-		s = "";
-	bool formula = strchr("=+-@\t\r", s[0]) && s[0];
-	bool quote = strpbrk(s, ",\"\r\n") != NULL;
-	if (quote)
-		strbuf_putc(b, '"');
-	if (formula)
-		strbuf_putc(b, '\'');
-	for (; *s; s++) {
-		if (*s == '"')
-			strbuf_putc(b, '"');
-		strbuf_putc(b, *s);
-	}
-	if (quote)
-		strbuf_putc(b, '"');
-	strbuf_puts(b, last ? "\r\n" : ",");
-}
-
-/* "2026-12-02T10:15:07+02:00" in the campaign's zone. */
-static char *iso_time(int64_t t, const char *tz)
-{
-	coco_localtime lt;
-	int off = 0;
-	if (schedule_utc_to_local(t, tz, &lt, &off) < 0)
-		return xasprintf("%lld", (long long)t);
-	int sec = (int)(((t % 60) + 60) % 60), a = off < 0 ? -off : off;
-	return xasprintf("%04d-%02d-%02dT%02d:%02d:%02d%c%02d:%02d", lt.year, lt.month, lt.day,
-	                 lt.hour, lt.minute, sec, off < 0 ? '-' : '+', a / 3600, a / 60 % 60);
-}
-
-/* Who answered: the member id, or "anon-PSEUDONYM" in anonymous rounds. */
-static char *export_who(const cJSON *rec)
-{
-	const char *m = core_json_str(rec, "member"), *p = core_json_str(rec, "pseudo");
-	return m ? xstrdup(m) : p ? xasprintf("anon-%s", p) : xstrdup("");
-}
-
-static void csv_row(export_ctx *x, const cJSON *rec, const char *qno, const char *question,
-                    const char *text, const char *value, bool current)
-{
-	_cleanup_free_ char *who = export_who(rec);
-	_cleanup_free_ char *at = iso_time(core_json_i64(rec, "at", 0), x->camp->timezone);
-	csv_field(x->out, x->camp->id, false);
-	csv_field(x->out, x->r->id, false);
-	csv_field(x->out, x->occurrence, false);
-	csv_field(x->out, at, false);
-	csv_field(x->out, who, false);
-	csv_field(x->out, core_json_str(rec, "side"), false);
-	csv_field(x->out, qno, false);
-	csv_field(x->out, question, false);
-	csv_field(x->out, text, false);
-	csv_field(x->out, value, false);
-	csv_field(x->out, current ? "current" : "superseded", true);
-	x->rows++;
-}
-
-/* A question's row: its number (as members answer it, "1: 4") and text. */
-static void csv_question_row(export_ctx *x, const cJSON *rec, const char *qid, const char *value,
-                             bool current)
-{
-	_cleanup_free_ char *no = NULL;
-	const char *text = NULL;
-	for (size_t i = 0; i < x->r->n_questions; i++)
-		if (STREQ(x->r->questions[i].id, qid)) {
-			no = xasprintf("%zu", i + 1);
-			text = x->r->questions[i].text;
-		}
-	csv_row(x, rec, no, qid, text, value, current);
-}
-
-/* Records of one file, in order: a later record of the same member supersedes an earlier
- * answer to the same question (a skip too), and a record with votes the earlier votes;
- * ideas accumulate. `last` maps "who\x1fquestion" and "who\x1f" (votes) to the index of
- * the record holding the current value. */
-static void csv_file(export_ctx *x)
-{
-	cJSON *last = cJSON_CreateObject(), *rec, *it;
-	int i = 0;
-	cJSON_ArrayForEach(rec, x->json)
-	{
-		_cleanup_free_ char *who = export_who(rec);
-		cJSON *lists[] = {cJSON_GetObjectItem(rec, "answers"), cJSON_GetObjectItem(rec, "skips")};
-		for (size_t l = 0; l < ELEMENTSOF(lists); l++)
-			cJSON_ArrayForEach(it, lists[l])
-			{
-				const char *q = l == 0 ? it->string : cJSON_IsString(it) ? it->valuestring : NULL;
-				if (!q)
-					continue;
-				_cleanup_free_ char *k = xasprintf("%s\x1f%s", who, q);
-				cJSON_DeleteItemFromObjectCaseSensitive(last, k);
-				cJSON_AddNumberToObject(last, k, i);
-			}
-		if (cJSON_GetArraySize(cJSON_GetObjectItem(rec, "votes")) > 0) {
-			_cleanup_free_ char *k = xasprintf("%s\x1f", who);
-			cJSON_DeleteItemFromObjectCaseSensitive(last, k);
-			cJSON_AddNumberToObject(last, k, i);
-		}
-		i++;
-	}
-	i = 0;
-	cJSON_ArrayForEach(rec, x->json)
-	{
-		_cleanup_free_ char *who = export_who(rec);
-		cJSON_ArrayForEach(it, cJSON_GetObjectItem(rec, "answers"))
-		{
-			_cleanup_free_ char *k = xasprintf("%s\x1f%s", who, it->string);
-			bool current = core_json_i64(last, k, -1) == i;
-			if (!current && !x->history)
-				continue;
-			if (cJSON_IsString(it))
-				csv_question_row(x, rec, it->string, it->valuestring, current);
-			else if (cJSON_IsArray(it)) {
-				strbuf v = {0};
-				cJSON *e;
-				cJSON_ArrayForEach(e, it)
-				{
-					if (v.len)
-						strbuf_putc(&v, '|');
-					strbuf_puts(&v, cJSON_IsString(e) ? e->valuestring : "");
-				}
-				csv_question_row(x, rec, it->string, v.s ? v.s : "", current);
-				strbuf_done(&v);
-			}
-		}
-		cJSON_ArrayForEach(it, cJSON_GetObjectItem(rec, "skips"))
-		{
-			if (!cJSON_IsString(it))
-				continue;
-			_cleanup_free_ char *k = xasprintf("%s\x1f%s", who, it->valuestring);
-			bool current = core_json_i64(last, k, -1) == i;
-			if (current || x->history)
-				csv_question_row(x, rec, it->valuestring, "(skipped)", current);
-		}
-		cJSON_ArrayForEach(it, cJSON_GetObjectItem(rec, "ideas"))
-		if (cJSON_IsString(it))
-			csv_row(x, rec, NULL, "idea", core_round_title(x->r), it->valuestring, true);
-		_cleanup_free_ char *vk = xasprintf("%s\x1f", who);
-		bool current = core_json_i64(last, vk, -1) == i;
-		cJSON_ArrayForEach(it, cJSON_GetObjectItem(rec, "votes"))
-		{
-			if (!current && !x->history)
-				break;
-			long n = 0;
-			const char *idea = NULL;
-			if (parse_long(it->string, 1, 100000, &n) >= 0 && (size_t)n <= strv_length(x->ballot))
-				idea = x->ballot[n - 1];
-			_cleanup_free_ char *q = xasprintf("vote:%s", it->string);
-			_cleanup_free_ char *v = xasprintf("%d", it->valueint);
-			csv_row(x, rec, it->string, q, idea, v, current);
-		}
-		i++;
-	}
-	cJSON_Delete(last);
-}
-
-static int on_export_line(const char *line, size_t len, void *userdata)
-{
-	export_ctx *x = userdata;
-	cJSON *rec = cJSON_ParseWithLength(line, len);
-	if (!rec || cJSON_IsTrue(cJSON_GetObjectItem(rec, "erased"))) {
-		cJSON_Delete(rec);
-		return 0;
-	}
-	cJSON_DeleteItemFromObject(rec, "key"); /* message ids are nobody's business */
-	if (!x->csv) {
-		cJSON_AddStringToObject(rec, "campaign", x->camp->id);
-		cJSON_AddStringToObject(rec, "round", x->r->id);
-		cJSON_AddStringToObject(rec, "occurrence", x->occurrence);
-		x->rows++;
-	}
-	cJSON_AddItemToArray(x->json, rec);
-	return 0;
+	export_core *e = userdata;
+	campaign_rt *ct = ct_find(e->c, e->camp->id);
+	round_rt *rt = ct ? rt_find(ct, r->id) : NULL;
+	return rt ? core_ballot(e->c, e->camp, r, rt) : NULL;
 }
 
 int core_for_each_answers_file(core *c, const coco_campaign *camp,
@@ -483,31 +300,6 @@ int core_for_each_answers_file(core *c, const coco_campaign *camp,
 	return 0;
 }
 
-static int export_file(core *c, const char *round, const char *occ, void *userdata)
-{
-	export_ctx *x = userdata;
-	_cleanup_free_ char *path = core_answers_path(x->camp->id, round, occ);
-	x->r = campaign_find_round(x->camp, round);
-	x->occurrence = occ;
-	if (!x->r)
-		return 0;
-	if (x->csv)
-		x->json = cJSON_CreateArray();
-	int r = store_scan(c->st, path, on_export_line, x);
-	if (x->csv) {
-		campaign_rt *ct = ct_find(c, x->camp->id);
-		round_rt *rt = ct ? rt_find(ct, round) : NULL;
-		x->ballot = rt ? core_ballot(c, x->camp, x->r, rt) : NULL;
-		if (r >= 0)
-			csv_file(x);
-		strv_free(x->ballot);
-		x->ballot = NULL;
-		cJSON_Delete(x->json);
-		x->json = NULL;
-	}
-	return r == -ENOENT ? 0 : r;
-}
-
 static int cmd_export(core *c, const cJSON *req, cJSON **ret, char **ret_error)
 {
 	const char *cid = arg(req, "campaign"), *fmt = arg(req, "format");
@@ -522,31 +314,20 @@ static int cmd_export(core *c, const cJSON *req, cJSON **ret, char **ret_error)
 		*ret_error = xasprintf("unknown format \"%s\": expected csv or json", fmt);
 		return -EINVAL;
 	}
-	strbuf out = {0};
-	export_ctx x = {.c = c, .camp = camp, .csv = STREQ(fmt, "csv"), .out = &out,
-	                .history = cJSON_IsTrue(cJSON_GetObjectItem(req, "history"))};
-	if (x.csv)
-		strbuf_puts(&out, EXPORT_CSV_HEADER);
-	else
-		x.json = cJSON_CreateArray();
-	int r = core_for_each_answers_file(c, camp, export_file, &x);
+	export_core ec = {c, camp};
+	export_input in = {.store = c->st, .campaign = camp, .json = STREQ(fmt, "json"),
+	                   .history = cJSON_IsTrue(cJSON_GetObjectItem(req, "history")),
+	                   .ballot = export_ballot, .userdata = &ec};
+	_cleanup_free_ char *data = NULL;
+	size_t rows = 0;
+	int r = export_campaign(&in, &data, &rows);
 	if (r < 0) {
-		strbuf_done(&out);
-		cJSON_Delete(x.json);
 		*ret_error = xasprintf("cannot read the answers of %s: %s", camp->id, strerror(-r));
 		return r;
 	}
-	if (!x.csv) {
-		char *s = cJSON_Print(x.json);
-		strbuf_puts(&out, s);
-		strbuf_putc(&out, '\n');
-		free(s);
-		cJSON_Delete(x.json);
-	}
 	cJSON *o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "data", out.s ? out.s : "");
-	cJSON_AddNumberToObject(o, "rows", (double)x.rows);
-	strbuf_done(&out);
+	cJSON_AddStringToObject(o, "data", data);
+	cJSON_AddNumberToObject(o, "rows", (double)rows);
 	core_audit(c, "export", camp->id, NULL, fmt);
 	*ret = o;
 	return 0;

@@ -461,8 +461,9 @@ static int forget_digest(forget_job *j, const char *name)
 		if (o == j->m)
 			continue;
 		_cleanup_free_ char *id = core_message_id(c, "digest", j->camp->id, name, o->id);
+		_cleanup_free_ char *mine = core_digest_personal(c, j->camp, o, md, false);
 		cJSON_DeleteItemFromObjectCaseSensitive(j->digests, id);
-		cJSON_AddStringToObject(j->digests, id, md);
+		cJSON_AddStringToObject(j->digests, id, mine ? mine : md);
 	}
 	return 0;
 }

@@ -173,6 +173,11 @@ int round_close(core *c, const coco_campaign *camp, campaign_rt *ct, round_rt *r
                 const char *why);
 void round_remind(core *c, const coco_campaign *camp, campaign_rt *ct, round_rt *rt, bool force,
                   unsigned *ret_sent);
+/* A digest's links to the web view (Markdown, or html) made member m's own, valid for
+ * CORE_DIGEST_LINK_DAYS; NULL without [Web] BaseUrl= (send the text as it is). */
+#define CORE_DIGEST_LINK_DAYS 30
+char *core_digest_personal(core *c, const coco_campaign *camp, const coco_member *m,
+                           const char *text, bool html);
 /* ret_html (may be NULL): the HTML part's fragment, from digest.html. */
 int compile_round_digest(core *c, const coco_campaign *camp, campaign_rt *ct, round_rt *rt,
                          char **const comments, char **ret_md, char **ret_html);

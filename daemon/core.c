@@ -13,6 +13,7 @@
 #include "schedule.h"
 #include "state-check.h"
 #include "util.h"
+#include "weblink.h"
 #include "core-private.h"
 
 const char *const round_state_names[_RS_MAX] = {
@@ -498,6 +499,7 @@ static int compile_digest_of(core *c, const coco_campaign *camp, campaign_rt *ct
 		.still_open_note = note,
 		.now = clock_now(),
 		.in_periodic = ct->in_periodic,
+		.web_base = config_get(c->cfg, "Web", "BaseUrl"),
 	};
 	digest *d = NULL;
 	int k = digest_compute(&in, &d);
@@ -514,7 +516,20 @@ static int compile_digest_of(core *c, const coco_campaign *camp, campaign_rt *ct
 	return 0;
 }
 
-/* Writes a digest to the store and queues it for the recipients. */
+char *core_digest_personal(core *c, const coco_campaign *camp, const coco_member *m,
+                           const char *text, bool html)
+{
+	const char *base = config_get(c->cfg, "Web", "BaseUrl");
+	if (!base || !text)
+		return NULL;
+	_cleanup_free_ char *q = weblink_query(&c->key, m->id, camp->id,
+	                                       clock_now() + CORE_DIGEST_LINK_DAYS * 86400,
+	                                       html ? "&amp;" : "&");
+	return weblink_personalize(text, base, camp->id, q, html);
+}
+
+/* Writes a digest to the store and queues it for the recipients, each with their own link
+ * to the web view when [Web] BaseUrl= is set (the stored copy has the page's address). */
 int publish_digest(core *c, const coco_campaign *camp, const coco_round *r,
                           const char *name, const char *md, const char *html_body)
 {
@@ -533,9 +548,11 @@ int publish_digest(core *c, const coco_campaign *camp, const coco_round *r,
 		if (!digest_recipient(camp, r, m))
 			continue;
 		_cleanup_free_ char *id = core_message_id(c, "digest", camp->id, name, m->id);
+		_cleanup_free_ char *md_m = core_digest_personal(c, camp, m, md, false);
+		_cleanup_free_ char *html_m = core_digest_personal(c, camp, m, html, true);
 		outbound o = {.camp = camp, .to = m, .kind = "digest", .round = "digest",
-		              .tag_round = tag_round, .id = id, .subject = subject, .markdown = md,
-		              .html = html};
+		              .tag_round = tag_round, .id = id, .subject = subject,
+		              .markdown = md_m ? md_m : md, .html = html_m ? html_m : html};
 		int k2 = core_send_member(c, &o);
 		if (k2 < 0)
 			failed = k2;
@@ -770,7 +787,8 @@ int periodic_digest(core *c, const coco_campaign *camp, campaign_rt *ct)
 	strv_free(comments);
 	ct->in_periodic = false;
 	_cleanup_free_ char *end = NULL; /* the comment hint and the footer, once at the end */
-	if (n > 0 && digest_render_end(camp, (const char *const *)c->tdirs, &end) >= 0) {
+	if (n > 0 && digest_render_end(camp, (const char *const *)c->tdirs,
+	                                    config_get(c->cfg, "Web", "BaseUrl"), &end) >= 0) {
 		strbuf_puts(&md, end);
 		_cleanup_free_ char *end_html = NULL;
 		if (digest_markdown_to_html(end, &end_html) >= 0)

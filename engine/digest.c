@@ -590,6 +590,11 @@ static cJSON *build_data(digest *d, const digest_input *in, const tally *t, cons
 	}
 	cJSON_AddBoolToObject(data, "has_comments", in->n_comments > 0);
 	cJSON_AddItemToObject(data, "comments", cm);
+	if (in->web_base) {
+		_cleanup_free_ char *path = xasprintf("%s/%s", r->id, in->occurrence);
+		_cleanup_free_ char *link = digest_web_page(in->web_base, c->id, path);
+		cJSON_AddStringToObject(data, "web_link", link);
+	}
 	return data;
 }
 
@@ -767,8 +772,16 @@ char *digest_html_document(const char *title, const char *body)
 	return strbuf_steal(&b);
 }
 
+char *digest_web_page(const char *web_base, const char *campaign, const char *path)
+{
+	size_t n = strlen(web_base);
+	while (n > 0 && web_base[n - 1] == '/')
+		n--;
+	return xasprintf("%.*s/c/%s/%s", (int)n, web_base, campaign, path ? path : "");
+}
+
 int digest_render_end(const coco_campaign *campaign, const char *const *template_dirs,
-                      char **ret_markdown)
+                      const char *web_base, char **ret_markdown)
 {
 	if (!campaign || !template_dirs || !ret_markdown)
 		return -EINVAL;
@@ -778,6 +791,10 @@ int digest_render_end(const coco_campaign *campaign, const char *const *template
 		return log_error_errno(r, "Cannot find the template digest-end.md: %m");
 	cJSON *data = cJSON_CreateObject();
 	cJSON_AddItemToObject(data, "campaign", campaign_json(campaign));
+	if (web_base) {
+		_cleanup_free_ char *link = digest_web_page(web_base, campaign->id, NULL);
+		cJSON_AddStringToObject(data, "web_link", link);
+	}
 	r = template_render("digest-end.md", text, data, template_dirs_partial,
 	                    (void *)template_dirs, &out, &error);
 	cJSON_Delete(data);

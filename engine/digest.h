@@ -48,6 +48,10 @@ typedef struct digest_input {
 	 * footer, digest-end.md), which the periodic digest has once, after its last section
 	 * (digest_render_end()). */
 	bool in_periodic;
+	/* [Web] BaseUrl=, or NULL: the data gets web_link, the occurrence's page on the web view
+	 * (BASE/c/CAMPAIGN/ROUND/OCCURRENCE), the same for everyone; the core makes it each
+	 * member's own link when it sends the digest (weblink_personalize()). */
+	const char *web_base;
 } digest_input;
 
 /* Streams rounds/<round>/<occurrence>/answers.jsonl (and the previous occurrence's, if
@@ -76,7 +80,7 @@ unsigned digest_audience(const digest *d, coco_side side);
  *  has_ideas, ideas:[{number,text,who?,count}] (not in anonymous rounds),
  *  ideas_ranked:[{rank,number,text,votes,votes_word,bar}] (tied ideas share a rank: 1, 2, 2, 4), dots_total, trend? ("- 1. Mood: mean 3.8 →
  *  4.2 (+0.4)" lines), has_missing, missing:[{id,name,side}], still_open?, has_comments,
- *  comments:[{text}], in_periodic}.
+ *  comments:[{text}], in_periodic, web_link?}.
  * Means, medians and gaps are strings with one decimal ("3.8", "+1.2"; a whole median is
  * "4"). The gap is flagged when the gap as shown is 1.0 or more either way. Values marked ?
  * are left out rather than null, so {{#x}} sections work. */
@@ -94,9 +98,14 @@ int digest_render_html(const digest *d, const char *const *template_dirs, char *
 char *digest_html_document(const char *title, const char *body);
 
 /* Renders digest-end.md (the comment hint and the footer) for campaign: the end of a periodic
- * digest, once after all its sections. Errors as for digest_render(). */
+ * digest, once after all its sections; with web_base ([Web] BaseUrl=, or NULL) its web_link
+ * is the campaign's page (BASE/c/CAMPAIGN/). Errors as for digest_render(). */
 int digest_render_end(const coco_campaign *campaign, const char *const *template_dirs,
-                      char **ret_markdown);
+                      const char *web_base, char **ret_markdown);
+
+/* The web view's page of a campaign (path NULL) or of a page in it ("ROUND/OCCURRENCE"),
+ * without a member's query: BASE/c/CAMPAIGN/PATH. Malloc'd. */
+char *digest_web_page(const char *web_base, const char *campaign, const char *path);
 
 /* CommonMark → HTML with libcmark, raw HTML and unsafe links dropped. */
 int digest_markdown_to_html(const char *md, char **ret_html);

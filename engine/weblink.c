@@ -106,14 +106,11 @@ bool weblink_csrf_ok(const secret *k, const char *member, const char *campaign,
 	return sig_equal(want, token);
 }
 
-char *weblink_url(const secret *k, const char *base, const char *member, const char *campaign,
-                  const char *path, int64_t expiry)
+char *weblink_query(const secret *k, const char *member, const char *campaign, int64_t expiry,
+                    const char *amp)
 {
 	char sig[WEBLINK_SIG_LEN + 1];
 	weblink_sign(k, member, campaign, expiry, sig);
-	size_t n = strlen(base);
-	while (n > 0 && base[n - 1] == '/')
-		n--;
 	/* Ids are letters, digits and ._@+=-: only '+', '=' and '@' need escaping in a query. */
 	strbuf m = {0};
 	for (const char *p = member; *p; p++)
@@ -122,6 +119,50 @@ char *weblink_url(const secret *k, const char *base, const char *member, const c
 		else
 			strbuf_putc(&m, *p);
 	_cleanup_free_ char *mq = strbuf_steal(&m);
-	return xasprintf("%.*s/c/%s/%s?m=%s&e=%" PRId64 "&s=%s", (int)n, base, campaign,
-	                 path ? path : "", mq, expiry, sig);
+	return xasprintf("m=%s%se=%" PRId64 "%ss=%s", mq, amp, expiry, amp, sig);
+}
+
+char *weblink_url(const secret *k, const char *base, const char *member, const char *campaign,
+                  const char *path, int64_t expiry)
+{
+	size_t n = strlen(base);
+	while (n > 0 && base[n - 1] == '/')
+		n--;
+	_cleanup_free_ char *q = weblink_query(k, member, campaign, expiry, "&");
+	return xasprintf("%.*s/c/%s/%s?%s", (int)n, base, campaign, path ? path : "", q);
+}
+
+char *weblink_personalize(const char *text, const char *base, const char *campaign,
+                          const char *query, bool html)
+{
+	size_t n = strlen(base);
+	while (n > 0 && base[n - 1] == '/')
+		n--;
+	_cleanup_free_ char *prefix = xasprintf("%.*s/c/%s/", (int)n, base, campaign);
+	const char *open = html ? "href=\"" : "<";
+	char close = html ? '"' : '>';
+	size_t lo = strlen(open), lp = strlen(prefix);
+	strbuf b = {0};
+	const char *p = text;
+	for (const char *q; (q = strstr(p, open));) {
+		const char *u = q + lo, *e = u;
+		bool ours = strncmp(u, prefix, lp) == 0 && !(!html && q > text && q[-1] == '\\');
+		if (ours) {
+			e = u + lp;
+			while (*e && *e != close && !strchr("?<>\"\\ \t\r\n", *e))
+				e++;
+			ours = *e == close;
+		}
+		if (!ours) {
+			strbuf_add(&b, p, (size_t)(u - p));
+			p = u;
+			continue;
+		}
+		strbuf_add(&b, p, (size_t)(e - p));
+		strbuf_putc(&b, '?');
+		strbuf_puts(&b, query);
+		p = e;
+	}
+	strbuf_puts(&b, p);
+	return strbuf_steal(&b);
 }

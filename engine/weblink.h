@@ -26,6 +26,19 @@ int weblink_check(const secret *k, const char *member, const char *campaign, int
 char *weblink_url(const secret *k, const char *base, const char *member, const char *campaign,
                   const char *path, int64_t expiry);
 
+/* The signed query of a link: "m=MEMBER&e=EXPIRY&s=SIG", with amp between the fields ("&",
+ * or "&amp;" for an HTML attribute); malloc'd. */
+char *weblink_query(const secret *k, const char *member, const char *campaign, int64_t expiry,
+                    const char *amp);
+
+/* A text sent to many (a digest) made one member's: every link in it to a page of the
+ * campaign's web view (BASE/c/CAMPAIGN/…) that has no query yet gets "?" query (made for the
+ * member with weblink_query()). Links are Markdown autolinks <URL> (not after a backslash),
+ * or with html the attributes href="URL". Member-written text makes neither: md_text()
+ * escapes '<' and '>', HTML templates escape '"'. Malloc'd. */
+char *weblink_personalize(const char *text, const char *base, const char *campaign,
+                          const char *query, bool html);
+
 /* The cookie form: "MEMBER~EXPIRY~SIG" ('~' is in no id); malloc'd. */
 char *weblink_token(const secret *k, const char *member, const char *campaign, int64_t expiry);
 /* Splits a cookie token (member malloc'd) and checks it as weblink_check() does. */

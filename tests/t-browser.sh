@@ -5,7 +5,12 @@
 #   the magic link opens the campaign, the stylesheet applies under the CSP; the form is
 #   filled by its labels and sent, the confirmation shown, the form reloaded prefilled; no
 #   sideways scrolling at 360 px; after close the figures show as SVG bars; no console
-#   errors; an inline script injected into a page does not run (the CSP holds).
+#   errors; an inline script injected into a page does not run (the CSP holds);
+#   an altered and an expired link get 403 with how to get a new one, and no cookie; a form
+#   with a forged CSRF token, a POST from another site's page (no SameSite=Strict cookie)
+#   and the same POST replayed record nothing (one record in the store); with two members a
+#   side (MinGroupSize=2; the other three answer through the form with curl), each side's
+#   figures and the gap are in the page and in its SVG (bars per side, shares per option).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 for tool in curl node npm; do
@@ -57,16 +62,27 @@ Title=Pilot
 TimeZone=UTC
 Client=Acme
 Provider=Northwind
+MinGroupSize=2
 
 [Member "ann"]
 Name=Ann
 Side=client
 Email=ann@acme.example
 
+[Member "carl"]
+Name=Carl
+Side=client
+Email=carl@acme.example
+
 [Member "bob"]
 Name=Bob
 Side=provider
 Email=bob@northwind.example
+
+[Member "dana"]
+Name=Dana
+Side=provider
+Email=dana@northwind.example
 
 [Round "kickoff"]
 Kind=survey
@@ -113,9 +129,27 @@ done
 
 LINK=$(ctl link ann --campaign pilot)
 ctl open pilot/kickoff >/dev/null
+(cd "$T" && node web.mjs refused "$LINK" "$(ctl link ann --campaign pilot --days 0)") ||
+	fail "the refused phase failed; cocod: $(tail -20 "$LOG")"
 (cd "$T" && node web.mjs answer "$LINK") || fail "the answer phase failed; cocod: $(tail -20 "$LOG")"
 REC=$(cat "$STATE"/campaigns/pilot/rounds/kickoff/once/answers.jsonl)
-[ "$(grep -c . <<<"$REC")" = 1 ] || fail "expected one record: $REC"
+[ "$(grep -c . <<<"$REC")" = 1 ] || fail "expected one record (forged, cross-site and replayed POSTs record nothing): $REC"
+# The others answer through the form too (curl as their browser): clarity and role.
+answer_as() { # answer_as MEMBER CLARITY ROLE_LETTER
+	local q jar=$T/jar-$1
+	q=$(ctl link "$1" --campaign pilot); q=${q#*\?}
+	curl -sS --max-time 30 -c "$jar" -o "$T/form-$1" "http://127.0.0.1:$PORT/c/pilot/kickoff/form?$q"
+	local csrf nonce
+	csrf=$(sed -n 's/.*name="csrf" value="\([0-9a-f]*\)".*/\1/p' "$T/form-$1")
+	nonce=$(sed -n 's/.*name="nonce" value="\([0-9a-f]*\)".*/\1/p' "$T/form-$1")
+	[ -n "$csrf" ] && [ -n "$nonce" ] || fail "no form for $1: $(cat "$T/form-$1")"
+	[ "$(curl -sS --max-time 30 -b "$jar" -o /dev/null -w '%{http_code}' \
+		--data-binary "csrf=$csrf&nonce=$nonce&occurrence=once&q1=$2&q2=$3&q3=b" \
+		"http://127.0.0.1:$PORT/c/pilot/kickoff/form")" = 200 ] || fail "$1's answer was refused"
+}
+answer_as carl 5 b
+answer_as bob 2 a
+answer_as dana 3 a
 expect_match "$REC" '"via":"web"'
 expect_match "$REC" '"tools":\["Slack","Phone"\]'
 ctl close pilot/kickoff >/dev/null

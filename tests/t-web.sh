@@ -7,7 +7,10 @@
 #   for another campaign, no link at all → 403 with how to get a new link;
 #   the form of an open round: POST → the confirmation, answers.jsonl has it via "web";
 #   the same POST again → recorded once; a forged CSRF token → 403, nothing recorded;
-#   the form again → prefilled; the round closed → its figures with SVG bars.
+#   the form again → prefilled; the round closed → its figures with SVG bars;
+#   export.csv: the member's CSV (read back with Python's csv), an anonymous round without
+#   pseudonyms, times or small sides; no link, an altered or expired one, another
+#   campaign's link or cookie → 403.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 command -v curl >/dev/null || fail "curl is missing (scripts/deps.sh installs it)"
@@ -71,6 +74,25 @@ Options=Slack|Email|Phone
 Kind=text
 Text=One wish?
 Required=no
+
+[Round "pulse"]
+Kind=survey
+Title=Pulse
+Anonymous=yes
+Duration=3d
+
+[Question "pulse/mood"]
+Kind=scale
+Text=Mood?
+
+[Question "pulse/ease"]
+Kind=scale
+Text=Ease?
+
+[Question "pulse/note"]
+Kind=text
+Text=Anything else?
+Required=no
 EOF2
 cat >"$T/etc/campaigns.d/other.conf" <<'EOF2'
 [Campaign]
@@ -89,6 +111,19 @@ Duration=3d
 EOF2
 
 STATE=$T/state
+# An anonymous round that ran before (records as the store keeps them, pseudonyms for
+# members): mood has 3 client answerers and 1 provider, ease 3 and 3 (p6's later 5
+# supersedes its 4); p1's note names its writer.
+mkdir -p "$STATE/campaigns/pilot/rounds/pulse/once"
+cat >"$STATE/campaigns/pilot/rounds/pulse/once/answers.jsonl" <<'EOF2'
+{"key":"anon-seed1","v":1,"at":1796630400,"pseudo":"00000000000000p1","side":"client","via":"email","answers":{"mood":"4","ease":"2","note":"Carol here, from finance"}}
+{"key":"anon-seed2","v":1,"at":1796630460,"pseudo":"00000000000000p2","side":"client","via":"email","answers":{"mood":"5","ease":"3"}}
+{"key":"anon-seed3","v":1,"at":1796630520,"pseudo":"00000000000000p3","side":"client","via":"email","answers":{"mood":"3","ease":"3"}}
+{"key":"anon-seed4","v":1,"at":1796630580,"pseudo":"00000000000000p4","side":"provider","via":"email","answers":{"mood":"1","ease":"5"}}
+{"key":"anon-seed5","v":1,"at":1796630640,"pseudo":"00000000000000p5","side":"provider","via":"email","answers":{"ease":"4"}}
+{"key":"anon-seed6","v":1,"at":1796630700,"pseudo":"00000000000000p6","side":"provider","via":"email","answers":{"ease":"4"}}
+{"key":"anon-seed7","v":1,"at":1796630760,"pseudo":"00000000000000p6","side":"provider","via":"email","answers":{"ease":"5"}}
+EOF2
 SOCK=$T/cocod.sock
 LOG=$T/cocod.log
 ctl() { "$COCOCTL" --config "$T/etc" --socket "$SOCK" "$@"; }
@@ -247,8 +282,151 @@ expect_match "$B" 'aria-label="Answers to question 1"'
 expect_match "$B" 'mean 4.0'
 expect_match "$B" '<rect class="bar" x="120" y="[0-9]*" width="200"'
 [ "$(get "http://127.0.0.1:$PORT/c/pilot/kickoff/nosuch" -b "$JAR")" = 404 ] || fail "an unknown occurrence is not 404"
+
+# ---- the digest mail carries each member's own link ----
+digest_mail() { # the outbox file of member $1's kickoff digest
+	grep -l "^To:.*$1" "$STATE"/local/outbox/new/* 2>/dev/null | xargs -r grep -l '^Subject: .*Digest: Kickoff' | head -1
+}
+for who in ann:ann@acme.example bob:bob@northwind.example; do
+	m=${who%%:*} addr=${who#*:}
+	wait_for 10 bash -c "$(declare -f digest_mail); STATE='$STATE'; [ -n \"\$(digest_mail '$addr')\" ]" ||
+		fail "no digest mail for $m in the outbox"
+	MAIL=$(digest_mail "$addr")
+	# Both parts, decoded as a mail client would; the HTML's href with its &amp; undone.
+	python3 - "$MAIL" >"$T/links" <<'EOF2' || fail "cannot read the digest mail of $m"
+import email, html, re, sys
+msg = email.message_from_binary_file(open(sys.argv[1], 'rb'))
+for part in msg.walk():
+    t = part.get_content_type()
+    if t not in ('text/plain', 'text/html'):
+        continue
+    body = part.get_payload(decode=True).decode(part.get_content_charset() or 'utf-8')
+    if t == 'text/plain':
+        for u in re.findall(r'<(https?://[^>\s]*/c/[^>\s]*)>', body):
+            print('text', u)
+    else:
+        for u in re.findall(r'href="([^"]*/c/[^"]*)"', body):
+            print('html', html.unescape(u))
+EOF2
+	grep -q "^text .*/c/pilot/kickoff/once?m=$m&e=[0-9]*&s=[0-9a-f]\{32\}$" "$T/links" ||
+		fail "$m's digest text has no link of theirs: $(cat "$T/links")"
+	grep -q "^html .*/c/pilot/kickoff/once?m=$m&e=[0-9]*&s=[0-9a-f]\{32\}$" "$T/links" ||
+		fail "$m's digest HTML has no link of theirs: $(cat "$T/links")"
+	grep -v "?m=$m&" "$T/links" | grep -q . && fail "$m's digest carries a link not theirs: $(cat "$T/links")"
+	# It opens the digest's page, without a cookie, and sets the member's cookie.
+	U=$(sed -n 's/^text //p' "$T/links" | head -1)
+	code=$(get "http://127.0.0.1:$PORT/c/${U#*/c/}")
+	[ "$code" = 200 ] || fail "$m's digest link answered $code: $(cat "$T/body")"
+	expect_match "$(cat "$T/body")" 'aria-label="Answers to question 1"'
+	expect_match "$(tr -d '\r' <"$T/headers")" "^Set-Cookie: coco=$m~"
+	U=$(sed -n 's/^html //p' "$T/links" | head -1)
+	[ "$(get "http://127.0.0.1:$PORT/c/${U#*/c/}")" = 200 ] || fail "$m's HTML link answered $(cat "$T/body")"
+done
+# A periodic digest links to the campaign's page, with each one's own link too.
+ctl digest pilot >/dev/null 2>&1
+periodic_mail() { grep -l "^To:.*ann@acme.example" "$STATE"/local/outbox/new/* 2>/dev/null | xargs -r grep -l '^Subject: .*Digest: this week' | head -1; }
+wait_for 10 bash -c "$(declare -f periodic_mail); STATE='$STATE'; [ -n \"\$(periodic_mail)\" ]" ||
+	fail "no periodic digest for ann"
+P=$(python3 -c 'import email,sys; m=email.message_from_binary_file(open(sys.argv[1],"rb")); print("".join(p.get_payload(decode=True).decode() for p in m.walk() if p.get_content_type()=="text/plain"))' "$(periodic_mail)")
+U=$(grep -o '<http://[^>]*/c/pilot/?m=ann&e=[0-9]*&s=[0-9a-f]*>' <<<"$P" | tr -d '<>' | head -1)
+[ -n "$U" ] || fail "the periodic digest has no link of ann's: $P"
+[ "$(get "$U")" = 200 ] || fail "ann's periodic digest link answered $(cat "$T/body")"
+expect_match "$(cat "$T/body")" "Hello Ann"
+# The copy in the store has the page's address, no one's link.
+STORED=$(cat "$STATE"/campaigns/pilot/digests/kickoff-once.md "$STATE"/campaigns/pilot/digests/kickoff-once.html)
+expect_match "$STORED" "<http://127.0.0.1:$PORT/c/pilot/kickoff/once>"
+grep -q 'm=ann\|m=bob' <<<"$STORED" && fail "the stored digest holds a member's link"
 # A closed round's form says so.
 [ "$(get "$FORM" -b "$JAR")" = 200 ] && expect_match "$(cat "$T/body")" "not open"
+
+# ---- the export ----
+EXPORT="http://127.0.0.1:$PORT/c/pilot/export.csv"
+code=$(get "$EXPORT" -b "$JAR")
+[ "$code" = 200 ] || fail "export.csv answered $code: $(cat "$T/body")"
+H=$(tr -d '\r' <"$T/headers")
+expect_match "$H" "^Content-Type: text/csv; charset=utf-8$"
+expect_match "$H" '^Content-Disposition: attachment; filename="pilot-answers.csv"$'
+expect_match "$H" "^Cache-Control: no-store$"
+cp "$T/body" "$T/export.csv"
+# As cococtl export writes it, but for a member: the anonymous round names no one.
+python3 - "$T/export.csv" <<'EOF2' || fail "the member's export: $(cat "$T/export.csv")"
+import csv, sys
+raw = open(sys.argv[1], 'rb').read()
+assert raw.startswith(b'campaign,round,occurrence,time,member,side,question_no,question,question_text,value,status\r\n'), raw[:120]
+rows = list(csv.DictReader(open(sys.argv[1], newline='', encoding='utf-8'), strict=True))
+kick = [r for r in rows if r['round'] == 'kickoff']
+pulse = [r for r in rows if r['round'] == 'pulse']
+# ann's own answers in the named round: her id, the time, her side.
+clar = [r for r in kick if r['question'] == 'clarity']
+assert len(clar) == 1 and clar[0]['member'] == 'ann' and clar[0]['value'] == '4', clar
+assert clar[0]['side'] == 'client' and clar[0]['time'].endswith('+00:00'), clar
+assert [r['value'] for r in kick if r['question'] == 'wish'] == ['More demos please'], kick
+# The anonymous round: no pseudonym, no time, nothing to tie a row to a person.
+assert len(pulse) == 11, pulse
+assert all(r['member'] == 'anonymous' and r['time'] == '' for r in pulse), pulse
+assert 'anon-' not in open(sys.argv[1], encoding='utf-8').read()
+assert all(r['status'] == 'current' for r in pulse), pulse
+# mood: 1 provider answerer, fewer than MinGroupSize=3: no side on any mood row; sorted by value.
+mood = [r for r in pulse if r['question'] == 'mood']
+assert [r['value'] for r in mood] == ['1', '3', '4', '5'], mood
+assert all(r['side'] == '' for r in mood), mood
+# ease: 3 and 3: the sides are shown; p6's superseded 4 is gone.
+ease = [(r['value'], r['side']) for r in pulse if r['question'] == 'ease']
+assert sorted(ease) == [('2', 'client'), ('3', 'client'), ('3', 'client'), ('4', 'provider'), ('5', 'provider'), ('5', 'provider')], ease
+note = [r for r in pulse if r['question'] == 'note']
+assert len(note) == 1 and note[0]['value'] == 'Carol here, from finance' and note[0]['side'] == '', note
+# Rows in question order, so the file's order says nothing about who answered when.
+order = [r['question_no'] for r in pulse]
+assert order == sorted(order), order
+EOF2
+# The admin's export still has the pseudonyms (the admin's file, through the socket).
+ADMIN=$(ctl export pilot --format csv)
+expect_match "$ADMIN" ",anon-00000000000000p1,client,3,note,"
+# No link or cookie, an altered link, an expired link, another campaign: 403, no data.
+[ "$(get "$EXPORT")" = 403 ] || fail "export.csv without a link was served"
+L=$(ctl link ann --campaign pilot)
+Q=${L#*\?}
+[ "$(get "$EXPORT?$Q")" = 200 ] || fail "ann's link did not open export.csv: $(cat "$T/body")"
+expect_match "$(head -1 "$T/body")" "^campaign,round,"
+[ "${Q: -1}" = 0 ] && alt=1 || alt=0
+[ "$(get "$EXPORT?${Q%?}$alt")" = 403 ] || fail "an altered link opened export.csv"
+grep -q "anonymous\|clarity" "$T/body" && fail "a refused export carries data"
+OLD=$(ctl link ann --campaign pilot --days 0)
+[ "$(get "$EXPORT?${OLD#*\?}")" = 403 ] || fail "an expired link opened export.csv"
+expect_match "$(cat "$T/body")" "expired"
+OTHERLINK=$(ctl link ann --campaign other)
+[ "$(get "http://127.0.0.1:$PORT/c/pilot/export.csv?${OTHERLINK#*\?}")" = 403 ] ||
+	fail "ann's link to campaign other opened pilot's export.csv"
+COOKIE=$(awk '$6 == "coco" { print $7 }' "$JAR")
+[ -n "$COOKIE" ] || fail "no cookie in the jar"
+[ "$(get "http://127.0.0.1:$PORT/c/other/export.csv" -H "Cookie: coco=$COOKIE")" = 403 ] ||
+	fail "ann's pilot cookie opened other's export.csv"
+[ "$(get "http://127.0.0.1:$PORT/c/other/export.csv?$Q")" = 403 ] ||
+	fail "ann's pilot link opened other's export.csv"
+
+# ---- forget: the digest computed again keeps each one's own link ----
+# The round page is kept once what it is made from has settled (files older than two
+# seconds): seen twice, the same page; after the forget (answers.jsonl rewritten) it is made
+# again, without ann's answer.
+ROUND_PAGE="http://127.0.0.1:$PORT/c/pilot/kickoff/once"
+sleep 2.2
+[ "$(get "$ROUND_PAGE" -b "$JAR")" = 200 ] && cp "$T/body" "$T/page1" || fail "no round page"
+[ "$(get "$ROUND_PAGE" -b "$JAR")" = 200 ] && cmp -s "$T/body" "$T/page1" || fail "the round page changed by itself"
+expect_match "$(cat "$T/page1")" "1 of 2 answered"
+ctl forget ann >/dev/null
+[ "$(get "$ROUND_PAGE" -b "$JAR")" = 200 ] || fail "no round page after forget"
+expect_match "$(cat "$T/body")" "0 of 2 answered"
+grep -q "More demos" "$T/body" && fail "the round page still shows a forgotten answer"
+SPOOLED=$(grep -l '"subject":"\[Pilot\] Digest: Kickoff"' "$STATE"/spool/local/*/*.json | xargs -r grep -l '"member":"bob"' | head -1)
+[ -n "$SPOOLED" ] || fail "bob's digest is not in the spool"
+python3 - "$SPOOLED" <<'EOF2' || fail "bob's rewritten digest: $(cat "$SPOOLED")"
+import json, re, sys
+m = json.load(open(sys.argv[1]))
+assert 'More demos' not in m['markdown'] + m['html'], m['markdown']
+assert re.search(r'<http://[^>]*/c/pilot/kickoff/once\?m=bob&e=\d+&s=[0-9a-f]{32}>', m['markdown']), m['markdown']
+assert re.search(r'href="http://[^"]*/c/pilot/kickoff/once\?m=bob&amp;e=\d+&amp;s=[0-9a-f]{32}"', m['html']), m['html']
+assert 'm=ann' not in m['markdown'] + m['html']
+EOF2
 
 ctl status >/dev/null
 kill "$PID"; wait "$PID" 2>/dev/null || true

@@ -10,6 +10,7 @@
 
 #include "clock.h"
 #include "digest.h"
+#include "export.h"
 #include "template.h"
 #include "util.h"
 #include "web-private.h"
@@ -216,6 +217,25 @@ static void chart_bars(cJSON *holder, const char *list)
 	cJSON_AddBoolToObject(holder, "has_bars", i > 0);
 }
 
+/* A question's split by side, drawn: each side's mean on the question's whole scale (its
+ * "pct"), and per option of a choice each side's share of its own answerers. */
+static void chart_split(cJSON *q)
+{
+	cJSON *s, *o, *row;
+	size_t i = 0;
+	cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(q, "sides"))
+	if (cJSON_GetObjectItemCaseSensitive(s, "pct"))
+		add_bar_geometry(s, i++, cJSON_GetNumberValue(cJSON_GetObjectItem(s, "pct")), 100);
+	cJSON_AddNumberToObject(q, "sides_svg_h", (double)(i ? i * BAR_STEP : BAR_STEP));
+	cJSON_ArrayForEach(o, cJSON_GetObjectItemCaseSensitive(q, "options_split"))
+	{
+		size_t k = 0;
+		cJSON_ArrayForEach(row, cJSON_GetObjectItemCaseSensitive(o, "rows"))
+		add_bar_geometry(row, k++, cJSON_GetNumberValue(cJSON_GetObjectItem(row, "pct")), 100);
+		cJSON_AddNumberToObject(o, "svg_h", (double)(k ? k * BAR_STEP : BAR_STEP));
+	}
+}
+
 cJSON *web_index_data(channel *c, const coco_campaign *camp, const coco_member *mb)
 {
 	cJSON *o = cJSON_CreateObject(), *rounds = cJSON_CreateArray();
@@ -312,7 +332,10 @@ int web_round_data(channel *c, const coco_campaign *camp, const coco_round *r, c
 	}
 	cJSON *q;
 	cJSON_ArrayForEach(q, cJSON_GetObjectItemCaseSensitive(dj, "questions"))
-	chart_bars(q, "bars");
+	{
+		chart_bars(q, "bars");
+		chart_split(q);
+	}
 	cJSON *ranked = cJSON_GetObjectItemCaseSensitive(dj, "ideas_ranked"), *it;
 	cJSON_ArrayForEach(it, ranked)
 	{
@@ -324,6 +347,37 @@ int web_round_data(channel *c, const coco_campaign *camp, const coco_round *r, c
 		chart_bars(dj, "ideas_ranked");
 	*ret = dj;
 	return 0;
+}
+
+/* ---- the export ---- */
+
+typedef struct export_web {
+	channel *c;
+	const coco_campaign *camp;
+} export_web;
+
+static char **export_ballot(const coco_round *r, const char *occurrence, void *userdata)
+{
+	export_web *e = userdata;
+	return ballot_of(e->c, e->camp, r);
+}
+
+/* As the round pages: an occurrence still open shows no figures, so its answers are not in
+ * the file either. */
+static bool export_include(const coco_round *r, const char *occurrence, void *userdata)
+{
+	export_web *e = userdata;
+	_cleanup_free_ char *state = NULL, *cur = NULL;
+	web_round_state(e->c, e->camp, r, &state, &cur, NULL);
+	return r->kind != ROUND_ANNOUNCE && !(cur && STREQ(cur, occurrence) && STREQ(state, "open"));
+}
+
+int web_export_csv(channel *c, const coco_campaign *camp, char **ret_csv)
+{
+	export_web e = {c, camp};
+	export_input in = {.store = c->st, .campaign = camp, .for_member = true,
+	                   .ballot = export_ballot, .include = export_include, .userdata = &e};
+	return export_campaign(&in, ret_csv, NULL);
 }
 
 /* ---- the form ---- */

@@ -4,6 +4,7 @@
 
 #include <cjson/cJSON.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "config.h"
 #include "secret.h"
@@ -12,6 +13,15 @@
 
 typedef struct web_post web_post;
 
+/* A rendered round page and what it was made from (web-cache.c). */
+typedef struct web_cached {
+	char *key;   /* "CAMPAIGN/ROUND/OCCURRENCE" */
+	char *stamp; /* web_page_stamp() when it was made */
+	char *html;
+	uint64_t used;
+} web_cached;
+#define WEB_CACHE_MAX 32
+
 struct channel {
 	const channel_host *h;
 	secret key;
@@ -19,6 +29,8 @@ struct channel {
 	char **dirs; /* template directories (…/templates/web), first match wins */
 	web_post **posts; /* form answers the core has not answered yet */
 	size_t n_posts;
+	web_cached cache[WEB_CACHE_MAX];
+	uint64_t cache_clock;
 };
 
 /* A form body (application/x-www-form-urlencoded), decoded; names may repeat. */
@@ -37,6 +49,16 @@ void web_round_state(channel *c, const coco_campaign *camp, const coco_round *r,
                      char **ret_state, char **ret_occurrence, char **ret_ballot);
 bool web_member_asked(const coco_round *r, const coco_member *mb);
 
+/* The cache of round pages (web-cache.c). web_page_stamp(): what a round page is made from,
+ * as a string to compare; *ret_settled false when a file changed too recently to trust
+ * its time (do not keep the page). web_cache_get(): the page kept under key if its stamp is
+ * stamp, else NULL (borrowed: valid until the next put or clear). */
+char *web_page_stamp(channel *c, const coco_campaign *camp, const coco_round *r,
+                     bool *ret_settled);
+const char *web_cache_get(channel *c, const char *key, const char *stamp);
+void web_cache_put(channel *c, const char *key, const char *stamp, const char *html);
+void web_cache_clear(channel *c);
+
 /* Renders templates/web/NAME with data. */
 int web_render(channel *c, const char *name, const cJSON *data, char **ret_html);
 
@@ -45,6 +67,9 @@ cJSON *web_index_data(channel *c, const coco_campaign *camp, const coco_member *
 /* -ENOENT: no such occurrence. */
 int web_round_data(channel *c, const coco_campaign *camp, const coco_round *r, const char *occ,
                    cJSON **ret);
+/* /c/CAMPAIGN/export.csv: the campaign's answers as a member may take them away (export.h,
+ * for_member), occurrences still open left out. */
+int web_export_csv(channel *c, const coco_campaign *camp, char **ret_csv);
 cJSON *web_form_data(channel *c, const coco_campaign *camp, const coco_round *r,
                      const coco_member *mb, const char *occ);
 /* The answer grammar's text for the fields of a form (what a member would have typed). */

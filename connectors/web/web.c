@@ -258,6 +258,60 @@ static int serve_form(channel *c, http_request *req, const coco_campaign *camp,
 	return respond_page(c, req, 200, "form.html", d, root, cookie);
 }
 
+/* An occurrence's page: the same for every member, kept while what it is made from stays
+ * (web-cache.c). */
+static int serve_round(channel *c, http_request *req, const coco_campaign *camp,
+                       const coco_round *r, const char *occ, const char *root,
+                       const char *cookie)
+{
+	bool settled = false;
+	_cleanup_free_ char *key = xasprintf("%s/%s/%s", camp->id, r->id, occ);
+	_cleanup_free_ char *stamp = web_page_stamp(c, camp, r, &settled);
+	const char *kept = web_cache_get(c, key, stamp);
+	if (kept)
+		return respond_html(req, 200, kept, cookie);
+	cJSON *d = NULL;
+	if (web_round_data(c, camp, r, occ, &d) < 0)
+		return respond_not_found(c, req, root);
+	cJSON_AddStringToObject(d, "root", root);
+	_cleanup_free_ char *html = NULL;
+	int k = web_render(c, "round.html", d, &html);
+	cJSON_Delete(d);
+	if (k < 0)
+		return http_respond_text(req, 500, "the page could not be made; see cocod's log");
+	if (settled)
+		web_cache_put(c, key, stamp, html);
+	return respond_html(req, 200, html, cookie);
+}
+
+/* The campaign's answers as CSV (export.h, a member's file: anonymous rounds tie nothing
+ * to anyone), as a download. */
+static int serve_export(channel *c, http_request *req, const coco_campaign *camp,
+                        const coco_member *mb, const char *root, const char *cookie)
+{
+	_cleanup_free_ char *csv = NULL;
+	int r = web_export_csv(c, camp, &csv);
+	if (r < 0) {
+		log_error_errno(r, "web: cannot export %s for %s: %m", camp->id, mb->id);
+		return http_respond_text(req, 500, "the answers could not be read; see cocod's log");
+	}
+	_cleanup_free_ char *disposition = xasprintf("attachment; filename=\"%s-answers.csv\"",
+	                                             camp->id);
+	const char *h[ELEMENTSOF(page_headers) + 5];
+	size_t n = 0;
+	for (size_t i = 0; i < ELEMENTSOF(page_headers); i++)
+		h[n++] = page_headers[i];
+	h[n++] = "Content-Disposition";
+	h[n++] = disposition;
+	if (cookie) {
+		h[n++] = "Set-Cookie";
+		h[n++] = cookie;
+	}
+	h[n] = NULL;
+	log_debug("web: %s took the export of %s", mb->id, camp->id);
+	return http_respond(req, 200, "text/csv; charset=utf-8", csv, strlen(csv), h);
+}
+
 static int on_get(http_request *req, void *userdata)
 {
 	channel *c = web_active;
@@ -285,16 +339,15 @@ static int on_get(http_request *req, void *userdata)
 		return respond_page(c, req, 200, "index.html", web_index_data(c, camp, mb), root,
 		                    cookie);
 	}
+	if (n == 2 && !dir && STREQ(parts[1], "export.csv"))
+		return serve_export(c, req, camp, mb, root, cookie);
 	if (n == 3 && !dir) {
 		const coco_round *r = campaign_find_round(camp, parts[1]);
 		if (!r || r->kind == ROUND_ANNOUNCE)
 			return respond_not_found(c, req, root);
 		if (STREQ(parts[2], "form"))
 			return serve_form(c, req, camp, r, mb, root, cookie, NULL);
-		cJSON *d = NULL;
-		if (web_round_data(c, camp, r, parts[2], &d) < 0)
-			return respond_not_found(c, req, root);
-		return respond_page(c, req, 200, "round.html", d, root, cookie);
+		return serve_round(c, req, camp, r, parts[2], root, cookie);
 	}
 	return respond_not_found(c, req, root);
 }
@@ -512,6 +565,7 @@ static channel *web_stop(channel *c)
 		return NULL;
 	if (web_active == c)
 		web_active = NULL;
+	web_cache_clear(c);
 	for (size_t i = 0; i < c->n_posts; i++)
 		c->posts[i]->c = NULL; /* the core still answers them; freed then */
 	free(c->posts);
@@ -559,9 +613,11 @@ static int web_start(const channel_host *h, channel **ret)
 	return 0;
 }
 
-/* Everything is read at use (BaseUrl=, campaigns); the key does not change under cocod. */
+/* Everything is read at use (BaseUrl=, campaigns); the key does not change under cocod.
+ * Pages kept were made with the old configuration. */
 static int web_reconfigure(channel *c)
 {
+	web_cache_clear(c);
 	return 0;
 }
 
