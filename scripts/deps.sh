@@ -92,7 +92,9 @@ $sudo apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends 
 # Installed just now as test tools: they stay off at the next boot too (tests start their own).
 for svc in postfix dovecot nginx; do
 	case " ${missing[*]} " in *" $svc "* | *" $svc-"*) ;; *) continue ;; esac
-	[ -d /run/systemd/system ] && $sudo systemctl disable -q "$svc" 2>/dev/null || true
+	# systemctl disables a unit without a running systemd too (it removes the enablement
+	# links the package's postinst made), so a container that boots later stays clean.
+	command -v systemctl >/dev/null && $sudo systemctl disable -q "$svc" 2>/dev/null || true
 done
 if [ -n "$own_policy" ]; then
 	$sudo rm -f "$policy"
