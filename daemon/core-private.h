@@ -175,3 +175,20 @@ int core_for_each_answers_file(core *c, const coco_campaign *camp,
                                void *userdata);
 /* The forget command (core-forget.c). */
 int core_forget(core *c, const char *member, cJSON **ret_reply, char **ret_error);
+
+/* Chat commands (core-commands.c): inbound_msg.command set. done is called once. */
+void core_receive_command(core *c, const inbound_msg *m, inbound_done_fn done, void *ud);
+/* The answer path of core_receive() for a member and round already found: checks that the
+ * round is open, parses m->text with the answer grammar, records and confirms it. */
+void core_receive_answer(core *c, const inbound_msg *m, const coco_campaign *camp,
+                         const coco_member *mb, const coco_round *r, inbound_done_fn done,
+                         void *ud);
+/* Says md back to the member (in the exchange on a CHANNEL_SYNC_REPLY channel, else as a
+ * queued reply) and finishes m as done. */
+void core_reply(core *c, const coco_campaign *camp, const coco_member *mb, const char *round,
+                const inbound_msg *m, const char *md, inbound_done_fn done, void *ud);
+/* Rejects m: kept with the reason in rejected/messages.jsonl. */
+void core_reject(core *c, const inbound_msg *m, const coco_campaign *camp,
+                 const coco_member *claimed, const char *reason, inbound_done_fn done, void *ud);
+/* Does member m get the digests of round r (NULL: the campaign's periodic digest)? */
+bool core_digest_recipient(const coco_campaign *camp, const coco_round *r, const coco_member *m);

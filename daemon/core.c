@@ -419,7 +419,8 @@ static char *still_open_note(core *c, const coco_campaign *camp, const coco_roun
 	return strbuf_steal(&b);
 }
 
-static bool digest_recipient(const coco_campaign *camp, const coco_round *r, const coco_member *m)
+bool core_digest_recipient(const coco_campaign *camp, const coco_round *r,
+                           const coco_member *m)
 {
 	if (camp->digest.set)
 		return config_member_in_audience(m, camp->digest.audience, camp->digest.members,
@@ -530,7 +531,7 @@ int publish_digest(core *c, const coco_campaign *camp, const coco_round *r,
 	_cleanup_free_ char *tag_round = r ? xasprintf("digest:%s", r->id) : NULL;
 	for (size_t i = 0; i < camp->n_members; i++) {
 		const coco_member *m = &camp->members[i];
-		if (!digest_recipient(camp, r, m))
+		if (!core_digest_recipient(camp, r, m))
 			continue;
 		_cleanup_free_ char *id = core_message_id(c, "digest", camp->id, name, m->id);
 		outbound o = {.camp = camp, .to = m, .kind = "digest", .round = "digest",

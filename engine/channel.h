@@ -108,6 +108,12 @@ typedef struct inbound_msg {
 	/* The sender's domain is the site's own (mail: [Mail] From='s): such a sender that is
 	 * no member gets no reply, so that two robots of one site never talk to each other. */
 	bool from_own_domain;
+	/* Non-NULL: a chat command (a Slack slash command, a Matrix "!coco …"), with `text`
+	 * what followed the command word. The core parses and carries it out (the one grammar
+	 * of engine/chat-command.h: help, rounds, answer, idea, vote, status, digest); this is
+	 * how the channel writes its command ("/coco"), for the replies to show. A command
+	 * needs `sender_verified`. */
+	const char *command;
 } inbound_msg;
 
 /* ---- outbound ---- */

@@ -35,6 +35,7 @@ typedef struct slack_inbound {
 	char *reply, *reason;
 	/* What the core was handed; it reads these until its done callback. */
 	char *key, *from, *conversation, *thread, *text, *response_url;
+	char *command; /* a slash command: how it is written ("/coco"); NULL for a button */
 	inbound_item *items;
 	size_t n_items;
 } slack_inbound;
@@ -160,6 +161,7 @@ static void inbound_free(slack_inbound *in)
 	free(in->thread);
 	free(in->text);
 	free(in->response_url);
+	free(in->command);
 	for (size_t i = 0; i < in->n_items; i++) {
 		free((char *)in->items[i].question);
 		free((char *)in->items[i].value);
@@ -202,7 +204,7 @@ static void inbound_answer(slack_inbound *in)
 		md = "Sorry, coco could not record this just now. Please try again in a minute.";
 		break;
 	default:
-		md = slack_rejection_text(in->reason);
+		md = in->reply ? in->reply : slack_rejection_text(in->reason);
 		break;
 	}
 	_cleanup_free_ char *text = slack_mrkdwn(md);
@@ -256,6 +258,7 @@ static int hand_over(channel *c, slack_inbound *in)
 		.items = in->items,
 		.n_items = in->n_items,
 		.sender_verified = true, /* Slack signed the request that names this user */
+		.command = in->command,
 	};
 	c->h->receive(c->h, &m, on_core_done, in);
 	if (in->core_done) {
@@ -339,21 +342,13 @@ static int on_command(http_request *req, void *userdata)
 		_cleanup_free_ char *mk = slack_mrkdwn(md);
 		return respond_ephemeral(req, mk);
 	}
-	strstrip(text);
-	if (!*text || strcasecmp(text, "help") == 0) {
-		_cleanup_free_ char *md = xasprintf(
-			"Answer the open round with `%s` and your answers, one per question, like "
-			"`%s 1: 4, 2: b`; send an idea with `%s idea: dark mode`; vote with "
-			"`%s vote 3 7`. Or press the buttons under a question.",
-			c->command, c->command, c->command, c->command);
-		_cleanup_free_ char *mk = slack_mrkdwn(md);
-		return respond_ephemeral(req, mk);
-	}
-
+	/* What the text asks is the core's to read (the one command grammar of every chat
+	 * channel, engine/chat-command.h). */
 	slack_inbound *in = inbound_new(c, req, false);
 	in->key = xasprintf("slack:%s", trigger);
 	in->from = TAKE_PTR(user);
 	in->text = TAKE_PTR(text);
+	in->command = xstrdup(c->command);
 	log_debug("slack: %s from %s", c->command, in->from);
 	return hand_over(c, in);
 }
