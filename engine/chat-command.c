@@ -67,10 +67,24 @@ static bool is_qn(const char *w, size_t n)
 	return true;
 }
 
+/* "7x2": dots for an idea, as a vote writes them */
+static bool is_dots(const char *w, size_t n)
+{
+	size_t a = 0;
+	while (a < n && isdigit((unsigned char)w[a]))
+		a++;
+	if (a == 0 || a + 1 >= n || (w[a] != 'x' && w[a] != 'X'))
+		return false;
+	for (size_t i = a + 1; i < n; i++)
+		if (!isdigit((unsigned char)w[i]))
+			return false;
+	return true;
+}
+
 static bool round_ref_n(const char *w, size_t n)
 {
 	if (n == 0 || n > 128 || word_is(w, n, "skip") || word_is(w, n, "idea") ||
-	    word_is(w, n, "vote") || is_qn(w, n))
+	    word_is(w, n, "vote") || is_qn(w, n) || is_dots(w, n))
 		return false;
 	bool letter = false;
 	size_t slashes = 0;

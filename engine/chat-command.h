@@ -17,8 +17,8 @@
  *                            "ID:") is `answer` with no round, as members typed it before
  *                            the command words existed.
  * ROUND is told apart from ANSWERS by its shape: a word of letters, digits, '-', '_', '.'
- * (and one '/'), not all digits, without ':', and not a word of the answer grammar (skip,
- * idea, vote, qN). */
+ * (and one '/') holding a letter, and not a word of the answer grammar (skip, idea, vote,
+ * qN, 7x2). */
 #pragma once
 
 #include <errno.h>

@@ -91,6 +91,13 @@ Options=Decision maker|User
 Kind=prompt
 Title=Ideas
 Duration=3d
+
+[Round "pick"]
+Kind=vote
+Title=Pick
+Source=ideas
+Votes=3
+Duration=3d
 EOF
 
 STATE=$T/state
@@ -334,10 +341,71 @@ st=$(post /slack/commands "$(command_body U0SAM "idea: dark mode")")
 expect_match "$(cat "$T/body")" "dark mode"
 [ "$(answers ideas)" = 1 ] || fail "the idea was not recorded"
 
+# ---- the chat commands (engine/chat-command.c, daemon/core-commands.c) ----
+echo '{}' >"$T/fake-mode.json"
+say() { # say USER TEXT: the command's ephemeral answer, as text, in $T/said
+	local st
+	st=$(post /slack/commands "$(command_body "$1" "$2")")
+	[ "$st" = 200 ] || fail "/coco $2 got $st: $(cat "$T/body") $(cat "$LOG")"
+	python3 -c 'import json, sys; o = json.load(open(sys.argv[1])); assert o["response_type"] == "ephemeral"; print(o["text"])' \
+		"$T/body" >"$T/said" || fail "/coco $2: not an ephemeral answer: $(cat "$T/body")"
+}
+said() { grep -qF -- "$1" "$T/said" || fail "the answer does not say \"$1\": $(cat "$T/said")"; }
+say U0SAM "rounds"
+said "*Ideas* (\`ideas\`)"; said "you have answered"; said "\`/coco idea your idea\`"
+said "Digests to read: \`/coco digest kickoff\`"
+grep -qF "Kickoff* (" "$T/said" && fail "a closed round is listed as open: $(cat "$T/said")"
+say U0SAM "answer ideas idea: offline mode"
+said "offline mode"
+[ "$(answers ideas)" = 2 ] || fail "answer ROUND was not recorded"
+say U0KAI "idea better search"
+said "better search"
+[ "$(answers ideas)" = 3 ] || fail "idea TEXT was not recorded"
+grep '"member":"kai"' "$STATE"/campaigns/pilot/rounds/ideas/*/answers.jsonl | grep -q '"ideas":\["better search"\]' ||
+	fail "kai's idea: $(cat "$STATE"/campaigns/pilot/rounds/ideas/*/answers.jsonl)"
+# refusals: each says why, and nothing is recorded
+say U0SAM "answer nosuch 1: 4"
+said "There is no round \`nosuch\`"; said "Open for you now: \`ideas\`"
+say U0SAM "answer kickoff 1: 3"
+said "closed"
+[ "$(answers kickoff)" = 3 ] || fail "an answer to a closed round was recorded"
+say U0SAM "vote kickoff 1"
+said "is a survey, not a vote"
+say U0SAM "statsu ideas"
+said "\`statsu\` is not a command coco knows"
+say U0SAM "status ideas"
+said "\`/coco status\` is for the provider"
+grep -qF "Sam" "$T/said" && fail "a client was told who answered: $(cat "$T/said")"
+say U0NOBODY "rounds"
+said "does not know your Slack account"
+say U0NOBODY "help"
+said "\`/coco rounds\`"
+say U0KAI "status ideas"
+said "*Ideas* (\`ideas\`) is open: 2 of 4 have answered"
+said "client side: 1 of 3; answered: Sam; not yet: Gone, Ann"
+said "provider side: 1 of 1; answered: Kai"
+say U0SAM "digest kickoff"
+said "Kickoff"; said "How clear are the goals?"
+say U0SAM "digest ideas"
+said "has no digest yet"
+[ "$(answers ideas)" = 3 ] && [ "$(answers kickoff)" = 3 ] || fail "a refused command recorded something"
+# a vote round over the ideas: with the round, and without it (the one open vote round)
+ctl close pilot/ideas >/dev/null
+ctl open pilot/pick >/dev/null
+say U0SAM "vote pick 1 2"
+said "Thanks, Sam"
+say U0KAI "vote 3x2"
+said "Thanks, Kai"
+[ "$(answers pick)" = 2 ] || fail "the votes were not recorded: $(cat "$LOG")"
+grep -q '"votes":{"3":2}' "$STATE"/campaigns/pilot/rounds/pick/*/answers.jsonl || fail "kai's dots: $(cat "$STATE"/campaigns/pilot/rounds/pick/*/answers.jsonl)"
+say U0SAM "idea too late"
+said "No idea round is open for you"
+
 # ---- the end ----
 grep -q -- "$TOKEN" "$LOG" "$T/fake.log" && fail "the bot token is in a log"
 kill "$PID"
 wait "$PID" || fail "cocod exited with $?: $(cat "$LOG")"
 grep -q "ERROR: \(Address\|LeakSanitizer\)\|runtime error" "$LOG" && fail "sanitizer: $(cat "$LOG")"
 echo "t-slack: invitations with blocks, user_not_found failed, command recorded and confirmed," \
-	"forged/stale/unsigned refused, stranger told, buttons, reload, 429 queued"
+	"forged/stale/unsigned refused, stranger told, buttons, reload, 429 queued," \
+	"rounds/answer/idea/vote/status/digest and their refusals"

@@ -101,6 +101,9 @@ static void test_idea_vote(void **state)
 	ok("vote 3 7 7", CHAT_VOTE, NULL, "3 7 7");
 	ok("vote pick 3 7x2", CHAT_VOTE, "pick", "3 7x2");
 	ok("vote pilot/pick 1", CHAT_VOTE, "pilot/pick", "1");
+	ok("vote 7x2 3", CHAT_VOTE, NULL, "7x2 3");
+	ok("vote 7X2", CHAT_VOTE, NULL, "7X2");
+	ok("vote 7x 3", CHAT_VOTE, "7x", "3"); /* the grammar's business to refuse */
 	bad("vote", "needs the numbers of the ideas");
 	bad("vote pick", "needs the numbers of the ideas");
 }
@@ -149,6 +152,8 @@ static void test_round_ref_and_help(void **state)
 	assert_false(chat_command_is_round_ref("kickoff/"));
 	assert_false(chat_command_is_round_ref("1:"));
 	assert_false(chat_command_is_round_ref("skip"));
+	assert_false(chat_command_is_round_ref("3x2"));
+	assert_true(chat_command_is_round_ref("2024-q1"));
 	assert_false(chat_command_is_round_ref(""));
 	assert_false(chat_command_is_round_ref(NULL));
 	char *h = chat_command_help("!coco");
