@@ -200,25 +200,33 @@ static int only_open(cmd_ctx *x, int kind, const char *what, found *ret)
 
 /* ---- rounds ---- */
 
-static char *how_to_answer(cmd_ctx *x, const membership *ms, round_rt *rt, const coco_round *r)
+char *core_answer_command(core *c, const coco_campaign *camp, const coco_round *r,
+                          round_rt *rt, const char *ref, bool idea_command)
 {
-	char **ballot = core_ballot(x->c, ms->camp, r, rt);
+	char **ballot = core_ballot(c, camp, r, rt);
 	char **ex = answer_examples(r, strv_length(ballot));
 	strv_free(ballot);
-	_cleanup_free_ char *ref = round_ref(x, ms->camp, r);
 	strbuf b = {0};
-	if (r->kind == ROUND_PROMPT && for_each_open(x, ROUND_PROMPT, NULL, NULL) == 1)
-		strbuf_printf(&b, "`%s idea your idea`", x->prefix);
+	if (r->kind == ROUND_PROMPT && idea_command)
+		strbuf_puts(&b, "idea your idea");
 	else if (r->kind == ROUND_VOTE && ex && ex[0] && strncmp(ex[0], "vote ", 5) == 0)
-		strbuf_printf(&b, "`%s vote %s %s`", x->prefix, ref, ex[0] + 5);
+		strbuf_printf(&b, "vote %s %s", ref, ex[0] + 5);
 	else {
-		strbuf_printf(&b, "`%s answer %s ", x->prefix, ref);
+		strbuf_printf(&b, "answer %s ", ref);
 		for (size_t i = 0; ex && ex[i]; i++)
 			strbuf_printf(&b, "%s%s", i ? ", " : "", ex[i]);
-		strbuf_puts(&b, "`");
 	}
 	strv_free(ex);
 	return strbuf_steal(&b);
+}
+
+static char *how_to_answer(cmd_ctx *x, const membership *ms, round_rt *rt, const coco_round *r)
+{
+	_cleanup_free_ char *ref = round_ref(x, ms->camp, r);
+	_cleanup_free_ char *cmd = core_answer_command(
+		x->c, ms->camp, r, rt, ref,
+		r->kind == ROUND_PROMPT && for_each_open(x, ROUND_PROMPT, NULL, NULL) == 1);
+	return xasprintf("`%s %s`", x->prefix, cmd);
 }
 
 static void add_round_line(cmd_ctx *x, const membership *ms, round_rt *rt, const coco_round *r,

@@ -751,6 +751,18 @@ void core_receive(core *c, const inbound_msg *m, inbound_done_fn done, void *ud)
 	if (core_find_tag(c, m, &tag)) {
 		camp = tag.camp;
 		mb = tag.member;
+		if (!mb) {
+			/* A room's tag names the round, not who answers: the channel vouches. */
+			for (size_t i = 0; m->sender_verified && m->from && i < camp->n_members; i++)
+				if (member_has_address(&camp->members[i], m->from))
+					mb = &camp->members[i];
+			if (!mb) {
+				core_reply_stranger(c, m);
+				reject(c, m, camp, NULL, "unknown sender: the room's reference names no "
+				       "member, and the sender is none", done, ud);
+				return;
+			}
+		}
 		if (mb && !sender_may_speak_for(mb, m->from)) {
 			/* A tag is half the proof: someone else's tag from a foreign address. */
 			_cleanup_free_ char *why = xasprintf(

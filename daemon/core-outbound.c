@@ -291,8 +291,8 @@ static const char *prompt_template(const coco_round *r)
  * ballot in the members' own words (plain text, not Markdown: a button label is no
  * Markdown) with the votes each member has. A button's value is what a member would type
  * after "N: " (a number, an option's letter) or after "vote ". */
-static cJSON *prompt_data(core *c, const coco_campaign *camp, const coco_round *r,
-                          const round_rt *rt, const cJSON *data)
+cJSON *core_prompt_data(core *c, const coco_campaign *camp, const coco_round *r,
+                        const round_rt *rt, const cJSON *data)
 {
 	cJSON *p = cJSON_CreateObject();
 	cJSON_AddStringToObject(p, "kind", round_kind_to_string(r->kind));
@@ -321,7 +321,7 @@ int core_send_round_message(core *c, const coco_campaign *camp, const coco_round
 	_cleanup_free_ char *md = NULL;
 	const char *tmpl = STREQ(kind, "reminder") ? "reminder.md" : prompt_template(r);
 	int k = core_render(c, tmpl, data, &md);
-	cJSON *prompt = k < 0 ? NULL : prompt_data(c, camp, r, rt, data);
+	cJSON *prompt = k < 0 ? NULL : core_prompt_data(c, camp, r, rt, data);
 	cJSON_Delete(data);
 	if (k < 0)
 		return k;

@@ -384,6 +384,7 @@ int round_open(core *c, const coco_campaign *camp, campaign_rt *ct, round_rt *rt
 			else
 				sent++;
 		}
+	core_post_room_prompt(c, camp, r, rt);
 	log_info("%s/%s: round opened (%s), occurrence %s, %u invitation%s queued", camp->id, r->id,
 	         why, rt->occurrence, sent, sent == 1 ? "" : "s");
 	int k = core_ct_save(c, ct);
@@ -545,6 +546,7 @@ int publish_digest(core *c, const coco_campaign *camp, const coco_round *r,
 		else
 			n++;
 	}
+	core_post_room_digest(c, camp, r, name, subject, md, html);
 	log_info("%s: digest %s written to campaigns/%s/digests/%s.md, queued for %u recipient%s",
 	         camp->id, name, camp->id, name, n, n == 1 ? "" : "s");
 	if (dup > 0)

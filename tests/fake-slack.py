@@ -5,8 +5,9 @@ It answers as docs.slack.dev describes the methods cocod calls (PROTOCOLS.md 1.4
   POST /api/conversations.open   users=U… → {"ok":true,"channel":{"id":"D…"}} (no_op and
                                  already_open when open before); user_not_found for a user
                                  the workspace does not have; users_list_not_supplied
-  POST /api/chat.postMessage     channel, text and/or blocks → {"ok":true,"channel","ts",
-                                 "message"}; channel_not_found, no_text, invalid_blocks
+  POST /api/chat.postMessage     channel (an opened DM, or a channel of --channels), text
+                                 and/or blocks → {"ok":true,"channel","ts","message"};
+                                 channel_not_found, no_text, invalid_blocks
   POST /response/…               a response_url (no token needed): 200 "ok"
 Every method wants the bot token as "Authorization: Bearer …" (or a form "token" field):
 not_authed without one, invalid_auth for another. Bodies are JSON (a missing charset
@@ -70,8 +71,9 @@ def valid_blocks(blocks):
 
 
 class Slack:
-    def __init__(self, token, users, log, mode_file):
+    def __init__(self, token, users, log, mode_file, rooms=()):
         self.token, self.users, self.log_path, self.mode_file = token, users, log, mode_file
+        self.rooms = set(rooms)  # channels (C…) the bot is in
         self.open_dms = {}  # user -> D…
         self.seq = 0
         self.lock = threading.Lock()
@@ -106,7 +108,7 @@ class Slack:
 
     def chat_post_message(self, args):
         channel = args.get("channel")
-        if not channel or channel not in self.open_dms.values():
+        if not channel or (channel not in self.open_dms.values() and channel not in self.rooms):
             return {"ok": False, "error": "channel_not_found"}
         text, blocks = args.get("text"), args.get("blocks")
         if isinstance(blocks, str):  # form-encoded bodies carry blocks as a JSON string
@@ -230,10 +232,12 @@ def main():
     p.add_argument("--log", required=True)
     p.add_argument("--token", required=True)
     p.add_argument("--users", default="", help="comma-separated user ids the workspace has")
+    p.add_argument("--channels", default="", help="comma-separated channel ids (C…) the bot is in")
     p.add_argument("--mode-file")
     a = p.parse_args()
     srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    srv.slack = Slack(a.token, set(u for u in a.users.split(",") if u), a.log, a.mode_file)
+    srv.slack = Slack(a.token, set(u for u in a.users.split(",") if u), a.log, a.mode_file,
+                      [c for c in a.channels.split(",") if c])
     tmp = a.port_file + ".tmp"
     with open(tmp, "w") as f:
         f.write("%d\n" % srv.server_address[1])

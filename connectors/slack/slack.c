@@ -499,15 +499,32 @@ static const config_key_def slack_keys[] = {
 	{"BotTokenFile", CONFIG_VALUE_PATH, false, "file holding the bot token xoxb-… (default: slack-bot-token in [Secrets] Directory= or $CREDENTIALS_DIRECTORY)"},
 	{"ApiUrl", CONFIG_VALUE_URL, false, "the Web API's base URL (default https://slack.com/api)"},
 	{"Command", CONFIG_VALUE_STRING, false, "the slash command members answer with (default /coco)"},
+	{"Channel", CONFIG_VALUE_STRING, false, "the channel id (C…) where round prompts and digests are posted for every campaign without SlackChannel= (default: none)"},
 };
 static const config_section_def slack_section = {"Slack", slack_keys, ELEMENTSOF(slack_keys)};
 static const config_section_def *const slack_sections[] = {&slack_section, NULL};
+static const config_key_def slack_campaign_keys[] = {
+	{"SlackChannel", CONFIG_VALUE_STRING, false, "the Slack channel id (C…) where this campaign's round prompts and digests are posted (default: [Slack] Channel=)"},
+};
+static const config_section_def slack_campaign_section = {"Campaign", slack_campaign_keys,
+                                                          ELEMENTSOF(slack_campaign_keys)};
+
+/* The campaign's Slack channel: its own SlackChannel=, else [Slack] Channel=. */
+static const char *slack_room(const coco_config *cfg, const coco_campaign *camp)
+{
+	const char *room = config_campaign_get(camp, "SlackChannel");
+	if (!room)
+		room = config_get(cfg, "Slack", "Channel");
+	return room && *room ? room : NULL;
+}
 
 const channel_ops slack_channel = {
 	.name = "slack",
-	.caps = CHANNEL_DM | CHANNEL_THREADS | CHANNEL_BUTTONS | CHANNEL_SYNC_REPLY,
+	.caps = CHANNEL_DM | CHANNEL_ROOM | CHANNEL_THREADS | CHANNEL_BUTTONS | CHANNEL_SYNC_REPLY,
 	.address = "slack",
 	.sections = slack_sections,
+	.campaign_keys = &slack_campaign_section,
+	.room = slack_room,
 	.start = slack_start,
 	.reconfigure = slack_reconfigure,
 	.send = slack_send_op,
