@@ -28,7 +28,8 @@ export CREDENTIALS_DIRECTORY=$T/secrets COCO_TEMPLATE_DIR=$PWD/templates
 
 # ---- the fake Web API, on a port the kernel picks ----
 python3 "$(dirname "$0")/fake-slack.py" --port-file "$T/fake.port" --log "$T/fake.log" \
-	--token "$TOKEN" --users U0SAM,U0KAI,U0LEE --channels C0PILOT,C0DEFAULT --mode-file "$T/fake-mode.json" &
+	--token "$TOKEN" --users U0SAM,U0KAI,U0LEE --channels C0PILOT,C0DEFAULT \
+	--emails U0ANN=Ann@Acme.example,U0EVE=eve@elsewhere.example --mode-file "$T/fake-mode.json" &
 PIDS+=("$!")
 wait_for 30 test -s "$T/fake.port" || fail "fake-slack.py did not start"
 FAKE=$(cat "$T/fake.port")
@@ -494,6 +495,29 @@ room_posts C0DEFAULT | grep -q '\*Check\*' || fail "the default room: $(room_pos
 [ "$(fake_calls chat.postMessage channel C0PILOT)" = "$before" ] ||
 	fail "a reminder or a provider-only round was posted to the room: $(room_posts C0PILOT | tail -2)"
 
+# ---- a Slack user who is no member's Slack=: found by the email Slack has for them ----
+say U0ANN "rounds"
+said "*Pick* (\`pick\`)"
+[ "$(fake_calls users.info user U0ANN)" = 1 ] || fail "users.info was not asked: $(cat "$T/fake.log")"
+python3 - "$T/fake.log" <<'EOF' || fail "users.info is not called as Slack wants it: $(grep users.info "$T/fake.log")"
+import json, sys
+c = [json.loads(l) for l in open(sys.argv[1]) if '"users.info"' in l][0]
+assert c["auth"] == "ok" and c["content_type"] == "application/x-www-form-urlencoded", c
+EOF
+say U0ANN "vote pick 2"
+said "Thanks, Ann"
+[ "$(answers pick)" = 4 ] || fail "Ann's vote was not recorded: $(cat "$LOG")"
+grep '"member":"ann"' "$STATE"/campaigns/pilot/rounds/pick/*/answers.jsonl | grep -q '"via":"slack"' ||
+	fail "ann's vote: $(cat "$STATE"/campaigns/pilot/rounds/pick/*/answers.jsonl)"
+[ "$(fake_calls users.info user U0ANN)" = 1 ] || fail "who U0ANN is was not kept"
+# in the workspace, but no member has their address: told so, nothing recorded
+say U0EVE "vote pick 1"
+said "does not know your Slack account"
+[ "$(answers pick)" = 4 ] || fail "a vote of someone who is no member was recorded"
+say U0EVE "rounds"
+said "does not know your Slack account"
+[ "$(fake_calls users.info user U0EVE)" = 1 ] || fail "who U0EVE is not was not kept"
+
 # ---- the end ----
 grep -q -- "$TOKEN" "$LOG" "$T/fake.log" && fail "the bot token is in a log"
 kill "$PID"
@@ -501,4 +525,5 @@ wait "$PID" || fail "cocod exited with $?: $(cat "$LOG")"
 grep -q "ERROR: \(Address\|LeakSanitizer\)\|runtime error" "$LOG" && fail "sanitizer: $(cat "$LOG")"
 echo "t-slack: invitations with blocks, user_not_found failed, command recorded and confirmed," \
 	"forged/stale/unsigned refused, stranger told, buttons, reload, 429 queued," \
-	"rounds/answer/idea/vote/status/digest and their refusals, room prompts, buttons and digests"
+	"rounds/answer/idea/vote/status/digest and their refusals, room prompts, buttons and digests," \
+	"members found by their email (users.info)"
