@@ -12,6 +12,7 @@
 #include "mdtext.h"
 #include "schedule.h"
 #include "template.h"
+#include "template-cache.h"
 #include "util.h"
 #include "weblink.h"
 
@@ -198,12 +199,12 @@ int core_check_templates(const char *const *dirs, char **ret_error)
 int core_render(core *c, const char *name, const cJSON *data, char **ret)
 {
 	_cleanup_free_ char *text = NULL, *err = NULL;
-	int r = template_dirs_partial(name, &text, c->tdirs);
+	int r = template_cache_partial(name, &text, c->tcache);
 	if (r < 0) {
 		_cleanup_free_ char *where = dirs_list(c->tdirs);
 		return log_error_errno(r, "template %s not found in %s", name, where);
 	}
-	r = template_render(name, text, data, template_dirs_partial, c->tdirs, ret, &err);
+	r = template_render(name, text, data, template_cache_partial, c->tcache, ret, &err);
 	if (r < 0)
 		return log_error_errno(r, "template error: %s", err ? err : name);
 	return 0;

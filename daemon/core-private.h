@@ -68,6 +68,7 @@ struct core {
 	spool *sp;
 	secret key;
 	char **tdirs;
+	struct template_cache *tcache; /* the templates of tdirs, read at most once a second */
 	campaign_rt *camps;
 	size_t n_camps;
 	core_tags *tags; /* reply tag → campaign, member, round (core-tags.c) */

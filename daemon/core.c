@@ -12,6 +12,7 @@
 #include "digest.h"
 #include "schedule.h"
 #include "state-check.h"
+#include "template-cache.h"
 #include "util.h"
 #include "core-private.h"
 
@@ -672,6 +673,8 @@ static int64_t round_next_reminder(core *c, const coco_campaign *camp, round_rt 
 {
 	const coco_round *r = campaign_find_round(camp, rt->id);
 	int64_t next = INT64_MAX;
+	if (r && r->n_remind == 0)
+		return next; /* asked every loop turn: not a look at every member for nothing */
 	for (size_t i = 0; r && i < camp->n_members; i++) {
 		int64_t times[64];
 		size_t nt;
@@ -1001,6 +1004,7 @@ int core_new(const coco_config *cfg, store *st, spool *sp, const secret *key,
 	c->key = *key;
 	for (size_t i = 0; template_dirs && template_dirs[i]; i++)
 		strv_push(&c->tdirs, xstrdup(template_dirs[i]));
+	c->tcache = template_cache_new(c->tdirs);
 	c->conversations = cJSON_CreateObject();
 	(void)store_scan(st, CONVERSATIONS, on_conversation_line, c);
 	int r = core_set_config(c, cfg);
@@ -1021,6 +1025,7 @@ core *core_free(core *c)
 	cJSON_Delete(c->conversations);
 	free(c->channels);
 	free(c->deferred); /* empty outside core_commit() */
+	template_cache_free(c->tcache);
 	strv_free(c->tdirs);
 	free(c);
 	return NULL;

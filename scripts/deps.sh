@@ -38,6 +38,12 @@ pkgs=(
 	# by playwright-core from npm (tests/browser/), told to use /usr/bin/chromium so npm
 	# downloads no browser of its own.
 	chromium nodejs npm
+	# bench/web (make bench): wrk loads a digest page of the web view, and the same page as a
+	# static file from an nginx the bench starts itself (bench/lib-nginx.sh) as the ceiling.
+	# bench/slack-ingress: wrk posts signed slash commands to cocod, and to the same nginx
+	# answering a fixed 200.
+	# nginx is a bench tool, never the machine's web server: not started, and disabled below.
+	wrk nginx
 )
 
 # Packages that only bring a command: the command found on PATH counts as the package. A
@@ -86,7 +92,7 @@ $sudo apt-get -o DPkg::Lock::Timeout=600 update -qq
 # Another apt run (a parallel build, unattended-upgrades) holds the lock for a while: wait.
 $sudo apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 # Installed just now as test tools: they stay off at the next boot too (tests start their own).
-for svc in postfix dovecot; do
+for svc in postfix dovecot nginx; do
 	case " ${missing[*]} " in *" $svc "* | *" $svc-"*) ;; *) continue ;; esac
 	[ -d /run/systemd/system ] && $sudo systemctl disable -q "$svc" 2>/dev/null || true
 done
