@@ -743,6 +743,10 @@ void core_receive(core *c, const inbound_msg *m, inbound_done_fn done, void *ud)
 		finish(done, ud, INBOUND_DONE, 0, NULL, NULL);
 		return;
 	}
+	if (m->command) {
+		core_receive_command(c, m, done, ud);
+		return;
+	}
 
 	const coco_campaign *camp = NULL;
 	const coco_member *mb = NULL;
@@ -751,6 +755,18 @@ void core_receive(core *c, const inbound_msg *m, inbound_done_fn done, void *ud)
 	if (core_find_tag(c, m, &tag)) {
 		camp = tag.camp;
 		mb = tag.member;
+		if (!mb) {
+			/* A room's tag names the round, not who answers: the channel vouches. */
+			for (size_t i = 0; m->sender_verified && m->from && i < camp->n_members; i++)
+				if (member_has_address(&camp->members[i], m->from))
+					mb = &camp->members[i];
+			if (!mb) {
+				core_reply_stranger(c, m);
+				reject(c, m, camp, NULL, "unknown sender: the room's reference names no "
+				       "member, and the sender is none", done, ud);
+				return;
+			}
+		}
 		if (mb && !sender_may_speak_for(mb, m->from)) {
 			/* A tag is half the proof: someone else's tag from a foreign address. */
 			_cleanup_free_ char *why = xasprintf(
@@ -796,7 +812,13 @@ void core_receive(core *c, const inbound_msg *m, inbound_done_fn done, void *ud)
 			return;
 		}
 	}
+	core_receive_answer(c, m, camp, mb, r, done, ud);
+}
 
+void core_receive_answer(core *c, const inbound_msg *m, const coco_campaign *camp,
+                         const coco_member *mb, const coco_round *r, inbound_done_fn done,
+                         void *ud)
+{
 	campaign_rt *ct = ct_find(c, camp->id);
 	round_rt *rt = ct ? rt_find(ct, r->id) : NULL;
 	if (!rt || !rt->occurrence || (rt->state != RS_OPEN && rt->state != RS_SCHEDULED) ||
@@ -913,6 +935,20 @@ void core_receive(core *c, const inbound_msg *m, inbound_done_fn done, void *ud)
 		                identity);
 		finish_errno(done, ud, k);
 	}
+}
+
+/* For core-commands.c: the replies and refusals of this file, for a member found another
+ * way. */
+void core_reply(core *c, const coco_campaign *camp, const coco_member *mb, const char *round,
+                const inbound_msg *m, const char *md, inbound_done_fn done, void *ud)
+{
+	reply(c, camp, mb, round, m, m->subject, md, done, ud);
+}
+
+void core_reject(core *c, const inbound_msg *m, const coco_campaign *camp,
+                 const coco_member *claimed, const char *reason, inbound_done_fn done, void *ud)
+{
+	reject(c, m, camp, claimed, reason, done, ud);
 }
 
 typedef struct comments_ctx {

@@ -12,6 +12,7 @@
 #include "mdtext.h"
 #include "schedule.h"
 #include "template.h"
+#include "template-cache.h"
 #include "util.h"
 #include "weblink.h"
 
@@ -206,12 +207,12 @@ int core_check_templates(const char *const *dirs, char **ret_error)
 int core_render(core *c, const char *name, const cJSON *data, char **ret)
 {
 	_cleanup_free_ char *text = NULL, *err = NULL;
-	int r = template_dirs_partial(name, &text, c->tdirs);
+	int r = template_cache_partial(name, &text, c->tcache);
 	if (r < 0) {
 		_cleanup_free_ char *where = dirs_list(c->tdirs);
 		return log_error_errno(r, "template %s not found in %s", name, where);
 	}
-	r = template_render(name, text, data, template_dirs_partial, c->tdirs, ret, &err);
+	r = template_render(name, text, data, template_cache_partial, c->tcache, ret, &err);
 	if (r < 0)
 		return log_error_errno(r, "template error: %s", err ? err : name);
 	return 0;
@@ -308,8 +309,8 @@ static const char *prompt_template(const coco_round *r)
  * ballot in the members' own words (plain text, not Markdown: a button label is no
  * Markdown) with the votes each member has. A button's value is what a member would type
  * after "N: " (a number, an option's letter) or after "vote ". */
-static cJSON *prompt_data(core *c, const coco_campaign *camp, const coco_round *r,
-                          const round_rt *rt, const cJSON *data)
+cJSON *core_prompt_data(core *c, const coco_campaign *camp, const coco_round *r,
+                        const round_rt *rt, const cJSON *data)
 {
 	cJSON *p = cJSON_CreateObject();
 	cJSON_AddStringToObject(p, "kind", round_kind_to_string(r->kind));
@@ -338,7 +339,7 @@ int core_send_round_message(core *c, const coco_campaign *camp, const coco_round
 	_cleanup_free_ char *md = NULL;
 	const char *tmpl = STREQ(kind, "reminder") ? "reminder.md" : prompt_template(r);
 	int k = core_render(c, tmpl, data, &md);
-	cJSON *prompt = k < 0 ? NULL : prompt_data(c, camp, r, rt, data);
+	cJSON *prompt = k < 0 ? NULL : core_prompt_data(c, camp, r, rt, data);
 	cJSON_Delete(data);
 	if (k < 0)
 		return k;

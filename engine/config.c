@@ -175,6 +175,12 @@ static void campaign_done(coco_campaign *c)
 	free(c->rounds);
 	free(c->digest.repeat);
 	strv_free(c->digest.members);
+	for (size_t i = 0; i < c->n_settings; i++) {
+		free(c->settings[i].section);
+		free(c->settings[i].key);
+		free(c->settings[i].value);
+	}
+	free(c->settings);
 }
 
 coco_config *config_free(coco_config *c)
@@ -656,6 +662,14 @@ const coco_round *campaign_find_round(const coco_campaign *c, const char *id)
 const coco_member *campaign_find_member(const coco_campaign *c, const char *id)
 {
 	return c && id ? config_find_member(c, id) : NULL;
+}
+
+const char *config_campaign_get(const coco_campaign *camp, const char *key)
+{
+	for (size_t i = 0; camp && i < camp->n_settings; i++)
+		if (STREQ(camp->settings[i].key, key))
+			return camp->settings[i].value;
+	return NULL;
 }
 
 const char *config_get(const coco_config *c, const char *section, const char *key)
