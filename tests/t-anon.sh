@@ -4,21 +4,45 @@
 #     none of the pseudonyms, and from the invitations on to the last confirmation no line
 #     names a member (id, name or address): nothing pairs an answer with its writer;
 #   - each member still gets a confirmation of their own answer;
+#   - a digest asked for while the round is open (cococtl digest CAMPAIGN ROUND, and the
+#     periodic digest) says the round is still open and until when, and shows only how many
+#     answered in all: no figures, no quotes, no counts by side (successive digests would
+#     tell which side each new answer came from);
+#   - the web view of the open round shows the same progress, no counts by side;
+#   - the digest of the close has the figures and the quotes, without names.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 unset NOTIFY_SOCKET WATCHDOG_USEC LISTEN_FDS LISTEN_PID LISTEN_FDNAMES
+command -v curl >/dev/null || fail "curl is missing (scripts/deps.sh installs it)"
 
 cfg=$T/etc state=$T/state sock=$T/control.sock
 mkdir -p "$cfg/campaigns.d"
 mkdir -m 0700 "$T/secrets"
-cat >"$cfg/coco.conf" <<EOF
+free_port() { # a loopback port nothing listens on now, below the ephemeral range
+	local p lo
+	read -r lo _ </proc/sys/net/ipv4/ip_local_port_range
+	[ "$lo" -gt 11000 ] || lo=32768
+	for _ in $(seq 100); do
+		p=$((10000 + RANDOM % (lo - 10000)))
+		if ! (: <"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return 0; fi
+	done
+	return 1
+}
+write_conf() {
+	cat >"$cfg/coco.conf" <<EOF
 [Daemon]
 StateDirectory=$state
 ControlSocket=$sock
-Connectors=local
+Connectors=local web
+Listen=127.0.0.1:$port
 [Mail]
 From=coco@bluepeak.example
+[Web]
+BaseUrl=http://127.0.0.1:$port
+[Secrets]
+Directory=$T/secrets
 EOF
+}
 cat >"$cfg/campaigns.d/retro.conf" <<'EOF'
 [Campaign]
 Title=Harbor retro
@@ -66,12 +90,21 @@ Required=no
 EOF
 "$COCOCTL" keygen "$T/secrets/coco-key" >/dev/null
 log=$T/cocod.log
-CREDENTIALS_DIRECTORY=$T/secrets COCO_TEMPLATE_DIR=$PWD/templates \
-	COCO_TEST_NOW=$(TZ=Europe/Berlin date -d '2030-01-07 09:00' +%s) \
-	"$COCOD" --config "$cfg" --state "$state" --socket "$sock" --verbose 2>"$log" &
-PIDS+=($!)
-wait_for 30 test -S "$sock" || fail "cocod did not start: $(cat "$log")"
-ctl() { "$COCOCTL" --config "$cfg" "$@"; }
+now=$(TZ=Europe/Berlin date -d '2030-01-07 09:00' +%s)
+ctl() { COCO_TEST_NOW=$now "$COCOCTL" --config "$cfg" "$@"; }
+for _ in 1 2 3 4 5; do
+	port=$(free_port) || fail "no free port"
+	write_conf
+	COCO_TEMPLATE_DIR=$PWD/templates \
+		COCO_TEST_NOW=$now \
+		"$COCOD" --config "$cfg" --state "$state" --socket "$sock" --verbose 2>"$log" &
+	PIDS+=($!)
+	if wait_for 60 ctl status >/dev/null 2>&1; then break; fi
+	wait "${PIDS[-1]}" 2>/dev/null || true
+	unset 'PIDS[-1]'
+	grep -q "Address already in use" "$log" || fail "cocod did not start: $(cat "$log")"
+done
+ctl status >/dev/null 2>&1 || fail "no port was free five times in a row"
 
 inbox=$state/local/inbox outbox=$state/local/outbox
 mkdir -p "$inbox/tmp" "$inbox/new"
@@ -134,6 +167,44 @@ for w in clara karl paula peter Clara Karl Paula Peter Schmidt Weber Ortiz Nguye
 done
 # bluepeak.example is also coco's own domain: an address of a member there is what counts.
 if grep -qE '(paula|peter)@' <<<"$near"; then fail "the log names a member's address: $near"; fi
+
+# A digest while the round is open: progress only.
+out=$(ctl digest retro mood 2>"$T/digest.err")
+expect_match "$out" "still open until Thu 10 Jan 2030, 17:00 CET"
+expect_match "$out" "3 of 4 members"
+for w in standups demos "Harbor Foods [0-9]" "Bluepeak [0-9]" median mean Schmidt; do
+	if grep -q -- "$w" <<<"$out"; then fail "the digest of the open round shows \"$w\": $out"; fi
+done
+expect_match "$(cat "$T/digest.err")" "still open"
+periodic=$(ctl digest retro 2>/dev/null; cat "$state"/campaigns/retro/digests/periodic-*.md)
+expect_match "$periodic" "still open until Thu 10 Jan 2030, 17:00 CET"
+for w in standups demos "Harbor Foods [0-9]" "Bluepeak [0-9]" median mean; do
+	if grep -q -- "$w" <<<"$periodic"; then fail "the periodic digest shows \"$w\": $periodic"; fi
+done
+
+# The web view while the round is open: the same progress as the digest, no side counts.
+jar=$T/jar
+get() { curl -sS --max-time 30 -o "$T/body" -w '%{http_code}' "$@" || true; }
+[ "$(get "$(ctl link clara --campaign retro)" -c "$jar")" = 200 ] || fail "clara's link: $(cat "$T/body")"
+for page in "" mood/once; do
+	[ "$(get "http://127.0.0.1:$port/c/retro/$page" -b "$jar")" = 200 ] || fail "no page /c/retro/$page"
+	expect_match "$(cat "$T/body")" "3 of 4 answered"
+	shown=$(grep -E 'Harbor Foods|Bluepeak|[0-9]/[0-9]</text>|standups|demos' "$T/body" || true)
+	[ -z "$shown" ] || fail "the web page /c/retro/$page of the open round shows: $shown"
+done
+
+# The close: figures, quotes without names, counts by side.
+ctl close retro/mood >/dev/null
+closed=$state/campaigns/retro/digests/mood-once.md
+wait_for 10 test -f "$closed" || fail "no digest at the close"
+expect_match "$(cat "$closed")" "the standups run far too long"
+expect_match "$(cat "$closed")" "Harbor Foods 2 of 2"
+expect_match "$(cat "$closed")" "mean 3.7"
+[ "$(get "http://127.0.0.1:$port/c/retro/mood/once" -b "$jar")" = 200 ] || fail "no round page"
+expect_match "$(cat "$T/body")" "Harbor Foods"
+expect_match "$(cat "$T/body")" "standups"
+if grep -qE 'Clara|Karl|Paula|Peter' "$closed"; then fail "the close digest names someone: $(cat "$closed")"; fi
+if grep -q 'still open' "$closed"; then fail "the close digest says the round is open: $(cat "$closed")"; fi
 
 kill "${PIDS[0]}"
 wait "${PIDS[0]}" || fail "cocod did not stop cleanly: $(tail -20 "$log")"
