@@ -485,7 +485,8 @@ void core_receive_command(core *c, const inbound_msg *m, inbound_done_fn done, v
 		free(x.ms);
 		return;
 	}
-	log_debug("chat command %s from %s", chat_command_to_string(cmd.kind), x.ms[0].mb->id);
+	/* No member: an answer may be to an anonymous round (architecture.md). */
+	log_debug("chat command %s", chat_command_to_string(cmd.kind));
 	switch (cmd.kind) {
 	case CHAT_ROUNDS:
 		cmd_rounds(&x);

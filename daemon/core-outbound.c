@@ -238,8 +238,15 @@ int core_send_member(core *c, const outbound *o)
 				strbuf_printf(&b, "%s%s (%s address)", b.len ? ", " : "",
 				              c->channels[i]->name, c->channels[i]->address);
 		_cleanup_free_ char *running = b.s ? strbuf_steal(&b) : xstrdup("none");
-		log_warning("%s: member %s has no address on a running channel (running: %s); "
-		            "message \"%s\" not sent", o->camp->id, o->to->id, running, o->subject);
+		/* A private message names no member: see log_outcome() in engine/spool.c. */
+		if (o->private_msg)
+			log_warning("%s: a %s about an anonymous round could not be sent: its member "
+			            "has no address on a running channel (running: %s)", o->camp->id,
+			            o->kind, running);
+		else
+			log_warning("%s: member %s has no address on a running channel (running: %s); "
+			            "message \"%s\" not sent", o->camp->id, o->to->id, running,
+			            o->subject);
 		return 0;
 	}
 	/* The conversation reference a reply must carry back: the reply tag. How it travels
@@ -272,7 +279,7 @@ int core_send_member(core *c, const outbound *o)
 	int k = channel_msg_to_json(&m, &msg);
 	if (k < 0)
 		return log_error_errno(k, "%s: cannot make %s for %s: %m", o->camp->id, o->kind,
-		                       o->to->id);
+		                       o->private_msg ? "a member (private)" : o->to->id);
 	if (o->private_msg)
 		cJSON_AddTrueToObject(msg, "private");
 
@@ -280,7 +287,7 @@ int core_send_member(core *c, const outbound *o)
 	cJSON_Delete(msg);
 	if (r < 0)
 		return log_error_errno(r, "%s: cannot queue %s for %s: %m", o->camp->id, o->kind,
-		                       o->to->id);
+		                       o->private_msg ? "a member (private)" : o->to->id);
 	return r; /* SPOOL_QUEUED, or SPOOL_DUPLICATE: that very message was queued before */
 }
 

@@ -398,28 +398,19 @@ int round_open(core *c, const coco_campaign *camp, campaign_rt *ct, round_rt *rt
 	return k;
 }
 
-static char *still_open_note(core *c, const coco_campaign *camp, const coco_round *r,
-                             round_rt *rt)
+/* What a digest of an occurrence still open says of it: that it is open, until when (in the
+ * campaign's zone: a digest is one text for everyone), and when the results come. */
+static char *still_open_note(const coco_campaign *camp, const coco_round *r,
+                             const round_rt *rt)
 {
-	unsigned total[_SIDE_MAX] = {0}, missing[_SIDE_MAX] = {0};
-	for (size_t i = 0; i < camp->n_members; i++) {
-		const coco_member *m = &camp->members[i];
-		if (!round_has_member(r, m))
-			continue;
-		total[m->side]++;
-		if (!has_answered(c, camp, r, rt, m))
-			missing[m->side]++;
-	}
-	strbuf b = {0};
-	for (int s = 0; s < _SIDE_MAX; s++) {
-		if (total[s] == 0)
-			continue;
-		if (b.len)
-			strbuf_puts(&b, ", ");
-		strbuf_printf(&b, "%u of %u %s members still to answer", missing[s], total[s],
-		              side_to_string(s));
-	}
-	return strbuf_steal(&b);
+	_cleanup_free_ char *until = rt->close_at > rt->open_at && rt->close_at != INT64_MAX
+	                                     ? schedule_format_local(rt->close_at, camp->timezone)
+	                                     : NULL;
+	const char *what = r->kind == ROUND_VOTE     ? "the votes and the ranking come"
+	                   : r->kind == ROUND_PROMPT ? "the ideas come"
+	                                             : "the figures and the answers come";
+	return xasprintf("This round is still open%s%s: %s with the digest of its close.",
+	                 until ? " until " : " (no closing time is set)", until ? until : "", what);
 }
 
 bool core_digest_recipient(const coco_campaign *camp, const coco_round *r,
@@ -488,12 +479,16 @@ static int compile_digest_of(core *c, const coco_campaign *camp, campaign_rt *ct
 {
 	const coco_round *r = campaign_find_round(camp, rt->id);
 	char **ballot = core_ballot(c, camp, r, rt);
-	_cleanup_free_ char *note = rt->state == RS_OPEN ? still_open_note(c, camp, r, rt) : NULL;
+	/* An occurrence still open shows its progress only: one policy for every digest and
+	 * the web view (docs/digest.md). */
+	bool in_progress = rt->state == RS_OPEN;
+	_cleanup_free_ char *note = in_progress ? still_open_note(camp, r, rt) : NULL;
 	digest_input in = {
 		.store = c->st,
 		.campaign = camp,
 		.round = r,
 		.occurrence = rt->occurrence,
+		.in_progress = in_progress,
 		.prev_occurrence = rt->prev_occurrence,
 		.idea_texts = (const char *const *)ballot,
 		.n_ideas = strv_length(ballot),

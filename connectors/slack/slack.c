@@ -229,8 +229,8 @@ static void on_core_done(const inbound_result *res, void *userdata)
 	in->reply = res->reply ? xstrdup(res->reply) : NULL;
 	in->reason = res->reason ? xstrdup(res->reason) : NULL;
 	if (res->status == INBOUND_RETRY)
-		log_warning_errno(res->error, "slack: a message from %s could not be recorded for "
-		                  "now (%m); they were asked to send it again", in->from);
+		log_warning_errno(res->error, "slack: a message could not be recorded for now (%m); "
+		                  "its sender was asked to send it again");
 	if (!in->deferred)
 		return; /* still inside the handler, which answers */
 	if (in->req)
@@ -480,7 +480,8 @@ static int on_command(http_request *req, void *userdata)
 	in->from = TAKE_PTR(user);
 	in->text = TAKE_PTR(text);
 	in->command = xstrdup(c->command);
-	log_debug("slack: %s from %s", c->command, in->from);
+	/* No sender: it may answer an anonymous round (architecture.md). */
+	log_debug("slack: %s", c->command);
 	return hand_over_user(c, in);
 }
 
@@ -551,11 +552,11 @@ static int on_action(http_request *req, void *userdata)
 	cJSON_Delete(p);
 	if (in->n_items == 0) {
 		/* Not one of coco's buttons. */
-		log_debug("slack: a button press from %s carried no coco value", in->from);
+		log_debug("slack: a button press carried no coco value");
 		inbound_free(in);
 		return http_respond(req, 200, NULL, NULL, 0, NULL);
 	}
-	log_debug("slack: button from %s", in->from);
+	log_debug("slack: a button press");
 	return hand_over_user(c, in);
 }
 
