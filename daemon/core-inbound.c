@@ -20,7 +20,7 @@ typedef struct pending {
 	core *c;
 	inbound_done_fn done;
 	void *done_userdata;
-	char *campaign, *round, *member, *identity;
+	char *campaign, *round, *occurrence, *member, *identity;
 	char *subject, *markdown, *reply_id, *in_reply_to;
 	bool anonymous; /* the log and the spool must not tie the record to the member */
 	bool sync_reply; /* the channel says the confirmation back itself (CHANNEL_SYNC_REPLY) */
@@ -96,6 +96,7 @@ static void pending_free(pending *p)
 {
 	free(p->campaign);
 	free(p->round);
+	free(p->occurrence);
 	free(p->member);
 	free(p->identity);
 	free(p->subject);
@@ -278,11 +279,56 @@ static char *reply_subject(const char *subject, const char *fallback)
 	return subject_one_line(xasprintf("Re: %s", subject));
 }
 
+/* The campaign's footer (footer.md) under a message that is no round's message. */
+static void add_footer(core *c, const coco_campaign *camp, const coco_member *mb,
+                       const coco_round *r, round_rt *rt, strbuf *b)
+{
+	cJSON *data = core_round_data(c, camp, r, rt, mb);
+	cJSON_DeleteItemFromObjectCaseSensitive(data, "form_link");
+	_cleanup_free_ char *footer = NULL;
+	if (core_render(c, "footer.md", data, &footer) >= 0)
+		strbuf_puts(b, footer);
+	cJSON_Delete(data);
+}
+
+/* What a member hears who answered a round that does not take answers now: an
+ * announcement, a closed round, or (occ) an earlier occurrence than the current one. */
+static char *round_closed_text(core *c, const coco_campaign *camp, const coco_member *mb,
+                               const coco_round *r, round_rt *rt, const char *occ)
+{
+	strbuf b = {0};
+	const char *name = mb->name ? mb->name : mb->id;
+	if (r->kind == ROUND_ANNOUNCE)
+		strbuf_printf(&b, "Hello %s,\n\n\"%s\" is an announcement, so your message was not "
+		              "recorded as an answer.\n", name, core_round_title(r));
+	else if (occ) {
+		strbuf_printf(&b, "Hello %s,\n\nyou replied to a message of \"%s\" of %s. That "
+		              "round (%s) is closed, so your message was not recorded as an answer.",
+		              name, core_round_title(r), occ, occ);
+		if (rt && rt->state == RS_OPEN && rt->close_at != INT64_MAX &&
+		    round_has_member(r, mb)) {
+			_cleanup_free_ char *until = schedule_format_local(rt->close_at,
+			                                                   member_tz(camp, mb));
+			strbuf_printf(&b, " The current one (%s) is open until %s: to answer it, reply "
+			              "to its invitation or reminder.", rt->occurrence,
+			              until ? until : "its close");
+		} else if (rt && rt->state == RS_OPEN && round_has_member(r, mb))
+			strbuf_printf(&b, " The current one (%s) is open: to answer it, reply to its "
+			              "invitation or reminder.", rt->occurrence);
+		strbuf_putc(&b, '\n');
+	} else
+		strbuf_printf(&b, "Hello %s,\n\n\"%s\" is closed, so your message was not recorded "
+		              "as an answer.\n", name, core_round_title(r));
+	if (rt)
+		add_footer(c, camp, mb, r, rt, &b);
+	return strbuf_steal(&b);
+}
+
 /* Says md back to the member and finishes the message as done: in the same exchange on a
  * channel that can (CHANNEL_SYNC_REPLY), else as a queued reply. */
 static void reply(core *c, const coco_campaign *camp, const coco_member *mb, const char *round,
-                  const inbound_msg *m, const char *subject, const char *md,
-                  inbound_done_fn done, void *ud)
+                  const char *occurrence, const inbound_msg *m, const char *subject,
+                  const char *md, inbound_done_fn done, void *ud)
 {
 	if (channel_caps(c, m->channel) & CHANNEL_SYNC_REPLY) {
 		finish(done, ud, INBOUND_DONE, 0, NULL, md);
@@ -290,8 +336,9 @@ static void reply(core *c, const coco_campaign *camp, const coco_member *mb, con
 	}
 	_cleanup_free_ char *id = core_message_id(c, "reply", camp->id, m->key, mb->id);
 	_cleanup_free_ char *subj = reply_subject(subject, "your answer");
-	outbound o = {.camp = camp, .to = mb, .kind = "reply", .round = round, .id = id,
-	              .subject = subj, .markdown = md, .in_reply_to = m->remote_id};
+	outbound o = {.camp = camp, .to = mb, .kind = "reply", .round = round,
+	              .occurrence = occurrence, .id = id, .subject = subj, .markdown = md,
+	              .in_reply_to = m->remote_id};
 	core_send_member(c, &o);
 	finish(done, ud, INBOUND_DONE, 0, NULL, NULL);
 }
@@ -345,7 +392,7 @@ static void on_answer_stored(int result, void *userdata)
 		 * mail is kept, to be replayed. */
 		if (camp && mb && !p->sync_reply) {
 			outbound o = {.camp = camp, .to = mb, .kind = "confirmation", .round = p->round,
-			              .id = p->reply_id, .subject = p->subject, .markdown = p->markdown,
+			              .occurrence = p->occurrence, .id = p->reply_id, .subject = p->subject, .markdown = p->markdown,
 			              .in_reply_to = p->in_reply_to, .private_msg = p->anonymous};
 			if (core_send_member(c, &o) < 0)
 				result = -EAGAIN;
@@ -788,22 +835,31 @@ void core_receive(core *c, const inbound_msg *m, inbound_done_fn done, void *ud)
 				       : "Several rounds are open for you");
 			log_info("message %s from %s: no round could be told (%u open)", m->key,
 			         mb->id, n);
-			reply(c, camp, mb, "none", m, m->subject, md, done, ud);
+			reply(c, camp, mb, "none", NULL, m, m->subject, md, done, ud);
 			return;
 		}
 	}
 
 	campaign_rt *ct = ct_find(c, camp->id);
 	round_rt *rt = ct ? rt_find(ct, r->id) : NULL;
-	if (!rt || !rt->occurrence || (rt->state != RS_OPEN && rt->state != RS_SCHEDULED) ||
+	/* The occurrence comes from the message replied to, when the conversation index knows
+	 * it: the reply tag names the member and the round, not the month. A reply to an
+	 * earlier occurrence's message finds that occurrence closed (only the current one is
+	 * ever open) and is recorded nowhere. No reference: the current occurrence. */
+	const char *ref_occ = core_conversation_occurrence(c, m->channel, m->thread);
+	bool earlier = rt && rt->occurrence && ref_occ && !STREQ(ref_occ, rt->occurrence);
+	if (!rt || !rt->occurrence || earlier || (rt->state != RS_OPEN && rt->state != RS_SCHEDULED) ||
 	    r->kind == ROUND_ANNOUNCE) {
-		_cleanup_free_ char *md = xasprintf(
-			"Hello %s,\n\n\"%s\" is %s, so your message was not recorded as an answer.\n",
-			mb->name ? mb->name : mb->id, r->title ? r->title : r->id,
-			r->kind == ROUND_ANNOUNCE ? "an announcement" : "closed");
-		log_info("%s/%s: message %s from %s arrived while the round is %s", camp->id, r->id,
-		         m->key, mb->id, rt ? round_state_names[rt->state] : "unknown");
-		reply(c, camp, mb, r->id, m, m->subject, md, done, ud);
+		_cleanup_free_ char *md = round_closed_text(c, camp, mb, r, rt,
+		                                            earlier ? ref_occ : NULL);
+		if (earlier)
+			log_info("%s/%s: message %s from %s answers occurrence %s, which is closed",
+			         camp->id, r->id, m->key, mb->id, ref_occ);
+		else
+			log_info("%s/%s: message %s from %s arrived while the round is %s", camp->id,
+			         r->id, m->key, mb->id, rt ? round_state_names[rt->state] : "unknown");
+		reply(c, camp, mb, r->id, earlier ? ref_occ : rt ? rt->occurrence : NULL, m,
+		      m->subject, md, done, ud);
 		return;
 	}
 
@@ -845,7 +901,7 @@ void core_receive(core *c, const inbound_msg *m, inbound_done_fn done, void *ud)
 		log_info("%s/%s: message %s from %s not understood (%zu error%s), told them how to "
 		         "answer", camp->id, r->id, m->key, mb->id, answer_parse_n_errors(ap),
 		         answer_parse_n_errors(ap) == 1 ? "" : "s");
-		reply(c, camp, mb, r->id, m, m->subject, md, done, ud);
+		reply(c, camp, mb, r->id, rt->occurrence, m, m->subject, md, done, ud);
 		return;
 	}
 
@@ -886,6 +942,7 @@ void core_receive(core *c, const inbound_msg *m, inbound_done_fn done, void *ud)
 		.done_userdata = ud,
 		.campaign = xstrdup(camp->id),
 		.round = xstrdup(r->id),
+		.occurrence = xstrdup(rt->occurrence),
 		.member = xstrdup(mb->id),
 		.identity = xstrdup(identity),
 		.anonymous = r->anonymous,

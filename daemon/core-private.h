@@ -97,6 +97,9 @@ void core_reply_stranger(core *c, const inbound_msg *m);
 
 /* The conversation a channel's message (by its remote id) belongs to, or NULL. */
 const char *core_conversation_lookup(core *c, const char *channel, const char *remote_id);
+/* The occurrence of the round that message was about, or NULL (not about one, or recorded
+ * before the index kept occurrences). */
+const char *core_conversation_occurrence(core *c, const char *channel, const char *remote_id);
 
 
 typedef struct outbound {

@@ -940,11 +940,18 @@ static char *conversation_key(const char *chan, const char *remote_id)
 	return xasprintf("%s %s", chan, remote_id);
 }
 
-static void conversation_put(core *c, const char *chan, const char *remote, const char *ref)
+/* The index holds {"c": reference, "o": occurrence} per message: the occurrence of the
+ * round the message was about, when it was about one, so that a reply to last month's
+ * invitation is not taken for an answer to this month's. */
+static void conversation_put(core *c, const char *chan, const char *remote, const char *ref,
+                             const char *occ)
 {
 	_cleanup_free_ char *k = conversation_key(chan, remote);
 	cJSON_DeleteItemFromObjectCaseSensitive(c->conversations, k);
-	cJSON_AddStringToObject(c->conversations, k, ref);
+	cJSON *v = cJSON_AddObjectToObject(c->conversations, k);
+	cJSON_AddStringToObject(v, "c", ref);
+	if (occ)
+		cJSON_AddStringToObject(v, "o", occ);
 }
 
 static int on_conversation_line(const char *line, size_t len, void *userdata)
@@ -954,32 +961,44 @@ static int on_conversation_line(const char *line, size_t len, void *userdata)
 	const char *ch = core_json_str(o, "channel"), *remote = core_json_str(o, "remote"),
 	           *ref = core_json_str(o, "conversation");
 	if (ch && remote && ref)
-		conversation_put(c, ch, remote, ref);
+		conversation_put(c, ch, remote, ref, core_json_str(o, "occurrence"));
 	cJSON_Delete(o);
 	return 0;
 }
 
-const char *core_conversation_lookup(core *c, const char *chan, const char *remote_id)
+static const cJSON *conversation_entry(core *c, const char *chan, const char *remote_id)
 {
 	if (!chan || !remote_id)
 		return NULL;
 	_cleanup_free_ char *k = conversation_key(chan, remote_id);
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(c->conversations, k);
-	return cJSON_IsString(v) ? v->valuestring : NULL;
+	return cJSON_GetObjectItemCaseSensitive(c->conversations, k);
+}
+
+const char *core_conversation_lookup(core *c, const char *chan, const char *remote_id)
+{
+	return core_json_str(conversation_entry(c, chan, remote_id), "c");
+}
+
+const char *core_conversation_occurrence(core *c, const char *chan, const char *remote_id)
+{
+	return core_json_str(conversation_entry(c, chan, remote_id), "o");
 }
 
 void core_note_sent(const char *chan, const cJSON *msg, const char *remote_id, void *userdata)
 {
 	core *c = userdata;
 	const char *ref = core_json_str(msg, "conversation");
+	const char *occ = core_json_str(msg, "occurrence");
 	if (!ref || !remote_id || core_conversation_lookup(c, chan, remote_id))
 		return;
-	conversation_put(c, chan, remote_id, ref);
+	conversation_put(c, chan, remote_id, ref, occ);
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddNumberToObject(o, "v", 1);
 	cJSON_AddStringToObject(o, "channel", chan);
 	cJSON_AddStringToObject(o, "remote", remote_id);
 	cJSON_AddStringToObject(o, "conversation", ref);
+	if (occ)
+		cJSON_AddStringToObject(o, "occurrence", occ);
 	_cleanup_free_ char *line = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	/* Committed with the next group commit; a crash before it loses the entry, and a reply

@@ -1,0 +1,242 @@
+/* Answering, from the member's side: what a new-admin trial (December 2026) found in the way
+ * coco takes replies, each written as the admin configured it, the mail a member sent and
+ * what came back. The real core, store, spool and local channel on the injectable clock
+ * (tests/sim.h). */
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "sim.h"
+
+#define JUN1 INT64_C(1780272000) /* 2026-06-01 00:00Z, a Monday */
+#define HOUR 3600
+#define DAY 86400
+
+#define MEMBERS                                                                                \
+	"[Member \"ann\"]\nName=Ann Client\nSide=client\nEmail=ann@client.example\n"            \
+	"[Member \"bob\"]\nName=Bob Client\nSide=client\nEmail=bob@client.example\n"            \
+	"[Member \"pia\"]\nName=Pia Provider\nSide=provider\nEmail=pia@provider.example\n"
+
+#define CAMPAIGN                                                                               \
+	"[Campaign]\nId=t\nTitle=Retro\nTimeZone=UTC\nQuietHours=none\nClient=Client Co\n"      \
+	"Provider=Provider Co\n" MEMBERS
+
+static char *read_store(sim *s, const char *path)
+{
+	char *data = NULL;
+	if (store_read(s->st, path, 1 << 22, &data, NULL) < 0)
+		return NULL;
+	return data;
+}
+
+static void expect_in(const char *text, const char *want)
+{
+	if (!text || !strstr(text, want))
+		fail_msg("expected \"%s\" in:\n%s", want, text ? text : "(nothing)");
+}
+
+static void expect_not_in(const char *text, const char *unwanted)
+{
+	if (text && strstr(text, unwanted))
+		fail_msg("did not expect \"%s\" in:\n%s", unwanted, text);
+}
+
+/* An admin command as cococtl sends it; the reply, or NULL with *err set. */
+static cJSON *ctl(sim *s, const char *cmd, const char *round, bool force, char **err)
+{
+	cJSON *req = cJSON_CreateObject(), *reply = NULL;
+	cJSON_AddStringToObject(req, "cmd", cmd);
+	if (round)
+		cJSON_AddStringToObject(req, "round", round);
+	if (force)
+		cJSON_AddTrueToObject(req, "force");
+	*err = NULL;
+	int r = core_control(s->core, req, &reply, err);
+	cJSON_Delete(req);
+	settle(s);
+	return r < 0 ? NULL : reply;
+}
+
+static void ctl_ok(sim *s, const char *cmd, const char *round)
+{
+	char *err = NULL;
+	cJSON *o = ctl(s, cmd, round, false, &err);
+	if (!o)
+		fail_msg("cococtl %s %s: %s", cmd, round, err ? err : "?");
+	cJSON_Delete(o);
+}
+
+/* The spool message of `kind` to `member` that was queued last (NULL if none). */
+static cJSON *last_spooled(sim *s, const char *kind, const char *member)
+{
+	char **ids = NULL;
+	cJSON *found = NULL;
+	int64_t best = -1;
+	assert_int_equal(store_list(s->st, "spool/local/cur", &ids), 0);
+	for (char **id = ids; *id; id++) {
+		_cleanup_free_ char *path = xasprintf("spool/local/cur/%s", *id);
+		_cleanup_free_ char *data = read_store(s, path);
+		cJSON *m = cJSON_Parse(data);
+		const char *k = cJSON_GetStringValue(cJSON_GetObjectItem(m, "kind"));
+		const char *to = cJSON_GetStringValue(
+			cJSON_GetObjectItem(cJSON_GetObjectItem(m, "to"), "member"));
+		struct stat st;
+		_cleanup_free_ char *full = xasprintf("%s/%s", s->state, path);
+		assert_int_equal(stat(full, &st), 0);
+		int64_t t = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+		if (k && to && STREQ(k, kind) && STREQ(to, member) && t >= best) {
+			cJSON_Delete(found);
+			found = m;
+			best = t;
+		} else
+			cJSON_Delete(m);
+	}
+	strv_free(ids);
+	return found;
+}
+
+/* The Markdown of the newest message of `kind` to `member` (NULL if none). */
+static char *last_message(sim *s, const char *kind, const char *member)
+{
+	cJSON *m = last_spooled(s, kind, member);
+	const char *md = cJSON_GetStringValue(cJSON_GetObjectItem(m, "markdown"));
+	char *ret = md ? xstrdup(md) : NULL;
+	cJSON_Delete(m);
+	return ret;
+}
+
+/* A member's mail, as their client writes it: to `to` (NULL: coco's plain address),
+ * answering the message `in_reply_to` (NULL: a new mail). */
+static void mail_from(sim *s, const char *from, const char *to, const char *in_reply_to,
+                      const char *body)
+{
+	_cleanup_free_ char *irt = in_reply_to ? xasprintf("In-Reply-To: <%s>\r\n", in_reply_to)
+	                                       : xstrdup("");
+	_cleanup_free_ char *mail = xasprintf(
+		"From: %s\r\nTo: <%s>\r\nSubject: Re: Retro\r\nMessage-ID: <m%u.x@client.example>\r\n"
+		"%sContent-Type: text/plain; charset=utf-8\r\n\r\n%s\r\n",
+		from, to ? to : "coco@provider.example", s->mail_seq + 1, irt, body);
+	deliver_mail(s, mail);
+}
+
+/* The Reply-To and Message-ID the email channel gave a spooled message. */
+static void addresses_of(sim *s, const cJSON *m, char **ret_reply_to, char **ret_msgid)
+{
+	const char *from = config_get(s->cfg, "Mail", "From");
+	const char *ref = cJSON_GetStringValue(cJSON_GetObjectItem(m, "conversation"));
+	assert_non_null(ref);
+	*ret_reply_to = email_reply_to(from, ref);
+	*ret_msgid = email_message_id(from, cJSON_GetStringValue(cJSON_GetObjectItem(m, "id")), ref);
+}
+
+/* Replies to the newest message of `kind` to `member`, as a mail client does (to its
+ * Reply-To, In-Reply-To its Message-ID), or (threaded false) a new mail to the same
+ * Reply-To address, as when someone copies the address. */
+static void reply_to_last(sim *s, const char *kind, const char *member, const char *from,
+                          bool threaded, const char *body)
+{
+	cJSON *m = last_spooled(s, kind, member);
+	assert_non_null(m);
+	_cleanup_free_ char *rt = NULL, *mid = NULL;
+	addresses_of(s, m, &rt, &mid);
+	cJSON_Delete(m);
+	mail_from(s, from, rt, threaded ? mid : NULL, body);
+}
+
+static size_t lines_in(sim *s, const char *path)
+{
+	_cleanup_free_ char *data = read_store(s, path);
+	size_t n = 0;
+	for (const char *p = data; p && *p; p++)
+		n += *p == '\n';
+	return n;
+}
+
+/* ---- S2-10: a reply to last month's invitation is not this month's answer ---------- */
+
+static const char monthly_conf[] = CAMPAIGN
+	"[Round \"retro\"]\nKind=survey\nTitle=Monthly retro\nOpen=2026-06-01 09:00\n"
+	"Repeat=FREQ=MONTHLY;BYDAY=1MO\nDuration=4d\n"
+	"[Question \"retro/mood\"]\nKind=scale\nText=How did the month go?\n"
+	"[Question \"retro/note\"]\nKind=text\nText=Anything else?\nRequired=no\n";
+
+#define JUNE "campaigns/t/rounds/retro/2026-06-01/answers.jsonl"
+#define JULY "campaigns/t/rounds/retro/2026-07-06/answers.jsonl"
+
+static void test_reply_to_last_months_invitation(void **state)
+{
+	sim s;
+	clock_set_test(JUN1);
+	sim_start(&s, monthly_conf);
+	run_until(&s, JUN1 + 10 * HOUR, NULL, NULL);
+	answer(&s, "bob", "retro", "2026-06-01", "1: 2");
+	assert_int_equal(lines_in(&s, JUNE), 1);
+
+	/* July's occurrence opens on the first Monday, 6 July. */
+	run_until(&s, JUN1 + 35 * DAY + 10 * HOUR, NULL, NULL);
+	assert_int_equal(count(&s, "prompt", "retro", "2026-07-06", "bob"), 1);
+	answer(&s, "bob", "retro", "2026-07-06", "1: 4");
+	assert_int_equal(lines_in(&s, JULY), 1);
+
+	/* Bob finds June's invitation in his mailbox and replies to it. */
+	answer(&s, "bob", "retro", "2026-06-01", "2: one more thing about June");
+	assert_int_equal(lines_in(&s, JULY), 1);
+	assert_int_equal(lines_in(&s, JUNE), 1);
+	_cleanup_free_ char *told = last_message(&s, "reply", "bob");
+	expect_in(told, "That round (2026-06-01) is closed");
+	expect_in(told, "The current one (2026-07-06) is open until");
+	expect_in(told, "coco · Retro"); /* the campaign's footer */
+
+	/* The same to June's confirmation of his answer. */
+	cJSON *conf = last_spooled(&s, "confirmation", "bob");
+	assert_non_null(conf);
+	/* (the newest confirmation is July's: find June's by its occurrence) */
+	cJSON_Delete(conf);
+	char **ids = NULL;
+	char *june_conf = NULL;
+	assert_int_equal(store_list(s.st, "spool/local/cur", &ids), 0);
+	for (char **id = ids; *id && !june_conf; id++) {
+		_cleanup_free_ char *path = xasprintf("spool/local/cur/%s", *id);
+		_cleanup_free_ char *data = read_store(&s, path);
+		cJSON *m = cJSON_Parse(data);
+		const char *occ = cJSON_GetStringValue(cJSON_GetObjectItem(m, "occurrence"));
+		if (STREQ(cJSON_GetStringValue(cJSON_GetObjectItem(m, "kind")), "confirmation") &&
+		    occ && STREQ(occ, "2026-06-01")) {
+			_cleanup_free_ char *rt = NULL, *mid = NULL;
+			addresses_of(&s, m, &rt, &mid);
+			june_conf = xstrdup(mid);
+			mail_from(&s, "bob@client.example", rt, mid, "1: 5");
+		}
+		cJSON_Delete(m);
+	}
+	strv_free(ids);
+	assert_non_null(june_conf); /* a confirmation says which occurrence it confirms */
+	free(june_conf);
+	assert_int_equal(lines_in(&s, JULY), 1);
+	assert_int_equal(lines_in(&s, JUNE), 1);
+
+	/* Without a message replied to (the reply address typed in): this month's, as before. */
+	cJSON *jul = last_spooled(&s, "prompt", "bob");
+	_cleanup_free_ char *rt = NULL, *mid = NULL;
+	addresses_of(&s, jul, &rt, &mid);
+	cJSON_Delete(jul);
+	mail_from(&s, "bob@client.example", rt, NULL, "1: 3");
+	assert_int_equal(lines_in(&s, JULY), 2);
+	/* And a reply to July's confirmation is July's. */
+	reply_to_last(&s, "confirmation", "bob", "bob@client.example", true, "1: 1");
+	assert_int_equal(lines_in(&s, JULY), 3);
+	assert_int_equal(lines_in(&s, JUNE), 1);
+	sim_finish(&s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_reply_to_last_months_invitation),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
