@@ -162,6 +162,27 @@ static const coco_round *only_open_round(core *c, const coco_campaign *camp,
 	return n == 1 ? found : NULL;
 }
 
+/* The rounds open for this member, as a Markdown list with their close times in the
+ * member's zone ("" if none). */
+static char *open_rounds_list(core *c, const coco_campaign *camp, const coco_member *mb)
+{
+	campaign_rt *ct = ct_find(c, camp->id);
+	strbuf b = {0};
+	for (size_t i = 0; ct && i < ct->n_rounds; i++) {
+		const round_rt *rt = &ct->rounds[i];
+		const coco_round *r = campaign_find_round(camp, rt->id);
+		if (!r || rt->state != RS_OPEN || r->kind == ROUND_ANNOUNCE || !round_has_member(r, mb))
+			continue;
+		_cleanup_free_ char *until = rt->close_at != INT64_MAX
+		                                     ? schedule_format_local(rt->close_at,
+		                                                             member_tz(camp, mb))
+		                                     : NULL;
+		strbuf_printf(&b, "- **%s**%s%s\n", core_round_title(r), until ? ", open until " : "",
+		              until ? until : "");
+	}
+	return b.s ? strbuf_steal(&b) : xstrdup("");
+}
+
 static void add_text(cJSON *o, const char *key, const char *member_text)
 {
 	_cleanup_free_ char *t = md_text(member_text);
@@ -730,22 +751,40 @@ static void reject_unrecordable(core *c, const inbound_msg *m, const coco_campai
 static void reject_untagged(core *c, const inbound_msg *m, const coco_campaign *camp,
                             const coco_member *mb, inbound_done_fn done, void *ud)
 {
+	unsigned n_open = 0;
+	const coco_round *only = only_open_round(c, camp, mb, &n_open);
+	_cleanup_free_ char *open = open_rounds_list(c, camp, mb);
 	coco_localtime lt = {0};
 	(void)schedule_utc_to_local(clock_now(), camp->timezone, &lt, NULL);
 	_cleanup_free_ char *what = xasprintf("untagged/%04d-%02d-%02d", lt.year, lt.month, lt.day);
 	_cleanup_free_ char *id = core_message_id(c, "reply", camp->id, what, mb->id);
+	/* The notice's own reply address carries the member's code (round "none"): a reply to
+	 * it proves the mailbox, and the core finds the round as for any reply without one. */
+	_cleanup_free_ char *what_now =
+		only ? xasprintf("Open for you now:\n\n%s\nTo answer it, reply to this message "
+		                 "with your answers (or use **Reply** on its invitation or reminder): "
+		                 "a reply to this message counts for \"%s\".\n\n",
+		                 open, core_round_title(only))
+		: n_open ? xasprintf("Open for you now:\n\n%s\nTo answer one, please use **Reply** on "
+		                     "the invitation or reminder of that round: its reply address "
+		                     "carries your personal code and says which round you answer.\n\n",
+		                     open)
+		         : xstrdup("No round is open for you right now; you will get an invitation "
+		                   "when the next one opens.\n\n");
 	_cleanup_free_ char *md = xasprintf(
 		"Hello %s,\n\nwe received a message from your address that we could not record: it "
 		"was not a reply to one of our messages, so nothing in it shows that it comes from "
-		"you. To answer, please use **Reply** on the invitation or reminder of the round: its "
-		"reply address carries your personal code.\n\nIf you did not write to us, you can "
-		"ignore this message.\n",
-		mb->name ? mb->name : mb->id);
+		"you.\n\n%sIf you did not write to us, you can ignore this message.\n",
+		mb->name ? mb->name : mb->id, what_now);
 	_cleanup_free_ char *subj = reply_subject(m->subject, "your message");
 	outbound o = {.camp = camp, .to = mb, .kind = "reply", .round = "none", .id = id,
 	              .subject = subj, .markdown = md, .in_reply_to = m->remote_id};
 	core_send_member(c, &o);
-	reject(c, m, camp, mb, "no reply tag: the From address alone does not show who wrote it",
+	reject(c, m, camp, mb,
+	       m->conversation ? "unknown reply tag (of a member or round no longer in the "
+	                         "configuration, or made up): the From address alone does not "
+	                         "show who wrote it"
+	                       : "no reply tag: the From address alone does not show who wrote it",
 	       done, ud);
 }
 
@@ -826,13 +865,18 @@ void core_receive(core *c, const inbound_msg *m, inbound_done_fn done, void *ud)
 		unsigned n;
 		r = only_open_round(c, camp, mb, &n);
 		if (!r) {
-			_cleanup_free_ char *md = xasprintf(
-				"Hello %s,\n\nthanks for writing. %s, so I could not tell which "
-				"round your message answers. Please reply to the message of the "
-				"round you are answering.\n",
-				mb->name ? mb->name : mb->id,
-				n == 0 ? "No round is open for you right now"
-				       : "Several rounds are open for you");
+			_cleanup_free_ char *open = open_rounds_list(c, camp, mb);
+			_cleanup_free_ char *md =
+				n == 0 ? xasprintf("Hello %s,\n\nthanks for writing. No round is open for "
+				                   "you right now, so your message was not recorded as an "
+				                   "answer. You will get an invitation when the next one "
+				                   "opens.\n", mb->name ? mb->name : mb->id)
+				       : xasprintf("Hello %s,\n\nthanks for writing. Several rounds are "
+				                   "open for you, so I could not tell which one your message "
+				                   "answers, and nothing was recorded:\n\n%s\nPlease reply "
+				                   "to the message of the round you are answering (its "
+				                   "invitation or reminder).\n",
+				                   mb->name ? mb->name : mb->id, open);
 			log_info("message %s from %s: no round could be told (%u open)", m->key,
 			         mb->id, n);
 			reply(c, camp, mb, "none", NULL, m, m->subject, md, done, ud);

@@ -1,7 +1,9 @@
 /* core-tags: the reply-tag index, tag → (campaign, member, what it answers).
  *
- * Every member has one tag for the campaign's digests and two per round (the round, its
- * digest): members × (1 + 2 × rounds) entries. It used to be a cJSON object, about 450 bytes
+ * Every member has one tag for the campaign's digests, one for messages about no round (the
+ * notices of core-inbound.c, round "none": a reply to one proves the mailbox and the core
+ * finds the round itself) and two per round (the round, its digest): members × (2 + 2 ×
+ * rounds) entries. It used to be a cJSON object, about 450 bytes
  * an entry and a linear scan per lookup (and per insert: building it was quadratic). Here an
  * entry is 32 bytes in one array, found through an open-addressing table of indices. */
 #define _GNU_SOURCE
@@ -14,7 +16,8 @@
 typedef struct tag_entry {
 	char tag[SECRET_TAG_LEN]; /* no NUL */
 	uint32_t camp, member;
-	int32_t round; /* index in the campaign's rounds, or -1: the campaign's digest */
+	int32_t round; /* index in the campaign's rounds, or -1: the campaign's digest (digest
+	                * set) or no round (a notice) */
 	bool digest;   /* a reply to a digest ("digest", "digest:ROUND"), not an answer */
 } tag_entry;
 
@@ -51,7 +54,7 @@ static void tags_add(core_tags *t, const secret *key, const coco_campaign *camp,
 	char tag[SECRET_TAG_LEN + 1];
 	const char *member = camp->members[mi].id;
 	if (ri < 0)
-		secret_tag(key, camp->id, "digest", member, tag);
+		secret_tag(key, camp->id, digest ? "digest" : "none", member, tag);
 	else if (digest) {
 		_cleanup_free_ char *dr = xasprintf("digest:%s", camp->rounds[ri].id);
 		secret_tag(key, camp->id, dr, member, tag);
@@ -84,7 +87,7 @@ core_tags *core_tags_build(const coco_config *cfg, const secret *key)
 {
 	size_t n = 0;
 	for (size_t i = 0; i < cfg->n_campaigns; i++)
-		n += cfg->campaigns[i].n_members * (1 + 2 * cfg->campaigns[i].n_rounds);
+		n += cfg->campaigns[i].n_members * (2 + 2 * cfg->campaigns[i].n_rounds);
 	if (n >= UINT32_MAX / 4) { /* some 10^9 members: the config could not be loaded */
 		log_error("%zu reply tags: more than the tag index holds", n);
 		abort();
@@ -99,6 +102,8 @@ core_tags *core_tags_build(const coco_config *cfg, const secret *key)
 	for (size_t i = 0; i < cfg->n_campaigns; i++) {
 		const coco_campaign *camp = &cfg->campaigns[i];
 		for (size_t m = 0; m < camp->n_members; m++) {
+			/* First: a round named "none" or "digest" wins its tag. */
+			tags_add(t, key, camp, (uint32_t)i, (uint32_t)m, -1, false);
 			tags_add(t, key, camp, (uint32_t)i, (uint32_t)m, -1, true);
 			for (size_t k = 0; k < camp->n_rounds; k++) {
 				tags_add(t, key, camp, (uint32_t)i, (uint32_t)m, (int32_t)k, false);

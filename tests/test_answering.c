@@ -233,10 +233,73 @@ static void test_reply_to_last_months_invitation(void **state)
 	sim_finish(&s);
 }
 
+/* ---- S2-1: the "not a reply to one of our messages" notice leads somewhere ---------- */
+
+static const char two_rounds_conf[] = CAMPAIGN
+	"[Round \"retro\"]\nKind=survey\nTitle=Monthly retro\nOpen=2026-06-01 09:00\n"
+	"Duration=4d\n"
+	"[Question \"retro/mood\"]\nKind=scale\nText=How did the month go?\n"
+	"[Round \"ideas\"]\nKind=prompt\nTitle=Ideas for July\nDuration=2d\n";
+
+static void test_reply_to_the_untagged_notice(void **state)
+{
+	sim s;
+	clock_set_test(JUN1);
+	sim_start(&s, two_rounds_conf);
+	run_until(&s, JUN1 + 10 * HOUR, NULL, NULL);
+
+	/* Ann writes a new mail to coco's address: not recorded, and she is told why, what is
+	 * open for her and until when. */
+	mail_from(&s, "Ann Client <ann@client.example>", NULL, NULL, "1: 4");
+	_cleanup_free_ char *notice = last_message(&s, "reply", "ann");
+	expect_in(notice, "not a reply to one of our messages");
+	expect_in(notice, "**Monthly retro**, open until Fri 5 Jun 2026, 09:00 UTC");
+	expect_in(notice, "reply to this message");
+	assert_null(read_store(&s, "campaigns/t/rounds/retro/once/answers.jsonl"));
+	_cleanup_free_ char *rej = read_store(&s, "rejected/messages.jsonl");
+	expect_in(rej, "no reply tag");
+
+	/* She presses Reply on the notice: its code proves her mailbox, and the one round open
+	 * for her takes the answer. */
+	reply_to_last(&s, "reply", "ann", "ann@client.example", true, "Oh sorry, here it is:\n\n1: 5");
+	_cleanup_free_ char *ans = read_store(&s, "campaigns/t/rounds/retro/once/answers.jsonl");
+	expect_in(ans, "\"member\":\"ann\"");
+	expect_in(ans, "\"mood\":\"5\"");
+	_cleanup_free_ char *conf = last_message(&s, "confirmation", "ann");
+	expect_in(conf, "How did the month go? → 5");
+	assert_int_equal(lines_in(&s, "rejected/messages.jsonl"), 1);
+
+	/* Someone else's mail with Ann's notice code is no proof. */
+	reply_to_last(&s, "reply", "ann", "eve@elsewhere.example", true, "1: 1");
+	assert_int_equal(lines_in(&s, "campaigns/t/rounds/retro/once/answers.jsonl"), 1);
+
+	/* With two rounds open, a reply to the notice cannot tell which: Bob hears which are
+	 * open, and nothing is recorded. */
+	ctl_ok(&s, "open", "t/ideas");
+	mail_from(&s, "bob@client.example", NULL, NULL, "1: 2");
+	_cleanup_free_ char *notice2 = last_message(&s, "reply", "bob");
+	expect_in(notice2, "**Monthly retro**, open until");
+	expect_in(notice2, "**Ideas for July**, open until");
+	expect_in(notice2, "invitation or reminder of that round");
+	reply_to_last(&s, "reply", "bob", "bob@client.example", true, "1: 2");
+	_cleanup_free_ char *told = last_message(&s, "reply", "bob");
+	expect_in(told, "Several rounds are open for you");
+	expect_in(told, "**Ideas for July**, open until");
+	assert_int_equal(lines_in(&s, "campaigns/t/rounds/retro/once/answers.jsonl"), 1);
+
+	/* A code coco never issued is not called "no reply tag". */
+	mail_from(&s, "pia@provider.example", "coco+aaaaaaaaaaaaaaaa@provider.example", NULL,
+	          "1: 3");
+	_cleanup_free_ char *rej3 = read_store(&s, "rejected/messages.jsonl");
+	expect_in(rej3, "unknown reply tag");
+	sim_finish(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_reply_to_last_months_invitation),
+		cmocka_unit_test(test_reply_to_the_untagged_notice),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
