@@ -108,6 +108,10 @@ typedef struct inbound_msg {
 	/* The sender's domain is the site's own (mail: [Mail] From='s): such a sender that is
 	 * no member gets no reply, so that two robots of one site never talk to each other. */
 	bool from_own_domain;
+	/* A sender that is no member must get no automatic reply from this message (mail:
+	 * [Mail] ReplyToStrangers= says no, or AuthServId= is set and the site's server did not
+	 * vouch for the From domain: a forged From would make coco mail a victim). */
+	bool no_stranger_reply;
 } inbound_msg;
 
 /* ---- outbound ---- */

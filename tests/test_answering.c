@@ -295,11 +295,101 @@ static void test_reply_to_the_untagged_notice(void **state)
 	sim_finish(&s);
 }
 
+/* ---- S2-2: no backscatter to forged senders ---------------------------------------- */
+
+/* Replies queued to an address that is no member's (the stranger's reply). */
+static size_t stranger_replies(sim *s, const char *address)
+{
+	char **ids = NULL;
+	size_t n = 0;
+	if (store_list(s->st, "spool/local/cur", &ids) < 0)
+		return 0;
+	for (char **id = ids; *id; id++) {
+		_cleanup_free_ char *path = xasprintf("spool/local/cur/%s", *id);
+		_cleanup_free_ char *data = read_store(s, path);
+		cJSON *m = cJSON_Parse(data);
+		const cJSON *to = cJSON_GetObjectItem(m, "to");
+		const char *ad = cJSON_GetStringValue(cJSON_GetObjectItem(to, "address"));
+		if (!cJSON_GetObjectItem(to, "member") && ad && STREQ(ad, address))
+			n++;
+		cJSON_Delete(m);
+	}
+	strv_free(ids);
+	return n;
+}
+
+static void stranger_writes(sim *s, const char *from, const char *auth_results)
+{
+	_cleanup_free_ char *mail = xasprintf(
+		"%sFrom: %s\r\nTo: coco@provider.example\r\nSubject: hello\r\n"
+		"Message-ID: <s%u@elsewhere.example>\r\n"
+		"Content-Type: text/plain; charset=utf-8\r\n\r\nCan I join?\r\n",
+		auth_results ? auth_results : "", from, s->mail_seq + 1);
+	deliver_mail(s, mail);
+}
+
+static const char survey_conf[] = CAMPAIGN
+	"[Round \"retro\"]\nKind=survey\nTitle=Monthly retro\nOpen=2026-06-01 09:00\n"
+	"Duration=4d\n"
+	"[Question \"retro/mood\"]\nKind=scale\nText=How did the month go?\n";
+
+static void test_strangers_and_backscatter(void **state)
+{
+	/* Installed and forgotten, without AuthServId=: spam with a forged From makes coco
+	 * mail nobody, and is kept in rejected/ all the same. */
+	sim s;
+	clock_set_test(JUN1);
+	sim_start(&s, survey_conf);
+	run_until(&s, JUN1 + 10 * HOUR, NULL, NULL);
+	stranger_writes(&s, "victim@elsewhere.example", NULL);
+	assert_int_equal(stranger_replies(&s, "victim@elsewhere.example"), 0);
+	_cleanup_free_ char *rej = read_store(&s, "rejected/messages.jsonl");
+	expect_in(rej, "victim@elsewhere.example");
+	sim_finish(&s);
+
+	/* With the site's server vouching (AuthServId=), only senders whose From domain passed
+	 * get the polite reply; a result written by someone else's server counts for nothing. */
+	static const char mx_conf[] = "[Daemon]\nConnectors=local\n[Mail]\n"
+	                              "From=coco@provider.example\nAuthServId=mx.provider.example\n";
+	clock_set_test(JUN1);
+	sim_start_with(&s, mx_conf, NULL, survey_conf);
+	run_until(&s, JUN1 + 10 * HOUR, NULL, NULL);
+	stranger_writes(&s, "eve@elsewhere.example",
+	                "Authentication-Results: mx.provider.example; dmarc=pass "
+	                "header.from=elsewhere.example\r\n");
+	assert_int_equal(stranger_replies(&s, "eve@elsewhere.example"), 1);
+	stranger_writes(&s, "victim@elsewhere.example",
+	                "Authentication-Results: mx.provider.example; dmarc=fail "
+	                "header.from=elsewhere.example\r\n");
+	stranger_writes(&s, "victim2@elsewhere.example",
+	                "Authentication-Results: mx.spammer.example; dmarc=pass "
+	                "header.from=elsewhere.example\r\n");
+	stranger_writes(&s, "victim3@elsewhere.example", NULL);
+	assert_int_equal(stranger_replies(&s, "victim@elsewhere.example"), 0);
+	assert_int_equal(stranger_replies(&s, "victim2@elsewhere.example"), 0);
+	assert_int_equal(stranger_replies(&s, "victim3@elsewhere.example"), 0);
+	sim_finish(&s);
+
+	/* ReplyToStrangers=no: not even an authenticated one. */
+	clock_set_test(JUN1);
+	sim_start_with(&s,
+	               "[Daemon]\nConnectors=local\n[Mail]\nFrom=coco@provider.example\n"
+	               "AuthServId=mx.provider.example\nReplyToStrangers=no\n",
+	               NULL, survey_conf);
+	run_until(&s, JUN1 + 10 * HOUR, NULL, NULL);
+	stranger_writes(&s, "eve@elsewhere.example",
+	                "Authentication-Results: mx.provider.example; dmarc=pass "
+	                "header.from=elsewhere.example\r\n");
+	assert_int_equal(stranger_replies(&s, "eve@elsewhere.example"), 0);
+	sim_finish(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_reply_to_last_months_invitation),
 		cmocka_unit_test(test_reply_to_the_untagged_notice),
+		cmocka_unit_test(test_strangers_and_backscatter),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
