@@ -166,6 +166,8 @@ int cmd_round_action(const ctl_args *a)
 {
 	cJSON *req = request(a->name);
 	cJSON_AddStringToObject(req, "round", a->pos[0]);
+	if (a->opt[OPT_FORCE])
+		cJSON_AddTrueToObject(req, "force");
 	cJSON *o = call(req);
 	if (!o)
 		return CTL_FAILED;
@@ -176,6 +178,15 @@ int cmd_round_action(const ctl_args *a)
 	if (cJSON_IsNumber(n))
 		printf(", %d reminder%s queued", n->valueint, n->valueint == 1 ? "" : "s");
 	putchar('\n');
+	const cJSON *skipped = cJSON_GetObjectItem(o, "skipped"), *it;
+	int n_skipped = cJSON_GetArraySize(skipped);
+	if (n_skipped > 0) {
+		printf("skipped %d member%s (reminded again only with --force):\n", n_skipped,
+		       n_skipped == 1 ? "" : "s");
+		cJSON_ArrayForEach(it, skipped)
+			printf("  %s: %s\n", cJSON_GetStringValue(cJSON_GetObjectItem(it, "member")),
+			       cJSON_GetStringValue(cJSON_GetObjectItem(it, "why")));
+	}
 	cJSON_Delete(o);
 	return CTL_OK;
 }

@@ -163,8 +163,11 @@ static int cmd_transition(core *c, const char *cmd, const cJSON *req, cJSON **re
 			return -EBUSY;
 		}
 		unsigned n = 0;
-		round_remind(c, camp, ct, rt, true, &n);
+		cJSON *skipped = cJSON_CreateArray();
+		round_remind(c, camp, ct, rt, true, cJSON_IsTrue(cJSON_GetObjectItem(req, "force")),
+		             &n, skipped);
 		cJSON_AddNumberToObject(o, "reminded", n);
+		cJSON_AddItemToObject(o, "skipped", skipped);
 	}
 	core_audit(c, cmd, camp->id, rt->id, NULL);
 	cJSON_AddStringToObject(o, "campaign", camp->id);

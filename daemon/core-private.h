@@ -29,6 +29,7 @@ typedef struct round_rt {
 	char *prev_occurrence;   /* the last digested occurrence, for the trend */
 	char *ballot_occurrence; /* vote rounds: which occurrence of Source= is on the ballot */
 	cJSON *reminded;         /* {"member": reminders sent in this occurrence} */
+	cJSON *reminded_at;      /* {"member": when the last of them was queued} */
 	cJSON *answered;         /* cache {"member": true} for the occurrence, NULL = not loaded */
 } round_rt;
 
@@ -154,8 +155,13 @@ int round_open(core *c, const coco_campaign *camp, campaign_rt *ct, round_rt *rt
                const char *why);
 int round_close(core *c, const coco_campaign *camp, campaign_rt *ct, round_rt *rt,
                 const char *why);
-void round_remind(core *c, const coco_campaign *camp, campaign_rt *ct, round_rt *rt, bool force,
-                  unsigned *ret_sent);
+/* Reminders due (by_hand false: the schedule's), or one to each member who has not answered
+ * (by_hand: `cococtl remind`), except those invited or reminded less than
+ * REMIND_GUARD_HOURS ago unless force; ret_skipped (may be NULL) gets
+ * [{"member","why"}] of those. */
+enum { REMIND_GUARD_HOURS = 12 };
+void round_remind(core *c, const coco_campaign *camp, campaign_rt *ct, round_rt *rt,
+                  bool by_hand, bool force, unsigned *ret_sent, cJSON *ret_skipped);
 /* ret_html (may be NULL): the HTML part's fragment, from digest.html. */
 int compile_round_digest(core *c, const coco_campaign *camp, campaign_rt *ct, round_rt *rt,
                          char **const comments, char **ret_md, char **ret_html);

@@ -384,12 +384,75 @@ static void test_strangers_and_backscatter(void **state)
 	sim_finish(&s);
 }
 
+/* ---- S3-13: `cococtl remind` twice does not mail everyone twice ---------------------- */
+
+static const char remind_conf[] = CAMPAIGN
+	"[Round \"retro\"]\nKind=survey\nTitle=Monthly retro\nOpen=2026-06-01 09:00\n"
+	"Duration=4d\nRemind=-1d\n"
+	"[Question \"retro/mood\"]\nKind=scale\nText=How did the month go?\n";
+
+/* `cococtl remind` as the admin types it: how many were queued, and who was skipped why
+ * ("ann: reminded 1 hour ago, …"). */
+static unsigned remind(sim *s, bool force, char **ret_skipped)
+{
+	char *err = NULL;
+	cJSON *o = ctl(s, "remind", "t/retro", force, &err);
+	if (!o)
+		fail_msg("cococtl remind: %s", err ? err : "?");
+	unsigned n = (unsigned)cJSON_GetObjectItem(o, "reminded")->valueint;
+	strbuf b = {0};
+	const cJSON *it;
+	cJSON_ArrayForEach(it, cJSON_GetObjectItem(o, "skipped"))
+		strbuf_printf(&b, "%s: %s, ", cJSON_GetStringValue(cJSON_GetObjectItem(it, "member")),
+		              cJSON_GetStringValue(cJSON_GetObjectItem(it, "why")));
+	*ret_skipped = b.s ? strbuf_steal(&b) : xstrdup("");
+	cJSON_Delete(o);
+	return n;
+}
+
+static void test_remind_by_hand_twice(void **state)
+{
+	sim s;
+	clock_set_test(JUN1);
+	sim_start(&s, remind_conf);
+	run_until(&s, JUN1 + 10 * HOUR, NULL, NULL);
+	answer(&s, "pia", "retro", NULL, "1: 4");
+
+	/* An hour after the invitation: nobody is nudged yet, and the admin hears why. */
+	_cleanup_free_ char *sk1 = NULL, *sk2 = NULL, *sk3 = NULL, *sk4 = NULL;
+	assert_int_equal(remind(&s, false, &sk1), 0);
+	expect_in(sk1, "ann: invited 1 hour ago");
+	expect_in(sk1, "bob: invited 1 hour ago");
+	expect_not_in(sk1, "pia"); /* she answered: not asked again, not "skipped" */
+	assert_int_equal(count(&s, "reminder", "retro", NULL, NULL), 0);
+
+	/* --force sends them; the same command a minute later sends nothing more. */
+	assert_int_equal(remind(&s, true, &sk2), 2);
+	assert_int_equal(count(&s, "reminder", "retro", NULL, NULL), 2);
+	clock_set_test(JUN1 + 10 * HOUR + 60);
+	assert_int_equal(remind(&s, false, &sk3), 0);
+	expect_in(sk3, "ann: reminded 1 minute ago");
+	assert_int_equal(count(&s, "reminder", "retro", NULL, NULL), 2);
+
+	/* Twelve hours on, a reminder by hand goes out again. */
+	clock_set_test(JUN1 + 23 * HOUR);
+	assert_int_equal(remind(&s, false, &sk4), 2);
+	assert_int_equal(count(&s, "reminder", "retro", NULL, "ann"), 2);
+
+	/* The scheduled one (a day before the close) was taken by those by hand: Remind=-1d
+	 * means one, and they had it. */
+	run_until(&s, JUN1 + 4 * DAY + 10 * HOUR, NULL, NULL);
+	assert_int_equal(count(&s, "reminder", "retro", NULL, "ann"), 2);
+	sim_finish(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_reply_to_last_months_invitation),
 		cmocka_unit_test(test_reply_to_the_untagged_notice),
 		cmocka_unit_test(test_strangers_and_backscatter),
+		cmocka_unit_test(test_remind_by_hand_twice),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
