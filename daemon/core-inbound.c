@@ -911,7 +911,11 @@ void core_receive(core *c, const inbound_msg *m, inbound_done_fn done, void *ud)
 	size_t n_ideas = strv_length(ballot);
 	_cleanup_answer_parse_ answer_parse *ap = NULL;
 	_cleanup_free_ char *text = text_with_items(m);
-	int k = answer_parse_text(r, n_ideas, text, &ap);
+	/* Ideas withdrawn since the ballot went out (forget) take no dots. */
+	_cleanup_free_ bool *withdrawn = n_ideas ? xcalloc(n_ideas, sizeof *withdrawn) : NULL;
+	for (size_t i = 0; i < n_ideas; i++)
+		withdrawn[i] = STREQ(ballot[i], DIGEST_IDEA_WITHDRAWN);
+	int k = answer_parse_ballot(r, n_ideas, withdrawn, text, strlen(text), &ap);
 	if (k < 0) {
 		strv_free(ballot);
 		finish_errno(done, ud, k);

@@ -68,6 +68,12 @@ int answer_parse_text(const coco_round *round, size_t n_ideas, const char *text,
 		      answer_parse **ret);
 int answer_parse_mem(const coco_round *round, size_t n_ideas, const void *data, size_t size,
 		     answer_parse **ret);
+/* answer_parse_mem() for a vote round whose ballot has ideas withdrawn since it was sent
+ * (`cococtl forget`): withdrawn[i] (n_ideas flags, or NULL for none) for idea i + 1. Dots for
+ * a withdrawn idea are not taken, and said so ("idea 1 was withdrawn by its author…"); the
+ * other dots of the same line are. */
+int answer_parse_ballot(const coco_round *round, size_t n_ideas, const bool *withdrawn,
+			const void *data, size_t size, answer_parse **ret);
 answer_parse *answer_parse_free(answer_parse *p);
 void answer_parse_freep(answer_parse **p);
 #define _cleanup_answer_parse_ __attribute__((cleanup(answer_parse_freep)))

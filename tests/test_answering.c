@@ -70,8 +70,9 @@ static void ctl_ok(sim *s, const char *cmd, const char *round)
 	cJSON_Delete(o);
 }
 
-/* The spool message of `kind` to `member` that was queued last (NULL if none). */
-static cJSON *last_spooled(sim *s, const char *kind, const char *member)
+/* The spool message of `kind` (about `round`, NULL: any) to `member` that was queued or
+ * rewritten last (NULL if none). */
+static cJSON *last_spooled_about(sim *s, const char *kind, const char *round, const char *member)
 {
 	char **ids = NULL;
 	cJSON *found = NULL;
@@ -88,7 +89,9 @@ static cJSON *last_spooled(sim *s, const char *kind, const char *member)
 		_cleanup_free_ char *full = xasprintf("%s/%s", s->state, path);
 		assert_int_equal(stat(full, &st), 0);
 		int64_t t = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
-		if (k && to && STREQ(k, kind) && STREQ(to, member) && t >= best) {
+		const char *rd = cJSON_GetStringValue(cJSON_GetObjectItem(m, "round"));
+		if (k && to && STREQ(k, kind) && STREQ(to, member) && t >= best &&
+		    (!round || (rd && STREQ(rd, round)))) {
 			cJSON_Delete(found);
 			found = m;
 			best = t;
@@ -97,6 +100,11 @@ static cJSON *last_spooled(sim *s, const char *kind, const char *member)
 	}
 	strv_free(ids);
 	return found;
+}
+
+static cJSON *last_spooled(sim *s, const char *kind, const char *member)
+{
+	return last_spooled_about(s, kind, NULL, member);
 }
 
 /* The Markdown of the newest message of `kind` to `member` (NULL if none). */
@@ -136,15 +144,22 @@ static void addresses_of(sim *s, const cJSON *m, char **ret_reply_to, char **ret
 /* Replies to the newest message of `kind` to `member`, as a mail client does (to its
  * Reply-To, In-Reply-To its Message-ID), or (threaded false) a new mail to the same
  * Reply-To address, as when someone copies the address. */
-static void reply_to_last(sim *s, const char *kind, const char *member, const char *from,
-                          bool threaded, const char *body)
+static void reply_to_last_about(sim *s, const char *kind, const char *round,
+                                const char *member, const char *from, bool threaded,
+                                const char *body)
 {
-	cJSON *m = last_spooled(s, kind, member);
+	cJSON *m = last_spooled_about(s, kind, round, member);
 	assert_non_null(m);
 	_cleanup_free_ char *rt = NULL, *mid = NULL;
 	addresses_of(s, m, &rt, &mid);
 	cJSON_Delete(m);
 	mail_from(s, from, rt, threaded ? mid : NULL, body);
+}
+
+static void reply_to_last(sim *s, const char *kind, const char *member, const char *from,
+                          bool threaded, const char *body)
+{
+	reply_to_last_about(s, kind, NULL, member, from, threaded, body);
 }
 
 static size_t lines_in(sim *s, const char *path)
@@ -446,6 +461,53 @@ static void test_remind_by_hand_twice(void **state)
 	sim_finish(&s);
 }
 
+/* ---- S3-14: a dot for a withdrawn idea is refused, the others are taken ------------- */
+
+static const char vote_conf[] = CAMPAIGN
+	"[Round \"ideas\"]\nKind=prompt\nTitle=Ideas\nOpen=2026-06-01 09:00\nDuration=2d\n"
+	"[Round \"vote\"]\nKind=vote\nTitle=Vote on the ideas\nSource=ideas\nVotes=3\n"
+	"Open=2026-06-04 09:00\nDuration=2d\n";
+
+static void test_vote_for_a_withdrawn_idea(void **state)
+{
+	sim s;
+	clock_set_test(JUN1);
+	sim_start(&s, vote_conf);
+	run_until(&s, JUN1 + 10 * HOUR, NULL, NULL);
+	answer(&s, "bob", "ideas", NULL, "idea: a shared glossary of terms");
+	answer(&s, "ann", "ideas", NULL, "idea: demo every other Friday");
+	run_until(&s, JUN1 + 3 * DAY + 10 * HOUR, NULL, NULL); /* the vote is open */
+	assert_int_equal(count(&s, "prompt", "vote", NULL, "pia"), 1);
+
+	/* Bob asks to be forgotten: his idea, number 1 on Pia's ballot, is withdrawn. */
+	cJSON *req = cJSON_CreateObject(), *reply = NULL;
+	cJSON_AddStringToObject(req, "cmd", "forget");
+	cJSON_AddStringToObject(req, "member", "bob");
+	char *err = NULL;
+	assert_int_equal(core_control(s.core, req, &reply, &err), 0);
+	cJSON_Delete(req);
+	cJSON_Delete(reply);
+	settle(&s);
+
+	/* (reply_to_last: the spool now holds Bob's tombstones, which answer() cannot read) */
+	reply_to_last_about(&s, "prompt", "vote", "pia", "pia@provider.example", true,
+	                    "vote 1 2 2");
+	_cleanup_free_ char *conf = last_message(&s, "confirmation", "pia");
+	expect_in(conf, "2 dots for idea 2, demo every other Friday");
+	expect_not_in(conf, "for idea 1,");
+	expect_in(conf, "idea 1 was withdrawn by its author, so no dots went to it; your other "
+	                "dots were recorded");
+	_cleanup_free_ char *rec = read_store(&s, "campaigns/t/rounds/vote/once/answers.jsonl");
+	expect_in(rec, "\"votes\":{\"2\":2}");
+
+	/* All her dots on it: nothing recorded, and she is told to pick another. */
+	reply_to_last_about(&s, "prompt", "vote", "ann", "ann@client.example", true, "vote 1 1");
+	_cleanup_free_ char *conf2 = last_message(&s, "reply", "ann");
+	expect_in(conf2, "we could not record anything");
+	expect_in(conf2, "idea 1 was withdrawn by its author; give your dots to another idea");
+	sim_finish(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -453,6 +515,7 @@ int main(void)
 		cmocka_unit_test(test_reply_to_the_untagged_notice),
 		cmocka_unit_test(test_strangers_and_backscatter),
 		cmocka_unit_test(test_remind_by_hand_twice),
+		cmocka_unit_test(test_vote_for_a_withdrawn_idea),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
