@@ -303,6 +303,13 @@ static stmt_kind statement_at(const parser *ps, const char *s, const char *e, bo
 	if (t > s) {
 		const char *c = answer_skip_ws(t, e);
 		size_t cl = answer_colon_len(c, e);
+		/* At the start of a line in a survey, "1) 4" and "Q2 = 9" are what people write
+		 * for "1: 4" and "2: 9". Only there: "=" in the middle of a text answer is prose,
+		 * and in an idea round "1) " is a bullet. */
+		if (!cl && line_start && ps->round->kind == ROUND_SURVEY && c < e &&
+		    ((*c == ')' && c == t && answer_all_digits(s, t)) || *c == '=') &&
+		    ref_resolve(ps->round, s, t) != -EINVAL)
+			cl = 1;
 		if (cl) {
 			long q = ref_resolve(ps->round, s, t);
 			stmt_kind k = STMT_NONE;
@@ -851,16 +858,22 @@ static void route_free_text(parser *ps)
 		strbuf_done(&b);
 		return;
 	}
-	for (size_t i = 0; i < ps->n_free; i++) {
-		const char *s = ps->free_paras[i], *e = s + strlen(s);
-		if (n_open > 0)
-			add_error(ps, s, e,
-				  "not understood; to answer a question in words, start with "
-				  "its number, like “%zu: …”",
-				  first_open + 1);
-		else
-			add_error(ps, s, e, "not understood");
-	}
+	/* Each line as the member wrote it: two lines quoted as one would be a line they
+	 * never wrote. */
+	for (size_t i = 0; i < ps->n_free; i++)
+		for (const char *s = ps->free_paras[i]; *s;) {
+			const char *e = s + strcspn(s, "\n");
+			if (e > s) {
+				if (n_open > 0)
+					add_error(ps, s, e,
+						  "not understood; to answer a question in words, "
+						  "start with its number, like “%zu: …”",
+						  first_open + 1);
+				else
+					add_error(ps, s, e, "not understood");
+			}
+			s = *e ? e + 1 : e;
+		}
 }
 
 /* Required questions the message left without an answer (a required one cannot be skipped). */

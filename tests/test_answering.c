@@ -508,6 +508,38 @@ static void test_vote_for_a_withdrawn_idea(void **state)
 	sim_finish(&s);
 }
 
+/* ---- S3-7: each line said back as it was written; "1) 4" and "Q2 = 9" understood ------ */
+
+static const char retro5_conf[] = CAMPAIGN
+	"[Round \"retro\"]\nKind=survey\nTitle=Monthly retro\nOpen=2026-06-01 09:00\n"
+	"Duration=4d\n"
+	"[Question \"retro/delivery\"]\nKind=scale\nText=Delivery\nMin=1\nMax=5\n"
+	"[Question \"retro/nps\"]\nKind=nps\nText=Recommend us?\n"
+	"[Question \"retro/focus\"]\nKind=choice\nText=Focus\nOptions=Speed|Quality|Cost\n"
+	"[Question \"retro/tools\"]\nKind=multi\nText=Tools\nOptions=Jira|Slack|Email\n"
+	"[Question \"retro/comment\"]\nKind=text\nText=Anything else?\n";
+
+static void test_lines_said_back_as_written(void **state)
+{
+	sim s;
+	clock_set_test(JUN1);
+	sim_start(&s, retro5_conf);
+	run_until(&s, JUN1 + 10 * HOUR, NULL, NULL);
+	answer(&s, "pia", "retro", NULL,
+	       "Delivery: 4/5\n1) 4\nQ2 = 9\n3: Quality\n4: jira and slack\n"
+	       "5 the standups were useful\nand the demos");
+	_cleanup_free_ char *conf = last_message(&s, "confirmation", "pia");
+	expect_in(conf, "**1.** Delivery → 4");
+	expect_in(conf, "**2.** Recommend us? → 9");
+	expect_in(conf, "**3.** Focus → Quality");
+	expect_in(conf, "- “4: jira and slack”: question 4 takes");
+	expect_in(conf, "- “5 the standups were useful”: not understood");
+	expect_in(conf, "- “and the demos”: not understood");
+	expect_not_in(conf, "1) 4 Q2");
+	expect_not_in(conf, "useful and the demos");
+	sim_finish(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -516,6 +548,7 @@ int main(void)
 		cmocka_unit_test(test_strangers_and_backscatter),
 		cmocka_unit_test(test_remind_by_hand_twice),
 		cmocka_unit_test(test_vote_for_a_withdrawn_idea),
+		cmocka_unit_test(test_lines_said_back_as_written),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
