@@ -67,6 +67,11 @@ void core_note_sent(const char *channel, const cJSON *msg, const char *remote_id
  * member. The caller owns it. */
 cJSON *core_failing_addresses(core *c);
 
+/* The messages kept in rejected/messages.jsonl, for `cococtl status`: {"count", "path",
+ * "last_at", "last_reason"} (erased ones not counted; no last_* when none). The caller owns
+ * it. */
+cJSON *core_rejected_summary(core *c);
+
 /* Handles a control request: rounds, open, close, remind, digest, export, forget. Returns
  * -EOPNOTSUPP (without touching the outputs) for a command it does not know. */
 int core_control(core *c, const cJSON *req, cJSON **ret_reply, char **ret_error);
