@@ -22,6 +22,7 @@ typedef struct pending {
 	void *done_userdata;
 	char *campaign, *round, *occurrence, *member, *identity;
 	char *subject, *markdown, *reply_id, *in_reply_to;
+	char *via; /* the channel it came by: the confirmation goes back by it when it can */
 	bool anonymous; /* the log and the spool must not tie the record to the member */
 	bool sync_reply; /* the channel says the confirmation back itself (CHANNEL_SYNC_REPLY) */
 } pending;
@@ -103,6 +104,7 @@ static void pending_free(pending *p)
 	free(p->markdown);
 	free(p->reply_id);
 	free(p->in_reply_to);
+	free(p->via);
 	free(p);
 }
 
@@ -359,7 +361,7 @@ static void reply(core *c, const coco_campaign *camp, const coco_member *mb, con
 	_cleanup_free_ char *subj = reply_subject(subject, "your answer");
 	outbound o = {.camp = camp, .to = mb, .kind = "reply", .round = round,
 	              .occurrence = occurrence, .id = id, .subject = subj, .markdown = md,
-	              .in_reply_to = m->remote_id};
+	              .in_reply_to = m->remote_id, .via = m->channel};
 	core_send_member(c, &o);
 	finish(done, ud, INBOUND_DONE, 0, NULL, NULL);
 }
@@ -376,7 +378,7 @@ static void on_comment_stored(int result, void *userdata)
 		const coco_member *mb = camp ? campaign_find_member(camp, p->member) : NULL;
 		if (mb && !p->sync_reply) {
 			outbound o = {.camp = camp, .to = mb, .kind = "confirmation",
-			              .round = "digest", .id = p->reply_id, .subject = p->subject,
+			              .round = "digest", .id = p->reply_id, .via = p->via, .subject = p->subject,
 			              .markdown = p->markdown, .in_reply_to = p->in_reply_to,
 			              .private_msg = p->anonymous};
 			if (core_send_member(c, &o) < 0)
@@ -413,7 +415,7 @@ static void on_answer_stored(int result, void *userdata)
 		 * mail is kept, to be replayed. */
 		if (camp && mb && !p->sync_reply) {
 			outbound o = {.camp = camp, .to = mb, .kind = "confirmation", .round = p->round,
-			              .occurrence = p->occurrence, .id = p->reply_id, .subject = p->subject, .markdown = p->markdown,
+			              .occurrence = p->occurrence, .id = p->reply_id, .via = p->via, .subject = p->subject, .markdown = p->markdown,
 			              .in_reply_to = p->in_reply_to, .private_msg = p->anonymous};
 			if (core_send_member(c, &o) < 0)
 				result = -EAGAIN;
@@ -580,6 +582,7 @@ static void receive_comment(core *c, const coco_campaign *camp, const coco_membe
 		                      camp->provider_name ? camp->provider_name : "the provider"),
 		.reply_id = core_message_id(c, "conf", camp->id, m->key, mb->id),
 		.in_reply_to = m->remote_id ? xstrdup(m->remote_id) : NULL,
+		.via = m->channel ? xstrdup(m->channel) : NULL,
 		.sync_reply = channel_caps(c, m->channel) & CHANNEL_SYNC_REPLY,
 	};
 	_cleanup_free_ char *key = core_record_key(c, m, anon);
@@ -736,7 +739,7 @@ static void reject_unrecordable(core *c, const inbound_msg *m, const coco_campai
 		_cleanup_free_ char *subj = reply_subject(m->subject, "your message");
 		outbound o = {.camp = camp, .to = mb, .kind = "reply", .round = round, .id = id,
 		              .subject = subj, .markdown = md, .in_reply_to = m->remote_id,
-		              .private_msg = anonymous};
+		              .private_msg = anonymous, .via = m->channel};
 		core_send_member(c, &o);
 	}
 	char pseudo[SECRET_PSEUDO_LEN + 1];
@@ -778,7 +781,8 @@ static void reject_untagged(core *c, const inbound_msg *m, const coco_campaign *
 		mb->name ? mb->name : mb->id, what_now);
 	_cleanup_free_ char *subj = reply_subject(m->subject, "your message");
 	outbound o = {.camp = camp, .to = mb, .kind = "reply", .round = "none", .id = id,
-	              .subject = subj, .markdown = md, .in_reply_to = m->remote_id};
+	              .subject = subj, .markdown = md, .in_reply_to = m->remote_id,
+	              .via = m->channel};
 	core_send_member(c, &o);
 	reject(c, m, camp, mb,
 	       m->conversation ? "unknown reply tag (of a member or round no longer in the "
@@ -998,6 +1002,7 @@ void core_receive(core *c, const inbound_msg *m, inbound_done_fn done, void *ud)
 		.markdown = TAKE_PTR(md),
 		.reply_id = core_message_id(c, "conf", camp->id, m->key, mb->id),
 		.in_reply_to = m->remote_id ? xstrdup(m->remote_id) : NULL,
+		.via = m->channel ? xstrdup(m->channel) : NULL,
 		.sync_reply = channel_caps(c, m->channel) & CHANNEL_SYNC_REPLY,
 	};
 	_cleanup_free_ char *path = core_answers_path(camp->id, r->id, rt->occurrence);

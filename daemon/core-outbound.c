@@ -26,8 +26,17 @@ void core_set_channels(core *c, const channel_ops *const *channels, size_t n)
 
 /* The channel that carries a member's own messages: the first running one that reaches
  * members privately and has an address of its kind for this member. */
-static const channel_ops *member_channel(core *c, const coco_member *m, const char **ret_address)
+static const channel_ops *member_channel(core *c, const coco_member *m, const char *via,
+                                         const char **ret_address)
 {
+	/* What answers a message goes back the way it came, when that way reaches them. */
+	for (size_t i = 0; via && i < c->n_channels; i++) {
+		const char *a = config_member_address(m, c->channels[i]->address);
+		if (STREQ(c->channels[i]->name, via) && (c->channels[i]->caps & CHANNEL_DM) && a) {
+			*ret_address = a;
+			return c->channels[i];
+		}
+	}
 	for (size_t i = 0; i < c->n_channels; i++) {
 		const char *a = config_member_address(m, c->channels[i]->address);
 		if ((c->channels[i]->caps & CHANNEL_DM) && a) {
@@ -215,7 +224,7 @@ int core_render(core *c, const char *name, const cJSON *data, char **ret)
 int core_send_member(core *c, const outbound *o)
 {
 	const char *address = NULL;
-	const channel_ops *ch = member_channel(c, o->to, &address);
+	const channel_ops *ch = member_channel(c, o->to, o->via, &address);
 	if (!ch) {
 		strbuf b = {0};
 		for (size_t i = 0; i < c->n_channels; i++)

@@ -117,6 +117,10 @@ typedef struct outbound {
 	const char *in_reply_to;
 	const cJSON *prompt;    /* the prompt as data (channel_msg.prompt), or NULL */
 	bool private_msg; /* about an anonymous answer: the spool keeps no content once sent */
+	/* The channel the member's message came by (a confirmation, a reply to it), or NULL:
+	 * it carries the answer back when it can reach the member (CHANNEL_DM and an address
+	 * of its kind), else the member's first channel. */
+	const char *via;
 } outbound;
 
 round_rt *rt_find(campaign_rt *ct, const char *round);
