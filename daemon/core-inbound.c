@@ -342,6 +342,21 @@ static char *round_closed_text(core *c, const coco_campaign *camp, const coco_me
 	} else
 		strbuf_printf(&b, "Hello %s,\n\n\"%s\" is closed, so your message was not recorded "
 		              "as an answer.\n", name, core_round_title(r));
+	/* Ideas too late: the vote on them may be open now. */
+	campaign_rt *ct = r->kind == ROUND_PROMPT ? ct_find(c, camp->id) : NULL;
+	for (size_t i = 0; ct && i < ct->n_rounds; i++) {
+		const coco_round *v = campaign_find_round(camp, ct->rounds[i].id);
+		if (!v || v->kind != ROUND_VOTE || !v->source || !STREQ(v->source, r->id) ||
+		    ct->rounds[i].state != RS_OPEN || !round_has_member(v, mb))
+			continue;
+		_cleanup_free_ char *until = ct->rounds[i].close_at != INT64_MAX
+		                                     ? schedule_format_local(ct->rounds[i].close_at,
+		                                                             member_tz(camp, mb))
+		                                     : NULL;
+		strbuf_printf(&b, "\nThe vote on these ideas, \"%s\", is open%s%s: reply to its "
+		              "invitation to vote.\n", core_round_title(v), until ? " until " : "",
+		              until ? until : "");
+	}
 	if (rt)
 		add_footer(c, camp, mb, r, rt, &b);
 	return strbuf_steal(&b);

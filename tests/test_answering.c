@@ -540,6 +540,47 @@ static void test_lines_said_back_as_written(void **state)
 	sim_finish(&s);
 }
 
+/* ---- wording a member reads (S3-3, S3-16, S3-17, S3-18) ---------------------------- */
+
+static void test_wording(void **state)
+{
+	sim s;
+	clock_set_test(JUN1);
+	sim_start(&s, vote_conf);
+	run_until(&s, JUN1 + 10 * HOUR, NULL, NULL);
+
+	/* The idea invitation says once how to answer (it said it twice, differently). */
+	_cleanup_free_ char *inv = last_message(&s, "prompt", "ann");
+	expect_in(inv, "one per line starting with `idea:` (or one per paragraph)");
+	expect_not_in(inv, "Reply like this");
+
+	/* Nothing recorded: not "you can change your answers". */
+	answer(&s, "ann", "ideas", NULL, "vote 1");
+	_cleanup_free_ char *nothing = last_message(&s, "reply", "ann");
+	expect_in(nothing, "we could not record anything");
+	expect_not_in(nothing, "You can");
+
+	/* An idea after the ideas closed, while the vote on them is open: the campaign's footer
+	 * and where to go now. */
+	answer(&s, "bob", "ideas", NULL, "idea: a shared glossary of terms");
+	run_until(&s, JUN1 + 3 * DAY + 10 * HOUR, NULL, NULL);
+	reply_to_last_about(&s, "prompt", "ideas", "pia", "pia@provider.example", true,
+	                    "idea: one more");
+	_cleanup_free_ char *late = last_message(&s, "reply", "pia");
+	expect_in(late, "\"Ideas\" is closed");
+	expect_in(late, "The vote on these ideas, \"Vote on the ideas\", is open until Sat 6 Jun");
+	expect_in(late, "coco · Retro · Client Co with Provider Co");
+
+	/* The vote's reminder says how many votes (the invitation did, the reminder did not). */
+	char *err = NULL;
+	cJSON *o = ctl(&s, "remind", "t/vote", true, &err);
+	assert_non_null(o);
+	cJSON_Delete(o);
+	_cleanup_free_ char *rem = last_message(&s, "reminder", "ann");
+	expect_in(rem, "You have **3** votes");
+	sim_finish(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -549,6 +590,7 @@ int main(void)
 		cmocka_unit_test(test_remind_by_hand_twice),
 		cmocka_unit_test(test_vote_for_a_withdrawn_idea),
 		cmocka_unit_test(test_lines_said_back_as_written),
+		cmocka_unit_test(test_wording),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
