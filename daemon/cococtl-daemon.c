@@ -123,15 +123,15 @@ int cmd_status(const ctl_args *a)
 		int n_rej = cJSON_GetObjectItem(rj, "count")->valueint;
 		printf("rejected:   %d message%s kept in %s", n_rej, n_rej == 1 ? "" : "s",
 		       cJSON_GetStringValue(cJSON_GetObjectItem(rj, "path")));
-		const char *why = cJSON_GetStringValue(cJSON_GetObjectItem(rj, "last_reason"));
+		/* The reasons name senders' addresses: they are in the file, not here. */
 		const cJSON *at = cJSON_GetObjectItem(rj, "last_at");
-		if (why && cJSON_IsNumber(at)) {
+		if (cJSON_IsNumber(at)) {
 			char when[32] = "?";
 			time_t t = (time_t)at->valuedouble;
 			struct tm tm;
 			if (gmtime_r(&t, &tm))
 				strftime(when, sizeof when, "%Y-%m-%d %H:%MZ", &tm);
-			printf("; the last %s: %s", when, why);
+			printf(", the last %s (each with the reason)", when);
 		}
 		putchar('\n');
 	}

@@ -77,7 +77,8 @@ mv "$inbox/tmp/m1" "$inbox/new/m1"
 ctl poll
 wait_for 10 test -s "$state/rejected/messages.jsonl" || fail "the stranger's mail was not kept"
 out=$(ctl status)
-expect_match "$out" "^rejected:   1 message kept in $state/rejected/messages.jsonl; the last .*: unknown sender"
+expect_match "$out" "^rejected:   1 message kept in $state/rejected/messages.jsonl, the last .* (each with the reason)$"
+grep -q '"reason":"unknown sender' "$state/rejected/messages.jsonl" || fail "no reason kept"
 
 # Closed: what was closed, and what comes next.
 out=$(ctl close t/pulse)
