@@ -101,7 +101,7 @@ for inv in "$outbox"/new/*; do
 		cat "$body"
 		printf '\nOn %s, Northwind co-creation <coco@northwind.example> wrote:\n' "$(date -d "@$now" '+%a, %d %b %Y at %H:%M')"
 		# The invitation's words quoted below, as mail clients do (coco cuts them off).
-		field reply <<<"$info" | head -12 | sed 's/^/> /'
+		field reply <<<"$info" | sed -n '1,12s/^/> /p' # (sed reads it all: no SIGPIPE)
 	} >"$inbox/tmp/$name"
 	mv "$inbox/tmp/$name" "$inbox/new/$name"
 	echo "  $member answers $round"
