@@ -9,6 +9,7 @@
 #include <openssl/evp.h>
 
 #include "clock.h"
+#include "email/auth-results.h"
 #include "email/bounce.h"
 #include "email/mime-raw.h"
 #include "email/reply.h"
@@ -203,6 +204,13 @@ int email_inbound_read(const coco_config *cfg, const char *data, size_t len,
 	const char *our_at = from ? strrchr(from, '@') : NULL;
 	const char *their_at = strrchr(e->from, '@');
 	e->from_own_domain = our_at && their_at && strcasecmp(our_at, their_at) == 0;
+	/* Whether a stranger may be answered: a From anyone can forge makes coco mail whoever
+	 * it names (backscatter), so only when the admin wants it, and, when the site's server
+	 * says who passed (AuthServId=), only to senders it vouches for. */
+	const char *authserv = config_get(cfg, "Mail", "AuthServId");
+	e->sender_verified = authserv && mail_sender_authenticated(m, authserv, NULL);
+	e->no_stranger_reply = !config_get_bool(cfg, "Mail", "ReplyToStrangers", authserv != NULL) ||
+	                       (authserv && !e->sender_verified);
 
 	/* A bounce names the message that failed: that message's id is where coco's
 	 * reference is, not this mail's own In-Reply-To. */
@@ -257,5 +265,7 @@ void email_inbound_msg(const email_inbound *e, const char *chan, inbound_msg *re
 		.bounce = e->is_bounce ? &e->bounce : NULL,
 		.from_own_domain = e->from_own_domain,
 		.unsubscribe = e->has_unsub ? e->unsub : NULL,
+		.sender_verified = e->sender_verified,
+		.no_stranger_reply = e->no_stranger_reply,
 	};
 }
