@@ -29,7 +29,8 @@ struct imap_client {
 	const imap_hooks *hooks;
 	void *userdata;
 	loopqueue *queue;
-	sd_event_source *save_src; /* saves the moved cursor once per loop turn */
+	sd_event_source *turn_src; /* once per loop turn: wakes the worker, saves the cursor */
+	bool cursor_moved;         /* loop thread only: since the last save */
 	int wake_fd;
 	pthread_t thread;
 	bool thread_started;

@@ -181,6 +181,12 @@ static void post_state(imap_client *c, imap_state s, const char *fmt, ...)
 
 /* ---- the loop side ---- */
 
+static void wake_worker(imap_client *c)
+{
+	uint64_t one = 1;
+	(void)write(c->wake_fd, &one, sizeof(one));
+}
+
 static void advance_cursor_locked(imap_client *c, bool *ret_moved)
 {
 	while (c->inflight && c->inflight->answered) {
@@ -231,17 +237,24 @@ void imap_ack_done(imap_ack *a, imap_result result)
 	advance_cursor_locked(c, &moved); /* may free a */
 	pthread_mutex_unlock(&c->lock);
 
-	uint64_t one = 1;
-	(void)write(c->wake_fd, &one, sizeof(one));
-	/* Saved once per loop turn, however many acks of a batch moved it. */
-	if (moved && c->save_src)
-		(void)sd_event_source_set_enabled(c->save_src, SD_EVENT_ONESHOT);
+	/* The worker is woken, and the cursor saved, once per loop turn: the acks of a batch
+	 * come together, and one UID STORE and one save cover them all. */
+	if (moved)
+		c->cursor_moved = true;
+	if (c->turn_src)
+		(void)sd_event_source_set_enabled(c->turn_src, SD_EVENT_ONESHOT);
+	else
+		wake_worker(c);
 }
 
-static int on_save_cursor(sd_event_source *s, void *userdata)
+static int on_turn_end(sd_event_source *s, void *userdata)
 {
 	imap_client *c = userdata;
 	(void)s;
+	wake_worker(c);
+	if (!c->cursor_moved)
+		return 0;
+	c->cursor_moved = false;
 	pthread_mutex_lock(&c->lock);
 	uint32_t v = c->cur_validity, last = c->cur_last;
 	pthread_mutex_unlock(&c->lock);
@@ -695,10 +708,10 @@ int imap_client_new(sd_event *loop, const imap_config *cfg, const imap_hooks *ho
 	r = loopqueue_new(loop, QUEUE_CAPACITY, on_event, ev_free, c, &c->queue);
 	if (r < 0)
 		goto fail;
-	r = sd_event_add_defer(loop, &c->save_src, on_save_cursor, c);
+	r = sd_event_add_defer(loop, &c->turn_src, on_turn_end, c);
 	if (r < 0)
 		goto fail;
-	(void)sd_event_source_set_enabled(c->save_src, SD_EVENT_OFF);
+	(void)sd_event_source_set_enabled(c->turn_src, SD_EVENT_OFF);
 	r = -pthread_create(&c->thread, NULL, worker, c);
 	if (r < 0)
 		goto fail;
@@ -730,11 +743,9 @@ imap_client *imap_client_free(imap_client *c)
 	 * rest (answered, or never handed over) go now. */
 	c->queue = loopqueue_free(c->queue);
 	/* A cursor moved in this loop turn is saved now rather than never. */
-	int pending = SD_EVENT_OFF;
-	if (c->save_src && sd_event_source_get_enabled(c->save_src, &pending) >= 0 &&
-	    pending != SD_EVENT_OFF)
-		on_save_cursor(c->save_src, c);
-	c->save_src = sd_event_source_disable_unref(c->save_src);
+	c->turn_src = sd_event_source_disable_unref(c->turn_src);
+	if (c->cursor_moved && c->hooks->cursor_save)
+		c->hooks->cursor_save(c->userdata, c->cur_validity, c->cur_last);
 	for (imap_ack *a = c->inflight, *next; a; a = next) {
 		next = a->next;
 		if (a->handed && !a->answered)
