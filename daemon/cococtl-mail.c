@@ -14,6 +14,7 @@
 #include "cococtl.h"
 #include "config.h"
 #include "email/address.h"
+#include "email/message.h"
 #include "email/mime.h"
 #include "email/mime-reason.h"
 #include "email/reply.h"
@@ -212,7 +213,7 @@ static bool parse_one(const mail_ctx *x, const char *file)
 	cJSON_AddItemToObject(o, "reply_to", str_or_null(m ? mail_reply_to(m) : NULL));
 	if (m) {
 		_cleanup_free_ char *kept = NULL, *elided = NULL;
-		if (reply_extract(mail_body(m), &kept, &elided) < 0) {
+		if (email_reply_extract(m, &kept, &elided) < 0) {
 			kept = xstrdup("");
 			elided = xstrdup("");
 		}

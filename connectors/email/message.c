@@ -178,6 +178,25 @@ email_inbound *email_inbound_free(email_inbound *e)
 	return NULL;
 }
 
+int email_reply_extract(const mail_message *m, char **ret_kept, char **ret_trimmed)
+{
+	_cleanup_free_ char *kept = NULL, *trimmed = NULL;
+	int r = reply_extract(mail_body(m), &kept, &trimmed);
+	if (r < 0)
+		return r;
+	/* An HTML-only reply's quote was left out before the trimmer saw the text. */
+	const char *cut = mail_body_cut(m);
+	if (*cut) {
+		char *both = *trimmed ? xasprintf("%s\n\n%s", trimmed, cut) : xstrdup(cut);
+		free(trimmed);
+		trimmed = both;
+	}
+	*ret_kept = TAKE_PTR(kept);
+	if (ret_trimmed)
+		*ret_trimmed = TAKE_PTR(trimmed);
+	return 0;
+}
+
 int email_inbound_read(const coco_config *cfg, const char *data, size_t len,
                        const mail_message *m, email_inbound **ret)
 {
@@ -193,7 +212,7 @@ int email_inbound_read(const coco_config *cfg, const char *data, size_t len,
 		e->message_id = xstrdup(mail_message_id(m));
 	if (mail_in_reply_to(m))
 		e->thread = xstrdup(mail_in_reply_to(m));
-	if (reply_extract(mail_body(m), &e->text, &e->trimmed) < 0)
+	if (email_reply_extract(m, &e->text, &e->trimmed) < 0)
 		e->text = xstrdup("");
 	if (e->trimmed && !*e->trimmed) {
 		free(e->trimmed);

@@ -62,6 +62,10 @@ typedef struct email_inbound {
 
 /* Reads the parsed mail m (data[0..len) its bytes, for Delivered-To: and the hash).
  * -ENOMEM only. */
+/* reply_extract() of the mail's text: what the member wrote, and everything cut off it
+ * (quotes, attribution, signature, and an HTML-only reply's quote elements), "" if nothing. */
+int email_reply_extract(const mail_message *m, char **ret_kept, char **ret_trimmed);
+
 int email_inbound_read(const coco_config *cfg, const char *data, size_t len,
                        const mail_message *m, email_inbound **ret);
 email_inbound *email_inbound_free(email_inbound *e);
