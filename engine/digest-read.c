@@ -399,6 +399,8 @@ static bool record_from_cjson(const cJSON *root, record *r)
 	r->pseudo = sv_of(cJSON_GetObjectItemCaseSensitive(root, "pseudo"));
 	r->side = sv_of(cJSON_GetObjectItemCaseSensitive(root, "side"));
 	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(root, "answers")) {
+		if (!it->string) /* "answers" written as an array, not an object */
+			continue;
 		rec_answer a = {.qid = {it->string, strlen(it->string)}};
 		if (cJSON_IsString(it))
 			a.value = sv_of(it);

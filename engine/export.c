@@ -184,6 +184,8 @@ static void csv_file(export_ctx *x)
 		_cleanup_free_ char *who = record_who(rec);
 		cJSON_ArrayForEach(it, cJSON_GetObjectItem(rec, "answers"))
 		{
+			if (!it->string) /* "answers" written as an array: not a record we wrote */
+				continue;
 			_cleanup_free_ char *k = xasprintf("%s\x1f%s", who, it->string);
 			bool current = json_i64(last, k, -1) == i;
 			if (!current && !x->in->history)
@@ -221,6 +223,8 @@ static void csv_file(export_ctx *x)
 		{
 			if (!current && !x->in->history)
 				break;
+			if (!it->string)
+				continue;
 			long n = 0;
 			const char *idea = NULL;
 			if (parse_long(it->string, 1, 100000, &n) >= 0 && (size_t)n <= strv_length(x->ballot))
