@@ -110,7 +110,67 @@ Title=R
 Duration=3d
 EOF2
 
+# A weekly round that ran three times (its answers seeded below), two members a side.
+cat >"$T/etc/campaigns.d/trend.conf" <<'EOF2'
+[Campaign]
+Title=Trend
+TimeZone=UTC
+Client=Acme
+Provider=Northwind
+MinGroupSize=2
+
+[Member "ann"]
+Name=Ann
+Side=client
+Email=ann@acme.example
+
+[Member "cid"]
+Name=Cid
+Side=client
+Email=cid@acme.example
+
+[Member "bob"]
+Name=Bob
+Side=provider
+Email=bob@northwind.example
+
+[Member "dee"]
+Name=Dee
+Side=provider
+Email=dee@northwind.example
+
+[Round "weekly"]
+Kind=survey
+Title=Weekly
+Open=2099-01-05 09:00
+Repeat=FREQ=WEEKLY;BYDAY=MO
+Duration=3d
+
+[Question "weekly/mood"]
+Kind=scale
+Text=Mood?
+Min=1
+Max=5
+EOF2
+
 STATE=$T/state
+# Three weeks of the weekly round. Client means 2.0, 3.5, 4.5; provider 4.0, 4.0, and in
+# the third week one answer only (fewer than MinGroupSize=2: no mean, the line stops).
+TW=(2026-01-05 2026-01-12 2026-01-19)
+TC=("1 3" "3 4" "4 5") TP=("4 4" "3 5" "2")
+for i in 0 1 2; do
+	d="$STATE/campaigns/trend/rounds/weekly/${TW[$i]}"
+	mkdir -p "$d"
+	read -r c1 c2 <<<"${TC[$i]}"
+	read -r p1 p2 <<<"${TP[$i]}"
+	{
+		echo "{\"key\":\"w$i-a\",\"v\":1,\"at\":1767600000,\"member\":\"ann\",\"side\":\"client\",\"via\":\"email\",\"answers\":{\"mood\":\"$c1\"}}"
+		echo "{\"key\":\"w$i-c\",\"v\":1,\"at\":1767600060,\"member\":\"cid\",\"side\":\"client\",\"via\":\"email\",\"answers\":{\"mood\":\"$c2\"}}"
+		echo "{\"key\":\"w$i-b\",\"v\":1,\"at\":1767600120,\"member\":\"bob\",\"side\":\"provider\",\"via\":\"email\",\"answers\":{\"mood\":\"$p1\"}}"
+		[ -z "${p2:-}" ] || echo "{\"key\":\"w$i-d\",\"v\":1,\"at\":1767600180,\"member\":\"dee\",\"side\":\"provider\",\"via\":\"email\",\"answers\":{\"mood\":\"$p2\"}}"
+	} >"$d/answers.jsonl"
+	p2=
+done
 # An anonymous round that ran before (records as the store keeps them, pseudonyms for
 # members): mood has 3 client answerers and 1 provider, ease 3 and 3 (p6's later 5
 # supersedes its 4); p1's note names its writer.
@@ -282,6 +342,52 @@ expect_match "$B" 'aria-label="Answers to question 1"'
 expect_match "$B" 'mean 4.0'
 expect_match "$B" '<rect class="bar" x="120" y="[0-9]*" width="200"'
 [ "$(get "http://127.0.0.1:$PORT/c/pilot/kickoff/nosuch" -b "$JAR")" = 404 ] || fail "an unknown occurrence is not 404"
+
+# ---- the trend of a weekly round, as a line chart per side ----
+TLINK=$(ctl link ann --campaign trend)
+[ "$(get "http://127.0.0.1:$PORT/c/trend/weekly/2026-01-19?${TLINK#*\?}")" = 200 ] ||
+	fail "no page of the weekly round: $(cat "$T/body")"
+cp "$T/body" "$T/trend.html"
+python3 - "$T/trend.html" <<'EOF2' || fail "the trend chart: $(sed -n '/Trend by side/,/<\/table>/p' "$T/trend.html")"
+import re, sys
+page = open(sys.argv[1], encoding='utf-8').read()
+m = re.search(r'<svg class="chart trend"[^>]*aria-labelledby="trend-1-t trend-1-d"[^>]*>(.*?)</svg>', page, re.S)
+assert m, 'no trend chart with its title and description'
+svg = m.group(1)
+# The figures in text too: the description and the table.
+desc = re.search(r'<desc id="trend-1-d">(.*?)</desc>', svg).group(1)
+assert desc == 'Acme: 2026-01-05 2.0, 2026-01-12 3.5, 2026-01-19 4.5; Northwind: 2026-01-05 4.0, 2026-01-12 4.0, 2026-01-19 withheld', desc
+assert '<title id="trend-1-t">' in svg
+rows = re.findall(r'<tr><th scope="row">([^<]*)</th><td>([^<]*)</td><td>([^<]*)</td></tr>', page)
+assert rows == [('2026-01-05', '2.0', '4.0'), ('2026-01-12', '3.5', '4.0'), ('2026-01-19', '4.5', '–')], rows
+# Labelled axes: the scale's ends and the first and last occurrence.
+ticks = re.findall(r'<text class="tick" x="34" y="[0-9.]+" text-anchor="end">(\d+)</text>', svg)
+assert ticks == ['1', '2', '3', '4', '5'], ticks
+assert '>2026-01-05</text>' in svg and '>2026-01-19</text>' in svg and '>occurrence</text>' in svg
+assert 'mean (1–5)' in svg
+# The lines: x from 40 to 340 over the three weeks, y from 130 (1) up to 20 (5).
+def expect(means):
+    out = []
+    for i, v in enumerate(means):
+        if v is not None:
+            out.append((40 + i * 300 / 2, 130 - (v - 1) / 4 * 110))
+    return out
+def pts(cls):
+    found = re.findall(r'<polyline class="line side-%s" points="([^"]*)"' % cls, svg)
+    assert len(found) == 1, (cls, found)
+    return [tuple(float(c) for c in p.split(',')) for p in found[0].split()]
+for cls, means in (('client', [2.0, 3.5, 4.5]), ('provider', [4.0, 4.0, None])):
+    got, want = pts(cls), expect(means)
+    assert len(got) == len(want), (cls, got, want)
+    for g, w in zip(got, want):
+        assert abs(g[0] - w[0]) < 0.06 and abs(g[1] - w[1]) < 0.06, (cls, got, want)
+    dots = re.findall(r'<circle class="side-%s" cx="([0-9.]+)" cy="([0-9.]+)"' % cls, svg)
+    assert len(dots) == len(want), (cls, dots)
+# The client's line rises (y falls) week by week; the provider's is flat, then stops.
+c = pts('client')
+assert c[0][1] > c[1][1] > c[2][1], c
+assert '<script' not in page
+EOF2
 
 # ---- the digest mail carries each member's own link ----
 digest_mail() { # the outbox file of member $1's kickoff digest

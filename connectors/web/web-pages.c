@@ -236,6 +236,124 @@ static void chart_split(cJSON *q)
 	}
 }
 
+/* The trend of a repeating round's question per side (the digest's "trend_chart": each
+ * side's mean per occurrence, none where the side had fewer than MinGroupSize answers) as
+ * a line chart: the plot from TREND_X0 to TREND_X1, the scale's minimum at TREND_Y1 and its
+ * maximum at TREND_Y0; a side's line breaks where it has no mean, each mean a dot. The same
+ * figures go into the chart's <desc> and a table. */
+#define TREND_X0 40
+#define TREND_X1 340
+#define TREND_Y0 20
+#define TREND_Y1 130
+
+static double trend_x(size_t i, size_t n)
+{
+	return n > 1 ? TREND_X0 + (double)i * (TREND_X1 - TREND_X0) / (double)(n - 1) : TREND_X0;
+}
+
+static double trend_y(double v, double min, double max)
+{
+	return TREND_Y1 - (v - min) / (max - min) * (TREND_Y1 - TREND_Y0);
+}
+
+static void chart_trend(cJSON *q)
+{
+	cJSON *tc = cJSON_GetObjectItemCaseSensitive(q, "trend_chart");
+	if (!tc)
+		return;
+	double min = cJSON_GetNumberValue(cJSON_GetObjectItem(tc, "min"));
+	double max = cJSON_GetNumberValue(cJSON_GetObjectItem(tc, "max"));
+	cJSON *occs = cJSON_GetObjectItemCaseSensitive(tc, "occurrences");
+	size_t n = (size_t)cJSON_GetArraySize(occs);
+	if (!(max > min) || n < 2) {
+		cJSON_DeleteItemFromObjectCaseSensitive(q, "trend_chart");
+		return;
+	}
+	/* The scale's values as gridlines, every one up to 5 steps, else every second or more. */
+	long span = (long)(max - min), step = span <= 5 ? 1 : (span + 4) / 5;
+	cJSON *ticks = cJSON_AddArrayToObject(tc, "y_ticks");
+	for (long v = (long)min; v <= (long)max; v += step) {
+		cJSON *t = cJSON_CreateObject();
+		double y = trend_y((double)v, min, max);
+		cJSON_AddNumberToObject(t, "y", y);
+		cJSON_AddNumberToObject(t, "ty", y + 4);
+		cJSON_AddNumberToObject(t, "label", (double)v);
+		cJSON_AddItemToArray(ticks, t);
+	}
+	cJSON_AddStringToObject(tc, "first", cJSON_GetArrayItem(occs, 0)->valuestring);
+	cJSON_AddStringToObject(tc, "last", cJSON_GetArrayItem(occs, (int)n - 1)->valuestring);
+	cJSON_AddNumberToObject(tc, "count", (double)n);
+	cJSON_AddNumberToObject(tc, "min_label", min);
+	cJSON_AddNumberToObject(tc, "max_label", max);
+
+	strbuf desc = {0};
+	cJSON *se, *series = cJSON_GetObjectItemCaseSensitive(tc, "series");
+	cJSON_ArrayForEach(se, series)
+	{
+		cJSON *lines = cJSON_AddArrayToObject(se, "polylines");
+		cJSON *dots = cJSON_AddArrayToObject(se, "dots");
+		strbuf pts = {0};
+		size_t run = 0, i = 0;
+		const char *name = cJSON_GetStringValue(cJSON_GetObjectItem(se, "name"));
+		strbuf_printf(&desc, "%s%s:", desc.len ? "; " : "", name ? name : "");
+		cJSON *p;
+		cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(se, "points"))
+		{
+			const char *occ = cJSON_GetStringValue(cJSON_GetObjectItem(p, "occurrence"));
+			const char *mean = cJSON_GetStringValue(cJSON_GetObjectItem(p, "mean"));
+			cJSON *v = cJSON_GetObjectItem(p, "value");
+			strbuf_printf(&desc, " %s %s%s", occ ? occ : "", mean ? mean : "withheld",
+			              i + 1 < n ? "," : "");
+			if (!mean || !cJSON_IsNumber(v)) {
+				if (run >= 2) {
+					cJSON *l = cJSON_CreateObject();
+					cJSON_AddStringToObject(l, "points", pts.s);
+					cJSON_AddItemToArray(lines, l);
+				}
+				strbuf_done(&pts);
+				run = 0;
+				i++;
+				continue;
+			}
+			double x = trend_x(i, n), y = trend_y(v->valuedouble, min, max);
+			strbuf_printf(&pts, "%s%.1f,%.1f", run ? " " : "", x, y);
+			run++;
+			cJSON *d = cJSON_CreateObject();
+			cJSON_AddNumberToObject(d, "cx", round(x * 10) / 10);
+			cJSON_AddNumberToObject(d, "cy", round(y * 10) / 10);
+			cJSON_AddStringToObject(d, "occurrence", occ ? occ : "");
+			cJSON_AddStringToObject(d, "mean", mean);
+			cJSON_AddItemToArray(dots, d);
+			i++;
+		}
+		if (run >= 2) {
+			cJSON *l = cJSON_CreateObject();
+			cJSON_AddStringToObject(l, "points", pts.s);
+			cJSON_AddItemToArray(lines, l);
+		}
+		strbuf_done(&pts);
+	}
+	if (desc.len)
+		cJSON_AddStringToObject(tc, "desc", desc.s);
+	strbuf_done(&desc);
+
+	/* The table: a row per occurrence, a cell per side. */
+	cJSON *rows = cJSON_AddArrayToObject(tc, "rows");
+	for (size_t i = 0; i < n; i++) {
+		cJSON *row = cJSON_CreateObject(), *cells = cJSON_AddArrayToObject(row, "cells");
+		cJSON_AddStringToObject(row, "occurrence", cJSON_GetArrayItem(occs, (int)i)->valuestring);
+		cJSON_ArrayForEach(se, series)
+		{
+			cJSON *p = cJSON_GetArrayItem(cJSON_GetObjectItem(se, "points"), (int)i);
+			const char *mean = cJSON_GetStringValue(cJSON_GetObjectItem(p, "mean"));
+			cJSON *cell = cJSON_CreateObject();
+			cJSON_AddStringToObject(cell, "mean", mean ? mean : "–");
+			cJSON_AddItemToArray(cells, cell);
+		}
+		cJSON_AddItemToArray(rows, row);
+	}
+}
+
 cJSON *web_index_data(channel *c, const coco_campaign *camp, const coco_member *mb)
 {
 	cJSON *o = cJSON_CreateObject(), *rounds = cJSON_CreateArray();
@@ -335,6 +453,7 @@ int web_round_data(channel *c, const coco_campaign *camp, const coco_round *r, c
 	{
 		chart_bars(q, "bars");
 		chart_split(q);
+		chart_trend(q);
 	}
 	cJSON *ranked = cJSON_GetObjectItemCaseSensitive(dj, "ideas_ranked"), *it;
 	cJSON_ArrayForEach(it, ranked)
