@@ -287,6 +287,24 @@ OCC=$(sed -n 's/.*name="occurrence" value="\([^"]*\)".*/\1/p' <<<"$B")
 [ -n "$CSRF" ] && [ -n "$NONCE" ] && [ "$OCC" = once ] || fail "the form lacks its hidden fields: $B"
 BODY="csrf=$CSRF&nonce=$NONCE&occurrence=$OCC&q1=4&q2=b&q3=a&q3=c&q4=More+demos%0Aplease"
 
+# A text answer longer than the grammar takes: the form again, headed as an error, the error
+# at the field, what was entered kept, nothing recorded (trial S2-5).
+LONG=$(printf 'x%.0s' $(seq 2100))
+code=$(get "$FORM" -b "$JAR" --data-binary "csrf=$CSRF&nonce=$NONCE&occurrence=$OCC&q1=4&q2=b&q3=a&q4=$LONG")
+[ "$code" = 422 ] || fail "a too long text answered $code: $(cat "$T/body")"
+B=$(cat "$T/body")
+expect_match "$B" "<h1>Not recorded: please check your answers</h1>"
+expect_match "$B" '<title>Not recorded: Kickoff'
+expect_match "$B" '<fieldset id="q4-field" class="invalid" aria-describedby="q4-error">'
+expect_match "$B" '<p class="field-error" id="q4-error">This is too long for coco: 2100 bytes, at most 2000'
+expect_match "$B" '<a href="#q4-field">'
+expect_match "$B" 'id="q1-4" name="q1" value="4" checked'
+expect_match "$B" 'id="q2-b" name="q2" value="b" checked'
+expect_match "$B" 'id="q3-a" name="q3" value="a" checked'
+expect_match "$B" "aria-invalid=\"true\">$LONG</textarea>"
+grep -qi "reply\|<h1>Recorded" "$T/body" && fail "the form's error speaks of mail or says recorded: $B"
+[ "$(answers)" = 0 ] || fail "a form with an error was recorded"
+
 # A forged token: refused, nothing recorded.
 FORGED=$(printf '%s' "$CSRF" | tr '0-9a-f' '1-9a-f0')
 code=$(get "$FORM" -b "$JAR" --data-binary "${BODY/csrf=$CSRF/csrf=$FORGED}")
@@ -326,6 +344,38 @@ expect_match "$B" 'id="q3-a" name="q3" value="a" checked'
 expect_match "$B" 'id="q3-c" name="q3" value="c" checked'
 grep -q 'id="q3-b" name="q3" value="b" checked' <<<"$B" && fail "an option not chosen is checked"
 expect_match "$B" '>More demos please</textarea>'
+
+# The web confirmation is the browser's, not a mail's: no signature, no link to the form
+# it was sent from (trial: the cosmetic line under S2-6).
+[ "$(get "$FORM" -b "$JAR")" = 200 ] || fail "no form"
+N2=$(sed -n 's/.*name="nonce" value="\([0-9a-f]*\)".*/\1/p' "$T/body")
+code=$(get "$FORM" -b "$JAR" --data-binary "csrf=$CSRF&nonce=$N2&occurrence=$OCC&q1=2")
+[ "$code" = 200 ] || fail "a second answer answered $code"
+B=$(cat "$T/body")
+expect_match "$B" "<h1>Recorded</h1>"
+expect_match "$B" "<li>1. How clear are the goals? → <strong>2</strong></li>"
+grep -q -- "<p>-- \|coco · Pilot\|in your browser\|/form?m=" "$T/body" && fail "the web confirmation carries the mail's footer or form link: $B"
+# The first POST sent again, after the second: a duplicate the core records nothing for, and
+# the page says exactly what of it stands (the question it changed is not recorded now).
+code=$(get "$FORM" -b "$JAR" --data-binary "$BODY")
+[ "$code" = 200 ] || fail "the replayed first answer answered $code"
+B=$(cat "$T/body")
+expect_match "$B" "<h1>Partly recorded</h1>"
+python3 - "$T/body" <<'EOF2' || fail "the partly recorded page: $B"
+import re, sys
+page = open(sys.argv[1], encoding='utf-8').read()
+rec = re.search(r'<ul class="recorded">(.*?)</ul>', page, re.S).group(1)
+notrec = re.search(r'<ul class="not-recorded">(.*?)</ul>', page, re.S).group(1)
+assert '1. How clear are the goals? → 4' in notrec and 'How clear' not in rec, (rec, notrec)
+assert '2. Your role? → <strong>User</strong>' in rec, rec
+assert '3. Which tools? → <strong>Slack, Phone</strong>' in rec, rec
+assert 'More demos please' in rec, rec
+EOF2
+[ "$(answers)" = 2 ] || fail "expected two records, got $(answers)"
+# And back to 4, as the rest of the test expects.
+[ "$(get "$FORM" -b "$JAR")" = 200 ] || fail "no form"
+N3=$(sed -n 's/.*name="nonce" value="\([0-9a-f]*\)".*/\1/p' "$T/body")
+[ "$(get "$FORM" -b "$JAR" --data-binary "csrf=$CSRF&nonce=$N3&occurrence=$OCC&q1=4")" = 200 ] || fail "no third answer"
 
 # ---- figures ----
 [ "$(get "http://127.0.0.1:$PORT/c/pilot/kickoff/once" -b "$JAR")" = 200 ] || fail "no round page"

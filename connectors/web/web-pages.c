@@ -144,7 +144,7 @@ int web_render(channel *c, const char *name, const cJSON *data, char **ret_html)
 
 /* ---- figures ---- */
 
-static char **ballot_of(channel *c, const coco_campaign *camp, const coco_round *r)
+char **web_ballot(channel *c, const coco_campaign *camp, const coco_round *r)
 {
 	if (r->kind != ROUND_VOTE || !r->source)
 		return NULL;
@@ -159,7 +159,7 @@ static char **ballot_of(channel *c, const coco_campaign *camp, const coco_round 
 static int compute(channel *c, const coco_campaign *camp, const coco_round *r, const char *occ,
                    digest **ret)
 {
-	char **ballot = ballot_of(c, camp, r);
+	char **ballot = web_ballot(c, camp, r);
 	digest_input in = {
 		.store = c->st,
 		.campaign = camp,
@@ -478,7 +478,7 @@ typedef struct export_web {
 static char **export_ballot(const coco_round *r, const char *occurrence, void *userdata)
 {
 	export_web *e = userdata;
-	return ballot_of(e->c, e->camp, r);
+	return web_ballot(e->c, e->camp, r);
 }
 
 /* As the round pages: an occurrence still open shows no figures, so its answers are not in
@@ -505,6 +505,7 @@ typedef struct prefill {
 	const char *member, *pseudo;
 	cJSON *answers; /* question id → the current value */
 	cJSON *votes;   /* the latest votes */
+	cJSON *ideas;   /* every idea, in file order */
 } prefill;
 
 static int on_prefill_line(const char *line, size_t len, void *userdata)
@@ -526,6 +527,9 @@ static int on_prefill_line(const char *line, size_t len, void *userdata)
 	cJSON_ArrayForEach(it, cJSON_GetObjectItem(rec, "skips"))
 	if (cJSON_IsString(it))
 		cJSON_DeleteItemFromObjectCaseSensitive(p->answers, it->valuestring);
+	cJSON_ArrayForEach(it, cJSON_GetObjectItem(rec, "ideas"))
+	if (cJSON_IsString(it))
+		cJSON_AddItemToArray(p->ideas, cJSON_CreateString(it->valuestring));
 	cJSON *v = cJSON_GetObjectItem(rec, "votes");
 	if (cJSON_GetArraySize(v) > 0) {
 		cJSON_Delete(p->votes);
@@ -558,16 +562,66 @@ static void add_choice(cJSON *list, const char *qname, const char *value, const 
 	cJSON_AddItemToArray(list, o);
 }
 
-cJSON *web_form_data(channel *c, const coco_campaign *camp, const coco_round *r,
-                     const coco_member *mb, const char *occ)
+cJSON *web_member_current(channel *c, const coco_campaign *camp, const coco_round *r,
+                          const coco_member *mb, const char *occ)
 {
 	char pseudo[SECRET_PSEUDO_LEN + 1];
 	secret_pseudonym(&c->key, camp->id, mb->id, pseudo);
 	prefill p = {.member = mb->id, .pseudo = r->anonymous ? pseudo : NULL,
-	             .answers = cJSON_CreateObject()};
+	             .answers = cJSON_CreateObject(), .ideas = cJSON_CreateArray()};
 	_cleanup_free_ char *path = xasprintf("campaigns/%s/rounds/%s/%s/answers.jsonl", camp->id,
 	                                      r->id, occ);
 	(void)store_scan(c->st, path, on_prefill_line, &p);
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddItemToObject(o, "answers", p.answers);
+	cJSON_AddItemToObject(o, "votes", p.votes ? p.votes : cJSON_CreateObject());
+	cJSON_AddItemToObject(o, "ideas", p.ideas);
+	return o;
+}
+
+/* What a member sent, in the shape of stored answers (as web_member_current() gives them),
+ * so the form shows it again: a scale's number, a choice's option, a multi's options. */
+static cJSON *entered_answers(const coco_round *r, const web_form *f)
+{
+	cJSON *a = cJSON_CreateObject();
+	for (size_t i = 0; i < r->n_questions; i++) {
+		const coco_question *q = &r->questions[i];
+		_cleanup_free_ char *name = xasprintf("q%zu", i + 1);
+		cJSON *multi = q->kind == QUESTION_MULTI ? cJSON_CreateArray() : NULL;
+		for (size_t k = 0; k < f->n; k++) {
+			if (!STREQ(f->names[k], name))
+				continue;
+			const char *v = f->values[k];
+			const char *opt = NULL;
+			if ((q->kind == QUESTION_CHOICE || q->kind == QUESTION_MULTI) && strlen(v) == 1 &&
+			    v[0] >= 'a' && (size_t)(v[0] - 'a') < q->n_options)
+				opt = q->options[v[0] - 'a'];
+			if (multi) {
+				if (opt)
+					cJSON_AddItemToArray(multi, cJSON_CreateString(opt));
+				continue;
+			}
+			cJSON_DeleteItemFromObjectCaseSensitive(a, q->id);
+			cJSON_AddStringToObject(a, q->id, opt ? opt : v);
+		}
+		if (multi)
+			cJSON_AddItemToObject(a, q->id, multi);
+	}
+	return a;
+}
+
+cJSON *web_form_data(channel *c, const coco_campaign *camp, const coco_round *r,
+                     const coco_member *mb, const char *occ, const web_form *entered,
+                     const web_form_errors *errs)
+{
+	cJSON *current = web_member_current(c, camp, r, mb, occ);
+	prefill p = {0};
+	if (entered)
+		p.answers = entered_answers(r, entered);
+	else
+		p.answers = cJSON_DetachItemFromObjectCaseSensitive(current, "answers");
+	p.votes = cJSON_DetachItemFromObjectCaseSensitive(current, "votes");
+	cJSON_Delete(current);
 
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "occurrence", occ);
@@ -590,6 +644,9 @@ cJSON *web_form_data(channel *c, const coco_campaign *camp, const coco_round *r,
 		cJSON_AddStringToObject(qj, "name", name);
 		cJSON_AddStringToObject(qj, "text", q->text ? q->text : q->id);
 		cJSON_AddBoolToObject(qj, "required", q->required);
+		const char *err = web_form_error(errs, name);
+		if (err)
+			cJSON_AddStringToObject(qj, "error", err);
 		cJSON *choices = cJSON_AddArrayToObject(qj, "choices");
 		switch (q->kind) {
 		case QUESTION_SCALE:
@@ -622,8 +679,15 @@ cJSON *web_form_data(channel *c, const coco_campaign *camp, const coco_round *r,
 		}
 		cJSON_AddItemToArray(qs, qj);
 	}
+	if (r->kind == ROUND_PROMPT && entered) {
+		const char *ideas = web_form_get(entered, "ideas");
+		if (ideas)
+			cJSON_AddStringToObject(o, "ideas_text", ideas);
+	}
+	if (web_form_error(errs, "ideas"))
+		cJSON_AddStringToObject(o, "ideas_error", web_form_error(errs, "ideas"));
 	if (r->kind == ROUND_VOTE) {
-		char **ballot = ballot_of(c, camp, r);
+		char **ballot = web_ballot(c, camp, r);
 		cJSON *ideas = cJSON_AddArrayToObject(o, "ideas");
 		for (size_t i = 0; ballot && ballot[i]; i++) {
 			cJSON *ij = cJSON_CreateObject();
@@ -633,12 +697,41 @@ cJSON *web_form_data(channel *c, const coco_campaign *camp, const coco_round *r,
 			cJSON_AddStringToObject(ij, "number", num);
 			cJSON_AddStringToObject(ij, "name", name);
 			cJSON_AddStringToObject(ij, "text", ballot[i]);
+			/* A withdrawn idea keeps its number (the others' stay) but takes no dots. */
+			if (STREQ(ballot[i], DIGEST_IDEA_WITHDRAWN))
+				cJSON_AddBoolToObject(ij, "withdrawn", true);
+			const char *typed = entered ? web_form_get(entered, name) : NULL;
 			const cJSON *v = cJSON_GetObjectItemCaseSensitive(p.votes, num);
-			cJSON_AddNumberToObject(ij, "dots", cJSON_IsNumber(v) ? v->valuedouble : 0);
+			if (typed)
+				cJSON_AddStringToObject(ij, "dots", typed);
+			else
+				cJSON_AddNumberToObject(ij, "dots", cJSON_IsNumber(v) ? v->valuedouble : 0);
+			const char *err = web_form_error(errs, name);
+			if (err)
+				cJSON_AddStringToObject(ij, "error", err);
 			cJSON_AddItemToArray(ideas, ij);
 		}
 		strv_free(ballot);
-		cJSON_AddNumberToObject(o, "votes", r->votes ? r->votes : 3);
+		unsigned budget = r->votes ? r->votes : 3;
+		cJSON_AddNumberToObject(o, "votes", budget);
+		cJSON_AddStringToObject(o, "votes_word", budget == 1 ? "dot" : "dots");
+		if (web_form_error(errs, "votes"))
+			cJSON_AddStringToObject(o, "votes_error", web_form_error(errs, "votes"));
+	}
+	/* The errors together at the top, each linking to its field. */
+	if (errs && errs->n) {
+		cJSON *list = cJSON_AddArrayToObject(o, "errors");
+		for (size_t i = 0; i < errs->n; i++) {
+			cJSON *e = cJSON_CreateObject();
+			const char *f = errs->fields[i];
+			_cleanup_free_ char *anchor = STREQ(f, "votes") ? xstrdup("votes")
+			                              : STREQ(f, "ideas") ? xstrdup("ideas")
+			                              : strncmp(f, "vote-", 5) == 0 ? xstrdup(f)
+			                                                            : xasprintf("%s-field", f);
+			cJSON_AddStringToObject(e, "anchor", anchor);
+			cJSON_AddStringToObject(e, "text", errs->messages[i]);
+			cJSON_AddItemToArray(list, e);
+		}
 	}
 	cJSON_Delete(p.answers);
 	cJSON_Delete(p.votes);
