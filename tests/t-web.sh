@@ -151,6 +151,18 @@ Kind=scale
 Text=Mood?
 Min=1
 Max=5
+
+[Round "ideas"]
+Kind=prompt
+Title=Ideas
+Duration=3d
+
+[Round "pick"]
+Kind=vote
+Title=Pick
+Source=ideas
+Votes=3
+Duration=3d
 EOF2
 
 STATE=$T/state
@@ -438,6 +450,63 @@ c = pts('client')
 assert c[0][1] > c[1][1] > c[2][1], c
 assert '<script' not in page
 EOF2
+
+# ---- a vote: the budget, a withdrawn idea, too many dots ----
+form_of() { # form_of MEMBER ROUND: GET the form with the member's link; jar $T/jar-MEMBER
+	local q; q=$(ctl link "$1" --campaign trend); q=${q#*\?}
+	[ "$(get "http://127.0.0.1:$PORT/c/trend/$2/form?$q" -c "$T/jar-$1")" = 200 ] ||
+		fail "no $2 form for $1: $(cat "$T/body")"
+	FCSRF=$(sed -n 's/.*name="csrf" value="\([0-9a-f]*\)".*/\1/p' "$T/body")
+	FNONCE=$(sed -n 's/.*name="nonce" value="\([0-9a-f]*\)".*/\1/p' "$T/body")
+	FOCC=$(sed -n 's/.*name="occurrence" value="\([^"]*\)".*/\1/p' "$T/body")
+}
+post_form() { # post_form MEMBER ROUND FIELDS: the status
+	get "http://127.0.0.1:$PORT/c/trend/$2/form" -b "$T/jar-$1" \
+		--data-binary "csrf=$FCSRF&nonce=$FNONCE&occurrence=$FOCC&$3"
+}
+ctl open trend/ideas >/dev/null
+form_of ann ideas
+[ "$(post_form ann ideas 'ideas=Dark+mode%0D%0AOffline+maps')" = 200 ] || fail "ann's ideas: $(cat "$T/body")"
+expect_match "$(cat "$T/body")" "<li>Idea → <strong>Dark mode</strong></li>"
+form_of dee ideas
+[ "$(post_form dee ideas 'ideas=Weekly+demo')" = 200 ] || fail "dee's idea: $(cat "$T/body")"
+ctl close trend/ideas >/dev/null
+ctl forget dee >/dev/null # her idea, the third, is withdrawn: its slot stays
+ctl open trend/pick >/dev/null
+form_of ann pick
+B=$(cat "$T/body")
+expect_match "$B" "<legend>Your votes: you have 3 dots to give</legend>"
+expect_match "$B" 'name="vote-1" min="0" max="3"'
+expect_match "$B" 'name="vote-2" min="0" max="3"'
+expect_match "$B" '<p class="withdrawn">3. <span class="muted">Withdrawn by its author: no dots can go to it.</span></p>'
+grep -q 'name="vote-3"' <<<"$B" && fail "a withdrawn idea has a vote input: $B"
+PICKS=$STATE/campaigns/trend/rounds/pick
+picks() { cat "$PICKS"/*/answers.jsonl 2>/dev/null | grep -c . || true; }
+# Six dots of three: the form again, the budget stated, the dots kept, nothing recorded.
+code=$(post_form ann pick 'vote-1=3&vote-2=3')
+[ "$code" = 422 ] || fail "six dots of three answered $code: $(cat "$T/body")"
+B=$(cat "$T/body")
+expect_match "$B" "<h1>Not recorded: please check your answers</h1>"
+expect_match "$B" '<fieldset id="votes" class="invalid" aria-describedby="votes-error">'
+expect_match "$B" '<p class="field-error" id="votes-error">You gave 6 dots, but you have 3: please take 3 away.</p>'
+expect_match "$B" 'name="vote-1" min="0" max="3" value="3"'
+expect_match "$B" 'name="vote-2" min="0" max="3" value="3"'
+grep -qi "vote 1x3\|1x3\|reply\|<h1>Recorded" <<<"$B" && fail "the vote's error speaks the mail grammar: $B"
+[ "$(picks)" = 0 ] || fail "too many dots were recorded"
+# A dot for the withdrawn idea (a form made by hand): refused at its idea, nothing recorded.
+code=$(post_form ann pick 'vote-1=1&vote-3=1')
+[ "$code" = 422 ] || fail "a dot for a withdrawn idea answered $code"
+expect_match "$(cat "$T/body")" 'withdrawn by its author: it takes no dots'
+[ "$(picks)" = 0 ] || fail "a dot for a withdrawn idea was recorded"
+# Three dots: recorded, and said in the page's words.
+code=$(post_form ann pick 'vote-1=2&vote-2=1')
+[ "$code" = 200 ] || fail "a right vote answered $code: $(cat "$T/body")"
+B=$(cat "$T/body")
+expect_match "$B" "<h1>Recorded</h1>"
+expect_match "$B" "<li>Idea 1, Dark mode → <strong>2 dots</strong></li>"
+expect_match "$B" "<li>Idea 2, Offline maps → <strong>1 dot</strong></li>"
+[ "$(picks)" = 1 ] || fail "expected one vote record, got $(picks)"
+expect_match "$(cat "$PICKS"/*/answers.jsonl)" '"votes":{"1":2,"2":1}'
 
 # ---- the digest mail carries each member's own link ----
 digest_mail() { # the outbox file of member $1's kickoff digest

@@ -730,6 +730,20 @@ cJSON *web_form_data(channel *c, const coco_campaign *camp, const coco_round *r,
 			                                                            : xasprintf("%s-field", f);
 			cJSON_AddStringToObject(e, "anchor", anchor);
 			cJSON_AddStringToObject(e, "text", errs->messages[i]);
+			/* Which field, in the form's words. */
+			long n;
+			_cleanup_free_ char *label = NULL;
+			if (f[0] == 'q' && parse_long(f + 1, 1, (long)r->n_questions, &n) >= 0)
+				label = xasprintf("%ld. %s", n, r->questions[n - 1].text ? r->questions[n - 1].text
+				                                                          : r->questions[n - 1].id);
+			else if (strncmp(f, "vote-", 5) == 0)
+				label = xasprintf("Idea %s", f + 5);
+			else if (STREQ(f, "votes"))
+				label = xstrdup("Your votes");
+			else if (STREQ(f, "ideas"))
+				label = xstrdup("Your ideas");
+			if (label)
+				cJSON_AddStringToObject(e, "label", label);
 			cJSON_AddItemToArray(list, e);
 		}
 	}
