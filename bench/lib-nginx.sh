@@ -6,7 +6,9 @@
 #
 #   nginx_start DOCROOT RUNDIR   starts it; sets NGINX_PORT and NGINX_PID (stop it by that
 #                                PID: kill "$NGINX_PID"). NGINX_WORKERS (default 1: cocod
-#                                is one thread) sets worker_processes.
+#                                is one thread) sets worker_processes. NGINX_SERVER, if
+#                                set, is added inside the server block (a `location` that
+#                                answers a fixed 200 to a POST, for bench/slack-ingress).
 
 nginx_free_port() { # a loopback port nothing listens on now, below the ephemeral range
 	local p lo
@@ -53,6 +55,7 @@ http {
 	server {
 		listen 127.0.0.1:$NGINX_PORT;
 		root $docroot;
+		${NGINX_SERVER:-}
 	}
 }
 CONF

@@ -35,6 +35,7 @@ void channels_register_config(void)
 	static config_channel_def defs[ELEMENTSOF(channels)];
 	size_t n = 0;
 	for (size_t i = 0; channels[i]; i++)
-		defs[n++] = (config_channel_def){channels[i]->name, channels[i]->sections};
+		defs[n++] = (config_channel_def){channels[i]->name, channels[i]->sections,
+		                                  channels[i]->campaign_keys};
 	config_register_channels(defs, n);
 }

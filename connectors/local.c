@@ -594,7 +594,8 @@ static int process_file(channel *c, const char *name)
 	email_inbound_msg(mail, c->h->name, &im);
 	c->inflight = xrealloc(c->inflight, (c->n_inflight + 1) * sizeof(*c->inflight));
 	c->inflight[c->n_inflight++] = f;
-	log_debug("local: %s from %s handed over (%s)", name, mail->from, mail->key);
+	/* No sender: this mail may be an answer to an anonymous round (architecture.md). */
+	log_debug("local: %s handed over (%s)", name, mail->key);
 	/* done may run before this returns and free f. */
 	c->h->receive(c->h, &im, on_inbound_done, f);
 	mark_handed(c, name);

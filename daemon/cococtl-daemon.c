@@ -212,7 +212,11 @@ int cmd_digest(const ctl_args *a)
 	const cJSON *md = cJSON_GetObjectItem(o, "markdown"), *path = cJSON_GetObjectItem(o, "path");
 	if (cJSON_IsString(md))
 		fputs(md->valuestring, stdout);
-	if (cJSON_IsString(path))
+	if (cJSON_IsString(path) && cJSON_IsTrue(cJSON_GetObjectItem(o, "open")))
+		fprintf(stderr, "cococtl: %s is still open: its progress (who answered so far, no "
+		        "results) was written to %s and queued for its recipients; the results go "
+		        "out with the digest of its close\n", a->pos[1], path->valuestring);
+	else if (cJSON_IsString(path))
 		fprintf(stderr, "cococtl: digest written to %s and queued for its recipients\n",
 		        path->valuestring);
 	else {

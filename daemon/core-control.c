@@ -253,6 +253,8 @@ static int cmd_digest(core *c, const cJSON *req, cJSON **ret, char **ret_error)
 		return r;
 	}
 	core_audit(c, "digest", camp->id, rid, NULL);
+	/* Still open: what went out is its progress, not its results (docs/digest.md). */
+	cJSON_AddBoolToObject(o, "open", rt->state == RS_OPEN);
 	cJSON_AddStringToObject(o, "markdown", md);
 	_cleanup_free_ char *path = xasprintf("%s/campaigns/%s/digests/%s.md", store_root(c->st),
 	                                      camp->id, name);

@@ -279,9 +279,10 @@ static char *reply_subject(const char *subject, const char *fallback)
 }
 
 /* Says md back to the member and finishes the message as done: in the same exchange on a
- * channel that can (CHANNEL_SYNC_REPLY), else as a queued reply. */
+ * channel that can (CHANNEL_SYNC_REPLY), else as a queued reply; private (about an
+ * anonymous round: no log line names its recipient) if anonymous. */
 static void reply(core *c, const coco_campaign *camp, const coco_member *mb, const char *round,
-                  const inbound_msg *m, const char *subject, const char *md,
+                  bool anonymous, const inbound_msg *m, const char *subject, const char *md,
                   inbound_done_fn done, void *ud)
 {
 	if (channel_caps(c, m->channel) & CHANNEL_SYNC_REPLY) {
@@ -291,7 +292,8 @@ static void reply(core *c, const coco_campaign *camp, const coco_member *mb, con
 	_cleanup_free_ char *id = core_message_id(c, "reply", camp->id, m->key, mb->id);
 	_cleanup_free_ char *subj = reply_subject(subject, "your answer");
 	outbound o = {.camp = camp, .to = mb, .kind = "reply", .round = round, .id = id,
-	              .subject = subj, .markdown = md, .in_reply_to = m->remote_id};
+	              .subject = subj, .markdown = md, .in_reply_to = m->remote_id,
+	              .private_msg = anonymous};
 	core_send_member(c, &o);
 	finish(done, ud, INBOUND_DONE, 0, NULL, NULL);
 }
@@ -350,12 +352,16 @@ static void on_answer_stored(int result, void *userdata)
 			if (core_send_member(c, &o) < 0)
 				result = -EAGAIN;
 		}
-		/* Who, in an anonymous round: the pseudonym, as the store has it. */
+		/* Who, except in an anonymous round: there no line names the writer, not even
+		 * by their pseudonym (a log line next to one that names them would pair the
+		 * two, and the pseudonym the answer). */
+		const char *who = p->anonymous ? "" : " from ";
+		const char *id = p->anonymous ? " (anonymous round)" : p->identity;
 		if (result == STORE_STORED)
-			log_info("%s/%s: answer recorded from %s", p->campaign, p->round, p->identity);
+			log_info("%s/%s: answer recorded%s%s", p->campaign, p->round, who, id);
 		else if (result == STORE_DUPLICATE)
-			log_info("%s/%s: answer from %s was already recorded (same message again)",
-			         p->campaign, p->round, p->identity);
+			log_info("%s/%s: answer%s%s was already recorded (same message again)",
+			         p->campaign, p->round, who, id);
 	}
 	if (result < 0)
 		finish(p->done, p->done_userdata, INBOUND_RETRY, result, NULL, NULL);
@@ -743,6 +749,10 @@ void core_receive(core *c, const inbound_msg *m, inbound_done_fn done, void *ud)
 		finish(done, ud, INBOUND_DONE, 0, NULL, NULL);
 		return;
 	}
+	if (m->command) {
+		core_receive_command(c, m, done, ud);
+		return;
+	}
 
 	const coco_campaign *camp = NULL;
 	const coco_member *mb = NULL;
@@ -751,6 +761,18 @@ void core_receive(core *c, const inbound_msg *m, inbound_done_fn done, void *ud)
 	if (core_find_tag(c, m, &tag)) {
 		camp = tag.camp;
 		mb = tag.member;
+		if (!mb) {
+			/* A room's tag names the round, not who answers: the channel vouches. */
+			for (size_t i = 0; m->sender_verified && m->from && i < camp->n_members; i++)
+				if (member_has_address(&camp->members[i], m->from))
+					mb = &camp->members[i];
+			if (!mb) {
+				core_reply_stranger(c, m);
+				reject(c, m, camp, NULL, "unknown sender: the room's reference names no "
+				       "member, and the sender is none", done, ud);
+				return;
+			}
+		}
 		if (mb && !sender_may_speak_for(mb, m->from)) {
 			/* A tag is half the proof: someone else's tag from a foreign address. */
 			_cleanup_free_ char *why = xasprintf(
@@ -792,11 +814,17 @@ void core_receive(core *c, const inbound_msg *m, inbound_done_fn done, void *ud)
 				       : "Several rounds are open for you");
 			log_info("message %s from %s: no round could be told (%u open)", m->key,
 			         mb->id, n);
-			reply(c, camp, mb, "none", m, m->subject, md, done, ud);
+			reply(c, camp, mb, "none", false, m, m->subject, md, done, ud);
 			return;
 		}
 	}
+	core_receive_answer(c, m, camp, mb, r, done, ud);
+}
 
+void core_receive_answer(core *c, const inbound_msg *m, const coco_campaign *camp,
+                         const coco_member *mb, const coco_round *r, inbound_done_fn done,
+                         void *ud)
+{
 	campaign_rt *ct = ct_find(c, camp->id);
 	round_rt *rt = ct ? rt_find(ct, r->id) : NULL;
 	if (!rt || !rt->occurrence || (rt->state != RS_OPEN && rt->state != RS_SCHEDULED) ||
@@ -806,8 +834,9 @@ void core_receive(core *c, const inbound_msg *m, inbound_done_fn done, void *ud)
 			mb->name ? mb->name : mb->id, r->title ? r->title : r->id,
 			r->kind == ROUND_ANNOUNCE ? "an announcement" : "closed");
 		log_info("%s/%s: message %s from %s arrived while the round is %s", camp->id, r->id,
-		         m->key, mb->id, rt ? round_state_names[rt->state] : "unknown");
-		reply(c, camp, mb, r->id, m, m->subject, md, done, ud);
+		         m->key, r->anonymous ? "a member" : mb->id,
+		         rt ? round_state_names[rt->state] : "unknown");
+		reply(c, camp, mb, r->id, r->anonymous, m, m->subject, md, done, ud);
 		return;
 	}
 
@@ -847,9 +876,9 @@ void core_receive(core *c, const inbound_msg *m, inbound_done_fn done, void *ud)
 
 	if (answer_parse_n_items(ap) == 0) {
 		log_info("%s/%s: message %s from %s not understood (%zu error%s), told them how to "
-		         "answer", camp->id, r->id, m->key, mb->id, answer_parse_n_errors(ap),
-		         answer_parse_n_errors(ap) == 1 ? "" : "s");
-		reply(c, camp, mb, r->id, m, m->subject, md, done, ud);
+		         "answer", camp->id, r->id, m->key, r->anonymous ? "a member" : mb->id,
+		         answer_parse_n_errors(ap), answer_parse_n_errors(ap) == 1 ? "" : "s");
+		reply(c, camp, mb, r->id, r->anonymous, m, m->subject, md, done, ud);
 		return;
 	}
 
@@ -910,9 +939,24 @@ void core_receive(core *c, const inbound_msg *m, inbound_done_fn done, void *ud)
 			return;
 		}
 		log_error_errno(k, "%s/%s: cannot queue the answer of %s: %m", camp->id, r->id,
-		                identity);
+		                r->anonymous ? "a member (anonymous round)" : identity);
 		finish_errno(done, ud, k);
 	}
+}
+
+/* For core-commands.c: the replies and refusals of this file, for a member found another
+ * way. */
+void core_reply(core *c, const coco_campaign *camp, const coco_member *mb, const char *round,
+                const inbound_msg *m, const char *md, inbound_done_fn done, void *ud)
+{
+	const coco_round *r = round ? campaign_find_round(camp, round) : NULL;
+	reply(c, camp, mb, round, r && r->anonymous, m, m->subject, md, done, ud);
+}
+
+void core_reject(core *c, const inbound_msg *m, const coco_campaign *camp,
+                 const coco_member *claimed, const char *reason, inbound_done_fn done, void *ud)
+{
+	reject(c, m, camp, claimed, reason, done, ud);
 }
 
 typedef struct comments_ctx {

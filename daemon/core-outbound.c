@@ -12,6 +12,7 @@
 #include "mdtext.h"
 #include "schedule.h"
 #include "template.h"
+#include "template-cache.h"
 #include "util.h"
 #include "weblink.h"
 
@@ -206,12 +207,12 @@ int core_check_templates(const char *const *dirs, char **ret_error)
 int core_render(core *c, const char *name, const cJSON *data, char **ret)
 {
 	_cleanup_free_ char *text = NULL, *err = NULL;
-	int r = template_dirs_partial(name, &text, c->tdirs);
+	int r = template_cache_partial(name, &text, c->tcache);
 	if (r < 0) {
 		_cleanup_free_ char *where = dirs_list(c->tdirs);
 		return log_error_errno(r, "template %s not found in %s", name, where);
 	}
-	r = template_render(name, text, data, template_dirs_partial, c->tdirs, ret, &err);
+	r = template_render(name, text, data, template_cache_partial, c->tcache, ret, &err);
 	if (r < 0)
 		return log_error_errno(r, "template error: %s", err ? err : name);
 	return 0;
@@ -237,8 +238,15 @@ int core_send_member(core *c, const outbound *o)
 				strbuf_printf(&b, "%s%s (%s address)", b.len ? ", " : "",
 				              c->channels[i]->name, c->channels[i]->address);
 		_cleanup_free_ char *running = b.s ? strbuf_steal(&b) : xstrdup("none");
-		log_warning("%s: member %s has no address on a running channel (running: %s); "
-		            "message \"%s\" not sent", o->camp->id, o->to->id, running, o->subject);
+		/* A private message names no member: see log_outcome() in engine/spool.c. */
+		if (o->private_msg)
+			log_warning("%s: a %s about an anonymous round could not be sent: its member "
+			            "has no address on a running channel (running: %s)", o->camp->id,
+			            o->kind, running);
+		else
+			log_warning("%s: member %s has no address on a running channel (running: %s); "
+			            "message \"%s\" not sent", o->camp->id, o->to->id, running,
+			            o->subject);
 		return 0;
 	}
 	/* The conversation reference a reply must carry back: the reply tag. How it travels
@@ -271,7 +279,7 @@ int core_send_member(core *c, const outbound *o)
 	int k = channel_msg_to_json(&m, &msg);
 	if (k < 0)
 		return log_error_errno(k, "%s: cannot make %s for %s: %m", o->camp->id, o->kind,
-		                       o->to->id);
+		                       o->private_msg ? "a member (private)" : o->to->id);
 	if (o->private_msg)
 		cJSON_AddTrueToObject(msg, "private");
 
@@ -279,7 +287,7 @@ int core_send_member(core *c, const outbound *o)
 	cJSON_Delete(msg);
 	if (r < 0)
 		return log_error_errno(r, "%s: cannot queue %s for %s: %m", o->camp->id, o->kind,
-		                       o->to->id);
+		                       o->private_msg ? "a member (private)" : o->to->id);
 	return r; /* SPOOL_QUEUED, or SPOOL_DUPLICATE: that very message was queued before */
 }
 
@@ -308,8 +316,8 @@ static const char *prompt_template(const coco_round *r)
  * ballot in the members' own words (plain text, not Markdown: a button label is no
  * Markdown) with the votes each member has. A button's value is what a member would type
  * after "N: " (a number, an option's letter) or after "vote ". */
-static cJSON *prompt_data(core *c, const coco_campaign *camp, const coco_round *r,
-                          const round_rt *rt, const cJSON *data)
+cJSON *core_prompt_data(core *c, const coco_campaign *camp, const coco_round *r,
+                        const round_rt *rt, const cJSON *data)
 {
 	cJSON *p = cJSON_CreateObject();
 	cJSON_AddStringToObject(p, "kind", round_kind_to_string(r->kind));
@@ -338,7 +346,7 @@ int core_send_round_message(core *c, const coco_campaign *camp, const coco_round
 	_cleanup_free_ char *md = NULL;
 	const char *tmpl = STREQ(kind, "reminder") ? "reminder.md" : prompt_template(r);
 	int k = core_render(c, tmpl, data, &md);
-	cJSON *prompt = k < 0 ? NULL : prompt_data(c, camp, r, rt, data);
+	cJSON *prompt = k < 0 ? NULL : core_prompt_data(c, camp, r, rt, data);
 	cJSON_Delete(data);
 	if (k < 0)
 		return k;

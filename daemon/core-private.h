@@ -50,11 +50,14 @@ typedef struct campaign_rt {
 typedef struct core_tags core_tags;
 typedef struct core_tag {
 	const coco_campaign *camp;
-	const coco_member *member;
+	const coco_member *member; /* NULL: a room tag (the round's, in a campaign's room) */
 	const coco_round *round; /* NULL: the campaign's digest */
 	bool digest;             /* a reply to a digest (of `round`, or the campaign's) */
 } core_tag;
 core_tags *core_tags_build(const coco_config *cfg, const secret *key);
+/* The room tag of round r: what a message posted to the campaign's room carries. */
+void core_room_tag(const secret *key, const coco_campaign *camp, const coco_round *r,
+                   char tag[SECRET_TAG_LEN + 1]);
 core_tags *core_tags_free(core_tags *t);
 /* tag: SECRET_TAG_LEN lower-case characters. An unsubscribe token is no reply's tag. */
 bool core_tags_find(const core_tags *t, const coco_config *cfg, const char *tag, core_tag *ret);
@@ -71,6 +74,7 @@ struct core {
 	spool *sp;
 	secret key;
 	char **tdirs;
+	struct template_cache *tcache; /* the templates of tdirs, read at most once a second */
 	campaign_rt *camps;
 	size_t n_camps;
 	core_tags *tags; /* reply tag → campaign, member, round (core-tags.c) */
@@ -200,3 +204,36 @@ int core_for_each_answers_file(core *c, const coco_campaign *camp,
                                void *userdata);
 /* The forget command (core-forget.c). */
 int core_forget(core *c, const char *member, cJSON **ret_reply, char **ret_error);
+
+/* Chat commands (core-commands.c): inbound_msg.command set. done is called once. */
+void core_receive_command(core *c, const inbound_msg *m, inbound_done_fn done, void *ud);
+/* The answer path of core_receive() for a member and round already found: checks that the
+ * round is open, parses m->text with the answer grammar, records and confirms it. */
+void core_receive_answer(core *c, const inbound_msg *m, const coco_campaign *camp,
+                         const coco_member *mb, const coco_round *r, inbound_done_fn done,
+                         void *ud);
+/* Says md back to the member (in the exchange on a CHANNEL_SYNC_REPLY channel, else as a
+ * queued reply) and finishes m as done. */
+void core_reply(core *c, const coco_campaign *camp, const coco_member *mb, const char *round,
+                const inbound_msg *m, const char *md, inbound_done_fn done, void *ud);
+/* Rejects m: kept with the reason in rejected/messages.jsonl. */
+void core_reject(core *c, const inbound_msg *m, const coco_campaign *camp,
+                 const coco_member *claimed, const char *reason, inbound_done_fn done, void *ud);
+/* Does member m get the digests of round r (NULL: the campaign's periodic digest)? */
+bool core_digest_recipient(const coco_campaign *camp, const coco_round *r, const coco_member *m);
+/* The campaign's rooms (core-rooms.c): to every running channel with CHANNEL_ROOM that has
+ * a room for the campaign (channel_ops.room), the round's prompt with its buttons, and the
+ * digests. Through the spool, under ids fixed by what they are: a replay queues nothing
+ * new. Failures are logged; members' own messages do not depend on them. */
+void core_post_room_prompt(core *c, const coco_campaign *camp, const coco_round *r,
+                           round_rt *rt);
+void core_post_room_digest(core *c, const coco_campaign *camp, const coco_round *r,
+                           const char *name, const char *subject, const char *md,
+                           const char *html);
+/* The prompt as data (channel_msg.prompt) from a round's template data (core-outbound.c). */
+cJSON *core_prompt_data(core *c, const coco_campaign *camp, const coco_round *r,
+                        const round_rt *rt, const cJSON *data);
+/* What a member types after a chat channel's command word to answer round r
+ * ("answer kickoff 1: 4, 2: b", "vote pick 1 3"), with ref as the round (core-commands.c). */
+char *core_answer_command(core *c, const coco_campaign *camp, const coco_round *r,
+                          round_rt *rt, const char *ref, bool idea_command);

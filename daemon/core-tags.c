@@ -4,7 +4,11 @@
  * campaign (core-unsub.c) and two per round (the round, its digest): members × (2 + 2 ×
  * rounds) entries. It used to be a cJSON object, about 450 bytes
  * an entry and a linear scan per lookup (and per insert: building it was quadratic). Here an
- * entry is 32 bytes in one array, found through an open-addressing table of indices. */
+ * entry is 32 bytes in one array, found through an open-addressing table of indices.
+ *
+ * A round also has one room tag, issued with what is posted to a campaign's room (a Slack
+ * channel): it names the round and no member, so a button pressed there answers that round
+ * for whoever the channel vouches pressed it. */
 #define _GNU_SOURCE
 #include <stdlib.h>
 #include <string.h>
@@ -12,9 +16,11 @@
 #include "util.h"
 #include "core-private.h"
 
+#define ROOM_MEMBER UINT32_MAX /* tag_entry.member of a room tag */
+
 typedef struct tag_entry {
 	char tag[SECRET_TAG_LEN]; /* no NUL */
-	uint32_t camp, member;
+	uint32_t camp, member; /* member: ROOM_MEMBER for a room tag */
 	int32_t round; /* index in the campaign's rounds, or -1: the campaign's digest */
 	bool digest;   /* a reply to a digest ("digest", "digest:ROUND"), not an answer */
 	bool unsub;    /* the unsubscribe token (CORE_UNSUB_WHAT): never a reply's tag */
@@ -75,6 +81,29 @@ static void tags_add(core_tags *t, const secret *key, const coco_campaign *camp,
 	*slot = (uint32_t)++t->n;
 }
 
+void core_room_tag(const secret *key, const coco_campaign *camp, const coco_round *r,
+                   char tag[SECRET_TAG_LEN + 1])
+{
+	_cleanup_free_ char *what = xasprintf("room:%s", r->id);
+	secret_tag(key, camp->id, what, "", tag);
+}
+
+static void tags_add_room(core_tags *t, const secret *key, const coco_campaign *camp,
+                          uint32_t ci, int32_t ri)
+{
+	char tag[SECRET_TAG_LEN + 1];
+	core_room_tag(key, camp, &camp->rounds[ri], tag);
+	tag_entry e = {.camp = ci, .member = ROOM_MEMBER, .round = ri};
+	memcpy(e.tag, tag, SECRET_TAG_LEN);
+	uint32_t *slot = tags_slot(t, e.tag);
+	if (*slot) {
+		t->e[*slot - 1] = e;
+		return;
+	}
+	t->e[t->n] = e;
+	*slot = (uint32_t)++t->n;
+}
+
 core_tags *core_tags_free(core_tags *t)
 {
 	if (!t)
@@ -89,7 +118,8 @@ core_tags *core_tags_build(const coco_config *cfg, const secret *key)
 {
 	size_t n = 0;
 	for (size_t i = 0; i < cfg->n_campaigns; i++)
-		n += cfg->campaigns[i].n_members * (2 + 2 * cfg->campaigns[i].n_rounds);
+		n += cfg->campaigns[i].n_members * (2 + 2 * cfg->campaigns[i].n_rounds) +
+		     cfg->campaigns[i].n_rounds;
 	if (n >= UINT32_MAX / 4) { /* some 10^9 members: the config could not be loaded */
 		log_error("%zu reply tags: more than the tag index holds", n);
 		abort();
@@ -111,6 +141,8 @@ core_tags *core_tags_build(const coco_config *cfg, const secret *key)
 				tags_add(t, key, camp, (uint32_t)i, (uint32_t)m, (int32_t)k, true, false);
 			}
 		}
+		for (size_t k = 0; k < camp->n_rounds; k++)
+			tags_add_room(t, key, camp, (uint32_t)i, (int32_t)k);
 	}
 	return t;
 }
@@ -143,7 +175,7 @@ bool core_tags_find(const core_tags *t, const coco_config *cfg, const char *tag,
 	const coco_campaign *camp = &cfg->campaigns[e->camp];
 	*ret = (core_tag){
 		.camp = camp,
-		.member = &camp->members[e->member],
+		.member = e->member == ROOM_MEMBER ? NULL : &camp->members[e->member],
 		.round = e->round >= 0 ? &camp->rounds[e->round] : NULL,
 		.digest = e->digest,
 	};

@@ -12,6 +12,7 @@
 #include "digest.h"
 #include "schedule.h"
 #include "state-check.h"
+#include "template-cache.h"
 #include "util.h"
 #include "weblink.h"
 #include "core-private.h"
@@ -385,6 +386,7 @@ int round_open(core *c, const coco_campaign *camp, campaign_rt *ct, round_rt *rt
 			else
 				sent++;
 		}
+	core_post_room_prompt(c, camp, r, rt);
 	log_info("%s/%s: round opened (%s), occurrence %s, %u invitation%s queued", camp->id, r->id,
 	         why, rt->occurrence, sent, sent == 1 ? "" : "s");
 	int k = core_ct_save(c, ct);
@@ -396,31 +398,23 @@ int round_open(core *c, const coco_campaign *camp, campaign_rt *ct, round_rt *rt
 	return k;
 }
 
-static char *still_open_note(core *c, const coco_campaign *camp, const coco_round *r,
-                             round_rt *rt)
+/* What a digest of an occurrence still open says of it: that it is open, until when (in the
+ * campaign's zone: a digest is one text for everyone), and when the results come. */
+static char *still_open_note(const coco_campaign *camp, const coco_round *r,
+                             const round_rt *rt)
 {
-	unsigned total[_SIDE_MAX] = {0}, missing[_SIDE_MAX] = {0};
-	for (size_t i = 0; i < camp->n_members; i++) {
-		const coco_member *m = &camp->members[i];
-		if (!round_has_member(r, m))
-			continue;
-		total[m->side]++;
-		if (!has_answered(c, camp, r, rt, m))
-			missing[m->side]++;
-	}
-	strbuf b = {0};
-	for (int s = 0; s < _SIDE_MAX; s++) {
-		if (total[s] == 0)
-			continue;
-		if (b.len)
-			strbuf_puts(&b, ", ");
-		strbuf_printf(&b, "%u of %u %s members still to answer", missing[s], total[s],
-		              side_to_string(s));
-	}
-	return strbuf_steal(&b);
+	_cleanup_free_ char *until = rt->close_at > rt->open_at && rt->close_at != INT64_MAX
+	                                     ? schedule_format_local(rt->close_at, camp->timezone)
+	                                     : NULL;
+	const char *what = r->kind == ROUND_VOTE     ? "the votes and the ranking come"
+	                   : r->kind == ROUND_PROMPT ? "the ideas come"
+	                                             : "the figures and the answers come";
+	return xasprintf("This round is still open%s%s: %s with the digest of its close.",
+	                 until ? " until " : " (no closing time is set)", until ? until : "", what);
 }
 
-static bool digest_recipient(const coco_campaign *camp, const coco_round *r, const coco_member *m)
+bool core_digest_recipient(const coco_campaign *camp, const coco_round *r,
+                           const coco_member *m)
 {
 	if (camp->digest.set)
 		return config_member_in_audience(m, camp->digest.audience, camp->digest.members,
@@ -485,12 +479,16 @@ static int compile_digest_of(core *c, const coco_campaign *camp, campaign_rt *ct
 {
 	const coco_round *r = campaign_find_round(camp, rt->id);
 	char **ballot = core_ballot(c, camp, r, rt);
-	_cleanup_free_ char *note = rt->state == RS_OPEN ? still_open_note(c, camp, r, rt) : NULL;
+	/* An occurrence still open shows its progress only: one policy for every digest and
+	 * the web view (docs/digest.md). */
+	bool in_progress = rt->state == RS_OPEN;
+	_cleanup_free_ char *note = in_progress ? still_open_note(camp, r, rt) : NULL;
 	digest_input in = {
 		.store = c->st,
 		.campaign = camp,
 		.round = r,
 		.occurrence = rt->occurrence,
+		.in_progress = in_progress,
 		.prev_occurrence = rt->prev_occurrence,
 		.idea_texts = (const char *const *)ballot,
 		.n_ideas = strv_length(ballot),
@@ -545,7 +543,7 @@ int publish_digest(core *c, const coco_campaign *camp, const coco_round *r,
 	_cleanup_free_ char *tag_round = r ? xasprintf("digest:%s", r->id) : NULL;
 	for (size_t i = 0; i < camp->n_members; i++) {
 		const coco_member *m = &camp->members[i];
-		if (!digest_recipient(camp, r, m))
+		if (!core_digest_recipient(camp, r, m))
 			continue;
 		_cleanup_free_ char *id = core_message_id(c, "digest", camp->id, name, m->id);
 		_cleanup_free_ char *md_m = core_digest_personal(c, camp, m, md, false);
@@ -561,6 +559,7 @@ int publish_digest(core *c, const coco_campaign *camp, const coco_round *r,
 		else
 			n++;
 	}
+	core_post_room_digest(c, camp, r, name, subject, md, html);
 	log_info("%s: digest %s written to campaigns/%s/digests/%s.md, queued for %u recipient%s",
 	         camp->id, name, camp->id, name, n, n == 1 ? "" : "s");
 	if (dup > 0)
@@ -686,6 +685,8 @@ static int64_t round_next_reminder(core *c, const coco_campaign *camp, round_rt 
 {
 	const coco_round *r = campaign_find_round(camp, rt->id);
 	int64_t next = INT64_MAX;
+	if (r && r->n_remind == 0)
+		return next; /* asked every loop turn: not a look at every member for nothing */
 	for (size_t i = 0; r && i < camp->n_members; i++) {
 		int64_t times[64];
 		size_t nt;
@@ -1016,6 +1017,7 @@ int core_new(const coco_config *cfg, store *st, spool *sp, const secret *key,
 	c->key = *key;
 	for (size_t i = 0; template_dirs && template_dirs[i]; i++)
 		strv_push(&c->tdirs, xstrdup(template_dirs[i]));
+	c->tcache = template_cache_new(c->tdirs);
 	c->conversations = cJSON_CreateObject();
 	(void)store_scan(st, CONVERSATIONS, on_conversation_line, c);
 	int r = core_set_config(c, cfg);
@@ -1037,6 +1039,7 @@ core *core_free(core *c)
 	cJSON_Delete(c->muted);
 	free(c->channels);
 	free(c->deferred); /* empty outside core_commit() */
+	template_cache_free(c->tcache);
 	strv_free(c->tdirs);
 	free(c);
 	return NULL;

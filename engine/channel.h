@@ -115,6 +115,12 @@ typedef struct inbound_msg {
 	 * reminders or digests of that campaign; REJECTED (and keeps nothing) for a token it
 	 * never issued; RETRY when it cannot record it now. */
 	const char *unsubscribe;
+	/* Non-NULL: a chat command (a Slack slash command, a Matrix "!coco …"), with `text`
+	 * what followed the command word. The core parses and carries it out (the one grammar
+	 * of engine/chat-command.h: help, rounds, answer, idea, vote, status, digest); this is
+	 * how the channel writes its command ("/coco"), for the replies to show. A command
+	 * needs `sender_verified`. */
+	const char *command;
 } inbound_msg;
 
 /* ---- outbound ---- */
@@ -170,6 +176,13 @@ typedef struct channel_ops {
 	/* Its section of coco.conf ([Mail], [Slack], …) and keys; NULL if none. Sections may
 	 * be shared by channels (the maildir and SMTP transports of email both read [Mail]). */
 	const config_section_def *const *sections;
+	/* Keys it adds to a campaign's [Campaign] (config_channel_def.campaign_keys), or NULL. */
+	const config_section_def *campaign_keys;
+	/* Optional, with CHANNEL_ROOM: the campaign's room on this channel (a Slack channel id,
+	 * a Matrix room), from the campaign's own key or the channel's default, or NULL for
+	 * none. The core posts the campaign's round prompts (with buttons) and digests there,
+	 * besides the members' own messages. Reads only cfg: no instance needed. */
+	const char *(*room)(const coco_config *cfg, const coco_campaign *camp);
 
 	int (*start)(const channel_host *h, channel **ret);
 	/* Optional. The configuration changed (h->cfg is the new one): take it in place,

@@ -61,6 +61,15 @@ static const config_section_def *channel_section(const char *name)
  * a section, each with the keys it reads). */
 static const config_key_def *channel_key(const char *section, const char *key)
 {
+	if (STREQ(section, "Campaign")) { /* the channels' keys of a campaign's [Campaign] */
+		for (size_t i = 0; i < n_channel_defs; i++) {
+			const config_section_def *s = channel_defs[i].campaign_keys;
+			for (size_t k = 0; s && k < s->n_keys; k++)
+				if (STREQ(s->keys[k].name, key))
+					return &s->keys[k];
+		}
+		return NULL;
+	}
 	for (size_t i = 0; i < n_channel_defs; i++)
 		for (const config_section_def *const *s = channel_defs[i].sections; s && *s; s++)
 			if (STREQ((*s)->name, section))
@@ -679,16 +688,16 @@ static bool url_is_valid(const char *v)
 
 /* A channel's section: each value checked by the kind its channel declared, then kept as
  * written (coco_config.settings) for the channel to read. */
-static void apply_channel_section(ctx *c, const config_section_def *def, const raw_section *s)
+static void apply_channel_entries(ctx *c, const char *section, const raw_section *s,
+                                  coco_setting **settings, size_t *n_settings)
 {
-	coco_config *cfg = c->cfg;
 	for (size_t i = 0; i < s->n_entries; i++) {
 		const raw_entry *e = &s->entries[i];
-		const config_key_def *k = channel_key(def->name, e->key);
+		const config_key_def *k = channel_key(section, e->key);
 		if (!k) {
-			_cleanup_free_ char *keys = channel_keys_list(def->name);
+			_cleanup_free_ char *keys = channel_keys_list(section);
 			config_cerr(c, e->line, "unknown key " VAL_FMT "= in [%s]: expected one of %s",
-			     VAL_ARG(e->key), def->name, keys);
+			     VAL_ARG(e->key), section, keys);
 			continue;
 		}
 		const char *v = e->value.s ? e->value.s : "";
@@ -740,20 +749,44 @@ static void apply_channel_section(ctx *c, const config_section_def *def, const r
 		}
 		/* A key given twice: the last one counts, as for every other section. */
 		coco_setting *set = NULL;
-		for (size_t j = 0; j < cfg->n_settings && !set; j++)
-			if (STREQ(cfg->settings[j].section, def->name) &&
-			    STREQ(cfg->settings[j].key, k->name))
-				set = &cfg->settings[j];
+		for (size_t j = 0; j < *n_settings && !set; j++)
+			if (STREQ((*settings)[j].section, section) && STREQ((*settings)[j].key, k->name))
+				set = &(*settings)[j];
 		if (!set) {
-			cfg->settings = xrealloc(cfg->settings,
-			                         (cfg->n_settings + 1) * sizeof *cfg->settings);
-			set = &cfg->settings[cfg->n_settings++];
-			*set = (coco_setting){.section = xstrdup(def->name), .key = xstrdup(k->name)};
+			*settings = xrealloc(*settings, (*n_settings + 1) * sizeof **settings);
+			set = &(*settings)[(*n_settings)++];
+			*set = (coco_setting){.section = xstrdup(section), .key = xstrdup(k->name)};
 		} else
 			free(set->value);
 		set->value = *v ? xstrdup(v) : NULL;
 		set->line = e->line;
 	}
+}
+
+static void apply_channel_section(ctx *c, const config_section_def *def, const raw_section *s)
+{
+	apply_channel_entries(c, def->name, s, &c->cfg->settings, &c->cfg->n_settings);
+}
+
+/* [Campaign]: the channels' keys (SlackChannel=) apart, kept as written; the rest as the
+ * campaign's own. */
+static void apply_campaign_section(ctx *c, camp_build *b, const raw_section *s)
+{
+	raw_section own = *s, chan = *s;
+	own.entries = xcalloc(s->n_entries + 1, sizeof *own.entries);
+	chan.entries = xcalloc(s->n_entries + 1, sizeof *chan.entries);
+	own.n_entries = chan.n_entries = 0;
+	for (size_t i = 0; i < s->n_entries; i++) {
+		if (channel_key("Campaign", s->entries[i].key))
+			chan.entries[chan.n_entries++] = s->entries[i];
+		else
+			own.entries[own.n_entries++] = s->entries[i];
+	}
+	apply_entries(c, "Campaign", campaign_keys, ELEMENTSOF(campaign_keys), &own, b->c,
+	              &b->camp_kl);
+	apply_channel_entries(c, "Campaign", &chan, &b->c->settings, &b->c->n_settings);
+	free(own.entries);
+	free(chan.entries);
 }
 
 void config_apply_main(ctx *c, const raw_section *secs, size_t n)
@@ -895,8 +928,7 @@ void config_apply_campaign(ctx *c, camp_build *b, const raw_section *secs, size_
 		} else if (STREQ(name, "Campaign")) {
 			if (!b->campaign_line)
 				b->campaign_line = s->line;
-			apply_entries(c, name, campaign_keys, ELEMENTSOF(campaign_keys), s, b->c,
-			              &b->camp_kl);
+			apply_campaign_section(c, b, s);
 		} else if (STREQ(name, "Digest")) {
 			if (!b->c->digest.set)
 				b->c->digest.line = s->line;

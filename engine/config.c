@@ -176,6 +176,12 @@ static void campaign_done(coco_campaign *c)
 	free(c->rounds);
 	free(c->digest.repeat);
 	strv_free(c->digest.members);
+	for (size_t i = 0; i < c->n_settings; i++) {
+		free(c->settings[i].section);
+		free(c->settings[i].key);
+		free(c->settings[i].value);
+	}
+	free(c->settings);
 }
 
 coco_config *config_free(coco_config *c)
@@ -711,6 +717,14 @@ const coco_member *campaign_find_member(const coco_campaign *c, const char *id)
 	}
 	if (lo < c->n_member_order && STREQ(c->members[c->member_order[lo]].id, id))
 		return &c->members[c->member_order[lo]];
+	return NULL;
+}
+
+const char *config_campaign_get(const coco_campaign *camp, const char *key)
+{
+	for (size_t i = 0; camp && i < camp->n_settings; i++)
+		if (STREQ(camp->settings[i].key, key))
+			return camp->settings[i].value;
 	return NULL;
 }
 

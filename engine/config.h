@@ -150,6 +150,10 @@ typedef struct coco_campaign {
 	coco_round *rounds;
 	size_t n_rounds;
 	coco_digest digest;
+	/* The channels' keys of [Campaign] (config_channel_def.campaign_keys), as written, with
+	 * section "Campaign"; read with config_campaign_get(). */
+	struct coco_setting *settings;
+	size_t n_settings;
 } coco_campaign;
 
 /* ---- channel sections ----
@@ -181,6 +185,9 @@ typedef struct config_section_def {
 typedef struct config_channel_def {
 	const char *name;                          /* as in Connectors= */
 	const config_section_def *const *sections; /* NULL-terminated, may be NULL */
+	/* Keys the channel adds to a campaign's [Campaign] section (the campaign's room on it:
+	 * SlackChannel=); NULL if none. Kept in coco_campaign.settings. */
+	const config_section_def *campaign_keys;
 } config_channel_def;
 
 /* Registers the channels a binary carries (the list is kept, not copied); the first is the
@@ -242,6 +249,8 @@ void campaign_index_free(coco_campaign *c);
 bool config_member_in_audience(const coco_member *m, audience_kind a, char *const *ids, size_t n);
 /* A channel section's value as written, or NULL when not given. */
 const char *config_get(const coco_config *c, const char *section, const char *key);
+/* A channel's key of the campaign's [Campaign] section as written, or NULL. */
+const char *config_campaign_get(const coco_campaign *camp, const char *key);
 /* Its value as a boolean (def when not given). */
 bool config_get_bool(const coco_config *c, const char *section, const char *key, bool def);
 bool config_has_connector(const coco_config *c, const char *name);

@@ -105,6 +105,10 @@ typedef struct idea {
 	char *text; /* the first spelling, trimmed; DIGEST_IDEA_WITHDRAWN for an erased one */
 	size_t author; /* entry index; SIZE_MAX for an erased idea */
 	unsigned count;
+	/* Who else wrote the same idea (entry indexes, first-seen order, each once): a shared
+	 * idea is everyone's who proposed it, and the digest says so. */
+	size_t *others;
+	size_t n_others, cap_others;
 } idea;
 
 typedef struct tally {

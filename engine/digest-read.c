@@ -452,8 +452,10 @@ void tally_done(tally *t)
 	}
 	free(t->entries);
 	smap_done(&t->entry_map); /* owns the entry keys */
-	for (size_t i = 0; i < t->n_ideas; i++)
+	for (size_t i = 0; i < t->n_ideas; i++) {
 		free(t->ideas[i].text);
+		free(t->ideas[i].others);
+	}
 	free(t->ideas);
 	smap_done(&t->idea_map);
 	strv_free(t->forgotten);
@@ -629,12 +631,21 @@ static void add_idea(tally *t, size_t author, const sv *raw)
 		}
 	}
 	if (i != SIZE_MAX) {
-		t->ideas[i].count++;
+		idea *x = &t->ideas[i];
+		x->count++;
 		free(norm);
+		/* A second proposer is kept, not lost (an idea withdrawn has no author). */
+		bool known = x->author == author || x->author == SIZE_MAX;
+		for (size_t k = 0; k < x->n_others && !known; k++)
+			known = x->others[k] == author;
+		if (!known) {
+			GROW(x->others, x->n_others, x->cap_others);
+			x->others[x->n_others++] = author;
+		}
 		return;
 	}
 	GROW(t->ideas, t->n_ideas, t->cap_ideas);
-	t->ideas[t->n_ideas] = (idea){xstrndup(s, len), author, 1};
+	t->ideas[t->n_ideas] = (idea){xstrndup(s, len), author, 1, NULL, 0, 0};
 	smap_add(&t->idea_map, norm, len, h, t->n_ideas++);
 }
 
@@ -654,7 +665,7 @@ static void add_withdrawn(tally *t)
 			continue;
 		}
 		GROW(t->ideas, t->n_ideas, t->cap_ideas);
-		t->ideas[t->n_ideas] = (idea){xstrdup(DIGEST_IDEA_WITHDRAWN), SIZE_MAX, 1};
+		t->ideas[t->n_ideas] = (idea){xstrdup(DIGEST_IDEA_WITHDRAWN), SIZE_MAX, 1, NULL, 0, 0};
 		smap_add(&t->idea_map, key, len, h, t->n_ideas++);
 	}
 	if (!r->forgotten.len)

@@ -232,6 +232,7 @@ typedef struct quote {
 	char *plain;      /* owned: text without its Markdown escapes */
 	const char *name; /* NULL in anonymous rounds */
 	uint64_t order;
+	size_t proposers; /* an idea: how many members wrote it */
 } quote;
 
 static quote make_quote(const char *raw, const char *name)
@@ -239,7 +240,7 @@ static quote make_quote(const char *raw, const char *name)
 	cJSON *tmp = cJSON_CreateObject();
 	dg_add_text(tmp, "t", raw);
 	quote q = {xstrdup(cJSON_GetObjectItem(tmp, "t")->valuestring),
-	           xstrdup(cJSON_GetObjectItem(tmp, "t_plain")->valuestring), name, 0};
+	           xstrdup(cJSON_GetObjectItem(tmp, "t_plain")->valuestring), name, 0, 1};
 	cJSON_Delete(tmp);
 	return q;
 }
@@ -277,6 +278,8 @@ static void add_quotes(cJSON *arr, quote *qs, size_t n, uint64_t seed, bool anon
 		cJSON_AddStringToObject(q, "text_plain", qs[i].plain);
 		if (qs[i].name && !anon)
 			cJSON_AddStringToObject(q, "who", qs[i].name);
+		if (qs[i].proposers > 1)
+			cJSON_AddNumberToObject(q, "proposers", (double)qs[i].proposers);
 		cJSON_AddNumberToObject(q, "question", (double)question);
 		cJSON_AddItemToArray(arr, q);
 		free(qs[i].text);
@@ -369,7 +372,10 @@ static unsigned percent(unsigned a, unsigned total)
 	return total ? (unsigned)dg_div_round((int64_t)a * 100, total) : 0;
 }
 
-static void add_participation(cJSON *data, digest *d, const tally *t)
+/* progress: the occurrence is still open, so nobody is listed as missing yet, and an
+ * anonymous round shows only the total: per-side counts in successive digests would tell
+ * which side each new answer came from. */
+static void add_participation(cJSON *data, digest *d, const tally *t, bool progress)
 {
 	const coco_campaign *c = t->campaign;
 	const coco_round *r = t->round;
@@ -386,6 +392,8 @@ static void add_participation(cJSON *data, digest *d, const tally *t)
 			d->answered[m->side]++;
 			continue;
 		}
+		if (progress)
+			continue;
 		cJSON *o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "id", m->id);
 		cJSON_AddStringToObject(o, "name", m->name ? m->name : m->id);
@@ -410,6 +418,12 @@ static void add_participation(cJSON *data, digest *d, const tally *t)
 	cJSON_AddNumberToObject(p, "answered", a);
 	cJSON_AddNumberToObject(p, "total", n);
 	cJSON_AddNumberToObject(p, "percent", percent(a, n));
+	bool by_side = !(progress && r->anonymous);
+	cJSON_AddBoolToObject(p, "by_side", by_side);
+	if (!by_side) {
+		cJSON_AddArrayToObject(p, "sides");
+		return;
+	}
 	cJSON_AddNumberToObject(p, "client_answered", d->answered[SIDE_CLIENT]);
 	cJSON_AddNumberToObject(p, "client_total", d->audience[SIDE_CLIENT]);
 	cJSON_AddNumberToObject(p, "provider_answered", d->answered[SIDE_PROVIDER]);
@@ -429,33 +443,60 @@ static void add_participation(cJSON *data, digest *d, const tally *t)
 	}
 }
 
-/* Ideas are quotes too; non-anonymous rounds also get them listed with their ballot
+/* Everyone who proposed idea x, named ("Aino Virtanen and Grace Hopper", "A, B and C"), or
+ * NULL when none can be named (an anonymous round, a withdrawn idea). */
+static char *idea_names(const tally *t, const idea *x)
+{
+	if (x->author == SIZE_MAX)
+		return NULL;
+	const char **names = xcalloc(x->n_others + 1, sizeof(char *));
+	size_t n = 0;
+	for (size_t k = 0; k <= x->n_others; k++) {
+		const char *name = entry_name(t, &t->entries[k ? x->others[k - 1] : x->author]);
+		if (name)
+			names[n++] = name;
+	}
+	strbuf b = {0};
+	for (size_t k = 0; k < n; k++)
+		strbuf_printf(&b, "%s%s", k == 0 ? "" : k + 1 == n ? " and " : ", ", names[k]);
+	free(names);
+	return b.s ? strbuf_steal(&b) : NULL;
+}
+
+/* Ideas are quotes too, each once with everyone who proposed it (by name, or in an
+ * anonymous round how many); non-anonymous rounds also get them listed with their ballot
  * numbers. */
 static void add_ideas(cJSON *data, cJSON *quotes, const tally *t, uint64_t seed)
 {
 	bool anon = t->round->anonymous;
 	cJSON *arr = cJSON_CreateArray();
 	quote *qs = xcalloc(t->n_ideas + 1, sizeof(quote));
+	char **names = xcalloc(t->n_ideas + 1, sizeof(char *));
 	size_t nq = 0;
 	for (size_t i = 0; i < t->n_ideas; i++)
-		if (t->ideas[i].author != SIZE_MAX) /* a withdrawn idea is nobody's quote */
-			qs[nq++] = make_quote(t->ideas[i].text,
-			                      entry_name(t, &t->entries[t->ideas[i].author]));
+		if (t->ideas[i].author != SIZE_MAX) { /* a withdrawn idea is nobody's quote */
+			names[i] = idea_names(t, &t->ideas[i]);
+			qs[nq] = make_quote(t->ideas[i].text, names[i]);
+			qs[nq++].proposers = 1 + t->ideas[i].n_others;
+		}
 	add_quotes(quotes, qs, nq, seed, anon, 0);
 	free(qs);
 	if (!anon)
 		for (size_t i = 0; i < t->n_ideas; i++) {
 			const idea *x = &t->ideas[i];
 			cJSON *o = cJSON_CreateObject();
-			const char *name = x->author == SIZE_MAX
-			                           ? NULL : entry_name(t, &t->entries[x->author]);
 			cJSON_AddNumberToObject(o, "number", (double)(i + 1)); /* = the ballot's */
 			dg_add_text(o, "text", x->text);
-			if (name)
-				cJSON_AddStringToObject(o, "who", name);
+			if (names[i])
+				cJSON_AddStringToObject(o, "who", names[i]);
 			cJSON_AddNumberToObject(o, "count", x->count);
+			if (x->author != SIZE_MAX)
+				cJSON_AddNumberToObject(o, "proposers", (double)(1 + x->n_others));
 			cJSON_AddItemToArray(arr, o);
 		}
+	for (size_t i = 0; i < t->n_ideas; i++)
+		free(names[i]);
+	free(names);
 	cJSON_AddBoolToObject(data, "has_ideas", t->n_ideas > 0 && !anon);
 	cJSON_AddItemToObject(data, "ideas", arr);
 }
@@ -547,10 +588,15 @@ static cJSON *build_data(digest *d, const digest_input *in, const tally *t, cons
 	time_t now = (time_t)in->now;
 	if (gmtime_r(&now, &tm) && strftime(date, sizeof date, "%Y-%m-%d", &tm))
 		cJSON_AddStringToObject(data, "date", date);
-	cJSON_AddNumberToObject(data, "records", (double)t->n_records);
-	cJSON_AddNumberToObject(data, "bad_lines", (double)t->n_bad);
+	/* An open occurrence: its progress only (digest.h), results come with the close. */
+	bool progress = in->in_progress;
+	cJSON_AddBoolToObject(data, "in_progress", progress);
+	if (!progress) {
+		cJSON_AddNumberToObject(data, "records", (double)t->n_records);
+		cJSON_AddNumberToObject(data, "bad_lines", (double)t->n_bad);
+	}
 
-	add_participation(data, d, t);
+	add_participation(data, d, t, progress);
 	split_ctx x = {
 		.name = {[SIDE_CLIENT] = c->client_name ? c->client_name : "Client",
 		         [SIDE_PROVIDER] = c->provider_name ? c->provider_name : "Provider"},
@@ -573,11 +619,19 @@ static cJSON *build_data(digest *d, const digest_input *in, const tally *t, cons
 	cJSON *qs = cJSON_AddArrayToObject(data, "questions");
 	cJSON *quotes = cJSON_CreateArray();
 	strbuf trend = {0};
-	for (size_t i = 0; i < r->n_questions; i++)
+	for (size_t i = 0; i < r->n_questions && !progress; i++)
 		add_question(qs, quotes, &trend, t, prev, i, seed, &x);
-	add_ideas(data, quotes, t, seed);
+	if (!progress)
+		add_ideas(data, quotes, t, seed);
+	else {
+		cJSON_AddBoolToObject(data, "has_ideas", false);
+		cJSON_AddArrayToObject(data, "ideas");
+	}
 	cJSON_AddItemToObject(data, "quotes", quotes);
-	add_ranking(data, t, in, &x);
+	if (!progress)
+		add_ranking(data, t, in, &x);
+	else
+		cJSON_AddArrayToObject(data, "ideas_ranked");
 	if (trend.len)
 		cJSON_AddStringToObject(data, "trend", trend.s);
 	strbuf_done(&trend);

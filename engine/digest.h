@@ -42,7 +42,11 @@ typedef struct digest_input {
 	/* Replies to the previous digest, shown as written (the caller formats them). */
 	const char *const *comments;
 	size_t n_comments;
-	const char *still_open_note; /* "3 of 8 client members still to answer", or NULL */
+	/* The occurrence is still open: the data holds its progress only (in_progress: who
+	 * answered so far, and in an anonymous round only how many in all, not per side), never
+	 * figures, quotes, ideas, votes or who is missing: results come with the close. */
+	bool in_progress;
+	const char *still_open_note; /* "This round is still open until …", or NULL */
 	int64_t now;                 /* seconds since the epoch, shown as the digest's date */
 	/* A section of a periodic digest: rendered without its end (the comment hint and the
 	 * footer, digest-end.md), which the periodic digest has once, after its last section
@@ -70,9 +74,9 @@ unsigned digest_audience(const digest *d, coco_side side);
 
 /* The template data, as templates/digest.md uses it:
  * {campaign:{id,title,client_name,provider_name}, round:{id,title,kind,anonymous,is_prompt,
- *  is_survey,is_vote}, occurrence, prev_occurrence?, date, records, bad_lines,
- *  participation:{answered,total,percent,client_answered,client_total,provider_answered,
- *   provider_total,sides:[{side,name,answered,total,percent}]},
+ *  is_survey,is_vote}, occurrence, prev_occurrence?, date, records?, bad_lines?, in_progress,
+ *  participation:{answered,total,percent,by_side,client_answered?,client_total?,
+ *   provider_answered?,provider_total?,sides:[{side,name,answered,total,percent}]},
  *  questions:[{id,number,text,kind,is_scale,is_nps,is_choice,is_multi,is_text,n,skipped,
  *   median?,mean?,bars:[{label,count,bar,line}], scale/nps only: gap_shown,gap_flag,
  *   gap?,client_mean?,provider_mean?,gap_note?, prev_mean?,delta?,trend_text?,
@@ -87,7 +91,10 @@ unsigned digest_audience(const digest *d, coco_side side);
  *  comments:[{text}], in_periodic, web_link?}.
  * Means, medians and gaps are strings with one decimal ("3.8", "+1.2"; a whole median is
  * "4"). The gap is flagged when the gap as shown is 1.0 or more either way. Values marked ?
- * are left out rather than null, so {{#x}} sections work. */
+ * are left out rather than null, so {{#x}} sections work.
+ * With in_progress (digest_input.in_progress) questions, quotes, ideas, ideas_ranked and
+ * missing are empty, records, bad_lines, dots_total and trend absent; in an anonymous round
+ * participation has by_side false, sides empty and no client_ and provider_ counts. */
 int digest_to_json(const digest *d, cJSON **ret);
 
 /* Renders digest.md found in template_dirs (NULL-terminated, first match wins). On a

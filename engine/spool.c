@@ -196,15 +196,22 @@ static int read_msg(spool *sp, const char *relpath, cJSON **ret)
 	return 0;
 }
 
-/* Who/what a log line names: never the body, the addresses or the reply token. */
+/* Who/what a log line names: never the body, the addresses or the reply token; and for a
+ * private message (about an anonymous round) not the member either: next to the line
+ * saying an anonymous answer was recorded, their name would say whose it is. */
 static void log_outcome(int level, const char *conn, const cJSON *msg, const char *id,
                         const char *what, const char *error)
 {
 	const cJSON *to = cJSON_GetObjectItemCaseSensitive(msg, "to");
 	const char *member = to ? json_str(to, "member") : NULL;
 	const char *kind = json_str(msg, "kind");
-	log_internal(level, 0, "spool: %s/%s (%s to %s) %s%s%s", conn, id, kind ? kind : "message",
-	             member ? member : "?", what, error ? ": " : "", error ? error : "");
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(msg, "private")))
+		log_internal(level, 0, "spool: %s/%s (%s, private) %s%s%s", conn, id,
+		             kind ? kind : "message", what, error ? ": " : "", error ? error : "");
+	else
+		log_internal(level, 0, "spool: %s/%s (%s to %s) %s%s%s", conn, id,
+		             kind ? kind : "message", member ? member : "?", what,
+		             error ? ": " : "", error ? error : "");
 }
 
 int64_t spool_backoff(unsigned tries)

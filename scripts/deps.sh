@@ -40,6 +40,8 @@ pkgs=(
 	chromium nodejs npm
 	# bench/web (make bench): wrk loads a digest page of the web view, and the same page as a
 	# static file from an nginx the bench starts itself (bench/lib-nginx.sh) as the ceiling.
+	# bench/slack-ingress: wrk posts signed slash commands to cocod, and to the same nginx
+	# answering a fixed 200.
 	# nginx is a bench tool, never the machine's web server: not started, and disabled below.
 	wrk nginx
 )

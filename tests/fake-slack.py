@@ -5,8 +5,14 @@ It answers as docs.slack.dev describes the methods cocod calls (PROTOCOLS.md 1.4
   POST /api/conversations.open   users=U… → {"ok":true,"channel":{"id":"D…"}} (no_op and
                                  already_open when open before); user_not_found for a user
                                  the workspace does not have; users_list_not_supplied
-  POST /api/chat.postMessage     channel, text and/or blocks → {"ok":true,"channel","ts",
-                                 "message"}; channel_not_found, no_text, invalid_blocks
+  POST /api/chat.postMessage     channel (an opened DM, or a channel of --channels), text
+                                 and/or blocks → {"ok":true,"channel","ts","message"};
+                                 channel_not_found, no_text, invalid_blocks
+  POST /api/users.info           user=U… (form or query string; Slack takes no JSON here) →
+                                 {"ok":true,"user":{"id","team_id","name","deleted",
+                                 "is_bot","is_email_confirmed","profile":{"real_name",
+                                 "email"}}}, the email only for users given one with
+                                 --emails; user_not_found for a user the workspace lacks
   POST /response/…               a response_url (no token needed): 200 "ok"
 Every method wants the bot token as "Authorization: Bearer …" (or a form "token" field):
 not_authed without one, invalid_auth for another. Bodies are JSON (a missing charset
@@ -70,8 +76,10 @@ def valid_blocks(blocks):
 
 
 class Slack:
-    def __init__(self, token, users, log, mode_file):
+    def __init__(self, token, users, log, mode_file, rooms=(), emails=None):
         self.token, self.users, self.log_path, self.mode_file = token, users, log, mode_file
+        self.emails = emails or {}  # user -> the address in their profile
+        self.rooms = set(rooms)  # channels (C…) the bot is in
         self.open_dms = {}  # user -> D…
         self.seq = 0
         self.lock = threading.Lock()
@@ -104,9 +112,22 @@ class Slack:
         self.open_dms[key] = cid
         return {"ok": True, "channel": {"id": cid}}
 
+    def users_info(self, args):
+        user = args.get("user")
+        if not user:
+            return {"ok": False, "error": "user_not_found"}
+        if user not in self.users and user not in self.emails:
+            return {"ok": False, "error": "user_not_found"}
+        profile = {"real_name": user.lower(), "display_name": user.lower()}
+        if user in self.emails:
+            profile["email"] = self.emails[user]
+        return {"ok": True, "user": {"id": user, "team_id": "T0TEST", "name": user.lower(),
+                                     "deleted": False, "is_bot": False, "is_email_confirmed": True,
+                                     "profile": profile}}
+
     def chat_post_message(self, args):
         channel = args.get("channel")
-        if not channel or channel not in self.open_dms.values():
+        if not channel or (channel not in self.open_dms.values() and channel not in self.rooms):
             return {"ok": False, "error": "channel_not_found"}
         text, blocks = args.get("text"), args.get("blocks")
         if isinstance(blocks, str):  # form-encoded bodies carry blocks as a JSON string
@@ -216,6 +237,12 @@ class Handler(BaseHTTPRequestHandler):
                 out = slack.conversations_open(args)
             elif method == "chat.postMessage":
                 out = slack.chat_post_message(args)
+            elif method == "users.info":
+                if media == "application/json":  # as Slack: no JSON for this method
+                    out = {"ok": False, "error": "invalid_arguments"}
+                else:
+                    query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(self.path).query))
+                    out = slack.users_info({**query, **args})
             else:
                 out = {"ok": False, "error": "unknown_method", "req_method": method}
             if warning and out.get("ok"):
@@ -230,10 +257,14 @@ def main():
     p.add_argument("--log", required=True)
     p.add_argument("--token", required=True)
     p.add_argument("--users", default="", help="comma-separated user ids the workspace has")
+    p.add_argument("--channels", default="", help="comma-separated channel ids (C…) the bot is in")
+    p.add_argument("--emails", default="", help="USER=address,…: the emails in users' profiles")
     p.add_argument("--mode-file")
     a = p.parse_args()
     srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    srv.slack = Slack(a.token, set(u for u in a.users.split(",") if u), a.log, a.mode_file)
+    srv.slack = Slack(a.token, set(u for u in a.users.split(",") if u), a.log, a.mode_file,
+                      [c for c in a.channels.split(",") if c],
+                      dict(e.split("=", 1) for e in a.emails.split(",") if e))
     tmp = a.port_file + ".tmp"
     with open(tmp, "w") as f:
         f.write("%d\n" % srv.server_address[1])

@@ -81,7 +81,8 @@ static inline void sim_register_channels(const channel_ops *const *list)
 	size_t n = 0;
 	for (; list[n]; n++) {
 		assert_true(n < ELEMENTSOF(defs));
-		defs[n] = (config_channel_def){list[n]->name, list[n]->sections};
+		defs[n] = (config_channel_def){list[n]->name, list[n]->sections,
+		                                list[n]->campaign_keys};
 	}
 	config_register_channels(defs, n);
 }

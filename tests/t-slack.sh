@@ -28,7 +28,8 @@ export CREDENTIALS_DIRECTORY=$T/secrets COCO_TEMPLATE_DIR=$PWD/templates
 
 # ---- the fake Web API, on a port the kernel picks ----
 python3 "$(dirname "$0")/fake-slack.py" --port-file "$T/fake.port" --log "$T/fake.log" \
-	--token "$TOKEN" --users U0SAM,U0KAI --mode-file "$T/fake-mode.json" &
+	--token "$TOKEN" --users U0SAM,U0KAI,U0LEE --channels C0PILOT,C0DEFAULT \
+	--emails U0ANN=Ann@Acme.example,U0EVE=eve@elsewhere.example --mode-file "$T/fake-mode.json" &
 PIDS+=("$!")
 wait_for 30 test -s "$T/fake.port" || fail "fake-slack.py did not start"
 FAKE=$(cat "$T/fake.port")
@@ -50,6 +51,7 @@ cat >"$T/etc/campaigns.d/pilot.conf" <<'EOF'
 [Campaign]
 Title=Pilot
 TimeZone=UTC
+SlackChannel=C0PILOT
 
 [Member "sam"]
 Name=Sam
@@ -91,6 +93,43 @@ Options=Decision maker|User
 Kind=prompt
 Title=Ideas
 Duration=3d
+
+[Round "pick"]
+Kind=vote
+Title=Pick
+Source=ideas
+Votes=3
+Duration=3d
+
+[Round "private"]
+Kind=survey
+Title=Provider only
+Audience=provider
+Duration=3d
+
+[Question "private/q"]
+Kind=scale
+Text=How is it going?
+EOF
+# a campaign without SlackChannel=: [Slack] Channel= is its room
+cat >"$T/etc/campaigns.d/side.conf" <<'EOF'
+[Campaign]
+Title=Side
+TimeZone=UTC
+
+[Member "lee"]
+Name=Lee
+Side=client
+Slack=U0LEE
+
+[Round "check"]
+Kind=survey
+Title=Check
+Duration=3d
+
+[Question "check/ok"]
+Kind=scale
+Text=All well?
 EOF
 
 STATE=$T/state
@@ -110,6 +149,7 @@ From=coco@northwind.example
 
 [Slack]
 ApiUrl=http://127.0.0.1:$FAKE/api/
+Channel=C0DEFAULT
 EOF
 		"$COCOD" --config "$T/etc" --state "$STATE" --socket "$SOCK" >"$LOG" 2>&1 &
 		PID=$!
@@ -185,7 +225,7 @@ expect_match "$(cat "$LOG")" "slack: Web API at http://127.0.0.1:$FAKE/api, slas
 
 # ---- outbound: the invitations ----
 ctl open pilot/kickoff >/dev/null
-wait_for 30 test "$(fake_calls chat.postMessage)" -ge 2 || fail "no chat.postMessage: $(cat "$T/fake.log") $(cat "$LOG")"
+wait_for 30 test "$(fake_calls chat.postMessage)" -ge 3 || fail "no chat.postMessage: $(cat "$T/fake.log") $(cat "$LOG")"
 wait_for 30 sh -c "\"$COCOCTL\" --socket \"$SOCK\" status | grep -q '1 failed'" ||
 	fail "the member Slack does not know did not fail: $(ctl status) $(cat "$LOG")"
 python3 - "$T/fake.log" <<'EOF' || fail "the Web API calls are not as Slack wants them: $(cat "$T/fake.log")"
@@ -197,14 +237,25 @@ assert sorted(c["body"]["users"] for c in opens) == ["U0GONE", "U0KAI", "U0SAM"]
 for c in opens + posts:
     assert c["auth"] == "ok", c
     assert c["content_type"] == "application/json; charset=utf-8", c
-assert len(posts) == 2, posts
-for p in posts:
+dms = [p for p in posts if p["body"]["channel"].startswith("D")]
+assert len(dms) == 2, posts
+for p in dms:
     b = p["body"]
     assert b["channel"].startswith("D"), b
     assert "*Kickoff*" in b["text"] and "**" not in b["text"], b["text"]
     assert b["blocks"] and b["blocks"][0]["type"] == "section", b["blocks"]
     assert "*Kickoff*" in b["blocks"][0]["text"]["text"], b["blocks"]
     assert b["blocks"][0]["text"]["type"] == "mrkdwn"
+# the campaign's room (SlackChannel=): the prompt to everyone, with buttons and the command
+rooms = [p for p in posts if not p["body"]["channel"].startswith("D")]
+assert [p["body"]["channel"] for p in rooms] == ["C0PILOT"], rooms
+b = rooms[0]["body"]
+assert "Hi everyone" in b["text"] and "*Kickoff*" in b["text"], b["text"]
+assert "Reply with" not in b["text"], b["text"]
+buttons = [e for blk in b["blocks"] if blk["type"] == "actions" for e in blk["elements"]]
+assert len(buttons) == 5 + 2, buttons
+ctx = [blk for blk in b["blocks"] if blk["type"] == "context"]
+assert "`/coco answer kickoff 1: " in ctx[-1]["elements"][0]["text"], ctx
 EOF
 grep -q "user_not_found" "$LOG" || fail "the failure does not say why: $(cat "$LOG")"
 [ "$(cat "$STATE/channels/slack/dm.U0SAM")" = D00000001 ] || [ "$(cat "$STATE/channels/slack/dm.U0SAM")" = D00000002 ] ||
@@ -246,7 +297,7 @@ expect_match "$line" '"member":"sam"'
 expect_match "$line" '"via":"slack"'
 expect_match "$line" '"clarity"'
 # the confirmation was said in the exchange: nothing queued for Sam
-[ "$(fake_calls chat.postMessage)" = 2 ] || fail "a confirmation was posted as well"
+[ "$(fake_calls chat.postMessage)" = 3 ] || fail "a confirmation was posted as well"
 
 # the same request again (Slack's retry, a replay inside the window): recorded once
 st=$(post /slack/commands "$body")
@@ -334,10 +385,145 @@ st=$(post /slack/commands "$(command_body U0SAM "idea: dark mode")")
 expect_match "$(cat "$T/body")" "dark mode"
 [ "$(answers ideas)" = 1 ] || fail "the idea was not recorded"
 
+# ---- the chat commands (engine/chat-command.c, daemon/core-commands.c) ----
+echo '{}' >"$T/fake-mode.json"
+say() { # say USER TEXT: the command's ephemeral answer, as text, in $T/said
+	local st
+	st=$(post /slack/commands "$(command_body "$1" "$2")")
+	[ "$st" = 200 ] || fail "/coco $2 got $st: $(cat "$T/body") $(cat "$LOG")"
+	python3 -c 'import json, sys; o = json.load(open(sys.argv[1])); assert o["response_type"] == "ephemeral"; print(o["text"])' \
+		"$T/body" >"$T/said" || fail "/coco $2: not an ephemeral answer: $(cat "$T/body")"
+}
+said() { grep -qF -- "$1" "$T/said" || fail "the answer does not say \"$1\": $(cat "$T/said")"; }
+say U0SAM "rounds"
+said "*Ideas* (\`ideas\`)"; said "you have answered"; said "\`/coco idea your idea\`"
+said "Digests to read: \`/coco digest kickoff\`"
+grep -qF "Kickoff* (" "$T/said" && fail "a closed round is listed as open: $(cat "$T/said")"
+say U0SAM "answer ideas idea: offline mode"
+said "offline mode"
+[ "$(answers ideas)" = 2 ] || fail "answer ROUND was not recorded"
+say U0KAI "idea better search"
+said "better search"
+[ "$(answers ideas)" = 3 ] || fail "idea TEXT was not recorded"
+grep '"member":"kai"' "$STATE"/campaigns/pilot/rounds/ideas/*/answers.jsonl | grep -q '"ideas":\["better search"\]' ||
+	fail "kai's idea: $(cat "$STATE"/campaigns/pilot/rounds/ideas/*/answers.jsonl)"
+# refusals: each says why, and nothing is recorded
+say U0SAM "answer nosuch 1: 4"
+said "There is no round \`nosuch\`"; said "Open for you now: \`ideas\`"
+say U0SAM "answer kickoff 1: 3"
+said "closed"
+[ "$(answers kickoff)" = 3 ] || fail "an answer to a closed round was recorded"
+say U0SAM "vote kickoff 1"
+said "is a survey, not a vote"
+say U0SAM "statsu ideas"
+said "\`statsu\` is not a command coco knows"
+say U0SAM "status ideas"
+said "\`/coco status\` is for the provider"
+grep -qF "Sam" "$T/said" && fail "a client was told who answered: $(cat "$T/said")"
+say U0NOBODY "rounds"
+said "does not know your Slack account"
+say U0NOBODY "help"
+said "\`/coco rounds\`"
+say U0KAI "status ideas"
+said "*Ideas* (\`ideas\`) is open: 2 of 4 have answered"
+said "client side: 1 of 3; answered: Sam; not yet: Gone, Ann"
+said "provider side: 1 of 1; answered: Kai"
+say U0SAM "digest kickoff"
+said "Kickoff"; said "How clear are the goals?"
+say U0SAM "digest ideas"
+said "has no digest yet"
+[ "$(answers ideas)" = 3 ] && [ "$(answers kickoff)" = 3 ] || fail "a refused command recorded something"
+# a vote round over the ideas: with the round, and without it (the one open vote round)
+ctl close pilot/ideas >/dev/null
+ctl open pilot/pick >/dev/null
+say U0SAM "vote pick 1 2"
+said "Thanks, Sam"
+say U0KAI "vote 3x2"
+said "Thanks, Kai"
+[ "$(answers pick)" = 2 ] || fail "the votes were not recorded: $(cat "$LOG")"
+grep -q '"votes":{"3":2}' "$STATE"/campaigns/pilot/rounds/pick/*/answers.jsonl || fail "kai's dots: $(cat "$STATE"/campaigns/pilot/rounds/pick/*/answers.jsonl)"
+say U0SAM "idea too late"
+said "No idea round is open for you"
+
+# ---- the rooms: prompts and digests, not reminders nor rounds for one side ----
+room_posts() { # room_posts CHANNEL: the bodies posted there, one JSON object a line
+	python3 -c '
+import json, sys
+for l in open(sys.argv[1]):
+    e = json.loads(l)
+    if e.get("method") == "chat.postMessage" and (e.get("body") or {}).get("channel") == sys.argv[2]:
+        print(json.dumps(e["body"]))
+' "$T/fake.log" "$1"
+}
+wait_for 30 test "$(fake_calls chat.postMessage channel C0PILOT)" -ge 4 ||
+	fail "the ideas' digest and the vote's prompt are not in the room: $(room_posts C0PILOT)"
+room_posts C0PILOT >"$T/room"
+grep -q 'dark mode' "$T/room" || fail "the ideas' digest is not in the room: $(cat "$T/room")"
+# a vote button pressed in the room: the room's reference names the round, Slack the member
+ROOM_REF=$(python3 -c '
+import json, sys
+for l in open(sys.argv[1]):
+    b = json.loads(l)
+    for blk in b.get("blocks", []):
+        for e in blk.get("elements", []):
+            if e.get("type") == "button" and e["value"].split("|")[1] == "vote":
+                print(e["value"].split("|")[0]); sys.exit(0)
+' "$T/room")
+[ ${#ROOM_REF} = 16 ] || fail "no vote buttons in the room: $(cat "$T/room")"
+[ "$ROOM_REF" != "$KAI_REF" ] || fail "the room carries a member's reference"
+st=$(post /slack/actions "$(action_body U0GONE "$ROOM_REF|vote|2" "1700000000.000300")")
+[ "$st" = 200 ] || fail "a room button got $st"
+[ "$(answers pick)" = 3 ] || fail "a room button was not recorded: $(cat "$LOG")"
+grep '"member":"gone"' "$STATE"/campaigns/pilot/rounds/pick/*/answers.jsonl | grep -q '"votes":{"2":1}' ||
+	fail "gone's vote: $(cat "$STATE"/campaigns/pilot/rounds/pick/*/answers.jsonl)"
+st=$(post /slack/actions "$(action_body U0NOBODY "$ROOM_REF|vote|1" "1700000000.000300")")
+[ "$st" = 200 ] && [ "$(answers pick)" = 3 ] || fail "a stranger's room button was recorded"
+wait_for 30 sh -c "grep response_url \"$T/fake.log\" | tail -1 | grep -q 'does not know your Slack account'" ||
+	fail "the stranger was not told: $(grep response_url "$T/fake.log" | tail -1)"
+# a round for one side only, and reminders: never in the room
+before=$(fake_calls chat.postMessage channel C0PILOT)
+dm_before=$(fake_calls chat.postMessage channel "$KAI_DM")
+ctl open pilot/private >/dev/null
+ctl remind pilot/pick >/dev/null
+wait_for 30 test "$(fake_calls chat.postMessage channel "$KAI_DM")" -ge $((dm_before + 1)) ||
+	fail "no DM to Kai: $(cat "$LOG")"
+# a campaign without SlackChannel= posts to [Slack] Channel= (and, queued after the above,
+# shows that they were sent)
+ctl open side/check >/dev/null
+wait_for 30 test "$(fake_calls chat.postMessage channel C0DEFAULT)" -ge 1 || fail "nothing in the default room: $(cat "$LOG")"
+room_posts C0DEFAULT | grep -q '\*Check\*' || fail "the default room: $(room_posts C0DEFAULT)"
+[ "$(fake_calls chat.postMessage channel C0PILOT)" = "$before" ] ||
+	fail "a reminder or a provider-only round was posted to the room: $(room_posts C0PILOT | tail -2)"
+
+# ---- a Slack user who is no member's Slack=: found by the email Slack has for them ----
+say U0ANN "rounds"
+said "*Pick* (\`pick\`)"
+[ "$(fake_calls users.info user U0ANN)" = 1 ] || fail "users.info was not asked: $(cat "$T/fake.log")"
+python3 - "$T/fake.log" <<'EOF' || fail "users.info is not called as Slack wants it: $(grep users.info "$T/fake.log")"
+import json, sys
+c = [json.loads(l) for l in open(sys.argv[1]) if '"users.info"' in l][0]
+assert c["auth"] == "ok" and c["content_type"] == "application/x-www-form-urlencoded", c
+EOF
+say U0ANN "vote pick 2"
+said "Thanks, Ann"
+[ "$(answers pick)" = 4 ] || fail "Ann's vote was not recorded: $(cat "$LOG")"
+grep '"member":"ann"' "$STATE"/campaigns/pilot/rounds/pick/*/answers.jsonl | grep -q '"via":"slack"' ||
+	fail "ann's vote: $(cat "$STATE"/campaigns/pilot/rounds/pick/*/answers.jsonl)"
+[ "$(fake_calls users.info user U0ANN)" = 1 ] || fail "who U0ANN is was not kept"
+# in the workspace, but no member has their address: told so, nothing recorded
+say U0EVE "vote pick 1"
+said "does not know your Slack account"
+[ "$(answers pick)" = 4 ] || fail "a vote of someone who is no member was recorded"
+say U0EVE "rounds"
+said "does not know your Slack account"
+[ "$(fake_calls users.info user U0EVE)" = 1 ] || fail "who U0EVE is not was not kept"
+
 # ---- the end ----
 grep -q -- "$TOKEN" "$LOG" "$T/fake.log" && fail "the bot token is in a log"
 kill "$PID"
 wait "$PID" || fail "cocod exited with $?: $(cat "$LOG")"
 grep -q "ERROR: \(Address\|LeakSanitizer\)\|runtime error" "$LOG" && fail "sanitizer: $(cat "$LOG")"
 echo "t-slack: invitations with blocks, user_not_found failed, command recorded and confirmed," \
-	"forged/stale/unsigned refused, stranger told, buttons, reload, 429 queued"
+	"forged/stale/unsigned refused, stranger told, buttons, reload, 429 queued," \
+	"rounds/answer/idea/vote/status/digest and their refusals, room prompts, buttons and digests," \
+	"members found by their email (users.info)"

@@ -624,7 +624,11 @@ static void test_channel_sections(void **state)
 	};
 	static const config_section_def chat = {"Chat", chat_keys, ELEMENTSOF(chat_keys)};
 	static const config_section_def *const chat_sections[] = {&chat, NULL};
-	static const config_channel_def defs[] = {{"mail", NULL}, {"chat", chat_sections}};
+	static const config_key_def chat_camp_keys[] = {{"ChatRoom", CONFIG_VALUE_STRING, false, "room"}};
+	static const config_section_def chat_camp = {"Campaign", chat_camp_keys,
+	                                             ELEMENTSOF(chat_camp_keys)};
+	static const config_channel_def defs[] = {{"mail", NULL, NULL},
+	                                          {"chat", chat_sections, &chat_camp}};
 	config_register_channels(defs, ELEMENTSOF(defs));
 
 	char **errors = NULL;
@@ -662,6 +666,30 @@ static void test_channel_sections(void **state)
 	                                  "[Chat]"));
 	strv_free(errors);
 	rm_rf(d3);
+
+	/* A channel's key of [Campaign] (a campaign's room), kept per campaign; only there. */
+	_cleanup_free_ char *d4 = make_dir("[Chat]\nUrl=https://chat.example/api\n");
+	static const char p1[] = "[Campaign]\nTitle=P\nChatRoom=R1\n";
+	static const char p2[] = "[Campaign]\nTitle=Q\n";
+	add_campaign(d4, "p.conf", p1, sizeof p1 - 1);
+	add_campaign(d4, "q.conf", p2, sizeof p2 - 1);
+	assert_int_equal(config_load(d4, &c, &errors), 0);
+	assert_string_equal(config_campaign_get(config_find_campaign(c, "p"), "ChatRoom"), "R1");
+	assert_string_equal(config_find_campaign(c, "p")->title, "P");
+	assert_null(config_campaign_get(config_find_campaign(c, "q"), "ChatRoom"));
+	assert_null(config_campaign_get(config_find_campaign(c, "p"), "Title"));
+	c = config_free(c);
+	rm_rf(d4);
+	_cleanup_free_ char *d5 = make_dir("[Chat]\nUrl=https://chat.example/api\n[Campaign]\nChatRoom=R\n");
+	static const char p3[] = "[Campaign]\nChatRom=R1\n";
+	add_campaign(d5, "p.conf", p3, sizeof p3 - 1);
+	assert_int_equal(config_load(d5, &c, &errors), -EINVAL);
+	print_errors(errors);
+	assert_int_equal(strv_length(errors), 2);
+	assert_non_null(strstr(errors[0], "coco.conf:3: unknown section [Campaign]"));
+	assert_non_null(strstr(errors[1], "p.conf:2: unknown key ChatRom= in [Campaign]"));
+	strv_free(errors);
+	rm_rf(d5);
 	channels_register_config();
 }
 
@@ -670,7 +698,16 @@ static void test_channel_sections(void **state)
 static void test_docs(void **state)
 {
 	_cleanup_free_ char *doc = slurp("docs/config.md");
-	for (const channel_ops *const *ch = channel_list(); *ch; ch++)
+	for (const channel_ops *const *ch = channel_list(); *ch; ch++) {
+		const config_section_def *ck = (*ch)->campaign_keys;
+		for (size_t k = 0; ck && k < ck->n_keys; k++) {
+			_cleanup_free_ char *want = xasprintf("`%s=`", ck->keys[k].name);
+			if (!strstr(doc, want)) {
+				print_message("channel %s: docs/config.md does not mention %s\n",
+				              (*ch)->name, want);
+				fail();
+			}
+		}
 		for (const config_section_def *const *s = (*ch)->sections; s && *s; s++)
 			for (size_t k = 0; k < (*s)->n_keys; k++) {
 				_cleanup_free_ char *want = xasprintf("`%s=`", (*s)->keys[k].name);
@@ -680,6 +717,7 @@ static void test_docs(void **state)
 					fail();
 				}
 			}
+	}
 	glob_t g;
 	assert_int_equal(glob("engine/config*.c", 0, NULL, &g), 0);
 	size_t n = 0;

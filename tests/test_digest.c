@@ -411,6 +411,38 @@ static void test_prompt_ideas(void **state)
 	assert_string_equal(str(cJSON_GetArrayItem(list, 2), "who"), "Paul Peters");
 	assert_int_equal(num(cJSON_GetArrayItem(list, 3), "number"), 4);
 	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(j, "quotes")), 4);
+	/* An idea two members wrote is listed once, with both: the second proposer is not
+	 * lost (c1 wrote "Office hours" alone, in two records: one proposer). */
+	assert_string_equal(str(cJSON_GetArrayItem(list, 0), "who"), "Ana Alvarez and Paul Peters");
+	assert_int_equal(num(cJSON_GetArrayItem(list, 0), "proposers"), 2);
+	assert_string_equal(str(cJSON_GetArrayItem(list, 1), "who"), "Ana Alvarez and Ben Brandt");
+	assert_string_equal(str(cJSON_GetArrayItem(list, 3), "who"), "Ana Alvarez");
+	assert_int_equal(num(cJSON_GetArrayItem(list, 3), "proposers"), 1);
+	if (access("templates/digest.md", R_OK) == 0) {
+		const char *dirs[] = {"templates", NULL};
+		_cleanup_free_ char *md = NULL;
+		assert_int_equal(digest_render(d, dirs, &md), 0);
+		assert_non_null(strstr(md, "- “Weekly demo” (_Ana Alvarez and Paul Peters_)\n"));
+	}
+	/* Anonymous: no names, but that two proposed it. */
+	rounds[R_PROMPT].anonymous = true;
+	_cleanup_digest_ digest *da = compute(st, R_PROMPT, "once", NULL);
+	rounds[R_PROMPT].anonymous = false;
+	_cleanup_(cjson_freep) cJSON *ja = json_of(da);
+	_cleanup_free_ char *ta = cJSON_PrintUnformatted(ja);
+	assert_false(contains_any_name(ta));
+	const cJSON *q;
+	size_t shared = 0;
+	cJSON_ArrayForEach(q, cJSON_GetObjectItem(ja, "quotes"))
+		shared += cJSON_GetNumberValue(cJSON_GetObjectItem(q, "proposers")) == 2;
+	assert_int_equal(shared, 2);
+	if (access("templates/digest.md", R_OK) == 0) {
+		const char *dirs[] = {"templates", NULL};
+		_cleanup_free_ char *md = NULL;
+		assert_int_equal(digest_render(da, dirs, &md), 0);
+		assert_non_null(strstr(md, "- “Weekly demo” (_proposed by 2 members_)\n"));
+		assert_false(contains_any_name(md));
+	}
 
 	/* An absent occurrence is an empty list, bad names are refused. */
 	_cleanup_strv_ char **none = NULL;
@@ -463,6 +495,65 @@ static void test_vote_ranking(void **state)
 	assert_int_equal(digest_render(d, dirs, &md), 0);
 	assert_non_null(strstr(md, "1. Office hours (4 votes)\n2. Shared board (3 votes)\n"
 	                           "2. Pair programming (3 votes)\n4. Weekly demo (0 votes)\n"));
+}
+
+/* An occurrence still open: its progress only, whatever the round; an anonymous one
+ * without counts by side. */
+static void test_in_progress(void **state)
+{
+	_cleanup_store_ store *st = open_store();
+	put_fixture(tmpdir, "vote", "once", "vote.jsonl");
+	put_fixture(tmpdir, "anon", "once", "anon.jsonl");
+	put_fixture(tmpdir, "pulse", "2026-12-07", "survey.jsonl");
+	const char *ballot[] = {"Weekly demo", "Shared board", "Pair programming",
+	                        "Office hours"};
+	const char *dirs[] = {"templates", NULL};
+	bool have_templates = access("templates/digest.md", R_OK) == 0;
+	struct {
+		int round;
+		const char *occ;
+	} cases[] = {{R_VOTE, "once"}, {R_ANON, "once"}, {R_SURVEY, "2026-12-07"}};
+	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+		const coco_round *r = &rounds[cases[i].round];
+		digest_input in = {.store = st, .campaign = &camp, .round = r,
+		                   .occurrence = cases[i].occ, .idea_texts = ballot,
+		                   .n_ideas = r->kind == ROUND_VOTE ? 4 : 0, .in_progress = true,
+		                   .still_open_note = "Still open until Friday."};
+		_cleanup_digest_ digest *d = NULL;
+		assert_int_equal(digest_compute(&in, &d), 0);
+		_cleanup_(cjson_freep) cJSON *j = json_of(d);
+		assert_true(flag(j, "in_progress"));
+		assert_string_equal(str(j, "still_open"), "Still open until Friday.");
+		const char *empty[] = {"questions", "quotes", "ideas", "ideas_ranked", "missing"};
+		for (size_t k = 0; k < ELEMENTSOF(empty); k++)
+			assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(j, empty[k])), 0);
+		assert_null(cJSON_GetObjectItem(j, "dots_total"));
+		assert_null(cJSON_GetObjectItem(j, "trend"));
+		assert_null(cJSON_GetObjectItem(j, "records"));
+		const cJSON *p = cJSON_GetObjectItem(j, "participation");
+		assert_true(num(p, "answered") > 0);
+		assert_int_equal(flag(p, "by_side"), !r->anonymous);
+		assert_int_equal(cJSON_GetObjectItem(p, "client_answered") != NULL, !r->anonymous);
+		assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(p, "sides")),
+		                 r->anonymous ? 0 : 2);
+		if (!have_templates)
+			continue;
+		_cleanup_free_ char *md = NULL, *html = NULL;
+		assert_int_equal(digest_render(d, dirs, &md), 0);
+		assert_int_equal(digest_render_html(d, dirs, &html), 0);
+		assert_non_null(strstr(md, "# Progress: "));
+		assert_non_null(strstr(md, "Still open until Friday."));
+		assert_non_null(strstr(html, "Still open until Friday."));
+		assert_null(strstr(md, "votes"));
+		assert_null(strstr(md, "mean"));
+		assert_null(strstr(md, "Not heard from"));
+		if (r->anonymous) {
+			assert_non_null(strstr(md, "**Who answered so far:** 3 of 7 members"));
+			assert_null(strstr(md, "Acme 2 of"));
+			assert_null(strstr(html, "Acme 2 of"));
+		} else
+			assert_non_null(strstr(md, "**Who answered so far:** Acme "));
+	}
 }
 
 static void test_render_and_write(void **state)
@@ -861,7 +952,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_survey_figures), cmocka_unit_test(test_gap_threshold),
 		cmocka_unit_test(test_anonymous),      cmocka_unit_test(test_prompt_ideas),
-		cmocka_unit_test(test_vote_ranking),   cmocka_unit_test(test_render_and_write),
+		cmocka_unit_test(test_vote_ranking),   cmocka_unit_test(test_in_progress),
+		cmocka_unit_test(test_render_and_write),
 		cmocka_unit_test(test_markdown_safe),  cmocka_unit_test(test_bad_input),
 		cmocka_unit_test(test_odd_lines),      cmocka_unit_test(test_split_by_side),
 		cmocka_unit_test(test_sparkline),      cmocka_unit_test(test_votes_by_side),

@@ -29,6 +29,9 @@ struct channel {
 	/* Inbound requests the core has not answered yet (slack.c). */
 	struct slack_inbound **inbound;
 	size_t n_inbound;
+	/* Slack users who are no member's Slack=, by the email users.info gave (slack.c). */
+	struct slack_known_user *known;
+	size_t n_known;
 	/* Refused requests (bad signature, stale), logged at most once per 30 s with a count. */
 	unsigned refused;
 	int64_t refused_logged;
@@ -40,5 +43,11 @@ int slack_send(channel *c, const channel_msg *m, send_done_fn done, void *userda
  * credential, never logged). Best effort: failures are logged, nothing is retried. Only
  * URLs on hooks.slack.com or on ApiUrl's own scheme, host and port are followed. */
 void slack_respond_url(channel *c, const char *response_url, const char *mrkdwn);
+/* users.info: the confirmed email of a Slack user (lower-cased), or NULL for none (not
+ * found, deleted, a bot, unconfirmed, no users:read.email scope) with error 0; error < 0 when
+ * Slack could not be asked (the channel stopped: -EAGAIN). done runs once, never before
+ * this returns 0; a failure to start returns -errno and done never runs. */
+typedef void (*slack_email_fn)(channel *c, const char *email, int error, void *userdata);
+int slack_user_email(channel *c, const char *user, slack_email_fn done, void *userdata);
 /* Stops every call in flight; sends end SEND_RETRY (the spool sends them again). */
 void slack_calls_cancel(channel *c);

@@ -27,6 +27,7 @@ typedef enum call_step {
 	STEP_OPEN,     /* conversations.open */
 	STEP_POST,     /* chat.postMessage */
 	STEP_RESPONSE, /* a response_url post, no spool message behind it */
+	STEP_USERINFO, /* users.info: a Slack user's email, no spool message behind it */
 } call_step;
 
 struct slack_call {
@@ -42,6 +43,7 @@ struct slack_call {
 	cJSON *post;      /* chat.postMessage's body, without its channel */
 	send_done_fn done;
 	void *userdata;
+	slack_email_fn email_done; /* STEP_USERINFO */
 };
 
 static size_t on_write(char *ptr, size_t size, size_t n, void *userdata)
@@ -76,7 +78,7 @@ static void call_free(slack_call *call)
 	free(call);
 }
 
-static slack_call *call_new(channel *c, call_step step, bool with_token)
+static slack_call *call_new(channel *c, call_step step, bool with_token, const char *ctype)
 {
 	slack_call *call = xcalloc(1, sizeof *call);
 	call->c = c;
@@ -86,7 +88,8 @@ static slack_call *call_new(channel *c, call_step step, bool with_token)
 		free(call);
 		return NULL;
 	}
-	call->headers = curl_slist_append(NULL, "Content-Type: application/json; charset=utf-8");
+	_cleanup_free_ char *ct = xasprintf("Content-Type: %s", ctype);
+	call->headers = curl_slist_append(NULL, ct);
 	if (with_token && c->bot_token) {
 		_cleanup_free_ char *auth = xasprintf("Authorization: Bearer %s", c->bot_token);
 		call->headers = curl_slist_append(call->headers, auth);
@@ -100,9 +103,15 @@ static slack_call *call_new(channel *c, call_step step, bool with_token)
 static void call_done(CURL *easy, CURLcode result, void *userdata);
 
 /* POSTs body (JSON) to url. -errno if it could not even start. */
+static int call_start_raw(slack_call *call, const char *url, const char *json);
 static int call_start(slack_call *call, const char *url, const cJSON *body)
 {
 	_cleanup_free_ char *json = cJSON_PrintUnformatted(body);
+	return call_start_raw(call, url, json);
+}
+
+static int call_start_raw(slack_call *call, const char *url, const char *json)
+{
 	CURL *e = call->easy;
 	strbuf_done(&call->resp);
 	call->too_big = false;
@@ -133,9 +142,13 @@ static void finish_with(slack_call *call, send_status status, const char *remote
 	_cleanup_free_ char *id = remote_id ? xstrdup(remote_id) : NULL;
 	_cleanup_free_ char *err = error ? xstrdup(error) : NULL;
 	send_done_fn done = call->done;
+	slack_email_fn email_done = call->email_done;
+	channel *c = call->c;
 	void *ud = call->userdata;
 	call_free(call);
-	if (done)
+	if (email_done) /* a lookup ended without an answer: asked again next time */
+		email_done(c, NULL, status == SEND_FAIL ? -EPERM : -EAGAIN, ud);
+	else if (done)
 		done(status, err, id, ud);
 }
 
@@ -177,7 +190,7 @@ static char *dm_cursor_key(const char *user)
 static const char *step_method(call_step s)
 {
 	return s == STEP_OPEN ? "conversations.open" : s == STEP_POST ? "chat.postMessage"
-	                                                               : "response_url";
+	       : s == STEP_USERINFO ? "users.info" : "response_url";
 }
 
 static void call_done(CURL *easy, CURLcode result, void *userdata)
@@ -225,6 +238,18 @@ static void call_done(CURL *easy, CURLcode result, void *userdata)
 		const cJSON *e = cJSON_GetObjectItemCaseSensitive(o, "error");
 		_cleanup_free_ char *err = xstrdup(cJSON_IsString(e) ? e->valuestring : "unknown_error");
 		cJSON_Delete(o);
+		if (call->step == STEP_USERINFO && STREQ(err, "user_not_found")) {
+			slack_email_fn fn = call->email_done;
+			void *ud = call->userdata;
+			call->email_done = NULL;
+			call_free(call);
+			fn(c, NULL, 0, ud);
+			return;
+		}
+		if (call->step == STEP_USERINFO)
+			log_warning("slack: users.info failed: %s%s", err,
+			            STREQ(err, "missing_scope") ? " (the app needs the users:read and "
+			            "users:read.email scopes to find members by their email)" : "");
 		if (slack_error_is_temporary(err)) {
 			finish(call, SEND_RETRY, "%s: %s", method, err);
 			return;
@@ -241,6 +266,28 @@ static void call_done(CURL *easy, CURLcode result, void *userdata)
 		return;
 	}
 
+	if (call->step == STEP_USERINFO) {
+		/* Only an address Slack says the user confirmed, of a person who is still there. */
+		const cJSON *u = cJSON_GetObjectItemCaseSensitive(o, "user");
+		const cJSON *p = cJSON_GetObjectItemCaseSensitive(u, "profile");
+		const cJSON *email = cJSON_GetObjectItemCaseSensitive(p, "email");
+		bool usable = cJSON_IsString(email) && strchr(email->valuestring, '@') &&
+		              strlen(email->valuestring) < 256 &&
+		              !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(u, "deleted")) &&
+		              !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(u, "is_bot")) &&
+		              !cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(u, "is_email_confirmed"));
+		_cleanup_free_ char *addr = usable ? xstrdup(email->valuestring) : NULL;
+		for (char *q = addr; q && *q; q++)
+			if (*q >= 'A' && *q <= 'Z')
+				*q = (char)(*q + 32);
+		cJSON_Delete(o);
+		slack_email_fn fn = call->email_done;
+		void *ud = call->userdata;
+		call->email_done = NULL;
+		call_free(call);
+		fn(c, addr, 0, ud);
+		return;
+	}
 	if (call->step == STEP_OPEN) {
 		const char *id = NULL;
 		const cJSON *ch = cJSON_GetObjectItemCaseSensitive(o, "channel");
@@ -278,8 +325,32 @@ static void call_done(CURL *easy, CURLcode result, void *userdata)
 	finish_with(call, SEND_OK, id, NULL);
 }
 
+/* Under a prompt posted to a room: how to answer by command, as the core wrote it
+ * (prompt.command, what follows the command word), since a room's post says nothing of
+ * replying. */
+static void add_command_hint(channel *c, const channel_msg *m, cJSON *blocks)
+{
+	const cJSON *cmd = m->prompt ? cJSON_GetObjectItemCaseSensitive(m->prompt, "command") : NULL;
+	if (!m->room || !cJSON_IsString(cmd) || cJSON_GetArraySize(blocks) >= 50)
+		return;
+	_cleanup_free_ char *md = xasprintf("Answer with the buttons, or with `%s %s` (only you "
+	                                    "see what coco says back).", c->command,
+	                                    cmd->valuestring);
+	_cleanup_free_ char *text = slack_mrkdwn(md);
+	if (strlen(text) > 3000)
+		return;
+	cJSON *ctx = cJSON_CreateObject();
+	cJSON_AddStringToObject(ctx, "type", "context");
+	cJSON *el = cJSON_AddArrayToObject(ctx, "elements");
+	cJSON *t = cJSON_CreateObject();
+	cJSON_AddStringToObject(t, "type", "mrkdwn");
+	cJSON_AddStringToObject(t, "text", text);
+	cJSON_AddItemToArray(el, t);
+	cJSON_AddItemToArray(blocks, ctx);
+}
+
 /* The chat.postMessage body for m, without its channel. */
-static cJSON *post_body(const channel_msg *m)
+static cJSON *post_body(channel *c, const channel_msg *m)
 {
 	cJSON *o = cJSON_CreateObject();
 	_cleanup_free_ char *text = slack_mrkdwn(m->markdown);
@@ -290,7 +361,9 @@ static cJSON *post_body(const channel_msg *m)
 		text[cut] = 0;
 	}
 	cJSON_AddStringToObject(o, "text", text);
-	cJSON_AddItemToObject(o, "blocks", slack_blocks(m));
+	cJSON *blocks = slack_blocks(m);
+	add_command_hint(c, m, blocks);
+	cJSON_AddItemToObject(o, "blocks", blocks);
 	cJSON_AddBoolToObject(o, "unfurl_links", false);
 	cJSON_AddBoolToObject(o, "unfurl_media", false);
 	if (slack_is_ts(m->in_reply_to))
@@ -317,12 +390,12 @@ int slack_send(channel *c, const channel_msg *m, send_done_fn done, void *userda
 		done(SEND_FAIL, "not a Slack channel id", NULL, userdata);
 		return 0;
 	}
-	slack_call *call = call_new(c, STEP_POST, true);
+	slack_call *call = call_new(c, STEP_POST, true, "application/json; charset=utf-8");
 	if (!call)
 		return -ENOMEM;
 	call->done = done;
 	call->userdata = userdata;
-	call->post = post_body(m);
+	call->post = post_body(c, m);
 	int r;
 	if (m->room) {
 		call->dm = xstrdup(m->room);
@@ -372,7 +445,7 @@ void slack_respond_url(channel *c, const char *response_url, const char *mrkdwn)
 		            "host): no confirmation posted");
 		return;
 	}
-	slack_call *call = call_new(c, STEP_RESPONSE, false);
+	slack_call *call = call_new(c, STEP_RESPONSE, false, "application/json; charset=utf-8");
 	if (!call)
 		return;
 	cJSON *o = cJSON_CreateObject();
@@ -394,4 +467,23 @@ void slack_calls_cancel(channel *c)
 		(void)curlloop_cancel(c->h->curl, call->easy);
 		finish(call, SEND_RETRY, "the Slack channel stopped");
 	}
+}
+
+int slack_user_email(channel *c, const char *user, slack_email_fn done, void *userdata)
+{
+	/* users.info takes a form (or a query string), not JSON. */
+	slack_call *call = call_new(c, STEP_USERINFO, true, "application/x-www-form-urlencoded");
+	if (!call)
+		return -ENOMEM;
+	call->user = xstrdup(user);
+	call->email_done = done;
+	call->userdata = userdata;
+	_cleanup_free_ char *url = xasprintf("%s/users.info", c->api_url);
+	_cleanup_free_ char *body = xasprintf("user=%s", user); /* [A-Z0-9] only */
+	int r = call_start_raw(call, url, body);
+	if (r < 0) {
+		call->email_done = NULL;
+		call_free(call);
+	}
+	return r;
 }

@@ -35,6 +35,7 @@ typedef struct slack_inbound {
 	char *reply, *reason;
 	/* What the core was handed; it reads these until its done callback. */
 	char *key, *from, *conversation, *thread, *text, *response_url;
+	char *command; /* a slash command: how it is written ("/coco"); NULL for a button */
 	inbound_item *items;
 	size_t n_items;
 } slack_inbound;
@@ -160,6 +161,7 @@ static void inbound_free(slack_inbound *in)
 	free(in->thread);
 	free(in->text);
 	free(in->response_url);
+	free(in->command);
 	for (size_t i = 0; i < in->n_items; i++) {
 		free((char *)in->items[i].question);
 		free((char *)in->items[i].value);
@@ -202,7 +204,7 @@ static void inbound_answer(slack_inbound *in)
 		md = "Sorry, coco could not record this just now. Please try again in a minute.";
 		break;
 	default:
-		md = slack_rejection_text(in->reason);
+		md = in->reply ? in->reply : slack_rejection_text(in->reason);
 		break;
 	}
 	_cleanup_free_ char *text = slack_mrkdwn(md);
@@ -227,8 +229,8 @@ static void on_core_done(const inbound_result *res, void *userdata)
 	in->reply = res->reply ? xstrdup(res->reply) : NULL;
 	in->reason = res->reason ? xstrdup(res->reason) : NULL;
 	if (res->status == INBOUND_RETRY)
-		log_warning_errno(res->error, "slack: a message from %s could not be recorded for "
-		                  "now (%m); they were asked to send it again", in->from);
+		log_warning_errno(res->error, "slack: a message could not be recorded for now (%m); "
+		                  "its sender was asked to send it again");
 	if (!in->deferred)
 		return; /* still inside the handler, which answers */
 	if (in->req)
@@ -256,7 +258,13 @@ static int hand_over(channel *c, slack_inbound *in)
 		.items = in->items,
 		.n_items = in->n_items,
 		.sender_verified = true, /* Slack signed the request that names this user */
+		.command = in->command,
 	};
+	if (in->deferred) {
+		/* After a users.info: on_core_done answers, maybe before receive() returns. */
+		c->h->receive(c->h, &m, on_core_done, in);
+		return 0;
+	}
 	c->h->receive(c->h, &m, on_core_done, in);
 	if (in->core_done) {
 		inbound_answer(in);
@@ -269,6 +277,132 @@ static int hand_over(channel *c, slack_inbound *in)
 		in->req = NULL;
 		in->deferred = true;
 		return log_error_errno(r, "slack: cannot wait for the core's answer: %m");
+	}
+	in->deferred = true;
+	return 0;
+}
+
+/* ---- Slack users who are no member's Slack= ----
+ * Found by the email Slack has for them (users.info; users.lookupByEmail is the same link
+ * the other way), when a member has that Email=: Slack vouches for the address it
+ * confirmed. Kept in memory for an hour, a user with no member's address for 10 minutes,
+ * at most KNOWN_MAX of them. */
+
+enum { KNOWN_MAX = 1024, KNOWN_TTL = 3600, UNKNOWN_TTL = 600 };
+
+typedef struct slack_known_user {
+	char *user;
+	char *email; /* NULL: no usable address */
+	int64_t at;
+} slack_known_user;
+
+static void known_free_all(channel *c)
+{
+	for (size_t i = 0; i < c->n_known; i++) {
+		free(c->known[i].user);
+		free(c->known[i].email);
+	}
+	free(c->known);
+	c->known = NULL;
+	c->n_known = 0;
+}
+
+static slack_known_user *known_find(channel *c, const char *user)
+{
+	int64_t now = real_now();
+	for (size_t i = 0; i < c->n_known; i++) {
+		slack_known_user *k = &c->known[i];
+		if (!STREQ(k->user, user))
+			continue;
+		int64_t ttl = k->email ? KNOWN_TTL : UNKNOWN_TTL;
+		return now >= k->at && now - k->at < ttl ? k : NULL;
+	}
+	return NULL;
+}
+
+static void known_put(channel *c, const char *user, const char *email)
+{
+	slack_known_user *k = NULL;
+	for (size_t i = 0; i < c->n_known && !k; i++)
+		if (STREQ(c->known[i].user, user))
+			k = &c->known[i];
+	if (!k && c->n_known == KNOWN_MAX) { /* the oldest goes */
+		k = &c->known[0];
+		for (size_t i = 1; i < c->n_known; i++)
+			if (c->known[i].at < k->at)
+				k = &c->known[i];
+	}
+	if (!k) {
+		c->known = xrealloc(c->known, (c->n_known + 1) * sizeof *c->known);
+		k = &c->known[c->n_known++];
+		*k = (slack_known_user){0};
+	}
+	free(k->user);
+	free(k->email);
+	*k = (slack_known_user){xstrdup(user), email ? xstrdup(email) : NULL, real_now()};
+}
+
+/* Is address some member's Slack= (kind "slack") or Email= (else)? */
+static bool member_has(const coco_config *cfg, const char *address)
+{
+	for (size_t i = 0; i < cfg->n_campaigns; i++)
+		for (size_t k = 0; k < cfg->campaigns[i].n_members; k++)
+			if (config_member_has_address(&cfg->campaigns[i].members[k], address))
+				return true;
+	return false;
+}
+
+/* The sender as the core knows them: their Slack id, or the member's email Slack gave. */
+static void use_email(channel *c, slack_inbound *in, const char *email)
+{
+	if (email && member_has(c->h->cfg, email)) {
+		log_debug("slack: %s is the member with %s (users.info)", in->from, email);
+		free(in->from);
+		in->from = xstrdup(email);
+	}
+}
+
+static int hand_over(channel *c, slack_inbound *in);
+
+static void on_user_email(channel *c, const char *email, int error, void *userdata)
+{
+	slack_inbound *in = userdata;
+	if (error == -EAGAIN) {
+		/* Slack could not be asked (rate limits, the network, the channel stops). */
+		log_warning("slack: could not ask Slack who %s is; they were asked to try again",
+		            in->from);
+		in->status = INBOUND_RETRY;
+		if (in->req)
+			inbound_answer(in);
+		inbound_free(in);
+		return;
+	}
+	known_put(c, in->from, email);
+	use_email(c, in, email);
+	/* The request waits already: the core's answer answers it. */
+	(void)hand_over(c, in);
+}
+
+/* Hands the message over as the member the Slack user is, asking Slack who they are if no
+ * member has their id. */
+static int hand_over_user(channel *c, slack_inbound *in)
+{
+	if (member_has(c->h->cfg, in->from))
+		return hand_over(c, in);
+	const slack_known_user *k = known_find(c, in->from);
+	if (k) {
+		use_email(c, in, k->email);
+		return hand_over(c, in);
+	}
+	int r = slack_user_email(c, in->from, on_user_email, in);
+	if (r < 0) {
+		log_warning_errno(r, "slack: cannot ask Slack who %s is: %m", in->from);
+		return hand_over(c, in);
+	}
+	r = http_request_defer(in->req, on_request_cancel, in);
+	if (r < 0) {
+		in->req = NULL;
+		log_error_errno(r, "slack: cannot wait for Slack's answer: %m");
 	}
 	in->deferred = true;
 	return 0;
@@ -339,23 +473,16 @@ static int on_command(http_request *req, void *userdata)
 		_cleanup_free_ char *mk = slack_mrkdwn(md);
 		return respond_ephemeral(req, mk);
 	}
-	strstrip(text);
-	if (!*text || strcasecmp(text, "help") == 0) {
-		_cleanup_free_ char *md = xasprintf(
-			"Answer the open round with `%s` and your answers, one per question, like "
-			"`%s 1: 4, 2: b`; send an idea with `%s idea: dark mode`; vote with "
-			"`%s vote 3 7`. Or press the buttons under a question.",
-			c->command, c->command, c->command, c->command);
-		_cleanup_free_ char *mk = slack_mrkdwn(md);
-		return respond_ephemeral(req, mk);
-	}
-
+	/* What the text asks is the core's to read (the one command grammar of every chat
+	 * channel, engine/chat-command.h). */
 	slack_inbound *in = inbound_new(c, req, false);
 	in->key = xasprintf("slack:%s", trigger);
 	in->from = TAKE_PTR(user);
 	in->text = TAKE_PTR(text);
-	log_debug("slack: %s from %s", c->command, in->from);
-	return hand_over(c, in);
+	in->command = xstrdup(c->command);
+	/* No sender: it may answer an anonymous round (architecture.md). */
+	log_debug("slack: %s", c->command);
+	return hand_over_user(c, in);
 }
 
 static const char *json_str(const cJSON *o, const char *key)
@@ -425,12 +552,12 @@ static int on_action(http_request *req, void *userdata)
 	cJSON_Delete(p);
 	if (in->n_items == 0) {
 		/* Not one of coco's buttons. */
-		log_debug("slack: a button press from %s carried no coco value", in->from);
+		log_debug("slack: a button press carried no coco value");
 		inbound_free(in);
 		return http_respond(req, 200, NULL, NULL, 0, NULL);
 	}
-	log_debug("slack: button from %s", in->from);
-	return hand_over(c, in);
+	log_debug("slack: a button press");
+	return hand_over_user(c, in);
 }
 
 /* ---- the channel ---- */
@@ -447,6 +574,7 @@ static channel *slack_stop(channel *c)
 		c->inbound[i]->c = NULL;
 	free(c->inbound);
 	free(c->calls);
+	known_free_all(c);
 	secret_wipe(&c->signing_secret, c->signing_secret_len);
 	secret_wipe(&c->bot_token, c->bot_token ? strlen(c->bot_token) : 0);
 	free(c->api_url);
@@ -504,15 +632,32 @@ static const config_key_def slack_keys[] = {
 	{"BotTokenFile", CONFIG_VALUE_PATH, false, "file holding the bot token xoxb-… (default: slack-bot-token in [Secrets] Directory= or $CREDENTIALS_DIRECTORY)"},
 	{"ApiUrl", CONFIG_VALUE_URL, false, "the Web API's base URL (default https://slack.com/api)"},
 	{"Command", CONFIG_VALUE_STRING, false, "the slash command members answer with (default /coco)"},
+	{"Channel", CONFIG_VALUE_STRING, false, "the channel id (C…) where round prompts and digests are posted for every campaign without SlackChannel= (default: none)"},
 };
 static const config_section_def slack_section = {"Slack", slack_keys, ELEMENTSOF(slack_keys)};
 static const config_section_def *const slack_sections[] = {&slack_section, NULL};
+static const config_key_def slack_campaign_keys[] = {
+	{"SlackChannel", CONFIG_VALUE_STRING, false, "the Slack channel id (C…) where this campaign's round prompts and digests are posted (default: [Slack] Channel=)"},
+};
+static const config_section_def slack_campaign_section = {"Campaign", slack_campaign_keys,
+                                                          ELEMENTSOF(slack_campaign_keys)};
+
+/* The campaign's Slack channel: its own SlackChannel=, else [Slack] Channel=. */
+static const char *slack_room(const coco_config *cfg, const coco_campaign *camp)
+{
+	const char *room = config_campaign_get(camp, "SlackChannel");
+	if (!room)
+		room = config_get(cfg, "Slack", "Channel");
+	return room && *room ? room : NULL;
+}
 
 const channel_ops slack_channel = {
 	.name = "slack",
-	.caps = CHANNEL_DM | CHANNEL_THREADS | CHANNEL_BUTTONS | CHANNEL_SYNC_REPLY,
+	.caps = CHANNEL_DM | CHANNEL_ROOM | CHANNEL_THREADS | CHANNEL_BUTTONS | CHANNEL_SYNC_REPLY,
 	.address = "slack",
 	.sections = slack_sections,
+	.campaign_keys = &slack_campaign_section,
+	.room = slack_room,
 	.start = slack_start,
 	.reconfigure = slack_reconfigure,
 	.send = slack_send_op,

@@ -160,6 +160,9 @@ static int compute(channel *c, const coco_campaign *camp, const coco_round *r, c
                    digest **ret)
 {
 	char **ballot = web_ballot(c, camp, r);
+	/* An occurrence still open: its progress only, as in the digests (docs/digest.md). */
+	_cleanup_free_ char *state = NULL, *cur = NULL;
+	web_round_state(c, camp, r, &state, &cur, NULL);
 	digest_input in = {
 		.store = c->st,
 		.campaign = camp,
@@ -168,6 +171,7 @@ static int compute(channel *c, const coco_campaign *camp, const coco_round *r, c
 		.idea_texts = (const char *const *)ballot,
 		.n_ideas = strv_length(ballot),
 		.now = clock_now(),
+		.in_progress = cur && STREQ(cur, occ) && STREQ(state, "open"),
 	};
 	int k = digest_compute(&in, ret);
 	strv_free(ballot);

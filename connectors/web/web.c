@@ -475,8 +475,8 @@ static void on_core_done(const inbound_result *res, void *userdata)
 	p->reply = res->reply ? xstrdup(res->reply) : NULL;
 	p->reason = res->reason ? xstrdup(res->reason) : NULL;
 	if (res->status == INBOUND_RETRY)
-		log_warning_errno(res->error, "web: a form answer of %s could not be recorded for "
-		                  "now (%m); they were asked to send it again", p->from);
+		log_warning_errno(res->error, "web: a form answer could not be recorded for now (%m); "
+		                  "its sender was asked to send it again");
 	if (!p->deferred)
 		return; /* still inside the handler, which answers */
 	if (p->req)
@@ -620,7 +620,8 @@ static int on_post(http_request *req, void *userdata)
 		/* The signed link (or its cookie) and the CSRF token say who sent it. */
 		.sender_verified = true,
 	};
-	log_debug("web: form answer from %s for %s/%s", mb->id, camp->id, r->id);
+	/* No member: the round may be anonymous (architecture.md). */
+	log_debug("web: a form answer for %s/%s", camp->id, r->id);
 	c->h->receive(c->h, &m, on_core_done, p);
 	if (p->core_done) {
 		post_answer(p);
