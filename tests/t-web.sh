@@ -283,6 +283,8 @@ INV_TEXT=$("$COCOCTL" mail-parse "$INV" | python3 -c 'import json,sys; print(jso
 [ -n "$INV_TEXT" ] || INV_TEXT=$(python3 -c 'import email,sys; m=email.message_from_binary_file(open(sys.argv[1],"rb")); print("".join(p.get_payload(decode=True).decode() for p in m.walk() if p.get_content_type()=="text/plain"))' "$INV")
 FORMLINK=$(grep -o 'https\{0,1\}://[^ <>]*/c/pilot/kickoff/form?m=ann&e=[0-9]*&s=[0-9a-f]*' <<<"$INV_TEXT" | head -1)
 [ -n "$FORMLINK" ] || fail "the invitation has no form link: $INV_TEXT"
+# Beside the link, what it grants and for how long, and what forwarding the mail does (D6).
+expect_match "$(tr '\n' ' ' <<<"$INV_TEXT")" "yours alone: it opens your answers to this round without a password, until two weeks after the round closes, so whoever you forward this mail to can answer as you"
 LOCAL_LINK="http://127.0.0.1:$PORT/c/${FORMLINK#*/c/}"
 [ "$(get "$LOCAL_LINK")" = 200 ] || fail "the invitation's form link answered $(cat "$T/body")"
 expect_match "$(cat "$T/body")" "<form"
@@ -529,14 +531,19 @@ for part in msg.walk():
     if t == 'text/plain':
         for u in re.findall(r'<(https?://[^>\s]*/c/[^>\s]*)>', body):
             print('text', u)
+        if 'whoever you forward this mail to can see them and answer as you' not in ' '.join(body.split()):
+            print('warning missing in the text part')
     else:
         for u in re.findall(r'href="([^"]*/c/[^"]*)"', body):
             print('html', html.unescape(u))
+        if 'whoever you forward this mail to can see them and answer as you' not in ' '.join(body.split()):
+            print('warning missing in the HTML part')
 EOF2
 	grep -q "^text .*/c/pilot/kickoff/once?m=$m&e=[0-9]*&s=[0-9a-f]\{32\}$" "$T/links" ||
 		fail "$m's digest text has no link of theirs: $(cat "$T/links")"
 	grep -q "^html .*/c/pilot/kickoff/once?m=$m&e=[0-9]*&s=[0-9a-f]\{32\}$" "$T/links" ||
 		fail "$m's digest HTML has no link of theirs: $(cat "$T/links")"
+	grep -q "^warning missing" "$T/links" && fail "$m's digest does not say what its link grants: $(cat "$T/links")"
 	grep -v "?m=$m&" "$T/links" | grep -q . && fail "$m's digest carries a link not theirs: $(cat "$T/links")"
 	# It opens the digest's page, without a cookie, and sets the member's cookie.
 	U=$(sed -n 's/^text //p' "$T/links" | head -1)
