@@ -510,6 +510,21 @@ expect_match "$B" "<li>Idea 2, Offline maps → <strong>1 dot</strong></li>"
 [ "$(picks)" = 1 ] || fail "expected one vote record, got $(picks)"
 expect_match "$(cat "$PICKS"/*/answers.jsonl)" '"votes":{"1":2,"2":1}'
 
+# ---- the campaign's page: each round's state in words, participation per side ----
+[ "$(get "http://127.0.0.1:$PORT/c/trend/" -b "$T/jar-ann")" = 200 ] || fail "no campaign page"
+B=$(cat "$T/body")
+expect_match "$B" '<h3>Weekly <span class="state state-other">opens Mon 5 Jan 2099, 09:00 UTC</span></h3>'
+expect_match "$B" '<h3>Ideas <span class="state state-other">closed</span></h3>'
+expect_match "$B" '<h3>Pick <span class="state state-open">open until [A-Z][a-z][a-z] [0-9]* [A-Z][a-z][a-z] [0-9]*, [0-9:]* UTC</span></h3>'
+expect_match "$B" '<a class="button" href="pick/form">'
+# The figures per side in the charts' names too (a role="img" hides its texts). dee, who was
+# forgotten, counts no more in the occurrences she had answered, as in the digests (the
+# ideas: 0 of 1; the first weeks: 1 of 1); in the third week she had not answered (1 of 2).
+expect_match "$B" 'aria-label="Participation by side: Acme 1 of 2, Northwind 0 of 1"'
+[ "$(grep -c 'aria-label="Participation by side: Acme 2 of 2, Northwind 1 of 1"' <<<"$B")" = 2 ] ||
+	fail "the first two weeks do not leave dee out: $B"
+expect_match "$B" 'aria-label="Participation by side: Acme 2 of 2, Northwind 1 of 2"'
+
 # ---- the digest mail carries each member's own link ----
 digest_mail() { # the outbox file of member $1's kickoff digest
 	grep -l "^To:.*$1" "$STATE"/local/outbox/new/* 2>/dev/null | xargs -r grep -l '^Subject: .*Digest: Kickoff' | head -1
@@ -647,7 +662,8 @@ sleep 2.2
 expect_match "$(cat "$T/page1")" "1 of 2 answered"
 ctl forget ann >/dev/null
 [ "$(get "$ROUND_PAGE" -b "$JAR")" = 200 ] || fail "no round page after forget"
-expect_match "$(cat "$T/body")" "0 of 2 answered"
+# ann is forgotten: no longer in the audience either, as in the digest.
+expect_match "$(cat "$T/body")" "0 of 1 answered"
 grep -q "More demos" "$T/body" && fail "the round page still shows a forgotten answer"
 SPOOLED=$(grep -l '"subject":"\[Pilot\] Digest: Kickoff"' "$STATE"/spool/local/*/*.json | xargs -r grep -l '"member":"bob"' | head -1)
 [ -n "$SPOOLED" ] || fail "bob's digest is not in the spool"

@@ -11,6 +11,7 @@
 #include "clock.h"
 #include "digest.h"
 #include "export.h"
+#include "schedule.h"
 #include "template.h"
 #include "util.h"
 #include "web-private.h"
@@ -86,9 +87,40 @@ char **web_ballot(channel *c, const coco_campaign *camp, const coco_round *r)
 	return ideas;
 }
 
+/* The campaign without the members forgotten in the occurrence (its tombstones say), as the
+ * core computes the digest: they count neither as answered nor in the audience. NULL when
+ * nobody was forgotten there; free the copy's member list and the copy. */
+static coco_campaign *without_forgotten(channel *c, const coco_campaign *camp,
+                                        const coco_round *r, const char *occ)
+{
+	char **gone = NULL;
+	if (digest_forgotten_members(c->st, camp->id, r->id, occ, &gone) < 0 || !gone)
+		return NULL;
+	coco_campaign *copy = xcalloc(1, sizeof *copy);
+	*copy = *camp;
+	coco_member *members = xcalloc(camp->n_members + 1, sizeof *members);
+	size_t n = 0;
+	for (size_t i = 0; i < camp->n_members; i++) {
+		char pseudo[SECRET_PSEUDO_LEN + 1];
+		bool forgotten = false;
+		secret_pseudonym(&c->key, camp->id, camp->members[i].id, pseudo);
+		for (char **g = gone; *g && !forgotten; g++)
+			forgotten = STREQ(*g, pseudo);
+		if (!forgotten)
+			members[n++] = camp->members[i];
+	}
+	strv_free(gone);
+	copy->members = members;
+	copy->n_members = n; /* the index is the original's: campaign_find_member() scans */
+	return copy;
+}
+
 static int compute(channel *c, const coco_campaign *camp, const coco_round *r, const char *occ,
                    digest **ret)
 {
+	coco_campaign *kept = without_forgotten(c, camp, r, occ);
+	if (kept)
+		camp = kept;
 	char **ballot = web_ballot(c, camp, r);
 	/* An occurrence still open: its progress only, as in the digests (docs/digest.md). */
 	_cleanup_free_ char *state = NULL, *cur = NULL;
@@ -105,6 +137,10 @@ static int compute(channel *c, const coco_campaign *camp, const coco_round *r, c
 	};
 	int k = digest_compute(&in, ret);
 	strv_free(ballot);
+	if (kept) {
+		free(kept->members);
+		free(kept);
+	}
 	return k;
 }
 
@@ -124,13 +160,20 @@ static void chart_sides(cJSON *participation)
 {
 	cJSON *s, *sides = cJSON_GetObjectItemCaseSensitive(participation, "sides");
 	size_t i = 0;
+	strbuf label = {0};
+	strbuf_puts(&label, "Participation by side");
 	cJSON_ArrayForEach(s, sides)
 	{
 		double a = cJSON_GetNumberValue(cJSON_GetObjectItem(s, "answered"));
 		double t = cJSON_GetNumberValue(cJSON_GetObjectItem(s, "total"));
 		add_bar_geometry(s, i++, a, t);
+		const char *name = cJSON_GetStringValue(cJSON_GetObjectItem(s, "name"));
+		strbuf_printf(&label, "%s %s %g of %g", i > 1 ? "," : ":", name ? name : "", a, t);
 	}
 	cJSON_AddNumberToObject(participation, "svg_h", (double)(i ? i * BAR_STEP : BAR_STEP));
+	/* The figures in the chart's name: a role="img" hides its texts from screen readers. */
+	cJSON_AddStringToObject(participation, "aria", label.s ? label.s : "");
+	strbuf_done(&label);
 }
 
 /* Every list of {label,count} bars gets its geometry, scaled to its longest bar. */
@@ -298,6 +341,7 @@ cJSON *web_index_data(channel *c, const coco_campaign *camp, const coco_member *
 		cJSON_AddStringToObject(cj, "description", camp->description);
 	cJSON *m = cJSON_AddObjectToObject(o, "member");
 	cJSON_AddStringToObject(m, "name", mb->name ? mb->name : mb->id);
+	cJSON *st = read_state(c, camp);
 	for (size_t i = 0; i < camp->n_rounds; i++) {
 		const coco_round *r = &camp->rounds[i];
 		if (r->kind == ROUND_ANNOUNCE)
@@ -309,6 +353,22 @@ cJSON *web_index_data(channel *c, const coco_campaign *camp, const coco_member *
 		cJSON_AddStringToObject(rj, "title", r->title ? r->title : r->id);
 		cJSON_AddStringToObject(rj, "kind", round_kind_to_string(r->kind));
 		cJSON_AddStringToObject(rj, "state", state);
+		cJSON_AddStringToObject(rj, "state_class", STREQ(state, "open") ? "open" : "other");
+		/* In words, with the round's times in the campaign's zone. */
+		const cJSON *rt = cJSON_GetObjectItemCaseSensitive(
+			cJSON_GetObjectItemCaseSensitive(st, "rounds"), r->id);
+		double t_open = cJSON_GetNumberValue(cJSON_GetObjectItem(rt, "open"));
+		double t_close = cJSON_GetNumberValue(cJSON_GetObjectItem(rt, "close"));
+		_cleanup_free_ char *when = NULL, *words = NULL;
+		if (STREQ(state, "open")) {
+			when = t_close > 0 ? schedule_format_local((int64_t)t_close, camp->timezone) : NULL;
+			words = when ? xasprintf("open until %s", when) : xstrdup("open");
+		} else if (STREQ(state, "scheduled")) {
+			when = t_open > 0 ? schedule_format_local((int64_t)t_open, camp->timezone) : NULL;
+			words = when ? xasprintf("opens %s", when) : xstrdup("not open yet");
+		} else
+			words = xstrdup("closed");
+		cJSON_AddStringToObject(rj, "state_text", words);
 		bool open = STREQ(state, "open") && cur;
 		if (open && web_member_asked(r, mb))
 			cJSON_AddBoolToObject(rj, "can_answer", true);
@@ -347,6 +407,7 @@ cJSON *web_index_data(channel *c, const coco_campaign *camp, const coco_member *
 		cJSON_AddItemToArray(rounds, rj);
 	}
 	cJSON_AddItemToObject(o, "rounds", rounds);
+	cJSON_Delete(st);
 	return o;
 }
 
