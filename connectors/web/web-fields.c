@@ -308,10 +308,9 @@ cJSON *web_form_data(channel *c, const coco_campaign *camp, const coco_round *r,
 		for (size_t i = 0; i < errs->n; i++) {
 			cJSON *e = cJSON_CreateObject();
 			const char *f = errs->fields[i];
-			_cleanup_free_ char *anchor = STREQ(f, "votes") ? xstrdup("votes")
-			                              : STREQ(f, "ideas") ? xstrdup("ideas")
-			                              : strncmp(f, "vote-", 5) == 0 ? xstrdup(f)
-			                                                            : xasprintf("%s-field", f);
+			/* The field's id: a question's fieldset, an idea's input, the vote's or the
+			 * ideas' field, or the form as a whole (what the grammar said). */
+			_cleanup_free_ char *anchor = f[0] == 'q' ? xasprintf("%s-field", f) : xstrdup(f);
 			cJSON_AddStringToObject(e, "anchor", anchor);
 			cJSON_AddStringToObject(e, "text", errs->messages[i]);
 			/* Which field, in the form's words. */

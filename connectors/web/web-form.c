@@ -233,7 +233,7 @@ cJSON *web_done_data(channel *c, const coco_campaign *camp, const coco_round *r,
 				q = &r->questions[k];
 		_cleanup_free_ char *label = xasprintf("%zu. %s", answer_parse_answer_number(ap, i),
 		                                       q && q->text ? q->text : qid);
-		_cleanup_free_ char *words = value_words(v);
+		_cleanup_free_ char *words = q && q->kind == QUESTION_MULTI ? value_words(v) : xstrdup(v);
 		const cJSON *s = cJSON_GetObjectItemCaseSensitive(answers, qid);
 		add_item(stored_equals(s, v) ? rec : not, label, words);
 	}
