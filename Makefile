@@ -6,7 +6,7 @@ SYSCONFDIR ?= /etc
 DESTDIR ?=
 CC ?= cc
 
-PKGS := libsystemd libcurl libetpan libcjson libmicrohttpd inih libcmark libical libcrypto nettle libxml-2.0
+PKGS := libsystemd libcurl libetpan libcjson libmicrohttpd inih libcmark libical libcrypto nettle libxml-2.0 libwebsockets
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lical -licalss -lpthread -lm
 TEST_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)

@@ -959,6 +959,8 @@ static const config_section_def local_section = {"Local", local_keys, ELEMENTSOF
 static const config_key_def local_mail_keys[] = {
 	{"From", CONFIG_VALUE_ADDRESS, false, "the sender address of outgoing mail; replies come back to From's local part + a per-member tag"},
 	{"Name", CONFIG_VALUE_STRING, false, "the sender display name"},
+	EMAIL_KEY_AUTHSERVID,
+	EMAIL_KEY_REPLY_TO_STRANGERS,
 };
 static const config_section_def local_mail_section = {"Mail", local_mail_keys,
                                                       ELEMENTSOF(local_mail_keys)};

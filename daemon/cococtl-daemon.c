@@ -137,6 +137,24 @@ int cmd_status(const ctl_args *a)
 			       cJSON_IsString(via) ? via->valuestring : "?");
 		}
 	}
+	/* Mail nothing could be recorded from (strangers, mail without a reply tag, …). */
+	const cJSON *rj = cJSON_GetObjectItem(o, "rejected");
+	if (rj) {
+		int n_rej = cJSON_GetObjectItem(rj, "count")->valueint;
+		printf("rejected:   %d message%s kept in %s", n_rej, n_rej == 1 ? "" : "s",
+		       cJSON_GetStringValue(cJSON_GetObjectItem(rj, "path")));
+		/* The reasons name senders' addresses: they are in the file, not here. */
+		const cJSON *at = cJSON_GetObjectItem(rj, "last_at");
+		if (cJSON_IsNumber(at)) {
+			char when[32] = "?";
+			time_t t = (time_t)at->valuedouble;
+			struct tm tm;
+			if (gmtime_r(&t, &tm))
+				strftime(when, sizeof when, "%Y-%m-%d %H:%MZ", &tm);
+			printf(", the last %s (each with the reason)", when);
+		}
+		putchar('\n');
+	}
 	cJSON_Delete(o);
 	return CTL_OK;
 }
@@ -186,16 +204,38 @@ int cmd_round_action(const ctl_args *a)
 {
 	cJSON *req = request(a->name);
 	cJSON_AddStringToObject(req, "round", a->pos[0]);
+	if (a->opt[OPT_FORCE])
+		cJSON_AddTrueToObject(req, "force");
 	cJSON *o = call(req);
 	if (!o)
 		return CTL_FAILED;
 	const cJSON *n = cJSON_GetObjectItem(o, "reminded");
-	printf("%s/%s: %s", cJSON_GetObjectItem(o, "campaign")->valuestring,
-	       cJSON_GetObjectItem(o, "round")->valuestring,
-	       cJSON_GetObjectItem(o, "state")->valuestring);
+	const char *closed = cJSON_GetStringValue(cJSON_GetObjectItem(o, "closed"));
+	const char *state = cJSON_GetStringValue(cJSON_GetObjectItem(o, "state"));
+	const char *occ = cJSON_GetStringValue(cJSON_GetObjectItem(o, "occurrence"));
+	printf("%s/%s: ", cJSON_GetObjectItem(o, "campaign")->valuestring,
+	       cJSON_GetObjectItem(o, "round")->valuestring);
+	/* A closed repeating round has moved on to its next occurrence: say what was closed
+	 * first, then what comes. */
+	if (closed && occ && !STREQ(closed, occ))
+		printf("occurrence %s closed (digest sent); next occurrence %s %s", closed, occ,
+		       state);
+	else if (closed)
+		printf("occurrence %s %s", closed, state);
+	else
+		printf("%s%s%s%s", state, occ ? " (occurrence " : "", occ ? occ : "", occ ? ")" : "");
 	if (cJSON_IsNumber(n))
 		printf(", %d reminder%s queued", n->valueint, n->valueint == 1 ? "" : "s");
 	putchar('\n');
+	const cJSON *skipped = cJSON_GetObjectItem(o, "skipped"), *it;
+	int n_skipped = cJSON_GetArraySize(skipped);
+	if (n_skipped > 0) {
+		printf("skipped %d member%s (reminded again only with --force):\n", n_skipped,
+		       n_skipped == 1 ? "" : "s");
+		cJSON_ArrayForEach(it, skipped)
+			printf("  %s: %s\n", cJSON_GetStringValue(cJSON_GetObjectItem(it, "member")),
+			       cJSON_GetStringValue(cJSON_GetObjectItem(it, "why")));
+	}
 	cJSON_Delete(o);
 	return CTL_OK;
 }

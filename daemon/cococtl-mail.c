@@ -14,6 +14,7 @@
 #include "cococtl.h"
 #include "config.h"
 #include "email/address.h"
+#include "email/message.h"
 #include "email/mime.h"
 #include "email/mime-reason.h"
 #include "email/reply.h"
@@ -97,6 +98,10 @@ static bool tag_owner(const mail_ctx *x, const char *tag, const coco_campaign **
 			const coco_round *round = NULL;
 			secret_tag(&x->key, c->id, "digest", mid, t);
 			hit = STREQ(t, tag);
+			if (!hit) { /* a notice about no round (core-tags.c) */
+				secret_tag(&x->key, c->id, "none", mid, t);
+				hit = STREQ(t, tag);
+			}
 			for (size_t k = 0; !hit && k < c->n_rounds; k++) {
 				secret_tag(&x->key, c->id, c->rounds[k].id, mid, t);
 				if (STREQ(t, tag)) {
@@ -208,7 +213,7 @@ static bool parse_one(const mail_ctx *x, const char *file)
 	cJSON_AddItemToObject(o, "reply_to", str_or_null(m ? mail_reply_to(m) : NULL));
 	if (m) {
 		_cleanup_free_ char *kept = NULL, *elided = NULL;
-		if (reply_extract(mail_body(m), &kept, &elided) < 0) {
+		if (email_reply_extract(m, &kept, &elided) < 0) {
 			kept = xstrdup("");
 			elided = xstrdup("");
 		}

@@ -35,6 +35,7 @@ static const struct {
 	                 "                             status: superseded)"},
 	[OPT_CAMPAIGN] = {"campaign", "ID", "the campaign (default: the member's first)"},
 	[OPT_DAYS] = {"days", "N", "how long the link works, 0-365 days (default 30)"},
+	[OPT_FORCE] = {"force", NULL, "remind also those invited or reminded in the last 12 hours"},
 };
 
 #define O(x) (1u << (x))
@@ -108,8 +109,11 @@ static const ctl_command commands[] = {
 	 1, 1, cmd_round_action, true},
 	{"close", "ROUND", "close an open round now and send its digest", NULL, 0, 1, 1,
 	 cmd_round_action, true},
-	{"remind", "ROUND", "send the next reminder to those who have not answered", NULL, 0, 1, 1,
-	 cmd_round_action, true},
+	{"remind", "ROUND [--force]", "send the next reminder to those who have not answered",
+	 "Members invited or reminded (by schedule or by hand) less than 12 hours ago are skipped,\n"
+	 "and listed with the reason, unless --force is given. A reminder by hand counts as the\n"
+	 "member's next scheduled one; MaxReminders= bounds only the scheduled ones.",
+	 O(OPT_FORCE), 1, 1, cmd_round_action, true},
 	{"digest", "CAMPAIGN [ROUND]", "compile and send a digest now", NULL, 0, 1, 2, cmd_digest,
 	 true},
 	{"export", "CAMPAIGN [--format csv|json] [--history]", "every current answer, to stdout",

@@ -20,6 +20,7 @@ typedef enum ctl_opt {
 	OPT_HISTORY,
 	OPT_CAMPAIGN,
 	OPT_DAYS,
+	OPT_FORCE,
 	_OPT_MAX,
 } ctl_opt;
 

@@ -147,7 +147,11 @@ static int cmd_transition(core *c, const char *cmd, const cJSON *req, cJSON **re
 			                       round_state_names[rt->state]);
 			return -EBUSY;
 		}
+		/* Said back: what was closed, not the next occurrence it moved on to. */
+		_cleanup_free_ char *closed_occ = rt->occurrence ? xstrdup(rt->occurrence) : NULL;
 		r = round_close(c, camp, ct, rt, "by cococtl");
+		if (closed_occ)
+			cJSON_AddStringToObject(o, "closed", closed_occ);
 		if (r < 0) {
 			cJSON_Delete(o);
 			core_audit(c, cmd, camp->id, rt->id, "failed to write");
@@ -164,15 +168,60 @@ static int cmd_transition(core *c, const char *cmd, const cJSON *req, cJSON **re
 			return -EBUSY;
 		}
 		unsigned n = 0;
-		round_remind(c, camp, ct, rt, true, &n);
+		cJSON *skipped = cJSON_CreateArray();
+		round_remind(c, camp, ct, rt, true, cJSON_IsTrue(cJSON_GetObjectItem(req, "force")),
+		             &n, skipped);
 		cJSON_AddNumberToObject(o, "reminded", n);
+		cJSON_AddItemToObject(o, "skipped", skipped);
 	}
 	core_audit(c, cmd, camp->id, rt->id, NULL);
 	cJSON_AddStringToObject(o, "campaign", camp->id);
 	cJSON_AddStringToObject(o, "round", rt->id);
 	cJSON_AddStringToObject(o, "state", round_state_names[rt->state]);
+	if (rt->occurrence)
+		cJSON_AddStringToObject(o, "occurrence", rt->occurrence);
 	*ret = o;
 	return 0;
+}
+
+/* ---- rejected messages, for status -------------------------------------------------- */
+
+typedef struct rejected_ctx {
+	int64_t count, last_at;
+	char *last_reason;
+} rejected_ctx;
+
+static int on_rejected_line(const char *line, size_t len, void *userdata)
+{
+	rejected_ctx *x = userdata;
+	cJSON *o = cJSON_ParseWithLength(line, len);
+	const char *reason = core_json_str(o, "reason");
+	if (reason && !cJSON_IsTrue(cJSON_GetObjectItem(o, "erased"))) {
+		x->count++;
+		x->last_at = core_json_i64(o, "at", 0);
+		free(x->last_reason);
+		x->last_reason = xstrdup(reason);
+	}
+	cJSON_Delete(o);
+	return 0;
+}
+
+cJSON *core_rejected_summary(core *c)
+{
+	static const char path[] = "rejected/messages.jsonl";
+	rejected_ctx x = {0};
+	if (store_exists(c->st, path) > 0)
+		(void)store_scan(c->st, path, on_rejected_line, &x);
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddNumberToObject(o, "count", (double)x.count);
+	_cleanup_free_ char *full = xasprintf("%s/%s", store_root(c->st), path);
+	cJSON_AddStringToObject(o, "path", full);
+	if (x.last_reason) {
+		cJSON_AddNumberToObject(o, "last_at", (double)x.last_at);
+		cJSON_AddStringToObject(o, "last_reason", x.last_reason);
+	}
+	free(x.last_reason);
+	return o;
 }
 
 static int cmd_digest(core *c, const cJSON *req, cJSON **ret, char **ret_error)

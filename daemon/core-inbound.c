@@ -20,8 +20,9 @@ typedef struct pending {
 	core *c;
 	inbound_done_fn done;
 	void *done_userdata;
-	char *campaign, *round, *member, *identity;
+	char *campaign, *round, *occurrence, *member, *identity;
 	char *subject, *markdown, *reply_id, *in_reply_to;
+	char *via; /* the channel it came by: the confirmation goes back by it when it can */
 	bool anonymous; /* the log and the spool must not tie the record to the member */
 	bool sync_reply; /* the channel says the confirmation back itself (CHANNEL_SYNC_REPLY) */
 } pending;
@@ -96,12 +97,14 @@ static void pending_free(pending *p)
 {
 	free(p->campaign);
 	free(p->round);
+	free(p->occurrence);
 	free(p->member);
 	free(p->identity);
 	free(p->subject);
 	free(p->markdown);
 	free(p->reply_id);
 	free(p->in_reply_to);
+	free(p->via);
 	free(p);
 }
 
@@ -159,6 +162,27 @@ static const coco_round *only_open_round(core *c, const coco_campaign *camp,
 	}
 	*ret_n = n;
 	return n == 1 ? found : NULL;
+}
+
+/* The rounds open for this member, as a Markdown list with their close times in the
+ * member's zone ("" if none). */
+static char *open_rounds_list(core *c, const coco_campaign *camp, const coco_member *mb)
+{
+	campaign_rt *ct = ct_find(c, camp->id);
+	strbuf b = {0};
+	for (size_t i = 0; ct && i < ct->n_rounds; i++) {
+		const round_rt *rt = &ct->rounds[i];
+		const coco_round *r = campaign_find_round(camp, rt->id);
+		if (!r || rt->state != RS_OPEN || r->kind == ROUND_ANNOUNCE || !round_has_member(r, mb))
+			continue;
+		_cleanup_free_ char *until = rt->close_at != INT64_MAX
+		                                     ? schedule_format_local(rt->close_at,
+		                                                             member_tz(camp, mb))
+		                                     : NULL;
+		strbuf_printf(&b, "- **%s**%s%s\n", core_round_title(r), until ? ", open until " : "",
+		              until ? until : "");
+	}
+	return b.s ? strbuf_steal(&b) : xstrdup("");
 }
 
 static void add_text(cJSON *o, const char *key, const char *member_text)
@@ -278,12 +302,72 @@ static char *reply_subject(const char *subject, const char *fallback)
 	return subject_one_line(xasprintf("Re: %s", subject));
 }
 
+/* The campaign's footer (footer.md) under a message that is no round's message. */
+static void add_footer(core *c, const coco_campaign *camp, const coco_member *mb,
+                       const coco_round *r, round_rt *rt, strbuf *b)
+{
+	cJSON *data = core_round_data(c, camp, r, rt, mb);
+	cJSON_DeleteItemFromObjectCaseSensitive(data, "form_link");
+	_cleanup_free_ char *footer = NULL;
+	if (core_render(c, "footer.md", data, &footer) >= 0)
+		strbuf_puts(b, footer);
+	cJSON_Delete(data);
+}
+
+/* What a member hears who answered a round that does not take answers now: an
+ * announcement, a closed round, or (occ) an earlier occurrence than the current one. */
+static char *round_closed_text(core *c, const coco_campaign *camp, const coco_member *mb,
+                               const coco_round *r, round_rt *rt, const char *occ)
+{
+	strbuf b = {0};
+	const char *name = mb->name ? mb->name : mb->id;
+	if (r->kind == ROUND_ANNOUNCE)
+		strbuf_printf(&b, "Hello %s,\n\n\"%s\" is an announcement, so your message was not "
+		              "recorded as an answer.\n", name, core_round_title(r));
+	else if (occ) {
+		strbuf_printf(&b, "Hello %s,\n\nyou replied to a message of \"%s\" of %s. That "
+		              "round (%s) is closed, so your message was not recorded as an answer.",
+		              name, core_round_title(r), occ, occ);
+		if (rt && rt->state == RS_OPEN && rt->close_at != INT64_MAX &&
+		    round_has_member(r, mb)) {
+			_cleanup_free_ char *until = schedule_format_local(rt->close_at,
+			                                                   member_tz(camp, mb));
+			strbuf_printf(&b, " The current one (%s) is open until %s: to answer it, reply "
+			              "to its invitation or reminder.", rt->occurrence,
+			              until ? until : "its close");
+		} else if (rt && rt->state == RS_OPEN && round_has_member(r, mb))
+			strbuf_printf(&b, " The current one (%s) is open: to answer it, reply to its "
+			              "invitation or reminder.", rt->occurrence);
+		strbuf_putc(&b, '\n');
+	} else
+		strbuf_printf(&b, "Hello %s,\n\n\"%s\" is closed, so your message was not recorded "
+		              "as an answer.\n", name, core_round_title(r));
+	/* Ideas too late: the vote on them may be open now. */
+	campaign_rt *ct = r->kind == ROUND_PROMPT ? ct_find(c, camp->id) : NULL;
+	for (size_t i = 0; ct && i < ct->n_rounds; i++) {
+		const coco_round *v = campaign_find_round(camp, ct->rounds[i].id);
+		if (!v || v->kind != ROUND_VOTE || !v->source || !STREQ(v->source, r->id) ||
+		    ct->rounds[i].state != RS_OPEN || !round_has_member(v, mb))
+			continue;
+		_cleanup_free_ char *until = ct->rounds[i].close_at != INT64_MAX
+		                                     ? schedule_format_local(ct->rounds[i].close_at,
+		                                                             member_tz(camp, mb))
+		                                     : NULL;
+		strbuf_printf(&b, "\nThe vote on these ideas, \"%s\", is open%s%s: reply to its "
+		              "invitation to vote.\n", core_round_title(v), until ? " until " : "",
+		              until ? until : "");
+	}
+	if (rt)
+		add_footer(c, camp, mb, r, rt, &b);
+	return strbuf_steal(&b);
+}
+
 /* Says md back to the member and finishes the message as done: in the same exchange on a
  * channel that can (CHANNEL_SYNC_REPLY), else as a queued reply; private (about an
  * anonymous round: no log line names its recipient) if anonymous. */
 static void reply(core *c, const coco_campaign *camp, const coco_member *mb, const char *round,
-                  bool anonymous, const inbound_msg *m, const char *subject, const char *md,
-                  inbound_done_fn done, void *ud)
+                  bool anonymous, const char *occurrence, const inbound_msg *m,
+                  const char *subject, const char *md, inbound_done_fn done, void *ud)
 {
 	if (channel_caps(c, m->channel) & CHANNEL_SYNC_REPLY) {
 		finish(done, ud, INBOUND_DONE, 0, NULL, md);
@@ -291,9 +375,9 @@ static void reply(core *c, const coco_campaign *camp, const coco_member *mb, con
 	}
 	_cleanup_free_ char *id = core_message_id(c, "reply", camp->id, m->key, mb->id);
 	_cleanup_free_ char *subj = reply_subject(subject, "your answer");
-	outbound o = {.camp = camp, .to = mb, .kind = "reply", .round = round, .id = id,
-	              .subject = subj, .markdown = md, .in_reply_to = m->remote_id,
-	              .private_msg = anonymous};
+	outbound o = {.camp = camp, .to = mb, .kind = "reply", .round = round,
+	              .occurrence = occurrence, .id = id, .subject = subj, .markdown = md,
+	              .in_reply_to = m->remote_id, .via = m->channel, .private_msg = anonymous};
 	core_send_member(c, &o);
 	finish(done, ud, INBOUND_DONE, 0, NULL, NULL);
 }
@@ -310,7 +394,7 @@ static void on_comment_stored(int result, void *userdata)
 		const coco_member *mb = camp ? campaign_find_member(camp, p->member) : NULL;
 		if (mb && !p->sync_reply) {
 			outbound o = {.camp = camp, .to = mb, .kind = "confirmation",
-			              .round = "digest", .id = p->reply_id, .subject = p->subject,
+			              .round = "digest", .id = p->reply_id, .via = p->via, .subject = p->subject,
 			              .markdown = p->markdown, .in_reply_to = p->in_reply_to,
 			              .private_msg = p->anonymous};
 			if (core_send_member(c, &o) < 0)
@@ -347,7 +431,7 @@ static void on_answer_stored(int result, void *userdata)
 		 * mail is kept, to be replayed. */
 		if (camp && mb && !p->sync_reply) {
 			outbound o = {.camp = camp, .to = mb, .kind = "confirmation", .round = p->round,
-			              .id = p->reply_id, .subject = p->subject, .markdown = p->markdown,
+			              .occurrence = p->occurrence, .id = p->reply_id, .via = p->via, .subject = p->subject, .markdown = p->markdown,
 			              .in_reply_to = p->in_reply_to, .private_msg = p->anonymous};
 			if (core_send_member(c, &o) < 0)
 				result = -EAGAIN;
@@ -518,6 +602,7 @@ static void receive_comment(core *c, const coco_campaign *camp, const coco_membe
 		                      camp->provider_name ? camp->provider_name : "the provider"),
 		.reply_id = core_message_id(c, "conf", camp->id, m->key, mb->id),
 		.in_reply_to = m->remote_id ? xstrdup(m->remote_id) : NULL,
+		.via = m->channel ? xstrdup(m->channel) : NULL,
 		.sync_reply = channel_caps(c, m->channel) & CHANNEL_SYNC_REPLY,
 	};
 	_cleanup_free_ char *key = core_record_key(c, m, anon);
@@ -674,7 +759,7 @@ static void reject_unrecordable(core *c, const inbound_msg *m, const coco_campai
 		_cleanup_free_ char *subj = reply_subject(m->subject, "your message");
 		outbound o = {.camp = camp, .to = mb, .kind = "reply", .round = round, .id = id,
 		              .subject = subj, .markdown = md, .in_reply_to = m->remote_id,
-		              .private_msg = anonymous};
+		              .private_msg = anonymous, .via = m->channel};
 		core_send_member(c, &o);
 	}
 	char pseudo[SECRET_PSEUDO_LEN + 1];
@@ -689,22 +774,41 @@ static void reject_unrecordable(core *c, const inbound_msg *m, const coco_campai
 static void reject_untagged(core *c, const inbound_msg *m, const coco_campaign *camp,
                             const coco_member *mb, inbound_done_fn done, void *ud)
 {
+	unsigned n_open = 0;
+	const coco_round *only = only_open_round(c, camp, mb, &n_open);
+	_cleanup_free_ char *open = open_rounds_list(c, camp, mb);
 	coco_localtime lt = {0};
 	(void)schedule_utc_to_local(clock_now(), camp->timezone, &lt, NULL);
 	_cleanup_free_ char *what = xasprintf("untagged/%04d-%02d-%02d", lt.year, lt.month, lt.day);
 	_cleanup_free_ char *id = core_message_id(c, "reply", camp->id, what, mb->id);
+	/* The notice's own reply address carries the member's code (round "none"): a reply to
+	 * it proves the mailbox, and the core finds the round as for any reply without one. */
+	_cleanup_free_ char *what_now =
+		only ? xasprintf("Open for you now:\n\n%s\nTo answer it, reply to this message "
+		                 "with your answers (or use **Reply** on its invitation or reminder): "
+		                 "a reply to this message counts for \"%s\".\n\n",
+		                 open, core_round_title(only))
+		: n_open ? xasprintf("Open for you now:\n\n%s\nTo answer one, please use **Reply** on "
+		                     "the invitation or reminder of that round: its reply address "
+		                     "carries your personal code and says which round you answer.\n\n",
+		                     open)
+		         : xstrdup("No round is open for you right now; you will get an invitation "
+		                   "when the next one opens.\n\n");
 	_cleanup_free_ char *md = xasprintf(
 		"Hello %s,\n\nwe received a message from your address that we could not record: it "
 		"was not a reply to one of our messages, so nothing in it shows that it comes from "
-		"you. To answer, please use **Reply** on the invitation or reminder of the round: its "
-		"reply address carries your personal code.\n\nIf you did not write to us, you can "
-		"ignore this message.\n",
-		mb->name ? mb->name : mb->id);
+		"you.\n\n%sIf you did not write to us, you can ignore this message.\n",
+		mb->name ? mb->name : mb->id, what_now);
 	_cleanup_free_ char *subj = reply_subject(m->subject, "your message");
 	outbound o = {.camp = camp, .to = mb, .kind = "reply", .round = "none", .id = id,
-	              .subject = subj, .markdown = md, .in_reply_to = m->remote_id};
+	              .subject = subj, .markdown = md, .in_reply_to = m->remote_id,
+	              .via = m->channel};
 	core_send_member(c, &o);
-	reject(c, m, camp, mb, "no reply tag: the From address alone does not show who wrote it",
+	reject(c, m, camp, mb,
+	       m->conversation ? "unknown reply tag (of a member or round no longer in the "
+	                         "configuration, or made up): the From address alone does not "
+	                         "show who wrote it"
+	                       : "no reply tag: the From address alone does not show who wrote it",
 	       done, ud);
 }
 
@@ -805,16 +909,21 @@ void core_receive(core *c, const inbound_msg *m, inbound_done_fn done, void *ud)
 		unsigned n;
 		r = only_open_round(c, camp, mb, &n);
 		if (!r) {
-			_cleanup_free_ char *md = xasprintf(
-				"Hello %s,\n\nthanks for writing. %s, so I could not tell which "
-				"round your message answers. Please reply to the message of the "
-				"round you are answering.\n",
-				mb->name ? mb->name : mb->id,
-				n == 0 ? "No round is open for you right now"
-				       : "Several rounds are open for you");
+			_cleanup_free_ char *open = open_rounds_list(c, camp, mb);
+			_cleanup_free_ char *md =
+				n == 0 ? xasprintf("Hello %s,\n\nthanks for writing. No round is open for "
+				                   "you right now, so your message was not recorded as an "
+				                   "answer. You will get an invitation when the next one "
+				                   "opens.\n", mb->name ? mb->name : mb->id)
+				       : xasprintf("Hello %s,\n\nthanks for writing. Several rounds are "
+				                   "open for you, so I could not tell which one your message "
+				                   "answers, and nothing was recorded:\n\n%s\nPlease reply "
+				                   "to the message of the round you are answering (its "
+				                   "invitation or reminder).\n",
+				                   mb->name ? mb->name : mb->id, open);
 			log_info("message %s from %s: no round could be told (%u open)", m->key,
 			         mb->id, n);
-			reply(c, camp, mb, "none", false, m, m->subject, md, done, ud);
+			reply(c, camp, mb, "none", false, NULL, m, m->subject, md, done, ud);
 			return;
 		}
 	}
@@ -827,16 +936,25 @@ void core_receive_answer(core *c, const inbound_msg *m, const coco_campaign *cam
 {
 	campaign_rt *ct = ct_find(c, camp->id);
 	round_rt *rt = ct ? rt_find(ct, r->id) : NULL;
-	if (!rt || !rt->occurrence || (rt->state != RS_OPEN && rt->state != RS_SCHEDULED) ||
+	/* The occurrence comes from the message replied to, when the conversation index knows
+	 * it: the reply tag names the member and the round, not the month. A reply to an
+	 * earlier occurrence's message finds that occurrence closed (only the current one is
+	 * ever open) and is recorded nowhere. No reference: the current occurrence. */
+	const char *ref_occ = core_conversation_occurrence(c, m->channel, m->thread);
+	bool earlier = rt && rt->occurrence && ref_occ && !STREQ(ref_occ, rt->occurrence);
+	if (!rt || !rt->occurrence || earlier || (rt->state != RS_OPEN && rt->state != RS_SCHEDULED) ||
 	    r->kind == ROUND_ANNOUNCE) {
-		_cleanup_free_ char *md = xasprintf(
-			"Hello %s,\n\n\"%s\" is %s, so your message was not recorded as an answer.\n",
-			mb->name ? mb->name : mb->id, r->title ? r->title : r->id,
-			r->kind == ROUND_ANNOUNCE ? "an announcement" : "closed");
-		log_info("%s/%s: message %s from %s arrived while the round is %s", camp->id, r->id,
-		         m->key, r->anonymous ? "a member" : mb->id,
-		         rt ? round_state_names[rt->state] : "unknown");
-		reply(c, camp, mb, r->id, r->anonymous, m, m->subject, md, done, ud);
+		_cleanup_free_ char *md = round_closed_text(c, camp, mb, r, rt,
+		                                            earlier ? ref_occ : NULL);
+		const char *who = r->anonymous ? "a member" : mb->id;
+		if (earlier)
+			log_info("%s/%s: message %s from %s answers occurrence %s, which is closed",
+			         camp->id, r->id, m->key, who, ref_occ);
+		else
+			log_info("%s/%s: message %s from %s arrived while the round is %s", camp->id,
+			         r->id, m->key, who, rt ? round_state_names[rt->state] : "unknown");
+		reply(c, camp, mb, r->id, r->anonymous, earlier ? ref_occ : rt ? rt->occurrence : NULL,
+		      m, m->subject, md, done, ud);
 		return;
 	}
 
@@ -844,7 +962,11 @@ void core_receive_answer(core *c, const inbound_msg *m, const coco_campaign *cam
 	size_t n_ideas = strv_length(ballot);
 	_cleanup_answer_parse_ answer_parse *ap = NULL;
 	_cleanup_free_ char *text = text_with_items(m);
-	int k = answer_parse_text(r, n_ideas, text, &ap);
+	/* Ideas withdrawn since the ballot went out (forget) take no dots. */
+	_cleanup_free_ bool *withdrawn = n_ideas ? xcalloc(n_ideas, sizeof *withdrawn) : NULL;
+	for (size_t i = 0; i < n_ideas; i++)
+		withdrawn[i] = STREQ(ballot[i], DIGEST_IDEA_WITHDRAWN);
+	int k = answer_parse_ballot(r, n_ideas, withdrawn, text, strlen(text), &ap);
 	if (k < 0) {
 		strv_free(ballot);
 		finish_errno(done, ud, k);
@@ -878,7 +1000,7 @@ void core_receive_answer(core *c, const inbound_msg *m, const coco_campaign *cam
 		log_info("%s/%s: message %s from %s not understood (%zu error%s), told them how to "
 		         "answer", camp->id, r->id, m->key, r->anonymous ? "a member" : mb->id,
 		         answer_parse_n_errors(ap), answer_parse_n_errors(ap) == 1 ? "" : "s");
-		reply(c, camp, mb, r->id, r->anonymous, m, m->subject, md, done, ud);
+		reply(c, camp, mb, r->id, r->anonymous, rt->occurrence, m, m->subject, md, done, ud);
 		return;
 	}
 
@@ -919,6 +1041,7 @@ void core_receive_answer(core *c, const inbound_msg *m, const coco_campaign *cam
 		.done_userdata = ud,
 		.campaign = xstrdup(camp->id),
 		.round = xstrdup(r->id),
+		.occurrence = xstrdup(rt->occurrence),
 		.member = xstrdup(mb->id),
 		.identity = xstrdup(identity),
 		.anonymous = r->anonymous,
@@ -926,6 +1049,7 @@ void core_receive_answer(core *c, const inbound_msg *m, const coco_campaign *cam
 		.markdown = TAKE_PTR(md),
 		.reply_id = core_message_id(c, "conf", camp->id, m->key, mb->id),
 		.in_reply_to = m->remote_id ? xstrdup(m->remote_id) : NULL,
+		.via = m->channel ? xstrdup(m->channel) : NULL,
 		.sync_reply = channel_caps(c, m->channel) & CHANNEL_SYNC_REPLY,
 	};
 	_cleanup_free_ char *path = core_answers_path(camp->id, r->id, rt->occurrence);
@@ -950,7 +1074,7 @@ void core_reply(core *c, const coco_campaign *camp, const coco_member *mb, const
                 const inbound_msg *m, const char *md, inbound_done_fn done, void *ud)
 {
 	const coco_round *r = round ? campaign_find_round(camp, round) : NULL;
-	reply(c, camp, mb, round, r && r->anonymous, m, m->subject, md, done, ud);
+	reply(c, camp, mb, round, r && r->anonymous, NULL, m, m->subject, md, done, ud);
 }
 
 void core_reject(core *c, const inbound_msg *m, const coco_campaign *camp,

@@ -27,11 +27,20 @@ void core_set_channels(core *c, const channel_ops *const *channels, size_t n)
 
 /* The channel that carries a member's own messages: the first running one that reaches
  * members privately and has an address of its kind for this member, unless the member
- * unsubscribed there from the campaign (core-unsub.c: confirmations still go). */
+ * unsubscribed there from the campaign (core-unsub.c: confirmations still go). What answers
+ * a message goes back the way it came (o->via), when that way reaches them. */
 static const channel_ops *member_channel(core *c, const outbound *o, const char **ret_address,
                                          bool *ret_muted)
 {
 	const coco_member *m = o->to;
+	for (size_t i = 0; o->via && i < c->n_channels; i++) {
+		const char *a = config_member_address(m, c->channels[i]->address);
+		if (STREQ(c->channels[i]->name, o->via) && (c->channels[i]->caps & CHANNEL_DM) && a &&
+		    (STREQ(o->kind, "confirmation") || !core_muted(c, o->camp, m, a))) {
+			*ret_address = a;
+			return c->channels[i];
+		}
+	}
 	for (size_t i = 0; i < c->n_channels; i++) {
 		const char *a = config_member_address(m, c->channels[i]->address);
 		if ((c->channels[i]->caps & CHANNEL_DM) && a && !STREQ(o->kind, "confirmation") &&

@@ -29,6 +29,7 @@ typedef struct round_rt {
 	char *prev_occurrence;   /* the last digested occurrence, for the trend */
 	char *ballot_occurrence; /* vote rounds: which occurrence of Source= is on the ballot */
 	cJSON *reminded;         /* {"member": reminders sent in this occurrence} */
+	cJSON *reminded_at;      /* {"member": when the last of them was queued} */
 	cJSON *answered;         /* cache {"member": true} for the occurrence, NULL = not loaded */
 } round_rt;
 
@@ -121,6 +122,9 @@ int core_resubscribe(core *c, const cJSON *req, cJSON **ret_reply, char **ret_er
 
 /* The conversation a channel's message (by its remote id) belongs to, or NULL. */
 const char *core_conversation_lookup(core *c, const char *channel, const char *remote_id);
+/* The occurrence of the round that message was about, or NULL (not about one, or recorded
+ * before the index kept occurrences). */
+const char *core_conversation_occurrence(core *c, const char *channel, const char *remote_id);
 
 
 typedef struct outbound {
@@ -137,6 +141,10 @@ typedef struct outbound {
 	const char *in_reply_to;
 	const cJSON *prompt;    /* the prompt as data (channel_msg.prompt), or NULL */
 	bool private_msg; /* about an anonymous answer: the spool keeps no content once sent */
+	/* The channel the member's message came by (a confirmation, a reply to it), or NULL:
+	 * it carries the answer back when it can reach the member (CHANNEL_DM and an address
+	 * of its kind), else the member's first channel. */
+	const char *via;
 } outbound;
 
 round_rt *rt_find(campaign_rt *ct, const char *round);
@@ -175,8 +183,13 @@ int round_open(core *c, const coco_campaign *camp, campaign_rt *ct, round_rt *rt
                const char *why);
 int round_close(core *c, const coco_campaign *camp, campaign_rt *ct, round_rt *rt,
                 const char *why);
-void round_remind(core *c, const coco_campaign *camp, campaign_rt *ct, round_rt *rt, bool force,
-                  unsigned *ret_sent);
+/* Reminders due (by_hand false: the schedule's), or one to each member who has not answered
+ * (by_hand: `cococtl remind`), except those invited or reminded less than
+ * REMIND_GUARD_HOURS ago unless force; ret_skipped (may be NULL) gets
+ * [{"member","why"}] of those. */
+enum { REMIND_GUARD_HOURS = 12 };
+void round_remind(core *c, const coco_campaign *camp, campaign_rt *ct, round_rt *rt,
+                  bool by_hand, bool force, unsigned *ret_sent, cJSON *ret_skipped);
 /* A digest's links to the web view (Markdown, or html) made member m's own, valid for
  * CORE_DIGEST_LINK_DAYS; NULL without [Web] BaseUrl= (send the text as it is). */
 #define CORE_DIGEST_LINK_DAYS 30

@@ -4,7 +4,9 @@
  * aside), never to the site's own domain (two robots of one site would answer each other),
  * and only through the channel the mail came through, when it writes to one person. A flood
  * of forged senders costs at most STRANGER_PER_HOUR replies an hour: coco is no backscatter
- * source worth using. */
+ * source worth using. And none at all when the channel says so (inbound_msg.
+ * no_stranger_reply: mail's [Mail] ReplyToStrangers=, or a From the site's own server did
+ * not vouch for). */
 #define _GNU_SOURCE
 #include <string.h>
 #include <strings.h>
@@ -41,6 +43,11 @@ void core_reply_stranger(core *c, const inbound_msg *m)
 		return;
 	if (STREQ(ch->address, "email") && !strchr(m->from, '@'))
 		return;
+	if (m->no_stranger_reply) {
+		log_info("message %s from %s: no member; no automatic reply (ReplyToStrangers=, or "
+		         "the sender's domain not authenticated)", m->key, m->from);
+		return;
+	}
 	if (m->from_own_domain) {
 		log_info("message %s from %s: no reply to a stranger of our own domain", m->key,
 		         m->from);

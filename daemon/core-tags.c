@@ -1,7 +1,9 @@
 /* core-tags: the reply-tag index, tag → (campaign, member, what it answers).
  *
- * Every member has one tag for the campaign's digests, one to unsubscribe from the
- * campaign (core-unsub.c) and two per round (the round, its digest): members × (2 + 2 ×
+ * Every member has one tag for the campaign's digests, one for messages about no round (the
+ * notices of core-inbound.c, round "none": a reply to one proves the mailbox and the core
+ * finds the round itself), one to unsubscribe from the campaign (core-unsub.c) and two per
+ * round (the round, its digest): members × (3 + 2 ×
  * rounds) entries. It used to be a cJSON object, about 450 bytes
  * an entry and a linear scan per lookup (and per insert: building it was quadratic). Here an
  * entry is 32 bytes in one array, found through an open-addressing table of indices.
@@ -21,7 +23,8 @@
 typedef struct tag_entry {
 	char tag[SECRET_TAG_LEN]; /* no NUL */
 	uint32_t camp, member; /* member: ROOM_MEMBER for a room tag */
-	int32_t round; /* index in the campaign's rounds, or -1: the campaign's digest */
+	int32_t round; /* index in the campaign's rounds, or -1: the campaign's digest (digest
+	                * set), the unsubscribe token (unsub set) or no round (a notice) */
 	bool digest;   /* a reply to a digest ("digest", "digest:ROUND"), not an answer */
 	bool unsub;    /* the unsubscribe token (CORE_UNSUB_WHAT): never a reply's tag */
 } tag_entry;
@@ -62,7 +65,7 @@ static void tags_add(core_tags *t, const secret *key, const coco_campaign *camp,
 		e.unsub = true;
 		secret_tag(key, camp->id, CORE_UNSUB_WHAT, member, tag);
 	} else if (ri < 0)
-		secret_tag(key, camp->id, "digest", member, tag);
+		secret_tag(key, camp->id, digest ? "digest" : "none", member, tag);
 	else if (digest) {
 		_cleanup_free_ char *dr = xasprintf("digest:%s", camp->rounds[ri].id);
 		secret_tag(key, camp->id, dr, member, tag);
@@ -118,7 +121,7 @@ core_tags *core_tags_build(const coco_config *cfg, const secret *key)
 {
 	size_t n = 0;
 	for (size_t i = 0; i < cfg->n_campaigns; i++)
-		n += cfg->campaigns[i].n_members * (2 + 2 * cfg->campaigns[i].n_rounds) +
+		n += cfg->campaigns[i].n_members * (3 + 2 * cfg->campaigns[i].n_rounds) +
 		     cfg->campaigns[i].n_rounds;
 	if (n >= UINT32_MAX / 4) { /* some 10^9 members: the config could not be loaded */
 		log_error("%zu reply tags: more than the tag index holds", n);
@@ -134,6 +137,8 @@ core_tags *core_tags_build(const coco_config *cfg, const secret *key)
 	for (size_t i = 0; i < cfg->n_campaigns; i++) {
 		const coco_campaign *camp = &cfg->campaigns[i];
 		for (size_t m = 0; m < camp->n_members; m++) {
+			/* First: a round named "none" or "digest" wins its tag. */
+			tags_add(t, key, camp, (uint32_t)i, (uint32_t)m, -1, false, false);
 			tags_add(t, key, camp, (uint32_t)i, (uint32_t)m, -1, true, false);
 			tags_add(t, key, camp, (uint32_t)i, (uint32_t)m, -1, false, true);
 			for (size_t k = 0; k < camp->n_rounds; k++) {

@@ -100,6 +100,8 @@ static void rt_reset_occurrence(round_rt *rt)
 {
 	cJSON_Delete(rt->reminded);
 	rt->reminded = cJSON_CreateObject();
+	cJSON_Delete(rt->reminded_at);
+	rt->reminded_at = cJSON_CreateObject();
 	cJSON_Delete(rt->answered);
 	rt->answered = NULL;
 }
@@ -134,6 +136,8 @@ int core_ct_save(core *c, campaign_rt *ct)
 		if (rt->ballot_occurrence)
 			cJSON_AddStringToObject(r, "ballot", rt->ballot_occurrence);
 		cJSON_AddItemToObject(r, "reminded", cJSON_Duplicate(rt->reminded, 1));
+		if (rt->reminded_at && rt->reminded_at->child)
+			cJSON_AddItemToObject(r, "reminded_at", cJSON_Duplicate(rt->reminded_at, 1));
 	}
 	_cleanup_free_ char *s = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
@@ -200,6 +204,7 @@ static int ct_load(core *c, const coco_campaign *camp, campaign_rt *ct)
 		const cJSON *s = cJSON_GetObjectItemCaseSensitive(rounds, rt->id);
 		const char *state = core_json_str(s, "state");
 		rt->reminded = cJSON_CreateObject();
+		rt->reminded_at = cJSON_CreateObject();
 		if (!state) {
 			rt_schedule_next(c, camp, rt, INT64_MIN);
 			continue;
@@ -221,6 +226,11 @@ static int ct_load(core *c, const coco_campaign *camp, campaign_rt *ct)
 		if (cJSON_IsObject(rem)) {
 			cJSON_Delete(rt->reminded);
 			rt->reminded = cJSON_Duplicate(rem, 1);
+		}
+		const cJSON *rat = cJSON_GetObjectItemCaseSensitive(s, "reminded_at");
+		if (cJSON_IsObject(rat)) {
+			cJSON_Delete(rt->reminded_at);
+			rt->reminded_at = cJSON_Duplicate(rat, 1);
 		}
 	}
 	cJSON_Delete(o);
@@ -631,8 +641,28 @@ static bool member_reminders(core *c, const coco_campaign *camp, const coco_roun
 	return true;
 }
 
-void round_remind(core *c, const coco_campaign *camp, campaign_rt *ct, round_rt *rt, bool force,
-                  unsigned *ret_sent)
+/* Why a reminder by hand would come too soon for this member ("reminded 3 hours ago"), or
+ * NULL: invited or reminded within REMIND_GUARD_HOURS. */
+static char *too_soon(const round_rt *rt, const coco_member *m, int64_t now)
+{
+	const int64_t guard = REMIND_GUARD_HOURS * INT64_C(3600);
+	int64_t at = core_json_i64(rt->reminded_at, m->id, INT64_MIN);
+	const char *what = "reminded";
+	if (at == INT64_MIN || (rt->open_at != INT64_MAX && rt->open_at > at)) {
+		at = rt->open_at != INT64_MAX ? rt->open_at : INT64_MIN;
+		what = "invited";
+	}
+	if (at == INT64_MIN || now - at >= guard || now < at)
+		return NULL;
+	int64_t mins = (now - at) / 60;
+	return mins < 60 ? xasprintf("%s %lld minute%s ago", what, (long long)mins,
+	                             mins == 1 ? "" : "s")
+	                 : xasprintf("%s %lld hour%s ago", what, (long long)(mins / 60),
+	                             mins / 60 == 1 ? "" : "s");
+}
+
+void round_remind(core *c, const coco_campaign *camp, campaign_rt *ct, round_rt *rt,
+                  bool by_hand, bool force, unsigned *ret_sent, cJSON *ret_skipped)
 {
 	const coco_round *r = campaign_find_round(camp, rt->id);
 	int64_t now = clock_now();
@@ -648,21 +678,36 @@ void round_remind(core *c, const coco_campaign *camp, campaign_rt *ct, round_rt 
 			continue;
 		while (due < nt && times[due] <= now)
 			due++;
-		if (force)
+		if (by_hand) {
+			/* Twice `cococtl remind` is not twice the mail: the same member is not
+			 * nudged again within hours, by hand or by schedule, unless forced. */
+			_cleanup_free_ char *why = force ? NULL : too_soon(rt, m, now);
+			if (why) {
+				if (ret_skipped) {
+					cJSON *o = cJSON_CreateObject();
+					cJSON_AddStringToObject(o, "member", m->id);
+					cJSON_AddStringToObject(o, "why", why);
+					cJSON_AddItemToArray(ret_skipped, o);
+				}
+				continue;
+			}
 			due = sent + 1;
+		}
 		if (due <= sent)
 			continue;
 		/* After downtime several may be due: one reminder, not a burst. And one that comes
 		 * so late that less than half of its lead time to the close is left (a "4 hours
 		 * left" reminder with minutes to go) is dropped, not sent. */
 		bool stale = false;
-		if (!force && due >= 1 && due <= nt) {
+		if (!by_hand && due >= 1 && due <= nt) {
 			int64_t at = times[due - 1];
 			stale = now - at > (rt->close_at - at) / 2;
 		}
 		if (!stale) {
 			core_send_round_message(c, camp, r, rt, m, "reminder", due);
 			n++;
+			cJSON_DeleteItemFromObjectCaseSensitive(rt->reminded_at, m->id);
+			cJSON_AddNumberToObject(rt->reminded_at, m->id, (double)now);
 		} else
 			dropped++;
 		cJSON_DeleteItemFromObjectCaseSensitive(rt->reminded, m->id);
@@ -858,7 +903,7 @@ int core_tick(core *c)
 				break;
 			}
 			if (rt->state == RS_OPEN)
-				round_remind(c, camp, ct, rt, false, NULL);
+				round_remind(c, camp, ct, rt, false, false, NULL, NULL);
 		}
 		if (ct->digest_next == INT64_MIN)
 			ct_schedule_digest(c, camp, ct, now);
@@ -915,6 +960,7 @@ static void campaigns_free(core *c)
 			free(rt->prev_occurrence);
 			free(rt->ballot_occurrence);
 			cJSON_Delete(rt->reminded);
+			cJSON_Delete(rt->reminded_at);
 			cJSON_Delete(rt->answered);
 		}
 		free(ct->rounds);
@@ -959,11 +1005,18 @@ static char *conversation_key(const char *chan, const char *remote_id)
 	return xasprintf("%s %s", chan, remote_id);
 }
 
-static void conversation_put(core *c, const char *chan, const char *remote, const char *ref)
+/* The index holds {"c": reference, "o": occurrence} per message: the occurrence of the
+ * round the message was about, when it was about one, so that a reply to last month's
+ * invitation is not taken for an answer to this month's. */
+static void conversation_put(core *c, const char *chan, const char *remote, const char *ref,
+                             const char *occ)
 {
 	_cleanup_free_ char *k = conversation_key(chan, remote);
 	cJSON_DeleteItemFromObjectCaseSensitive(c->conversations, k);
-	cJSON_AddStringToObject(c->conversations, k, ref);
+	cJSON *v = cJSON_AddObjectToObject(c->conversations, k);
+	cJSON_AddStringToObject(v, "c", ref);
+	if (occ)
+		cJSON_AddStringToObject(v, "o", occ);
 }
 
 static int on_conversation_line(const char *line, size_t len, void *userdata)
@@ -973,32 +1026,44 @@ static int on_conversation_line(const char *line, size_t len, void *userdata)
 	const char *ch = core_json_str(o, "channel"), *remote = core_json_str(o, "remote"),
 	           *ref = core_json_str(o, "conversation");
 	if (ch && remote && ref)
-		conversation_put(c, ch, remote, ref);
+		conversation_put(c, ch, remote, ref, core_json_str(o, "occurrence"));
 	cJSON_Delete(o);
 	return 0;
 }
 
-const char *core_conversation_lookup(core *c, const char *chan, const char *remote_id)
+static const cJSON *conversation_entry(core *c, const char *chan, const char *remote_id)
 {
 	if (!chan || !remote_id)
 		return NULL;
 	_cleanup_free_ char *k = conversation_key(chan, remote_id);
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(c->conversations, k);
-	return cJSON_IsString(v) ? v->valuestring : NULL;
+	return cJSON_GetObjectItemCaseSensitive(c->conversations, k);
+}
+
+const char *core_conversation_lookup(core *c, const char *chan, const char *remote_id)
+{
+	return core_json_str(conversation_entry(c, chan, remote_id), "c");
+}
+
+const char *core_conversation_occurrence(core *c, const char *chan, const char *remote_id)
+{
+	return core_json_str(conversation_entry(c, chan, remote_id), "o");
 }
 
 void core_note_sent(const char *chan, const cJSON *msg, const char *remote_id, void *userdata)
 {
 	core *c = userdata;
 	const char *ref = core_json_str(msg, "conversation");
+	const char *occ = core_json_str(msg, "occurrence");
 	if (!ref || !remote_id || core_conversation_lookup(c, chan, remote_id))
 		return;
-	conversation_put(c, chan, remote_id, ref);
+	conversation_put(c, chan, remote_id, ref, occ);
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddNumberToObject(o, "v", 1);
 	cJSON_AddStringToObject(o, "channel", chan);
 	cJSON_AddStringToObject(o, "remote", remote_id);
 	cJSON_AddStringToObject(o, "conversation", ref);
+	if (occ)
+		cJSON_AddStringToObject(o, "occurrence", occ);
 	_cleanup_free_ char *line = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	/* Committed with the next group commit; a crash before it loses the entry, and a reply

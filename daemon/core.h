@@ -70,6 +70,11 @@ cJSON *core_failing_addresses(core *c);
  * status`: an array of {"campaign","member","address","at","via"}. The caller owns it. */
 cJSON *core_unsubscribed(core *c);
 
+/* The messages kept in rejected/messages.jsonl, for `cococtl status`: {"count", "path",
+ * "last_at", "last_reason"} (erased ones not counted; no last_* when none). The caller owns
+ * it. */
+cJSON *core_rejected_summary(core *c);
+
 /* Handles a control request: rounds, open, close, remind, digest, export, forget,
  * resubscribe. Returns
  * -EOPNOTSUPP (without touching the outputs) for a command it does not know. */

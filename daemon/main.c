@@ -254,6 +254,7 @@ static int handle_status(cocod *d, cJSON **ret)
 		cJSON_AddStringToObject(o, "last_reload_error", d->last_reload_error);
 	cJSON_AddItemToObject(o, "failing_addresses", core_failing_addresses(d->core));
 	cJSON_AddItemToObject(o, "unsubscribed", core_unsubscribed(d->core));
+	cJSON_AddItemToObject(o, "rejected", core_rejected_summary(d->core));
 	*ret = o;
 	return 0;
 }

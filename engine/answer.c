@@ -58,6 +58,7 @@ typedef struct parser {
 	size_t n_lines;
 	size_t n_statement_lines; /* lines with statements, understood or not */
 	size_t n_ideas; /* on the ballot */
+	const bool *withdrawn; /* n_ideas flags, or NULL: ideas withdrawn since (forget) */
 	unsigned max_votes;
 	answer_parse *res;
 	size_t n_statements;
@@ -302,6 +303,13 @@ static stmt_kind statement_at(const parser *ps, const char *s, const char *e, bo
 	if (t > s) {
 		const char *c = answer_skip_ws(t, e);
 		size_t cl = answer_colon_len(c, e);
+		/* At the start of a line in a survey, "1) 4" and "Q2 = 9" are what people write
+		 * for "1: 4" and "2: 9". Only there: "=" in the middle of a text answer is prose,
+		 * and in an idea round "1) " is a bullet. */
+		if (!cl && line_start && ps->round->kind == ROUND_SURVEY && c < e &&
+		    ((*c == ')' && c == t && answer_all_digits(s, t)) || *c == '=') &&
+		    ref_resolve(ps->round, s, t) != -EINVAL)
+			cl = 1;
 		if (cl) {
 			long q = ref_resolve(ps->round, s, t);
 			stmt_kind k = STMT_NONE;
@@ -449,8 +457,11 @@ static void handle_vote(parser *ps, const char *s, const char *e, const char *bo
 	}
 	unsigned long long idea, dots, sum = 0;
 	const char *p = body, *tok = NULL;
+	strbuf gone = {0}; /* withdrawn ideas voted for: refused, the other dots taken */
+	size_t n_gone = 0;
 	int r;
-	/* Check the whole statement first: a vote is taken entirely or not at all. */
+	/* Check the whole statement first: a vote is taken entirely or not at all, but for
+	 * dots on withdrawn ideas, which are said back and left out. */
 	while ((r = next_vote_token(&p, e, &idea, &dots, &tok)) > 0) {
 		if (idea < 1 || idea > ps->n_ideas) {
 			if (ps->n_ideas == 0)
@@ -463,12 +474,32 @@ static void handle_vote(parser *ps, const char *s, const char *e, const char *bo
 		}
 		if (dots == 0) {
 			add_error(ps, s, e, "“%.*s” gives no dots", (int)(p - tok), tok);
+			strbuf_done(&gone);
 			return;
+		}
+		if (ps->withdrawn && ps->withdrawn[idea - 1]) {
+			/* Each withdrawn idea named once, however many dots it was given. */
+			const char *q = body, *t2 = NULL;
+			unsigned long long i2, d2;
+			bool before = false;
+			while (!before && q < tok && next_vote_token(&q, e, &i2, &d2, &t2) > 0)
+				before = t2 < tok && i2 == idea;
+			if (!before)
+				strbuf_printf(&gone, "%s%llu", n_gone++ ? " and " : "", idea);
+			continue;
 		}
 		sum = dots > ULLONG_MAX / 2 || sum > ULLONG_MAX / 2 ? ULLONG_MAX / 2 : sum + dots;
 	}
+	_cleanup_free_ char *gone_list = gone.s ? strbuf_steal(&gone) : NULL;
 	if (r < 0) {
 		add_error(ps, s, e, "“%.*s” is not an idea number", (int)(p - tok), tok);
+		return;
+	}
+	if (sum == 0 && gone_list) {
+		add_error(ps, s, e, "idea%s %s %s withdrawn by %s author%s; give your dots to "
+			  "another idea", n_gone == 1 ? "" : "s", gone_list,
+			  n_gone == 1 ? "was" : "were", n_gone == 1 ? "its" : "their",
+			  n_gone == 1 ? "" : "s");
 		return;
 	}
 	if (sum == 0) {
@@ -482,8 +513,14 @@ static void handle_vote(parser *ps, const char *s, const char *e, const char *bo
 	}
 	p = body;
 	while (next_vote_token(&p, e, &idea, &dots, &tok) > 0)
-		record_vote(ps->res, (size_t)idea, (unsigned)dots);
+		if (!ps->withdrawn || !ps->withdrawn[idea - 1])
+			record_vote(ps->res, (size_t)idea, (unsigned)dots);
 	ps->n_statements++;
+	if (gone_list)
+		add_error(ps, s, e, "idea%s %s %s withdrawn by %s author%s, so no dots went to %s; "
+			  "your other dots were recorded", n_gone == 1 ? "" : "s", gone_list,
+			  n_gone == 1 ? "was" : "were", n_gone == 1 ? "its" : "their",
+			  n_gone == 1 ? "" : "s", n_gone == 1 ? "it" : "them");
 }
 
 static void handle_skip(parser *ps, const char *s, const char *e, const char *body)
@@ -821,16 +858,22 @@ static void route_free_text(parser *ps)
 		strbuf_done(&b);
 		return;
 	}
-	for (size_t i = 0; i < ps->n_free; i++) {
-		const char *s = ps->free_paras[i], *e = s + strlen(s);
-		if (n_open > 0)
-			add_error(ps, s, e,
-				  "not understood; to answer a question in words, start with "
-				  "its number, like “%zu: …”",
-				  first_open + 1);
-		else
-			add_error(ps, s, e, "not understood");
-	}
+	/* Each line as the member wrote it: two lines quoted as one would be a line they
+	 * never wrote. */
+	for (size_t i = 0; i < ps->n_free; i++)
+		for (const char *s = ps->free_paras[i]; *s;) {
+			const char *e = s + strcspn(s, "\n");
+			if (e > s) {
+				if (n_open > 0)
+					add_error(ps, s, e,
+						  "not understood; to answer a question in words, "
+						  "start with its number, like “%zu: …”",
+						  first_open + 1);
+				else
+					add_error(ps, s, e, "not understood");
+			}
+			s = *e ? e + 1 : e;
+		}
 }
 
 /* Required questions the message left without an answer (a required one cannot be skipped). */
@@ -868,11 +911,18 @@ static void split_lines(parser *ps, const char *s, const char *e)
 int answer_parse_mem(const coco_round *round, size_t n_ideas, const void *data, size_t size,
 		     answer_parse **ret)
 {
+	return answer_parse_ballot(round, n_ideas, NULL, data, size, ret);
+}
+
+int answer_parse_ballot(const coco_round *round, size_t n_ideas, const bool *withdrawn,
+			const void *data, size_t size, answer_parse **ret)
+{
 	if (!round || (!data && size > 0) || !ret)
 		return -EINVAL;
 	parser ps = {
 	    .round = round,
 	    .n_ideas = n_ideas,
+	    .withdrawn = withdrawn,
 	    /* config fills in the default; a hand-built round may leave it 0 */
 	    .max_votes = round->votes ? round->votes : 3,
 	    .res = xcalloc(1, sizeof(answer_parse)),

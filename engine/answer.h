@@ -7,6 +7,9 @@
  * The grammar (keywords and references case-insensitive, text kept as written):
  *   1: 4            answer question 1 (also q1:, #1:, or the question id "mood:");
  *   1: 4, 2: b      several on a line, separated by ',' or ';' (or a space before "N:");
+ *   1) 4, q2 = 9    in a survey, at the start of a line, ')' after a number or '=' after a
+ *                   reference stand for the colon (not elsewhere: "=" in a text answer is
+ *                   prose, and "1) " in an idea round is a bullet);
  *   3: free words   a text answer runs to the end of the line, and on over the following
  *                   lines until a blank line or the next statement; "3:" alone on a line
  *                   takes the lines below it;
@@ -37,7 +40,8 @@
  * Other lines that follow no grammar are free text. In an idea round each paragraph is an
  * idea. In a survey the paragraphs answer the text question only when the message is nothing
  * but free text and the round has exactly one text question (so free text never replaces an
- * answer, nor becomes one beside statements); anywhere else each paragraph is an error, which
+ * answer, nor becomes one beside statements); anywhere else each line of it is an error (as
+ * written: two lines quoted as one would be a line nobody wrote), which
  * in a survey with a text question left open says to start with its number ("5: …"). Within
  * one message a later answer to the same question replaces an earlier one, and an answer and a
  * skip of the same question replace each other. Full-width ':' '，' '、' '；' (Japanese input
@@ -68,6 +72,12 @@ int answer_parse_text(const coco_round *round, size_t n_ideas, const char *text,
 		      answer_parse **ret);
 int answer_parse_mem(const coco_round *round, size_t n_ideas, const void *data, size_t size,
 		     answer_parse **ret);
+/* answer_parse_mem() for a vote round whose ballot has ideas withdrawn since it was sent
+ * (`cococtl forget`): withdrawn[i] (n_ideas flags, or NULL for none) for idea i + 1. Dots for
+ * a withdrawn idea are not taken, and said so ("idea 1 was withdrawn by its author…"); the
+ * other dots of the same line are. */
+int answer_parse_ballot(const coco_round *round, size_t n_ideas, const bool *withdrawn,
+			const void *data, size_t size, answer_parse **ret);
 answer_parse *answer_parse_free(answer_parse *p);
 void answer_parse_freep(answer_parse **p);
 #define _cleanup_answer_parse_ __attribute__((cleanup(answer_parse_freep)))

@@ -121,6 +121,10 @@ typedef struct inbound_msg {
 	 * how the channel writes its command ("/coco"), for the replies to show. A command
 	 * needs `sender_verified`. */
 	const char *command;
+	/* A sender that is no member must get no automatic reply from this message (mail:
+	 * [Mail] ReplyToStrangers= says no, or AuthServId= is set and the site's server did not
+	 * vouch for the From domain: a forged From would make coco mail a victim). */
+	bool no_stranger_reply;
 } inbound_msg;
 
 /* ---- outbound ---- */

@@ -306,15 +306,18 @@ static void count_digest(int64_t at, const char *covers, void *userdata)
 }
 
 /* Periodic digests that would find no round open or closed since the previous one (the
- * daemon skips them). */
+ * daemon skips them). Rounds opened by hand may fill any of them: with such rounds, only a
+ * warning that names them. */
 static void check_digest(camp_check *x, int64_t until)
 {
 	const coco_campaign *c = x->c;
 	if (!c->digest.repeat)
 		return;
+	strbuf manual = {0};
 	for (size_t i = 0; i < c->n_rounds; i++)
 		if (!c->rounds[i].open.set && c->rounds[i].kind != ROUND_ANNOUNCE)
-			return; /* a round opened by hand may be open at any of them */
+			strbuf_printf(&manual, "%s%s", manual.len ? ", " : "", c->rounds[i].id);
+	_cleanup_free_ char *by_hand = manual.s ? strbuf_steal(&manual) : NULL;
 	digest_count d = {0};
 	int64_t from = x->now;
 	if (plan_periodic_digests(c, x->occs, x->n_occs, from, until, count_digest, &d) < 0 ||
@@ -324,7 +327,13 @@ static void check_digest(camp_check *x, int64_t until)
 	L(first);
 	L(until);
 	unsigned line = c->digest.repeat_line ? c->digest.repeat_line : c->digest.line;
-	if (d.empty == d.total)
+	if (by_hand)
+		found(x->f, c->file, line, false, "[Digest] Repeat=: %u of its %u digests until the "
+		      "last close (%s) would find none of the scheduled rounds open or closed since "
+		      "the previous one, the first on %s; they are sent only if a round opened by "
+		      "hand (%s) is open or has closed by then, else skipped",
+		      d.empty, d.total, until_s, first_s, by_hand);
+	else if (d.empty == d.total)
 		found(x->f, c->file, line, true, "[Digest] Repeat=: none of its %u digests until the "
 		      "last close (%s) would find a round open or closed since the previous one, so "
 		      "none is sent: expected times when a round is open or has just closed", d.total, until_s);

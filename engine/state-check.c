@@ -44,7 +44,16 @@ static int check_round(const cJSON *rd, char **ret_why)
 	for (size_t i = 0; i < ELEMENTSOF(strings); i++)
 		if ((r = check_string(rd, strings[i], where, ret_why)) < 0)
 			return r;
-	const cJSON *rem = cJSON_GetObjectItemCaseSensitive(rd, "reminded"), *it;
+	const cJSON *at = cJSON_GetObjectItemCaseSensitive(rd, "reminded_at"), *it;
+	if (at && !cJSON_IsObject(at))
+		return bad(ret_why, xasprintf("%s\"reminded_at\" is not an object", where));
+	cJSON_ArrayForEach(it, at) {
+		int64_t t;
+		if (json_number_to_int64(it, &t) < 0)
+			return bad(ret_why, xasprintf("%s\"reminded_at\" of \"%s\" is not a time",
+			                              where, it->string));
+	}
+	const cJSON *rem = cJSON_GetObjectItemCaseSensitive(rd, "reminded");
 	if (!rem)
 		return 0;
 	if (!cJSON_IsObject(rem))

@@ -100,7 +100,8 @@ for inv in "$outbox"/new/*; do
 		printf 'Date: %s\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n' "$(date -R -d "@$now")"
 		cat "$body"
 		printf '\nOn %s, Northwind co-creation <coco@northwind.example> wrote:\n' "$(date -d "@$now" '+%a, %d %b %Y at %H:%M')"
-		sed -n '/^$/,$p' "$inv" | head -12 | sed 's/^/> /'
+		# The invitation's words quoted below, as mail clients do (coco cuts them off).
+		field reply <<<"$info" | sed -n '1,12s/^/> /p' # (sed reads it all: no SIGPIPE)
 	} >"$inbox/tmp/$name"
 	mv "$inbox/tmp/$name" "$inbox/new/$name"
 	echo "  $member answers $round"
@@ -127,19 +128,22 @@ cat "$state/campaigns/onboarding/digests/kickoff-once.md"
 say "Digest of the idea prompt"
 cat "$state/campaigns/onboarding/digests/ideas-once.md"
 
+ctl export onboarding >"$demo/export.csv"
+rows=$(($(wc -l <"$demo/export.csv") - 1))
+
 say "Where things are"
 cat <<EOF
   answers (JSONL, one line per answer):  $state/campaigns/onboarding/rounds/*/once/answers.jsonl
+  all answers as CSV ($rows rows):        $demo/export.csv   (cococtl export onboarding)
   digests (Markdown and HTML):           $state/campaigns/onboarding/digests/
   sent mail (RFC 5322 files):            $outbox/new/   ($(ls "$outbox/new" | wc -l) messages)
   replies read:                          $inbox/cur/
   daemon log:                            $demo/cocod.log
-  export all answers as CSV:             build/cococtl --socket $sock export onboarding   (while cocod runs)
 
-Next: put your own campaign in /etc/coco/campaigns.d/ (see etc/ and docs/config.md), check
-it with 'cococtl check', and run cocod under systemd (packaging/cocod.service.in). The
-email connector (SMTP out, IMAP in), Slack and Matrix come next; until then the local
-maildirs above are the channel.
+cocod stops when the demo ends; the files above stay. Next: put your own campaign in
+/etc/coco/campaigns.d/ (see etc/ and docs/config.md), check it with 'cococtl check', and run
+cocod under systemd (packaging/cocod.service.in). The demo used the local maildirs above as
+its channel; the same campaign runs over real mail with Connectors=email (SMTP out, IMAP in:
+'sudo make demo-email' shows it), in Slack with slack and in the browser with web
+(docs/email.md, docs/slack.md, docs/web.md). Matrix comes next.
 EOF
-ctl export onboarding >"$demo/export.csv"
-echo "  (exported $(($(wc -l <"$demo/export.csv") - 1)) answer rows to $demo/export.csv)"

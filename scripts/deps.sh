@@ -13,6 +13,8 @@ pkgs=(
 	libmicrohttpd-dev libinih-dev libcmark-dev libical-dev libssl-dev nettle-dev
 	libcmocka-dev libxml2-dev
 	clang libclang-rt-14-dev
+	# Slack's Socket Mode is a WebSocket, which Debian 12's libcurl cannot speak.
+	libwebsockets-dev
 	tzdata systemd
 	# /bin/kill: the unit's ExecReload= and t-unit's systemd-analyze verify need it, and a
 	# minimal Debian has no kill binary without procps.

@@ -19,6 +19,14 @@ not_authed without one, invalid_auth for another. Bodies are JSON (a missing cha
 gives the "missing_charset" warning, as Slack does) or application/x-www-form-urlencoded;
 other types get invalid_post_type. Method errors are HTTP 200 with "ok":false.
 
+Socket Mode (PROTOCOLS.md 1.8), with --app-token: tests/fake_slack_socket.py
+  POST /api/apps.connections.open  the app-level token as Bearer → {"ok":true,"url":"ws://…"};
+                                   the bot token → not_allowed_token_type
+and, to drive it (not Slack's): POST /_test/socket/envelope {"type","payload"[,"envelope_id"]}
+  delivers an envelope on the newest connection and answers with its ack (waits up to 5 s);
+  POST /_test/socket/disconnect {"reason"}; POST /_test/socket/drop (closes the TCP
+  connection); GET /_test/socket/state.
+
 Test controls (not Slack's): --mode-file names a JSON file read on every request, e.g.
   {"chat.postMessage": {"status": 429, "retry_after": 30}}   rate limited: HTTP 429 with
                                                               Retry-After and "ratelimited"
@@ -35,6 +43,8 @@ import threading
 import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import fake_slack_socket
 
 BLOCK_LIMITS = {"blocks": 50, "section_text": 3000, "actions": 25, "button_text": 75,
                 "button_value": 2000, "action_id": 255, "block_id": 255}
@@ -76,10 +86,13 @@ def valid_blocks(blocks):
 
 
 class Slack:
-    def __init__(self, token, users, log, mode_file, rooms=(), emails=None):
+    def __init__(self, token, users, log, mode_file, rooms=(), emails=None, app_token=None):
         self.token, self.users, self.log_path, self.mode_file = token, users, log, mode_file
         self.emails = emails or {}  # user -> the address in their profile
         self.rooms = set(rooms)  # channels (C…) the bot is in
+        self.app_token = app_token
+        self.log_lock = threading.Lock()
+        self.hub = fake_slack_socket.Hub(self.log) if app_token else None
         self.open_dms = {}  # user -> D…
         self.seq = 0
         self.lock = threading.Lock()
@@ -92,7 +105,7 @@ class Slack:
         return json.loads(text).get(method, {}) if text else {}
 
     def log(self, entry):
-        with open(self.log_path, "a") as f:
+        with self.log_lock, open(self.log_path, "a") as f:
             f.write(json.dumps(entry) + "\n")
 
     def conversations_open(self, args):
@@ -170,12 +183,36 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def do_GET(self):
+        hub = self.server.slack.hub
+        if hub and self.path == "/_test/socket/state":
+            self.reply(200, hub.state())
+            return
         self.reply(405, b"method_not_allowed")
+
+    def socket_control(self, raw):
+        """The test's controls of Socket Mode; never under slack.lock (an ack is awaited)."""
+        hub = self.server.slack.hub
+        try:
+            args = json.loads(raw.decode("utf-8")) if raw else {}
+        except (ValueError, UnicodeDecodeError):
+            self.reply(400, {"error": "bad json"})
+            return
+        if self.path == "/_test/socket/envelope":
+            self.reply(200, hub.deliver(args, float(args.pop("wait", 5))))
+        elif self.path == "/_test/socket/disconnect":
+            self.reply(200, hub.disconnect(args.get("reason", "refresh_requested")))
+        elif self.path == "/_test/socket/drop":
+            self.reply(200, hub.drop())
+        else:
+            self.reply(404, b"not found")
 
     def do_POST(self):
         slack = self.server.slack
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length)
+        if slack.hub and self.path.startswith("/_test/socket/"):
+            self.socket_control(raw)
+            return
         ctype = self.headers.get("Content-Type") or ""
         media = ctype.split(";")[0].strip().lower()
         entry = {"path": self.path, "content_type": ctype}
@@ -208,7 +245,7 @@ class Handler(BaseHTTPRequestHandler):
                 token = auth[len("Bearer "):]
             elif isinstance(args, dict) and media != "application/json":
                 token = args.get("token")
-            entry["auth"] = "ok" if token == slack.token else ("missing" if token is None else "wrong")
+            entry["auth"] = "ok" if token in (slack.token, slack.app_token) else ("missing" if token is None else "wrong")
             slack.log(entry)
             mode = slack.mode(method)
             if mode.get("status") == 429:
@@ -226,6 +263,15 @@ class Handler(BaseHTTPRequestHandler):
                 return
             if token is None:
                 self.reply(200, {"ok": False, "error": "not_authed"})
+                return
+            if method == "apps.connections.open":
+                # Only an app-level token opens a socket; the bot token is the wrong type.
+                if slack.hub and token == slack.app_token:
+                    self.reply(200, {"ok": True, "url": slack.hub.new_url()})
+                elif token == slack.token:
+                    self.reply(200, {"ok": False, "error": "not_allowed_token_type"})
+                else:
+                    self.reply(200, {"ok": False, "error": "invalid_auth"})
                 return
             if token != slack.token:
                 self.reply(200, {"ok": False, "error": "invalid_auth"})
@@ -260,11 +306,12 @@ def main():
     p.add_argument("--channels", default="", help="comma-separated channel ids (C…) the bot is in")
     p.add_argument("--emails", default="", help="USER=address,…: the emails in users' profiles")
     p.add_argument("--mode-file")
+    p.add_argument("--app-token", help="the app-level token: enables Socket Mode")
     a = p.parse_args()
     srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     srv.slack = Slack(a.token, set(u for u in a.users.split(",") if u), a.log, a.mode_file,
                       [c for c in a.channels.split(",") if c],
-                      dict(e.split("=", 1) for e in a.emails.split(",") if e))
+                      dict(e.split("=", 1) for e in a.emails.split(",") if e), a.app_token)
     tmp = a.port_file + ".tmp"
     with open(tmp, "w") as f:
         f.write("%d\n" % srv.server_address[1])

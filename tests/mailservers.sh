@@ -15,6 +15,8 @@
 #                               relaying elsewhere), SMTPS_PORT (implicit TLS), SUBMISSION_PORT
 #                               (STARTTLS and AUTH required), POSTFIX_PID, POSTFIX_LOG (its
 #                               maillog, one "connect from" line per SMTP connection).
+#                               With POSTFIX_DISCARD="d.test", mail to d.test is accepted and
+#                               thrown away (the discard transport).
 #                               With POSTFIX_GHOSTS="a b", a@ and b@MAIL_DOMAIN are accepted
 #                               by Postfix and refused by Dovecot: mail to them bounces.
 #   postfix_stop / postfix_start again: the same ports, for "server down, then back" tests.
@@ -243,6 +245,8 @@ postfix_write_config() {
 	# them really bounces (LMTP 550 → a DSN to the envelope sender).
 	printf '%s OK\n' $(cut -d: -f1 "$MS_DIR/dovecot/users" | sed "s/\$/@$MAIL_DOMAIN/") \
 		$(for g in ${POSTFIX_GHOSTS:-}; do echo "$g@$MAIL_DOMAIN"; done) >"$p/etc/vmailbox"
+	: >"$p/etc/transport"
+	for d in ${POSTFIX_DISCARD:-}; do printf '%s discard:\n' "$d" >>"$p/etc/transport"; done
 	cat >"$p/etc/main.cf" <<-EOF
 		# Written by tests/mailservers.sh: a Postfix of this test's own.
 		compatibility_level = 3.6
@@ -266,8 +270,11 @@ postfix_write_config() {
 		virtual_mailbox_domains = $MAIL_DOMAIN
 		virtual_mailbox_maps = texthash:$p/etc/vmailbox
 		virtual_transport = lmtp:inet:127.0.0.1:$LMTP_PORT
-		# Nothing leaves the machine, whoever asks: no relaying beyond $MAIL_DOMAIN.
+		# Nothing leaves the machine, whoever asks: no relaying beyond $MAIL_DOMAIN, but
+		# into the discard transport for the domains in POSTFIX_DISCARD (benches).
 		smtpd_relay_restrictions = reject_unauth_destination
+		relay_domains = ${POSTFIX_DISCARD:-}
+		transport_maps = texthash:$p/etc/transport
 		smtpd_tls_cert_file = $MAIL_CERT
 		smtpd_tls_key_file = $MAIL_KEY
 		smtpd_tls_security_level = may

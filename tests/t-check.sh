@@ -227,6 +227,36 @@ run "$COCOCTL" --config "$T/wed" check --now "$NOW"
 expect_finding "$w" "^Open=2026-12-09 09:00" warning "Open=2026-12-09 09:00 is not a time its Repeat= gives.*the rule's first is 2026-12-14 09:00"
 [ "$(grep -c ": warning: " <<<"$out")" -eq 1 ] || fail "expected one warning: $out"
 
+# A survey that closes Friday 09:00 and a Friday 16:00 digest: the scheduled rounds alone
+# leave every digest empty. A prompt opened by hand may fill them, so a warning that names it
+# (trial S3-12: check used to say nothing here), not an error.
+mkdir -p "$T/fri/campaigns.d"
+cp etc/coco.conf "$T/fri/"
+fr=$T/fri/campaigns.d/f.conf
+cat >"$fr" <<'EOF2'
+[Campaign]
+TimeZone=Europe/Berlin
+[Member "ana"]
+Side=client
+Email=ana@client.example
+[Round "retro"]
+Kind=survey
+Open=2026-12-07 09:00
+Repeat=FREQ=MONTHLY;BYDAY=1MO
+Duration=4d
+[Question "retro/q"]
+Kind=scale
+Text=How was it?
+[Round "ideas"]
+Kind=prompt
+Duration=2d
+[Digest]
+Repeat=FREQ=WEEKLY;BYDAY=FR;BYHOUR=16;BYMINUTE=0
+EOF2
+run "$COCOCTL" --config "$T/fri" check --now "$NOW"
+[ $rc -eq 0 ] || fail "digests a hand-opened round may fill are an error: $out"
+expect_finding "$fr" "^Repeat=FREQ=WEEKLY;BYDAY=FR" warning "would find none of the scheduled rounds open.*a round opened by hand (ideas)"
+
 # No key anywhere: check says cocod will not start, as a warning (the key may come with
 # systemd's LoadCredential= at run time).
 run env -u CREDENTIALS_DIRECTORY "$COCOCTL" --config etc check --now "$NOW"

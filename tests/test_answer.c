@@ -177,6 +177,18 @@ static void test_references(void **state)
 	assert_string_equal(value_of(q, "idea"), "Blue");
 	assert_int_equal(answer_parse_n_ideas(q), 0);
 
+	/* at the start of a line in a survey, "1)" and "=" as people write them (trial S3-7);
+	 * inside a text answer "=" is prose, and a word that is no question is free text */
+	_cleanup_answer_parse_ answer_parse *t =
+	    parse(&survey, 0, "1) 4\nQ5 = 9\ncolour = red\n4: it was 2 = too much");
+	assert_no_errors(t);
+	assert_string_equal(value_of(t, "mood"), "4");
+	assert_string_equal(value_of(t, "nps"), "9");
+	assert_string_equal(value_of(t, "colour"), "Red");
+	assert_string_equal(value_of(t, "comment"), "it was 2 = too much");
+	_cleanup_answer_parse_ answer_parse *u = parse(&survey, 0, "x = y");
+	assert_string_equal(value_of(u, "comment"), "x = y");
+
 	/* a later answer replaces an earlier one */
 	_cleanup_answer_parse_ answer_parse *r = parse(&survey, 0, "1: 2\nmood: 5");
 	assert_int_equal(answer_parse_n_answers(r), 1);
@@ -315,9 +327,13 @@ static void test_free_text_routing(void **state)
 	assert_int_equal(answer_parse_n_items(a), 1);
 	assert_string_equal(value_of(a, "mood"), "4");
 	assert_null(value_of(a, "comment"));
-	assert_int_equal(answer_parse_n_errors(a), 1);
+	/* each line as it was written, not two lines glued into one nobody wrote */
+	assert_int_equal(answer_parse_n_errors(a), 2);
 	assert_error(a, 0,
-		     "“The kickoff was fine. Too long though.”: not understood; to answer a "
+		     "“The kickoff was fine.”: not understood; to answer a "
+		     "question in words, start with its number, like “4: …”");
+	assert_error(a, 1,
+		     "“Too long though.”: not understood; to answer a "
 		     "question in words, start with its number, like “4: …”");
 	/* a statement that is wrong counts as a statement too */
 	_cleanup_answer_parse_ answer_parse *b = parse(&survey, 0, "1: 9\nfine");
@@ -933,8 +949,9 @@ static void test_garbage(void **state)
 	assert_int_equal(answer_parse_n_errors(s), 2);
 	_cleanup_answer_parse_ answer_parse *t = parse(&announce, 0, "thanks!\nnice news");
 	assert_int_equal(answer_parse_n_items(t), 0);
-	assert_int_equal(answer_parse_n_errors(t), 1);
-	assert_error(t, 0, "“thanks! nice news”: not understood");
+	assert_int_equal(answer_parse_n_errors(t), 2);
+	assert_error(t, 0, "“thanks!”: not understood");
+	assert_error(t, 1, "“nice news”: not understood");
 
 	/* bad arguments */
 	answer_parse *u = NULL;

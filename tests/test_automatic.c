@@ -114,12 +114,55 @@ static void test_reports(void **state)
 	}
 }
 
+/* No header says machine: the subject and a text that is only an absence notice do (trial
+ * S3-23, Priya's autoresponder). A person's answer under such a subject is still read. */
+static void test_out_of_office(void **state)
+{
+	static const struct {
+		const char *subject, *body;
+		bool automatic;
+	} cases[] = {
+	    {"Out of Office: [Harbor] Team mood (anonymous)",
+	     "Thank you for your message. I am out of the office until 4 January and will reply "
+	     "when I am back.", true},
+	    {"Automatic reply: [Harbor] Ideas",
+	     "I am out of the office until 4 January with limited access to email.\r\n"
+	     "For urgent matters please contact paula@bluepeak.example.", true},
+	    {"Abwesenheitsnotiz: Runde 3", "Ich bin bis 4. Januar nicht im Büro.\r\n\r\n"
+	     "> 1: 4\r\n", true},
+	    {"=?utf-8?Q?R=C3=A9ponse_automatique=C2=A0:_Round_3?=",
+	     "Je suis absente du bureau jusqu'au 4 janvier.", true},
+	    {"Automaattinen vastaus: kierros", "Olen lomalla 4.1. asti.", false}, /* not a listed subject */
+	    /* an answer under an auto-reply subject */
+	    {"Out of Office: [Harbor] Team mood", "1: 4\r\nI am out of the office next week.", false},
+	    {"Automatic reply: Ideas", "idea: async standups while I am on vacation", false},
+	    {"Out of office: Pulse", "2) yes, though I was on holiday", false},
+	    /* no absence named */
+	    {"Automatic reply: Round 3", "Thanks, more buffer before releases please.", false},
+	    /* the absence, but as a reply */
+	    {"Re: Digest: Ideas", "Sorry, I was out of office. idea: async standups", false},
+	    {"Re: Out of Office: Round 3", "I am out of the office until Monday.", false},
+	};
+	(void)state;
+	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+		_cleanup_free_ char *msg = xasprintf(
+		    "From: Priya <priya@example.org>\r\nSubject: %s\r\n"
+		    "Content-Type: text/plain; charset=utf-8\r\n\r\n%s\r\n",
+		    cases[i].subject, cases[i].body);
+		_cleanup_mail_message_ mail_message *m = NULL;
+		assert_int_equal(mail_parse(msg, strlen(msg), &m), 0);
+		if (mail_is_automatic(m) != cases[i].automatic)
+			fail_msg("case %zu (%s): want %d", i, cases[i].subject, cases[i].automatic);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_table),
 	    cmocka_unit_test(test_senders),
 	    cmocka_unit_test(test_reports),
+	    cmocka_unit_test(test_out_of_office),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

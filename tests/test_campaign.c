@@ -200,8 +200,10 @@ static void test_replayed_mail(void **state)
 	sim_finish(&s);
 }
 
-/* Between two occurrences of a recurring round, a reply counts for the next one: it is
- * stored under that occurrence, and nobody reminds a member who has already answered. */
+/* Between two occurrences of a recurring round, a reply to the closed occurrence's
+ * invitation is recorded nowhere (that occurrence is closed); one that names no message (the
+ * reply address typed in) counts for the next one: it is stored under that occurrence, and
+ * nobody reminds a member who has already answered. */
 static void test_early_answer(void **state)
 {
 	sim s;
@@ -209,6 +211,16 @@ static void test_early_answer(void **state)
 	sim_start(&s, ny_conf);
 	run_until(&s, 1792501200 + 3600, NULL, NULL); /* the first occurrence has closed */
 	answer(&s, "a", "weekly", "2026-10-19", "1: 7");
+	assert_false(store_has(&s, "campaigns/ny/rounds/weekly/2026-10-26/answers.jsonl"));
+	assert_false(store_has(&s, "campaigns/ny/rounds/weekly/2026-10-19/answers.jsonl"));
+	char tag[SECRET_TAG_LEN + 1];
+	secret_tag(&s.key, "ny", "weekly", "a", tag);
+	_cleanup_free_ char *to = email_reply_to(config_get(s.cfg, "Mail", "From"), tag);
+	_cleanup_free_ char *mail = xasprintf(
+		"From: %s\r\nTo: <%s>\r\nSubject: pulse\r\nMessage-ID: <early@example.org>\r\n"
+		"Content-Type: text/plain; charset=utf-8\r\n\r\n1: 7\r\n",
+		config_find_campaign(s.cfg, "ny")->members[0].emails[0], to);
+	deliver_mail(&s, mail);
 	assert_true(store_has(&s, "campaigns/ny/rounds/weekly/2026-10-26/answers.jsonl"));
 	assert_false(store_has(&s, "campaigns/ny/rounds/weekly/2026-10-19/answers.jsonl"));
 	run_until(&s, 1793019600 + 86400, NULL, NULL); /* through the second occurrence */

@@ -579,6 +579,42 @@ static void test_message_id_with_quoted_local_part(void **state)
 	finish(&s);
 }
 
+/* ---- a confirmation goes back by the channel the answer came by (trial S3-21) ------- */
+
+/* Fin has both a mail address and a chat account, and the chat comes first in
+ * Connectors=: the invitation reaches him in chat. He answers by mail anyway (the reply
+ * address typed in, as from his phone): the confirmation must reach his mailbox, where he
+ * looks for it, not the chat. */
+static void test_confirmation_goes_back_the_way_it_came(void **state)
+{
+	sim s;
+	clock_set_test(JUN1);
+	fake_chat_reset();
+	sim_start_with(&s, "[Daemon]\nConnectors=fakechat local\n[Mail]\nFrom=coco@provider.example\n",
+	               test_channels,
+	               CAMPAIGN_HEAD("Mixed")
+	               "[Member \"fin\"]\nName=Fin Both\nSide=client\nEmail=fin@client.example\n"
+	               "Slack=U0FIN01\n" ROUNDS);
+	run_until(&s, OPENED, NULL, NULL);
+	assert_int_equal(spooled(&s, "fakechat", "cur", "prompt-") + spooled(&s, "fakechat", "new", "prompt-"), 4);
+
+	char tag[SECRET_TAG_LEN + 1];
+	secret_tag(&s.key, "mix", "pulse", "fin", tag);
+	_cleanup_free_ char *to = email_reply_to("coco@provider.example", tag);
+	_cleanup_free_ char *mail = xasprintf(
+		"From: fin@client.example\r\nTo: <%s>\r\nSubject: Pulse\r\n"
+		"Message-ID: <fin1@client.example>\r\nContent-Type: text/plain; charset=utf-8\r\n"
+		"\r\n1: 4\r\n", to);
+	deliver_mail(&s, mail);
+	cJSON *recs = records(&s, ANSWERS);
+	assert_non_null(answer_of(recs, "fin"));
+	cJSON_Delete(recs);
+	assert_int_equal(spooled(&s, "local", "cur", "conf-") + spooled(&s, "local", "new", "conf-"), 1);
+	assert_int_equal(spooled(&s, "fakechat", "cur", "conf-") + spooled(&s, "fakechat", "new", "conf-"), 0);
+	sim_finish(&s);
+	fake_chat_reset();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -588,6 +624,7 @@ int main(void)
 		cmocka_unit_test(test_unrecordable_comment_by_mail),
 		cmocka_unit_test(test_unrecordable_comment_by_chat),
 		cmocka_unit_test(test_message_id_with_quoted_local_part),
+		cmocka_unit_test(test_confirmation_goes_back_the_way_it_came),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -246,7 +246,11 @@ static void test_stranger_gets_one_polite_reply(void **state)
 {
 	sim s;
 	clock_set_test(JUN1);
-	sim_start(&s, conf);
+	/* Asked for: without AuthServId= strangers get no reply unless the admin says so. */
+	sim_start_with(&s,
+	               "[Daemon]\nConnectors=local\n[Mail]\nFrom=coco@provider.example\n"
+	               "ReplyToStrangers=yes\n",
+	               NULL, conf);
 	run_until(&s, JUN1 + 10 * HOUR, NULL, NULL);
 
 	stranger_mail(&s, "Eve <eve@elsewhere.example>", NULL);

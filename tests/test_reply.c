@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "util.h"
+#include "email/message.h"
 #include "email/mime.h"
 #include "email/reply.h"
 #include "corpus.h"
@@ -362,10 +363,49 @@ static void test_corpus(void **state)
 	assert_true(kept_ok >= CORPUS_FLOOR);
 }
 
+/* What was cut is kept whatever cut it (trial S3-8): an HTML-only reply's blockquote (Apple
+ * Mail, from the trial's mail) never reaches the trimmer, yet it is in `trimmed`. */
+static void test_html_quote_trimmed(void **state)
+{
+	(void)state;
+	static const char msg[] =
+	    "From: Paula Ortiz <paula@bluepeak.example>\r\n"
+	    "To: coco+z3o2iccqyv6cnvmv@bluepeak.example\r\n"
+	    "Subject: Re: [Harbor] Monthly retrospective\r\n"
+	    "MIME-Version: 1.0\r\nContent-Type: text/html; charset=utf-8\r\n\r\n"
+	    "<html><body dir=\"auto\"><div dir=\"ltr\">1: 5<br>2: 10</div>"
+	    "<div dir=\"ltr\">5: Loved working with <b>Harbor</b> &amp; the new&nbsp;team.</div>"
+	    "<div dir=\"ltr\"><br><blockquote type=\"cite\">On 1. Dec 2026, at 18:55, Bluepeak "
+	    "retros &lt;coco@bluepeak.example&gt; wrote:<br><br></blockquote></div>"
+	    "<blockquote type=\"cite\"><div dir=\"ltr\"><p>Hi Paula Ortiz,</p><pre><code>1: 4\n"
+	    "2: 9\n</code></pre></div></blockquote></body></html>\r\n";
+	_cleanup_mail_message_ mail_message *m = NULL;
+	assert_int_equal(mail_parse(msg, strlen(msg), &m), 0);
+	_cleanup_free_ char *kept = NULL, *trimmed = NULL;
+	assert_int_equal(email_reply_extract(m, &kept, &trimmed), 0);
+	assert_string_equal(kept, "1: 5\n2: 10\n5: Loved working with Harbor & the new team.");
+	assert_non_null(strstr(trimmed, "On 1. Dec 2026, at 18:55, Bluepeak retros"));
+	assert_non_null(strstr(trimmed, "Hi Paula Ortiz,"));
+	assert_non_null(strstr(trimmed, "1: 4\n2: 9"));
+	assert_null(strstr(trimmed, "Loved"));
+
+	/* A quote alone is kept as the text: then nothing was cut. */
+	static const char alone[] =
+	    "From: a@example.org\r\nContent-Type: text/html\r\n\r\n"
+	    "<blockquote>only a quote</blockquote>\r\n";
+	_cleanup_mail_message_ mail_message *m2 = NULL;
+	_cleanup_free_ char *kept2 = NULL, *trimmed2 = NULL;
+	assert_int_equal(mail_parse(alone, strlen(alone), &m2), 0);
+	assert_int_equal(email_reply_extract(m2, &kept2, &trimmed2), 0);
+	assert_string_equal(kept2, "only a quote");
+	assert_string_equal(trimmed2, "");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_plain_text),
+	    cmocka_unit_test(test_html_quote_trimmed),
 	    cmocka_unit_test(test_bad_args),
 	    cmocka_unit_test(test_quote_after_text),
 	    cmocka_unit_test(test_attribution_english),

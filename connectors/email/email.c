@@ -67,7 +67,8 @@ static void sending_free(sending *s)
 static const config_key_def email_mail_keys[] = {
 	{"From", CONFIG_VALUE_ADDRESS, true, "the sender address of outgoing mail; replies come back to From's local part + a per-member tag"},
 	{"Name", CONFIG_VALUE_STRING, false, "the sender display name"},
-	{"AuthServId", CONFIG_VALUE_STRING, false, "the authserv-id your receiving server writes in Authentication-Results; mail it says passed DMARC or DKIM for the From domain is trusted by its From address"},
+	EMAIL_KEY_AUTHSERVID,
+	EMAIL_KEY_REPLY_TO_STRANGERS,
 };
 static const config_section_def email_mail = {"Mail", email_mail_keys,
                                               ELEMENTSOF(email_mail_keys)};

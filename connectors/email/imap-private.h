@@ -29,6 +29,8 @@ struct imap_client {
 	const imap_hooks *hooks;
 	void *userdata;
 	loopqueue *queue;
+	sd_event_source *turn_src; /* once per loop turn: wakes the worker, saves the cursor */
+	bool cursor_moved;         /* loop thread only: since the last save */
 	int wake_fd;
 	pthread_t thread;
 	bool thread_started;
@@ -39,6 +41,7 @@ struct imap_client {
 	uint32_t cur_validity, cur_last;
 	imap_ack *inflight, *inflight_tail;
 	unsigned n_inflight;
+	size_t inflight_bytes; /* their bodies, held until acked */
 	bool held;            /* a RETRY since the connection started: the cursor stays below */
 	bool retry_requested; /* the worker is to drain and reconnect */
 	mark *marks;
@@ -60,15 +63,18 @@ int imap_open_session(imap_client *c, mailimap *imap, char **why);
  * or < 0 with *why (the marks are kept for the next connection). */
 int imap_apply_marks(imap_client *c, mailimap *imap, uint32_t uidvalidity, char **why);
 
-typedef struct imap_candidate {
-	uint32_t uid;
-	uint32_t size;
-} imap_candidate;
-/* The unseen messages with a UID >= from, sorted; *ret malloc'd. */
-int imap_list_new(mailimap *imap, uint32_t from, imap_candidate **ret, size_t *ret_n, char **why);
-/* BODY.PEEK[] of uid: 1 with *ret (malloc'd, NUL-terminated) and *ret_len, 0 when the message
- * is gone, < 0 with *why. */
-int imap_fetch_body(mailimap *imap, uint32_t uid, char **ret, size_t *ret_len, char **why);
+/* `UID SEARCH UID from:to UNSEEN` (to 0: from:*): the unseen UIDs in [from, to], sorted;
+ * *ret malloc'd. */
+int imap_search_unseen(mailimap *imap, uint32_t from, uint32_t to, uint32_t **ret, size_t *ret_n,
+                       char **why);
+#define IMAP_GONE UINT64_MAX
+/* One `UID FETCH (UID RFC822.SIZE)` of uids (sorted): sizes[i], or IMAP_GONE for a message
+ * no longer there. */
+int imap_fetch_sizes(mailimap *imap, const uint32_t *uids, size_t n, uint64_t *sizes, char **why);
+/* One `UID FETCH (UID BODY.PEEK[])` of uids (sorted): bodies[i] (malloc'd, NUL-terminated)
+ * and lens[i], or NULL for a message no longer there. On failure (< 0, *why) none is kept. */
+int imap_fetch_bodies(mailimap *imap, const uint32_t *uids, size_t n, char **bodies, size_t *lens,
+                      char **why);
 
 /* For mailstream_ssl_open_with_callback_timeout() / mailimap_socket_starttls_with_callback():
  * sets SNI to data (a host name; IP literals get none, as RFC 6066 wants). */

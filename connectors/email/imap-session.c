@@ -293,112 +293,164 @@ int imap_apply_marks(imap_client *c, mailimap *imap, uint32_t uidvalidity, char 
 	return 0;
 }
 
-static int candidate_cmp(const void *a, const void *b)
+static int uid_cmp(const void *a, const void *b)
 {
-	uint32_t x = ((const imap_candidate *)a)->uid, y = ((const imap_candidate *)b)->uid;
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
 	return x < y ? -1 : x > y;
 }
 
-/* `UID FETCH from:* (UID FLAGS RFC822.SIZE)`: the unseen messages above from-1, sorted. */
-int imap_list_new(mailimap *imap, uint32_t from, imap_candidate **ret, size_t *ret_n, char **why)
+/* `UID SEARCH UID from:to UNSEEN` (to 0: `from:*`): numbers only, however many flags the
+ * folder holds. */
+int imap_search_unseen(mailimap *imap, uint32_t from, uint32_t to, uint32_t **ret, size_t *ret_n,
+                       char **why)
 {
-	struct mailimap_set *set = mailimap_set_new_interval(from, 0); /* from:* */
-	struct mailimap_fetch_type *ft = mailimap_fetch_type_new_fetch_att_list_empty();
+	struct mailimap_search_key *key = mailimap_search_key_new_multiple_empty();
 	clist *res = NULL;
-	imap_candidate *v = NULL;
+	uint32_t *v;
 	size_t n = 0;
 	int r;
 
-	mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_uid());
-	mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_flags());
-	mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_rfc822_size());
-	r = mailimap_uid_fetch(imap, set, ft, &res);
-	mailimap_fetch_type_free(ft);
-	mailimap_set_free(set);
+	mailimap_search_key_multiple_add(key, mailimap_search_key_new_uid(
+		mailimap_set_new_interval(from, to)));
+	mailimap_search_key_multiple_add(key, mailimap_search_key_new(
+		MAILIMAP_SEARCH_KEY_UNSEEN, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+		NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL,
+		NULL));
+	r = mailimap_uid_search(imap, NULL, key, &res);
+	mailimap_search_key_free(key);
 	if (r != MAILIMAP_NO_ERROR) {
-		*why = imap_error(imap, "UID FETCH (flags and sizes)", r);
+		*why = imap_error(imap, "UID SEARCH UNSEEN", r);
 		return -EIO;
 	}
 	v = xcalloc(clist_count(res) + 1, sizeof(*v));
 	for (clistiter *it = clist_begin(res); it; it = clist_next(it)) {
-		struct mailimap_msg_att *ma = clist_content(it);
-		uint32_t uid = 0, size = 0;
-		bool seen = false;
-
-		for (clistiter *j = clist_begin(ma->att_list); j; j = clist_next(j)) {
-			struct mailimap_msg_att_item *item = clist_content(j);
-
-			if (item->att_type == MAILIMAP_MSG_ATT_ITEM_STATIC) {
-				struct mailimap_msg_att_static *st = item->att_data.att_static;
-				if (st->att_type == MAILIMAP_MSG_ATT_UID)
-					uid = st->att_data.att_uid;
-				else if (st->att_type == MAILIMAP_MSG_ATT_RFC822_SIZE)
-					size = st->att_data.att_rfc822_size;
-			} else if (item->att_type == MAILIMAP_MSG_ATT_ITEM_DYNAMIC &&
-			           item->att_data.att_dyn && item->att_data.att_dyn->att_list) {
-				clist *fl = item->att_data.att_dyn->att_list;
-				for (clistiter *k = clist_begin(fl); k; k = clist_next(k)) {
-					struct mailimap_flag_fetch *ff = clist_content(k);
-					if (ff->fl_type == MAILIMAP_FLAG_FETCH_OTHER && ff->fl_flag &&
-					    ff->fl_flag->fl_type == MAILIMAP_FLAG_SEEN)
-						seen = true;
-				}
-			}
-		}
+		uint32_t uid = *(uint32_t *)clist_content(it);
 		/* `n:*` also matches the highest UID when it is below n: filter. */
-		if (uid >= from && !seen)
-			v[n++] = (imap_candidate){uid, size};
+		if (uid >= from && (to == 0 || uid <= to))
+			v[n++] = uid;
 	}
-	mailimap_fetch_list_free(res);
-	qsort(v, n, sizeof(*v), candidate_cmp);
+	mailimap_search_result_free(res);
+	qsort(v, n, sizeof(*v), uid_cmp);
 	*ret = v;
 	*ret_n = n;
 	return 0;
 }
 
-/* `UID FETCH uid BODY.PEEK[]`. Returns 1 with the bytes, 0 when the message is gone. */
-int imap_fetch_body(mailimap *imap, uint32_t uid, char **ret, size_t *ret_len, char **why)
+static struct mailimap_set *set_of(const uint32_t *uids, size_t n)
 {
-	struct mailimap_set *set = mailimap_set_new_single(uid);
-	struct mailimap_fetch_type *ft = mailimap_fetch_type_new_fetch_att_list_empty();
+	struct mailimap_set *set = mailimap_set_new_empty();
+	for (size_t i = 0; i < n; i++) {
+		/* Runs of consecutive UIDs as one range: a chunk of 64 is usually `a:b`. */
+		size_t j = i;
+		while (j + 1 < n && uids[j + 1] == uids[j] + 1)
+			j++;
+		if (j == i)
+			mailimap_set_add_single(set, uids[i]);
+		else
+			mailimap_set_add_interval(set, uids[i], uids[j]);
+		i = j;
+	}
+	return set;
+}
+
+/* The index of uid in the sorted uids, or -1. */
+static ssize_t index_of(const uint32_t *uids, size_t n, uint32_t uid)
+{
+	const uint32_t *p = bsearch(&uid, uids, n, sizeof(*uids), uid_cmp);
+	return p ? p - uids : -1;
+}
+
+/* One `UID FETCH` of uids (sorted) with the attributes in ft; calls each(item, index) for
+ * every static attribute of a message in uids. */
+static int fetch_each(mailimap *imap, const uint32_t *uids, size_t n,
+                      struct mailimap_fetch_type *ft, const char *what,
+                      void (*each)(struct mailimap_msg_att_static *st, size_t i, void *u),
+                      void *u, char **why)
+{
+	struct mailimap_set *set = set_of(uids, n);
 	clist *res = NULL;
-	int r, found = 0;
+	int r;
 
 	mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_uid());
-	mailimap_fetch_type_new_fetch_att_list_add(
-		ft, mailimap_fetch_att_new_body_peek_section(mailimap_section_new(NULL)));
 	r = mailimap_uid_fetch(imap, set, ft, &res);
 	mailimap_fetch_type_free(ft);
 	mailimap_set_free(set);
 	if (r != MAILIMAP_NO_ERROR) {
-		*why = imap_error(imap, "UID FETCH (body)", r);
+		*why = imap_error(imap, what, r);
 		return -EIO;
 	}
-	for (clistiter *it = clist_begin(res); it && !found; it = clist_next(it)) {
+	for (clistiter *it = clist_begin(res); it; it = clist_next(it)) {
 		struct mailimap_msg_att *ma = clist_content(it);
-		uint32_t got_uid = 0;
-		struct mailimap_msg_att_body_section *body = NULL;
+		ssize_t idx = -1;
 
-		for (clistiter *j = clist_begin(ma->att_list); j; j = clist_next(j)) {
-			struct mailimap_msg_att_item *item = clist_content(j);
-			if (item->att_type != MAILIMAP_MSG_ATT_ITEM_STATIC)
-				continue;
-			struct mailimap_msg_att_static *st = item->att_data.att_static;
-			if (st->att_type == MAILIMAP_MSG_ATT_UID)
-				got_uid = st->att_data.att_uid;
-			else if (st->att_type == MAILIMAP_MSG_ATT_BODY_SECTION)
-				body = st->att_data.att_body_section;
-		}
-		if (got_uid == uid && body) {
-			*ret_len = body->sec_body_part ? body->sec_length : 0;
-			*ret = xmalloc(*ret_len + 1);
-			if (*ret_len)
-				memcpy(*ret, body->sec_body_part, *ret_len);
-			(*ret)[*ret_len] = '\0';
-			found = 1;
-		}
+		for (int pass = 0; pass < 2; pass++)
+			for (clistiter *j = clist_begin(ma->att_list); j; j = clist_next(j)) {
+				struct mailimap_msg_att_item *item = clist_content(j);
+				if (item->att_type != MAILIMAP_MSG_ATT_ITEM_STATIC)
+					continue;
+				struct mailimap_msg_att_static *st = item->att_data.att_static;
+				if (pass == 0 && st->att_type == MAILIMAP_MSG_ATT_UID)
+					idx = index_of(uids, n, st->att_data.att_uid);
+				else if (pass == 1 && idx >= 0 && st->att_type != MAILIMAP_MSG_ATT_UID)
+					each(st, (size_t)idx, u);
+			}
 	}
 	mailimap_fetch_list_free(res);
-	return found;
+	return 0;
 }
 
+static void size_each(struct mailimap_msg_att_static *st, size_t i, void *u)
+{
+	if (st->att_type == MAILIMAP_MSG_ATT_RFC822_SIZE)
+		((uint64_t *)u)[i] = st->att_data.att_rfc822_size;
+}
+
+int imap_fetch_sizes(mailimap *imap, const uint32_t *uids, size_t n, uint64_t *sizes, char **why)
+{
+	struct mailimap_fetch_type *ft = mailimap_fetch_type_new_fetch_att_list_empty();
+
+	for (size_t i = 0; i < n; i++)
+		sizes[i] = IMAP_GONE;
+	mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_rfc822_size());
+	return fetch_each(imap, uids, n, ft, "UID FETCH (sizes)", size_each, sizes, why);
+}
+
+typedef struct bodies {
+	char **bodies;
+	size_t *lens;
+} bodies;
+
+static void body_each(struct mailimap_msg_att_static *st, size_t i, void *u)
+{
+	bodies *b = u;
+	if (st->att_type != MAILIMAP_MSG_ATT_BODY_SECTION || b->bodies[i])
+		return;
+	struct mailimap_msg_att_body_section *body = st->att_data.att_body_section;
+	size_t len = body->sec_body_part ? body->sec_length : 0;
+	b->bodies[i] = xmalloc(len + 1);
+	if (len)
+		memcpy(b->bodies[i], body->sec_body_part, len);
+	b->bodies[i][len] = '\0';
+	b->lens[i] = len;
+}
+
+int imap_fetch_bodies(mailimap *imap, const uint32_t *uids, size_t n, char **ret_bodies,
+                      size_t *ret_lens, char **why)
+{
+	struct mailimap_fetch_type *ft = mailimap_fetch_type_new_fetch_att_list_empty();
+	bodies b = {ret_bodies, ret_lens};
+
+	for (size_t i = 0; i < n; i++) {
+		ret_bodies[i] = NULL;
+		ret_lens[i] = 0;
+	}
+	mailimap_fetch_type_new_fetch_att_list_add(
+		ft, mailimap_fetch_att_new_body_peek_section(mailimap_section_new(NULL)));
+	int r = fetch_each(imap, uids, n, ft, "UID FETCH (bodies)", body_each, &b, why);
+	if (r < 0)
+		for (size_t i = 0; i < n; i++) {
+			free(ret_bodies[i]);
+			ret_bodies[i] = NULL;
+		}
+	return r;
+}

@@ -33,6 +33,20 @@
 #include "util.h"
 
 #define QUEUE_CAPACITY 64
+/* Messages, and body bytes, asked for in one UID FETCH. */
+#define IMAP_CHUNK 64
+#define IMAP_CHUNK_BYTES (4u << 20)
+
+/* The unseen UIDs the last search found, and how far they were offered. */
+typedef struct worklist {
+	uint32_t *uids;
+	size_t n, pos;
+} worklist;
+
+static void worklist_done(worklist *w)
+{
+	free(w->uids);
+}
 #define MAX_REISSUE_SEC (29 * 60)
 
 static const char *const tls_names[_IMAP_TLS_MAX] = {
@@ -67,14 +81,15 @@ const char *imap_state_to_string(imap_state s)
 	return s >= 0 && s < _IMAP_STATE_MAX ? state_names[s] : NULL;
 }
 
-typedef enum ev_kind { EV_MESSAGE, EV_STATE, EV_CURSOR } ev_kind;
+typedef enum ev_kind { EV_MESSAGES, EV_STATE, EV_CURSOR } ev_kind;
 
 typedef struct ev {
 	ev_kind kind;
 	imap_state state;
 	char *detail;
 	uint32_t uidvalidity, last_uid;
-	imap_ack *ack;
+	imap_ack **acks; /* EV_MESSAGES: a fetched chunk, handed over in one loop turn */
+	size_t n_acks;
 } ev;
 
 /* ---- configuration ---- */
@@ -124,10 +139,11 @@ static void ev_free(void *p)
 {
 	ev *e = p;
 
-	/* e->ack, if any, is not ours: it stays in client->inflight, whose walk in
+	/* e->acks' acks are not ours: they stay in client->inflight, whose walk in
 	 * imap_client_free() releases what was never handed over. */
 	if (!e)
 		return;
+	free(e->acks);
 	free(e->detail);
 	free(e);
 }
@@ -165,6 +181,12 @@ static void post_state(imap_client *c, imap_state s, const char *fmt, ...)
 
 /* ---- the loop side ---- */
 
+static void wake_worker(imap_client *c)
+{
+	uint64_t one = 1;
+	(void)write(c->wake_fd, &one, sizeof(one));
+}
+
 static void advance_cursor_locked(imap_client *c, bool *ret_moved)
 {
 	while (c->inflight && c->inflight->answered) {
@@ -189,8 +211,6 @@ void imap_ack_done(imap_ack *a, imap_result result)
 {
 	imap_client *c = a->client;
 	bool moved = false;
-	uint32_t v = 0, last = 0;
-
 	if (!c) {
 		ack_release(a);
 		return;
@@ -202,6 +222,7 @@ void imap_ack_done(imap_ack *a, imap_result result)
 	a->msg.raw = NULL;
 
 	pthread_mutex_lock(&c->lock);
+	c->inflight_bytes -= a->msg.len;
 	a->answered = true;
 	a->result = result;
 	if (result == IMAP_RETRY)
@@ -214,14 +235,32 @@ void imap_ack_done(imap_ack *a, imap_result result)
 		c->marks[c->n_marks++] = (mark){a->msg.uidvalidity, a->msg.uid};
 	}
 	advance_cursor_locked(c, &moved); /* may free a */
-	v = c->cur_validity;
-	last = c->cur_last;
 	pthread_mutex_unlock(&c->lock);
 
-	uint64_t one = 1;
-	(void)write(c->wake_fd, &one, sizeof(one));
-	if (moved && c->hooks->cursor_save)
+	/* The worker is woken, and the cursor saved, once per loop turn: the acks of a batch
+	 * come together, and one UID STORE and one save cover them all. */
+	if (moved)
+		c->cursor_moved = true;
+	if (c->turn_src)
+		(void)sd_event_source_set_enabled(c->turn_src, SD_EVENT_ONESHOT);
+	else
+		wake_worker(c);
+}
+
+static int on_turn_end(sd_event_source *s, void *userdata)
+{
+	imap_client *c = userdata;
+	(void)s;
+	wake_worker(c);
+	if (!c->cursor_moved)
+		return 0;
+	c->cursor_moved = false;
+	pthread_mutex_lock(&c->lock);
+	uint32_t v = c->cur_validity, last = c->cur_last;
+	pthread_mutex_unlock(&c->lock);
+	if (c->hooks->cursor_save)
 		c->hooks->cursor_save(c->userdata, v, last);
+	return 0;
 }
 
 static void on_event(void *p, void *userdata)
@@ -230,12 +269,13 @@ static void on_event(void *p, void *userdata)
 	ev *e = p;
 
 	switch (e->kind) {
-	case EV_MESSAGE: {
-		imap_ack *a = TAKE_PTR(e->ack);
-		a->handed = true;
-		c->hooks->on_message(c->userdata, &a->msg, a);
+	case EV_MESSAGES:
+		for (size_t i = 0; i < e->n_acks; i++) {
+			imap_ack *a = e->acks[i];
+			a->handed = true;
+			c->hooks->on_message(c->userdata, &a->msg, a);
+		}
 		break;
-	}
 	case EV_STATE:
 		if (c->hooks->on_state)
 			c->hooks->on_state(c->userdata, e->state, e->detail);
@@ -248,12 +288,12 @@ static void on_event(void *p, void *userdata)
 	ev_free(e);
 }
 
-/* Appends an ack to the in-flight list and hands it to the loop. */
-static int offer(imap_client *c, uint32_t uidvalidity, uint32_t uid, uint32_t size, char *raw,
-                 size_t len)
+/* Appends an ack to the in-flight list (in UID order) and to the chunk e. raw: NULL for a
+ * message too large to fetch. */
+static void offer(imap_client *c, ev *e, uint32_t uidvalidity, uint32_t uid, uint64_t size,
+                  char *raw, size_t len)
 {
 	imap_ack *a = xcalloc(1, sizeof(*a));
-	ev *e = xcalloc(1, sizeof(*e));
 
 	a->client = c;
 	a->raw = raw;
@@ -266,67 +306,121 @@ static int offer(imap_client *c, uint32_t uidvalidity, uint32_t uid, uint32_t si
 		c->inflight = a;
 	c->inflight_tail = a;
 	c->n_inflight++;
+	c->inflight_bytes += len;
 	pthread_mutex_unlock(&c->lock);
-	e->kind = EV_MESSAGE;
-	e->ack = a;
+	e->acks[e->n_acks++] = a;
+}
+
+/* Fetches and offers the next chunk of w: one `UID FETCH (RFC822.SIZE)` and one
+ * `UID FETCH (BODY.PEEK[])` for up to `room` messages and IMAP_CHUNK_BYTES of bodies, handed
+ * to the loop as one event. Returns 0, or < 0 with *why. */
+static int offer_chunk(imap_client *c, mailimap *imap, uint32_t uidvalidity, worklist *w,
+                       size_t room, uint32_t *fetched, char **why)
+{
+	const uint32_t *u = w->uids + w->pos;
+	size_t k = room < IMAP_CHUNK ? room : IMAP_CHUNK, m, nw = 0, j = 0;
+	uint64_t sizes[IMAP_CHUNK], total = 0;
+	if (k > w->n - w->pos)
+		k = w->n - w->pos;
+	uint32_t want[IMAP_CHUNK];
+	char *body[IMAP_CHUNK];
+	size_t len[IMAP_CHUNK];
+	int r;
+
+	r = imap_fetch_sizes(imap, u, k, sizes, why);
+	if (r < 0)
+		return r;
+	/* Bodies up to the byte budget, at least one. */
+	for (m = 0; m < k; m++) {
+		if (sizes[m] == IMAP_GONE || sizes[m] > c->cfg.max_message_size)
+			continue;
+		if (nw && total + sizes[m] > IMAP_CHUNK_BYTES)
+			break;
+		want[nw++] = u[m];
+		total += sizes[m];
+	}
+	if (nw) {
+		r = imap_fetch_bodies(imap, want, nw, body, len, why);
+		if (r < 0)
+			return r;
+	}
+	ev *e = xcalloc(1, sizeof(*e));
+	e->kind = EV_MESSAGES;
+	e->acks = xcalloc(m ? m : 1, sizeof(*e->acks));
+	for (size_t i = 0; i < m; i++) {
+		if (sizes[i] == IMAP_GONE) /* expunged meanwhile */
+			continue;
+		if (sizes[i] > c->cfg.max_message_size) {
+			offer(c, e, uidvalidity, u[i], sizes[i], NULL, 0);
+			continue;
+		}
+		/* want[] is u[] without the gone and the too large: in step with it. */
+		char *b = body[j];
+		size_t l = len[j];
+		j++;
+		if (b)
+			offer(c, e, uidvalidity, u[i], sizes[i], b, l);
+	}
+	w->pos += m;
+	*fetched = u[m - 1];
+	if (!e->n_acks) {
+		ev_free(e);
+		return 0;
+	}
 	return post(c, e);
 }
 
-/* Offers what is new, while the window allows. Returns 0 when all was offered, 1 when the
- * window is full and more is waiting, 2 when a stop or a RETRY came, < 0 with *why. */
+/* Offers what is new, chunk by chunk, while the window allows; what the last search found is
+ * worked through before the folder is searched again. Returns 0 when a search found nothing
+ * new, 1 when the window is full and more is waiting, 2 when a stop or a RETRY came, < 0
+ * with *why. */
 static int offer_new(imap_client *c, mailimap *imap, uint32_t uidvalidity, uint32_t *fetched,
-                     char **why)
+                     worklist *w, char **why)
 {
-	_cleanup_free_ imap_candidate *v = NULL;
-	size_t n = 0;
 	int r;
 
-	r = imap_list_new(imap, *fetched + 1, &v, &n, why);
-	if (r < 0)
-		return r;
-	for (size_t i = 0; i < n; i++) {
+	for (;;) {
+		if (w->pos == w->n) {
+			free(w->uids);
+			*w = (worklist){0};
+			r = imap_search_unseen(imap, *fetched + 1, 0, &w->uids, &w->n, why);
+			if (r < 0)
+				return r;
+			if (!w->n)
+				return 0;
+		}
 		pthread_mutex_lock(&c->lock);
-		bool full = c->n_inflight >= IMAP_MAX_IN_FLIGHT, stop = c->stop || c->retry_requested;
+		size_t room = IMAP_MAX_IN_FLIGHT - c->n_inflight;
+		bool empty = c->n_inflight == 0, stop = c->stop || c->retry_requested;
+		/* Refill by whole chunks: acks come in batches, so waiting for room for a chunk
+		 * costs nothing and keeps the fetches large. */
+		bool full = !empty && (room < IMAP_CHUNK || c->inflight_bytes >= IMAP_MAX_IN_FLIGHT_BYTES);
 		pthread_mutex_unlock(&c->lock);
 		if (stop)
 			return 2;
 		if (full)
 			return 1;
-
-		char *raw = NULL;
-		size_t len = 0;
-		if (v[i].size <= c->cfg.max_message_size) {
-			r = imap_fetch_body(imap, v[i].uid, &raw, &len, why);
-			if (r < 0)
-				return r;
-			if (r == 0) { /* expunged meanwhile */
-				*fetched = v[i].uid;
-				continue;
-			}
-		}
-		r = offer(c, uidvalidity, v[i].uid, v[i].size, raw, len);
+		r = offer_chunk(c, imap, uidvalidity, w, room, fetched, why);
 		if (r < 0)
 			return r;
-		*fetched = v[i].uid;
 	}
-	return 0;
 }
 
 static int queue_lost_marks(imap_client *c, mailimap *imap, uint32_t uidvalidity,
                             uint32_t cursor, char **why)
 {
-	_cleanup_free_ imap_candidate *v = NULL;
+	_cleanup_free_ uint32_t *v = NULL;
 	size_t n = 0;
-	int r = imap_list_new(imap, 1, &v, &n, why);
+	int r = imap_search_unseen(imap, 1, cursor, &v, &n, why);
 	if (r < 0)
 		return r;
 	pthread_mutex_lock(&c->lock);
-	for (size_t i = 0; i < n && v[i].uid <= cursor; i++) {
+	for (size_t i = 0; i < n; i++) {
 		if (c->n_marks == c->cap_marks) {
 			c->cap_marks = c->cap_marks ? 2 * c->cap_marks : 16;
 			c->marks = xrealloc(c->marks, c->cap_marks * sizeof(mark));
 		}
-		c->marks[c->n_marks++] = (mark){uidvalidity, v[i].uid};
+		c->marks[c->n_marks++] = (mark){uidvalidity, v[i]};
 	}
 	pthread_mutex_unlock(&c->lock);
 	return 0;
@@ -366,6 +460,7 @@ static int run_session(imap_client *c, mailimap *imap, char **why, bool *waited,
 {
 	uint32_t uidvalidity, fetched;
 	bool use_idle, said_polling = false;
+	_cleanup_(worklist_done) worklist work = {0};
 	int r;
 
 	r = imap_open_session(c, imap, why);
@@ -453,7 +548,7 @@ static int run_session(imap_client *c, mailimap *imap, char **why, bool *waited,
 				return r;
 			continue;
 		}
-		r = offer_new(c, imap, uidvalidity, &fetched, why);
+		r = offer_new(c, imap, uidvalidity, &fetched, &work, why);
 		if (r < 0)
 			return r;
 		if (r == 1) { /* window full */
@@ -613,6 +708,10 @@ int imap_client_new(sd_event *loop, const imap_config *cfg, const imap_hooks *ho
 	r = loopqueue_new(loop, QUEUE_CAPACITY, on_event, ev_free, c, &c->queue);
 	if (r < 0)
 		goto fail;
+	r = sd_event_add_defer(loop, &c->turn_src, on_turn_end, c);
+	if (r < 0)
+		goto fail;
+	(void)sd_event_source_set_enabled(c->turn_src, SD_EVENT_OFF);
 	r = -pthread_create(&c->thread, NULL, worker, c);
 	if (r < 0)
 		goto fail;
@@ -643,6 +742,10 @@ imap_client *imap_client_free(imap_client *c)
 	/* Events still queued are dropped, then the acks the caller holds outlive us; the
 	 * rest (answered, or never handed over) go now. */
 	c->queue = loopqueue_free(c->queue);
+	/* A cursor moved in this loop turn is saved now rather than never. */
+	c->turn_src = sd_event_source_disable_unref(c->turn_src);
+	if (c->cursor_moved && c->hooks->cursor_save)
+		c->hooks->cursor_save(c->userdata, c->cur_validity, c->cur_last);
 	for (imap_ack *a = c->inflight, *next; a; a = next) {
 		next = a->next;
 		if (a->handed && !a->answered)

@@ -109,7 +109,11 @@ typedef struct imap_hooks {
 	void (*on_state)(void *userdata, imap_state state, const char *detail);
 } imap_hooks;
 
-#define IMAP_MAX_IN_FLIGHT 8
+/* The window: at most this many messages, and (but for a single one) about this many bytes
+ * of their bodies, wait for their acks at a time. Large, so that a backlog is recorded a few
+ * hundred mails per commit. */
+#define IMAP_MAX_IN_FLIGHT 1024
+#define IMAP_MAX_IN_FLIGHT_BYTES ((size_t)16 << 20)
 
 /* Checks cfg; returns 0, or -EINVAL with *ret_reason (static text) saying what is wrong. */
 int imap_config_check(const imap_config *cfg, const char **ret_reason);

@@ -9,6 +9,7 @@
 #include <openssl/evp.h>
 
 #include "clock.h"
+#include "email/auth-results.h"
 #include "email/bounce.h"
 #include "email/mime-raw.h"
 #include "email/reply.h"
@@ -177,6 +178,25 @@ email_inbound *email_inbound_free(email_inbound *e)
 	return NULL;
 }
 
+int email_reply_extract(const mail_message *m, char **ret_kept, char **ret_trimmed)
+{
+	_cleanup_free_ char *kept = NULL, *trimmed = NULL;
+	int r = reply_extract(mail_body(m), &kept, &trimmed);
+	if (r < 0)
+		return r;
+	/* An HTML-only reply's quote was left out before the trimmer saw the text. */
+	const char *cut = mail_body_cut(m);
+	if (*cut) {
+		char *both = *trimmed ? xasprintf("%s\n\n%s", trimmed, cut) : xstrdup(cut);
+		free(trimmed);
+		trimmed = both;
+	}
+	*ret_kept = TAKE_PTR(kept);
+	if (ret_trimmed)
+		*ret_trimmed = TAKE_PTR(trimmed);
+	return 0;
+}
+
 int email_inbound_read(const coco_config *cfg, const char *data, size_t len,
                        const mail_message *m, email_inbound **ret)
 {
@@ -192,7 +212,7 @@ int email_inbound_read(const coco_config *cfg, const char *data, size_t len,
 		e->message_id = xstrdup(mail_message_id(m));
 	if (mail_in_reply_to(m))
 		e->thread = xstrdup(mail_in_reply_to(m));
-	if (reply_extract(mail_body(m), &e->text, &e->trimmed) < 0)
+	if (email_reply_extract(m, &e->text, &e->trimmed) < 0)
 		e->text = xstrdup("");
 	if (e->trimmed && !*e->trimmed) {
 		free(e->trimmed);
@@ -203,6 +223,13 @@ int email_inbound_read(const coco_config *cfg, const char *data, size_t len,
 	const char *our_at = from ? strrchr(from, '@') : NULL;
 	const char *their_at = strrchr(e->from, '@');
 	e->from_own_domain = our_at && their_at && strcasecmp(our_at, their_at) == 0;
+	/* Whether a stranger may be answered: a From anyone can forge makes coco mail whoever
+	 * it names (backscatter), so only when the admin wants it, and, when the site's server
+	 * says who passed (AuthServId=), only to senders it vouches for. */
+	const char *authserv = config_get(cfg, "Mail", "AuthServId");
+	e->sender_verified = authserv && mail_sender_authenticated(m, authserv, NULL);
+	e->no_stranger_reply = !config_get_bool(cfg, "Mail", "ReplyToStrangers", authserv != NULL) ||
+	                       (authserv && !e->sender_verified);
 
 	/* A bounce names the message that failed: that message's id is where coco's
 	 * reference is, not this mail's own In-Reply-To. */
@@ -257,5 +284,7 @@ void email_inbound_msg(const email_inbound *e, const char *chan, inbound_msg *re
 		.bounce = e->is_bounce ? &e->bounce : NULL,
 		.from_own_domain = e->from_own_domain,
 		.unsubscribe = e->has_unsub ? e->unsub : NULL,
+		.sender_verified = e->sender_verified,
+		.no_stranger_reply = e->no_stranger_reply,
 	};
 }

@@ -11,7 +11,12 @@
 #include "email/address.h"
 #include "email/mime.h"
 
-/* [Mail] From= (the sender; required by channels that send real mail), Name=. */
+/* [Mail] From= (the sender; required by channels that send real mail), Name=. The keys
+ * both mail channels read beside those (email_inbound_read()): */
+#define EMAIL_KEY_AUTHSERVID                                                                   \
+	{"AuthServId", CONFIG_VALUE_STRING, false, "the authserv-id your receiving server writes in Authentication-Results; mail it says passed DMARC or DKIM for the From domain is trusted by its From address"}
+#define EMAIL_KEY_REPLY_TO_STRANGERS                                                           \
+	{"ReplyToStrangers", CONFIG_VALUE_BOOL, false, "whether mail from no member gets one automatic reply saying how members answer (only to authenticated senders when AuthServId= is set); default yes with AuthServId=, else no"}
 extern const config_section_def email_section_mail;
 
 /* m as a CRLF-terminated RFC 5322 message from [Mail] From=: the conversation reference
@@ -47,10 +52,20 @@ typedef struct email_inbound {
 	/* Sent to an unsubscribe address: the token (not an answer). */
 	char unsub[EMAIL_REF_LEN + 1];
 	bool has_unsub;
+	/* [Mail] AuthServId= is set and its Authentication-Results vouch for the From domain
+	 * (auth-results.h). */
+	bool sender_verified;
+	/* [Mail] ReplyToStrangers= (default: yes when AuthServId= is set, else no) says no, or
+	 * AuthServId= is set and the sender is not verified. */
+	bool no_stranger_reply;
 } email_inbound;
 
 /* Reads the parsed mail m (data[0..len) its bytes, for Delivered-To: and the hash).
  * -ENOMEM only. */
+/* reply_extract() of the mail's text: what the member wrote, and everything cut off it
+ * (quotes, attribution, signature, and an HTML-only reply's quote elements), "" if nothing. */
+int email_reply_extract(const mail_message *m, char **ret_kept, char **ret_trimmed);
+
 int email_inbound_read(const coco_config *cfg, const char *data, size_t len,
                        const mail_message *m, email_inbound **ret);
 email_inbound *email_inbound_free(email_inbound *e);

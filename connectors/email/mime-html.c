@@ -151,10 +151,15 @@ static void element_edge(strbuf *b, const xmlNode *n, bool opening, unsigned *pr
 	}
 }
 
-static char *html_to_text(const char *h, size_t len, bool drop_quotes)
+/* The text of h; with cut, the quoted message goes there instead (what the reply left out),
+ * laid out the same way. */
+static char *html_to_text(const char *h, size_t len, bool drop_quotes, char **ret_cut)
 {
-	strbuf b = {};
+	strbuf kept = {}, quoted = {};
+	strbuf *out = &kept;
 	htmlDocPtr doc = NULL;
+	const xmlNode *in_quote = NULL; /* the quote element being walked, into `quoted` */
+	bool rest = false;              /* from here on everything is the quote */
 
 	if (len > 0 && len <= INT_MAX)
 		doc = htmlReadMemory(h, (int)len, NULL, "UTF-8",
@@ -168,20 +173,35 @@ static char *html_to_text(const char *h, size_t len, bool drop_quotes)
 	for (xmlNode *n = top; n;) {
 		bool descend = false;
 		if (n->type == XML_ELEMENT_NODE) {
-			enum quote_kind q = drop_quotes ? quote_kind(n) : QUOTE_NONE;
-			if (q == QUOTE_REST)
+			enum quote_kind q = drop_quotes && !in_quote && !rest ? quote_kind(n)
+			                                                      : QUOTE_NONE;
+			if (q == QUOTE_REST && !ret_cut)
 				break;
-			if (q == QUOTE_ELEMENT)
-				ensure_newlines(&b, 1);
-			else if (!is_skipped(n->name)) {
-				element_edge(&b, n, true, &pre);
-				descend = n->children != NULL;
-				if (!descend)
-					element_edge(&b, n, false, &pre);
+			if (q != QUOTE_NONE && !ret_cut)
+				ensure_newlines(out, 1);
+			else {
+				if (q == QUOTE_REST)
+					rest = true;
+				else if (q == QUOTE_ELEMENT) {
+					ensure_newlines(out, 1);
+					in_quote = n;
+				}
+				if (rest || in_quote)
+					out = &quoted;
+				if (!is_skipped(n->name)) {
+					element_edge(out, n, true, &pre);
+					descend = n->children != NULL;
+					if (!descend)
+						element_edge(out, n, false, &pre);
+				}
+				if (!descend && in_quote == n) {
+					in_quote = NULL;
+					out = rest ? &quoted : &kept;
+				}
 			}
 		} else if ((n->type == XML_TEXT_NODE || n->type == XML_CDATA_SECTION_NODE) &&
 			   n->content)
-			put_text(&b, (const char *)n->content, pre > 0);
+			put_text(out, (const char *)n->content, pre > 0);
 
 		if (descend) {
 			n = n->children;
@@ -190,24 +210,60 @@ static char *html_to_text(const char *h, size_t len, bool drop_quotes)
 		while (n && n != top && !n->next) {
 			n = n->parent;
 			if (n && n->type == XML_ELEMENT_NODE)
-				element_edge(&b, n, false, &pre);
+				element_edge(out, n, false, &pre);
+			if (n && n == in_quote) {
+				in_quote = NULL;
+				out = rest ? &quoted : &kept;
+				ensure_newlines(&quoted, 2);
+			}
 		}
 		n = n && n != top ? n->next : NULL;
 	}
 	if (doc)
 		xmlFreeDoc(doc);
-	_cleanup_free_ char *s = strbuf_steal(&b);
-	return xstrdup(strstrip(s));
+	_cleanup_free_ char *s = strbuf_steal(&kept);
+	_cleanup_free_ char *c = strbuf_steal(&quoted);
+	if (ret_cut)
+		*ret_cut = xstrdup(c ? strstrip(c) : "");
+	return xstrdup(s ? strstrip(s) : "");
 }
 
 char *mail_html_to_text(const char *h, size_t len)
 {
-	return html_to_text(h, len, false);
+	return html_to_text(h, len, false, NULL);
+}
+
+/* Line breaks in a row: at most one blank line. */
+static void squeeze_blank_lines(char *t)
+{
+	size_t w = 0;
+	for (size_t r = 0; t[r]; r++)
+		if (!(t[r] == '\n' && w >= 2 && t[w - 1] == '\n' && t[w - 2] == '\n'))
+			t[w++] = t[r];
+	t[w] = '\0';
+}
+
+char *mail_html_reply_split(const char *h, size_t len, char **ret_cut)
+{
+	_cleanup_free_ char *cut = NULL;
+	char *t = html_to_text(h, len, true, &cut);
+	if (*t) {
+		squeeze_blank_lines(t);
+		squeeze_blank_lines(cut);
+		if (ret_cut)
+			*ret_cut = TAKE_PTR(cut);
+		return t;
+	}
+	/* Nothing outside the quotes: keep everything, as reply_trim() keeps a quote alone. */
+	free(t);
+	if (ret_cut)
+		*ret_cut = xstrdup("");
+	return html_to_text(h, len, false, NULL);
 }
 
 char *mail_html_reply_to_text(const char *h, size_t len)
 {
-	char *t = html_to_text(h, len, true);
+	char *t = html_to_text(h, len, true, NULL);
 	if (*t) {
 		/* A quote taken out between two blocks leaves its line breaks: one blank line at
 		 * most, as where the quote was a paragraph. */
@@ -220,5 +276,5 @@ char *mail_html_reply_to_text(const char *h, size_t len)
 	}
 	/* Nothing outside the quotes: keep everything, as reply_trim() keeps a quote alone. */
 	free(t);
-	return html_to_text(h, len, false);
+	return html_to_text(h, len, false, NULL);
 }

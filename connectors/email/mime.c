@@ -11,6 +11,7 @@
 
 #include "util.h"
 #include "email/mime.h"
+#include "email/auto-reply.h"
 #include "email/mime-bounds.h"
 #include "email/mime-charset.h"
 #include "email/mime-raw.h"
@@ -28,6 +29,7 @@ struct mail_message {
 	char **references;
 	time_t date;
 	char *body;
+	char *body_cut; /* HTML only: the quoted message left out of body */
 	bool automatic;
 	mail_raw *raw; /* mime-raw.c: every header field, the parts of a multipart/report */
 };
@@ -46,6 +48,7 @@ void mail_message_free(mail_message *m)
 	free(m->in_reply_to);
 	strv_free(m->references);
 	free(m->body);
+	free(m->body_cut);
 	mail_raw_free(m->raw);
 	free(m);
 }
@@ -296,28 +299,6 @@ static bool header_is_automatic(const char *name, const char *value)
 	return false;
 }
 
-/* An auto-reply's subject. A person can write "Automatic reply:" too, so this counts only
- * together with a header that hints at a machine but does not prove one by itself
- * (X-Auto-Response-Suppress: a sender's request that no auto-reply answer this message,
- * which Exchange puts on its out-of-office replies but Outlook also on a person's mail). The
- * list is Discourse's (PROTOCOLS.md §3.4). */
-static bool subject_is_automatic(const char *subject)
-{
-	static const char *const prefixes[] = {
-	    "Auto:",		     "Automatic reply",	     "Auto Response",
-	    "Out of Office",	     "Autosvar",	     "Automatisk svar",
-	    "Automatisch antwoord",  "Abwesenheitsnotiz",    "Risposta Non al computer",
-	    "Fuori sede",	     "Respuesta automática", "Frånvaro",
-	    "Réponse automatique",
-	};
-	while (*subject == ' ' || *subject == '\t')
-		subject++;
-	for (size_t i = 0; i < ELEMENTSOF(prefixes); i++)
-		if (strncasecmp(subject, prefixes[i], strlen(prefixes[i])) == 0)
-			return true;
-	return false;
-}
-
 static bool from_is_automatic(const char *addr)
 {
 	const char *at = strchr(addr, '@');
@@ -378,7 +359,10 @@ static int read_headers(mail_message *m, struct mailimf_fields *fields)
 				m->automatic = true;
 		}
 	}
-	if (hint && subject_is_automatic(m->subject))
+	/* An auto-reply subject alone is no proof: a person can write "Automatic reply:" too.
+	 * With X-Auto-Response-Suppress (Exchange puts it on its out-of-office replies, Outlook
+	 * on a person's mail too) it is. */
+	if (hint && mail_subject_is_auto_reply(m->subject))
 		m->automatic = true;
 	return 0;
 }
@@ -544,12 +528,15 @@ int mail_parse(const char *msg, size_t len, mail_message **ret)
 		_cleanup_free_ char *h = NULL;
 		r = decode_part(html, &h);
 		if (r >= 0)
-			m->body = mail_html_reply_to_text(h, strlen(h));
+			m->body = mail_html_reply_split(h, strlen(h), &m->body_cut);
 	}
 	if (r < 0 || !m->body) {
 		free(m->body);
 		m->body = xstrdup("");
 	}
+	/* Without any header: the subject, and a text that is only an absence notice. */
+	if (!m->automatic && mail_text_is_out_of_office(m->subject, m->body))
+		m->automatic = true;
 	m->raw = mail_raw_new(msg, len, mime->mm_data.mm_message.mm_msg_mime);
 	/* a delivery report, read receipt or abuse report (RFC 6522) */
 	if (mail_raw_is_report(m->raw))
@@ -601,6 +588,10 @@ time_t mail_date(const mail_message *m)
 const char *mail_body(const mail_message *m)
 {
 	return m->body;
+}
+const char *mail_body_cut(const mail_message *m)
+{
+	return m->body_cut ? m->body_cut : "";
 }
 bool mail_is_automatic(const mail_message *m)
 {

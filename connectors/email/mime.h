@@ -47,6 +47,8 @@ time_t mail_date(const mail_message *m);	      /* (time_t)-1 if none or invalid 
  * turned into plain text without the quoted message (mail_html_reply_to_text()); LF line
  * ends; "" if the message has no text part. */
 const char *mail_body(const mail_message *m);
+/* For an HTML-only mail, the text of the quote elements mail_body() left out; else "". */
+const char *mail_body_cut(const mail_message *m);
 /* Sent by a machine, so never to be answered or counted (RFC 3834 §5 and common practice):
  * Auto-Submitted other than "no", (X-)Precedence bulk/list/junk/auto_reply, List-Id or
  * List-Unsubscribe, X-Autoreply/X-Autorespond and similar, X-MS-Exchange-Inbox-Rules-Loop,
@@ -94,3 +96,6 @@ char *mail_html_to_text(const char *html, size_t len);
  * web's divRplyFwdMsg and everything after it …) are left out before the text is laid out.
  * When nothing is left outside them, the whole text, as mail_html_to_text(). */
 char *mail_html_reply_to_text(const char *html, size_t len);
+/* The same, and *ret_cut the text of the quote elements left out ("" when none, or when
+ * nothing was outside them and the whole text is returned). */
+char *mail_html_reply_split(const char *html, size_t len, char **ret_cut);

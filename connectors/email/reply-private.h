@@ -1,5 +1,5 @@
 /* reply-private: line tests shared by the reply trimmer's files (reply.c, reply-signoff.c).
- * Nothing outside connectors/email/reply*.c uses it. */
+ * Nothing outside connectors/email/reply*.c and auto-reply.c uses it. */
 #pragma once
 
 #include <stdbool.h>

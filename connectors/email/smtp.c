@@ -193,8 +193,11 @@ static int conn_init(smtp_sender *s, smtp_conn *c)
 		ok = curl_easy_setopt(e, CURLOPT_USE_SSL,
 				      s->starttls_optional ? (long)CURLUSESSL_TRY
 							   : (long)CURLUSESSL_ALL) == CURLE_OK;
+	/* CAFile= is the one CA trusted: without clearing CAPATH, Debian's libcurl-gnutls also
+	 * loads every file of /etc/ssl/certs (~140) for each new connection. */
 	if (ok && s->ca_file)
-		ok = curl_easy_setopt(e, CURLOPT_CAINFO, s->ca_file) == CURLE_OK;
+		ok = curl_easy_setopt(e, CURLOPT_CAINFO, s->ca_file) == CURLE_OK &&
+		     curl_easy_setopt(e, CURLOPT_CAPATH, NULL) == CURLE_OK;
 	if (ok && s->user)
 		ok = curl_easy_setopt(e, CURLOPT_USERNAME, s->user) == CURLE_OK &&
 		     curl_easy_setopt(e, CURLOPT_PASSWORD, s->password ? s->password : "") ==

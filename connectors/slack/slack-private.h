@@ -12,6 +12,7 @@
 #define SLACK_COMMAND_DEFAULT "/coco"
 #define SLACK_SIGNING_SECRET_NAME "slack-signing-secret"
 #define SLACK_BOT_TOKEN_NAME "slack-bot-token"
+#define SLACK_APP_TOKEN_NAME "slack-app-token"
 
 typedef struct slack_call slack_call;
 
@@ -23,6 +24,8 @@ struct channel {
 	char *signing_secret;
 	size_t signing_secret_len;
 	char *bot_token;
+	char *app_token; /* Socket Mode's app-level token, or NULL (HTTP routes) */
+	struct slack_socket *socket; /* Socket Mode's connection (slack-socket.h), or NULL */
 	/* Web API calls in flight (slack-send.c), cancelled by stop(). */
 	slack_call **calls;
 	size_t n_calls;

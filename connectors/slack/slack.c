@@ -22,12 +22,14 @@
 
 #include "slack-private.h"
 #include "slack-proto.h"
+#include "slack-socket.h"
 
 /* One slash command or button press, from its request until the core answered and the
  * request was answered (or given up by the ingress). */
 typedef struct slack_inbound {
 	channel *c;        /* NULL once the channel stopped */
 	http_request *req; /* NULL once answered, or cancelled by the ingress */
+	char *envelope;    /* came over Socket Mode: the envelope to ack (NULL once acked) */
 	bool is_action;    /* a button: answered by response_url, the request gets an empty 200 */
 	bool deferred;     /* the handler returned: on_core_done answers */
 	bool core_done;
@@ -105,27 +107,38 @@ static int read_secret(const coco_config *cfg, const char *key, const char *name
 	return 0;
 }
 
-/* Reads the [Slack] section and both secrets into c; on failure c keeps what it had. */
+/* Reads the [Slack] section and its secrets into c: the bot token, and the signing secret
+ * (HTTP) or the app-level token (Socket Mode, with AppTokenFile=). On failure c keeps what
+ * it had. */
 static int load_config(channel *c, const coco_config *cfg)
 {
-	char *signing = NULL, *token = NULL;
-	size_t signing_len = 0, token_len = 0;
-	int r = read_secret(cfg, "SigningSecretFile", SLACK_SIGNING_SECRET_NAME, &signing,
-	                    &signing_len);
+	char *signing = NULL, *token = NULL, *app = NULL;
+	size_t signing_len = 0, token_len = 0, app_len = 0;
+	bool socket_mode = config_get(cfg, "Slack", "AppTokenFile") != NULL;
+	int r = socket_mode ? read_secret(cfg, "AppTokenFile", SLACK_APP_TOKEN_NAME, &app, &app_len)
+	                    : read_secret(cfg, "SigningSecretFile", SLACK_SIGNING_SECRET_NAME,
+	                                  &signing, &signing_len);
 	if (r >= 0)
 		r = read_secret(cfg, "BotTokenFile", SLACK_BOT_TOKEN_NAME, &token, &token_len);
 	if (r < 0) {
 		secret_wipe(&signing, signing_len);
+		secret_wipe(&app, app_len);
 		return r;
 	}
 	if (strncmp(token, "xoxb-", 5) != 0)
 		log_warning("slack: the bot token does not start with xoxb-: a bot token is needed "
 		            "(OAuth & Permissions, Bot User OAuth Token)");
+	if (app && strncmp(app, "xapp-", 5) != 0)
+		log_warning("slack: the app token does not start with xapp-: Socket Mode needs an "
+		            "app-level token with connections:write (Basic Information, App-Level "
+		            "Tokens)");
 	secret_wipe(&c->signing_secret, c->signing_secret_len);
 	secret_wipe(&c->bot_token, c->bot_token ? strlen(c->bot_token) : 0);
+	secret_wipe(&c->app_token, c->app_token ? strlen(c->app_token) : 0);
 	c->signing_secret = signing;
 	c->signing_secret_len = signing_len;
 	c->bot_token = token;
+	c->app_token = app;
 
 	const char *url = config_get(cfg, "Slack", "ApiUrl");
 	const char *cmd = config_get(cfg, "Slack", "Command");
@@ -162,6 +175,7 @@ static void inbound_free(slack_inbound *in)
 	free(in->text);
 	free(in->response_url);
 	free(in->command);
+	free(in->envelope);
 	for (size_t i = 0; i < in->n_items; i++) {
 		free((char *)in->items[i].question);
 		free((char *)in->items[i].value);
@@ -209,6 +223,24 @@ static void inbound_answer(slack_inbound *in)
 	}
 	_cleanup_free_ char *text = slack_mrkdwn(md);
 	int r;
+	if (in->envelope) {
+		/* Socket Mode: the ack carries a command's reply; a button's goes to response_url. */
+		cJSON *reply = NULL;
+		if (!in->is_action) {
+			reply = cJSON_CreateObject();
+			cJSON_AddStringToObject(reply, "response_type", "ephemeral");
+			cJSON_AddStringToObject(reply, "text", text);
+		} else if (in->c && in->response_url)
+			slack_respond_url(in->c, in->response_url, text);
+		r = in->c && in->c->socket ? slack_socket_ack(in->c->socket, in->envelope, reply)
+		                           : -ENOTCONN;
+		cJSON_Delete(reply);
+		if (r < 0)
+			log_warning_errno(r, "slack: Socket Mode: cannot acknowledge an envelope: %m");
+		free(in->envelope);
+		in->envelope = NULL;
+		return;
+	}
 	if (in->is_action) {
 		/* Slack ignores the body of a block_actions answer: the words go to response_url. */
 		r = http_respond(in->req, 200, NULL, NULL, 0, NULL);
@@ -233,7 +265,7 @@ static void on_core_done(const inbound_result *res, void *userdata)
 		                  "its sender was asked to send it again");
 	if (!in->deferred)
 		return; /* still inside the handler, which answers */
-	if (in->req)
+	if (in->req || in->envelope)
 		inbound_answer(in);
 	inbound_free(in);
 }
@@ -260,8 +292,10 @@ static int hand_over(channel *c, slack_inbound *in)
 		.sender_verified = true, /* Slack signed the request that names this user */
 		.command = in->command,
 	};
-	if (in->deferred) {
-		/* After a users.info: on_core_done answers, maybe before receive() returns. */
+	if (in->deferred || in->envelope) {
+		/* After a users.info, or over Socket Mode: on_core_done answers, maybe before
+		 * receive() returns. */
+		in->deferred = true;
 		c->h->receive(c->h, &m, on_core_done, in);
 		return 0;
 	}
@@ -372,7 +406,7 @@ static void on_user_email(channel *c, const char *email, int error, void *userda
 		log_warning("slack: could not ask Slack who %s is; they were asked to try again",
 		            in->from);
 		in->status = INBOUND_RETRY;
-		if (in->req)
+		if (in->req || in->envelope)
 			inbound_answer(in);
 		inbound_free(in);
 		return;
@@ -398,6 +432,10 @@ static int hand_over_user(channel *c, slack_inbound *in)
 	if (r < 0) {
 		log_warning_errno(r, "slack: cannot ask Slack who %s is: %m", in->from);
 		return hand_over(c, in);
+	}
+	if (in->envelope) {
+		in->deferred = true;
+		return 0;
 	}
 	r = http_request_defer(in->req, on_request_cancel, in);
 	if (r < 0) {
@@ -449,39 +487,57 @@ static bool slack_id_ok(const char *s)
 	       s[strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")] == 0;
 }
 
+/* A slash command, from the HTTP route or Socket Mode (req or envelope): its inbound, or NULL
+ * with *ret_refusal (to say to the member) or without (not a slash command). */
+static slack_inbound *command_new(channel *c, http_request *req, const char *envelope,
+                                  const char *command, const char *user, const char *text,
+                                  const char *trigger, char **ret_refusal)
+{
+	*ret_refusal = NULL;
+	if (!command || !slack_id_ok(user) || !trigger || !*trigger)
+		return NULL;
+	if (!STREQ(command, c->command)) {
+		_cleanup_free_ char *md = xasprintf("coco answers to `%s`, not to `%s`.", c->command,
+		                                    command);
+		*ret_refusal = slack_mrkdwn(md);
+		return NULL;
+	}
+	/* What the text asks is the core's to read (the one command grammar of every chat
+	 * channel, engine/chat-command.h). */
+	slack_inbound *in = inbound_new(c, req, false);
+	in->envelope = envelope ? xstrdup(envelope) : NULL;
+	in->key = xasprintf("slack:%s", trigger);
+	in->from = xstrdup(user);
+	in->text = xstrdup(text ? text : "");
+	in->command = xstrdup(c->command);
+	/* No sender: it may answer an anonymous round (architecture.md). */
+	log_debug("slack: %s", c->command);
+	return in;
+}
+
 /* POST /slack/commands: a slash command, form-encoded. */
 static int on_command(http_request *req, void *userdata)
 {
 	channel *c = slack_active;
 	if (!c)
 		return http_respond_text(req, 503, "the Slack channel is not running");
+	if (!c->signing_secret)
+		return http_respond_text(req, 404, "Slack's HTTP routes are off: coco uses Socket Mode");
 	const char *body;
 	size_t len;
 	if (verify(c, req, &body, &len) < 0)
 		return 0;
 
 	_cleanup_free_ char *command = NULL, *text = NULL, *user = NULL, *trigger = NULL;
-	if (slack_form_get(body, len, "command", &command) < 0 ||
-	    slack_form_get(body, len, "user_id", &user) < 0 || !slack_id_ok(user) ||
-	    slack_form_get(body, len, "trigger_id", &trigger) < 0 || !*trigger)
-		return http_respond_text(req, 400, "not a slash command");
-	if (slack_form_get(body, len, "text", &text) < 0)
-		text = xstrdup("");
-	if (!STREQ(command, c->command)) {
-		_cleanup_free_ char *md = xasprintf("coco answers to `%s`, not to `%s`.", c->command,
-		                                    command);
-		_cleanup_free_ char *mk = slack_mrkdwn(md);
-		return respond_ephemeral(req, mk);
-	}
-	/* What the text asks is the core's to read (the one command grammar of every chat
-	 * channel, engine/chat-command.h). */
-	slack_inbound *in = inbound_new(c, req, false);
-	in->key = xasprintf("slack:%s", trigger);
-	in->from = TAKE_PTR(user);
-	in->text = TAKE_PTR(text);
-	in->command = xstrdup(c->command);
-	/* No sender: it may answer an anonymous round (architecture.md). */
-	log_debug("slack: %s", c->command);
+	_cleanup_free_ char *refusal = NULL;
+	(void)slack_form_get(body, len, "command", &command);
+	(void)slack_form_get(body, len, "user_id", &user);
+	(void)slack_form_get(body, len, "trigger_id", &trigger);
+	(void)slack_form_get(body, len, "text", &text);
+	slack_inbound *in = command_new(c, req, NULL, command, user, text, trigger, &refusal);
+	if (!in)
+		return refusal ? respond_ephemeral(req, refusal)
+		               : http_respond_text(req, 400, "not a slash command");
 	return hand_over_user(c, in);
 }
 
@@ -491,25 +547,13 @@ static const char *json_str(const cJSON *o, const char *key)
 	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-/* POST /slack/actions: interactivity, one form field `payload` holding JSON. */
-static int on_action(http_request *req, void *userdata)
+/* A block_actions payload, from the HTTP route or Socket Mode: its inbound, or NULL when there
+ * is nothing for coco (a shortcut, a modal, a button not coco's: *ret_bad false) or the
+ * payload is unusable (*ret_bad true). */
+static slack_inbound *action_new(channel *c, http_request *req, const char *envelope,
+                                 const cJSON *p, bool *ret_bad)
 {
-	channel *c = slack_active;
-	if (!c)
-		return http_respond_text(req, 503, "the Slack channel is not running");
-	const char *body;
-	size_t len;
-	if (verify(c, req, &body, &len) < 0)
-		return 0;
-
-	_cleanup_free_ char *payload = NULL;
-	if (slack_form_get(body, len, "payload", &payload) < 0)
-		return http_respond_text(req, 400, "no payload");
-	cJSON *p = cJSON_Parse(payload);
-	if (!cJSON_IsObject(p)) {
-		cJSON_Delete(p);
-		return http_respond_text(req, 400, "the payload is not JSON");
-	}
+	*ret_bad = false;
 	const char *type = json_str(p, "type");
 	const char *user = json_str(cJSON_GetObjectItemCaseSensitive(p, "user"), "id");
 	const char *trigger = json_str(p, "trigger_id");
@@ -518,15 +562,15 @@ static int on_action(http_request *req, void *userdata)
 	if (!type || !STREQ(type, "block_actions") || !cJSON_IsArray(actions)) {
 		/* Shortcuts, modals: nothing coco offers. Acknowledged, so Slack shows no error. */
 		log_debug("slack: ignored an interaction of type %s", type ? type : "(none)");
-		cJSON_Delete(p);
-		return http_respond(req, 200, NULL, NULL, 0, NULL);
+		return NULL;
 	}
 	if (!slack_id_ok(user)) {
-		cJSON_Delete(p);
-		return http_respond_text(req, 400, "no user in the payload");
+		*ret_bad = true;
+		return NULL;
 	}
 
 	slack_inbound *in = inbound_new(c, req, true);
+	in->envelope = envelope ? xstrdup(envelope) : NULL;
 	const cJSON *a;
 	const char *action_ts = NULL;
 	cJSON_ArrayForEach(a, actions) {
@@ -549,15 +593,81 @@ static int on_action(http_request *req, void *userdata)
 	in->thread = slack_is_ts(ts) ? xstrdup(ts) : NULL;
 	const char *url = json_str(p, "response_url");
 	in->response_url = url ? xstrdup(url) : NULL;
-	cJSON_Delete(p);
 	if (in->n_items == 0) {
-		/* Not one of coco's buttons. */
 		log_debug("slack: a button press carried no coco value");
 		inbound_free(in);
-		return http_respond(req, 200, NULL, NULL, 0, NULL);
+		return NULL;
 	}
 	log_debug("slack: a button press");
+	return in;
+}
+
+/* POST /slack/actions: interactivity, one form field `payload` holding JSON. */
+static int on_action(http_request *req, void *userdata)
+{
+	channel *c = slack_active;
+	if (!c)
+		return http_respond_text(req, 503, "the Slack channel is not running");
+	if (!c->signing_secret)
+		return http_respond_text(req, 404, "Slack's HTTP routes are off: coco uses Socket Mode");
+	const char *body;
+	size_t len;
+	if (verify(c, req, &body, &len) < 0)
+		return 0;
+
+	_cleanup_free_ char *payload = NULL;
+	if (slack_form_get(body, len, "payload", &payload) < 0)
+		return http_respond_text(req, 400, "no payload");
+	cJSON *p = cJSON_Parse(payload);
+	if (!cJSON_IsObject(p)) {
+		cJSON_Delete(p);
+		return http_respond_text(req, 400, "the payload is not JSON");
+	}
+	bool bad;
+	slack_inbound *in = action_new(c, req, NULL, p, &bad);
+	cJSON_Delete(p);
+	if (!in)
+		return bad ? http_respond_text(req, 400, "no user in the payload")
+		           : http_respond(req, 200, NULL, NULL, 0, NULL);
 	return hand_over_user(c, in);
+}
+
+/* Socket Mode: the same payloads, unsigned (the app token authenticates the connection). */
+static void on_envelope(slack_socket *s, const char *type, const cJSON *payload,
+                        const char *envelope_id, void *userdata)
+{
+	channel *c = slack_active;
+	slack_inbound *in = NULL;
+	if (c && STREQ(type, "slash_commands")) {
+		_cleanup_free_ char *refusal = NULL;
+		in = command_new(c, NULL, envelope_id, json_str(payload, "command"),
+		                 json_str(payload, "user_id"), json_str(payload, "text"),
+		                 json_str(payload, "trigger_id"), &refusal);
+		if (!in) {
+			cJSON *reply = NULL;
+			if (refusal) {
+				reply = cJSON_CreateObject();
+				cJSON_AddStringToObject(reply, "response_type", "ephemeral");
+				cJSON_AddStringToObject(reply, "text", refusal);
+			} else
+				log_warning("slack: Socket Mode: a slash command without its fields, "
+				            "ignored");
+			(void)slack_socket_ack(s, envelope_id, reply);
+			cJSON_Delete(reply);
+			return;
+		}
+	} else if (c && STREQ(type, "interactive")) {
+		bool bad;
+		in = action_new(c, NULL, envelope_id, payload, &bad);
+		if (bad)
+			log_warning("slack: Socket Mode: an interaction without a user, ignored");
+	} else
+		log_debug("slack: Socket Mode: ignored an envelope of type %s", type);
+	if (!in) {
+		(void)slack_socket_ack(s, envelope_id, NULL);
+		return;
+	}
+	(void)hand_over_user(c, in);
 }
 
 /* ---- the channel ---- */
@@ -568,6 +678,7 @@ static channel *slack_stop(channel *c)
 		return NULL;
 	if (slack_active == c)
 		slack_active = NULL;
+	c->socket = slack_socket_stop(c->socket);
 	slack_calls_cancel(c);
 	/* The core still answers them; they are freed then. */
 	for (size_t i = 0; i < c->n_inbound; i++)
@@ -577,6 +688,7 @@ static channel *slack_stop(channel *c)
 	known_free_all(c);
 	secret_wipe(&c->signing_secret, c->signing_secret_len);
 	secret_wipe(&c->bot_token, c->bot_token ? strlen(c->bot_token) : 0);
+	secret_wipe(&c->app_token, c->app_token ? strlen(c->app_token) : 0);
 	free(c->api_url);
 	free(c->command);
 	free(c);
@@ -597,6 +709,21 @@ static int slack_start(const channel_host *h, channel **ret)
 		slack_stop(c);
 		return -EBUSY;
 	}
+	if (c->app_token) {
+		/* Socket Mode: Slack is reached from here; nothing listens for it. */
+		r = slack_socket_start(h->loop, h->curl, c->api_url, c->app_token, on_envelope, c,
+		                       &c->socket);
+		if (r < 0) {
+			log_error_errno(r, "slack: cannot start Socket Mode: %m");
+			slack_stop(c);
+			return r;
+		}
+		slack_active = c;
+		log_info("slack: Web API at %s, slash command %s and buttons over Socket Mode",
+		         c->api_url, c->command);
+		*ret = c;
+		return 0;
+	}
 	r = h->route_add(h, "POST", "/slack/commands", on_command, NULL, HTTP_ACCEPT_FORM);
 	if (r >= 0)
 		r = h->route_add(h, "POST", "/slack/actions", on_action, NULL, HTTP_ACCEPT_FORM);
@@ -616,6 +743,24 @@ static int slack_start(const channel_host *h, channel **ret)
  * Secrets that cannot be read keep the old ones running, with the error logged. */
 static int slack_reconfigure(channel *c)
 {
+	/* Between HTTP and Socket Mode, or another app token or Web API: a restart. */
+	const char *app_file = config_get(c->h->cfg, "Slack", "AppTokenFile");
+	const char *url = config_get(c->h->cfg, "Slack", "ApiUrl");
+	_cleanup_free_ char *new_url = xstrdup(url ? url : SLACK_API_URL_DEFAULT);
+	for (size_t n = strlen(new_url); n > 0 && new_url[n - 1] == '/'; n--)
+		new_url[n - 1] = 0;
+	if (!!app_file != !!c->socket || (c->socket && !STREQ(new_url, c->api_url)))
+		return -EOPNOTSUPP;
+	if (c->socket) {
+		char *app = NULL;
+		size_t app_len = 0;
+		if (read_secret(c->h->cfg, "AppTokenFile", SLACK_APP_TOKEN_NAME, &app, &app_len) >= 0) {
+			bool same = c->app_token && STREQ(app, c->app_token);
+			secret_wipe(&app, app_len);
+			if (!same)
+				return -EOPNOTSUPP;
+		}
+	}
 	int r = load_config(c, c->h->cfg);
 	if (r < 0)
 		log_warning("slack: keeping the previous settings and secrets");
@@ -629,6 +774,7 @@ static int slack_send_op(channel *c, const channel_msg *m, send_done_fn done, vo
 
 static const config_key_def slack_keys[] = {
 	{"SigningSecretFile", CONFIG_VALUE_PATH, false, "file holding the app's signing secret (default: slack-signing-secret in [Secrets] Directory= or $CREDENTIALS_DIRECTORY)"},
+	{"AppTokenFile", CONFIG_VALUE_PATH, false, "file holding the app-level token xapp-…: Socket Mode, for a site Slack cannot reach (no HTTP routes, no signing secret)"},
 	{"BotTokenFile", CONFIG_VALUE_PATH, false, "file holding the bot token xoxb-… (default: slack-bot-token in [Secrets] Directory= or $CREDENTIALS_DIRECTORY)"},
 	{"ApiUrl", CONFIG_VALUE_URL, false, "the Web API's base URL (default https://slack.com/api)"},
 	{"Command", CONFIG_VALUE_STRING, false, "the slash command members answer with (default /coco)"},
