@@ -1,6 +1,9 @@
 /* Digest throughput: 1,000,000 answer records over 100 rounds (10,000 each, 50 members,
  * 5 scale questions and 1 text question) in a temporary store, then digest_compute() over
- * every round. Writing the store is not timed. Prints figures; never fails on time. */
+ * every round. Then a wide round: 1,000 members (500 a side) answering once each, its
+ * digest computed BIG_REPEAT times (the web view's first look at a page, every digest
+ * mail), where finding each answer's member in the configuration counts. Writing the store
+ * is not timed. Prints figures; never fails on time. */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <string.h>
@@ -14,6 +17,8 @@
 #define PER_ROUND 10000
 #define N_MEMBERS 50
 #define N_SCALE 5
+#define BIG_MEMBERS 1000
+#define BIG_REPEAT 200
 
 static const char *texts[] = {
 	"Good progress this week, the demo was clear.",
@@ -39,7 +44,9 @@ static unsigned rnd(unsigned n)
 	return (unsigned)(rng % n);
 }
 
-static int write_round(const char *root, const coco_campaign *c, const coco_round *r)
+/* per_round records of members drawn at random, or (every_member) each member once. */
+static int write_round(const char *root, const coco_campaign *c, const coco_round *r,
+                       unsigned per_round, bool every_member)
 {
 	_cleanup_free_ char *dir = xasprintf("%s/campaigns/%s/rounds/%s/once", root, c->id, r->id);
 	_cleanup_free_ char *cmd = xasprintf("mkdir -p '%s'", dir);
@@ -49,8 +56,8 @@ static int write_round(const char *root, const coco_campaign *c, const coco_roun
 	FILE *f = fopen(path, "we");
 	if (!f)
 		return -errno;
-	for (unsigned i = 0; i < PER_ROUND; i++) {
-		const coco_member *m = &c->members[rnd(N_MEMBERS)];
+	for (unsigned i = 0; i < per_round; i++) {
+		const coco_member *m = &c->members[every_member ? i : rnd((unsigned)c->n_members)];
 		fprintf(f, "{\"key\":\"bench:%s:%u\",\"v\":1,\"at\":%u,\"member\":\"%s\",\"side\":\"%s\","
 		           "\"via\":\"email\",\"answers\":{",
 		        r->id, i, 1796630400u + i, m->id, side_to_string(m->side));
@@ -60,6 +67,48 @@ static int write_round(const char *root, const coco_campaign *c, const coco_roun
 		        texts[rnd(ELEMENTSOF(texts))]);
 	}
 	return fclose(f) == 0 ? 0 : -errno;
+}
+
+/* The wide round: BIG_MEMBERS members, each answering once. */
+static int bench_wide(const char *root, store *st, coco_question *questions, size_t n_questions)
+{
+	static coco_member members[BIG_MEMBERS];
+	static char ids[BIG_MEMBERS][16];
+	for (int i = 0; i < BIG_MEMBERS; i++) {
+		snprintf(ids[i], sizeof ids[i], "%c%04d", i % 2 ? 'p' : 'c', i / 2 + 1);
+		members[i] = (coco_member){.id = ids[i], .name = ids[i],
+		                           .side = i % 2 ? SIDE_PROVIDER : SIDE_CLIENT};
+	}
+	coco_round round = {.id = "wide", .kind = ROUND_SURVEY, .title = "wide",
+	                    .questions = questions, .n_questions = n_questions};
+	coco_campaign camp = {.id = "bench", .title = "Bench", .members = members,
+	                      .n_members = BIG_MEMBERS, .rounds = &round, .n_rounds = 1};
+	campaign_index_members(&camp);
+	if (write_round(root, &camp, &round, BIG_MEMBERS, true) < 0) {
+		fprintf(stderr, "cannot write the store under %s\n", root);
+		campaign_index_free(&camp);
+		return 1;
+	}
+	size_t records = 0;
+	double t0 = now_s();
+	for (int i = 0; i < BIG_REPEAT; i++) {
+		digest_input in = {.store = st, .campaign = &camp, .round = &round,
+		                   .occurrence = "once", .now = 1796630400};
+		digest *d = NULL;
+		int k = digest_compute(&in, &d);
+		if (k < 0) {
+			fprintf(stderr, "digest_compute(wide): %s\n", strerror(-k));
+			campaign_index_free(&camp);
+			return 1;
+		}
+		records += digest_n_records(d);
+		digest_free(d);
+	}
+	double dt = now_s() - t0;
+	campaign_index_free(&camp);
+	printf("digest of one round of %d members answering once: %.2f ms each (%d digests)\n",
+	       BIG_MEMBERS, dt * 1000 / BIG_REPEAT, BIG_REPEAT);
+	return records == (size_t)BIG_REPEAT * BIG_MEMBERS ? 0 : 1;
 }
 
 int main(void)
@@ -99,7 +148,7 @@ int main(void)
 	int ret = 1;
 	store *st = NULL;
 	for (int r = 0; r < N_ROUNDS; r++)
-		if (write_round(root, &camp, &rounds[r]) < 0) {
+		if (write_round(root, &camp, &rounds[r], PER_ROUND, false) < 0) {
 			fprintf(stderr, "cannot write the store under %s\n", root);
 			goto out;
 		}
@@ -129,6 +178,8 @@ int main(void)
 	       dt > 0 ? (double)records / dt : 0.0, bad);
 	printf("peak RSS: %.1f MiB\n", (double)ru.ru_maxrss / 1024.0);
 	ret = records == (size_t)N_ROUNDS * PER_ROUND && !bad ? 0 : 1;
+	if (ret == 0)
+		ret = bench_wide(root, st, questions, N_SCALE + 1);
 out:
 	store_free(st);
 	_cleanup_free_ char *cmd = xasprintf("rm -rf '%s'", root);

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # bench/web (issue 12.6): requests/s and p99 latency of the web view's digest page of a
 # 1,000-answer round, with wrk, against the same HTML served as a static file by nginx (the
-# ceiling), one run each, side by side; the target is >= 25% of nginx's requests/s.
+# ceiling), one run each, side by side; the target is >= 25% of nginx's requests/s. Then
+# the campaign's page (/c/bench/), which is computed on every request (each occurrence's
+# participation by side: a digest of the 1,000 answers), with the same wrk.
 #
 # The production build (build/cocod, build/cococtl; $COCOD, $COCOCTL override) runs on a
 # temporary configuration: one campaign of 1,000 members (500 a side), a survey round of
@@ -152,6 +154,11 @@ run_wrk() { # run_wrk NAME URL [header]: "requests/s p99_ms"
 }
 read -r coco_rps coco_p99 < <(run_wrk cocod "$URL" "Cookie: $COOKIE")
 read -r nginx_rps nginx_p99 < <(run_wrk nginx "$STATIC")
+INDEX="http://127.0.0.1:$PORT/c/bench/"
+code=$(curl -sS -o "$T/index.html" -w '%{http_code}' -H "Cookie: $COOKIE" "$INDEX")
+[ "$code" = 200 ] && grep -q "$N of $N answered" "$T/index.html" ||
+	die "the campaign page answered $code: $(head -c 2000 "$T/index.html")"
+read -r index_rps index_p99 < <(run_wrk index "$INDEX" "Cookie: $COOKIE")
 kill "$PID" 2>/dev/null || true
 wait "$PID" 2>/dev/null || true
 grep -q "ERROR\|runtime error" "$T/cocod.log" && die "cocod logged an error: $(cat "$T/cocod.log")"
@@ -164,3 +171,4 @@ printf '%-28s %12s %10s\n' "" "requests/s" "p99"
 printf '%-28s %12.0f %8s ms\n' "cocod /c/bench/s/once" "$coco_rps" "$coco_p99"
 printf '%-28s %12.0f %8s ms\n' "nginx, the same static file" "$nginx_rps" "$nginx_p99"
 echo "cocod is $pct% of nginx (target >= 25%: $met)"
+printf '%-28s %12.0f %8s ms\n' "cocod /c/bench/ (computed)" "$index_rps" "$index_p99"

@@ -170,6 +170,7 @@ static void campaign_done(coco_campaign *c)
 	for (size_t i = 0; i < c->n_members; i++)
 		config_member_done(&c->members[i]);
 	free(c->members);
+	campaign_index_free(c);
 	for (size_t i = 0; i < c->n_rounds; i++)
 		config_round_done(&c->rounds[i]);
 	free(c->rounds);
@@ -613,6 +614,8 @@ static int load(const char *dir, bool campaigns, coco_config **ret, char ***ret_
 			strv_free(errors);
 		return -EINVAL;
 	}
+	for (size_t i = 0; i < c.cfg->n_campaigns; i++)
+		campaign_index_members(&c.cfg->campaigns[i]);
 	if (ret_errors)
 		*ret_errors = NULL;
 	*ret = c.cfg;
@@ -659,9 +662,62 @@ const coco_round *campaign_find_round(const coco_campaign *c, const char *id)
 	return c && id ? config_find_round(c, id) : NULL;
 }
 
+/* ---- the member index: ids in sorted order, searched by halves ---- */
+
+static const coco_member *index_members_base; /* qsort has no user pointer */
+
+static int cmp_member_order(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	int k = strcmp(index_members_base[x].id, index_members_base[y].id);
+	return k ? k : (x > y) - (x < y); /* equal ids (a config with errors): file order */
+}
+
+void campaign_index_free(coco_campaign *c)
+{
+	free(c->member_order);
+	c->member_order = NULL;
+	c->n_member_order = 0;
+	c->member_order_of = NULL;
+}
+
+void campaign_index_members(coco_campaign *c)
+{
+	campaign_index_free(c);
+	if (!c->n_members)
+		return;
+	for (size_t i = 0; i < c->n_members; i++)
+		if (!c->members[i].id)
+			return; /* half-built: the scan copes */
+	c->member_order = xmalloc(c->n_members * sizeof(size_t));
+	for (size_t i = 0; i < c->n_members; i++)
+		c->member_order[i] = i;
+	index_members_base = c->members;
+	qsort(c->member_order, c->n_members, sizeof(size_t), cmp_member_order);
+	index_members_base = NULL;
+	c->n_member_order = c->n_members;
+	c->member_order_of = c->members;
+}
+
 const coco_member *campaign_find_member(const coco_campaign *c, const char *id)
 {
-	return c && id ? config_find_member(c, id) : NULL;
+	if (!c || !id)
+		return NULL;
+	if (!c->member_order || c->n_member_order != c->n_members ||
+	    c->member_order_of != c->members)
+		return config_find_member(c, id);
+	/* The first of equal ids, as the scan finds it. */
+	size_t lo = 0, hi = c->n_member_order;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (strcmp(c->members[c->member_order[mid]].id, id) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < c->n_member_order && STREQ(c->members[c->member_order[lo]].id, id))
+		return &c->members[c->member_order[lo]];
+	return NULL;
 }
 
 const char *config_campaign_get(const coco_campaign *camp, const char *key)

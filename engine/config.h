@@ -141,6 +141,12 @@ typedef struct coco_campaign {
 	unsigned gap_tenths;
 	coco_member *members;
 	size_t n_members;
+	/* The members' indexes sorted by id, for campaign_find_member() (binary search): built
+	 * by the loader (campaign_index_members()); without it, or when it was made for another
+	 * list (a copy of the campaign with other members), the lookup scans the list. */
+	size_t *member_order;
+	size_t n_member_order;
+	const coco_member *member_order_of; /* the list it was made for */
 	coco_round *rounds;
 	size_t n_rounds;
 	coco_digest digest;
@@ -233,7 +239,12 @@ char *config_summary(const coco_config *c);
 
 const coco_campaign *config_find_campaign(const coco_config *c, const char *id);
 const coco_round *campaign_find_round(const coco_campaign *c, const char *id);
+/* O(log n) with the member index, else a scan. */
 const coco_member *campaign_find_member(const coco_campaign *c, const char *id);
+/* Builds (again) c's member index; config_load() does it for every campaign. A campaign put
+ * together by hand (tests, benches) may call it, and then campaign_index_free(). */
+void campaign_index_members(coco_campaign *c);
+void campaign_index_free(coco_campaign *c);
 /* Is member m in the audience a (with ids, the member list of AUDIENCE_MEMBERS)? */
 bool config_member_in_audience(const coco_member *m, audience_kind a, char *const *ids, size_t n);
 /* A channel section's value as written, or NULL when not given. */

@@ -164,9 +164,12 @@ typedef struct split_ctx {
 	unsigned gap_tenths;         /* GapThreshold= in tenths */
 	bool anonymous;
 	bool both_sides;             /* the round's audience has members on both sides */
-	/* Earlier occurrences of a repeating round, oldest first, for the sparklines. */
+	/* Earlier occurrences of a repeating round, oldest first, for the sparklines and the
+	 * trend chart, with their names; occurrence is t's. */
 	const tally *history;
+	char *const *history_names;
 	size_t n_history;
+	const char *occurrence;
 } split_ctx;
 
 /* Per-side figures of question qi into o: "split_shown", "sides" or "split_withheld",

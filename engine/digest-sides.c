@@ -126,38 +126,64 @@ static void add_gap(cJSON *o, const split_ctx *x, int64_t g, int64_t threshold, 
 	cJSON_AddBoolToObject(o, "gap_flag", g >= threshold || g <= -threshold);
 }
 
-/* The sparkline of one side over the history and t: one block per occurrence, its height the
- * mean on the question's whole scale; "·" where the side had fewer than MinGroupSize. */
+/* Each side's mean per occurrence over the history and t, in tenths, or -1 where the side
+ * had fewer than MinGroupSize answers (its mean is not shown, as in the split). The one set
+ * of figures behind the sparklines and the web view's line chart. */
+static int64_t *side_means(const split_ctx *x, const tally *t, size_t qi, size_t n_points)
+{
+	int64_t *m = xmalloc(_SIDE_MAX * n_points * sizeof(int64_t));
+	for (size_t h = 0; h < n_points; h++) {
+		const tally *th = h < x->n_history ? &x->history[h] : t;
+		side_values v[_SIDE_MAX];
+		side_values_of(th, qi, v);
+		for (int s = 0; s < _SIDE_MAX; s++)
+			m[s * n_points + h] = v[s].n >= x->min_group ? dg_mean10(v[s].sum, v[s].n) : -1;
+		side_values_done(v);
+	}
+	return m;
+}
+
+/* The trend of a repeating round's question per side: the sparklines ("sparks": one block
+ * per occurrence, its height the mean on the question's whole scale; "·" where the side had
+ * fewer than MinGroupSize) and the same means per occurrence ("trend_chart": {min, max,
+ * occurrences:[names], series:[{side, name, is_client, points:[{occurrence, mean?,
+ * value?}]}]}) for a chart. A side needs two points to get a line. */
 static void add_sparklines(cJSON *o, const split_ctx *x, const tally *t, size_t qi,
                            const coco_question *q)
 {
 	static const char *const blocks[SPARK_LEVELS] = {"▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"};
 	if (!x->n_history || q->max <= q->min)
 		return;
-	cJSON *arr = cJSON_CreateArray();
+	size_t n_points = x->n_history + 1;
+	int64_t *means = side_means(x, t, qi, n_points);
+	cJSON *arr = cJSON_CreateArray(), *series = cJSON_CreateArray();
 	for (size_t i = 0; i < ELEMENTSOF(sides); i++) {
 		int s = sides[i];
+		const int64_t *m = &means[s * n_points];
 		strbuf b = {0};
 		size_t points = 0;
 		char *first = NULL, *last = NULL;
-		for (size_t h = 0; h <= x->n_history; h++) {
-			const tally *th = h < x->n_history ? &x->history[h] : t;
-			side_values v[_SIDE_MAX];
-			side_values_of(th, qi, v);
-			if (v[s].n >= x->min_group) {
-				int64_t m10 = dg_mean10(v[s].sum, v[s].n);
-				int64_t lvl = dg_div_round((m10 - q->min * 10) * (SPARK_LEVELS - 1),
+		cJSON *pts = cJSON_CreateArray();
+		for (size_t h = 0; h < n_points; h++) {
+			cJSON *po = cJSON_CreateObject();
+			cJSON_AddStringToObject(po, "occurrence", h < x->n_history && x->history_names
+			                                              ? x->history_names[h]
+			                                              : x->occurrence ? x->occurrence : "");
+			if (m[h] >= 0) {
+				int64_t lvl = dg_div_round((m[h] - q->min * 10) * (SPARK_LEVELS - 1),
 				                           (q->max - q->min) * 10);
 				strbuf_puts(&b, blocks[lvl < 0 ? 0 : lvl >= SPARK_LEVELS ? SPARK_LEVELS - 1
 				                                                        : lvl]);
 				free(last);
-				last = dg_tenths(m10, false);
+				last = dg_tenths(m[h], false);
 				if (!first)
 					first = xstrdup(last);
 				points++;
+				cJSON_AddStringToObject(po, "mean", last);
+				cJSON_AddNumberToObject(po, "value", (double)m[h] / 10);
 			} else
 				strbuf_puts(&b, "·");
-			side_values_done(v);
+			cJSON_AddItemToArray(pts, po);
 		}
 		if (points >= 2) {
 			cJSON *so = cJSON_CreateObject();
@@ -167,14 +193,36 @@ static void add_sparklines(cJSON *o, const split_ctx *x, const tally *t, size_t 
 			dg_add_string(so, "first", TAKE_PTR(first));
 			dg_add_string(so, "last", TAKE_PTR(last));
 			cJSON_AddItemToArray(arr, so);
-		}
+			cJSON *se = cJSON_CreateObject();
+			cJSON_AddStringToObject(se, "side", side_to_string(s));
+			cJSON_AddBoolToObject(se, "is_client", s == SIDE_CLIENT);
+			cJSON_AddStringToObject(se, "name", x->name[s]);
+			cJSON_AddItemToObject(se, "points", pts);
+			cJSON_AddItemToArray(series, se);
+		} else
+			cJSON_Delete(pts);
 		strbuf_done(&b);
 		free(first);
 		free(last);
 	}
-	cJSON_AddBoolToObject(o, "has_sparks", cJSON_GetArraySize(arr) > 0);
-	cJSON_AddNumberToObject(o, "spark_points", (double)(x->n_history + 1));
+	free(means);
+	bool any = cJSON_GetArraySize(arr) > 0;
+	cJSON_AddBoolToObject(o, "has_sparks", any);
+	cJSON_AddNumberToObject(o, "spark_points", (double)n_points);
 	cJSON_AddItemToObject(o, "sparks", arr);
+	if (!any) {
+		cJSON_Delete(series);
+		return;
+	}
+	cJSON *tc = cJSON_AddObjectToObject(o, "trend_chart");
+	cJSON_AddNumberToObject(tc, "min", (double)q->min);
+	cJSON_AddNumberToObject(tc, "max", (double)q->max);
+	cJSON *occs = cJSON_AddArrayToObject(tc, "occurrences");
+	for (size_t h = 0; h < n_points; h++)
+		cJSON_AddItemToArray(occs, cJSON_CreateString(
+			h < x->n_history && x->history_names ? x->history_names[h]
+			                                     : x->occurrence ? x->occurrence : ""));
+	cJSON_AddItemToObject(tc, "series", series);
 }
 
 static void split_numeric(cJSON *o, const split_ctx *x, const tally *t, size_t qi,

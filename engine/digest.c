@@ -564,7 +564,7 @@ static cJSON *campaign_json(const coco_campaign *c)
 }
 
 static cJSON *build_data(digest *d, const digest_input *in, const tally *t, const tally *prev,
-                         const tally *history, size_t n_history)
+                         const tally *history, char *const *history_names, size_t n_history)
 {
 	const coco_campaign *c = in->campaign;
 	const coco_round *r = in->round;
@@ -605,7 +605,9 @@ static cJSON *build_data(digest *d, const digest_input *in, const tally *t, cons
 		.anonymous = r->anonymous,
 		.both_sides = d->audience[SIDE_CLIENT] > 0 && d->audience[SIDE_PROVIDER] > 0,
 		.history = history,
+		.history_names = history_names,
 		.n_history = n_history,
+		.occurrence = in->occurrence,
 	};
 	cJSON_AddNumberToObject(data, "min_group", x.min_group);
 
@@ -657,9 +659,10 @@ static cJSON *build_data(digest *d, const digest_input *in, const tally *t, cons
 /* The occurrences of a repeating round before this one, oldest first, at most
  * DIGEST_SPARK_POINTS - 1 of them: the sparklines' earlier points. Occurrence ids of
  * repeating rounds are dates, so their order is the order of the names. */
-static int scan_history(const digest_input *in, tally **ret, size_t *ret_n)
+static int scan_history(const digest_input *in, tally **ret, char ***ret_names, size_t *ret_n)
 {
 	*ret = NULL;
+	*ret_names = NULL;
 	*ret_n = 0;
 	if (!in->round->repeat)
 		return 0;
@@ -676,12 +679,14 @@ static int scan_history(const digest_input *in, tally **ret, size_t *ret_n)
 		n++;
 	first = n > DIGEST_SPARK_POINTS - 1 ? n - (DIGEST_SPARK_POINTS - 1) : 0;
 	tally *h = xcalloc(n - first + 1, sizeof(tally));
+	char **kept = NULL;
 	size_t k = 0;
 	for (size_t i = first; i < n && r >= 0; i++) {
 		if (!name_is_safe(names[i]))
 			continue;
 		tally_init(&h[k], in->campaign, in->round);
 		r = tally_scan(&h[k], in->store, in->campaign->id, in->round->id, names[i]);
+		strv_push(&kept, xstrdup(names[i]));
 		k++;
 	}
 	strv_free(names);
@@ -689,9 +694,11 @@ static int scan_history(const digest_input *in, tally **ret, size_t *ret_n)
 		for (size_t i = 0; i < k; i++)
 			tally_done(&h[i]);
 		free(h);
+		strv_free(kept);
 		return r;
 	}
 	*ret = h;
+	*ret_names = kept;
 	*ret_n = k;
 	return 0;
 }
@@ -714,17 +721,20 @@ int digest_compute(const digest_input *in, digest **ret)
 			return r;
 	}
 	tally *history;
+	char **history_names;
 	size_t n_history;
-	r = scan_history(in, &history, &n_history);
+	r = scan_history(in, &history, &history_names, &n_history);
 	if (r < 0)
 		return r;
 	digest *d = xcalloc(1, sizeof *d);
 	d->n_records = cur.n_records;
 	d->n_bad = cur.n_bad;
-	d->data = build_data(d, in, &cur, in->prev_occurrence ? &prev : NULL, history, n_history);
+	d->data = build_data(d, in, &cur, in->prev_occurrence ? &prev : NULL, history,
+	                     history_names, n_history);
 	for (size_t i = 0; i < n_history; i++)
 		tally_done(&history[i]);
 	free(history);
+	strv_free(history_names);
 	if (!d->data) {
 		free(d);
 		return -ENOMEM;

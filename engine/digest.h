@@ -79,7 +79,11 @@ unsigned digest_audience(const digest *d, coco_side side);
  *   provider_answered?,provider_total?,sides:[{side,name,answered,total,percent}]},
  *  questions:[{id,number,text,kind,is_scale,is_nps,is_choice,is_multi,is_text,n,skipped,
  *   median?,mean?,bars:[{label,count,bar,line}], scale/nps only: gap_shown,gap_flag,
- *   gap?,client_mean?,provider_mean?,gap_note?, prev_mean?,delta?,trend_text?}],
+ *   gap?,client_mean?,provider_mean?,gap_note?, prev_mean?,delta?,trend_text?,
+ *   repeating rounds: has_sparks,spark_points,sparks:[{name,label,spark,first,last}],
+ *   trend_chart?:{min,max,occurrences:[name],series:[{side,is_client,name,
+ *    points:[{occurrence,mean?,value?}]}]} (each side's mean per occurrence, oldest first;
+ *    no mean where the side had fewer than MinGroupSize answers; the sparklines' figures)}],
  *  quotes:[{text,who?,question}] (text answers by question, then ideas as question 0),
  *  has_ideas, ideas:[{number,text,who?,count}] (not in anonymous rounds),
  *  ideas_ranked:[{rank,number,text,votes,votes_word,bar}] (tied ideas share a rank: 1, 2, 2, 4), dots_total, trend? ("- 1. Mood: mean 3.8 →

@@ -110,7 +110,79 @@ Title=R
 Duration=3d
 EOF2
 
+# A weekly round that ran three times (its answers seeded below), two members a side.
+cat >"$T/etc/campaigns.d/trend.conf" <<'EOF2'
+[Campaign]
+Title=Trend
+TimeZone=UTC
+Client=Acme
+Provider=Northwind
+MinGroupSize=2
+
+[Member "ann"]
+Name=Ann
+Side=client
+Email=ann@acme.example
+
+[Member "cid"]
+Name=Cid
+Side=client
+Email=cid@acme.example
+
+[Member "bob"]
+Name=Bob
+Side=provider
+Email=bob@northwind.example
+
+[Member "dee"]
+Name=Dee
+Side=provider
+Email=dee@northwind.example
+
+[Round "weekly"]
+Kind=survey
+Title=Weekly
+Open=2099-01-05 09:00
+Repeat=FREQ=WEEKLY;BYDAY=MO
+Duration=3d
+
+[Question "weekly/mood"]
+Kind=scale
+Text=Mood?
+Min=1
+Max=5
+
+[Round "ideas"]
+Kind=prompt
+Title=Ideas
+Duration=3d
+
+[Round "pick"]
+Kind=vote
+Title=Pick
+Source=ideas
+Votes=3
+Duration=3d
+EOF2
+
 STATE=$T/state
+# Three weeks of the weekly round. Client means 2.0, 3.5, 4.5; provider 4.0, 4.0, and in
+# the third week one answer only (fewer than MinGroupSize=2: no mean, the line stops).
+TW=(2026-01-05 2026-01-12 2026-01-19)
+TC=("1 3" "3 4" "4 5") TP=("4 4" "3 5" "2")
+for i in 0 1 2; do
+	d="$STATE/campaigns/trend/rounds/weekly/${TW[$i]}"
+	mkdir -p "$d"
+	read -r c1 c2 <<<"${TC[$i]}"
+	read -r p1 p2 <<<"${TP[$i]}"
+	{
+		echo "{\"key\":\"w$i-a\",\"v\":1,\"at\":1767600000,\"member\":\"ann\",\"side\":\"client\",\"via\":\"email\",\"answers\":{\"mood\":\"$c1\"}}"
+		echo "{\"key\":\"w$i-c\",\"v\":1,\"at\":1767600060,\"member\":\"cid\",\"side\":\"client\",\"via\":\"email\",\"answers\":{\"mood\":\"$c2\"}}"
+		echo "{\"key\":\"w$i-b\",\"v\":1,\"at\":1767600120,\"member\":\"bob\",\"side\":\"provider\",\"via\":\"email\",\"answers\":{\"mood\":\"$p1\"}}"
+		[ -z "${p2:-}" ] || echo "{\"key\":\"w$i-d\",\"v\":1,\"at\":1767600180,\"member\":\"dee\",\"side\":\"provider\",\"via\":\"email\",\"answers\":{\"mood\":\"$p2\"}}"
+	} >"$d/answers.jsonl"
+	p2=
+done
 # An anonymous round that ran before (records as the store keeps them, pseudonyms for
 # members): mood has 3 client answerers and 1 provider, ease 3 and 3 (p6's later 5
 # supersedes its 4); p1's note names its writer.
@@ -211,6 +283,8 @@ INV_TEXT=$("$COCOCTL" mail-parse "$INV" | python3 -c 'import json,sys; print(jso
 [ -n "$INV_TEXT" ] || INV_TEXT=$(python3 -c 'import email,sys; m=email.message_from_binary_file(open(sys.argv[1],"rb")); print("".join(p.get_payload(decode=True).decode() for p in m.walk() if p.get_content_type()=="text/plain"))' "$INV")
 FORMLINK=$(grep -o 'https\{0,1\}://[^ <>]*/c/pilot/kickoff/form?m=ann&e=[0-9]*&s=[0-9a-f]*' <<<"$INV_TEXT" | head -1)
 [ -n "$FORMLINK" ] || fail "the invitation has no form link: $INV_TEXT"
+# Beside the link, what it grants and for how long, and what forwarding the mail does (D6).
+expect_match "$(tr '\n' ' ' <<<"$INV_TEXT")" "yours alone: it opens your answers to this round without a password, until two weeks after the round closes, so whoever you forward this mail to can answer as you"
 LOCAL_LINK="http://127.0.0.1:$PORT/c/${FORMLINK#*/c/}"
 [ "$(get "$LOCAL_LINK")" = 200 ] || fail "the invitation's form link answered $(cat "$T/body")"
 expect_match "$(cat "$T/body")" "<form"
@@ -226,6 +300,24 @@ NONCE=$(sed -n 's/.*name="nonce" value="\([0-9a-f]*\)".*/\1/p' <<<"$B")
 OCC=$(sed -n 's/.*name="occurrence" value="\([^"]*\)".*/\1/p' <<<"$B")
 [ -n "$CSRF" ] && [ -n "$NONCE" ] && [ "$OCC" = once ] || fail "the form lacks its hidden fields: $B"
 BODY="csrf=$CSRF&nonce=$NONCE&occurrence=$OCC&q1=4&q2=b&q3=a&q3=c&q4=More+demos%0Aplease"
+
+# A text answer longer than the grammar takes: the form again, headed as an error, the error
+# at the field, what was entered kept, nothing recorded (trial S2-5).
+LONG=$(printf 'x%.0s' $(seq 2100))
+code=$(get "$FORM" -b "$JAR" --data-binary "csrf=$CSRF&nonce=$NONCE&occurrence=$OCC&q1=4&q2=b&q3=a&q4=$LONG")
+[ "$code" = 422 ] || fail "a too long text answered $code: $(cat "$T/body")"
+B=$(cat "$T/body")
+expect_match "$B" "<h1>Not recorded: please check your answers</h1>"
+expect_match "$B" '<title>Not recorded: Kickoff'
+expect_match "$B" '<fieldset id="q4-field" class="invalid" aria-describedby="q4-error">'
+expect_match "$B" '<p class="field-error" id="q4-error">This is too long for coco: 2100 bytes, at most 2000'
+expect_match "$B" '<a href="#q4-field">'
+expect_match "$B" 'id="q1-4" name="q1" value="4" checked'
+expect_match "$B" 'id="q2-b" name="q2" value="b" checked'
+expect_match "$B" 'id="q3-a" name="q3" value="a" checked'
+expect_match "$B" "aria-invalid=\"true\">$LONG</textarea>"
+grep -qi "reply\|<h1>Recorded" "$T/body" && fail "the form's error speaks of mail or says recorded: $B"
+[ "$(answers)" = 0 ] || fail "a form with an error was recorded"
 
 # A forged token: refused, nothing recorded.
 FORGED=$(printf '%s' "$CSRF" | tr '0-9a-f' '1-9a-f0')
@@ -267,6 +359,38 @@ expect_match "$B" 'id="q3-c" name="q3" value="c" checked'
 grep -q 'id="q3-b" name="q3" value="b" checked' <<<"$B" && fail "an option not chosen is checked"
 expect_match "$B" '>More demos please</textarea>'
 
+# The web confirmation is the browser's, not a mail's: no signature, no link to the form
+# it was sent from (trial: the cosmetic line under S2-6).
+[ "$(get "$FORM" -b "$JAR")" = 200 ] || fail "no form"
+N2=$(sed -n 's/.*name="nonce" value="\([0-9a-f]*\)".*/\1/p' "$T/body")
+code=$(get "$FORM" -b "$JAR" --data-binary "csrf=$CSRF&nonce=$N2&occurrence=$OCC&q1=2")
+[ "$code" = 200 ] || fail "a second answer answered $code"
+B=$(cat "$T/body")
+expect_match "$B" "<h1>Recorded</h1>"
+expect_match "$B" "<li>1. How clear are the goals? → <strong>2</strong></li>"
+grep -q -- "<p>-- \|coco · Pilot\|in your browser\|/form?m=" "$T/body" && fail "the web confirmation carries the mail's footer or form link: $B"
+# The first POST sent again, after the second: a duplicate the core records nothing for, and
+# the page says exactly what of it stands (the question it changed is not recorded now).
+code=$(get "$FORM" -b "$JAR" --data-binary "$BODY")
+[ "$code" = 200 ] || fail "the replayed first answer answered $code"
+B=$(cat "$T/body")
+expect_match "$B" "<h1>Partly recorded</h1>"
+python3 - "$T/body" <<'EOF2' || fail "the partly recorded page: $B"
+import re, sys
+page = open(sys.argv[1], encoding='utf-8').read()
+rec = re.search(r'<ul class="recorded">(.*?)</ul>', page, re.S).group(1)
+notrec = re.search(r'<ul class="not-recorded">(.*?)</ul>', page, re.S).group(1)
+assert '1. How clear are the goals? → 4' in notrec and 'How clear' not in rec, (rec, notrec)
+assert '2. Your role? → <strong>User</strong>' in rec, rec
+assert '3. Which tools? → <strong>Slack, Phone</strong>' in rec, rec
+assert 'More demos please' in rec, rec
+EOF2
+[ "$(answers)" = 2 ] || fail "expected two records, got $(answers)"
+# And back to 4, as the rest of the test expects.
+[ "$(get "$FORM" -b "$JAR")" = 200 ] || fail "no form"
+N3=$(sed -n 's/.*name="nonce" value="\([0-9a-f]*\)".*/\1/p' "$T/body")
+[ "$(get "$FORM" -b "$JAR" --data-binary "csrf=$CSRF&nonce=$N3&occurrence=$OCC&q1=4")" = 200 ] || fail "no third answer"
+
 # ---- figures ----
 [ "$(get "http://127.0.0.1:$PORT/c/pilot/kickoff/once" -b "$JAR")" = 200 ] || fail "no round page"
 expect_match "$(cat "$T/body")" "still open"
@@ -282,6 +406,124 @@ expect_match "$B" 'aria-label="Answers to question 1"'
 expect_match "$B" 'mean 4.0'
 expect_match "$B" '<rect class="bar" x="120" y="[0-9]*" width="200"'
 [ "$(get "http://127.0.0.1:$PORT/c/pilot/kickoff/nosuch" -b "$JAR")" = 404 ] || fail "an unknown occurrence is not 404"
+
+# ---- the trend of a weekly round, as a line chart per side ----
+TLINK=$(ctl link ann --campaign trend)
+[ "$(get "http://127.0.0.1:$PORT/c/trend/weekly/2026-01-19?${TLINK#*\?}")" = 200 ] ||
+	fail "no page of the weekly round: $(cat "$T/body")"
+cp "$T/body" "$T/trend.html"
+python3 - "$T/trend.html" <<'EOF2' || fail "the trend chart: $(sed -n '/Trend by side/,/<\/table>/p' "$T/trend.html")"
+import re, sys
+page = open(sys.argv[1], encoding='utf-8').read()
+m = re.search(r'<svg class="chart trend"[^>]*aria-labelledby="trend-1-t trend-1-d"[^>]*>(.*?)</svg>', page, re.S)
+assert m, 'no trend chart with its title and description'
+svg = m.group(1)
+# The figures in text too: the description and the table.
+desc = re.search(r'<desc id="trend-1-d">(.*?)</desc>', svg).group(1)
+assert desc == 'Acme: 2026-01-05 2.0, 2026-01-12 3.5, 2026-01-19 4.5; Northwind: 2026-01-05 4.0, 2026-01-12 4.0, 2026-01-19 withheld', desc
+assert '<title id="trend-1-t">' in svg
+rows = re.findall(r'<tr><th scope="row">([^<]*)</th><td>([^<]*)</td><td>([^<]*)</td></tr>', page)
+assert rows == [('2026-01-05', '2.0', '4.0'), ('2026-01-12', '3.5', '4.0'), ('2026-01-19', '4.5', '–')], rows
+# Labelled axes: the scale's ends and the first and last occurrence.
+ticks = re.findall(r'<text class="tick" x="34" y="[0-9.]+" text-anchor="end">(\d+)</text>', svg)
+assert ticks == ['1', '2', '3', '4', '5'], ticks
+assert '>2026-01-05</text>' in svg and '>2026-01-19</text>' in svg and '>occurrence</text>' in svg
+assert 'mean (1–5)' in svg
+# The lines: x from 40 to 340 over the three weeks, y from 130 (1) up to 20 (5).
+def expect(means):
+    out = []
+    for i, v in enumerate(means):
+        if v is not None:
+            out.append((40 + i * 300 / 2, 130 - (v - 1) / 4 * 110))
+    return out
+def pts(cls):
+    found = re.findall(r'<polyline class="line side-%s" points="([^"]*)"' % cls, svg)
+    assert len(found) == 1, (cls, found)
+    return [tuple(float(c) for c in p.split(',')) for p in found[0].split()]
+for cls, means in (('client', [2.0, 3.5, 4.5]), ('provider', [4.0, 4.0, None])):
+    got, want = pts(cls), expect(means)
+    assert len(got) == len(want), (cls, got, want)
+    for g, w in zip(got, want):
+        assert abs(g[0] - w[0]) < 0.06 and abs(g[1] - w[1]) < 0.06, (cls, got, want)
+    dots = re.findall(r'<circle class="side-%s" cx="([0-9.]+)" cy="([0-9.]+)"' % cls, svg)
+    assert len(dots) == len(want), (cls, dots)
+# The client's line rises (y falls) week by week; the provider's is flat, then stops.
+c = pts('client')
+assert c[0][1] > c[1][1] > c[2][1], c
+assert '<script' not in page
+EOF2
+
+# ---- a vote: the budget, a withdrawn idea, too many dots ----
+form_of() { # form_of MEMBER ROUND: GET the form with the member's link; jar $T/jar-MEMBER
+	local q; q=$(ctl link "$1" --campaign trend); q=${q#*\?}
+	[ "$(get "http://127.0.0.1:$PORT/c/trend/$2/form?$q" -c "$T/jar-$1")" = 200 ] ||
+		fail "no $2 form for $1: $(cat "$T/body")"
+	FCSRF=$(sed -n 's/.*name="csrf" value="\([0-9a-f]*\)".*/\1/p' "$T/body")
+	FNONCE=$(sed -n 's/.*name="nonce" value="\([0-9a-f]*\)".*/\1/p' "$T/body")
+	FOCC=$(sed -n 's/.*name="occurrence" value="\([^"]*\)".*/\1/p' "$T/body")
+}
+post_form() { # post_form MEMBER ROUND FIELDS: the status
+	get "http://127.0.0.1:$PORT/c/trend/$2/form" -b "$T/jar-$1" \
+		--data-binary "csrf=$FCSRF&nonce=$FNONCE&occurrence=$FOCC&$3"
+}
+ctl open trend/ideas >/dev/null
+form_of ann ideas
+[ "$(post_form ann ideas 'ideas=Dark+mode%0D%0AOffline+maps')" = 200 ] || fail "ann's ideas: $(cat "$T/body")"
+expect_match "$(cat "$T/body")" "<li>Idea → <strong>Dark mode</strong></li>"
+form_of dee ideas
+[ "$(post_form dee ideas 'ideas=Weekly+demo')" = 200 ] || fail "dee's idea: $(cat "$T/body")"
+ctl close trend/ideas >/dev/null
+ctl forget dee >/dev/null # her idea, the third, is withdrawn: its slot stays
+ctl open trend/pick >/dev/null
+form_of ann pick
+B=$(cat "$T/body")
+expect_match "$B" "<legend>Your votes: you have 3 dots to give</legend>"
+expect_match "$B" 'name="vote-1" min="0" max="3"'
+expect_match "$B" 'name="vote-2" min="0" max="3"'
+expect_match "$B" '<p class="withdrawn">3. <span class="muted">Withdrawn by its author: no dots can go to it.</span></p>'
+grep -q 'name="vote-3"' <<<"$B" && fail "a withdrawn idea has a vote input: $B"
+PICKS=$STATE/campaigns/trend/rounds/pick
+picks() { cat "$PICKS"/*/answers.jsonl 2>/dev/null | grep -c . || true; }
+# Six dots of three: the form again, the budget stated, the dots kept, nothing recorded.
+code=$(post_form ann pick 'vote-1=3&vote-2=3')
+[ "$code" = 422 ] || fail "six dots of three answered $code: $(cat "$T/body")"
+B=$(cat "$T/body")
+expect_match "$B" "<h1>Not recorded: please check your answers</h1>"
+expect_match "$B" '<fieldset id="votes" class="invalid" aria-describedby="votes-error">'
+expect_match "$B" '<p class="field-error" id="votes-error">You gave 6 dots, but you have 3: please take 3 away.</p>'
+expect_match "$B" 'name="vote-1" min="0" max="3" value="3"'
+expect_match "$B" 'name="vote-2" min="0" max="3" value="3"'
+grep -qi "vote 1x3\|1x3\|reply\|<h1>Recorded" <<<"$B" && fail "the vote's error speaks the mail grammar: $B"
+[ "$(picks)" = 0 ] || fail "too many dots were recorded"
+# A dot for the withdrawn idea (a form made by hand): refused at its idea, nothing recorded.
+code=$(post_form ann pick 'vote-1=1&vote-3=1')
+[ "$code" = 422 ] || fail "a dot for a withdrawn idea answered $code"
+expect_match "$(cat "$T/body")" 'withdrawn by its author: it takes no dots'
+[ "$(picks)" = 0 ] || fail "a dot for a withdrawn idea was recorded"
+# Three dots: recorded, and said in the page's words.
+code=$(post_form ann pick 'vote-1=2&vote-2=1')
+[ "$code" = 200 ] || fail "a right vote answered $code: $(cat "$T/body")"
+B=$(cat "$T/body")
+expect_match "$B" "<h1>Recorded</h1>"
+expect_match "$B" "<li>Idea 1, Dark mode → <strong>2 dots</strong></li>"
+expect_match "$B" "<li>Idea 2, Offline maps → <strong>1 dot</strong></li>"
+[ "$(picks)" = 1 ] || fail "expected one vote record, got $(picks)"
+expect_match "$(cat "$PICKS"/*/answers.jsonl)" '"votes":{"1":2,"2":1}'
+
+# ---- the campaign's page: each round's state in words, participation per side ----
+[ "$(get "http://127.0.0.1:$PORT/c/trend/" -b "$T/jar-ann")" = 200 ] || fail "no campaign page"
+B=$(cat "$T/body")
+expect_match "$B" '<h3>Weekly <span class="state state-other">opens Mon 5 Jan 2099, 09:00 UTC</span></h3>'
+expect_match "$B" '<h3>Ideas <span class="state state-other">closed</span></h3>'
+expect_match "$B" '<h3>Pick <span class="state state-open">open until [A-Z][a-z][a-z] [0-9]* [A-Z][a-z][a-z] [0-9]*, [0-9:]* UTC</span></h3>'
+expect_match "$B" '<a class="button" href="pick/form">'
+# The figures per side in the charts' names too (a role="img" hides its texts). dee, who was
+# forgotten, counts no more in the occurrences she had answered, as in the digests (the
+# ideas: 0 of 1; the first weeks: 1 of 1); in the third week she had not answered (1 of 2).
+expect_match "$B" 'aria-label="Participation by side: Acme 1 of 2, Northwind 0 of 1"'
+[ "$(grep -c 'aria-label="Participation by side: Acme 2 of 2, Northwind 1 of 1"' <<<"$B")" = 2 ] ||
+	fail "the first two weeks do not leave dee out: $B"
+expect_match "$B" 'aria-label="Participation by side: Acme 2 of 2, Northwind 1 of 2"'
 
 # ---- the digest mail carries each member's own link ----
 digest_mail() { # the outbox file of member $1's kickoff digest
@@ -304,14 +546,19 @@ for part in msg.walk():
     if t == 'text/plain':
         for u in re.findall(r'<(https?://[^>\s]*/c/[^>\s]*)>', body):
             print('text', u)
+        if 'whoever you forward this mail to can see them and answer as you' not in ' '.join(body.split()):
+            print('warning missing in the text part')
     else:
         for u in re.findall(r'href="([^"]*/c/[^"]*)"', body):
             print('html', html.unescape(u))
+        if 'whoever you forward this mail to can see them and answer as you' not in ' '.join(body.split()):
+            print('warning missing in the HTML part')
 EOF2
 	grep -q "^text .*/c/pilot/kickoff/once?m=$m&e=[0-9]*&s=[0-9a-f]\{32\}$" "$T/links" ||
 		fail "$m's digest text has no link of theirs: $(cat "$T/links")"
 	grep -q "^html .*/c/pilot/kickoff/once?m=$m&e=[0-9]*&s=[0-9a-f]\{32\}$" "$T/links" ||
 		fail "$m's digest HTML has no link of theirs: $(cat "$T/links")"
+	grep -q "^warning missing" "$T/links" && fail "$m's digest does not say what its link grants: $(cat "$T/links")"
 	grep -v "?m=$m&" "$T/links" | grep -q . && fail "$m's digest carries a link not theirs: $(cat "$T/links")"
 	# It opens the digest's page, without a cookie, and sets the member's cookie.
 	U=$(sed -n 's/^text //p' "$T/links" | head -1)
@@ -415,7 +662,8 @@ sleep 2.2
 expect_match "$(cat "$T/page1")" "1 of 2 answered"
 ctl forget ann >/dev/null
 [ "$(get "$ROUND_PAGE" -b "$JAR")" = 200 ] || fail "no round page after forget"
-expect_match "$(cat "$T/body")" "0 of 2 answered"
+# ann is forgotten: no longer in the audience either, as in the digest.
+expect_match "$(cat "$T/body")" "0 of 1 answered"
 grep -q "More demos" "$T/body" && fail "the round page still shows a forgotten answer"
 SPOOLED=$(grep -l '"subject":"\[Pilot\] Digest: Kickoff"' "$STATE"/spool/local/*/*.json | xargs -r grep -l '"member":"bob"' | head -1)
 [ -n "$SPOOLED" ] || fail "bob's digest is not in the spool"

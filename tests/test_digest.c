@@ -850,6 +850,35 @@ static void test_sparkline(void **state)
 	assert_string_equal(str(cJSON_GetArrayItem(sp, 0), "first"), "1.0");
 	assert_string_equal(str(cJSON_GetArrayItem(sp, 0), "last"), "5.0");
 	assert_string_equal(str(cJSON_GetArrayItem(sp, 1), "spark"), "▅▅▅▅");
+	/* The same means per week, for the web view's line chart: Acme's third week withheld. */
+	const cJSON *tc = cJSON_GetObjectItem(q, "trend_chart");
+	assert_non_null(tc);
+	assert_int_equal(num(tc, "min"), 1);
+	assert_int_equal(num(tc, "max"), 5);
+	const cJSON *occs = cJSON_GetObjectItem(tc, "occurrences");
+	assert_int_equal(cJSON_GetArraySize(occs), 4);
+	for (int w = 0; w < 4; w++)
+		assert_string_equal(cJSON_GetArrayItem(occs, w)->valuestring, weeks[w]);
+	const cJSON *series = cJSON_GetObjectItem(tc, "series");
+	assert_int_equal(cJSON_GetArraySize(series), 2);
+	const cJSON *ac = cJSON_GetArrayItem(series, 0), *wi = cJSON_GetArrayItem(series, 1);
+	assert_string_equal(str(ac, "side"), "client");
+	assert_string_equal(str(ac, "name"), "Acme");
+	assert_string_equal(str(wi, "side"), "provider");
+	static const char *const acme_means[] = {"1.0", "3.0", NULL, "5.0"};
+	for (int w = 0; w < 4; w++) {
+		const cJSON *pa = cJSON_GetArrayItem(cJSON_GetObjectItem(ac, "points"), w);
+		const cJSON *pw = cJSON_GetArrayItem(cJSON_GetObjectItem(wi, "points"), w);
+		assert_string_equal(str(pa, "occurrence"), weeks[w]);
+		if (acme_means[w]) {
+			assert_string_equal(str(pa, "mean"), acme_means[w]);
+			assert_true(num(pa, "value") == atof(acme_means[w]));
+		} else {
+			assert_null(str(pa, "mean"));
+			assert_null(cJSON_GetObjectItem(pa, "value"));
+		}
+		assert_string_equal(str(pw, "mean"), "3.0");
+	}
 
 	/* The digest of an earlier week sees only the weeks before it: 2 points. */
 	_cleanup_digest_ digest *d2 = compute(st, R_WEEKLY, "2026-11-23", NULL);
@@ -861,6 +890,7 @@ static void test_sparkline(void **state)
 	_cleanup_digest_ digest *d3 = compute(st, R_SPLIT, "once", NULL);
 	_cleanup_(cjson_freep) cJSON *j3 = json_of(d3);
 	assert_false(flag(question(j3, 0), "has_sparks"));
+	assert_null(cJSON_GetObjectItem(question(j3, 0), "trend_chart"));
 }
 
 /* Ballot of 3. Acme: c1 {1:3}, c2 {1:2, 2:1}, c3 {2:3}; Widgets: p1 {2:3}, p2 {2:1, 3:2},

@@ -1,8 +1,8 @@
 /* web-pages: the data of the web view's pages (campaign index, an occurrence's figures with
- * SVG bar geometry, the answer form prefilled with the member's current answers) and the
- * form's fields turned into the answer grammar. Reads the store, never writes it. */
+ * SVG bar and line geometry, the export) and what they share with the form (the round's
+ * state, the ballot, rendering). The form itself is web-fields.c. Reads the store, never
+ * writes it. */
 #define _GNU_SOURCE
-#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -11,6 +11,7 @@
 #include "clock.h"
 #include "digest.h"
 #include "export.h"
+#include "schedule.h"
 #include "template.h"
 #include "util.h"
 #include "web-private.h"
@@ -18,76 +19,6 @@
 #define BAR_MAX 200 /* px of the longest bar */
 #define BAR_X 120   /* where bars start, after their labels */
 #define BAR_STEP 22
-
-/* ---- forms ---- */
-
-static int hexval(int ch)
-{
-	return isdigit(ch) ? ch - '0' : isxdigit(ch) ? (tolower(ch) - 'a' + 10) : -1;
-}
-
-static char *form_decode(const char *s, size_t n)
-{
-	strbuf b = {0};
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '+')
-			strbuf_putc(&b, ' ');
-		else if (s[i] == '%' && i + 2 < n && hexval((unsigned char)s[i + 1]) >= 0 &&
-		         hexval((unsigned char)s[i + 2]) >= 0) {
-			char ch = (char)(hexval((unsigned char)s[i + 1]) * 16 +
-			                 hexval((unsigned char)s[i + 2]));
-			strbuf_putc(&b, ch ? ch : ' '); /* no NUL inside a C string */
-			i += 2;
-		} else
-			strbuf_putc(&b, s[i]);
-	}
-	return strbuf_steal(&b);
-}
-
-int web_form_parse(const char *body, size_t len, web_form *ret)
-{
-	web_form f = {0};
-	for (size_t i = 0; i < len;) {
-		size_t j = i;
-		while (j < len && body[j] != '&')
-			j++;
-		const char *eq = memchr(body + i, '=', j - i);
-		if (j > i) {
-			if (f.n >= 1000) {
-				web_form_done(&f);
-				return -E2BIG;
-			}
-			size_t nl = eq ? (size_t)(eq - (body + i)) : j - i;
-			f.names = xrealloc(f.names, (f.n + 1) * sizeof *f.names);
-			f.values = xrealloc(f.values, (f.n + 1) * sizeof *f.values);
-			f.names[f.n] = form_decode(body + i, nl);
-			f.values[f.n] = eq ? form_decode(eq + 1, (size_t)(body + j - eq - 1)) : xstrdup("");
-			f.n++;
-		}
-		i = j + 1;
-	}
-	*ret = f;
-	return 0;
-}
-
-void web_form_done(web_form *f)
-{
-	for (size_t i = 0; i < f->n; i++) {
-		free(f->names[i]);
-		free(f->values[i]);
-	}
-	free(f->names);
-	free(f->values);
-	*f = (web_form){0};
-}
-
-const char *web_form_get(const web_form *f, const char *name)
-{
-	for (size_t i = 0; i < f->n; i++)
-		if (STREQ(f->names[i], name))
-			return f->values[i];
-	return NULL;
-}
 
 /* ---- state ---- */
 
@@ -144,7 +75,7 @@ int web_render(channel *c, const char *name, const cJSON *data, char **ret_html)
 
 /* ---- figures ---- */
 
-static char **ballot_of(channel *c, const coco_campaign *camp, const coco_round *r)
+char **web_ballot(channel *c, const coco_campaign *camp, const coco_round *r)
 {
 	if (r->kind != ROUND_VOTE || !r->source)
 		return NULL;
@@ -156,10 +87,41 @@ static char **ballot_of(channel *c, const coco_campaign *camp, const coco_round 
 	return ideas;
 }
 
+/* The campaign without the members forgotten in the occurrence (its tombstones say), as the
+ * core computes the digest: they count neither as answered nor in the audience. NULL when
+ * nobody was forgotten there; free the copy's member list and the copy. */
+static coco_campaign *without_forgotten(channel *c, const coco_campaign *camp,
+                                        const coco_round *r, const char *occ)
+{
+	char **gone = NULL;
+	if (digest_forgotten_members(c->st, camp->id, r->id, occ, &gone) < 0 || !gone)
+		return NULL;
+	coco_campaign *copy = xcalloc(1, sizeof *copy);
+	*copy = *camp;
+	coco_member *members = xcalloc(camp->n_members + 1, sizeof *members);
+	size_t n = 0;
+	for (size_t i = 0; i < camp->n_members; i++) {
+		char pseudo[SECRET_PSEUDO_LEN + 1];
+		bool forgotten = false;
+		secret_pseudonym(&c->key, camp->id, camp->members[i].id, pseudo);
+		for (char **g = gone; *g && !forgotten; g++)
+			forgotten = STREQ(*g, pseudo);
+		if (!forgotten)
+			members[n++] = camp->members[i];
+	}
+	strv_free(gone);
+	copy->members = members;
+	copy->n_members = n; /* the index is the original's: campaign_find_member() scans */
+	return copy;
+}
+
 static int compute(channel *c, const coco_campaign *camp, const coco_round *r, const char *occ,
                    digest **ret)
 {
-	char **ballot = ballot_of(c, camp, r);
+	coco_campaign *kept = without_forgotten(c, camp, r, occ);
+	if (kept)
+		camp = kept;
+	char **ballot = web_ballot(c, camp, r);
 	/* An occurrence still open: its progress only, as in the digests (docs/digest.md). */
 	_cleanup_free_ char *state = NULL, *cur = NULL;
 	web_round_state(c, camp, r, &state, &cur, NULL);
@@ -175,6 +137,10 @@ static int compute(channel *c, const coco_campaign *camp, const coco_round *r, c
 	};
 	int k = digest_compute(&in, ret);
 	strv_free(ballot);
+	if (kept) {
+		free(kept->members);
+		free(kept);
+	}
 	return k;
 }
 
@@ -194,13 +160,20 @@ static void chart_sides(cJSON *participation)
 {
 	cJSON *s, *sides = cJSON_GetObjectItemCaseSensitive(participation, "sides");
 	size_t i = 0;
+	strbuf label = {0};
+	strbuf_puts(&label, "Participation by side");
 	cJSON_ArrayForEach(s, sides)
 	{
 		double a = cJSON_GetNumberValue(cJSON_GetObjectItem(s, "answered"));
 		double t = cJSON_GetNumberValue(cJSON_GetObjectItem(s, "total"));
 		add_bar_geometry(s, i++, a, t);
+		const char *name = cJSON_GetStringValue(cJSON_GetObjectItem(s, "name"));
+		strbuf_printf(&label, "%s %s %g of %g", i > 1 ? "," : ":", name ? name : "", a, t);
 	}
 	cJSON_AddNumberToObject(participation, "svg_h", (double)(i ? i * BAR_STEP : BAR_STEP));
+	/* The figures in the chart's name: a role="img" hides its texts from screen readers. */
+	cJSON_AddStringToObject(participation, "aria", label.s ? label.s : "");
+	strbuf_done(&label);
 }
 
 /* Every list of {label,count} bars gets its geometry, scaled to its longest bar. */
@@ -240,6 +213,124 @@ static void chart_split(cJSON *q)
 	}
 }
 
+/* The trend of a repeating round's question per side (the digest's "trend_chart": each
+ * side's mean per occurrence, none where the side had fewer than MinGroupSize answers) as
+ * a line chart: the plot from TREND_X0 to TREND_X1, the scale's minimum at TREND_Y1 and its
+ * maximum at TREND_Y0; a side's line breaks where it has no mean, each mean a dot. The same
+ * figures go into the chart's <desc> and a table. */
+#define TREND_X0 40
+#define TREND_X1 340
+#define TREND_Y0 20
+#define TREND_Y1 130
+
+static double trend_x(size_t i, size_t n)
+{
+	return n > 1 ? TREND_X0 + (double)i * (TREND_X1 - TREND_X0) / (double)(n - 1) : TREND_X0;
+}
+
+static double trend_y(double v, double min, double max)
+{
+	return TREND_Y1 - (v - min) / (max - min) * (TREND_Y1 - TREND_Y0);
+}
+
+static void chart_trend(cJSON *q)
+{
+	cJSON *tc = cJSON_GetObjectItemCaseSensitive(q, "trend_chart");
+	if (!tc)
+		return;
+	double min = cJSON_GetNumberValue(cJSON_GetObjectItem(tc, "min"));
+	double max = cJSON_GetNumberValue(cJSON_GetObjectItem(tc, "max"));
+	cJSON *occs = cJSON_GetObjectItemCaseSensitive(tc, "occurrences");
+	size_t n = (size_t)cJSON_GetArraySize(occs);
+	if (!(max > min) || n < 2) {
+		cJSON_DeleteItemFromObjectCaseSensitive(q, "trend_chart");
+		return;
+	}
+	/* The scale's values as gridlines, every one up to 5 steps, else every second or more. */
+	long span = (long)(max - min), step = span <= 5 ? 1 : (span + 4) / 5;
+	cJSON *ticks = cJSON_AddArrayToObject(tc, "y_ticks");
+	for (long v = (long)min; v <= (long)max; v += step) {
+		cJSON *t = cJSON_CreateObject();
+		double y = trend_y((double)v, min, max);
+		cJSON_AddNumberToObject(t, "y", y);
+		cJSON_AddNumberToObject(t, "ty", y + 4);
+		cJSON_AddNumberToObject(t, "label", (double)v);
+		cJSON_AddItemToArray(ticks, t);
+	}
+	cJSON_AddStringToObject(tc, "first", cJSON_GetArrayItem(occs, 0)->valuestring);
+	cJSON_AddStringToObject(tc, "last", cJSON_GetArrayItem(occs, (int)n - 1)->valuestring);
+	cJSON_AddNumberToObject(tc, "count", (double)n);
+	cJSON_AddNumberToObject(tc, "min_label", min);
+	cJSON_AddNumberToObject(tc, "max_label", max);
+
+	strbuf desc = {0};
+	cJSON *se, *series = cJSON_GetObjectItemCaseSensitive(tc, "series");
+	cJSON_ArrayForEach(se, series)
+	{
+		cJSON *lines = cJSON_AddArrayToObject(se, "polylines");
+		cJSON *dots = cJSON_AddArrayToObject(se, "dots");
+		strbuf pts = {0};
+		size_t run = 0, i = 0;
+		const char *name = cJSON_GetStringValue(cJSON_GetObjectItem(se, "name"));
+		strbuf_printf(&desc, "%s%s:", desc.len ? "; " : "", name ? name : "");
+		cJSON *p;
+		cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(se, "points"))
+		{
+			const char *occ = cJSON_GetStringValue(cJSON_GetObjectItem(p, "occurrence"));
+			const char *mean = cJSON_GetStringValue(cJSON_GetObjectItem(p, "mean"));
+			cJSON *v = cJSON_GetObjectItem(p, "value");
+			strbuf_printf(&desc, " %s %s%s", occ ? occ : "", mean ? mean : "withheld",
+			              i + 1 < n ? "," : "");
+			if (!mean || !cJSON_IsNumber(v)) {
+				if (run >= 2) {
+					cJSON *l = cJSON_CreateObject();
+					cJSON_AddStringToObject(l, "points", pts.s);
+					cJSON_AddItemToArray(lines, l);
+				}
+				strbuf_done(&pts);
+				run = 0;
+				i++;
+				continue;
+			}
+			double x = trend_x(i, n), y = trend_y(v->valuedouble, min, max);
+			strbuf_printf(&pts, "%s%.1f,%.1f", run ? " " : "", x, y);
+			run++;
+			cJSON *d = cJSON_CreateObject();
+			cJSON_AddNumberToObject(d, "cx", round(x * 10) / 10);
+			cJSON_AddNumberToObject(d, "cy", round(y * 10) / 10);
+			cJSON_AddStringToObject(d, "occurrence", occ ? occ : "");
+			cJSON_AddStringToObject(d, "mean", mean);
+			cJSON_AddItemToArray(dots, d);
+			i++;
+		}
+		if (run >= 2) {
+			cJSON *l = cJSON_CreateObject();
+			cJSON_AddStringToObject(l, "points", pts.s);
+			cJSON_AddItemToArray(lines, l);
+		}
+		strbuf_done(&pts);
+	}
+	if (desc.len)
+		cJSON_AddStringToObject(tc, "desc", desc.s);
+	strbuf_done(&desc);
+
+	/* The table: a row per occurrence, a cell per side. */
+	cJSON *rows = cJSON_AddArrayToObject(tc, "rows");
+	for (size_t i = 0; i < n; i++) {
+		cJSON *row = cJSON_CreateObject(), *cells = cJSON_AddArrayToObject(row, "cells");
+		cJSON_AddStringToObject(row, "occurrence", cJSON_GetArrayItem(occs, (int)i)->valuestring);
+		cJSON_ArrayForEach(se, series)
+		{
+			cJSON *p = cJSON_GetArrayItem(cJSON_GetObjectItem(se, "points"), (int)i);
+			const char *mean = cJSON_GetStringValue(cJSON_GetObjectItem(p, "mean"));
+			cJSON *cell = cJSON_CreateObject();
+			cJSON_AddStringToObject(cell, "mean", mean ? mean : "–");
+			cJSON_AddItemToArray(cells, cell);
+		}
+		cJSON_AddItemToArray(rows, row);
+	}
+}
+
 cJSON *web_index_data(channel *c, const coco_campaign *camp, const coco_member *mb)
 {
 	cJSON *o = cJSON_CreateObject(), *rounds = cJSON_CreateArray();
@@ -250,6 +341,7 @@ cJSON *web_index_data(channel *c, const coco_campaign *camp, const coco_member *
 		cJSON_AddStringToObject(cj, "description", camp->description);
 	cJSON *m = cJSON_AddObjectToObject(o, "member");
 	cJSON_AddStringToObject(m, "name", mb->name ? mb->name : mb->id);
+	cJSON *st = read_state(c, camp);
 	for (size_t i = 0; i < camp->n_rounds; i++) {
 		const coco_round *r = &camp->rounds[i];
 		if (r->kind == ROUND_ANNOUNCE)
@@ -261,6 +353,22 @@ cJSON *web_index_data(channel *c, const coco_campaign *camp, const coco_member *
 		cJSON_AddStringToObject(rj, "title", r->title ? r->title : r->id);
 		cJSON_AddStringToObject(rj, "kind", round_kind_to_string(r->kind));
 		cJSON_AddStringToObject(rj, "state", state);
+		cJSON_AddStringToObject(rj, "state_class", STREQ(state, "open") ? "open" : "other");
+		/* In words, with the round's times in the campaign's zone. */
+		const cJSON *rt = cJSON_GetObjectItemCaseSensitive(
+			cJSON_GetObjectItemCaseSensitive(st, "rounds"), r->id);
+		double t_open = cJSON_GetNumberValue(cJSON_GetObjectItem(rt, "open"));
+		double t_close = cJSON_GetNumberValue(cJSON_GetObjectItem(rt, "close"));
+		_cleanup_free_ char *when = NULL, *words = NULL;
+		if (STREQ(state, "open")) {
+			when = t_close > 0 ? schedule_format_local((int64_t)t_close, camp->timezone) : NULL;
+			words = when ? xasprintf("open until %s", when) : xstrdup("open");
+		} else if (STREQ(state, "scheduled")) {
+			when = t_open > 0 ? schedule_format_local((int64_t)t_open, camp->timezone) : NULL;
+			words = when ? xasprintf("opens %s", when) : xstrdup("not open yet");
+		} else
+			words = xstrdup("closed");
+		cJSON_AddStringToObject(rj, "state_text", words);
 		bool open = STREQ(state, "open") && cur;
 		if (open && web_member_asked(r, mb))
 			cJSON_AddBoolToObject(rj, "can_answer", true);
@@ -299,6 +407,7 @@ cJSON *web_index_data(channel *c, const coco_campaign *camp, const coco_member *
 		cJSON_AddItemToArray(rounds, rj);
 	}
 	cJSON_AddItemToObject(o, "rounds", rounds);
+	cJSON_Delete(st);
 	return o;
 }
 
@@ -339,6 +448,7 @@ int web_round_data(channel *c, const coco_campaign *camp, const coco_round *r, c
 	{
 		chart_bars(q, "bars");
 		chart_split(q);
+		chart_trend(q);
 	}
 	cJSON *ranked = cJSON_GetObjectItemCaseSensitive(dj, "ideas_ranked"), *it;
 	cJSON_ArrayForEach(it, ranked)
@@ -363,7 +473,7 @@ typedef struct export_web {
 static char **export_ballot(const coco_round *r, const char *occurrence, void *userdata)
 {
 	export_web *e = userdata;
-	return ballot_of(e->c, e->camp, r);
+	return web_ballot(e->c, e->camp, r);
 }
 
 /* As the round pages: an occurrence still open shows no figures, so its answers are not in
@@ -382,221 +492,4 @@ int web_export_csv(channel *c, const coco_campaign *camp, char **ret_csv)
 	export_input in = {.store = c->st, .campaign = camp, .for_member = true,
 	                   .ballot = export_ballot, .include = export_include, .userdata = &e};
 	return export_campaign(&in, ret_csv, NULL);
-}
-
-/* ---- the form ---- */
-
-typedef struct prefill {
-	const char *member, *pseudo;
-	cJSON *answers; /* question id → the current value */
-	cJSON *votes;   /* the latest votes */
-} prefill;
-
-static int on_prefill_line(const char *line, size_t len, void *userdata)
-{
-	prefill *p = userdata;
-	cJSON *rec = cJSON_ParseWithLength(line, len);
-	const char *m = cJSON_GetStringValue(cJSON_GetObjectItem(rec, "member"));
-	const char *ps = cJSON_GetStringValue(cJSON_GetObjectItem(rec, "pseudo"));
-	if (!rec || !((m && STREQ(m, p->member)) || (ps && p->pseudo && STREQ(ps, p->pseudo)))) {
-		cJSON_Delete(rec);
-		return 0;
-	}
-	cJSON *it;
-	cJSON_ArrayForEach(it, cJSON_GetObjectItem(rec, "answers"))
-	{
-		cJSON_DeleteItemFromObjectCaseSensitive(p->answers, it->string);
-		cJSON_AddItemToObject(p->answers, it->string, cJSON_Duplicate(it, 1));
-	}
-	cJSON_ArrayForEach(it, cJSON_GetObjectItem(rec, "skips"))
-	if (cJSON_IsString(it))
-		cJSON_DeleteItemFromObjectCaseSensitive(p->answers, it->valuestring);
-	cJSON *v = cJSON_GetObjectItem(rec, "votes");
-	if (cJSON_GetArraySize(v) > 0) {
-		cJSON_Delete(p->votes);
-		p->votes = cJSON_Duplicate(v, 1);
-	}
-	cJSON_Delete(rec);
-	return 0;
-}
-
-static bool value_has(const cJSON *v, const char *option)
-{
-	if (cJSON_IsString(v))
-		return strcasecmp(v->valuestring, option) == 0;
-	const cJSON *e;
-	cJSON_ArrayForEach(e, v)
-	if (cJSON_IsString(e) && strcasecmp(e->valuestring, option) == 0)
-		return true;
-	return false;
-}
-
-static void add_choice(cJSON *list, const char *qname, const char *value, const char *label,
-                       bool checked)
-{
-	cJSON *o = cJSON_CreateObject();
-	_cleanup_free_ char *id = xasprintf("%s-%s", qname, value);
-	cJSON_AddStringToObject(o, "id", id);
-	cJSON_AddStringToObject(o, "value", value);
-	cJSON_AddStringToObject(o, "label", label);
-	cJSON_AddBoolToObject(o, "checked", checked);
-	cJSON_AddItemToArray(list, o);
-}
-
-cJSON *web_form_data(channel *c, const coco_campaign *camp, const coco_round *r,
-                     const coco_member *mb, const char *occ)
-{
-	char pseudo[SECRET_PSEUDO_LEN + 1];
-	secret_pseudonym(&c->key, camp->id, mb->id, pseudo);
-	prefill p = {.member = mb->id, .pseudo = r->anonymous ? pseudo : NULL,
-	             .answers = cJSON_CreateObject()};
-	_cleanup_free_ char *path = xasprintf("campaigns/%s/rounds/%s/%s/answers.jsonl", camp->id,
-	                                      r->id, occ);
-	(void)store_scan(c->st, path, on_prefill_line, &p);
-
-	cJSON *o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "occurrence", occ);
-	cJSON *rj = cJSON_AddObjectToObject(o, "round");
-	cJSON_AddStringToObject(rj, "id", r->id);
-	cJSON_AddStringToObject(rj, "title", r->title ? r->title : r->id);
-	if (r->text)
-		cJSON_AddStringToObject(rj, "text", r->text);
-	cJSON_AddBoolToObject(rj, "anonymous", r->anonymous);
-	cJSON_AddBoolToObject(o, "is_survey", r->kind == ROUND_SURVEY);
-	cJSON_AddBoolToObject(o, "is_prompt", r->kind == ROUND_PROMPT);
-	cJSON_AddBoolToObject(o, "is_vote", r->kind == ROUND_VOTE);
-	cJSON *qs = cJSON_AddArrayToObject(o, "questions");
-	for (size_t i = 0; i < r->n_questions; i++) {
-		const coco_question *q = &r->questions[i];
-		const cJSON *cur = cJSON_GetObjectItemCaseSensitive(p.answers, q->id);
-		cJSON *qj = cJSON_CreateObject();
-		_cleanup_free_ char *name = xasprintf("q%zu", i + 1);
-		cJSON_AddNumberToObject(qj, "number", (double)(i + 1));
-		cJSON_AddStringToObject(qj, "name", name);
-		cJSON_AddStringToObject(qj, "text", q->text ? q->text : q->id);
-		cJSON_AddBoolToObject(qj, "required", q->required);
-		cJSON *choices = cJSON_AddArrayToObject(qj, "choices");
-		switch (q->kind) {
-		case QUESTION_SCALE:
-		case QUESTION_NPS: {
-			long lo = q->kind == QUESTION_NPS ? 0 : q->min, hi = q->kind == QUESTION_NPS ? 10 : q->max;
-			for (long v = lo; v <= hi && v - lo < 101; v++) {
-				char s[24];
-				snprintf(s, sizeof s, "%ld", v);
-				add_choice(choices, name, s, s, value_has(cur, s));
-			}
-			cJSON_AddBoolToObject(qj, "is_radio", true);
-			if (q->min_label)
-				cJSON_AddStringToObject(qj, "min_label", q->min_label);
-			if (q->max_label)
-				cJSON_AddStringToObject(qj, "max_label", q->max_label);
-			break;
-		}
-		case QUESTION_CHOICE:
-		case QUESTION_MULTI:
-			for (size_t k = 0; k < q->n_options && k < 26; k++) {
-				char s[2] = {(char)('a' + k), 0};
-				add_choice(choices, name, s, q->options[k], value_has(cur, q->options[k]));
-			}
-			cJSON_AddBoolToObject(qj, q->kind == QUESTION_MULTI ? "is_check" : "is_radio", true);
-			break;
-		default:
-			cJSON_AddBoolToObject(qj, "is_text", true);
-			if (cJSON_IsString(cur))
-				cJSON_AddStringToObject(qj, "value", cur->valuestring);
-		}
-		cJSON_AddItemToArray(qs, qj);
-	}
-	if (r->kind == ROUND_VOTE) {
-		char **ballot = ballot_of(c, camp, r);
-		cJSON *ideas = cJSON_AddArrayToObject(o, "ideas");
-		for (size_t i = 0; ballot && ballot[i]; i++) {
-			cJSON *ij = cJSON_CreateObject();
-			char num[24];
-			snprintf(num, sizeof num, "%zu", i + 1);
-			_cleanup_free_ char *name = xasprintf("vote-%zu", i + 1);
-			cJSON_AddStringToObject(ij, "number", num);
-			cJSON_AddStringToObject(ij, "name", name);
-			cJSON_AddStringToObject(ij, "text", ballot[i]);
-			const cJSON *v = cJSON_GetObjectItemCaseSensitive(p.votes, num);
-			cJSON_AddNumberToObject(ij, "dots", cJSON_IsNumber(v) ? v->valuedouble : 0);
-			cJSON_AddItemToArray(ideas, ij);
-		}
-		strv_free(ballot);
-		cJSON_AddNumberToObject(o, "votes", r->votes ? r->votes : 3);
-	}
-	cJSON_Delete(p.answers);
-	cJSON_Delete(p.votes);
-	return o;
-}
-
-/* A form value as a single line of the grammar: line breaks become spaces. */
-static void put_line(strbuf *b, const char *s)
-{
-	for (; *s; s++)
-		strbuf_putc(b, *s == '\r' || *s == '\n' ? ' ' : *s);
-}
-
-static bool word_ok(const char *s)
-{
-	return *s && strlen(s) <= 3 && s[strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789")] == 0;
-}
-
-char *web_form_answer_text(const coco_round *r, const web_form *f)
-{
-	strbuf b = {0};
-	for (size_t i = 0; i < r->n_questions; i++) {
-		const coco_question *q = &r->questions[i];
-		_cleanup_free_ char *name = xasprintf("q%zu", i + 1);
-		strbuf v = {0};
-		for (size_t k = 0; k < f->n; k++) {
-			if (!STREQ(f->names[k], name))
-				continue;
-			_cleanup_free_ char *val = xstrdup(f->values[k]);
-			strstrip(val);
-			if (!*val)
-				continue;
-			if (q->kind == QUESTION_TEXT) {
-				strbuf_done(&v);
-				put_line(&v, val);
-			} else if (word_ok(val)) {
-				if (q->kind != QUESTION_MULTI)
-					strbuf_done(&v);
-				else if (v.len)
-					strbuf_putc(&v, ' ');
-				strbuf_puts(&v, val);
-			}
-		}
-		if (v.len)
-			strbuf_printf(&b, "%s%zu: %s\n", b.len ? "\n" : "", i + 1, v.s);
-		strbuf_done(&v);
-	}
-	const char *ideas = web_form_get(f, "ideas");
-	if (r->kind == ROUND_PROMPT && ideas) {
-		/* One idea a line. */
-		for (const char *p = ideas; *p;) {
-			size_t n = strcspn(p, "\r\n");
-			_cleanup_free_ char *line = xstrndup(p, n);
-			strstrip(line);
-			if (*line)
-				strbuf_printf(&b, "%sidea: %s\n", b.len ? "\n" : "", line);
-			p += n;
-			p += strspn(p, "\r\n");
-		}
-	}
-	if (r->kind == ROUND_VOTE) {
-		strbuf v = {0};
-		for (size_t k = 0; k < f->n; k++) {
-			long n, dots;
-			if (strncmp(f->names[k], "vote-", 5) != 0 ||
-			    parse_long(f->names[k] + 5, 1, 100000, &n) < 0 ||
-			    parse_long(f->values[k], 0, 1000, &dots) < 0 || dots == 0)
-				continue;
-			strbuf_printf(&v, " %ldx%ld", n, dots);
-		}
-		if (v.len)
-			strbuf_printf(&b, "%svote%s\n", b.len ? "\n" : "", v.s);
-		strbuf_done(&v);
-	}
-	return b.s ? strbuf_steal(&b) : xstrdup("");
 }

@@ -70,7 +70,36 @@ int web_round_data(channel *c, const coco_campaign *camp, const coco_round *r, c
 /* /c/CAMPAIGN/export.csv: the campaign's answers as a member may take them away (export.h,
  * for_member), occurrences still open left out. */
 int web_export_csv(channel *c, const coco_campaign *camp, char **ret_csv);
+/* What is wrong with a sent form, per field: "q3", "ideas", "vote-2", "votes" (the vote as
+ * a whole); messages in the form's words. */
+typedef struct web_form_errors {
+	char **fields, **messages;
+	size_t n;
+} web_form_errors;
+void web_form_errors_done(web_form_errors *e);
+void web_form_errors_add(web_form_errors *e, const char *field, char *message); /* takes it */
+const char *web_form_error(const web_form_errors *e, const char *field);
+
+/* The form's data: prefilled with the member's current answers, or (entered) with what
+ * they sent, errs at their fields. */
 cJSON *web_form_data(channel *c, const coco_campaign *camp, const coco_round *r,
-                     const coco_member *mb, const char *occ);
+                     const coco_member *mb, const char *occ, const web_form *entered,
+                     const web_form_errors *errs);
+/* The ballot of a vote round (NULL-terminated, DIGEST_IDEA_WITHDRAWN in a withdrawn
+ * idea's slot), or NULL. */
+char **web_ballot(channel *c, const coco_campaign *camp, const coco_round *r);
+/* The member's current answers in the occurrence: {answers:{qid: value}, votes:{n: dots},
+ * ideas:[text]} (later records replace earlier answers and votes; ideas add up). */
+cJSON *web_member_current(channel *c, const coco_campaign *camp, const coco_round *r,
+                          const coco_member *mb, const char *occ);
+/* web-form.c: each field of a sent form checked as the round takes it (-EINVAL: *ret
+ * holds the errors; 0: none). */
+int web_form_check(const coco_round *r, char *const *ballot, const web_form *f,
+                   web_form_errors *ret);
+/* The confirmation page's data for the answer text a form became, once the core said it is
+ * durable: {recorded:[{label,value}], not_recorded:[…], missing:[label], all_recorded,
+ * partly_recorded, none_recorded}, from the member's answers as stored now. */
+cJSON *web_done_data(channel *c, const coco_campaign *camp, const coco_round *r,
+                     const coco_member *mb, const char *occ, const char *text);
 /* The answer grammar's text for the fields of a form (what a member would have typed). */
 char *web_form_answer_text(const coco_round *r, const web_form *f);

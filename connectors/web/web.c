@@ -20,6 +20,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "answer.h"
 #include "clock.h"
 #include "digest.h"
 #include "template.h"
@@ -38,7 +39,7 @@ struct web_post {
 	inbound_status status;
 	char *reply, *reason;
 	char *key, *from, *conversation, *text;
-	char *root, *campaign, *round;
+	char *root, *campaign, *round, *member, *occurrence;
 };
 
 /* The running instance: routes keep their first userdata across restarts (see slack.c). */
@@ -228,10 +229,12 @@ static int on_css(http_request *req, void *userdata)
 	return http_respond(req, 200, "text/css; charset=utf-8", css, strlen(css), h);
 }
 
-/* The answer form of the round's open occurrence, prefilled with the member's answers. */
+/* The answer form of the round's open occurrence, prefilled with the member's answers, or
+ * (entered) shown again with what they sent and errs at their fields, as status. */
 static int serve_form(channel *c, http_request *req, const coco_campaign *camp,
                       const coco_round *r, const coco_member *mb, const char *root,
-                      const char *cookie, const char *note)
+                      const char *cookie, const char *note, unsigned status,
+                      const web_form *entered, const web_form_errors *errs)
 {
 	_cleanup_free_ char *state = NULL, *occ = NULL;
 	web_round_state(c, camp, r, &state, &occ, NULL);
@@ -242,20 +245,22 @@ static int serve_form(channel *c, http_request *req, const coco_campaign *camp,
 		cJSON_AddStringToObject(d, "state", state);
 		return respond_page(c, req, 200, "closed.html", d, root, cookie);
 	}
-	d = web_form_data(c, camp, r, mb, occ);
+	d = web_form_data(c, camp, r, mb, occ, entered, errs);
 	char csrf[WEBLINK_SIG_LEN + 1];
 	weblink_csrf(&c->key, mb->id, camp->id, r->id, occ, csrf);
 	unsigned char raw[16];
 	char nonce[33];
-	if (RAND_bytes(raw, sizeof raw) != 1)
+	if (RAND_bytes(raw, sizeof raw) != 1) {
+		cJSON_Delete(d);
 		return http_respond_text(req, 500, "no randomness");
+	}
 	for (size_t i = 0; i < sizeof raw; i++)
 		snprintf(nonce + 2 * i, 3, "%02x", raw[i]);
 	cJSON_AddStringToObject(d, "csrf", csrf);
 	cJSON_AddStringToObject(d, "nonce", nonce);
 	if (note)
 		cJSON_AddStringToObject(d, "note", note);
-	return respond_page(c, req, 200, "form.html", d, root, cookie);
+	return respond_page(c, req, status, "form.html", d, root, cookie);
 }
 
 /* An occurrence's page: the same for every member, kept while what it is made from stays
@@ -346,7 +351,7 @@ static int on_get(http_request *req, void *userdata)
 		if (!r || r->kind == ROUND_ANNOUNCE)
 			return respond_not_found(c, req, root);
 		if (STREQ(parts[2], "form"))
-			return serve_form(c, req, camp, r, mb, root, cookie, NULL);
+			return serve_form(c, req, camp, r, mb, root, cookie, NULL, 200, NULL, NULL);
 		return serve_round(c, req, camp, r, parts[2], root, cookie);
 	}
 	return respond_not_found(c, req, root);
@@ -375,28 +380,75 @@ static void post_free(web_post *p)
 	free(p->root);
 	free(p->campaign);
 	free(p->round);
+	free(p->member);
+	free(p->occurrence);
 	free(p);
 }
 
-/* The confirmation page: what the core says back, as it would say it in a mail. */
+/* The core's reply as a web page may show it: without what belongs to a mail (the
+ * signature's "-- " and what follows, the line with the link to this very form). */
+static char *reply_for_web(const char *md)
+{
+	strbuf b = {0};
+	for (const char *p = md; *p;) {
+		size_t n = strcspn(p, "\n");
+		if (n == 3 && strncmp(p, "-- ", 3) == 0)
+			break;
+		_cleanup_free_ char *line = xstrndup(p, n);
+		if (!strstr(line, "/form?"))
+			strbuf_printf(&b, "%s\n", line);
+		p += n;
+		if (*p)
+			p++;
+	}
+	return strbuf_steal(&b);
+}
+
+/* The confirmation page: what was recorded, read back from the store, and what was not. */
 static void post_answer(web_post *p)
 {
-	cJSON *d = cJSON_CreateObject();
+	cJSON *d = NULL;
 	unsigned status = 200;
 	_cleanup_free_ char *html = NULL;
 	switch (p->status) {
-	case INBOUND_DONE:
-		if (p->reply && digest_markdown_to_html(p->reply, &html) >= 0)
-			cJSON_AddStringToObject(d, "reply_html", html);
-		cJSON_AddBoolToObject(d, "recorded", true);
+	case INBOUND_DONE: {
+		const coco_campaign *camp = p->c ? config_find_campaign(p->c->h->cfg, p->campaign) : NULL;
+		const coco_round *r = campaign_find_round(camp, p->round);
+		const coco_member *mb = campaign_find_member(camp, p->member);
+		if (camp && r && mb)
+			d = web_done_data(p->c, camp, r, mb, p->occurrence, p->text);
+		if (d) {
+			cJSON_AddStringToObject(d, "title", r->title ? r->title : r->id);
+			cJSON_AddStringToObject(d, "name", mb->name ? mb->name : mb->id);
+			/* Not all of it went in: what the core said about it. */
+			if (!cJSON_IsTrue(cJSON_GetObjectItem(d, "all_recorded")) && p->reply) {
+				_cleanup_free_ char *md = reply_for_web(p->reply);
+				if (digest_markdown_to_html(md, &html) >= 0)
+					cJSON_AddStringToObject(d, "core_said_html", html);
+			}
+			if (cJSON_IsTrue(cJSON_GetObjectItem(d, "none_recorded")))
+				status = 422;
+			break;
+		}
+		/* The configuration changed under the answer: the core's words, as they are. */
+		d = cJSON_CreateObject();
+		if (p->reply) {
+			_cleanup_free_ char *md = reply_for_web(p->reply);
+			if (digest_markdown_to_html(md, &html) >= 0)
+				cJSON_AddStringToObject(d, "reply_html", html);
+		}
+		cJSON_AddBoolToObject(d, "core_recorded", true);
 		break;
+	}
 	case INBOUND_RETRY:
 		status = 503;
+		d = cJSON_CreateObject();
 		cJSON_AddStringToObject(d, "problem", "coco could not record this just now. "
 		                        "Please send the form again in a minute.");
 		break;
 	default:
 		status = 422;
+		d = cJSON_CreateObject();
 		cJSON_AddStringToObject(d, "problem", "coco could not record this answer.");
 		if (p->reason)
 			cJSON_AddStringToObject(d, "reason", p->reason);
@@ -507,15 +559,40 @@ static int on_post(http_request *req, void *userdata)
 		web_form_done(&f);
 		return serve_form(c, req, camp, r, mb, root, cookie,
 		                  "The round has moved on since this form was made: nothing was "
-		                  "recorded. Here is the form as it is now.");
+		                  "recorded. Here is the form as it is now.", 200, NULL, NULL);
 	}
+	/* Each field checked first: an error is said at its field, with the rest of what was
+	 * entered kept, and nothing goes to the core. */
+	char **ballot = web_ballot(c, camp, r);
+	web_form_errors errs = {0};
+	int k = web_form_check(r, ballot, &f, &errs);
 	_cleanup_free_ char *text = web_form_answer_text(r, &f);
+	if (k >= 0 && *text) {
+		/* What the checks do not know, the grammar says (as it will in the core). */
+		_cleanup_answer_parse_ answer_parse *ap = NULL;
+		if (answer_parse_text(r, strv_length(ballot), text, &ap) >= 0 &&
+		    answer_parse_n_errors(ap) > 0) {
+			for (char *const *e = answer_parse_errors(ap); *e; e++)
+				web_form_errors_add(&errs, "form", xstrdup(*e));
+			k = -EINVAL;
+		}
+	}
+	strv_free(ballot);
+	if (k < 0) {
+		log_debug("web: a form for %s/%s from %s sent back with %zu error%s", camp->id,
+		          r->id, mb->id, errs.n, errs.n == 1 ? "" : "s");
+		int rr = serve_form(c, req, camp, r, mb, root, cookie, NULL, 422, &f, &errs);
+		web_form_errors_done(&errs);
+		web_form_done(&f);
+		return rr;
+	}
 	web_form_done(&f);
 	const char *from = member_from(mb);
 	if (!*text || !from)
 		return serve_form(c, req, camp, r, mb, root, cookie,
 		                  !from ? "coco has no address for you (Email=): ask the admin."
-		                        : "Nothing was filled in, so nothing was recorded.");
+		                        : "Nothing was filled in, so nothing was recorded.", 200,
+		                  NULL, NULL);
 
 	web_post *p = xcalloc(1, sizeof *p);
 	p->c = c;
@@ -529,6 +606,8 @@ static int on_post(http_request *req, void *userdata)
 	p->root = xstrdup(root);
 	p->campaign = xstrdup(camp->id);
 	p->round = xstrdup(r->id);
+	p->member = xstrdup(mb->id);
+	p->occurrence = xstrdup(occ);
 	c->posts = xrealloc(c->posts, (c->n_posts + 1) * sizeof *c->posts);
 	c->posts[c->n_posts++] = p;
 
@@ -549,7 +628,7 @@ static int on_post(http_request *req, void *userdata)
 		post_free(p);
 		return 0;
 	}
-	int k = http_request_defer(req, on_request_cancel, p);
+	k = http_request_defer(req, on_request_cancel, p);
 	p->deferred = true;
 	if (k < 0) {
 		p->req = NULL;

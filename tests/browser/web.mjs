@@ -18,7 +18,8 @@ page.on('pageerror', (e) => errors.push(String(e)));
 
 // The browser reports a page answered 403 as a console error: expected where a link or a
 // POST is refused on purpose.
-const unexpected = () => errors.filter((e) => !/status of 403/.test(e));
+// So is a form sent back with an error at a field (422).
+const unexpected = () => errors.filter((e) => !/status of (403|422)/.test(e));
 
 try {
 	if (phase === 'refused') {
@@ -78,6 +79,22 @@ try {
 		text = await page.locator('body').textContent();
 		if (!text.includes('needs your personal link')) fail(`a cross-site POST: ${text}`);
 
+		// A text longer than coco takes: the form again, headed as an error, the error at
+		// its field, what was entered kept; nothing recorded (the test counts the records).
+		await page.goto(formUrl);
+		await page.getByLabel('4', { exact: true }).check();
+		await page.getByLabel('User').check();
+		await page.getByLabel('Your answer').fill('x'.repeat(2100));
+		await page.getByRole('button', { name: 'Send my answers' }).click();
+		await page.waitForSelector('h1');
+		if ((await page.locator('h1').textContent()) !== 'Not recorded: please check your answers')
+			fail(`a too long text: ${await page.locator('main').textContent()}`);
+		const why = await page.locator('#q4-error').textContent();
+		if (!why.includes('too long')) fail(`no error at the text field: ${why}`);
+		if (!(await page.getByLabel('4', { exact: true }).isChecked())) fail('the scale answer was not kept');
+		if ((await page.getByLabel('Your answer').inputValue()).length !== 2100) fail('the text was not kept');
+		if (process.env.SHOT) await page.screenshot({ path: process.env.SHOT, fullPage: true });
+
 		await page.goto(formUrl);
 		await page.getByLabel('4', { exact: true }).check();
 		await page.getByLabel('User').check();
@@ -90,8 +107,11 @@ try {
 		await page.waitForSelector('h1');
 		const h1 = await page.locator('h1').textContent();
 		if (h1 !== 'Recorded') fail(`after submitting: ${h1}: ${await page.content()}`);
-		const reply = await page.locator('.reply').textContent();
+		const reply = await page.locator('ul.recorded').textContent();
 		if (!reply.includes('How clear')) fail(`the confirmation does not echo the answers: ${reply}`);
+		// The browser's own confirmation: no mail signature, no link to answer "in your browser".
+		const whole = await page.locator('main').textContent();
+		if (/in your browser|^-- $/m.test(whole)) fail(`the confirmation reads like a mail: ${whole}`);
 		// The same POST sent again (a replay: the browser's request, its cookie): the page
 		// says recorded, the store has it once (the test counts).
 		if (!posted) fail('no POST seen');

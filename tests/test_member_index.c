@@ -1,0 +1,124 @@
+/* The configuration's member index (campaign_find_member() by binary search): every member
+ * found by id in a campaign loaded from files and in one put together by hand, ids that
+ * are no member's not found, and a copy of the campaign with other members (as the core
+ * makes to leave forgotten members out) searched by its own list, not the index of the
+ * original. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+#include "util.h"
+
+#define N 257
+
+static void test_by_hand(void **state)
+{
+	static coco_member members[N];
+	static char ids[N][16];
+	/* Ids not in sorted order, so that the index is not the file order. */
+	for (int i = 0; i < N; i++) {
+		snprintf(ids[i], sizeof ids[i], "m%03d", (i * 101) % N);
+		members[i] = (coco_member){.id = ids[i], .side = i % 2 ? SIDE_PROVIDER : SIDE_CLIENT};
+	}
+	coco_campaign camp = {.id = "c", .members = members, .n_members = N};
+	/* Without an index: the scan. */
+	assert_ptr_equal(campaign_find_member(&camp, ids[5]), &members[5]);
+	campaign_index_members(&camp);
+	assert_non_null(camp.member_order);
+	for (int i = 0; i < N; i++)
+		assert_ptr_equal(campaign_find_member(&camp, ids[i]), &members[i]);
+	assert_null(campaign_find_member(&camp, "m999"));
+	assert_null(campaign_find_member(&camp, ""));
+	assert_null(campaign_find_member(&camp, "a"));   /* before the first */
+	assert_null(campaign_find_member(&camp, "zzz")); /* after the last */
+	assert_null(campaign_find_member(&camp, NULL));
+	assert_null(campaign_find_member(NULL, "m001"));
+
+	/* A copy with one member left out: the index is the original's, the lookup scans. */
+	coco_campaign copy = camp;
+	coco_member *fewer = xcalloc(N, sizeof *fewer);
+	size_t n = 0;
+	for (int i = 0; i < N; i++)
+		if (i != 7)
+			fewer[n++] = members[i];
+	copy.members = fewer;
+	copy.n_members = n;
+	assert_null(campaign_find_member(&copy, ids[7]));
+	for (int i = 0; i < N; i++)
+		if (i != 7)
+			assert_string_equal(campaign_find_member(&copy, ids[i])->id, ids[i]);
+	/* The same count but another list: searched in its own list. */
+	fewer = xrealloc(fewer, N * sizeof *fewer);
+	fewer[N - 1] = (coco_member){.id = "newcomer"};
+	copy.members = fewer;
+	copy.n_members = N;
+	assert_ptr_equal(campaign_find_member(&copy, "newcomer"), &fewer[N - 1]);
+	free(fewer);
+	campaign_index_free(&camp);
+	assert_null(camp.member_order);
+	assert_ptr_equal(campaign_find_member(&camp, ids[9]), &members[9]);
+}
+
+static void test_loaded(void **state)
+{
+	char dir[] = "/tmp/coco-test-member-index.XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	_cleanup_free_ char *cd = xasprintf("%s/campaigns.d", dir);
+	assert_int_equal(mkdir(cd, 0700), 0);
+	_cleanup_free_ char *main_conf = xasprintf("%s/coco.conf", dir);
+	FILE *f = fopen(main_conf, "w");
+	assert_non_null(f);
+	fclose(f);
+	_cleanup_free_ char *path = xasprintf("%s/big.conf", cd);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fprintf(f, "[Campaign]\nTitle=Big\n\n");
+	for (int i = N - 1; i >= 0; i--)
+		fprintf(f, "[Member \"u%03d\"]\nSide=%s\nEmail=u%03d@x.example\n\n", i,
+		        i % 2 ? "provider" : "client", i);
+	fprintf(f, "[Round \"r\"]\nKind=prompt\nDuration=3d\n");
+	fclose(f);
+	coco_config *cfg = NULL;
+	char **errors = NULL;
+	int r = config_load(dir, &cfg, &errors);
+	if (r < 0)
+		for (char **e = errors; e && *e; e++)
+			fprintf(stderr, "%s\n", *e);
+	assert_int_equal(r, 0);
+	const coco_campaign *camp = config_find_campaign(cfg, "big");
+	assert_non_null(camp);
+	assert_int_equal(camp->n_members, N);
+	assert_int_equal(camp->n_member_order, N);
+	for (int i = 0; i < N; i++) {
+		char id[16];
+		snprintf(id, sizeof id, "u%03d", i);
+		const coco_member *m = campaign_find_member(camp, id);
+		assert_non_null(m);
+		assert_string_equal(m->id, id);
+		assert_int_equal(m->side, i % 2 ? SIDE_PROVIDER : SIDE_CLIENT);
+	}
+	assert_null(campaign_find_member(camp, "u999"));
+	config_free(cfg);
+	_cleanup_free_ char *cmd = xasprintf("rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_by_hand),
+		cmocka_unit_test(test_loaded),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
