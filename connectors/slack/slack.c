@@ -651,6 +651,13 @@ static const char *slack_room(const coco_config *cfg, const coco_campaign *camp)
 	return room && *room ? room : NULL;
 }
 
+/* How members write the slash command: [Slack] Command=, else /coco. */
+static const char *slack_command_word(const coco_config *cfg)
+{
+	const char *cmd = config_get(cfg, "Slack", "Command");
+	return cmd && *cmd ? cmd : SLACK_COMMAND_DEFAULT;
+}
+
 const channel_ops slack_channel = {
 	.name = "slack",
 	.caps = CHANNEL_DM | CHANNEL_ROOM | CHANNEL_THREADS | CHANNEL_BUTTONS | CHANNEL_SYNC_REPLY,
@@ -658,6 +665,7 @@ const channel_ops slack_channel = {
 	.sections = slack_sections,
 	.campaign_keys = &slack_campaign_section,
 	.room = slack_room,
+	.command = slack_command_word,
 	.start = slack_start,
 	.reconfigure = slack_reconfigure,
 	.send = slack_send_op,
