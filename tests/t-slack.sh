@@ -367,6 +367,7 @@ wait_for 30 grep -q "configuration reloaded" "$LOG" || fail "no reload: $(cat "$
 st=$(post /slack/commands "$(command_body U0SAM "2: a")")
 [ "$st" = 200 ] || fail "after a reload the command got $st: $(cat "$LOG")"
 [ "$(answers kickoff)" = 3 ] || fail "not recorded after a reload"
+grep -q "slack: now Web API" "$LOG" && fail "a reload that changed no Slack setting logged one: $(cat "$LOG")"
 
 # ---- 429: Slack rate-limits; the message stays queued for the spool's retry ----
 echo '{"chat.postMessage": {"status": 429, "retry_after": 7}}' >"$T/fake-mode.json"
@@ -520,6 +521,12 @@ said "does not know your Slack account"
 say U0EVE "rounds"
 said "does not know your Slack account"
 [ "$(fake_calls users.info user U0EVE)" = 1 ] || fail "who U0EVE is not was not kept"
+
+# ---- a reload that changes ApiUrl= says so (S3-22: nothing told the admin it was taken) ----
+sed -i "s|^ApiUrl=.*|ApiUrl=http://127.0.0.1:$FAKE/api2|" "$T/etc/coco.conf"
+kill -HUP "$PID"
+wait_for 30 grep -q "slack: now Web API at http://127.0.0.1:$FAKE/api2 (was http://127.0.0.1:$FAKE/api)" "$LOG" ||
+	fail "the new ApiUrl= is not logged: $(cat "$LOG")"
 
 # ---- the end ----
 grep -q -- "$TOKEN" "$LOG" "$T/fake.log" && fail "the bot token is in a log"

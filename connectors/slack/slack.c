@@ -616,9 +616,14 @@ static int slack_start(const channel_host *h, channel **ret)
  * Secrets that cannot be read keep the old ones running, with the error logged. */
 static int slack_reconfigure(channel *c)
 {
+	_cleanup_free_ char *old_url = xstrdup(c->api_url), *old_cmd = xstrdup(c->command);
 	int r = load_config(c, c->h->cfg);
 	if (r < 0)
 		log_warning("slack: keeping the previous settings and secrets");
+	else if (!STREQ(old_url, c->api_url) || !STREQ(old_cmd, c->command))
+		/* So that an admin sees the new values were taken. */
+		log_info("slack: now Web API at %s (was %s), slash command %s", c->api_url, old_url,
+		         c->command);
 	return 0;
 }
 
@@ -630,7 +635,7 @@ static int slack_send_op(channel *c, const channel_msg *m, send_done_fn done, vo
 static const config_key_def slack_keys[] = {
 	{"SigningSecretFile", CONFIG_VALUE_PATH, false, "file holding the app's signing secret (default: slack-signing-secret in [Secrets] Directory= or $CREDENTIALS_DIRECTORY)"},
 	{"BotTokenFile", CONFIG_VALUE_PATH, false, "file holding the bot token xoxb-… (default: slack-bot-token in [Secrets] Directory= or $CREDENTIALS_DIRECTORY)"},
-	{"ApiUrl", CONFIG_VALUE_URL, false, "the Web API's base URL (default https://slack.com/api)"},
+	{"ApiUrl", CONFIG_VALUE_HTTP_URL, false, "the Web API's base URL (default https://slack.com/api)"},
 	{"Command", CONFIG_VALUE_STRING, false, "the slash command members answer with (default /coco)"},
 	{"Channel", CONFIG_VALUE_STRING, false, "the channel id (C…) where round prompts and digests are posted for every campaign without SlackChannel= (default: none)"},
 };
