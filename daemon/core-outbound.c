@@ -56,6 +56,63 @@ static const channel_ops *member_channel(core *c, const outbound *o, const char 
 	return NULL;
 }
 
+const channel_ops *core_member_channel(core *c, const coco_campaign *camp,
+                                       const coco_member *m, const char *kind)
+{
+	const char *address = NULL;
+	bool muted = false;
+	outbound o = {.camp = camp, .to = m, .kind = kind};
+	return member_channel(c, &o, &address, &muted);
+}
+
+/* Does a chat channel with buttons show any for this round? Scale and choice questions
+ * and a vote's ballot get them (a multi choice or a text question is answered by
+ * command). */
+static bool round_has_buttons(const coco_round *r)
+{
+	if (r->kind == ROUND_VOTE)
+		return true;
+	for (size_t i = 0; r->kind == ROUND_SURVEY && i < r->n_questions; i++) {
+		question_kind k = r->questions[i].kind;
+		if (k == QUESTION_SCALE || k == QUESTION_NPS || k == QUESTION_CHOICE)
+			return true;
+	}
+	return false;
+}
+
+/* The round as a chat command names it: its id, or CAMPAIGN/ROUND when another campaign
+ * has a round of that id too. */
+static char *chat_round_ref(core *c, const coco_campaign *camp, const coco_round *r)
+{
+	for (size_t i = 0; i < c->cfg->n_campaigns; i++) {
+		const coco_campaign *other = &c->cfg->campaigns[i];
+		if (other != camp && campaign_find_round(other, r->id))
+			return xasprintf("%s/%s", camp->id, r->id);
+	}
+	return xstrdup(r->id);
+}
+
+void core_chat_data(core *c, const channel_ops *ch, const coco_campaign *camp,
+                    const coco_round *r, round_rt *rt, cJSON *data)
+{
+	const char *cmd = ch && ch->command ? ch->command(c->cfg) : NULL;
+	if (!cmd || !*cmd || r->kind == ROUND_ANNOUNCE)
+		return;
+	_cleanup_free_ char *ref = chat_round_ref(c, camp, r);
+	_cleanup_free_ char *line = core_answer_command(c, camp, r, rt, ref,
+	                                                r->kind == ROUND_PROMPT);
+	_cleanup_free_ char *answer = xasprintf("%s %s", cmd, line);
+	cJSON_AddStringToObject(data, "chat_command", cmd);
+	cJSON_AddStringToObject(data, "chat_answer", answer);
+	_cleanup_free_ char *skip = answer_skip_example(r);
+	if (skip) {
+		_cleanup_free_ char *s = xasprintf("%s answer %s %s", cmd, ref, skip);
+		cJSON_AddStringToObject(data, "chat_skip", s);
+	}
+	cJSON_AddBoolToObject(data, "chat_buttons",
+	                      (ch->caps & CHANNEL_BUTTONS) && round_has_buttons(r));
+}
+
 static cJSON *member_json(const coco_member *m)
 {
 	cJSON *o = cJSON_CreateObject();
@@ -352,6 +409,7 @@ int core_send_round_message(core *c, const coco_campaign *camp, const coco_round
                             round_rt *rt, const coco_member *m, const char *kind, unsigned n)
 {
 	cJSON *data = core_round_data(c, camp, r, rt, m);
+	core_chat_data(c, core_member_channel(c, camp, m, kind), camp, r, rt, data);
 	_cleanup_free_ char *md = NULL;
 	const char *tmpl = STREQ(kind, "reminder") ? "reminder.md" : prompt_template(r);
 	int k = core_render(c, tmpl, data, &md);

@@ -161,6 +161,15 @@ bool has_answered(core *c, const coco_campaign *camp, const coco_round *r, round
 cJSON *core_round_data(core *c, const coco_campaign *camp, const coco_round *r, round_rt *rt,
                   const coco_member *m);
 const char *core_round_title(const coco_round *r);
+/* The channel that would carry a message of `kind` to member m, or NULL (core-outbound.c). */
+const channel_ops *core_member_channel(core *c, const coco_campaign *camp,
+                                       const coco_member *m, const char *kind);
+/* For a message of round r that channel ch carries: when ch declares a chat command
+ * (channel_ops.command), adds how to answer there to the template data: chat_command
+ * ("/coco"), chat_answer (the whole command line), chat_skip (with an optional question)
+ * and chat_buttons (the message shows buttons). Nothing for other channels. */
+void core_chat_data(core *c, const channel_ops *ch, const coco_campaign *camp,
+                    const coco_round *r, round_rt *rt, cJSON *data);
 int core_send_round_message(core *c, const coco_campaign *camp, const coco_round *r,
                             round_rt *rt, const coco_member *m, const char *kind, unsigned n);
 /* The ideas on a vote round's ballot, numbered from 1 (NULL for other rounds or no ballot). */

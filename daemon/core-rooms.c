@@ -46,32 +46,28 @@ void core_post_room_prompt(core *c, const coco_campaign *camp, const coco_round 
 {
 	if (r->audience != AUDIENCE_ALL)
 		return;
-	_cleanup_free_ char *md = NULL;
-	cJSON *prompt = NULL;
 	for (size_t i = 0; i < c->n_channels; i++) {
 		const channel_ops *ch = c->channels[i];
 		const char *room = (ch->caps & CHANNEL_ROOM) && ch->room ? ch->room(c->cfg, camp)
 		                                                         : NULL;
 		if (!room)
 			continue;
-		if (!md) {
-			/* The members' template, to everyone: without what only a mail reply or a
-			 * member's own link can do. */
-			coco_member everyone = {.id = (char *)"", .name = (char *)"everyone"};
-			cJSON *data = core_round_data(c, camp, r, rt, &everyone);
-			cJSON_DeleteItemFromObjectCaseSensitive(data, "form_link");
-			cJSON_DeleteItemFromObjectCaseSensitive(data, "answer_example");
-			cJSON_DeleteItemFromObjectCaseSensitive(data, "answer_skip");
-			int k = core_render(c, prompt_template(r), data, &md);
-			if (k >= 0 && r->kind != ROUND_ANNOUNCE) {
-				prompt = core_prompt_data(c, camp, r, rt, data);
-				_cleanup_free_ char *cmd = core_answer_command(c, camp, r, rt, r->id, false);
-				cJSON_AddStringToObject(prompt, "command", cmd);
-			}
-			cJSON_Delete(data);
-			if (k < 0)
-				return;
-		}
+		/* The members' template, to everyone: without what only a mail reply or a member's
+		 * own link can do, and with how to answer on this channel (its chat command). */
+		_cleanup_free_ char *md = NULL;
+		coco_member everyone = {.id = (char *)"", .name = (char *)"everyone"};
+		cJSON *data = core_round_data(c, camp, r, rt, &everyone);
+		cJSON_DeleteItemFromObjectCaseSensitive(data, "form_link");
+		cJSON_DeleteItemFromObjectCaseSensitive(data, "answer_example");
+		cJSON_DeleteItemFromObjectCaseSensitive(data, "answer_skip");
+		cJSON_DeleteItemFromObjectCaseSensitive(data, "how_to_answer");
+		core_chat_data(c, ch, camp, r, rt, data);
+		int k = core_render(c, prompt_template(r), data, &md);
+		cJSON *prompt = k >= 0 && r->kind != ROUND_ANNOUNCE
+		                        ? core_prompt_data(c, camp, r, rt, data) : NULL;
+		cJSON_Delete(data);
+		if (k < 0)
+			return;
 		char tag[SECRET_TAG_LEN + 1];
 		core_room_tag(&c->key, camp, r, tag);
 		_cleanup_free_ char *what = xasprintf("%s/%s/prompt/room", r->id, rt->occurrence);
@@ -93,8 +89,8 @@ void core_post_room_prompt(core *c, const coco_campaign *camp, const coco_round 
 			.prompt = prompt,
 		};
 		(void)queue(c, ch, &m);
+		cJSON_Delete(prompt);
 	}
-	cJSON_Delete(prompt);
 }
 
 /* Does the digest go to every member of the campaign? */

@@ -187,6 +187,12 @@ typedef struct channel_ops {
 	 * none. The core posts the campaign's round prompts (with buttons) and digests there,
 	 * besides the members' own messages. Reads only cfg: no instance needed. */
 	const char *(*room)(const coco_config *cfg, const coco_campaign *camp);
+	/* Optional, for a chat channel whose members answer by chat command (inbound_msg.command):
+	 * how a member writes it ("/coco"), from the channel's config (no instance needed), or
+	 * NULL. The core then renders the round messages this channel carries with how to
+	 * answer there (template data chat_command, chat_answer, …) instead of a mail's "reply
+	 * with" lines: a chat channel reads no plain replies. */
+	const char *(*command)(const coco_config *cfg);
 
 	int (*start)(const channel_host *h, channel **ret);
 	/* Optional. The configuration changed (h->cfg is the new one): take it in place,

@@ -675,15 +675,73 @@ static int parse_head(const char *head, char **ret_name, char **ret_arg)
 	return 0;
 }
 
-static bool url_is_valid(const char *v)
+/* scheme://[user@]host[:port][/path][?query][#fragment]: NULL when v is one (with an http or
+ * https scheme when http_only), else what is wrong with it, as a phrase. */
+static const char *url_problem(const char *v, bool http_only)
 {
 	const char *p = strstr(v, "://");
-	if (!p || p == v || !p[3] || strpbrk(v, " \t\"<>"))
-		return false;
+	if (!p || p == v)
+		return http_only ? "expected a URL like https://host/path" : "expected a URL like "
+		                                                             "smtps://mail.example.org:465";
+	if (strpbrk(v, " \t\"<>\\"))
+		return "a URL has no spaces, quotes, '<', '>' or '\\'";
 	for (const char *s = v; s < p; s++)
 		if (!strchr("abcdefghijklmnopqrstuvwxyz0123456789+.-", *s))
-			return false;
-	return p[3] != '/';
+			return "the scheme before :// is lower-case letters, digits, '+', '.', '-'";
+	size_t sl = (size_t)(p - v);
+	if (http_only && !((sl == 4 && strncmp(v, "http", 4) == 0) ||
+	                   (sl == 5 && strncmp(v, "https", 5) == 0)))
+		return "expected an http:// or https:// URL";
+	const char *auth = p + 3;
+	size_t alen = strcspn(auth, "/?#");
+	const char *at = memchr(auth, '@', alen);
+	if (at) {
+		alen -= (size_t)(at + 1 - auth);
+		auth = at + 1;
+	}
+	const char *host = auth, *port = NULL;
+	size_t hlen;
+	if (alen > 0 && auth[0] == '[') {
+		const char *close = memchr(auth, ']', alen);
+		if (!close || close == auth + 1)
+			return "an IPv6 host is written in brackets, like http://[::1]:8080/";
+		hlen = (size_t)(close + 1 - auth);
+		for (const char *s = auth + 1; s < close; s++)
+			if (!strchr("0123456789abcdefABCDEF:.", *s))
+				return "an IPv6 host is hexadecimal digits and ':' in brackets";
+		if (hlen < alen) {
+			if (auth[hlen] != ':')
+				return "after the ']' of a host comes ':' and a port, or the path";
+			port = auth + hlen + 1;
+		}
+	} else {
+		const char *colon = memchr(auth, ':', alen);
+		hlen = colon ? (size_t)(colon - auth) : alen;
+		port = colon ? colon + 1 : NULL;
+		for (size_t i = 0; i < hlen; i++)
+			if (!isalnum((unsigned char)host[i]) && !strchr("-._~%", host[i]))
+				return "the host is letters, digits, '-' and '.' (or an IPv6 address in "
+				       "brackets)";
+	}
+	if (hlen == 0)
+		return "the host is missing after ://";
+	if (port) {
+		size_t plen = (size_t)(auth + alen - port);
+		if (plen == 0)
+			return "the port after ':' is missing (leave out the ':' for the scheme's "
+			       "own port)";
+		long n = 0;
+		for (size_t i = 0; i < plen; i++) {
+			if (!isdigit((unsigned char)port[i]))
+				return "the port after ':' is a number from 1 to 65535";
+			n = n * 10 + (port[i] - '0');
+			if (n > 65535)
+				break;
+		}
+		if (n < 1 || n > 65535)
+			return "the port after ':' is a number from 1 to 65535";
+	}
+	return NULL;
 }
 
 /* A channel's section: each value checked by the kind its channel declared, then kept as
@@ -724,12 +782,14 @@ static void apply_channel_entries(ctx *c, const char *section, const raw_section
 			}
 			break;
 		case CONFIG_VALUE_URL:
-			if (!url_is_valid(v)) {
-				config_cerr(c, e->line, "%s=" VAL_FMT ": expected a URL like "
-				     "smtps://mail.example.org:465", k->name, VAL_ARG(v));
+		case CONFIG_VALUE_HTTP_URL: {
+			const char *why = url_problem(v, k->kind == CONFIG_VALUE_HTTP_URL);
+			if (why) {
+				config_cerr(c, e->line, "%s=" VAL_FMT ": %s", k->name, VAL_ARG(v), why);
 				continue;
 			}
 			break;
+		}
 		case CONFIG_VALUE_BOOL:
 			if (parse_bool(v, &dummy) < 0) {
 				config_cerr(c, e->line, "%s=" VAL_FMT ": expected yes or no", k->name,

@@ -165,6 +165,7 @@ typedef enum config_value_kind {
 	CONFIG_VALUE_PATH,    /* an absolute path */
 	CONFIG_VALUE_ADDRESS, /* an email address, user@domain */
 	CONFIG_VALUE_URL,     /* scheme://host[:port][/...] */
+	CONFIG_VALUE_HTTP_URL, /* http:// or https://host[:port][/...] */
 	CONFIG_VALUE_BOOL,    /* yes/no, true/false, on/off, 1/0 */
 	CONFIG_VALUE_NUMBER,  /* a non-negative integer */
 } config_value_kind;

@@ -268,6 +268,16 @@ static void listener_rearm(listener *l)
 		return;
 	}
 	uint64_t usec = ms > HTTP_TIMER_MAX_USEC / 1000 ? HTTP_TIMER_MAX_USEC : (uint64_t)ms * 1000;
+	/* A timer already armed to fire no later than MHD asks stays: firing early only runs
+	 * MHD for nothing and re-arms. Under load every request would otherwise move it a bit
+	 * (a timerfd_settime per request: bench/slack-ingress, docs/performance.md). */
+	int enabled = SD_EVENT_OFF;
+	uint64_t armed = 0, now = 0;
+	if (sd_event_source_get_enabled(l->timer_src, &enabled) >= 0 && enabled != SD_EVENT_OFF &&
+	    sd_event_source_get_time(l->timer_src, &armed) >= 0 &&
+	    sd_event_now(sd_event_source_get_event(l->timer_src), CLOCK_MONOTONIC, &now) >= 0 &&
+	    armed <= now + usec)
+		return;
 	(void)sd_event_source_set_time_relative(l->timer_src, usec);
 	(void)sd_event_source_set_enabled(l->timer_src, SD_EVENT_ONESHOT);
 }

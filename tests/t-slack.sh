@@ -246,6 +246,10 @@ for p in dms:
     assert b["blocks"] and b["blocks"][0]["type"] == "section", b["blocks"]
     assert "*Kickoff*" in b["blocks"][0]["text"]["text"], b["blocks"]
     assert b["blocks"][0]["text"]["type"] == "mrkdwn"
+    # a chat DM says how to answer there (a command, buttons), not the mail's "reply with"
+    assert "/coco answer kickoff 1: " in b["text"], b["text"]
+    assert "the buttons below" in b["text"], b["text"]
+    assert "Reply with" not in b["text"] and "reply" not in b["text"].lower(), b["text"]
 # the campaign's room (SlackChannel=): the prompt to everyone, with buttons and the command
 rooms = [p for p in posts if not p["body"]["channel"].startswith("D")]
 assert [p["body"]["channel"] for p in rooms] == ["C0PILOT"], rooms
@@ -254,8 +258,7 @@ assert "Hi everyone" in b["text"] and "*Kickoff*" in b["text"], b["text"]
 assert "Reply with" not in b["text"], b["text"]
 buttons = [e for blk in b["blocks"] if blk["type"] == "actions" for e in blk["elements"]]
 assert len(buttons) == 5 + 2, buttons
-ctx = [blk for blk in b["blocks"] if blk["type"] == "context"]
-assert "`/coco answer kickoff 1: " in ctx[-1]["elements"][0]["text"], ctx
+assert "`/coco answer kickoff 1: " in b["text"] or "/coco answer kickoff 1: " in b["text"], b["text"]
 EOF
 grep -q "user_not_found" "$LOG" || fail "the failure does not say why: $(cat "$LOG")"
 [ "$(cat "$STATE/channels/slack/dm.U0SAM")" = D00000001 ] || [ "$(cat "$STATE/channels/slack/dm.U0SAM")" = D00000002 ] ||
@@ -364,6 +367,7 @@ wait_for 30 grep -q "configuration reloaded" "$LOG" || fail "no reload: $(cat "$
 st=$(post /slack/commands "$(command_body U0SAM "2: a")")
 [ "$st" = 200 ] || fail "after a reload the command got $st: $(cat "$LOG")"
 [ "$(answers kickoff)" = 3 ] || fail "not recorded after a reload"
+grep -q "slack: now Web API" "$LOG" && fail "a reload that changed no Slack setting logged one: $(cat "$LOG")"
 
 # ---- 429: Slack rate-limits; the message stays queued for the spool's retry ----
 echo '{"chat.postMessage": {"status": 429, "retry_after": 7}}' >"$T/fake-mode.json"
@@ -517,6 +521,12 @@ said "does not know your Slack account"
 say U0EVE "rounds"
 said "does not know your Slack account"
 [ "$(fake_calls users.info user U0EVE)" = 1 ] || fail "who U0EVE is not was not kept"
+
+# ---- a reload that changes ApiUrl= says so (S3-22: nothing told the admin it was taken) ----
+sed -i "s|^ApiUrl=.*|ApiUrl=http://127.0.0.1:$FAKE/api2|" "$T/etc/coco.conf"
+kill -HUP "$PID"
+wait_for 30 grep -q "slack: now Web API at http://127.0.0.1:$FAKE/api2 (was http://127.0.0.1:$FAKE/api)" "$LOG" ||
+	fail "the new ApiUrl= is not logged: $(cat "$LOG")"
 
 # ---- the end ----
 grep -q -- "$TOKEN" "$LOG" "$T/fake.log" && fail "the bot token is in a log"

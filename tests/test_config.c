@@ -346,6 +346,60 @@ static void test_listen(void **state)
 	}
 }
 
+/* URL values, with the real channels' keys: [Slack] ApiUrl= is an http(s) URL with a host
+ * and, after a ':', a port (S3-22: an empty port passed the check); each refusal says why,
+ * at its file and line. */
+static void test_urls(void **state)
+{
+	channels_register_config();
+	const char *ok[] = {"https://slack.com/api", "http://127.0.0.1:8080/api",
+	                    "http://[::1]:9/api", "http://localhost", "https://a.example:443/x?y#z"};
+	for (size_t i = 0; i < ELEMENTSOF(ok); i++) {
+		_cleanup_free_ char *text = xasprintf("[Daemon]\n[Slack]\nApiUrl=%s\n", ok[i]);
+		_cleanup_free_ char *dir = make_dir(text);
+		char **errors = NULL;
+		coco_config *c = NULL;
+		int r = config_load(dir, &c, &errors);
+		print_errors(errors);
+		assert_int_equal(r, 0);
+		assert_string_equal(config_get(c, "Slack", "ApiUrl"), ok[i]);
+		config_free(c);
+		strv_free(errors);
+		rm_rf(dir);
+	}
+	static const struct {
+		const char *url, *why;
+	} bad[] = {
+		{"http://127.0.0.1:/api", "the port after ':' is missing"},
+		{"http://127.0.0.1:0/api", "a number from 1 to 65535"},
+		{"http://127.0.0.1:65536/api", "a number from 1 to 65535"},
+		{"http://127.0.0.1:80a/api", "a number from 1 to 65535"},
+		{"http:///api", "the host is missing"},
+		{"http://:8080/api", "the host is missing"},
+		{"ftp://files.example/api", "expected an http:// or https:// URL"},
+		{"smtps://mail.example:465", "expected an http:// or https:// URL"},
+		{"slack.com/api", "expected a URL"},
+		{"http://[::1/api", "in brackets"},
+		{"http://[::1]x/api", "after the ']'"},
+		{"http://bad_host!/api", "the host is"},
+	};
+	for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+		_cleanup_free_ char *text = xasprintf("[Daemon]\n[Slack]\nApiUrl=%s\n", bad[i].url);
+		_cleanup_free_ char *dir = make_dir(text);
+		char **errors = NULL;
+		coco_config *c = NULL;
+		assert_int_equal(config_load(dir, &c, &errors), -EINVAL);
+		assert_null(c);
+		assert_int_equal(strv_length(errors), 1);
+		_cleanup_free_ char *want = xasprintf("%s/coco.conf:3: ApiUrl=%s: ", dir, bad[i].url);
+		if (strncmp(errors[0], want, strlen(want)) != 0 || !strstr(errors[0], bad[i].why))
+			fail_msg("%s: got \"%s\", want \"%s…%s\"", bad[i].url, errors[0], want,
+			         bad[i].why);
+		strv_free(errors);
+		rm_rf(dir);
+	}
+}
+
 static void test_duplicate_campaign(void **state)
 {
 	const char *d = "tests/data/config/dup-campaign";
@@ -767,6 +821,7 @@ int main(void)
 		cmocka_unit_test(test_bad_main),
 		cmocka_unit_test(test_channel_sections),
 		cmocka_unit_test(test_listen),
+		cmocka_unit_test(test_urls),
 		cmocka_unit_test(test_duplicate_campaign),
 		cmocka_unit_test(test_three_errors),
 		cmocka_unit_test(test_defaults),

@@ -325,30 +325,6 @@ static void call_done(CURL *easy, CURLcode result, void *userdata)
 	finish_with(call, SEND_OK, id, NULL);
 }
 
-/* Under a prompt posted to a room: how to answer by command, as the core wrote it
- * (prompt.command, what follows the command word), since a room's post says nothing of
- * replying. */
-static void add_command_hint(channel *c, const channel_msg *m, cJSON *blocks)
-{
-	const cJSON *cmd = m->prompt ? cJSON_GetObjectItemCaseSensitive(m->prompt, "command") : NULL;
-	if (!m->room || !cJSON_IsString(cmd) || cJSON_GetArraySize(blocks) >= 50)
-		return;
-	_cleanup_free_ char *md = xasprintf("Answer with the buttons, or with `%s %s` (only you "
-	                                    "see what coco says back).", c->command,
-	                                    cmd->valuestring);
-	_cleanup_free_ char *text = slack_mrkdwn(md);
-	if (strlen(text) > 3000)
-		return;
-	cJSON *ctx = cJSON_CreateObject();
-	cJSON_AddStringToObject(ctx, "type", "context");
-	cJSON *el = cJSON_AddArrayToObject(ctx, "elements");
-	cJSON *t = cJSON_CreateObject();
-	cJSON_AddStringToObject(t, "type", "mrkdwn");
-	cJSON_AddStringToObject(t, "text", text);
-	cJSON_AddItemToArray(el, t);
-	cJSON_AddItemToArray(blocks, ctx);
-}
-
 /* The chat.postMessage body for m, without its channel. */
 static cJSON *post_body(channel *c, const channel_msg *m)
 {
@@ -362,7 +338,6 @@ static cJSON *post_body(channel *c, const channel_msg *m)
 	}
 	cJSON_AddStringToObject(o, "text", text);
 	cJSON *blocks = slack_blocks(m);
-	add_command_hint(c, m, blocks);
 	cJSON_AddItemToObject(o, "blocks", blocks);
 	cJSON_AddBoolToObject(o, "unfurl_links", false);
 	cJSON_AddBoolToObject(o, "unfurl_media", false);

@@ -761,9 +761,14 @@ static int slack_reconfigure(channel *c)
 				return -EOPNOTSUPP;
 		}
 	}
+	_cleanup_free_ char *old_url = xstrdup(c->api_url), *old_cmd = xstrdup(c->command);
 	int r = load_config(c, c->h->cfg);
 	if (r < 0)
 		log_warning("slack: keeping the previous settings and secrets");
+	else if (!STREQ(old_url, c->api_url) || !STREQ(old_cmd, c->command))
+		/* So that an admin sees the new values were taken. */
+		log_info("slack: now Web API at %s (was %s), slash command %s", c->api_url, old_url,
+		         c->command);
 	return 0;
 }
 
@@ -776,7 +781,7 @@ static const config_key_def slack_keys[] = {
 	{"SigningSecretFile", CONFIG_VALUE_PATH, false, "file holding the app's signing secret (default: slack-signing-secret in [Secrets] Directory= or $CREDENTIALS_DIRECTORY)"},
 	{"AppTokenFile", CONFIG_VALUE_PATH, false, "file holding the app-level token xapp-…: Socket Mode, for a site Slack cannot reach (no HTTP routes, no signing secret)"},
 	{"BotTokenFile", CONFIG_VALUE_PATH, false, "file holding the bot token xoxb-… (default: slack-bot-token in [Secrets] Directory= or $CREDENTIALS_DIRECTORY)"},
-	{"ApiUrl", CONFIG_VALUE_URL, false, "the Web API's base URL (default https://slack.com/api)"},
+	{"ApiUrl", CONFIG_VALUE_HTTP_URL, false, "the Web API's base URL (default https://slack.com/api)"},
 	{"Command", CONFIG_VALUE_STRING, false, "the slash command members answer with (default /coco)"},
 	{"Channel", CONFIG_VALUE_STRING, false, "the channel id (C…) where round prompts and digests are posted for every campaign without SlackChannel= (default: none)"},
 };
@@ -797,6 +802,13 @@ static const char *slack_room(const coco_config *cfg, const coco_campaign *camp)
 	return room && *room ? room : NULL;
 }
 
+/* How members write the slash command: [Slack] Command=, else /coco. */
+static const char *slack_command_word(const coco_config *cfg)
+{
+	const char *cmd = config_get(cfg, "Slack", "Command");
+	return cmd && *cmd ? cmd : SLACK_COMMAND_DEFAULT;
+}
+
 const channel_ops slack_channel = {
 	.name = "slack",
 	.caps = CHANNEL_DM | CHANNEL_ROOM | CHANNEL_THREADS | CHANNEL_BUTTONS | CHANNEL_SYNC_REPLY,
@@ -804,6 +816,7 @@ const channel_ops slack_channel = {
 	.sections = slack_sections,
 	.campaign_keys = &slack_campaign_section,
 	.room = slack_room,
+	.command = slack_command_word,
 	.start = slack_start,
 	.reconfigure = slack_reconfigure,
 	.send = slack_send_op,
