@@ -68,11 +68,12 @@ const char *answer_identity(core *c, const coco_campaign *camp, const coco_round
 	return pseudo;
 }
 
-cJSON *rt_answered(core *c, const coco_campaign *camp, round_rt *rt)
+strmap *rt_answered(core *c, const coco_campaign *camp, round_rt *rt)
 {
 	if (rt->answered)
 		return rt->answered;
-	rt->answered = cJSON_CreateObject();
+	/* A hash set: reminders and the next event ask it for every member, every turn. */
+	rt->answered = strmap_new();
 	if (!rt->occurrence)
 		return rt->answered;
 	char **ids = NULL;
@@ -80,8 +81,7 @@ cJSON *rt_answered(core *c, const coco_campaign *camp, round_rt *rt)
 	if (r < 0 && r != -ENOENT)
 		log_warning_errno(r, "%s/%s: cannot read answers: %m", camp->id, rt->id);
 	for (char **p = ids; p && *p; p++)
-		if (!cJSON_GetObjectItemCaseSensitive(rt->answered, *p))
-			cJSON_AddTrueToObject(rt->answered, *p);
+		(void)strmap_put(rt->answered, *p, rt);
 	strv_free(ids);
 	return rt->answered;
 }
@@ -90,16 +90,14 @@ bool has_answered(core *c, const coco_campaign *camp, const coco_round *r, round
                          const coco_member *m)
 {
 	char pseudo[SECRET_PSEUDO_LEN + 1];
-	return cJSON_GetObjectItemCaseSensitive(rt_answered(c, camp, rt),
-	                                        answer_identity(c, camp, r, m, pseudo)) != NULL;
+	return strmap_get(rt_answered(c, camp, rt), answer_identity(c, camp, r, m, pseudo)) != NULL;
 }
 
 static void rt_reset_occurrence(round_rt *rt)
 {
 	cJSON_Delete(rt->reminded);
 	rt->reminded = cJSON_CreateObject();
-	cJSON_Delete(rt->answered);
-	rt->answered = NULL;
+	rt->answered = strmap_free(rt->answered);
 }
 
 /* ---- state.json ------------------------------------------------------------------- */
@@ -896,7 +894,7 @@ static void campaigns_free(core *c)
 			free(rt->prev_occurrence);
 			free(rt->ballot_occurrence);
 			cJSON_Delete(rt->reminded);
-			cJSON_Delete(rt->answered);
+			strmap_free(rt->answered);
 		}
 		free(ct->rounds);
 		free(ct->id);
@@ -943,8 +941,9 @@ static char *conversation_key(const char *chan, const char *remote_id)
 static void conversation_put(core *c, const char *chan, const char *remote, const char *ref)
 {
 	_cleanup_free_ char *k = conversation_key(chan, remote);
-	cJSON_DeleteItemFromObjectCaseSensitive(c->conversations, k);
-	cJSON_AddStringToObject(c->conversations, k, ref);
+	/* A hash: one entry for every message sent, looked up for every one. */
+	free(strmap_remove(c->conversations, k));
+	(void)strmap_put(c->conversations, k, xstrdup(ref));
 }
 
 static int on_conversation_line(const char *line, size_t len, void *userdata)
@@ -964,8 +963,7 @@ const char *core_conversation_lookup(core *c, const char *chan, const char *remo
 	if (!chan || !remote_id)
 		return NULL;
 	_cleanup_free_ char *k = conversation_key(chan, remote_id);
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(c->conversations, k);
-	return cJSON_IsString(v) ? v->valuestring : NULL;
+	return strmap_get(c->conversations, k);
 }
 
 void core_note_sent(const char *chan, const cJSON *msg, const char *remote_id, void *userdata)
@@ -998,7 +996,7 @@ int core_new(const coco_config *cfg, store *st, spool *sp, const secret *key,
 	c->key = *key;
 	for (size_t i = 0; template_dirs && template_dirs[i]; i++)
 		strv_push(&c->tdirs, xstrdup(template_dirs[i]));
-	c->conversations = cJSON_CreateObject();
+	c->conversations = strmap_new();
 	(void)store_scan(st, CONVERSATIONS, on_conversation_line, c);
 	int r = core_set_config(c, cfg);
 	if (r < 0) {
@@ -1015,7 +1013,7 @@ core *core_free(core *c)
 		return NULL;
 	campaigns_free(c);
 	core_tags_free(c->tags);
-	cJSON_Delete(c->conversations);
+	strmap_free_values(c->conversations, free);
 	free(c->channels);
 	free(c->deferred); /* empty outside core_commit() */
 	strv_free(c->tdirs);
