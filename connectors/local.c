@@ -78,6 +78,15 @@ typedef struct inflight {
 	email_inbound *mail; /* what the core was handed */
 } inflight;
 
+/* A message written into the outbox's tmp/ in a run of sends, its done held back until
+ * the run's end (local_send_end()). */
+typedef struct staged_send {
+	char *name; /* in tmp/, and then in new/ */
+	char *message_id;
+	send_done_fn done;
+	void *userdata;
+} staged_send;
+
 struct channel {
 	const channel_host *h;
 	sd_event *loop;
@@ -96,6 +105,9 @@ struct channel {
 	size_t n_inflight;
 	char **requeued; /* put back into new/ by us: their inotify event is not a new mail */
 	unsigned seq; /* maildir unique-name counter */
+	bool sending; /* between send_begin and send_end: sends are staged */
+	staged_send *staged;
+	size_t n_staged, cap_staged;
 };
 
 static int mkdir_p(const char *path, mode_t mode)
@@ -213,33 +225,52 @@ static int write_all(int fd, const char *p, size_t len)
 	return 0;
 }
 
-/* tmp/<unique> → fsync → rename into new/ → fsync new/. Returns the file name. */
-static int maildir_deliver(channel *c, const char *data, size_t len, char **ret_name)
+/* The outbox file of a message is named after its spool id, so that a message sent again
+ * (the spool resends what a crash kept it from marking sent, a whole run of them when the
+ * sends are staged) replaces its own copy in new/ instead of doubling it. A message
+ * without a usable id gets a classic unique name. */
+static char *outbox_name(channel *c, const channel_msg *m)
 {
-	_cleanup_free_ char *name = unique_name(c);
+	if (m->id && name_is_safe(m->id))
+		return xasprintf("%s.coco", m->id);
+	return unique_name(c);
+}
+
+/* tmp/<name>, written (a leftover of the same name is ours: replaced); fsync'd if asked. */
+static int outbox_write_tmp(channel *c, const char *name, const char *data, size_t len, bool sync)
+{
+	_cleanup_free_ char *tmp = xasprintf("%s/tmp/%s", c->outbox, name);
+	if (unlink(tmp) < 0 && errno != ENOENT)
+		return -errno;
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	int r = write_all(fd, data, len);
+	if (r >= 0 && sync && fsync(fd) < 0)
+		r = -errno;
+	if (close(fd) < 0 && r >= 0)
+		r = -errno;
+	if (r < 0)
+		(void)unlink(tmp); /* our own half-written temporary, never a message */
+	return r;
+}
+
+/* tmp/<name> → fsync → rename into new/ → fsync new/. */
+static int maildir_deliver(channel *c, const char *name, const char *data, size_t len)
+{
 	_cleanup_free_ char *tmp = xasprintf("%s/tmp/%s", c->outbox, name);
 	_cleanup_free_ char *dst = xasprintf("%s/new/%s", c->outbox, name);
 	_cleanup_free_ char *newdir = xasprintf("%s/new", c->outbox);
 
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
-	int r = write_all(fd, data, len);
-	if (r >= 0 && fsync(fd) < 0)
-		r = -errno;
-	if (close(fd) < 0 && r >= 0)
-		r = -errno;
-	if (r >= 0 && rename(tmp, dst) < 0)
-		r = -errno;
-	if (r < 0) {
-		(void)unlink(tmp); /* our own half-written temporary, never a message */
-		return r;
-	}
-	r = fsync_dir(newdir);
+	int r = outbox_write_tmp(c, name, data, len, true);
 	if (r < 0)
 		return r;
-	*ret_name = TAKE_PTR(name);
-	return 0;
+	if (rename(tmp, dst) < 0) {
+		r = -errno;
+		(void)unlink(tmp);
+		return r;
+	}
+	return fsync_dir(newdir);
 }
 
 /* ---- outbound ---- */
@@ -257,8 +288,21 @@ static int local_send(channel *c, const channel_msg *m, send_done_fn done, void 
 		return 0;
 	}
 
-	_cleanup_free_ char *name = NULL;
-	r = maildir_deliver(c, text, len, &name);
+	_cleanup_free_ char *name = outbox_name(c, m);
+	if (c->sending) {
+		/* In a run of sends: written now, made durable with the others at its end. */
+		r = outbox_write_tmp(c, name, text, len, false);
+		if (r >= 0) {
+			if (c->n_staged == c->cap_staged) {
+				c->cap_staged = c->cap_staged ? c->cap_staged * 2 : 64;
+				c->staged = xrealloc(c->staged, c->cap_staged * sizeof(*c->staged));
+			}
+			c->staged[c->n_staged++] = (staged_send){TAKE_PTR(name), TAKE_PTR(message_id),
+			                                         done, userdata};
+			return 0;
+		}
+	} else
+		r = maildir_deliver(c, name, text, len);
 	if (r < 0) {
 		/* Disk full, permissions: the operator can fix those, so try again later. */
 		_cleanup_free_ char *why = xasprintf("writing to %s failed: %s", c->outbox,
@@ -269,6 +313,64 @@ static int local_send(channel *c, const channel_msg *m, send_done_fn done, void 
 	log_debug("local: wrote %s/new/%s", c->outbox, name);
 	done(SEND_OK, NULL, message_id, userdata);
 	return 0;
+}
+
+static void local_send_begin(channel *c)
+{
+	c->sending = true;
+}
+
+/* The run's messages: one syncfs() makes every file staged in tmp/ durable, the renames
+ * into new/ follow, and one fsync of new/ makes them durable; then each done. Two syncs for
+ * the run, where one send at a time costs two a message. */
+static void local_send_end(channel *c)
+{
+	c->sending = false;
+	size_t n = c->n_staged;
+	if (n == 0)
+		return;
+	staged_send *v = TAKE_PTR(c->staged);
+	c->n_staged = c->cap_staged = 0;
+	_cleanup_free_ char *tmpdir = xasprintf("%s/tmp", c->outbox);
+	_cleanup_free_ char *newdir = xasprintf("%s/new", c->outbox);
+	_cleanup_free_ int *res = xcalloc(n, sizeof(int));
+
+	int r = 0;
+	_cleanup_close_ int tfd = open(tmpdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_close_ int nfd = open(newdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (tfd < 0 || nfd < 0 || syncfs(tfd) < 0)
+		r = -errno;
+	size_t n_moved = 0;
+	for (size_t i = 0; i < n; i++) {
+		res[i] = r;
+		if (r >= 0 && renameat(tfd, v[i].name, nfd, v[i].name) < 0)
+			res[i] = -errno;
+		if (res[i] >= 0)
+			n_moved++;
+		else
+			(void)unlinkat(tfd, v[i].name, 0); /* ours, never a message */
+	}
+	/* If new/ cannot be synced, what was moved may not survive a crash: sent again later,
+	 * it replaces its copy. */
+	if (n_moved > 0 && fsync(nfd) < 0) {
+		int e = -errno;
+		for (size_t i = 0; i < n; i++)
+			if (res[i] >= 0)
+				res[i] = e;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (res[i] < 0) {
+			_cleanup_free_ char *why = xasprintf("writing to %s failed: %s", c->outbox,
+			                                     strerror(-res[i]));
+			v[i].done(SEND_RETRY, why, NULL, v[i].userdata);
+		} else {
+			log_debug("local: wrote %s/%s", newdir, v[i].name);
+			v[i].done(SEND_OK, NULL, v[i].message_id, v[i].userdata);
+		}
+		free(v[i].name);
+		free(v[i].message_id);
+	}
+	free(v);
 }
 
 /* ---- inbound ---- */
@@ -841,6 +943,16 @@ static channel *local_stop(channel *c)
 	}
 	strv_free(c->requeued);
 	free(c->inflight);
+	/* Staged sends are always ended within the spool's run; should one be left, it was
+	 * never made durable: a retry, and its temporary goes. */
+	for (size_t i = 0; i < c->n_staged; i++) {
+		_cleanup_free_ char *tmp = xasprintf("%s/tmp/%s", c->outbox, c->staged[i].name);
+		(void)unlink(tmp);
+		c->staged[i].done(SEND_RETRY, "the channel stopped", NULL, c->staged[i].userdata);
+		free(c->staged[i].name);
+		free(c->staged[i].message_id);
+	}
+	free(c->staged);
 	free(c->outbox);
 	free(c->inbox);
 	sd_event_unref(c->loop);
@@ -897,6 +1009,12 @@ static int local_start(const channel_host *h, channel **ret)
 		r = sd_event_add_defer(c->loop, &c->batch, on_batch, c);
 	if (r >= 0)
 		r = sd_event_source_set_enabled(c->batch, SD_EVENT_OFF);
+	/* Below the host's post source (its commit): each batch is committed and its
+	 * confirmations sent before the next is handed over. At the same priority sd-event
+	 * may dispatch the re-armed batch first, turn after turn, and the whole backlog then
+	 * waits for one commit, held in memory meanwhile. */
+	if (r >= 0)
+		r = sd_event_source_set_priority(c->batch, SD_EVENT_PRIORITY_IDLE);
 	if (r >= 0)
 		r = sd_event_add_defer(c->loop, &c->sync_cur, on_sync_cur, c);
 	if (r >= 0)
@@ -975,6 +1093,8 @@ const channel_ops local_channel = {
 	.start = local_start,
 	.reconfigure = local_reconfigure,
 	.send = local_send,
+	.send_begin = local_send_begin,
+	.send_end = local_send_end,
 	.poll = local_poll,
 	.stop = local_stop,
 	.forget = local_forget,

@@ -588,8 +588,7 @@ static int forget_campaign(forget_job *j)
 		return r;
 	campaign_rt *ct = ct_find(c, j->camp->id);
 	for (size_t k = 0; ct && k < ct->n_rounds; k++) {
-		cJSON_Delete(ct->rounds[k].answered);
-		ct->rounds[k].answered = NULL;
+		ct->rounds[k].answered = strmap_free(ct->rounds[k].answered);
 	}
 	r = forget_digests(j);
 	size_t erased = 0, scrubbed = 0;

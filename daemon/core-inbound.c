@@ -423,8 +423,8 @@ static void on_answer_stored(int result, void *userdata)
 		campaign_rt *ct = ct_find(c, p->campaign);
 		round_rt *rt = ct ? rt_find(ct, p->round) : NULL;
 		const coco_member *mb = camp ? campaign_find_member(camp, p->member) : NULL;
-		if (rt && rt->answered && !cJSON_GetObjectItemCaseSensitive(rt->answered, p->identity))
-			cJSON_AddTrueToObject(rt->answered, p->identity);
+		if (rt && rt->answered)
+			(void)strmap_put(rt->answered, p->identity, rt);
 		/* Every recorded answer is confirmed, after any crash: a replay of the same mail
 		 * (STORE_DUPLICATE) queues the confirmation again under its fixed spool id, which
 		 * the spool drops if it was queued or sent before. If it cannot be queued, the

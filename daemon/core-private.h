@@ -7,6 +7,7 @@
 
 #include "core.h"
 #include "secret.h"
+#include "strmap.h"
 
 typedef enum round_state {
 	RS_SCHEDULED,
@@ -30,7 +31,7 @@ typedef struct round_rt {
 	char *ballot_occurrence; /* vote rounds: which occurrence of Source= is on the ballot */
 	cJSON *reminded;         /* {"member": reminders sent in this occurrence} */
 	cJSON *reminded_at;      /* {"member": when the last of them was queued} */
-	cJSON *answered;         /* cache {"member": true} for the occurrence, NULL = not loaded */
+	strmap *answered;        /* who answered the occurrence (a set), NULL = not loaded */
 } round_rt;
 
 typedef struct campaign_rt {
@@ -83,7 +84,7 @@ struct core {
 	void *forget_userdata;
 	const channel_ops **channels; /* the running ones, in Connectors= order */
 	size_t n_channels;
-	cJSON *conversations; /* "channel remote-id" → conversation reference */
+	strmap *conversations; /* "channel remote-id" → its conversation (core.c) */
 	/* core_commit(): inbound messages whose confirmation waits for the spool's batch to be
 	 * durable before they are answered done (core-inbound.c). */
 	struct deferred_done *deferred;
@@ -155,7 +156,7 @@ char *core_answers_path(const char *camp, const char *round, const char *occ);
 /* Who answered: member ids, or pseudonyms in anonymous rounds. */
 const char *answer_identity(core *c, const coco_campaign *camp, const coco_round *r,
                             const coco_member *m, char pseudo[SECRET_PSEUDO_LEN + 1]);
-cJSON *rt_answered(core *c, const coco_campaign *camp, round_rt *rt);
+strmap *rt_answered(core *c, const coco_campaign *camp, round_rt *rt);
 bool has_answered(core *c, const coco_campaign *camp, const coco_round *r, round_rt *rt,
                   const coco_member *m);
 cJSON *core_round_data(core *c, const coco_campaign *camp, const coco_round *r, round_rt *rt,

@@ -70,11 +70,12 @@ const char *answer_identity(core *c, const coco_campaign *camp, const coco_round
 	return pseudo;
 }
 
-cJSON *rt_answered(core *c, const coco_campaign *camp, round_rt *rt)
+strmap *rt_answered(core *c, const coco_campaign *camp, round_rt *rt)
 {
 	if (rt->answered)
 		return rt->answered;
-	rt->answered = cJSON_CreateObject();
+	/* A hash set: reminders and the next event ask it for every member, every turn. */
+	rt->answered = strmap_new();
 	if (!rt->occurrence)
 		return rt->answered;
 	char **ids = NULL;
@@ -82,8 +83,7 @@ cJSON *rt_answered(core *c, const coco_campaign *camp, round_rt *rt)
 	if (r < 0 && r != -ENOENT)
 		log_warning_errno(r, "%s/%s: cannot read answers: %m", camp->id, rt->id);
 	for (char **p = ids; p && *p; p++)
-		if (!cJSON_GetObjectItemCaseSensitive(rt->answered, *p))
-			cJSON_AddTrueToObject(rt->answered, *p);
+		(void)strmap_put(rt->answered, *p, rt);
 	strv_free(ids);
 	return rt->answered;
 }
@@ -92,8 +92,7 @@ bool has_answered(core *c, const coco_campaign *camp, const coco_round *r, round
                          const coco_member *m)
 {
 	char pseudo[SECRET_PSEUDO_LEN + 1];
-	return cJSON_GetObjectItemCaseSensitive(rt_answered(c, camp, rt),
-	                                        answer_identity(c, camp, r, m, pseudo)) != NULL;
+	return strmap_get(rt_answered(c, camp, rt), answer_identity(c, camp, r, m, pseudo)) != NULL;
 }
 
 static void rt_reset_occurrence(round_rt *rt)
@@ -102,8 +101,7 @@ static void rt_reset_occurrence(round_rt *rt)
 	rt->reminded = cJSON_CreateObject();
 	cJSON_Delete(rt->reminded_at);
 	rt->reminded_at = cJSON_CreateObject();
-	cJSON_Delete(rt->answered);
-	rt->answered = NULL;
+	rt->answered = strmap_free(rt->answered);
 }
 
 /* ---- state.json ------------------------------------------------------------------- */
@@ -961,7 +959,7 @@ static void campaigns_free(core *c)
 			free(rt->ballot_occurrence);
 			cJSON_Delete(rt->reminded);
 			cJSON_Delete(rt->reminded_at);
-			cJSON_Delete(rt->answered);
+			strmap_free(rt->answered);
 		}
 		free(ct->rounds);
 		free(ct->id);
@@ -1005,18 +1003,34 @@ static char *conversation_key(const char *chan, const char *remote_id)
 	return xasprintf("%s %s", chan, remote_id);
 }
 
-/* The index holds {"c": reference, "o": occurrence} per message: the occurrence of the
- * round the message was about, when it was about one, so that a reply to last month's
+/* The index holds a reference and an occurrence per message: the occurrence of the round
+ * the message was about, when it was about one, so that a reply to last month's
  * invitation is not taken for an answer to this month's. */
+typedef struct conversation {
+	char *ref;
+	char *occ; /* or NULL */
+} conversation;
+
+static void conversation_free(void *p)
+{
+	conversation *v = p;
+	if (v) {
+		free(v->ref);
+		free(v->occ);
+		free(v);
+	}
+}
+
 static void conversation_put(core *c, const char *chan, const char *remote, const char *ref,
                              const char *occ)
 {
 	_cleanup_free_ char *k = conversation_key(chan, remote);
-	cJSON_DeleteItemFromObjectCaseSensitive(c->conversations, k);
-	cJSON *v = cJSON_AddObjectToObject(c->conversations, k);
-	cJSON_AddStringToObject(v, "c", ref);
-	if (occ)
-		cJSON_AddStringToObject(v, "o", occ);
+	/* A hash: one entry for every message sent, looked up for every one. */
+	conversation_free(strmap_remove(c->conversations, k));
+	conversation *v = xcalloc(1, sizeof *v);
+	v->ref = xstrdup(ref);
+	v->occ = occ ? xstrdup(occ) : NULL;
+	(void)strmap_put(c->conversations, k, v);
 }
 
 static int on_conversation_line(const char *line, size_t len, void *userdata)
@@ -1031,22 +1045,24 @@ static int on_conversation_line(const char *line, size_t len, void *userdata)
 	return 0;
 }
 
-static const cJSON *conversation_entry(core *c, const char *chan, const char *remote_id)
+static const conversation *conversation_entry(core *c, const char *chan, const char *remote_id)
 {
 	if (!chan || !remote_id)
 		return NULL;
 	_cleanup_free_ char *k = conversation_key(chan, remote_id);
-	return cJSON_GetObjectItemCaseSensitive(c->conversations, k);
+	return strmap_get(c->conversations, k);
 }
 
 const char *core_conversation_lookup(core *c, const char *chan, const char *remote_id)
 {
-	return core_json_str(conversation_entry(c, chan, remote_id), "c");
+	const conversation *v = conversation_entry(c, chan, remote_id);
+	return v ? v->ref : NULL;
 }
 
 const char *core_conversation_occurrence(core *c, const char *chan, const char *remote_id)
 {
-	return core_json_str(conversation_entry(c, chan, remote_id), "o");
+	const conversation *v = conversation_entry(c, chan, remote_id);
+	return v ? v->occ : NULL;
 }
 
 void core_note_sent(const char *chan, const cJSON *msg, const char *remote_id, void *userdata)
@@ -1083,7 +1099,7 @@ int core_new(const coco_config *cfg, store *st, spool *sp, const secret *key,
 	for (size_t i = 0; template_dirs && template_dirs[i]; i++)
 		strv_push(&c->tdirs, xstrdup(template_dirs[i]));
 	c->tcache = template_cache_new(c->tdirs);
-	c->conversations = cJSON_CreateObject();
+	c->conversations = strmap_new();
 	(void)store_scan(st, CONVERSATIONS, on_conversation_line, c);
 	int r = core_set_config(c, cfg);
 	if (r < 0) {
@@ -1100,7 +1116,7 @@ core *core_free(core *c)
 		return NULL;
 	campaigns_free(c);
 	core_tags_free(c->tags);
-	cJSON_Delete(c->conversations);
+	strmap_free_values(c->conversations, conversation_free);
 	cJSON_Delete(c->muted);
 	free(c->channels);
 	free(c->deferred); /* empty outside core_commit() */

@@ -205,6 +205,14 @@ typedef struct channel_ops {
 	int (*reconfigure)(channel *ch);
 	/* Sends one message; done may run before send() returns. */
 	int (*send)(channel *ch, const channel_msg *m, send_done_fn done, void *userdata);
+	/* Optional, both or neither: the spool brackets each run of sends (one spool_run())
+	 * with them. Between the two, send() may stage a message and hold its done back;
+	 * send_end() makes everything staged durable at once (the maildir outbox: one sync for
+	 * the batch instead of two a message) and calls every held done before it returns. A
+	 * channel that stages must name what it writes after channel_msg.id, so that a batch
+	 * sent again after a crash replaces its own copies instead of doubling them. */
+	void (*send_begin)(channel *ch);
+	void (*send_end)(channel *ch);
 	/* Optional: look for new inbound input now (tests, `cococtl poll`); how many found. */
 	int (*poll)(channel *ch);
 	/* Stops and frees the instance. A send still in flight must get its done before (or

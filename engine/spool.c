@@ -4,10 +4,12 @@
 
 #include <inttypes.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
 
 #include "clock.h"
+#include "strmap.h"
 #include "util.h"
 
 /* A digest with its HTML part is the largest thing we queue; anything bigger than this in
@@ -40,8 +42,9 @@ typedef struct attachment {
 
 struct spool {
 	store *st;
-	entry **entries;
+	entry **entries; /* in the order they were queued: sent in that order */
 	size_t n_entries, cap_entries;
+	strmap *index;   /* "<connector>/<id>" → entry */
 	attachment *att;
 	size_t n_att;
 	size_t n_sent, n_failed;
@@ -49,6 +52,10 @@ struct spool {
 	spool_sent_fn sent_hook;
 	void *sent_userdata;
 	bool batch; /* spool_batch_begin() .. spool_batch_end() */
+	/* Inside spool_run(): a message sent is moved into cur/ at once, and the moves are
+	 * made durable together when the run ends (store_sync_renames()). */
+	bool in_run;
+	size_t n_stubs; /* private messages' stubs staged in this run */
 };
 
 static char *path_of(const char *conn, const char *box, const char *id)
@@ -79,21 +86,20 @@ static void entry_free(entry *e)
 	free(e);
 }
 
-static entry *find_entry(const spool *sp, const char *conn, const char *id, size_t *ret_idx)
+/* Connector and id are safe names: no '/' in either. */
+static entry *find_entry(const spool *sp, const char *conn, const char *id)
 {
-	for (size_t i = 0; i < sp->n_entries; i++) {
-		entry *e = sp->entries[i];
-		if (STREQ(e->id, id) && STREQ(e->connector, conn)) {
-			if (ret_idx)
-				*ret_idx = i;
-			return e;
-		}
-	}
-	return NULL;
+	char key[160];
+	if ((size_t)snprintf(key, sizeof key, "%s/%s", conn, id) >= sizeof key)
+		return NULL;
+	return strmap_get(sp->index, key);
 }
 
 static void remove_entry(spool *sp, entry *e)
 {
+	_cleanup_free_ char *key = xasprintf("%s/%s", e->connector, e->id);
+	(void)strmap_remove(sp->index, key);
+	/* Sends leave in the order they were queued: the entry is near the front. */
 	for (size_t i = 0; i < sp->n_entries; i++)
 		if (sp->entries[i] == e) {
 			memmove(sp->entries + i, sp->entries + i + 1,
@@ -115,6 +121,8 @@ static entry *add_entry(spool *sp, const char *conn, const char *id, int64_t nex
 	e->id = xstrdup(id);
 	e->next_try = next_try;
 	sp->entries[sp->n_entries++] = e;
+	_cleanup_free_ char *key = xasprintf("%s/%s", conn, id);
+	(void)strmap_put(sp->index, key, e);
 	return e;
 }
 
@@ -249,7 +257,9 @@ static int deliver_done(spool *sp, entry *e, const cJSON *msg, const char *remot
 {
 	_cleanup_free_ char *from = path_of(e->connector, "new", e->id);
 	_cleanup_free_ char *to = path_of(e->connector, "cur", e->id);
-	int r = store_rename(sp->st, from, to);
+	/* In a run, the moves of all its sends are synced together at its end: a crash before
+	 * that sends them again, which a staging channel makes harmless (channel.h). */
+	int r = sp->in_run ? store_rename_deferred(sp->st, from, to) : store_rename(sp->st, from, to);
 	if (r < 0) {
 		/* Not resending is the point of the spool: remember it was delivered. */
 		e->delivered = true;
@@ -270,7 +280,14 @@ static int deliver_done(spool *sp, entry *e, const cJSON *msg, const char *remot
 		if (cJSON_IsString(kind))
 			cJSON_AddStringToObject(stub, "kind", kind->valuestring);
 		cJSON_AddTrueToObject(stub, "private");
-		r = write_json(sp, to, stub);
+		if (sp->in_run && !sp->batch) {
+			/* Written with the others of the run, at its end (spool_run()). */
+			_cleanup_free_ char *text = cJSON_PrintUnformatted(stub);
+			r = text ? store_replace_stage(sp->st, to, text, strlen(text)) : -ENOMEM;
+			if (r >= 0)
+				sp->n_stubs++;
+		} else
+			r = write_json(sp, to, stub);
 		cJSON_Delete(stub);
 		if (r < 0)
 			log_warning_errno(r, "spool: %s/%s: cannot drop the content of a private "
@@ -339,7 +356,7 @@ static void on_send_done(send_status status, const char *error, const char *remo
 
 	ctx->completed = true;
 	if (ctx->sp) {
-		entry *e = find_entry(ctx->sp, ctx->connector, ctx->id, NULL);
+		entry *e = find_entry(ctx->sp, ctx->connector, ctx->id);
 		if (e && e->pending == ctx) {
 			e->pending = NULL;
 			(void)handle_outcome(ctx->sp, e, ctx->msg, ctx->started, status, error,
@@ -391,7 +408,7 @@ static int scan_new(spool *sp, const char *conn)
 		return log_error_errno(r, "spool: listing %s failed: %m", dir);
 
 	for (char **p = names; *p; p++) {
-		if (!split_json_name(*p, id, sizeof(id)) || find_entry(sp, conn, id, NULL))
+		if (!split_json_name(*p, id, sizeof(id)) || find_entry(sp, conn, id))
 			continue;
 		_cleanup_free_ char *path = path_of(conn, "new", id);
 		cJSON *msg = NULL;
@@ -428,6 +445,7 @@ int spool_new(store *st, spool **ret)
 	spool *sp = xcalloc(1, sizeof(*sp));
 	char **names = NULL;
 	sp->st = st;
+	sp->index = strmap_new();
 
 	int r = store_list(st, "spool", &names);
 	if (r < 0 && r != -ENOENT) {
@@ -460,6 +478,7 @@ spool *spool_free(spool *sp)
 	for (size_t i = 0; i < sp->n_entries; i++)
 		entry_free(sp->entries[i]);
 	free(sp->entries);
+	strmap_free(sp->index);
 	for (size_t i = 0; i < sp->n_att; i++)
 		free(sp->att[i].name);
 	free(sp->att);
@@ -523,7 +542,7 @@ static char *make_id(void)
 static int id_known(spool *sp, const char *conn, const char *id)
 {
 	static const char *const boxes[] = {"new", "cur", "failed"};
-	if (find_entry(sp, conn, id, NULL))
+	if (find_entry(sp, conn, id))
 		return 1;
 	for (size_t i = 0; i < ELEMENTSOF(boxes); i++) {
 		_cleanup_free_ char *path = path_of(conn, boxes[i], id);
@@ -698,7 +717,7 @@ static int send_one(spool *sp, entry *e)
 	ctx->in_send = false;
 	if (!ctx->completed && r < 0) {
 		/* Refused before it started: a temporary failure like any other. */
-		e = find_entry(sp, ctx->connector, ctx->id, NULL);
+		e = find_entry(sp, ctx->connector, ctx->id);
 		if (e && e->pending == ctx) {
 			e->pending = NULL;
 			(void)handle_outcome(sp, e, msg, ctx->started, SEND_RETRY, strerror(-r), NULL);
@@ -710,11 +729,33 @@ static int send_one(spool *sp, entry *e)
 	return 1;
 }
 
+/* The channels that stage sends get send_begin() before their first message of a run and
+ * send_end() after the last: one sync for the batch (channel.h). */
+static void run_begin(spool *sp, const char *conn, bool *begun)
+{
+	for (size_t i = 0; i < sp->n_att; i++)
+		if (!begun[i] && STREQ(sp->att[i].name, conn)) {
+			begun[i] = true;
+			if (sp->att[i].ops->send_begin && sp->att[i].ops->send_end)
+				sp->att[i].ops->send_begin(sp->att[i].c);
+		}
+}
+
+static void run_end(spool *sp, bool *begun, size_t n_begun)
+{
+	/* Attachments are not added or removed from inside a send. */
+	for (size_t i = 0; i < n_begun && i < sp->n_att; i++)
+		if (begun[i] && sp->att[i].ops->send_begin && sp->att[i].ops->send_end)
+			sp->att[i].ops->send_end(sp->att[i].c);
+}
+
 int spool_run(spool *sp)
 {
 	int64_t now = clock_now();
 	int started = 0, err = 0;
 
+	if (sp->in_run)
+		return 0; /* called again from a send callback: the outer run has it */
 	/* Snapshot what is due: callbacks firing inside send() change the index. */
 	size_t n = 0;
 	char **conns = xcalloc(sp->n_entries + 1, sizeof(char *));
@@ -725,18 +766,41 @@ int spool_run(spool *sp)
 			ids[n++] = xstrdup(sp->entries[i]->id);
 		}
 
+	size_t n_begun = sp->n_att;
+	bool *begun = xcalloc(n_begun + 1, sizeof(bool));
+	sp->in_run = true;
 	for (size_t i = 0; i < n; i++) {
-		entry *e = find_entry(sp, conns[i], ids[i], NULL);
+		entry *e = find_entry(sp, conns[i], ids[i]);
 		if (!e || !is_due(sp, e, now))
 			continue;
+		run_begin(sp, conns[i], begun);
 		int r = send_one(sp, e);
 		if (r < 0 && err == 0)
 			err = r;
 		if (r > 0)
 			started++;
 	}
+	run_end(sp, begun, n_begun);
+	sp->in_run = false;
+	free(begun);
 	strv_free(conns);
 	strv_free(ids);
+
+	/* The run's stubs and moves into cur/, durable together. */
+	if (sp->n_stubs > 0) {
+		sp->n_stubs = 0;
+		int r = store_replace_flush(sp->st);
+		if (r < 0)
+			log_warning_errno(r, "spool: cannot drop the content of private messages after "
+			                  "sending them: %m");
+	}
+	int r = store_sync_renames(sp->st);
+	if (r < 0) {
+		log_error_errno(r, "spool: recording a run of sends failed (a crash now would send "
+		                "them again): %m");
+		if (err == 0)
+			err = r;
+	}
 	return err < 0 ? err : started;
 }
 
@@ -782,7 +846,7 @@ static int forget_one(spool *sp, const char *conn, const char *box, const char *
 		cJSON_Delete(t);
 		if (r >= 0 && STREQ(box, "new")) {
 			_cleanup_free_ char *to = path_of(conn, "failed", id);
-			entry *e = find_entry(sp, conn, id, NULL);
+			entry *e = find_entry(sp, conn, id);
 			if (e)
 				remove_entry(sp, e); /* an answer to a pending send is ignored */
 			r = store_rename(sp->st, path, to);

@@ -11,7 +11,10 @@
  * send is still pending from being sent twice.
  *
  * Delivery is at-least-once: a crash between a connector's "delivered" and the rename into
- * cur/ sends that one message again after the restart; nothing else is ever resent.
+ * cur/ sends that message again after the restart; nothing else is ever resent. The renames
+ * of one spool_run() are made durable together at its end, so that window spans the run's
+ * synchronous sends: a channel that stages sends (channel.h, send_begin/send_end) names
+ * what it writes after the spool id, so a run sent again replaces its own copies.
  *
  * Single-threaded: only the loop thread calls into a spool (send callbacks included). */
 #pragma once
@@ -88,9 +91,11 @@ int spool_batch_end(spool *sp);
 bool spool_in_batch(const spool *sp);
 
 /* Hands every queued message whose next_try <= clock_now(), whose connector is attached
- * and which is not in flight to its connector. Outcomes (which may arrive before this
- * returns or later from the loop) move the message to cur/, reschedule it, or move it to
- * failed/. Returns the number of sends started, or the first -errno the store gave (the
+ * and which is not in flight to its connector, between the connector's send_begin() and
+ * send_end() if it has them. Outcomes (which may arrive before this returns or later from
+ * the loop) move the message to cur/, reschedule it, or move it to failed/; the moves of
+ * the outcomes that arrive before it returns are fsync'd together, once per directory, at
+ * its end. Returns the number of sends started, or the first -errno the store gave (the
  * other messages are still tried). */
 int spool_run(spool *sp);
 

@@ -83,6 +83,8 @@ struct store {
 	size_t n_queue, cap_queue;
 	char **staged; /* store_replace_stage(): relpaths whose .tmp is written, not flushed */
 	size_t n_staged, cap_staged;
+	/* store_rename_deferred(): directories whose entries changed, not yet fsync'd */
+	char **dirty_to, **dirty_from;
 	cached_fd fds[FD_CACHE_MAX];
 	size_t n_fds;
 	uint64_t fd_clock;
@@ -669,6 +671,8 @@ store *store_free(store *s)
 	for (size_t i = 0; i < s->n_staged; i++)
 		free(s->staged[i]);
 	free(s->staged);
+	if (s->dirty_to || s->dirty_from)
+		(void)store_sync_renames(s);
 	while (s->n_fds > 0)
 		fd_cache_close(s, 0);
 	keyset_clear(&s->keys);
@@ -946,6 +950,80 @@ int store_rename(store *s, const char *from, const char *to)
 		return -errno;
 	durable_step(s);
 	return 0;
+}
+
+static char *parent_of(const char *relpath)
+{
+	const char *slash = strrchr(relpath, '/');
+	return slash ? xstrndup(relpath, (size_t)(slash - relpath)) : xstrdup("");
+}
+
+static void dirs_add(char ***dirs, char *dir)
+{
+	for (char **d = *dirs; d && *d; d++)
+		if (STREQ(*d, dir)) {
+			free(dir);
+			return;
+		}
+	strv_push(dirs, dir);
+}
+
+int store_rename_deferred(store *s, const char *from, const char *to)
+{
+	if (!s || !store_path_is_valid(from) || !store_path_is_valid(to))
+		return -EINVAL;
+	fd_cache_drop(s, from);
+	fd_cache_drop(s, to);
+	_cleanup_close_ int fdir = -1, tdir = -1;
+	const char *fname, *tname;
+	int r = open_parent(s, from, false, &fdir, &fname);
+	if (r < 0)
+		return r;
+	r = open_parent(s, to, true, &tdir, &tname);
+	if (r < 0)
+		return r;
+	if (renameat(fdir, fname, tdir, tname) < 0)
+		return -errno;
+	durable_step(s);
+	if (ends_with(from, ".jsonl") || ends_with(to, ".jsonl"))
+		keys_invalidate(s);
+	dirs_add(&s->dirty_to, parent_of(to));
+	dirs_add(&s->dirty_from, parent_of(from));
+	return 0;
+}
+
+static int sync_dirs(store *s, char **dirs, char **skip)
+{
+	int first = 0;
+	for (char **d = dirs; d && *d; d++) {
+		bool done = false;
+		for (char **k = skip; k && *k && !done; k++)
+			done = STREQ(*k, *d);
+		if (done)
+			continue;
+		_cleanup_close_ int dfd = -1;
+		int r = open_dir(s, *d, false, &dfd);
+		if (r >= 0 && fsync(dfd) < 0)
+			r = -errno;
+		if (r >= 0)
+			durable_step(s);
+		else if (first == 0)
+			first = log_error_errno(r, "%s/%s: fsync after moving files failed: %m",
+			                        s->root, *d);
+	}
+	return first;
+}
+
+int store_sync_renames(store *s)
+{
+	if (!s)
+		return -EINVAL;
+	char **to = TAKE_PTR(s->dirty_to), **from = TAKE_PTR(s->dirty_from);
+	int r = sync_dirs(s, to, NULL);
+	int k = sync_dirs(s, from, to); /* a directory both gave and got: fsync'd once */
+	strv_free(to);
+	strv_free(from);
+	return r < 0 ? r : k;
 }
 
 static int name_cmp(const void *a, const void *b)

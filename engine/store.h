@@ -55,6 +55,14 @@ int store_remove(store *s, const char *relpath);
 /* Atomic move within the store (rename, then fsync of both directories); the target
  * directory is created if needed. */
 int store_rename(store *s, const char *from, const char *to);
+/* Moves in batches (the spool marking a run of sends done): store_rename_deferred() renames
+ * at once and leaves the two directory fsyncs to store_sync_renames(), which fsyncs every
+ * touched directory once, the targets first (so a crash leaves each file in at least one
+ * place): two syncs for the batch where store_rename() costs two a file. Until then a crash
+ * may undo the moves (each file is then in its old place); store_free() syncs what is
+ * left. store_sync_renames() returns the first error after trying every directory. */
+int store_rename_deferred(store *s, const char *from, const char *to);
+int store_sync_renames(store *s);
 
 /* Called once per append after the commit that covers it: result is STORE_STORED,
  * STORE_DUPLICATE, or -errno if the write failed (then nothing may be acknowledged). */

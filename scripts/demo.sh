@@ -80,8 +80,19 @@ echo "Reply-To: $(ctl mail-parse "$first" | field reply_to)"
 say "Six members reply by email (quoted text and signatures included)"
 # Each reply answers the invitation it quotes, as a mail client would write it: to the
 # Reply-To address, In-Reply-To the invitation's Message-ID.
-n=0
+# The outbox names a mail after its message, not after the moment it was written: the
+# replies go in a fixed order, the kickoff's before the ideas', members as the configuration
+# lists them.
 for inv in "$outbox"/new/*; do
+	info=$(ctl mail-parse "$inv")
+	to=$(field to <<<"$info")
+	case "$(field subject <<<"$info")" in *Kickoff*) r=1 ;; *Ideas*) r=2 ;; *) continue ;; esac
+	k=$(awk -v a="$to" '/^\[Member "/{k++} index($0,"Email=") && index($0,a){print k; exit}' \
+		"$etc/campaigns.d/onboarding.conf")
+	echo "$r ${k:-0} $inv"
+done | sort -n -k1,1 -k2,2 | cut -d' ' -f3- >"$demo/invitations"
+n=0
+while read -r inv <&3; do
 	info=$(ctl mail-parse "$inv")
 	to=$(field to <<<"$info")
 	subject=$(field subject <<<"$info")
@@ -105,7 +116,7 @@ for inv in "$outbox"/new/*; do
 	} >"$inbox/tmp/$name"
 	mv "$inbox/tmp/$name" "$inbox/new/$name"
 	echo "  $member answers $round"
-done
+done 3<"$demo/invitations"
 ctl poll
 for _ in $(seq 100); do
 	[ "$(ls "$inbox/new" | wc -l)" -eq 0 ] && break

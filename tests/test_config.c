@@ -512,6 +512,42 @@ static void test_defaults(void **state)
 	config_free(c);
 }
 
+/* A campaign file over the old cap of 1 MiB (a generated list of 20,000 people is 1.3 MB;
+ * here 2,000 members with a comment line each, to keep the test quick) loads; a file over
+ * the cap is refused with an error that says the limit, naming the file. */
+static void test_large_file(void **state)
+{
+	_cleanup_free_ char *dir = make_dir("[Daemon]\nConnectors=local\n");
+	strbuf b = {0};
+	strbuf_puts(&b, "[Campaign]\nTitle=Big\nTimeZone=UTC\n\n");
+	char pad[600];
+	memset(pad, 'x', sizeof pad - 1);
+	pad[sizeof pad - 1] = 0;
+	for (int i = 1; i <= 2000; i++)
+		strbuf_printf(&b, "# %s\n[Member \"m%05d\"]\nSide=%s\nEmail=m%05d@client.example\n\n",
+		              pad, i, i % 2 ? "provider" : "client", i);
+	assert_true(b.len > 1024 * 1024);
+	add_campaign(dir, "big.conf", b.s, b.len);
+	strbuf_done(&b);
+	char **errors = NULL;
+	coco_config *c = NULL;
+	assert_int_equal(config_load(dir, &c, &errors), 0);
+	assert_int_equal(c->campaigns[0].n_members, 2000);
+	config_free(c);
+	c = NULL;
+
+	_cleanup_free_ char *path = xasprintf("%s/campaigns.d/big.conf", dir);
+	assert_int_equal(truncate(path, 16 * 1024 * 1024 + 1), 0);
+	assert_true(config_load(dir, &c, &errors) < 0);
+	assert_null(c);
+	assert_int_equal(strv_length(errors), 1);
+	_cleanup_free_ char *want = xasprintf("%s: too large: a configuration file may hold at most "
+	                                      "16 MiB", path);
+	assert_string_equal(errors[0], want);
+	strv_free(errors);
+	rm_rf(dir);
+}
+
 static void test_missing(void **state)
 {
 	char **errors = NULL;
@@ -817,6 +853,7 @@ int main(void)
 	channels_register_config();
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_shipped_example),
+		cmocka_unit_test(test_large_file),
 		cmocka_unit_test(test_bad_campaigns),
 		cmocka_unit_test(test_bad_main),
 		cmocka_unit_test(test_channel_sections),

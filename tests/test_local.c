@@ -374,8 +374,15 @@ static void test_send(void **state)
 	assert_non_null(strstr(mail_body(mm), "Reply with `1: 4`."));
 	assert_true(mail_is_automatic(mm)); /* Auto-Submitted: we are a machine */
 
-	/* a second send gets its own file */
+	/* The file is named after the spool id: the same message sent again (what the spool
+	 * does after a crash kept it from marking it sent) replaces its own copy ... */
 	m = outbound("ana@client.example");
+	send_json(f, m, &res);
+	assert_int_equal(res.status, SEND_OK);
+	assert_int_equal(list_dir(newdir, NULL), 1);
+	assert_int_equal(list_dir(tmpdir, NULL), 0);
+	/* ... and another message gets its own file. */
+	cJSON_ReplaceItemInObject(m, "id", cJSON_CreateString("prompt-2"));
 	send_json(f, m, &res);
 	cJSON_Delete(m);
 	assert_int_equal(res.status, SEND_OK);
@@ -452,6 +459,73 @@ static void test_send_fail(void **state)
 	assert_int_equal(list_dir(newdir, NULL), 0);
 	free(res.error);
 	free(res.remote_id);
+}
+
+/* A run of sends (the spool's send_begin .. send_end): each message is written into tmp/ and
+ * nothing is done before the end; the end moves them all into new/ and says sent for each,
+ * with its Message-ID. A run whose outbox cannot take the files says retry for each and
+ * leaves no temporary behind. */
+static void test_send_batch(void **state)
+{
+	fixture *f = *state;
+	enum { N = 3 };
+	send_result res[N] = {0};
+	start(f);
+	_cleanup_free_ char *newdir = xasprintf("%s/new", f->outbox);
+	_cleanup_free_ char *tmpdir = xasprintf("%s/tmp", f->outbox);
+
+	local_channel.send_begin(f->c);
+	for (int i = 0; i < N; i++) {
+		cJSON *m = outbound("ana@client.example");
+		_cleanup_free_ char *id = xasprintf("prompt-%d", i);
+		cJSON_ReplaceItemInObject(m, "id", cJSON_CreateString(id));
+		send_json(f, m, &res[i]);
+		cJSON_Delete(m);
+		assert_int_equal(res[i].calls, 0); /* held until the end of the run */
+	}
+	assert_int_equal(list_dir(tmpdir, NULL), N);
+	assert_int_equal(list_dir(newdir, NULL), 0);
+	local_channel.send_end(f->c);
+	for (int i = 0; i < N; i++) {
+		assert_int_equal(res[i].calls, 1);
+		assert_int_equal(res[i].status, SEND_OK);
+		_cleanup_free_ char *mid = xasprintf("prompt-%d." REF "@team.example", i);
+		assert_string_equal(res[i].remote_id, mid);
+	}
+	assert_int_equal(list_dir(newdir, NULL), N);
+	assert_int_equal(list_dir(tmpdir, NULL), 0);
+
+	/* A message that cannot be composed fails at once, in a run too. */
+	send_result bad = {0};
+	local_channel.send_begin(f->c);
+	cJSON *m = outbound(NULL);
+	send_json(f, m, &bad);
+	cJSON_Delete(m);
+	assert_int_equal(bad.calls, 1);
+	assert_int_equal(bad.status, SEND_FAIL);
+
+	/* new/ gone (a careless admin): the run's messages are retried later, nothing is left
+	 * in tmp/. */
+	send_result later = {0};
+	m = outbound("ana@client.example");
+	cJSON_ReplaceItemInObject(m, "id", cJSON_CreateString("prompt-9"));
+	send_json(f, m, &later);
+	cJSON_Delete(m);
+	_cleanup_free_ char *cmd = xasprintf("rm -rf '%s'", newdir);
+	assert_int_equal(system(cmd), 0);
+	local_channel.send_end(f->c);
+	assert_int_equal(later.calls, 1);
+	assert_int_equal(later.status, SEND_RETRY);
+	assert_non_null(later.error);
+	assert_int_equal(list_dir(tmpdir, NULL), 0);
+
+	for (int i = 0; i < N; i++) {
+		free(res[i].error);
+		free(res[i].remote_id);
+	}
+	free(bad.error);
+	free(later.error);
+	free(later.remote_id);
 }
 
 /* ---- inbound ---- */
@@ -900,6 +974,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_send, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_send_v1, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_send_fail, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_send_batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_inbound_inotify, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_inbound_keep_on_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_inbound_rejects, setup, teardown),
