@@ -286,7 +286,8 @@ int core_render(core *c, const char *name, const cJSON *data, char **ret)
 
 
 /* Queues one message for a member on their mail channel: SPOOL_QUEUED, SPOOL_DUPLICATE (it
- * was queued or sent before: nothing new), 0 for a member it cannot reach, or -errno. */
+ * was queued or sent before: nothing new), CORE_UNREACHED for a member it cannot reach, or
+ * -errno. */
 int core_send_member(core *c, const outbound *o)
 {
 	const char *address = NULL;
@@ -295,7 +296,7 @@ int core_send_member(core *c, const outbound *o)
 	if (!ch && muted) {
 		log_info("%s: member %s unsubscribed from this campaign's messages: \"%s\" not sent",
 		         o->camp->id, o->to->id, o->subject);
-		return 0;
+		return CORE_UNREACHED;
 	}
 	if (!ch) {
 		strbuf b = {0};
@@ -313,7 +314,7 @@ int core_send_member(core *c, const outbound *o)
 			log_warning("%s: member %s has no address on a running channel (running: %s); "
 			            "message \"%s\" not sent", o->camp->id, o->to->id, running,
 			            o->subject);
-		return 0;
+		return CORE_UNREACHED;
 	}
 	/* The conversation reference a reply must carry back: the reply tag. How it travels
 	 * (a Reply-To address, a Message-ID, a thread) is the channel's business. */

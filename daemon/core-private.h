@@ -31,6 +31,7 @@ typedef struct round_rt {
 	char *ballot_occurrence; /* vote rounds: which occurrence of Source= is on the ballot */
 	cJSON *reminded;         /* {"member": reminders sent in this occurrence} */
 	cJSON *reminded_at;      /* {"member": when the last of them was queued} */
+	cJSON *uninvited;        /* {"member": true}: the invitation reached no channel */
 	strmap *answered;        /* who answered the occurrence (a set), NULL = not loaded */
 } round_rt;
 
@@ -176,6 +177,9 @@ int core_send_round_message(core *c, const coco_campaign *camp, const coco_round
 /* The ideas on a vote round's ballot, numbered from 1 (NULL for other rounds or no ballot). */
 char **core_ballot(core *c, const coco_campaign *camp, const coco_round *r, const round_rt *rt);
 int core_render(core *c, const char *name, const cJSON *data, char **ret);
+/* SPOOL_QUEUED, SPOOL_DUPLICATE, CORE_UNREACHED (no running channel has the member, or they
+ * unsubscribed from the campaign: nothing queued, logged), or -errno. */
+enum { CORE_UNREACHED = 2 };
 int core_send_member(core *c, const outbound *o);
 char *core_message_id(core *c, const char *kind, const char *camp, const char *what,
                  const char *member);

@@ -101,6 +101,8 @@ static void rt_reset_occurrence(round_rt *rt)
 	rt->reminded = cJSON_CreateObject();
 	cJSON_Delete(rt->reminded_at);
 	rt->reminded_at = cJSON_CreateObject();
+	cJSON_Delete(rt->uninvited);
+	rt->uninvited = cJSON_CreateObject();
 	rt->answered = strmap_free(rt->answered);
 }
 
@@ -136,6 +138,8 @@ int core_ct_save(core *c, campaign_rt *ct)
 		cJSON_AddItemToObject(r, "reminded", cJSON_Duplicate(rt->reminded, 1));
 		if (rt->reminded_at && rt->reminded_at->child)
 			cJSON_AddItemToObject(r, "reminded_at", cJSON_Duplicate(rt->reminded_at, 1));
+		if (rt->uninvited && rt->uninvited->child)
+			cJSON_AddItemToObject(r, "uninvited", cJSON_Duplicate(rt->uninvited, 1));
 	}
 	_cleanup_free_ char *s = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
@@ -203,6 +207,7 @@ static int ct_load(core *c, const coco_campaign *camp, campaign_rt *ct)
 		const char *state = core_json_str(s, "state");
 		rt->reminded = cJSON_CreateObject();
 		rt->reminded_at = cJSON_CreateObject();
+		rt->uninvited = cJSON_CreateObject();
 		if (!state) {
 			rt_schedule_next(c, camp, rt, INT64_MIN);
 			continue;
@@ -229,6 +234,11 @@ static int ct_load(core *c, const coco_campaign *camp, campaign_rt *ct)
 		if (cJSON_IsObject(rat)) {
 			cJSON_Delete(rt->reminded_at);
 			rt->reminded_at = cJSON_Duplicate(rat, 1);
+		}
+		const cJSON *uninv = cJSON_GetObjectItemCaseSensitive(s, "uninvited");
+		if (cJSON_IsObject(uninv)) {
+			cJSON_Delete(rt->uninvited);
+			rt->uninvited = cJSON_Duplicate(uninv, 1);
 		}
 	}
 	cJSON_Delete(o);
@@ -389,8 +399,13 @@ int round_open(core *c, const coco_campaign *camp, campaign_rt *ct, round_rt *rt
 	unsigned sent = 0, failed = 0;
 	for (size_t i = 0; i < camp->n_members; i++)
 		if (round_has_member(r, &camp->members[i])) {
-			if (core_send_round_message(c, camp, r, rt, &camp->members[i], "prompt", 0) < 0)
+			const coco_member *m = &camp->members[i];
+			int k = core_send_round_message(c, camp, r, rt, m, "prompt", 0);
+			if (k < 0)
 				failed++;
+			else if (k == CORE_UNREACHED)
+				/* So that `cococtl remind` does not take them for freshly invited. */
+				cJSON_AddTrueToObject(rt->uninvited, m->id);
 			else
 				sent++;
 		}
@@ -564,7 +579,7 @@ int publish_digest(core *c, const coco_campaign *camp, const coco_round *r,
 			failed = k2;
 		else if (k2 == SPOOL_DUPLICATE)
 			dup++;
-		else
+		else if (k2 == SPOOL_QUEUED)
 			n++;
 	}
 	core_post_room_digest(c, camp, r, name, subject, md, html);
@@ -646,6 +661,8 @@ static char *too_soon(const round_rt *rt, const coco_member *m, int64_t now)
 	const int64_t guard = REMIND_GUARD_HOURS * INT64_C(3600);
 	int64_t at = core_json_i64(rt->reminded_at, m->id, INT64_MIN);
 	const char *what = "reminded";
+	if (at == INT64_MIN && cJSON_HasObjectItem(rt->uninvited, m->id))
+		return NULL; /* never reached in this occurrence: unsubscribed, or no channel */
 	if (at == INT64_MIN || (rt->open_at != INT64_MAX && rt->open_at > at)) {
 		at = rt->open_at != INT64_MAX ? rt->open_at : INT64_MIN;
 		what = "invited";
@@ -702,10 +719,12 @@ void round_remind(core *c, const coco_campaign *camp, campaign_rt *ct, round_rt 
 			stale = now - at > (rt->close_at - at) / 2;
 		}
 		if (!stale) {
-			core_send_round_message(c, camp, r, rt, m, "reminder", due);
-			n++;
-			cJSON_DeleteItemFromObjectCaseSensitive(rt->reminded_at, m->id);
-			cJSON_AddNumberToObject(rt->reminded_at, m->id, (double)now);
+			int k = core_send_round_message(c, camp, r, rt, m, "reminder", due);
+			if (k >= 0 && k != CORE_UNREACHED) {
+				n++;
+				cJSON_DeleteItemFromObjectCaseSensitive(rt->reminded_at, m->id);
+				cJSON_AddNumberToObject(rt->reminded_at, m->id, (double)now);
+			}
 		} else
 			dropped++;
 		cJSON_DeleteItemFromObjectCaseSensitive(rt->reminded, m->id);
@@ -959,6 +978,7 @@ static void campaigns_free(core *c)
 			free(rt->ballot_occurrence);
 			cJSON_Delete(rt->reminded);
 			cJSON_Delete(rt->reminded_at);
+			cJSON_Delete(rt->uninvited);
 			strmap_free(rt->answered);
 		}
 		free(ct->rounds);

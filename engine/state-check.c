@@ -44,6 +44,9 @@ static int check_round(const cJSON *rd, char **ret_why)
 	for (size_t i = 0; i < ELEMENTSOF(strings); i++)
 		if ((r = check_string(rd, strings[i], where, ret_why)) < 0)
 			return r;
+	const cJSON *uninv = cJSON_GetObjectItemCaseSensitive(rd, "uninvited");
+	if (uninv && !cJSON_IsObject(uninv))
+		return bad(ret_why, xasprintf("%s\"uninvited\" is not an object", where));
 	const cJSON *at = cJSON_GetObjectItemCaseSensitive(rd, "reminded_at"), *it;
 	if (at && !cJSON_IsObject(at))
 		return bad(ret_why, xasprintf("%s\"reminded_at\" is not an object", where));

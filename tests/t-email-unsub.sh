@@ -182,9 +182,12 @@ unsubscribed bob || fail "bob's went too"
 ctl resubscribe ana e 2>"$T/again.err" && fail "resubscribing twice succeeded"
 grep -q "has not unsubscribed" "$T/again.err" || fail "resubscribe twice: $(cat "$T/again.err")"
 grep -q '"action":"resubscribe"' "$state/audit.jsonl" || fail "not in the audit log"
-# --force: the remind guard (12 h) counts the invitation of e/next, which Ana, unsubscribed
-# then, never got (a known gap: the guard should count only what was sent).
-ctl remind --force e/next >/dev/null
+# No --force: the 12-hour guard holds back Cid, invited minutes ago, not Ana, whose
+# invitation never went out while she was unsubscribed.
+out=$(ctl remind e/next)
+expect_match "$out" ", 1 reminder queued"
+expect_match "$out" "  cid: invited "
+case $out in *"  ana:"*) fail "ana held back, though never invited: $out" ;; esac
 imap_wait_count ana 2 30 || fail "ana's reminder did not come after resubscribe: $(tail -20 "$T/cocod.log")"
 [ "$(imap_count bob)" -eq 1 ] || fail "bob got mail after unsubscribing"
 echo "t-email-unsub: headers, GET page, forged 403, one-click POST, mailto, restart, next round skipped, resubscribe: ok"
