@@ -42,10 +42,8 @@ static void finish_reply(inbound_done_fn done, void *ud, const char *md)
 
 static bool sync_reply(core *c, const char *name)
 {
-	for (size_t i = 0; name && i < c->n_channels; i++)
-		if (STREQ(c->channels[i]->name, name))
-			return c->channels[i]->caps & CHANNEL_SYNC_REPLY;
-	return false;
+	const channel_ops *ch = core_running_channel(c, name);
+	return ch && (ch->caps & CHANNEL_SYNC_REPLY);
 }
 
 /* Says md to the sender (ms: as which member; NULL when they are none) and finishes. */

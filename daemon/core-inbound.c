@@ -87,10 +87,8 @@ static void reject_unrecordable(core *c, const inbound_msg *m, const coco_campai
 /* The capabilities of the channel a message came through (0 if it is not running). */
 static unsigned channel_caps(core *c, const char *name)
 {
-	for (size_t i = 0; name && i < c->n_channels; i++)
-		if (STREQ(c->channels[i]->name, name))
-			return c->channels[i]->caps;
-	return 0;
+	const channel_ops *ch = core_running_channel(c, name);
+	return ch ? ch->caps : 0;
 }
 
 static void pending_free(pending *p)

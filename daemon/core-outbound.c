@@ -56,6 +56,19 @@ static const channel_ops *member_channel(core *c, const outbound *o, const char 
 	return NULL;
 }
 
+const channel_ops *core_running_channel(core *c, const char *name)
+{
+	for (size_t i = 0; name && i < c->n_channels; i++)
+		if (STREQ(c->channels[i]->name, name))
+			return c->channels[i];
+	return NULL;
+}
+
+const char *core_web_base(core *c)
+{
+	return core_running_channel(c, "web") ? config_get(c->cfg, "Web", "BaseUrl") : NULL;
+}
+
 const channel_ops *core_member_channel(core *c, const coco_campaign *camp,
                                        const coco_member *m, const char *kind)
 {
@@ -219,9 +232,9 @@ cJSON *core_round_data(core *c, const coco_campaign *camp, const coco_round *r, 
 	}
 	_cleanup_free_ char *help = answer_help(r);
 	cJSON_AddStringToObject(d, "how_to_answer", help);
-	/* With the web view ([Web] BaseUrl=), the member's own link to the round's form, valid
+	/* With the web view running, the member's own link to the round's form, valid
 	 * until two weeks after the close (or after now, for a round without one). */
-	const char *base = config_get(c->cfg, "Web", "BaseUrl");
+	const char *base = core_web_base(c);
 	if (base && r->kind != ROUND_ANNOUNCE) {
 		int64_t until = rt->close_at > clock_now() && rt->close_at != INT64_MAX
 		                        ? rt->close_at : clock_now();

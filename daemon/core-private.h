@@ -166,6 +166,11 @@ const char *core_round_title(const coco_round *r);
 /* The channel that would carry a message of `kind` to member m, or NULL (core-outbound.c). */
 const channel_ops *core_member_channel(core *c, const coco_campaign *camp,
                                        const coco_member *m, const char *kind);
+/* The running channel of that name (a message's inbound_msg.channel), or NULL. */
+const channel_ops *core_running_channel(core *c, const char *name);
+/* [Web] BaseUrl= when the web view runs (`web` in Connectors=), else NULL: links to the
+ * web view go into messages only when something answers them. */
+const char *core_web_base(core *c);
 /* For a message of round r that channel ch carries: when ch declares a chat command
  * (channel_ops.command), adds how to answer there to the template data: chat_command
  * ("/coco"), chat_answer (the whole command line), chat_skip (with an optional question)

@@ -27,17 +27,9 @@ static const char stranger_md[] =
 	"person who runs the campaign.\n\n"
 	"This is an automatic reply, sent at most once a day.\n";
 
-static const channel_ops *running_channel(core *c, const char *name)
-{
-	for (size_t i = 0; name && i < c->n_channels; i++)
-		if (STREQ(c->channels[i]->name, name))
-			return c->channels[i];
-	return NULL;
-}
-
 void core_reply_stranger(core *c, const inbound_msg *m)
 {
-	const channel_ops *ch = running_channel(c, m->channel);
+	const channel_ops *ch = core_running_channel(c, m->channel);
 	if (!ch || !(ch->caps & CHANNEL_DM) || (ch->caps & CHANNEL_SYNC_REPLY) || !m->from ||
 	    !*m->from || m->automatic || m->bounce)
 		return;

@@ -107,10 +107,8 @@ static void on_unsub_stored(int result, void *userdata)
 /* The address kind of the channel the request came through. */
 static const char *channel_address_kind(core *c, const char *name)
 {
-	for (size_t i = 0; name && i < c->n_channels; i++)
-		if (STREQ(c->channels[i]->name, name))
-			return c->channels[i]->address;
-	return NULL;
+	const channel_ops *ch = core_running_channel(c, name);
+	return ch ? ch->address : NULL;
 }
 
 void core_receive_unsubscribe(core *c, const inbound_msg *m, inbound_done_fn done, void *ud)

@@ -520,7 +520,7 @@ static int compile_digest_of(core *c, const coco_campaign *camp, campaign_rt *ct
 		.still_open_note = note,
 		.now = clock_now(),
 		.in_periodic = ct->in_periodic,
-		.web_base = config_get(c->cfg, "Web", "BaseUrl"),
+		.web_base = core_web_base(c),
 	};
 	digest *d = NULL;
 	int k = digest_compute(&in, &d);
@@ -540,7 +540,7 @@ static int compile_digest_of(core *c, const coco_campaign *camp, campaign_rt *ct
 char *core_digest_personal(core *c, const coco_campaign *camp, const coco_member *m,
                            const char *text, bool html)
 {
-	const char *base = config_get(c->cfg, "Web", "BaseUrl");
+	const char *base = core_web_base(c);
 	if (!base || !text)
 		return NULL;
 	_cleanup_free_ char *q = weblink_query(&c->key, m->id, camp->id,
@@ -851,7 +851,7 @@ int periodic_digest(core *c, const coco_campaign *camp, campaign_rt *ct)
 	ct->in_periodic = false;
 	_cleanup_free_ char *end = NULL; /* the comment hint and the footer, once at the end */
 	if (n > 0 && digest_render_end(camp, (const char *const *)c->tdirs,
-	                                    config_get(c->cfg, "Web", "BaseUrl"), &end) >= 0) {
+	                                    core_web_base(c), &end) >= 0) {
 		strbuf_puts(&md, end);
 		_cleanup_free_ char *end_html = NULL;
 		if (digest_markdown_to_html(end, &end_html) >= 0)

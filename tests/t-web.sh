@@ -204,7 +204,7 @@ start() {
 		PORT=$(free_port) || fail "no free port"
 		cat >"$T/etc/coco.conf" <<EOF2
 [Daemon]
-Connectors=local web
+Connectors=${CONNECTORS:-local web}
 Listen=127.0.0.1:$PORT
 
 [Mail]
@@ -677,6 +677,20 @@ assert 'm=ann' not in m['markdown'] + m['html']
 EOF2
 
 ctl status >/dev/null
+kill "$PID"; wait "$PID" 2>/dev/null || true
+grep -q "ERROR\|runtime error\|AddressSanitizer" "$LOG" && fail "cocod logged an error: $(cat "$LOG")"
+
+# ---- BaseUrl= kept, the web view turned off: no mail points at it ----
+# An admin who drops `web` from Connectors= and leaves [Web] as it was: the invitations of
+# a round opened then carry no link that nothing would answer.
+cp "$LOG" "$T/cocod-web.log"
+CONNECTORS=local start
+ctl open pilot/pulse >/dev/null
+bob_pulse() { grep -l "^Subject: \[Pilot\] Pulse" "$STATE"/local/outbox/new/* 2>/dev/null | xargs -r grep -l "^To:.*bob@northwind.example" | head -1 | grep .; }
+wait_for 10 bob_pulse >/dev/null || fail "no pulse invitation for bob: $(tail "$LOG")"
+PULSE_TEXT=$(python3 -c 'import email,sys; m=email.message_from_binary_file(open(sys.argv[1],"rb")); print("".join(p.get_payload(decode=True).decode() for p in m.walk() if p.get_content_type().startswith("text/")))' "$(bob_pulse)")
+expect_match "$PULSE_TEXT" "Mood?"
+case $PULSE_TEXT in *"/form?"* | *"in your browser"*) fail "a form link without the web view: $PULSE_TEXT" ;; esac
 kill "$PID"; wait "$PID" 2>/dev/null || true
 grep -q "ERROR\|runtime error\|AddressSanitizer" "$LOG" && fail "cocod logged an error: $(cat "$LOG")"
 echo "t-web: ok"
