@@ -392,9 +392,14 @@ static void cmd_status(cmd_ctx *x, const chat_command *cmd)
 		strbuf_printf(l, "%s%s", l->len ? ", " : "", member_name(m));
 	}
 	strbuf_printf(&b, ": %u of %u have answered.\n\n", answered, total);
+	/* An anonymous round shows the total alone, as the web view and the digests do: a
+	 * side's count, watched as answers come in, can tell who answered on a small side. */
 	for (int s = 0; s < _SIDE_MAX; s++) {
-		if (side_total[s] == 0)
+		if (side_total[s] == 0 || r->anonymous) {
+			strbuf_done(&yes[s]);
+			strbuf_done(&no[s]);
 			continue;
+		}
 		strbuf_printf(&b, "- %s side: %u of %u", side_to_string(s), side_answered[s],
 		              side_total[s]);
 		if (!r->anonymous) {

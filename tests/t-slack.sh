@@ -110,6 +110,16 @@ Duration=3d
 [Question "private/q"]
 Kind=scale
 Text=How is it going?
+
+[Round "candid"]
+Kind=survey
+Title=Candid
+Anonymous=yes
+Duration=3d
+
+[Question "candid/mood"]
+Kind=scale
+Text=Your mood?
 EOF
 # a campaign without SlackChannel=: [Slack] Channel= is its room
 cat >"$T/etc/campaigns.d/side.conf" <<'EOF'
@@ -432,6 +442,16 @@ say U0KAI "status ideas"
 said "*Ideas* (\`ideas\`) is open: 2 of 4 have answered"
 said "client side: 1 of 3; answered: Sam; not yet: Gone, Ann"
 said "provider side: 1 of 1; answered: Kai"
+# an anonymous round: the total alone, no count by side (one more answer on the one-member
+# provider side would say who it was)
+ctl open pilot/candid >/dev/null
+say U0SAM "answer candid 1: 4"
+said "Thanks, Sam"
+say U0KAI "status candid"
+said "*Candid* (\`candid\`) is open: 1 of 4 have answered"
+said "who answered is not shown"
+grep -q "side" "$T/said" && fail "an anonymous round's status by side: $(cat "$T/said")"
+ctl close pilot/candid >/dev/null
 say U0SAM "digest kickoff"
 said "Kickoff"; said "How clear are the goals?"
 say U0SAM "digest ideas"
