@@ -270,6 +270,7 @@ static int cmd_digest(core *c, const cJSON *req, cJSON **ret, char **ret_error)
 	int64_t lines;
 	char **comments = comments_since(c, camp->id, ct->comments_seen, &lines);
 	int r = compile_round_digest(c, camp, ct, rt, comments, &md, &html);
+	_cleanup_free_ char *room_md = r >= 0 ? core_room_digest(c, camp, ct, rt, comments) : NULL;
 	strv_free(comments);
 	/* A round still open gets a progress report of its own name (and spool ids): the
 	 * digest of its close must still go out when it closes. */
@@ -289,7 +290,7 @@ static int cmd_digest(core *c, const cJSON *req, cJSON **ret, char **ret_error)
 		                       rid);
 		return r;
 	}
-	r = publish_digest(c, camp, campaign_find_round(camp, rid), name, md, html);
+	r = publish_digest(c, camp, campaign_find_round(camp, rid), name, md, html, room_md);
 	if (r >= 0) {
 		ct->last_digest = clock_now();
 		ct->comments_seen = lines;

@@ -46,6 +46,7 @@ typedef struct campaign_rt {
 	bool unsaved;        /* state.json could not be written: retried at retry_at */
 	int64_t retry_at;    /* when to retry a failed save or digest (0: nothing to retry) */
 	bool in_periodic;    /* periodic_digest() is compiling: sections without their end */
+	bool for_room;       /* compiling the copy for the campaign's room (digest_input.room) */
 } campaign_rt;
 
 /* The reply-tag index (core-tags.c), built from a config and the key; its entries point
@@ -217,9 +218,14 @@ char *core_digest_personal(core *c, const coco_campaign *camp, const coco_member
 /* ret_html (may be NULL): the HTML part's fragment, from digest.html. */
 int compile_round_digest(core *c, const coco_campaign *camp, campaign_rt *ct, round_rt *rt,
                          char **const comments, char **ret_md, char **ret_html);
-/* html: the HTML fragment(s) to send beside md, or NULL for md through cmark. */
+/* The room copy of an occurrence's digest (compile_round_digest() with ct->for_room), or
+ * NULL when the campaign has no room or it cannot be compiled. */
+char *core_room_digest(core *c, const coco_campaign *camp, campaign_rt *ct, round_rt *rt,
+                       char **const comments);
+/* html: the HTML fragment(s) to send beside md, or NULL for md through cmark; room_md: the
+ * copy for the campaign's rooms (core_room_digest()), or NULL: none posted. */
 int publish_digest(core *c, const coco_campaign *camp, const coco_round *r, const char *name,
-                   const char *md, const char *html);
+                   const char *md, const char *html, const char *room_md);
 /* Compiles and sends the digest of the campaign's open rounds; returns how many rounds it
  * covered (0: none open, nothing sent). */
 int periodic_digest(core *c, const coco_campaign *camp, campaign_rt *ct);
@@ -260,8 +266,9 @@ bool core_digest_recipient(const coco_campaign *camp, const coco_round *r, const
 void core_post_room_prompt(core *c, const coco_campaign *camp, const coco_round *r,
                            round_rt *rt);
 void core_post_room_digest(core *c, const coco_campaign *camp, const coco_round *r,
-                           const char *name, const char *subject, const char *md,
-                           const char *html);
+                           const char *name, const char *subject, const char *md);
+/* Has any running channel a room for this campaign? */
+bool core_has_room(core *c, const coco_campaign *camp);
 /* The prompt as data (channel_msg.prompt) from a round's template data (core-outbound.c). */
 cJSON *core_prompt_data(core *c, const coco_campaign *camp, const coco_round *r,
                         const round_rt *rt, const cJSON *data);

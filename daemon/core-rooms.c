@@ -102,9 +102,19 @@ static bool digest_for_all(const coco_campaign *camp, const coco_round *r)
 	return true;
 }
 
+bool core_has_room(core *c, const coco_campaign *camp)
+{
+	for (size_t i = 0; i < c->n_channels; i++) {
+		const channel_ops *ch = c->channels[i];
+		if ((ch->caps & CHANNEL_ROOM) && ch->room && ch->room(c->cfg, camp))
+			return true;
+	}
+	return false;
+}
+
+/* md is the room's own copy: no member's link in it (core_room_digest()). */
 void core_post_room_digest(core *c, const coco_campaign *camp, const coco_round *r,
-                           const char *name, const char *subject, const char *md,
-                           const char *html)
+                           const char *name, const char *subject, const char *md)
 {
 	bool all = digest_for_all(camp, r);
 	for (size_t i = 0; i < c->n_channels; i++) {
@@ -128,7 +138,6 @@ void core_post_room_digest(core *c, const coco_campaign *camp, const coco_round 
 			.room = (char *)room,
 			.subject = (char *)subject,
 			.markdown = (char *)md,
-			.html = (char *)html,
 		};
 		(void)queue(c, ch, &m);
 	}

@@ -521,6 +521,7 @@ static int compile_digest_of(core *c, const coco_campaign *camp, campaign_rt *ct
 		.now = clock_now(),
 		.in_periodic = ct->in_periodic,
 		.web_base = core_web_base(c),
+		.room = ct->for_room,
 	};
 	digest *d = NULL;
 	int k = digest_compute(&in, &d);
@@ -551,8 +552,22 @@ char *core_digest_personal(core *c, const coco_campaign *camp, const coco_member
 
 /* Writes a digest to the store and queues it for the recipients, each with their own link
  * to the web view when [Web] BaseUrl= is set (the stored copy has the page's address). */
+char *core_room_digest(core *c, const coco_campaign *camp, campaign_rt *ct, round_rt *rt,
+                       char **const comments)
+{
+	if (!core_has_room(c, camp))
+		return NULL;
+	char *md = NULL;
+	ct->for_room = true;
+	if (compile_round_digest(c, camp, ct, rt, comments, &md, NULL) < 0)
+		md = NULL;
+	ct->for_room = false;
+	return md;
+}
+
 int publish_digest(core *c, const coco_campaign *camp, const coco_round *r,
-                          const char *name, const char *md, const char *html_body)
+                          const char *name, const char *md, const char *html_body,
+                          const char *room_md)
 {
 	_cleanup_free_ char *subject = xasprintf("[%s] Digest: %s", camp->title ? camp->title : camp->id,
 	                                         r ? core_round_title(r) : "this week");
@@ -582,7 +597,8 @@ int publish_digest(core *c, const coco_campaign *camp, const coco_round *r,
 		else if (k2 == SPOOL_QUEUED)
 			n++;
 	}
-	core_post_room_digest(c, camp, r, name, subject, md, html);
+	if (room_md)
+		core_post_room_digest(c, camp, r, name, subject, room_md);
 	log_info("%s: digest %s written to campaigns/%s/digests/%s.md, queued for %u recipient%s",
 	         camp->id, name, camp->id, name, n, n == 1 ? "" : "s");
 	if (dup > 0)
@@ -602,10 +618,11 @@ static int round_finish(core *c, const coco_campaign *camp, campaign_rt *ct, rou
 		char **comments = comments_since(c, camp->id, ct->comments_seen, &lines);
 		_cleanup_free_ char *md = NULL, *html = NULL;
 		int k = compile_round_digest(c, camp, ct, rt, comments, &md, &html);
+		_cleanup_free_ char *room_md = k >= 0 ? core_room_digest(c, camp, ct, rt, comments) : NULL;
 		strv_free(comments);
 		if (k >= 0) {
 			_cleanup_free_ char *name = xasprintf("%s-%s", rt->id, rt->occurrence);
-			k = publish_digest(c, camp, r, name, md, html);
+			k = publish_digest(c, camp, r, name, md, html, room_md);
 		}
 		if (k < 0) {
 			ct->retry_at = clock_now() + 60;
@@ -850,8 +867,13 @@ int periodic_digest(core *c, const coco_campaign *camp, campaign_rt *ct)
 	strv_free(comments);
 	ct->in_periodic = false;
 	_cleanup_free_ char *end = NULL; /* the comment hint and the footer, once at the end */
+	/* The room's copy: the same sections (they carry no link), its own end. */
+	_cleanup_free_ char *room_end = NULL, *room_md = NULL;
+	if (n > 0 && core_has_room(c, camp) &&
+	    digest_render_end(camp, (const char *const *)c->tdirs, NULL, true, &room_end) >= 0)
+		room_md = xasprintf("%s%s", md.s, room_end);
 	if (n > 0 && digest_render_end(camp, (const char *const *)c->tdirs,
-	                                    core_web_base(c), &end) >= 0) {
+	                                    core_web_base(c), false, &end) >= 0) {
 		strbuf_puts(&md, end);
 		_cleanup_free_ char *end_html = NULL;
 		if (digest_markdown_to_html(end, &end_html) >= 0)
@@ -862,7 +884,7 @@ int periodic_digest(core *c, const coco_campaign *camp, campaign_rt *ct)
 		coco_localtime lt = {0};
 		(void)schedule_utc_to_local(clock_now(), camp->timezone, &lt, NULL);
 		_cleanup_free_ char *name = xasprintf("periodic-%04d-%02d-%02d", lt.year, lt.month, lt.day);
-		k = publish_digest(c, camp, NULL, name, md.s, html_ok ? html.s : NULL);
+		k = publish_digest(c, camp, NULL, name, md.s, html_ok ? html.s : NULL, room_md);
 		if (k >= 0) {
 			ct->last_digest = clock_now();
 			ct->comments_seen = lines;

@@ -646,7 +646,8 @@ static cJSON *build_data(digest *d, const digest_input *in, const tally *t, cons
 	}
 	cJSON_AddBoolToObject(data, "has_comments", in->n_comments > 0);
 	cJSON_AddItemToObject(data, "comments", cm);
-	if (in->web_base) {
+	cJSON_AddBoolToObject(data, "room", in->room);
+	if (in->web_base && !in->room) {
 		_cleanup_free_ char *path = xasprintf("%s/%s", r->id, in->occurrence);
 		_cleanup_free_ char *link = digest_web_page(in->web_base, c->id, path);
 		cJSON_AddStringToObject(data, "web_link", link);
@@ -845,7 +846,7 @@ char *digest_web_page(const char *web_base, const char *campaign, const char *pa
 }
 
 int digest_render_end(const coco_campaign *campaign, const char *const *template_dirs,
-                      const char *web_base, char **ret_markdown)
+                      const char *web_base, bool room, char **ret_markdown)
 {
 	if (!campaign || !template_dirs || !ret_markdown)
 		return -EINVAL;
@@ -855,7 +856,8 @@ int digest_render_end(const coco_campaign *campaign, const char *const *template
 		return log_error_errno(r, "Cannot find the template digest-end.md: %m");
 	cJSON *data = cJSON_CreateObject();
 	cJSON_AddItemToObject(data, "campaign", campaign_json(campaign));
-	if (web_base) {
+	cJSON_AddBoolToObject(data, "room", room);
+	if (web_base && !room) {
 		_cleanup_free_ char *link = digest_web_page(web_base, campaign->id, NULL);
 		cJSON_AddStringToObject(data, "web_link", link);
 	}

@@ -56,6 +56,9 @@ typedef struct digest_input {
 	 * (BASE/c/CAMPAIGN/ROUND/OCCURRENCE), the same for everyone; the core makes it each
 	 * member's own link when it sends the digest (weblink_personalize()). */
 	const char *web_base;
+	/* The copy for a campaign's room (a chat channel everyone reads): no web_link, as a room
+	 * has no one member to sign a link for; "room" true in the data, for the templates. */
+	bool room;
 } digest_input;
 
 /* Streams rounds/<round>/<occurrence>/answers.jsonl (and the previous occurrence's, if
@@ -110,9 +113,10 @@ char *digest_html_document(const char *title, const char *body);
 
 /* Renders digest-end.md (the comment hint and the footer) for campaign: the end of a periodic
  * digest, once after all its sections; with web_base ([Web] BaseUrl=, or NULL) its web_link
- * is the campaign's page (BASE/c/CAMPAIGN/). Errors as for digest_render(). */
+ * is the campaign's page (BASE/c/CAMPAIGN/); room as in digest_input (web_base is then
+ * ignored). Errors as for digest_render(). */
 int digest_render_end(const coco_campaign *campaign, const char *const *template_dirs,
-                      const char *web_base, char **ret_markdown);
+                      const char *web_base, bool room, char **ret_markdown);
 
 /* The web view's page of a campaign (path NULL) or of a page in it ("ROUND/OCCURRENCE"),
  * without a member's query: BASE/c/CAMPAIGN/PATH. Malloc'd. */

@@ -151,8 +151,11 @@ start() {
 		PORT=$(free_port) || fail "no free port"
 		cat >"$T/etc/coco.conf" <<EOF
 [Daemon]
-Connectors=local slack
+Connectors=local slack web
 Listen=127.0.0.1:$PORT
+
+[Web]
+BaseUrl=http://127.0.0.1:$PORT
 
 [Mail]
 From=coco@northwind.example
@@ -483,6 +486,20 @@ wait_for 30 test "$(fake_calls chat.postMessage channel C0PILOT)" -ge 4 ||
 	fail "the ideas' digest and the vote's prompt are not in the room: $(room_posts C0PILOT)"
 room_posts C0PILOT >"$T/room"
 grep -q 'dark mode' "$T/room" || fail "the ideas' digest is not in the room: $(cat "$T/room")"
+# Everyone reads the room: its digest carries no one's own web link (nor an unsigned one that
+# would answer 403), and does not ask to reply to a mail; Kai's own copy has Kai's link.
+grep -q '/c/pilot' "$T/room" && fail "a web link in the room's digest: $(grep '/c/pilot' "$T/room")"
+grep -q 'Reply to this mail' "$T/room" && fail "the room's digest asks for a mail reply"
+python3 - "$T/fake.log" "$KAI_DM" <<'EOF2' || fail "Kai's digest has no link of his own"
+import json, sys
+for l in open(sys.argv[1]):
+    e = json.loads(l)
+    b = e.get("body") or {}
+    if e.get("method") == "chat.postMessage" and b.get("channel") == sys.argv[2] and "dark mode" in b.get("text", ""):
+        assert "/c/pilot/ideas/" in b["text"] and "m=kai&" in b["text"], b["text"]
+        sys.exit(0)
+sys.exit("no digest of the ideas in Kai's DM")
+EOF2
 # a vote button pressed in the room: the room's reference names the round, Slack the member
 ROOM_REF=$(python3 -c '
 import json, sys
