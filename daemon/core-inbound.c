@@ -487,13 +487,48 @@ static int on_before_line(const char *line, size_t len, void *userdata)
 	if (who && STREQ(who, x->identity)) {
 		const cJSON *it;
 		cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(o, "answers"))
-			push_new(&x->ids, it->string);
+			if (it->string)
+				push_new(&x->ids, it->string);
 		cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(o, "skips"))
 			if (cJSON_IsString(it))
 				push_new(&x->ids, it->valuestring);
 	}
 	cJSON_Delete(o);
 	return 0;
+}
+
+typedef struct votes_ctx {
+	const char *identity;
+	char *votes; /* "1 3x2": the dots of the member's last record with votes, or NULL */
+} votes_ctx;
+
+static int on_votes_line(const char *line, size_t len, void *userdata)
+{
+	votes_ctx *x = userdata;
+	cJSON *o = cJSON_ParseWithLength(line, len);
+	const char *who = core_json_str(o, "member") ?: core_json_str(o, "pseudo");
+	const cJSON *votes = cJSON_GetObjectItemCaseSensitive(o, "votes"), *it;
+	if (who && STREQ(who, x->identity) && cJSON_IsObject(votes) && votes->child) {
+		strbuf b = {0};
+		cJSON_ArrayForEach(it, votes)
+			if (it->string && cJSON_IsNumber(it) && it->valueint > 0)
+				strbuf_printf(&b, "%s%sx%d", b.len ? " " : "", it->string, it->valueint);
+		free(x->votes);
+		x->votes = b.s ? strbuf_steal(&b) : NULL;
+	}
+	cJSON_Delete(o);
+	return 0;
+}
+
+/* A member's current dots in this occurrence, as the grammar writes them ("1x1 3x2"), or
+ * NULL: a vote button adds a dot to them instead of replacing them. */
+static char *votes_before(core *c, const coco_campaign *camp, const coco_round *r,
+                          round_rt *rt, const char *identity)
+{
+	votes_ctx x = {.identity = identity};
+	_cleanup_free_ char *path = core_answers_path(camp->id, r->id, rt->occurrence);
+	(void)store_scan(c->st, path, on_votes_line, &x);
+	return x.votes;
 }
 
 /* The questions a member's earlier replies in this occurrence answered or skipped, so that
@@ -811,8 +846,9 @@ static void reject_untagged(core *c, const inbound_msg *m, const coco_campaign *
 }
 
 /* Structured items (buttons, polls) as the lines of the answer grammar a member would type,
- * after the text. */
-static char *text_with_items(const inbound_msg *m)
+ * after the text. A vote button adds its dot to votes_before (the member's current dots, or
+ * NULL), as the vote's invitation says ("press an idea's button to vote for it"). */
+static char *text_with_items(const inbound_msg *m, const char *votes_before)
 {
 	strbuf b = {0};
 	if (m->text)
@@ -825,6 +861,8 @@ static char *text_with_items(const inbound_msg *m)
 			strbuf_puts(&b, "\n\n");
 		if (STREQ(it->question, "idea"))
 			strbuf_printf(&b, "idea: %s", it->value);
+		else if (STREQ(it->question, "vote") && votes_before)
+			strbuf_printf(&b, "vote %s %s", votes_before, it->value);
 		else if (STREQ(it->question, "vote") || STREQ(it->question, "skip"))
 			strbuf_printf(&b, "%s %s", it->question, it->value);
 		else
@@ -959,7 +997,14 @@ void core_receive_answer(core *c, const inbound_msg *m, const coco_campaign *cam
 	char **ballot = core_ballot(c, camp, r, rt);
 	size_t n_ideas = strv_length(ballot);
 	_cleanup_answer_parse_ answer_parse *ap = NULL;
-	_cleanup_free_ char *text = text_with_items(m);
+	_cleanup_free_ char *prior = NULL;
+	for (size_t i = 0; r->kind == ROUND_VOTE && i < m->n_items && !prior; i++)
+		if (m->items[i].question && STREQ(m->items[i].question, "vote")) {
+			char pseudo_v[SECRET_PSEUDO_LEN + 1];
+			prior = votes_before(c, camp, r, rt, answer_identity(c, camp, r, mb, pseudo_v));
+			break;
+		}
+	_cleanup_free_ char *text = text_with_items(m, prior);
 	/* Ideas withdrawn since the ballot went out (forget) take no dots. */
 	_cleanup_free_ bool *withdrawn = n_ideas ? xcalloc(n_ideas, sizeof *withdrawn) : NULL;
 	for (size_t i = 0; i < n_ideas; i++)

@@ -517,8 +517,15 @@ st=$(post /slack/actions "$(action_body U0GONE "$ROOM_REF|vote|2" "1700000000.00
 [ "$(answers pick)" = 3 ] || fail "a room button was not recorded: $(cat "$LOG")"
 grep '"member":"gone"' "$STATE"/campaigns/pilot/rounds/pick/*/answers.jsonl | grep -q '"votes":{"2":1}' ||
 	fail "gone's vote: $(cat "$STATE"/campaigns/pilot/rounds/pick/*/answers.jsonl)"
+# A second button adds a dot ("you have 3 votes: press an idea's button to vote for it"), it
+# does not take back the first; the confirmation lists both.
+st=$(post /slack/actions "$(action_body U0GONE "$ROOM_REF|vote|1" "1700000000.000300")")
+[ "$st" = 200 ] || fail "a second room button got $st"
+grep '"member":"gone"' "$STATE"/campaigns/pilot/rounds/pick/*/answers.jsonl | tail -1 |
+	python3 -c 'import json,sys; v=json.loads(sys.stdin.read())["votes"]; assert v == {"1": 1, "2": 1}, v' ||
+	fail "the second button replaced the first: $(grep '"member":"gone"' "$STATE"/campaigns/pilot/rounds/pick/*/answers.jsonl)"
 st=$(post /slack/actions "$(action_body U0NOBODY "$ROOM_REF|vote|1" "1700000000.000300")")
-[ "$st" = 200 ] && [ "$(answers pick)" = 3 ] || fail "a stranger's room button was recorded"
+[ "$st" = 200 ] && [ "$(answers pick)" = 4 ] || fail "a stranger's room button was recorded"
 wait_for 30 sh -c "grep response_url \"$T/fake.log\" | tail -1 | grep -q 'does not know your Slack account'" ||
 	fail "the stranger was not told: $(grep response_url "$T/fake.log" | tail -1)"
 # a round for one side only, and reminders: never in the room. What the 429 above held back
@@ -550,14 +557,14 @@ assert c["auth"] == "ok" and c["content_type"] == "application/x-www-form-urlenc
 EOF
 say U0ANN "vote pick 2"
 said "Thanks, Ann"
-[ "$(answers pick)" = 4 ] || fail "Ann's vote was not recorded: $(cat "$LOG")"
+[ "$(answers pick)" = 5 ] || fail "Ann's vote was not recorded: $(cat "$LOG")"
 grep '"member":"ann"' "$STATE"/campaigns/pilot/rounds/pick/*/answers.jsonl | grep -q '"via":"slack"' ||
 	fail "ann's vote: $(cat "$STATE"/campaigns/pilot/rounds/pick/*/answers.jsonl)"
 [ "$(fake_calls users.info user U0ANN)" = 1 ] || fail "who U0ANN is was not kept"
 # in the workspace, but no member has their address: told so, nothing recorded
 say U0EVE "vote pick 1"
 said "does not know your Slack account"
-[ "$(answers pick)" = 4 ] || fail "a vote of someone who is no member was recorded"
+[ "$(answers pick)" = 5 ] || fail "a vote of someone who is no member was recorded"
 say U0EVE "rounds"
 said "does not know your Slack account"
 [ "$(fake_calls users.info user U0EVE)" = 1 ] || fail "who U0EVE is not was not kept"
