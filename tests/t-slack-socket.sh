@@ -119,9 +119,10 @@ expect_match "$out" 'Thanks, Ann'
 [ "$(answers)" = 1 ] || fail "the command was not recorded before its ack: $out $(cat "$LOG")"
 grep -q '"via":"slack"' "$STATE"/campaigns/pilot/rounds/kickoff/*/answers.jsonl || fail "not via slack"
 
-# Slack delivers it again (a lost ack): acked again, recorded once.
+# Slack delivers it again (a lost ack): acked again, with the reply Ann must see, recorded once.
 out=$(envelope "$cmd")
-expect_match "$out" '"ack": {"envelope_id": "e-cmd-1"'
+expect_match "$out" '"ack": {"envelope_id": "e-cmd-1", "payload": {"response_type": "ephemeral", "text": "'
+expect_match "$out" 'Thanks, Ann'
 [ "$(answers)" = 1 ] || fail "a redelivered envelope was recorded twice"
 
 act=$(python3 - "$REF" "$FAKE_SLACK" <<'EOF2'

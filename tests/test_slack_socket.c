@@ -166,11 +166,13 @@ static void flow(curlloop *cl, const char *token)
 	run_until(log_has, &acked, "the ack of env-1");
 	CHECK(log_count("socket_ack", "recorded: 1 = 4") == 1);
 
-	/* Slack sends it again (it did not see the ack): acked again, handed on once. */
+	/* Slack sends it again (it did not see the ack): acked again with the same reply (the
+	 * member must see it), handed on once. */
 	deliver("env-1", "answer 1: 4");
 	acked.n = 2;
 	run_until(log_has, &acked, "the second ack of env-1");
 	CHECK(x.calls == 1);
+	CHECK(log_count("socket_ack", "recorded: 1 = 4") == 2);
 
 	/* "disconnect": a second connection opens, then the first closes. */
 	free(control("/_test/socket/disconnect", "{\"reason\":\"refresh_requested\"}"));

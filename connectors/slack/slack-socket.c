@@ -44,6 +44,7 @@ typedef struct iosrc {
 typedef struct recent {
 	char *id;
 	conn *from; /* NULL once that connection is gone */
+	char *ack;  /* the acknowledgement sent (with its reply), or NULL while being handled */
 } recent;
 
 struct slack_socket {
@@ -199,16 +200,24 @@ static void conn_retire(conn *c)
 	lws_callback_on_writable(c->wsi);
 }
 
+/* An envelope delivered again (Slack missed our acknowledgement, or the connection dropped)
+ * is handled once: acknowledged again with the same reply if that was sent, else by the one
+ * acknowledgement still to come, now on the connection it came back on. */
 static bool seen_before(slack_socket *s, const char *id, conn *from)
 {
 	for (size_t i = 0; i < RECENT_MAX; i++)
 		if (s->recent[i].id && STREQ(s->recent[i].id, id)) {
 			s->recent[i].from = from;
+			if (s->recent[i].ack) {
+				conn_queue(from, xstrdup(s->recent[i].ack));
+				service(s);
+			}
 			return true;
 		}
 	recent *r = &s->recent[s->recent_next];
 	free(r->id);
-	*r = (recent){xstrdup(id), from};
+	free(r->ack);
+	*r = (recent){xstrdup(id), from, NULL};
 	s->recent_next = (s->recent_next + 1) % RECENT_MAX;
 	return false;
 }
@@ -251,11 +260,8 @@ static void on_message(slack_socket *s, conn *c, const char *text, size_t len)
 		            type->valuestring);
 		return;
 	}
-	if (seen_before(s, id->valuestring, c)) {
-		/* Slack sent it again (our ack was lost): ack, but handle it once. */
-		(void)slack_socket_ack(s, id->valuestring, NULL);
+	if (seen_before(s, id->valuestring, c))
 		return;
-	}
 	if (!cJSON_IsObject(payload)) {
 		log_warning("slack: Socket Mode: envelope without a payload, acknowledged and ignored");
 		(void)slack_socket_ack(s, id->valuestring, NULL);
@@ -577,21 +583,29 @@ int slack_socket_start(sd_event *loop, curlloop *curl, const char *api_url,
 int slack_socket_ack(slack_socket *s, const char *envelope_id, const cJSON *payload)
 {
 	conn *to = NULL;
+	recent *r = NULL;
 	for (size_t i = 0; i < RECENT_MAX; i++)
 		if (s->recent[i].id && STREQ(s->recent[i].id, envelope_id))
-			to = s->recent[i].from;
+			r = &s->recent[i], to = r->from;
 	if (!to)
 		for (conn *c = s->conns; c && !to; c = c->next)
 			if (c->hello && !c->retiring)
 				to = c;
-	if (!to)
-		return -ENOTCONN;
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "envelope_id", envelope_id);
 	if (payload)
 		cJSON_AddItemToObject(o, "payload", cJSON_Duplicate(payload, true));
 	char *text = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
+	/* Kept: Slack delivers it again when no acknowledgement reached it (seen_before()). */
+	if (r) {
+		free(r->ack);
+		r->ack = xstrdup(text);
+	}
+	if (!to) {
+		free(text);
+		return -ENOTCONN;
+	}
 	conn_queue(to, text);
 	service(s);
 	return 0;
@@ -620,8 +634,10 @@ slack_socket *slack_socket_stop(slack_socket *s)
 	for (size_t i = 0; i < s->n_fds; i++)
 		sd_event_source_disable_unref(s->fds[i].es);
 	free(s->fds);
-	for (size_t i = 0; i < RECENT_MAX; i++)
+	for (size_t i = 0; i < RECENT_MAX; i++) {
 		free(s->recent[i].id);
+		free(s->recent[i].ack);
+	}
 	if (s->app_token)
 		explicit_bzero(s->app_token, strlen(s->app_token));
 	free(s->app_token);
