@@ -230,11 +230,16 @@ int cmd_round_action(const ctl_args *a)
 	const cJSON *skipped = cJSON_GetObjectItem(o, "skipped"), *it;
 	int n_skipped = cJSON_GetArraySize(skipped);
 	if (n_skipped > 0) {
-		printf("skipped %d member%s (reminded again only with --force):\n", n_skipped,
-		       n_skipped == 1 ? "" : "s");
-		cJSON_ArrayForEach(it, skipped)
+		printf("skipped %d member%s:\n", n_skipped, n_skipped == 1 ? "" : "s");
+		bool recent = false;
+		cJSON_ArrayForEach(it, skipped) {
+			const char *why = cJSON_GetStringValue(cJSON_GetObjectItem(it, "why"));
 			printf("  %s: %s\n", cJSON_GetStringValue(cJSON_GetObjectItem(it, "member")),
-			       cJSON_GetStringValue(cJSON_GetObjectItem(it, "why")));
+			       why ? why : "?");
+			recent = recent || (why && strstr(why, " ago"));
+		}
+		if (recent)
+			printf("(--force reminds those invited or reminded in the last 12 hours too)\n");
 	}
 	cJSON_Delete(o);
 	return CTL_OK;

@@ -78,6 +78,17 @@ const channel_ops *core_member_channel(core *c, const coco_campaign *camp,
 	return member_channel(c, &o, &address, &muted);
 }
 
+const char *core_unreachable_why(core *c, const coco_campaign *camp, const coco_member *m)
+{
+	const char *address = NULL;
+	bool muted = false;
+	outbound o = {.camp = camp, .to = m, .kind = "reminder"};
+	if (member_channel(c, &o, &address, &muted))
+		return NULL;
+	return muted ? "unsubscribed from this campaign's messages (cococtl resubscribe)"
+	             : "no address on a running channel";
+}
+
 /* Does a chat channel with buttons show any for this round? Scale and choice questions
  * and a vote's ballot get them (a multi choice or a text question is answered by
  * command). */

@@ -167,6 +167,9 @@ const char *core_round_title(const coco_round *r);
 /* The channel that would carry a message of `kind` to member m, or NULL (core-outbound.c). */
 const channel_ops *core_member_channel(core *c, const coco_campaign *camp,
                                        const coco_member *m, const char *kind);
+/* Why no message of the campaign reaches member m (unsubscribed, no address on a running
+ * channel), or NULL when one does. */
+const char *core_unreachable_why(core *c, const coco_campaign *camp, const coco_member *m);
 /* The running channel of that name (a message's inbound_msg.channel), or NULL. */
 const channel_ops *core_running_channel(core *c, const char *name);
 /* [Web] BaseUrl= when the web view runs (`web` in Connectors=), else NULL: links to the

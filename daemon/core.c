@@ -712,8 +712,12 @@ void round_remind(core *c, const coco_campaign *camp, campaign_rt *ct, round_rt 
 			due++;
 		if (by_hand) {
 			/* Twice `cococtl remind` is not twice the mail: the same member is not
-			 * nudged again within hours, by hand or by schedule, unless forced. */
-			_cleanup_free_ char *why = force ? NULL : too_soon(rt, m, now);
+			 * nudged again within hours, by hand or by schedule, unless forced. And
+			 * whom nothing reaches is listed too, not left to the log. */
+			const char *unreachable = core_unreachable_why(c, camp, m);
+			_cleanup_free_ char *why = unreachable ? xstrdup(unreachable)
+			                           : force     ? NULL
+			                                       : too_soon(rt, m, now);
 			if (why) {
 				if (ret_skipped) {
 					cJSON *o = cJSON_CreateObject();

@@ -187,6 +187,7 @@ grep -q '"action":"resubscribe"' "$state/audit.jsonl" || fail "not in the audit 
 out=$(ctl remind e/next)
 expect_match "$out" ", 1 reminder queued"
 expect_match "$out" "  cid: invited "
+expect_match "$out" "  bob: unsubscribed from this campaign's messages"
 case $out in *"  ana:"*) fail "ana held back, though never invited: $out" ;; esac
 imap_wait_count ana 2 30 || fail "ana's reminder did not come after resubscribe: $(tail -20 "$T/cocod.log")"
 [ "$(imap_count bob)" -eq 1 ] || fail "bob got mail after unsubscribing"
