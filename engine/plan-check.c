@@ -305,6 +305,14 @@ static void count_digest(int64_t at, const char *covers, void *userdata)
 		d->first_empty = at;
 }
 
+static bool all_by_hand(const coco_campaign *c)
+{
+	for (size_t i = 0; i < c->n_rounds; i++)
+		if (c->rounds[i].open.set)
+			return false;
+	return c->n_rounds > 0;
+}
+
 /* Periodic digests that would find no round open or closed since the previous one (the
  * daemon skips them). Rounds opened by hand may fill any of them: with such rounds, only a
  * warning that names them. */
@@ -394,6 +402,12 @@ static void check_campaign(const coco_config *cfg, const coco_campaign *c, int64
 		check_vote(&x, i);
 	if (last != INT64_MIN)
 		check_digest(&x, last + 1);
+	else if (c->digest.repeat && all_by_hand(c))
+		/* No round on a schedule: every periodic digest depends on rounds opened by hand. */
+		found(x.f, c->file, c->digest.repeat_line ? c->digest.repeat_line : c->digest.line,
+		      false, "[Digest] Repeat=: every round opens by hand, so a periodic digest is "
+		      "sent only when a round is open or has closed since the previous one, and "
+		      "skipped otherwise");
 	check_members(&x);
 	for (size_t i = 0; i < n; i++)
 		free(x.occs[i]);

@@ -152,6 +152,19 @@ plan=$("$COCOCTL" plan pulse --config "$T/pulse" --now "$NOW")
 [ "$(grep -cE '^Fri 2026-12-(11|18|25) 16:00 UTC +digest +periodic, shows pulse ' <<<"$plan")" -eq 3 ] ||
 	fail "expected three Friday digests showing the pulse: $plan"
 
+# Every round opened by hand, a weekly digest: Start= is required (config.md says so), and
+# with it the admin is warned that the digests depend on rounds opened by hand.
+mkdir -p "$T/hand/campaigns.d"
+printf '[Daemon]\nStateDirectory=%s/state\n' "$T" >"$T/hand/coco.conf"
+printf '[Campaign]\nTimeZone=UTC\n[Member "a"]\nSide=client\nEmail=a@x.example\n[Round "r"]\nKind=prompt\nDuration=2d\n[Digest]\nRepeat=FREQ=WEEKLY;BYDAY=FR;BYHOUR=16;BYMINUTE=0\n' >"$T/hand/campaigns.d/hand.conf"
+run "$COCOCTL" check --config "$T/hand" --now "$NOW"
+[ $rc -eq 1 ] || fail "every round by hand, no Start=: check exited $rc: $out"
+expect_match "$out" "hand.conf:$(line_of "$T/hand/campaigns.d/hand.conf" '^\[Digest\]'): \[Digest\] repeats but no round has Open=: expected Start="
+printf 'Start=2026-12-04 16:00\n' >>"$T/hand/campaigns.d/hand.conf"
+run "$COCOCTL" check --config "$T/hand" --now "$NOW"
+[ $rc -eq 0 ] || fail "every round by hand, with Start=: check exited $rc: $out"
+expect_finding "$T/hand/campaigns.d/hand.conf" "^Repeat=FREQ=WEEKLY" warning "every round opens by hand"
+
 # ---- the example passes, and its plan is what an admin expects ----
 run "$COCOCTL" --config etc check --now "$NOW"
 [ $rc -eq 0 ] || fail "the example does not pass check: $out"
