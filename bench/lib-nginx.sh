@@ -10,16 +10,7 @@
 #                                set, is added inside the server block (a `location` that
 #                                answers a fixed 200 to a POST, for bench/slack-ingress).
 
-nginx_free_port() { # a loopback port nothing listens on now, below the ephemeral range
-	local p lo
-	read -r lo _ </proc/sys/net/ipv4/ip_local_port_range
-	[ "$lo" -gt 11000 ] || lo=32768
-	for _ in $(seq 100); do
-		p=$((10000 + RANDOM % (lo - 10000)))
-		if ! (: <"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return 0; fi
-	done
-	return 1
-}
+. "$(dirname "${BASH_SOURCE[0]}")/../tests/lib-port.sh"
 
 nginx_start() {
 	local docroot=$1 run=$2 user="" try
@@ -32,7 +23,7 @@ nginx_start() {
 		chmod -R a+rX "$docroot"
 	fi
 	for try in 1 2 3 4 5; do
-		NGINX_PORT=$(nginx_free_port) || return 1
+		NGINX_PORT=$(free_port) || return 1
 		cat >"$run/nginx.conf" <<CONF
 $user
 worker_processes ${NGINX_WORKERS:-1};

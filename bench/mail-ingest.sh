@@ -33,15 +33,7 @@ ControlSocket=$sock
 Connectors=email
 [Mail]
 From=coco@$MAIL_DOMAIN
-[SMTP]
-Url=smtp://127.0.0.1:$SMTP_PORT
-CAFile=$MAIL_CA
-[IMAP]
-Host=127.0.0.1
-Port=$IMAPS_PORT
-TLS=imaps
-User=coco@$MAIL_DOMAIN
-CAFile=$MAIL_CA
+$(mail_coco_conf)
 EOF
 {
 	printf '[Campaign]\nTitle=Bench\nClient=C\nProvider=P\n\n'
@@ -52,9 +44,7 @@ EOF
 	printf '[Question "pulse/mood"]\nKind=scale\nText=How is it going?\n\n'
 	printf '[Question "pulse/note"]\nKind=text\nText=Anything else?\nRequired=no\n'
 } >"$cfg/campaigns.d/e.conf"
-"$COCOCTL" keygen "$T/secrets/coco-key" >/dev/null
-printf '%s\n' "$pw" >"$T/secrets/imap-password"
-chmod 600 "$T/secrets/imap-password"
+mail_coco_secrets "$T/secrets" "$pw"
 export CREDENTIALS_DIRECTORY=$T/secrets
 
 "$COCOD" --config "$cfg" --state "$state" --socket "$sock" 2>>"$T/cocod.log" &

@@ -70,9 +70,9 @@ with open(state, "w") as f:
     json.dump({"v": 1, "rounds": {"pulse": {"state": "open", "occurrence": "once", "open": opened,
                "close": opened + 7 * 86400, "reminded": {}}}}, f)
 EOF
-FAKE=$(nginx_free_port) # nothing listens there: the Web API is never called
+FAKE=$(free_port) # nothing listens there: the Web API is never called
 for _ in 1 2 3 4 5; do
-	PORT=$(nginx_free_port)
+	PORT=$(free_port)
 	cat >"$T/etc/coco.conf" <<EOF
 [Daemon]
 Connectors=slack

@@ -90,7 +90,7 @@ unset NOTIFY_SOCKET WATCHDOG_USEC LISTEN_FDS LISTEN_PID LISTEN_FDNAMES
 ctl() { "$COCOCTL" --config "$T/etc" --socket "$T/cocod.sock" "$@"; }
 started=""
 for _ in 1 2 3 4 5; do
-	PORT=$(nginx_free_port) || die "no free port"
+	PORT=$(free_port) || die "no free port"
 	cat >"$T/etc/coco.conf" <<EOF
 [Daemon]
 Connectors=local web

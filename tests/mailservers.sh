@@ -20,6 +20,10 @@
 #                               With POSTFIX_GHOSTS="a b", a@ and b@MAIL_DOMAIN are accepted
 #                               by Postfix and refused by Dovecot: mail to them bounces.
 #   postfix_stop / postfix_start again: the same ports, for "server down, then back" tests.
+#   mail_coco_conf              the [SMTP] and [IMAP] sections of a coco.conf for these servers,
+#                               cocod being the user coco@MAIL_DOMAIN
+#   mail_coco_secrets DIR PASS  cocod's credentials in DIR: a new key, and PASS as the IMAP
+#                               password
 #   mail_send_reply FROM TO BODYFILE [HEADER...]: a member's reply, through SMTP_PORT (swaks)
 #   mail_send_message FROM TO FILE: a complete RFC 5322 message as it is
 #   imap_count USER / imap_wait_count USER N / imap_fetch USER UID / imap_uids USER /
@@ -318,6 +322,26 @@ postfix_write_config() {
 		tlsmgr unix - - n 1000? 1 tlsmgr
 		postlog unix-dgram n - n - 1 postlogd
 	EOF
+}
+
+mail_coco_conf() {
+	cat <<-EOF
+		[SMTP]
+		Url=smtp://127.0.0.1:$SMTP_PORT
+		CAFile=$MAIL_CA
+		[IMAP]
+		Host=127.0.0.1
+		Port=$IMAPS_PORT
+		TLS=imaps
+		User=coco@$MAIL_DOMAIN
+		CAFile=$MAIL_CA
+	EOF
+}
+
+mail_coco_secrets() {
+	"$COCOCTL" keygen "$1/coco-key" >/dev/null
+	printf '%s\n' "$2" >"$1/imap-password"
+	chmod 600 "$1/imap-password"
 }
 
 # mail_send_reply FROM TO BODYFILE [HEADER...]: one mail through SMTP_PORT, as a member's

@@ -341,3 +341,117 @@ static inline bool store_has(sim *s, const char *path)
 	return store_exists(s->st, path) > 0;
 }
 
+
+/* ---- what the end-to-end core tests check with ------------------------------------------ */
+
+#define JUN1 INT64_C(1780272000) /* 2026-06-01 00:00Z, a Monday */
+#define HOUR 3600
+#define DAY 86400
+
+/* Two members on the client's side, one on the provider's. */
+#define SIM_MEMBERS                                                                            \
+	"[Member \"ann\"]\nName=Ann Client\nSide=client\nEmail=ann@client.example\n"            \
+	"[Member \"bob\"]\nName=Bob Client\nSide=client\nEmail=bob@client.example\n"            \
+	"[Member \"pia\"]\nName=Pia Provider\nSide=provider\nEmail=pia@provider.example\n"
+
+/* A file of the store (NULL if it cannot be read); the caller frees it. */
+static inline char *read_store(sim *s, const char *path)
+{
+	char *data = NULL;
+	if (store_read(s->st, path, 1 << 24, &data, NULL) < 0)
+		return NULL;
+	return data;
+}
+
+static inline void expect_in(const char *text, const char *want)
+{
+	if (!text || !strstr(text, want))
+		fail_msg("expected \"%s\" in:\n%s", want, text ? text : "(nothing)");
+}
+
+static inline void expect_not_in(const char *text, const char *unwanted)
+{
+	if (text && strstr(text, unwanted))
+		fail_msg("did not expect \"%s\" in:\n%s", unwanted, text);
+}
+
+/* An admin command as cococtl sends it (`force`: --force; `cococtl digest CAMPAIGN ROUND`
+ * sends the two apart), then the loop settled; the reply, or NULL with *err set. */
+static inline cJSON *cococtl(sim *s, const char *cmd, const char *round, bool force, char **err)
+{
+	cJSON *req = cJSON_CreateObject(), *reply = NULL;
+	cJSON_AddStringToObject(req, "cmd", cmd);
+	const char *slash = round ? strchr(round, '/') : NULL;
+	if (STREQ(cmd, "digest") && slash) {
+		_cleanup_free_ char *camp = xstrndup(round, (size_t)(slash - round));
+		cJSON_AddStringToObject(req, "campaign", camp);
+		cJSON_AddStringToObject(req, "round", slash + 1);
+	} else if (round)
+		cJSON_AddStringToObject(req, "round", round);
+	if (force)
+		cJSON_AddTrueToObject(req, "force");
+	*err = NULL;
+	int r = core_control(s->core, req, &reply, err);
+	cJSON_Delete(req);
+	settle(s);
+	return r < 0 ? NULL : reply;
+}
+
+/* cococtl CMD ROUND, which must succeed. */
+static inline void cococtl_ok(sim *s, const char *cmd, const char *round)
+{
+	char *err = NULL;
+	cJSON *o = cococtl(s, cmd, round, false, &err);
+	if (!o)
+		fail_msg("cococtl %s %s: %s", cmd, round, err ? err : "?");
+	cJSON_Delete(o);
+}
+
+/* The local channel's sent message of `kind` (about `round`, NULL: any) to `member` that
+ * was queued or rewritten last (NULL if none; private ones keep no addressee once sent). */
+static inline cJSON *last_spooled_about(sim *s, const char *kind, const char *round,
+                                        const char *member)
+{
+	char **ids = NULL;
+	cJSON *found = NULL;
+	int64_t best = -1;
+	assert_int_equal(store_list(s->st, "spool/local/cur", &ids), 0);
+	for (char **id = ids; *id; id++) {
+		_cleanup_free_ char *path = xasprintf("spool/local/cur/%s", *id);
+		_cleanup_free_ char *data = read_store(s, path);
+		assert_non_null(data);
+		cJSON *m = cJSON_Parse(data);
+		const char *k = cJSON_GetStringValue(cJSON_GetObjectItem(m, "kind"));
+		const char *to = cJSON_GetStringValue(
+			cJSON_GetObjectItem(cJSON_GetObjectItem(m, "to"), "member"));
+		struct stat st;
+		_cleanup_free_ char *full = xasprintf("%s/%s", s->state, path);
+		assert_int_equal(stat(full, &st), 0);
+		int64_t t = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+		const char *rd = cJSON_GetStringValue(cJSON_GetObjectItem(m, "round"));
+		if (k && to && STREQ(k, kind) && STREQ(to, member) && t >= best &&
+		    (!round || (rd && STREQ(rd, round)))) {
+			cJSON_Delete(found);
+			found = m;
+			best = t;
+		} else
+			cJSON_Delete(m);
+	}
+	strv_free(ids);
+	return found;
+}
+
+static inline cJSON *last_spooled(sim *s, const char *kind, const char *member)
+{
+	return last_spooled_about(s, kind, NULL, member);
+}
+
+/* The Markdown of the newest message of `kind` to `member` (NULL if none). */
+static inline char *last_markdown(sim *s, const char *kind, const char *member)
+{
+	cJSON *m = last_spooled(s, kind, member);
+	const char *md = cJSON_GetStringValue(cJSON_GetObjectItem(m, "markdown"));
+	char *ret = md ? xstrdup(md) : NULL;
+	cJSON_Delete(m);
+	return ret;
+}

@@ -42,9 +42,7 @@ Text=How is it going?
 EOF
 "$COCOCTL" keygen "$T/secrets/coco-key" >/dev/null
 CREDENTIALS_DIRECTORY=$T/secrets COCO_TEMPLATE_DIR=$PWD/templates \
-	"$COCOD" --config "$cfg" --state "$state" --socket "$sock" 2>"$T/cocod.log" &
-PIDS+=($!)
-wait_for 10 test -S "$sock" || fail "cocod did not start: $(cat "$T/cocod.log")"
+	start_cocod "$sock" "$T/cocod.log" --config "$cfg" --state "$state"
 ctl() { "$COCOCTL" --config "$cfg" "$@"; }
 outbox=$state/local/outbox inbox=$state/local/inbox
 reminders() { grep -l '^Subject: Reminder' "$outbox"/new/* 2>/dev/null | wc -l; }

@@ -18,27 +18,17 @@ command -v curl >/dev/null || fail "curl is missing (scripts/deps.sh installs it
 cfg=$T/etc state=$T/state sock=$T/control.sock
 mkdir -p "$cfg/campaigns.d"
 mkdir -m 0700 "$T/secrets"
-free_port() { # a loopback port nothing listens on now, below the ephemeral range
-	local p lo
-	read -r lo _ </proc/sys/net/ipv4/ip_local_port_range
-	[ "$lo" -gt 11000 ] || lo=32768
-	for _ in $(seq 100); do
-		p=$((10000 + RANDOM % (lo - 10000)))
-		if ! (: <"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return 0; fi
-	done
-	return 1
-}
 write_conf() {
 	cat >"$cfg/coco.conf" <<EOF
 [Daemon]
 StateDirectory=$state
 ControlSocket=$sock
 Connectors=local web
-Listen=127.0.0.1:$port
+Listen=127.0.0.1:$PORT
 [Mail]
 From=coco@bluepeak.example
 [Web]
-BaseUrl=http://127.0.0.1:$port
+BaseUrl=http://127.0.0.1:$PORT
 [Secrets]
 Directory=$T/secrets
 EOF
@@ -92,19 +82,8 @@ EOF
 log=$T/cocod.log
 now=$(TZ=Europe/Berlin date -d '2030-01-07 09:00' +%s)
 ctl() { COCO_TEST_NOW=$now "$COCOCTL" --config "$cfg" "$@"; }
-for _ in 1 2 3 4 5; do
-	port=$(free_port) || fail "no free port"
-	write_conf
-	COCO_TEMPLATE_DIR=$PWD/templates \
-		COCO_TEST_NOW=$now \
-		"$COCOD" --config "$cfg" --state "$state" --socket "$sock" --verbose 2>"$log" &
-	PIDS+=($!)
-	if wait_for 60 ctl status >/dev/null 2>&1; then break; fi
-	wait "${PIDS[-1]}" 2>/dev/null || true
-	unset 'PIDS[-1]'
-	grep -q "Address already in use" "$log" || fail "cocod did not start: $(cat "$log")"
-done
-ctl status >/dev/null 2>&1 || fail "no port was free five times in a row"
+COCO_TEMPLATE_DIR=$PWD/templates COCO_TEST_NOW=$now \
+	start_cocod_on_free_port write_conf "$sock" "$log" --config "$cfg" --state "$state" --verbose
 
 inbox=$state/local/inbox outbox=$state/local/outbox
 mkdir -p "$inbox/tmp" "$inbox/new"
@@ -187,7 +166,7 @@ jar=$T/jar
 get() { curl -sS --max-time 30 -o "$T/body" -w '%{http_code}' "$@" || true; }
 [ "$(get "$(ctl link clara --campaign retro)" -c "$jar")" = 200 ] || fail "clara's link: $(cat "$T/body")"
 for page in "" mood/once; do
-	[ "$(get "http://127.0.0.1:$port/c/retro/$page" -b "$jar")" = 200 ] || fail "no page /c/retro/$page"
+	[ "$(get "http://127.0.0.1:$PORT/c/retro/$page" -b "$jar")" = 200 ] || fail "no page /c/retro/$page"
 	expect_match "$(cat "$T/body")" "3 of 4 answered"
 	shown=$(grep -E 'Harbor Foods|Bluepeak|[0-9]/[0-9]</text>|standups|demos' "$T/body" || true)
 	[ -z "$shown" ] || fail "the web page /c/retro/$page of the open round shows: $shown"
@@ -200,13 +179,13 @@ wait_for 10 test -f "$closed" || fail "no digest at the close"
 expect_match "$(cat "$closed")" "the standups run far too long"
 expect_match "$(cat "$closed")" "Harbor Foods 2 of 2"
 expect_match "$(cat "$closed")" "mean 3.7"
-[ "$(get "http://127.0.0.1:$port/c/retro/mood/once" -b "$jar")" = 200 ] || fail "no round page"
+[ "$(get "http://127.0.0.1:$PORT/c/retro/mood/once" -b "$jar")" = 200 ] || fail "no round page"
 expect_match "$(cat "$T/body")" "Harbor Foods"
 expect_match "$(cat "$T/body")" "standups"
 if grep -qE 'Clara|Karl|Paula|Peter' "$closed"; then fail "the close digest names someone: $(cat "$closed")"; fi
 if grep -q 'still open' "$closed"; then fail "the close digest says the round is open: $(cat "$closed")"; fi
 
-kill "${PIDS[0]}"
-wait "${PIDS[0]}" || fail "cocod did not stop cleanly: $(tail -20 "$log")"
+kill "$PID"
+wait "$PID" || fail "cocod did not stop cleanly: $(tail -20 "$log")"
 PIDS=()
 echo "t-anon: all checks passed"

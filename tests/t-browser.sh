@@ -44,17 +44,6 @@ mkdir -m 0700 "$T/secrets"
 "$COCOCTL" keygen "$T/secrets/coco-key" >/dev/null
 export CREDENTIALS_DIRECTORY=$T/secrets COCO_TEMPLATE_DIR=$PWD/templates
 
-free_port() {
-	local p lo
-	read -r lo _ </proc/sys/net/ipv4/ip_local_port_range
-	[ "$lo" -gt 11000 ] || lo=32768
-	for _ in $(seq 100); do
-		p=$((10000 + RANDOM % (lo - 10000)))
-		if ! (: <"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return 0; fi
-	done
-	return 1
-}
-
 mkdir -p "$T/etc/campaigns.d"
 cat >"$T/etc/campaigns.d/pilot.conf" <<'EOF2'
 [Campaign]
@@ -113,19 +102,11 @@ EOF2
 
 STATE=$T/state SOCK=$T/cocod.sock LOG=$T/cocod.log
 ctl() { "$COCOCTL" --config "$T/etc" --socket "$SOCK" "$@"; }
-for _ in 1 2 3 4 5; do
-	PORT=$(free_port) || fail "no free port"
+write_conf() {
 	printf '[Daemon]\nConnectors=local web\nListen=127.0.0.1:%s\n\n[Mail]\nFrom=coco@northwind.example\n\n[Web]\nBaseUrl=http://127.0.0.1:%s\n' \
 		"$PORT" "$PORT" >"$T/etc/coco.conf"
-	"$COCOD" --config "$T/etc" --state "$STATE" --socket "$SOCK" >"$LOG" 2>&1 &
-	PID=$!
-	PIDS+=("$PID")
-	if wait_for 60 ctl status >/dev/null 2>&1; then break; fi
-	wait "$PID" 2>/dev/null || true
-	grep -q "Address already in use" "$LOG" || fail "cocod did not start: $(cat "$LOG")"
-	PID=
-done
-[ -n "${PID:-}" ] || fail "no port was free five times in a row"
+}
+start_cocod_on_free_port write_conf "$SOCK" "$LOG" --config "$T/etc" --state "$STATE"
 
 LINK=$(ctl link ann --campaign pilot)
 ctl open pilot/kickoff >/dev/null

@@ -84,9 +84,7 @@ EOF
 log=$T/cocod.log
 CREDENTIALS_DIRECTORY=$T/secrets COCO_TEMPLATE_DIR=$PWD/templates \
 	COCO_TEST_NOW=$(TZ=Europe/Helsinki date -d '2030-01-07 09:00' +%s) \
-	"$COCOD" --config "$cfg" --state "$state" --socket "$sock" 2>"$log" &
-PIDS+=($!)
-wait_for 30 test -S "$sock" || fail "cocod did not start: $(cat "$log")"
+	start_cocod "$sock" "$log" --config "$cfg" --state "$state"
 ctl() { "$COCOCTL" --config "$cfg" "$@"; }
 inbox=$state/local/inbox outbox=$state/local/outbox digests=$state/campaigns/fleet/digests
 mkdir -p "$inbox/tmp" "$inbox/new"
@@ -180,7 +178,7 @@ expect_match "$pulse" "mean 3.5"
 expect_match "$pulse" "^- Grace Lee$"
 no "the close digest" "$pulse" "still open" "Progress:"
 
-kill "${PIDS[0]}"
-wait "${PIDS[0]}" || fail "cocod did not stop cleanly: $(tail -20 "$log")"
+kill "$PID"
+wait "$PID" || fail "cocod did not stop cleanly: $(tail -20 "$log")"
 PIDS=()
 echo "t-digests: all checks passed"

@@ -33,15 +33,7 @@ ControlSocket=$sock
 Connectors=email
 [Mail]
 From=coco@$MAIL_DOMAIN
-[SMTP]
-Url=smtp://127.0.0.1:$SMTP_PORT
-CAFile=$MAIL_CA
-[IMAP]
-Host=127.0.0.1
-Port=$IMAPS_PORT
-TLS=imaps
-User=coco@$MAIL_DOMAIN
-CAFile=$MAIL_CA
+$(mail_coco_conf)
 EOF
 {
 	printf '[Campaign]\nTitle=Faults\nClient=C\nProvider=P\n\n'
@@ -53,12 +45,10 @@ EOF
 	printf '[Question "pulse/mood"]\nKind=scale\nText=How is it going?\n\n'
 	printf '[Question "pulse/note"]\nKind=text\nText=Anything else?\nRequired=no\n'
 } >"$cfg/campaigns.d/e.conf"
-"$COCOCTL" keygen "$T/secrets/coco-key" >/dev/null
-printf '%s\n' "$pw" >"$T/secrets/imap-password"
-chmod 600 "$T/secrets/imap-password"
+mail_coco_secrets "$T/secrets" "$pw"
 
 export CREDENTIALS_DIRECTORY=$T/secrets COCO_IMAP_BACKOFF_MSEC=200 COCO_SPOOL_BACKOFF_SEC=1
-start_cocod() {
+start_email_cocod() {
 	"$COCOD" --config "$cfg" --state "$state" --socket "$sock" 2>>"$T/cocod.log" &
 	COCOD_PID=$!
 	PIDS+=($COCOD_PID)
@@ -71,7 +61,7 @@ kill_cocod() {
 }
 ctl() { "$COCOCTL" --config "$cfg" "$@"; }
 count() { grep -c -- "$1" "$2" 2>/dev/null || true; }
-start_cocod
+start_email_cocod
 wait_for 20 grep -q "IMAP idle" "$T/cocod.log" || fail "cocod never got to IDLE: $(tail "$T/cocod.log")"
 
 # ---- 1. SMTP down during the sends, back later ----
@@ -140,13 +130,13 @@ seen_have_answers() {
 }
 kills=()
 for at in $((N / 6)) $((N / 2)); do
-	start_cocod
+	start_email_cocod
 	wait_for 120 at_least "$at" || fail "cocod recorded $(recorded) of $N: $(tail -5 "$T/cocod.log")"
 	kill_cocod
 	seen_have_answers || fail "after the kill at $(recorded) answers"
 	kills+=("$(recorded) recorded, $SEEN seen")
 done
-start_cocod
+start_email_cocod
 wait_for 180 at_least "$N" || fail "only $(recorded) of $N recorded after the kills: $(tail -5 "$T/cocod.log")"
 all_seen() { [ "$(doveadm -c "$MS_DIR/dovecot/dovecot.conf" search -u coco mailbox INBOX UNSEEN | wc -l)" -eq 0 ]; }
 wait_for 60 all_seen || fail "unseen after everything was recorded: $(doveadm -c "$MS_DIR/dovecot/dovecot.conf" search -u coco mailbox INBOX UNSEEN | wc -l)"

@@ -30,15 +30,7 @@ From=coco@$MAIL_DOMAIN
 Name=Coco rounds
 [Web]
 BaseUrl=http://127.0.0.1:$PORT/
-[SMTP]
-Url=smtp://127.0.0.1:$SMTP_PORT
-CAFile=$MAIL_CA
-[IMAP]
-Host=127.0.0.1
-Port=$IMAPS_PORT
-TLS=imaps
-User=coco@$MAIL_DOMAIN
-CAFile=$MAIL_CA
+$(mail_coco_conf)
 EOF
 cat >"$cfg/campaigns.d/e.conf" <<EOF
 [Campaign]
@@ -76,19 +68,17 @@ Duration=2d
 Kind=scale
 Text=And now?
 EOF
-"$COCOCTL" keygen "$T/secrets/coco-key" >/dev/null
-printf '%s\n' "$pw" >"$T/secrets/imap-password"
-chmod 600 "$T/secrets/imap-password"
+mail_coco_secrets "$T/secrets" "$pw"
 
 export CREDENTIALS_DIRECTORY=$T/secrets COCO_IMAP_BACKOFF_MSEC=200
-start_cocod() {
+start_email_cocod() {
 	"$COCOD" --config "$cfg" --state "$state" --socket "$sock" 2>>"$T/cocod.log" &
 	COCOD_PID=$!
 	PIDS+=($COCOD_PID)
 	wait_for 20 test -S "$sock" || fail "cocod did not start: $(cat "$T/cocod.log")"
 	wait_for 20 ms_listening "$PORT" || fail "the ingress is not listening: $(cat "$T/cocod.log")"
 }
-start_cocod
+start_email_cocod
 ctl() { "$COCOCTL" --config "$cfg" "$@"; }
 wait_idle() { grep -q "IMAP idle" "$T/cocod.log"; }
 wait_for 20 wait_idle || fail "cocod never got to IDLE: $(cat "$T/cocod.log")"
@@ -162,7 +152,7 @@ fi
 kill -KILL "$COCOD_PID"
 wait "$COCOD_PID" 2>/dev/null || true
 rm -f "$sock"
-start_cocod
+start_email_cocod
 unsubscribed ana && unsubscribed bob || fail "lost across a restart: $(ctl status)"
 
 # The next round: only Cid is invited; the core says why Ana and Bob are not.

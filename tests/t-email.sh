@@ -28,15 +28,7 @@ Connectors=email
 [Mail]
 From=coco@$MAIL_DOMAIN
 Name=Coco rounds
-[SMTP]
-Url=smtp://127.0.0.1:$SMTP_PORT
-CAFile=$MAIL_CA
-[IMAP]
-Host=127.0.0.1
-Port=$IMAPS_PORT
-TLS=imaps
-User=coco@$MAIL_DOMAIN
-CAFile=$MAIL_CA
+$(mail_coco_conf)
 EOF
 cat >"$cfg/campaigns.d/e.conf" <<EOF
 [Campaign]
@@ -68,18 +60,16 @@ Duration=2d
 Kind=scale
 Text=How is the project going?
 EOF
-"$COCOCTL" keygen "$T/secrets/coco-key" >/dev/null
-printf '%s\n' "$pw" >"$T/secrets/imap-password"
-chmod 600 "$T/secrets/imap-password"
+mail_coco_secrets "$T/secrets" "$pw"
 
 export CREDENTIALS_DIRECTORY=$T/secrets COCO_IMAP_BACKOFF_MSEC=200
-start_cocod() {
+start_email_cocod() {
 	"$COCOD" --config "$cfg" --state "$state" --socket "$sock" 2>>"$T/cocod.log" &
 	COCOD_PID=$!
 	PIDS+=($COCOD_PID)
 	wait_for 20 test -S "$sock" || fail "cocod did not start: $(cat "$T/cocod.log")"
 }
-start_cocod
+start_email_cocod
 ctl() { "$COCOCTL" --config "$cfg" "$@"; }
 ans=$state/campaigns/e/rounds/pulse
 answers() { cat "$ans"/*/answers.jsonl 2>/dev/null | grep -c '"answers"' || true; }
@@ -151,7 +141,7 @@ if ctl status | grep -q -e "ana@" -e "bob@"; then fail "a working address is sho
 kill -KILL "$COCOD_PID"
 wait "$COCOD_PID" 2>/dev/null || true
 rm -f "$sock"
-start_cocod
+start_email_cocod
 wait_for 20 wait_idle || fail "cocod did not get back to IDLE"
 sleep 1
 [ "$(answers)" -eq 2 ] || fail "answers recorded again after a restart: $(cat "$ans"/*/answers.jsonl)"

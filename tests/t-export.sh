@@ -59,9 +59,7 @@ cat >"$ans/answers.jsonl" <<'EOF'
 EOF
 
 export CREDENTIALS_DIRECTORY=$T/secrets COCO_TEMPLATE_DIR=$PWD/templates
-"$COCOD" --config "$cfg" --state "$state" --socket "$sock" 2>"$T/cocod.log" &
-PIDS+=($!)
-wait_for 10 test -S "$sock" || fail "cocod did not start: $(cat "$T/cocod.log")"
+start_cocod "$sock" "$T/cocod.log" --config "$cfg" --state "$state"
 ctl() { "$COCOCTL" --config "$cfg" "$@"; }
 
 # ana answers her invitation with a formula, replying to its Reply-To address.
@@ -119,7 +117,7 @@ rc=$?
 set -e
 [ $rc -eq 2 ] || fail "export --format xml exited $rc, expected 2"
 
-kill "${PIDS[0]}"
-wait "${PIDS[0]}" || fail "cocod did not stop cleanly"
+kill "$PID"
+wait "$PID" || fail "cocod did not stop cleanly"
 PIDS=()
 echo "t-export: all checks passed"

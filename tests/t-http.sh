@@ -14,20 +14,6 @@ mkdir -m 0700 "$T/secrets"
 export CREDENTIALS_DIRECTORY=$T/secrets COCO_TEMPLATE_DIR=$PWD/templates
 unset NOTIFY_SOCKET WATCHDOG_USEC LISTEN_FDS LISTEN_PID LISTEN_FDNAMES
 
-# A port nothing listens on now (on host $1). Another process may take it before cocod
-# does: start() then tries another.
-free_port() {
-	local p lo
-	# Below the kernel's ephemeral range, where curl's own connections take their ports.
-	read -r lo _ </proc/sys/net/ipv4/ip_local_port_range
-	[ "$lo" -gt 11000 ] || lo=32768
-	for _ in $(seq 100); do
-		p=$((10000 + RANDOM % (lo - 10000)))
-		if ! (: <"/dev/tcp/$1/$p") 2>/dev/null; then echo "$p"; return 0; fi
-	done
-	return 1
-}
-
 set_listen() { # set_listen VALUE|none
 	sed -i -E '/^#?Listen=/d' "$T/etc/coco.conf"
 	[ "$1" = none ] || sed -i "s|^\[Daemon\]|[Daemon]\nListen=$1|" "$T/etc/coco.conf"
@@ -35,23 +21,13 @@ set_listen() { # set_listen VALUE|none
 
 # start NAME HOST: cocod with Listen=HOST:<free port>; sets PORT, PID, LOG.
 start() {
-	local name=$1 host=$2 bracketed=$2
-	[[ $host == *:* ]] && bracketed="[$host]"
-	for _ in 1 2 3 4 5; do
-		PORT=$(free_port "$host") || fail "no free port on $host"
-		set_listen "$bracketed:$PORT"
-		LOG=$T/$name.log
-		rm -rf "$T/state-$name"
-		"$COCOD" --config "$T/etc" --state "$T/state-$name" --socket "$T/$name.sock" >"$LOG" 2>&1 &
-		PID=$!
-		PIDS+=("$PID")
-		if wait_for 60 "$COCOCTL" --socket "$T/$name.sock" status >/dev/null 2>&1; then
-			return 0
-		fi
-		wait "$PID" 2>/dev/null || true
-		grep -q "Address already in use" "$LOG" || fail "cocod did not start: $(cat "$LOG")"
-	done
-	fail "no port was free five times in a row"
+	NAME=$1 HOST=$2 LOG=$T/$1.log
+	start_cocod_on_free_port --host "$HOST" listen_here "$T/$NAME.sock" "$LOG" \
+		--config "$T/etc" --state "$T/state-$NAME"
+}
+listen_here() { # a fresh state, Listen=HOST:PORT
+	rm -rf "$T/state-$NAME"
+	if [[ $HOST == *:* ]]; then set_listen "[$HOST]:$PORT"; else set_listen "$HOST:$PORT"; fi
 }
 
 code() { # code URL [curl args...]: the status code

@@ -82,10 +82,7 @@ EOF2
 STATE=$T/state SOCK=$T/cocod.sock LOG=$T/cocod.log
 ctl() { "$COCOCTL" --config "$T/etc" --socket "$SOCK" "$@"; }
 COCO_TEMPLATE_DIR=${COCO_TEMPLATE_DIR:-$PWD/templates} \
-	"$COCOD" --config "$T/etc" --state "$STATE" --socket "$SOCK" >"$LOG" 2>&1 &
-PID=$!
-PIDS+=("$PID")
-wait_for 60 ctl status >/dev/null 2>&1 || fail "cocod did not start: $(cat "$LOG")"
+	start_cocod "$SOCK" "$LOG" --config "$T/etc" --state "$STATE"
 wait_for 30 grep -q "Socket Mode connected" "$LOG" || fail "no Socket Mode connection: $(cat "$LOG")"
 expect_match "$(cat "$LOG")" "slash command /coco and buttons over Socket Mode"
 grep -q "/slack/commands" "$LOG" && fail "HTTP routes in Socket Mode: $(cat "$LOG")"

@@ -35,17 +35,6 @@ wait_for 30 test -s "$T/fake.port" || fail "fake-slack.py did not start"
 FAKE=$(cat "$T/fake.port")
 touch "$T/fake.log"
 
-free_port() { # a loopback port nothing listens on now, below the ephemeral range
-	local p lo
-	read -r lo _ </proc/sys/net/ipv4/ip_local_port_range
-	[ "$lo" -gt 11000 ] || lo=32768
-	for _ in $(seq 100); do
-		p=$((10000 + RANDOM % (lo - 10000)))
-		if ! (: <"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return 0; fi
-	done
-	return 1
-}
-
 mkdir -p "$T/etc/campaigns.d"
 cat >"$T/etc/campaigns.d/pilot.conf" <<'EOF'
 [Campaign]
@@ -146,10 +135,8 @@ STATE=$T/state
 SOCK=$T/cocod.sock
 LOG=$T/cocod.log
 ctl() { "$COCOCTL" --socket "$SOCK" "$@"; }
-start() {
-	for _ in 1 2 3 4 5; do
-		PORT=$(free_port) || fail "no free port"
-		cat >"$T/etc/coco.conf" <<EOF
+write_conf() {
+	cat >"$T/etc/coco.conf" <<EOF
 [Daemon]
 Connectors=local slack web
 Listen=127.0.0.1:$PORT
@@ -164,15 +151,8 @@ From=coco@northwind.example
 ApiUrl=http://127.0.0.1:$FAKE/api/
 Channel=C0DEFAULT
 EOF
-		"$COCOD" --config "$T/etc" --state "$STATE" --socket "$SOCK" >"$LOG" 2>&1 &
-		PID=$!
-		PIDS+=("$PID")
-		if wait_for 60 ctl status >/dev/null 2>&1; then return 0; fi
-		wait "$PID" 2>/dev/null || true
-		grep -q "Address already in use" "$LOG" || fail "cocod did not start: $(cat "$LOG")"
-	done
-	fail "no port was free five times in a row"
 }
+start() { start_cocod_on_free_port write_conf "$SOCK" "$LOG" --config "$T/etc" --state "$STATE"; }
 
 sign() { # sign TIMESTAMP BODY: what Slack puts in X-Slack-Signature
 	printf 'v0:%s:%s' "$1" "$2" | openssl dgst -sha256 -hmac "$SECRET" -r | sed 's/ .*//;s/^/v0=/'

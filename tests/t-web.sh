@@ -20,17 +20,6 @@ mkdir -m 0700 "$T/secrets"
 "$COCOCTL" keygen "$T/secrets/coco-key" >/dev/null
 export CREDENTIALS_DIRECTORY=$T/secrets COCO_TEMPLATE_DIR=$PWD/templates
 
-free_port() { # a loopback port nothing listens on now, below the ephemeral range
-	local p lo
-	read -r lo _ </proc/sys/net/ipv4/ip_local_port_range
-	[ "$lo" -gt 11000 ] || lo=32768
-	for _ in $(seq 100); do
-		p=$((10000 + RANDOM % (lo - 10000)))
-		if ! (: <"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return 0; fi
-	done
-	return 1
-}
-
 mkdir -p "$T/etc/campaigns.d"
 cat >"$T/etc/campaigns.d/pilot.conf" <<'EOF2'
 [Campaign]
@@ -199,10 +188,8 @@ EOF2
 SOCK=$T/cocod.sock
 LOG=$T/cocod.log
 ctl() { "$COCOCTL" --config "$T/etc" --socket "$SOCK" "$@"; }
-start() {
-	for _ in 1 2 3 4 5; do
-		PORT=$(free_port) || fail "no free port"
-		cat >"$T/etc/coco.conf" <<EOF2
+write_conf() {
+	cat >"$T/etc/coco.conf" <<EOF2
 [Daemon]
 Connectors=${CONNECTORS:-local web}
 Listen=127.0.0.1:$PORT
@@ -213,15 +200,8 @@ From=coco@northwind.example
 [Web]
 BaseUrl=http://127.0.0.1:$PORT
 EOF2
-		"$COCOD" --config "$T/etc" --state "$STATE" --socket "$SOCK" >"$LOG" 2>&1 &
-		PID=$!
-		PIDS+=("$PID")
-		if wait_for 60 ctl status >/dev/null 2>&1; then return 0; fi
-		wait "$PID" 2>/dev/null || true
-		grep -q "Address already in use" "$LOG" || fail "cocod did not start: $(cat "$LOG")"
-	done
-	fail "no port was free five times in a row"
 }
+start() { start_cocod_on_free_port write_conf "$SOCK" "$LOG" --config "$T/etc" --state "$STATE"; }
 JAR=$T/jar
 get() { # get URL [curl options]: the status; body in $T/body, headers in $T/headers
 	local url=$1; shift

@@ -12,110 +12,9 @@
 
 #include "sim.h"
 
-#define JUN1 INT64_C(1780272000) /* 2026-06-01 00:00Z, a Monday */
-#define HOUR 3600
-#define DAY 86400
-
-#define MEMBERS                                                                                \
-	"[Member \"ann\"]\nName=Ann Client\nSide=client\nEmail=ann@client.example\n"            \
-	"[Member \"bob\"]\nName=Bob Client\nSide=client\nEmail=bob@client.example\n"            \
-	"[Member \"pia\"]\nName=Pia Provider\nSide=provider\nEmail=pia@provider.example\n"
-
 #define CAMPAIGN                                                                               \
 	"[Campaign]\nId=t\nTitle=Retro\nTimeZone=UTC\nQuietHours=none\nClient=Client Co\n"      \
-	"Provider=Provider Co\n" MEMBERS
-
-static char *read_store(sim *s, const char *path)
-{
-	char *data = NULL;
-	if (store_read(s->st, path, 1 << 22, &data, NULL) < 0)
-		return NULL;
-	return data;
-}
-
-static void expect_in(const char *text, const char *want)
-{
-	if (!text || !strstr(text, want))
-		fail_msg("expected \"%s\" in:\n%s", want, text ? text : "(nothing)");
-}
-
-static void expect_not_in(const char *text, const char *unwanted)
-{
-	if (text && strstr(text, unwanted))
-		fail_msg("did not expect \"%s\" in:\n%s", unwanted, text);
-}
-
-/* An admin command as cococtl sends it; the reply, or NULL with *err set. */
-static cJSON *ctl(sim *s, const char *cmd, const char *round, bool force, char **err)
-{
-	cJSON *req = cJSON_CreateObject(), *reply = NULL;
-	cJSON_AddStringToObject(req, "cmd", cmd);
-	if (round)
-		cJSON_AddStringToObject(req, "round", round);
-	if (force)
-		cJSON_AddTrueToObject(req, "force");
-	*err = NULL;
-	int r = core_control(s->core, req, &reply, err);
-	cJSON_Delete(req);
-	settle(s);
-	return r < 0 ? NULL : reply;
-}
-
-static void ctl_ok(sim *s, const char *cmd, const char *round)
-{
-	char *err = NULL;
-	cJSON *o = ctl(s, cmd, round, false, &err);
-	if (!o)
-		fail_msg("cococtl %s %s: %s", cmd, round, err ? err : "?");
-	cJSON_Delete(o);
-}
-
-/* The spool message of `kind` (about `round`, NULL: any) to `member` that was queued or
- * rewritten last (NULL if none). */
-static cJSON *last_spooled_about(sim *s, const char *kind, const char *round, const char *member)
-{
-	char **ids = NULL;
-	cJSON *found = NULL;
-	int64_t best = -1;
-	assert_int_equal(store_list(s->st, "spool/local/cur", &ids), 0);
-	for (char **id = ids; *id; id++) {
-		_cleanup_free_ char *path = xasprintf("spool/local/cur/%s", *id);
-		_cleanup_free_ char *data = read_store(s, path);
-		cJSON *m = cJSON_Parse(data);
-		const char *k = cJSON_GetStringValue(cJSON_GetObjectItem(m, "kind"));
-		const char *to = cJSON_GetStringValue(
-			cJSON_GetObjectItem(cJSON_GetObjectItem(m, "to"), "member"));
-		struct stat st;
-		_cleanup_free_ char *full = xasprintf("%s/%s", s->state, path);
-		assert_int_equal(stat(full, &st), 0);
-		int64_t t = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
-		const char *rd = cJSON_GetStringValue(cJSON_GetObjectItem(m, "round"));
-		if (k && to && STREQ(k, kind) && STREQ(to, member) && t >= best &&
-		    (!round || (rd && STREQ(rd, round)))) {
-			cJSON_Delete(found);
-			found = m;
-			best = t;
-		} else
-			cJSON_Delete(m);
-	}
-	strv_free(ids);
-	return found;
-}
-
-static cJSON *last_spooled(sim *s, const char *kind, const char *member)
-{
-	return last_spooled_about(s, kind, NULL, member);
-}
-
-/* The Markdown of the newest message of `kind` to `member` (NULL if none). */
-static char *last_message(sim *s, const char *kind, const char *member)
-{
-	cJSON *m = last_spooled(s, kind, member);
-	const char *md = cJSON_GetStringValue(cJSON_GetObjectItem(m, "markdown"));
-	char *ret = md ? xstrdup(md) : NULL;
-	cJSON_Delete(m);
-	return ret;
-}
+	"Provider=Provider Co\n" SIM_MEMBERS
 
 /* A member's mail, as their client writes it: to `to` (NULL: coco's plain address),
  * answering the message `in_reply_to` (NULL: a new mail). */
@@ -201,7 +100,7 @@ static void test_reply_to_last_months_invitation(void **state)
 	answer(&s, "bob", "retro", "2026-06-01", "2: one more thing about June");
 	assert_int_equal(lines_in(&s, JULY), 1);
 	assert_int_equal(lines_in(&s, JUNE), 1);
-	_cleanup_free_ char *told = last_message(&s, "reply", "bob");
+	_cleanup_free_ char *told = last_markdown(&s, "reply", "bob");
 	expect_in(told, "That round (2026-06-01) is closed");
 	expect_in(told, "The current one (2026-07-06) is open until");
 	expect_in(told, "coco · Retro"); /* the campaign's footer */
@@ -266,7 +165,7 @@ static void test_reply_to_the_untagged_notice(void **state)
 	/* Ann writes a new mail to coco's address: not recorded, and she is told why, what is
 	 * open for her and until when. */
 	mail_from(&s, "Ann Client <ann@client.example>", NULL, NULL, "1: 4");
-	_cleanup_free_ char *notice = last_message(&s, "reply", "ann");
+	_cleanup_free_ char *notice = last_markdown(&s, "reply", "ann");
 	expect_in(notice, "not a reply to one of our messages");
 	expect_in(notice, "**Monthly retro**, open until Fri 5 Jun 2026, 09:00 UTC");
 	expect_in(notice, "reply to this message");
@@ -280,7 +179,7 @@ static void test_reply_to_the_untagged_notice(void **state)
 	_cleanup_free_ char *ans = read_store(&s, "campaigns/t/rounds/retro/once/answers.jsonl");
 	expect_in(ans, "\"member\":\"ann\"");
 	expect_in(ans, "\"mood\":\"5\"");
-	_cleanup_free_ char *conf = last_message(&s, "confirmation", "ann");
+	_cleanup_free_ char *conf = last_markdown(&s, "confirmation", "ann");
 	expect_in(conf, "How did the month go? → 5");
 	assert_int_equal(lines_in(&s, "rejected/messages.jsonl"), 1);
 
@@ -290,14 +189,14 @@ static void test_reply_to_the_untagged_notice(void **state)
 
 	/* With two rounds open, a reply to the notice cannot tell which: Bob hears which are
 	 * open, and nothing is recorded. */
-	ctl_ok(&s, "open", "t/ideas");
+	cococtl_ok(&s, "open", "t/ideas");
 	mail_from(&s, "bob@client.example", NULL, NULL, "1: 2");
-	_cleanup_free_ char *notice2 = last_message(&s, "reply", "bob");
+	_cleanup_free_ char *notice2 = last_markdown(&s, "reply", "bob");
 	expect_in(notice2, "**Monthly retro**, open until");
 	expect_in(notice2, "**Ideas for July**, open until");
 	expect_in(notice2, "invitation or reminder of that round");
 	reply_to_last(&s, "reply", "bob", "bob@client.example", true, "1: 2");
-	_cleanup_free_ char *told = last_message(&s, "reply", "bob");
+	_cleanup_free_ char *told = last_markdown(&s, "reply", "bob");
 	expect_in(told, "Several rounds are open for you");
 	expect_in(told, "**Ideas for July**, open until");
 	assert_int_equal(lines_in(&s, "campaigns/t/rounds/retro/once/answers.jsonl"), 1);
@@ -411,7 +310,7 @@ static const char remind_conf[] = CAMPAIGN
 static unsigned remind(sim *s, bool force, char **ret_skipped)
 {
 	char *err = NULL;
-	cJSON *o = ctl(s, "remind", "t/retro", force, &err);
+	cJSON *o = cococtl(s, "remind", "t/retro", force, &err);
 	if (!o)
 		fail_msg("cococtl remind: %s", err ? err : "?");
 	unsigned n = (unsigned)cJSON_GetObjectItem(o, "reminded")->valueint;
@@ -492,7 +391,7 @@ static void test_vote_for_a_withdrawn_idea(void **state)
 	/* (reply_to_last: the spool now holds Bob's tombstones, which answer() cannot read) */
 	reply_to_last_about(&s, "prompt", "vote", "pia", "pia@provider.example", true,
 	                    "vote 1 2 2");
-	_cleanup_free_ char *conf = last_message(&s, "confirmation", "pia");
+	_cleanup_free_ char *conf = last_markdown(&s, "confirmation", "pia");
 	expect_in(conf, "2 dots for idea 2, demo every other Friday");
 	expect_not_in(conf, "for idea 1,");
 	expect_in(conf, "idea 1 was withdrawn by its author, so no dots went to it; your other "
@@ -502,7 +401,7 @@ static void test_vote_for_a_withdrawn_idea(void **state)
 
 	/* All her dots on it: nothing recorded, and she is told to pick another. */
 	reply_to_last_about(&s, "prompt", "vote", "ann", "ann@client.example", true, "vote 1 1");
-	_cleanup_free_ char *conf2 = last_message(&s, "reply", "ann");
+	_cleanup_free_ char *conf2 = last_markdown(&s, "reply", "ann");
 	expect_in(conf2, "we could not record anything");
 	expect_in(conf2, "idea 1 was withdrawn by its author; give your dots to another idea");
 	sim_finish(&s);
@@ -528,7 +427,7 @@ static void test_lines_said_back_as_written(void **state)
 	answer(&s, "pia", "retro", NULL,
 	       "Delivery: 4/5\n1) 4\nQ2 = 9\n3: Quality\n4: jira and slack\n"
 	       "5 the standups were useful\nand the demos");
-	_cleanup_free_ char *conf = last_message(&s, "confirmation", "pia");
+	_cleanup_free_ char *conf = last_markdown(&s, "confirmation", "pia");
 	expect_in(conf, "**1.** Delivery → 4");
 	expect_in(conf, "**2.** Recommend us? → 9");
 	expect_in(conf, "**3.** Focus → Quality");
@@ -550,13 +449,13 @@ static void test_wording(void **state)
 	run_until(&s, JUN1 + 10 * HOUR, NULL, NULL);
 
 	/* The idea invitation says once how to answer (it said it twice, differently). */
-	_cleanup_free_ char *inv = last_message(&s, "prompt", "ann");
+	_cleanup_free_ char *inv = last_markdown(&s, "prompt", "ann");
 	expect_in(inv, "one per line starting with `idea:` (or one per paragraph)");
 	expect_not_in(inv, "Reply like this");
 
 	/* Nothing recorded: not "you can change your answers". */
 	answer(&s, "ann", "ideas", NULL, "vote 1");
-	_cleanup_free_ char *nothing = last_message(&s, "reply", "ann");
+	_cleanup_free_ char *nothing = last_markdown(&s, "reply", "ann");
 	expect_in(nothing, "we could not record anything");
 	expect_not_in(nothing, "You can");
 
@@ -566,17 +465,17 @@ static void test_wording(void **state)
 	run_until(&s, JUN1 + 3 * DAY + 10 * HOUR, NULL, NULL);
 	reply_to_last_about(&s, "prompt", "ideas", "pia", "pia@provider.example", true,
 	                    "idea: one more");
-	_cleanup_free_ char *late = last_message(&s, "reply", "pia");
+	_cleanup_free_ char *late = last_markdown(&s, "reply", "pia");
 	expect_in(late, "\"Ideas\" is closed");
 	expect_in(late, "The vote on these ideas, \"Vote on the ideas\", is open until Sat 6 Jun");
 	expect_in(late, "coco · Retro · Client Co with Provider Co");
 
 	/* The vote's reminder says how many votes (the invitation did, the reminder did not). */
 	char *err = NULL;
-	cJSON *o = ctl(&s, "remind", "t/vote", true, &err);
+	cJSON *o = cococtl(&s, "remind", "t/vote", true, &err);
 	assert_non_null(o);
 	cJSON_Delete(o);
-	_cleanup_free_ char *rem = last_message(&s, "reminder", "ann");
+	_cleanup_free_ char *rem = last_markdown(&s, "reminder", "ann");
 	expect_in(rem, "You have **3** votes");
 	sim_finish(&s);
 }

@@ -15,16 +15,9 @@
 
 #include "sim.h"
 
-#define JUN1 INT64_C(1780272000) /* 2026-06-01 00:00Z, a Monday */
-#define HOUR 3600
-#define DAY 86400
-
 #define CAMPAIGN                                                                               \
 	"[Campaign]\nId=b\nTitle=Ballot\nTimeZone=UTC\nQuietHours=none\nClient=Client Co\n"     \
-	"Provider=Provider Co\n"                                                                \
-	"[Member \"ann\"]\nName=Ann Client\nSide=client\nEmail=ann@client.example\n"            \
-	"[Member \"bob\"]\nName=Bob Client\nSide=client\nEmail=bob@client.example\n"            \
-	"[Member \"pia\"]\nName=Pia Provider\nSide=provider\nEmail=pia@provider.example\n"      \
+	"Provider=Provider Co\n" SIM_MEMBERS                                                    \
 	"[Member \"tom\"]\nName=Tom Becker\nSide=client\nEmail=tom@client.example\n"
 
 static const char conf[] = CAMPAIGN
@@ -70,18 +63,6 @@ static char *read_state(sim *s, const char *rel)
 	char *data = NULL;
 	assert_int_equal(store_read(s->st, rel, 1 << 22, &data, NULL), 0);
 	return data;
-}
-
-static void expect_in(const char *text, const char *want)
-{
-	if (!text || !strstr(text, want))
-		fail_msg("expected \"%s\" in:\n%s", want, text ? text : "(nothing)");
-}
-
-static void expect_not_in(const char *text, const char *unwanted)
-{
-	if (text && strstr(text, unwanted))
-		fail_msg("did not expect \"%s\" in:\n%s", unwanted, text);
 }
 
 static char *files_holding(sim *s, const char *word)

@@ -19,10 +19,6 @@
 #include "fake-chat.h"
 #include "local.h"
 
-#define JUN1 INT64_C(1780272000) /* 2026-06-01 00:00Z, a Monday */
-#define HOUR 3600
-#define DAY 86400
-
 static const channel_ops *const test_channels[] = {&local_channel, &fake_chat_channel, NULL};
 
 static const char coco_conf[] =
@@ -62,14 +58,6 @@ static void finish(sim *s)
 {
 	sim_finish(s);
 	fake_chat_reset();
-}
-
-static char *read_store(sim *s, const char *path)
-{
-	char *data = NULL;
-	if (store_read(s->st, path, 1 << 24, &data, NULL) < 0)
-		return NULL;
-	return data;
 }
 
 /* The records of a JSONL file of the store, as one JSON array. */
@@ -120,12 +108,6 @@ static size_t spooled(sim *s, const char *chan, const char *box, const char *pre
 			n++;
 	strv_free(ids);
 	return n;
-}
-
-static void expect_in(const char *text, const char *want)
-{
-	if (!text || !strstr(text, want))
-		fail_msg("expected \"%s\" in:\n%s", want, text ? text : "(nothing)");
 }
 
 /* ---- 1. the same story through mail and chat ---------------------------------------- */

@@ -14,10 +14,6 @@
 
 #include "sim.h"
 
-#define JUN1 INT64_C(1780272000) /* 2026-06-01 00:00Z, a Monday */
-#define HOUR 3600
-#define DAY 86400
-
 static const char conf[] =
 	"[Campaign]\nId=f\nTitle=Forget\nTimeZone=UTC\nQuietHours=none\nClient=Client Co\n"
 	"Provider=Provider Co\n"
@@ -69,18 +65,6 @@ static char *read_state(sim *s, const char *rel)
 	char *data = NULL;
 	assert_int_equal(store_read(s->st, rel, 1 << 22, &data, NULL), 0);
 	return data;
-}
-
-static void expect_in(const char *text, const char *want)
-{
-	if (!text || !strstr(text, want))
-		fail_msg("expected \"%s\" in:\n%s", want, text ? text : "(nothing)");
-}
-
-static void expect_not_in(const char *text, const char *unwanted)
-{
-	if (text && strstr(text, unwanted))
-		fail_msg("did not expect \"%s\" in:\n%s", unwanted, text);
 }
 
 /* grep -r over the whole state directory: which files hold the word. */

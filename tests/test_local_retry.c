@@ -15,9 +15,6 @@
 
 #include "sim.h"
 
-#define JUN1 INT64_C(1780272000) /* 2026-06-01 00:00Z, a Monday */
-#define HOUR 3600
-
 static const char conf[] =
 	"[Campaign]\nId=t\nTitle=Trust\nTimeZone=UTC\nQuietHours=none\nClient=Client Co\n"
 	"Provider=Provider Co\n"

@@ -13,10 +13,6 @@
 
 #include "sim.h"
 
-#define JUN1 INT64_C(1780272000) /* 2026-06-01 00:00Z, a Monday */
-#define HOUR 3600
-#define DAY 86400
-
 #define CAMPAIGN                                                                               \
 	"[Campaign]\nId=t\nTitle=Trust\nTimeZone=UTC\nQuietHours=none\nClient=Client Co\n"      \
 	"Provider=Provider Co\n"                                                                \
@@ -29,26 +25,6 @@ static const char conf[] = CAMPAIGN
 	"[Round \"anon\"]\nKind=survey\nTitle=Anon\nOpen=2026-06-01 09:00\nDuration=3d\n"
 	"Anonymous=yes\n"
 	"[Question \"anon/q\"]\nKind=scale\nText=Rate it quietly\n";
-
-static char *read_store(sim *s, const char *path)
-{
-	char *data = NULL;
-	if (store_read(s->st, path, 1 << 22, &data, NULL) < 0)
-		return NULL;
-	return data;
-}
-
-static void expect_in(const char *text, const char *want)
-{
-	if (!text || !strstr(text, want))
-		fail_msg("expected \"%s\" in:\n%s", want, text ? text : "(nothing)");
-}
-
-static void expect_not_in(const char *text, const char *unwanted)
-{
-	if (text && strstr(text, unwanted))
-		fail_msg("did not expect \"%s\" in:\n%s", unwanted, text);
-}
 
 static size_t lines(const char *text)
 {

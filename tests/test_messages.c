@@ -11,66 +11,26 @@
 
 #include "sim.h"
 
-/* 2026-06-01 is a Monday; the campaign runs in UTC so instants read easily. */
-#define JUN1 INT64_C(1780272000) /* 2026-06-01 00:00Z */
-#define HOUR 3600
-#define DAY 86400
-
+/* The campaign runs in UTC so instants read easily (JUN1 is a Monday). */
 #define CAMPAIGN                                                                               \
 	"[Campaign]\nId=t\nTitle=Messages\nTimeZone=UTC\nQuietHours=none\nClient=Client Co\n"   \
-	"Provider=Provider Co\n"                                                                \
-	"[Member \"ann\"]\nName=Ann Client\nSide=client\nEmail=ann@client.example\n"            \
-	"[Member \"bob\"]\nName=Bob Client\nSide=client\nEmail=bob@client.example\n"            \
-	"[Member \"pia\"]\nName=Pia Provider\nSide=provider\nEmail=pia@provider.example\n"
+	"Provider=Provider Co\n" SIM_MEMBERS
 
 /* The `part` ("markdown" or "html") of the newest message of `kind` for `round` to
  * `member` (NULL if none). */
 static char *last_part(sim *s, const char *part, const char *kind, const char *round,
                        const char *member)
 {
-	char **ids = NULL;
-	char *md = NULL;
-	int64_t best = -1;
-	assert_int_equal(store_list(s->st, "spool/local/cur", &ids), 0);
-	for (char **id = ids; *id; id++) {
-		_cleanup_free_ char *path = xasprintf("spool/local/cur/%s", *id);
-		_cleanup_free_ char *data = NULL;
-		assert_int_equal(store_read(s->st, path, 1 << 22, &data, NULL), 0);
-		cJSON *m = cJSON_Parse(data);
-		struct stat st;
-		_cleanup_free_ char *full = xasprintf("%s/%s", s->state, path);
-		assert_int_equal(stat(full, &st), 0);
-		int64_t t = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
-		if (STREQ(cJSON_GetObjectItem(m, "kind")->valuestring, kind) &&
-		    (!round || STREQ(cJSON_GetObjectItem(m, "round")->valuestring, round)) &&
-		    STREQ(cJSON_GetObjectItem(cJSON_GetObjectItem(m, "to"), "member")->valuestring,
-		          member) &&
-		    t >= best) {
-			free(md);
-			md = xstrdup(cJSON_GetObjectItem(m, part)->valuestring);
-			best = t;
-		}
-		cJSON_Delete(m);
-	}
-	strv_free(ids);
-	return md;
+	cJSON *m = last_spooled_about(s, kind, round, member);
+	const char *text = cJSON_GetStringValue(cJSON_GetObjectItem(m, part));
+	char *ret = text ? xstrdup(text) : NULL;
+	cJSON_Delete(m);
+	return ret;
 }
 
 static char *last_message(sim *s, const char *kind, const char *round, const char *member)
 {
 	return last_part(s, "markdown", kind, round, member);
-}
-
-static void expect_in(const char *text, const char *want)
-{
-	if (!text || !strstr(text, want))
-		fail_msg("expected \"%s\" in:\n%s", want, text ? text : "(nothing)");
-}
-
-static void expect_not_in(const char *text, const char *unwanted)
-{
-	if (text && strstr(text, unwanted))
-		fail_msg("did not expect \"%s\" in:\n%s", unwanted, text);
 }
 
 /* ---- 1. the answer examples are the round's own --------------------------------------- */

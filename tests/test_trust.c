@@ -12,56 +12,16 @@
 
 #include "sim.h"
 
-/* 2026-06-01 is a Monday; the campaign runs in UTC so instants read easily. */
-#define JUN1 INT64_C(1780272000) /* 2026-06-01 00:00Z */
-#define HOUR 3600
-#define DAY 86400
-
-#define MEMBERS                                                                                \
-	"[Member \"ann\"]\nName=Ann Client\nSide=client\nEmail=ann@client.example\n"            \
-	"[Member \"bob\"]\nName=Bob Client\nSide=client\nEmail=bob@client.example\n"            \
-	"[Member \"pia\"]\nName=Pia Provider\nSide=provider\nEmail=pia@provider.example\n"
-
+/* The campaign runs in UTC so instants read easily (JUN1 is a Monday). */
 #define CAMPAIGN                                                                               \
 	"[Campaign]\nId=t\nTitle=Trust\nTimeZone=UTC\nQuietHours=none\nClient=Client Co\n"      \
-	"Provider=Provider Co\n" MEMBERS
-
-/* An admin command as cococtl sends it; returns the reply (or NULL with *err set). */
-static cJSON *ctl(sim *s, const char *cmd, const char *round, char **err)
-{
-	cJSON *req = cJSON_CreateObject(), *reply = NULL;
-	cJSON_AddStringToObject(req, "cmd", cmd);
-	if (round)
-		cJSON_AddStringToObject(req, "round", round);
-	/* cococtl digest CAMPAIGN ROUND sends them apart. */
-	const char *slash = round ? strchr(round, '/') : NULL;
-	if (STREQ(cmd, "digest") && slash) {
-		cJSON_DeleteItemFromObject(req, "round");
-		_cleanup_free_ char *camp = xstrndup(round, (size_t)(slash - round));
-		cJSON_AddStringToObject(req, "campaign", camp);
-		cJSON_AddStringToObject(req, "round", slash + 1);
-	}
-	*err = NULL;
-	int r = core_control(s->core, req, &reply, err);
-	cJSON_Delete(req);
-	settle(s);
-	return r < 0 ? NULL : reply;
-}
-
-static void ctl_ok(sim *s, const char *cmd, const char *round)
-{
-	char *err = NULL;
-	cJSON *o = ctl(s, cmd, round, &err);
-	if (!o)
-		fail_msg("cococtl %s %s: %s", cmd, round, err ? err : "?");
-	cJSON_Delete(o);
-}
+	"Provider=Provider Co\n" SIM_MEMBERS
 
 /* The state and occurrence `cococtl rounds` shows for a round. */
 static void round_is(sim *s, const char *round, const char *state, const char *occ)
 {
 	char *err = NULL;
-	cJSON *o = ctl(s, "rounds", NULL, &err);
+	cJSON *o = cococtl(s, "rounds", NULL, false, &err);
 	assert_non_null(o);
 	const cJSON *e;
 	bool found = false;
@@ -80,52 +40,6 @@ static void round_is(sim *s, const char *round, const char *state, const char *o
 	assert_true(found);
 }
 
-/* The Markdown of the newest message of `kind` to `member` (NULL if none). */
-static char *last_message(sim *s, const char *kind, const char *member)
-{
-	char **ids = NULL;
-	char *md = NULL;
-	int64_t best = -1;
-	assert_int_equal(store_list(s->st, "spool/local/cur", &ids), 0);
-	for (char **id = ids; *id; id++) {
-		_cleanup_free_ char *path = xasprintf("spool/local/cur/%s", *id);
-		_cleanup_free_ char *data = NULL;
-		assert_int_equal(store_read(s->st, path, 1 << 22, &data, NULL), 0);
-		cJSON *m = cJSON_Parse(data);
-		if (cJSON_IsTrue(cJSON_GetObjectItem(m, "private"))) {
-			cJSON_Delete(m);
-			continue;
-		}
-		struct stat st;
-		_cleanup_free_ char *full = xasprintf("%s/%s", s->state, path);
-		assert_int_equal(stat(full, &st), 0);
-		int64_t t = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
-		if (STREQ(cJSON_GetObjectItem(m, "kind")->valuestring, kind) &&
-		    STREQ(cJSON_GetObjectItem(cJSON_GetObjectItem(m, "to"), "member")->valuestring,
-		          member) &&
-		    t >= best) {
-			free(md);
-			md = xstrdup(cJSON_GetObjectItem(m, "markdown")->valuestring);
-			best = t;
-		}
-		cJSON_Delete(m);
-	}
-	strv_free(ids);
-	return md;
-}
-
-static void expect_in(const char *text, const char *want)
-{
-	if (!text || !strstr(text, want))
-		fail_msg("expected \"%s\" in:\n%s", want, text ? text : "(nothing)");
-}
-
-static void expect_not_in(const char *text, const char *unwanted)
-{
-	if (text && strstr(text, unwanted))
-		fail_msg("did not expect \"%s\" in:\n%s", unwanted, text);
-}
-
 /* ---- 1. a confirmation lists what was recorded, for every kind of round ------------- */
 
 static const char ideas_vote_conf[] = CAMPAIGN
@@ -140,7 +54,7 @@ static void test_confirmation_lists_ideas_and_votes(void **state)
 	sim_start(&s, ideas_vote_conf);
 	run_until(&s, JUN1 + 10 * HOUR, NULL, NULL);
 	answer(&s, "ann", "ideas", NULL, "idea: Offline mode for drivers\nidea: A live map");
-	_cleanup_free_ char *conf = last_message(&s, "confirmation", "ann");
+	_cleanup_free_ char *conf = last_markdown(&s, "confirmation", "ann");
 	expect_in(conf, "idea: Offline mode for drivers");
 	expect_in(conf, "idea: A live map");
 	expect_not_in(conf, "nothing yet");
@@ -148,7 +62,7 @@ static void test_confirmation_lists_ideas_and_votes(void **state)
 
 	run_until(&s, JUN1 + 3 * DAY + 10 * HOUR, NULL, NULL);
 	answer(&s, "bob", "vote", NULL, "vote 2 2 1");
-	_cleanup_free_ char *vconf = last_message(&s, "confirmation", "bob");
+	_cleanup_free_ char *vconf = last_markdown(&s, "confirmation", "bob");
 	expect_in(vconf, "2 dots for idea 2, A live map");
 	expect_in(vconf, "1 dot for idea 1, Offline mode for drivers");
 	expect_not_in(vconf, "nothing yet");
@@ -174,10 +88,10 @@ static void test_round_opened_by_hand(void **state)
 	round_is(&s, "fixed", "scheduled", "once");
 	assert_int_equal(count(&s, "prompt", NULL, NULL, NULL), 0);
 
-	ctl_ok(&s, "open", "t/adhoc");
+	cococtl_ok(&s, "open", "t/adhoc");
 	round_is(&s, "adhoc", "open", "once");
 	assert_int_equal(count(&s, "prompt", "adhoc", "once", NULL), 3);
-	ctl_ok(&s, "open", "t/fixed");
+	cococtl_ok(&s, "open", "t/fixed");
 	round_is(&s, "fixed", "open", "once");
 	answer(&s, "ann", "adhoc", NULL, "1: 4");
 
@@ -196,7 +110,7 @@ static void test_round_opened_by_hand(void **state)
 	sim_up(&s);
 	round_is(&s, "adhoc", "digested", "once");
 	char *err = NULL;
-	assert_null(ctl(&s, "open", "t/adhoc", &err));
+	assert_null(cococtl(&s, "open", "t/adhoc", false, &err));
 	expect_in(err, "digested");
 	free(err);
 	sim_finish(&s);
@@ -208,7 +122,7 @@ static void test_manual_round_with_past_close(void **state)
 	clock_set_test(JUN1 + 20 * DAY);
 	sim_start(&s, manual_conf);
 	char *err = NULL;
-	assert_null(ctl(&s, "open", "t/fixed", &err));
+	assert_null(cococtl(&s, "open", "t/fixed", false, &err));
 	expect_in(err, "Close=");
 	free(err);
 	round_is(&s, "fixed", "scheduled", "once");
@@ -234,16 +148,16 @@ static void test_recurring_round_opened_early(void **state)
 	round_is(&s, "pulse", "scheduled", "2026-06-08");
 
 	/* Opened on Saturday: it is Monday's occurrence, moved earlier. */
-	ctl_ok(&s, "open", "t/pulse");
+	cococtl_ok(&s, "open", "t/pulse");
 	round_is(&s, "pulse", "open", "2026-06-08");
 	assert_int_equal(count(&s, "prompt", "pulse", "2026-06-08", NULL), 3);
 	answer(&s, "ann", "pulse", "2026-06-08", "1: 5");
-	ctl_ok(&s, "close", "t/pulse");
+	cococtl_ok(&s, "close", "t/pulse");
 
 	/* Closed: the next is the week after, with nobody's answers in it yet. */
 	round_is(&s, "pulse", "scheduled", "2026-06-15");
 	char *err = NULL;
-	cJSON *o = ctl(&s, "rounds", NULL, &err);
+	cJSON *o = cococtl(&s, "rounds", NULL, false, &err);
 	const cJSON *e = cJSON_GetArrayItem(cJSON_GetObjectItem(o, "rounds"), 0);
 	assert_int_equal(cJSON_GetObjectItem(e, "answered")->valueint, 0);
 	cJSON_Delete(o);
@@ -265,7 +179,6 @@ static void test_recurring_round_opened_early(void **state)
 	sim_finish(&s);
 }
 
-
 /* ---- 4. the periodic digest covers what happened since the last one ---------------- */
 
 /* A Monday–Thursday pulse and a Friday digest: nothing is open on Friday. */
@@ -275,14 +188,6 @@ static const char friday_conf[] = CAMPAIGN
 	"[Question \"pulse/mood\"]\nKind=scale\nText=Mood\n"
 	"[Digest]\nRepeat=FREQ=WEEKLY;BYDAY=FR;BYHOUR=16;BYMINUTE=0\nOnClose=no\n"
 	"Recipients=all\n";
-
-static char *read_store(sim *s, const char *path)
-{
-	char *data = NULL;
-	if (store_read(s->st, path, 1 << 20, &data, NULL) < 0)
-		return NULL;
-	return data;
-}
 
 static void test_periodic_digest_covers_closed_rounds(void **state)
 {
@@ -419,7 +324,7 @@ static void test_from_alone_is_no_proof(void **state)
 	_cleanup_free_ char *rej = read_store(&s, "rejected/messages.jsonl");
 	expect_in(rej, "no reply tag");
 	/* bob hears, at his own address, how to answer. */
-	_cleanup_free_ char *told = last_message(&s, "reply", "bob");
+	_cleanup_free_ char *told = last_markdown(&s, "reply", "bob");
 	expect_in(told, "Reply");
 	/* Once a day at most, however many such mails come. */
 	deliver_mail(&s, "From: bob@client.example\r\nTo: coco@provider.example\r\n"
@@ -495,7 +400,7 @@ static void test_close_reports_failed_writes_and_retries(void **state)
 	_cleanup_free_ char *digests = xasprintf("%s/campaigns/t/digests", s.state);
 	write_text(digests, "in the way\n");
 	char *err = NULL;
-	assert_null(ctl(&s, "close", "t/s", &err));
+	assert_null(cococtl(&s, "close", "t/s", false, &err));
 	expect_in(err, "could not be written");
 	free(err);
 	round_is(&s, "s", "closed", "once");
@@ -546,10 +451,10 @@ static void test_member_text_cannot_plant_links(void **state)
 		expect_in(html, "[Reset your password](https://evil.example/login)");
 	}
 	/* The digest mail sent to ann carries the same safe HTML. */
-	_cleanup_free_ char *md = last_message(&s, "digest", "ann");
+	_cleanup_free_ char *md = last_markdown(&s, "digest", "ann");
 	expect_in(md, "Reset your password");
 	/* bob's confirmation echoes his words literally too. */
-	_cleanup_free_ char *conf = last_message(&s, "confirmation", "bob");
+	_cleanup_free_ char *conf = last_markdown(&s, "confirmation", "bob");
 	expect_in(conf, "\\[Reset your password\\]");
 	sim_finish(&s);
 }
@@ -563,13 +468,13 @@ static void test_progress_digest_then_close(void **state)
 	sim_start(&s, survey_conf);
 	run_until(&s, JUN1 + 10 * HOUR, NULL, NULL);
 	answer(&s, "ann", "s", NULL, "1: 4");
-	ctl_ok(&s, "digest", "t/s"); /* cococtl digest t s, while it is open */
+	cococtl_ok(&s, "digest", "t/s"); /* cococtl digest t s, while it is open */
 	assert_int_equal(count(&s, "digest", NULL, NULL, NULL), 3);
 	answer(&s, "bob", "s", NULL, "1: 2");
-	ctl_ok(&s, "close", "t/s");
+	cococtl_ok(&s, "close", "t/s");
 	/* The results at the close go out too, with bob's answer in them. */
 	assert_int_equal(count(&s, "digest", NULL, NULL, NULL), 6);
-	_cleanup_free_ char *md = last_message(&s, "digest", "pia");
+	_cleanup_free_ char *md = last_markdown(&s, "digest", "pia");
 	expect_in(md, "Answered by 2");
 	sim_finish(&s);
 }
@@ -588,11 +493,11 @@ static void test_confirmation_names_missing_required(void **state)
 	sim_start(&s, required_conf);
 	run_until(&s, JUN1 + 10 * HOUR, NULL, NULL);
 	answer(&s, "ann", "s", NULL, "2: 3");
-	_cleanup_free_ char *first = last_message(&s, "confirmation", "ann");
+	_cleanup_free_ char *first = last_markdown(&s, "confirmation", "ann");
 	expect_in(first, "Question 1 is required and still has no answer");
 	/* Her correction settles it: not said again, nor about question 2 she answered. */
 	answer(&s, "ann", "s", NULL, "1: 5");
-	_cleanup_free_ char *second = last_message(&s, "confirmation", "ann");
+	_cleanup_free_ char *second = last_markdown(&s, "confirmation", "ann");
 	expect_not_in(second, "required");
 	sim_finish(&s);
 }
@@ -643,7 +548,7 @@ static void test_comment_without_greeting_and_signoff(void **state)
 	                 "Hi,\n\nThe questions were too vague for me.\n\nThanks,\nBob");
 	_cleanup_free_ char *raw = read_store(&s, "campaigns/t/comments.jsonl");
 	expect_in(raw, "\"text\":\"The questions were too vague for me.\"");
-	_cleanup_free_ char *conf = last_message(&s, "confirmation", "bob");
+	_cleanup_free_ char *conf = last_markdown(&s, "confirmation", "bob");
 	expect_in(conf, "-- \n_coco · Trust · Client Co with Provider Co_");
 	sim_finish(&s);
 }
