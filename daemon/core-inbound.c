@@ -455,6 +455,13 @@ static void on_answer_stored(int result, void *userdata)
 	pending_free(p);
 }
 
+/* A message as a log line names it: its key (a mail's is its Message-ID, whose domain is the
+ * writer's organisation), except in an anonymous round, where it would say whose it is. */
+static const char *message_key_for_log(const coco_round *r, const inbound_msg *m)
+{
+	return r->anonymous ? "(key withheld: anonymous round)" : m->key;
+}
+
 /* The store key of a record: a keyed hash of the channel's key, whatever bytes that holds
  * (a legal Message-ID such as <"x y"@host> is no store key), so any message can be recorded
  * once. A message's own id can name its sender (a Message-ID often carries the address):
@@ -947,10 +954,11 @@ void core_receive_answer(core *c, const inbound_msg *m, const coco_campaign *cam
 		const char *who = r->anonymous ? "a member" : mb->id;
 		if (earlier)
 			log_info("%s/%s: message %s from %s answers occurrence %s, which is closed",
-			         camp->id, r->id, m->key, who, ref_occ);
+			         camp->id, r->id, message_key_for_log(r, m), who, ref_occ);
 		else
 			log_info("%s/%s: message %s from %s arrived while the round is %s", camp->id,
-			         r->id, m->key, who, rt ? round_state_names[rt->state] : "unknown");
+			         r->id, message_key_for_log(r, m), who,
+			         rt ? round_state_names[rt->state] : "unknown");
 		reply(c, camp, mb, r->id, r->anonymous, earlier ? ref_occ : rt ? rt->occurrence : NULL,
 		      m, m->subject, md, done, ud);
 		return;
@@ -996,7 +1004,8 @@ void core_receive_answer(core *c, const inbound_msg *m, const coco_campaign *cam
 
 	if (answer_parse_n_items(ap) == 0) {
 		log_info("%s/%s: message %s from %s not understood (%zu error%s), told them how to "
-		         "answer", camp->id, r->id, m->key, r->anonymous ? "a member" : mb->id,
+		         "answer", camp->id, r->id, message_key_for_log(r, m),
+		         r->anonymous ? "a member" : mb->id,
 		         answer_parse_n_errors(ap), answer_parse_n_errors(ap) == 1 ? "" : "s");
 		reply(c, camp, mb, r->id, r->anonymous, rt->occurrence, m, m->subject, md, done, ud);
 		return;

@@ -121,11 +121,13 @@ reply_to() { # the Reply-To of the invitation to $1
 	tr -d '\r' <"$inv" | sed -n 's/^Reply-To: *<\{0,1\}\([^>]*\)>\{0,1\}$/\1/p' | head -1
 }
 mail_from() { # mail_from ADDRESS FILE BODY: a reply to the invitation, as an MDA delivers it
+	# (its Message-ID on the writer's domain, as their mail client makes it: a log line that
+	# shows it says whose the answer is)
 	local to
 	to=$(reply_to "$1")
 	[ -n "$to" ] || fail "no invitation with a Reply-To reached $1"
-	printf 'From: %s\r\nTo: %s\r\nSubject: Re: [Harbor retro] Mood check\r\nMessage-ID: <%s@example.org>\r\nDate: Mon, 07 Jan 2030 10:00:00 +0100\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n%s\r\n' \
-		"$1" "$to" "$2" "$3" >"$inbox/tmp/$2"
+	printf 'From: %s\r\nTo: %s\r\nSubject: Re: [Harbor retro] Mood check\r\nMessage-ID: <%s@%s>\r\nDate: Mon, 07 Jan 2030 10:00:00 +0100\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n%s\r\n' \
+		"$1" "$to" "$2" "${1#*@}" "$3" >"$inbox/tmp/$2"
 	mv "$inbox/tmp/$2" "$inbox/new/$2"
 }
 mail_from clara@harbor.example m1 $'1: 2\r\n2: the standups run far too long'
