@@ -171,7 +171,12 @@ done
 if grep -qE '(paula|peter)@' <<<"$near"; then fail "the log names a member's address: $near"; fi
 
 # A digest while the round is open: progress only.
-out=$(ctl digest retro mood 2>"$T/digest.err")
+ctl digest retro mood >"$T/digest.out" 2>"$T/digest.err"
+# cococtl says where it wrote the digest, in one line; the digest is in that file.
+[ ! -s "$T/digest.out" ] || fail "cococtl digest printed the digest: $(cat "$T/digest.out")"
+dpath=$(sed -n 's/.* was written to \(.*\) and queued for its recipients.*/\1/p' "$T/digest.err")
+[ -f "$dpath" ] || fail "cococtl digest named no digest file: $(cat "$T/digest.err")"
+out=$(cat "$dpath")
 expect_match "$out" "still open until Thu 10 Jan 2030, 17:00 CET"
 expect_match "$out" "3 of 4 members"
 for w in standups demos "Harbor Foods [0-9]" "Bluepeak [0-9]" median mean Schmidt; do
