@@ -697,7 +697,9 @@ static int process_file(channel *c, const char *name)
 	c->inflight = xrealloc(c->inflight, (c->n_inflight + 1) * sizeof(*c->inflight));
 	c->inflight[c->n_inflight++] = f;
 	/* No sender: this mail may be an answer to an anonymous round (architecture.md). */
-	log_debug("local: %s handed over (%s)", name, mail->key);
+	/* Not the mail's key: its Message-ID names the writer's domain, and the core alone knows
+	 * whether the answer is anonymous. The file's name is the delivering host's. */
+	log_debug("local: %s handed over", name);
 	/* done may run before this returns and free f. */
 	c->h->receive(c->h, &im, on_inbound_done, f);
 	mark_handed(c, name);

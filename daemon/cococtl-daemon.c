@@ -220,8 +220,10 @@ int cmd_round_action(const ctl_args *a)
 	if (closed && occ && !STREQ(closed, occ))
 		printf("occurrence %s closed (digest sent); next occurrence %s %s", closed, occ,
 		       state);
+	else if (closed && STREQ(state, "digested"))
+		printf("occurrence %s closed (digest sent)", closed);
 	else if (closed)
-		printf("occurrence %s %s", closed, state);
+		printf("occurrence %s closed (%s)", closed, state);
 	else
 		printf("%s%s%s%s", state, occ ? " (occurrence " : "", occ ? occ : "", occ ? ")" : "");
 	if (cJSON_IsNumber(n))
@@ -254,9 +256,9 @@ int cmd_digest(const ctl_args *a)
 	cJSON *o = call(req);
 	if (!o)
 		return CTL_FAILED;
-	const cJSON *md = cJSON_GetObjectItem(o, "markdown"), *path = cJSON_GetObjectItem(o, "path");
-	if (cJSON_IsString(md))
-		fputs(md->valuestring, stdout);
+	/* One line of what was done and where the digest is; the digest itself is the file's
+	 * (and the recipients'), not the terminal's. */
+	const cJSON *path = cJSON_GetObjectItem(o, "path");
 	if (cJSON_IsString(path) && cJSON_IsTrue(cJSON_GetObjectItem(o, "open")))
 		fprintf(stderr, "cococtl: %s is still open: its progress (who answered so far, no "
 		        "results) was written to %s and queued for its recipients; the results go "

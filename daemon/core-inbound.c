@@ -323,7 +323,7 @@ static char *round_closed_text(core *c, const coco_campaign *camp, const coco_me
 		strbuf_printf(&b, "Hello %s,\n\n\"%s\" is an announcement, so your message was not "
 		              "recorded as an answer.\n", name, core_round_title(r));
 	else if (occ) {
-		strbuf_printf(&b, "Hello %s,\n\nyou replied to a message of \"%s\" of %s. That "
+		strbuf_printf(&b, "Hello %s,\n\nYou replied to a message of \"%s\" of %s. That "
 		              "round (%s) is closed, so your message was not recorded as an answer.",
 		              name, core_round_title(r), occ, occ);
 		if (rt && rt->state == RS_OPEN && rt->close_at != INT64_MAX &&
@@ -453,6 +453,13 @@ static void on_answer_stored(int result, void *userdata)
 		finish(p->done, p->done_userdata, INBOUND_DONE, 0, NULL,
 		       p->sync_reply ? p->markdown : NULL);
 	pending_free(p);
+}
+
+/* A message as a log line names it: its key (a mail's is its Message-ID, whose domain is the
+ * writer's organisation), except in an anonymous round, where it would say whose it is. */
+static const char *message_key_for_log(const coco_round *r, const inbound_msg *m)
+{
+	return r->anonymous ? "(key withheld: anonymous round)" : m->key;
 }
 
 /* The store key of a record: a keyed hash of the channel's key, whatever bytes that holds
@@ -777,12 +784,12 @@ static void reject_unrecordable(core *c, const inbound_msg *m, const coco_campai
 		                     STORE_LINE_MAX / 1024)
 		         : xasprintf("the store cannot record it (%s)", strerror(-error));
 	_cleanup_free_ char *md =
-		too_long ? xasprintf("Hello %s,\n\nyour message could not be recorded: it is too long "
+		too_long ? xasprintf("Hello %s,\n\nYour message could not be recorded: it is too long "
 		                     "(about %zu KiB, and at most about %d KiB can be kept). Please "
 		                     "send it again, shorter, as a reply to the same message.\n",
 		                     mb->name ? mb->name : mb->id, (line_len + 1023) / 1024,
 		                     STORE_LINE_MAX / 1024)
-		         : xasprintf("Hello %s,\n\nyour message could not be recorded because of a "
+		         : xasprintf("Hello %s,\n\nYour message could not be recorded because of a "
 		                     "problem on our side (%s). It is kept for the administrator to "
 		                     "look at, but it does not count as an answer.\n",
 		                     mb->name ? mb->name : mb->id, strerror(-error));
@@ -828,7 +835,7 @@ static void reject_untagged(core *c, const inbound_msg *m, const coco_campaign *
 		         : xstrdup("No round is open for you right now; you will get an invitation "
 		                   "when the next one opens.\n\n");
 	_cleanup_free_ char *md = xasprintf(
-		"Hello %s,\n\nwe received a message from your address that we could not record: it "
+		"Hello %s,\n\nWe received a message from your address that we could not record: it "
 		"was not a reply to one of our messages, so nothing in it shows that it comes from "
 		"you.\n\n%sIf you did not write to us, you can ignore this message.\n",
 		mb->name ? mb->name : mb->id, what_now);
@@ -947,11 +954,11 @@ void core_receive(core *c, const inbound_msg *m, inbound_done_fn done, void *ud)
 		if (!r) {
 			_cleanup_free_ char *open = open_rounds_list(c, camp, mb);
 			_cleanup_free_ char *md =
-				n == 0 ? xasprintf("Hello %s,\n\nthanks for writing. No round is open for "
+				n == 0 ? xasprintf("Hello %s,\n\nThanks for writing. No round is open for "
 				                   "you right now, so your message was not recorded as an "
 				                   "answer. You will get an invitation when the next one "
 				                   "opens.\n", mb->name ? mb->name : mb->id)
-				       : xasprintf("Hello %s,\n\nthanks for writing. Several rounds are "
+				       : xasprintf("Hello %s,\n\nThanks for writing. Several rounds are "
 				                   "open for you, so I could not tell which one your message "
 				                   "answers, and nothing was recorded:\n\n%s\nPlease reply "
 				                   "to the message of the round you are answering (its "
@@ -985,10 +992,11 @@ void core_receive_answer(core *c, const inbound_msg *m, const coco_campaign *cam
 		const char *who = r->anonymous ? "a member" : mb->id;
 		if (earlier)
 			log_info("%s/%s: message %s from %s answers occurrence %s, which is closed",
-			         camp->id, r->id, m->key, who, ref_occ);
+			         camp->id, r->id, message_key_for_log(r, m), who, ref_occ);
 		else
 			log_info("%s/%s: message %s from %s arrived while the round is %s", camp->id,
-			         r->id, m->key, who, rt ? round_state_names[rt->state] : "unknown");
+			         r->id, message_key_for_log(r, m), who,
+			         rt ? round_state_names[rt->state] : "unknown");
 		reply(c, camp, mb, r->id, r->anonymous, earlier ? ref_occ : rt ? rt->occurrence : NULL,
 		      m, m->subject, md, done, ud);
 		return;
@@ -1041,7 +1049,8 @@ void core_receive_answer(core *c, const inbound_msg *m, const coco_campaign *cam
 
 	if (answer_parse_n_items(ap) == 0) {
 		log_info("%s/%s: message %s from %s not understood (%zu error%s), told them how to "
-		         "answer", camp->id, r->id, m->key, r->anonymous ? "a member" : mb->id,
+		         "answer", camp->id, r->id, message_key_for_log(r, m),
+		         r->anonymous ? "a member" : mb->id,
 		         answer_parse_n_errors(ap), answer_parse_n_errors(ap) == 1 ? "" : "s");
 		reply(c, camp, mb, r->id, r->anonymous, rt->occurrence, m, m->subject, md, done, ud);
 		return;

@@ -174,10 +174,13 @@ static void record_skip(parser *ps, size_t q)
 	r->n_skips++;
 }
 
+/* An idea is one line wherever it goes (a ballot, a confirmation, a Slack button's label): a
+ * paragraph of two lines is one idea in the words of both, joined by a space. */
 static void record_idea(parser *ps, char *text)
 {
 	answer_parse *r = ps->res;
 	ps->n_statements++;
+	strcollapse_ws(text);
 	push_strv(&r->ideas, &r->n_ideas, &r->cap_ideas, text);
 }
 

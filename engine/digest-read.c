@@ -570,24 +570,25 @@ static void apply_answer(tally *t, entry *e, const rec_answer *a)
 	s->state = SLOT_VALUE;
 }
 
-/* An idea as the ballot compares it: outer whitespace trimmed, ASCII lower case. NULL if
- * nothing is left. */
-static char *idea_norm(const char *s, size_t len, const char **ret_start, size_t *ret_len)
+/* An idea as the ballot shows it: whitespace collapsed, so that an idea stored over two lines
+ * (by an older coco) is one line on the ballot and on a button. NULL if nothing is left. */
+static char *idea_text(const char *s, size_t len)
 {
-	while (len && strchr(" \t\r\n\f\v", s[0]))
-		s++, len--;
-	while (len && strchr(" \t\r\n\f\v", s[len - 1]))
-		len--;
-	if (!len)
+	char *t = strcollapse_ws(xstrndup(s, len));
+	if (!*t) {
+		free(t);
 		return NULL;
-	char *norm = xstrndup(s, len);
-	for (char *p = norm; *p; p++)
+	}
+	return t;
+}
+
+/* An idea as the ballot compares it: as shown, ASCII lower case. NULL if nothing is left. */
+static char *idea_norm(const char *s, size_t len)
+{
+	char *norm = idea_text(s, len);
+	for (char *p = norm; p && *p; p++)
 		if (*p >= 'A' && *p <= 'Z')
 			*p = (char)(*p - 'A' + 'a');
-	if (ret_start)
-		*ret_start = s;
-	if (ret_len)
-		*ret_len = len;
 	return norm;
 }
 
@@ -602,7 +603,7 @@ int digest_idea_hash(const char *text, char ret[static 17])
 {
 	if (!text)
 		return -EINVAL;
-	_cleanup_free_ char *norm = idea_norm(text, strlen(text), NULL, NULL);
+	_cleanup_free_ char *norm = idea_norm(text, strlen(text));
 	if (!norm)
 		return -ENODATA;
 	snprintf(ret, 17, "%016llx", (unsigned long long)fnv1a(FNV_SEED, norm, strlen(norm)));
@@ -611,11 +612,10 @@ int digest_idea_hash(const char *text, char ret[static 17])
 
 static void add_idea(tally *t, size_t author, const sv *raw)
 {
-	const char *s;
-	size_t len;
-	char *norm = idea_norm(raw->s, raw->len, &s, &len);
+	char *norm = idea_norm(raw->s, raw->len);
 	if (!norm)
 		return;
+	size_t len = strlen(norm);
 	uint64_t h = fnv1a(FNV_SEED, norm, len);
 	size_t i = smap_find(&t->idea_map, norm, len, h);
 	if (i == SIZE_MAX) {
@@ -625,7 +625,7 @@ static void add_idea(tally *t, size_t author, const sv *raw)
 		i = smap_find(&t->idea_map, hk, strlen(hk), fnv1a(FNV_SEED, hk, strlen(hk)));
 		if (i != SIZE_MAX && t->ideas[i].author == SIZE_MAX) {
 			free(t->ideas[i].text);
-			t->ideas[i].text = xstrndup(s, len);
+			t->ideas[i].text = idea_text(raw->s, raw->len);
 			t->ideas[i].author = author;
 			smap_add(&t->idea_map, norm, len, h, i);
 			t->ideas[i].count++;
@@ -647,7 +647,7 @@ static void add_idea(tally *t, size_t author, const sv *raw)
 		return;
 	}
 	GROW(t->ideas, t->n_ideas, t->cap_ideas);
-	t->ideas[t->n_ideas] = (idea){xstrndup(s, len), author, 1, NULL, 0, 0};
+	t->ideas[t->n_ideas] = (idea){idea_text(raw->s, raw->len), author, 1, NULL, 0, 0};
 	smap_add(&t->idea_map, norm, len, h, t->n_ideas++);
 }
 

@@ -260,12 +260,11 @@ static void split_numeric(cJSON *o, const split_ctx *x, const tally *t, size_t q
 		}
 		dg_add_string(o, "client_mean", dg_tenths(m10[SIDE_CLIENT], false));
 		dg_add_string(o, "provider_mean", dg_tenths(m10[SIDE_PROVIDER], false));
-		/* The gap of the exact means, rounded once; flagged on the value as shown, so that
-		 * a "+1.0" passes a threshold of 1.0. NPS answers span 0–10: twice the points. */
-		size_t nc = n[SIDE_CLIENT], np = n[SIDE_PROVIDER];
-		int64_t g10 = dg_div_round((v[SIDE_CLIENT].sum * (int64_t)np -
-		                            v[SIDE_PROVIDER].sum * (int64_t)nc) * 10,
-		                           (int64_t)(nc * np));
+		/* The gap is the difference of the two means as shown, so that a reader can check
+		 * it: 3.3 and 4.3 (of 3.25 and 4.33) give −1.0, never the exact −1.1. It is
+		 * flagged on that value, so that a "+1.0" passes a threshold of 1.0. NPS answers
+		 * span 0–10: twice the points. */
+		int64_t g10 = m10[SIDE_CLIENT] - m10[SIDE_PROVIDER];
 		int64_t th = (int64_t)x->gap_tenths * (q->kind == QUESTION_NPS ? 2 : 1);
 		add_gap(o, x, g10, th, dg_tenths(g10, true), dg_tenths(th, false));
 	}

@@ -131,7 +131,7 @@ int digest_write(store *st, const char *campaign, const char *name, const char *
                  const char *html);
 
 /* The ideas of a prompt round occurrence in first-seen order, deduplicated (case-insensitive,
- * outer whitespace trimmed; the first spelling is kept): this is the ballot numbering of a
+ * whitespace collapsed, each on one line; the first spelling is kept): this is the ballot numbering of a
  * vote round over it. NULL-terminated; an absent file gives an empty list. */
 int digest_collect_ideas(store *st, const char *campaign, const char *round,
                          const char *occurrence, char ***ret_ideas);

@@ -724,8 +724,11 @@ static int listener_start(http_server *s, listener *l, int fd, const http_config
 	size_t memory = cfg->conn_memory ? cfg->conn_memory : HTTP_CONN_MEMORY_DEFAULT;
 	unsigned timeout = cfg->timeout_sec ? cfg->timeout_sec : HTTP_TIMEOUT_SEC_DEFAULT;
 	/* MHD owns fd from here on: it closes it on failure and at MHD_stop_daemon(). */
+	/* The logger first: MHD says so at start otherwise, and sends what comes before it to
+	 * stderr. */
 	l->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0,
 	                          NULL, NULL, on_access, l,
+	                          MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, l,
 	                          MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
 	                          MHD_OPTION_CONNECTION_LIMIT, conns,
 	                          MHD_OPTION_CONNECTION_MEMORY_LIMIT, memory,
@@ -734,7 +737,6 @@ static int listener_start(http_server *s, listener *l, int fd, const http_config
 	                           * header's colon) or 400 */
 	                          MHD_OPTION_STRICT_FOR_CLIENT, (int)1,
 	                          MHD_OPTION_NOTIFY_COMPLETED, on_completed, l,
-	                          MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, l,
 	                          MHD_OPTION_END);
 	if (!l->mhd)
 		return -EIO;

@@ -212,14 +212,19 @@ static void log_outcome(int level, const char *conn, const cJSON *msg, const cha
 {
 	const cJSON *to = cJSON_GetObjectItemCaseSensitive(msg, "to");
 	const char *member = to ? json_str(to, "member") : NULL;
+	const char *room = to ? json_str(to, "room") : NULL;
 	const char *kind = json_str(msg, "kind");
+	/* A room is named (a channel's id says no one's name); a stranger by no address. */
+	_cleanup_free_ char *whom = member ? xstrdup(member)
+	                            : room ? xasprintf("room %s", room)
+	                                   : xstrdup("someone who is no member");
 	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(msg, "private")))
 		log_internal(level, 0, "spool: %s/%s (%s, private) %s%s%s", conn, id,
 		             kind ? kind : "message", what, error ? ": " : "", error ? error : "");
 	else
 		log_internal(level, 0, "spool: %s/%s (%s to %s) %s%s%s", conn, id,
-		             kind ? kind : "message", member ? member : "?", what,
-		             error ? ": " : "", error ? error : "");
+		             kind ? kind : "message", whom, what, error ? ": " : "",
+		             error ? error : "");
 }
 
 int64_t spool_backoff(unsigned tries)

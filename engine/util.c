@@ -352,6 +352,30 @@ char *strstrip(char *s)
 	return s;
 }
 
+char *strcollapse_ws(char *s)
+{
+	size_t w = 0;
+	bool gap = false;
+	for (size_t r = 0; s[r];) {
+		size_t n = isspace((unsigned char)s[r]) ? 1
+		           : (unsigned char)s[r] == 0xe2 && (unsigned char)s[r + 1] == 0x80 &&
+		                     ((unsigned char)s[r + 2] == 0xa8 || (unsigned char)s[r + 2] == 0xa9)
+		               ? 3
+		               : 0;
+		if (n) {
+			gap = true;
+			r += n;
+			continue;
+		}
+		if (gap && w > 0)
+			s[w++] = ' ';
+		gap = false;
+		s[w++] = s[r++];
+	}
+	s[w] = '\0';
+	return s;
+}
+
 void strv_free(char **v)
 {
 	if (!v)

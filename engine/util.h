@@ -112,3 +112,7 @@ void strv_push(char ***v, char *s); /* takes ownership of s */
 
 /* Trim ASCII whitespace at both ends, in place; returns s. */
 char *strstrip(char *s);
+/* One line of s, in place: every run of whitespace (ASCII, and the Unicode line and paragraph
+ * separators U+2028, U+2029) becomes one space, none at either end; returns s. For text
+ * that must never break a line: an idea on a ballot, a button's label. */
+char *strcollapse_ws(char *s);

@@ -100,11 +100,13 @@ reply_to() { # the Reply-To of the invitation to $1
 	tr -d '\r' <"$inv" | sed -n 's/^Reply-To: *<\{0,1\}\([^>]*\)>\{0,1\}$/\1/p' | head -1
 }
 mail_from() { # mail_from ADDRESS FILE BODY: a reply to the invitation, as an MDA delivers it
+	# (its Message-ID on the writer's domain, as their mail client makes it: a log line that
+	# shows it says whose the answer is)
 	local to
 	to=$(reply_to "$1")
 	[ -n "$to" ] || fail "no invitation with a Reply-To reached $1"
-	printf 'From: %s\r\nTo: %s\r\nSubject: Re: [Harbor retro] Mood check\r\nMessage-ID: <%s@example.org>\r\nDate: Mon, 07 Jan 2030 10:00:00 +0100\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n%s\r\n' \
-		"$1" "$to" "$2" "$3" >"$inbox/tmp/$2"
+	printf 'From: %s\r\nTo: %s\r\nSubject: Re: [Harbor retro] Mood check\r\nMessage-ID: <%s@%s>\r\nDate: Mon, 07 Jan 2030 10:00:00 +0100\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n%s\r\n' \
+		"$1" "$to" "$2" "${1#*@}" "$3" >"$inbox/tmp/$2"
 	mv "$inbox/tmp/$2" "$inbox/new/$2"
 }
 mail_from clara@harbor.example m1 $'1: 2\r\n2: the standups run far too long'
@@ -148,7 +150,12 @@ done
 if grep -qE '(paula|peter)@' <<<"$near"; then fail "the log names a member's address: $near"; fi
 
 # A digest while the round is open: progress only.
-out=$(ctl digest retro mood 2>"$T/digest.err")
+ctl digest retro mood >"$T/digest.out" 2>"$T/digest.err"
+# cococtl says where it wrote the digest, in one line; the digest is in that file.
+[ ! -s "$T/digest.out" ] || fail "cococtl digest printed the digest: $(cat "$T/digest.out")"
+dpath=$(sed -n 's/.* was written to \(.*\) and queued for its recipients.*/\1/p' "$T/digest.err")
+[ -f "$dpath" ] || fail "cococtl digest named no digest file: $(cat "$T/digest.err")"
+out=$(cat "$dpath")
 expect_match "$out" "still open until Thu 10 Jan 2030, 17:00 CET"
 expect_match "$out" "3 of 4 members"
 for w in standups demos "Harbor Foods [0-9]" "Bluepeak [0-9]" median mean Schmidt; do

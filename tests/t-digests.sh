@@ -118,7 +118,13 @@ ctl poll
 wait_for 30 sent conf 4 || fail "four confirmations were not sent: $(cat "$log")"
 
 # An open survey's digest, asked for by the admin: its progress.
-out=$(ctl digest fleet pulse 2>"$T/err")
+ctl digest fleet pulse >"$T/out" 2>"$T/err"
+# cococtl says where it wrote the digest, in one line; the digest is in that file.
+[ ! -s "$T/out" ] || fail "cococtl digest printed the digest: $(cat "$T/out")"
+[ "$(wc -l <"$T/err")" -eq 1 ] || fail "cococtl digest said more than one line: $(cat "$T/err")"
+dpath=$(sed -n 's/.* was written to \(.*\) and queued for its recipients.*/\1/p' "$T/err")
+[ -f "$dpath" ] || fail "cococtl digest named no digest file: $(cat "$T/err")"
+out=$(cat "$dpath")
 expect_match "$out" "^# Progress: Weekly pulse"
 expect_match "$out" "Who answered so far:\*\* Acme Logistics 1 of 2, Northwind 1 of 2\."
 expect_match "$out" "still open until Fri 11 Jan 2030, 17:00 EET: the figures and the answers come with the digest of its close"
@@ -136,7 +142,8 @@ no "the periodic digest" "$per" "live map" "route sheets" "portal login" Aino Gr
 	"Results:"
 
 # The ideas close: the shared idea once, with both who wrote it.
-ctl close fleet/ideas >/dev/null
+out=$(ctl close fleet/ideas)
+expect_match "$out" "^fleet/ideas: occurrence once closed (digest sent)$"
 wait_for 10 test -f "$digests/ideas-once.md" || fail "no digest of the ideas"
 ideas=$(cat "$digests/ideas-once.md")
 expect_match "$ideas" "^# Results: Ideas first"

@@ -112,6 +112,8 @@ page=$(curl -sS -D "$T/get.h" "$url") || fail "GET $url failed"
 grep -q "^HTTP/1.1 200" "$T/get.h" || fail "GET: $(head -1 "$T/get.h")"
 expect_match "$page" '<form method="post">'
 expect_match "$page" 'name="List-Unsubscribe" value="One-Click"'
+# What it stops is the campaign's mail (coco runs campaigns; a survey is one kind of round).
+expect_match "$page" 'no more mail of this campaign'
 grep -qi "^Referrer-Policy: no-referrer" "$T/get.h" || fail "the page may leak its URL in a Referer"
 if unsubscribed ana; then fail "a GET unsubscribed ana"; fi
 [ ! -e "$state/unsubscribed.jsonl" ] || fail "a GET wrote $(cat "$state/unsubscribed.jsonl")"
@@ -133,6 +135,7 @@ code=$(curl -sS -o /dev/null -w '%{http_code}' -d x=y "$url")
 code=$(curl -sS -o "$T/post.html" -w '%{http_code}' -H 'Content-Type: application/x-www-form-urlencoded' \
 	-d List-Unsubscribe=One-Click "$url")
 [ "$code" = 200 ] || fail "the one-click POST got $code: $(cat "$T/post.html"; tail -5 "$T/cocod.log")"
+expect_match "$(cat "$T/post.html")" 'no more mail of this campaign'
 grep -q '"member":"ana"' "$state/unsubscribed.jsonl" || fail "not in the store"
 unsubscribed ana || fail "status does not show ana: $(ctl status)"
 # The multipart/form-data form of the same body (RFC 8058's example) works too.

@@ -48,6 +48,8 @@ Kind=scale
 Text=How clear are the goals?
 Min=1
 Max=5
+MinLabel=not clear
+MaxLabel=crystal clear
 
 [Question "kickoff/role"]
 Kind=choice
@@ -273,6 +275,8 @@ FORM="http://127.0.0.1:$PORT/c/pilot/kickoff/form"
 B=$(cat "$T/body")
 expect_match "$B" '<legend>1. How clear are the goals?'
 expect_match "$B" 'type="radio" id="q1-4" name="q1" value="4"'
+# The scale's ends as the mail words them: "1 = …, 5 = …", not "highest = …".
+expect_match "$B" '<p class="muted">1 = not clear, 5 = crystal clear</p>'
 expect_match "$B" 'type="checkbox" id="q3-b" name="q3" value="b"'
 expect_match "$B" '<textarea id="q4-text" name="q4"'
 CSRF=$(sed -n 's/.*name="csrf" value="\([0-9a-f]*\)".*/\1/p' <<<"$B")

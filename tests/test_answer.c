@@ -518,7 +518,7 @@ static void test_bullets(void **state)
 	assert_string_equal(ideas[3], "four");
 	assert_string_equal(ideas[4], "five");
 	assert_string_equal(ideas[5], "six");
-	assert_string_equal(ideas[6], "wrapped\nover two lines");
+	assert_string_equal(ideas[6], "wrapped over two lines"); /* an idea is one line */
 	assert_string_equal(ideas[7], "-not a bullet");
 	assert_string_equal(ideas[8], "1.5 stars");
 	assert_string_equal(ideas[9], "en dash after a tab");
@@ -735,8 +735,8 @@ static void test_ideas(void **state)
 	assert_int_equal(answer_parse_n_ideas(p), 6);
 	assert_string_equal(ideas[0], "Shorter stand-ups");
 	assert_string_equal(ideas[1], "A shared glossary");
-	assert_string_equal(ideas[2], "Demo days\ncontinued here");
-	assert_string_equal(ideas[3], "A paragraph idea\nover two lines");
+	assert_string_equal(ideas[2], "Demo days continued here");
+	assert_string_equal(ideas[3], "A paragraph idea over two lines");
 	assert_string_equal(ideas[4], "1: numbered, still an idea");
 	assert_string_equal(ideas[5], "heading style");
 	assert_null(ideas[6]);
@@ -994,7 +994,7 @@ static void test_limits(void **state)
 	strbuf_puts(&b, "one more"); /* continues idea 200: still 200 */
 	_cleanup_answer_parse_ answer_parse *r2 = parse(&prompt, 0, b.s);
 	assert_int_equal(answer_parse_n_ideas(r2), 200);
-	assert_string_equal(answer_parse_ideas(r2)[199], "number 200\none more");
+	assert_string_equal(answer_parse_ideas(r2)[199], "number 200 one more");
 	strbuf_puts(&b, "\n\nand one more");
 	_cleanup_answer_parse_ answer_parse *s = parse(&prompt, 0, b.s);
 	assert_int_equal(answer_parse_n_items(s), 0);
@@ -1136,7 +1136,7 @@ static void test_json(void **state)
 	_cleanup_answer_parse_ answer_parse *q =
 	    parse(&prompt, 0, "idea: \"quoted\" ideas\nidea: 🚀 ja äö\n\nline\nbreak");
 	assert_json(q, "{\"answers\":{},\"ideas\":[\"\\\"quoted\\\" ideas\",\"🚀 ja äö\","
-		       "\"line\\nbreak\"],\"votes\":{},\"skips\":[]}");
+		       "\"line break\"],\"votes\":{},\"skips\":[]}");
 
 	_cleanup_answer_parse_ answer_parse *r = parse(&vote, 12, "vote 12 3 12");
 	assert_json(r, "{\"answers\":{},\"ideas\":[],\"votes\":{\"3\":1,\"12\":2},\"skips\":[]}");

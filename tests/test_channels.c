@@ -597,6 +597,53 @@ static void test_confirmation_goes_back_the_way_it_came(void **state)
 	fake_chat_reset();
 }
 
+/* A reminder to send ideas, read by a member in chat and by one in mail, and a reply that
+ * records nothing: each paragraph after the greeting starts with a capital letter and
+ * paragraphs are parted by one blank line, never two (trial 2). */
+static void test_reminder_and_reply_layout(void **state)
+{
+	sim s;
+	clock_set_test(JUN1);
+	fake_chat_reset();
+	sim_start_with(&s, coco_conf, test_channels,
+	               CAMPAIGN_HEAD("Mixed")
+	               "[Round \"ideas\"]\nKind=prompt\nTitle=Ideas\nOpen=2026-06-01 09:00\n"
+	               "Duration=2d\nRemind=-12h\n");
+	run_until(&s, JUN1 + DAY + 22 * HOUR, NULL, NULL);
+	const fake_post *re = fake_chat_find("reminder", "ideas", "eve");
+	assert_non_null(re);
+	_cleanup_free_ char *mail = last_mail(&s, "reminder", "bob");
+	const char *texts[] = {re->msg->markdown, mail};
+	for (size_t i = 0; i < ELEMENTSOF(texts); i++) {
+		expect_in(texts[i], ",\n\nA friendly nudge: **Ideas**");
+		if (strstr(texts[i], "\n\n\n"))
+			fail_msg("two blank lines in a row:\n%s", texts[i]);
+	}
+	answer(&s, "ann", "ideas", NULL, "vote 1");
+	_cleanup_free_ char *nothing = last_mail(&s, "reply", "ann");
+	expect_in(nothing, "we could not record anything");
+	if (strstr(nothing, "\n\n\n"))
+		fail_msg("two blank lines in a row:\n%s", nothing);
+	/* A new mail of Ann's, not a reply: the notice after "Hello Ann Mail," starts a
+	 * sentence. */
+	deliver_mail(&s, "From: Ann Mail <ann@client.example>\r\nTo: coco@provider.example\r\n"
+	                 "Subject: ideas\r\nMessage-ID: <new1@client.example>\r\n"
+	                 "Content-Type: text/plain; charset=utf-8\r\n\r\nidea: more demos\r\n");
+	char **ids = NULL;
+	bool found = false;
+	assert_int_equal(store_list(s.st, "spool/local/cur", &ids), 0);
+	for (char **id = ids; *id && !found; id++) {
+		_cleanup_free_ char *path = xasprintf("spool/local/cur/%s", *id);
+		_cleanup_free_ char *data = read_store(&s, path);
+		found = strstr(data, "Hello Ann Mail,\\n\\nWe received a message from your address");
+	}
+	strv_free(ids);
+	if (!found)
+		fail_msg("no notice to Ann starting \"We received\" after the greeting");
+	sim_finish(&s);
+	fake_chat_reset();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -607,6 +654,7 @@ int main(void)
 		cmocka_unit_test(test_unrecordable_comment_by_chat),
 		cmocka_unit_test(test_message_id_with_quoted_local_part),
 		cmocka_unit_test(test_confirmation_goes_back_the_way_it_came),
+		cmocka_unit_test(test_reminder_and_reply_layout),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -177,7 +177,8 @@ static const char *bar_line(const cJSON *q, int i)
 /* ---- tests ---- */
 
 /* q1 latest values: c1 5 (superseding 2), c2 4, c3 4 | p1 3, p2 3, p3 2. n 6, median
- * (3+4)/2 = 3.5, mean 21/6 = 3.5; client 13/3 = 4.3, provider 8/3 = 2.7, gap 5/3 → +1.7.
+ * (3+4)/2 = 3.5, mean 21/6 = 3.5; client 13/3 = 4.3, provider 8/3 = 2.7, gap 4.3 − 2.7 = +1.6
+ * (the means as shown; the exact 5/3 would be +1.7).
  * q2 (nps): c1 10 (a later record; does not touch q1), c2 9, p1 6; p3's 11 is out of range.
  * Median 9, mean 25/3 = 8.3; 2 client answers → no gap. Prev q1: 3 4 4 5 → 4.0. */
 static void test_survey_figures(void **state)
@@ -207,7 +208,7 @@ static void test_survey_figures(void **state)
 	assert_string_equal(str(q1, "mean"), "3.5");
 	assert_string_equal(str(q1, "client_mean"), "4.3");
 	assert_string_equal(str(q1, "provider_mean"), "2.7");
-	assert_string_equal(str(q1, "gap"), "+1.7");
+	assert_string_equal(str(q1, "gap"), "+1.6");
 	assert_true(flag(q1, "gap_flag"));
 	assert_true(flag(q1, "split_shown"));
 	assert_string_equal(str(q1, "gap_higher"), "Acme higher");
@@ -278,6 +279,35 @@ static void test_survey_figures(void **state)
 
 /* q1: 4 4 4 vs 3 3 3 → exactly +1.0, flagged. q2: 4 4 4 vs 3 3 4 → 2/3 → +0.7, not
  * flagged. q3: 3 client answers but only 2 provider answers → not shown. */
+/* Trial 2's figures: a reader subtracts the means shown and gets the gap shown. q1: client
+ * 3 3 3 4 (3.25, shown 3.3) vs provider 4 4 5 (4.33, shown 4.3): −1.0, not the exact −1.08
+ * rounded (−1.1); flagged, as it reads 1.0. q2: 4 4 5 (4.3) vs 3 4 4 (3.7): +0.6, not +0.7.
+ * The mail and HTML digests, the web view's round page and Slack all show this "gap". */
+static void test_gap_adds_up(void **state)
+{
+	_cleanup_store_ store *st = open_store();
+	put_fixture(tmpdir, "gap", "trial", "gap-rounding.jsonl");
+	_cleanup_digest_ digest *d = compute(st, R_GAP, "trial", NULL);
+	_cleanup_(cjson_freep) cJSON *j = json_of(d);
+	const cJSON *q1 = question(j, 0), *q2 = question(j, 1);
+	assert_string_equal(str(q1, "client_mean"), "3.3");
+	assert_string_equal(str(q1, "provider_mean"), "4.3");
+	assert_string_equal(str(q1, "gap"), "-1.0");
+	assert_true(flag(q1, "gap_flag"));
+	assert_string_equal(str(q2, "client_mean"), "4.3");
+	assert_string_equal(str(q2, "provider_mean"), "3.7");
+	assert_string_equal(str(q2, "gap"), "+0.6");
+	assert_false(flag(q2, "gap_flag"));
+	const char *dirs[] = {"templates", NULL};
+	_cleanup_free_ char *md = NULL, *html = NULL;
+	assert_int_equal(digest_render(d, dirs, &md), 0);
+	assert_int_equal(digest_render_html(d, dirs, &html), 0);
+	if (!strstr(md, "**-1.0**") || !strstr(md, "**+0.6**") || strstr(md, "1.1"))
+		fail_msg("the gaps as the digest shows them:\n%s", md);
+	if (!strstr(html, "<b>-1.0</b>") || !strstr(html, "<b>+0.6</b>"))
+		fail_msg("the gaps as the HTML digest shows them:\n%s", html);
+}
+
 static void test_gap_threshold(void **state)
 {
 	_cleanup_store_ store *st = open_store();
@@ -590,7 +620,7 @@ static void test_render_and_write(void **state)
 	assert_non_null(strstr(part, "<td width=\"100%\" height=\"14\" bgcolor=\"#2b6cb0\"") ||
 	                strstr(part, "bgcolor=\"#2b6cb0\""));
 	assert_non_null(strstr(part, "Split by side withheld: Acme: 2 answers, Widgets: 1 answer"));
-	assert_non_null(strstr(part, "<b>+1.7</b>, Acme higher."));
+	assert_non_null(strstr(part, "<b>+1.6</b>, Acme higher."));
 	assert_non_null(strstr(part, "“Great work” (<i>Ana Alvarez</i>)"));
 	assert_null(strstr(part, "<svg"));
 	assert_null(strstr(part, "<img"));
@@ -951,6 +981,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_survey_figures), cmocka_unit_test(test_gap_threshold),
+		cmocka_unit_test(test_gap_adds_up),
 		cmocka_unit_test(test_anonymous),      cmocka_unit_test(test_prompt_ideas),
 		cmocka_unit_test(test_vote_ranking),   cmocka_unit_test(test_in_progress),
 		cmocka_unit_test(test_render_and_write),

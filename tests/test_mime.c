@@ -227,6 +227,12 @@ static void test_html_to_text(void **state)
 			"<pre>  keep\n  this</pre><!-- unterminated";
 	_cleanup_free_ char *t = mail_html_to_text(h, strlen(h));
 	assert_string_equal(t, "a\nb\nx🍵y &bogus; &amp<link\n  keep\n  this");
+	/* Lists as a mail client shows them: each item on its own line, numbered or bulleted
+	 * (the answer grammar's bullets); a block inside an item stays on the marker's line. */
+	const char *l = "<p>Two ideas:</p><ol start=\"3\"><li>One</li><li><p>Two</p></li><li></li>"
+			"</ol><ul><li>a<ul><li>b</li></ul></li><li>c<br>d</li></ul>x";
+	_cleanup_free_ char *lt = mail_html_to_text(l, strlen(l));
+	assert_string_equal(lt, "Two ideas:\n\n3. One\n4. Two\n\n- a\n- b\n- c\nd\nx");
 	_cleanup_free_ char *e = mail_html_to_text("<", 1);
 	assert_string_equal(e, "");
 	_cleanup_free_ char *s = mail_html_to_text("<script>x", 9);

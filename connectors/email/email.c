@@ -292,7 +292,7 @@ static int on_unsub_get(http_request *req, void *userdata)
 	if (!unsub_token(req))
 		return http_respond_text(req, 404, "not found");
 	return respond_page(req, 200, "Unsubscribe?",
-	                    "You will get no more mail of this survey: no invitations, reminders "
+	                    "You will get no more mail of this campaign: no invitations, reminders "
 	                    "or digests. The organisers can undo it if you ask them.",
 	                    true);
 }
@@ -326,7 +326,7 @@ static void unsub_answer(unsub_req *u)
 	switch (u->status) {
 	case INBOUND_DONE:
 		(void)respond_page(u->req, 200, "Unsubscribed",
-		                   "You will get no more mail of this survey.", false);
+		                   "You will get no more mail of this campaign.", false);
 		break;
 	case INBOUND_REJECTED:
 		(void)respond_page(u->req, 403, "Not a valid link",

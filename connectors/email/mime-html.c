@@ -1,12 +1,14 @@
 /* mime-html: HTML to plain text for HTML-only replies (see mail_html_to_text() in mime.h).
  * libxml2's HTML parser does the tokenising, error recovery and every named and numeric
  * entity of HTML; this file walks the tree without recursion (the parser accepts any depth)
- * and lays the text out: blocks on their own lines, <br> as a line break, whitespace
+ * and lays the text out as a mail client shows it: blocks on their own lines, <br> as a line
+ * break, a list item on a line of its own behind its number (<ol>) or a "- " bullet, whitespace
  * collapsed outside <pre>, script, style, head and title dropped. For a reply it also knows
  * where mail clients put the message replied to, and leaves those elements out of the tree
  * walk, so the quote never reaches the text trimmer (reply.c). */
 #define _GNU_SOURCE /* strcasestr */
 #include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -98,15 +100,34 @@ static bool is_block(const xmlChar *name)
 	static const char *const blocks[] = {
 	    "div", "tr", "li", "ul", "ol",	    "table",   "h1",	 "h2",	   "h3",	 "h4",
 	    "h5",  "h6", "hr", "dt", "blockquote", "pre",	  "dd",	 "section", "article", "header",
-	    "footer", "address", "center", "dl", "fieldset", "form", "nav", "main", "aside",
+	    "footer", "address", "center", "dl", "fieldset", "form", "nav", "main", "aside", "dir",
+	    "menu",
 	};
 	return name_in(name, blocks, ELEMENTSOF(blocks));
 }
 
-/* At least `want` line breaks at the end of b (none at its start). */
-static void ensure_newlines(strbuf *b, size_t want)
+#define LIST_DEPTH_MAX 32
+
+/* The layout under way: <pre> depth, the lists open, and the line that holds only a list
+ * item's marker so far (a block opening inside the item starts no new line: "<li><p>x" is
+ * "- x", as a mail client shows it). */
+typedef struct layout {
+	unsigned pre;
+	size_t lists;                /* lists open, counted also past LIST_DEPTH_MAX */
+	long next[LIST_DEPTH_MAX];   /* per list open: its next item's number, 0 for bullets */
+	const strbuf *marked;        /* the buffer whose last line is a bare marker, or NULL */
+	size_t marker_start, marker_end;
+} layout;
+
+static bool only_marker(const strbuf *b, const layout *lay)
 {
-	if (b->len == 0)
+	return lay->marked == b && b->len == lay->marker_end;
+}
+
+/* At least `want` line breaks at the end of b (none at its start). */
+static void ensure_newlines(strbuf *b, size_t want, const layout *lay)
+{
+	if (b->len == 0 || only_marker(b, lay))
 		return;
 	while (b->len > 0 && b->s[b->len - 1] == ' ')
 		b->s[--b->len] = '\0';
@@ -133,21 +154,65 @@ static void put_text(strbuf *b, const char *t, bool pre)
 	}
 }
 
-/* What an element does to the layout where it opens and where it closes. */
-static void element_edge(strbuf *b, const xmlNode *n, bool opening, unsigned *pre)
+/* An <ol>'s first number: its start="N", else 1. */
+static long list_start(const xmlNode *n)
 {
-	if (strcasecmp((const char *)n->name, "br") == 0) {
+	_cleanup_(xml_freep) xmlChar *v = xmlGetProp(n, (const xmlChar *)"start");
+	if (!v)
+		return 1;
+	char *end;
+	long k = strtol((const char *)v, &end, 10);
+	return end != (char *)v && k >= 0 && k < 1000000 ? k : 1;
+}
+
+/* A list item's marker on a line of its own: "3. " in a numbered list, else "- ". These are
+ * bullets to the answer grammar, so each item of a list of ideas is an idea of its own. */
+static void open_item(strbuf *b, layout *lay)
+{
+	ensure_newlines(b, 1, lay);
+	lay->marker_start = b->len;
+	long *next = lay->lists > 0 && lay->lists <= LIST_DEPTH_MAX ? &lay->next[lay->lists - 1]
+	                                                            : NULL;
+	if (next && *next > 0)
+		strbuf_printf(b, "%ld. ", (*next)++);
+	else
+		strbuf_puts(b, "- ");
+	lay->marked = b;
+	lay->marker_end = b->len;
+}
+
+/* What an element does to the layout where it opens and where it closes. */
+static void element_edge(strbuf *b, const xmlNode *n, bool opening, layout *lay)
+{
+	const char *name = (const char *)n->name;
+	if (strcasecmp(name, "br") == 0) {
 		if (opening) {
 			while (b->len > 0 && b->s[b->len - 1] == ' ')
 				b->s[--b->len] = '\0';
 			strbuf_putc(b, '\n');
 		}
-	} else if (strcasecmp((const char *)n->name, "p") == 0)
-		ensure_newlines(b, 2);
-	else if (is_block(n->name)) {
-		ensure_newlines(b, 1);
-		if (strcasecmp((const char *)n->name, "pre") == 0)
-			*pre = opening ? *pre + 1 : (*pre ? *pre - 1 : 0);
+	} else if (strcasecmp(name, "p") == 0)
+		ensure_newlines(b, 2, lay);
+	else if (strcasecmp(name, "li") == 0) {
+		if (opening)
+			open_item(b, lay);
+		else {
+			if (only_marker(b, lay)) /* an empty item: no bare bullet */
+				b->len = lay->marker_start, b->s[b->len] = '\0';
+			ensure_newlines(b, 1, lay);
+		}
+	} else if (is_block(n->name)) {
+		ensure_newlines(b, 1, lay);
+		bool ol = strcasecmp(name, "ol") == 0;
+		if (ol || strcasecmp(name, "ul") == 0 || strcasecmp(name, "dir") == 0 ||
+		    strcasecmp(name, "menu") == 0) {
+			if (opening && lay->lists++ < LIST_DEPTH_MAX)
+				lay->next[lay->lists - 1] = ol ? list_start(n) : 0;
+			else if (!opening && lay->lists > 0)
+				lay->lists--;
+		}
+		if (strcasecmp(name, "pre") == 0)
+			lay->pre = opening ? lay->pre + 1 : (lay->pre ? lay->pre - 1 : 0);
 	}
 }
 
@@ -166,7 +231,7 @@ static char *html_to_text(const char *h, size_t len, bool drop_quotes, char **re
 				     HTML_PARSE_RECOVER | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |
 					 HTML_PARSE_NONET | HTML_PARSE_COMPACT);
 	xmlNode *top = doc ? xmlDocGetRootElement(doc) : NULL;
-	unsigned pre = 0;
+	layout lay = {};
 
 	/* Depth first, iteratively: enter a node, go down, and on the way back up close the
 	 * elements entered. */
@@ -178,21 +243,21 @@ static char *html_to_text(const char *h, size_t len, bool drop_quotes, char **re
 			if (q == QUOTE_REST && !ret_cut)
 				break;
 			if (q != QUOTE_NONE && !ret_cut)
-				ensure_newlines(out, 1);
+				ensure_newlines(out, 1, &lay);
 			else {
 				if (q == QUOTE_REST)
 					rest = true;
 				else if (q == QUOTE_ELEMENT) {
-					ensure_newlines(out, 1);
+					ensure_newlines(out, 1, &lay);
 					in_quote = n;
 				}
 				if (rest || in_quote)
 					out = &quoted;
 				if (!is_skipped(n->name)) {
-					element_edge(out, n, true, &pre);
+					element_edge(out, n, true, &lay);
 					descend = n->children != NULL;
 					if (!descend)
-						element_edge(out, n, false, &pre);
+						element_edge(out, n, false, &lay);
 				}
 				if (!descend && in_quote == n) {
 					in_quote = NULL;
@@ -201,7 +266,7 @@ static char *html_to_text(const char *h, size_t len, bool drop_quotes, char **re
 			}
 		} else if ((n->type == XML_TEXT_NODE || n->type == XML_CDATA_SECTION_NODE) &&
 			   n->content)
-			put_text(out, (const char *)n->content, pre > 0);
+			put_text(out, (const char *)n->content, lay.pre > 0);
 
 		if (descend) {
 			n = n->children;
@@ -210,11 +275,11 @@ static char *html_to_text(const char *h, size_t len, bool drop_quotes, char **re
 		while (n && n != top && !n->next) {
 			n = n->parent;
 			if (n && n->type == XML_ELEMENT_NODE)
-				element_edge(out, n, false, &pre);
+				element_edge(out, n, false, &lay);
 			if (n && n == in_quote) {
 				in_quote = NULL;
 				out = rest ? &quoted : &kept;
-				ensure_newlines(&quoted, 2);
+				ensure_newlines(&quoted, 2, &lay);
 			}
 		}
 		n = n && n != top ? n->next : NULL;

@@ -407,9 +407,11 @@ static const char *json_string(const cJSON *o, const char *key)
 	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
+/* A button's label is one line: Slack shows a line break in it as it is. */
 static cJSON *button(const char *label, const char *action_id, const char *value)
 {
-	_cleanup_free_ char *l = truncate_utf8(label, BUTTON_TEXT_MAX);
+	_cleanup_free_ char *one = strcollapse_ws(xstrdup(label));
+	_cleanup_free_ char *l = truncate_utf8(one, BUTTON_TEXT_MAX);
 	cJSON *b = cJSON_CreateObject();
 	cJSON_AddStringToObject(b, "type", "button");
 	cJSON_AddItemToObject(b, "text", text_obj("plain_text", l));

@@ -242,6 +242,9 @@ cJSON *web_form_data(channel *c, const coco_campaign *camp, const coco_round *r,
 				add_choice(choices, name, s, s, value_has(cur, s));
 			}
 			cJSON_AddBoolToObject(qj, "is_radio", true);
+			/* The labels' numbers, as the mail has them ("1 = …, 5 = …"). */
+			cJSON_AddNumberToObject(qj, "min", (double)lo);
+			cJSON_AddNumberToObject(qj, "max", (double)hi);
 			if (q->min_label)
 				cJSON_AddStringToObject(qj, "min_label", q->min_label);
 			if (q->max_label)
