@@ -583,6 +583,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	request_free(req);
 }
 
+__attribute__((format(printf, 2, 0)))
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	/* Per-connection trouble a client can cause at will: debug only. */

@@ -114,12 +114,6 @@ static char *recorded_ideas(sim *s, const char *round)
 	return strbuf_steal(&b);
 }
 
-static void expect_in(const char *text, const char *want)
-{
-	if (!text || !strstr(text, want))
-		fail_msg("expected \"%s\" in:\n%s", want, text ? text : "(nothing)");
-}
-
 static void test_outlook_list_of_ideas(void **state)
 {
 	sim s;
