@@ -354,14 +354,13 @@ int core_send_member(core *c, const outbound *o)
 		.in_reply_to = (char *)o->in_reply_to,
 		.unsubscribe = unsub,
 		.prompt = (cJSON *)o->prompt,
+		.private_msg = o->private_msg,
 	};
 	cJSON *msg = NULL;
 	int k = channel_msg_to_json(&m, &msg);
 	if (k < 0)
 		return log_error_errno(k, "%s: cannot make %s for %s: %m", o->camp->id, o->kind,
 		                       o->private_msg ? "a member (private)" : o->to->id);
-	if (o->private_msg)
-		cJSON_AddTrueToObject(msg, "private");
 
 	int r = spool_enqueue(c->sp, ch->name, msg, NULL);
 	cJSON_Delete(msg);

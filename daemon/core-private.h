@@ -127,6 +127,9 @@ const char *core_conversation_lookup(core *c, const char *channel, const char *r
 /* The occurrence of the round that message was about, or NULL (not about one, or recorded
  * before the index kept occurrences). */
 const char *core_conversation_occurrence(core *c, const char *channel, const char *remote_id);
+/* Whether that message was private (a confirmation of an anonymous answer): 1 yes, 0 no,
+ * -ENOENT for a message the index does not know. */
+int core_conversation_private(core *c, const char *channel, const char *remote_id);
 
 
 typedef struct outbound {

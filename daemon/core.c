@@ -1029,6 +1029,7 @@ static char *conversation_key(const char *chan, const char *remote_id)
 typedef struct conversation {
 	char *ref;
 	char *occ; /* or NULL */
+	bool private_msg; /* a confirmation of an anonymous answer (its bounce names no one) */
 } conversation;
 
 static void conversation_free(void *p)
@@ -1042,7 +1043,7 @@ static void conversation_free(void *p)
 }
 
 static void conversation_put(core *c, const char *chan, const char *remote, const char *ref,
-                             const char *occ)
+                             const char *occ, bool private_msg)
 {
 	_cleanup_free_ char *k = conversation_key(chan, remote);
 	/* A hash: one entry for every message sent, looked up for every one. */
@@ -1050,6 +1051,7 @@ static void conversation_put(core *c, const char *chan, const char *remote, cons
 	conversation *v = xcalloc(1, sizeof *v);
 	v->ref = xstrdup(ref);
 	v->occ = occ ? xstrdup(occ) : NULL;
+	v->private_msg = private_msg;
 	(void)strmap_put(c->conversations, k, v);
 }
 
@@ -1060,7 +1062,8 @@ static int on_conversation_line(const char *line, size_t len, void *userdata)
 	const char *ch = core_json_str(o, "channel"), *remote = core_json_str(o, "remote"),
 	           *ref = core_json_str(o, "conversation");
 	if (ch && remote && ref)
-		conversation_put(c, ch, remote, ref, core_json_str(o, "occurrence"));
+		conversation_put(c, ch, remote, ref, core_json_str(o, "occurrence"),
+		                 cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "private")));
 	cJSON_Delete(o);
 	return 0;
 }
@@ -1085,14 +1088,21 @@ const char *core_conversation_occurrence(core *c, const char *chan, const char *
 	return v ? v->occ : NULL;
 }
 
+int core_conversation_private(core *c, const char *chan, const char *remote_id)
+{
+	const conversation *v = conversation_entry(c, chan, remote_id);
+	return v ? v->private_msg : -ENOENT;
+}
+
 void core_note_sent(const char *chan, const cJSON *msg, const char *remote_id, void *userdata)
 {
 	core *c = userdata;
 	const char *ref = core_json_str(msg, "conversation");
 	const char *occ = core_json_str(msg, "occurrence");
+	bool private_msg = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(msg, "private"));
 	if (!ref || !remote_id || core_conversation_lookup(c, chan, remote_id))
 		return;
-	conversation_put(c, chan, remote_id, ref, occ);
+	conversation_put(c, chan, remote_id, ref, occ, private_msg);
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddNumberToObject(o, "v", 1);
 	cJSON_AddStringToObject(o, "channel", chan);
@@ -1100,6 +1110,8 @@ void core_note_sent(const char *chan, const cJSON *msg, const char *remote_id, v
 	cJSON_AddStringToObject(o, "conversation", ref);
 	if (occ)
 		cJSON_AddStringToObject(o, "occurrence", occ);
+	if (private_msg)
+		cJSON_AddTrueToObject(o, "private");
 	_cleanup_free_ char *line = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	/* Committed with the next group commit; a crash before it loses the entry, and a reply
