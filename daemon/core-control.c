@@ -266,10 +266,10 @@ static int cmd_digest(core *c, const cJSON *req, cJSON **ret, char **ret_error)
 		saved = rt->occurrence;
 		rt->occurrence = rt->prev_occurrence;
 	}
-	_cleanup_free_ char *md = NULL, *html = NULL;
+	_cleanup_free_ char *md = NULL, *html = NULL, *chat_md = NULL;
 	int64_t lines;
 	char **comments = comments_since(c, camp->id, ct->comments_seen, &lines);
-	int r = compile_round_digest(c, camp, ct, rt, comments, &md, &html);
+	int r = compile_round_digest(c, camp, ct, rt, comments, &md, &html, &chat_md);
 	strv_free(comments);
 	/* A round still open gets a progress report of its own name (and spool ids): the
 	 * digest of its close must still go out when it closes. */
@@ -289,7 +289,7 @@ static int cmd_digest(core *c, const cJSON *req, cJSON **ret, char **ret_error)
 		                       rid);
 		return r;
 	}
-	r = publish_digest(c, camp, campaign_find_round(camp, rid), name, md, html);
+	r = publish_digest(c, camp, campaign_find_round(camp, rid), name, md, html, chat_md);
 	if (r >= 0) {
 		ct->last_digest = clock_now();
 		ct->comments_seen = lines;

@@ -491,7 +491,7 @@ static int recompute_digest(forget_job *j, const coco_round *r, round_rt *cur, c
 	tmp.answered = NULL;
 	char **comments = old_comments(j, old_md);
 	int k = compile_round_digest(c, &copy, ct_find(c, j->camp->id), &tmp, comments, ret_md,
-	                             NULL);
+	                             NULL, NULL);
 	strv_free(comments);
 	free(members);
 	return k;

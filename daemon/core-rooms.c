@@ -104,7 +104,7 @@ static bool digest_for_all(const coco_campaign *camp, const coco_round *r)
 
 void core_post_room_digest(core *c, const coco_campaign *camp, const coco_round *r,
                            const char *name, const char *subject, const char *md,
-                           const char *html)
+                           const char *html, const char *chat_md)
 {
 	bool all = digest_for_all(camp, r);
 	for (size_t i = 0; i < c->n_channels; i++) {
@@ -127,8 +127,8 @@ void core_post_room_digest(core *c, const coco_campaign *camp, const coco_round 
 			.round = (char *)"digest",
 			.room = (char *)room,
 			.subject = (char *)subject,
-			.markdown = (char *)md,
-			.html = (char *)html,
+			.markdown = (char *)(chat_md && core_channel_is_chat(c, ch) ? chat_md : md),
+			.html = (char *)(chat_md && core_channel_is_chat(c, ch) ? NULL : html),
 		};
 		(void)queue(c, ch, &m);
 	}

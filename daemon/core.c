@@ -476,19 +476,20 @@ static coco_campaign *campaign_without_forgotten(core *c, const coco_campaign *c
 
 static int compile_digest_of(core *c, const coco_campaign *camp, campaign_rt *ct,
                              round_rt *rt, char **const comments, char **ret_md,
-                             char **ret_html);
+                             char **ret_html, char **ret_chat_md);
 
 /* Compiles the digest of one round occurrence into markdown and, if ret_html, the HTML
  * fragment of the mail's HTML part (not written, not sent). */
 int compile_round_digest(core *c, const coco_campaign *camp, campaign_rt *ct,
                                 round_rt *rt, char **const comments, char **ret_md,
-                                char **ret_html)
+                                char **ret_html, char **ret_chat_md)
 {
 	const coco_round *r = campaign_find_round(camp, rt->id);
 	if (!r || !rt->occurrence)
 		return -ENOENT;
 	coco_campaign *without = campaign_without_forgotten(c, camp, r, rt->occurrence);
-	int k = compile_digest_of(c, without ? without : camp, ct, rt, comments, ret_md, ret_html);
+	int k = compile_digest_of(c, without ? without : camp, ct, rt, comments, ret_md, ret_html,
+	                          ret_chat_md);
 	if (without) {
 		free(without->members);
 		free(without);
@@ -498,7 +499,7 @@ int compile_round_digest(core *c, const coco_campaign *camp, campaign_rt *ct,
 
 static int compile_digest_of(core *c, const coco_campaign *camp, campaign_rt *ct,
                              round_rt *rt, char **const comments, char **ret_md,
-                             char **ret_html)
+                             char **ret_html, char **ret_chat_md)
 {
 	const coco_round *r = campaign_find_round(camp, rt->id);
 	char **ballot = core_ballot(c, camp, r, rt);
@@ -531,6 +532,10 @@ static int compile_digest_of(core *c, const coco_campaign *camp, campaign_rt *ct
 	/* Without digest.html (an older template directory) the HTML part is cmark's. */
 	if (k >= 0 && ret_html && digest_render_html(d, (const char *const *)c->tdirs, ret_html) < 0)
 		*ret_html = NULL;
+	/* Without it (an error in a template of the admin's), chat channels get the mail's. */
+	if (k >= 0 && ret_chat_md &&
+	    digest_render_chat(d, (const char *const *)c->tdirs, ret_chat_md) < 0)
+		*ret_chat_md = NULL;
 	digest_free(d);
 	if (k < 0)
 		return log_error_errno(k, "%s/%s: cannot render the digest: %m", camp->id, r->id);
@@ -552,7 +557,8 @@ char *core_digest_personal(core *c, const coco_campaign *camp, const coco_member
 /* Writes a digest to the store and queues it for the recipients, each with their own link
  * to the web view when [Web] BaseUrl= is set (the stored copy has the page's address). */
 int publish_digest(core *c, const coco_campaign *camp, const coco_round *r,
-                          const char *name, const char *md, const char *html_body)
+                          const char *name, const char *md, const char *html_body,
+                          const char *chat_md)
 {
 	_cleanup_free_ char *subject = xasprintf("[%s] Digest: %s", camp->title ? camp->title : camp->id,
 	                                         r ? core_round_title(r) : "this week");
@@ -569,11 +575,15 @@ int publish_digest(core *c, const coco_campaign *camp, const coco_round *r,
 		if (!core_digest_recipient(camp, r, m))
 			continue;
 		_cleanup_free_ char *id = core_message_id(c, "digest", camp->id, name, m->id);
-		_cleanup_free_ char *md_m = core_digest_personal(c, camp, m, md, false);
-		_cleanup_free_ char *html_m = core_digest_personal(c, camp, m, html, true);
+		/* On a chat channel, the chat's text (no mail signature) and no HTML part. */
+		bool chat = chat_md &&
+		            core_channel_is_chat(c, core_member_channel(c, camp, m, "digest"));
+		const char *text = chat ? chat_md : md, *html_text = chat ? NULL : html;
+		_cleanup_free_ char *md_m = core_digest_personal(c, camp, m, text, false);
+		_cleanup_free_ char *html_m = core_digest_personal(c, camp, m, html_text, true);
 		outbound o = {.camp = camp, .to = m, .kind = "digest", .round = "digest",
 		              .tag_round = tag_round, .id = id, .subject = subject,
-		              .markdown = md_m ? md_m : md, .html = html_m ? html_m : html};
+		              .markdown = md_m ? md_m : text, .html = html_m ? html_m : html_text};
 		int k2 = core_send_member(c, &o);
 		if (k2 < 0)
 			failed = k2;
@@ -582,7 +592,7 @@ int publish_digest(core *c, const coco_campaign *camp, const coco_round *r,
 		else if (k2 == SPOOL_QUEUED)
 			n++;
 	}
-	core_post_room_digest(c, camp, r, name, subject, md, html);
+	core_post_room_digest(c, camp, r, name, subject, md, html, chat_md);
 	log_info("%s: digest %s written to campaigns/%s/digests/%s.md, queued for %u recipient%s",
 	         camp->id, name, camp->id, name, n, n == 1 ? "" : "s");
 	if (dup > 0)
@@ -600,12 +610,12 @@ static int round_finish(core *c, const coco_campaign *camp, campaign_rt *ct, rou
 	if (r && r->kind != ROUND_ANNOUNCE && (!camp->digest.set || camp->digest.on_close)) {
 		int64_t lines;
 		char **comments = comments_since(c, camp->id, ct->comments_seen, &lines);
-		_cleanup_free_ char *md = NULL, *html = NULL;
-		int k = compile_round_digest(c, camp, ct, rt, comments, &md, &html);
+		_cleanup_free_ char *md = NULL, *html = NULL, *chat_md = NULL;
+		int k = compile_round_digest(c, camp, ct, rt, comments, &md, &html, &chat_md);
 		strv_free(comments);
 		if (k >= 0) {
 			_cleanup_free_ char *name = xasprintf("%s-%s", rt->id, rt->occurrence);
-			k = publish_digest(c, camp, r, name, md, html);
+			k = publish_digest(c, camp, r, name, md, html, chat_md);
 		}
 		if (k < 0) {
 			ct->retry_at = clock_now() + 60;
@@ -775,7 +785,7 @@ static int compile_closed_digest(core *c, const coco_campaign *camp, campaign_rt
 		if (saved_prev && STREQ(saved_prev, occ))
 			rt->prev_occurrence = NULL;
 	}
-	int k = compile_round_digest(c, camp, ct, rt, comments, ret_md, ret_html);
+	int k = compile_round_digest(c, camp, ct, rt, comments, ret_md, ret_html, NULL);
 	rt->occurrence = saved_occ;
 	rt->prev_occurrence = saved_prev;
 	rt->state = saved_state;
@@ -842,7 +852,7 @@ int periodic_digest(core *c, const coco_campaign *camp, campaign_rt *ct)
 			continue;
 		_cleanup_free_ char *one = NULL, *one_html = NULL;
 		if (compile_round_digest(c, camp, ct, rt, n == 0 ? comments : NULL, &one,
-		                         &one_html) < 0)
+		                         &one_html, NULL) < 0)
 			continue;
 		add_section(&md, &html, &html_ok, one, one_html);
 		n++;
@@ -850,6 +860,10 @@ int periodic_digest(core *c, const coco_campaign *camp, campaign_rt *ct)
 	strv_free(comments);
 	ct->in_periodic = false;
 	_cleanup_free_ char *end = NULL; /* the comment hint and the footer, once at the end */
+	_cleanup_free_ char *chat_md = NULL, *chat_end = NULL; /* the same for chat channels */
+	if (n > 0 && digest_render_end_for(camp, (const char *const *)c->tdirs, core_web_base(c),
+	                                   true, &chat_end) >= 0)
+		chat_md = xasprintf("%s%s", md.s ? md.s : "", chat_end);
 	if (n > 0 && digest_render_end(camp, (const char *const *)c->tdirs,
 	                                    core_web_base(c), &end) >= 0) {
 		strbuf_puts(&md, end);
@@ -862,7 +876,7 @@ int periodic_digest(core *c, const coco_campaign *camp, campaign_rt *ct)
 		coco_localtime lt = {0};
 		(void)schedule_utc_to_local(clock_now(), camp->timezone, &lt, NULL);
 		_cleanup_free_ char *name = xasprintf("periodic-%04d-%02d-%02d", lt.year, lt.month, lt.day);
-		k = publish_digest(c, camp, NULL, name, md.s, html_ok ? html.s : NULL);
+		k = publish_digest(c, camp, NULL, name, md.s, html_ok ? html.s : NULL, chat_md);
 		if (k >= 0) {
 			ct->last_digest = clock_now();
 			ct->comments_seen = lines;

@@ -106,6 +106,9 @@ int digest_render(const digest *d, const char *const *template_dirs, char **ret_
  * tables with cell widths and background colours, which Gmail and Outlook keep: no images,
  * SVG, scripts or style sheets. Errors as for digest_render(). */
 int digest_render_html(const digest *d, const char *const *template_dirs, char **ret_html);
+/* digest_render() for a chat channel: the data has `chat` true, so the default templates
+ * leave out what only mail can do (the signature, "reply to this mail"). */
+int digest_render_chat(const digest *d, const char *const *template_dirs, char **ret_markdown);
 char *digest_html_document(const char *title, const char *body);
 
 /* Renders digest-end.md (the comment hint and the footer) for campaign: the end of a periodic
@@ -113,6 +116,9 @@ char *digest_html_document(const char *title, const char *body);
  * is the campaign's page (BASE/c/CAMPAIGN/). Errors as for digest_render(). */
 int digest_render_end(const coco_campaign *campaign, const char *const *template_dirs,
                       const char *web_base, char **ret_markdown);
+/* The same with `chat` true in its data when chat (for a chat channel). */
+int digest_render_end_for(const coco_campaign *campaign, const char *const *template_dirs,
+                          const char *web_base, bool chat, char **ret_markdown);
 
 /* The web view's page of a campaign (path NULL) or of a page in it ("ROUND/OCCURRENCE"),
  * without a member's query: BASE/c/CAMPAIGN/PATH. Malloc'd. */
