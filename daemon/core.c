@@ -1031,6 +1031,9 @@ int core_set_config(core *c, const coco_config *cfg)
 /* ---- the conversation index: a channel's remote id → the conversation it belongs to ---- */
 
 #define CONVERSATIONS "conversations.jsonl"
+/* How long an entry of the index is kept after the message was sent, unless its round
+ * occurrence is still open (docs/store-format.md). */
+#define CONVERSATION_KEEP_DAYS 90
 
 static char *conversation_key(const char *chan, const char *remote_id)
 {
@@ -1069,17 +1072,77 @@ static void conversation_put(core *c, const char *chan, const char *remote, cons
 	(void)strmap_put(c->conversations, k, v);
 }
 
+/* Whether the round occurrence a conversation reference and occurrence name is open now. */
+static bool conversation_open(core *c, const char *ref, const char *occ)
+{
+	core_tag t;
+	if (!occ || strlen(ref) != SECRET_TAG_LEN || !core_tags_find(c->tags, c->cfg, ref, &t) ||
+	    !t.round)
+		return false;
+	campaign_rt *ct = ct_find(c, t.camp->id);
+	round_rt *rt = ct ? rt_find(ct, t.round->id) : NULL;
+	return rt && rt->state == RS_OPEN && rt->occurrence && STREQ(rt->occurrence, occ);
+}
+
+typedef struct conversation_load {
+	core *c;
+	int64_t now;
+	strbuf kept;   /* the lines kept, for the compacted file */
+	size_t n_dropped, n_stamped;
+} conversation_load;
+
+/* Loads one line of the index, unless it is past CONVERSATION_KEEP_DAYS and its round
+ * occurrence is not open: a reply to a message that old finds its round by its reference,
+ * or not at all. A line without "at" (written before it was kept) gets now. */
 static int on_conversation_line(const char *line, size_t len, void *userdata)
 {
-	core *c = userdata;
+	conversation_load *x = userdata;
+	core *c = x->c;
 	cJSON *o = cJSON_ParseWithLength(line, len);
 	const char *ch = core_json_str(o, "channel"), *remote = core_json_str(o, "remote"),
-	           *ref = core_json_str(o, "conversation");
-	if (ch && remote && ref)
-		conversation_put(c, ch, remote, ref, core_json_str(o, "occurrence"),
-		                 cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "private")));
+	           *ref = core_json_str(o, "conversation"), *occ = core_json_str(o, "occurrence");
+	int64_t at = core_json_i64(o, "at", INT64_MIN);
+	if (!ch || !remote || !ref) {
+		x->n_dropped++;
+		cJSON_Delete(o);
+		return 0;
+	}
+	if (at == INT64_MIN) {
+		cJSON_AddNumberToObject(o, "at", (double)x->now);
+		x->n_stamped++;
+	} else if (x->now - at > CONVERSATION_KEEP_DAYS * INT64_C(86400) &&
+	           !conversation_open(c, ref, occ)) {
+		x->n_dropped++;
+		cJSON_Delete(o);
+		return 0;
+	}
+	conversation_put(c, ch, remote, ref, occ,
+	                 cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "private")));
+	_cleanup_free_ char *text = cJSON_PrintUnformatted(o);
+	strbuf_printf(&x->kept, "%s\n", text);
 	cJSON_Delete(o);
 	return 0;
+}
+
+/* Loads the conversation index and, when lines expired (or lacked "at"), writes it again
+ * with the lines kept: a new file made durable and renamed over the old one
+ * (store_replace()), so a crash leaves either file whole. Called at start, before anything
+ * is appended to it. */
+static void conversations_load(core *c)
+{
+	conversation_load x = {.c = c, .now = clock_now()};
+	int r = store_scan(c->st, CONVERSATIONS, on_conversation_line, &x);
+	if (r >= 0 && (x.n_dropped > 0 || x.n_stamped > 0)) {
+		r = store_replace(c->st, CONVERSATIONS, x.kept.s ? x.kept.s : "", x.kept.len);
+		if (r < 0)
+			log_warning_errno(r, "cannot compact %s (it is tried again at the next "
+			                  "start): %m", CONVERSATIONS);
+		else if (x.n_dropped > 0)
+			log_info("%s: %zu entr%s older than %d days dropped, %zu kept", CONVERSATIONS,
+			         x.n_dropped, x.n_dropped == 1 ? "y" : "ies", CONVERSATION_KEEP_DAYS,
+			         strmap_size(c->conversations));
+	}
+	strbuf_done(&x.kept);
 }
 
 static const conversation *conversation_entry(core *c, const char *chan, const char *remote_id)
@@ -1119,6 +1182,7 @@ void core_note_sent(const char *chan, const cJSON *msg, const char *remote_id, v
 	conversation_put(c, chan, remote_id, ref, occ, private_msg);
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddNumberToObject(o, "v", 1);
+	cJSON_AddNumberToObject(o, "at", (double)clock_now());
 	cJSON_AddStringToObject(o, "channel", chan);
 	cJSON_AddStringToObject(o, "remote", remote_id);
 	cJSON_AddStringToObject(o, "conversation", ref);
@@ -1146,12 +1210,13 @@ int core_new(const coco_config *cfg, store *st, spool *sp, const secret *key,
 		strv_push(&c->tdirs, xstrdup(template_dirs[i]));
 	c->tcache = template_cache_new(c->tdirs);
 	c->conversations = strmap_new();
-	(void)store_scan(st, CONVERSATIONS, on_conversation_line, c);
 	int r = core_set_config(c, cfg);
 	if (r < 0) {
 		core_free(c);
 		return r;
 	}
+	/* After the configuration: whether a round occurrence is open decides what stays. */
+	conversations_load(c);
 	*ret = c;
 	return 0;
 }
