@@ -36,6 +36,17 @@ static void done_now(inbound_done_fn done, void *ud, int error)
 	done(&res, ud);
 }
 
+/* Whether the bounced message was private (see log_outcome() in engine/spool.c): the
+ * conversation index says so for a message it knows; one it does not know (its entry lost
+ * to a crash, or pruned) is taken as private when it was about an anonymous round. */
+static bool bounce_is_private(core *c, const inbound_msg *m, const core_tag *tag)
+{
+	int r = m->thread ? core_conversation_private(c, m->channel, m->thread) : -ENOENT;
+	if (r >= 0)
+		return r > 0;
+	return tag->round && tag->round->anonymous;
+}
+
 void core_receive_bounce(core *c, const inbound_msg *m, inbound_done_fn done, void *ud)
 {
 	const inbound_bounce *b = m->bounce;
@@ -52,9 +63,17 @@ void core_receive_bounce(core *c, const inbound_msg *m, inbound_done_fn done, vo
 		done_now(done, ud, 0);
 		return;
 	}
-	log_warning("%s: mail to member %s at %s bounced (%s%s%s): see cococtl status", camp->id,
-	            mb->id, addr, b->status ? b->status : "no status", b->diagnostic ? ": " : "",
-	            b->diagnostic ? b->diagnostic : "");
+	if (bounce_is_private(c, m, &tag))
+		/* Neither the member nor the address, nor the server's words (they quote the
+		 * address): next to the line saying an anonymous answer was recorded, they would
+		 * say whose it is. cococtl status shows the failing address. */
+		log_warning("%s: a private message (the confirmation of an anonymous answer) "
+		            "bounced (%s): see cococtl status", camp->id,
+		            b->status ? b->status : "no status");
+	else
+		log_warning("%s: mail to member %s at %s bounced (%s%s%s): see cococtl status",
+		            camp->id, mb->id, addr, b->status ? b->status : "no status",
+		            b->diagnostic ? ": " : "", b->diagnostic ? b->diagnostic : "");
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddNumberToObject(o, "v", 1);
 	cJSON_AddNumberToObject(o, "at", (double)clock_now());

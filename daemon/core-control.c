@@ -266,10 +266,10 @@ static int cmd_digest(core *c, const cJSON *req, cJSON **ret, char **ret_error)
 		saved = rt->occurrence;
 		rt->occurrence = rt->prev_occurrence;
 	}
-	_cleanup_free_ char *md = NULL, *html = NULL;
+	_cleanup_free_ char *md = NULL, *html = NULL, *chat_md = NULL;
 	int64_t lines;
 	char **comments = comments_since(c, camp->id, ct->comments_seen, &lines);
-	int r = compile_round_digest(c, camp, ct, rt, comments, &md, &html);
+	int r = compile_round_digest(c, camp, ct, rt, comments, &md, &html, &chat_md);
 	_cleanup_free_ char *room_md = r >= 0 ? core_room_digest(c, camp, ct, rt, comments) : NULL;
 	strv_free(comments);
 	/* A round still open gets a progress report of its own name (and spool ids): the
@@ -290,7 +290,8 @@ static int cmd_digest(core *c, const cJSON *req, cJSON **ret, char **ret_error)
 		                       rid);
 		return r;
 	}
-	r = publish_digest(c, camp, campaign_find_round(camp, rid), name, md, html, room_md);
+	r = publish_digest(c, camp, campaign_find_round(camp, rid), name, md, html, chat_md,
+	                   room_md);
 	if (r >= 0) {
 		ct->last_digest = clock_now();
 		ct->comments_seen = lines;

@@ -8,7 +8,8 @@
  *  - the compiled digests that held them: a round digest of an occurrence that is no
  *    longer open is computed again from the store without the member (comments shown in
  *    it are taken back from its old text, minus theirs); any other digest (periodic ones,
- *    the digest of an occurrence still open) loses every line naming or quoting them;
+ *    the digest of an occurrence still open) loses every line naming or quoting them,
+ *    except that a list of proposers naming others too only loses their name;
  *  - spooled messages: those addressed to them become tombstones (spool_forget), those to
  *    others that quote them are given the new digest text, or lose the lines that quote;
  *  - copies the connectors keep (the local connector's maildirs), through a hook the
@@ -42,6 +43,7 @@ typedef struct forget_job {
 	char pseudo[SECRET_PSEUDO_LEN + 1];
 	const coco_round *round; /* while an answers file is rewritten */
 	char **phrases;          /* what a line naming or quoting the member holds */
+	char **names;            /* those of phrases that name them (name, addresses) */
 	char **addresses;        /* e-mail addresses and chat ids, for rejected mail and connectors */
 	cJSON *touched;          /* {"round/occurrence": true}: occurrences that held their records */
 	cJSON *digests;          /* spool id of a digest to someone else → its new Markdown */
@@ -68,9 +70,19 @@ static void add_phrase(char ***v, const char *s)
 		add_phrase(v, md);
 }
 
-static bool line_has(const forget_job *j, const char *line, size_t len)
+static bool strv_has(char *const *v, const char *s)
 {
-	for (char **p = j->phrases; p && *p; p++) {
+	for (; v && *v; v++)
+		if (STREQ(*v, s))
+			return true;
+	return false;
+}
+
+static bool has_phrase(char *const *phrases, char *const *except, const char *line, size_t len)
+{
+	for (char *const *p = phrases; p && *p; p++) {
+		if (strv_has(except, *p))
+			continue;
 		size_t n = strlen(*p);
 		for (size_t i = 0; i + n <= len; i++)
 			if (strncasecmp(line + i, *p, n) == 0)
@@ -79,18 +91,106 @@ static bool line_has(const forget_job *j, const char *line, size_t len)
 	return false;
 }
 
-/* Text without the lines that name or quote the member; NULL if there were none. */
+static bool line_has(const forget_job *j, const char *line, size_t len)
+{
+	return has_phrase(j->phrases, NULL, line, len);
+}
+
+static bool is_name_char(char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+	       (unsigned char)ch >= 0x80;
+}
+
+static bool starts_with(const char *s, const char *end, const char *prefix)
+{
+	size_t n = strlen(prefix);
+	return (size_t)(end - s) >= n && strncmp(s, prefix, n) == 0;
+}
+
+static bool ends_with(const char *start, const char *s, const char *suffix)
+{
+	size_t n = strlen(suffix);
+	return (size_t)(s - start) >= n && strncmp(s - n, suffix, n) == 0;
+}
+
+/* A digest names everyone who proposed an idea in one list ("A and B", "A, B and C",
+ * digest.c's idea_names()): a line whose only trace of the member is their name in such a
+ * list keeps the line and the others' names, without theirs ("B", "B and C"). The line
+ * without that name, or NULL when their name stands alone there (the line is theirs). */
+static char *drop_name_from_list(const forget_job *j, const char *line, size_t len)
+{
+	_cleanup_free_ char *cur = xstrndup(line, len);
+	for (char **p = j->names; p && *p; p++) {
+		size_t n = strlen(*p);
+		for (;;) {
+			char *end = cur + strlen(cur), *hit = NULL;
+			for (char *q = cur; q + n <= end; q++)
+				if (strncasecmp(q, *p, n) == 0 && (q == cur || !is_name_char(q[-1])) &&
+				    !is_name_char(q[n])) {
+					hit = q;
+					break;
+				}
+			if (!hit)
+				break;
+			char *after = hit + n;
+			strbuf b = {0};
+			if (starts_with(after, end, ", ")) {
+				/* "A, B and C" → "B and C"; "X, A, B" → "X, B" */
+				strbuf_add(&b, cur, (size_t)(hit - cur));
+				strbuf_puts(&b, after + 2);
+			} else if (starts_with(after, end, " and ") && ends_with(cur, hit, ", ")) {
+				/* "X, A and B" → "X and B" */
+				strbuf_add(&b, cur, (size_t)(hit - 2 - cur));
+				strbuf_puts(&b, after);
+			} else if (starts_with(after, end, " and ")) {
+				/* "A and B" → "B" */
+				strbuf_add(&b, cur, (size_t)(hit - cur));
+				strbuf_puts(&b, after + 5);
+			} else if (ends_with(cur, hit, " and ")) {
+				/* "B and A" → "B"; "X, B and A" → "X and B" */
+				char *start = hit - 5, *comma = NULL;
+				for (char *q = start; q > cur && !comma; q--)
+					if (q[-1] == ',' && q[0] == ' ')
+						comma = q - 1;
+					else if (!is_name_char(q[-1]) && q[-1] != ' ' && q[-1] != '.' &&
+					         q[-1] != '-' && q[-1] != '\'')
+						break;
+				if (comma) {
+					strbuf_add(&b, cur, (size_t)(comma - cur));
+					strbuf_puts(&b, " and ");
+					strbuf_add(&b, comma + 2, (size_t)(start - comma - 2));
+				} else
+					strbuf_add(&b, cur, (size_t)(start - cur));
+				strbuf_puts(&b, after);
+			} else
+				return NULL; /* their name alone: the line is about them */
+			free(cur);
+			cur = strbuf_steal(&b);
+		}
+	}
+	return TAKE_PTR(cur);
+}
+
+/* Text without the lines that name or quote the member (and with their name taken out of
+ * the lists of proposers that name others too); NULL if nothing changed. */
 static char *filter_lines(const forget_job *j, const char *text)
 {
 	strbuf out = {0};
 	bool changed = false;
 	for (const char *line = text, *end; *line; line = end + (*end ? 1 : 0)) {
 		end = strchrnul(line, '\n');
-		if (line_has(j, line, (size_t)(end - line))) {
+		size_t len = (size_t)(end - line);
+		if (line_has(j, line, len)) {
 			changed = true;
-			continue;
-		}
-		strbuf_add(&out, line, (size_t)(end - line));
+			/* Their words, or their name on its own: the line goes. */
+			_cleanup_free_ char *rest = has_phrase(j->phrases, j->names, line, len)
+			                                    ? NULL : drop_name_from_list(j, line, len);
+			if (!rest || line_has(j, rest, strlen(rest)))
+				continue;
+			strbuf_puts(&out, rest);
+		} else
+			strbuf_add(&out, line, len);
 		if (*end)
 			strbuf_putc(&out, '\n');
 	}
@@ -391,7 +491,7 @@ static int recompute_digest(forget_job *j, const coco_round *r, round_rt *cur, c
 	tmp.answered = NULL;
 	char **comments = old_comments(j, old_md);
 	int k = compile_round_digest(c, &copy, ct_find(c, j->camp->id), &tmp, comments, ret_md,
-	                             NULL);
+	                             NULL, NULL);
 	strv_free(comments);
 	free(members);
 	return k;
@@ -565,8 +665,12 @@ static int forget_campaign(forget_job *j)
 	const coco_member *m = j->m;
 	secret_pseudonym(&c->key, j->camp->id, m->id, j->pseudo);
 	add_phrase(&j->phrases, m->name ? m->name : m->id);
-	for (size_t i = 0; i < m->n_emails; i++) {
+	for (size_t i = 0; i < m->n_emails; i++)
 		add_phrase(&j->phrases, m->emails[i]);
+	/* Everything so far names them (the name as written and as in Markdown). */
+	for (char **p = j->phrases; p && *p; p++)
+		strv_push(&j->names, xstrdup(*p));
+	for (size_t i = 0; i < m->n_emails; i++) {
 		strv_push(&j->addresses, xstrdup(m->emails[i]));
 	}
 	if (m->slack_id)
@@ -661,6 +765,7 @@ int core_forget(core *c, const char *who, cJSON **ret, char **ret_error)
 			*ret_error = xasprintf("erasing %s in %s failed half-way (%s); run it again",
 			                       who, camp->id, strerror(-r));
 		strv_free(j.phrases);
+		strv_free(j.names);
 		strv_free(j.addresses);
 		cJSON_Delete(j.touched);
 		cJSON_Delete(j.digests);

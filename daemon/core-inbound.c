@@ -301,11 +301,12 @@ static char *reply_subject(const char *subject, const char *fallback)
 }
 
 /* The campaign's footer (footer.md) under a message that is no round's message. */
-static void add_footer(core *c, const coco_campaign *camp, const coco_member *mb,
-                       const coco_round *r, round_rt *rt, strbuf *b)
+static void add_footer(core *c, const channel_ops *ch, const coco_campaign *camp,
+                       const coco_member *mb, const coco_round *r, round_rt *rt, strbuf *b)
 {
 	cJSON *data = core_round_data(c, camp, r, rt, mb);
 	cJSON_DeleteItemFromObjectCaseSensitive(data, "form_link");
+	core_chat_data(c, ch, camp, r, rt, data);
 	_cleanup_free_ char *footer = NULL;
 	if (core_render(c, "footer.md", data, &footer) >= 0)
 		strbuf_puts(b, footer);
@@ -314,8 +315,9 @@ static void add_footer(core *c, const coco_campaign *camp, const coco_member *mb
 
 /* What a member hears who answered a round that does not take answers now: an
  * announcement, a closed round, or (occ) an earlier occurrence than the current one. */
-static char *round_closed_text(core *c, const coco_campaign *camp, const coco_member *mb,
-                               const coco_round *r, round_rt *rt, const char *occ)
+static char *round_closed_text(core *c, const channel_ops *ch, const coco_campaign *camp,
+                               const coco_member *mb, const coco_round *r, round_rt *rt,
+                               const char *occ)
 {
 	strbuf b = {0};
 	const char *name = mb->name ? mb->name : mb->id;
@@ -356,7 +358,7 @@ static char *round_closed_text(core *c, const coco_campaign *camp, const coco_me
 		              until ? until : "");
 	}
 	if (rt)
-		add_footer(c, camp, mb, r, rt, &b);
+		add_footer(c, ch, camp, mb, r, rt, &b);
 	return strbuf_steal(&b);
 }
 
@@ -987,7 +989,8 @@ void core_receive_answer(core *c, const inbound_msg *m, const coco_campaign *cam
 	bool earlier = rt && rt->occurrence && ref_occ && !STREQ(ref_occ, rt->occurrence);
 	if (!rt || !rt->occurrence || earlier || (rt->state != RS_OPEN && rt->state != RS_SCHEDULED) ||
 	    r->kind == ROUND_ANNOUNCE) {
-		_cleanup_free_ char *md = round_closed_text(c, camp, mb, r, rt,
+		_cleanup_free_ char *md = round_closed_text(c, core_running_channel(c, m->channel),
+		                                            camp, mb, r, rt,
 		                                            earlier ? ref_occ : NULL);
 		const char *who = r->anonymous ? "a member" : mb->id;
 		if (earlier)
@@ -1026,6 +1029,8 @@ void core_receive_answer(core *c, const inbound_msg *m, const coco_campaign *cam
 
 	/* What was understood and what was not, said back in one message. */
 	cJSON *data = core_round_data(c, camp, r, rt, mb);
+	/* Said back on the channel the answer came through: a chat one shows its command. */
+	core_chat_data(c, core_running_channel(c, m->channel), camp, r, rt, data);
 	_cleanup_free_ char *conf = answer_confirmation(ap);
 	cJSON_AddStringToObject(data, "confirmation", conf);
 	confirmation_data(data, ap, ballot);

@@ -116,11 +116,20 @@ static char *chat_round_ref(core *c, const coco_campaign *camp, const coco_round
 	return xstrdup(r->id);
 }
 
+static bool data_has(const cJSON *data, const char *key)
+{
+	return cJSON_IsString(cJSON_GetObjectItemCaseSensitive(data, key));
+}
+
 void core_chat_data(core *c, const channel_ops *ch, const coco_campaign *camp,
                     const coco_round *r, round_rt *rt, cJSON *data)
 {
 	const char *cmd = ch && ch->command ? ch->command(c->cfg) : NULL;
-	if (!cmd || !*cmd || r->kind == ROUND_ANNOUNCE)
+	if (!cmd || !*cmd)
+		return;
+	/* A chat message carries no mail-only text (the signature, "forward this mail"). */
+	cJSON_AddBoolToObject(data, "chat", true);
+	if (r->kind == ROUND_ANNOUNCE)
 		return;
 	_cleanup_free_ char *ref = chat_round_ref(c, camp, r);
 	_cleanup_free_ char *line = core_answer_command(c, camp, r, rt, ref,
@@ -135,6 +144,22 @@ void core_chat_data(core *c, const channel_ops *ch, const coco_campaign *camp,
 	}
 	cJSON_AddBoolToObject(data, "chat_buttons",
 	                      (ch->caps & CHANNEL_BUTTONS) && round_has_buttons(r));
+	/* The one-text help of a reply with errors, in the chat's form. */
+	_cleanup_free_ char *how = xasprintf("Answer like this: %s%s%s", answer,
+	                                     data_has(data, "chat_skip") ? "\nTo skip a question: "
+	                                                                 : "",
+	                                     data_has(data, "chat_skip")
+	                                             ? cJSON_GetObjectItemCaseSensitive(
+	                                                       data, "chat_skip")->valuestring
+	                                             : "");
+	cJSON_DeleteItemFromObjectCaseSensitive(data, "how_to_answer");
+	cJSON_AddStringToObject(data, "how_to_answer", how);
+}
+
+bool core_channel_is_chat(core *c, const channel_ops *ch)
+{
+	const char *cmd = ch && ch->command ? ch->command(c->cfg) : NULL;
+	return cmd && *cmd;
 }
 
 static cJSON *member_json(const coco_member *m)
@@ -365,14 +390,13 @@ int core_send_member(core *c, const outbound *o)
 		.in_reply_to = (char *)o->in_reply_to,
 		.unsubscribe = unsub,
 		.prompt = (cJSON *)o->prompt,
+		.private_msg = o->private_msg,
 	};
 	cJSON *msg = NULL;
 	int k = channel_msg_to_json(&m, &msg);
 	if (k < 0)
 		return log_error_errno(k, "%s: cannot make %s for %s: %m", o->camp->id, o->kind,
 		                       o->private_msg ? "a member (private)" : o->to->id);
-	if (o->private_msg)
-		cJSON_AddTrueToObject(msg, "private");
 
 	int r = spool_enqueue(c->sp, ch->name, msg, NULL);
 	cJSON_Delete(msg);

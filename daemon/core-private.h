@@ -128,6 +128,9 @@ const char *core_conversation_lookup(core *c, const char *channel, const char *r
 /* The occurrence of the round that message was about, or NULL (not about one, or recorded
  * before the index kept occurrences). */
 const char *core_conversation_occurrence(core *c, const char *channel, const char *remote_id);
+/* Whether that message was private (a confirmation of an anonymous answer): 1 yes, 0 no,
+ * -ENOENT for a message the index does not know. */
+int core_conversation_private(core *c, const char *channel, const char *remote_id);
 
 
 typedef struct outbound {
@@ -176,9 +179,13 @@ const channel_ops *core_running_channel(core *c, const char *name);
  * web view go into messages only when something answers them. */
 const char *core_web_base(core *c);
 /* For a message of round r that channel ch carries: when ch declares a chat command
- * (channel_ops.command), adds how to answer there to the template data: chat_command
- * ("/coco"), chat_answer (the whole command line), chat_skip (with an optional question)
- * and chat_buttons (the message shows buttons). Nothing for other channels. */
+ * (channel_ops.command), adds `chat` (true: no mail-only text, docs/templates.md) and, but
+ * for an announcement, how to answer there: chat_command ("/coco"), chat_answer (the whole
+ * command line), chat_skip (with an optional question), chat_buttons (the message shows
+ * buttons), and how_to_answer in the chat's form. Nothing for other channels. */
+/* Whether ch is a chat channel (it declares a chat command): its messages carry no mail-only
+ * text. */
+bool core_channel_is_chat(core *c, const channel_ops *ch);
 void core_chat_data(core *c, const channel_ops *ch, const coco_campaign *camp,
                     const coco_round *r, round_rt *rt, cJSON *data);
 int core_send_round_message(core *c, const coco_campaign *camp, const coco_round *r,
@@ -218,17 +225,20 @@ void round_remind(core *c, const coco_campaign *camp, campaign_rt *ct, round_rt 
 #define CORE_DIGEST_LINK_DAYS 30
 char *core_digest_personal(core *c, const coco_campaign *camp, const coco_member *m,
                            const char *text, bool html);
-/* ret_html (may be NULL): the HTML part's fragment, from digest.html. */
+/* ret_html (may be NULL): the HTML part's fragment, from digest.html; ret_chat_md (may be
+ * NULL): the Markdown for chat channels (digest_render_chat()). */
 int compile_round_digest(core *c, const coco_campaign *camp, campaign_rt *ct, round_rt *rt,
-                         char **const comments, char **ret_md, char **ret_html);
-/* The room copy of an occurrence's digest (compile_round_digest() with ct->for_room), or
- * NULL when the campaign has no room or it cannot be compiled. */
+                         char **const comments, char **ret_md, char **ret_html,
+                         char **ret_chat_md);
+/* The room copy of an occurrence's digest (compile_round_digest() with ct->for_room: no
+ * member's link, for chat), or NULL when the campaign has no room or it cannot be compiled. */
 char *core_room_digest(core *c, const coco_campaign *camp, campaign_rt *ct, round_rt *rt,
                        char **const comments);
-/* html: the HTML fragment(s) to send beside md, or NULL for md through cmark; room_md: the
- * copy for the campaign's rooms (core_room_digest()), or NULL: none posted. */
+/* html: the HTML fragment(s) to send beside md, or NULL for md through cmark; chat_md (or
+ * NULL: md): the text for members reached on a chat channel; room_md: the copy for the
+ * campaign's rooms (core_room_digest()), or NULL: none posted. */
 int publish_digest(core *c, const coco_campaign *camp, const coco_round *r, const char *name,
-                   const char *md, const char *html, const char *room_md);
+                   const char *md, const char *html, const char *chat_md, const char *room_md);
 /* Compiles and sends the digest of the campaign's open rounds; returns how many rounds it
  * covered (0: none open, nothing sent). */
 int periodic_digest(core *c, const coco_campaign *camp, campaign_rt *ct);

@@ -476,19 +476,20 @@ static coco_campaign *campaign_without_forgotten(core *c, const coco_campaign *c
 
 static int compile_digest_of(core *c, const coco_campaign *camp, campaign_rt *ct,
                              round_rt *rt, char **const comments, char **ret_md,
-                             char **ret_html);
+                             char **ret_html, char **ret_chat_md);
 
 /* Compiles the digest of one round occurrence into markdown and, if ret_html, the HTML
  * fragment of the mail's HTML part (not written, not sent). */
 int compile_round_digest(core *c, const coco_campaign *camp, campaign_rt *ct,
                                 round_rt *rt, char **const comments, char **ret_md,
-                                char **ret_html)
+                                char **ret_html, char **ret_chat_md)
 {
 	const coco_round *r = campaign_find_round(camp, rt->id);
 	if (!r || !rt->occurrence)
 		return -ENOENT;
 	coco_campaign *without = campaign_without_forgotten(c, camp, r, rt->occurrence);
-	int k = compile_digest_of(c, without ? without : camp, ct, rt, comments, ret_md, ret_html);
+	int k = compile_digest_of(c, without ? without : camp, ct, rt, comments, ret_md, ret_html,
+	                          ret_chat_md);
 	if (without) {
 		free(without->members);
 		free(without);
@@ -498,7 +499,7 @@ int compile_round_digest(core *c, const coco_campaign *camp, campaign_rt *ct,
 
 static int compile_digest_of(core *c, const coco_campaign *camp, campaign_rt *ct,
                              round_rt *rt, char **const comments, char **ret_md,
-                             char **ret_html)
+                             char **ret_html, char **ret_chat_md)
 {
 	const coco_round *r = campaign_find_round(camp, rt->id);
 	char **ballot = core_ballot(c, camp, r, rt);
@@ -532,6 +533,10 @@ static int compile_digest_of(core *c, const coco_campaign *camp, campaign_rt *ct
 	/* Without digest.html (an older template directory) the HTML part is cmark's. */
 	if (k >= 0 && ret_html && digest_render_html(d, (const char *const *)c->tdirs, ret_html) < 0)
 		*ret_html = NULL;
+	/* Without it (an error in a template of the admin's), chat channels get the mail's. */
+	if (k >= 0 && ret_chat_md &&
+	    digest_render_chat(d, (const char *const *)c->tdirs, ret_chat_md) < 0)
+		*ret_chat_md = NULL;
 	digest_free(d);
 	if (k < 0)
 		return log_error_errno(k, "%s/%s: cannot render the digest: %m", camp->id, r->id);
@@ -557,17 +562,18 @@ char *core_room_digest(core *c, const coco_campaign *camp, campaign_rt *ct, roun
 {
 	if (!core_has_room(c, camp))
 		return NULL;
-	char *md = NULL;
+	_cleanup_free_ char *md = NULL;
+	char *chat_md = NULL;
 	ct->for_room = true;
-	if (compile_round_digest(c, camp, ct, rt, comments, &md, NULL) < 0)
-		md = NULL;
+	if (compile_round_digest(c, camp, ct, rt, comments, &md, NULL, &chat_md) < 0)
+		chat_md = NULL;
 	ct->for_room = false;
-	return md;
+	return chat_md;
 }
 
 int publish_digest(core *c, const coco_campaign *camp, const coco_round *r,
                           const char *name, const char *md, const char *html_body,
-                          const char *room_md)
+                          const char *chat_md, const char *room_md)
 {
 	_cleanup_free_ char *subject = xasprintf("[%s] Digest: %s", camp->title ? camp->title : camp->id,
 	                                         r ? core_round_title(r) : "this week");
@@ -584,11 +590,15 @@ int publish_digest(core *c, const coco_campaign *camp, const coco_round *r,
 		if (!core_digest_recipient(camp, r, m))
 			continue;
 		_cleanup_free_ char *id = core_message_id(c, "digest", camp->id, name, m->id);
-		_cleanup_free_ char *md_m = core_digest_personal(c, camp, m, md, false);
-		_cleanup_free_ char *html_m = core_digest_personal(c, camp, m, html, true);
+		/* On a chat channel, the chat's text (no mail signature) and no HTML part. */
+		bool chat = chat_md &&
+		            core_channel_is_chat(c, core_member_channel(c, camp, m, "digest"));
+		const char *text = chat ? chat_md : md, *html_text = chat ? NULL : html;
+		_cleanup_free_ char *md_m = core_digest_personal(c, camp, m, text, false);
+		_cleanup_free_ char *html_m = core_digest_personal(c, camp, m, html_text, true);
 		outbound o = {.camp = camp, .to = m, .kind = "digest", .round = "digest",
 		              .tag_round = tag_round, .id = id, .subject = subject,
-		              .markdown = md_m ? md_m : md, .html = html_m ? html_m : html};
+		              .markdown = md_m ? md_m : text, .html = html_m ? html_m : html_text};
 		int k2 = core_send_member(c, &o);
 		if (k2 < 0)
 			failed = k2;
@@ -616,13 +626,13 @@ static int round_finish(core *c, const coco_campaign *camp, campaign_rt *ct, rou
 	if (r && r->kind != ROUND_ANNOUNCE && (!camp->digest.set || camp->digest.on_close)) {
 		int64_t lines;
 		char **comments = comments_since(c, camp->id, ct->comments_seen, &lines);
-		_cleanup_free_ char *md = NULL, *html = NULL;
-		int k = compile_round_digest(c, camp, ct, rt, comments, &md, &html);
+		_cleanup_free_ char *md = NULL, *html = NULL, *chat_md = NULL;
+		int k = compile_round_digest(c, camp, ct, rt, comments, &md, &html, &chat_md);
 		_cleanup_free_ char *room_md = k >= 0 ? core_room_digest(c, camp, ct, rt, comments) : NULL;
 		strv_free(comments);
 		if (k >= 0) {
 			_cleanup_free_ char *name = xasprintf("%s-%s", rt->id, rt->occurrence);
-			k = publish_digest(c, camp, r, name, md, html, room_md);
+			k = publish_digest(c, camp, r, name, md, html, chat_md, room_md);
 		}
 		if (k < 0) {
 			ct->retry_at = clock_now() + 60;
@@ -796,7 +806,7 @@ static int compile_closed_digest(core *c, const coco_campaign *camp, campaign_rt
 		if (saved_prev && STREQ(saved_prev, occ))
 			rt->prev_occurrence = NULL;
 	}
-	int k = compile_round_digest(c, camp, ct, rt, comments, ret_md, ret_html);
+	int k = compile_round_digest(c, camp, ct, rt, comments, ret_md, ret_html, NULL);
 	rt->occurrence = saved_occ;
 	rt->prev_occurrence = saved_prev;
 	rt->state = saved_state;
@@ -863,7 +873,7 @@ int periodic_digest(core *c, const coco_campaign *camp, campaign_rt *ct)
 			continue;
 		_cleanup_free_ char *one = NULL, *one_html = NULL;
 		if (compile_round_digest(c, camp, ct, rt, n == 0 ? comments : NULL, &one,
-		                         &one_html) < 0)
+		                         &one_html, NULL) < 0)
 			continue;
 		add_section(&md, &html, &html_ok, one, one_html);
 		n++;
@@ -871,13 +881,17 @@ int periodic_digest(core *c, const coco_campaign *camp, campaign_rt *ct)
 	strv_free(comments);
 	ct->in_periodic = false;
 	_cleanup_free_ char *end = NULL; /* the comment hint and the footer, once at the end */
-	/* The room's copy: the same sections (they carry no link), its own end. */
-	_cleanup_free_ char *room_end = NULL, *room_md = NULL;
+	/* The copies for chat channels and for the campaign's rooms: the same sections (they
+	 * carry no link), their own end. */
+	_cleanup_free_ char *chat_md = NULL, *chat_end = NULL, *room_md = NULL, *room_end = NULL;
+	if (n > 0 && digest_render_end(camp, (const char *const *)c->tdirs, core_web_base(c),
+	                               false, true, &chat_end) >= 0)
+		chat_md = xasprintf("%s%s", md.s ? md.s : "", chat_end);
 	if (n > 0 && core_has_room(c, camp) &&
-	    digest_render_end(camp, (const char *const *)c->tdirs, NULL, true, &room_end) >= 0)
-		room_md = xasprintf("%s%s", md.s, room_end);
+	    digest_render_end(camp, (const char *const *)c->tdirs, NULL, true, true, &room_end) >= 0)
+		room_md = xasprintf("%s%s", md.s ? md.s : "", room_end);
 	if (n > 0 && digest_render_end(camp, (const char *const *)c->tdirs,
-	                                    core_web_base(c), false, &end) >= 0) {
+	                                    core_web_base(c), false, false, &end) >= 0) {
 		strbuf_puts(&md, end);
 		_cleanup_free_ char *end_html = NULL;
 		if (digest_markdown_to_html(end, &end_html) >= 0)
@@ -888,7 +902,8 @@ int periodic_digest(core *c, const coco_campaign *camp, campaign_rt *ct)
 		coco_localtime lt = {0};
 		(void)schedule_utc_to_local(clock_now(), camp->timezone, &lt, NULL);
 		_cleanup_free_ char *name = xasprintf("periodic-%04d-%02d-%02d", lt.year, lt.month, lt.day);
-		k = publish_digest(c, camp, NULL, name, md.s, html_ok ? html.s : NULL, room_md);
+		k = publish_digest(c, camp, NULL, name, md.s, html_ok ? html.s : NULL, chat_md,
+		                   room_md);
 		if (k >= 0) {
 			ct->last_digest = clock_now();
 			ct->comments_seen = lines;
@@ -1043,6 +1058,9 @@ int core_set_config(core *c, const coco_config *cfg)
 /* ---- the conversation index: a channel's remote id → the conversation it belongs to ---- */
 
 #define CONVERSATIONS "conversations.jsonl"
+/* How long an entry of the index is kept after the message was sent, unless its round
+ * occurrence is still open (docs/store-format.md). */
+#define CONVERSATION_KEEP_DAYS 90
 
 static char *conversation_key(const char *chan, const char *remote_id)
 {
@@ -1055,6 +1073,7 @@ static char *conversation_key(const char *chan, const char *remote_id)
 typedef struct conversation {
 	char *ref;
 	char *occ; /* or NULL */
+	bool private_msg; /* a confirmation of an anonymous answer (its bounce names no one) */
 } conversation;
 
 static void conversation_free(void *p)
@@ -1068,7 +1087,7 @@ static void conversation_free(void *p)
 }
 
 static void conversation_put(core *c, const char *chan, const char *remote, const char *ref,
-                             const char *occ)
+                             const char *occ, bool private_msg)
 {
 	_cleanup_free_ char *k = conversation_key(chan, remote);
 	/* A hash: one entry for every message sent, looked up for every one. */
@@ -1076,19 +1095,81 @@ static void conversation_put(core *c, const char *chan, const char *remote, cons
 	conversation *v = xcalloc(1, sizeof *v);
 	v->ref = xstrdup(ref);
 	v->occ = occ ? xstrdup(occ) : NULL;
+	v->private_msg = private_msg;
 	(void)strmap_put(c->conversations, k, v);
 }
 
+/* Whether the round occurrence a conversation reference and occurrence name is open now. */
+static bool conversation_open(core *c, const char *ref, const char *occ)
+{
+	core_tag t;
+	if (!occ || strlen(ref) != SECRET_TAG_LEN || !core_tags_find(c->tags, c->cfg, ref, &t) ||
+	    !t.round)
+		return false;
+	campaign_rt *ct = ct_find(c, t.camp->id);
+	round_rt *rt = ct ? rt_find(ct, t.round->id) : NULL;
+	return rt && rt->state == RS_OPEN && rt->occurrence && STREQ(rt->occurrence, occ);
+}
+
+typedef struct conversation_load {
+	core *c;
+	int64_t now;
+	strbuf kept;   /* the lines kept, for the compacted file */
+	size_t n_dropped, n_stamped;
+} conversation_load;
+
+/* Loads one line of the index, unless it is past CONVERSATION_KEEP_DAYS and its round
+ * occurrence is not open: a reply to a message that old finds its round by its reference,
+ * or not at all. A line without "at" (written before it was kept) gets now. */
 static int on_conversation_line(const char *line, size_t len, void *userdata)
 {
-	core *c = userdata;
+	conversation_load *x = userdata;
+	core *c = x->c;
 	cJSON *o = cJSON_ParseWithLength(line, len);
 	const char *ch = core_json_str(o, "channel"), *remote = core_json_str(o, "remote"),
-	           *ref = core_json_str(o, "conversation");
-	if (ch && remote && ref)
-		conversation_put(c, ch, remote, ref, core_json_str(o, "occurrence"));
+	           *ref = core_json_str(o, "conversation"), *occ = core_json_str(o, "occurrence");
+	int64_t at = core_json_i64(o, "at", INT64_MIN);
+	if (!ch || !remote || !ref) {
+		x->n_dropped++;
+		cJSON_Delete(o);
+		return 0;
+	}
+	if (at == INT64_MIN) {
+		cJSON_AddNumberToObject(o, "at", (double)x->now);
+		x->n_stamped++;
+	} else if (x->now - at > CONVERSATION_KEEP_DAYS * INT64_C(86400) &&
+	           !conversation_open(c, ref, occ)) {
+		x->n_dropped++;
+		cJSON_Delete(o);
+		return 0;
+	}
+	conversation_put(c, ch, remote, ref, occ,
+	                 cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "private")));
+	_cleanup_free_ char *text = cJSON_PrintUnformatted(o);
+	strbuf_printf(&x->kept, "%s\n", text);
 	cJSON_Delete(o);
 	return 0;
+}
+
+/* Loads the conversation index and, when lines expired (or lacked "at"), writes it again
+ * with the lines kept: a new file made durable and renamed over the old one
+ * (store_replace()), so a crash leaves either file whole. Called at start, before anything
+ * is appended to it. */
+static void conversations_load(core *c)
+{
+	conversation_load x = {.c = c, .now = clock_now()};
+	int r = store_scan(c->st, CONVERSATIONS, on_conversation_line, &x);
+	if (r >= 0 && (x.n_dropped > 0 || x.n_stamped > 0)) {
+		r = store_replace(c->st, CONVERSATIONS, x.kept.s ? x.kept.s : "", x.kept.len);
+		if (r < 0)
+			log_warning_errno(r, "cannot compact %s (it is tried again at the next "
+			                  "start): %m", CONVERSATIONS);
+		else if (x.n_dropped > 0)
+			log_info("%s: %zu entr%s older than %d days dropped, %zu kept", CONVERSATIONS,
+			         x.n_dropped, x.n_dropped == 1 ? "y" : "ies", CONVERSATION_KEEP_DAYS,
+			         strmap_size(c->conversations));
+	}
+	strbuf_done(&x.kept);
 }
 
 static const conversation *conversation_entry(core *c, const char *chan, const char *remote_id)
@@ -1111,21 +1192,31 @@ const char *core_conversation_occurrence(core *c, const char *chan, const char *
 	return v ? v->occ : NULL;
 }
 
+int core_conversation_private(core *c, const char *chan, const char *remote_id)
+{
+	const conversation *v = conversation_entry(c, chan, remote_id);
+	return v ? v->private_msg : -ENOENT;
+}
+
 void core_note_sent(const char *chan, const cJSON *msg, const char *remote_id, void *userdata)
 {
 	core *c = userdata;
 	const char *ref = core_json_str(msg, "conversation");
 	const char *occ = core_json_str(msg, "occurrence");
+	bool private_msg = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(msg, "private"));
 	if (!ref || !remote_id || core_conversation_lookup(c, chan, remote_id))
 		return;
-	conversation_put(c, chan, remote_id, ref, occ);
+	conversation_put(c, chan, remote_id, ref, occ, private_msg);
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddNumberToObject(o, "v", 1);
+	cJSON_AddNumberToObject(o, "at", (double)clock_now());
 	cJSON_AddStringToObject(o, "channel", chan);
 	cJSON_AddStringToObject(o, "remote", remote_id);
 	cJSON_AddStringToObject(o, "conversation", ref);
 	if (occ)
 		cJSON_AddStringToObject(o, "occurrence", occ);
+	if (private_msg)
+		cJSON_AddTrueToObject(o, "private");
 	_cleanup_free_ char *line = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	/* Committed with the next group commit; a crash before it loses the entry, and a reply
@@ -1146,12 +1237,13 @@ int core_new(const coco_config *cfg, store *st, spool *sp, const secret *key,
 		strv_push(&c->tdirs, xstrdup(template_dirs[i]));
 	c->tcache = template_cache_new(c->tdirs);
 	c->conversations = strmap_new();
-	(void)store_scan(st, CONVERSATIONS, on_conversation_line, c);
 	int r = core_set_config(c, cfg);
 	if (r < 0) {
 		core_free(c);
 		return r;
 	}
+	/* After the configuration: whether a round occurrence is open decides what stays. */
+	conversations_load(c);
 	*ret = c;
 	return 0;
 }

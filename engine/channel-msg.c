@@ -76,6 +76,8 @@ int channel_msg_to_json(const channel_msg *m, cJSON **ret)
 	put(o, "unsubscribe", m->unsubscribe);
 	if (m->prompt)
 		cJSON_AddItemToObject(o, "prompt", cJSON_Duplicate(m->prompt, true));
+	if (m->private_msg)
+		cJSON_AddTrueToObject(o, "private");
 	*ret = o;
 	return 0;
 }
@@ -134,6 +136,7 @@ int channel_msg_from_json(const cJSON *o, channel_msg **ret)
 	const cJSON *prompt = cJSON_GetObjectItemCaseSensitive(o, "prompt");
 	if (cJSON_IsObject(prompt))
 		m->prompt = cJSON_Duplicate(prompt, true);
+	m->private_msg = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "private"));
 	if (!m->id || !m->kind || !m->campaign || !m->round || !m->subject || !has_recipient(m)) {
 		channel_msg_free(m);
 		return -EINVAL;

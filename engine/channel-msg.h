@@ -43,6 +43,10 @@ typedef struct channel_msg {
 	 * member's address on that channel (a mail's List-Unsubscribe). */
 	char *unsubscribe;
 	cJSON *prompt;      /* the prompt as data, or NULL */
+	/* About an anonymous answer (its confirmation): a channel's log lines and error texts
+	 * name neither the member nor their address, which next to the line saying an
+	 * anonymous answer was recorded would say whose it is ("private" in the JSON). */
+	bool private_msg;
 } channel_msg;
 
 channel_msg *channel_msg_free(channel_msg *m);

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <libical/ical.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -471,12 +472,11 @@ static void p_emails(ctx *c, const key_def *k, const char *v, void *obj, unsigne
 		for (size_t i = 0; i < m->n_emails; i++)
 			if (STREQ(m->emails[i], *p))
 				owner = m->id;
-		for (size_t i = 0; c->camp && !owner && i < c->camp->c->n_members; i++) {
-			const coco_member *o = &c->camp->c->members[i];
-			for (size_t j = 0; o != m && j < o->n_emails; j++)
-				if (STREQ(o->emails[j], *p))
-					owner = o->id;
-		}
+		camp_build *b = c->camp;
+		size_t at = !owner && b && b->member_emails
+		                    ? (size_t)(uintptr_t)strmap_get(b->member_emails, *p) : 0;
+		if (at && &b->c->members[at - 1] != m)
+			owner = b->c->members[at - 1].id;
 		if (!email_is_valid(*p))
 			config_cerr(c, line,
 			     "%s=" VAL_FMT ": expected an email address like ana@example.org",
@@ -490,6 +490,11 @@ static void p_emails(ctx *c, const key_def *k, const char *v, void *obj, unsigne
 			m->emails = xrealloc(m->emails, (m->n_emails + 2) * sizeof(char *));
 			m->emails[m->n_emails++] = xstrdup(*p);
 			m->emails[m->n_emails] = NULL;
+			/* A member of the campaign (not the scratch copy of a duplicate) owns it. */
+			if (b && b->member_emails && b->c->n_members > 0 &&
+			    m == &b->c->members[b->c->n_members - 1])
+				(void)strmap_put(b->member_emails, *p,
+				                 (void *)(uintptr_t)b->c->n_members);
 		}
 	}
 	strv_free(l);
@@ -899,7 +904,12 @@ static bool id_ok(ctx *c, const char *what, const char *id, unsigned line)
 static void apply_member(ctx *c, camp_build *b, const raw_section *s, const char *id)
 {
 	coco_campaign *camp = b->c;
-	const coco_member *dup = name_is_safe(id) ? config_find_member(camp, id) : NULL;
+	if (!b->member_ids) {
+		b->member_ids = strmap_new();
+		b->member_emails = strmap_new();
+	}
+	size_t at = name_is_safe(id) ? (size_t)(uintptr_t)strmap_get(b->member_ids, id) : 0;
+	const coco_member *dup = at ? &camp->members[at - 1] : NULL;
 	if (dup)
 		config_cerr(c, s->line,
 		     "duplicate member \"%s\": expected each id once (first at line %u)", id,
@@ -910,11 +920,15 @@ static void apply_member(ctx *c, camp_build *b, const raw_section *s, const char
 		config_member_done(&scratch);
 		return;
 	}
-	camp->members = xrealloc(camp->members, (camp->n_members + 1) * sizeof(coco_member));
-	b->member_kl = xrealloc(b->member_kl, (camp->n_members + 1) * sizeof(key_lines));
+	if (camp->n_members == b->cap_members) {
+		b->cap_members = b->cap_members ? 2 * b->cap_members : 8;
+		camp->members = xrealloc(camp->members, b->cap_members * sizeof(coco_member));
+		b->member_kl = xrealloc(b->member_kl, b->cap_members * sizeof(key_lines));
+	}
 	coco_member *m = &camp->members[camp->n_members];
 	key_lines *kl = &b->member_kl[camp->n_members++];
 	*m = (coco_member){.id = xstrdup(id), .line = s->line};
+	(void)strmap_put(b->member_ids, m->id, (void *)(uintptr_t)camp->n_members);
 	*kl = (key_lines){0};
 	apply_entries(c, s->head, member_keys, ELEMENTSOF(member_keys), s, m, kl);
 }

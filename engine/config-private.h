@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "config.h"
+#include "strmap.h"
 #include "util.h"
 
 /* ---- enum tables (config.c) ---- */
@@ -48,8 +49,12 @@ typedef struct camp_build {
 	unsigned campaign_line;
 	key_lines camp_kl, digest_kl;
 	key_lines *member_kl, *round_kl; /* parallel to c->members, c->rounds */
+	size_t cap_members;              /* of c->members and member_kl */
 	pending_question *qs;
 	size_t n_qs;
+	/* Hashes, so that a campaign of n members loads in O(n), not O(n²): member id → its
+	 * index + 1, and an address (Email=) → the index + 1 of the member who has it. */
+	strmap *member_ids, *member_emails;
 } camp_build;
 
 typedef struct ctx {

@@ -32,7 +32,7 @@ typedef struct reader {
 	bool blank_since; /* a blank line since the last value line: a paragraph break */
 	raw_entry *last;  /* where continuation lines go; NULL after a rejected line */
 	raw_section *sections;
-	size_t n_sections;
+	size_t n_sections, cap_sections; /* grown by doubling: 20,000 members are 20,000 sections */
 } reader;
 
 static raw_entry *reader_add_entry(reader *r, const char *key, const char *value)
@@ -114,7 +114,10 @@ static void reader_section(reader *r, char *s)
 {
 	r->have_name = false;
 	r->last = NULL;
-	r->sections = xrealloc(r->sections, (r->n_sections + 1) * sizeof(raw_section));
+	if (r->n_sections == r->cap_sections) {
+		r->cap_sections = r->cap_sections ? 2 * r->cap_sections : 16;
+		r->sections = xrealloc(r->sections, r->cap_sections * sizeof(raw_section));
+	}
 	raw_section *sec = &r->sections[r->n_sections++];
 	*sec = (raw_section){.line = r->lineno};
 	char *end = strchr(s, ']');

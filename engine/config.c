@@ -493,6 +493,8 @@ static void load_campaign(ctx *c, const char *path, const char *stem)
 		}
 	free(b.member_kl);
 	free(b.round_kl);
+	strmap_free(b.member_ids);
+	strmap_free(b.member_emails);
 	coco_config *cfg = c->cfg;
 	cfg->campaigns = xrealloc(cfg->campaigns, (cfg->n_campaigns + 1) * sizeof(coco_campaign));
 	cfg->campaigns[cfg->n_campaigns++] = camp;

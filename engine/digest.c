@@ -812,6 +812,16 @@ int digest_render(const digest *d, const char *const *template_dirs, char **ret_
 	return render_template(d, template_dirs, "digest.md", ret_markdown);
 }
 
+int digest_render_chat(const digest *d, const char *const *template_dirs, char **ret_markdown)
+{
+	if (!d)
+		return -EINVAL;
+	cJSON_AddBoolToObject(d->data, "chat", true);
+	int r = render_template(d, template_dirs, "digest.md", ret_markdown);
+	cJSON_DeleteItemFromObjectCaseSensitive(d->data, "chat");
+	return r;
+}
+
 int digest_render_html(const digest *d, const char *const *template_dirs, char **ret_html)
 {
 	return render_template(d, template_dirs, "digest.html", ret_html);
@@ -846,7 +856,7 @@ char *digest_web_page(const char *web_base, const char *campaign, const char *pa
 }
 
 int digest_render_end(const coco_campaign *campaign, const char *const *template_dirs,
-                      const char *web_base, bool room, char **ret_markdown)
+                      const char *web_base, bool room, bool chat, char **ret_markdown)
 {
 	if (!campaign || !template_dirs || !ret_markdown)
 		return -EINVAL;
@@ -861,6 +871,8 @@ int digest_render_end(const coco_campaign *campaign, const char *const *template
 		_cleanup_free_ char *link = digest_web_page(web_base, campaign->id, NULL);
 		cJSON_AddStringToObject(data, "web_link", link);
 	}
+	if (chat)
+		cJSON_AddBoolToObject(data, "chat", true);
 	r = template_render("digest-end.md", text, data, template_dirs_partial,
 	                    (void *)template_dirs, &out, &error);
 	cJSON_Delete(data);

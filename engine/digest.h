@@ -109,14 +109,18 @@ int digest_render(const digest *d, const char *const *template_dirs, char **ret_
  * tables with cell widths and background colours, which Gmail and Outlook keep: no images,
  * SVG, scripts or style sheets. Errors as for digest_render(). */
 int digest_render_html(const digest *d, const char *const *template_dirs, char **ret_html);
+/* digest_render() for a chat channel: the data has `chat` true, so the default templates
+ * leave out what only mail can do (the signature, "reply to this mail"). */
+int digest_render_chat(const digest *d, const char *const *template_dirs, char **ret_markdown);
 char *digest_html_document(const char *title, const char *body);
 
 /* Renders digest-end.md (the comment hint and the footer) for campaign: the end of a periodic
  * digest, once after all its sections; with web_base ([Web] BaseUrl=, or NULL) its web_link
  * is the campaign's page (BASE/c/CAMPAIGN/); room as in digest_input (web_base is then
- * ignored). Errors as for digest_render(). */
+ * ignored); chat: `chat` true in its data, for a chat channel (as digest_render_chat()).
+ * Errors as for digest_render(). */
 int digest_render_end(const coco_campaign *campaign, const char *const *template_dirs,
-                      const char *web_base, bool room, char **ret_markdown);
+                      const char *web_base, bool room, bool chat, char **ret_markdown);
 
 /* The web view's page of a campaign (path NULL) or of a page in it ("ROUND/OCCURRENCE"),
  * without a member's query: BASE/c/CAMPAIGN/PATH. Malloc'd. */

@@ -204,6 +204,38 @@ static int read_msg(spool *sp, const char *relpath, cJSON **ret)
 	return 0;
 }
 
+static bool is_word_char(char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+	       ch == '_' || ch == '-' || ch == '@' || (unsigned char)ch >= 0x80;
+}
+
+/* text with every whole-word occurrence of the recipient's member id, name and address
+ * (case-insensitive) replaced by "(private)". */
+static char *redact_recipient(const char *text, const cJSON *to)
+{
+	char *out = xstrdup(text);
+	static const char *const fields[] = {"address", "name", "member"}; /* longest first */
+	for (size_t f = 0; f < ELEMENTSOF(fields); f++) {
+		const char *needle = to ? json_str(to, fields[f]) : NULL;
+		size_t n = needle ? strlen(needle) : 0;
+		if (n == 0)
+			continue;
+		strbuf b = {0};
+		const char *p = out, *hit;
+		while ((hit = strcasestr(p, needle))) {
+			bool whole = (hit == out || !is_word_char(hit[-1])) && !is_word_char(hit[n]);
+			strbuf_add(&b, p, (size_t)(hit - p));
+			strbuf_add(&b, whole ? "(private)" : hit, whole ? strlen("(private)") : n);
+			p = hit + n;
+		}
+		strbuf_add(&b, p, strlen(p));
+		free(out);
+		out = strbuf_steal(&b);
+	}
+	return out;
+}
+
 /* Who/what a log line names: never the body, the addresses or the reply token; and for a
  * private message (about an anonymous round) not the member either: next to the line
  * saying an anonymous answer was recorded, their name would say whose it is. */
@@ -218,10 +250,12 @@ static void log_outcome(int level, const char *conn, const cJSON *msg, const cha
 	_cleanup_free_ char *whom = member ? xstrdup(member)
 	                            : room ? xasprintf("room %s", room)
 	                                   : xstrdup("someone who is no member");
-	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(msg, "private")))
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(msg, "private"))) {
+		/* A channel's error may quote the recipient ("550 <ann@…>: unknown user"). */
+		_cleanup_free_ char *e = error ? redact_recipient(error, to) : NULL;
 		log_internal(level, 0, "spool: %s/%s (%s, private) %s%s%s", conn, id,
-		             kind ? kind : "message", what, error ? ": " : "", error ? error : "");
-	else
+		             kind ? kind : "message", what, e ? ": " : "", e ? e : "");
+	} else
 		log_internal(level, 0, "spool: %s/%s (%s to %s) %s%s%s", conn, id,
 		             kind ? kind : "message", whom, what, error ? ": " : "",
 		             error ? error : "");

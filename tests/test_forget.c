@@ -263,10 +263,65 @@ static void test_forget_leaves_nothing_of_the_member(void **state)
 	sim_finish(&s);
 }
 
+/* An idea two or three members proposed is shown once with all their names ("Aino Virtanen
+ * and Bob Client"). Forgetting one of them takes their name out of that list, in the round's
+ * digest and in the periodic digest alike: the idea and the others' names stay. */
+static void test_forget_keeps_the_others_in_a_shared_line(void **state)
+{
+	static const char shared_conf[] =
+		"[Campaign]\nId=f\nTitle=Forget\nTimeZone=UTC\nQuietHours=none\nClient=Client Co\n"
+		"Provider=Provider Co\n"
+		"[Member \"aino\"]\nName=Aino Virtanen\nSide=client\nEmail=aino@client.example\n"
+		"[Member \"bob\"]\nName=Bob Client\nSide=client\nEmail=bob@client.example\n"
+		"[Member \"pia\"]\nName=Pia Provider\nSide=provider\nEmail=pia@provider.example\n"
+		"[Round \"ideas\"]\nKind=prompt\nTitle=Ideas\nOpen=2026-06-01 09:00\nDuration=2d\n";
+	sim s;
+	clock_set_test(JUN1);
+	sim_start(&s, shared_conf);
+	core_set_forget_hook(s.core, forget_hook, &s);
+	run_until(&s, JUN1 + 10 * HOUR, NULL, NULL);
+	answer(&s, "aino", "ideas", NULL,
+	       "idea: A shared glossary of terms\nidea: Weekly demo on Fridays\n"
+	       "idea: Marzipan routing engine");
+	answer(&s, "bob", "ideas", NULL,
+	       "idea: A shared glossary of terms\nidea: Weekly demo on Fridays");
+	answer(&s, "pia", "ideas", NULL, "idea: Weekly demo on Fridays\nidea: Pia's own idea");
+	run_until(&s, JUN1 + 2 * DAY + 12 * HOUR, NULL, NULL);
+	cJSON_Delete(command(&s, "digest", "campaign", "f"));
+	char **names = NULL;
+	assert_int_equal(store_list(s.st, "campaigns/f/digests", &names), 0);
+	_cleanup_free_ char *periodic_path = NULL;
+	for (char **n = names; *n; n++)
+		if (strncmp(*n, "periodic-", 9) == 0 && strstr(*n, ".md"))
+			periodic_path = xasprintf("campaigns/f/digests/%s", *n);
+	strv_free(names);
+	assert_non_null(periodic_path);
+	_cleanup_free_ char *before = read_state(&s, periodic_path);
+	expect_in(before, "A shared glossary of terms” (_Aino Virtanen and Bob Client_)");
+	expect_in(before, "Weekly demo on Fridays” (_Aino Virtanen, Bob Client and Pia Provider_)");
+
+	cJSON_Delete(command(&s, "forget", "member", "aino"));
+
+	static const char *const paths[] = {"campaigns/f/digests/ideas-once.md", NULL};
+	for (size_t i = 0; i < 2; i++) {
+		const char *path = i == 0 ? paths[0] : periodic_path;
+		_cleanup_free_ char *md = read_state(&s, path);
+		expect_in(md, "A shared glossary of terms” (_Bob Client_)");
+		expect_in(md, "Weekly demo on Fridays” (_Bob Client and Pia Provider_)");
+		expect_in(md, "Pia's own idea” (_Pia Provider_)");
+		expect_not_in(md, "Aino");
+		expect_not_in(md, "Marzipan");
+	}
+	/* The copies of the periodic digest queued to the others say the same. */
+	assert_true(count_spool_with(&s, "bob", "digest", "(_Bob Client and Pia Provider_)") >= 1);
+	sim_finish(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_forget_leaves_nothing_of_the_member),
+		cmocka_unit_test(test_forget_keeps_the_others_in_a_shared_line),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -40,6 +40,7 @@ struct slack_call {
 	char *user;       /* the member's Slack id */
 	char *dm;         /* their DM channel (or a room) once known */
 	bool dm_cached;   /* dm came from the cursor, not from this call's conversations.open */
+	bool private_msg; /* channel_msg.private_msg: logs and errors name no user */
 	cJSON *post;      /* chat.postMessage's body, without its channel */
 	send_done_fn done;
 	void *userdata;
@@ -259,7 +260,8 @@ static void call_done(CURL *easy, CURLcode result, void *userdata)
 			_cleanup_free_ char *key = dm_cursor_key(call->user);
 			(void)c->h->cursor_set(c->h, key, "");
 			finish(call, SEND_RETRY, "%s: %s (a DM channel remembered for %s; it is "
-			       "opened again on the next try)", method, err, call->user);
+			       "opened again on the next try)", method, err,
+			       call->private_msg ? "the member" : call->user);
 			return;
 		}
 		finish(call, SEND_FAIL, "%s: %s", method, err);
@@ -304,9 +306,11 @@ static void call_done(CURL *easy, CURLcode result, void *userdata)
 		cJSON_Delete(o);
 		_cleanup_free_ char *key = dm_cursor_key(call->user);
 		int r = c->h->cursor_set(c->h, key, call->dm);
+		/* A private message names no one: see log_outcome() in engine/spool.c. */
 		if (r < 0)
 			log_warning_errno(r, "slack: cannot remember the DM channel of %s (it is opened "
-			                  "again next time): %m", call->user);
+			                  "again next time): %m",
+			                  call->private_msg ? "a member (private message)" : call->user);
 		r = post_message(call);
 		if (r < 0)
 			finish(call, SEND_RETRY, "chat.postMessage: cannot start: %s", strerror(-r));
@@ -357,6 +361,7 @@ int slack_send(channel *c, const channel_msg *m, send_done_fn done, void *userda
 	const char *user = m->room ? NULL : m->address;
 	if (!m->room && !id_ok(user)) {
 		_cleanup_free_ char *why = xasprintf("no Slack user id for member %s",
+		                                     m->private_msg ? "(private)" :
 		                                     m->member ? m->member : "?");
 		done(SEND_FAIL, why, NULL, userdata);
 		return 0;
@@ -370,6 +375,7 @@ int slack_send(channel *c, const channel_msg *m, send_done_fn done, void *userda
 		return -ENOMEM;
 	call->done = done;
 	call->userdata = userdata;
+	call->private_msg = m->private_msg;
 	call->post = post_body(c, m);
 	int r;
 	if (m->room) {
