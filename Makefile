@@ -6,9 +6,15 @@ SYSCONFDIR ?= /etc
 DESTDIR ?=
 CC ?= cc
 
-PKGS := libsystemd libcurl libetpan libcjson libmicrohttpd inih libcmark libical libcrypto nettle libxml-2.0 libwebsockets
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lical -licalss -lpthread -lm
+PKGS := libsystemd libcurl libetpan libcjson libmicrohttpd inih libcmark libcrypto nettle libwebsockets
+# libical and libxml2 are not linked: they are opened on first use (engine/lazylib.h), under
+# the SONAME of the library the headers belong to.
+LAZY_PKGS := libical libxml-2.0
+soname = $(shell objdump -p "$$($(CC) -print-file-name=lib$(1).so)" 2>/dev/null | awk '/SONAME/ { print $$2 }')
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) $(LAZY_PKGS) 2>/dev/null) \
+	-DCOCO_LIBICAL_SO='"$(or $(call soname,ical),libical.so.3)"' \
+	-DCOCO_LIBXML2_SO='"$(or $(call soname,xml2),libxml2.so.2)"'
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 TEST_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 
 WARN := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wformat=2 -Wmissing-prototypes -Wstrict-prototypes

@@ -282,6 +282,19 @@ static double cpu_s(pid_t pid)
 	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
+/* BENCH_INGEST_SMAPS=DIR: cocod's /proc/PID/smaps at the end of each run, as
+ * DIR/<run>-<N>.smaps (what is resident, mapping by mapping). */
+static void save_smaps(bench *b, const char *run)
+{
+	const char *dir = getenv("BENCH_INGEST_SMAPS");
+	if (!dir || !*dir || b->pid <= 0)
+		return;
+	_cleanup_free_ char *cmd = xasprintf("cp /proc/%d/smaps '%s/%s-%u.smaps'", (int)b->pid, dir,
+	                                     run, b->n);
+	if (system(cmd) != 0)
+		fprintf(stderr, "ingest: could not save smaps\n");
+}
+
 static void stop_cocod(bench *b)
 {
 	if (b->pid <= 0)
@@ -417,6 +430,7 @@ static figures run_running(unsigned n)
 	f.cpu_s = cpu_s(b.pid) - cpu0;
 	check_recorded(&b, &c, "running");
 	f.hwm_kib = vm_hwm_kib(b.pid);
+	save_smaps(&b, "running");
 	stop_cocod(&b);
 	if (c.fd >= 0)
 		close(c.fd);
@@ -456,6 +470,7 @@ static figures run_startup(unsigned n, double *ret_peer_s, double *ret_peer_cpu_
 	f.cpu_s = cpu_s(b.pid);
 	check_recorded(&b, &c, "start-up");
 	f.hwm_kib = vm_hwm_kib(b.pid);
+	save_smaps(&b, "start-up");
 	stop_cocod(&b);
 	if (c.fd >= 0)
 		close(c.fd);

@@ -240,9 +240,13 @@ static char *outbox_name(channel *c, const channel_msg *m)
 static int outbox_write_tmp(channel *c, const char *name, const char *data, size_t len, bool sync)
 {
 	_cleanup_free_ char *tmp = xasprintf("%s/tmp/%s", c->outbox, name);
-	if (unlink(tmp) < 0 && errno != ENOENT)
-		return -errno;
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	const int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
+	int fd = open(tmp, flags, 0600);
+	if (fd < 0 && errno == EEXIST) { /* the leftover is unlinked only when there is one */
+		if (unlink(tmp) < 0 && errno != ENOENT)
+			return -errno;
+		fd = open(tmp, flags, 0600);
+	}
 	if (fd < 0)
 		return -errno;
 	int r = write_all(fd, data, len);

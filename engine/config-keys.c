@@ -5,7 +5,6 @@
 #define _GNU_SOURCE
 #include <ctype.h>
 #include <errno.h>
-#include <libical/ical.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -13,6 +12,7 @@
 
 #include "config-private.h"
 #include "http.h"
+#include "ical-lazy.h"
 #include "util.h"
 
 #define LIST_MAX 64 /* most entries in Email=, Remind=, Options=, ... */
@@ -211,7 +211,9 @@ static bool email_is_valid(const char *e)
 
 static void p_timezone(ctx *c, const key_def *k, const char *v, void *obj, unsigned line)
 {
-	if (strlen(v) > 64 || !icaltimezone_get_builtin_timezone(v)) {
+	/* UTC without opening libical (schedule.c's zone_get()). */
+	bool utc = STREQ(v, "UTC") || STREQ(v, "GMT");
+	if (strlen(v) > 64 || (!utc && !icaltimezone_get_builtin_timezone(v))) {
 		config_cerr(c, line, "%s=" VAL_FMT
 		     ": unknown time zone, expected an IANA name like Europe/Helsinki or UTC",
 		     k->name, VAL_ARG(v));

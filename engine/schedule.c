@@ -8,13 +8,17 @@
  *
  * "Wall seconds" below are seconds since 1970-01-01 00:00 of a wall clock, counted as if it
  * were UTC: plain calendar arithmetic, no zone. */
-#include <libical/ical.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
+#include "ical-lazy.h"
 #include "schedule.h"
 #include "util.h"
+
+/* libical (and with it ICU and libstdc++) is opened only when a named zone or an RRULE is
+ * first used: UTC is a null zone here and needs none of it. */
+LAZYLIB_DEFINE(ical, ICAL_FUNCS, COCO_LIBICAL_SO)
 
 #define DAY_SEC 86400
 #define MIN_YEAR 1900
@@ -137,16 +141,18 @@ static bool tz_name_ok(const char *tz)
 	return part > 0 && len <= 64;
 }
 
+/* *ret: the zone, NULL for UTC (without loading libical). */
 static int zone_get(const char *tz, icaltimezone **ret)
 {
 	icaltimezone *z;
 
 	if (!tz_name_ok(tz))
 		return -EINVAL;
-	if (STREQ(tz, "UTC") || STREQ(tz, "GMT"))
-		z = icaltimezone_get_utc_timezone();
-	else
-		z = icaltimezone_get_builtin_timezone(tz);
+	if (STREQ(tz, "UTC") || STREQ(tz, "GMT")) {
+		*ret = NULL;
+		return 0;
+	}
+	z = icaltimezone_get_builtin_timezone(tz);
 	if (!z)
 		return -EINVAL;
 	*ret = z;
@@ -157,15 +163,16 @@ static int zone_get(const char *tz, icaltimezone **ret)
  * counts it as daylight time. */
 static int zone_offset(icaltimezone *z, int64_t t, int *ret_dst)
 {
-	struct icaltimetype tt = icaltime_null_time();
+	struct icaltimetype tt;
 	coco_localtime lt;
 	int sec, dst = 0, off;
 
-	if (z == icaltimezone_get_utc_timezone()) {
+	if (!z) {
 		if (ret_dst)
 			*ret_dst = 0;
 		return 0;
 	}
+	tt = icaltime_null_time();
 	local_from_wall(t, &lt, &sec);
 	tt.year = lt.year;
 	tt.month = lt.month;
@@ -257,7 +264,7 @@ int schedule_utc_to_local(int64_t t, const char *tz, coco_localtime *ret, int *r
  * zone ("EET/EEST"); pick by the daylight flag. Zones without names get "UTC+05:30". */
 static char *zone_abbrev(icaltimezone *z, int off, int dst)
 {
-	const char *names = z == icaltimezone_get_utc_timezone() ? "UTC" : icaltimezone_get_tznames(z);
+	const char *names = !z ? "UTC" : icaltimezone_get_tznames(z);
 	const char *slash;
 	int a = off < 0 ? -off : off;
 

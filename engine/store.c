@@ -703,6 +703,22 @@ void store_set_crash_after(store *s, unsigned long n)
 
 /* ---- whole files ---- */
 
+/* dfd/tmp created for writing: O_EXCL refuses to write through anything planted; a
+ * leftover (from a crash) is unlinked and the create tried again. Unlinking first every
+ * time cost a system call a file for a leftover that is almost never there. Returns the fd
+ * or -errno. */
+static int create_tmp(int dfd, const char *tmp)
+{
+	const int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
+	int fd = openat(dfd, tmp, flags, 0600);
+	if (fd < 0 && errno == EEXIST) {
+		if (unlinkat(dfd, tmp, 0) < 0 && errno != ENOENT)
+			return -errno;
+		fd = openat(dfd, tmp, flags, 0600);
+	}
+	return fd < 0 ? -errno : fd;
+}
+
 int store_replace(store *s, const char *relpath, const void *data, size_t len)
 {
 	if (!s || !store_path_is_valid(relpath) || (!data && len > 0))
@@ -713,13 +729,9 @@ int store_replace(store *s, const char *relpath, const void *data, size_t len)
 	if (r < 0)
 		return r;
 	_cleanup_free_ char *tmp = xasprintf("%s.tmp", name);
-	/* A leftover from a crash; O_EXCL below refuses to write through anything planted. */
-	if (unlinkat(dfd, tmp, 0) < 0 && errno != ENOENT)
-		return -errno;
-	_cleanup_close_ int fd =
-	    openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	_cleanup_close_ int fd = create_tmp(dfd, tmp);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	r = write_all(fd, data, len);
 	if (r >= 0) {
 		if (fsync(fd) < 0)
@@ -757,12 +769,9 @@ int store_replace_stage(store *s, const char *relpath, const void *data, size_t 
 	if (r < 0)
 		return r;
 	_cleanup_free_ char *tmp = xasprintf("%s.tmp", name);
-	if (unlinkat(dfd, tmp, 0) < 0 && errno != ENOENT)
-		return -errno;
-	_cleanup_close_ int fd =
-	    openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	_cleanup_close_ int fd = create_tmp(dfd, tmp);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	r = write_all(fd, data, len);
 	if (r < 0) {
 		(void)unlinkat(dfd, tmp, 0);

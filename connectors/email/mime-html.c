@@ -15,8 +15,24 @@
 #include <libxml/HTMLparser.h>
 #include <libxml/tree.h>
 
+#include "lazylib.h"
 #include "util.h"
 #include "email/mime.h"
+
+/* libxml2 (and with it ICU) is opened by the first HTML part to convert (lazylib.h): a mail
+ * in plain text, the usual reply, never loads it. xmlFree is a variable of libxml2's (the
+ * free() it was set up with): its address is looked up like a function's. */
+#ifndef COCO_LIBXML2_SO
+#define COCO_LIBXML2_SO "libxml2.so.2"
+#endif
+#define XML_FUNCS(X) X(htmlReadMemory) X(xmlDocGetRootElement) X(xmlFreeDoc) X(xmlGetProp) X(xmlFree)
+LAZYLIB_DECLARE(xml, XML_FUNCS)
+LAZYLIB_DEFINE(xml, XML_FUNCS, COCO_LIBXML2_SO)
+#define htmlReadMemory (xml_lib()->htmlReadMemory)
+#define xmlDocGetRootElement (xml_lib()->xmlDocGetRootElement)
+#define xmlFreeDoc (xml_lib()->xmlFreeDoc)
+#define xmlGetProp (xml_lib()->xmlGetProp)
+#define xmlFree (*xml_lib()->xmlFree)
 
 static void xml_freep(xmlChar **p)
 {
