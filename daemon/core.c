@@ -446,34 +446,6 @@ bool core_digest_recipient(const coco_campaign *camp, const coco_round *r,
 }
 
 
-/* The campaign without the members forgotten in an occurrence (its tombstones name their
- * pseudonyms): they are no longer part of its figures, nor of "Not heard from yet". NULL
- * if nobody was; else a copy sharing camp's members, freed with free(copy->members). */
-static coco_campaign *campaign_without_forgotten(core *c, const coco_campaign *camp,
-                                                 const coco_round *r, const char *occ)
-{
-	char **gone = NULL;
-	if (digest_forgotten_members(c->st, camp->id, r->id, occ, &gone) < 0 || !gone)
-		return NULL;
-	coco_campaign *copy = xcalloc(1, sizeof *copy);
-	*copy = *camp;
-	coco_member *members = xcalloc(camp->n_members + 1, sizeof *members);
-	size_t n = 0;
-	for (size_t i = 0; i < camp->n_members; i++) {
-		char pseudo[SECRET_PSEUDO_LEN + 1];
-		bool forgotten = false;
-		secret_pseudonym(&c->key, camp->id, camp->members[i].id, pseudo);
-		for (char **g = gone; *g && !forgotten; g++)
-			forgotten = STREQ(*g, pseudo);
-		if (!forgotten)
-			members[n++] = camp->members[i];
-	}
-	strv_free(gone);
-	copy->members = members;
-	copy->n_members = n;
-	return copy;
-}
-
 static int compile_digest_of(core *c, const coco_campaign *camp, campaign_rt *ct,
                              round_rt *rt, char **const comments, char **ret_md,
                              char **ret_html, char **ret_chat_md);
@@ -487,13 +459,10 @@ int compile_round_digest(core *c, const coco_campaign *camp, campaign_rt *ct,
 	const coco_round *r = campaign_find_round(camp, rt->id);
 	if (!r || !rt->occurrence)
 		return -ENOENT;
-	coco_campaign *without = campaign_without_forgotten(c, camp, r, rt->occurrence);
+	coco_campaign *without = digest_without_forgotten(c->st, &c->key, camp, r, rt->occurrence);
 	int k = compile_digest_of(c, without ? without : camp, ct, rt, comments, ret_md, ret_html,
 	                          ret_chat_md);
-	if (without) {
-		free(without->members);
-		free(without);
-	}
+	digest_campaign_copy_free(without);
 	return k;
 }
 

@@ -14,6 +14,7 @@
 
 #include "digest-private.h"
 #include "mdtext.h"
+#include "secret.h"
 #include "template.h"
 #include "util.h"
 
@@ -940,6 +941,40 @@ int digest_forgotten_members(store *st, const char *campaign, const char *round,
 		return r;
 	*ret_pseudos = TAKE_PTR(t.forgotten);
 	return 0;
+}
+
+coco_campaign *digest_without_forgotten(store *st, const struct secret *key,
+                                        const coco_campaign *camp, const coco_round *r,
+                                        const char *occurrence)
+{
+	char **gone = NULL;
+	if (digest_forgotten_members(st, camp->id, r->id, occurrence, &gone) < 0 || !gone)
+		return NULL;
+	coco_campaign *copy = xcalloc(1, sizeof *copy);
+	*copy = *camp;
+	coco_member *members = xcalloc(camp->n_members + 1, sizeof *members);
+	size_t n = 0;
+	for (size_t i = 0; i < camp->n_members; i++) {
+		char pseudo[SECRET_PSEUDO_LEN + 1];
+		bool forgotten = false;
+		secret_pseudonym(key, camp->id, camp->members[i].id, pseudo);
+		for (char **g = gone; *g && !forgotten; g++)
+			forgotten = STREQ(*g, pseudo);
+		if (!forgotten)
+			members[n++] = camp->members[i];
+	}
+	strv_free(gone);
+	copy->members = members;
+	copy->n_members = n; /* the member index is the original's: campaign_find_member() scans */
+	return copy;
+}
+
+void digest_campaign_copy_free(coco_campaign *copy)
+{
+	if (copy) {
+		free(copy->members);
+		free(copy);
+	}
 }
 
 int digest_answered_members(store *st, const char *campaign, const char *round,

@@ -153,6 +153,15 @@ int digest_idea_hash(const char *text, char ret[static 17]);
  * computed again leaves them out. NULL-terminated, possibly NULL. */
 int digest_forgotten_members(store *st, const char *campaign, const char *round,
                              const char *occurrence, char ***ret_pseudos);
+/* The campaign without the members forgotten in the occurrence (their pseudonyms under key,
+ * as the tombstones name them): they count neither as answered nor in the audience. NULL
+ * when nobody was forgotten there; else a copy sharing camp's strings, freed with
+ * digest_campaign_copy_free(). */
+struct secret;
+coco_campaign *digest_without_forgotten(store *st, const struct secret *key,
+                                        const coco_campaign *camp, const coco_round *r,
+                                        const char *occurrence);
+void digest_campaign_copy_free(coco_campaign *copy);
 
 /* Who has at least one record in the occurrence, in first-seen order: member ids, or the
  * pseudonyms of an anonymous round (the caller compares with its own). NULL-terminated. */

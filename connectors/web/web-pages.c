@@ -87,38 +87,10 @@ char **web_ballot(channel *c, const coco_campaign *camp, const coco_round *r)
 	return ideas;
 }
 
-/* The campaign without the members forgotten in the occurrence (its tombstones say), as the
- * core computes the digest: they count neither as answered nor in the audience. NULL when
- * nobody was forgotten there; free the copy's member list and the copy. */
-static coco_campaign *without_forgotten(channel *c, const coco_campaign *camp,
-                                        const coco_round *r, const char *occ)
-{
-	char **gone = NULL;
-	if (digest_forgotten_members(c->st, camp->id, r->id, occ, &gone) < 0 || !gone)
-		return NULL;
-	coco_campaign *copy = xcalloc(1, sizeof *copy);
-	*copy = *camp;
-	coco_member *members = xcalloc(camp->n_members + 1, sizeof *members);
-	size_t n = 0;
-	for (size_t i = 0; i < camp->n_members; i++) {
-		char pseudo[SECRET_PSEUDO_LEN + 1];
-		bool forgotten = false;
-		secret_pseudonym(&c->key, camp->id, camp->members[i].id, pseudo);
-		for (char **g = gone; *g && !forgotten; g++)
-			forgotten = STREQ(*g, pseudo);
-		if (!forgotten)
-			members[n++] = camp->members[i];
-	}
-	strv_free(gone);
-	copy->members = members;
-	copy->n_members = n; /* the index is the original's: campaign_find_member() scans */
-	return copy;
-}
-
 static int compute(channel *c, const coco_campaign *camp, const coco_round *r, const char *occ,
                    digest **ret)
 {
-	coco_campaign *kept = without_forgotten(c, camp, r, occ);
+	coco_campaign *kept = digest_without_forgotten(c->st, &c->key, camp, r, occ);
 	if (kept)
 		camp = kept;
 	char **ballot = web_ballot(c, camp, r);
@@ -137,10 +109,7 @@ static int compute(channel *c, const coco_campaign *camp, const coco_round *r, c
 	};
 	int k = digest_compute(&in, ret);
 	strv_free(ballot);
-	if (kept) {
-		free(kept->members);
-		free(kept);
-	}
+	digest_campaign_copy_free(kept);
 	return k;
 }
 
