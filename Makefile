@@ -10,7 +10,7 @@ PKGS := libsystemd libcurl libetpan libcjson libmicrohttpd inih libcmark libcryp
 # libical and libxml2 are not linked: they are opened on first use (engine/lazylib.h), under
 # the SONAME of the library the headers belong to.
 LAZY_PKGS := libical libxml-2.0
-soname = $(shell objdump -p "$$($(CC) -print-file-name=lib$(1).so)" 2>/dev/null | awk '/SONAME/ { print $$2 }')
+soname = $(shell objdump -p "$$($(CC) -print-file-name=lib$(1).so 2>/dev/null)" 2>/dev/null | awk '/SONAME/ { print $$2 }')
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) $(LAZY_PKGS) 2>/dev/null) \
 	-DCOCO_LIBICAL_SO='"$(or $(call soname,ical),libical.so.3)"' \
 	-DCOCO_LIBXML2_SO='"$(or $(call soname,xml2),libxml2.so.2)"'
