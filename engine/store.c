@@ -932,7 +932,8 @@ int store_remove(store *s, const char *relpath)
 	return 0;
 }
 
-int store_rename(store *s, const char *from, const char *to)
+/* The rename itself, not yet durable; the two parent directories' fds for the caller. */
+static int rename_entry(store *s, const char *from, const char *to, int *ret_fdir, int *ret_tdir)
 {
 	if (!s || !store_path_is_valid(from) || !store_path_is_valid(to))
 		return -EINVAL;
@@ -950,6 +951,17 @@ int store_rename(store *s, const char *from, const char *to)
 		return -errno;
 	if (ends_with(from, ".jsonl") || ends_with(to, ".jsonl"))
 		keys_invalidate(s);
+	*ret_fdir = TAKE_FD(fdir);
+	*ret_tdir = TAKE_FD(tdir);
+	return 0;
+}
+
+int store_rename(store *s, const char *from, const char *to)
+{
+	_cleanup_close_ int fdir = -1, tdir = -1;
+	int r = rename_entry(s, from, to, &fdir, &tdir);
+	if (r < 0)
+		return r;
 	/* Both directory entries must be durable: the new one first, so a crash leaves the
 	 * file in at least one place. */
 	if (fsync(tdir) < 0)
@@ -979,23 +991,11 @@ static void dirs_add(char ***dirs, char *dir)
 
 int store_rename_deferred(store *s, const char *from, const char *to)
 {
-	if (!s || !store_path_is_valid(from) || !store_path_is_valid(to))
-		return -EINVAL;
-	fd_cache_drop(s, from);
-	fd_cache_drop(s, to);
 	_cleanup_close_ int fdir = -1, tdir = -1;
-	const char *fname, *tname;
-	int r = open_parent(s, from, false, &fdir, &fname);
+	int r = rename_entry(s, from, to, &fdir, &tdir);
 	if (r < 0)
 		return r;
-	r = open_parent(s, to, true, &tdir, &tname);
-	if (r < 0)
-		return r;
-	if (renameat(fdir, fname, tdir, tname) < 0)
-		return -errno;
 	durable_step(s);
-	if (ends_with(from, ".jsonl") || ends_with(to, ".jsonl"))
-		keys_invalidate(s);
 	dirs_add(&s->dirty_to, parent_of(to));
 	dirs_add(&s->dirty_from, parent_of(from));
 	return 0;
