@@ -245,6 +245,30 @@ static inline void deliver_mail(sim *s, const char *mail)
 	settle(s);
 }
 
+/* A delivery status notification as Postfix writes it: `failed` could not be delivered
+ * (`status` "5.1.1", `smtp` "550 5.1.1", `why` "User unknown"), the returned headers carry
+ * `original` as Message-ID; number n makes its own Message-ID. */
+static inline void deliver_dsn(sim *s, unsigned n, const char *failed, const char *original,
+                               const char *status, const char *smtp, const char *why)
+{
+	_cleanup_free_ char *mail = xasprintf(
+		"Return-Path: <>\r\nFrom: MAILER-DAEMON@mx.provider.example (Mail Delivery System)\r\n"
+		"To: coco@provider.example\r\nSubject: Undelivered Mail Returned to Sender\r\n"
+		"Auto-Submitted: auto-replied\r\nMessage-Id: <dsn%u@mx.provider.example>\r\n"
+		"MIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status;"
+		" boundary=\"B\"\r\n\r\n"
+		"--B\r\nContent-Type: text/plain\r\n\r\nYour message could not be delivered.\r\n"
+		"--B\r\nContent-Type: message/delivery-status\r\n\r\n"
+		"Reporting-MTA: dns; mx.provider.example\r\n\r\n"
+		"Final-Recipient: rfc822; %s\r\nAction: failed\r\nStatus: %s\r\n"
+		"Diagnostic-Code: smtp; %s <%s>: %s\r\n\r\n"
+		"--B\r\nContent-Type: text/rfc822-headers\r\n\r\n"
+		"From: Coco <coco@provider.example>\r\nTo: <%s>\r\nMessage-ID: <%s>\r\n"
+		"Subject: [Trust] Survey\r\n\r\n--B--\r\n",
+		n, failed, status, smtp, failed, why, failed, original);
+	deliver_mail(s, mail);
+}
+
 static inline void reply_as(sim *s, const char *kind, const char *member, const char *round,
                             const char *occ, const char *from, const char *body);
 

@@ -59,28 +59,6 @@ static char *sent_message_id(sim *s, const char *kind, const char *member)
 	return found;
 }
 
-/* A delivery status notification as Postfix writes it: `failed` could not be delivered, the
- * returned headers carry `original` as Message-ID. */
-static void deliver_dsn(sim *s, unsigned n, const char *failed, const char *original)
-{
-	_cleanup_free_ char *mail = xasprintf(
-		"Return-Path: <>\r\nFrom: MAILER-DAEMON@mx.provider.example (Mail Delivery System)\r\n"
-		"To: coco@provider.example\r\nSubject: Undelivered Mail Returned to Sender\r\n"
-		"Auto-Submitted: auto-replied\r\nMessage-Id: <dsn%u@mx.provider.example>\r\n"
-		"MIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status;"
-		" boundary=\"B\"\r\n\r\n"
-		"--B\r\nContent-Type: text/plain\r\n\r\nYour message could not be delivered.\r\n"
-		"--B\r\nContent-Type: message/delivery-status\r\n\r\n"
-		"Reporting-MTA: dns; mx.provider.example\r\n\r\n"
-		"Final-Recipient: rfc822; %s\r\nAction: failed\r\nStatus: 5.1.1\r\n"
-		"Diagnostic-Code: smtp; 550 5.1.1 <%s>: User unknown\r\n\r\n"
-		"--B\r\nContent-Type: text/rfc822-headers\r\n\r\n"
-		"From: Coco <coco@provider.example>\r\nTo: <%s>\r\nMessage-ID: <%s>\r\n"
-		"Subject: [Trust] Survey\r\n\r\n--B--\r\n",
-		n, failed, failed, failed, original);
-	deliver_mail(s, mail);
-}
-
 static cJSON *failing(sim *s)
 {
 	return core_failing_addresses(s->core);
@@ -100,7 +78,7 @@ static void test_bounce_marks_the_address_failing(void **state)
 	cJSON_Delete(f);
 
 	/* The invitation to ann bounced: her address is failing. */
-	deliver_dsn(&s, 1, "ann@client.example", ann_msgid);
+	deliver_dsn(&s, 1, "ann@client.example", ann_msgid, "5.1.1", "550 5.1.1", "User unknown");
 	_cleanup_free_ char *b = read_store(&s, "bounces.jsonl");
 	expect_in(b, "\"address\":\"ann@client.example\"");
 	expect_in(b, "\"status\":\"5.1.1\"");
@@ -115,10 +93,11 @@ static void test_bounce_marks_the_address_failing(void **state)
 	cJSON_Delete(f);
 
 	/* The same DSN again (a replay) is one bounce, not two. */
-	deliver_dsn(&s, 1, "ann@client.example", ann_msgid);
+	deliver_dsn(&s, 1, "ann@client.example", ann_msgid, "5.1.1", "550 5.1.1", "User unknown");
 	/* A forged bounce: a Message-ID coco never sent, or ann's message said to fail for bob. */
-	deliver_dsn(&s, 2, "bob@client.example", "forged.abc@provider.example");
-	deliver_dsn(&s, 3, "bob@client.example", ann_msgid);
+	deliver_dsn(&s, 2, "bob@client.example", "forged.abc@provider.example",
+	            "5.1.1", "550 5.1.1", "User unknown");
+	deliver_dsn(&s, 3, "bob@client.example", ann_msgid, "5.1.1", "550 5.1.1", "User unknown");
 	free(b);
 	b = read_store(&s, "bounces.jsonl");
 	assert_int_equal(lines(b), 1);

@@ -115,27 +115,6 @@ static cJSON *sent_entry(sim *s, const char *kind, const char *round, const char
 	return found;
 }
 
-/* Postfix's DSN: `failed` could not be delivered; the returned headers carry `original`. */
-static void deliver_dsn(sim *s, unsigned n, const char *failed, const char *original)
-{
-	_cleanup_free_ char *mail = xasprintf(
-		"Return-Path: <>\r\nFrom: MAILER-DAEMON@mx.provider.example (Mail Delivery System)\r\n"
-		"To: coco@provider.example\r\nSubject: Undelivered Mail Returned to Sender\r\n"
-		"Auto-Submitted: auto-replied\r\nMessage-Id: <dsn%u@mx.provider.example>\r\n"
-		"MIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status;"
-		" boundary=\"B\"\r\n\r\n"
-		"--B\r\nContent-Type: text/plain\r\n\r\nYour message could not be delivered.\r\n"
-		"--B\r\nContent-Type: message/delivery-status\r\n\r\n"
-		"Reporting-MTA: dns; mx.provider.example\r\n\r\n"
-		"Final-Recipient: rfc822; %s\r\nAction: failed\r\nStatus: 5.2.2\r\n"
-		"Diagnostic-Code: smtp; 552 5.2.2 <%s>: mailbox full\r\n\r\n"
-		"--B\r\nContent-Type: text/rfc822-headers\r\n\r\n"
-		"From: Coco <coco@provider.example>\r\nTo: <%s>\r\nMessage-ID: <%s>\r\n"
-		"Subject: Re: [Trust] Anon\r\n\r\n--B--\r\n",
-		n, failed, failed, failed, original);
-	deliver_mail(s, mail);
-}
-
 static void test_bounce_of_a_private_confirmation_names_no_one(void **state)
 {
 	sim s;
@@ -157,7 +136,7 @@ static void test_bounce_of_a_private_confirmation_names_no_one(void **state)
 
 	/* Ann's mailbox is full by now: the confirmation bounces. */
 	log_capture_start();
-	deliver_dsn(&s, 1, "ann@client.example", conf_msgid);
+	deliver_dsn(&s, 1, "ann@client.example", conf_msgid, "5.2.2", "552 5.2.2", "mailbox full");
 	_cleanup_free_ char *log = log_capture_stop();
 	_cleanup_free_ char *bounced = lines_with(log, "bounced");
 	expect_in(bounced, "t: a private message");
@@ -173,7 +152,7 @@ static void test_bounce_of_a_private_confirmation_names_no_one(void **state)
 
 	/* The invitation of the same round is no private message: its bounce names her. */
 	log_capture_start();
-	deliver_dsn(&s, 2, "ann@client.example", prompt_msgid);
+	deliver_dsn(&s, 2, "ann@client.example", prompt_msgid, "5.2.2", "552 5.2.2", "mailbox full");
 	_cleanup_free_ char *log2 = log_capture_stop();
 	expect_in(log2, "mail to member ann at ann@client.example bounced (5.2.2");
 	sim_finish(&s);
@@ -201,13 +180,13 @@ static void test_bounce_after_restart(void **state)
 	sim_down(&s);
 	sim_up(&s);
 	log_capture_start();
-	deliver_dsn(&s, 1, "bob@client.example", conf_msgid);
+	deliver_dsn(&s, 1, "bob@client.example", conf_msgid, "5.2.2", "552 5.2.2", "mailbox full");
 	_cleanup_free_ char *log = log_capture_stop();
 	expect_in(log, "t: a private message");
 	expect_not_in(log, "bob");
 	/* and which was not: the round's invitation to him. */
 	log_capture_start();
-	deliver_dsn(&s, 2, "bob@client.example", prompt_msgid);
+	deliver_dsn(&s, 2, "bob@client.example", prompt_msgid, "5.2.2", "552 5.2.2", "mailbox full");
 	_cleanup_free_ char *log2 = log_capture_stop();
 	expect_in(log2, "mail to member bob at bob@client.example bounced");
 	sim_finish(&s);
