@@ -99,6 +99,12 @@ bool spool_in_batch(const spool *sp);
  * other messages are still tried). */
 int spool_run(spool *sp);
 
+/* At most n sends in flight at once, so at most n started by one spool_run() (0, the
+ * default: no limit). What is left waits for the next run; spool_next_due() says
+ * INT64_MAX while the limit is reached (an outcome must come first). cocod uses it so that
+ * a backlog of sends is handed over a little at a time, between the loop's other work. */
+void spool_set_limit(spool *sp, size_t n);
+
 /* The earliest next_try of queued, not in-flight messages whose connector is attached
  * (a moment in the past means "now"), or INT64_MAX if there is none. */
 int64_t spool_next_due(spool *sp);
