@@ -245,6 +245,7 @@ static int on_post(sd_event_source *s, void *userdata)
 		d->send_wanted = 0;
 		(void)spool_run(d->spool);
 	}
+	(void)spool_sync(d->spool); /* the sends that ended this turn; logs its errors */
 	rearm(d);
 	return 0;
 }
@@ -457,6 +458,7 @@ int main(int argc, char **argv)
 	}
 	spool_set_sent_hook(d.spool, core_note_sent, d.core);
 	spool_set_limit(d.spool, SEND_LIMIT);
+	spool_sync_later(d.spool);
 
 	sigset_t mask;
 	sigemptyset(&mask);

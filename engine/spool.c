@@ -57,6 +57,7 @@ struct spool {
 	bool in_run;
 	size_t n_stubs; /* private messages' stubs staged in this run */
 	size_t limit;   /* spool_set_limit(): sends in flight and started per run; 0: none */
+	bool sync_later; /* spool_sync_later(): moves outside a run wait for spool_sync() */
 };
 
 static char *path_of(const char *conn, const char *box, const char *id)
@@ -265,7 +266,8 @@ static int deliver_done(spool *sp, entry *e, const cJSON *msg, const char *remot
 	_cleanup_free_ char *to = path_of(e->connector, "cur", e->id);
 	/* In a run, the moves of all its sends are synced together at its end: a crash before
 	 * that sends them again, which a staging channel makes harmless (channel.h). */
-	int r = sp->in_run ? store_rename_deferred(sp->st, from, to) : store_rename(sp->st, from, to);
+	int r = sp->in_run || sp->sync_later ? store_rename_deferred(sp->st, from, to)
+	                                     : store_rename(sp->st, from, to);
 	if (r < 0) {
 		/* Not resending is the point of the spool: remember it was delivered. */
 		e->delivered = true;
@@ -758,6 +760,20 @@ static void run_end(spool *sp, bool *begun, size_t n_begun)
 void spool_set_limit(spool *sp, size_t n)
 {
 	sp->limit = n;
+}
+
+void spool_sync_later(spool *sp)
+{
+	sp->sync_later = true;
+}
+
+int spool_sync(spool *sp)
+{
+	int r = store_sync_renames(sp->st);
+	if (r < 0)
+		log_error_errno(r, "spool: recording sends failed (a crash now would send them "
+		                "again): %m");
+	return r;
 }
 
 static size_t in_flight(const spool *sp)
