@@ -100,3 +100,10 @@ t2=$(date +%s.%N)
 printf 'mail-ingest end to end: every message flagged \\Seen after %.2f s; cocod peak RSS %s\n' \
 	"$(awk -v a="$t0" -v b="$t2" 'BEGIN { print b - a }')" \
 	"$(grep VmHWM "/proc/$COCOD_PID/status" | awk '{print $2, $3}')"
+# The confirmations are sent after the answers (cocod sends in the gaps): all gone when the
+# spool's new/ is empty.
+unsent() { ls "$state/spool/email/new" 2>/dev/null | wc -l; }
+all_sent() { [ "$(unsent)" -eq 0 ]; }
+wait_for 600 all_sent || fail "$(unsent) confirmations still unsent"
+printf 'mail-ingest end to end: every confirmation sent after %.2f s\n' \
+	"$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { print b - a }')"

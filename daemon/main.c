@@ -34,6 +34,8 @@ typedef struct cocod {
 	control *ctl;
 	sd_event_source *commit_src;
 	sd_event_source *timer_src;
+	sd_event_source *send_src; /* runs the spool when nothing else is pending */
+	uint64_t send_wanted;      /* CLOCK_MONOTONIC µs since send_src waits, or 0 */
 	secret key;
 	spool *spool;
 	core *core;
@@ -92,10 +94,18 @@ static int channels_apply(cocod *d)
 }
 
 /* One timer for everything time-driven: the next round transition, reminder, digest or
- * spool retry. */
+ * spool retry. Sends due now are started by send_src instead. */
 static void rearm(cocod *d)
 {
 	int64_t next = core_next_event(d->core), retry = spool_next_due(d->spool);
+	if (retry <= clock_now()) {
+		if (!d->send_wanted) {
+			sd_event_now(d->loop, CLOCK_MONOTONIC, &d->send_wanted);
+			d->send_wanted |= 1;
+		}
+		sd_event_source_set_enabled(d->send_src, SD_EVENT_ONESHOT);
+		retry = INT64_MAX;
+	}
 	if (retry < next)
 		next = retry;
 	if (next == INT64_MAX) {
@@ -207,6 +217,19 @@ static int on_sigterm(sd_event_source *s, const struct signalfd_siginfo *si, voi
 	return sd_event_exit(d->loop, 0);
 }
 
+/* Sends start at idle priority, when no other event is pending: answers coming in are
+ * recorded (and acknowledged) first, what they queue is sent in the gaps. The spool's limit
+ * (SEND_LIMIT) hands a backlog over a little at a time. */
+enum { SEND_LIMIT = 64, SEND_WAIT_MAX_USEC = 1000000 };
+
+static int on_send(sd_event_source *s, void *userdata)
+{
+	cocod *d = userdata;
+	d->send_wanted = 0;
+	(void)spool_run(d->spool);
+	return 0; /* the post source commits and rearms */
+}
+
 /* Group commit: whatever was appended during this loop turn is made durable with one
  * fdatasync per file, the confirmations it queued with one spool batch, then acknowledged
  * (core_commit). A post source runs after every turn that did anything. */
@@ -215,7 +238,14 @@ static int on_post(sd_event_source *s, void *userdata)
 	cocod *d = userdata;
 	if (store_pending(d->store) > 0)
 		(void)core_commit(d->core); /* logs its errors */
-	(void)spool_run(d->spool);
+	/* A loop never idle for a second still sends, a limit's worth at a time. */
+	uint64_t now;
+	if (d->send_wanted && sd_event_now(d->loop, CLOCK_MONOTONIC, &now) >= 0 &&
+	    now - d->send_wanted > SEND_WAIT_MAX_USEC) {
+		d->send_wanted = 0;
+		(void)spool_run(d->spool);
+	}
+	(void)spool_sync(d->spool); /* the sends that ended this turn; logs its errors */
 	rearm(d);
 	return 0;
 }
@@ -290,6 +320,7 @@ static void daemon_done(cocod *d)
 	spool_free(d->spool);
 	strv_free(d->template_dirs);
 	sd_event_source_disable_unref(d->timer_src);
+	sd_event_source_disable_unref(d->send_src);
 	sd_event_source_disable_unref(d->commit_src);
 	store_free(d->store);
 	config_free(d->cfg);
@@ -426,6 +457,8 @@ int main(int argc, char **argv)
 		goto fail;
 	}
 	spool_set_sent_hook(d.spool, core_note_sent, d.core);
+	spool_set_limit(d.spool, SEND_LIMIT);
+	spool_sync_later(d.spool);
 
 	sigset_t mask;
 	sigemptyset(&mask);
@@ -442,7 +475,10 @@ int main(int argc, char **argv)
 	if ((r = sd_event_add_signal(d.loop, NULL, SIGTERM, on_sigterm, &d)) < 0 ||
 	    (r = sd_event_add_signal(d.loop, NULL, SIGINT, on_sigterm, &d)) < 0 ||
 	    (r = sd_event_add_signal(d.loop, NULL, SIGHUP, on_sighup, &d)) < 0 ||
-	    (r = sd_event_add_post(d.loop, &d.commit_src, on_post, &d)) < 0) {
+	    (r = sd_event_add_post(d.loop, &d.commit_src, on_post, &d)) < 0 ||
+	    (r = sd_event_add_defer(d.loop, &d.send_src, on_send, &d)) < 0 ||
+	    (r = sd_event_source_set_priority(d.send_src, SD_EVENT_PRIORITY_IDLE)) < 0 ||
+	    (r = sd_event_source_set_enabled(d.send_src, SD_EVENT_OFF)) < 0) {
 		log_error_errno(r, "cannot set up the event loop: %m");
 		goto fail;
 	}

@@ -56,6 +56,8 @@ struct spool {
 	 * made durable together when the run ends (store_sync_renames()). */
 	bool in_run;
 	size_t n_stubs; /* private messages' stubs staged in this run */
+	size_t limit;   /* spool_set_limit(): sends in flight and started per run; 0: none */
+	bool sync_later; /* spool_sync_later(): moves outside a run wait for spool_sync() */
 };
 
 static char *path_of(const char *conn, const char *box, const char *id)
@@ -298,7 +300,8 @@ static int deliver_done(spool *sp, entry *e, const cJSON *msg, const char *remot
 	_cleanup_free_ char *to = path_of(e->connector, "cur", e->id);
 	/* In a run, the moves of all its sends are synced together at its end: a crash before
 	 * that sends them again, which a staging channel makes harmless (channel.h). */
-	int r = sp->in_run ? store_rename_deferred(sp->st, from, to) : store_rename(sp->st, from, to);
+	int r = sp->in_run || sp->sync_later ? store_rename_deferred(sp->st, from, to)
+	                                     : store_rename(sp->st, from, to);
 	if (r < 0) {
 		/* Not resending is the point of the spool: remember it was delivered. */
 		e->delivered = true;
@@ -788,6 +791,34 @@ static void run_end(spool *sp, bool *begun, size_t n_begun)
 			sp->att[i].ops->send_end(sp->att[i].c);
 }
 
+void spool_set_limit(spool *sp, size_t n)
+{
+	sp->limit = n;
+}
+
+void spool_sync_later(spool *sp)
+{
+	sp->sync_later = true;
+}
+
+int spool_sync(spool *sp)
+{
+	int r = store_sync_renames(sp->st);
+	if (r < 0)
+		log_error_errno(r, "spool: recording sends failed (a crash now would send them "
+		                "again): %m");
+	return r;
+}
+
+static size_t in_flight(const spool *sp)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < sp->n_entries; i++)
+		if (sp->entries[i]->pending)
+			n++;
+	return n;
+}
+
 int spool_run(spool *sp)
 {
 	int64_t now = clock_now();
@@ -795,11 +826,17 @@ int spool_run(spool *sp)
 
 	if (sp->in_run)
 		return 0; /* called again from a send callback: the outer run has it */
+	/* How many may start: the limit less what is in flight. */
+	size_t room = SIZE_MAX;
+	if (sp->limit) {
+		size_t busy = in_flight(sp);
+		room = busy < sp->limit ? sp->limit - busy : 0;
+	}
 	/* Snapshot what is due: callbacks firing inside send() change the index. */
 	size_t n = 0;
 	char **conns = xcalloc(sp->n_entries + 1, sizeof(char *));
 	char **ids = xcalloc(sp->n_entries + 1, sizeof(char *));
-	for (size_t i = 0; i < sp->n_entries; i++)
+	for (size_t i = 0; i < sp->n_entries && n < room; i++)
 		if (is_due(sp, sp->entries[i], now)) {
 			conns[n] = xstrdup(sp->entries[i]->connector);
 			ids[n++] = xstrdup(sp->entries[i]->id);
@@ -942,12 +979,16 @@ int spool_forget(spool *sp, spool_forget_fn fn, void *userdata, size_t *ret_eras
 int64_t spool_next_due(spool *sp)
 {
 	int64_t best = INT64_MAX;
+	size_t busy = 0;
 	for (size_t i = 0; i < sp->n_entries; i++) {
 		const entry *e = sp->entries[i];
-		if (!e->pending && e->next_try < best && find_attachment(sp, e->connector))
+		if (e->pending)
+			busy++;
+		else if (e->next_try < best && find_attachment(sp, e->connector))
 			best = e->next_try;
 	}
-	return best;
+	/* At the limit, the next run comes with an outcome, not with the clock. */
+	return sp->limit && busy >= sp->limit ? INT64_MAX : best;
 }
 
 void spool_stats(const spool *sp, spool_counters *ret)

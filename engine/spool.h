@@ -99,6 +99,20 @@ bool spool_in_batch(const spool *sp);
  * other messages are still tried). */
 int spool_run(spool *sp);
 
+/* At most n sends in flight at once, so at most n started by one spool_run() (0, the
+ * default: no limit). What is left waits for the next run; spool_next_due() says
+ * INT64_MAX while the limit is reached (an outcome must come first). cocod uses it so that
+ * a backlog of sends is handed over a little at a time, between the loop's other work. */
+void spool_set_limit(spool *sp, size_t n);
+
+/* Outcomes that arrive outside spool_run() (an asynchronous channel's, from the loop) move
+ * their message into cur/ at once but make the move durable only at the next spool_sync()
+ * (or run's end), one fsync per directory for all of them, instead of two fsyncs each. A
+ * crash in between sends them again, the window a run already has. cocod calls
+ * spool_sync() at the end of every loop turn. */
+void spool_sync_later(spool *sp);
+int spool_sync(spool *sp);
+
 /* The earliest next_try of queued, not in-flight messages whose connector is attached
  * (a moment in the past means "now"), or INT64_MAX if there is none. */
 int64_t spool_next_due(spool *sp);

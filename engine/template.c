@@ -1,10 +1,14 @@
 /* template: see template.h. Rendering walks the tree from template-parse.c with a context
- * stack. Partials are parsed on first use and cached for the duration of one
- * template_render() call. */
+ * stack. Partials are looked up on first use in a template_render() call and kept for the
+ * rest of it. Parsed trees are kept across calls (the last PARSED_MAX, by name and exact
+ * text): a burst of answers renders the same confirmation templates thousands of times, and
+ * parsing them was most of the cost. */
 #define _GNU_SOURCE
 #include "template.h"
 
 #include <math.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -25,9 +29,93 @@ struct override {
 	const struct override *up;
 };
 
+/* A parsed template, shared by the renders that use it. */
+struct parsed {
+	char *name;
+	struct template *tpl; /* owns its source text */
+	unsigned refs;        /* renders using it */
+	bool listed;          /* in parsed_list */
+	uint64_t used;
+};
+
+#define PARSED_MAX 32
+static pthread_mutex_t parsed_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct parsed *parsed_list[PARSED_MAX];
+static size_t n_parsed;
+static uint64_t parsed_clock;
+
+static void parsed_free(struct parsed *p)
+{
+	free(p->name);
+	template_free(p->tpl);
+	free(p);
+}
+
+static void parsed_unref(struct parsed *p)
+{
+	if (!p)
+		return;
+	pthread_mutex_lock(&parsed_lock);
+	bool last = --p->refs == 0 && !p->listed;
+	pthread_mutex_unlock(&parsed_lock);
+	if (last)
+		parsed_free(p);
+}
+
+/* The parsed tree of `src` called `name`, a reference taken; *owned (malloc'd, may be NULL)
+ * is the text if the caller has a copy to give, taken either way. */
+static int parsed_get(const char *name, const char *src, char **owned, struct parsed **ret,
+		      char **ret_error)
+{
+	_cleanup_free_ char *text = owned ? TAKE_PTR(*owned) : NULL;
+	pthread_mutex_lock(&parsed_lock);
+	for (size_t i = 0; i < n_parsed; i++) {
+		struct parsed *p = parsed_list[i];
+		if (STREQ(p->name, name) && STREQ(p->tpl->owned_src, src)) {
+			p->refs++;
+			p->used = ++parsed_clock;
+			pthread_mutex_unlock(&parsed_lock);
+			*ret = p;
+			return 0;
+		}
+	}
+	pthread_mutex_unlock(&parsed_lock);
+
+	if (!text)
+		text = xstrdup(src);
+	struct template *t = NULL;
+	int k = template_parse(name, text, &t, ret_error);
+	if (k < 0)
+		return k;
+	t->owned_src = TAKE_PTR(text);
+	struct parsed *p = xcalloc(1, sizeof(*p));
+	*p = (struct parsed){.name = xstrdup(name), .tpl = t, .refs = 1, .listed = true};
+
+	struct parsed *gone = NULL;
+	pthread_mutex_lock(&parsed_lock);
+	p->used = ++parsed_clock;
+	if (n_parsed == PARSED_MAX) { /* the least recently used makes room */
+		size_t lru = 0;
+		for (size_t i = 1; i < n_parsed; i++)
+			if (parsed_list[i]->used < parsed_list[lru]->used)
+				lru = i;
+		gone = parsed_list[lru];
+		gone->listed = false;
+		if (gone->refs > 0)
+			gone = NULL; /* its last render frees it */
+		parsed_list[lru] = parsed_list[--n_parsed];
+	}
+	parsed_list[n_parsed++] = p;
+	pthread_mutex_unlock(&parsed_lock);
+	if (gone)
+		parsed_free(gone);
+	*ret = p;
+	return 0;
+}
+
 struct cached {
 	char *name;
-	struct template *tpl; /* NULL: no such partial */
+	struct parsed *p; /* NULL: no such partial */
 };
 
 struct render {
@@ -201,12 +289,12 @@ static int load_partial(struct render *r, const struct template *from, const str
 {
 	for (size_t i = 0; i < r->n_cache; i++)
 		if (STREQ(r->cache[i].name, name)) {
-			*ret = r->cache[i].tpl;
+			*ret = r->cache[i].p ? r->cache[i].p->tpl : NULL;
 			return 0;
 		}
 
 	_cleanup_free_ char *text = NULL;
-	struct template *t = NULL;
+	struct parsed *p = NULL;
 	int k = r->partial ? r->partial(name, &text, r->userdata) : -ENOENT;
 	if (k < 0 && k != -ENOENT) {
 		template_error(&r->error, from->name, from->src, n->offset,
@@ -214,14 +302,14 @@ static int load_partial(struct render *r, const struct template *from, const str
 		return k;
 	}
 	if (k >= 0) {
-		k = template_parse(name, text, &t, &r->error);
+		const char *src = text;
+		k = parsed_get(name, src, &text, &p, &r->error);
 		if (k < 0)
 			return k;
-		t->owned_src = TAKE_PTR(text);
 	}
 	r->cache = xrealloc(r->cache, (r->n_cache + 1) * sizeof(*r->cache));
-	r->cache[r->n_cache++] = (struct cached){.name = xstrdup(name), .tpl = t};
-	*ret = t;
+	r->cache[r->n_cache++] = (struct cached){.name = xstrdup(name), .p = p};
+	*ret = p ? p->tpl : NULL;
 	return 0;
 }
 
@@ -321,13 +409,14 @@ static int render_nodes(struct render *r, const struct template *tpl, const stru
 int template_render(const char *name, const char *text, const cJSON *data,
 		    template_partial_fn partial, void *userdata, char **ret_out, char **ret_error)
 {
-	struct template *t = NULL;
+	struct parsed *p = NULL;
 	struct render r = {.partial = partial, .userdata = userdata, .bol = true};
 	int ret;
 
 	if (!name || !text || !ret_out)
 		return -EINVAL;
-	ret = template_parse(name, text, &t, &r.error);
+	ret = parsed_get(name, text, NULL, &p, &r.error);
+	const struct template *t = p ? p->tpl : NULL;
 	if (ret >= 0) {
 		if (data)
 			ctx_push(&r, data);
@@ -344,10 +433,10 @@ int template_render(const char *name, const char *text, const cJSON *data,
 	free(r.ctx);
 	for (size_t i = 0; i < r.n_cache; i++) {
 		free(r.cache[i].name);
-		template_free(r.cache[i].tpl);
+		parsed_unref(r.cache[i].p);
 	}
 	free(r.cache);
-	template_free(t);
+	parsed_unref(p);
 	return ret < 0 ? ret : 0;
 }
 
