@@ -16,7 +16,9 @@ cd "$(dirname "$0")/.."
 . tests/mailservers.sh
 
 [ "$(id -u)" -eq 0 ] || { echo "SKIP: Postfix's master needs root"; exit 0; }
-M=${COCO_FAULT_MEMBERS:-16} R=${COCO_FAULT_REPLIES:-5} # members, replies each
+# members, replies each: a backlog long enough that the kills below land in its middle (cocod
+# records a few hundred replies a second under the sanitizers)
+M=${COCO_FAULT_MEMBERS:-16} R=${COCO_FAULT_REPLIES:-40}
 N=$((M * R))
 pw=coco-$RANDOM$RANDOM
 users=("coco:$pw")
@@ -129,9 +131,18 @@ seen_have_answers() {
 	return $bad
 }
 kills=()
-for at in $((N / 6)) $((N / 2)); do
+# Kill 1 as soon as the IMAP session is up (while the backlog is fetched: nothing or part of
+# it recorded); kill 2 once answers are on record (a burst is recorded in one commit, so this
+# lands between the commit and the \Seen flags, or while those are stored).
+imap_up() { [ "$(count 'email: IMAP connected' "$T/cocod.log")" -gt "$1" ]; }
+for at in imap 1; do
+	before=$(count 'email: IMAP connected' "$T/cocod.log")
 	start_email_cocod
-	wait_for 120 at_least "$at" || fail "cocod recorded $(recorded) of $N: $(tail -5 "$T/cocod.log")"
+	if [ "$at" = imap ]; then
+		wait_for 120 imap_up "$before" || fail "no IMAP session: $(tail -5 "$T/cocod.log")"
+	else
+		wait_for 120 at_least "$at" || fail "cocod recorded $(recorded) of $N: $(tail -5 "$T/cocod.log")"
+	fi
 	kill_cocod
 	seen_have_answers || fail "after the kill at $(recorded) answers"
 	kills+=("$(recorded) recorded, $SEEN seen")
