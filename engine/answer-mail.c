@@ -22,10 +22,13 @@ static const char *const greetings[] = {
     "добрый день",
 };
 
-/* Words that may follow a greeting in place of a name. */
+/* Words that may follow a greeting in place of a name ("Bonjour à tous"). */
 static const char *const greeting_groups[] = {
-    "all",  "team",	 "everyone", "everybody", "folks", "guys", "there",  "zusammen",
-    "alle", "together", "kaikki",   "tous",	 "todos", "всем", "коллеги",
+    "all",	    "team",	      "everyone", "everybody", "folks",   "guys",
+    "there",	    "zusammen",	      "alle",	  "an alle",   "together", "kaikki",
+    "tous",	    "à tous",	      "à toutes", "à tous et à toutes",   "tout le monde",
+    "todos",	    "a todos",	      "a tutti",  "tutti",     "alla",	   "всем",
+    "коллеги",
 };
 
 /* A closing line: one of these, optionally followed by a name ("Thanks, Raj", "Br, Mikko"). */
@@ -40,7 +43,9 @@ static const char *const closings[] = {
     "mit freundlichen grüßen", "kiitos",	      "terveisin",	     "tack",
     "hälsningar",      "mvh",		      "merci",		     "cordialement",
     "gracias",	       "saludos",	      "grazie",		     "спасибо",
-    "с уважением",
+    "с уважением",     "bonne journée",	      "bonne soirée",	     "bonne fin de journée",
+    "belle journée",   "bien cordialement",   "à bientôt",	     "schönen tag",
+    "schöne grüße",    "hyvää päivänjatkoa",  "ha en bra dag",
 };
 
 /* Lower-case words inside a name ("Ana de Souza"). */
@@ -232,6 +237,13 @@ static bool word_is_name(const word *w)
 	return true;
 }
 
+/* One capital letter ("D" of "D."). */
+static bool word_is_initial(const word *w)
+{
+	size_t k;
+	return cp_is_upper(cp_at(w->s, w->e, &k)) && w->s + k == w->e;
+}
+
 /* Words from..n-1 are a name of at most NAME_WORDS_MAX words: capitalised words, with
  * particles between them; punctuation only at the end, but for the dot of "Mr." or "J.". */
 static bool words_are_name(const word *w, int from, int n)
@@ -257,8 +269,8 @@ static bool words_are_greeting(const word *w, int n)
 	int k = n > 0 ? match_phrase(w, n, greetings, ELEMENTSOF(greetings)) : 0;
 	if (k == 0 || k == n)
 		return k > 0;
-	/* "Hi all," "Hello team" "Hallo zusammen" "Dear Ms. Weber" "Hi Anna" */
-	if (n - k == 1 && word_in(&w[k], greeting_groups, ELEMENTSOF(greeting_groups)))
+	/* "Hi all," "Hello team" "Hallo zusammen" "Bonjour à tous" "Dear Ms. Weber" "Hi Anna" */
+	if (match_phrase(w + k, n - k, greeting_groups, ELEMENTSOF(greeting_groups)) == n - k)
 		return true;
 	return words_are_name(w, k, n);
 }
@@ -293,7 +305,10 @@ bool answer_is_name(const char *s, const char *e)
 {
 	word w[WORDS_MAX];
 	int n = split_words(s, e, w);
-	/* a name has no punctuation after it: "Yes." or "Great!" are sentences */
+	/* a name has no punctuation after it: "Yes." or "Great!" are sentences; but an initial
+	 * alone ("D.") signs a mail */
+	if (n == 1 && w[0].dot && word_is_initial(&w[0]))
+		return true;
 	return n > 0 && !w[n - 1].punct && words_are_name(w, 0, n);
 }
 

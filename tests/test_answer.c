@@ -389,6 +389,7 @@ static void test_greetings(void **state)
 	    "Dear Ms. Weber,", "Good morning", "good morning everyone!", "Hallo zusammen,",
 	    "Hej",	  "Hei",	   "Moi!",	      "Bonjour",	      "Salut Raj",
 	    "Guten Tag,", "Здравствуйте!", "HELLO ALL",	      "Hi , all",	      "Hello Tom Becker,",
+	    "Bonjour à tous,", "Bonjour tout le monde !", "Hej alla!", "Ciao a tutti",
 	};
 	for (size_t i = 0; i < ELEMENTSOF(greetings); i++) {
 		_cleanup_free_ char *text = xasprintf("%s\n1: 4", greetings[i]);
@@ -556,6 +557,10 @@ static void test_signoffs(void **state)
 	    "J. Smith",
 	    "Maria Schulz\nHead of Online | Corner Grocers",
 	    "Thanks!\n\nCheers,\nTom",
+	    "Bonne journée,\nPriya",
+	    "Bien cordialement,\nPriya Raman",
+	    "Schönen Tag,\nAnna",
+	    "D.",
 	};
 	for (size_t i = 0; i < ELEMENTSOF(tails); i++) {
 		_cleanup_free_ char *text = xasprintf("1: 4\n2: b\n\n%s\n", tails[i]);
@@ -590,6 +595,16 @@ static void test_signoffs(void **state)
 	_cleanup_answer_parse_ answer_parse *g = parse(&prompt, 0, "Some ideas:\n\nDark Mode");
 	assert_int_equal(answer_parse_n_ideas(g), 1);
 	assert_string_equal(answer_parse_ideas(g)[0], "Dark Mode");
+	/* trial 3: an initial signs an idea mail too, and a French greeting is no idea */
+	_cleanup_answer_parse_ answer_parse *ia =
+	    parse(&prompt, 0, "One more:\n\nidea: Mobile view for store managers\n\nD.");
+	assert_no_errors(ia);
+	assert_int_equal(answer_parse_n_ideas(ia), 1);
+	_cleanup_answer_parse_ answer_parse *ja =
+	    parse(&prompt, 0, "Bonjour à tous,\n\nUn tableau partagé\n\nUne alerte le lundi");
+	assert_no_errors(ja);
+	assert_int_equal(answer_parse_n_ideas(ja), 2);
+	assert_string_equal(answer_parse_ideas(ja)[0], "Un tableau partagé");
 	_cleanup_answer_parse_ answer_parse *h = parse(&prompt, 0, "idea: Offline mode\n\nLee");
 	assert_no_errors(h);
 	assert_int_equal(answer_parse_n_ideas(h), 1);

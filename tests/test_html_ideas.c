@@ -202,11 +202,57 @@ static void test_stored_idea_over_two_lines(void **state)
 	sim_finish(&s);
 }
 
+/* Trial 3: a reply with nothing typed above the quote (Jan's), or with the ideas typed into
+ * the quoted invitation (Amélie's client): the quote held the invitation, personal link
+ * included, and was stored as one idea, then mailed to everyone on the ballot. Nothing of
+ * it is recorded now, and the member is told that no answer was found. */
+static void test_nothing_above_the_quote(void **state)
+{
+	sim s;
+	clock_set_test(DEC1);
+	sim_start_with(&s, coco_conf, NULL, conf);
+	run_until(&s, DEC1 + 10 * HOUR, NULL, NULL);
+	_cleanup_free_ char *inv = last_markdown(&s, "prompt", "dan");
+	assert_non_null(inv);
+	/* the invitation quoted whole, with an idea typed into the quote */
+	strbuf q = {};
+	strbuf_puts(&q, "On Tue, Dec 1, 2026 at 10:00 AM coco <coco@brightline.example> wrote:\n");
+	for (const char *p = inv, *nl; *p; p = nl ? nl + 1 : p + strlen(p)) {
+		nl = strchr(p, '\n');
+		size_t n = nl ? (size_t)(nl - p) : strlen(p);
+		strbuf_printf(&q, "> %.*s\n", (int)n, p);
+		if (n && strstr(p, "first screen") == p)
+			strbuf_puts(&q, "> idea: a map of every store\n");
+	}
+	_cleanup_free_ char *quoted = strbuf_steal(&q);
+	answer(&s, "dan", "ideas", NULL, quoted);
+	answer(&s, "tom", "ideas", NULL, "");
+	store_commit(s.st);
+	assert_false(store_has(&s, "campaigns/relaunch/rounds/ideas/once/answers.jsonl"));
+	_cleanup_free_ char *told = last_markdown(&s, "reply", "dan");
+	assert_non_null(told);
+	expect_not_in(told, "Here is what we recorded");
+	expect_in(told, "above the\nquoted message (not inside it)");
+	expect_in(told, "    idea: ");
+
+	/* nothing of either reaches the ballot */
+	answer(&s, "tom", "ideas", NULL, "idea: Saved cards");
+	run_until(&s, DEC1 + 3 * DAY + 10 * HOUR, NULL, NULL);
+	cJSON *vote = sent_to(&s, "prompt", "pick", "tom");
+	_cleanup_free_ char *pj = cJSON_PrintUnformatted(cJSON_GetObjectItem(vote, "prompt"));
+	expect_in(pj, "Saved cards");
+	expect_not_in(pj, "form?");
+	expect_not_in(pj, "quoted invitation");
+	cJSON_Delete(vote);
+	sim_finish(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_outlook_list_of_ideas),
 		cmocka_unit_test(test_stored_idea_over_two_lines),
+		cmocka_unit_test(test_nothing_above_the_quote),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

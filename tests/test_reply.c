@@ -67,8 +67,12 @@ static void test_quote_after_text(void **state)
 {
 	check("1: 4\n2: yes\n\n> Question 1: how much?\n> Question 2: really?\n", "1: 4\n2: yes",
 	      "> Question 1: how much?\n> Question 2: really?");
-	/* A quote alone is kept: there is nothing else to keep. */
+	/* A quote alone is kept: there is nothing else to keep (reply_extract() keeps nothing). */
 	check("> only a quote", "> only a quote", "");
+	_cleanup_free_ char *kept = NULL, *elided = NULL;
+	assert_int_equal(reply_extract("> only a quote\n>\n> 1: 4", &kept, &elided), 0);
+	assert_string_equal(kept, "");
+	assert_string_equal(elided, "> only a quote\n>\n> 1: 4");
 	/* Text after a quote (interleaved reply) stays. */
 	check("> q\n\nanswer", "> q\n\nanswer", "");
 }
@@ -215,6 +219,10 @@ static void test_member_mails(void **state)
 	    {"answer-after-inline-quote.eml",
 	     "2: b\n> 1. How was the week? (1-5)\n> 2. Who are you? a) user b) buyer\n\n1: 4\n\n> 3. "
 	     "Ideas?\n\nidea: a live map of every truck"},
+	    /* trial 3: nothing typed above the quote, or typed into it: nothing is the member's
+	     * (the quote is coco's invitation, with the member's personal link) */
+	    {"reply-empty-above-quote.eml", ""},
+	    {"reply-typed-into-quote.eml", ""},
 	};
 	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
 		_cleanup_free_ char *path = xasprintf("tests/data/mail/%s", cases[i].file);

@@ -685,7 +685,7 @@ static long prev_nonempty(const struct seq *q, size_t pos)
 	return -1;
 }
 
-static void apply_rules(struct seq *q)
+static void apply_rules(struct seq *q, bool answer)
 {
 	/* 1. A signature delimiter ends the reply. */
 	for (size_t p = 0; p < q->m; p++)
@@ -768,6 +768,15 @@ static void apply_rules(struct seq *q)
 		if (c != LINE_EMPTY && c != LINE_QUOTE)
 			break;
 	}
+
+	/* 8. An answer needs a line of the member's own: a reply with nothing typed above the
+	 * quote (or typed into the quote) keeps none of the quoted message, which holds what
+	 * coco sent them, personal links included. (reply_trim() keeps a lone quote.) */
+	bool own = !answer;
+	for (size_t p = 0; p < q->m && !own; p++)
+		own = cls_at(q, p) == LINE_TEXT;
+	if (!own)
+		q->m = 0;
 
 	/* 7. Markers left between pieces of text are dropped on their own. */
 	drop_class(q, LINE_MARKER);
@@ -864,7 +873,7 @@ static int trim_reply(const char *body, bool drop_signoffs, char **ret_kept, cha
 		if (lines[i].cls != LINE_JOINED)
 			v[m++] = i;
 	struct seq q = {.v = v, .m = m, .lines = lines};
-	apply_rules(&q);
+	apply_rules(&q, drop_signoffs);
 
 	char *kept = join_lines(lines, q.v, q.m, true);
 	if (ret_elided) {

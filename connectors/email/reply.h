@@ -14,5 +14,7 @@ int reply_trim(const char *body, char **ret_kept, char **ret_elided);
 /* What coco reads as the answer: reply_trim(), and a closing sign-off at the end of the text
  * ("Best regards,", "Mit freundlichen Grüßen", "Cordialement", "Terveisin", "Med vänliga
  * hälsningar", "С уважением" …) goes too, with the few name lines below it. reply_trim()
- * keeps those, as the Discourse trimmer (the corpus it is measured on) does. */
+ * keeps those, as the Discourse trimmer (the corpus it is measured on) does. And a reply
+ * with no line of the member's own (nothing typed above the quote, or typed into it) keeps
+ * nothing, where reply_trim() keeps a lone quote: the quote is what coco sent. */
 int reply_extract(const char *body, char **ret_kept, char **ret_elided);
