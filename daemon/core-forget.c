@@ -34,6 +34,7 @@
 
 typedef struct forget_counts {
 	size_t answers, comments, rejected, bounces, digests, spool_erased, spool_scrubbed, mail;
+	size_t quotes; /* others' records whose kept quote (trimmed) held their words */
 } forget_counts;
 
 typedef struct forget_job {
@@ -187,6 +188,70 @@ static char *filter_lines(const forget_job *j, const char *text)
 			_cleanup_free_ char *rest = has_phrase(j->phrases, j->names, line, len)
 			                                    ? NULL : drop_name_from_list(j, line, len);
 			if (!rest || line_has(j, rest, strlen(rest)))
+				continue;
+			strbuf_puts(&out, rest);
+		} else
+			strbuf_add(&out, line, len);
+		if (*end)
+			strbuf_putc(&out, '\n');
+	}
+	if (!changed) {
+		strbuf_done(&out);
+		return NULL;
+	}
+	return strbuf_steal(&out);
+}
+
+/* The text an HTML line shows: tags out, the entities the templates and cmark write
+ * decoded. */
+static char *html_line_text(const char *line, size_t len)
+{
+	static const struct {
+		const char *ent, *ch;
+	} ents[] = {{"&amp;", "&"}, {"&lt;", "<"}, {"&gt;", ">"}, {"&quot;", "\""},
+	            {"&#39;", "'"}, {"&#x27;", "'"}, {"&nbsp;", " "}};
+	strbuf b = {0};
+	bool tag = false;
+	for (size_t i = 0; i < len; i++) {
+		if (tag) {
+			tag = line[i] != '>';
+			continue;
+		}
+		if (line[i] == '<') {
+			tag = true;
+			continue;
+		}
+		size_t k = 0;
+		for (size_t e = 0; line[i] == '&' && e < ELEMENTSOF(ents) && !k; e++)
+			if (starts_with(line + i, line + len, ents[e].ent)) {
+				strbuf_puts(&b, ents[e].ch);
+				k = strlen(ents[e].ent);
+			}
+		if (k)
+			i += k - 1;
+		else
+			strbuf_putc(&b, line[i]);
+	}
+	return strbuf_steal(&b);
+}
+
+/* filter_lines() for an HTML digest, whose templates give every row that can name or quote
+ * a member a line of its own: a line whose text names or quotes them goes, or loses their
+ * name from a list of proposers. NULL if nothing changed. */
+static char *filter_html_lines(const forget_job *j, const char *html)
+{
+	strbuf out = {0};
+	bool changed = false;
+	for (const char *line = html, *end; *line; line = end + (*end ? 1 : 0)) {
+		end = strchrnul(line, '\n');
+		size_t len = (size_t)(end - line);
+		_cleanup_free_ char *text = html_line_text(line, len);
+		if (line_has(j, text, strlen(text))) {
+			changed = true;
+			_cleanup_free_ char *rest = has_phrase(j->phrases, j->names, text, strlen(text))
+			                                    ? NULL : drop_name_from_list(j, line, len);
+			_cleanup_free_ char *rest_text = rest ? html_line_text(rest, strlen(rest)) : NULL;
+			if (!rest || line_has(j, rest_text, strlen(rest_text)))
 				continue;
 			strbuf_puts(&out, rest);
 		} else
@@ -418,6 +483,48 @@ static int forget_answers(core *c, const char *round, const char *occ, void *use
 	return r;
 }
 
+/* Others' records keep what was cut off their replies (`trimmed`): the quoted ballot or
+ * digest may show the member's ideas or name. Once every record of theirs has given its
+ * phrases, those lines go from the others' quotes too. */
+typedef struct quote_scrub {
+	forget_job *j;
+	strbuf out;
+	size_t changed;
+} quote_scrub;
+
+static int on_quote_line(const char *line, size_t len, void *userdata)
+{
+	quote_scrub *x = userdata;
+	cJSON *rec = cJSON_ParseWithLength(line, len);
+	const char *t = rec ? core_json_str(rec, "trimmed") : NULL;
+	_cleanup_free_ char *kept = t ? filter_lines(x->j, t) : NULL;
+	if (kept) {
+		cJSON_ReplaceItemInObjectCaseSensitive(rec, "trimmed", cJSON_CreateString(kept));
+		char *o = cJSON_PrintUnformatted(rec);
+		strbuf_puts(&x->out, o);
+		free(o);
+		x->changed++;
+	} else
+		strbuf_add(&x->out, line, len);
+	strbuf_putc(&x->out, '\n');
+	cJSON_Delete(rec);
+	return 0;
+}
+
+static int scrub_quotes(core *c, const char *round, const char *occ, void *userdata)
+{
+	forget_job *j = userdata;
+	_cleanup_free_ char *path = core_answers_path(j->camp->id, round, occ);
+	quote_scrub x = {.j = j};
+	int r = store_scan(c->st, path, on_quote_line, &x);
+	if (r >= 0 && x.changed > 0)
+		r = store_replace(c->st, path, x.out.s, x.out.len);
+	strbuf_done(&x.out);
+	if (r >= 0)
+		j->n.quotes += x.changed;
+	return r == -ENOENT ? 0 : r;
+}
+
 /* ---- digests ---------------------------------------------------------------------- */
 
 /* "\*" → "*": md_text() undone, for comments read back from a digest. */
@@ -472,7 +579,7 @@ static char *previous_occurrence(core *c, const coco_campaign *camp, const char 
 /* A round digest computed again from the store, without the member (not even in the list
  * of who has not answered). */
 static int recompute_digest(forget_job *j, const coco_round *r, round_rt *cur, const char *occ,
-                            const char *old_md, char **ret_md)
+                            const char *old_md, char **ret_md, char **ret_html)
 {
 	core *c = j->c;
 	coco_campaign copy = *j->camp;
@@ -491,7 +598,7 @@ static int recompute_digest(forget_job *j, const coco_round *r, round_rt *cur, c
 	tmp.answered = NULL;
 	char **comments = old_comments(j, old_md);
 	int k = compile_round_digest(c, &copy, ct_find(c, j->camp->id), &tmp, comments, ret_md,
-	                             NULL, NULL);
+	                             ret_html, NULL);
 	strv_free(comments);
 	free(members);
 	return k;
@@ -531,6 +638,12 @@ static int forget_digest(forget_job *j, const char *name)
 	int r = store_read(c->st, path, FORGET_DIGEST_MAX, &old, &len);
 	if (r < 0)
 		return r == -ENOENT ? 0 : r;
+	/* Its HTML part (templates/digest.html), kept as such: computed again, or filtered as
+	 * the Markdown is; without one, cmark renders the Markdown. */
+	_cleanup_free_ char *html_path = xasprintf("campaigns/%s/digests/%s.html", j->camp->id, name);
+	_cleanup_free_ char *old_html = NULL, *html = NULL;
+	if (store_read(c->st, html_path, FORGET_DIGEST_MAX, &old_html, NULL) < 0)
+		old_html = NULL;
 	round_rt *rt = NULL;
 	const char *occ = NULL;
 	const coco_round *rd = recomputable(j, name, &rt, &occ);
@@ -541,9 +654,12 @@ static int forget_digest(forget_job *j, const char *name)
 	}
 	if (!held && !line_has(j, old, len))
 		return 0;
-	if (rd && recompute_digest(j, rd, rt, occ, old, &md) < 0)
+	if (rd && recompute_digest(j, rd, rt, occ, old, &md, &html) < 0) {
 		log_warning("%s: digest %s cannot be computed again; removing the lines about the "
 		            "forgotten member instead", j->camp->id, name);
+		free(html);
+		html = NULL;
+	}
 	/* Whatever the computation still shows of them (a ballot idea) goes too. */
 	char *filtered = filter_lines(j, md ? md : old);
 	if (filtered) {
@@ -552,7 +668,14 @@ static int forget_digest(forget_job *j, const char *name)
 	}
 	if (!md)
 		return 0;
-	r = digest_write(c->st, j->camp->id, name, md, NULL);
+	const char *html_base = html ? html : old_html;
+	char *html_filtered = html_base ? filter_html_lines(j, html_base) : NULL;
+	if (html_filtered) {
+		free(html);
+		html = html_filtered;
+	} else if (!html && old_html)
+		html = TAKE_PTR(old_html);
+	r = digest_write(c->st, j->camp->id, name, md, html);
 	if (r < 0)
 		return r;
 	j->n.digests++;
@@ -679,6 +802,8 @@ static int forget_campaign(forget_job *j)
 		strv_push(&j->addresses, xstrdup(m->matrix_id));
 
 	int r = core_for_each_answers_file(c, j->camp, forget_answers, j);
+	if (r >= 0)
+		r = core_for_each_answers_file(c, j->camp, scrub_quotes, j);
 	_cleanup_free_ char *cpath = xasprintf("campaigns/%s/comments.jsonl", j->camp->id);
 	if (r >= 0)
 		r = forget_jsonl(j, cpath, is_theirs, NULL, &j->n.comments, NULL);
@@ -712,6 +837,7 @@ static void counts_to_json(cJSON *o, const forget_counts *n)
 	cJSON_AddNumberToObject(o, "spool_erased", (double)n->spool_erased);
 	cJSON_AddNumberToObject(o, "spool_scrubbed", (double)n->spool_scrubbed);
 	cJSON_AddNumberToObject(o, "mail", (double)n->mail);
+	cJSON_AddNumberToObject(o, "quotes", (double)n->quotes);
 }
 
 static void counts_add(forget_counts *a, const forget_counts *b)
@@ -724,6 +850,7 @@ static void counts_add(forget_counts *a, const forget_counts *b)
 	a->spool_erased += b->spool_erased;
 	a->spool_scrubbed += b->spool_scrubbed;
 	a->mail += b->mail;
+	a->quotes += b->quotes;
 }
 
 int core_forget(core *c, const char *who, cJSON **ret, char **ret_error)
@@ -752,12 +879,17 @@ int core_forget(core *c, const char *who, cJSON **ret, char **ret_error)
 			strv_push(&phrases, xstrdup(*p));
 		for (char **p = j.addresses; p && *p; p++)
 			strv_push(&addresses, xstrdup(*p));
-		/* The pseudonym, not the id: the audit log outlives the erasure, and only the
-		 * holder of the key can tell whose it is. */
+		/* A pseudonym, not the id: the audit log outlives the erasure, and only the
+		 * holder of the key can tell whose it is. Not the one of their anonymous answers
+		 * (an export made before would match the two): one of its own. */
+		_cleanup_free_ char *label = xasprintf("forget/%s", camp->id);
+		char audit_pseudo[SECRET_PSEUDO_LEN + 1];
+		secret_pseudonym(&c->key, label, m->id, audit_pseudo);
 		_cleanup_free_ char *detail = xasprintf(
 			"member pseudonym %s: %zu answers, %zu comments, %zu rejected, %zu bounces, "
-			"%zu digests, %zu spool erased, %zu spool scrubbed%s", j.pseudo, j.n.answers,
-			j.n.comments, j.n.rejected, j.n.bounces, j.n.digests, j.n.spool_erased, j.n.spool_scrubbed,
+			"%zu digests, %zu spool erased, %zu spool scrubbed, %zu quotes%s", audit_pseudo,
+			j.n.answers, j.n.comments, j.n.rejected, j.n.bounces, j.n.digests,
+			j.n.spool_erased, j.n.spool_scrubbed, j.n.quotes,
 			r < 0 ? " (failed half-way)" : "");
 		core_audit(c, "forget", camp->id, NULL, detail);
 		log_notice("%s: forget: %s", camp->id, detail);

@@ -133,7 +133,10 @@ static void test_forget_leaves_nothing_of_the_member(void **state)
 	reply_to_message(&s, "digest", "aino", "digest", NULL, "Periwinkle feedback loop, please");
 	reply_to_message(&s, "digest", "bob", "digest", NULL, "Great summary, thanks");
 	run_until(&s, JUN1 + 3 * DAY + 10 * HOUR, NULL, NULL);
-	answer(&s, "bob", "later", NULL, "idea: Weekly status call");
+	/* Bob's reply quotes the ideas digest, her idea in it (kept as `trimmed`). */
+	answer(&s, "bob", "later", NULL,
+	       "idea: Weekly status call\n\nOn Wed, 3 Jun 2026 at 09:00, coco <coco@provider.example>"
+	       " wrote:\n> Results: Ideas\n> - Marzipan routing engine\n> - Offline mode for drivers");
 	run_until(&s, JUN1 + 4 * DAY + 12 * HOUR, NULL, NULL);
 	cJSON_Delete(command(&s, "digest", "campaign", "f"));
 
@@ -158,9 +161,14 @@ static void test_forget_leaves_nothing_of_the_member(void **state)
 	assert_int_equal(spool_enqueue(s.sp, "local", q, NULL), SPOOL_QUEUED);
 	cJSON_Delete(q);
 
+	_cleanup_free_ char *later_answers = read_state(&s, "campaigns/f/rounds/later/once/answers.jsonl");
+	expect_in(later_answers, "Marzipan routing engine");
+
 	cJSON *o = command(&s, "forget", "member", "aino");
 	assert_non_null(o);
 	int64_t n;
+	assert_int_equal(json_get_int64(o, "quotes", &n), 0);
+	assert_int_equal(n, 1);
 	assert_int_equal(json_get_int64(o, "answers", &n), 0);
 	assert_int_equal(n, 3);
 	assert_int_equal(json_get_int64(o, "comments", &n), 0);
@@ -213,6 +221,22 @@ static void test_forget_leaves_nothing_of_the_member(void **state)
 	expect_not_in(later, "Periwinkle");
 	_cleanup_free_ char *html = read_state(&s, "campaigns/f/digests/kick-once.html");
 	expect_in(html, "Bob likes spreadsheets");
+	/* Both digests keep their mail layout (templates/digest.html: bars as table cells),
+	 * not a plain rendering of the Markdown (trial 3). */
+	expect_in(html, "bgcolor=");
+	_cleanup_free_ char *phtml = read_state(&s, "campaigns/f/digests/periodic-2026-06-05.html");
+	expect_in(phtml, "bgcolor=");
+	expect_in(phtml, "Bob likes spreadsheets");
+	/* Bob's quote lost her idea, kept his own. */
+	_cleanup_free_ char *later_after = read_state(&s, "campaigns/f/rounds/later/once/answers.jsonl");
+	expect_in(later_after, "Offline mode for drivers");
+	expect_in(later_after, "Weekly status call");
+	/* The audit line's pseudonym is not that of her anonymous answers. */
+	char anon_pseudo[SECRET_PSEUDO_LEN + 1];
+	secret_pseudonym(&s.key, "f", "aino", anon_pseudo);
+	_cleanup_free_ char *audit = read_state(&s, "audit.jsonl");
+	expect_in(audit, "\"forget\"");
+	expect_not_in(audit, anon_pseudo);
 	/* The copy of the digest sent to Bob now says what the file says. */
 	assert_true(count_spool_with(&s, "bob", "digest", "Answered by 2 · median **3**") >= 1);
 	/* The periodic digest cannot be computed again (what it covered is not kept): it lost
