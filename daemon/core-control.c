@@ -129,8 +129,11 @@ static int cmd_transition(core *c, const char *cmd, const cJSON *req, cJSON **re
 	if (STREQ(cmd, "open")) {
 		if (rt->state != RS_SCHEDULED) {
 			cJSON_Delete(o);
-			*ret_error = xasprintf("%s/%s is %s, not scheduled", camp->id, rt->id,
-			                       round_state_names[rt->state]);
+			*ret_error = xasprintf("%s/%s cannot be opened: it is %s%s", camp->id, rt->id,
+			                       round_state_words(rt->state),
+			                       rt->state == RS_DIGESTED || rt->state == RS_DONE
+			                               ? " (a round without Repeat= runs once)"
+			                               : "");
 			return -EBUSY;
 		}
 		r = round_open_by_hand(c, camp, ct, rt, ret_error);
@@ -143,8 +146,8 @@ static int cmd_transition(core *c, const char *cmd, const cJSON *req, cJSON **re
 	} else if (STREQ(cmd, "close")) {
 		if (rt->state != RS_OPEN) {
 			cJSON_Delete(o);
-			*ret_error = xasprintf("%s/%s is %s, not open", camp->id, rt->id,
-			                       round_state_names[rt->state]);
+			*ret_error = xasprintf("%s/%s cannot be closed: it is %s", camp->id, rt->id,
+			                       round_state_words(rt->state));
 			return -EBUSY;
 		}
 		/* Said back: what was closed, not the next occurrence it moved on to. */
@@ -164,7 +167,7 @@ static int cmd_transition(core *c, const char *cmd, const cJSON *req, cJSON **re
 		if (rt->state != RS_OPEN) {
 			cJSON_Delete(o);
 			*ret_error = xasprintf("%s/%s is %s: only open rounds have reminders", camp->id,
-			                       rt->id, round_state_names[rt->state]);
+			                       rt->id, round_state_words(rt->state));
 			return -EBUSY;
 		}
 		unsigned n = 0;

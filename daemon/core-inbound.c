@@ -636,9 +636,11 @@ static void receive_comment(core *c, const coco_campaign *camp, const coco_membe
 		.markdown = xasprintf("Thanks, %s! Your comment will be in the next digest%s:\n\n"
 		                      "> %s\n\n-- \n_coco · %s · %s with %s_\n",
 		                      mb->name ? mb->name : mb->id,
-		                      anon ? ", without your name: the round is anonymous, so "
-		                             "what is said about it is too"
-		                           : ", with your name",
+		                      !anon ? ", with your name"
+		                      : about ? ", without your name: the round is anonymous, so "
+		                                "what is said about it is too"
+		                              : ", without your name: the digest covers an "
+		                                "anonymous round, so what is said about it is too",
 		                      quoted, camp->title ? camp->title : camp->id,
 		                      camp->client_name ? camp->client_name : "the client",
 		                      camp->provider_name ? camp->provider_name : "the provider"),
@@ -999,7 +1001,7 @@ void core_receive_answer(core *c, const inbound_msg *m, const coco_campaign *cam
 		else
 			log_info("%s/%s: message %s from %s arrived while the round is %s", camp->id,
 			         r->id, message_key_for_log(r, m), who,
-			         rt ? round_state_names[rt->state] : "unknown");
+			         rt ? round_state_words(rt->state) : "in an unknown state");
 		reply(c, camp, mb, r->id, r->anonymous, earlier ? ref_occ : rt ? rt->occurrence : NULL,
 		      m, m->subject, md, done, ud);
 		return;

@@ -19,6 +19,9 @@ typedef enum round_state {
 } round_state;
 
 extern const char *const round_state_names[_RS_MAX];
+/* The state in words an admin reads in a message ("closed, its digest sent"); the names
+ * above are for state.json and the JSON of the control socket. */
+const char *round_state_words(round_state s);
 
 typedef struct round_rt {
 	char *id;

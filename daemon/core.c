@@ -22,6 +22,24 @@ const char *const round_state_names[_RS_MAX] = {
 	[RS_DIGESTED] = "digested",   [RS_DONE] = "done",
 };
 
+const char *round_state_words(round_state s)
+{
+	switch (s) {
+	case RS_SCHEDULED:
+		return "waiting to open";
+	case RS_OPEN:
+		return "open";
+	case RS_CLOSED:
+		return "closed (its digest is not out yet)";
+	case RS_DIGESTED:
+		return "closed, its digest sent";
+	case RS_DONE:
+		return "over: it has no occurrence left";
+	default:
+		return "in an unknown state";
+	}
+}
+
 /* ---- small lookups ---------------------------------------------------------------- */
 
 static const coco_campaign *cfg_campaign(core *c, const char *id)

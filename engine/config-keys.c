@@ -427,12 +427,19 @@ static void p_audience(ctx *c, const key_def *k, const char *v, void *obj, unsig
 		strv_free(l);
 		return;
 	}
-	bool ok = n > 0 && n <= LIST_MAX * 4;
-	for (size_t i = 0; ok && i < n; i++)
-		ok = name_is_safe(l[i]) && config_table_from_string(words, ELEMENTSOF(words), l[i]) < 0;
-	if (!ok) {
-		config_cerr(c, line, "%s=" VAL_FMT ": expected all, client, provider or member ids",
-		     k->name, VAL_ARG(v));
+	const char *why = n == 0 ? "expected all, client, provider or member ids"
+	                  : n > LIST_MAX * 4 ? "too many member ids" : NULL;
+	_cleanup_free_ char *detail = NULL;
+	for (size_t i = 0; !why && i < n; i++)
+		if (config_table_from_string(words, ELEMENTSOF(words), l[i]) >= 0)
+			why = detail = xasprintf("\"%s\" is a whole audience and cannot be mixed with "
+			                         "member ids: give all, client, provider, or member ids "
+			                         "only", l[i]);
+		else if (!name_is_safe(l[i]))
+			why = detail = xasprintf("\"%.40s\" cannot be a member id: expected all, "
+			                         "client, provider or member ids", l[i]);
+	if (why) {
+		config_cerr(c, line, "%s=" VAL_FMT ": %s", k->name, VAL_ARG(v), why);
 		strv_free(l);
 		return;
 	}

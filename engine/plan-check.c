@@ -365,6 +365,24 @@ static void check_members(camp_check *x)
 	}
 }
 
+/* An anonymous round's figures by side with groups of two: each of the two can tell the
+ * other's answer from the side's mean. */
+static void check_anonymity(camp_check *x)
+{
+	if (!x->c->min_group_size || x->c->min_group_size >= 3)
+		return;
+	for (size_t i = 0; i < x->c->n_rounds; i++) {
+		const coco_round *r = &x->c->rounds[i];
+		if (!r->anonymous)
+			continue;
+		found(x->f, x->c->file, r->line, false, "round \"%s\" is anonymous and MinGroupSize=%u: "
+		      "with %u answers on a side, each who answered can work out the others' answers "
+		      "from the side's figures; 3 or more keeps them apart", r->id,
+		      x->c->min_group_size, x->c->min_group_size);
+		return;
+	}
+}
+
 static void check_campaign(const coco_config *cfg, const coco_campaign *c, int64_t now,
                            findings *f)
 {
@@ -409,6 +427,7 @@ static void check_campaign(const coco_config *cfg, const coco_campaign *c, int64
 		      "sent only when a round is open or has closed since the previous one, and "
 		      "skipped otherwise");
 	check_members(&x);
+	check_anonymity(&x);
 	for (size_t i = 0; i < n; i++)
 		free(x.occs[i]);
 	free(x.occs);

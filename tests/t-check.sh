@@ -28,6 +28,7 @@ cat >"$c" <<'EOF'
 [Campaign]
 TimeZone=Europe/Helsinki
 QuietHours=21:00-08:00
+MinGroupSize=2
 
 [Member "ana"]
 Side=client
@@ -68,6 +69,13 @@ Kind=prompt
 Open=2026-12-01 09:00
 Close=2026-12-10 17:00
 
+# Anonymous, with groups of two shown apart (MinGroupSize=2).
+[Round "candid"]
+Kind=prompt
+Anonymous=yes
+Open=2026-12-01 09:00
+Duration=1d
+
 # Opens while "ideas" still collects.
 [Round "vote"]
 Kind=vote
@@ -93,20 +101,21 @@ expect_finding "$c" "^Duration=2d" error "occurrences overlap"
 expect_finding "$c" "^Open=2026-12-08" error "Source= round \"ideas\" is still open (until 2026-12-10 17:00)"
 expect_finding "$c" "^Repeat=FREQ=WEEKLY;BYDAY=SU" warning "2 of its 3 digests until the last close (2026-12-12 17:00)"
 expect_finding "$c" "^Email=$" warning "member dee: Email= is empty"
+expect_finding "$c" '^\[Round "candid"\]' warning 'round "candid" is anonymous and MinGroupSize=2'
 expect_finding "$cfg/coco.conf" "^Directory=" error "readable by others (mode 0644)"
-# One mistake, one finding: seven in all, nothing about the round opened by hand.
+# One mistake, one finding: eight in all, nothing about the round opened by hand.
 n=$(grep -c ": \(error\|warning\): " <<<"$out" || true)
-[ "$n" -eq 7 ] || fail "expected 7 findings, got $n:
+[ "$n" -eq 8 ] || fail "expected 8 findings, got $n:
 $out"
 if grep -q byhand <<<"$out"; then fail "a round without Open= was flagged: $out"; fi
-expect_match "$out" "would fail at run time: 5 errors (2 warnings)"
+expect_match "$out" "would fail at run time: 5 errors (3 warnings)"
 
 # A round the daemon has already run is not held to its past Open=.
 mkdir -p "$T/state/campaigns/m"
 echo '{"v":1,"rounds":{"past":{"state":"digested","occurrence":"once"}}}' >"$T/state/campaigns/m/state.json"
 run "$COCOCTL" check --config "$cfg" --now "$NOW"
 if grep -q "never run" <<<"$out"; then fail "a round that ran was flagged: $out"; fi
-[ "$(grep -c ": \(error\|warning\): " <<<"$out")" -eq 6 ] || fail "expected 6 findings: $out"
+[ "$(grep -c ": \(error\|warning\): " <<<"$out")" -eq 7 ] || fail "expected 7 findings: $out"
 
 # A state that cannot be read (here a directory; for an admin without the daemon's rights,
 # EACCES): whether the round ran is unknown, so a warning and no error.
@@ -126,7 +135,7 @@ expect_match "$out" "^$cfg/coco.conf:4: error: \[Secrets\] Directory=$T/nowhere 
 sed -i 's|^Open=2026-12-01 09:00$|Open=2026-12-41 09:00|' "$c"
 run "$COCOCTL" check --config "$cfg" --now "$NOW"
 [ $rc -eq 1 ] || fail "check with a bad date exited $rc"
-[ "$(grep -c "^$c:[0-9]*: " <<<"$out")" -eq 3 ] || fail "expected one error per bad Open= (3): $out"
+[ "$(grep -c "^$c:[0-9]*: " <<<"$out")" -eq 4 ] || fail "expected one error per bad Open= (4): $out"
 if grep -q ": \(error\|warning\): " <<<"$out"; then fail "schedule findings after a load error: $out"; fi
 
 # The only Open= has a bad date and [Digest] repeats: one error, not also "no round has

@@ -232,6 +232,7 @@ static const struct {
     {"vote-source", 25, "Source=s is not a prompt round"},
     {"vote-no-source", 14, "vote round \"v\" has no Source="},
     {"audience-unknown", 17, "Audience= names unknown member \"zoe\""},
+    {"audience-mixed", 17, "Audience=client, zoe: \"client\" is a whole audience and cannot be mixed"},
     {"recipients-unknown", 15, "Recipients= names unknown member \"zoe\""},
     {"remind-positive", 17, "Remind=+4h: expected negative offsets"},
     {"repeat-no-open", 14, "round \"p\" repeats but has no Open="},
