@@ -549,6 +549,16 @@ say U0EVE "rounds"
 said "does not know your Slack account"
 [ "$(fake_calls users.info user U0EVE)" = 1 ] || fail "who U0EVE is not was not kept"
 
+# ---- Slack cannot be asked who a user is (users.info rate limited): help is for anyone,
+# anything else is asked again later, in words that fit any command (trial 3) ----
+echo '{"users.info": {"status": 429, "retry_after": 30}}' >"$T/fake-mode.json"
+say U0NEWBIE "help"
+said "\`/coco rounds\`"
+say U0NEWBIE "rounds"
+said "cannot take this just now"
+grep -qF "could not record" "$T/said" && fail "a request to list rounds was called a record: $(cat "$T/said")"
+echo '{}' >"$T/fake-mode.json"
+
 # ---- a reload that changes ApiUrl= says so (S3-22: nothing told the admin it was taken) ----
 sed -i "s|^ApiUrl=.*|ApiUrl=http://127.0.0.1:$FAKE/api2|" "$T/etc/coco.conf"
 kill -HUP "$PID"

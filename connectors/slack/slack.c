@@ -20,6 +20,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "chat-command.h"
 #include "slack-private.h"
 #include "slack-proto.h"
 #include "slack-socket.h"
@@ -215,7 +216,7 @@ static void inbound_answer(slack_inbound *in)
 		md = in->reply ? in->reply : "Thanks, got it.";
 		break;
 	case INBOUND_RETRY:
-		md = "Sorry, coco could not record this just now. Please try again in a minute.";
+		md = "Sorry, coco cannot take this just now. Please try again in a minute.";
 		break;
 	default:
 		md = in->reply ? in->reply : slack_rejection_text(in->reason);
@@ -398,9 +399,27 @@ static void use_email(channel *c, slack_inbound *in, const char *email)
 
 static int hand_over(channel *c, slack_inbound *in);
 
+/* A slash command the core answers whoever asks: help. */
+static bool needs_no_member(const char *text, const char *prefix)
+{
+	chat_command cmd = {0};
+	_cleanup_free_ char *error = NULL;
+	int r = chat_command_parse(text ? text : "", prefix, &cmd, &error);
+	bool anyone = r >= 0 && cmd.kind == CHAT_HELP;
+	chat_command_done(&cmd);
+	return anyone;
+}
+
 static void on_user_email(channel *c, const char *email, int error, void *userdata)
 {
 	slack_inbound *in = userdata;
+	if (error == -EAGAIN && in->command && needs_no_member(in->text, in->command)) {
+		/* Help: anyone may ask. */
+		log_info("slack: could not ask Slack who %s is; their command needs no member, "
+		         "handed over anyway", in->from);
+		(void)hand_over(c, in);
+		return;
+	}
 	if (error == -EAGAIN) {
 		/* Slack could not be asked (rate limits, the network, the channel stops). */
 		log_warning("slack: could not ask Slack who %s is; they were asked to try again",
