@@ -25,6 +25,7 @@ typedef struct pending {
 	char *via; /* the channel it came by: the confirmation goes back by it when it can */
 	bool anonymous; /* the log and the spool must not tie the record to the member */
 	bool sync_reply; /* the channel says the confirmation back itself (CHANNEL_SYNC_REPLY) */
+	bool incomplete; /* a required question is still without an answer: not "answered" yet */
 } pending;
 
 /* The one way an inbound message is answered. */
@@ -423,7 +424,8 @@ static void on_answer_stored(int result, void *userdata)
 		campaign_rt *ct = ct_find(c, p->campaign);
 		round_rt *rt = ct ? rt_find(ct, p->round) : NULL;
 		const coco_member *mb = camp ? campaign_find_member(camp, p->member) : NULL;
-		if (rt && rt->answered)
+		/* Answered, for reminders and counts, once every required question is. */
+		if (rt && rt->answered && !p->incomplete)
 			(void)strmap_put(rt->answered, p->identity, rt);
 		/* Every recorded answer is confirmed, after any crash: a replay of the same mail
 		 * (STORE_DUPLICATE) queues the confirmation again under its fixed spool id, which
@@ -1039,6 +1041,7 @@ void core_receive_answer(core *c, const inbound_msg *m, const coco_campaign *cam
 	strv_free(ballot);
 	/* Only a reply that leaves a required question open needs the member's earlier replies,
 	 * which means reading the occurrence's answers: not for every answer of a burst. */
+	bool incomplete = false;
 	if (r->kind == ROUND_SURVEY && answer_parse_n_missing(ap) > 0) {
 		char pseudo_id[SECRET_PSEUDO_LEN + 1];
 		char **before = questions_answered_before(c, camp, r, rt,
@@ -1047,6 +1050,7 @@ void core_receive_answer(core *c, const inbound_msg *m, const coco_campaign *cam
 		strv_free(before);
 		if (missing)
 			cJSON_AddStringToObject(data, "missing_required", missing);
+		incomplete = missing != NULL;
 	}
 	_cleanup_free_ char *md = NULL;
 	k = core_render(c, "confirmation.md", data, &md);
@@ -1110,6 +1114,7 @@ void core_receive_answer(core *c, const inbound_msg *m, const coco_campaign *cam
 		.in_reply_to = m->remote_id ? xstrdup(m->remote_id) : NULL,
 		.via = m->channel ? xstrdup(m->channel) : NULL,
 		.sync_reply = channel_caps(c, m->channel) & CHANNEL_SYNC_REPLY,
+		.incomplete = incomplete,
 	};
 	_cleanup_free_ char *path = core_answers_path(camp->id, r->id, rt->occurrence);
 	_cleanup_free_ char *key = core_record_key(c, m, r->anonymous);

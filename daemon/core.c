@@ -97,7 +97,9 @@ strmap *rt_answered(core *c, const coco_campaign *camp, round_rt *rt)
 	if (!rt->occurrence)
 		return rt->answered;
 	char **ids = NULL;
-	int r = digest_answered_members(c->st, camp->id, rt->id, rt->occurrence, &ids);
+	const coco_round *round = campaign_find_round(camp, rt->id);
+	int r = round ? digest_complete_members(c->st, camp, round, rt->occurrence, &ids)
+	              : digest_answered_members(c->st, camp->id, rt->id, rt->occurrence, &ids);
 	if (r < 0 && r != -ENOENT)
 		log_warning_errno(r, "%s/%s: cannot read answers: %m", camp->id, rt->id);
 	for (char **p = ids; p && *p; p++)

@@ -993,3 +993,32 @@ int digest_answered_members(store *st, const char *campaign, const char *round,
 	*ret_member_ids = v;
 	return 0;
 }
+
+int digest_complete_members(store *st, const coco_campaign *camp, const coco_round *round,
+                            const char *occurrence, char ***ret_member_ids)
+{
+	if (!camp || !round || !ret_member_ids)
+		return -EINVAL;
+	bool any_required = false;
+	for (size_t q = 0; q < round->n_questions; q++)
+		any_required = any_required || round->questions[q].required;
+	if (round->kind != ROUND_SURVEY || !any_required)
+		return digest_answered_members(st, camp->id, round->id, occurrence, ret_member_ids);
+	_cleanup_(tally_done) tally t;
+	tally_init(&t, camp, round);
+	int r = tally_scan(&t, st, camp->id, round->id, occurrence);
+	if (r < 0)
+		return r;
+	char **v = xcalloc(t.n_entries + 1, sizeof(char *));
+	size_t n = 0;
+	for (size_t i = 0; i < t.n_entries; i++) {
+		bool complete = true;
+		for (size_t q = 0; q < round->n_questions && complete; q++)
+			complete = !round->questions[q].required ||
+			           t.entries[i].slots[q].state != SLOT_NONE;
+		if (complete)
+			v[n++] = xstrdup(t.entries[i].key);
+	}
+	*ret_member_ids = v;
+	return 0;
+}

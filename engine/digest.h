@@ -167,3 +167,7 @@ void digest_campaign_copy_free(coco_campaign *copy);
  * pseudonyms of an anonymous round (the caller compares with its own). NULL-terminated. */
 int digest_answered_members(store *st, const char *campaign, const char *round,
                             const char *occurrence, char ***ret_member_ids);
+/* The same, but in a survey with Required= questions only those whose records answer (or
+ * skip) every required one: who has answered, for reminders and `cococtl rounds`. */
+int digest_complete_members(store *st, const coco_campaign *camp, const coco_round *round,
+                            const char *occurrence, char ***ret_member_ids);

@@ -360,6 +360,59 @@ static void test_remind_by_hand_twice(void **state)
 	sim_finish(&s);
 }
 
+/* ---- trial 3: an answer leaving a required question open is not "answered" yet ------ */
+
+static const char required_conf[] = CAMPAIGN
+	"[Round \"retro\"]\nKind=survey\nTitle=Monthly retro\nOpen=2026-06-01 09:00\n"
+	"Duration=4d\nRemind=-1d\n"
+	"[Question \"retro/mood\"]\nKind=scale\nText=How did the month go?\nRequired=yes\n"
+	"[Question \"retro/note\"]\nKind=text\nText=Anything else?\n";
+
+/* `cococtl rounds`' count of who answered the round ("1/3"). */
+static char *answered_count(sim *s)
+{
+	char *err = NULL;
+	cJSON *o = cococtl(s, "rounds", NULL, false, &err);
+	if (!o)
+		fail_msg("cococtl rounds: %s", err ? err : "?");
+	_cleanup_free_ char *j = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	return xstrdup(j);
+}
+
+static void test_required_question_left_open(void **state)
+{
+	sim s;
+	clock_set_test(JUN1);
+	sim_start(&s, required_conf);
+	run_until(&s, JUN1 + 10 * HOUR, NULL, NULL);
+	/* Pia answers the note only; the confirmation asks for question 1. */
+	answer(&s, "pia", "retro", NULL, "2: the deploys were calm");
+	_cleanup_free_ char *conf = last_markdown(&s, "confirmation", "pia");
+	expect_in(conf, "Question 1 is required and still has no answer");
+	_cleanup_free_ char *j1 = answered_count(&s);
+	expect_in(j1, "\"answered\":0");
+
+	/* She is reminded with the others (by hand, --force: within 12 hours of the invitation),
+	 * and once she gives question 1 she counts as answered. */
+	_cleanup_free_ char *sk = NULL;
+	assert_int_equal(remind(&s, true, &sk), 3);
+	answer(&s, "pia", "retro", NULL, "1: 4");
+	_cleanup_free_ char *j2 = answered_count(&s);
+	expect_in(j2, "\"answered\":1");
+
+	/* The same after a restart (who answered is read back from the store). */
+	sim_down(&s);
+	sim_up(&s);
+	_cleanup_free_ char *j3 = answered_count(&s);
+	expect_in(j3, "\"answered\":1");
+	/* The scheduled reminder (Remind=-1d: one) was taken by the one by hand. */
+	run_until(&s, JUN1 + 3 * DAY + 10 * HOUR, NULL, NULL);
+	assert_int_equal(count(&s, "reminder", "retro", NULL, "pia"), 1);
+	assert_int_equal(count(&s, "reminder", "retro", NULL, "ann"), 1);
+	sim_finish(&s);
+}
+
 /* ---- S3-14: a dot for a withdrawn idea is refused, the others are taken ------------- */
 
 static const char vote_conf[] = CAMPAIGN
@@ -487,6 +540,7 @@ int main(void)
 		cmocka_unit_test(test_reply_to_the_untagged_notice),
 		cmocka_unit_test(test_strangers_and_backscatter),
 		cmocka_unit_test(test_remind_by_hand_twice),
+		cmocka_unit_test(test_required_question_left_open),
 		cmocka_unit_test(test_vote_for_a_withdrawn_idea),
 		cmocka_unit_test(test_lines_said_back_as_written),
 		cmocka_unit_test(test_wording),
