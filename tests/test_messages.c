@@ -69,7 +69,7 @@ static void test_survey_examples_fit_the_survey(void **state)
 	/* A line coco cannot take: the fix is shown with this survey's lines. */
 	answer(&s, "bob", "pulse", NULL, "1: 9\n2: fine");
 	_cleanup_free_ char *conf = last_message(&s, "confirmation", "pulse", "bob");
-	expect_in(conf, "did not understand");
+	expect_in(conf, "We did not record these lines");
 	expect_in(conf, "\n    1: 4\n    2: your words\n");
 	expect_not_in(conf, "2: b");
 	sim_finish(&s);

@@ -413,7 +413,7 @@ static const struct {
 			 "one line per question", "\n    1: 4\n    2: b\n"}},
 	/* each answer with its question's number and text, the value in words */
 	{"confirmation.md", {"Thanks, Alice", "- **1.** How happy are you with the pace? → 4",
-			     "- **3.** Which devices do you use? → Phone, Laptop", "did not understand",
+			     "- **3.** Which devices do you use? → Phone, Laptop", "did not record these lines",
 			     "fix", "\n    1: 4\n    2: b\n    3: a c\n"}},
 	{"digest.md", {"Weekly pulse", "2 of 3", "How happy", "median", "Dark mode", "Carol", "▇"}},
 };

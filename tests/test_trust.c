@@ -111,7 +111,7 @@ static void test_round_opened_by_hand(void **state)
 	round_is(&s, "adhoc", "digested", "once");
 	char *err = NULL;
 	assert_null(cococtl(&s, "open", "t/adhoc", false, &err));
-	expect_in(err, "digested");
+	expect_in(err, "cannot be opened: it is closed, its digest sent");
 	free(err);
 	sim_finish(&s);
 }
