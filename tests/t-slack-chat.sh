@@ -191,7 +191,7 @@ python3 - "$T/body" <<'EOF' || fail "the confirmation of a command with a mistak
 import json, sys
 text = json.load(open(sys.argv[1]))["text"]
 assert "Thanks, Sam" in text, text
-assert "We did not understand" in text and "1: 9" in text, text
+assert "We did not record these lines" in text and "1: 9" in text, text
 # how to fix it, as a command
 assert "answer again" in text, text
 assert "/coco answer kickoff 1: " in text, text
