@@ -1,5 +1,6 @@
 /* reply-signoff: closing formulas in the languages coco's members write, and the tests that
  * keep an answer line out of whatever the trimmer cuts. See reply-private.h. */
+#include <pthread.h>
 #include <string.h>
 #include <strings.h>
 
@@ -41,6 +42,24 @@ static const struct reply_word signoffs[] = {
     W("спасибо"),
 };
 #undef W
+
+/* signoffs by first byte, built once: lead_count[c] of them from by_lead[lead_first[c]] on. */
+_Static_assert(ELEMENTSOF(signoffs) < 256, "by_lead holds indices in bytes");
+static unsigned char by_lead[ELEMENTSOF(signoffs)];
+static unsigned char lead_first[256], lead_count[256];
+static pthread_once_t by_lead_once = PTHREAD_ONCE_INIT;
+
+static void by_lead_build(void)
+{
+	size_t k = 0;
+	for (unsigned c = 0; c < 256; c++) {
+		lead_first[c] = (unsigned char)k;
+		for (size_t i = 0; i < ELEMENTSOF(signoffs); i++)
+			if ((unsigned char)signoffs[i].s[0] == c)
+				by_lead[k++] = (unsigned char)i;
+		lead_count[c] = (unsigned char)(k - lead_first[c]);
+	}
+}
 
 static bool is_space(char c)
 {
@@ -125,15 +144,20 @@ bool reply_is_signoff(const char *s, size_t len)
 	while (end > 0 && (s[end - 1] == ',' || s[end - 1] == '.' || s[end - 1] == '!' ||
 			   is_space(s[end - 1])))
 		end--;
-	/* Every sign-off starts with a letter: most lines are ruled out by their first byte. */
-	unsigned char lead = reply_fold_lead(s, len), lead_end = reply_fold_lead(s, end);
-	for (size_t i = 0; i < ELEMENTSOF(signoffs); i++) {
-		const struct reply_word *w = &signoffs[i];
-		size_t n = w->len;
-		if (reply_equal_word(s, end, lead_end, w))
+	/* Only the sign-offs that start with the line's first byte (folded) are compared. */
+	pthread_once(&by_lead_once, by_lead_build);
+	unsigned char lead_end = reply_fold_lead(s, end);
+	for (size_t k = 0; k < lead_count[lead_end]; k++) {
+		const struct reply_word *w = &signoffs[by_lead[lead_first[lead_end] + k]];
+		if (w->len == end && reply_prefix_fold_n(s, end, w))
 			return true;
-		/* "Beste Grüße, Anna" */
-		if (len > n + 1 && s[n] == ',' && reply_prefix_word(s, len, lead, w)) {
+	}
+	/* "Beste Grüße, Anna" */
+	unsigned char lead = reply_fold_lead(s, len);
+	for (size_t k = 0; k < lead_count[lead]; k++) {
+		const struct reply_word *w = &signoffs[by_lead[lead_first[lead] + k]];
+		size_t n = w->len;
+		if (len > n + 1 && s[n] == ',' && reply_prefix_fold_n(s, len, w)) {
 			const char *name = s + n + 1;
 			size_t nlen = len - n - 1;
 			trim(&name, &nlen);
