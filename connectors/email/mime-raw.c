@@ -67,16 +67,16 @@ static bool name_valid(const char *s, size_t n)
 
 static void finish_field(mail_raw *r, strbuf *value)
 {
-	/* value holds the unfolded text; trim WSP at both ends */
-	char *v = strbuf_steal(value);
-	size_t a = 0, b = strlen(v);
+	/* value holds the unfolded text; trim WSP at both ends. The buffer is kept for the next
+	 * field: one allocation of the right size per value. */
+	const char *v = value->s ? value->s : "";
+	size_t a = 0, b = value->len;
 	while (a < b && is_wsp(v[a]))
 		a++;
 	while (b > a && is_wsp(v[b - 1]))
 		b--;
-	memmove(v, v + a, b - a);
-	v[b - a] = '\0';
-	r->fields[r->n_fields - 1].value = v;
+	r->fields[r->n_fields - 1].value = xstrndup(v + a, b - a);
+	value->len = 0;
 }
 
 /* p[0..n) without its CR bytes, a run at a time. */
