@@ -523,6 +523,10 @@ static int decode_part(struct mailmime *mm, char **ret)
 	return 0;
 }
 
+/* An '=' this near the end of the input makes libetpan read past it; so many NUL bytes are
+ * put after such input (see mail_parse()). */
+#define QP_TAIL 4
+
 /* The header section must end in an empty line: otherwise the message was cut short. */
 static bool header_complete(const char *msg, size_t len)
 {
@@ -564,6 +568,17 @@ int mail_parse(const char *msg, size_t len, mail_message **ret)
 	int r = mail_bounds_check(msg, len, NULL);
 	if (r < 0)
 		return r;
+	/* libetpan's quoted-printable decoder reads past the end of a part that ends in '='
+	 * and one more byte ("=3", "= "): when the input ends so, libetpan gets a copy with NUL
+	 * bytes after it (found by fuzz_mime; fuzz/regressions/mime/qp-equals-at-end). */
+	_cleanup_free_ char *padded = NULL;
+	size_t tail = len < QP_TAIL ? len : QP_TAIL;
+	if (memchr(msg + len - tail, '=', tail)) {
+		padded = xmalloc(len + QP_TAIL);
+		memcpy(padded, msg, len);
+		memset(padded + len, 0, QP_TAIL);
+		msg = padded;
+	}
 
 	_cleanup_(mailmime_freep) struct mailmime *mime = NULL;
 	size_t idx = 0;
