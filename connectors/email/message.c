@@ -6,7 +6,7 @@
 #include <errno.h>
 #include <string.h>
 #include <strings.h>
-#include <nettle/sha2.h>
+#include <openssl/evp.h>
 
 #include "clock.h"
 #include "email/auth-results.h"
@@ -91,21 +91,18 @@ int email_compose_with(const coco_config *cfg, const channel_msg *m, const char 
 
 static char *sha256_hex(const char *data, size_t len)
 {
-	/* nettle, as engine/secret.c: OpenSSL 3's EVP_Digest() looks the algorithm up again on
-	 * every call, which cost more than hashing a reply. */
 	static const char hex[] = "0123456789abcdef";
-	uint8_t md[SHA256_DIGEST_SIZE];
-	struct sha256_ctx ctx;
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned mdlen = 0;
 
-	sha256_init(&ctx);
-	sha256_update(&ctx, len, (const uint8_t *)data);
-	sha256_digest(&ctx, sizeof(md), md);
-	char *s = xmalloc(2 * sizeof(md) + 1);
-	for (size_t i = 0; i < sizeof(md); i++) {
+	if (!EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL))
+		return NULL;
+	char *s = xmalloc(2 * (size_t)mdlen + 1);
+	for (unsigned i = 0; i < mdlen; i++) {
 		s[2 * i] = hex[md[i] >> 4];
 		s[2 * i + 1] = hex[md[i] & 15];
 	}
-	s[2 * sizeof(md)] = '\0';
+	s[2 * mdlen] = '\0';
 	return s;
 }
 
