@@ -113,7 +113,8 @@ static const struct reply_word attribution_verbs[] = {
     W("написал"), W("написала"), W("пише"), W("пишет"), W("ha scritto"), W("scrisse"),
     W("kirjutas"), W("wrote ----"),
 };
-/* CJK verbs are not separated by spaces. */
+/* CJK verbs are not separated by spaces. find_verb() looks for them only where a byte is one
+ * of their lead bytes, 0xe5 (写, 寫) and 0xe3 (の): a verb added here may need its own. */
 static const struct reply_word attribution_verbs_cjk[] = {W("写道"), W("寫道"), W("のメッセージ")};
 
 static unsigned char ascii_lower(unsigned char c)
