@@ -91,15 +91,19 @@ int email_compose_with(const coco_config *cfg, const channel_msg *m, const char 
 
 static char *sha256_hex(const char *data, size_t len)
 {
+	static const char hex[] = "0123456789abcdef";
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned mdlen = 0;
-	strbuf b = {0};
 
 	if (!EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL))
 		return NULL;
-	for (unsigned i = 0; i < mdlen; i++)
-		strbuf_printf(&b, "%02x", md[i]);
-	return strbuf_steal(&b);
+	char *s = xmalloc(2 * (size_t)mdlen + 1);
+	for (unsigned i = 0; i < mdlen; i++) {
+		s[2 * i] = hex[md[i] >> 4];
+		s[2 * i + 1] = hex[md[i] & 15];
+	}
+	s[2 * mdlen] = '\0';
+	return s;
 }
 
 static void push_unique(char ***v, const char *addr)

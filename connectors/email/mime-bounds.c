@@ -240,7 +240,8 @@ static bool is_content_type_line(const char *l, size_t len)
 {
 	static const char name[] = "content-type";
 	size_t n = sizeof(name) - 1;
-	if (len < n || strncasecmp(l, name, n) != 0)
+	/* every line comes here: its first byte rules out most */
+	if (len < n || (l[0] | 0x20) != 'c' || strncasecmp(l, name, n) != 0)
 		return false;
 	while (n < len && is_wsp(l[n]))
 		n++;

@@ -53,14 +53,11 @@ static bool is_skipped(const xmlChar *name)
 	return name_in(name, skipped, ELEMENTSOF(skipped));
 }
 
-/* Whether one of n's class tokens (class="a b c") is word, ignoring case; with suffix_ok also
- * a token that ends in it (Yahoo writes "yahoo_quoted", and in a reply to a reply
+/* Whether one of the class tokens in v (class="a b c") is word, ignoring case; with suffix_ok
+ * also a token that ends in it (Yahoo writes "yahoo_quoted", and in a reply to a reply
  * "ydp1a2b3cyahoo_quoted"). */
-static bool has_class(const xmlNode *n, const char *word, bool suffix_ok)
+static bool class_has(const xmlChar *v, const char *word, bool suffix_ok)
 {
-	_cleanup_(xml_freep) xmlChar *v = xmlGetProp(n, (const xmlChar *)"class");
-	if (!v)
-		return false;
 	size_t wl = strlen(word);
 	for (const char *p = (const char *)v; *p;) {
 		while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r' || *p == '\f')
@@ -73,12 +70,6 @@ static bool has_class(const xmlNode *n, const char *word, bool suffix_ok)
 		p += tl;
 	}
 	return false;
-}
-
-static bool id_contains(const xmlNode *n, const char *word)
-{
-	_cleanup_(xml_freep) xmlChar *v = xmlGetProp(n, (const xmlChar *)"id");
-	return v && strcasestr((const char *)v, word);
 }
 
 enum quote_kind {
@@ -101,12 +92,18 @@ static enum quote_kind quote_kind(const xmlNode *n)
 {
 	if (strcasecmp((const char *)n->name, "blockquote") == 0)
 		return QUOTE_ELEMENT;
-	if (id_contains(n, "divRplyFwdMsg") || id_contains(n, "appendonsend") ||
-	    id_contains(n, "mail-editor-reference-message-container"))
+	/* Each attribute read once (xmlGetProp() copies the value). */
+	_cleanup_(xml_freep) xmlChar *id = xmlGetProp(n, (const xmlChar *)"id");
+	if (id && (strcasestr((const char *)id, "divRplyFwdMsg") ||
+	           strcasestr((const char *)id, "appendonsend") ||
+	           strcasestr((const char *)id, "mail-editor-reference-message-container")))
 		return QUOTE_REST;
-	if (has_class(n, "gmail_quote", false) || has_class(n, "gmail_quote_container", false) ||
-	    has_class(n, "moz-cite-prefix", false) || has_class(n, "yahoo_quoted", true) ||
-	    has_class(n, "protonmail_quote", false))
+	_cleanup_(xml_freep) xmlChar *cls = xmlGetProp(n, (const xmlChar *)"class");
+	if (cls && (class_has(cls, "gmail_quote", false) ||
+	            class_has(cls, "gmail_quote_container", false) ||
+	            class_has(cls, "moz-cite-prefix", false) ||
+	            class_has(cls, "yahoo_quoted", true) ||
+	            class_has(cls, "protonmail_quote", false)))
 		return QUOTE_ELEMENT;
 	return QUOTE_NONE;
 }

@@ -67,16 +67,30 @@ static bool name_valid(const char *s, size_t n)
 
 static void finish_field(mail_raw *r, strbuf *value)
 {
-	/* value holds the unfolded text; trim WSP at both ends */
-	char *v = strbuf_steal(value);
-	size_t a = 0, b = strlen(v);
+	/* value holds the unfolded text; trim WSP at both ends. The buffer is kept for the next
+	 * field: one allocation of the right size per value. */
+	const char *v = value->s ? value->s : "";
+	size_t a = 0, b = value->len;
 	while (a < b && is_wsp(v[a]))
 		a++;
 	while (b > a && is_wsp(v[b - 1]))
 		b--;
-	memmove(v, v + a, b - a);
-	v[b - a] = '\0';
-	r->fields[r->n_fields - 1].value = v;
+	r->fields[r->n_fields - 1].value = xstrndup(v + a, b - a);
+	value->len = 0;
+}
+
+/* p[0..n) without its CR bytes, a run at a time. */
+static void add_without_cr(strbuf *b, const char *p, size_t n)
+{
+	while (n > 0) {
+		const char *cr = memchr(p, '\r', n);
+		size_t k = cr ? (size_t)(cr - p) : n;
+		strbuf_add(b, p, k);
+		if (!cr)
+			break;
+		p += k + 1;
+		n -= k + 1;
+	}
 }
 
 /* One pass over the lines up to the first empty one. Each line is copied once, so the time
@@ -99,9 +113,7 @@ static void read_fields(mail_raw *r, const char *msg, size_t len)
 			break; /* the end of the header section */
 		if (is_wsp(line[0])) {
 			if (in_field)
-				for (size_t k = 0; k < n; k++)
-					if (line[k] != '\r')
-						strbuf_putc(&value, line[k]);
+				add_without_cr(&value, line, n);
 			continue;
 		}
 		if (in_field)
@@ -121,9 +133,7 @@ static void read_fields(mail_raw *r, const char *msg, size_t len)
 		}
 		r->fields[r->n_fields++] = (struct raw_field){.name = xstrndup(line, nlen)};
 		in_field = true;
-		for (const char *p = colon + 1; p < line + n; p++)
-			if (*p != '\r')
-				strbuf_putc(&value, *p);
+		add_without_cr(&value, colon + 1, (size_t)(line + n - (colon + 1)));
 	}
 	if (in_field)
 		finish_field(r, &value);

@@ -69,6 +69,12 @@ static bool utf8_valid(const char *s, size_t len)
 	const unsigned char *u = (const unsigned char *)s;
 	size_t i = 0;
 	while (i < len) {
+		/* ASCII, eight bytes at a time */
+		uint64_t word;
+		while (len - i >= 8 && (memcpy(&word, u + i, 8), !(word & 0x8080808080808080ull)))
+			i += 8;
+		if (i >= len)
+			break;
 		unsigned char c = u[i];
 		size_t n;
 		uint32_t cp;
@@ -148,11 +154,46 @@ static char *decode_phrase(const char *s)
 	return one_line(decode_words(s));
 }
 
+/* What mailmime_encoded_phrase_parse() makes of a phrase with no encoded word ("=?" nowhere),
+ * no CR or LF, and valid UTF-8 (converted from UTF-8 to UTF-8, every word as it is): the words
+ * (runs of bytes other than space and tab) joined by one space, and one space more when the
+ * phrase ends in white space, or is nothing but. Most names and subjects are such phrases, and
+ * libetpan converts each word on its own, through iconv. */
+static char *plain_words(const char *s, size_t len)
+{
+	char *out = xmalloc(len + 1), *w = out;
+	bool first = true;
+	size_t i = 0;
+	while (i < len) {
+		size_t ws = i;
+		while (i < len && (s[i] == ' ' || s[i] == '\t'))
+			i++;
+		if (i == len) {
+			if (i > ws)
+				*w++ = ' ';
+			break;
+		}
+		if (!first && i > ws)
+			*w++ = ' ';
+		size_t start = i;
+		while (i < len && s[i] != ' ' && s[i] != '\t')
+			i++;
+		memcpy(w, s + start, i - start);
+		w += i - start;
+		first = false;
+	}
+	*w = '\0';
+	return out;
+}
+
 static char *decode_words(const char *s)
 {
-	size_t idx = 0;
+	size_t idx = 0, len = strlen(s);
 	char *out = NULL;
-	const char *fallback = utf8_valid(s, strlen(s)) ? "utf-8" : "windows-1252";
+	bool valid = utf8_valid(s, len);
+	if (valid && !strstr(s, "=?") && !strpbrk(s, "\r\n"))
+		return plain_words(s, len);
+	const char *fallback = valid ? "utf-8" : "windows-1252";
 
 	if (mailmime_encoded_phrase_parse(fallback, s, strlen(s), &idx, "utf-8", &out) ==
 		MAILIMF_NO_ERROR &&
@@ -274,6 +315,23 @@ static bool header_is_automatic(const char *name, const char *value)
 	    "X-MS-Exchange-Inbox-Rules-Loop",
 	};
 
+	/* Every name below starts with one of these: the other fields (Received, DKIM-Signature,
+	 * Content-Type …) go by at one compare. */
+	switch (name[0]) {
+	case 'A':
+	case 'a':
+	case 'L':
+	case 'l':
+	case 'P':
+	case 'p':
+	case 'R':
+	case 'r':
+	case 'X':
+	case 'x':
+		break;
+	default:
+		return false;
+	}
 	if (strcasecmp(name, "Auto-Submitted") == 0)
 		return !value_is(value, "no");
 	if (strcasecmp(name, "Precedence") == 0 || strcasecmp(name, "X-Precedence") == 0)
@@ -425,8 +483,11 @@ static void find_text(struct mailmime *mm, struct mailmime **plain, struct mailm
 
 static char *crlf_to_lf(char *s)
 {
-	size_t w = 0;
-	for (size_t r = 0; s[r]; r++) {
+	char *cr = strchr(s, '\r');
+	if (!cr)
+		return s;
+	size_t w = (size_t)(cr - s);
+	for (size_t r = w; s[r]; r++) {
 		if (s[r] == '\r' && s[r + 1] == '\n')
 			continue;
 		s[w++] = s[r];
@@ -449,8 +510,9 @@ static int decode_part(struct mailmime *mm, char **ret)
 		return -EBADMSG;
 
 	/* NUL bytes would truncate every string downstream. */
-	size_t w = 0;
-	for (size_t r = 0; r < out_len; r++)
+	const char *nul = out_len ? memchr(out, '\0', out_len) : NULL;
+	size_t w = nul ? (size_t)(nul - out) : out_len;
+	for (size_t r = w; r < out_len; r++)
 		if (out[r] != '\0')
 			out[w++] = out[r];
 	char *charset =
@@ -461,18 +523,18 @@ static int decode_part(struct mailmime *mm, char **ret)
 	return 0;
 }
 
+/* An '=' this near the end of the input makes libetpan read past it; so many NUL bytes are
+ * put after such input (see mail_parse()). */
+#define QP_TAIL 4
+
 /* The header section must end in an empty line: otherwise the message was cut short. */
 static bool header_complete(const char *msg, size_t len)
 {
-	for (size_t i = 0; i < len; i++) {
-		if (msg[i] == '\0')
-			return false;
-		if (msg[i] != '\n')
-			continue;
-		if (i + 1 < len && msg[i + 1] == '\n')
-			return true;
-		if (i + 2 < len && msg[i + 1] == '\r' && msg[i + 2] == '\n')
-			return true;
+	for (const char *p = msg, *end = msg + len; (p = memchr(p, '\n', (size_t)(end - p))); p++) {
+		size_t i = (size_t)(p - msg);
+		if ((i + 1 < len && msg[i + 1] == '\n') ||
+		    (i + 2 < len && msg[i + 1] == '\r' && msg[i + 2] == '\n'))
+			return !memchr(msg, '\0', i); /* and no NUL before it */
 	}
 	return false;
 }
@@ -506,6 +568,17 @@ int mail_parse(const char *msg, size_t len, mail_message **ret)
 	int r = mail_bounds_check(msg, len, NULL);
 	if (r < 0)
 		return r;
+	/* libetpan's quoted-printable decoder reads past the end of a part that ends in '='
+	 * and one more byte ("=3", "= "): when the input ends so, libetpan gets a copy with NUL
+	 * bytes after it (found by fuzz_mime; fuzz/regressions/mime/qp-equals-at-end). */
+	_cleanup_free_ char *padded = NULL;
+	size_t tail = len < QP_TAIL ? len : QP_TAIL;
+	if (memchr(msg + len - tail, '=', tail)) {
+		padded = xmalloc(len + QP_TAIL);
+		memcpy(padded, msg, len);
+		memset(padded + len, 0, QP_TAIL);
+		msg = padded;
+	}
 
 	_cleanup_(mailmime_freep) struct mailmime *mime = NULL;
 	size_t idx = 0;

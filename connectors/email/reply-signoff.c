@@ -1,5 +1,6 @@
 /* reply-signoff: closing formulas in the languages coco's members write, and the tests that
  * keep an answer line out of whatever the trimmer cuts. See reply-private.h. */
+#include <pthread.h>
 #include <string.h>
 #include <strings.h>
 
@@ -13,29 +14,52 @@
 /* Lower case: the comparison folds ASCII, Latin-1 and Cyrillic capitals (reply_equal_fold).
  * The spellings with "ss" and "ue" are how Swiss and ASCII-only keyboards write ß and ü.
  * A thanks on its own line, with the name under it, closes a mail the same way. */
-static const char *const signoffs[] = {
+#define W REPLY_WORD
+static const struct reply_word signoffs[] = {
     /* English */
-    "best regards", "kind regards", "warm regards", "regards", "best wishes", "all the best",
-    "yours sincerely", "sincerely", "cheers", "best", "thanks", "many thanks", "thank you",
+    W("best regards"), W("kind regards"), W("warm regards"), W("regards"), W("best wishes"),
+    W("all the best"), W("yours sincerely"), W("sincerely"), W("cheers"), W("best"), W("thanks"),
+    W("many thanks"), W("thank you"),
     /* German */
-    "mit freundlichen grüßen", "mit freundlichen grüssen", "mit freundlichen gruessen",
-    "mit freundlichem gruß", "mit freundlichem gruss", "freundliche grüße",
-    "freundliche grüsse", "beste grüße", "beste grüsse", "beste gruesse", "viele grüße",
-    "viele grüsse", "viele gruesse", "liebe grüße", "liebe grüsse", "herzliche grüße",
-    "herzliche grüsse", "schöne grüße", "schöne grüsse", "grüße", "grüsse", "gruß", "gruss",
-    "mfg", "danke", "vielen dank", "lg",
+    W("mit freundlichen grüßen"), W("mit freundlichen grüssen"), W("mit freundlichen gruessen"),
+    W("mit freundlichem gruß"), W("mit freundlichem gruss"), W("freundliche grüße"),
+    W("freundliche grüsse"), W("beste grüße"), W("beste grüsse"), W("beste gruesse"),
+    W("viele grüße"), W("viele grüsse"), W("viele gruesse"), W("liebe grüße"), W("liebe grüsse"),
+    W("herzliche grüße"), W("herzliche grüsse"), W("schöne grüße"), W("schöne grüsse"), W("grüße"),
+    W("grüsse"), W("gruß"), W("gruss"), W("mfg"), W("danke"), W("vielen dank"), W("lg"),
     /* French */
-    "cordialement", "bien cordialement", "très cordialement", "bien à vous", "bien a vous",
-    "amicalement", "salutations", "meilleures salutations", "sincères salutations", "merci",
+    W("cordialement"), W("bien cordialement"), W("très cordialement"), W("bien à vous"),
+    W("bien a vous"), W("amicalement"), W("salutations"), W("meilleures salutations"),
+    W("sincères salutations"), W("merci"),
     /* Finnish */
-    "ystävällisin terveisin", "ystävällisesti", "parhain terveisin", "terveisin",
-    "terveiset", "terv.", "kiitos",
+    W("ystävällisin terveisin"), W("ystävällisesti"), W("parhain terveisin"), W("terveisin"),
+    W("terveiset"), W("terv."), W("kiitos"),
     /* Swedish */
-    "med vänliga hälsningar", "med vänlig hälsning", "vänliga hälsningar", "vänlig hälsning",
-    "bästa hälsningar", "hälsningar", "mvh", "tack",
+    W("med vänliga hälsningar"), W("med vänlig hälsning"), W("vänliga hälsningar"),
+    W("vänlig hälsning"), W("bästa hälsningar"), W("hälsningar"), W("mvh"), W("tack"),
     /* Russian */
-    "с уважением", "с наилучшими пожеланиями", "всего доброго", "всего хорошего", "спасибо",
+    W("с уважением"), W("с наилучшими пожеланиями"), W("всего доброго"), W("всего хорошего"),
+    W("спасибо"),
 };
+#undef W
+
+/* signoffs by first byte, built once: lead_count[c] of them from by_lead[lead_first[c]] on. */
+_Static_assert(ELEMENTSOF(signoffs) < 256, "by_lead holds indices in bytes");
+static unsigned char by_lead[ELEMENTSOF(signoffs)];
+static unsigned char lead_first[256], lead_count[256];
+static pthread_once_t by_lead_once = PTHREAD_ONCE_INIT;
+
+static void by_lead_build(void)
+{
+	size_t k = 0;
+	for (unsigned c = 0; c < 256; c++) {
+		lead_first[c] = (unsigned char)k;
+		for (size_t i = 0; i < ELEMENTSOF(signoffs); i++)
+			if ((unsigned char)signoffs[i].s[0] == c)
+				by_lead[k++] = (unsigned char)i;
+		lead_count[c] = (unsigned char)(k - lead_first[c]);
+	}
+}
 
 static bool is_space(char c)
 {
@@ -68,9 +92,10 @@ static void fold2(unsigned char *a, unsigned char *b)
 	}
 }
 
-bool reply_prefix_fold(const char *s, size_t len, const char *word)
+bool reply_prefix_fold_n(const char *s, size_t len, const struct reply_word *w)
 {
-	size_t n = strlen(word);
+	const char *word = w->s;
+	size_t n = w->len;
 	if (len < n)
 		return false;
 	for (size_t i = 0; i < n;) {
@@ -98,14 +123,15 @@ bool reply_prefix_fold(const char *s, size_t len, const char *word)
 	return true;
 }
 
+bool reply_prefix_fold(const char *s, size_t len, const char *word)
+{
+	struct reply_word w = {word, strlen(word)};
+	return reply_prefix_fold_n(s, len, &w);
+}
+
 bool reply_equal_fold(const char *s, size_t len, const char *word)
 {
 	return strlen(word) == len && reply_prefix_fold(s, len, word);
-}
-
-static bool equal_ci(const char *s, size_t len, const char *word)
-{
-	return reply_equal_fold(s, len, word);
 }
 
 bool reply_is_signoff(const char *s, size_t len)
@@ -118,12 +144,20 @@ bool reply_is_signoff(const char *s, size_t len)
 	while (end > 0 && (s[end - 1] == ',' || s[end - 1] == '.' || s[end - 1] == '!' ||
 			   is_space(s[end - 1])))
 		end--;
-	for (size_t i = 0; i < ELEMENTSOF(signoffs); i++) {
-		size_t n = strlen(signoffs[i]);
-		if (equal_ci(s, end, signoffs[i]))
+	/* Only the sign-offs that start with the line's first byte (folded) are compared. */
+	pthread_once(&by_lead_once, by_lead_build);
+	unsigned char lead_end = reply_fold_lead(s, end);
+	for (size_t k = 0; k < lead_count[lead_end]; k++) {
+		const struct reply_word *w = &signoffs[by_lead[lead_first[lead_end] + k]];
+		if (w->len == end && reply_prefix_fold_n(s, end, w))
 			return true;
-		/* "Beste Grüße, Anna" */
-		if (len > n + 1 && reply_prefix_fold(s, len, signoffs[i]) && s[n] == ',') {
+	}
+	/* "Beste Grüße, Anna" */
+	unsigned char lead = reply_fold_lead(s, len);
+	for (size_t k = 0; k < lead_count[lead]; k++) {
+		const struct reply_word *w = &signoffs[by_lead[lead_first[lead] + k]];
+		size_t n = w->len;
+		if (len > n + 1 && s[n] == ',' && reply_prefix_fold_n(s, len, w)) {
 			const char *name = s + n + 1;
 			size_t nlen = len - n - 1;
 			trim(&name, &nlen);

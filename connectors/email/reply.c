@@ -1,6 +1,7 @@
 /* reply: see reply.h. Each line gets a class; a handful of rules over the sequence of classes
  * then decide what is new text. Every test below is a bounded left-to-right scan, never a
  * regular expression, so hostile input cannot make it slow. */
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
@@ -9,6 +10,8 @@
 #include "util.h"
 #include "email/reply.h"
 #include "email/reply-private.h"
+
+#define W REPLY_WORD
 
 enum line_class {
 	LINE_EMPTY,
@@ -103,35 +106,71 @@ static bool is_blank(const char *s, size_t len)
 	return true;
 }
 
-/* Verbs of attribution lines ("X wrote:") in the languages seen in real replies. */
-static const char *const attribution_verbs[] = {
-    "wrote",	"writes",     "schrieb", "schreef",   "geschreven", "a écrit", "escribió",
-    "escreveu", "skrev",      "skrivit", "kirjoitti", "napisał",    "написал", "написала",
-    "пише",	"пишет",	"ha scritto", "scrisse", "kirjutas",  "wrote ----",
+/* Verbs of attribution lines ("X wrote:") in the languages seen in real replies, lower case. */
+static const struct reply_word attribution_verbs[] = {
+    W("wrote"), W("writes"), W("schrieb"), W("schreef"), W("geschreven"), W("a écrit"),
+    W("escribió"), W("escreveu"), W("skrev"), W("skrivit"), W("kirjoitti"), W("napisał"),
+    W("написал"), W("написала"), W("пише"), W("пишет"), W("ha scritto"), W("scrisse"),
+    W("kirjutas"), W("wrote ----"),
 };
-/* CJK verbs are not separated by spaces. */
-static const char *const attribution_verbs_cjk[] = {"写道", "寫道", "のメッセージ"};
+/* CJK verbs are not separated by spaces. find_verb() looks for them only where a byte is one
+ * of their lead bytes, 0xe5 (写, 寫) and 0xe3 (の): a verb added here may need its own. */
+static const struct reply_word attribution_verbs_cjk[] = {W("写道"), W("寫道"), W("のメッセージ")};
+
+static unsigned char ascii_lower(unsigned char c)
+{
+	return c >= 'A' && c <= 'Z' ? (unsigned char)(c + 0x20) : c;
+}
+
+/* strncasecmp() over n bytes known to be there: ASCII letters fold, other bytes compare as
+ * they are. */
+static bool equal_ascii_ci(const char *s, const char *word, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (ascii_lower((unsigned char)s[i]) != ascii_lower((unsigned char)word[i]))
+			return false;
+	return true;
+}
 
 static bool verb_boundary_after(const char *s, size_t len, size_t i)
 {
 	return i >= len || is_ws(s[i]) || s[i] == ':' || s[i] == '(' || s[i] == ',';
 }
 
-/* Earliest attribution verb in s (word-bounded), as its offset, or -1. */
+/* The first bytes of attribution_verbs (all lower case), built once. */
+static bool verb_lead[256];
+static pthread_once_t verb_lead_once = PTHREAD_ONCE_INIT;
+
+static void verb_lead_build(void)
+{
+	for (size_t v = 0; v < ELEMENTSOF(attribution_verbs); v++)
+		verb_lead[(unsigned char)attribution_verbs[v].s[0]] = true;
+}
+
+/* Earliest attribution verb in s (word-bounded), as its offset, or -1. Most positions are
+ * ruled out by one byte: a CJK verb's lead byte, or a letter after white space that starts
+ * a verb. */
 static long find_verb(const char *s, size_t len)
 {
+	pthread_once(&verb_lead_once, verb_lead_build);
 	for (size_t i = 1; i < len; i++) {
-		for (size_t v = 0; v < ELEMENTSOF(attribution_verbs_cjk); v++) {
-			size_t n = strlen(attribution_verbs_cjk[v]);
-			if (i + n <= len && memcmp(s + i, attribution_verbs_cjk[v], n) == 0)
-				return (long)i;
-		}
+		unsigned char c = (unsigned char)s[i];
+		if (c == 0xe5 || c == 0xe3)
+			for (size_t v = 0; v < ELEMENTSOF(attribution_verbs_cjk); v++) {
+				const struct reply_word *w = &attribution_verbs_cjk[v];
+				if (i + w->len <= len && memcmp(s + i, w->s, w->len) == 0)
+					return (long)i;
+			}
 		if (!is_ws(s[i - 1]))
 			continue;
+		c = ascii_lower(c);
+		if (!verb_lead[c])
+			continue;
 		for (size_t v = 0; v < ELEMENTSOF(attribution_verbs); v++) {
-			size_t n = strlen(attribution_verbs[v]);
-			if (i + n <= len && strncasecmp(s + i, attribution_verbs[v], n) == 0 &&
-			    verb_boundary_after(s, len, i + n))
+			const struct reply_word *w = &attribution_verbs[v];
+			if ((unsigned char)w->s[0] == c && i + w->len <= len &&
+			    equal_ascii_ci(s + i, w->s, w->len) &&
+			    verb_boundary_after(s, len, i + w->len))
 				return (long)i;
 		}
 	}
@@ -236,14 +275,10 @@ static bool is_forward_marker(const char *s, size_t len)
 	    "messaggio", "bericht",   "meddelande",	"mensagem",  "wiadomo",
 	    "viesti",	 "сообщение", "weitergeleitet",
 	};
-	static const char *const openers[] = {
-	    "begin forwarded message",
-	    "anfang der weitergeleiteten",
-	    "début du message",
-	    "inizio messaggio inoltrato",
-	    "comienzo del mensaje reenviado",
-	    "início da mensagem reencaminhada",
-	    "forwarded message",
+	static const struct reply_word openers[] = {
+	    W("begin forwarded message"), W("anfang der weitergeleiteten"), W("début du message"),
+	    W("inizio messaggio inoltrato"), W("comienzo del mensaje reenviado"),
+	    W("início da mensagem reencaminhada"), W("forwarded message"),
 	};
 
 	trim(&s, &len);
@@ -273,8 +308,9 @@ static bool is_forward_marker(const char *s, size_t len)
 	/* "***" or "___" alone is nothing once its frame is stripped (issue 8.9) */
 	if (len == 0 || s[len - 1] != ':')
 		return false;
+	unsigned char lead = reply_fold_lead(s, len);
 	for (size_t i = 0; i < ELEMENTSOF(openers); i++)
-		if (has_prefix_ci(s, len, openers[i]))
+		if (reply_prefix_word(s, len, lead, &openers[i]))
 			return true;
 	return false;
 }
@@ -297,37 +333,15 @@ static bool is_delimiter(const char *s, size_t len)
 /* Mobile-client signatures: removed wherever they sit in the reply. */
 static bool is_signature(const char *s, size_t len)
 {
-	static const char *const prefixes[] = {
-	    "sent from ",
-	    "sent via ",
-	    "sent with ",
-	    "sent using ",
-	    "sent by ",
-	    "sent on my ",
-	    "envoyé depuis ",
-	    "envoyé de mon ",
-	    "von meinem ",
-	    "gesendet von ",
-	    "diese nachricht wurde von meinem ",
-	    "verzonden met ",
-	    "verzonden vanaf ",
-	    "verstuurd vanaf ",
-	    "verstuurd met ",
-	    "sendt fra ",
-	    "skickat från ",
-	    "lähetetty ",
-	    "enviado desde ",
-	    "enviado do meu ",
-	    "enviado de mi ",
-	    "inviato da ",
-	    "inviato dal mio ",
-	    "wysłane z ",
-	    "отправлено с ",
-	    "get outlook for ",
-	    "get [outlook for ",
-	    "从我的",
-	    "從我的",
-	    "發自我的",
+	static const struct reply_word prefixes[] = {
+	    W("sent from "), W("sent via "), W("sent with "), W("sent using "), W("sent by "),
+	    W("sent on my "), W("envoyé depuis "), W("envoyé de mon "), W("von meinem "),
+	    W("gesendet von "), W("diese nachricht wurde von meinem "), W("verzonden met "),
+	    W("verzonden vanaf "), W("verstuurd vanaf "), W("verstuurd met "), W("sendt fra "),
+	    W("skickat från "), W("lähetetty "), W("enviado desde "), W("enviado do meu "),
+	    W("enviado de mi "), W("inviato da "), W("inviato dal mio "), W("wysłane z "),
+	    W("отправлено с "), W("get outlook for "), W("get [outlook for "), W("从我的"), W("從我的"),
+	    W("發自我的"),
 	};
 
 	trim(&s, &len);
@@ -337,8 +351,9 @@ static bool is_signature(const char *s, size_t len)
 	}
 	if (len == 0 || len > SIGNATURE_MAX)
 		return false;
+	unsigned char lead = reply_fold_lead(s, len);
 	for (size_t i = 0; i < ELEMENTSOF(prefixes); i++)
-		if (has_prefix_ci(s, len, prefixes[i]))
+		if (reply_prefix_word(s, len, lead, &prefixes[i]))
 			return true;
 	/* Short forms only: "From my iPhone 6", "Someone from mobile". Longer lines starting
 	 * "From my …" are sentences. */
@@ -354,18 +369,18 @@ static bool is_signature(const char *s, size_t len)
  * message. Sets *ret_from when it is the sender line that opens such a block. */
 static bool is_header(const char *s, size_t len, bool *ret_from)
 {
-	static const char *const from_names[] = {
-	    "from", "von", "de", "da", "från", "van", "od", "от", "lähettäjä", "fra",
+	static const struct reply_word from_names[] = {
+	    W("from"), W("von"), W("de"), W("da"), W("från"), W("van"), W("od"), W("от"),
+	    W("lähettäjä"), W("fra"),
 	};
-	static const char *const names[] = {
-	    "sent",	"to",	     "cc",	 "bcc",	      "subject",       "date",
-	    "reply-to", "gesendet",  "an",	 "betreff",   "datum",	       "kopie",
-	    "enviado",	"para",	     "asunto",	 "fecha",     "data",	       "a",
-	    "oggetto",	"inviato",   "risposta", "skickat",   "till",	       "ämne",
-	    "päivämäärä", "kopia",   "envoyé",	 "à",	      "objet",	       "verzonden",
-	    "aan",	"onderwerp", "wysłano",	 "do",	      "temat",	       "отправлено",
-	    "кому",	"тема",	     "дата",	 "lähetetty", "vastaanottaja", "aihe",
-	    "sendt",	"til",	     "emne",	 "assunto",   "enviada",       "cc",
+	static const struct reply_word names[] = {
+	    W("sent"), W("to"), W("cc"), W("bcc"), W("subject"), W("date"), W("reply-to"),
+	    W("gesendet"), W("an"), W("betreff"), W("datum"), W("kopie"), W("enviado"), W("para"),
+	    W("asunto"), W("fecha"), W("data"), W("a"), W("oggetto"), W("inviato"), W("risposta"),
+	    W("skickat"), W("till"), W("ämne"), W("päivämäärä"), W("kopia"), W("envoyé"), W("à"),
+	    W("objet"), W("verzonden"), W("aan"), W("onderwerp"), W("wysłano"), W("do"), W("temat"),
+	    W("отправлено"), W("кому"), W("тема"), W("дата"), W("lähetetty"), W("vastaanottaja"),
+	    W("aihe"), W("sendt"), W("til"), W("emne"), W("assunto"), W("enviada"), W("cc"),
 	};
 
 	trim(&s, &len);
@@ -383,13 +398,14 @@ static bool is_header(const char *s, size_t len, bool *ret_from)
 	size_t nlen = colon;
 	while (nlen > 0 && (is_ws(s[nlen - 1]) || s[nlen - 1] == '*'))
 		nlen--;
+	unsigned char lead = reply_fold_lead(s, nlen);
 	for (size_t i = 0; i < ELEMENTSOF(from_names); i++)
-		if (reply_equal_fold(s, nlen, from_names[i])) {
+		if (reply_equal_word(s, nlen, lead, &from_names[i])) {
 			*ret_from = true;
 			return true;
 		}
 	for (size_t i = 0; i < ELEMENTSOF(names); i++)
-		if (reply_equal_fold(s, nlen, names[i])) {
+		if (reply_equal_word(s, nlen, lead, &names[i])) {
 			*ret_from = false;
 			return true;
 		}
@@ -824,13 +840,21 @@ static int trim_reply(const char *body, bool drop_signoffs, char **ret_kept, cha
 	if (!body || !ret_kept)
 		return -EINVAL;
 
-	/* CRLF → LF, then split. */
+	/* CRLF → LF (a run of bytes at a time), then split. */
 	size_t blen = strlen(body);
 	_cleanup_free_ char *buf = xmalloc(blen + 1);
 	size_t w = 0;
-	for (size_t r = 0; r < blen; r++)
-		if (!(body[r] == '\r' && r + 1 < blen && body[r + 1] == '\n'))
-			buf[w++] = body[r];
+	for (size_t r = 0; r < blen;) {
+		const char *cr = memchr(body + r, '\r', blen - r);
+		size_t k = cr ? (size_t)(cr - body) : blen;
+		memcpy(buf + w, body + r, k - r);
+		w += k - r;
+		if (!cr)
+			break;
+		if (!(k + 1 < blen && body[k + 1] == '\n'))
+			buf[w++] = '\r';
+		r = k + 1;
+	}
 	buf[w] = '\0';
 
 	const char *s = buf;
@@ -838,19 +862,21 @@ static int trim_reply(const char *body, bool drop_signoffs, char **ret_kept, cha
 	trim(&s, &slen);
 
 	size_t n = 1;
-	for (size_t i = 0; i < slen; i++)
-		if (s[i] == '\n')
-			n++;
+	for (const char *p = s, *end = s + slen; (p = memchr(p, '\n', (size_t)(end - p))); p++)
+		n++;
 	struct line *lines = xcalloc(n, sizeof(struct line));
 	size_t li = 0, start = 0;
-	for (size_t i = 0; i <= slen; i++)
-		if (i == slen || s[i] == '\n') {
-			lines[li].p = s + start;
-			lines[li].len = i - start;
-			lines[li].cls = LINE_TEXT;
-			li++;
-			start = i + 1;
-		}
+	for (;;) {
+		const char *nl = memchr(s + start, '\n', slen - start);
+		size_t i = nl ? (size_t)(nl - s) : slen;
+		lines[li].p = s + start;
+		lines[li].len = i - start;
+		lines[li].cls = LINE_TEXT;
+		li++;
+		if (!nl)
+			break;
+		start = i + 1;
+	}
 
 	/* Fenced code blocks are content, whatever they look like. */
 	bool in_fence = false;
