@@ -158,6 +158,7 @@ static item large_mail(size_t first, size_t count)
 int main(void)
 {
 	log_set_max_level(LOG_ERR);
+	malloc_tune(); /* as cocod does */
 	const char *base = getenv("COCO_CORPUS_DIR");
 	_cleanup_free_ char *corpus =
 		xasprintf("%s/reply-trimmer/emails", base && *base ? base : "../shared/corpus");

@@ -353,6 +353,7 @@ int main(int argc, char **argv)
 		{"version", no_argument, NULL, 'V'},
 		{},
 	};
+	malloc_tune();
 	cocod d = {0};
 	int c, r;
 	/* Wall-clock time, as file times are: store temporaries older than this are a crash's. */

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -26,6 +27,12 @@ static void oom(void)
 {
 	fputs("<2>out of memory\n", stderr);
 	abort();
+}
+
+void malloc_tune(void)
+{
+	(void)mallopt(M_TRIM_THRESHOLD, 1 << 20);
+	(void)mallopt(M_MMAP_THRESHOLD, 1 << 20);
 }
 
 void *xmalloc(size_t n)
