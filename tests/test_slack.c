@@ -104,6 +104,20 @@ static void test_form(void **state)
 	assert_int_equal(slack_form_get(utf8, strlen(utf8), "text", &v), 0);
 	assert_string_equal(v, "idea: tumma tila ä");
 	free(v);
+	/* Keys are decoded too: an escaped key is the same key, a plain one is compared as it is
+	 * (a key with a NUL byte, raw or escaped, is no key). */
+	const char *keys = "user%5Fid=U1&x+y=2&te\0xt=raw&te%00xt=esc&text=ok";
+	size_t keys_len = strlen(keys) + 1 + strlen(keys + strlen(keys) + 1);
+	assert_int_equal(slack_form_get(keys, keys_len, "user_id", &v), 0);
+	assert_string_equal(v, "U1");
+	free(v);
+	assert_int_equal(slack_form_get(keys, keys_len, "x y", &v), 0);
+	assert_string_equal(v, "2");
+	free(v);
+	assert_int_equal(slack_form_get(keys, keys_len, "text", &v), 0);
+	assert_string_equal(v, "ok");
+	free(v);
+	assert_int_equal(slack_form_get(keys, keys_len, "te", &v), -ENOENT);
 }
 
 static void test_button_value(void **state)

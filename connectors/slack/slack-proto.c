@@ -159,13 +159,20 @@ int slack_form_get(const char *body, size_t len, const char *key, char **ret)
 		size_t plen = amp ? (size_t)(amp - pair) : len - i;
 		const char *eq = memchr(pair, '=', plen);
 		size_t klen = eq ? (size_t)(eq - pair) : plen;
-		strbuf k = {0};
-		int r = form_decode(pair, klen, &k);
-		bool match = r >= 0 && k.s && STREQ(k.s, key);
-		strbuf_done(&k);
+		bool match;
+		if (!memchr(pair, '%', klen) && !memchr(pair, '+', klen)) {
+			/* Nothing to decode (the usual key): compared as it is, no copy. A NUL byte
+			 * in it matches no key, as decoding would refuse it. */
+			match = klen == strlen(key) && memcmp(pair, key, klen) == 0;
+		} else {
+			strbuf k = {0};
+			int r = form_decode(pair, klen, &k);
+			match = r >= 0 && k.s && STREQ(k.s, key);
+			strbuf_done(&k);
+		}
 		if (match) {
 			strbuf v = {0};
-			r = eq ? form_decode(eq + 1, plen - klen - 1, &v) : 0;
+			int r = eq ? form_decode(eq + 1, plen - klen - 1, &v) : 0;
 			if (r < 0) {
 				strbuf_done(&v);
 				return r;
