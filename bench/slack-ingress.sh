@@ -18,6 +18,8 @@
 # Loopback only; everything it starts it stops by PID, and its directory is removed.
 #   SLACK_BENCH_SECONDS (default 10), SLACK_BENCH_MEMBERS (default 256),
 #   COCOD / COCOCTL (default build/cocod, build/cococtl).
+# Besides requests/s and latency it prints the CPU (user + system, from /proc) that cocod and
+# nginx's worker used per request during their runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib-nginx.sh
@@ -122,6 +124,9 @@ run_wrk() { # run_wrk URL OUT
 		-s bench/slack-ingress.lua "$1" -- "$T" >"$2" 2>&1 || { cat "$2" >&2; return 1; }
 }
 val() { sed -n "s/^RESULT $2 //p" "$1"; }
+# cpu_us PID: user + system CPU the process has used so far, in microseconds (/proc/PID/stat
+# fields 14 and 15, in clock ticks).
+cpu_us() { awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.0f\n", ($12 + $13) * 1e6 / hz }' "/proc/$1/stat"; }
 
 echo "slack-ingress: $CONNS connections, $THREADS wrk threads, ${SECONDS_RUN}s each, $MEMBERS members"
 if [ -n "${SLACK_BENCH_PROFILE:-}" ]; then # perf's call graph of cocod during the run
@@ -129,7 +134,9 @@ if [ -n "${SLACK_BENCH_PROFILE:-}" ]; then # perf's call graph of cocod during t
 		>/dev/null 2>&1 &
 	PERF_PID=$!
 fi
+c_cpu0=$(cpu_us "$COCO_PID")
 run_wrk "http://127.0.0.1:$PORT" "$T/coco.out"
+c_cpu=$(( $(cpu_us "$COCO_PID") - c_cpu0 ))
 [ -z "${PERF_PID:-}" ] || wait "$PERF_PID" || true
 
 # cocod stops; only then is what it acknowledged counted on disk.
@@ -141,16 +148,21 @@ mkdir -p "$T/www" "$T/nginx"
 NGINX_SERVER="location / { default_type application/json; return 200 '{\"response_type\":\"ephemeral\",\"text\":\"Thanks\"}'; }" \
 	nginx_start "$T/www" "$T/nginx"
 PIDS+=("$NGINX_PID")
+# nginx's CPU is its worker's (a child of the master, which does nothing while it runs).
+n_worker=$(pgrep -P "$NGINX_PID" | head -1)
+n_cpu0=$(cpu_us "$n_worker")
 run_wrk "http://127.0.0.1:$NGINX_PORT" "$T/nginx.out"
+n_cpu=$(( $(cpu_us "$n_worker") - n_cpu0 ))
 kill "$NGINX_PID" 2>/dev/null || true
 
 c_rps=$(val "$T/coco.out" rps) n_rps=$(val "$T/nginx.out" rps)
 c50=$(val "$T/coco.out" p50_us) c99=$(val "$T/coco.out" p99_us)
 n50=$(val "$T/nginx.out" p50_us) n99=$(val "$T/nginx.out" p99_us)
 acked=$(val "$T/coco.out" acked) sent=$(val "$T/coco.out" requests)
-printf '%-8s %12s %10s %10s\n' "" "requests/s" "p50 ms" "p99 ms"
-awk -v r="$c_rps" -v a="$c50" -v b="$c99" 'BEGIN { printf "%-8s %12.0f %10.2f %10.2f\n", "cocod", r, a / 1000, b / 1000 }'
-awk -v r="$n_rps" -v a="$n50" -v b="$n99" 'BEGIN { printf "%-8s %12.0f %10.2f %10.2f\n", "nginx", r, a / 1000, b / 1000 }'
+n_sent=$(val "$T/nginx.out" requests)
+printf '%-8s %12s %10s %10s %14s\n' "" "requests/s" "p50 ms" "p99 ms" "CPU us/request"
+awk -v r="$c_rps" -v a="$c50" -v b="$c99" -v c="$c_cpu" -v n="$sent" 'BEGIN { printf "%-8s %12.0f %10.2f %10.2f %14.1f\n", "cocod", r, a / 1000, b / 1000, (n > 0 ? c / n : 0) }'
+awk -v r="$n_rps" -v a="$n50" -v b="$n99" -v c="$n_cpu" -v n="$n_sent" 'BEGIN { printf "%-8s %12.0f %10.2f %10.2f %14.1f\n", "nginx", r, a / 1000, b / 1000, (n > 0 ? c / n : 0) }'
 awk -v c="$c_rps" -v n="$n_rps" -v p="$c99" 'BEGIN {
 	ratio = n > 0 ? c / n : 0
 	printf "cocod / nginx: %.1f%% of the requests/s (target >= 50%%: %s); p99 %.2f ms (target <= 20 ms: %s)\n",

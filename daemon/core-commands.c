@@ -60,12 +60,11 @@ static void find_memberships(cmd_ctx *x)
 	const coco_config *cfg = x->c->cfg;
 	for (size_t i = 0; x->m->from && i < cfg->n_campaigns; i++) {
 		const coco_campaign *camp = &cfg->campaigns[i];
-		for (size_t k = 0; k < camp->n_members; k++)
-			if (config_member_has_address(&camp->members[k], x->m->from)) {
-				x->ms = xrealloc(x->ms, (x->n_ms + 1) * sizeof *x->ms);
-				x->ms[x->n_ms++] = (membership){camp, &camp->members[k]};
-				break;
-			}
+		const coco_member *mb = campaign_find_member_by_address(camp, x->m->from);
+		if (mb) {
+			x->ms = xrealloc(x->ms, (x->n_ms + 1) * sizeof *x->ms);
+			x->ms[x->n_ms++] = (membership){camp, mb};
+		}
 	}
 }
 

@@ -135,11 +135,11 @@ static const coco_member *member_by_address(core *c, const char *from,
 {
 	for (size_t i = 0; from && i < c->cfg->n_campaigns; i++) {
 		const coco_campaign *camp = &c->cfg->campaigns[i];
-		for (size_t k = 0; k < camp->n_members; k++)
-			if (member_has_address(&camp->members[k], from)) {
-				*ret_camp = camp;
-				return &camp->members[k];
-			}
+		const coco_member *mb = campaign_find_member_by_address(camp, from);
+		if (mb) {
+			*ret_camp = camp;
+			return mb;
+		}
 	}
 	return NULL;
 }

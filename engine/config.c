@@ -27,6 +27,7 @@
 #include <sys/stat.h>
 
 #include "config-private.h"
+#include "strmap.h"
 #include "util.h"
 
 /* ---- enum tables ---- */
@@ -681,6 +682,38 @@ void campaign_index_free(coco_campaign *c)
 	c->member_order = NULL;
 	c->n_member_order = 0;
 	c->member_order_of = NULL;
+	c->member_by_address = strmap_free(c->member_by_address);
+}
+
+/* The address index's key: 'e' and the address in lower case for an email (compared as
+ * strcasecmp() does, byte by byte), 'x' and the address as it is for a Slack or Matrix id.
+ * malloc'd. */
+static char *address_key(char kind, const char *address)
+{
+	size_t n = strlen(address);
+	char *k = xmalloc(n + 2);
+	k[0] = kind;
+	for (size_t i = 0; i <= n; i++)
+		k[i + 1] = kind == 'e' && address[i] >= 'A' && address[i] <= 'Z'
+		                   ? (char)(address[i] - 'A' + 'a')
+		                   : address[i];
+	return k;
+}
+
+/* Values are the member's place + 1 (never NULL); the first member with the key keeps it. */
+static void address_index_put(strmap *m, char kind, const char *address, size_t i)
+{
+	if (!address)
+		return;
+	_cleanup_free_ char *k = address_key(kind, address);
+	if (!strmap_get(m, k))
+		(void)strmap_put(m, k, (void *)(uintptr_t)(i + 1));
+}
+
+static size_t address_index_get(const strmap *m, char kind, const char *address)
+{
+	_cleanup_free_ char *k = address_key(kind, address);
+	return (size_t)(uintptr_t)strmap_get(m, k); /* 0: none */
 }
 
 void campaign_index_members(coco_campaign *c)
@@ -699,6 +732,32 @@ void campaign_index_members(coco_campaign *c)
 	index_members_base = NULL;
 	c->n_member_order = c->n_members;
 	c->member_order_of = c->members;
+	c->member_by_address = strmap_new();
+	for (size_t i = 0; i < c->n_members; i++) {
+		const coco_member *m = &c->members[i];
+		for (size_t e = 0; e < m->n_emails; e++)
+			address_index_put(c->member_by_address, 'e', m->emails[e], i);
+		address_index_put(c->member_by_address, 'x', m->slack_id, i);
+		address_index_put(c->member_by_address, 'x', m->matrix_id, i);
+	}
+}
+
+const coco_member *campaign_find_member_by_address(const coco_campaign *c, const char *address)
+{
+	if (!c || !address)
+		return NULL;
+	if (!c->member_by_address || c->n_member_order != c->n_members ||
+	    c->member_order_of != c->members) {
+		for (size_t i = 0; i < c->n_members; i++)
+			if (config_member_has_address(&c->members[i], address))
+				return &c->members[i];
+		return NULL;
+	}
+	/* An address could be one member's email and another's id: the first in file order. */
+	size_t e = address_index_get(c->member_by_address, 'e', address);
+	size_t x = address_index_get(c->member_by_address, 'x', address);
+	size_t first = !e ? x : !x ? e : e < x ? e : x;
+	return first ? &c->members[first - 1] : NULL;
 }
 
 const coco_member *campaign_find_member(const coco_campaign *c, const char *id)

@@ -147,6 +147,10 @@ typedef struct coco_campaign {
 	size_t *member_order;
 	size_t n_member_order;
 	const coco_member *member_order_of; /* the list it was made for */
+	/* Built with it: every member's addresses (Email= folded to lower case, Slack= and
+	 * Matrix= as written) → the first member in file order that has it, for
+	 * campaign_find_member_by_address() (a hash lookup instead of a scan per message). */
+	struct strmap *member_by_address;
 	coco_round *rounds;
 	size_t n_rounds;
 	coco_digest digest;
@@ -242,7 +246,10 @@ const coco_campaign *config_find_campaign(const coco_config *c, const char *id);
 const coco_round *campaign_find_round(const coco_campaign *c, const char *id);
 /* O(log n) with the member index, else a scan. */
 const coco_member *campaign_find_member(const coco_campaign *c, const char *id);
-/* Builds (again) c's member index; config_load() does it for every campaign. A campaign put
+/* The first member (in file order) that has address, as config_member_has_address()
+ * decides: O(1) with the member index, else a scan. */
+const coco_member *campaign_find_member_by_address(const coco_campaign *c, const char *address);
+/* Builds (again) c's member indexes (by id and by address); config_load() does it for every campaign. A campaign put
  * together by hand (tests, benches) may call it, and then campaign_index_free(). */
 void campaign_index_members(coco_campaign *c);
 void campaign_index_free(coco_campaign *c);

@@ -90,7 +90,7 @@ struct http_request {
 	http_cancel_fn cancel;
 	void *cancel_userdata;
 	sd_event_source *deadline_src;
-	char peer[INET6_ADDRSTRLEN + 16];
+	char peer[INET6_ADDRSTRLEN + 16]; /* "" until a log line needs it: peer_string() */
 };
 
 /* ---- addresses and sockets ---- */
@@ -410,6 +410,18 @@ static bool content_type_accepted(unsigned flags, const char *ct)
 
 /* ---- requests ---- */
 
+/* The client's address as a log line shows it, formatted the first time one asks (most
+ * requests never log it: an inet_ntop and a snprintf saved per request). */
+static const char *peer_string(http_request *req)
+{
+	if (!req->peer[0]) {
+		const union MHD_ConnectionInfo *ci =
+			MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+		format_address(ci ? ci->client_addr : NULL, req->peer, sizeof req->peer);
+	}
+	return req->peer;
+}
+
 static http_request *request_new(listener *l, struct MHD_Connection *c, const char *method,
                                  const char *url)
 {
@@ -420,9 +432,6 @@ static http_request *request_new(listener *l, struct MHD_Connection *c, const ch
 	req->conn = c;
 	req->method = method;
 	req->path = url;
-	const union MHD_ConnectionInfo *ci =
-		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	format_address(ci ? ci->client_addr : NULL, req->peer, sizeof req->peer);
 	req->next = s->requests;
 	if (s->requests)
 		s->requests->prev = req;
@@ -578,8 +587,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		return;
 	*con_cls = NULL;
 	if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
-		log_debug("http: %s %s from %s ended early (%d)", req->method, req->path, req->peer,
-		          (int)toe);
+		log_debug("http: %s %s from %s ended early (%d)", req->method, req->path,
+		          peer_string(req), (int)toe);
 	request_free(req);
 }
 
@@ -633,7 +642,7 @@ const struct sockaddr *http_request_peer(const http_request *req)
 
 const char *http_request_peer_string(const http_request *req)
 {
-	return req->peer;
+	return peer_string((http_request *)req);
 }
 
 int http_respond(http_request *req, unsigned status, const char *content_type, const void *body,
@@ -684,7 +693,7 @@ static int on_deadline(sd_event_source *src, uint64_t usec, void *userdata)
 {
 	http_request *req = userdata;
 	log_warning("http: %s %s from %s was not answered in %llu ms: 503", req->method,
-	            req->path, req->peer,
+	            req->path, peer_string(req),
 	            (unsigned long long)(req->server->defer_timeout_usec / 1000));
 	request_give_up(req, "not answered in time, try again");
 	return 0;

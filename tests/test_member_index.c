@@ -2,7 +2,9 @@
  * found by id in a campaign loaded from files and in one put together by hand, ids that
  * are no member's not found, and a copy of the campaign with other members (as the core
  * makes to leave forgotten members out) searched by its own list, not the index of the
- * original. */
+ * original. The index by address (campaign_find_member_by_address()) answers what the scan
+ * with config_member_has_address() answers: emails in any case, Slack and Matrix ids as
+ * written, the first member in file order when two share an address. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <setjmp.h>
@@ -114,10 +116,86 @@ static void test_loaded(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* The scan the index replaces. */
+static const coco_member *scan_by_address(const coco_campaign *c, const char *address)
+{
+	for (size_t i = 0; address && i < c->n_members; i++)
+		if (config_member_has_address(&c->members[i], address))
+			return &c->members[i];
+	return NULL;
+}
+
+static void test_by_address(void **state)
+{
+	static coco_member members[N];
+	static char ids[N][16], mails[N][2][40], slack[N][16];
+	static char *mail_lists[N][2];
+	for (int i = 0; i < N; i++) {
+		snprintf(ids[i], sizeof ids[i], "m%03d", i);
+		snprintf(mails[i][0], sizeof mails[i][0], "Person.%03d@Example.ORG", i);
+		/* Every tenth member shares its second address with the member before. */
+		snprintf(mails[i][1], sizeof mails[i][1], "team%03d@example.org", i % 10 ? i : i - 1);
+		snprintf(slack[i], sizeof slack[i], "U0M%05d", i);
+		mail_lists[i][0] = mails[i][0];
+		mail_lists[i][1] = mails[i][1];
+		members[i] = (coco_member){.id = ids[i], .emails = mail_lists[i], .n_emails = 2,
+		                           .slack_id = i % 3 ? slack[i] : NULL,
+		                           .matrix_id = i == 5 ? (char *)"@p:example.org" : NULL};
+	}
+	/* A Slack id that is also (in another case) someone's email: the first member wins. */
+	members[20].slack_id = (char *)"person.030@example.org";
+	coco_campaign camp = {.id = "c", .members = members, .n_members = N};
+	const char *probe[] = {"person.007@example.org", "PERSON.007@EXAMPLE.ORG", "Person.007@Example.ORG",
+	                       "team010@example.org", "team009@example.org", "TEAM009@example.org",
+	                       "U0M00004", "u0m00004", "U0M00003", "@p:example.org", "@P:example.org",
+	                       "person.030@example.org", "Person.030@Example.ORG", "nobody@example.org",
+	                       "", "m001", NULL};
+	for (int pass = 0; pass < 2; pass++) {
+		if (pass == 1) {
+			campaign_index_members(&camp);
+			assert_non_null(camp.member_by_address);
+		}
+		for (size_t i = 0; i < sizeof probe / sizeof *probe; i++)
+			assert_ptr_equal(campaign_find_member_by_address(&camp, probe[i]),
+			                 scan_by_address(&camp, probe[i]));
+		for (int i = 0; i < N; i++) {
+			assert_ptr_equal(campaign_find_member_by_address(&camp, mails[i][0]), &members[i]);
+			assert_ptr_equal(campaign_find_member_by_address(&camp, mails[i][1]),
+			                 scan_by_address(&camp, mails[i][1]));
+			if (members[i].slack_id && i != 20)
+				assert_ptr_equal(campaign_find_member_by_address(&camp, slack[i]), &members[i]);
+		}
+	}
+	assert_ptr_equal(campaign_find_member_by_address(&camp, "team009@example.org"), &members[9]);
+	assert_ptr_equal(campaign_find_member_by_address(&camp, "U0M00004"), &members[4]);
+	assert_null(campaign_find_member_by_address(&camp, "u0m00004")); /* ids keep their case */
+	assert_ptr_equal(campaign_find_member_by_address(&camp, "person.030@example.org"), &members[20]);
+	assert_ptr_equal(campaign_find_member_by_address(&camp, "PERSON.030@example.org"), &members[30]);
+	assert_null(campaign_find_member_by_address(&camp, NULL));
+	assert_null(campaign_find_member_by_address(NULL, "x"));
+
+	/* A copy with other members: its own list is scanned, not the original's index. */
+	coco_campaign copy = camp;
+	coco_member *fewer = xcalloc(N, sizeof *fewer);
+	size_t n = 0;
+	for (int i = 0; i < N; i++)
+		if (i != 7)
+			fewer[n++] = members[i];
+	copy.members = fewer;
+	copy.n_members = n;
+	assert_null(campaign_find_member_by_address(&copy, mails[7][0]));
+	assert_ptr_equal(campaign_find_member_by_address(&copy, mails[8][0]), &fewer[7]);
+	free(fewer);
+	campaign_index_free(&camp);
+	assert_null(camp.member_by_address);
+	assert_ptr_equal(campaign_find_member_by_address(&camp, mails[9][0]), &members[9]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_by_hand),
+		cmocka_unit_test(test_by_address),
 		cmocka_unit_test(test_loaded),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

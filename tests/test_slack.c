@@ -32,6 +32,15 @@ static void test_verify(void **state)
 	slack_sign(SECRET, strlen(SECRET), TS, BODY, strlen(BODY), sig);
 	assert_string_equal(sig, SIG);
 	assert_int_equal(slack_verify(SECRET, strlen(SECRET), TS, SIG, BODY, strlen(BODY), t + 10), 0);
+	/* A secret longer than SHA-256's block is hashed first (RFC 2104), as Slack would;
+	 * values from Python's hmac module. */
+	char long_key[101];
+	memset(long_key, 'k', 100);
+	long_key[100] = 0;
+	slack_sign(long_key, 100, TS, "a=b", 3, sig);
+	assert_string_equal(sig, "v0=a9d07815eeba495f203e44b285fcbc705c955ab09b2ac3650a09c7cb9d69b317");
+	slack_sign("", 0, "1", "", 0, sig);
+	assert_string_equal(sig, "v0=b7920c764ff683fc9b6a237b193b04990d447a505490bc258949e1ee16128be3");
 	assert_int_equal(slack_verify(SECRET, strlen(SECRET), TS, SIG, BODY, strlen(BODY), t - 300), 0);
 	/* Older than 5 minutes (a replay), or from the future. */
 	assert_int_equal(slack_verify(SECRET, strlen(SECRET), TS, SIG, BODY, strlen(BODY), t + 301),
@@ -95,6 +104,20 @@ static void test_form(void **state)
 	assert_int_equal(slack_form_get(utf8, strlen(utf8), "text", &v), 0);
 	assert_string_equal(v, "idea: tumma tila ä");
 	free(v);
+	/* Keys are decoded too: an escaped key is the same key, a plain one is compared as it is
+	 * (a key with a NUL byte, raw or escaped, is no key). */
+	const char *keys = "user%5Fid=U1&x+y=2&te\0xt=raw&te%00xt=esc&text=ok";
+	size_t keys_len = strlen(keys) + 1 + strlen(keys + strlen(keys) + 1);
+	assert_int_equal(slack_form_get(keys, keys_len, "user_id", &v), 0);
+	assert_string_equal(v, "U1");
+	free(v);
+	assert_int_equal(slack_form_get(keys, keys_len, "x y", &v), 0);
+	assert_string_equal(v, "2");
+	free(v);
+	assert_int_equal(slack_form_get(keys, keys_len, "text", &v), 0);
+	assert_string_equal(v, "ok");
+	free(v);
+	assert_int_equal(slack_form_get(keys, keys_len, "te", &v), -ENOENT);
 }
 
 static void test_button_value(void **state)
@@ -261,6 +284,32 @@ static void test_misc(void **state)
 	                       "does not know your Slack account"));
 }
 
+/* The answer to a slash command, written without cJSON: the bytes cJSON would print. */
+static void test_ephemeral_json(void **state)
+{
+	static const char *const texts[] = {
+		"", "Thanks, *Mikko*! Here is what we recorded", "quote \" and \\ back",
+		"lines\nand\ttabs\r\b\f", "\x01\x1f\x7f", "Grüße → ✓ <http://x|y> & co",
+	};
+	for (size_t i = 0; i < sizeof texts / sizeof *texts; i++) {
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "response_type", "ephemeral");
+		cJSON_AddStringToObject(o, "text", texts[i]);
+		char *want = cJSON_PrintUnformatted(o);
+		cJSON_Delete(o);
+		size_t len = 0;
+		char *got = slack_ephemeral_json(texts[i], &len);
+		assert_string_equal(got, want);
+		assert_int_equal(len, strlen(want));
+		cJSON *back = cJSON_Parse(got);
+		assert_non_null(back);
+		assert_string_equal(cJSON_GetObjectItem(back, "text")->valuestring, texts[i]);
+		cJSON_Delete(back);
+		free(got);
+		free(want);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -271,6 +320,7 @@ int main(void)
 		cmocka_unit_test(test_blocks_prompt),
 		cmocka_unit_test(test_blocks_ballot_and_text),
 		cmocka_unit_test(test_misc),
+		cmocka_unit_test(test_ephemeral_json),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,9 +3,9 @@
 #include "slack-proto.h"
 
 #include <ctype.h>
+#include <nettle/hmac.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/params.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "util.h"
@@ -23,33 +23,25 @@
 void slack_sign(const void *secret, size_t secret_len, const char *timestamp, const char *body,
                 size_t body_len, char ret[68])
 {
-	unsigned char mac[EVP_MAX_MD_SIZE];
-	unsigned int mac_len = 0;
-	EVP_MAC *m = EVP_MAC_fetch(NULL, "HMAC", NULL);
-	EVP_MAC_CTX *ctx = m ? EVP_MAC_CTX_new(m) : NULL;
-	OSSL_PARAM params[] = {
-		OSSL_PARAM_construct_utf8_string("digest", (char *)"SHA256", 0),
-		OSSL_PARAM_construct_end(),
-	};
-	size_t out = 0;
-	if (!ctx || !EVP_MAC_init(ctx, secret, secret_len, params) ||
-	    !EVP_MAC_update(ctx, (const unsigned char *)"v0:", 3) ||
-	    !EVP_MAC_update(ctx, (const unsigned char *)timestamp, strlen(timestamp)) ||
-	    !EVP_MAC_update(ctx, (const unsigned char *)":", 1) ||
-	    !EVP_MAC_update(ctx, (const unsigned char *)body, body_len) ||
-	    !EVP_MAC_final(ctx, mac, &out, sizeof mac) || out != 32) {
-		/* Only out of memory gets here; a signature of zeros matches nothing Slack sends
-		 * (the compare checks every byte). */
-		memset(mac, 0, sizeof mac);
-		out = 32;
-	}
-	mac_len = (unsigned int)out;
-	EVP_MAC_CTX_free(ctx);
-	EVP_MAC_free(m);
+	/* Nettle, not OpenSSL's EVP_MAC: EVP_MAC_fetch() looks the algorithm up in the provider
+	 * tables on every call, which was most of the cost of a request's check (bench/slack-
+	 * ingress, docs/performance.md). Nettle does the reply tags already (engine/secret.c). */
+	static const char hex[] = "0123456789abcdef";
+	uint8_t mac[SHA256_DIGEST_SIZE];
+	struct hmac_sha256_ctx ctx;
+	hmac_sha256_set_key(&ctx, secret_len, secret);
+	hmac_sha256_update(&ctx, 3, (const uint8_t *)"v0:");
+	hmac_sha256_update(&ctx, strlen(timestamp), (const uint8_t *)timestamp);
+	hmac_sha256_update(&ctx, 1, (const uint8_t *)":");
+	hmac_sha256_update(&ctx, body_len, (const uint8_t *)body);
+	hmac_sha256_digest(&ctx, sizeof mac, mac);
 	memcpy(ret, "v0=", 3);
-	for (unsigned int i = 0; i < mac_len; i++)
-		snprintf(ret + 3 + 2 * i, 3, "%02x", mac[i]);
+	for (size_t i = 0; i < sizeof mac; i++) {
+		ret[3 + 2 * i] = hex[mac[i] >> 4];
+		ret[4 + 2 * i] = hex[mac[i] & 15];
+	}
 	ret[67] = 0;
+	OPENSSL_cleanse(&ctx, sizeof ctx);
 	OPENSSL_cleanse(mac, sizeof mac);
 }
 
@@ -72,6 +64,54 @@ int slack_verify(const void *secret, size_t secret_len, const char *timestamp,
 	int differ = CRYPTO_memcmp(want, signature, 67);
 	OPENSSL_cleanse(want, sizeof want);
 	return differ ? -EPERM : 0;
+}
+
+/* ---- the answer to a slash command ---- */
+
+/* s as a JSON string, escaped as cJSON escapes (the short forms, \\u00XX for the other
+ * control characters; UTF-8 as it is). */
+static void json_string_put(strbuf *b, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	strbuf_putc(b, '"');
+	for (const char *run = s;; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		strbuf_add(b, run, (size_t)(s - run));
+		run = s + 1;
+		if (!c)
+			break;
+		char esc[6] = {'\\', 0};
+		size_t n = 2;
+		switch (c) {
+		case '"': esc[1] = '"'; break;
+		case '\\': esc[1] = '\\'; break;
+		case '\b': esc[1] = 'b'; break;
+		case '\f': esc[1] = 'f'; break;
+		case '\n': esc[1] = 'n'; break;
+		case '\r': esc[1] = 'r'; break;
+		case '\t': esc[1] = 't'; break;
+		default:
+			memcpy(esc + 1, "u00", 3);
+			esc[4] = hex[c >> 4];
+			esc[5] = hex[c & 15];
+			n = 6;
+		}
+		strbuf_add(b, esc, n);
+	}
+	strbuf_putc(b, '"');
+}
+
+char *slack_ephemeral_json(const char *text, size_t *ret_len)
+{
+	strbuf b = {0};
+	strbuf_puts(&b, "{\"response_type\":\"ephemeral\",\"text\":");
+	json_string_put(&b, text ? text : "");
+	strbuf_putc(&b, '}');
+	if (ret_len)
+		*ret_len = b.len;
+	return strbuf_steal(&b);
 }
 
 /* ---- forms ---- */
@@ -119,13 +159,20 @@ int slack_form_get(const char *body, size_t len, const char *key, char **ret)
 		size_t plen = amp ? (size_t)(amp - pair) : len - i;
 		const char *eq = memchr(pair, '=', plen);
 		size_t klen = eq ? (size_t)(eq - pair) : plen;
-		strbuf k = {0};
-		int r = form_decode(pair, klen, &k);
-		bool match = r >= 0 && k.s && STREQ(k.s, key);
-		strbuf_done(&k);
+		bool match;
+		if (!memchr(pair, '%', klen) && !memchr(pair, '+', klen)) {
+			/* Nothing to decode (the usual key): compared as it is, no copy. A NUL byte
+			 * in it matches no key, as decoding would refuse it. */
+			match = klen == strlen(key) && memcmp(pair, key, klen) == 0;
+		} else {
+			strbuf k = {0};
+			int r = form_decode(pair, klen, &k);
+			match = r >= 0 && k.s && STREQ(k.s, key);
+			strbuf_done(&k);
+		}
 		if (match) {
 			strbuf v = {0};
-			r = eq ? form_decode(eq + 1, plen - klen - 1, &v) : 0;
+			int r = eq ? form_decode(eq + 1, plen - klen - 1, &v) : 0;
 			if (r < 0) {
 				strbuf_done(&v);
 				return r;

@@ -46,6 +46,11 @@ int slack_button_parse(const char *v, char **ret_ref, char **ret_question, char 
  * code → ``` blocks; &, < and > escaped as Slack asks. malloc'd. */
 char *slack_mrkdwn(const char *markdown);
 
+/* {"response_type":"ephemeral","text":TEXT}, the answer to a slash command only its sender
+ * sees; the same bytes cJSON_PrintUnformatted() makes of that object, without building one.
+ * malloc'd. */
+char *slack_ephemeral_json(const char *text, size_t *ret_len);
+
 /* The blocks of a chat.postMessage for m: the text as mrkdwn sections (at most 3000
  * characters each), then, when m->prompt has questions with a few options (scale, nps,
  * choice) or a ballot, buttons whose values carry m->conversation. At most 50 blocks. */

@@ -199,12 +199,9 @@ static slack_inbound *inbound_new(channel *c, http_request *req, bool is_action)
 /* {"response_type":"ephemeral","text":…}: only the member sees it. */
 static int respond_ephemeral(http_request *req, const char *mrkdwn)
 {
-	cJSON *o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "response_type", "ephemeral");
-	cJSON_AddStringToObject(o, "text", mrkdwn);
-	_cleanup_free_ char *body = cJSON_PrintUnformatted(o);
-	cJSON_Delete(o);
-	return http_respond(req, 200, "application/json; charset=utf-8", body, strlen(body), NULL);
+	size_t len = 0;
+	_cleanup_free_ char *body = slack_ephemeral_json(mrkdwn, &len);
+	return http_respond(req, 200, "application/json; charset=utf-8", body, len, NULL);
 }
 
 /* Says the core's answer back to the member. */
@@ -381,9 +378,8 @@ static void known_put(channel *c, const char *user, const char *email)
 static bool member_has(const coco_config *cfg, const char *address)
 {
 	for (size_t i = 0; i < cfg->n_campaigns; i++)
-		for (size_t k = 0; k < cfg->campaigns[i].n_members; k++)
-			if (config_member_has_address(&cfg->campaigns[i].members[k], address))
-				return true;
+		if (campaign_find_member_by_address(&cfg->campaigns[i], address))
+			return true;
 	return false;
 }
 
