@@ -339,7 +339,8 @@ static void split_choice(cJSON *o, const split_ctx *x, const tally *t, size_t qi
 	}
 	/* GapThreshold= 1.0 is 25 points on a choice. */
 	int64_t th = dg_div_round((int64_t)x->gap_tenths * 25, 10);
-	cJSON_AddStringToObject(o, "gap_option", q->n_options ? q->options[widest_k] : "");
+	/* The option the sides differ most on; none when they differ on none. */
+	cJSON_AddStringToObject(o, "gap_option", q->n_options && widest ? q->options[widest_k] : "");
 	add_gap(o, x, widest, th,
 	        xasprintf("%s%lld points", widest > 0 ? "+" : widest < 0 ? "" : "±",
 	                  (long long)widest),
