@@ -18,9 +18,10 @@
 
 /* What queued messages may keep in memory (their text, as written) until they are sent,
  * so that a send does not read its file back: a burst's confirmations are queued by the
- * hundred and sent moments later. Past this the rest are read back from new/ as before,
- * so a backlog of 20,000 costs no more heap than this. */
-#define SPOOL_KEEP_MAX (4u * 1024 * 1024)
+ * hundred (a commit's batch is at most 256 replies) and sent moments later. Past this the
+ * rest are read back from new/ as before, so a backlog of 20,000 costs no more heap than
+ * this; 1 MiB is a batch of confirmations of 4 KiB each (the peak RSS target is 16 MiB). */
+#define SPOOL_KEEP_MAX (1024u * 1024)
 
 typedef struct send_ctx {
 	spool *sp; /* NULL once the spool (or the attachment) let go of this send */

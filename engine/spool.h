@@ -10,7 +10,7 @@
  * disk by spool_new() (with a set of every id in new/, cur/ and failed/, which answers the
  * duplicate check without a look at the disk for an id never seen), and the in-flight flag
  * that keeps a message whose (asynchronous) send is still pending from being sent twice.
- * A queued message's text stays in memory (4 MiB of them at most) until its first try, so
+ * A queued message's text stays in memory (1 MiB of them at most) until its first try, so
  * a send reads no file back. Only the spool writes spool/: a file put there by hand while
  * cocod runs is seen at the next start.
  *

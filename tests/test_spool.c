@@ -597,8 +597,8 @@ static void test_kept_text(void **state)
 	assert_string_equal(f->fake.last_markdown, "scrubbed");
 	assert_true(in_box(f, "cur", "conf-c"));
 
-	/* past the budget (4 MiB): 6 messages of 1 MiB, all sent whole */
-	size_t big = 1024 * 1024;
+	/* past the budget (1 MiB): 6 messages of 300 KiB, the first kept, the rest read back */
+	size_t big = 300 * 1024;
 	_cleanup_free_ char *words = xmalloc(big + 1);
 	memset(words, 'w', big);
 	words[big] = 0;
