@@ -78,6 +78,7 @@ struct spool {
 	size_t limit;   /* spool_set_limit(): sends in flight and started per run; 0: none */
 	bool sync_later; /* spool_sync_later(): moves outside a run wait for spool_sync() */
 	idset known;     /* every id seen on disk or queued (a filter: hits are checked) */
+	bool known_partial; /* a box could not be listed: the set may lack ids, ask the disk */
 	size_t kept;     /* bytes of entries' text kept in memory (SPOOL_KEEP_MAX) */
 };
 
@@ -519,8 +520,12 @@ static size_t count_box(spool *sp, const char *conn, const char *box)
 	size_t n = 0;
 	char id[80];
 
-	if (store_list(sp->st, dir, &names) < 0)
+	int r = store_list(sp->st, dir, &names);
+	if (r < 0) {
+		if (r != -ENOENT)
+			sp->known_partial = true;
 		return 0;
+	}
 	for (char **p = names; *p; p++)
 		if (split_json_name(*p, id, sizeof(id))) {
 			idset_add(&sp->known, id_hash(conn, id));
@@ -685,7 +690,7 @@ static int id_known(spool *sp, const char *conn, const char *id)
 		return 1;
 	/* Not in the set: no file of that name was there at the start or has been written
 	 * since (only this spool writes spool/). A hit may be another id's hash: look. */
-	if (!idset_has(&sp->known, id_hash(conn, id)))
+	if (!sp->known_partial && !idset_has(&sp->known, id_hash(conn, id)))
 		return 0;
 	for (size_t i = 0; i < ELEMENTSOF(boxes); i++) {
 		_cleanup_free_ char *path = path_of(conn, boxes[i], id);
