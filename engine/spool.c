@@ -16,6 +16,13 @@
  * new/ is not ours. */
 #define SPOOL_FILE_MAX (16u * 1024 * 1024)
 
+/* What queued messages may keep in memory (their text, as written) until they are sent,
+ * so that a send does not read its file back: a burst's confirmations are queued by the
+ * hundred (a commit's batch is at most 256 replies) and sent moments later. Past this the
+ * rest are read back from new/ as before, so a backlog of 20,000 costs no more heap than
+ * this; 1 MiB is a batch of confirmations of 4 KiB each (the peak RSS target is 16 MiB). */
+#define SPOOL_KEEP_MAX (1024u * 1024)
+
 typedef struct send_ctx {
 	spool *sp; /* NULL once the spool (or the attachment) let go of this send */
 	char *connector, *id;
@@ -32,7 +39,19 @@ typedef struct entry {
 	bool delivered;    /* sent, but the move into cur/ failed: retry the move, not the send */
 	bool staged;       /* written in the open batch, not durable yet: not sent */
 	send_ctx *pending; /* in flight */
+	char *text;        /* the file's content as queued (SPOOL_KEEP_MAX), or NULL: read it */
+	size_t text_len;
 } entry;
+
+/* Every "<connector>/<id>" the spool has seen in new/, cur/ or failed/ (listed at start,
+ * added on enqueue), as 64-bit hashes: spool_enqueue()'s duplicate check asks it first and
+ * looks at the disk only on a hit (which may be a collision), so a new id costs no system
+ * call. An id never leaves the spool (a forgotten message keeps a tombstone), so the set
+ * only grows: 16 bytes an id at most (open addressing, at most half full). */
+typedef struct idset {
+	uint64_t *slot; /* 0: empty (a hash of 0 is stored as 1) */
+	size_t n, cap;
+} idset;
 
 typedef struct attachment {
 	char *name;
@@ -58,7 +77,64 @@ struct spool {
 	size_t n_stubs; /* private messages' stubs staged in this run */
 	size_t limit;   /* spool_set_limit(): sends in flight and started per run; 0: none */
 	bool sync_later; /* spool_sync_later(): moves outside a run wait for spool_sync() */
+	idset known;     /* every id seen on disk or queued (a filter: hits are checked) */
+	bool known_partial; /* a box could not be listed: the set may lack ids, ask the disk */
+	size_t kept;     /* bytes of entries' text kept in memory (SPOOL_KEEP_MAX) */
 };
+
+/* FNV-1a of "conn/id", finished with a 64-bit mix so that linear probing spreads. */
+static uint64_t id_hash(const char *conn, const char *id)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	for (const char *p = conn; *p; p++)
+		h = (h ^ (unsigned char)*p) * 0x100000001b3ULL;
+	h = (h ^ '/') * 0x100000001b3ULL;
+	for (const char *p = id; *p; p++)
+		h = (h ^ (unsigned char)*p) * 0x100000001b3ULL;
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	return h ? h : 1;
+}
+
+static bool idset_has(const idset *set, uint64_t h)
+{
+	if (!set->cap)
+		return false;
+	for (size_t i = h & (set->cap - 1);; i = (i + 1) & (set->cap - 1)) {
+		if (set->slot[i] == h)
+			return true;
+		if (!set->slot[i])
+			return false;
+	}
+}
+
+static void idset_add(idset *set, uint64_t h)
+{
+	if ((set->n + 1) * 2 > set->cap) {
+		size_t cap = set->cap ? set->cap * 2 : 1024;
+		uint64_t *slot = xcalloc(cap, sizeof(*slot));
+		for (size_t j = 0; j < set->cap; j++)
+			if (set->slot[j])
+				for (size_t i = set->slot[j] & (cap - 1);; i = (i + 1) & (cap - 1))
+					if (!slot[i]) {
+						slot[i] = set->slot[j];
+						break;
+					}
+		free(set->slot);
+		set->slot = slot;
+		set->cap = cap;
+	}
+	for (size_t i = h & (set->cap - 1);; i = (i + 1) & (set->cap - 1)) {
+		if (set->slot[i] == h)
+			return;
+		if (!set->slot[i]) {
+			set->slot[i] = h;
+			set->n++;
+			return;
+		}
+	}
+}
 
 static char *path_of(const char *conn, const char *box, const char *id)
 {
@@ -85,7 +161,19 @@ static void entry_free(entry *e)
 		e->pending->sp = NULL;
 	free(e->connector);
 	free(e->id);
+	free(e->text);
 	free(e);
+}
+
+/* The entry's file is the truth again (sent, rewritten by forget, or never kept). */
+static void drop_text(spool *sp, entry *e)
+{
+	if (!e->text)
+		return;
+	sp->kept -= e->text_len;
+	free(e->text);
+	e->text = NULL;
+	e->text_len = 0;
 }
 
 /* Connector and id are safe names: no '/' in either. */
@@ -99,6 +187,7 @@ static entry *find_entry(const spool *sp, const char *conn, const char *id)
 
 static void remove_entry(spool *sp, entry *e)
 {
+	drop_text(sp, e);
 	_cleanup_free_ char *key = xasprintf("%s/%s", e->connector, e->id);
 	(void)strmap_remove(sp->index, key);
 	/* Sends leave in the order they were queued: the entry is near the front. */
@@ -189,13 +278,8 @@ static int write_json(spool *sp, const char *relpath, const cJSON *msg)
 /* Reads and checks one queued message. -EBADMSG for anything that is not a version 1 or 2
  * spool object (2: a typed channel message, connectors/channel-msg.h), or whose numbers are
  * not integers in range. */
-static int read_msg(spool *sp, const char *relpath, cJSON **ret)
+static int parse_msg(const char *text, size_t len, cJSON **ret)
 {
-	_cleanup_free_ char *text = NULL;
-	size_t len;
-	int r = store_read(sp->st, relpath, SPOOL_FILE_MAX, &text, &len);
-	if (r < 0)
-		return r;
 	cJSON *msg = cJSON_ParseWithLength(text, len);
 	int64_t version = cJSON_IsObject(msg) ? json_int(msg, "v", -1) : -1;
 	if ((version != 1 && version != 2) || !numbers_are_valid(msg)) {
@@ -204,6 +288,16 @@ static int read_msg(spool *sp, const char *relpath, cJSON **ret)
 	}
 	*ret = msg;
 	return 0;
+}
+
+static int read_msg(spool *sp, const char *relpath, cJSON **ret)
+{
+	_cleanup_free_ char *text = NULL;
+	size_t len;
+	int r = store_read(sp->st, relpath, SPOOL_FILE_MAX, &text, &len);
+	if (r < 0)
+		return r;
+	return parse_msg(text, len, ret);
 }
 
 static bool is_word_char(char ch)
@@ -426,11 +520,17 @@ static size_t count_box(spool *sp, const char *conn, const char *box)
 	size_t n = 0;
 	char id[80];
 
-	if (store_list(sp->st, dir, &names) < 0)
+	int r = store_list(sp->st, dir, &names);
+	if (r < 0) {
+		if (r != -ENOENT)
+			sp->known_partial = true;
 		return 0;
+	}
 	for (char **p = names; *p; p++)
-		if (split_json_name(*p, id, sizeof(id)))
+		if (split_json_name(*p, id, sizeof(id))) {
+			idset_add(&sp->known, id_hash(conn, id));
 			n++;
+		}
 	strv_free(names);
 	return n;
 }
@@ -452,6 +552,7 @@ static int scan_new(spool *sp, const char *conn)
 	for (char **p = names; *p; p++) {
 		if (!split_json_name(*p, id, sizeof(id)) || find_entry(sp, conn, id))
 			continue;
+		idset_add(&sp->known, id_hash(conn, id)); /* an unreadable one too */
 		_cleanup_free_ char *path = path_of(conn, "new", id);
 		cJSON *msg = NULL;
 		r = read_msg(sp, path, &msg);
@@ -521,6 +622,7 @@ spool *spool_free(spool *sp)
 		entry_free(sp->entries[i]);
 	free(sp->entries);
 	strmap_free(sp->index);
+	free(sp->known.slot);
 	for (size_t i = 0; i < sp->n_att; i++)
 		free(sp->att[i].name);
 	free(sp->att);
@@ -586,6 +688,10 @@ static int id_known(spool *sp, const char *conn, const char *id)
 	static const char *const boxes[] = {"new", "cur", "failed"};
 	if (find_entry(sp, conn, id))
 		return 1;
+	/* Not in the set: no file of that name was there at the start or has been written
+	 * since (only this spool writes spool/). A hit may be another id's hash: look. */
+	if (!sp->known_partial && !idset_has(&sp->known, id_hash(conn, id)))
+		return 0;
 	for (size_t i = 0; i < ELEMENTSOF(boxes); i++) {
 		_cleanup_free_ char *path = path_of(conn, boxes[i], id);
 		int r = store_exists(sp->st, path);
@@ -647,16 +753,27 @@ int spool_enqueue(spool *sp, const char *connector_name, const cJSON *msg, char 
 	cJSON_DeleteItemFromObjectCaseSensitive(copy, "error");
 
 	_cleanup_free_ char *path = path_of(connector_name, "new", id);
-	if (sp->batch) {
-		_cleanup_free_ char *text = cJSON_PrintUnformatted(copy);
-		r = text ? store_replace_stage(sp->st, path, text, strlen(text)) : -ENOMEM;
-	} else
-		r = write_json(sp, path, copy);
+	_cleanup_free_ char *text = cJSON_PrintUnformatted(copy);
 	cJSON_Delete(copy);
+	size_t len = text ? strlen(text) : 0;
+	if (!text)
+		r = -ENOMEM;
+	else if (sp->batch)
+		r = store_replace_stage(sp->st, path, text, len);
+	else
+		r = store_replace(sp->st, path, text, len);
 	if (r < 0)
 		return log_error_errno(r, "spool: queueing %s/%s failed: %m", connector_name, id);
 
-	add_entry(sp, connector_name, id, now)->staged = sp->batch;
+	idset_add(&sp->known, id_hash(connector_name, id));
+	entry *e = add_entry(sp, connector_name, id, now);
+	e->staged = sp->batch;
+	if (sp->kept + len <= SPOOL_KEEP_MAX) {
+		/* What the file holds: the send takes it from here instead of reading it. */
+		e->text = TAKE_PTR(text);
+		e->text_len = len;
+		sp->kept += len;
+	}
 	log_debug("spool: queued %s/%s", connector_name, id);
 	if (ret_id)
 		*ret_id = TAKE_PTR(id);
@@ -714,7 +831,12 @@ static int send_one(spool *sp, entry *e)
 	if (e->delivered)
 		return deliver_done(sp, e, NULL, NULL);
 
-	int r = read_msg(sp, path, &msg);
+	int r;
+	if (e->text) {
+		r = parse_msg(e->text, e->text_len, &msg);
+		drop_text(sp, e); /* retries and later runs read the file, which holds the same */
+	} else
+		r = read_msg(sp, path, &msg);
 	if (r == -ENOENT) {
 		/* Someone moved it away behind our back: nothing left to send. */
 		log_warning("spool: %s vanished from the queue", path);
@@ -912,6 +1034,12 @@ static int forget_one(spool *sp, const char *conn, const char *box, const char *
 		return 0; /* a tombstone already */
 	}
 	spool_verdict v = fn(msg, userdata);
+	if (v != SPOOL_KEEP && STREQ(box, "new")) {
+		/* The file changes: a copy kept for the send must not be sent instead. */
+		entry *e = find_entry(sp, conn, id);
+		if (e)
+			drop_text(sp, e);
+	}
 	if (v == SPOOL_REWRITE) {
 		r = write_json(sp, path, msg);
 		if (r >= 0)

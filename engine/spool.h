@@ -7,8 +7,12 @@
  *
  * It owns the retry policy (exponential backoff from 60 s, doubling, capped at 1 h; final
  * after 12 tries or 2 days since the first try), an in-memory index of new/ rebuilt from
- * disk by spool_new(), and the in-flight flag that keeps a message whose (asynchronous)
- * send is still pending from being sent twice.
+ * disk by spool_new() (with a set of every id in new/, cur/ and failed/, which answers the
+ * duplicate check without a look at the disk for an id never seen), and the in-flight flag
+ * that keeps a message whose (asynchronous) send is still pending from being sent twice.
+ * A queued message's text stays in memory (1 MiB of them at most) until its first try, so
+ * a send reads no file back. Only the spool writes spool/: a file put there by hand while
+ * cocod runs is seen at the next start.
  *
  * Delivery is at-least-once: a crash between a connector's "delivered" and the rename into
  * cur/ sends that message again after the restart; nothing else is ever resent. The renames
@@ -75,7 +79,8 @@ void spool_detach(spool *sp, const char *connector_name);
  * "v":1 if absent (versions other than 1 and 2 are refused; 2 is a typed channel message,
  * connectors/channel-msg.h), "tries":0, "next_try":now, "queued":now.
  * The message is durable when this returns. Returns SPOOL_QUEUED or SPOOL_DUPLICATE (the
- * id is in new/, cur/ or failed/ already; nothing written), -EINVAL for a bad name, id or
+ * id is in new/, cur/ or failed/ already, as listed at spool_new() or queued since; nothing
+ * written), -EINVAL for a bad name, id or
  * message, or -errno from the store. ret_id (may be NULL) gets the id, malloc'd. */
 int spool_enqueue(spool *sp, const char *connector_name, const cJSON *msg, char **ret_id);
 

@@ -38,6 +38,7 @@ struct channel {
 	fake_mode mode;
 	unsigned sends;
 	char *last_id;
+	char *last_markdown;
 	send_done_fn pending_done[8];
 	void *pending_ud[8];
 	size_t n_pending;
@@ -49,6 +50,8 @@ static int fake_send(channel *c, const channel_msg *m, send_done_fn done, void *
 	c->sends++;
 	free(c->last_id);
 	c->last_id = xstrdup(m->id);
+	free(c->last_markdown);
+	c->last_markdown = m->markdown ? xstrdup(m->markdown) : NULL;
 	switch (c->mode) {
 	case FAKE_OK:
 		done(SEND_OK, NULL, NULL, userdata);
@@ -119,6 +122,7 @@ static int teardown(void **state)
 	spool_free(f->sp);
 	store_free(f->st);
 	free(f->fake.last_id);
+	free(f->fake.last_markdown);
 	nftw(f->dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
 	free(f);
 	clock_set_real();
@@ -546,6 +550,116 @@ static void test_recovery_of_odd_files(void **state)
 
 /* Kill the process after every durable write of enqueue + send + mark-sent: after the
  * restart the message is in exactly one of new/ (sent again) and cur/, never lost. */
+static spool_verdict rewrite_markdown(cJSON *msg, void *userdata)
+{
+	const cJSON *id = cJSON_GetObjectItemCaseSensitive(msg, "id");
+	if (!cJSON_IsString(id) || !STREQ(id->valuestring, userdata))
+		return SPOOL_KEEP;
+	cJSON_ReplaceItemInObjectCaseSensitive(msg, "markdown", cJSON_CreateString("scrubbed"));
+	return SPOOL_REWRITE;
+}
+
+/* A queued message's text is kept in memory for its send (no read back), but what forget
+ * rewrote on disk is what goes out, and a message queued past the memory budget is read
+ * back from its file. */
+static void test_kept_text(void **state)
+{
+	fixture *f = *state;
+	spool_batch_begin(f->sp);
+	_cleanup_free_ char *a = enqueue(f, "conf-a");
+	_cleanup_free_ char *b = enqueue(f, "conf-b");
+	assert_int_equal(spool_batch_end(f->sp), 2);
+	size_t erased = 9, rewritten = 9;
+	assert_int_equal(spool_forget(f->sp, rewrite_markdown, "conf-a", &erased, &rewritten), 0);
+	assert_int_equal(erased, 0);
+	assert_int_equal(rewritten, 1);
+	assert_int_equal(spool_run(f->sp), 2);
+	assert_int_equal(f->fake.sends, 2);
+	/* sent in the order queued: b last, as queued */
+	assert_string_equal(f->fake.last_id, "conf-b");
+	assert_string_equal(f->fake.last_markdown, "How was the week?");
+	cJSON *sent = read_box(f, "cur", "conf-a");
+	assert_non_null(sent);
+	assert_string_equal(cJSON_GetObjectItemCaseSensitive(sent, "markdown")->valuestring,
+	                    "scrubbed");
+	cJSON_Delete(sent);
+
+	/* one message alone, to see what the channel got */
+	f->fake.mode = FAKE_RETRY;
+	_cleanup_free_ char *c = enqueue(f, "conf-c");
+	assert_int_equal(spool_forget(f->sp, rewrite_markdown, "conf-c", NULL, NULL), 0);
+	assert_int_equal(spool_run(f->sp), 1);
+	assert_string_equal(f->fake.last_markdown, "scrubbed");
+	/* the retry reads the file, which holds the try */
+	clock_advance(SPOOL_BACKOFF_MAX);
+	f->fake.mode = FAKE_OK;
+	assert_int_equal(spool_run(f->sp), 1);
+	assert_string_equal(f->fake.last_markdown, "scrubbed");
+	assert_true(in_box(f, "cur", "conf-c"));
+
+	/* past the budget (1 MiB): 6 messages of 300 KiB, the first kept, the rest read back */
+	size_t big = 300 * 1024;
+	_cleanup_free_ char *words = xmalloc(big + 1);
+	memset(words, 'w', big);
+	words[big] = 0;
+	spool_batch_begin(f->sp);
+	for (int i = 0; i < 6; i++) {
+		_cleanup_free_ char *id = xasprintf("big-%d", i);
+		cJSON *m = make_msg(id);
+		cJSON_ReplaceItemInObjectCaseSensitive(m, "markdown", cJSON_CreateString(words));
+		assert_int_equal(spool_enqueue(f->sp, "fake", m, NULL), SPOOL_QUEUED);
+		cJSON_Delete(m);
+	}
+	assert_int_equal(spool_batch_end(f->sp), 6);
+	assert_int_equal(spool_run(f->sp), 6);
+	assert_int_equal(f->fake.sends, 10);
+	assert_string_equal(f->fake.last_id, "big-5");
+	assert_int_equal(strlen(f->fake.last_markdown), big);
+}
+
+/* The duplicate check asks an in-memory set of the ids on disk before it looks at the disk:
+ * every id sent, failed, queued or left unreadable before a restart is still a duplicate
+ * after it, and the set grows past its first size without losing one. */
+static void test_duplicates_known_without_looking(void **state)
+{
+	fixture *f = *state;
+	enum { N = 1500 };
+	spool_batch_begin(f->sp);
+	for (int i = 0; i < N; i++) {
+		_cleanup_free_ char *id = xasprintf("conf-%04d", i);
+		cJSON *m = make_msg(id);
+		assert_int_equal(spool_enqueue(f->sp, "fake", m, NULL), SPOOL_QUEUED);
+		cJSON_Delete(m);
+	}
+	assert_int_equal(spool_batch_end(f->sp), N);
+	assert_int_equal(spool_run(f->sp), N);
+	const char *failed = "{\"v\":1,\"id\":\"by-hand\",\"kind\":\"prompt\",\"error\":\"x\"}";
+	assert_int_equal(store_replace(f->st, "spool/fake/failed/by-hand.json", failed,
+	                               strlen(failed)), 0);
+	assert_int_equal(store_replace(f->st, "spool/fake/new/torn.json", "{\"v\":", 6), 0);
+	restart(f);
+	for (int i = 0; i < N; i++) {
+		_cleanup_free_ char *id = xasprintf("conf-%04d", i);
+		cJSON *m = make_msg(id);
+		assert_int_equal(spool_enqueue(f->sp, "fake", m, NULL), SPOOL_DUPLICATE);
+		cJSON_Delete(m);
+	}
+	const char *const dups[] = {"by-hand", "torn"};
+	for (size_t i = 0; i < ELEMENTSOF(dups); i++) {
+		cJSON *m = make_msg(dups[i]);
+		assert_int_equal(spool_enqueue(f->sp, "fake", m, NULL), SPOOL_DUPLICATE);
+		cJSON_Delete(m);
+	}
+	/* another connector's id of the same name is not a duplicate */
+	cJSON *m = make_msg("conf-0001");
+	assert_int_equal(spool_enqueue(f->sp, "other", m, NULL), SPOOL_QUEUED);
+	cJSON_Delete(m);
+	m = make_msg("conf-new");
+	assert_int_equal(spool_enqueue(f->sp, "fake", m, NULL), SPOOL_QUEUED);
+	cJSON_Delete(m);
+	assert_true(in_box(f, "new", "conf-new"));
+}
+
 static void test_crash_at_every_step(void **state)
 {
 	fixture *f = *state;
@@ -592,6 +706,7 @@ static void test_crash_at_every_step(void **state)
 		spool_free(sp);
 		store_free(st);
 		free(fake.last_id);
+		free(fake.last_markdown);
 	}
 	assert_true(finished);
 }
@@ -611,6 +726,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_refused_send, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ids_unique, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recovery_of_odd_files, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kept_text, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_duplicates_known_without_looking, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crash_at_every_step, setup, teardown),
 	};
 
