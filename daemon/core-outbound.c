@@ -166,7 +166,11 @@ static cJSON *member_json(const coco_member *m)
 {
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "id", m->id);
-	cJSON_AddStringToObject(o, "name", m->name ? m->name : m->id);
+	const char *name = m->name ? m->name : m->id;
+	cJSON_AddStringToObject(o, "name", name);
+	/* "Hi Dana," rather than "Hi Dana Whitfield,": the first word of Name=. */
+	_cleanup_free_ char *first = xstrndup(name, strcspn(name, " \t"));
+	cJSON_AddStringToObject(o, "first_name", *first ? first : name);
 	cJSON_AddStringToObject(o, "side", side_to_string(m->side));
 	return o;
 }

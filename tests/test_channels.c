@@ -177,7 +177,7 @@ static void test_same_story_both_channels(void **state)
 	/* Confirmed in the same exchange, with what was recorded. */
 	assert_true(ec->done);
 	assert_int_equal(ec->status, INBOUND_DONE);
-	expect_in(ec->reply, "Thanks, Cat Chat!");
+	expect_in(ec->reply, "Thanks, Cat!");
 	expect_in(ec->reply, "How is it going? → 5");
 	expect_in(ec->reply, "→ Chat");
 	assert_true(ed1->done && ed2->done);
