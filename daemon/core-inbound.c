@@ -190,7 +190,7 @@ static void add_text(cJSON *o, const char *key, const char *member_text)
 	cJSON_AddStringToObject(o, key, t);
 }
 
-/* The question's text as the round data has it (number is 1-based), cut to about 60
+/* The question's text as the round data has it (number is 1-based), cut to about 80
  * characters at a word, so a confirmation line says which question it was. */
 static void add_question_text(cJSON *o, const cJSON *questions, size_t number)
 {
@@ -198,7 +198,7 @@ static void add_question_text(cJSON *o, const cJSON *questions, size_t number)
 	const char *text = q ? core_json_str(q, "text") : NULL;
 	if (!text)
 		return;
-	enum { SHORT = 60 };
+	enum { SHORT = 80 };
 	size_t len = strlen(text);
 	if (len <= SHORT) {
 		cJSON_AddStringToObject(o, "question_text", text);

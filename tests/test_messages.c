@@ -100,8 +100,8 @@ static void test_confirmation_names_questions_and_values(void **state)
 	expect_in(conf, "**3.** Which devices do you shop on? → Phone, Laptop\n");
 	expect_not_in(conf, "Phone|Laptop");
 	/* a long question is cut at a word */
-	expect_in(conf, "**4.** If you could change one single thing about the way we work… → "
-	                "skipped\n");
+	expect_in(conf, "**4.** If you could change one single thing about the way we work together "
+	                "today, what… → skipped\n");
 
 	/* Nothing understood: said so, not "recorded: nothing yet". */
 	answer(&s, "bob", "kickoff", NULL, "1: 9");
