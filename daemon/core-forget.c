@@ -173,35 +173,6 @@ static char *drop_name_from_list(const forget_job *j, const char *line, size_t l
 	return TAKE_PTR(cur);
 }
 
-/* Text without the lines that name or quote the member (and with their name taken out of
- * the lists of proposers that name others too); NULL if nothing changed. */
-static char *filter_lines(const forget_job *j, const char *text)
-{
-	strbuf out = {0};
-	bool changed = false;
-	for (const char *line = text, *end; *line; line = end + (*end ? 1 : 0)) {
-		end = strchrnul(line, '\n');
-		size_t len = (size_t)(end - line);
-		if (line_has(j, line, len)) {
-			changed = true;
-			/* Their words, or their name on its own: the line goes. */
-			_cleanup_free_ char *rest = has_phrase(j->phrases, j->names, line, len)
-			                                    ? NULL : drop_name_from_list(j, line, len);
-			if (!rest || line_has(j, rest, strlen(rest)))
-				continue;
-			strbuf_puts(&out, rest);
-		} else
-			strbuf_add(&out, line, len);
-		if (*end)
-			strbuf_putc(&out, '\n');
-	}
-	if (!changed) {
-		strbuf_done(&out);
-		return NULL;
-	}
-	return strbuf_steal(&out);
-}
-
 /* The text an HTML line shows: tags out, the entities the templates and cmark write
  * decoded. */
 static char *html_line_text(const char *line, size_t len)
@@ -235,23 +206,29 @@ static char *html_line_text(const char *line, size_t len)
 	return strbuf_steal(&b);
 }
 
-/* filter_lines() for an HTML digest, whose templates give every row that can name or quote
- * a member a line of its own: a line whose text names or quotes them goes, or loses their
- * name from a list of proposers. NULL if nothing changed. */
-static char *filter_html_lines(const forget_job *j, const char *html)
+/* Text without the lines that name or quote the member (and with their name taken out of
+ * the lists of proposers that name others too); NULL if nothing changed. With html, a line
+ * is judged by the text it shows (an HTML digest's templates give every row that can name
+ * or quote a member a line of its own). */
+static char *filter_lines(const forget_job *j, const char *text, bool html)
 {
 	strbuf out = {0};
 	bool changed = false;
-	for (const char *line = html, *end; *line; line = end + (*end ? 1 : 0)) {
+	for (const char *line = text, *end; *line; line = end + (*end ? 1 : 0)) {
 		end = strchrnul(line, '\n');
 		size_t len = (size_t)(end - line);
-		_cleanup_free_ char *text = html_line_text(line, len);
-		if (line_has(j, text, strlen(text))) {
+		_cleanup_free_ char *shown_html = html ? html_line_text(line, len) : NULL;
+		const char *shown = html ? shown_html : line;
+		size_t shown_len = html ? strlen(shown_html) : len;
+		if (line_has(j, shown, shown_len)) {
 			changed = true;
-			_cleanup_free_ char *rest = has_phrase(j->phrases, j->names, text, strlen(text))
+			/* Their words, or their name on its own: the line goes. */
+			_cleanup_free_ char *rest = has_phrase(j->phrases, j->names, shown, shown_len)
 			                                    ? NULL : drop_name_from_list(j, line, len);
-			_cleanup_free_ char *rest_text = rest ? html_line_text(rest, strlen(rest)) : NULL;
-			if (!rest || line_has(j, rest_text, strlen(rest_text)))
+			_cleanup_free_ char *rest_html =
+				rest && html ? html_line_text(rest, strlen(rest)) : NULL;
+			const char *rest_shown = html ? rest_html : rest;
+			if (!rest || line_has(j, rest_shown, strlen(rest_shown)))
 				continue;
 			strbuf_puts(&out, rest);
 		} else
@@ -497,7 +474,7 @@ static int on_quote_line(const char *line, size_t len, void *userdata)
 	quote_scrub *x = userdata;
 	cJSON *rec = cJSON_ParseWithLength(line, len);
 	const char *t = rec ? core_json_str(rec, "trimmed") : NULL;
-	_cleanup_free_ char *kept = t ? filter_lines(x->j, t) : NULL;
+	_cleanup_free_ char *kept = t ? filter_lines(x->j, t, false) : NULL;
 	if (kept) {
 		cJSON_ReplaceItemInObjectCaseSensitive(rec, "trimmed", cJSON_CreateString(kept));
 		char *o = cJSON_PrintUnformatted(rec);
@@ -661,7 +638,7 @@ static int forget_digest(forget_job *j, const char *name)
 		html = NULL;
 	}
 	/* Whatever the computation still shows of them (a ballot idea) goes too. */
-	char *filtered = filter_lines(j, md ? md : old);
+	char *filtered = filter_lines(j, md ? md : old, false);
 	if (filtered) {
 		free(md);
 		md = filtered;
@@ -669,7 +646,7 @@ static int forget_digest(forget_job *j, const char *name)
 	if (!md)
 		return 0;
 	const char *html_base = html ? html : old_html;
-	char *html_filtered = html_base ? filter_html_lines(j, html_base) : NULL;
+	char *html_filtered = html_base ? filter_lines(j, html_base, true) : NULL;
 	if (html_filtered) {
 		free(html);
 		html = html_filtered;
@@ -764,7 +741,7 @@ static spool_verdict on_spooled(cJSON *msg, void *userdata)
 		return SPOOL_REWRITE;
 	}
 	const char *old = core_json_str(msg, "markdown");
-	_cleanup_free_ char *filtered = old ? filter_lines(j, old) : NULL;
+	_cleanup_free_ char *filtered = old ? filter_lines(j, old, false) : NULL;
 	bool subject = core_json_str(msg, "subject") &&
 	               line_has(j, core_json_str(msg, "subject"),
 	                        strlen(core_json_str(msg, "subject")));
