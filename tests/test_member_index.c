@@ -24,6 +24,19 @@
 
 #define N 257
 
+/* A copy of camp (of N members) without member skip: its own list (room for N, malloc'd),
+ * the original's indexes. */
+static coco_campaign without_member(const coco_campaign *camp, size_t skip)
+{
+	coco_campaign copy = *camp;
+	copy.members = xcalloc(N, sizeof *copy.members);
+	copy.n_members = 0;
+	for (size_t i = 0; i < camp->n_members; i++)
+		if (i != skip)
+			copy.members[copy.n_members++] = camp->members[i];
+	return copy;
+}
+
 static void test_by_hand(void **state)
 {
 	static coco_member members[N];
@@ -48,20 +61,13 @@ static void test_by_hand(void **state)
 	assert_null(campaign_find_member(NULL, "m001"));
 
 	/* A copy with one member left out: the index is the original's, the lookup scans. */
-	coco_campaign copy = camp;
-	coco_member *fewer = xcalloc(N, sizeof *fewer);
-	size_t n = 0;
-	for (int i = 0; i < N; i++)
-		if (i != 7)
-			fewer[n++] = members[i];
-	copy.members = fewer;
-	copy.n_members = n;
+	coco_campaign copy = without_member(&camp, 7);
+	coco_member *fewer = copy.members;
 	assert_null(campaign_find_member(&copy, ids[7]));
 	for (int i = 0; i < N; i++)
 		if (i != 7)
 			assert_string_equal(campaign_find_member(&copy, ids[i])->id, ids[i]);
 	/* The same count but another list: searched in its own list. */
-	fewer = xrealloc(fewer, N * sizeof *fewer);
 	fewer[N - 1] = (coco_member){.id = "newcomer"};
 	copy.members = fewer;
 	copy.n_members = N;
@@ -175,14 +181,8 @@ static void test_by_address(void **state)
 	assert_null(campaign_find_member_by_address(NULL, "x"));
 
 	/* A copy with other members: its own list is scanned, not the original's index. */
-	coco_campaign copy = camp;
-	coco_member *fewer = xcalloc(N, sizeof *fewer);
-	size_t n = 0;
-	for (int i = 0; i < N; i++)
-		if (i != 7)
-			fewer[n++] = members[i];
-	copy.members = fewer;
-	copy.n_members = n;
+	coco_campaign copy = without_member(&camp, 7);
+	coco_member *fewer = copy.members;
 	assert_null(campaign_find_member_by_address(&copy, mails[7][0]));
 	assert_ptr_equal(campaign_find_member_by_address(&copy, mails[8][0]), &fewer[7]);
 	free(fewer);
