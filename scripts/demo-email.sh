@@ -40,16 +40,8 @@ Connectors=email
 [Mail]
 From=coco@$MAIL_DOMAIN
 Name=Coco rounds
-[SMTP]
-Url=smtp://127.0.0.1:$SMTP_PORT
-CAFile=$MAIL_CA
-[IMAP]
-Host=127.0.0.1
-Port=$IMAPS_PORT
-TLS=imaps
-User=coco@$MAIL_DOMAIN
-CAFile=$MAIL_CA
 CONF
+mail_coco_conf >>"$cfg/coco.conf" # [SMTP] and [IMAP] for these servers
 cat >"$cfg/campaigns.d/demo.conf" <<CONF
 [Campaign]
 Title=Mail demo
