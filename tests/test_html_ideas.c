@@ -48,26 +48,10 @@ static char *replace_all(const char *s, const char *from, const char *to)
 /* The message of `kind` for round sent to member, as its spool file holds it. */
 static cJSON *sent_to(sim *s, const char *kind, const char *round, const char *member)
 {
-	char **ids = NULL;
-	cJSON *found = NULL;
-	assert_int_equal(store_list(s->st, "spool/local/cur", &ids), 0);
-	for (char **id = ids; *id && !found; id++) {
-		_cleanup_free_ char *path = xasprintf("spool/local/cur/%s", *id);
-		_cleanup_free_ char *data = NULL;
-		assert_int_equal(store_read(s->st, path, 1 << 22, &data, NULL), 0);
-		cJSON *m = cJSON_Parse(data);
-		const cJSON *k = cJSON_GetObjectItem(m, "kind"), *r = cJSON_GetObjectItem(m, "round"),
-			    *to = cJSON_GetObjectItem(cJSON_GetObjectItem(m, "to"), "member");
-		if (cJSON_IsString(k) && STREQ(k->valuestring, kind) && cJSON_IsString(r) &&
-		    STREQ(r->valuestring, round) && cJSON_IsString(to) && STREQ(to->valuestring, member))
-			found = m;
-		else
-			cJSON_Delete(m);
-	}
-	strv_free(ids);
-	if (!found)
+	cJSON *m = last_spooled_about(s, kind, round, member);
+	if (!m)
 		fail_msg("no %s of %s to %s", kind, round, member);
-	return found;
+	return m;
 }
 
 /* Dan's mail from the trial, answering his invitation: its reply tag and the Message-ID it
