@@ -697,6 +697,13 @@ static bool is_name_block(const parser *ps, size_t k, size_t end)
 static void mark_furniture(parser *ps)
 {
 	msg_line *L = ps->lines;
+	/* A quoted line ("> …", left between answers typed inline) is the message replied to,
+	 * never the member's: coco's own text, personal link included. */
+	for (size_t i = 0; i < ps->n_lines; i++) {
+		const char *t = answer_skip_ws(L[i].s, L[i].e);
+		if (t < L[i].e && *t == '>')
+			L[i].mark = LINE_DROP;
+	}
 	size_t first = 0;
 	while (first < ps->n_lines && line_is_blank(&L[first]))
 		first++;

@@ -442,6 +442,23 @@ static void test_greetings(void **state)
 	assert_int_equal(answer_parse_n_errors(e), 0);
 }
 
+/* Trial 4: answers typed between the quoted lines of the invitation. The quoted lines are
+ * coco's own message (the member's personal link among them): never an answer, not even the
+ * free text of the survey's text question. */
+static void test_quoted_lines_are_not_answers(void **state)
+{
+	_cleanup_answer_parse_ answer_parse *p =
+	    parse(&survey, 0, "> Hi Dieter,\n>\n> **Kickoff survey** · Shop relaunch\n>\n"
+	                      "> 1. How do you feel? (1-5)\n1: 4\n> 2. Colour?\n2: b\n"
+	                      "> Or answer in your browser: <https://coco.example/c/x/form?m=d&s=ab>\n");
+	assert_no_errors(p);
+	assert_int_equal(answer_parse_n_items(p), 2);
+	assert_null(value_of(p, "comment"));
+	_cleanup_answer_parse_ answer_parse *q =
+	    parse(&survey, 0, "> 4. Anything else?\nThe delivery slots are confusing.\n> -- \n> _coco_");
+	assert_string_equal(value_of(q, "comment"), "The delivery slots are confusing.");
+}
+
 static void test_intros(void **state)
 {
 	/* repro 4: the intro and the name neither answer question 5 nor replace its answer */
@@ -1175,6 +1192,7 @@ int main(void)
 	    cmocka_unit_test(test_text_continues),
 	    cmocka_unit_test(test_free_text_routing),
 	    cmocka_unit_test(test_greetings),
+	    cmocka_unit_test(test_quoted_lines_are_not_answers),
 	    cmocka_unit_test(test_intros),
 	    cmocka_unit_test(test_bullets),
 	    cmocka_unit_test(test_signoffs),
