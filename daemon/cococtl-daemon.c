@@ -317,7 +317,8 @@ int cmd_forget(const ctl_args *a)
 		{"digests", "digest", "digests", "; re-rendered"},
 		{"spool_scrubbed", "spooled message to others", "spooled messages to others",
 		 "; scrubbed"},
-		{"quotes", "quote in others' replies", "quotes in others' replies", ","},
+		{"quotes", "quote in others' replies and comments",
+		 "quotes in others' replies and comments", ","},
 	};
 	printf("forgot %s:", a->pos[0]);
 	for (size_t i = 0; i < ELEMENTSOF(kinds); i++) {

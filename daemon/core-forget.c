@@ -465,6 +465,7 @@ static int forget_answers(core *c, const char *round, const char *occ, void *use
  * phrases, those lines go from the others' quotes too. */
 typedef struct quote_scrub {
 	forget_job *j;
+	const char *field; /* "trimmed" in answers, "text" in others' comments */
 	strbuf out;
 	size_t changed;
 } quote_scrub;
@@ -473,10 +474,21 @@ static int on_quote_line(const char *line, size_t len, void *userdata)
 {
 	quote_scrub *x = userdata;
 	cJSON *rec = cJSON_ParseWithLength(line, len);
-	const char *t = rec ? core_json_str(rec, "trimmed") : NULL;
+	const char *t = rec ? core_json_str(rec, x->field) : NULL;
 	_cleanup_free_ char *kept = t ? filter_lines(x->j, t, false) : NULL;
+	if (kept && !*kept && STREQ(x->field, "text")) {
+		/* A comment that was all about them goes whole, as their own do. */
+		cJSON *tomb = cJSON_CreateObject();
+		const char *key = core_json_str(rec, "key");
+		if (key)
+			cJSON_AddStringToObject(tomb, "key", key);
+		cJSON_AddNumberToObject(tomb, "v", 1);
+		cJSON_AddBoolToObject(tomb, "erased", 1);
+		cJSON_Delete(rec);
+		rec = tomb;
+	} else if (kept)
+		cJSON_ReplaceItemInObjectCaseSensitive(rec, x->field, cJSON_CreateString(kept));
 	if (kept) {
-		cJSON_ReplaceItemInObjectCaseSensitive(rec, "trimmed", cJSON_CreateString(kept));
 		char *o = cJSON_PrintUnformatted(rec);
 		strbuf_puts(&x->out, o);
 		free(o);
@@ -488,18 +500,23 @@ static int on_quote_line(const char *line, size_t len, void *userdata)
 	return 0;
 }
 
-static int scrub_quotes(core *c, const char *round, const char *occ, void *userdata)
+static int scrub_file(forget_job *j, const char *path, const char *field)
 {
-	forget_job *j = userdata;
-	_cleanup_free_ char *path = core_answers_path(j->camp->id, round, occ);
-	quote_scrub x = {.j = j};
-	int r = store_scan(c->st, path, on_quote_line, &x);
+	quote_scrub x = {.j = j, .field = field};
+	int r = store_scan(j->c->st, path, on_quote_line, &x);
 	if (r >= 0 && x.changed > 0)
-		r = store_replace(c->st, path, x.out.s, x.out.len);
+		r = store_replace(j->c->st, path, x.out.s, x.out.len);
 	strbuf_done(&x.out);
 	if (r >= 0)
 		j->n.quotes += x.changed;
 	return r == -ENOENT ? 0 : r;
+}
+
+static int scrub_quotes(core *c, const char *round, const char *occ, void *userdata)
+{
+	forget_job *j = userdata;
+	_cleanup_free_ char *path = core_answers_path(j->camp->id, round, occ);
+	return scrub_file(j, path, "trimmed");
 }
 
 /* ---- digests ---------------------------------------------------------------------- */
@@ -784,6 +801,9 @@ static int forget_campaign(forget_job *j)
 	_cleanup_free_ char *cpath = xasprintf("campaigns/%s/comments.jsonl", j->camp->id);
 	if (r >= 0)
 		r = forget_jsonl(j, cpath, is_theirs, NULL, &j->n.comments, NULL);
+	/* Others' comments lose the lines that name or quote them, as the digests do. */
+	if (r >= 0)
+		r = scrub_file(j, cpath, "text");
 	if (r >= 0)
 		r = forget_jsonl(j, "rejected/messages.jsonl", is_their_rejected, NULL,
 		                 &j->n.rejected, NULL);

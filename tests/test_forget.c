@@ -132,6 +132,11 @@ static void test_forget_leaves_nothing_of_the_member(void **state)
 	run_until(&s, JUN1 + 2 * DAY + 12 * HOUR, NULL, NULL);
 	reply_to_message(&s, "digest", "aino", "digest", NULL, "Periwinkle feedback loop, please");
 	reply_to_message(&s, "digest", "bob", "digest", NULL, "Great summary, thanks");
+	/* Others' comments naming or quoting her (trial 4): one all about her, one in part. */
+	reply_to_message(&s, "digest", "pia", "digest", NULL,
+	                 "The Marzipan routing engine should come first");
+	reply_to_message(&s, "digest", "pia", "digest", NULL,
+	                 "Agree with the plan.\n+1 to Aino Virtanen on this");
 	run_until(&s, JUN1 + 3 * DAY + 10 * HOUR, NULL, NULL);
 	/* Bob's reply quotes the ideas digest, her idea in it (kept as `trimmed`). */
 	answer(&s, "bob", "later", NULL,
@@ -168,7 +173,7 @@ static void test_forget_leaves_nothing_of_the_member(void **state)
 	assert_non_null(o);
 	int64_t n;
 	assert_int_equal(json_get_int64(o, "quotes", &n), 0);
-	assert_int_equal(n, 1);
+	assert_int_equal(n, 3); /* Bob's kept quote, Pia's two comments */
 	assert_int_equal(json_get_int64(o, "answers", &n), 0);
 	assert_int_equal(n, 3);
 	assert_int_equal(json_get_int64(o, "comments", &n), 0);
@@ -203,6 +208,11 @@ static void test_forget_leaves_nothing_of_the_member(void **state)
 		if (*f)
 			fail_msg("\"%s\" is still in:\n%s", aino_traces[i], f);
 	}
+
+	/* Pia's comments: the one about her gone, the other without its line about her. */
+	_cleanup_free_ char *comments = read_state(&s, "campaigns/f/comments.jsonl");
+	expect_in(comments, "Agree with the plan.");
+	expect_in(comments, "Great summary, thanks");
 
 	/* The others are intact: their words, their figures, their comment. */
 	_cleanup_free_ char *kick = read_state(&s, "campaigns/f/digests/kick-once.md");
