@@ -45,8 +45,12 @@ static const char *const closings[] = {
     "gracias",	       "saludos",	      "grazie",		     "спасибо",
     "с уважением",     "bonne journée",	      "bonne soirée",	     "bonne fin de journée",
     "belle journée",   "bien cordialement",   "à bientôt",	     "schönen tag",
-    "schöne grüße",    "hyvää päivänjatkoa",  "ha en bra dag",
+    "schöne grüße",    "hyvää päivänjatkoa",  "ha en bra dag",	     "schönen tag noch",
+    "bonne fin de semaine", "schönes wochenende",   "have a nice day",
 };
+
+/* Words that join two closings ("Thanks and best regards", "Merci et bonne journée"). */
+static const char *const closing_joins[] = {"and", "und", "et", "&", "y", "e", "och", "ja"};
 
 /* Lower-case words inside a name ("Ana de Souza"). */
 static const char *const name_particles[] = {
@@ -296,9 +300,19 @@ bool answer_is_closing(const char *s, const char *e)
 	word w[WORDS_MAX];
 	int n = split_words(s, e, w);
 	int k = n > 0 ? match_phrase(w, n, closings, ELEMENTSOF(closings)) : 0;
-	if (k == 0 || k == n)
-		return k > 0;
-	return words_are_name(w, k, n); /* "Thanks, Raj", "Cheers Tom" */
+	if (k == 0)
+		return false;
+	/* "Thanks and best regards", "Danke und viele Grüße" */
+	if (k + 1 < n && word_in(&w[k], closing_joins, ELEMENTSOF(closing_joins))) {
+		int m = match_phrase(w + k + 1, n - k - 1, closings, ELEMENTSOF(closings));
+		if (m > 0)
+			k += 1 + m;
+	}
+	if (k == n)
+		return true;
+	/* "Bonne journée à tous", "Thanks, Raj", "Cheers Tom" */
+	return match_phrase(w + k, n - k, greeting_groups, ELEMENTSOF(greeting_groups)) == n - k ||
+	       words_are_name(w, k, n);
 }
 
 bool answer_is_name(const char *s, const char *e)

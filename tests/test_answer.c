@@ -578,6 +578,11 @@ static void test_signoffs(void **state)
 	    "Bien cordialement,\nPriya Raman",
 	    "Schönen Tag,\nAnna",
 	    "D.",
+	    /* trial 4: two closings joined */
+	    "Merci et bonne journée,\nPaul Martin\nChef de projet | Pixel Forge",
+	    "Thanks and best regards,\nPaul",
+	    "Danke und viele Grüße\nPaul",
+	    "Schönen Tag noch,",
 	};
 	for (size_t i = 0; i < ELEMENTSOF(tails); i++) {
 		_cleanup_free_ char *text = xasprintf("1: 4\n2: b\n\n%s\n", tails[i]);
