@@ -861,7 +861,7 @@ int core_forget(core *c, const char *who, cJSON **ret, char **ret_error)
 		return -EINVAL;
 	}
 	/* Everything pending is made durable first, so the rewrite sees every record. */
-	(void)store_commit(c->st);
+	(void)core_commit(c);
 	for (size_t i = 0; i < c->cfg->n_campaigns && r >= 0; i++) {
 		const coco_campaign *camp = &c->cfg->campaigns[i];
 		const coco_member *m = campaign_find_member(camp, who);

@@ -52,10 +52,10 @@ static void finish_after_batch(core *c, inbound_done_fn done, void *ud)
 	c->deferred[c->n_deferred++] = (struct deferred_done){done, ud};
 }
 
-int core_commit(core *c)
+/* After the store's callbacks ran inside the spool batch: the batch made durable, then the
+ * inbound messages answered. */
+static int commit_end(core *c, int r)
 {
-	spool_batch_begin(c->sp);
-	int r = store_commit(c->st);
 	if (r < 0)
 		log_error_errno(r, "store commit failed: %m");
 	int k = spool_batch_end(c->sp);
@@ -70,6 +70,29 @@ int core_commit(core *c)
 			finish(v[i].done, v[i].ud, INBOUND_DONE, 0, NULL, NULL);
 	free(v);
 	return r < 0 ? r : k < 0 ? k : r;
+}
+
+static void on_commit_synced(void *userdata)
+{
+	core *c = userdata;
+	spool_batch_begin(c->sp);
+	(void)commit_end(c, store_commit_finish(c->st));
+}
+
+int core_commit(core *c)
+{
+	store_commit_wait(c->st); /* a commit in flight ends first (on_commit_synced) */
+	spool_batch_begin(c->sp);
+	return commit_end(c, store_commit(c->st));
+}
+
+void core_commit_start(core *c)
+{
+	if (store_commit_busy(c->st) || store_pending(c->st) == 0)
+		return;
+	int r = store_commit_start(c->st, on_commit_synced, c);
+	if (r == -EOPNOTSUPP)
+		(void)core_commit(c);
 }
 
 static void finish_errno(inbound_done_fn done, void *ud, int r)

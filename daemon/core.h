@@ -51,6 +51,12 @@ void core_set_channels(core *c, const channel_ops *const *channels, size_t n);
  * and only then the inbound messages answered done, so a channel drops its copy only once
  * both the answer and its confirmation are on disk. Returns appends completed or -errno. */
 int core_commit(core *c);
+/* The same, with the store's syncs on its sync thread (store_attach_event()): starts a commit
+ * of what is queued and returns; the callbacks, the spool batch and the answers follow on
+ * the loop thread once the syncs are done. Does nothing while one is in flight (the post
+ * source calls again after it ends) or when nothing is queued; without a sync thread it is
+ * core_commit(). core_commit() finishes a commit in flight first. */
+void core_commit_start(core *c);
 
 /* An inbound message from a channel; done is called exactly once (channel.h). */
 void core_receive(core *c, const inbound_msg *m, inbound_done_fn done, void *userdata);

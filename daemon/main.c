@@ -180,7 +180,7 @@ static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void
 		if (strcmp(cfg->state_dir, d->cfg->state_dir) != 0 && !d->state_override)
 			log_warning("StateDirectory changed to %s: it takes effect on restart",
 			            cfg->state_dir);
-		(void)store_commit(d->store);
+		(void)core_commit(d->core);
 		r = core_set_config(d->core, cfg);
 		/* The channels read the new config at once (channelset_apply below), in place. */
 		coco_config *old = d->cfg;
@@ -230,14 +230,14 @@ static int on_send(sd_event_source *s, void *userdata)
 	return 0; /* the post source commits and rearms */
 }
 
-/* Group commit: whatever was appended during this loop turn is made durable with one
- * fdatasync per file, the confirmations it queued with one spool batch, then acknowledged
- * (core_commit). A post source runs after every turn that did anything. */
+/* Group commit: whatever was appended during this loop turn is written and made durable
+ * with one fdatasync per file on the store's sync thread; the confirmations it queued then
+ * go into one spool batch, then it is acknowledged (core_commit_start). What arrives during
+ * the sync is the next batch. A post source runs after every turn that did anything. */
 static int on_post(sd_event_source *s, void *userdata)
 {
 	cocod *d = userdata;
-	if (store_pending(d->store) > 0)
-		(void)core_commit(d->core); /* logs its errors */
+	core_commit_start(d->core); /* logs its errors */
 	/* A loop never idle for a second still sends, a limit's worth at a time. */
 	uint64_t now;
 	if (d->send_wanted && sd_event_now(d->loop, CLOCK_MONOTONIC, &now) >= 0 &&
@@ -310,7 +310,9 @@ static int on_control(const cJSON *req, cJSON **ret_reply, char **ret_error, voi
 
 static void daemon_done(cocod *d)
 {
-	if (d->store && store_pending(d->store) > 0)
+	if (d->core && (store_pending(d->store) > 0 || store_commit_busy(d->store)))
+		(void)core_commit(d->core);
+	else if (d->store && store_pending(d->store) > 0)
 		(void)store_commit(d->store);
 	control_free(d->ctl);
 	ingress_free(d->http);
@@ -471,6 +473,12 @@ int main(int argc, char **argv)
 	r = sd_event_default(&d.loop);
 	if (r < 0) {
 		log_error_errno(r, "cannot create the event loop: %m");
+		goto fail;
+	}
+	/* The group commit's fdatasyncs on a thread: the loop takes the next batch meanwhile. */
+	r = store_attach_event(d.store, d.loop);
+	if (r < 0) {
+		log_error_errno(r, "cannot start the store's sync thread: %m");
 		goto fail;
 	}
 	if ((r = sd_event_add_signal(d.loop, NULL, SIGTERM, on_sigterm, &d)) < 0 ||

@@ -26,8 +26,10 @@
  */
 #define _GNU_SOURCE
 #include "store.h"
+#include "syncer.h"
 #include "util.h"
 
+#include <assert.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -53,10 +55,36 @@ typedef struct pending {
 	char *relpath;
 	char *line;	/* key inserted, '\n' appended; NULL when the key is a duplicate */
 	char *key;	/* NULL for unkeyed appends and duplicates */
-	ssize_t dup_of; /* index in the same batch of the append that recorded the key, or -1 */
+	ssize_t dup_of; /* index in the same batch of the append that recorded the key, or -1;
+			 * with flight_dup, its index in the started commit */
+	bool flight_dup; /* the key is in the started commit: line kept until it is known */
 	store_commit_fn cb;
 	void *userdata;
 } pending;
+
+/* A commit's writes, from the write to the callbacks: one at a time (store_commit_start()),
+ * or made and finished at once (store_commit()). */
+typedef struct batch_file {
+	const char *relpath;
+	strbuf data;
+	int fd;	    /* the file (a dup of the cached fd in a started commit), -1 if it failed */
+	off_t size; /* before the write: a failed sync cuts the file back to it */
+	int result;
+} batch_file;
+
+typedef struct flight {
+	bool synced_done; /* the syncs are done: store_commit_finish() may run */
+	pending *q;
+	size_t n;
+	batch_file *files;
+	size_t n_files;
+	size_t *file_of;
+	bool own_fds; /* the fds are dups, closed by flight_free() */
+	store_synced_fn synced;
+	void *userdata;
+} flight;
+
+static void flight_free(flight *f);
 
 typedef struct cached_fd {
 	char *relpath;
@@ -88,6 +116,8 @@ struct store {
 	cached_fd fds[FD_CACHE_MAX];
 	size_t n_fds;
 	uint64_t fd_clock;
+	syncer *syncer; /* store_attach_event(): commits synced on a thread */
+	flight *flight; /* the started commit, until store_commit_finish() */
 };
 
 static void closedirp(DIR **d)
@@ -664,6 +694,13 @@ store *store_free(store *s)
 	 * dropped: they were never acknowledged, and a replay of their inputs stores them. */
 	if (s->n_queue > 0)
 		log_warning("%s: dropping %zu uncommitted appends", s->root, s->n_queue);
+	/* A started commit is written and, once the thread is joined, synced; its callbacks
+	 * never run: nothing of it was acknowledged. */
+	s->syncer = syncer_free(s->syncer);
+	if (s->flight)
+		log_warning("%s: %zu appends of a started commit were never acknowledged", s->root,
+			    s->flight->n);
+	flight_free(TAKE_PTR(s->flight));
 	for (size_t i = 0; i < s->n_queue; i++)
 		pending_done(&s->queue[i]);
 	free(s->queue);
@@ -1104,12 +1141,20 @@ int store_append(store *s, const char *relpath, const char *json_line, const cha
 		int r = keys_load(s);
 		if (r < 0)
 			return r;
-		if (!keyset_add(&s->keys, key)) {
+		bool added = keyset_add(&s->keys, key);
+		if (!added) {
 			/* A duplicate of an append in this same batch shares its fate. */
 			for (size_t i = 0; i < s->n_queue; i++)
 				if (s->queue[i].key && STREQ(s->queue[i].key, key))
 					p.dup_of = (ssize_t)i;
-		} else {
+			/* One in the started commit: known when it ends (flight_finish()). */
+			for (size_t i = 0; p.dup_of < 0 && s->flight && i < s->flight->n; i++)
+				if (s->flight->q[i].key && STREQ(s->flight->q[i].key, key)) {
+					p.dup_of = (ssize_t)i;
+					p.flight_dup = true;
+				}
+		}
+		if (added || p.flight_dup) {
 			strbuf b = {0};
 			const char *rest = json_line + 1;
 			rest += strspn(rest, " \t\r");
@@ -1140,94 +1185,226 @@ size_t store_pending(const store *s)
 	return s ? s->n_queue : 0;
 }
 
-typedef struct batch_file {
-	const char *relpath;
-	strbuf data;
-	int result;
-} batch_file;
-
-/* One write and one fdatasync for all of a file's queued lines. */
-static int commit_file(store *s, const char *relpath, const strbuf *data)
+static void flight_free(flight *f)
 {
-	int fd;
-	int r = append_fd(s, relpath, &fd);
-	if (r < 0)
-		return log_error_errno(r, "Failed to open %s/%s for append: %m", s->root, relpath);
-	struct stat st;
-	if (fstat(fd, &st) < 0) {
-		r = -errno;
-		fd_cache_drop(s, relpath);
-		return log_error_errno(r, "Failed to stat %s/%s: %m", s->root, relpath);
+	if (!f)
+		return;
+	for (size_t j = 0; j < f->n_files; j++) {
+		strbuf_done(&f->files[j].data);
+		if (f->own_fds && f->files[j].fd >= 0)
+			close(f->files[j].fd);
 	}
-	r = write_all(fd, data->s, data->len);
-	if (r >= 0) {
-		if (fdatasync(fd) < 0)
-			r = -errno;
+	for (size_t i = 0; i < f->n; i++)
+		pending_done(&f->q[i]);
+	free(f->q);
+	free(f->files);
+	free(f->file_of);
+	free(f);
+}
+
+/* Nothing of a failed batch is acknowledged, so nothing of it should remain either. */
+static void cut_back(store *s, batch_file *b)
+{
+	log_error_errno(b->result, "Failed to append to %s/%s: %m", s->root, b->relpath);
+	if (b->fd >= 0 && ftruncate(b->fd, b->size) < 0)
+		log_error_errno(errno, "Failed to cut %s/%s back after a failed append: %m",
+				s->root, b->relpath);
+	/* Reopening re-checks the tail in case the cut failed. */
+	fd_cache_drop(s, b->relpath);
+}
+
+/* Takes the queue and writes it, one write per touched file. With own_fds the files are kept
+ * open (dups) for the sync thread; without, each is fdatasync'd right after its write. */
+static flight *flight_write(store *s, bool own_fds)
+{
+	flight *f = xcalloc(1, sizeof *f);
+	/* Detached first: callbacks may queue the next batch. */
+	f->q = TAKE_PTR(s->queue);
+	f->n = s->n_queue;
+	s->n_queue = s->cap_queue = 0;
+	f->files = xcalloc(f->n, sizeof(batch_file));
+	f->file_of = xcalloc(f->n, sizeof(size_t));
+	f->own_fds = own_fds;
+
+	for (size_t i = 0; i < f->n; i++) {
+		if (!f->q[i].line)
+			continue;
+		size_t j = 0;
+		while (j < f->n_files && !STREQ(f->files[j].relpath, f->q[i].relpath))
+			j++;
+		if (j == f->n_files)
+			f->files[f->n_files++] = (batch_file){.relpath = f->q[i].relpath, .fd = -1};
+		strbuf_puts(&f->files[j].data, f->q[i].line);
+		f->file_of[i] = j;
+	}
+	for (size_t j = 0; j < f->n_files; j++) {
+		batch_file *b = &f->files[j];
+		int fd;
+		int r = append_fd(s, b->relpath, &fd);
+		if (r < 0) {
+			b->result = log_error_errno(r, "Failed to open %s/%s for append: %m", s->root,
+						    b->relpath);
+			continue;
+		}
+		struct stat st;
+		if (fstat(fd, &st) < 0) {
+			b->result = -errno;
+			fd_cache_drop(s, b->relpath);
+			log_error_errno(b->result, "Failed to stat %s/%s: %m", s->root, b->relpath);
+			continue;
+		}
+		b->size = st.st_size;
+		if (own_fds && (fd = fcntl(fd, F_DUPFD_CLOEXEC, 3)) < 0) {
+			b->result = -errno;
+			log_error_errno(b->result, "Failed to keep %s/%s open: %m", s->root,
+					b->relpath);
+			continue;
+		}
+		b->fd = fd;
+		b->result = write_all(fd, b->data.s, b->data.len);
+		if (b->result >= 0 && !own_fds) {
+			/* At once: a later file's open may evict this one from the cache. */
+			b->result = fdatasync(fd) < 0 ? -errno : 0;
+			if (b->result >= 0)
+				durable_step(s);
+		}
+		if (b->result < 0)
+			cut_back(s, b);
+		if (!own_fds)
+			b->fd = -1;
+		strbuf_done(&b->data);
+	}
+	return f;
+}
+
+/* The syncs' results (results[j] for files[j] that were written). */
+static void flight_synced(store *s, flight *f, const int *results)
+{
+	for (size_t j = 0; j < f->n_files; j++) {
+		batch_file *b = &f->files[j];
+		if (b->result < 0 || b->fd < 0)
+			continue;
+		b->result = results[j];
+		if (b->result < 0)
+			cut_back(s, b);
 		else
 			durable_step(s);
 	}
-	if (r >= 0)
-		return 0;
-	log_error_errno(r, "Failed to append to %s/%s: %m", s->root, relpath);
-	/* Nothing of this batch is acknowledged, so nothing of it should remain either. */
-	if (ftruncate(fd, st.st_size) < 0)
-		log_error_errno(errno, "Failed to cut %s/%s back after a failed append: %m",
-				s->root, relpath);
-	/* Reopening re-checks the tail in case the cut failed. */
-	fd_cache_drop(s, relpath);
-	return r;
+}
+
+/* Runs the callbacks in append order and frees the flight. */
+static int flight_finish(store *s, flight *f)
+{
+	int first_error = 0;
+	for (size_t j = 0; j < f->n_files; j++)
+		if (f->files[j].result < 0 && first_error == 0)
+			first_error = f->files[j].result;
+	/* Which keys made it is for the files to say, not for us to guess. */
+	if (first_error < 0)
+		keys_invalidate(s);
+	/* Appends queued since, whose keys were in this flight: a duplicate if it is on disk,
+	 * the record itself if it is not. */
+	for (size_t i = 0; i < s->n_queue; i++) {
+		pending *p = &s->queue[i];
+		if (!p->flight_dup)
+			continue;
+		p->flight_dup = false;
+		if (f->files[f->file_of[p->dup_of]].result >= 0) {
+			free(p->line);
+			free(p->key);
+			p->line = p->key = NULL;
+		}
+		p->dup_of = -1;
+	}
+
+	for (size_t i = 0; i < f->n; i++) {
+		pending *p = &f->q[i];
+		int result = STORE_DUPLICATE;
+		if (p->line)
+			result = f->files[f->file_of[i]].result < 0 ? f->files[f->file_of[i]].result
+								      : STORE_STORED;
+		else if (p->dup_of >= 0 && f->q[p->dup_of].line) {
+			int orig = f->files[f->file_of[p->dup_of]].result;
+			result = orig < 0 ? orig : STORE_DUPLICATE;
+		}
+		if (p->cb)
+			p->cb(result, p->userdata);
+	}
+	size_t n = f->n;
+	flight_free(f);
+	return first_error < 0 ? first_error : (int)n;
 }
 
 int store_commit(store *s)
 {
 	if (!s)
 		return -EINVAL;
-	size_t n = s->n_queue;
-	if (n == 0)
+	/* A started commit first: callbacks run in append order. */
+	store_commit_wait(s);
+	if (s->flight) {
+		int r = flight_finish(s, TAKE_PTR(s->flight));
+		if (s->n_queue == 0)
+			return r;
+	}
+	if (s->n_queue == 0)
 		return 0;
-	/* Detached first: callbacks may queue the next batch. */
-	_cleanup_free_ pending *q = TAKE_PTR(s->queue);
-	s->n_queue = s->cap_queue = 0;
-	_cleanup_free_ batch_file *files = xcalloc(n, sizeof(batch_file));
-	_cleanup_free_ size_t *file_of = xcalloc(n, sizeof(size_t));
-	size_t n_files = 0;
+	return flight_finish(s, flight_write(s, false));
+}
 
-	for (size_t i = 0; i < n; i++) {
-		if (!q[i].line)
-			continue;
-		size_t j = 0;
-		while (j < n_files && !STREQ(files[j].relpath, q[i].relpath))
-			j++;
-		if (j == n_files)
-			files[n_files++].relpath = q[i].relpath;
-		strbuf_puts(&files[j].data, q[i].line);
-		file_of[i] = j;
-	}
+static void on_synced(const int *results, size_t n, void *userdata)
+{
+	store *s = userdata;
+	flight *f = s->flight;
+	assert(f && n == f->n_files);
+	flight_synced(s, f, results);
+	f->synced_done = true;
+	if (f->synced)
+		f->synced(f->userdata);
+}
 
-	int first_error = 0;
-	for (size_t j = 0; j < n_files; j++) {
-		files[j].result = commit_file(s, files[j].relpath, &files[j].data);
-		if (files[j].result < 0 && first_error == 0)
-			first_error = files[j].result;
-		strbuf_done(&files[j].data);
-	}
-	/* Which keys made it is for the files to say, not for us to guess. */
-	if (first_error < 0)
-		keys_invalidate(s);
+int store_commit_start(store *s, store_synced_fn synced, void *userdata)
+{
+	if (!s)
+		return -EINVAL;
+	if (!s->syncer)
+		return -EOPNOTSUPP;
+	if (s->flight)
+		return -EBUSY;
+	if (s->n_queue == 0)
+		return 0;
+	flight *f = flight_write(s, true);
+	f->synced = synced;
+	f->userdata = userdata;
+	_cleanup_free_ int *fds = xcalloc(f->n_files + 1, sizeof(int));
+	for (size_t j = 0; j < f->n_files; j++)
+		fds[j] = f->files[j].result < 0 ? -1 : f->files[j].fd;
+	s->flight = f;
+	int r = syncer_start(s->syncer, fds, f->n_files, on_synced, s);
+	assert(r >= 0); /* the syncer is busy exactly while a flight is out */
+	return 1;
+}
 
-	for (size_t i = 0; i < n; i++) {
-		int result = STORE_DUPLICATE;
-		if (q[i].line)
-			result =
-			    files[file_of[i]].result < 0 ? files[file_of[i]].result : STORE_STORED;
-		else if (q[i].dup_of >= 0 && q[q[i].dup_of].line) {
-			int orig = files[file_of[q[i].dup_of]].result;
-			result = orig < 0 ? orig : STORE_DUPLICATE;
-		}
-		if (q[i].cb)
-			q[i].cb(result, q[i].userdata);
-	}
-	for (size_t i = 0; i < n; i++)
-		pending_done(&q[i]);
-	return first_error < 0 ? first_error : (int)n;
+int store_commit_finish(store *s)
+{
+	if (!s || !s->flight || !s->flight->synced_done)
+		return -EINVAL;
+	return flight_finish(s, TAKE_PTR(s->flight));
+}
+
+bool store_commit_busy(const store *s)
+{
+	return s && s->flight;
+}
+
+void store_commit_wait(store *s)
+{
+	if (s && s->flight && !s->flight->synced_done)
+		syncer_wait(s->syncer);
+}
+
+int store_attach_event(store *s, sd_event *event)
+{
+	if (!s || s->syncer)
+		return -EINVAL;
+	return syncer_new(event, &s->syncer);
 }

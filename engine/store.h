@@ -8,11 +8,13 @@
  * components separated by '/', each one name_is_safe(); no leading '/', no "..", no
  * control bytes. Directories are created on demand (and the parent fsync'd).
  *
- * Single-threaded: only the loop thread calls into a store. */
+ * Single-threaded: only the loop thread calls into a store (its sync thread, when attached,
+ * only fdatasyncs descriptors handed to it). */
 #pragma once
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <systemd/sd-event.h>
 #include <time.h>
 
 typedef struct store store;
@@ -78,9 +80,28 @@ typedef void (*store_commit_fn)(int result, void *userdata);
 int store_append(store *s, const char *relpath, const char *json_line, const char *key,
                  store_commit_fn cb, void *userdata);
 /* Writes everything queued, one write and one fdatasync per touched file, then runs the
- * callbacks in append order. Returns the number of appends completed, or -errno. */
+ * callbacks in append order. A started commit (below) is waited for and finished first.
+ * Returns the number of appends completed, or -errno. */
 int store_commit(store *s);
 size_t store_pending(const store *s);
+
+/* The same commit in two halves, so the loop goes on while the disk syncs (cocod):
+ * store_attach_event() gives the store a sync thread (engine/syncer.h) on the loop.
+ * store_commit_start() takes what is queued and writes it now; the thread fdatasyncs the
+ * files, then synced(userdata) is called on the loop thread, which must call
+ * store_commit_finish(): that runs the callbacks in append order, exactly as store_commit()
+ * would have, and returns what it would have returned. Appends made meanwhile are queued for
+ * the next commit; one whose key is in the started commit is a duplicate if that commit
+ * stores it, and the record itself if it fails. Returns 1 if started, 0 if there was nothing
+ * to commit, -EBUSY while a started commit is not finished, -EOPNOTSUPP without a sync
+ * thread (then use store_commit()). store_commit_wait() blocks until the started commit's
+ * syncs are done and calls its synced callback now. */
+typedef void (*store_synced_fn)(void *userdata);
+int store_attach_event(store *s, sd_event *event);
+int store_commit_start(store *s, store_synced_fn synced, void *userdata);
+int store_commit_finish(store *s);
+bool store_commit_busy(const store *s);
+void store_commit_wait(store *s);
 
 /* True if the key is recorded (on disk or queued). Keys are loaded lazily on first use by
  * scanning the store's *.jsonl files, so the on-disk records are the single truth. */

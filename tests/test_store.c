@@ -24,6 +24,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <systemd/sd-event.h>
+
 #include "store.h"
 #include "util.h"
 
@@ -766,6 +768,129 @@ static void test_write_error_acknowledges_nothing(void **state)
 	assert_int_equal(r.results[2], STORE_STORED);
 }
 
+/* ---- the commit in two halves (store_commit_start(), cocod's sync thread) ---- */
+
+typedef struct synced_arg {
+	store *s;
+	int finished; /* store_commit_finish()'s return */
+	unsigned calls;
+} synced_arg;
+
+static void on_test_synced(void *userdata)
+{
+	synced_arg *a = userdata;
+	a->calls++;
+	a->finished = store_commit_finish(a->s);
+}
+
+/* Runs the loop until the synced callback has been called `calls` times (at most 10 s). */
+static void run_until(sd_event *loop, synced_arg *a, unsigned calls)
+{
+	for (int i = 0; i < 1000 && a->calls < calls; i++)
+		assert_true(sd_event_run(loop, 10 * 1000) >= 0);
+	assert_int_equal(a->calls, calls);
+}
+
+static void test_commit_start_acknowledges_after_sync(void **state)
+{
+	fixture *f = *state;
+	_cleanup_(sd_event_unrefp) sd_event *loop = NULL;
+	assert_int_equal(sd_event_new(&loop), 0);
+	recorder r = {0};
+	rec_arg a[5] = {{&r, 0}, {&r, 1}, {&r, 2}, {&r, 3}, {&r, 4}};
+	synced_arg sa = {.s = f->s};
+
+	/* Without a sync thread the caller is told to commit the plain way. */
+	assert_int_equal(store_append(f->s, "a.jsonl", "{\"v\":0}", "k0", record_cb, &a[0]), 0);
+	assert_int_equal(store_commit_start(f->s, on_test_synced, &sa), -EOPNOTSUPP);
+	assert_int_equal(store_attach_event(f->s, loop), 0);
+	assert_int_equal(store_append(f->s, "b.jsonl", "{\"v\":1}", NULL, record_cb, &a[1]), 0);
+	assert_int_equal(store_commit_start(f->s, on_test_synced, &sa), 1);
+	assert_true(store_commit_busy(f->s));
+	assert_int_equal(store_commit_start(f->s, on_test_synced, &sa), -EBUSY);
+	/* Written before the sync, acknowledged only after it. */
+	_cleanup_free_ char *c = read_raw(f, "a.jsonl");
+	assert_string_equal(c, "{\"key\":\"k0\",\"v\":0}\n");
+	assert_int_equal(r.n, 0);
+	/* Meanwhile: the same key again (a replay) and a new record. */
+	assert_int_equal(store_append(f->s, "a.jsonl", "{\"v\":2}", "k0", record_cb, &a[2]), 0);
+	assert_int_equal(store_append(f->s, "a.jsonl", "{\"v\":3}", "k3", record_cb, &a[3]), 0);
+	assert_int_equal(store_pending(f->s), 2);
+
+	run_until(loop, &sa, 1);
+	assert_int_equal(sa.finished, 2);
+	assert_false(store_commit_busy(f->s));
+	assert_int_equal(r.n, 2);
+	assert_int_equal(r.order[0], 0);
+	assert_int_equal(r.results[0], STORE_STORED);
+	assert_int_equal(r.order[1], 1);
+
+	/* The next commit: the replay is a duplicate, the new record stored once. */
+	assert_int_equal(store_commit_start(f->s, on_test_synced, &sa), 1);
+	run_until(loop, &sa, 2);
+	assert_int_equal(sa.finished, 2);
+	assert_int_equal(r.n, 4);
+	assert_int_equal(r.results[2], STORE_DUPLICATE);
+	assert_int_equal(r.results[3], STORE_STORED);
+	free(c);
+	c = read_raw(f, "a.jsonl");
+	assert_string_equal(c, "{\"key\":\"k0\",\"v\":0}\n{\"key\":\"k3\",\"v\":3}\n");
+
+	/* store_commit() finishes a started commit first, then commits what came after. */
+	assert_int_equal(store_append(f->s, "b.jsonl", "{\"v\":4}", NULL, record_cb, &a[4]), 0);
+	assert_int_equal(store_commit_start(f->s, on_test_synced, &sa), 1);
+	assert_int_equal(store_append(f->s, "b.jsonl", "{\"v\":5}", NULL, NULL, NULL), 0);
+	assert_int_equal(store_commit(f->s), 1);
+	assert_int_equal(sa.calls, 3);
+	assert_int_equal(r.n, 5);
+	assert_int_equal(r.order[4], 4);
+	free(c);
+	c = read_raw(f, "b.jsonl");
+	assert_string_equal(c, "{\"v\":1}\n{\"v\":4}\n{\"v\":5}\n");
+	/* No stale wake-up of the thread's eventfd runs the callback again. */
+	assert_true(sd_event_run(loop, 50 * 1000) >= 0);
+	assert_int_equal(sa.calls, 3);
+}
+
+/* A started commit that fails acknowledges nothing, and a replay of its record that came in
+ * meanwhile is stored by the next commit, not called a duplicate of what was cut away. */
+static void test_commit_start_failure_keeps_the_replay(void **state)
+{
+	fixture *f = *state;
+	_cleanup_(sd_event_unrefp) sd_event *loop = NULL;
+	assert_int_equal(sd_event_new(&loop), 0);
+	assert_int_equal(store_attach_event(f->s, loop), 0);
+	recorder r = {0};
+	rec_arg a[2] = {{&r, 0}, {&r, 1}};
+	synced_arg sa = {.s = f->s};
+	char line[200];
+	snprintf(line, sizeof line, "{\"pad\":\"%0100d\"}", 0);
+
+	struct rlimit old, lim;
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	lim = old;
+	lim.rlim_cur = 20;
+	signal(SIGXFSZ, SIG_IGN);
+	assert_int_equal(store_append(f->s, "w.jsonl", line, "once", record_cb, &a[0]), 0);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	assert_int_equal(store_commit_start(f->s, on_test_synced, &sa), 1);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	signal(SIGXFSZ, SIG_DFL);
+	assert_int_equal(store_append(f->s, "w.jsonl", line, "once", record_cb, &a[1]), 0);
+	run_until(loop, &sa, 1);
+	assert_int_equal(sa.finished, -EFBIG);
+	assert_int_equal(r.n, 1);
+	assert_int_equal(r.results[0], -EFBIG);
+
+	assert_int_equal(store_commit(f->s), 1);
+	assert_int_equal(r.n, 2);
+	assert_int_equal(r.results[1], STORE_STORED);
+	_cleanup_free_ char *c = read_raw(f, "w.jsonl");
+	_cleanup_free_ char *want = xasprintf("{\"key\":\"once\",%s\n", line + 1);
+	assert_string_equal(c, want);
+	assert_true(store_has_key(f->s, "once"));
+}
+
 static void test_crash_hook(void **state)
 {
 	fixture *f = *state;
@@ -826,6 +951,10 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_oversize_line, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_list_sorted, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_write_error_acknowledges_nothing, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_commit_start_acknowledges_after_sync, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_commit_start_failure_keeps_the_replay, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_crash_hook, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
