@@ -64,49 +64,6 @@ static void mailmime_freep(struct mailmime **p)
 		mailmime_free(*p);
 }
 
-static bool utf8_valid(const char *s, size_t len)
-{
-	const unsigned char *u = (const unsigned char *)s;
-	size_t i = 0;
-	while (i < len) {
-		/* ASCII, eight bytes at a time */
-		uint64_t word;
-		while (len - i >= 8 && (memcpy(&word, u + i, 8), !(word & 0x8080808080808080ull)))
-			i += 8;
-		if (i >= len)
-			break;
-		unsigned char c = u[i];
-		size_t n;
-		uint32_t cp;
-		if (c < 0x80) {
-			i++;
-			continue;
-		} else if (c >= 0xc2 && c <= 0xdf) {
-			n = 1;
-			cp = c & 0x1f;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			n = 2;
-			cp = c & 0x0f;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			n = 3;
-			cp = c & 0x07;
-		} else
-			return false;
-		if (len - i <= n)
-			return false;
-		for (size_t k = 1; k <= n; k++) {
-			if ((u[i + k] & 0xc0) != 0x80)
-				return false;
-			cp = (cp << 6) | (u[i + k] & 0x3f);
-		}
-		if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
-		    (cp >= 0xd800 && cp <= 0xdfff))
-			return false;
-		i += n + 1;
-	}
-	return true;
-}
-
 /* Bytes in charset → malloc'd UTF-8. Declared charset first, then UTF-8, then
  * windows-1252 (which maps every byte), as mail clients in the wild require. */
 static char *to_utf8(const char *s, size_t len, const char *charset)
@@ -119,7 +76,7 @@ static char *to_utf8(const char *s, size_t len, const char *charset)
 			continue;
 		if (strcasecmp(cs, "utf-8") == 0 || strcasecmp(cs, "utf8") == 0 ||
 		    strcasecmp(cs, "us-ascii") == 0 || strcasecmp(cs, "ascii") == 0) {
-			if (utf8_valid(s, len))
+			if (mail_utf8_valid(s, len))
 				return xstrndup(s, len);
 			continue;
 		}
@@ -127,7 +84,7 @@ static char *to_utf8(const char *s, size_t len, const char *charset)
 		size_t out_len = 0;
 		if (charconv_buffer("utf-8", cs, s, len, &out, &out_len) != MAIL_CHARCONV_NO_ERROR)
 			continue;
-		char *r = utf8_valid(out, out_len) ? xstrndup(out, out_len) : NULL;
+		char *r = mail_utf8_valid(out, out_len) ? xstrndup(out, out_len) : NULL;
 		charconv_buffer_free(out);
 		if (r)
 			return r;
@@ -190,7 +147,7 @@ static char *decode_words(const char *s)
 {
 	size_t idx = 0, len = strlen(s);
 	char *out = NULL;
-	bool valid = utf8_valid(s, len);
+	bool valid = mail_utf8_valid(s, len);
 	if (valid && !strstr(s, "=?") && !strpbrk(s, "\r\n"))
 		return plain_words(s, len);
 	const char *fallback = valid ? "utf-8" : "windows-1252";
@@ -199,7 +156,7 @@ static char *decode_words(const char *s)
 		MAILIMF_NO_ERROR &&
 	    out) {
 		char *r =
-		    utf8_valid(out, strlen(out)) ? xstrdup(out) : to_utf8(out, strlen(out), NULL);
+		    mail_utf8_valid(out, strlen(out)) ? xstrdup(out) : to_utf8(out, strlen(out), NULL);
 		free(out);
 		return r;
 	}
