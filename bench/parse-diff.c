@@ -13,8 +13,9 @@
  * see the same inputs): line ends switched, header names' case changed, encoded words and
  * 8-bit text in From and Subject, odd white space and folding, duplicate From fields,
  * malformed header lines, the blank line after the header section dropped, an HTML-only body,
- * transfer encodings and charsets, a multipart/alternative, byte-level mutations, and, from
- * bodies, shuffled and case-changed lines. Never fails on a difference: diff the dumps. */
+ * transfer encodings and charsets, a multipart/alternative, byte-level mutations, plain
+ * mails in the forms mime-head.c reads and their near misses, and, from bodies, shuffled and
+ * case-changed lines. Never fails on a difference: diff the dumps. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <stdint.h>
@@ -336,6 +337,134 @@ static char *gen_mail(size_t *ret_len)
 	return strbuf_steal(&b);
 }
 
+/* A mail of the plain kind most replies are (mime-head.c reads those without libetpan),
+ * its fields in the usual forms and their near misses: names with dots, apostrophes, 8-bit
+ * letters, lists, ids, dates with and without weekday or seconds, zones, charsets quoted or
+ * not, folded subjects and trace fields, duplicates now and then. */
+static char *gen_plain_mail(size_t *ret_len)
+{
+	static const char *const words[] = {
+	    "Ana", "Lee", "J.", "O'Neil", "M\xc3\xbcller", "van", "de_la", "Jean-Luc", "X", "a.b",
+	    "Zo\xc3\xab", "Q", "=?utf-8?q?J=C3=BC?=", "(c)", "\"Q\"", "Ana,", "@", "<",
+	};
+	static const char *const locals[] = {"ana", "a.b", "x+tag", "bounce=x=y", "o'neil", "A_B",
+					     "j-l", "coco+6pwm3g5veetjgitv", "us er", "a..b"};
+	static const char *const domains[] = {"client.example", "Client.Example", "a-b.example",
+					      "provider.example", "x", "[192.0.2.1]", "a_b.example"};
+	static const char *const days[] = {"Mon, ", "Sun, ", "", "", "Thu,", "mon, ", "Xyz, "};
+	static const char *const months[] = {"Jan", "Feb", "Dec", "Jul", "dec", "Foo"};
+	static const char *const zones[] = {"+0100", "-0000", "+0000", "-0830", "GMT", "+100",
+					    "+01000", "", "+0100 (CET)", "EST"};
+	static const char *const cts[] = {
+	    "text/plain", "text/plain; charset=utf-8", "text/plain; charset=\"UTF-8\"",
+	    "text/plain; charset=iso-8859-1; format=flowed", "TEXT/Plain;charset=us-ascii",
+	    "text/html; charset=utf-8", "text/enriched", "text/plain; charset=utf-8;",
+	    "text/plain; charset=\"utf 8\"", "text/plain;\tcharset=utf-8", "text/plain; name=a.txt",
+	    "text/plain; charset=windows-1252", "text/plain; charset=koi8-r",
+	    "multipart/mixed; boundary=x", "application/octet-stream",
+	};
+	static const char *const ctes[] = {"7bit", "8bit", "quoted-printable", "base64", "BASE64",
+					   "binary", "7bit ", "x-uuencode", "7bits"};
+	const char *nl = pick(3) ? "\r\n" : "\n";
+	/* half of them clean: every choice among the first, usual forms */
+	bool clean = pick(2);
+#define PICK(a, usual) (clean ? (a)[pick(usual)] : ONE_OF(a))
+	strbuf b = {0};
+	size_t nf = 0;
+	const char *order[12];
+	/* the fields, shuffled a little */
+	static const char *const kinds[] = {"From", "To", "Cc", "Subject", "Message-ID", "Date",
+					    "In-Reply-To", "References", "Content-Type",
+					    "Content-Transfer-Encoding", "MIME-Version", "X"};
+	for (size_t k = 0; k < ELEMENTSOF(kinds); k++)
+		if (k == 0 || pick(4))
+			order[nf++] = kinds[k];
+	for (size_t k = 0; k + 1 < nf; k++)
+		if (pick(4) == 0) {
+			const char *t = order[k];
+			order[k] = order[k + 1];
+			order[k + 1] = t;
+		}
+	for (size_t k = 0; k < nf; k++) {
+		const char *f = order[k];
+		for (int rep = !clean && pick(25) == 0 ? 2 : 1; rep > 0; rep--) {
+			if (STREQ(f, "From") || STREQ(f, "To") || STREQ(f, "Cc")) {
+				strbuf_printf(&b, "%s:%s", pick(20) ? f : "FROM", pick(15) ? " " : "  ");
+				for (size_t a = 0, na = STREQ(f, "From") ? 1 + (pick(10) == 0) : 1 + pick(3); a < na; a++) {
+					if (a)
+						strbuf_puts(&b, pick(4) ? ", " : ",");
+					const char *addr_l = pick(3) ? locals[0] : PICK(locals, 8);
+					const char *addr_d = pick(3) ? domains[0] : PICK(domains, 4);
+					switch (pick(4)) {
+					case 0:
+						strbuf_printf(&b, "%s@%s", addr_l, addr_d);
+						break;
+					case 1:
+						strbuf_printf(&b, "<%s@%s>", addr_l, addr_d);
+						break;
+					default:
+						for (size_t w = 0, nw = 1 + pick(3); w < nw; w++)
+							strbuf_printf(&b, "%s%s", w ? (pick(5) ? " " : "  ") : "", pick(3) ? words[pick(8)] : PICK(words, 8));
+						strbuf_printf(&b, "%s<%s@%s>", pick(8) ? " " : "", addr_l, addr_d);
+					}
+				}
+				if (pick(10) == 0)
+					strbuf_puts(&b, " ");
+			} else if (STREQ(f, "Subject")) {
+				strbuf_printf(&b, "Subject: %s", ONE_OF(subjects));
+				if (pick(6) == 0)
+					strbuf_printf(&b, "%s\tand more", nl);
+			} else if (STREQ(f, "Message-ID")) {
+				strbuf_printf(&b, "Message-ID: %s", pick(4) ? "<m1.x@client.example>" : PICK(ids, 2));
+			} else if (STREQ(f, "In-Reply-To") || STREQ(f, "References")) {
+				strbuf_printf(&b, "%s: <coco-1.6pwm3g5veetjgitv@provider.example>%s", f,
+					      pick(3) ? "" : pick(2) ? " <r2@x>" : "\t<r2@x> ");
+			} else if (STREQ(f, "Date")) {
+				strbuf_printf(&b, "Date: %s%d %s %d %02d:%02d%s %s", PICK(days, 4),
+					      1 + (int)pick(31), PICK(months, 4),
+					      pick(8) || clean ? 2026 : (int)pick(3000),
+					      (int)pick(clean ? 24 : 26), (int)pick(clean ? 60 : 62),
+					      pick(3) ? ":07" : "", PICK(zones, 4));
+			} else if (STREQ(f, "Content-Type")) {
+				strbuf_printf(&b, "Content-Type: %s", pick(3) ? cts[pick(3)] : PICK(cts, 7));
+			} else if (STREQ(f, "Content-Transfer-Encoding")) {
+				strbuf_printf(&b, "Content-Transfer-Encoding: %s", pick(3) ? "7bit" : PICK(ctes, 7));
+			} else if (STREQ(f, "MIME-Version")) {
+				strbuf_printf(&b, "MIME-Version: %s", pick(5) || clean ? "1.0" : "1.0 (Mac)");
+			} else {
+				strbuf_printf(&b, "%s", ONE_OF(extra_fields));
+				if (pick(5) == 0)
+					strbuf_printf(&b, "%s (folded)", nl);
+			}
+			strbuf_puts(&b, nl);
+		}
+	}
+	strbuf_puts(&b, nl);
+	size_t blen;
+	const char *body0 = some_body(&blen);
+	_cleanup_free_ char *body = mangle_body(body0, blen);
+	if (strstr(b.s, "base64") || strstr(b.s, "BASE64"))
+		base64(&b, body, strlen(body));
+	else if (strstr(b.s, "quoted-printable"))
+		qp(&b, body, strlen(body));
+	else if (strstr(b.s, "text/html"))
+		strbuf_printf(&b, "<div>%s</div><blockquote>q</blockquote>", body);
+	else
+		strbuf_puts(&b, body);
+	/* and now and then a byte or two changed */
+#undef PICK
+	if (!clean && pick(6) == 0) {
+		size_t tl = b.len, at = pick(tl), cut = pick(2) && at < tl;
+		char *t = strbuf_steal(&b);
+		strbuf_add(&b, t, at);
+		strbuf_puts(&b, ONE_OF(tokens));
+		strbuf_add(&b, t + at + cut, tl - at - cut);
+		free(t);
+	}
+	*ret_len = b.len;
+	return strbuf_steal(&b);
+}
+
 /* A mail of the corpus (not a body) changed a little. */
 static char *mutate_mail(size_t *ret_len)
 {
@@ -411,9 +540,8 @@ static char *mutate_mail(size_t *ret_len)
 	default: /* bytes changed, inserted or removed */
 		strbuf_add(&b, s, len);
 		for (size_t k = 1 + pick(4); k > 0 && b.len > 0; k--) {
-			size_t at = pick(b.len);
+			size_t at = pick(b.len), tl = b.len;
 			char *t = strbuf_steal(&b);
-			size_t tl = strlen(t);
 			strbuf_add(&b, t, at);
 			switch (pick(3)) {
 			case 0:
@@ -425,7 +553,7 @@ static char *mutate_mail(size_t *ret_len)
 					strbuf_add(&b, t + at + 1, tl - at - 1);
 				break;
 			default:
-				strbuf_putc(&b, (char)(rnd() & 0xff ? rnd() & 0xff : 'x'));
+				strbuf_putc(&b, (char)(pick(255) + 1));
 				if (at + 1 < tl)
 					strbuf_add(&b, t + at + 1, tl - at - 1);
 			}
@@ -631,6 +759,10 @@ int main(int argc, char **argv)
 		dump(no++, a, len, false, &cfg, &cfg_auth);
 		_cleanup_free_ char *c = mutate_mail(&len);
 		dump(no++, c, len, false, &cfg, &cfg_auth);
+		for (int p = 0; p < 2; p++) {
+			_cleanup_free_ char *pm = gen_plain_mail(&len);
+			dump(no++, pm, len, false, &cfg, &cfg_auth);
+		}
 		size_t bl;
 		const char *b0 = some_body(&bl);
 		_cleanup_free_ char *body = mangle_body(b0, bl);
