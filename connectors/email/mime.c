@@ -14,6 +14,7 @@
 #include "email/auto-reply.h"
 #include "email/mime-bounds.h"
 #include "email/mime-charset.h"
+#include "email/mime-head.h"
 #include "email/mime-raw.h"
 #include "email/mime-reason.h"
 
@@ -382,6 +383,45 @@ static int read_headers(mail_message *m, struct mailimf_fields *fields)
 	return 0;
 }
 
+/* read_headers() for a header section mime-head.c read: the same answers. */
+static void read_head(mail_message *m, struct mail_head *h)
+{
+	m->from_address = lowercase(TAKE_PTR(h->from_address));
+	if (h->from_name && h->from_name[0])
+		m->from_name = decode_phrase(h->from_name);
+	m->to = TAKE_PTR(h->to);
+	m->cc = TAKE_PTR(h->cc);
+	m->reply_to = TAKE_PTR(h->reply_to);
+	m->subject = h->subject ? decode_phrase(h->subject) : xstrdup("");
+	m->message_id = TAKE_PTR(h->message_id);
+	m->in_reply_to = TAKE_PTR(h->in_reply_to);
+	m->references = TAKE_PTR(h->references);
+	if (h->has_date) {
+		struct mailimf_date_time d = {
+		    .dt_day = h->date[0],
+		    .dt_month = h->date[1],
+		    .dt_year = h->date[2],
+		    .dt_hour = h->date[3],
+		    .dt_min = h->date[4],
+		    .dt_sec = h->date[5],
+		    .dt_zone = h->date[6],
+		};
+		m->date = date_to_time(&d);
+	} else
+		m->date = (time_t)-1;
+
+	m->automatic = from_is_automatic(m->from_address);
+	bool hint = false;
+	for (size_t i = 0; i < h->n_fields; i++) {
+		if (header_is_automatic(h->fields[i].name, h->fields[i].value))
+			m->automatic = true;
+		if (strcasecmp(h->fields[i].name, "X-Auto-Response-Suppress") == 0)
+			hint = true;
+	}
+	if (hint && mail_subject_is_auto_reply(m->subject))
+		m->automatic = true;
+}
+
 enum text_kind { TEXT_NONE, TEXT_PLAIN, TEXT_HTML };
 
 static enum text_kind part_kind(struct mailmime *mm)
@@ -465,17 +505,10 @@ static size_t drop_nuls(char *out, size_t len)
 	return w;
 }
 
-static int decode_part(struct mailmime *mm, char **ret)
+/* A part's bytes data[0..len), transfer-decoded (enc: MAILMIME_MECHANISM_*), without NUL
+ * bytes, in UTF-8 from charset (NULL: none declared), with LF line ends. */
+static int decode_bytes(const char *data, size_t len, int enc, const char *charset, char **ret)
 {
-	struct mailmime_data *d = mm->mm_data.mm_single;
-	if (!d || d->dt_type != MAILMIME_DATA_TEXT)
-		return -EBADMSG;
-
-	int enc = d->dt_encoded ? d->dt_encoding : MAILMIME_MECHANISM_8BIT;
-	char *charset =
-	    mm->mm_content_type ? mailmime_content_charset_get(mm->mm_content_type) : NULL;
-	const char *data = d->dt_data.dt_text.dt_data;
-	size_t len = d->dt_data.dt_text.dt_length;
 	char *s;
 	if (enc != MAILMIME_MECHANISM_BASE64 && enc != MAILMIME_MECHANISM_QUOTED_PRINTABLE) {
 		/* What mailmime_part_parse() gives for 7bit, 8bit, binary and any other token
@@ -500,6 +533,18 @@ static int decode_part(struct mailmime *mm, char **ret)
 	return 0;
 }
 
+static int decode_part(struct mailmime *mm, char **ret)
+{
+	struct mailmime_data *d = mm->mm_data.mm_single;
+	if (!d || d->dt_type != MAILMIME_DATA_TEXT)
+		return -EBADMSG;
+	return decode_bytes(d->dt_data.dt_text.dt_data, d->dt_data.dt_text.dt_length,
+			    d->dt_encoded ? d->dt_encoding : MAILMIME_MECHANISM_8BIT,
+			    mm->mm_content_type ? mailmime_content_charset_get(mm->mm_content_type)
+						: NULL,
+			    ret);
+}
+
 /* An '=' this near the end of the input makes libetpan read past it; so many NUL bytes are
  * put after such input (see mail_parse()). */
 #define QP_TAIL 4
@@ -514,6 +559,25 @@ static bool header_complete(const char *msg, size_t len)
 			return !memchr(msg, '\0', i); /* and no NUL before it */
 	}
 	return false;
+}
+
+/* What every parsed message gets after its headers and text (r: how decoding the text went;
+ * body: libetpan's tree of the body, NULL when mime-head.c read a single text part). */
+static mail_message *finish_message(mail_message *m, int r, const char *msg, size_t len,
+				    struct mailmime *body)
+{
+	if (r < 0 || !m->body) {
+		free(m->body);
+		m->body = xstrdup("");
+	}
+	/* Without any header: the subject, and a text that is only an absence notice. */
+	if (!m->automatic && mail_text_is_out_of_office(m->subject, m->body))
+		m->automatic = true;
+	m->raw = mail_raw_new(msg, len, body);
+	/* a delivery report, read receipt or abuse report (RFC 6522) */
+	if (mail_raw_is_report(m->raw))
+		m->automatic = true;
+	return m;
 }
 
 int mail_parse(const char *msg, size_t len, mail_message **ret)
@@ -557,6 +621,26 @@ int mail_parse(const char *msg, size_t len, mail_message **ret)
 		msg = padded;
 	}
 
+	/* A plain mail whose header mime-head.c reads: no libetpan tree. */
+	struct mail_head head;
+	if (mail_head_read(msg, len, &head) >= 0) {
+		mail_message *m = xcalloc(1, sizeof(*m));
+		read_head(m, &head);
+		r = 0;
+		if (head.text_html) {
+			_cleanup_free_ char *text = NULL;
+			r = decode_bytes(msg + head.body, len - head.body, head.encoding, head.charset,
+					 &text);
+			if (r >= 0)
+				m->body = mail_html_reply_split(text, strlen(text), &m->body_cut);
+		} else if (!head.text_other)
+			r = decode_bytes(msg + head.body, len - head.body, head.encoding,
+					 head.charset, &m->body);
+		mail_head_done(&head);
+		*ret = finish_message(m, r, msg, len, NULL);
+		return 0;
+	}
+
 	_cleanup_(mailmime_freep) struct mailmime *mime = NULL;
 	size_t idx = 0;
 	if (mailmime_parse(msg, len, &idx, &mime) != MAILIMF_NO_ERROR || !mime ||
@@ -580,18 +664,7 @@ int mail_parse(const char *msg, size_t len, mail_message **ret)
 		if (r >= 0)
 			m->body = mail_html_reply_split(h, strlen(h), &m->body_cut);
 	}
-	if (r < 0 || !m->body) {
-		free(m->body);
-		m->body = xstrdup("");
-	}
-	/* Without any header: the subject, and a text that is only an absence notice. */
-	if (!m->automatic && mail_text_is_out_of_office(m->subject, m->body))
-		m->automatic = true;
-	m->raw = mail_raw_new(msg, len, mime->mm_data.mm_message.mm_msg_mime);
-	/* a delivery report, read receipt or abuse report (RFC 6522) */
-	if (mail_raw_is_report(m->raw))
-		m->automatic = true;
-	*ret = m;
+	*ret = finish_message(m, r, msg, len, mime->mm_data.mm_message.mm_msg_mime);
 	return 0;
 }
 
