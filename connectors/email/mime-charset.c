@@ -106,7 +106,7 @@ static bool name_is(const char *name, const char *a, const char *b)
  * forms, surrogates, past U+10FFFF), ASCII to UTF-8 of bytes below 0x80. libetpan converts
  * every encoded word, and every Content-Type value, so: most conversions it asks for. */
 static bool conversion_is_copy(const char *tocode, const char *fromcode, const char *s,
-                               size_t length)
+			       size_t length)
 {
 	if (!name_is(tocode, "utf-8", "utf8"))
 		return false;

@@ -96,8 +96,7 @@ static int read_mailboxes(const char *v, size_t n, char ***addrs, char **ret_nam
 			if (!e || e >= n || v[e] != '>')
 				return -EAGAIN;
 			i = e + 1;
-		} else if ((e = addr_end(v, i, n)) &&
-			   (e == n || is_wsp(v[e]) || v[e] == ',')) {
+		} else if ((e = addr_end(v, i, n)) && (e == n || is_wsp(v[e]) || v[e] == ',')) {
 			a = i;
 			i = e;
 		} else {
@@ -534,7 +533,8 @@ int mail_head_read(const char *msg, size_t len, struct mail_head *ret)
 			size_t e = (size_t)(nl - msg);
 			/* a CR other than before LF, a NUL: libetpan */
 			size_t line_end = e > i && msg[e - 1] == '\r' ? e - 1 : e;
-			if (memchr(msg + i, '\r', line_end - i) || memchr(msg + i, '\0', line_end - i)) {
+			if (memchr(msg + i, '\r', line_end - i) ||
+			    memchr(msg + i, '\0', line_end - i)) {
 				r = -EAGAIN;
 				break;
 			}

@@ -19,23 +19,23 @@ struct mail_head_field {
 };
 
 struct mail_head {
-	char *from_address;	/* the first From mailbox's addr-spec, as libetpan gives it */
-	char *from_name;	/* its display name (the words joined by one space), or NULL */
-	char **to, **cc;	/* addr-specs, NULL-terminated, never NULL */
-	char *reply_to;		/* the first Reply-To addr-spec, or NULL */
-	char *subject;		/* the raw unstructured value, or NULL */
-	char *message_id;	/* without <>, or NULL */
-	char *in_reply_to;	/* the first id, or NULL */
-	char **references;	/* NULL-terminated, never NULL */
+	char *from_address; /* the first From mailbox's addr-spec, as libetpan gives it */
+	char *from_name;    /* its display name (the words joined by one space), or NULL */
+	char **to, **cc;    /* addr-specs, NULL-terminated, never NULL */
+	char *reply_to;	    /* the first Reply-To addr-spec, or NULL */
+	char *subject;	    /* the raw unstructured value, or NULL */
+	char *message_id;   /* without <>, or NULL */
+	char *in_reply_to;  /* the first id, or NULL */
+	char **references;  /* NULL-terminated, never NULL */
 	bool has_date;
-	int date[7];		/* day, month, year, hour, minute, second, zone (±hhmm) */
-	bool text_html;		/* Content-Type text/html; else text/plain (or none) */
-	bool text_other;	/* Content-Type text/<other>: no text part */
-	char *charset;		/* the charset parameter, or NULL */
-	int encoding;		/* MAILMIME_MECHANISM_* */
+	int date[7];	 /* day, month, year, hour, minute, second, zone (±hhmm) */
+	bool text_html;	 /* Content-Type text/html; else text/plain (or none) */
+	bool text_other; /* Content-Type text/<other>: no text part */
+	char *charset;	 /* the charset parameter, or NULL */
+	int encoding;	 /* MAILMIME_MECHANISM_* */
 	struct mail_head_field *fields;
 	size_t n_fields;
-	size_t body;		/* offset of the body in the message */
+	size_t body; /* offset of the body in the message */
 };
 
 /* Reads the header section of msg[0..len) (a complete one: mail_parse() checked) into *ret.

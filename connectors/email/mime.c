@@ -156,8 +156,8 @@ static char *decode_words(const char *s)
 	if (mailmime_encoded_phrase_parse(fallback, s, strlen(s), &idx, "utf-8", &out) ==
 		MAILIMF_NO_ERROR &&
 	    out) {
-		char *r =
-		    mail_utf8_valid(out, strlen(out)) ? xstrdup(out) : to_utf8(out, strlen(out), NULL);
+		char *r = mail_utf8_valid(out, strlen(out)) ? xstrdup(out)
+							    : to_utf8(out, strlen(out), NULL);
 		free(out);
 		return r;
 	}
@@ -538,11 +538,10 @@ static int decode_part(struct mailmime *mm, char **ret)
 	struct mailmime_data *d = mm->mm_data.mm_single;
 	if (!d || d->dt_type != MAILMIME_DATA_TEXT)
 		return -EBADMSG;
-	return decode_bytes(d->dt_data.dt_text.dt_data, d->dt_data.dt_text.dt_length,
-			    d->dt_encoded ? d->dt_encoding : MAILMIME_MECHANISM_8BIT,
-			    mm->mm_content_type ? mailmime_content_charset_get(mm->mm_content_type)
-						: NULL,
-			    ret);
+	return decode_bytes(
+	    d->dt_data.dt_text.dt_data, d->dt_data.dt_text.dt_length,
+	    d->dt_encoded ? d->dt_encoding : MAILMIME_MECHANISM_8BIT,
+	    mm->mm_content_type ? mailmime_content_charset_get(mm->mm_content_type) : NULL, ret);
 }
 
 /* An '=' this near the end of the input makes libetpan read past it; so many NUL bytes are
@@ -629,8 +628,8 @@ int mail_parse(const char *msg, size_t len, mail_message **ret)
 		r = 0;
 		if (head.text_html) {
 			_cleanup_free_ char *text = NULL;
-			r = decode_bytes(msg + head.body, len - head.body, head.encoding, head.charset,
-					 &text);
+			r = decode_bytes(msg + head.body, len - head.body, head.encoding,
+					 head.charset, &text);
 			if (r >= 0)
 				m->body = mail_html_reply_split(text, strlen(text), &m->body_cut);
 		} else if (!head.text_other)
