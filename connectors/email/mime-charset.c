@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <iconv.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <string.h>
 #include <strings.h>
 
@@ -52,12 +53,85 @@ static bool cached_locked(iconv_t cd)
 	return false;
 }
 
+bool mail_utf8_valid(const char *s, size_t len)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0;
+	while (i < len) {
+		/* ASCII, eight bytes at a time */
+		uint64_t word;
+		while (len - i >= 8 && (memcpy(&word, u + i, 8), !(word & 0x8080808080808080ull)))
+			i += 8;
+		if (i >= len)
+			break;
+		unsigned char c = u[i];
+		size_t n;
+		uint32_t cp;
+		if (c < 0x80) {
+			i++;
+			continue;
+		} else if (c >= 0xc2 && c <= 0xdf) {
+			n = 1;
+			cp = c & 0x1f;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			n = 2;
+			cp = c & 0x0f;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			n = 3;
+			cp = c & 0x07;
+		} else
+			return false;
+		if (len - i <= n)
+			return false;
+		for (size_t k = 1; k <= n; k++) {
+			if ((u[i + k] & 0xc0) != 0x80)
+				return false;
+			cp = (cp << 6) | (u[i + k] & 0x3f);
+		}
+		if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
+		    (cp >= 0xd800 && cp <= 0xdfff))
+			return false;
+		i += n + 1;
+	}
+	return true;
+}
+
+static bool name_is(const char *name, const char *a, const char *b)
+{
+	return strcasecmp(name, a) == 0 || strcasecmp(name, b) == 0;
+}
+
+/* What iconv makes of s[0..length) from fromcode to tocode when that is a copy: UTF-8 to
+ * UTF-8 of valid UTF-8 (glibc's decoder refuses what mail_utf8_valid() refuses: overlong
+ * forms, surrogates, past U+10FFFF), ASCII to UTF-8 of bytes below 0x80. libetpan converts
+ * every encoded word, and every Content-Type value, so: most conversions it asks for. */
+static bool conversion_is_copy(const char *tocode, const char *fromcode, const char *s,
+			       size_t length)
+{
+	if (!name_is(tocode, "utf-8", "utf8"))
+		return false;
+	if (name_is(fromcode, "utf-8", "utf8"))
+		return mail_utf8_valid(s, length);
+	if (name_is(fromcode, "us-ascii", "ascii")) {
+		for (size_t i = 0; i < length; i++)
+			if ((unsigned char)s[i] >= 0x80)
+				return false;
+		return true;
+	}
+	return false;
+}
+
 /* libetpan's hook: result has *result_len bytes of room (it gives 6 per input byte). */
 static int convert(const char *tocode, const char *fromcode, const char *str, size_t length,
                    char *result, size_t *result_len)
 {
 	if (!tocode || !fromcode)
 		return MAIL_CHARCONV_ERROR_UNKNOWN_CHARSET;
+	if (length <= *result_len && conversion_is_copy(tocode, fromcode, str, length)) {
+		memcpy(result, str, length);
+		*result_len = length;
+		return MAIL_CHARCONV_NO_ERROR;
+	}
 	pthread_mutex_lock(&lock);
 	iconv_t cd = get_locked(tocode, fromcode);
 	if (cd == (iconv_t)-1) {

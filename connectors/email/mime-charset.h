@@ -6,5 +6,10 @@
  * same (an invalid byte becomes '?', as libetpan's own conversion writes it). */
 #pragma once
 
+#include <stdbool.h>
+#include <stddef.h>
+
 /* Installs the hook once per process; cheap to call again. mail_parse() calls it. */
 void mail_charset_init(void);
+/* s[0..len) is valid UTF-8: no overlong form, no surrogate, nothing past U+10FFFF. */
+bool mail_utf8_valid(const char *s, size_t len);

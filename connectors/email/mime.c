@@ -14,6 +14,7 @@
 #include "email/auto-reply.h"
 #include "email/mime-bounds.h"
 #include "email/mime-charset.h"
+#include "email/mime-head.h"
 #include "email/mime-raw.h"
 #include "email/mime-reason.h"
 
@@ -64,49 +65,6 @@ static void mailmime_freep(struct mailmime **p)
 		mailmime_free(*p);
 }
 
-static bool utf8_valid(const char *s, size_t len)
-{
-	const unsigned char *u = (const unsigned char *)s;
-	size_t i = 0;
-	while (i < len) {
-		/* ASCII, eight bytes at a time */
-		uint64_t word;
-		while (len - i >= 8 && (memcpy(&word, u + i, 8), !(word & 0x8080808080808080ull)))
-			i += 8;
-		if (i >= len)
-			break;
-		unsigned char c = u[i];
-		size_t n;
-		uint32_t cp;
-		if (c < 0x80) {
-			i++;
-			continue;
-		} else if (c >= 0xc2 && c <= 0xdf) {
-			n = 1;
-			cp = c & 0x1f;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			n = 2;
-			cp = c & 0x0f;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			n = 3;
-			cp = c & 0x07;
-		} else
-			return false;
-		if (len - i <= n)
-			return false;
-		for (size_t k = 1; k <= n; k++) {
-			if ((u[i + k] & 0xc0) != 0x80)
-				return false;
-			cp = (cp << 6) | (u[i + k] & 0x3f);
-		}
-		if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
-		    (cp >= 0xd800 && cp <= 0xdfff))
-			return false;
-		i += n + 1;
-	}
-	return true;
-}
-
 /* Bytes in charset → malloc'd UTF-8. Declared charset first, then UTF-8, then
  * windows-1252 (which maps every byte), as mail clients in the wild require. */
 static char *to_utf8(const char *s, size_t len, const char *charset)
@@ -119,7 +77,7 @@ static char *to_utf8(const char *s, size_t len, const char *charset)
 			continue;
 		if (strcasecmp(cs, "utf-8") == 0 || strcasecmp(cs, "utf8") == 0 ||
 		    strcasecmp(cs, "us-ascii") == 0 || strcasecmp(cs, "ascii") == 0) {
-			if (utf8_valid(s, len))
+			if (mail_utf8_valid(s, len))
 				return xstrndup(s, len);
 			continue;
 		}
@@ -127,7 +85,7 @@ static char *to_utf8(const char *s, size_t len, const char *charset)
 		size_t out_len = 0;
 		if (charconv_buffer("utf-8", cs, s, len, &out, &out_len) != MAIL_CHARCONV_NO_ERROR)
 			continue;
-		char *r = utf8_valid(out, out_len) ? xstrndup(out, out_len) : NULL;
+		char *r = mail_utf8_valid(out, out_len) ? xstrndup(out, out_len) : NULL;
 		charconv_buffer_free(out);
 		if (r)
 			return r;
@@ -190,7 +148,7 @@ static char *decode_words(const char *s)
 {
 	size_t idx = 0, len = strlen(s);
 	char *out = NULL;
-	bool valid = utf8_valid(s, len);
+	bool valid = mail_utf8_valid(s, len);
 	if (valid && !strstr(s, "=?") && !strpbrk(s, "\r\n"))
 		return plain_words(s, len);
 	const char *fallback = valid ? "utf-8" : "windows-1252";
@@ -198,8 +156,8 @@ static char *decode_words(const char *s)
 	if (mailmime_encoded_phrase_parse(fallback, s, strlen(s), &idx, "utf-8", &out) ==
 		MAILIMF_NO_ERROR &&
 	    out) {
-		char *r =
-		    utf8_valid(out, strlen(out)) ? xstrdup(out) : to_utf8(out, strlen(out), NULL);
+		char *r = mail_utf8_valid(out, strlen(out)) ? xstrdup(out)
+							    : to_utf8(out, strlen(out), NULL);
 		free(out);
 		return r;
 	}
@@ -425,6 +383,45 @@ static int read_headers(mail_message *m, struct mailimf_fields *fields)
 	return 0;
 }
 
+/* read_headers() for a header section mime-head.c read: the same answers. */
+static void read_head(mail_message *m, struct mail_head *h)
+{
+	m->from_address = lowercase(TAKE_PTR(h->from_address));
+	if (h->from_name && h->from_name[0])
+		m->from_name = decode_phrase(h->from_name);
+	m->to = TAKE_PTR(h->to);
+	m->cc = TAKE_PTR(h->cc);
+	m->reply_to = TAKE_PTR(h->reply_to);
+	m->subject = h->subject ? decode_phrase(h->subject) : xstrdup("");
+	m->message_id = TAKE_PTR(h->message_id);
+	m->in_reply_to = TAKE_PTR(h->in_reply_to);
+	m->references = TAKE_PTR(h->references);
+	if (h->has_date) {
+		struct mailimf_date_time d = {
+		    .dt_day = h->date[0],
+		    .dt_month = h->date[1],
+		    .dt_year = h->date[2],
+		    .dt_hour = h->date[3],
+		    .dt_min = h->date[4],
+		    .dt_sec = h->date[5],
+		    .dt_zone = h->date[6],
+		};
+		m->date = date_to_time(&d);
+	} else
+		m->date = (time_t)-1;
+
+	m->automatic = from_is_automatic(m->from_address);
+	bool hint = false;
+	for (size_t i = 0; i < h->n_fields; i++) {
+		if (header_is_automatic(h->fields[i].name, h->fields[i].value))
+			m->automatic = true;
+		if (strcasecmp(h->fields[i].name, "X-Auto-Response-Suppress") == 0)
+			hint = true;
+	}
+	if (hint && mail_subject_is_auto_reply(m->subject))
+		m->automatic = true;
+}
+
 enum text_kind { TEXT_NONE, TEXT_PLAIN, TEXT_HTML };
 
 static enum text_kind part_kind(struct mailmime *mm)
@@ -496,31 +493,55 @@ static char *crlf_to_lf(char *s)
 	return s;
 }
 
+/* out[0..len) without its NUL bytes (they would truncate every string downstream), in
+ * place; the new length. */
+static size_t drop_nuls(char *out, size_t len)
+{
+	const char *nul = len ? memchr(out, '\0', len) : NULL;
+	size_t w = nul ? (size_t)(nul - out) : len;
+	for (size_t r = w; r < len; r++)
+		if (out[r] != '\0')
+			out[w++] = out[r];
+	return w;
+}
+
+/* A part's bytes data[0..len), transfer-decoded (enc: MAILMIME_MECHANISM_*), without NUL
+ * bytes, in UTF-8 from charset (NULL: none declared), with LF line ends. */
+static int decode_bytes(const char *data, size_t len, int enc, const char *charset, char **ret)
+{
+	char *s;
+	if (enc != MAILMIME_MECHANISM_BASE64 && enc != MAILMIME_MECHANISM_QUOTED_PRINTABLE) {
+		/* What mailmime_part_parse() gives for 7bit, 8bit, binary and any other token
+		 * (mailmime_binary_body_parse()): the bytes as they are, as a copy in a string it
+		 * registers (libetpan 1.9.4; a later one drops a final line end: the differential
+		 * check, bench/parse-diff.c, says which). Taken here without the copy. */
+		if (len > 0 && memchr(data, '\0', len)) {
+			_cleanup_free_ char *copy = xmalloc(len);
+			memcpy(copy, data, len);
+			s = to_utf8(copy, drop_nuls(copy, len), charset);
+		} else
+			s = to_utf8(data, len, charset);
+	} else {
+		size_t idx = 0, out_len = 0;
+		char *out = NULL;
+		if (mailmime_part_parse(data, len, &idx, enc, &out, &out_len) != MAILIMF_NO_ERROR)
+			return -EBADMSG;
+		s = to_utf8(out, drop_nuls(out, out_len), charset);
+		mailmime_decoded_part_free(out);
+	}
+	*ret = crlf_to_lf(s);
+	return 0;
+}
+
 static int decode_part(struct mailmime *mm, char **ret)
 {
 	struct mailmime_data *d = mm->mm_data.mm_single;
 	if (!d || d->dt_type != MAILMIME_DATA_TEXT)
 		return -EBADMSG;
-
-	int enc = d->dt_encoded ? d->dt_encoding : MAILMIME_MECHANISM_8BIT;
-	size_t idx = 0, out_len = 0;
-	char *out = NULL;
-	if (mailmime_part_parse(d->dt_data.dt_text.dt_data, d->dt_data.dt_text.dt_length, &idx, enc,
-				&out, &out_len) != MAILIMF_NO_ERROR)
-		return -EBADMSG;
-
-	/* NUL bytes would truncate every string downstream. */
-	const char *nul = out_len ? memchr(out, '\0', out_len) : NULL;
-	size_t w = nul ? (size_t)(nul - out) : out_len;
-	for (size_t r = w; r < out_len; r++)
-		if (out[r] != '\0')
-			out[w++] = out[r];
-	char *charset =
-	    mm->mm_content_type ? mailmime_content_charset_get(mm->mm_content_type) : NULL;
-	char *s = to_utf8(out, w, charset);
-	mailmime_decoded_part_free(out);
-	*ret = crlf_to_lf(s);
-	return 0;
+	return decode_bytes(
+	    d->dt_data.dt_text.dt_data, d->dt_data.dt_text.dt_length,
+	    d->dt_encoded ? d->dt_encoding : MAILMIME_MECHANISM_8BIT,
+	    mm->mm_content_type ? mailmime_content_charset_get(mm->mm_content_type) : NULL, ret);
 }
 
 /* An '=' this near the end of the input makes libetpan read past it; so many NUL bytes are
@@ -537,6 +558,25 @@ static bool header_complete(const char *msg, size_t len)
 			return !memchr(msg, '\0', i); /* and no NUL before it */
 	}
 	return false;
+}
+
+/* What every parsed message gets after its headers and text (r: how decoding the text went;
+ * body: libetpan's tree of the body, NULL when mime-head.c read a single text part). */
+static mail_message *finish_message(mail_message *m, int r, const char *msg, size_t len,
+				    struct mailmime *body)
+{
+	if (r < 0 || !m->body) {
+		free(m->body);
+		m->body = xstrdup("");
+	}
+	/* Without any header: the subject, and a text that is only an absence notice. */
+	if (!m->automatic && mail_text_is_out_of_office(m->subject, m->body))
+		m->automatic = true;
+	m->raw = mail_raw_new(msg, len, body);
+	/* a delivery report, read receipt or abuse report (RFC 6522) */
+	if (mail_raw_is_report(m->raw))
+		m->automatic = true;
+	return m;
 }
 
 int mail_parse(const char *msg, size_t len, mail_message **ret)
@@ -580,6 +620,26 @@ int mail_parse(const char *msg, size_t len, mail_message **ret)
 		msg = padded;
 	}
 
+	/* A plain mail whose header mime-head.c reads: no libetpan tree. */
+	struct mail_head head;
+	if (mail_head_read(msg, len, &head) >= 0) {
+		mail_message *m = xcalloc(1, sizeof(*m));
+		read_head(m, &head);
+		r = 0;
+		if (head.text_html) {
+			_cleanup_free_ char *text = NULL;
+			r = decode_bytes(msg + head.body, len - head.body, head.encoding,
+					 head.charset, &text);
+			if (r >= 0)
+				m->body = mail_html_reply_split(text, strlen(text), &m->body_cut);
+		} else if (!head.text_other)
+			r = decode_bytes(msg + head.body, len - head.body, head.encoding,
+					 head.charset, &m->body);
+		mail_head_done(&head);
+		*ret = finish_message(m, r, msg, len, NULL);
+		return 0;
+	}
+
 	_cleanup_(mailmime_freep) struct mailmime *mime = NULL;
 	size_t idx = 0;
 	if (mailmime_parse(msg, len, &idx, &mime) != MAILIMF_NO_ERROR || !mime ||
@@ -603,18 +663,7 @@ int mail_parse(const char *msg, size_t len, mail_message **ret)
 		if (r >= 0)
 			m->body = mail_html_reply_split(h, strlen(h), &m->body_cut);
 	}
-	if (r < 0 || !m->body) {
-		free(m->body);
-		m->body = xstrdup("");
-	}
-	/* Without any header: the subject, and a text that is only an absence notice. */
-	if (!m->automatic && mail_text_is_out_of_office(m->subject, m->body))
-		m->automatic = true;
-	m->raw = mail_raw_new(msg, len, mime->mm_data.mm_message.mm_msg_mime);
-	/* a delivery report, read receipt or abuse report (RFC 6522) */
-	if (mail_raw_is_report(m->raw))
-		m->automatic = true;
-	*ret = m;
+	*ret = finish_message(m, r, msg, len, mime->mm_data.mm_message.mm_msg_mime);
 	return 0;
 }
 
