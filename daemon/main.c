@@ -247,6 +247,7 @@ static int on_post(sd_event_source *s, void *userdata)
 	}
 	(void)spool_sync(d->spool); /* the sends that ended this turn; logs its errors */
 	rearm(d);
+	log_flush(); /* the turn's log lines, one write */
 	return 0;
 }
 
@@ -534,11 +535,14 @@ int main(int argc, char **argv)
 	sd_notify(0, "READY=1");
 	daemon_notify_status(&d);
 
+	log_hold();
 	r = sd_event_loop(d.loop);
+	log_flush();
 	if (r < 0)
 		log_error_errno(r, "event loop failed: %m");
 	daemon_done(&d);
 	log_info("stopped");
+	log_flush();
 	return r == 0 ? 0 : 1; /* r > 0: the exit code given to sd_event_exit() */
 fail:
 	daemon_done(&d);

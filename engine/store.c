@@ -142,8 +142,10 @@ static bool ends_with(const char *s, const char *suffix)
 static void durable_step(store *s)
 {
 #ifdef COCO_TEST_HOOKS
-	if (s->crash_after > 0 && ++s->durable_steps >= s->crash_after)
+	if (s->crash_after > 0 && ++s->durable_steps >= s->crash_after) {
+		log_flush(); /* the crash point stops the test, not its log */
 		_exit(CRASH_EXIT_STATUS);
+	}
 #else
 	(void)s;
 #endif

@@ -9,12 +9,16 @@
 #include <grp.h>
 #include <limits.h>
 #include <malloc.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 static int max_level = LOG_INFO;
+/* log_hold(): the loop thread's lines below LOG_ERR wait in stderr's buffer for log_flush(). */
+static bool log_held;
+static pthread_t log_holder;
 
 void closep(int *fd)
 {
@@ -26,6 +30,7 @@ void closep(int *fd)
 static void oom(void)
 {
 	fputs("<2>out of memory\n", stderr);
+	fflush(stderr);
 	abort();
 }
 
@@ -113,8 +118,24 @@ int log_internal(int level, int err, const char *fmt, ...)
 			if (*p == '\n')
 				*p = ' ';
 		fprintf(stderr, "<%d>%s\n", level, buf);
+		if (!log_held || level <= LOG_ERR || !pthread_equal(pthread_self(), log_holder))
+			fflush(stderr);
 	}
 	return -err;
+}
+
+void log_hold(void)
+{
+	static char buf[64 * 1024];
+	fflush(stderr);
+	setvbuf(stderr, buf, _IOFBF, sizeof buf);
+	log_holder = pthread_self();
+	log_held = true;
+}
+
+void log_flush(void)
+{
+	fflush(stderr);
 }
 
 static void strbuf_grow(strbuf *b, size_t n)

@@ -60,6 +60,13 @@ char *xasprintf(const char *fmt, ...) _printf_(1, 2);
  * `%m` in the format prints strerror(err). */
 void log_set_max_level(int level);
 int log_get_max_level(void);
+/* cocod's loop: one write() per loop turn for its log lines, not one per line (a line an
+ * answer is a tenth of a slash command's system calls). From log_hold() on, the calling
+ * thread's lines wait in stderr's buffer until log_flush() (the loop's post source, after
+ * every turn) or until it fills; errors and worse, and any other thread's lines, are written
+ * at once, with what waited before them. A crash loses at most the current turn's lines. */
+void log_hold(void);
+void log_flush(void);
 int log_internal(int level, int err, const char *fmt, ...) _printf_(3, 4);
 #define log_debug(...) log_internal(LOG_DEBUG, 0, __VA_ARGS__)
 #define log_info(...) log_internal(LOG_INFO, 0, __VA_ARGS__)
