@@ -137,6 +137,11 @@ struct round_data_cache {
 	cJSON *items; /* campaign, questions, how_to_answer, answer_example, answer_skip */
 	round_chat_cache *chats;
 	size_t n_chats;
+	/* The last close written out (round.closes), copied into each message's data: a new
+	 * close or another time zone writes it again. */
+	int64_t closes_at;
+	const char *closes_tz; /* the configuration's */
+	char *closes;
 };
 
 void core_round_data_cache_free(struct round_data_cache *dc)
@@ -147,6 +152,7 @@ void core_round_data_cache_free(struct round_data_cache *dc)
 	for (size_t i = 0; i < dc->n_chats; i++)
 		cJSON_Delete(dc->chats[i].items);
 	free(dc->chats);
+	free(dc->closes);
 	free(dc);
 }
 
@@ -322,6 +328,23 @@ static cJSON *questions_json(const coco_round *r)
 	return qs;
 }
 
+static bool same_tz(const char *a, const char *b)
+{
+	return a == b || (a && b && STREQ(a, b));
+}
+
+/* The close as members in time zone tz read it (NULL: it cannot be written). */
+static const char *round_closes(struct round_data_cache *dc, int64_t close_at, const char *tz)
+{
+	if (!dc->closes || dc->closes_at != close_at || !same_tz(dc->closes_tz, tz)) {
+		free(dc->closes);
+		dc->closes = schedule_format_local(close_at, tz);
+		dc->closes_at = close_at;
+		dc->closes_tz = tz;
+	}
+	return dc->closes;
+}
+
 /* What the configuration alone makes of a round's data: campaign, questions,
  * how_to_answer, answer_example (a vote's from its ballot of n_ideas), answer_skip. */
 static cJSON *round_items(const coco_campaign *camp, const coco_round *r, size_t n_ideas)
@@ -363,7 +386,7 @@ cJSON *core_round_data(core *c, const coco_campaign *camp, const coco_round *r, 
 	if (r->text)
 		cJSON_AddStringToObject(ro, "text", r->text);
 	if (rt->close_at > rt->open_at) {
-		_cleanup_free_ char *closes = schedule_format_local(rt->close_at, member_tz(camp, m));
+		const char *closes = round_closes(round_cache(rt), rt->close_at, member_tz(camp, m));
 		if (closes)
 			cJSON_AddStringToObject(ro, "closes", closes);
 	}
