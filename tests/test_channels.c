@@ -655,6 +655,7 @@ static void test_reminder_and_reply_layout(void **state)
 	"[Round \"pulse\"]\nKind=survey\nTitle=" title "\nOpen=2026-06-01 09:00\n"              \
 	"Repeat=FREQ=WEEKLY;BYDAY=MO;COUNT=3\nDuration=2d\n" questions
 #define MOOD(text) "[Question \"pulse/mood\"]\nKind=scale\nText=" text "\n"
+#define FAY "[Member \"fay\"]\nName=Fay Chat\nSide=provider\nSlack=U0FAY01\nTimeZone=Europe/Paris\n"
 #define TOOL "[Question \"pulse/tool\"]\nKind=choice\nText=Where do you answer best?\n" \
 	     "Options=Mail|Chat\n"
 
@@ -665,7 +666,7 @@ static void test_round_data_follows_reload_and_occurrence(void **state)
 	fake_chat_reset();
 	fake_chat.command = "/coco"; /* the chat's command lines are kept too */
 	sim_start_with(&s, coco_conf, test_channels,
-	               CAMPAIGN_HEAD("Mixed") WEEKLY("Pulse", MOOD("How is it going?") TOOL));
+	               CAMPAIGN_HEAD("Mixed") FAY WEEKLY("Pulse", MOOD("How is it going?") TOOL));
 	run_until(&s, OPENED, NULL, NULL);
 	const char *prompt = fake_chat_find("prompt", "pulse", "cat")->remote_id;
 	fake_event *e1 = fake_chat_reply("U0CAT01", prompt, "1: 5\nwhatever");
@@ -680,9 +681,18 @@ static void test_round_data_follows_reload_and_occurrence(void **state)
 	settle(&s);
 	assert_string_equal(strstr(e2->reply, "Here is"), strstr(e1->reply, "Here is"));
 	expect_in(e2->reply, "Thanks, Dan!");
+	/* A member in another time zone reads the close in hers, the next one in UTC again. */
+	fake_event *ef = fake_chat_reply("U0FAY01", fake_chat_find("prompt", "pulse", "fay")->remote_id,
+	                                 "1: 5");
+	settle(&s);
+	expect_in(ef->reply, "until **Wed 3 Jun 2026, 11:00 CEST**");
+	fake_event *ee = fake_chat_reply("U0EVE01", fake_chat_find("prompt", "pulse", "eve")->remote_id,
+	                                 "1: 5");
+	settle(&s);
+	expect_in(ee->reply, "until **Wed 3 Jun 2026, 09:00 UTC**");
 
 	/* A reload: another title, one question less, taken at once. */
-	sim_reload(&s, CAMPAIGN_HEAD("Mixed") WEEKLY("Pulse again", MOOD("How goes it?")));
+	sim_reload(&s, CAMPAIGN_HEAD("Mixed") FAY WEEKLY("Pulse again", MOOD("How goes it?")));
 	fake_event *e3 = fake_chat_reply("U0CAT01", prompt, "1: 4\nwhatever");
 	settle(&s);
 	expect_in(e3->reply, "recorded for **Pulse again**");
