@@ -116,9 +116,99 @@ static char *chat_round_ref(core *c, const coco_campaign *camp, const coco_round
 	return xstrdup(r->id);
 }
 
-static bool data_has(const cJSON *data, const char *key)
+/* ---- the part of a round's template data that only the configuration makes ----
+ *
+ * A round's data (core_round_data(), core_chat_data()) was built whole for every message:
+ * under a burst of chat answers, for every confirmation (bench/slack-ingress,
+ * docs/performance.md). Its parts that come from the configuration alone — the campaign,
+ * the questions, how to answer, the examples, and per chat channel its command lines — are
+ * built once per round_rt and put into each message's data by reference
+ * (cJSON_IsReference: deleting the data leaves them). The round_rt goes with its
+ * configuration (core_set_config() replaces them all on a reload), and nothing of the
+ * round's state is kept: its close and the member are written into each message's data. A
+ * vote round's examples and commands come from its ballot, which changes (forget
+ * withdraws ideas): it keeps nothing and builds them every time. */
+typedef struct round_chat_cache {
+	const channel_ops *ch;
+	cJSON *items; /* chat_command, chat_answer, chat_skip, how_to_answer */
+} round_chat_cache;
+
+struct round_data_cache {
+	cJSON *items; /* campaign, questions, how_to_answer, answer_example, answer_skip */
+	round_chat_cache *chats;
+	size_t n_chats;
+	/* The last close written out (round.closes), copied into each message's data: a new
+	 * close or another time zone writes it again. */
+	int64_t closes_at;
+	const char *closes_tz; /* the configuration's */
+	char *closes;
+};
+
+void core_round_data_cache_free(struct round_data_cache *dc)
 {
-	return cJSON_IsString(cJSON_GetObjectItemCaseSensitive(data, key));
+	if (!dc)
+		return;
+	cJSON_Delete(dc->items);
+	for (size_t i = 0; i < dc->n_chats; i++)
+		cJSON_Delete(dc->chats[i].items);
+	free(dc->chats);
+	free(dc->closes);
+	free(dc);
+}
+
+static bool round_data_cacheable(const coco_round *r)
+{
+	return r->kind != ROUND_VOTE;
+}
+
+static struct round_data_cache *round_cache(round_rt *rt)
+{
+	if (!rt->data_cache)
+		rt->data_cache = xcalloc(1, sizeof *rt->data_cache);
+	return rt->data_cache;
+}
+
+/* Puts src's item `key` (a string literal: data keeps the pointer) into data: by reference
+ * when src is kept (a cache), else moved out of src. */
+static void put_item(cJSON *data, const char *key, cJSON *src, bool kept)
+{
+	cJSON *v = cJSON_GetObjectItemCaseSensitive(src, key);
+	if (!v)
+		return;
+	if (!kept)
+		v = cJSON_DetachItemViaPointer(src, v);
+	else if (cJSON_IsString(v))
+		v = cJSON_CreateStringReference(v->valuestring);
+	else if (cJSON_IsArray(v))
+		v = cJSON_CreateArrayReference(v->child);
+	else if (cJSON_IsObject(v))
+		v = cJSON_CreateObjectReference(v->child);
+	else
+		v = cJSON_Duplicate(v, true);
+	cJSON_AddItemToObjectCS(data, key, v);
+}
+
+/* The chat's lines of round r on a channel whose command is cmd: chat_command,
+ * chat_answer, chat_skip (when a question may be skipped), how_to_answer. */
+static cJSON *chat_items(core *c, const char *cmd, const coco_campaign *camp,
+                         const coco_round *r, round_rt *rt)
+{
+	cJSON *o = cJSON_CreateObject();
+	_cleanup_free_ char *ref = chat_round_ref(c, camp, r);
+	_cleanup_free_ char *line = core_answer_command(c, camp, r, rt, ref,
+	                                                r->kind == ROUND_PROMPT);
+	_cleanup_free_ char *answer = xasprintf("%s %s", cmd, line);
+	cJSON_AddStringToObject(o, "chat_command", cmd);
+	cJSON_AddStringToObject(o, "chat_answer", answer);
+	_cleanup_free_ char *skip = answer_skip_example(r);
+	_cleanup_free_ char *s = skip ? xasprintf("%s answer %s %s", cmd, ref, skip) : NULL;
+	if (s)
+		cJSON_AddStringToObject(o, "chat_skip", s);
+	/* The one-text help of a reply with errors, in the chat's form. */
+	_cleanup_free_ char *how = xasprintf("Answer like this: %s%s%s", answer,
+	                                     s ? "\nTo skip a question: " : "", s ? s : "");
+	cJSON_AddStringToObject(o, "how_to_answer", how);
+	return o;
 }
 
 void core_chat_data(core *c, const channel_ops *ch, const coco_campaign *camp,
@@ -131,29 +221,29 @@ void core_chat_data(core *c, const channel_ops *ch, const coco_campaign *camp,
 	cJSON_AddBoolToObject(data, "chat", true);
 	if (r->kind == ROUND_ANNOUNCE)
 		return;
-	_cleanup_free_ char *ref = chat_round_ref(c, camp, r);
-	_cleanup_free_ char *line = core_answer_command(c, camp, r, rt, ref,
-	                                                r->kind == ROUND_PROMPT);
-	_cleanup_free_ char *answer = xasprintf("%s %s", cmd, line);
-	cJSON_AddStringToObject(data, "chat_command", cmd);
-	cJSON_AddStringToObject(data, "chat_answer", answer);
-	_cleanup_free_ char *skip = answer_skip_example(r);
-	if (skip) {
-		_cleanup_free_ char *s = xasprintf("%s answer %s %s", cmd, ref, skip);
-		cJSON_AddStringToObject(data, "chat_skip", s);
-	}
+	bool kept = round_data_cacheable(r);
+	cJSON *items = NULL;
+	if (kept) {
+		struct round_data_cache *dc = round_cache(rt);
+		for (size_t i = 0; i < dc->n_chats && !items; i++)
+			if (dc->chats[i].ch == ch)
+				items = dc->chats[i].items;
+		if (!items) {
+			items = chat_items(c, cmd, camp, r, rt);
+			dc->chats = xrealloc(dc->chats, (dc->n_chats + 1) * sizeof *dc->chats);
+			dc->chats[dc->n_chats++] = (round_chat_cache){.ch = ch, .items = items};
+		}
+	} else
+		items = chat_items(c, cmd, camp, r, rt);
+	put_item(data, "chat_command", items, kept);
+	put_item(data, "chat_answer", items, kept);
+	put_item(data, "chat_skip", items, kept);
 	cJSON_AddBoolToObject(data, "chat_buttons",
 	                      (ch->caps & CHANNEL_BUTTONS) && round_has_buttons(r));
-	/* The one-text help of a reply with errors, in the chat's form. */
-	_cleanup_free_ char *how = xasprintf("Answer like this: %s%s%s", answer,
-	                                     data_has(data, "chat_skip") ? "\nTo skip a question: "
-	                                                                 : "",
-	                                     data_has(data, "chat_skip")
-	                                             ? cJSON_GetObjectItemCaseSensitive(
-	                                                       data, "chat_skip")->valuestring
-	                                             : "");
 	cJSON_DeleteItemFromObjectCaseSensitive(data, "how_to_answer");
-	cJSON_AddStringToObject(data, "how_to_answer", how);
+	put_item(data, "how_to_answer", items, kept);
+	if (!kept)
+		cJSON_Delete(items);
 }
 
 bool core_channel_is_chat(core *c, const channel_ops *ch)
@@ -204,30 +294,9 @@ char **core_ballot(core *c, const coco_campaign *camp, const coco_round *r, cons
 	return ballot;
 }
 
-cJSON *core_round_data(core *c, const coco_campaign *camp, const coco_round *r, round_rt *rt,
-                         const coco_member *m)
+static cJSON *questions_json(const coco_round *r)
 {
-	cJSON *d = cJSON_CreateObject();
-	cJSON_AddItemToObject(d, "member", member_json(m));
-	cJSON_AddItemToObject(d, "campaign", campaign_json(camp));
-	cJSON *ro = cJSON_AddObjectToObject(d, "round");
-	cJSON_AddStringToObject(ro, "id", r->id);
-	cJSON_AddStringToObject(ro, "title", core_round_title(r));
-	cJSON_AddStringToObject(ro, "kind", round_kind_to_string(r->kind));
-	if (r->text)
-		cJSON_AddStringToObject(ro, "text", r->text);
-	if (rt->close_at > rt->open_at) {
-		_cleanup_free_ char *closes = schedule_format_local(rt->close_at, member_tz(camp, m));
-		if (closes)
-			cJSON_AddStringToObject(ro, "closes", closes);
-	}
-	cJSON_AddBoolToObject(ro, "anonymous", r->anonymous);
-	/* Mustache cannot compare strings: one flag per kind. */
-	cJSON_AddBoolToObject(ro, "is_survey", r->kind == ROUND_SURVEY);
-	cJSON_AddBoolToObject(ro, "is_prompt", r->kind == ROUND_PROMPT);
-	cJSON_AddBoolToObject(ro, "is_vote", r->kind == ROUND_VOTE);
-
-	cJSON *qs = cJSON_AddArrayToObject(d, "questions");
+	cJSON *qs = cJSON_CreateArray();
 	for (size_t i = 0; i < r->n_questions; i++) {
 		const coco_question *q = &r->questions[i];
 		cJSON *qo = cJSON_CreateObject();
@@ -256,12 +325,85 @@ cJSON *core_round_data(core *c, const coco_campaign *camp, const coco_round *r, 
 		}
 		cJSON_AddItemToArray(qs, qo);
 	}
+	return qs;
+}
+
+static bool same_tz(const char *a, const char *b)
+{
+	return a == b || (a && b && STREQ(a, b));
+}
+
+/* The close as members in time zone tz read it (NULL: it cannot be written). */
+static const char *round_closes(struct round_data_cache *dc, int64_t close_at, const char *tz)
+{
+	if (!dc->closes || dc->closes_at != close_at || !same_tz(dc->closes_tz, tz)) {
+		free(dc->closes);
+		dc->closes = schedule_format_local(close_at, tz);
+		dc->closes_at = close_at;
+		dc->closes_tz = tz;
+	}
+	return dc->closes;
+}
+
+/* What the configuration alone makes of a round's data: campaign, questions,
+ * how_to_answer, answer_example (a vote's from its ballot of n_ideas), answer_skip. */
+static cJSON *round_items(const coco_campaign *camp, const coco_round *r, size_t n_ideas)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddItemToObject(o, "campaign", campaign_json(camp));
+	cJSON_AddItemToObject(o, "questions", questions_json(r));
+	_cleanup_free_ char *help = answer_help(r);
+	cJSON_AddStringToObject(o, "how_to_answer", help);
+	/* The examples a message shows come from this round: its questions, its ballot. */
+	char **examples = answer_examples(r, n_ideas);
+	cJSON_AddItemToObject(o, "answer_example",
+			      cJSON_CreateStringArray((const char *const *)examples,
+						      (int)strv_length(examples)));
+	strv_free(examples);
+	_cleanup_free_ char *skip = answer_skip_example(r);
+	if (skip)
+		cJSON_AddStringToObject(o, "answer_skip", skip);
+	return o;
+}
+
+cJSON *core_round_data(core *c, const coco_campaign *camp, const coco_round *r, round_rt *rt,
+                         const coco_member *m)
+{
+	bool kept = round_data_cacheable(r);
+	cJSON *items = NULL;
+	if (kept) {
+		struct round_data_cache *dc = round_cache(rt);
+		if (!dc->items)
+			dc->items = round_items(camp, r, 0);
+		items = dc->items;
+	}
+	cJSON *d = cJSON_CreateObject();
+	cJSON_AddItemToObject(d, "member", member_json(m));
+	cJSON *ro = cJSON_CreateObject();
+	cJSON_AddStringToObject(ro, "id", r->id);
+	cJSON_AddStringToObject(ro, "title", core_round_title(r));
+	cJSON_AddStringToObject(ro, "kind", round_kind_to_string(r->kind));
+	if (r->text)
+		cJSON_AddStringToObject(ro, "text", r->text);
+	if (rt->close_at > rt->open_at) {
+		const char *closes = round_closes(round_cache(rt), rt->close_at, member_tz(camp, m));
+		if (closes)
+			cJSON_AddStringToObject(ro, "closes", closes);
+	}
+	cJSON_AddBoolToObject(ro, "anonymous", r->anonymous);
+	/* Mustache cannot compare strings: one flag per kind. */
+	cJSON_AddBoolToObject(ro, "is_survey", r->kind == ROUND_SURVEY);
+	cJSON_AddBoolToObject(ro, "is_prompt", r->kind == ROUND_PROMPT);
+	cJSON_AddBoolToObject(ro, "is_vote", r->kind == ROUND_VOTE);
+
 	size_t n_ideas = 0;
+	cJSON *vote = NULL;
 	if (r->kind == ROUND_VOTE) {
-		cJSON_AddNumberToObject(d, "votes", r->votes);
-		cJSON_AddStringToObject(d, "votes_word", r->votes == 1 ? "vote" : "votes");
-		cJSON_AddBoolToObject(d, "votes_repeat", r->votes > 1);
-		cJSON *ideas = cJSON_AddArrayToObject(d, "ideas");
+		vote = cJSON_CreateObject();
+		cJSON_AddNumberToObject(vote, "votes", r->votes);
+		cJSON_AddStringToObject(vote, "votes_word", r->votes == 1 ? "vote" : "votes");
+		cJSON_AddBoolToObject(vote, "votes_repeat", r->votes > 1);
+		cJSON *ideas = cJSON_AddArrayToObject(vote, "ideas");
 		char **ballot = core_ballot(c, camp, r, rt);
 		n_ideas = strv_length(ballot);
 		for (size_t i = 0; ballot && ballot[i]; i++) {
@@ -273,8 +415,21 @@ cJSON *core_round_data(core *c, const coco_campaign *camp, const coco_round *r, 
 		}
 		strv_free(ballot);
 	}
-	_cleanup_free_ char *help = answer_help(r);
-	cJSON_AddStringToObject(d, "how_to_answer", help);
+	if (!kept)
+		items = round_items(camp, r, n_ideas);
+
+	/* The keys in the order they always had. */
+	put_item(d, "campaign", items, kept);
+	cJSON_AddItemToObject(d, "round", ro);
+	put_item(d, "questions", items, kept);
+	if (vote) {
+		put_item(d, "votes", vote, false);
+		put_item(d, "votes_word", vote, false);
+		put_item(d, "votes_repeat", vote, false);
+		put_item(d, "ideas", vote, false);
+		cJSON_Delete(vote);
+	}
+	put_item(d, "how_to_answer", items, kept);
 	/* With the web view running, the member's own link to the round's form, valid
 	 * until two weeks after the close (or after now, for a round without one). */
 	const char *base = core_web_base(c);
@@ -286,15 +441,10 @@ cJSON *core_round_data(core *c, const coco_campaign *camp, const coco_round *r, 
 		                                       until + 14 * 86400);
 		cJSON_AddStringToObject(d, "form_link", url);
 	}
-	/* The examples a message shows come from this round: its questions, its ballot. */
-	char **examples = answer_examples(r, n_ideas);
-	cJSON_AddItemToObject(d, "answer_example",
-			      cJSON_CreateStringArray((const char *const *)examples,
-						      (int)strv_length(examples)));
-	strv_free(examples);
-	_cleanup_free_ char *skip = answer_skip_example(r);
-	if (skip)
-		cJSON_AddStringToObject(d, "answer_skip", skip);
+	put_item(d, "answer_example", items, kept);
+	put_item(d, "answer_skip", items, kept);
+	if (!kept)
+		cJSON_Delete(items);
 	return d;
 }
 

@@ -36,6 +36,9 @@ typedef struct round_rt {
 	cJSON *reminded_at;      /* {"member": when the last of them was queued} */
 	cJSON *uninvited;        /* {"member": true}: the invitation reached no channel */
 	strmap *answered;        /* who answered the occurrence (a set), NULL = not loaded */
+	/* The round's template data that only the configuration makes, built on first use
+	 * (core-outbound.c); freed with the round_rt, which a reload replaces. */
+	struct round_data_cache *data_cache;
 } round_rt;
 
 typedef struct campaign_rt {
@@ -169,6 +172,8 @@ bool has_answered(core *c, const coco_campaign *camp, const coco_round *r, round
                   const coco_member *m);
 cJSON *core_round_data(core *c, const coco_campaign *camp, const coco_round *r, round_rt *rt,
                   const coco_member *m);
+/* Frees round_rt.data_cache (NULL is fine). */
+void core_round_data_cache_free(struct round_data_cache *dc);
 const char *core_round_title(const coco_round *r);
 /* The channel that would carry a message of `kind` to member m, or NULL (core-outbound.c). */
 const channel_ops *core_member_channel(core *c, const coco_campaign *camp,

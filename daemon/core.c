@@ -1010,6 +1010,7 @@ static void campaigns_free(core *c)
 			cJSON_Delete(rt->reminded_at);
 			cJSON_Delete(rt->uninvited);
 			strmap_free(rt->answered);
+			core_round_data_cache_free(rt->data_cache);
 		}
 		free(ct->rounds);
 		free(ct->id);

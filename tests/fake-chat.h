@@ -59,6 +59,7 @@ struct channel {
 static struct fake_chat {
 	bool hold;    /* sends wait for fake_chat_complete() */
 	bool restart; /* reconfigure() says -EOPNOTSUPP: a reload restarts the channel */
+	const char *command; /* the channel's chat command ("/coco"), or NULL: none */
 	unsigned starts, stops, reconfigures;
 	unsigned seq; /* remote ids and event keys */
 	fake_post posts[FAKE_CHAT_POSTS_MAX];
@@ -137,6 +138,11 @@ static channel *fake_chat_stop(channel *ch)
 	return NULL;
 }
 
+static const char *fake_chat_command(const coco_config *cfg)
+{
+	return fake_chat.command;
+}
+
 static const channel_ops fake_chat_channel = {
 	.name = "fakechat",
 	.caps = CHANNEL_DM | CHANNEL_THREADS | CHANNEL_BUTTONS | CHANNEL_SYNC_REPLY,
@@ -146,6 +152,7 @@ static const channel_ops fake_chat_channel = {
 	.reconfigure = fake_chat_reconfigure,
 	.send = fake_chat_send,
 	.stop = fake_chat_stop,
+	.command = fake_chat_command,
 };
 
 static void fake_event_free(fake_event *e)

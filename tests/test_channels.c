@@ -4,7 +4,8 @@
  * digest — and the channel boundary's promises are checked: the core finds a chat reply's
  * round through the conversation index, confirms in the same exchange on a channel that
  * can, sends nothing twice across a reload that reconfigures a channel in place, rejects
- * once what it can never record and tells the member. Real core, store, spool and
+ * once what it can never record and tells the member, and the round's template data kept
+ * per configuration follows a reload and a new occurrence. Real core, store, spool and
  * channelset on the injectable clock (tests/sim.h). */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -644,6 +645,72 @@ static void test_reminder_and_reply_layout(void **state)
 	fake_chat_reset();
 }
 
+/* ---- 5. the round's data kept per configuration ------------------------------------ */
+
+/* What only the configuration makes of a round's template data (questions, how to answer,
+ * the chat's command lines) is built once and kept with the round's runtime state
+ * (core-outbound.c): a reload builds it again from the new configuration, and a new
+ * occurrence still gets its own close. */
+#define WEEKLY(title, questions)                                                               \
+	"[Round \"pulse\"]\nKind=survey\nTitle=" title "\nOpen=2026-06-01 09:00\n"              \
+	"Repeat=FREQ=WEEKLY;BYDAY=MO;COUNT=3\nDuration=2d\n" questions
+#define MOOD(text) "[Question \"pulse/mood\"]\nKind=scale\nText=" text "\n"
+#define FAY "[Member \"fay\"]\nName=Fay Chat\nSide=provider\nSlack=U0FAY01\nTimeZone=Europe/Paris\n"
+#define TOOL "[Question \"pulse/tool\"]\nKind=choice\nText=Where do you answer best?\n" \
+	     "Options=Mail|Chat\n"
+
+static void test_round_data_follows_reload_and_occurrence(void **state)
+{
+	sim s;
+	clock_set_test(JUN1);
+	fake_chat_reset();
+	fake_chat.command = "/coco"; /* the chat's command lines are kept too */
+	sim_start_with(&s, coco_conf, test_channels,
+	               CAMPAIGN_HEAD("Mixed") FAY WEEKLY("Pulse", MOOD("How is it going?") TOOL));
+	run_until(&s, OPENED, NULL, NULL);
+	const char *prompt = fake_chat_find("prompt", "pulse", "cat")->remote_id;
+	fake_event *e1 = fake_chat_reply("U0CAT01", prompt, "1: 5\nwhatever");
+	settle(&s);
+	expect_in(e1->reply, "Thanks, Cat! Here is what we recorded for **Pulse**");
+	expect_in(e1->reply, "How is it going? → 5");
+	expect_in(e1->reply, "\n    /coco answer pulse 1: 4, 2: b\n");
+	expect_in(e1->reply, "until **Wed 3 Jun 2026, 09:00 UTC**");
+	/* Another member, from what was kept: the same words. */
+	fake_event *e2 = fake_chat_reply("U0DAN01", fake_chat_find("prompt", "pulse", "dan")->remote_id,
+	                                 "1: 5\nwhatever");
+	settle(&s);
+	assert_string_equal(strstr(e2->reply, "Here is"), strstr(e1->reply, "Here is"));
+	expect_in(e2->reply, "Thanks, Dan!");
+	/* A member in another time zone reads the close in hers, the next one in UTC again. */
+	fake_event *ef = fake_chat_reply("U0FAY01", fake_chat_find("prompt", "pulse", "fay")->remote_id,
+	                                 "1: 5");
+	settle(&s);
+	expect_in(ef->reply, "until **Wed 3 Jun 2026, 11:00 CEST**");
+	fake_event *ee = fake_chat_reply("U0EVE01", fake_chat_find("prompt", "pulse", "eve")->remote_id,
+	                                 "1: 5");
+	settle(&s);
+	expect_in(ee->reply, "until **Wed 3 Jun 2026, 09:00 UTC**");
+
+	/* A reload: another title, one question less, taken at once. */
+	sim_reload(&s, CAMPAIGN_HEAD("Mixed") FAY WEEKLY("Pulse again", MOOD("How goes it?")));
+	fake_event *e3 = fake_chat_reply("U0CAT01", prompt, "1: 4\nwhatever");
+	settle(&s);
+	expect_in(e3->reply, "recorded for **Pulse again**");
+	expect_in(e3->reply, "How goes it? → 4");
+	expect_in(e3->reply, "\n    /coco answer pulse 1: 4\n");
+	assert_null(strstr(e3->reply, "2: b"));
+
+	/* The next occurrence: its own close. */
+	run_until(&s, OPENED + 7 * DAY, NULL, NULL);
+	prompt = fake_chat_find("prompt", "pulse", "eve")->remote_id;
+	fake_event *e4 = fake_chat_reply("U0EVE01", prompt, "1: 3");
+	settle(&s);
+	expect_in(e4->reply, "How goes it? → 3");
+	expect_in(e4->reply, "until **Wed 10 Jun 2026, 09:00 UTC**");
+	sim_finish(&s);
+	fake_chat_reset();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -655,6 +722,7 @@ int main(void)
 		cmocka_unit_test(test_message_id_with_quoted_local_part),
 		cmocka_unit_test(test_confirmation_goes_back_the_way_it_came),
 		cmocka_unit_test(test_reminder_and_reply_layout),
+		cmocka_unit_test(test_round_data_follows_reload_and_occurrence),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -213,16 +213,28 @@ int slack_button_parse(const char *v, char **ret_ref, char **ret_question, char 
 
 /* ---- mrkdwn ---- */
 
+/* Text with &, < and > escaped; the runs between them copied whole (a confirmation is
+ * converted for every slash command: bench/slack-ingress). */
 static void put_escaped(strbuf *b, const char *s, size_t n)
 {
+	size_t from = 0;
 	for (size_t i = 0; i < n; i++) {
-		switch (s[i]) {
-		case '&': strbuf_puts(b, "&amp;"); break;
-		case '<': strbuf_puts(b, "&lt;"); break;
-		case '>': strbuf_puts(b, "&gt;"); break;
-		default: strbuf_putc(b, s[i]);
-		}
+		const char *e = s[i] == '&' ? "&amp;" : s[i] == '<' ? "&lt;" : s[i] == '>' ? "&gt;"
+		                                                                         : NULL;
+		if (!e)
+			continue;
+		strbuf_add(b, s + from, i - from);
+		strbuf_puts(b, e);
+		from = i + 1;
 	}
+	strbuf_add(b, s + from, n - from);
+}
+
+/* A character put_inline() may have to do something about; the others are copied. */
+static bool inline_special(char c)
+{
+	return c == '`' || c == '\\' || c == '*' || c == '_' || c == '[' || c == '<' || c == '&' ||
+	       c == '>';
 }
 
 /* One line's inline Markdown. */
@@ -230,6 +242,14 @@ static void put_inline(strbuf *b, const char *s, size_t n)
 {
 	bool em = false;
 	for (size_t i = 0; i < n; i++) {
+		size_t plain = 0;
+		while (i + plain < n && !inline_special(s[i + plain]))
+			plain++;
+		if (plain > 0) {
+			strbuf_add(b, s + i, plain);
+			i += plain - 1;
+			continue;
+		}
 		char c = s[i];
 		if (c == '`') {
 			const char *end = memchr(s + i + 1, '`', n - i - 1);
