@@ -471,7 +471,9 @@ int main(int argc, char **argv)
 	sigaddset(&mask, SIGHUP);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 
-	r = sd_event_default(&d.loop);
+	/* Not sd_event_default(): a default loop checks its thread with a gettid() system call
+	 * at every turn; the loop is handed to whatever needs it. */
+	r = sd_event_new(&d.loop);
 	if (r < 0) {
 		log_error_errno(r, "cannot create the event loop: %m");
 		goto fail;
