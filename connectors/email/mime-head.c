@@ -379,7 +379,7 @@ static enum field_kind field_kind(const char *name, size_t n)
 }
 
 /* Fields header_is_automatic() (mime.c) can say something of start with these. */
-static bool may_matter(char c)
+bool mail_head_may_be_automatic(char c)
 {
 	switch (c) {
 	case 'A':
@@ -477,7 +477,7 @@ static int read_field(struct mail_head *h, enum field_kind k, const char *name, 
 	case F_CONTENT_OTHER:
 		return -EAGAIN;
 	default:
-		if (!may_matter(name[0]))
+		if (!mail_head_may_be_automatic(name[0]))
 			return 0;
 		break;
 	}

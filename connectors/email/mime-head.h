@@ -42,3 +42,6 @@ struct mail_head {
  * Returns 0, or -EAGAIN when anything in it is not a form read here (ret is then empty). */
 int mail_head_read(const char *msg, size_t len, struct mail_head *ret);
 void mail_head_done(struct mail_head *h);
+/* False when no field whose name starts with c says a mail is automatic (Auto-Submitted,
+ * List-*, Precedence, X-Autoreply …): header_is_automatic()'s first test. */
+bool mail_head_may_be_automatic(char c);

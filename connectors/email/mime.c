@@ -275,21 +275,8 @@ static bool header_is_automatic(const char *name, const char *value)
 
 	/* Every name below starts with one of these: the other fields (Received, DKIM-Signature,
 	 * Content-Type …) go by at one compare. */
-	switch (name[0]) {
-	case 'A':
-	case 'a':
-	case 'L':
-	case 'l':
-	case 'P':
-	case 'p':
-	case 'R':
-	case 'r':
-	case 'X':
-	case 'x':
-		break;
-	default:
+	if (!mail_head_may_be_automatic(name[0]))
 		return false;
-	}
 	if (strcasecmp(name, "Auto-Submitted") == 0)
 		return !value_is(value, "no");
 	if (strcasecmp(name, "Precedence") == 0 || strcasecmp(name, "X-Precedence") == 0)
