@@ -344,7 +344,7 @@ static char *round_closed_text(core *c, const channel_ops *ch, const coco_campai
                                const char *occ)
 {
 	strbuf b = {0};
-	const char *name = mb->name ? mb->name : mb->id;
+	_cleanup_free_ char *name = config_member_first_name(mb);
 	if (r->kind == ROUND_ANNOUNCE)
 		strbuf_printf(&b, "Hello %s,\n\n\"%s\" is an announcement, so your message was not "
 		              "recorded as an answer.\n", name, core_round_title(r));
@@ -648,6 +648,7 @@ static void receive_comment(core *c, const coco_campaign *camp, const coco_membe
 	_cleanup_free_ char *line = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	_cleanup_free_ char *path = xasprintf("campaigns/%s/comments.jsonl", camp->id);
+	_cleanup_free_ char *first_name = config_member_first_name(mb);
 	_cleanup_free_ char *quoted = md_text(text);
 	pending *p = xcalloc(1, sizeof *p);
 	*p = (pending){
@@ -660,7 +661,7 @@ static void receive_comment(core *c, const coco_campaign *camp, const coco_membe
 		.subject = reply_subject(m->subject, "your comment"),
 		.markdown = xasprintf("Thanks, %s! Your comment will be in the next digest%s:\n\n"
 		                      "> %s\n\n-- \n_coco · %s · %s with %s_\n",
-		                      mb->name ? mb->name : mb->id,
+		                      first_name,
 		                      !anon ? ", with your name"
 		                      : about ? ", without your name: the round is anonymous, so "
 		                                "what is said about it is too"
@@ -807,6 +808,7 @@ static void reject_unrecordable(core *c, const inbound_msg *m, const coco_campai
                                 size_t line_len, int error, inbound_done_fn done, void *ud)
 {
 	bool too_long = line_len + 512 > STORE_LINE_MAX;
+	_cleanup_free_ char *first_name = config_member_first_name(mb);
 	_cleanup_free_ char *reason =
 		too_long ? xasprintf("too long to record: its record would take %zu KiB, the store "
 		                     "keeps at most %d KiB in one", (line_len + 1023) / 1024,
@@ -816,12 +818,12 @@ static void reject_unrecordable(core *c, const inbound_msg *m, const coco_campai
 		too_long ? xasprintf("Hello %s,\n\nYour message could not be recorded: it is too long "
 		                     "(about %zu KiB, and at most about %d KiB can be kept). Please "
 		                     "send it again, shorter, as a reply to the same message.\n",
-		                     mb->name ? mb->name : mb->id, (line_len + 1023) / 1024,
+		                     first_name, (line_len + 1023) / 1024,
 		                     STORE_LINE_MAX / 1024)
 		         : xasprintf("Hello %s,\n\nYour message could not be recorded because of a "
 		                     "problem on our side (%s). It is kept for the administrator to "
 		                     "look at, but it does not count as an answer.\n",
-		                     mb->name ? mb->name : mb->id, strerror(-error));
+		                     first_name, strerror(-error));
 	bool sync = channel_caps(c, m->channel) & CHANNEL_SYNC_REPLY;
 	if (!sync) {
 		_cleanup_free_ char *id = core_message_id(c, "reply", camp->id, m->key, mb->id);
@@ -863,11 +865,12 @@ static void reject_untagged(core *c, const inbound_msg *m, const coco_campaign *
 		                     open)
 		         : xstrdup("No round is open for you right now; you will get an invitation "
 		                   "when the next one opens.\n\n");
+	_cleanup_free_ char *first_name = config_member_first_name(mb);
 	_cleanup_free_ char *md = xasprintf(
 		"Hello %s,\n\nWe received a message from your address that we could not record: it "
 		"was not a reply to one of our messages, so nothing in it shows that it comes from "
 		"you.\n\n%sIf you did not write to us, you can ignore this message.\n",
-		mb->name ? mb->name : mb->id, what_now);
+		first_name, what_now);
 	_cleanup_free_ char *subj = reply_subject(m->subject, "your message");
 	outbound o = {.camp = camp, .to = mb, .kind = "reply", .round = "none", .id = id,
 	              .subject = subj, .markdown = md, .in_reply_to = m->remote_id,
@@ -982,17 +985,18 @@ void core_receive(core *c, const inbound_msg *m, inbound_done_fn done, void *ud)
 		r = only_open_round(c, camp, mb, &n);
 		if (!r) {
 			_cleanup_free_ char *open = open_rounds_list(c, camp, mb);
+			_cleanup_free_ char *first_name = config_member_first_name(mb);
 			_cleanup_free_ char *md =
 				n == 0 ? xasprintf("Hello %s,\n\nThanks for writing. No round is open for "
 				                   "you right now, so your message was not recorded as an "
 				                   "answer. You will get an invitation when the next one "
-				                   "opens.\n", mb->name ? mb->name : mb->id)
+				                   "opens.\n", first_name)
 				       : xasprintf("Hello %s,\n\nThanks for writing. Several rounds are "
 				                   "open for you, so I could not tell which one your message "
 				                   "answers, and nothing was recorded:\n\n%s\nPlease reply "
 				                   "to the message of the round you are answering (its "
 				                   "invitation or reminder).\n",
-				                   mb->name ? mb->name : mb->id, open);
+				                   first_name, open);
 			log_info("message %s from %s: no round could be told (%u open)", m->key,
 			         mb->id, n);
 			reply(c, camp, mb, "none", false, NULL, m, m->subject, md, done, ud);

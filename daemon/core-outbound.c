@@ -258,12 +258,8 @@ static cJSON *member_json(const coco_member *m)
 	cJSON_AddStringToObject(o, "id", m->id);
 	const char *name = m->name ? m->name : m->id;
 	cJSON_AddStringToObject(o, "name", name);
-	/* "Hi Dana," rather than "Hi Dana Whitfield,": the first word of Name=, unless it is a
-	 * title or an initial ("Dr. Anna Weber", "J. Smith": the whole name). */
-	_cleanup_free_ char *first = xstrndup(name, strcspn(name, " \t"));
-	size_t n = strlen(first);
-	bool whole = n == 0 || first[n - 1] == '.';
-	cJSON_AddStringToObject(o, "first_name", whole ? name : first);
+	_cleanup_free_ char *first = config_member_first_name(m);
+	cJSON_AddStringToObject(o, "first_name", first);
 	cJSON_AddStringToObject(o, "side", side_to_string(m->side));
 	return o;
 }

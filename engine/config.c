@@ -817,6 +817,15 @@ const char *config_member_address(const coco_member *m, const char *kind)
 	return NULL;
 }
 
+char *config_member_first_name(const coco_member *m)
+{
+	const char *name = m->name ? m->name : m->id;
+	size_t n = strcspn(name, " \t");
+	if (n == 0 || name[n - 1] == '.')
+		return xstrdup(name);
+	return xstrndup(name, n);
+}
+
 bool config_member_has_address(const coco_member *m, const char *address)
 {
 	if (!m || !address)

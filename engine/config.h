@@ -268,3 +268,7 @@ const char *config_member_address(const coco_member *m, const char *kind);
 /* Is `address` one of the member's own addresses of any kind (Email= and its aliases
  * compared case-insensitively)? */
 bool config_member_has_address(const coco_member *m, const char *address);
+/* How a message greets the member ("Hi Dana," rather than "Hi Dana Whitfield,"): the first
+ * word of Name=, the whole name when that word is a title or an initial ("Dr. Anna Weber",
+ * "J. Smith"), the id without a Name=. A new string. */
+char *config_member_first_name(const coco_member *m);
