@@ -73,7 +73,6 @@ typedef struct batch_file {
 } batch_file;
 
 typedef struct flight {
-	bool synced_done; /* the syncs are done: store_commit_finish() may run */
 	pending *q;
 	size_t n;
 	batch_file *files;
@@ -1341,16 +1340,14 @@ int store_commit(store *s)
 {
 	if (!s)
 		return -EINVAL;
-	/* A started commit first: callbacks run in append order. */
+	/* A started commit first (its synced callback normally finishes it): callbacks run in
+	 * append order. */
 	store_commit_wait(s);
-	if (s->flight) {
-		int r = flight_finish(s, TAKE_PTR(s->flight));
-		if (s->n_queue == 0)
-			return r;
-	}
+	int r = s->flight ? flight_finish(s, TAKE_PTR(s->flight)) : 0;
 	if (s->n_queue == 0)
-		return 0;
-	return flight_finish(s, flight_write(s, false));
+		return r;
+	int k = flight_finish(s, flight_write(s, false));
+	return r < 0 ? r : k < 0 ? k : r + k;
 }
 
 static void on_synced(const int *results, size_t n, void *userdata)
@@ -1359,7 +1356,6 @@ static void on_synced(const int *results, size_t n, void *userdata)
 	flight *f = s->flight;
 	assert(f && n == f->n_files);
 	flight_synced(s, f, results);
-	f->synced_done = true;
 	if (f->synced)
 		f->synced(f->userdata);
 }
@@ -1386,9 +1382,15 @@ int store_commit_start(store *s, store_synced_fn synced, void *userdata)
 	return 1;
 }
 
+/* A started commit's syncs are done once its syncer is idle again (on_synced() ran). */
+static bool flight_synced_done(const store *s)
+{
+	return s->flight && !syncer_busy(s->syncer);
+}
+
 int store_commit_finish(store *s)
 {
-	if (!s || !s->flight || !s->flight->synced_done)
+	if (!s || !flight_synced_done(s))
 		return -EINVAL;
 	return flight_finish(s, TAKE_PTR(s->flight));
 }
@@ -1400,8 +1402,8 @@ bool store_commit_busy(const store *s)
 
 void store_commit_wait(store *s)
 {
-	if (s && s->flight && !s->flight->synced_done)
-		syncer_wait(s->syncer);
+	if (s)
+		syncer_wait(s->syncer); /* busy exactly while a started commit syncs */
 }
 
 int store_attach_event(store *s, sd_event *event)
