@@ -56,6 +56,7 @@ static void finish_after_batch(core *c, inbound_done_fn done, void *ud)
  * inbound messages answered. */
 static int commit_end(core *c, int r)
 {
+	log_flush(); /* "answer recorded" of records on disk, before the spool's syncs */
 	if (r < 0)
 		log_error_errno(r, "store commit failed: %m");
 	int k = spool_batch_end(c->sp);

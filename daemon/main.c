@@ -237,6 +237,7 @@ static int on_send(sd_event_source *s, void *userdata)
 static int on_post(sd_event_source *s, void *userdata)
 {
 	cocod *d = userdata;
+	log_flush(); /* the turn's lines before its records reach the disk */
 	core_commit_start(d->core); /* logs its errors */
 	/* A loop never idle for a second still sends, a limit's worth at a time. */
 	uint64_t now;

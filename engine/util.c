@@ -16,9 +16,47 @@
 #include <unistd.h>
 
 static int max_level = LOG_INFO;
-/* log_hold(): the loop thread's lines below LOG_ERR wait in stderr's buffer for log_flush(). */
+/* log_hold(): the loop thread's lines below LOG_ERR wait in `held` for log_flush(), whole
+ * lines only (a full buffer is written before a line that does not fit), so a kill never
+ * leaves half a line. Guarded by log_lock, as other threads log too. */
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 static bool log_held;
 static pthread_t log_holder;
+static char held[64 * 1024];
+static size_t held_len;
+
+static void write_stderr(const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t k = write(STDERR_FILENO, p, n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return; /* nowhere to say it */
+		p += k;
+		n -= (size_t)k;
+	}
+}
+
+static void held_write(void)
+{
+	write_stderr(held, held_len);
+	held_len = 0;
+}
+
+static void log_put(const char *line, size_t n, bool urgent)
+{
+	pthread_mutex_lock(&log_lock);
+	bool hold = log_held && !urgent && pthread_equal(pthread_self(), log_holder);
+	if (!hold || held_len + n > sizeof held)
+		held_write(); /* what waited goes first, in order */
+	if (hold && n <= sizeof held) {
+		memcpy(held + held_len, line, n);
+		held_len += n;
+	} else
+		write_stderr(line, n);
+	pthread_mutex_unlock(&log_lock);
+}
 
 void closep(int *fd)
 {
@@ -29,8 +67,8 @@ void closep(int *fd)
 
 static void oom(void)
 {
+	log_flush();
 	fputs("<2>out of memory\n", stderr);
-	fflush(stderr);
 	abort();
 }
 
@@ -117,25 +155,29 @@ int log_internal(int level, int err, const char *fmt, ...)
 		for (char *p = buf; *p; p++)
 			if (*p == '\n')
 				*p = ' ';
-		fprintf(stderr, "<%d>%s\n", level, buf);
-		if (!log_held || level <= LOG_ERR || !pthread_equal(pthread_self(), log_holder))
-			fflush(stderr);
+		char line[2048 + 16];
+		int n = snprintf(line, sizeof line, "<%d>%s\n", level, buf);
+		if (n < 0)
+			return -err;
+		log_put(line, (size_t)n >= sizeof line ? sizeof line - 1 : (size_t)n,
+			level <= LOG_ERR);
 	}
 	return -err;
 }
 
 void log_hold(void)
 {
-	static char buf[64 * 1024];
-	fflush(stderr);
-	setvbuf(stderr, buf, _IOFBF, sizeof buf);
+	pthread_mutex_lock(&log_lock);
 	log_holder = pthread_self();
 	log_held = true;
+	pthread_mutex_unlock(&log_lock);
 }
 
 void log_flush(void)
 {
-	fflush(stderr);
+	pthread_mutex_lock(&log_lock);
+	held_write();
+	pthread_mutex_unlock(&log_lock);
 }
 
 static void strbuf_grow(strbuf *b, size_t n)

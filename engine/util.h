@@ -62,9 +62,11 @@ void log_set_max_level(int level);
 int log_get_max_level(void);
 /* cocod's loop: one write() per loop turn for its log lines, not one per line (a line an
  * answer is a tenth of a slash command's system calls). From log_hold() on, the calling
- * thread's lines wait in stderr's buffer until log_flush() (the loop's post source, after
- * every turn) or until it fills; errors and worse, and any other thread's lines, are written
- * at once, with what waited before them. A crash loses at most the current turn's lines. */
+ * thread's lines wait in a 64 KiB buffer until log_flush() or until it fills (whole lines
+ * only); errors and worse, and any other thread's lines, are written at once, with what
+ * waited before them. cocod flushes before it writes a commit's records and right after
+ * their callbacks, so a crash loses only lines of work not yet on disk (a replay logs it
+ * again) and, as before, those of a commit killed between its sync and its callbacks. */
 void log_hold(void);
 void log_flush(void);
 int log_internal(int level, int err, const char *fmt, ...) _printf_(3, 4);

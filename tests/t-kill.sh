@@ -118,6 +118,13 @@ echo "t-kill: $kills kills, $run runs, $((SECONDS - t0)) s; replies being read a
 if grep -l -E 'AddressSanitizer|runtime error|LeakSanitizer' "$T"/cocod.*.log; then
 	fail "a sanitizer reported an error"
 fi
+# Killed at any moment, cocod leaves whole log lines, each with its priority (trial 5: a
+# buffered log was cut in the middle of a line).
+for f in "$T"/cocod.*.log; do
+	[ ! -s "$f" ] || [ -z "$(tail -c 1 "$f")" ] || fail "$f ends inside a line: $(tail -c 200 "$f")"
+	bad=$(grep -v -n '^<[0-7]>' "$f" | head -3 || true)
+	[ -z "$bad" ] || fail "$f has lines without a priority: $bad"
+done
 [ "$(count_files "$inbox/failed")" -eq 0 ] ||
 	fail "mail quarantined: $(ls "$inbox/failed"); $(cat "$inbox/failed.log")"
 [ "$(count_files "$inbox/new")" -eq 0 ] || fail "mail left in new/: $(ls "$inbox/new")"
