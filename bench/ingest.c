@@ -8,6 +8,11 @@
  *   - start-up: the N replies wait in new/ when cocod starts; from its start to N lines;
  *   - a Python peer over the same files in the same run: each mail parsed with the email
  *     module, one JSON line appended and fsync'd per answer.
+ *   - the floor, in the same run and on the same disk: the maildir work that no reader of
+ *     this inbox can skip, done by the bench itself in a C loop with no parsing and no sync:
+ *     each reply moved from new/ to cur/, each confirmation (of the size cocod wrote) created
+ *     in the outbox's tmp/ and moved into new/. Its CPU time an answer bounds what any
+ *     program doing the same work could reach on one CPU of this machine.
  * Prints answers/s of each, the ratio running/peer and cocod's peak RSS (VmHWM), and whether
  * the targets (>= 10x the peer, <= 16 MiB) are met. Never fails on a figure: it fails only if
  * a run does not finish (BENCH_INGEST_TIMEOUT seconds, default 900) or records wrongly.
@@ -26,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -459,8 +465,76 @@ static figures run_running(unsigned n)
 	return f;
 }
 
+static double self_cpu_s(void)
+{
+	struct rusage r;
+	if (getrusage(RUSAGE_SELF, &r) < 0)
+		return 0;
+	return r.ru_utime.tv_sec + r.ru_stime.tv_sec +
+	       (r.ru_utime.tv_usec + r.ru_stime.tv_usec) / 1e6;
+}
+
+/* The mean size of the confirmations cocod wrote into the outbox (0 if none). */
+static size_t outbox_mean_size(bench *b)
+{
+	size_t total = 0, count = 0;
+	static const char *const boxes[] = {"new", "cur"};
+	for (size_t k = 0; k < ELEMENTSOF(boxes); k++) {
+		_cleanup_free_ char *dir = xasprintf("%s/state/local/outbox/%s", b->root, boxes[k]);
+		DIR *d = opendir(dir);
+		if (!d)
+			continue;
+		struct dirent *e;
+		while ((e = readdir(d))) {
+			struct stat st;
+			if (e->d_name[0] != '.' && fstatat(dirfd(d), e->d_name, &st, 0) == 0) {
+				total += (size_t)st.st_size;
+				count++;
+			}
+		}
+		closedir(d);
+	}
+	return count ? total / count : 0;
+}
+
+/* The floor (see the top): N replies already in floor/in/new/ are moved into cur/, and N
+ * confirmations of `size` bytes are written into floor/out/tmp/ and moved into new/. Returns
+ * the CPU seconds of that loop alone. */
+static double run_floor(bench *b, unsigned n, size_t size)
+{
+	_cleanup_free_ char *root = xasprintf("%s/floor", b->root);
+	_cleanup_free_ char *cmd = xasprintf("mkdir -p '%s/in/new' '%s/in/cur' '%s/out/tmp' "
+	                                     "'%s/out/new'",
+	                                     root, root, root, root);
+	run_cmd(cmd);
+	_cleanup_free_ char *body = xmalloc(size ? size : 1);
+	memset(body, 'x', size);
+	char from[512], to[512];
+	for (unsigned i = 0; i < n; i++) {
+		snprintf(from, sizeof from, "%s/in/new/%u.floor", root, i);
+		write_text(from, "reply\n");
+	}
+	sync();
+	double c0 = self_cpu_s();
+	for (unsigned i = 0; i < n; i++) {
+		snprintf(from, sizeof from, "%s/in/new/%u.floor", root, i);
+		snprintf(to, sizeof to, "%s/in/cur/%u.floor:2,S", root, i);
+		if (rename(from, to) < 0)
+			die("floor: rename failed");
+		snprintf(from, sizeof from, "%s/out/tmp/%u.floor", root, i);
+		int fd = open(from, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (fd < 0 || write(fd, body, size) != (ssize_t)size || close(fd) < 0)
+			die("floor: cannot write a confirmation");
+		snprintf(to, sizeof to, "%s/out/new/%u.floor", root, i);
+		if (rename(from, to) < 0)
+			die("floor: rename failed");
+	}
+	return self_cpu_s() - c0;
+}
+
 /* The replies wait in new/ when cocod starts. Also runs the peer over the same files. */
-static figures run_startup(unsigned n, double *ret_peer_s, double *ret_peer_cpu_s)
+static figures run_startup(unsigned n, double *ret_peer_s, double *ret_peer_cpu_s,
+                           double *ret_floor_cpu_s)
 {
 	bench b;
 	figures f = {0};
@@ -507,6 +581,7 @@ static figures run_startup(unsigned n, double *ret_peer_s, double *ret_peer_cpu_
 		die("the Python peer failed");
 	*ret_peer_s = peer_s;
 	*ret_peer_cpu_s = peer_cpu;
+	*ret_floor_cpu_s = run_floor(&b, n, outbox_mean_size(&b));
 	strv_free(names);
 	bench_cleanup(&b);
 	return f;
@@ -550,9 +625,9 @@ int main(int argc, char **argv)
 
 	for (size_t k = 0; k < n_sizes; k++) {
 		unsigned n = sizes[k];
-		double peer_s = 0, peer_cpu = 0;
+		double peer_s = 0, peer_cpu = 0, floor_cpu = 0;
 		figures run = run_running(n);
-		figures start = run_startup(n, &peer_s, &peer_cpu);
+		figures start = run_startup(n, &peer_s, &peer_cpu, &floor_cpu);
 		double rate = n / run.recorded_s, peer = n / peer_s, ratio = rate / peer;
 		long hwm = run.hwm_kib > start.hwm_kib ? run.hwm_kib : start.hwm_kib;
 		printf("ingest: %u replies, %u members (%s)\n", n, n, cocod_bin);
@@ -571,6 +646,11 @@ int main(int argc, char **argv)
 		       "CPU %.3f s = %.2f ms an answer\n",
 		       n, peer_s, peer, peer_cpu, peer_cpu * 1000 / n);
 		printf("  ratio running/peer: %.1fx (target >= 10x: %s)\n", ratio, met(ratio >= 10));
+		if (floor_cpu > 0)
+			printf("  floor:         maildir work alone (reply new/ -> cur/, confirmation "
+			       "tmp/ -> new/): %.0f us CPU an answer = at most %.0f answers/s on one CPU "
+			       "= %.1fx the peer\n",
+			       floor_cpu * 1e6 / n, n / floor_cpu, n / floor_cpu / peer);
 		printf("  cocod peak RSS (VmHWM): %.1f MiB running, %.1f MiB start-up (target <= 16 "
 		       "MiB: %s)\n",
 		       run.hwm_kib / 1024.0, start.hwm_kib / 1024.0, met(hwm >= 0 && hwm <= 16 * 1024));
