@@ -36,6 +36,6 @@ void channels_register_config(void)
 	size_t n = 0;
 	for (size_t i = 0; channels[i]; i++)
 		defs[n++] = (config_channel_def){channels[i]->name, channels[i]->sections,
-		                                  channels[i]->campaign_keys};
+		                                  channels[i]->campaign_keys, channels[i]->config_check};
 	config_register_channels(defs, n);
 }

@@ -81,6 +81,12 @@ int cmd_status(const ctl_args *a)
 	printf("connectors:");
 	cJSON *it;
 	cJSON_ArrayForEach(it, cJSON_GetObjectItem(o, "connectors")) printf(" %s", it->valuestring);
+	cJSON *down = cJSON_GetObjectItem(o, "connectors_down");
+	if (cJSON_GetArraySize(down) > 0) {
+		printf("\nnot running:");
+		cJSON_ArrayForEach(it, down) printf(" %s", it->valuestring);
+		printf(" (in Connectors= but did not start: see cocod's log, fix, reload)");
+	}
 	printf("\ncampaigns: ");
 	cJSON_ArrayForEach(it, cJSON_GetObjectItem(o, "campaigns")) printf(" %s", it->valuestring);
 	printf("\nreloads:    %d\n", cJSON_GetObjectItem(o, "reloads")->valueint);

@@ -196,7 +196,9 @@ static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void
 		d->reloads++;
 		apply_control_group(d);
 		if (channels_apply(d) < 0)
-			d->last_reload_error = xstrdup("a channel failed to start, see the log");
+			log_error("the new configuration is in use, but a channel in Connectors= did "
+			          "not start (above): nothing is sent or read on it until it is fixed "
+			          "and cocod reloaded; `cococtl status` lists it as not running");
 		config_free(old);
 		/* HTTP ingress: logs, keeps the old on failure */
 		(void)ingress_reload(d->http, d->cfg, channelset_wants_http(d->channels));
@@ -252,6 +254,14 @@ static int on_post(sd_event_source *s, void *userdata)
 	return 0;
 }
 
+static bool running_named(char *const *names, const char *name)
+{
+	for (char *const *n = names; *n; n++)
+		if (STREQ(*n, name))
+			return true;
+	return false;
+}
+
 static int handle_status(cocod *d, cJSON **ret)
 {
 	cJSON *o = cJSON_CreateObject();
@@ -268,6 +278,11 @@ static int handle_status(cocod *d, cJSON **ret)
 	char **names = channelset_names(d->channels);
 	for (char **n = names; *n; n++)
 		cJSON_AddItemToArray(conns, cJSON_CreateString(*n));
+	/* In Connectors= but not running: it failed to start on a reload (the log says why). */
+	cJSON *down = cJSON_AddArrayToObject(o, "connectors_down");
+	for (size_t i = 0; i < d->cfg->n_connectors; i++)
+		if (!running_named(names, d->cfg->connectors[i]))
+			cJSON_AddItemToArray(down, cJSON_CreateString(d->cfg->connectors[i]));
 	strv_free(names);
 	cJSON *camps = cJSON_AddArrayToObject(o, "campaigns");
 	for (size_t i = 0; i < d->cfg->n_campaigns; i++)

@@ -182,6 +182,9 @@ typedef struct channel_ops {
 	const config_section_def *const *sections;
 	/* Keys it adds to a campaign's [Campaign] (config_channel_def.campaign_keys), or NULL. */
 	const config_section_def *campaign_keys;
+	/* Optional (config_channel_def.check): a value its key's kind allows but the channel
+	 * could not start with, as a phrase; NULL if fine. */
+	const char *(*config_check)(const char *section, const char *key, const char *value);
 	/* Optional, with CHANNEL_ROOM: the campaign's room on this channel (a Slack channel id,
 	 * a Matrix room), from the campaign's own key or the channel's default, or NULL for
 	 * none. The core posts the campaign's round prompts (with buttons) and digests there,

@@ -58,6 +58,23 @@ static const config_section_def *channel_section(const char *name)
 	return NULL;
 }
 
+/* What a channel that reads section has against value (config_channel_def.check), as a
+ * phrase, or NULL: the checks a kind cannot make (an SMTP URL's scheme). */
+static const char *channel_value_problem(const char *section, const char *key, const char *value)
+{
+	for (size_t i = 0; i < n_channel_defs; i++) {
+		if (!channel_defs[i].check)
+			continue;
+		for (const config_section_def *const *s = channel_defs[i].sections; s && *s; s++)
+			if (STREQ((*s)->name, section)) {
+				const char *why = channel_defs[i].check(section, key, value);
+				if (why)
+					return why;
+			}
+	}
+	return NULL;
+}
+
 /* Key `key` of section `section` as any registered channel declares it (channels may share
  * a section, each with the keys it reads). */
 static const config_key_def *channel_key(const char *section, const char *key)
@@ -780,19 +797,20 @@ static void apply_channel_entries(ctx *c, const char *section, const raw_section
 			     k->name);
 			continue;
 		}
+		bool bad = false;
 		switch (k->kind) {
 		case CONFIG_VALUE_PATH:
 			if (v[0] != '/') {
 				config_cerr(c, e->line, "%s=" VAL_FMT ": expected an absolute path",
 				     k->name, VAL_ARG(v));
-				continue;
+				bad = true;
 			}
 			break;
 		case CONFIG_VALUE_ADDRESS:
 			if (!email_is_valid(v)) {
 				config_cerr(c, e->line, "%s=" VAL_FMT ": expected an email address like "
 				     "coco@example.org", k->name, VAL_ARG(v));
-				continue;
+				bad = true;
 			}
 			break;
 		case CONFIG_VALUE_URL:
@@ -800,7 +818,7 @@ static void apply_channel_entries(ctx *c, const char *section, const raw_section
 			const char *why = url_problem(v, k->kind == CONFIG_VALUE_HTTP_URL);
 			if (why) {
 				config_cerr(c, e->line, "%s=" VAL_FMT ": %s", k->name, VAL_ARG(v), why);
-				continue;
+				bad = true;
 			}
 			break;
 		}
@@ -808,19 +826,24 @@ static void apply_channel_entries(ctx *c, const char *section, const raw_section
 			if (parse_bool(v, &dummy) < 0) {
 				config_cerr(c, e->line, "%s=" VAL_FMT ": expected yes or no", k->name,
 				     VAL_ARG(v));
-				continue;
+				bad = true;
 			}
 			break;
 		case CONFIG_VALUE_NUMBER:
 			if (parse_long(v, 0, LONG_MAX, &n) < 0) {
 				config_cerr(c, e->line, "%s=" VAL_FMT ": expected a whole number",
 				     k->name, VAL_ARG(v));
-				continue;
+				bad = true;
 			}
 			break;
 		case CONFIG_VALUE_STRING:
 			break;
 		}
+		const char *why = bad ? NULL : channel_value_problem(section, k->name, v);
+		if (why)
+			config_cerr(c, e->line, "%s=" VAL_FMT ": %s", k->name, VAL_ARG(v), why);
+		/* Kept even when wrong (a config with errors is never used): a required key with a
+		 * wrong value is then one error, not also "needs Url=". */
 		/* A key given twice: the last one counts, as for every other section. */
 		coco_setting *set = NULL;
 		for (size_t j = 0; j < *n_settings && !set; j++)

@@ -193,6 +193,11 @@ typedef struct config_channel_def {
 	/* Keys the channel adds to a campaign's [Campaign] section (the campaign's room on it:
 	 * SlackChannel=); NULL if none. Kept in coco_campaign.settings. */
 	const config_section_def *campaign_keys;
+	/* Optional: what is wrong with a value of one of its sections' keys that its kind
+	 * does not say (an SMTP URL's scheme), as a phrase, or NULL if it is fine. Checked when
+	 * the config is read, so `cococtl check` and a reload refuse what the channel could not
+	 * start with. */
+	const char *(*check)(const char *section, const char *key, const char *value);
 } config_channel_def;
 
 /* Registers the channels a binary carries (the list is kept, not copied); the first is the

@@ -82,7 +82,7 @@ static inline void sim_register_channels(const channel_ops *const *list)
 	for (; list[n]; n++) {
 		assert_true(n < ELEMENTSOF(defs));
 		defs[n] = (config_channel_def){list[n]->name, list[n]->sections,
-		                                list[n]->campaign_keys};
+		                                list[n]->campaign_keys, list[n]->config_check};
 	}
 	config_register_channels(defs, n);
 }

@@ -704,8 +704,17 @@ static void test_hostile_input(void **state)
 	rm_rf(dir);
 }
 
-/* A channel's own sections: the loader checks the keys the channel declares, by kind,
- * reports what a running channel needs and lacks, and keeps the values for config_get(). */
+/* The chat channel's own check: a value its kind allows but the channel cannot use. */
+static const char *chat_check(const char *section, const char *key, const char *value)
+{
+	if (STREQ(section, "Chat") && STREQ(key, "Team") && STREQ(value, "everyone"))
+		return "expected a team's name";
+	return NULL;
+}
+
+/* A channel's own sections: the loader checks the keys the channel declares, by kind and
+ * by the channel's own check, reports what a running channel needs and lacks, and keeps
+ * the values for config_get(). */
 static void test_channel_sections(void **state)
 {
 	static const config_key_def chat_keys[] = {
@@ -718,8 +727,8 @@ static void test_channel_sections(void **state)
 	static const config_key_def chat_camp_keys[] = {{"ChatRoom", CONFIG_VALUE_STRING, false, "room"}};
 	static const config_section_def chat_camp = {"Campaign", chat_camp_keys,
 	                                             ELEMENTSOF(chat_camp_keys)};
-	static const config_channel_def defs[] = {{"mail", NULL, NULL},
-	                                          {"chat", chat_sections, &chat_camp}};
+	static const config_channel_def defs[] = {{"mail", NULL, NULL, NULL},
+	                                          {"chat", chat_sections, &chat_camp, chat_check}};
 	config_register_channels(defs, ELEMENTSOF(defs));
 
 	char **errors = NULL;
@@ -736,17 +745,27 @@ static void test_channel_sections(void **state)
 	c = config_free(c);
 	rm_rf(d1);
 
+	/* A wrong Url= is one error, not also "needs Url=". */
 	_cleanup_free_ char *d2 = make_dir("[Daemon]\nConnectors=mail chat\n[Chat]\n"
-	                                   "Threads=maybe\nUrl=chat.example\nColour=red\n");
+	                                   "Threads=maybe\nUrl=chat.example\nColour=red\n"
+	                                   "Team=everyone\n");
 	assert_int_equal(config_load(d2, &c, &errors), -EINVAL);
 	assert_int_equal(strv_length(errors), 4);
-	assert_non_null(strstr(errors[0], "coco.conf:2: Connectors=chat needs Url= in [Chat]"));
-	assert_non_null(strstr(errors[1], "coco.conf:4: Threads=maybe: expected yes or no"));
-	assert_non_null(strstr(errors[2], "coco.conf:5: Url=chat.example: expected a URL"));
-	assert_non_null(strstr(errors[3], "coco.conf:6: unknown key Colour= in [Chat]: expected "
+	assert_non_null(strstr(errors[0], "coco.conf:4: Threads=maybe: expected yes or no"));
+	assert_non_null(strstr(errors[1], "coco.conf:5: Url=chat.example: expected a URL"));
+	assert_non_null(strstr(errors[2], "coco.conf:6: unknown key Colour= in [Chat]: expected "
 	                                  "one of Url, Threads, Team"));
+	assert_non_null(strstr(errors[3], "coco.conf:7: Team=everyone: expected a team's name"));
 	strv_free(errors);
 	rm_rf(d2);
+
+	/* Without Url= at all: needed by the running chat channel. */
+	_cleanup_free_ char *d2b = make_dir("[Daemon]\nConnectors=mail chat\n[Chat]\nTeam=core\n");
+	assert_int_equal(config_load(d2b, &c, &errors), -EINVAL);
+	assert_int_equal(strv_length(errors), 1);
+	assert_non_null(strstr(errors[0], "coco.conf:2: Connectors=chat needs Url= in [Chat]"));
+	strv_free(errors);
+	rm_rf(d2b);
 
 	_cleanup_free_ char *d3 = make_dir("[Daemon]\nConnectors=fax\n[Mail]\nFrom=a@b.example\n");
 	assert_int_equal(config_load(d3, &c, &errors), -EINVAL);

@@ -96,6 +96,17 @@ static const config_section_def imap_section = {"IMAP", imap_keys, ELEMENTSOF(im
 static const config_section_def *const email_sections[] = {&email_mail, &smtp_section,
                                                            &imap_section, NULL};
 
+/* What the kinds of the keys above do not check (config_channel_def.check). */
+static const char *email_config_check(const char *section, const char *key, const char *value)
+{
+	if (STREQ(section, "SMTP") && STREQ(key, "Url") && strncmp(value, "smtp://", 7) != 0 &&
+	    strncmp(value, "smtps://", 8) != 0)
+		return "expected smtp://host:587 (STARTTLS) or smtps://host:465 (TLS from the start)";
+	if (STREQ(section, "IMAP") && STREQ(key, "TLS") && imap_tls_from_string(value) < 0)
+		return "expected imaps, starttls or none";
+	return NULL;
+}
+
 static const char *get(const channel *c, const char *section, const char *key)
 {
 	return config_get(c->h->cfg, section, key);
@@ -546,6 +557,7 @@ const channel_ops email_channel = {
 	.caps = CHANNEL_DM | CHANNEL_THREADS,
 	.address = "email",
 	.sections = email_sections,
+	.config_check = email_config_check,
 	.start = email_start,
 	.reconfigure = email_reconfigure,
 	.send = email_send,
