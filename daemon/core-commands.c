@@ -291,14 +291,39 @@ static void cmd_rounds(cmd_ctx *x)
 
 /* ---- answer, idea, vote ---- */
 
+/* The chat grammar never takes "vote", "idea" or "skip" for a round (they start answers:
+ * "skip 2", "vote 3 7"), yet a round may be called so (etc/onboarding.conf's "vote"). When
+ * the text of an answer or a vote starts with such a word followed by more, and one of the
+ * sender's campaigns has a round of that id, the word is the round: "/coco vote vote 1 3",
+ * as coco's own messages write it. Returns the round's id and moves *text past it, or NULL. */
+static char *keyword_round(cmd_ctx *x, const char **text)
+{
+	const char *t = *text;
+	size_t n = strcspn(t, " \t\n");
+	if (!t[n] || !(n == 4 && (strncmp(t, "vote", 4) == 0 || strncmp(t, "idea", 4) == 0 ||
+	                          strncmp(t, "skip", 4) == 0)))
+		return NULL;
+	char *id = xstrndup(t, n);
+	for (size_t i = 0; i < x->n_ms; i++)
+		if (campaign_find_round(x->ms[i].camp, id)) {
+			*text = t + n + strspn(t + n, " \t\n");
+			return id;
+		}
+	free(id);
+	return NULL;
+}
+
 static void cmd_record(cmd_ctx *x, const chat_command *cmd)
 {
 	found f = {0};
 	static const char *const what[] = {[CHAT_ANSWER] = "answer", [CHAT_IDEA] = "answer",
 	                                   [CHAT_VOTE] = "vote"};
 	int kind = cmd->kind == CHAT_IDEA ? ROUND_PROMPT : cmd->kind == CHAT_VOTE ? ROUND_VOTE : -1;
-	if (cmd->round ? resolve_round(x, cmd->round, &f) < 0
-	               : only_open(x, kind, what[cmd->kind], &f) < 0)
+	const char *body = cmd->text;
+	_cleanup_free_ char *named =
+		!cmd->round && cmd->kind != CHAT_IDEA ? keyword_round(x, &body) : NULL;
+	const char *round = cmd->round ? cmd->round : named;
+	if (round ? resolve_round(x, round, &f) < 0 : only_open(x, kind, what[cmd->kind], &f) < 0)
 		return;
 	_cleanup_free_ char *ref = round_ref(x, f.ms->camp, f.r);
 	if (!round_has_member(f.r, f.ms->mb)) {
@@ -314,9 +339,9 @@ static void cmd_record(cmd_ctx *x, const chat_command *cmd)
 		say(x, f.ms, f.r->id, md);
 		return;
 	}
-	_cleanup_free_ char *text = cmd->kind == CHAT_IDEA ? xasprintf("idea: %s", cmd->text)
-	                            : cmd->kind == CHAT_VOTE ? xasprintf("vote %s", cmd->text)
-	                                                     : xstrdup(cmd->text);
+	_cleanup_free_ char *text = cmd->kind == CHAT_IDEA ? xasprintf("idea: %s", body)
+	                            : cmd->kind == CHAT_VOTE ? xasprintf("vote %s", body)
+	                                                     : xstrdup(body);
 	inbound_msg m = *x->m;
 	m.command = NULL;
 	m.text = text;

@@ -69,7 +69,7 @@ static struct fake_chat {
 	channel *running;
 } fake_chat;
 
-static int fake_chat_start(const channel_host *h, channel **ret)
+static inline int fake_chat_start(const channel_host *h, channel **ret)
 {
 	channel *ch = xcalloc(1, sizeof *ch);
 	ch->h = h;
@@ -79,13 +79,13 @@ static int fake_chat_start(const channel_host *h, channel **ret)
 	return 0;
 }
 
-static int fake_chat_reconfigure(channel *ch)
+static inline int fake_chat_reconfigure(channel *ch)
 {
 	fake_chat.reconfigures++;
 	return fake_chat.restart ? -EOPNOTSUPP : 0;
 }
 
-static int fake_chat_send(channel *ch, const channel_msg *m, send_done_fn done, void *userdata)
+static inline int fake_chat_send(channel *ch, const channel_msg *m, send_done_fn done, void *userdata)
 {
 	assert_true(fake_chat.n_posts < FAKE_CHAT_POSTS_MAX);
 	/* A deep copy: through the spool's own JSON form and back. */
@@ -107,7 +107,7 @@ static int fake_chat_send(channel *ch, const channel_msg *m, send_done_fn done, 
 }
 
 /* Completes held post i (as Slack's answer to chat.postMessage arriving). */
-static void fake_chat_complete(size_t i, send_status status)
+static inline void fake_chat_complete(size_t i, send_status status)
 {
 	assert_true(i < fake_chat.n_posts);
 	fake_post *p = &fake_chat.posts[i];
@@ -117,7 +117,7 @@ static void fake_chat_complete(size_t i, send_status status)
 	        status == SEND_OK ? p->remote_id : NULL, p->userdata);
 }
 
-static channel *fake_chat_stop(channel *ch)
+static inline channel *fake_chat_stop(channel *ch)
 {
 	if (!ch)
 		return NULL;
@@ -138,7 +138,7 @@ static channel *fake_chat_stop(channel *ch)
 	return NULL;
 }
 
-static const char *fake_chat_command(const coco_config *cfg)
+static inline const char *fake_chat_command(const coco_config *cfg)
 {
 	return fake_chat.command;
 }
@@ -173,7 +173,7 @@ static void fake_event_free(fake_event *e)
 }
 
 /* Forgets every post and event (the settings stay). */
-static void fake_chat_reset(void)
+static inline void fake_chat_reset(void)
 {
 	for (size_t i = 0; i < fake_chat.n_posts; i++) {
 		assert_false(fake_chat.posts[i].held);
@@ -184,7 +184,7 @@ static void fake_chat_reset(void)
 	fake_chat = (struct fake_chat){0};
 }
 
-static void fake_chat_on_done(const inbound_result *res, void *userdata)
+static inline void fake_chat_on_done(const inbound_result *res, void *userdata)
 {
 	fake_event *e = userdata;
 	assert_false(e->done); /* exactly once */
@@ -202,9 +202,10 @@ static char *fake_dup(const char *s)
 
 /* Hands an event to the core as the running instance; its result arrives in the event
  * (after the store's commit for anything recorded). key NULL: a new one (a Slack event id). */
-static fake_event *fake_chat_inject(const char *key, const char *from, const char *thread,
-                                    const char *conversation, const char *text,
-                                    const char *question, const char *value)
+static inline fake_event *fake_chat_inject_as(const char *key, const char *from, const char *thread,
+                                       const char *conversation, const char *text,
+                                       const char *question, const char *value,
+                                       const char *command)
 {
 	assert_non_null(fake_chat.running);
 	assert_true(fake_chat.n_events < FAKE_CHAT_EVENTS_MAX);
@@ -232,22 +233,36 @@ static fake_event *fake_chat_inject(const char *key, const char *from, const cha
 		.items = e->has_item ? &e->item : NULL,
 		.n_items = e->has_item ? 1 : 0,
 		.sender_verified = true, /* Slack signs who pressed or wrote */
+		.command = command,
 	};
 	const channel_host *h = fake_chat.running->h;
 	h->receive(h, &m, fake_chat_on_done, e);
 	return e;
 }
 
+static inline fake_event *fake_chat_inject(const char *key, const char *from, const char *thread,
+                                    const char *conversation, const char *text,
+                                    const char *question, const char *value)
+{
+	return fake_chat_inject_as(key, from, thread, conversation, text, question, value, NULL);
+}
+
+/* A member's chat command, "/coco TEXT" (a Slack slash command). */
+static inline fake_event *fake_chat_slash(const char *from, const char *text)
+{
+	return fake_chat_inject_as(NULL, from, NULL, NULL, text, NULL, NULL, "/coco");
+}
+
 /* A reply typed in the thread of post `thread` (its remote id): no conversation reference,
  * the core must find the round through the conversation index. */
-static fake_event *fake_chat_reply(const char *from, const char *thread, const char *text)
+static inline fake_event *fake_chat_reply(const char *from, const char *thread, const char *text)
 {
 	return fake_chat_inject(NULL, from, thread, NULL, text, NULL, NULL);
 }
 
 /* A button pressed under a post: the value the button carried, with the post's
  * conversation reference. */
-static fake_event *fake_chat_press(const char *from, const fake_post *under, const char *question,
+static inline fake_event *fake_chat_press(const char *from, const fake_post *under, const char *question,
                                    const char *value)
 {
 	return fake_chat_inject(NULL, from, under->remote_id, under->msg->conversation, NULL,
@@ -255,7 +270,7 @@ static fake_event *fake_chat_press(const char *from, const fake_post *under, con
 }
 
 /* The last post of `kind` to `member` (round NULL: any), or NULL. */
-static const fake_post *fake_chat_find(const char *kind, const char *round, const char *member)
+static inline const fake_post *fake_chat_find(const char *kind, const char *round, const char *member)
 {
 	for (size_t i = fake_chat.n_posts; i-- > 0;) {
 		const channel_msg *m = fake_chat.posts[i].msg;
@@ -267,7 +282,7 @@ static const fake_post *fake_chat_find(const char *kind, const char *round, cons
 }
 
 /* How many posts of `kind` (NULL: any) went to `member` (NULL: anyone). */
-static size_t fake_chat_count(const char *kind, const char *member)
+static inline size_t fake_chat_count(const char *kind, const char *member)
 {
 	size_t n = 0;
 	for (size_t i = 0; i < fake_chat.n_posts; i++) {
@@ -279,7 +294,7 @@ static size_t fake_chat_count(const char *kind, const char *member)
 }
 
 /* How many times the message with spool id `id` was posted. */
-static size_t fake_chat_posts_of(const char *id)
+static inline size_t fake_chat_posts_of(const char *id)
 {
 	size_t n = 0;
 	for (size_t i = 0; i < fake_chat.n_posts; i++)
