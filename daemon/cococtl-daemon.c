@@ -333,6 +333,12 @@ int cmd_forget(const ctl_args *a)
 		printf("%s %" PRId64 " %s", kinds[i].lead, n, n == 1 ? kinds[i].one : kinds[i].many);
 	}
 	putchar('\n');
+	const cJSON *it;
+	cJSON_ArrayForEach(it, cJSON_GetObjectItem(o, "kept_elsewhere"))
+		if (cJSON_IsString(it))
+			printf("not erased: %s\n", it->valuestring);
+	printf("still in the configuration: remove [Member \"%s\"] from its campaign files and "
+	       "reload, or coco goes on asking them in the rounds to come\n", a->pos[0]);
 	cJSON_Delete(o);
 	return CTL_OK;
 }

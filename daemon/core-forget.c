@@ -918,6 +918,12 @@ int core_forget(core *c, const char *who, cJSON **ret, char **ret_error)
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "member", who);
 	counts_to_json(o, &total);
+	/* What no connector could erase: copies on servers coco only reads or posts to. */
+	cJSON *elsewhere = cJSON_AddArrayToObject(o, "kept_elsewhere");
+	for (size_t i = 0; i < c->n_channels; i++)
+		if (c->channels[i]->kept_elsewhere)
+			cJSON_AddItemToArray(elsewhere,
+			                     cJSON_CreateString(c->channels[i]->kept_elsewhere));
 	*ret = o;
 	return 0;
 }

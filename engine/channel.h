@@ -228,4 +228,7 @@ typedef struct channel_ops {
 	 * `phrases`. NULL-terminated lists; *ret_erased counts what was removed. */
 	int (*forget)(channel *ch, const char *const *addresses, const char *const *phrases,
 	              size_t *ret_erased);
+	/* Optional: the copies `forget` cannot reach (they are on a server coco only reads or
+	 * posts to), in words for the admin who has to erase them by hand; NULL if none. */
+	const char *kept_elsewhere;
 } channel_ops;

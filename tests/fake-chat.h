@@ -153,6 +153,7 @@ static const channel_ops fake_chat_channel = {
 	.send = fake_chat_send,
 	.stop = fake_chat_stop,
 	.command = fake_chat_command,
+	.kept_elsewhere = "the fake chat's posts stay on its server",
 };
 
 static void fake_event_free(fake_event *e)

@@ -106,7 +106,12 @@ expect_match "$(ctl digest onboarding 2>&1 >/dev/null)" "digest of 1 round queue
 err=$(ctl forget nobody 2>&1 || true)
 expect_match "$err" 'no member "nobody"'
 # Aino answered the kickoff and the idea prompt: two records erased everywhere.
-expect_match "$(ctl forget aino)" "forgot aino: erased 2 answer records, "
+out=$(ctl forget aino)
+expect_match "$out" "forgot aino: erased 2 answer records, "
+# The local channel reaches every copy it made: nothing said left elsewhere; and the admin
+# is told that the configuration still names her (trial 6: she kept being invited).
+grep -q "^not erased:" <<<"$out" && fail "the local channel left copies: $out"
+expect_match "$out" 'still in the configuration: remove \[Member "aino"\]'
 if grep -rq '"member":"aino"' "$state/campaigns"; then fail "aino's answers are still stored"; fi
 # Every copy: digests, spool, outbox and inbox mail, rejected messages.
 for word in "Aino" "Virtanen" "aino.virtanen@acme.example"; do

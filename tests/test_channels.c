@@ -490,6 +490,11 @@ static void test_unrecordable_comment_by_chat(void **state)
 	cJSON_AddStringToObject(req, "member", "cat");
 	assert_int_equal(core_control(s.core, req, &reply, &err), 0);
 	cJSON_Delete(req);
+	/* What the chat keeps on its server is named for the admin to erase by hand. */
+	const cJSON *kept = cJSON_GetObjectItem(reply, "kept_elsewhere");
+	assert_int_equal(cJSON_GetArraySize(kept), 1);
+	assert_string_equal(cJSON_GetArrayItem(kept, 0)->valuestring,
+	                    "the fake chat's posts stay on its server");
 	cJSON_Delete(reply);
 	free(err);
 	settle(&s);

@@ -558,6 +558,9 @@ const channel_ops email_channel = {
 	.address = "email",
 	.sections = email_sections,
 	.config_check = email_config_check,
+	.kept_elsewhere = "the mail they sent stays in coco's mailbox on the IMAP server "
+	                  "([IMAP] Folder=, and MoveTo= if set), and what coco sent them in "
+	                  "their own mailboxes: delete their mail there by hand",
 	.start = email_start,
 	.reconfigure = email_reconfigure,
 	.send = email_send,

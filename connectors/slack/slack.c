@@ -832,6 +832,9 @@ const channel_ops slack_channel = {
 	.campaign_keys = &slack_campaign_section,
 	.room = slack_room,
 	.command = slack_command_word,
+	.kept_elsewhere = "the prompts and digests posted to the campaigns' Slack channels, and "
+	                  "the messages in their direct messages with the app, stay in Slack: "
+	                  "delete them there",
 	.start = slack_start,
 	.reconfigure = slack_reconfigure,
 	.send = slack_send_op,
