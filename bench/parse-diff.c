@@ -151,6 +151,10 @@ static const char *const extra_fields[] = {
     "Bcc:", "Cc: undisclosed-recipients:;", "To: group: a@b, c@d;", "In-Reply-To: <a@b> <c@d>",
     "References: <r1@x>\r\n <r2@x>", "Message-ID: <second@dup>", "From: second@dup.example",
     "Subject: second subject", "Date: Tue, 3 Dec 2024 10:11:12 +0000",
+    "Content-Language: en-GB", "content-language: de-DE,\r\n fr", "Content-ID: <part1@x>",
+    "Content-ID: broken", "Content-Description: a (b) \"c\"", "Content-Location: http://x/",
+    "Content-Foo: bar", "Content-Disposition: inline; filename=x.txt", "Content-Language: \"",
+    "Content-: empty", "Content-Dispositio: attachment", "CONTENT-DISPOSITION: attachment",
 };
 static const char *const ctypes[] = {
     "text/plain; charset=utf-8", "text/plain; charset=iso-8859-1", "text/plain",

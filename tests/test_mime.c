@@ -12,6 +12,7 @@
 #include "util.h"
 #include "email/mime.h"
 #include "email/mime-bounds.h"
+#include "email/mime-head.h"
 
 #define DATA "tests/data/mail/"
 
@@ -720,6 +721,37 @@ static void test_date_zone_overflow(void **state)
 	}
 }
 
+/* Issue 10.8: the MIME fields coco does not read (Content-Language as Outlook writes it,
+ * Content-ID …) keep a plain mail on mime-head.c's reading; Content-Disposition, which says
+ * whether the part is an attachment, still goes to libetpan, and an attachment is no answer. */
+static void test_head_other_mime_fields(void **state)
+{
+	static const char *const kept[] = {
+	    "Content-Language: en-GB", "content-language: de-DE,\r\n fr", "Content-ID: broken",
+	    "Content-Description: (a) \"b", "Content-Foo: bar", "Content-Dispositio: attachment",
+	};
+	for (size_t i = 0; i < ELEMENTSOF(kept); i++) {
+		_cleanup_free_ char *msg = xasprintf("From: Ana <ana@example.org>\r\n%s\r\n"
+						     "Content-Type: text/plain; charset=utf-8\r\n"
+						     "\r\nYes, fine.\r\n",
+						     kept[i]);
+		struct mail_head h;
+		assert_int_equal(mail_head_read(msg, strlen(msg), &h), 0);
+		mail_head_done(&h);
+		_cleanup_mail_message_ mail_message *m = NULL;
+		assert_int_equal(mail_parse(msg, strlen(msg), &m), 0);
+		assert_string_equal(mail_from_name(m), "Ana");
+		assert_string_equal(mail_body(m), "Yes, fine.\n");
+	}
+	const char *att = "From: ana@example.org\r\nContent-Type: text/plain\r\n"
+			  "CONTENT-DISPOSITION: attachment; filename=a.txt\r\n\r\nnot an answer\r\n";
+	struct mail_head h;
+	assert_int_equal(mail_head_read(att, strlen(att), &h), -EAGAIN);
+	_cleanup_mail_message_ mail_message *m = NULL;
+	assert_int_equal(mail_parse(att, strlen(att), &m), 0);
+	assert_string_equal(mail_body(m), "");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -746,6 +778,7 @@ int main(void)
 	    cmocka_unit_test(test_parts_and_headers_bounded),
 	    cmocka_unit_test(test_content_type_count_bounded),
 	    cmocka_unit_test(test_date_zone_overflow),
+	    cmocka_unit_test(test_head_other_mime_fields),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

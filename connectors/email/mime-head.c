@@ -373,7 +373,13 @@ static enum field_kind field_kind(const char *name, size_t n)
 	for (size_t k = 0; k < ELEMENTSOF(names); k++)
 		if (n == strlen(names[k].name) && strncasecmp(name, names[k].name, n) == 0)
 			return names[k].kind;
-	if (n >= 8 && strncasecmp(name, "Content-", 8) == 0)
+	/* The other MIME fields (Content-Language, -ID, -Description, -Location and unknown
+	 * ones) say nothing coco reads: libetpan's mailmime_fields_parse() reads them into its
+	 * MIME field list (dropping one it cannot parse, mailmime.c) and nothing of mime.c
+	 * looks at them; as header fields they are optional fields like any X-: read as those
+	 * (Outlook writes Content-Language on every mail). Content-Disposition says whether the
+	 * part is an attachment: libetpan. */
+	if (n == 19 && strncasecmp(name, "Content-Disposition", 19) == 0)
 		return F_CONTENT_OTHER;
 	return F_OTHER;
 }
