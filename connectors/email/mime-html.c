@@ -39,18 +39,48 @@ static void xml_freep(xmlChar **p)
 	xmlFree(*p);
 }
 
-static bool name_in(const xmlChar *name, const char *const *set, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (strcasecmp((const char *)name, set[i]) == 0)
-			return true;
-	return false;
-}
+/* What an element is to the layout, found once per element from its name (ignoring case)
+ * instead of one strcasecmp() per name of every list at every edge. */
+enum element_kind {
+	ELEMENT_OTHER,
+	ELEMENT_SKIPPED, /* script, style, head, title: nothing of it is shown */
+	ELEMENT_BR,
+	ELEMENT_P,
+	ELEMENT_LI,
+	ELEMENT_BLOCK, /* on lines of its own */
+	ELEMENT_BLOCKQUOTE,
+	ELEMENT_PRE,
+	ELEMENT_OL,
+	ELEMENT_LIST, /* ul, dir, menu: a list of bullets */
+};
 
-static bool is_skipped(const xmlChar *name)
+static enum element_kind element_kind(const xmlChar *name)
 {
-	static const char *const skipped[] = {"script", "style", "head", "title"};
-	return name_in(name, skipped, ELEMENTSOF(skipped));
+	static const struct {
+		const char *name;
+		unsigned char len;
+		unsigned char kind;
+	} kinds[] = {
+#define K(n, k) {n, sizeof(n) - 1, k}
+	    K("script", ELEMENT_SKIPPED), K("style", ELEMENT_SKIPPED), K("head", ELEMENT_SKIPPED),
+	    K("title", ELEMENT_SKIPPED), K("br", ELEMENT_BR), K("p", ELEMENT_P), K("li", ELEMENT_LI),
+	    K("div", ELEMENT_BLOCK), K("tr", ELEMENT_BLOCK), K("ul", ELEMENT_LIST),
+	    K("ol", ELEMENT_OL), K("table", ELEMENT_BLOCK), K("h1", ELEMENT_BLOCK),
+	    K("h2", ELEMENT_BLOCK), K("h3", ELEMENT_BLOCK), K("h4", ELEMENT_BLOCK),
+	    K("h5", ELEMENT_BLOCK), K("h6", ELEMENT_BLOCK), K("hr", ELEMENT_BLOCK),
+	    K("dt", ELEMENT_BLOCK), K("blockquote", ELEMENT_BLOCKQUOTE), K("pre", ELEMENT_PRE),
+	    K("dd", ELEMENT_BLOCK), K("section", ELEMENT_BLOCK), K("article", ELEMENT_BLOCK),
+	    K("header", ELEMENT_BLOCK), K("footer", ELEMENT_BLOCK), K("address", ELEMENT_BLOCK),
+	    K("center", ELEMENT_BLOCK), K("dl", ELEMENT_BLOCK), K("fieldset", ELEMENT_BLOCK),
+	    K("form", ELEMENT_BLOCK), K("nav", ELEMENT_BLOCK), K("main", ELEMENT_BLOCK),
+	    K("aside", ELEMENT_BLOCK), K("dir", ELEMENT_LIST), K("menu", ELEMENT_LIST),
+#undef K
+	};
+	size_t len = strlen((const char *)name);
+	for (size_t i = 0; i < ELEMENTSOF(kinds); i++)
+		if (kinds[i].len == len && strcasecmp((const char *)name, kinds[i].name) == 0)
+			return (enum element_kind)kinds[i].kind;
+	return ELEMENT_OTHER;
 }
 
 /* Whether one of the class tokens in v (class="a b c") is word, ignoring case; with suffix_ok
@@ -88,10 +118,14 @@ enum quote_kind {
  *                block), then the old message as siblings: everything from there on goes;
  *                new Outlook's <div id="mail-editor-reference-message-container"> likewise.
  * Ids get prefixes when a message is quoted again ("x_divRplyFwdMsg"): substring match. */
-static enum quote_kind quote_kind(const xmlNode *n)
+static enum quote_kind quote_kind(const xmlNode *n, enum element_kind kind)
 {
-	if (strcasecmp((const char *)n->name, "blockquote") == 0)
+	if (kind == ELEMENT_BLOCKQUOTE)
 		return QUOTE_ELEMENT;
+	/* No attribute, no id or class: an HTML document declares no attribute defaults (its
+	 * parser reads no internal subset), so xmlGetProp() would find nothing. */
+	if (!n->properties)
+		return QUOTE_NONE;
 	/* Each attribute read once (xmlGetProp() copies the value). */
 	_cleanup_(xml_freep) xmlChar *id = xmlGetProp(n, (const xmlChar *)"id");
 	if (id && (strcasestr((const char *)id, "divRplyFwdMsg") ||
@@ -106,17 +140,6 @@ static enum quote_kind quote_kind(const xmlNode *n)
 	            class_has(cls, "protonmail_quote", false)))
 		return QUOTE_ELEMENT;
 	return QUOTE_NONE;
-}
-
-static bool is_block(const xmlChar *name)
-{
-	static const char *const blocks[] = {
-	    "div", "tr", "li", "ul", "ol",	    "table",   "h1",	 "h2",	   "h3",	 "h4",
-	    "h5",  "h6", "hr", "dt", "blockquote", "pre",	  "dd",	 "section", "article", "header",
-	    "footer", "address", "center", "dl", "fieldset", "form", "nav", "main", "aside", "dir",
-	    "menu",
-	};
-	return name_in(name, blocks, ELEMENTSOF(blocks));
 }
 
 #define LIST_DEPTH_MAX 32
@@ -151,9 +174,24 @@ static void ensure_newlines(strbuf *b, size_t want, const layout *lay)
 		strbuf_putc(b, '\n');
 }
 
+/* A byte put_text() does something with; the others go out as they are, a run at a time. */
+static bool is_text_special(unsigned char c, bool pre)
+{
+	return c == 0xc2 || c == '\r' || (!pre && (c == ' ' || c == '\t' || c == '\n' || c == '\f'));
+}
+
 static void put_text(strbuf *b, const char *t, bool pre)
 {
 	for (const unsigned char *p = (const unsigned char *)t; *p; p++) {
+		const unsigned char *run = p;
+		while (*run && !is_text_special(*run, pre))
+			run++;
+		if (run > p) {
+			strbuf_add(b, p, (size_t)(run - p));
+			p = run;
+			if (!*p)
+				break;
+		}
 		if (p[0] == 0xc2 && p[1] == 0xa0) { /* NBSP: a space that does not collapse */
 			strbuf_putc(b, ' ');
 			p++;
@@ -195,18 +233,21 @@ static void open_item(strbuf *b, layout *lay)
 }
 
 /* What an element does to the layout where it opens and where it closes. */
-static void element_edge(strbuf *b, const xmlNode *n, bool opening, layout *lay)
+static void element_edge(strbuf *b, const xmlNode *n, enum element_kind kind, bool opening,
+			 layout *lay)
 {
-	const char *name = (const char *)n->name;
-	if (strcasecmp(name, "br") == 0) {
+	switch (kind) {
+	case ELEMENT_BR:
 		if (opening) {
 			while (b->len > 0 && b->s[b->len - 1] == ' ')
 				b->s[--b->len] = '\0';
 			strbuf_putc(b, '\n');
 		}
-	} else if (strcasecmp(name, "p") == 0)
+		break;
+	case ELEMENT_P:
 		ensure_newlines(b, 2, lay);
-	else if (strcasecmp(name, "li") == 0) {
+		break;
+	case ELEMENT_LI:
 		if (opening)
 			open_item(b, lay);
 		else {
@@ -214,18 +255,26 @@ static void element_edge(strbuf *b, const xmlNode *n, bool opening, layout *lay)
 				b->len = lay->marker_start, b->s[b->len] = '\0';
 			ensure_newlines(b, 1, lay);
 		}
-	} else if (is_block(n->name)) {
+		break;
+	case ELEMENT_BLOCK:
+	case ELEMENT_BLOCKQUOTE:
 		ensure_newlines(b, 1, lay);
-		bool ol = strcasecmp(name, "ol") == 0;
-		if (ol || strcasecmp(name, "ul") == 0 || strcasecmp(name, "dir") == 0 ||
-		    strcasecmp(name, "menu") == 0) {
-			if (opening && lay->lists++ < LIST_DEPTH_MAX)
-				lay->next[lay->lists - 1] = ol ? list_start(n) : 0;
-			else if (!opening && lay->lists > 0)
-				lay->lists--;
-		}
-		if (strcasecmp(name, "pre") == 0)
-			lay->pre = opening ? lay->pre + 1 : (lay->pre ? lay->pre - 1 : 0);
+		break;
+	case ELEMENT_OL:
+	case ELEMENT_LIST:
+		ensure_newlines(b, 1, lay);
+		if (opening && lay->lists++ < LIST_DEPTH_MAX)
+			lay->next[lay->lists - 1] = kind == ELEMENT_OL ? list_start(n) : 0;
+		else if (!opening && lay->lists > 0)
+			lay->lists--;
+		break;
+	case ELEMENT_PRE:
+		ensure_newlines(b, 1, lay);
+		lay->pre = opening ? lay->pre + 1 : (lay->pre ? lay->pre - 1 : 0);
+		break;
+	case ELEMENT_OTHER:
+	case ELEMENT_SKIPPED:
+		break;
 	}
 }
 
@@ -251,7 +300,8 @@ static char *html_to_text(const char *h, size_t len, bool drop_quotes, char **re
 	for (xmlNode *n = top; n;) {
 		bool descend = false;
 		if (n->type == XML_ELEMENT_NODE) {
-			enum quote_kind q = drop_quotes && !in_quote && !rest ? quote_kind(n)
+			enum element_kind kind = element_kind(n->name);
+			enum quote_kind q = drop_quotes && !in_quote && !rest ? quote_kind(n, kind)
 			                                                      : QUOTE_NONE;
 			if (q == QUOTE_REST && !ret_cut)
 				break;
@@ -266,11 +316,11 @@ static char *html_to_text(const char *h, size_t len, bool drop_quotes, char **re
 				}
 				if (rest || in_quote)
 					out = &quoted;
-				if (!is_skipped(n->name)) {
-					element_edge(out, n, true, &lay);
+				if (kind != ELEMENT_SKIPPED) {
+					element_edge(out, n, kind, true, &lay);
 					descend = n->children != NULL;
 					if (!descend)
-						element_edge(out, n, false, &lay);
+						element_edge(out, n, kind, false, &lay);
 				}
 				if (!descend && in_quote == n) {
 					in_quote = NULL;
@@ -288,7 +338,7 @@ static char *html_to_text(const char *h, size_t len, bool drop_quotes, char **re
 		while (n && n != top && !n->next) {
 			n = n->parent;
 			if (n && n->type == XML_ELEMENT_NODE)
-				element_edge(out, n, false, &lay);
+				element_edge(out, n, element_kind(n->name), false, &lay);
 			if (n && n == in_quote) {
 				in_quote = NULL;
 				out = rest ? &quoted : &kept;
