@@ -278,20 +278,32 @@ static void element_edge(strbuf *b, const xmlNode *n, enum element_kind kind, bo
 	}
 }
 
-/* The text of h; with cut, the quoted message goes there instead (what the reply left out),
- * laid out the same way. */
-static char *html_to_text(const char *h, size_t len, bool drop_quotes, char **ret_cut)
+/* h parsed (NULL when empty or too large): the walks below only read the tree, so one parse
+ * serves a reply's text and, when nothing is outside its quotes, the whole text. */
+static htmlDocPtr html_parse(const char *h, size_t len)
+{
+	if (len == 0 || len > INT_MAX)
+		return NULL;
+	return htmlReadMemory(h, (int)len, NULL, "UTF-8",
+			      HTML_PARSE_RECOVER | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |
+				  HTML_PARSE_NONET | HTML_PARSE_COMPACT);
+}
+
+static void html_free(htmlDocPtr doc)
+{
+	if (doc)
+		xmlFreeDoc(doc);
+}
+
+/* The text of doc; with cut, the quoted message goes there instead (what the reply left
+ * out), laid out the same way. */
+static char *html_doc_to_text(htmlDocPtr doc, bool drop_quotes, char **ret_cut)
 {
 	strbuf kept = {}, quoted = {};
 	strbuf *out = &kept;
-	htmlDocPtr doc = NULL;
 	const xmlNode *in_quote = NULL; /* the quote element being walked, into `quoted` */
 	bool rest = false;              /* from here on everything is the quote */
 
-	if (len > 0 && len <= INT_MAX)
-		doc = htmlReadMemory(h, (int)len, NULL, "UTF-8",
-				     HTML_PARSE_RECOVER | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |
-					 HTML_PARSE_NONET | HTML_PARSE_COMPACT);
 	xmlNode *top = doc ? xmlDocGetRootElement(doc) : NULL;
 	layout lay = {};
 
@@ -347,13 +359,19 @@ static char *html_to_text(const char *h, size_t len, bool drop_quotes, char **re
 		}
 		n = n && n != top ? n->next : NULL;
 	}
-	if (doc)
-		xmlFreeDoc(doc);
 	_cleanup_free_ char *s = strbuf_steal(&kept);
 	_cleanup_free_ char *c = strbuf_steal(&quoted);
 	if (ret_cut)
 		*ret_cut = xstrdup(c ? strstrip(c) : "");
 	return xstrdup(s ? strstrip(s) : "");
+}
+
+static char *html_to_text(const char *h, size_t len, bool drop_quotes, char **ret_cut)
+{
+	htmlDocPtr doc = html_parse(h, len);
+	char *t = html_doc_to_text(doc, drop_quotes, ret_cut);
+	html_free(doc);
+	return t;
 }
 
 char *mail_html_to_text(const char *h, size_t len)
@@ -374,8 +392,10 @@ static void squeeze_blank_lines(char *t)
 char *mail_html_reply_split(const char *h, size_t len, char **ret_cut)
 {
 	_cleanup_free_ char *cut = NULL;
-	char *t = html_to_text(h, len, true, &cut);
+	htmlDocPtr doc = html_parse(h, len);
+	char *t = html_doc_to_text(doc, true, &cut);
 	if (*t) {
+		html_free(doc);
 		squeeze_blank_lines(t);
 		squeeze_blank_lines(cut);
 		if (ret_cut)
@@ -386,13 +406,17 @@ char *mail_html_reply_split(const char *h, size_t len, char **ret_cut)
 	free(t);
 	if (ret_cut)
 		*ret_cut = xstrdup("");
-	return html_to_text(h, len, false, NULL);
+	t = html_doc_to_text(doc, false, NULL);
+	html_free(doc);
+	return t;
 }
 
 char *mail_html_reply_to_text(const char *h, size_t len)
 {
-	char *t = html_to_text(h, len, true, NULL);
+	htmlDocPtr doc = html_parse(h, len);
+	char *t = html_doc_to_text(doc, true, NULL);
 	if (*t) {
+		html_free(doc);
 		/* A quote taken out between two blocks leaves its line breaks: one blank line at
 		 * most, as where the quote was a paragraph. */
 		size_t w = 0;
@@ -404,5 +428,7 @@ char *mail_html_reply_to_text(const char *h, size_t len)
 	}
 	/* Nothing outside the quotes: keep everything, as reply_trim() keeps a quote alone. */
 	free(t);
-	return html_to_text(h, len, false, NULL);
+	t = html_doc_to_text(doc, false, NULL);
+	html_free(doc);
+	return t;
 }
