@@ -809,23 +809,33 @@ static bool line_is_empty(const struct line *l, bool bare_quotes)
  * holding nothing but quote marks) and trailing whitespace. */
 static char *join_lines(const struct line *lines, const size_t *v, size_t m, bool bare_quotes)
 {
-	_cleanup_(strbuf_done) strbuf b = {};
 	size_t first = 0, last = m;
 
 	while (first < m && line_is_empty(&lines[v[first]], bare_quotes))
 		first++;
 	while (last > first && line_is_empty(&lines[v[last - 1]], bare_quotes))
 		last--;
+	/* the size first, then one allocation */
+	size_t total = 0;
+	for (size_t i = first; i < last; i++) {
+		size_t len;
+		(void)line_text(&lines[v[i]], &len);
+		total += len + 1;
+	}
+	char *out = xmalloc(total + 1);
+	size_t w = 0;
 	for (size_t i = first; i < last; i++) {
 		size_t len;
 		const char *t = line_text(&lines[v[i]], &len);
 		if (i > first)
-			strbuf_putc(&b, '\n');
-		strbuf_add(&b, t, len);
+			out[w++] = '\n';
+		memcpy(out + w, t, len);
+		w += len;
 	}
-	while (b.len > 0 && is_ws(b.s[b.len - 1]))
-		b.s[--b.len] = '\0';
-	return strbuf_steal(&b);
+	while (w > 0 && is_ws(out[w - 1]))
+		w--;
+	out[w] = '\0';
+	return out;
 }
 
 static void lines_free(struct line *lines, size_t n)
@@ -840,25 +850,31 @@ static int trim_reply(const char *body, bool drop_signoffs, char **ret_kept, cha
 	if (!body || !ret_kept)
 		return -EINVAL;
 
-	/* CRLF → LF (a run of bytes at a time), then split. */
+	/* CRLF → LF (a run of bytes at a time), then split. A body without CR (mail_body()'s
+	 * are LF already) is read where it is. */
 	size_t blen = strlen(body);
-	_cleanup_free_ char *buf = xmalloc(blen + 1);
-	size_t w = 0;
-	for (size_t r = 0; r < blen;) {
-		const char *cr = memchr(body + r, '\r', blen - r);
-		size_t k = cr ? (size_t)(cr - body) : blen;
-		memcpy(buf + w, body + r, k - r);
-		w += k - r;
-		if (!cr)
-			break;
-		if (!(k + 1 < blen && body[k + 1] == '\n'))
-			buf[w++] = '\r';
-		r = k + 1;
+	_cleanup_free_ char *buf = NULL;
+	const char *s = body;
+	size_t slen = blen;
+	const char *cr0 = memchr(body, '\r', blen);
+	if (cr0) {
+		buf = xmalloc(blen + 1);
+		size_t w = 0;
+		for (size_t r = 0; r < blen;) {
+			const char *cr = memchr(body + r, '\r', blen - r);
+			size_t k = cr ? (size_t)(cr - body) : blen;
+			memcpy(buf + w, body + r, k - r);
+			w += k - r;
+			if (!cr)
+				break;
+			if (!(k + 1 < blen && body[k + 1] == '\n'))
+				buf[w++] = '\r';
+			r = k + 1;
+		}
+		buf[w] = '\0';
+		s = buf;
+		slen = w;
 	}
-	buf[w] = '\0';
-
-	const char *s = buf;
-	size_t slen = w;
 	trim(&s, &slen);
 
 	size_t n = 1;
@@ -893,7 +909,8 @@ static int trim_reply(const char *body, bool drop_signoffs, char **ret_kept, cha
 	join_attributions(lines, n);
 	classify(lines, n, drop_signoffs);
 
-	_cleanup_free_ size_t *v = xcalloc(n, sizeof(size_t));
+	/* the kept lines' numbers, then the elided ones' (v[n..2n)), in one allocation */
+	_cleanup_free_ size_t *v = xmalloc(2 * n * sizeof(size_t));
 	size_t m = 0;
 	for (size_t i = 0; i < n; i++)
 		if (lines[i].cls != LINE_JOINED)
@@ -904,14 +921,16 @@ static int trim_reply(const char *body, bool drop_signoffs, char **ret_kept, cha
 	char *kept = join_lines(lines, q.v, q.m, true);
 	if (ret_elided) {
 		/* Everything not kept (continuations are inside their joined line). */
-		_cleanup_free_ bool *keep = xcalloc(n, sizeof(bool));
-		_cleanup_free_ size_t *e = xcalloc(n, sizeof(size_t));
-		size_t em = 0;
-		for (size_t i = 0; i < q.m; i++)
-			keep[q.v[i]] = true;
-		for (size_t i = 0; i < n; i++)
-			if (!keep[i] && lines[i].cls != LINE_JOINED)
+		size_t *e = v + n, em = 0;
+		/* q.v is in line order: what it lacks is elided */
+		for (size_t i = 0, k = 0; i < n; i++) {
+			if (k < q.m && q.v[k] == i) {
+				k++;
+				continue;
+			}
+			if (lines[i].cls != LINE_JOINED)
 				e[em++] = i;
+		}
 		*ret_elided = join_lines(lines, e, em, false);
 	}
 	lines_free(lines, n);
