@@ -350,6 +350,10 @@ static char *gen_plain_mail(size_t *ret_len)
 	static const char *const words[] = {
 	    "Ana", "Lee", "J.", "O'Neil", "M\xc3\xbcller", "van", "de_la", "Jean-Luc", "X", "a.b",
 	    "Zo\xc3\xab", "Q", "=?utf-8?q?J=C3=BC?=", "(c)", "\"Q\"", "Ana,", "@", "<",
+	    "=?UTF-8?B?0J7Qu9GM0LPQsA==?=", "=?iso-8859-1?Q?J=F6rg?=", "=?utf-8?x?abc?=",
+	    "=?utf-8?q?a b?=", "=?utf-8?q?a?=b", "a=?utf-8?q?b?=", "=?utf8?q?x?=", "=?utf-8?q?\?=",
+	    "=?utf-8?q?x?= =?UTF-8?Q?y?=", "\"=?utf-8?q?x?=\"", "=?utf-8?b?w6k=?= =?utf-8?b?w6k=?=",
+	    "=?koi8-r?b?7sHUwdvB?=", "=?x?q?=3F?=", "=?utf-8*en?q?x?=", "=?utf-8?q?x",
 	};
 	static const char *const locals[] = {"ana", "a.b", "x+tag", "bounce=x=y", "o'neil", "A_B",
 					     "j-l", "coco+6pwm3g5veetjgitv", "us er", "a..b"};

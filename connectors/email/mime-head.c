@@ -85,6 +85,29 @@ static bool is_token_char(unsigned char c)
 	}
 }
 
+/* An RFC 2047 encoded word "=?charset?Q?text?=" (or B) at v[i..n), as a display name's word:
+ * its end, or 0. libetpan (mailimf_fws_atom_for_word_parse()) takes such a word as it is
+ * written, from "=?" to "?=", where the text may hold any byte but '?': narrowed here to a
+ * charset of letters, digits and "-_." and a text of printable ASCII but '?', so that the
+ * word ends at the first "?=" as libetpan's scan does. */
+static size_t encoded_word_end(const char *v, size_t i, size_t n)
+{
+	if (n - i < 8 || v[i] != '=' || v[i + 1] != '?')
+		return 0;
+	size_t j = i + 2, cs = j;
+	while (j < n && (is_alnum((unsigned char)v[j]) || v[j] == '-' || v[j] == '_' || v[j] == '.'))
+		j++;
+	if (j == cs || j + 3 >= n || v[j] != '?' || !strchr("QqBb", v[j + 1]) || v[j + 2] != '?')
+		return 0;
+	j += 3;
+	size_t t = j;
+	while (j < n && v[j] > 0x20 && v[j] < 0x7f && v[j] != '?')
+		j++;
+	if (j == t || j + 1 >= n || v[j] != '?' || v[j + 1] != '=')
+		return 0;
+	return j + 2;
+}
+
 /* local@domain at v[i..n): its end, or 0. */
 static size_t addr_end(const char *v, size_t i, size_t n)
 {
@@ -125,10 +148,31 @@ static int read_mailboxes(const char *v, size_t n, char ***addrs, char **ret_nam
 			i = e;
 		} else {
 			strbuf b = {};
-			while (i < n && is_word_char((unsigned char)v[i])) {
+			size_t ew;
+			/* (an encoded word only where a word starts: glued to the word before
+			 * it, it is more of that atom's text) */
+			while (i < n && (is_word_char((unsigned char)v[i]) ||
+					 ((b.len == 0 || is_wsp(v[i - 1])) &&
+					  (ew = encoded_word_end(v, i, n)) > 0))) {
 				size_t w = i;
-				while (i < n && is_word_char((unsigned char)v[i]))
-					i++;
+				if (is_word_char((unsigned char)v[i]))
+					while (i < n && is_word_char((unsigned char)v[i]))
+						i++;
+				else {
+					/* An encoded word ends the atom libetpan reads only before
+					 * white space or '<'; and one followed (past white space) by
+					 * another may be joined with it, raw text and white space and
+					 * all, when their charsets and encodings agree: libetpan. */
+					size_t k = ew;
+					while (k < n && is_wsp(v[k]))
+						k++;
+					if ((ew < n && !is_wsp(v[ew]) && v[ew] != '<') ||
+					    (k + 1 < n && v[k] == '=' && v[k + 1] == '?')) {
+						strbuf_done(&b);
+						return -EAGAIN;
+					}
+					i = ew;
+				}
 				if (b.len)
 					strbuf_putc(&b, ' ');
 				strbuf_add(&b, v + w, i - w);
