@@ -77,8 +77,10 @@ static enum element_kind element_kind(const xmlChar *name)
 #undef K
 	};
 	size_t len = strlen((const char *)name);
+	unsigned char first = name[0] >= 'A' && name[0] <= 'Z' ? (unsigned char)(name[0] | 0x20) : name[0];
 	for (size_t i = 0; i < ELEMENTSOF(kinds); i++)
-		if (kinds[i].len == len && strcasecmp((const char *)name, kinds[i].name) == 0)
+		if (kinds[i].len == len && (unsigned char)kinds[i].name[0] == first &&
+		    strcasecmp((const char *)name, kinds[i].name) == 0)
 			return (enum element_kind)kinds[i].kind;
 	return ELEMENT_OTHER;
 }
