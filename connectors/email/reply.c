@@ -83,6 +83,12 @@ static bool is_digit(char c)
 	return c >= '0' && c <= '9';
 }
 
+/* One of '<', '>', '@' (or the NUL byte, as strchr() on "<>@" finds it), without a call */
+static bool is_addr_char(char c)
+{
+	return c == '<' || c == '>' || c == '@' || c == '\0';
+}
+
 /* Whitespace, and invisible characters some clients leave on a line of their own
  * (U+00A0, U+200B, U+FEFF, Gmail's U+1427 tracking mark). */
 static bool is_blank(const char *s, size_t len)
@@ -208,7 +214,7 @@ static bool is_date_attribution(const char *s, size_t len)
 static bool is_attribution(const char *s, size_t len)
 {
 	trim(&s, &len);
-	if (len == 0 || len > ATTRIBUTION_MAX || strchr("<>@", s[0]))
+	if (len == 0 || len > ATTRIBUTION_MAX || is_addr_char(s[0]))
 		return false;
 	if (is_date_attribution(s, len))
 		return true;
@@ -459,7 +465,7 @@ static void join_attributions(struct line *lines, size_t n)
 			trim(&f, &flen);
 			if (flen == 0)
 				continue;
-			if (ls->fence || ls->len > JOIN_LINE_MAX || strchr("<>@", f[0]))
+			if (ls->fence || ls->len > JOIN_LINE_MAX || is_addr_char(f[0]))
 				continue;
 			/* An answer is never a piece of someone's attribution: "1: 4" above
 			 * "Coco\nwrote:" would lend it the digits that make it look dated. */
@@ -880,14 +886,12 @@ static int trim_reply(const char *body, bool drop_signoffs, char **ret_kept, cha
 	size_t n = 1;
 	for (const char *p = s, *end = s + slen; (p = memchr(p, '\n', (size_t)(end - p))); p++)
 		n++;
-	struct line *lines = xcalloc(n, sizeof(struct line));
+	struct line *lines = xmalloc(n * sizeof(struct line));
 	size_t li = 0, start = 0;
 	for (;;) {
 		const char *nl = memchr(s + start, '\n', slen - start);
 		size_t i = nl ? (size_t)(nl - s) : slen;
-		lines[li].p = s + start;
-		lines[li].len = i - start;
-		lines[li].cls = LINE_TEXT;
+		lines[li] = (struct line){.p = s + start, .len = i - start, .cls = LINE_TEXT};
 		li++;
 		if (!nl)
 			break;
