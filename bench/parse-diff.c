@@ -354,6 +354,9 @@ static char *gen_plain_mail(size_t *ret_len)
 	    "=?utf-8?q?a b?=", "=?utf-8?q?a?=b", "a=?utf-8?q?b?=", "=?utf8?q?x?=", "=?utf-8?q?\?=",
 	    "=?utf-8?q?x?= =?UTF-8?Q?y?=", "\"=?utf-8?q?x?=\"", "=?utf-8?b?w6k=?= =?utf-8?b?w6k=?=",
 	    "=?koi8-r?b?7sHUwdvB?=", "=?x?q?=3F?=", "=?utf-8*en?q?x?=", "=?utf-8?q?x",
+	    "\"Example, Bob\"", "\"a  b\"", "\" a \"", "\"\"", "\"a\\\"b\"", "\"x\"y", "\"open",
+	    "\"tab\there\"", "\"Zo\xc3\xab\"", "\"a@b.example\"", "\"(c)\"", "\"=?utf-8?q?x?=\"",
+	    "\"<a@b>\"", "\";:,\"",
 	};
 	static const char *const locals[] = {"ana", "a.b", "x+tag", "bounce=x=y", "o'neil", "A_B",
 					     "j-l", "coco+6pwm3g5veetjgitv", "us er", "a..b"};

@@ -108,6 +108,33 @@ static size_t encoded_word_end(const char *v, size_t i, size_t n)
 	return j + 2;
 }
 
+/* A quoted string at v[i..n) as a display name's word: its end, or 0; *ret_word gets its text
+ * as libetpan gives it (mailimf_fws_quoted_string_parse(): the quotes dropped, each run of
+ * white space one space). Narrowed to printable ASCII and white space inside: no backslash
+ * (quoted pairs), no 8-bit byte, no line end, not empty. */
+static size_t quoted_word_end(const char *v, size_t i, size_t n, strbuf *ret_word)
+{
+	if (v[i] != '"')
+		return 0;
+	size_t j = i + 1;
+	while (j < n && v[j] != '"') {
+		unsigned char c = (unsigned char)v[j];
+		if (is_wsp(v[j])) {
+			while (j < n && is_wsp(v[j]))
+				j++;
+			strbuf_putc(ret_word, ' ');
+			continue;
+		}
+		if (c < 0x21 || c > 0x7e || c == '\\')
+			break;
+		strbuf_putc(ret_word, (char)c);
+		j++;
+	}
+	if (j >= n || v[j] != '"' || j == i + 1)
+		return 0; /* (the caller gives up on the name, and ret_word with it) */
+	return j + 1;
+}
+
 /* local@domain at v[i..n): its end, or 0. */
 static size_t addr_end(const char *v, size_t i, size_t n)
 {
@@ -153,8 +180,23 @@ static int read_mailboxes(const char *v, size_t n, char ***addrs, char **ret_nam
 			 * it, it is more of that atom's text) */
 			while (i < n && (is_word_char((unsigned char)v[i]) ||
 					 ((b.len == 0 || is_wsp(v[i - 1])) &&
-					  (ew = encoded_word_end(v, i, n)) > 0))) {
+					  (v[i] == '"' || (ew = encoded_word_end(v, i, n)) > 0)))) {
 				size_t w = i;
+				if (v[i] == '"') {
+					/* a quoted string, its text as libetpan gives it, where
+					 * white space or '<' follows */
+					if (b.len)
+						strbuf_putc(&b, ' ');
+					size_t q = quoted_word_end(v, i, n, &b);
+					if (!q || (q < n && !is_wsp(v[q]) && v[q] != '<')) {
+						strbuf_done(&b);
+						return -EAGAIN;
+					}
+					i = q;
+					while (i < n && is_wsp(v[i]))
+						i++;
+					continue;
+				}
 				if (is_word_char((unsigned char)v[i]))
 					while (i < n && is_word_char((unsigned char)v[i]))
 						i++;
