@@ -44,8 +44,24 @@ static bool is_local_char(unsigned char c)
 	if (is_alnum(c))
 		return true;
 	switch (c) { /* a switch, not strchr(): this runs for every byte of every address */
-	case '-': case '.': case '_': case '+': case '=': case '!': case '#': case '$': case '%':
-	case '&': case '\'': case '*': case '/': case '^': case '`': case '{': case '|': case '}':
+	case '-':
+	case '.':
+	case '_':
+	case '+':
+	case '=':
+	case '!':
+	case '#':
+	case '$':
+	case '%':
+	case '&':
+	case '\'':
+	case '*':
+	case '/':
+	case '^':
+	case '`':
+	case '{':
+	case '|':
+	case '}':
 	case '~':
 		return true;
 	default:
@@ -64,7 +80,13 @@ static bool is_id_char(unsigned char c)
 	if (c <= 0x20 || c >= 0x7f)
 		return false;
 	switch (c) {
-	case '<': case '>': case '(': case ')': case '"': case ',': case '\\':
+	case '<':
+	case '>':
+	case '(':
+	case ')':
+	case '"':
+	case ',':
+	case '\\':
 		return false;
 	default:
 		return true;
@@ -77,8 +99,21 @@ static bool is_token_char(unsigned char c)
 	if (c <= 0x20 || c >= 0x7f)
 		return false;
 	switch (c) {
-	case '(': case ')': case '<': case '>': case '@': case ',': case ';': case ':': case '\\':
-	case '"': case '/': case '[': case ']': case '?': case '=':
+	case '(':
+	case ')':
+	case '<':
+	case '>':
+	case '@':
+	case ',':
+	case ';':
+	case ':':
+	case '\\':
+	case '"':
+	case '/':
+	case '[':
+	case ']':
+	case '?':
+	case '=':
 		return false;
 	default:
 		return true;
@@ -95,7 +130,8 @@ static size_t encoded_word_end(const char *v, size_t i, size_t n)
 	if (n - i < 8 || v[i] != '=' || v[i + 1] != '?')
 		return 0;
 	size_t j = i + 2, cs = j;
-	while (j < n && (is_alnum((unsigned char)v[j]) || v[j] == '-' || v[j] == '_' || v[j] == '.'))
+	while (j < n &&
+	       (is_alnum((unsigned char)v[j]) || v[j] == '-' || v[j] == '_' || v[j] == '.'))
 		j++;
 	if (j == cs || j + 3 >= n || v[j] != '?' || !strchr("QqBb", v[j + 1]) || v[j + 2] != '?')
 		return 0;
@@ -202,9 +238,10 @@ static int read_mailboxes(const char *v, size_t n, char ***addrs, char **ret_nam
 						i++;
 				else {
 					/* An encoded word ends the atom libetpan reads only before
-					 * white space or '<'; and one followed (past white space) by
-					 * another may be joined with it, raw text and white space and
-					 * all, when their charsets and encodings agree: libetpan. */
+					 * white space or '<'; and one followed (past white space)
+					 * by another may be joined with it, raw text and white
+					 * space and all, when their charsets and encodings agree:
+					 * libetpan. */
 					size_t k = ew;
 					while (k < n && is_wsp(v[k]))
 						k++;

@@ -62,22 +62,48 @@ static enum element_kind element_kind(const xmlChar *name)
 		unsigned char kind;
 	} kinds[] = {
 #define K(n, k) {n, sizeof(n) - 1, k}
-	    K("script", ELEMENT_SKIPPED), K("style", ELEMENT_SKIPPED), K("head", ELEMENT_SKIPPED),
-	    K("title", ELEMENT_SKIPPED), K("br", ELEMENT_BR), K("p", ELEMENT_P), K("li", ELEMENT_LI),
-	    K("div", ELEMENT_BLOCK), K("tr", ELEMENT_BLOCK), K("ul", ELEMENT_LIST),
-	    K("ol", ELEMENT_OL), K("table", ELEMENT_BLOCK), K("h1", ELEMENT_BLOCK),
-	    K("h2", ELEMENT_BLOCK), K("h3", ELEMENT_BLOCK), K("h4", ELEMENT_BLOCK),
-	    K("h5", ELEMENT_BLOCK), K("h6", ELEMENT_BLOCK), K("hr", ELEMENT_BLOCK),
-	    K("dt", ELEMENT_BLOCK), K("blockquote", ELEMENT_BLOCKQUOTE), K("pre", ELEMENT_PRE),
-	    K("dd", ELEMENT_BLOCK), K("section", ELEMENT_BLOCK), K("article", ELEMENT_BLOCK),
-	    K("header", ELEMENT_BLOCK), K("footer", ELEMENT_BLOCK), K("address", ELEMENT_BLOCK),
-	    K("center", ELEMENT_BLOCK), K("dl", ELEMENT_BLOCK), K("fieldset", ELEMENT_BLOCK),
-	    K("form", ELEMENT_BLOCK), K("nav", ELEMENT_BLOCK), K("main", ELEMENT_BLOCK),
-	    K("aside", ELEMENT_BLOCK), K("dir", ELEMENT_LIST), K("menu", ELEMENT_LIST),
+	    K("script", ELEMENT_SKIPPED),
+	    K("style", ELEMENT_SKIPPED),
+	    K("head", ELEMENT_SKIPPED),
+	    K("title", ELEMENT_SKIPPED),
+	    K("br", ELEMENT_BR),
+	    K("p", ELEMENT_P),
+	    K("li", ELEMENT_LI),
+	    K("div", ELEMENT_BLOCK),
+	    K("tr", ELEMENT_BLOCK),
+	    K("ul", ELEMENT_LIST),
+	    K("ol", ELEMENT_OL),
+	    K("table", ELEMENT_BLOCK),
+	    K("h1", ELEMENT_BLOCK),
+	    K("h2", ELEMENT_BLOCK),
+	    K("h3", ELEMENT_BLOCK),
+	    K("h4", ELEMENT_BLOCK),
+	    K("h5", ELEMENT_BLOCK),
+	    K("h6", ELEMENT_BLOCK),
+	    K("hr", ELEMENT_BLOCK),
+	    K("dt", ELEMENT_BLOCK),
+	    K("blockquote", ELEMENT_BLOCKQUOTE),
+	    K("pre", ELEMENT_PRE),
+	    K("dd", ELEMENT_BLOCK),
+	    K("section", ELEMENT_BLOCK),
+	    K("article", ELEMENT_BLOCK),
+	    K("header", ELEMENT_BLOCK),
+	    K("footer", ELEMENT_BLOCK),
+	    K("address", ELEMENT_BLOCK),
+	    K("center", ELEMENT_BLOCK),
+	    K("dl", ELEMENT_BLOCK),
+	    K("fieldset", ELEMENT_BLOCK),
+	    K("form", ELEMENT_BLOCK),
+	    K("nav", ELEMENT_BLOCK),
+	    K("main", ELEMENT_BLOCK),
+	    K("aside", ELEMENT_BLOCK),
+	    K("dir", ELEMENT_LIST),
+	    K("menu", ELEMENT_LIST),
 #undef K
 	};
 	size_t len = strlen((const char *)name);
-	unsigned char first = name[0] >= 'A' && name[0] <= 'Z' ? (unsigned char)(name[0] | 0x20) : name[0];
+	unsigned char first =
+	    name[0] >= 'A' && name[0] <= 'Z' ? (unsigned char)(name[0] | 0x20) : name[0];
 	for (size_t i = 0; i < ELEMENTSOF(kinds); i++)
 		if (kinds[i].len == len && (unsigned char)kinds[i].name[0] == first &&
 		    strcasecmp((const char *)name, kinds[i].name) == 0)
@@ -179,7 +205,8 @@ static void ensure_newlines(strbuf *b, size_t want, const layout *lay)
 /* A byte put_text() does something with; the others go out as they are, a run at a time. */
 static bool is_text_special(unsigned char c, bool pre)
 {
-	return c == 0xc2 || c == '\r' || (!pre && (c == ' ' || c == '\t' || c == '\n' || c == '\f'));
+	return c == 0xc2 || c == '\r' ||
+	       (!pre && (c == ' ' || c == '\t' || c == '\n' || c == '\f'));
 }
 
 static void put_text(strbuf *b, const char *t, bool pre)
@@ -315,8 +342,8 @@ static char *html_doc_to_text(htmlDocPtr doc, bool drop_quotes, char **ret_cut)
 		bool descend = false;
 		if (n->type == XML_ELEMENT_NODE) {
 			enum element_kind kind = element_kind(n->name);
-			enum quote_kind q = drop_quotes && !in_quote && !rest ? quote_kind(n, kind)
-			                                                      : QUOTE_NONE;
+			enum quote_kind q =
+			    drop_quotes && !in_quote && !rest ? quote_kind(n, kind) : QUOTE_NONE;
 			if (q == QUOTE_REST && !ret_cut)
 				break;
 			if (q != QUOTE_NONE && !ret_cut)
