@@ -14,8 +14,9 @@
  * 8-bit text in From and Subject, odd white space and folding, duplicate From fields,
  * malformed header lines, the blank line after the header section dropped, an HTML-only body,
  * transfer encodings and charsets, a multipart/alternative, byte-level mutations, plain
- * mails in the forms mime-head.c reads and their near misses, and, from bodies, shuffled and
- * case-changed lines. Never fails on a difference: diff the dumps. */
+ * mails in the forms mime-head.c reads and their near misses, HTML-only mails of tag soup
+ * (mime-html.c's layout), and, from bodies, shuffled and case-changed lines. Never fails on
+ * a difference: diff the dumps. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <stdint.h>
@@ -151,6 +152,10 @@ static const char *const extra_fields[] = {
     "Bcc:", "Cc: undisclosed-recipients:;", "To: group: a@b, c@d;", "In-Reply-To: <a@b> <c@d>",
     "References: <r1@x>\r\n <r2@x>", "Message-ID: <second@dup>", "From: second@dup.example",
     "Subject: second subject", "Date: Tue, 3 Dec 2024 10:11:12 +0000",
+    "Content-Language: en-GB", "content-language: de-DE,\r\n fr", "Content-ID: <part1@x>",
+    "Content-ID: broken", "Content-Description: a (b) \"c\"", "Content-Location: http://x/",
+    "Content-Foo: bar", "Content-Disposition: inline; filename=x.txt", "Content-Language: \"",
+    "Content-: empty", "Content-Dispositio: attachment", "CONTENT-DISPOSITION: attachment",
 };
 static const char *const ctypes[] = {
     "text/plain; charset=utf-8", "text/plain; charset=iso-8859-1", "text/plain",
@@ -346,6 +351,13 @@ static char *gen_plain_mail(size_t *ret_len)
 	static const char *const words[] = {
 	    "Ana", "Lee", "J.", "O'Neil", "M\xc3\xbcller", "van", "de_la", "Jean-Luc", "X", "a.b",
 	    "Zo\xc3\xab", "Q", "=?utf-8?q?J=C3=BC?=", "(c)", "\"Q\"", "Ana,", "@", "<",
+	    "=?UTF-8?B?0J7Qu9GM0LPQsA==?=", "=?iso-8859-1?Q?J=F6rg?=", "=?utf-8?x?abc?=",
+	    "=?utf-8?q?a b?=", "=?utf-8?q?a?=b", "a=?utf-8?q?b?=", "=?utf8?q?x?=", "=?utf-8?q?\?=",
+	    "=?utf-8?q?x?= =?UTF-8?Q?y?=", "\"=?utf-8?q?x?=\"", "=?utf-8?b?w6k=?= =?utf-8?b?w6k=?=",
+	    "=?koi8-r?b?7sHUwdvB?=", "=?x?q?=3F?=", "=?utf-8*en?q?x?=", "=?utf-8?q?x",
+	    "\"Example, Bob\"", "\"a  b\"", "\" a \"", "\"\"", "\"a\\\"b\"", "\"x\"y", "\"open",
+	    "\"tab\there\"", "\"Zo\xc3\xab\"", "\"a@b.example\"", "\"(c)\"", "\"=?utf-8?q?x?=\"",
+	    "\"<a@b>\"", "\";:,\"",
 	};
 	static const char *const locals[] = {"ana", "a.b", "x+tag", "bounce=x=y", "o'neil", "A_B",
 					     "j-l", "coco+6pwm3g5veetjgitv", "us er", "a..b"};
@@ -461,6 +473,68 @@ static char *gen_plain_mail(size_t *ret_len)
 		strbuf_add(&b, t + at + cut, tl - at - cut);
 		free(t);
 	}
+	*ret_len = b.len;
+	return strbuf_steal(&b);
+}
+
+/* An HTML-only mail of tag soup: the elements mime-html.c lays out (blocks, lists with
+ * start=, <br>, <pre>, the quote elements of the clients, script and style), in any case,
+ * with and without attributes, unclosed, misnested, entities and non-breaking spaces. */
+static char *gen_html_mail(size_t *ret_len)
+{
+	static const char *const tags[] = {
+	    "div", "p", "br", "li", "ol", "ul", "pre", "blockquote", "span", "b", "table", "tr",
+	    "td", "h1", "hr", "dir", "menu", "dl", "dt", "dd", "center", "script", "style", "title",
+	    "head", "body", "html", "font", "a", "DIV", "P", "Br", "LI", "OL", "Blockquote", "PRE",
+	    "section", "x-custom", "o:p", "img", "center", "address",
+	};
+	static const char *const attrs[] = {
+	    "", "", "", " class=\"gmail_quote\"", " class=\"x gmail_quote_container\"",
+	    " class=moz-cite-prefix", " class=\"ydp1a2byahoo_quoted\"", " class=protonmail_quote",
+	    " id=\"divRplyFwdMsg\"", " id=x_appendonsend", " id=\"mail-editor-reference-message-container\"",
+	    " type=\"cite\"", " start=\"3\"", " start=-2", " start=abc", " start=\"999999999\"",
+	    " style=\"color:red\"", " dir=ltr", " class", " ID=DivRplyFwdMsg", " CLASS=GMAIL_QUOTE",
+	    " class=\"\"", " id=\"\" class=\"yahoo_quoted\"",
+	};
+	static const char *const texts[] = {
+	    "Yes", " fine ", "1: 4", "idea: more tea", "&amp;", "&nbsp;", "a&nbsp;&nbsp;b",
+	    "\xc2\xa0", "  \n  ", "\t", "On Mon, Ana <a@b> wrote:", "&lt;p&gt;", "&#233;t&eacute;",
+	    "line\r\nbreak", "Best regards,", "Ana", "> quoted", "", " ", "\n", "&unknown;",
+	    "&#0;", "x < y", "<!-- c -->", "<![CDATA[z]]>", "Zo\xc3\xab",
+	};
+	strbuf b = {0};
+	const char *nl = pick(3) ? "\r\n" : "\n";
+	strbuf_printf(&b, "From: Ana <ana@client.example>%sSubject: Re: x%sMessage-ID: <h%zu@x>%s"
+			  "Content-Type: text/html; charset=utf-8%s%s",
+		      nl, nl, (size_t)pick(1000), nl, nl, nl);
+	if (pick(3) == 0)
+		strbuf_puts(&b, ONE_OF(((const char *const[]){"<!DOCTYPE html>", "<html>", "<html><head><title>t</title></head><body>", "<body>"})));
+	const char *open[32];
+	size_t depth = 0;
+	for (size_t k = 0, nk = 3 + pick(40); k < nk; k++) {
+		switch (pick(5)) {
+		case 0:
+		case 1:
+			strbuf_puts(&b, ONE_OF(texts));
+			break;
+		case 2:
+		case 3: {
+			const char *t = ONE_OF(tags);
+			strbuf_printf(&b, "<%s%s%s>", t, ONE_OF(attrs), pick(4) ? "" : ONE_OF(attrs));
+			if (depth < ELEMENTSOF(open) && pick(4))
+				open[depth++] = t;
+			break;
+		}
+		default:
+			if (depth > 0 && pick(6))
+				strbuf_printf(&b, "</%s>", open[--depth]);
+			else
+				strbuf_printf(&b, "</%s>", ONE_OF(tags));
+		}
+	}
+	while (depth > 0 && pick(3))
+		strbuf_printf(&b, "</%s>", open[--depth]);
+	strbuf_puts(&b, nl);
 	*ret_len = b.len;
 	return strbuf_steal(&b);
 }
@@ -763,6 +837,8 @@ int main(int argc, char **argv)
 			_cleanup_free_ char *pm = gen_plain_mail(&len);
 			dump(no++, pm, len, false, &cfg, &cfg_auth);
 		}
+		_cleanup_free_ char *hm = gen_html_mail(&len);
+		dump(no++, hm, len, false, &cfg, &cfg_auth);
 		size_t bl;
 		const char *b0 = some_body(&bl);
 		_cleanup_free_ char *body = mangle_body(b0, bl);

@@ -106,6 +106,16 @@ static char *sha256_hex(const char *data, size_t len)
 	return s;
 }
 
+/* a then b in a new string (xasprintf() without its format parsing, once per mail) */
+static char *concat(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	char *s = xmalloc(la + lb + 1);
+	memcpy(s, a, la);
+	memcpy(s + la, b, lb + 1);
+	return s;
+}
+
 static void push_unique(char ***v, const char *addr)
 {
 	for (char **p = *v; p && *p; p++)
@@ -158,6 +168,8 @@ static char *lower_dup(const char *s)
 
 static bool empty_return_path(const mail_message *m)
 {
+	if (mail_header_count(m, "Return-Path") == 0) /* most mail: no copies made */
+		return false;
 	char **rp = mail_header_values(m, "Return-Path");
 	bool empty = rp && rp[0] && rp[0][strspn(rp[0], " \t<>")] == 0;
 	strv_free(rp);
@@ -209,7 +221,7 @@ int email_inbound_read(const coco_config *cfg, const char *data, size_t len,
 	if (!mail_message_id(m) && !hex)
 		return -ENOMEM;
 	email_inbound *e = xcalloc(1, sizeof *e);
-	e->key = hex ? xasprintf("mail:sha256:%s", hex) : xasprintf("mail:%s", mail_message_id(m));
+	e->key = hex ? concat("mail:sha256:", hex) : concat("mail:", mail_message_id(m));
 	e->from = xstrdup(mail_from_address(m));
 	e->subject = xstrdup(mail_subject(m));
 	if (mail_message_id(m))

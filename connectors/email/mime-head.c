@@ -41,7 +41,32 @@ static bool is_word_char(unsigned char c)
  * bytes its addr-spec stops at (> , CR LF ( ) : ;). */
 static bool is_local_char(unsigned char c)
 {
-	return is_alnum(c) || (c && strchr("-._+=!#$%&'*/^`{|}~", c));
+	if (is_alnum(c))
+		return true;
+	switch (c) { /* a switch, not strchr(): this runs for every byte of every address */
+	case '-':
+	case '.':
+	case '_':
+	case '+':
+	case '=':
+	case '!':
+	case '#':
+	case '$':
+	case '%':
+	case '&':
+	case '\'':
+	case '*':
+	case '/':
+	case '^':
+	case '`':
+	case '{':
+	case '|':
+	case '}':
+	case '~':
+		return true;
+	default:
+		return false;
+	}
 }
 
 static bool is_domain_char(unsigned char c)
@@ -52,13 +77,98 @@ static bool is_domain_char(unsigned char c)
 /* A message id's character inside <>: printable ASCII but <>()",\ and white space. */
 static bool is_id_char(unsigned char c)
 {
-	return c > 0x20 && c < 0x7f && !strchr("<>()\",\\", c);
+	if (c <= 0x20 || c >= 0x7f)
+		return false;
+	switch (c) {
+	case '<':
+	case '>':
+	case '(':
+	case ')':
+	case '"':
+	case ',':
+	case '\\':
+		return false;
+	default:
+		return true;
+	}
 }
 
 /* RFC 2045 token: printable ASCII but tspecials. */
 static bool is_token_char(unsigned char c)
 {
-	return c > 0x20 && c < 0x7f && !strchr("()<>@,;:\\\"/[]?=", c);
+	if (c <= 0x20 || c >= 0x7f)
+		return false;
+	switch (c) {
+	case '(':
+	case ')':
+	case '<':
+	case '>':
+	case '@':
+	case ',':
+	case ';':
+	case ':':
+	case '\\':
+	case '"':
+	case '/':
+	case '[':
+	case ']':
+	case '?':
+	case '=':
+		return false;
+	default:
+		return true;
+	}
+}
+
+/* An RFC 2047 encoded word "=?charset?Q?text?=" (or B) at v[i..n), as a display name's word:
+ * its end, or 0. libetpan (mailimf_fws_atom_for_word_parse()) takes such a word as it is
+ * written, from "=?" to "?=", where the text may hold any byte but '?': narrowed here to a
+ * charset of letters, digits and "-_." and a text of printable ASCII but '?', so that the
+ * word ends at the first "?=" as libetpan's scan does. */
+static size_t encoded_word_end(const char *v, size_t i, size_t n)
+{
+	if (n - i < 8 || v[i] != '=' || v[i + 1] != '?')
+		return 0;
+	size_t j = i + 2, cs = j;
+	while (j < n &&
+	       (is_alnum((unsigned char)v[j]) || v[j] == '-' || v[j] == '_' || v[j] == '.'))
+		j++;
+	if (j == cs || j + 3 >= n || v[j] != '?' || !strchr("QqBb", v[j + 1]) || v[j + 2] != '?')
+		return 0;
+	j += 3;
+	size_t t = j;
+	while (j < n && v[j] > 0x20 && v[j] < 0x7f && v[j] != '?')
+		j++;
+	if (j == t || j + 1 >= n || v[j] != '?' || v[j + 1] != '=')
+		return 0;
+	return j + 2;
+}
+
+/* A quoted string at v[i..n) as a display name's word: its end, or 0; *ret_word gets its text
+ * as libetpan gives it (mailimf_fws_quoted_string_parse(): the quotes dropped, each run of
+ * white space one space). Narrowed to printable ASCII and white space inside: no backslash
+ * (quoted pairs), no 8-bit byte, no line end, not empty. */
+static size_t quoted_word_end(const char *v, size_t i, size_t n, strbuf *ret_word)
+{
+	if (v[i] != '"')
+		return 0;
+	size_t j = i + 1;
+	while (j < n && v[j] != '"') {
+		unsigned char c = (unsigned char)v[j];
+		if (is_wsp(v[j])) {
+			while (j < n && is_wsp(v[j]))
+				j++;
+			strbuf_putc(ret_word, ' ');
+			continue;
+		}
+		if (c < 0x21 || c > 0x7e || c == '\\')
+			break;
+		strbuf_putc(ret_word, (char)c);
+		j++;
+	}
+	if (j >= n || v[j] != '"' || j == i + 1)
+		return 0; /* (the caller gives up on the name, and ret_word with it) */
+	return j + 1;
 }
 
 /* local@domain at v[i..n): its end, or 0. */
@@ -101,10 +211,47 @@ static int read_mailboxes(const char *v, size_t n, char ***addrs, char **ret_nam
 			i = e;
 		} else {
 			strbuf b = {};
-			while (i < n && is_word_char((unsigned char)v[i])) {
+			size_t ew;
+			/* (an encoded word only where a word starts: glued to the word before
+			 * it, it is more of that atom's text) */
+			while (i < n && (is_word_char((unsigned char)v[i]) ||
+					 ((b.len == 0 || is_wsp(v[i - 1])) &&
+					  (v[i] == '"' || (ew = encoded_word_end(v, i, n)) > 0)))) {
 				size_t w = i;
-				while (i < n && is_word_char((unsigned char)v[i]))
-					i++;
+				if (v[i] == '"') {
+					/* a quoted string, its text as libetpan gives it, where
+					 * white space or '<' follows */
+					if (b.len)
+						strbuf_putc(&b, ' ');
+					size_t q = quoted_word_end(v, i, n, &b);
+					if (!q || (q < n && !is_wsp(v[q]) && v[q] != '<')) {
+						strbuf_done(&b);
+						return -EAGAIN;
+					}
+					i = q;
+					while (i < n && is_wsp(v[i]))
+						i++;
+					continue;
+				}
+				if (is_word_char((unsigned char)v[i]))
+					while (i < n && is_word_char((unsigned char)v[i]))
+						i++;
+				else {
+					/* An encoded word ends the atom libetpan reads only before
+					 * white space or '<'; and one followed (past white space)
+					 * by another may be joined with it, raw text and white
+					 * space and all, when their charsets and encodings agree:
+					 * libetpan. */
+					size_t k = ew;
+					while (k < n && is_wsp(v[k]))
+						k++;
+					if ((ew < n && !is_wsp(v[ew]) && v[ew] != '<') ||
+					    (k + 1 < n && v[k] == '=' && v[k + 1] == '?')) {
+						strbuf_done(&b);
+						return -EAGAIN;
+					}
+					i = ew;
+				}
 				if (b.len)
 					strbuf_putc(&b, ' ');
 				strbuf_add(&b, v + w, i - w);
@@ -348,32 +495,43 @@ static enum field_kind field_kind(const char *name, size_t n)
 {
 	static const struct {
 		const char *name;
+		size_t len;
 		enum field_kind kind;
 	} names[] = {
-	    {"From", F_FROM},
-	    {"To", F_TO},
-	    {"Cc", F_CC},
-	    {"Reply-To", F_REPLY_TO},
-	    {"Subject", F_SUBJECT},
-	    {"Message-ID", F_MESSAGE_ID},
-	    {"In-Reply-To", F_IN_REPLY_TO},
-	    {"References", F_REFERENCES},
-	    {"Date", F_DATE},
-	    {"Sender", F_SENDER_BCC},
-	    {"Bcc", F_SENDER_BCC},
-	    {"Content-Type", F_CONTENT_TYPE},
-	    {"Content-Transfer-Encoding", F_ENCODING},
-	    {"MIME-Version", F_MIME_VERSION},
-	    {"Return-Path", F_RETURN_PATH},
-	    {"Received", F_RECEIVED},
+#define N(s, k) {s, sizeof(s) - 1, k}
+	    N("From", F_FROM),
+	    N("To", F_TO),
+	    N("Cc", F_CC),
+	    N("Reply-To", F_REPLY_TO),
+	    N("Subject", F_SUBJECT),
+	    N("Message-ID", F_MESSAGE_ID),
+	    N("In-Reply-To", F_IN_REPLY_TO),
+	    N("References", F_REFERENCES),
+	    N("Date", F_DATE),
+	    N("Sender", F_SENDER_BCC),
+	    N("Bcc", F_SENDER_BCC),
+	    N("Content-Type", F_CONTENT_TYPE),
+	    N("Content-Transfer-Encoding", F_ENCODING),
+	    N("MIME-Version", F_MIME_VERSION),
+	    N("Return-Path", F_RETURN_PATH),
+	    N("Received", F_RECEIVED),
 	    /* envelope fields in some libetpan versions: read there */
-	    {"Comments", F_CONTENT_OTHER},
-	    {"Keywords", F_CONTENT_OTHER},
+	    N("Comments", F_CONTENT_OTHER),
+	    N("Keywords", F_CONTENT_OTHER),
+#undef N
 	};
+	/* the length and the first letter rule out all names but one or two */
 	for (size_t k = 0; k < ELEMENTSOF(names); k++)
-		if (n == strlen(names[k].name) && strncasecmp(name, names[k].name, n) == 0)
+		if (n == names[k].len && (name[0] | 0x20) == (names[k].name[0] | 0x20) &&
+		    strncasecmp(name, names[k].name, n) == 0)
 			return names[k].kind;
-	if (n >= 8 && strncasecmp(name, "Content-", 8) == 0)
+	/* The other MIME fields (Content-Language, -ID, -Description, -Location and unknown
+	 * ones) say nothing coco reads: libetpan's mailmime_fields_parse() reads them into its
+	 * MIME field list (dropping one it cannot parse, mailmime.c) and nothing of mime.c
+	 * looks at them; as header fields they are optional fields like any X-: read as those
+	 * (Outlook writes Content-Language on every mail). Content-Disposition says whether the
+	 * part is an attachment: libetpan. */
+	if (n == 19 && strncasecmp(name, "Content-Disposition", 19) == 0)
 		return F_CONTENT_OTHER;
 	return F_OTHER;
 }

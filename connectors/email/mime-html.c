@@ -39,18 +39,76 @@ static void xml_freep(xmlChar **p)
 	xmlFree(*p);
 }
 
-static bool name_in(const xmlChar *name, const char *const *set, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (strcasecmp((const char *)name, set[i]) == 0)
-			return true;
-	return false;
-}
+/* What an element is to the layout, found once per element from its name (ignoring case)
+ * instead of one strcasecmp() per name of every list at every edge. */
+enum element_kind {
+	ELEMENT_OTHER,
+	ELEMENT_SKIPPED, /* script, style, head, title: nothing of it is shown */
+	ELEMENT_BR,
+	ELEMENT_P,
+	ELEMENT_LI,
+	ELEMENT_BLOCK, /* on lines of its own */
+	ELEMENT_BLOCKQUOTE,
+	ELEMENT_PRE,
+	ELEMENT_OL,
+	ELEMENT_LIST, /* ul, dir, menu: a list of bullets */
+};
 
-static bool is_skipped(const xmlChar *name)
+static enum element_kind element_kind(const xmlChar *name)
 {
-	static const char *const skipped[] = {"script", "style", "head", "title"};
-	return name_in(name, skipped, ELEMENTSOF(skipped));
+	static const struct {
+		const char *name;
+		unsigned char len;
+		unsigned char kind;
+	} kinds[] = {
+#define K(n, k) {n, sizeof(n) - 1, k}
+	    K("script", ELEMENT_SKIPPED),
+	    K("style", ELEMENT_SKIPPED),
+	    K("head", ELEMENT_SKIPPED),
+	    K("title", ELEMENT_SKIPPED),
+	    K("br", ELEMENT_BR),
+	    K("p", ELEMENT_P),
+	    K("li", ELEMENT_LI),
+	    K("div", ELEMENT_BLOCK),
+	    K("tr", ELEMENT_BLOCK),
+	    K("ul", ELEMENT_LIST),
+	    K("ol", ELEMENT_OL),
+	    K("table", ELEMENT_BLOCK),
+	    K("h1", ELEMENT_BLOCK),
+	    K("h2", ELEMENT_BLOCK),
+	    K("h3", ELEMENT_BLOCK),
+	    K("h4", ELEMENT_BLOCK),
+	    K("h5", ELEMENT_BLOCK),
+	    K("h6", ELEMENT_BLOCK),
+	    K("hr", ELEMENT_BLOCK),
+	    K("dt", ELEMENT_BLOCK),
+	    K("blockquote", ELEMENT_BLOCKQUOTE),
+	    K("pre", ELEMENT_PRE),
+	    K("dd", ELEMENT_BLOCK),
+	    K("section", ELEMENT_BLOCK),
+	    K("article", ELEMENT_BLOCK),
+	    K("header", ELEMENT_BLOCK),
+	    K("footer", ELEMENT_BLOCK),
+	    K("address", ELEMENT_BLOCK),
+	    K("center", ELEMENT_BLOCK),
+	    K("dl", ELEMENT_BLOCK),
+	    K("fieldset", ELEMENT_BLOCK),
+	    K("form", ELEMENT_BLOCK),
+	    K("nav", ELEMENT_BLOCK),
+	    K("main", ELEMENT_BLOCK),
+	    K("aside", ELEMENT_BLOCK),
+	    K("dir", ELEMENT_LIST),
+	    K("menu", ELEMENT_LIST),
+#undef K
+	};
+	size_t len = strlen((const char *)name);
+	unsigned char first =
+	    name[0] >= 'A' && name[0] <= 'Z' ? (unsigned char)(name[0] | 0x20) : name[0];
+	for (size_t i = 0; i < ELEMENTSOF(kinds); i++)
+		if (kinds[i].len == len && (unsigned char)kinds[i].name[0] == first &&
+		    strcasecmp((const char *)name, kinds[i].name) == 0)
+			return (enum element_kind)kinds[i].kind;
+	return ELEMENT_OTHER;
 }
 
 /* Whether one of the class tokens in v (class="a b c") is word, ignoring case; with suffix_ok
@@ -88,10 +146,14 @@ enum quote_kind {
  *                block), then the old message as siblings: everything from there on goes;
  *                new Outlook's <div id="mail-editor-reference-message-container"> likewise.
  * Ids get prefixes when a message is quoted again ("x_divRplyFwdMsg"): substring match. */
-static enum quote_kind quote_kind(const xmlNode *n)
+static enum quote_kind quote_kind(const xmlNode *n, enum element_kind kind)
 {
-	if (strcasecmp((const char *)n->name, "blockquote") == 0)
+	if (kind == ELEMENT_BLOCKQUOTE)
 		return QUOTE_ELEMENT;
+	/* No attribute, no id or class: an HTML document declares no attribute defaults (its
+	 * parser reads no internal subset), so xmlGetProp() would find nothing. */
+	if (!n->properties)
+		return QUOTE_NONE;
 	/* Each attribute read once (xmlGetProp() copies the value). */
 	_cleanup_(xml_freep) xmlChar *id = xmlGetProp(n, (const xmlChar *)"id");
 	if (id && (strcasestr((const char *)id, "divRplyFwdMsg") ||
@@ -106,17 +168,6 @@ static enum quote_kind quote_kind(const xmlNode *n)
 	            class_has(cls, "protonmail_quote", false)))
 		return QUOTE_ELEMENT;
 	return QUOTE_NONE;
-}
-
-static bool is_block(const xmlChar *name)
-{
-	static const char *const blocks[] = {
-	    "div", "tr", "li", "ul", "ol",	    "table",   "h1",	 "h2",	   "h3",	 "h4",
-	    "h5",  "h6", "hr", "dt", "blockquote", "pre",	  "dd",	 "section", "article", "header",
-	    "footer", "address", "center", "dl", "fieldset", "form", "nav", "main", "aside", "dir",
-	    "menu",
-	};
-	return name_in(name, blocks, ELEMENTSOF(blocks));
 }
 
 #define LIST_DEPTH_MAX 32
@@ -151,9 +202,25 @@ static void ensure_newlines(strbuf *b, size_t want, const layout *lay)
 		strbuf_putc(b, '\n');
 }
 
+/* A byte put_text() does something with; the others go out as they are, a run at a time. */
+static bool is_text_special(unsigned char c, bool pre)
+{
+	return c == 0xc2 || c == '\r' ||
+	       (!pre && (c == ' ' || c == '\t' || c == '\n' || c == '\f'));
+}
+
 static void put_text(strbuf *b, const char *t, bool pre)
 {
 	for (const unsigned char *p = (const unsigned char *)t; *p; p++) {
+		const unsigned char *run = p;
+		while (*run && !is_text_special(*run, pre))
+			run++;
+		if (run > p) {
+			strbuf_add(b, p, (size_t)(run - p));
+			p = run;
+			if (!*p)
+				break;
+		}
 		if (p[0] == 0xc2 && p[1] == 0xa0) { /* NBSP: a space that does not collapse */
 			strbuf_putc(b, ' ');
 			p++;
@@ -195,18 +262,21 @@ static void open_item(strbuf *b, layout *lay)
 }
 
 /* What an element does to the layout where it opens and where it closes. */
-static void element_edge(strbuf *b, const xmlNode *n, bool opening, layout *lay)
+static void element_edge(strbuf *b, const xmlNode *n, enum element_kind kind, bool opening,
+			 layout *lay)
 {
-	const char *name = (const char *)n->name;
-	if (strcasecmp(name, "br") == 0) {
+	switch (kind) {
+	case ELEMENT_BR:
 		if (opening) {
 			while (b->len > 0 && b->s[b->len - 1] == ' ')
 				b->s[--b->len] = '\0';
 			strbuf_putc(b, '\n');
 		}
-	} else if (strcasecmp(name, "p") == 0)
+		break;
+	case ELEMENT_P:
 		ensure_newlines(b, 2, lay);
-	else if (strcasecmp(name, "li") == 0) {
+		break;
+	case ELEMENT_LI:
 		if (opening)
 			open_item(b, lay);
 		else {
@@ -214,35 +284,55 @@ static void element_edge(strbuf *b, const xmlNode *n, bool opening, layout *lay)
 				b->len = lay->marker_start, b->s[b->len] = '\0';
 			ensure_newlines(b, 1, lay);
 		}
-	} else if (is_block(n->name)) {
+		break;
+	case ELEMENT_BLOCK:
+	case ELEMENT_BLOCKQUOTE:
 		ensure_newlines(b, 1, lay);
-		bool ol = strcasecmp(name, "ol") == 0;
-		if (ol || strcasecmp(name, "ul") == 0 || strcasecmp(name, "dir") == 0 ||
-		    strcasecmp(name, "menu") == 0) {
-			if (opening && lay->lists++ < LIST_DEPTH_MAX)
-				lay->next[lay->lists - 1] = ol ? list_start(n) : 0;
-			else if (!opening && lay->lists > 0)
-				lay->lists--;
-		}
-		if (strcasecmp(name, "pre") == 0)
-			lay->pre = opening ? lay->pre + 1 : (lay->pre ? lay->pre - 1 : 0);
+		break;
+	case ELEMENT_OL:
+	case ELEMENT_LIST:
+		ensure_newlines(b, 1, lay);
+		if (opening && lay->lists++ < LIST_DEPTH_MAX)
+			lay->next[lay->lists - 1] = kind == ELEMENT_OL ? list_start(n) : 0;
+		else if (!opening && lay->lists > 0)
+			lay->lists--;
+		break;
+	case ELEMENT_PRE:
+		ensure_newlines(b, 1, lay);
+		lay->pre = opening ? lay->pre + 1 : (lay->pre ? lay->pre - 1 : 0);
+		break;
+	case ELEMENT_OTHER:
+	case ELEMENT_SKIPPED:
+		break;
 	}
 }
 
-/* The text of h; with cut, the quoted message goes there instead (what the reply left out),
- * laid out the same way. */
-static char *html_to_text(const char *h, size_t len, bool drop_quotes, char **ret_cut)
+/* h parsed (NULL when empty or too large): the walks below only read the tree, so one parse
+ * serves a reply's text and, when nothing is outside its quotes, the whole text. */
+static htmlDocPtr html_parse(const char *h, size_t len)
+{
+	if (len == 0 || len > INT_MAX)
+		return NULL;
+	return htmlReadMemory(h, (int)len, NULL, "UTF-8",
+			      HTML_PARSE_RECOVER | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |
+				  HTML_PARSE_NONET | HTML_PARSE_COMPACT);
+}
+
+static void html_free(htmlDocPtr doc)
+{
+	if (doc)
+		xmlFreeDoc(doc);
+}
+
+/* The text of doc; with cut, the quoted message goes there instead (what the reply left
+ * out), laid out the same way. */
+static char *html_doc_to_text(htmlDocPtr doc, bool drop_quotes, char **ret_cut)
 {
 	strbuf kept = {}, quoted = {};
 	strbuf *out = &kept;
-	htmlDocPtr doc = NULL;
 	const xmlNode *in_quote = NULL; /* the quote element being walked, into `quoted` */
 	bool rest = false;              /* from here on everything is the quote */
 
-	if (len > 0 && len <= INT_MAX)
-		doc = htmlReadMemory(h, (int)len, NULL, "UTF-8",
-				     HTML_PARSE_RECOVER | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |
-					 HTML_PARSE_NONET | HTML_PARSE_COMPACT);
 	xmlNode *top = doc ? xmlDocGetRootElement(doc) : NULL;
 	layout lay = {};
 
@@ -251,8 +341,9 @@ static char *html_to_text(const char *h, size_t len, bool drop_quotes, char **re
 	for (xmlNode *n = top; n;) {
 		bool descend = false;
 		if (n->type == XML_ELEMENT_NODE) {
-			enum quote_kind q = drop_quotes && !in_quote && !rest ? quote_kind(n)
-			                                                      : QUOTE_NONE;
+			enum element_kind kind = element_kind(n->name);
+			enum quote_kind q =
+			    drop_quotes && !in_quote && !rest ? quote_kind(n, kind) : QUOTE_NONE;
 			if (q == QUOTE_REST && !ret_cut)
 				break;
 			if (q != QUOTE_NONE && !ret_cut)
@@ -266,11 +357,11 @@ static char *html_to_text(const char *h, size_t len, bool drop_quotes, char **re
 				}
 				if (rest || in_quote)
 					out = &quoted;
-				if (!is_skipped(n->name)) {
-					element_edge(out, n, true, &lay);
+				if (kind != ELEMENT_SKIPPED) {
+					element_edge(out, n, kind, true, &lay);
 					descend = n->children != NULL;
 					if (!descend)
-						element_edge(out, n, false, &lay);
+						element_edge(out, n, kind, false, &lay);
 				}
 				if (!descend && in_quote == n) {
 					in_quote = NULL;
@@ -288,7 +379,7 @@ static char *html_to_text(const char *h, size_t len, bool drop_quotes, char **re
 		while (n && n != top && !n->next) {
 			n = n->parent;
 			if (n && n->type == XML_ELEMENT_NODE)
-				element_edge(out, n, false, &lay);
+				element_edge(out, n, element_kind(n->name), false, &lay);
 			if (n && n == in_quote) {
 				in_quote = NULL;
 				out = rest ? &quoted : &kept;
@@ -297,13 +388,19 @@ static char *html_to_text(const char *h, size_t len, bool drop_quotes, char **re
 		}
 		n = n && n != top ? n->next : NULL;
 	}
-	if (doc)
-		xmlFreeDoc(doc);
 	_cleanup_free_ char *s = strbuf_steal(&kept);
 	_cleanup_free_ char *c = strbuf_steal(&quoted);
 	if (ret_cut)
 		*ret_cut = xstrdup(c ? strstrip(c) : "");
 	return xstrdup(s ? strstrip(s) : "");
+}
+
+static char *html_to_text(const char *h, size_t len, bool drop_quotes, char **ret_cut)
+{
+	htmlDocPtr doc = html_parse(h, len);
+	char *t = html_doc_to_text(doc, drop_quotes, ret_cut);
+	html_free(doc);
+	return t;
 }
 
 char *mail_html_to_text(const char *h, size_t len)
@@ -324,8 +421,10 @@ static void squeeze_blank_lines(char *t)
 char *mail_html_reply_split(const char *h, size_t len, char **ret_cut)
 {
 	_cleanup_free_ char *cut = NULL;
-	char *t = html_to_text(h, len, true, &cut);
+	htmlDocPtr doc = html_parse(h, len);
+	char *t = html_doc_to_text(doc, true, &cut);
 	if (*t) {
+		html_free(doc);
 		squeeze_blank_lines(t);
 		squeeze_blank_lines(cut);
 		if (ret_cut)
@@ -336,13 +435,17 @@ char *mail_html_reply_split(const char *h, size_t len, char **ret_cut)
 	free(t);
 	if (ret_cut)
 		*ret_cut = xstrdup("");
-	return html_to_text(h, len, false, NULL);
+	t = html_doc_to_text(doc, false, NULL);
+	html_free(doc);
+	return t;
 }
 
 char *mail_html_reply_to_text(const char *h, size_t len)
 {
-	char *t = html_to_text(h, len, true, NULL);
+	htmlDocPtr doc = html_parse(h, len);
+	char *t = html_doc_to_text(doc, true, NULL);
 	if (*t) {
+		html_free(doc);
 		/* A quote taken out between two blocks leaves its line breaks: one blank line at
 		 * most, as where the quote was a paragraph. */
 		size_t w = 0;
@@ -354,5 +457,7 @@ char *mail_html_reply_to_text(const char *h, size_t len)
 	}
 	/* Nothing outside the quotes: keep everything, as reply_trim() keeps a quote alone. */
 	free(t);
-	return html_to_text(h, len, false, NULL);
+	t = html_doc_to_text(doc, false, NULL);
+	html_free(doc);
+	return t;
 }

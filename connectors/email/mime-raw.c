@@ -9,12 +9,16 @@
 #include "util.h"
 #include "email/mime-raw.h"
 
+/* A field's name and value, NUL-terminated, at these offsets of mail_raw.text. */
 struct raw_field {
-	char *name;
-	char *value;
+	size_t name;
+	size_t value;
 };
 
 struct mail_raw {
+	/* every field's name and value one after the other: one allocation for all of them,
+	 * not two a field (a mail has 10 to 40 fields, and most are never asked for) */
+	char *text;
 	struct raw_field *fields;
 	size_t n_fields;
 	char *report_type; /* NULL: the body is no multipart/report */
@@ -26,10 +30,7 @@ void mail_raw_free(mail_raw *r)
 {
 	if (!r)
 		return;
-	for (size_t i = 0; i < r->n_fields; i++) {
-		free(r->fields[i].name);
-		free(r->fields[i].value);
-	}
+	free(r->text);
 	free(r->fields);
 	free(r->report_type);
 	for (size_t i = 0; i < r->n_parts; i++) {
@@ -65,18 +66,18 @@ static bool name_valid(const char *s, size_t n)
 	return true;
 }
 
-static void finish_field(mail_raw *r, strbuf *value)
+/* The value under way is text->s[start..): WSP trimmed at both ends, then NUL-terminated in
+ * the arena. */
+static void finish_field(strbuf *text, size_t start)
 {
-	/* value holds the unfolded text; trim WSP at both ends. The buffer is kept for the next
-	 * field: one allocation of the right size per value. */
-	const char *v = value->s ? value->s : "";
-	size_t a = 0, b = value->len;
-	while (a < b && is_wsp(v[a]))
+	size_t a = start, b = text->len;
+	while (a < b && is_wsp(text->s[a]))
 		a++;
-	while (b > a && is_wsp(v[b - 1]))
+	while (b > a && is_wsp(text->s[b - 1]))
 		b--;
-	r->fields[r->n_fields - 1].value = xstrndup(v + a, b - a);
-	value->len = 0;
+	memmove(text->s + start, text->s + a, b - a);
+	text->len = start + (b - a);
+	strbuf_putc(text, '\0');
 }
 
 /* p[0..n) without its CR bytes, a run at a time. */
@@ -94,12 +95,17 @@ static void add_without_cr(strbuf *b, const char *p, size_t n)
 }
 
 /* One pass over the lines up to the first empty one. Each line is copied once, so the time
- * is linear in the header section (bounded by mail_bounds_check() before this runs). */
+ * is linear in the header section (bounded by mail_bounds_check() before this runs). The
+ * names and values go into one arena (r->text); the fields hold offsets, as it grows. */
 static void read_fields(mail_raw *r, const char *msg, size_t len)
 {
-	strbuf value = {};
+	/* a header section is usually under 1 KiB and never more than the message: sized so, the
+	 * arena grows only for a long one */
+	size_t first = len + 1 < 1024 ? len + 1 : 1024;
+	strbuf text = {.s = xmalloc(first), .cap = first};
+	text.s[0] = '\0';
 	bool in_field = false; /* the last line opened a field: continuation lines belong to it */
-	size_t cap = 0;
+	size_t cap = 0, value = 0;
 
 	for (size_t i = 0; i < len;) {
 		const char *nl = memchr(msg + i, '\n', len - i);
@@ -113,11 +119,11 @@ static void read_fields(mail_raw *r, const char *msg, size_t len)
 			break; /* the end of the header section */
 		if (is_wsp(line[0])) {
 			if (in_field)
-				add_without_cr(&value, line, n);
+				add_without_cr(&text, line, n);
 			continue;
 		}
 		if (in_field)
-			finish_field(r, &value);
+			finish_field(&text, value);
 		in_field = false;
 		const char *colon = memchr(line, ':', n);
 		if (!colon)
@@ -131,13 +137,17 @@ static void read_fields(mail_raw *r, const char *msg, size_t len)
 			cap = cap ? 2 * cap : 16;
 			r->fields = xrealloc(r->fields, cap * sizeof(*r->fields));
 		}
-		r->fields[r->n_fields++] = (struct raw_field){.name = xstrndup(line, nlen)};
+		size_t name = text.len;
+		strbuf_add(&text, line, nlen);
+		strbuf_putc(&text, '\0');
+		value = text.len;
+		r->fields[r->n_fields++] = (struct raw_field){.name = name, .value = value};
 		in_field = true;
-		add_without_cr(&value, colon + 1, (size_t)(line + n - (colon + 1)));
+		add_without_cr(&text, colon + 1, (size_t)(line + n - (colon + 1)));
 	}
 	if (in_field)
-		finish_field(r, &value);
-	strbuf_done(&value);
+		finish_field(&text, value);
+	r->text = text.s;
 }
 
 static const char *discrete_name(const struct mailmime_discrete_type *d)
@@ -277,8 +287,8 @@ char **mail_header_values(const mail_message *m, const char *name)
 	const mail_raw *r = mail_message_raw(m);
 	char **v = xcalloc(1, sizeof(char *));
 	for (size_t i = 0; r && i < r->n_fields; i++)
-		if (strcasecmp(r->fields[i].name, name) == 0)
-			strv_push(&v, xstrdup(r->fields[i].value));
+		if (strcasecmp(r->text + r->fields[i].name, name) == 0)
+			strv_push(&v, xstrdup(r->text + r->fields[i].value));
 	return v;
 }
 
@@ -287,7 +297,7 @@ size_t mail_header_count(const mail_message *m, const char *name)
 	const mail_raw *r = mail_message_raw(m);
 	size_t n = 0;
 	for (size_t i = 0; r && i < r->n_fields; i++)
-		if (strcasecmp(r->fields[i].name, name) == 0)
+		if (strcasecmp(r->text + r->fields[i].name, name) == 0)
 			n++;
 	return n;
 }

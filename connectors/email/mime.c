@@ -67,7 +67,8 @@ static void mailmime_freep(struct mailmime **p)
 
 /* Bytes in charset → malloc'd UTF-8. Declared charset first, then UTF-8, then
  * windows-1252 (which maps every byte), as mail clients in the wild require. */
-static char *to_utf8(const char *s, size_t len, const char *charset)
+static char *to_utf8_as(const char *s, size_t len, const char *charset,
+			char *(*copy)(const char *s, size_t len))
 {
 	const char *tries[] = {charset, "utf-8", "windows-1252", "iso-8859-1"};
 
@@ -78,19 +79,24 @@ static char *to_utf8(const char *s, size_t len, const char *charset)
 		if (strcasecmp(cs, "utf-8") == 0 || strcasecmp(cs, "utf8") == 0 ||
 		    strcasecmp(cs, "us-ascii") == 0 || strcasecmp(cs, "ascii") == 0) {
 			if (mail_utf8_valid(s, len))
-				return xstrndup(s, len);
+				return copy(s, len);
 			continue;
 		}
 		char *out = NULL;
 		size_t out_len = 0;
 		if (charconv_buffer("utf-8", cs, s, len, &out, &out_len) != MAIL_CHARCONV_NO_ERROR)
 			continue;
-		char *r = mail_utf8_valid(out, out_len) ? xstrndup(out, out_len) : NULL;
+		char *r = mail_utf8_valid(out, out_len) ? copy(out, out_len) : NULL;
 		charconv_buffer_free(out);
 		if (r)
 			return r;
 	}
 	return xstrndup("", 0);
+}
+
+static char *to_utf8(const char *s, size_t len, const char *charset)
+{
+	return to_utf8_as(s, len, charset, xstrndup);
 }
 
 /* Control characters (an encoded CR LF above all) become spaces: a decoded header value is
@@ -465,19 +471,28 @@ static void find_text(struct mailmime *mm, struct mailmime **plain, struct mailm
 	}
 }
 
-static char *crlf_to_lf(char *s)
+/* xstrndup(s, len) with LF line ends, in one pass: a CR before LF is left out as the copy is
+ * made, a run of bytes at a time (a CR alone stays). */
+static char *copy_lf(const char *s, size_t len)
 {
-	char *cr = strchr(s, '\r');
-	if (!cr)
-		return s;
-	size_t w = (size_t)(cr - s);
-	for (size_t r = w; s[r]; r++) {
-		if (s[r] == '\r' && s[r + 1] == '\n')
-			continue;
-		s[w++] = s[r];
+	const char *nul = memchr(s, '\0', len);
+	if (nul)
+		len = (size_t)(nul - s);
+	char *d = xmalloc(len + 1);
+	size_t w = 0;
+	for (size_t r = 0; r < len;) {
+		const char *cr = memchr(s + r, '\r', len - r);
+		size_t k = cr ? (size_t)(cr - s) : len;
+		memcpy(d + w, s + r, k - r);
+		w += k - r;
+		if (!cr)
+			break;
+		if (!(k + 1 < len && s[k + 1] == '\n'))
+			d[w++] = '\r';
+		r = k + 1;
 	}
-	s[w] = '\0';
-	return s;
+	d[w] = '\0';
+	return d;
 }
 
 /* out[0..len) without its NUL bytes (they would truncate every string downstream), in
@@ -505,18 +520,19 @@ static int decode_bytes(const char *data, size_t len, int enc, const char *chars
 		if (len > 0 && memchr(data, '\0', len)) {
 			_cleanup_free_ char *copy = xmalloc(len);
 			memcpy(copy, data, len);
-			s = to_utf8(copy, drop_nuls(copy, len), charset);
+			s = to_utf8_as(copy, drop_nuls(copy, len), charset, copy_lf);
 		} else
-			s = to_utf8(data, len, charset);
+			s = to_utf8_as(data, len, charset, copy_lf);
 	} else {
 		size_t idx = 0, out_len = 0;
 		char *out = NULL;
 		if (mailmime_part_parse(data, len, &idx, enc, &out, &out_len) != MAILIMF_NO_ERROR)
 			return -EBADMSG;
-		s = to_utf8(out, drop_nuls(out, out_len), charset);
+		s = to_utf8_as(out, drop_nuls(out, out_len), charset, copy_lf);
 		mailmime_decoded_part_free(out);
 	}
-	*ret = crlf_to_lf(s);
+	/* (copy_lf() has made the line ends LF) */
+	*ret = s;
 	return 0;
 }
 

@@ -83,6 +83,12 @@ static bool is_digit(char c)
 	return c >= '0' && c <= '9';
 }
 
+/* One of '<', '>', '@' (or the NUL byte, as strchr() on "<>@" finds it), without a call */
+static bool is_addr_char(char c)
+{
+	return c == '<' || c == '>' || c == '@' || c == '\0';
+}
+
 /* Whitespace, and invisible characters some clients leave on a line of their own
  * (U+00A0, U+200B, U+FEFF, Gmail's U+1427 tracking mark). */
 static bool is_blank(const char *s, size_t len)
@@ -208,7 +214,7 @@ static bool is_date_attribution(const char *s, size_t len)
 static bool is_attribution(const char *s, size_t len)
 {
 	trim(&s, &len);
-	if (len == 0 || len > ATTRIBUTION_MAX || strchr("<>@", s[0]))
+	if (len == 0 || len > ATTRIBUTION_MAX || is_addr_char(s[0]))
 		return false;
 	if (is_date_attribution(s, len))
 		return true;
@@ -459,7 +465,7 @@ static void join_attributions(struct line *lines, size_t n)
 			trim(&f, &flen);
 			if (flen == 0)
 				continue;
-			if (ls->fence || ls->len > JOIN_LINE_MAX || strchr("<>@", f[0]))
+			if (ls->fence || ls->len > JOIN_LINE_MAX || is_addr_char(f[0]))
 				continue;
 			/* An answer is never a piece of someone's attribution: "1: 4" above
 			 * "Coco\nwrote:" would lend it the digits that make it look dated. */
@@ -809,23 +815,33 @@ static bool line_is_empty(const struct line *l, bool bare_quotes)
  * holding nothing but quote marks) and trailing whitespace. */
 static char *join_lines(const struct line *lines, const size_t *v, size_t m, bool bare_quotes)
 {
-	_cleanup_(strbuf_done) strbuf b = {};
 	size_t first = 0, last = m;
 
 	while (first < m && line_is_empty(&lines[v[first]], bare_quotes))
 		first++;
 	while (last > first && line_is_empty(&lines[v[last - 1]], bare_quotes))
 		last--;
+	/* the size first, then one allocation */
+	size_t total = 0;
+	for (size_t i = first; i < last; i++) {
+		size_t len;
+		(void)line_text(&lines[v[i]], &len);
+		total += len + 1;
+	}
+	char *out = xmalloc(total + 1);
+	size_t w = 0;
 	for (size_t i = first; i < last; i++) {
 		size_t len;
 		const char *t = line_text(&lines[v[i]], &len);
 		if (i > first)
-			strbuf_putc(&b, '\n');
-		strbuf_add(&b, t, len);
+			out[w++] = '\n';
+		memcpy(out + w, t, len);
+		w += len;
 	}
-	while (b.len > 0 && is_ws(b.s[b.len - 1]))
-		b.s[--b.len] = '\0';
-	return strbuf_steal(&b);
+	while (w > 0 && is_ws(out[w - 1]))
+		w--;
+	out[w] = '\0';
+	return out;
 }
 
 static void lines_free(struct line *lines, size_t n)
@@ -840,38 +856,42 @@ static int trim_reply(const char *body, bool drop_signoffs, char **ret_kept, cha
 	if (!body || !ret_kept)
 		return -EINVAL;
 
-	/* CRLF → LF (a run of bytes at a time), then split. */
+	/* CRLF → LF (a run of bytes at a time), then split. A body without CR (mail_body()'s
+	 * are LF already) is read where it is. */
 	size_t blen = strlen(body);
-	_cleanup_free_ char *buf = xmalloc(blen + 1);
-	size_t w = 0;
-	for (size_t r = 0; r < blen;) {
-		const char *cr = memchr(body + r, '\r', blen - r);
-		size_t k = cr ? (size_t)(cr - body) : blen;
-		memcpy(buf + w, body + r, k - r);
-		w += k - r;
-		if (!cr)
-			break;
-		if (!(k + 1 < blen && body[k + 1] == '\n'))
-			buf[w++] = '\r';
-		r = k + 1;
+	_cleanup_free_ char *buf = NULL;
+	const char *s = body;
+	size_t slen = blen;
+	const char *cr0 = memchr(body, '\r', blen);
+	if (cr0) {
+		buf = xmalloc(blen + 1);
+		size_t w = 0;
+		for (size_t r = 0; r < blen;) {
+			const char *cr = memchr(body + r, '\r', blen - r);
+			size_t k = cr ? (size_t)(cr - body) : blen;
+			memcpy(buf + w, body + r, k - r);
+			w += k - r;
+			if (!cr)
+				break;
+			if (!(k + 1 < blen && body[k + 1] == '\n'))
+				buf[w++] = '\r';
+			r = k + 1;
+		}
+		buf[w] = '\0';
+		s = buf;
+		slen = w;
 	}
-	buf[w] = '\0';
-
-	const char *s = buf;
-	size_t slen = w;
 	trim(&s, &slen);
 
 	size_t n = 1;
 	for (const char *p = s, *end = s + slen; (p = memchr(p, '\n', (size_t)(end - p))); p++)
 		n++;
-	struct line *lines = xcalloc(n, sizeof(struct line));
+	struct line *lines = xmalloc(n * sizeof(struct line));
 	size_t li = 0, start = 0;
 	for (;;) {
 		const char *nl = memchr(s + start, '\n', slen - start);
 		size_t i = nl ? (size_t)(nl - s) : slen;
-		lines[li].p = s + start;
-		lines[li].len = i - start;
-		lines[li].cls = LINE_TEXT;
+		lines[li] = (struct line){.p = s + start, .len = i - start, .cls = LINE_TEXT};
 		li++;
 		if (!nl)
 			break;
@@ -893,7 +913,8 @@ static int trim_reply(const char *body, bool drop_signoffs, char **ret_kept, cha
 	join_attributions(lines, n);
 	classify(lines, n, drop_signoffs);
 
-	_cleanup_free_ size_t *v = xcalloc(n, sizeof(size_t));
+	/* the kept lines' numbers, then the elided ones' (v[n..2n)), in one allocation */
+	_cleanup_free_ size_t *v = xmalloc(2 * n * sizeof(size_t));
 	size_t m = 0;
 	for (size_t i = 0; i < n; i++)
 		if (lines[i].cls != LINE_JOINED)
@@ -904,14 +925,16 @@ static int trim_reply(const char *body, bool drop_signoffs, char **ret_kept, cha
 	char *kept = join_lines(lines, q.v, q.m, true);
 	if (ret_elided) {
 		/* Everything not kept (continuations are inside their joined line). */
-		_cleanup_free_ bool *keep = xcalloc(n, sizeof(bool));
-		_cleanup_free_ size_t *e = xcalloc(n, sizeof(size_t));
-		size_t em = 0;
-		for (size_t i = 0; i < q.m; i++)
-			keep[q.v[i]] = true;
-		for (size_t i = 0; i < n; i++)
-			if (!keep[i] && lines[i].cls != LINE_JOINED)
+		size_t *e = v + n, em = 0;
+		/* q.v is in line order: what it lacks is elided */
+		for (size_t i = 0, k = 0; i < n; i++) {
+			if (k < q.m && q.v[k] == i) {
+				k++;
+				continue;
+			}
+			if (lines[i].cls != LINE_JOINED)
 				e[em++] = i;
+		}
 		*ret_elided = join_lines(lines, e, em, false);
 	}
 	lines_free(lines, n);
