@@ -25,6 +25,37 @@
 #define SIG "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503"
 #define REF "6pwm3g5veetjgitv"
 
+/* One signer kept for many requests, as the channel keeps it: each request's signature is
+ * its own (the keyed state is copied, never advanced), a wiped signer refuses everything,
+ * and one set up again with another secret signs with that one. */
+static void test_signer(void **state)
+{
+	const int64_t t = 1531420618;
+	slack_signer s;
+	slack_signer_init(&s, SECRET, strlen(SECRET));
+	char sig[68], again[68], other[68];
+	for (int i = 0; i < 3; i++) {
+		slack_signer_sign(&s, TS, BODY, strlen(BODY), sig);
+		assert_string_equal(sig, SIG);
+		assert_int_equal(slack_signer_verify(&s, TS, SIG, BODY, strlen(BODY), t), 0);
+		slack_signer_sign(&s, TS, "a=b", 3, other);
+		slack_sign(SECRET, strlen(SECRET), TS, "a=b", 3, again);
+		assert_string_equal(other, again);
+	}
+	assert_int_equal(slack_signer_verify(&s, TS, SIG, BODY, strlen(BODY), t + 301), -ETIME);
+	assert_int_equal(slack_signer_verify(&s, TS, SIG, "x", 1, t), -EPERM);
+	slack_signer_wipe(&s);
+	assert_int_equal(slack_signer_verify(&s, TS, SIG, BODY, strlen(BODY), t), -EPERM);
+	char long_key[101];
+	memset(long_key, 'k', 100);
+	long_key[100] = 0;
+	slack_signer_init(&s, long_key, 100);
+	slack_signer_sign(&s, TS, "a=b", 3, sig);
+	assert_string_equal(sig, "v0=a9d07815eeba495f203e44b285fcbc705c955ab09b2ac3650a09c7cb9d69b317");
+	assert_int_equal(slack_signer_verify(&s, TS, SIG, BODY, strlen(BODY), t), -EPERM);
+	slack_signer_wipe(&s);
+}
+
 static void test_verify(void **state)
 {
 	const int64_t t = 1531420618;
@@ -313,6 +344,7 @@ static void test_ephemeral_json(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_signer),
 		cmocka_unit_test(test_verify),
 		cmocka_unit_test(test_form),
 		cmocka_unit_test(test_button_value),

@@ -20,16 +20,27 @@
 
 /* ---- signing ---- */
 
-void slack_sign(const void *secret, size_t secret_len, const char *timestamp, const char *body,
-                size_t body_len, char ret[68])
+void slack_signer_init(slack_signer *s, const void *secret, size_t secret_len)
+{
+	hmac_sha256_set_key(&s->keyed, secret_len, secret);
+	s->ready = true;
+}
+
+void slack_signer_wipe(slack_signer *s)
+{
+	OPENSSL_cleanse(s, sizeof *s);
+}
+
+void slack_signer_sign(const slack_signer *s, const char *timestamp, const char *body,
+                       size_t body_len, char ret[68])
 {
 	/* Nettle, not OpenSSL's EVP_MAC: EVP_MAC_fetch() looks the algorithm up in the provider
 	 * tables on every call, which was most of the cost of a request's check (bench/slack-
-	 * ingress, docs/performance.md). Nettle does the reply tags already (engine/secret.c). */
+	 * ingress, docs/performance.md). Nettle does the reply tags already (engine/secret.c).
+	 * The keyed states are copied, so a request hashes only its own bytes. */
 	static const char hex[] = "0123456789abcdef";
 	uint8_t mac[SHA256_DIGEST_SIZE];
-	struct hmac_sha256_ctx ctx;
-	hmac_sha256_set_key(&ctx, secret_len, secret);
+	struct hmac_sha256_ctx ctx = s->keyed;
 	hmac_sha256_update(&ctx, 3, (const uint8_t *)"v0:");
 	hmac_sha256_update(&ctx, strlen(timestamp), (const uint8_t *)timestamp);
 	hmac_sha256_update(&ctx, 1, (const uint8_t *)":");
@@ -45,10 +56,21 @@ void slack_sign(const void *secret, size_t secret_len, const char *timestamp, co
 	OPENSSL_cleanse(mac, sizeof mac);
 }
 
-int slack_verify(const void *secret, size_t secret_len, const char *timestamp,
-                 const char *signature, const char *body, size_t body_len, int64_t now)
+void slack_sign(const void *secret, size_t secret_len, const char *timestamp, const char *body,
+                size_t body_len, char ret[68])
+{
+	slack_signer s;
+	slack_signer_init(&s, secret, secret_len);
+	slack_signer_sign(&s, timestamp, body, body_len, ret);
+	slack_signer_wipe(&s);
+}
+
+int slack_signer_verify(const slack_signer *s, const char *timestamp, const char *signature,
+                        const char *body, size_t body_len, int64_t now)
 {
 	long ts;
+	if (!s->ready)
+		return -EPERM;
 	if (!timestamp || !signature || !*timestamp || strlen(timestamp) > 12 ||
 	    timestamp[strspn(timestamp, "0123456789")] != 0 ||
 	    parse_long(timestamp, 0, 999999999999L, &ts) < 0)
@@ -59,11 +81,21 @@ int slack_verify(const void *secret, size_t secret_len, const char *timestamp,
 	    (int64_t)ts > now + SLACK_SIGNATURE_WINDOW_SEC)
 		return -ETIME;
 	char want[68];
-	slack_sign(secret, secret_len, timestamp, body, body_len, want);
+	slack_signer_sign(s, timestamp, body, body_len, want);
 	/* Hex from Slack is lower-case; an upper-case copy is not what Slack sends. */
 	int differ = CRYPTO_memcmp(want, signature, 67);
 	OPENSSL_cleanse(want, sizeof want);
 	return differ ? -EPERM : 0;
+}
+
+int slack_verify(const void *secret, size_t secret_len, const char *timestamp,
+                 const char *signature, const char *body, size_t body_len, int64_t now)
+{
+	slack_signer s;
+	slack_signer_init(&s, secret, secret_len);
+	int r = slack_signer_verify(&s, timestamp, signature, body, body_len, now);
+	slack_signer_wipe(&s);
+	return r;
 }
 
 /* ---- the answer to a slash command ---- */

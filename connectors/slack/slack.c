@@ -134,10 +134,13 @@ static int load_config(channel *c, const coco_config *cfg)
 		            "app-level token with connections:write (Basic Information, App-Level "
 		            "Tokens)");
 	secret_wipe(&c->signing_secret, c->signing_secret_len);
+	slack_signer_wipe(&c->signer);
 	secret_wipe(&c->bot_token, c->bot_token ? strlen(c->bot_token) : 0);
 	secret_wipe(&c->app_token, c->app_token ? strlen(c->app_token) : 0);
 	c->signing_secret = signing;
 	c->signing_secret_len = signing_len;
+	if (signing)
+		slack_signer_init(&c->signer, signing, signing_len);
 	c->bot_token = token;
 	c->app_token = app;
 
@@ -482,10 +485,10 @@ static int verify(channel *c, http_request *req, const char **ret_body, size_t *
 {
 	size_t len = 0;
 	const char *body = http_request_body(req, &len);
-	int r = slack_verify(c->signing_secret, c->signing_secret_len,
-	                     http_request_header(req, "X-Slack-Request-Timestamp"),
-	                     http_request_header(req, "X-Slack-Signature"), body ? body : "", len,
-	                     real_now());
+	int r = slack_signer_verify(&c->signer,
+	                            http_request_header(req, "X-Slack-Request-Timestamp"),
+	                            http_request_header(req, "X-Slack-Signature"), body ? body : "",
+	                            len, real_now());
 	if (r < 0) {
 		log_refused(c, req, r);
 		(void)http_respond_text(req, 401, r == -ETIME ? "stale request" : "invalid signature");
@@ -702,6 +705,7 @@ static channel *slack_stop(channel *c)
 	free(c->calls);
 	known_free_all(c);
 	secret_wipe(&c->signing_secret, c->signing_secret_len);
+	slack_signer_wipe(&c->signer);
 	secret_wipe(&c->bot_token, c->bot_token ? strlen(c->bot_token) : 0);
 	secret_wipe(&c->app_token, c->app_token ? strlen(c->app_token) : 0);
 	free(c->api_url);
