@@ -203,23 +203,24 @@ static slack_inbound *inbound_new(channel *c, http_request *req, bool is_action)
 static int respond_ephemeral(http_request *req, const char *mrkdwn)
 {
 	size_t len = 0;
-	_cleanup_free_ char *body = slack_ephemeral_json(mrkdwn, &len);
-	return http_respond(req, 200, "application/json; charset=utf-8", body, len, NULL);
+	char *body = slack_ephemeral_json(mrkdwn, &len);
+	/* Made for this answer: the ingress keeps it as it is, no copy. */
+	return http_respond_take(req, 200, "application/json; charset=utf-8", body, len, NULL);
 }
 
-/* Says the core's answer back to the member. */
-static void inbound_answer(slack_inbound *in)
+/* Says the core's answer (its words and reason, NULL if none) back to the member. */
+static void inbound_answer(slack_inbound *in, const char *words, const char *reason)
 {
 	const char *md;
 	switch (in->status) {
 	case INBOUND_DONE:
-		md = in->reply ? in->reply : "Thanks, got it.";
+		md = words ? words : "Thanks, got it.";
 		break;
 	case INBOUND_RETRY:
 		md = "Sorry, coco cannot take this just now. Please try again in a minute.";
 		break;
 	default:
-		md = in->reply ? in->reply : slack_rejection_text(in->reason);
+		md = words ? words : slack_rejection_text(reason);
 		break;
 	}
 	_cleanup_free_ char *text = slack_mrkdwn(md);
@@ -259,15 +260,18 @@ static void on_core_done(const inbound_result *res, void *userdata)
 	slack_inbound *in = userdata;
 	in->core_done = true;
 	in->status = res->status;
-	in->reply = res->reply ? xstrdup(res->reply) : NULL;
-	in->reason = res->reason ? xstrdup(res->reason) : NULL;
 	if (res->status == INBOUND_RETRY)
 		log_warning_errno(res->error, "slack: a message could not be recorded for now (%m); "
 		                  "its sender was asked to send it again");
-	if (!in->deferred)
-		return; /* still inside the handler, which answers */
+	if (!in->deferred) {
+		/* Still inside the handler, which answers once receive() returned: it needs a
+		 * copy of the words. Later (the usual case), they are said at once. */
+		in->reply = res->reply ? xstrdup(res->reply) : NULL;
+		in->reason = res->reason ? xstrdup(res->reason) : NULL;
+		return;
+	}
 	if (in->req || in->envelope)
-		inbound_answer(in);
+		inbound_answer(in, res->reply, res->reason);
 	inbound_free(in);
 }
 
@@ -302,7 +306,7 @@ static int hand_over(channel *c, slack_inbound *in)
 	}
 	c->h->receive(c->h, &m, on_core_done, in);
 	if (in->core_done) {
-		inbound_answer(in);
+		inbound_answer(in, in->reply, in->reason);
 		inbound_free(in);
 		return 0;
 	}
@@ -425,7 +429,7 @@ static void on_user_email(channel *c, const char *email, int error, void *userda
 		            in->from);
 		in->status = INBOUND_RETRY;
 		if (in->req || in->envelope)
-			inbound_answer(in);
+			inbound_answer(in, NULL, NULL);
 		inbound_free(in);
 		return;
 	}
