@@ -149,6 +149,35 @@ static void test_form(void **state)
 	assert_string_equal(v, "ok");
 	free(v);
 	assert_int_equal(slack_form_get(keys, keys_len, "te", &v), -ENOENT);
+
+	/* Several keys in one pass give what slack_form_get() gives for each: the first value,
+	 * its decoding error, absent keys. */
+	const char *bodies[] = {b, keys, "text=%zz&text=ok&command=%2Fcoco", "flag&flag=x",
+	                        "a=1&&b=2&=3&c", "", "command=/a&user_id=U1&trigger_id=t&text=x+y"};
+	size_t lens[] = {strlen(b), keys_len, strlen(bodies[2]), strlen(bodies[3]),
+	                 strlen(bodies[4]), 0, strlen(bodies[6]) - 1 /* "x+" */};
+	const char *const asked[] = {"command", "text", "user_id", "x y", "trigger_id", "flag",
+	                             "empty", "te", "a", "b", "", "c"};
+	for (size_t i = 0; i < ELEMENTSOF(bodies); i++) {
+		int errors[ELEMENTSOF(asked)];
+		char *values[ELEMENTSOF(asked)];
+		int found = slack_form_fields(bodies[i], lens[i], asked, ELEMENTSOF(asked), errors,
+		                              values);
+		int want_found = 0;
+		for (size_t k = 0; k < ELEMENTSOF(asked); k++) {
+			char *one = NULL;
+			int r = slack_form_get(bodies[i], lens[i], asked[k], &one);
+			assert_int_equal(errors[k], r);
+			if (r == 0)
+				assert_string_equal(values[k], one);
+			else
+				assert_null(values[k]);
+			want_found += r != -ENOENT;
+			free(one);
+			free(values[k]);
+		}
+		assert_int_equal(found, want_found);
+	}
 }
 
 static void test_button_value(void **state)

@@ -159,62 +159,97 @@ static int unhex(char c)
 	return -1;
 }
 
-/* Decodes s[0..n) into b. -EBADMSG for a broken %XX or a NUL byte. */
-static int form_decode(const char *s, size_t n, strbuf *b)
+/* Decodes s[0..n) into a new string (decoding never grows it: one allocation of n + 1).
+ * -EBADMSG for a broken %XX or a NUL byte. */
+static int form_decode(const char *s, size_t n, char **ret)
 {
+	char *out = xmalloc(n + 1), *o = out;
 	for (size_t i = 0; i < n; i++) {
 		char c = s[i];
 		if (c == '+')
 			c = ' ';
 		else if (c == '%') {
-			if (i + 2 >= n)
+			if (i + 2 >= n) {
+				free(out);
 				return -EBADMSG;
+			}
 			int hi = unhex(s[i + 1]), lo = unhex(s[i + 2]);
-			if (hi < 0 || lo < 0)
+			if (hi < 0 || lo < 0) {
+				free(out);
 				return -EBADMSG;
+			}
 			c = (char)(hi * 16 + lo);
 			i += 2;
 		}
-		if (c == 0)
+		if (c == 0) {
+			free(out);
 			return -EBADMSG;
-		strbuf_putc(b, c);
+		}
+		*o++ = c;
 	}
+	*o = 0;
+	*ret = out;
 	return 0;
 }
 
-int slack_form_get(const char *body, size_t len, const char *key, char **ret)
+/* Which of keys[0..n) the pair's key (pair[0..klen)) is, or n. */
+static size_t form_key_index(const char *pair, size_t klen, const char *const *keys, size_t n)
 {
-	size_t i = 0;
-	while (i < len) {
+	if (!memchr(pair, '%', klen) && !memchr(pair, '+', klen)) {
+		/* Nothing to decode (the usual key): compared as it is, no copy. A NUL byte in it
+		 * matches no key, as decoding would refuse it. */
+		for (size_t k = 0; k < n; k++)
+			if (strlen(keys[k]) == klen && memcmp(pair, keys[k], klen) == 0)
+				return k;
+		return n;
+	}
+	_cleanup_free_ char *key = NULL;
+	if (form_decode(pair, klen, &key) < 0)
+		return n;
+	for (size_t k = 0; k < n; k++)
+		if (STREQ(key, keys[k]))
+			return k;
+	return n;
+}
+
+int slack_form_fields(const char *body, size_t len, const char *const *keys, size_t n,
+                      int *ret_errors, char **ret_values)
+{
+	size_t left = n, i = 0;
+	for (size_t k = 0; k < n; k++) {
+		ret_values[k] = NULL;
+		ret_errors[k] = -ENOENT;
+	}
+	while (i < len && left > 0) {
 		const char *pair = body + i;
 		const char *amp = memchr(pair, '&', len - i);
 		size_t plen = amp ? (size_t)(amp - pair) : len - i;
 		const char *eq = memchr(pair, '=', plen);
 		size_t klen = eq ? (size_t)(eq - pair) : plen;
-		bool match;
-		if (!memchr(pair, '%', klen) && !memchr(pair, '+', klen)) {
-			/* Nothing to decode (the usual key): compared as it is, no copy. A NUL byte
-			 * in it matches no key, as decoding would refuse it. */
-			match = klen == strlen(key) && memcmp(pair, key, klen) == 0;
-		} else {
-			strbuf k = {0};
-			int r = form_decode(pair, klen, &k);
-			match = r >= 0 && k.s && STREQ(k.s, key);
-			strbuf_done(&k);
-		}
-		if (match) {
-			strbuf v = {0};
+		size_t k = form_key_index(pair, klen, keys, n);
+		if (k < n && ret_errors[k] == -ENOENT) { /* the first value of a key counts */
+			char *v = NULL;
 			int r = eq ? form_decode(eq + 1, plen - klen - 1, &v) : 0;
-			if (r < 0) {
-				strbuf_done(&v);
-				return r;
-			}
-			*ret = strbuf_steal(&v);
-			return 0;
+			if (r >= 0 && !v)
+				v = xstrdup("");
+			ret_errors[k] = r < 0 ? r : 0;
+			ret_values[k] = v;
+			left--;
 		}
 		i += plen + 1;
 	}
-	return -ENOENT;
+	return (int)(n - left);
+}
+
+int slack_form_get(const char *body, size_t len, const char *key, char **ret)
+{
+	int error;
+	char *v;
+	(void)slack_form_fields(body, len, &key, 1, &error, &v);
+	if (error < 0)
+		return error;
+	*ret = v;
+	return 0;
 }
 
 /* ---- buttons ---- */

@@ -48,6 +48,12 @@ void slack_sign(const void *secret, size_t secret_len, const char *timestamp, co
  * space, %XX a byte). 0 and *ret (malloc'd), -ENOENT if absent, -EBADMSG for a bad escape or
  * a NUL byte in the value. */
 int slack_form_get(const char *body, size_t len, const char *key, char **ret);
+/* slack_form_get() for several distinct keys in one pass over the body: for each keys[k],
+ * the error slack_form_get() gives into ret_errors[k] and, when it is 0, the value
+ * (malloc'd) into ret_values[k] (else NULL). Returns how many keys were found, whether or
+ * not their values decode. */
+int slack_form_fields(const char *body, size_t len, const char *const *keys, size_t n,
+                      int *ret_errors, char **ret_values);
 
 /* The value of a button: "REF|QUESTION|VALUE" (the conversation reference the core issued,
  * a question's number or "vote", the answer as a member would write it). REF may be empty.

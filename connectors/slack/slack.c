@@ -550,12 +550,13 @@ static int on_command(http_request *req, void *userdata)
 	if (verify(c, req, &body, &len) < 0)
 		return 0;
 
-	_cleanup_free_ char *command = NULL, *text = NULL, *user = NULL, *trigger = NULL;
+	/* The four fields in one pass over the body (a field absent or undecodable: NULL). */
+	static const char *const keys[] = {"command", "user_id", "trigger_id", "text"};
+	int errors[ELEMENTSOF(keys)];
+	char *v[ELEMENTSOF(keys)];
+	(void)slack_form_fields(body, len, keys, ELEMENTSOF(keys), errors, v);
+	_cleanup_free_ char *command = v[0], *user = v[1], *trigger = v[2], *text = v[3];
 	_cleanup_free_ char *refusal = NULL;
-	(void)slack_form_get(body, len, "command", &command);
-	(void)slack_form_get(body, len, "user_id", &user);
-	(void)slack_form_get(body, len, "trigger_id", &trigger);
-	(void)slack_form_get(body, len, "text", &text);
 	slack_inbound *in = command_new(c, req, NULL, command, user, text, trigger, &refusal);
 	if (!in)
 		return refusal ? respond_ephemeral(req, refusal)
