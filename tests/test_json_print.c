@@ -22,7 +22,8 @@ static void assert_same(const cJSON *item)
 	char *want = cJSON_PrintUnformatted(item);
 	char *got = json_print_compact(item);
 	if (!want || !got || strcmp(want, got) != 0) {
-		print_message("cJSON: %s\nours:  %s\n", want ? want : "(null)", got ? got : "(null)");
+		print_message("cJSON: %s\nours:  %s\n", want ? want : "(null)",
+		              got ? got : "(null)");
 		fail();
 	}
 	cJSON_free(want);
@@ -35,7 +36,8 @@ static void test_numbers(void **state)
 		0, -0.0, 1, -1, 3, 42, 1764653445, -1764653445, 2147483647, 2147483648.0,
 		-2147483648.0, -2147483649.0, 999999999999999.0, -999999999999999.0, 1e15, -1e15,
 		1e15 + 1, 1e16, 9007199254740993.0, 1e300, -1e300, 0.5, -0.5, 0.1, 1.0 / 3,
-		2.5e-7, 123456.789, 1e-300, 4.9e-324, NAN, INFINITY, -INFINITY, 1e21, 12345678901234.5,
+		2.5e-7, 123456.789, 1e-300, 4.9e-324, NAN, INFINITY, -INFINITY, 1e21,
+		12345678901234.5,
 	};
 	for (size_t i = 0; i < ELEMENTSOF(ds); i++) {
 		cJSON *n = cJSON_CreateNumber(ds[i]);
