@@ -12,6 +12,7 @@
 #include "clock.h"
 #include "core-private.h"
 #include "digest.h"
+#include "json-print.h"
 #include "mdtext.h"
 #include "schedule.h"
 #include "util.h"
@@ -1122,7 +1123,8 @@ void core_receive_answer(core *c, const inbound_msg *m, const coco_campaign *cam
 		cJSON_AddItemToObject(head, it->string, it);
 	}
 	cJSON_Delete(rec);
-	_cleanup_free_ char *line = cJSON_PrintUnformatted(head);
+	/* The bytes cJSON_PrintUnformatted() writes, without its sprintf/sscanf per number. */
+	_cleanup_free_ char *line = json_print_compact(head);
 	cJSON_Delete(head);
 
 	pending *p = xcalloc(1, sizeof *p);

@@ -237,12 +237,17 @@ int http_listen_fds(int ret_fds[HTTP_LISTEN_FDS_MAX])
 
 /* ---- responses ---- */
 
+/* owned: body is malloc'd and becomes the response's (MHD frees it after the answer); else
+ * it is copied. Either way, on failure it is the caller's still. */
 static struct MHD_Response *response_new(unsigned status, const char *content_type,
-                                         const void *body, size_t len,
+                                         const void *body, size_t len, bool owned,
                                          const char *const *headers)
 {
-	struct MHD_Response *r = MHD_create_response_from_buffer(len, (void *)(len ? body : ""),
-	                                                         MHD_RESPMEM_MUST_COPY);
+	struct MHD_Response *r =
+		len == 0 ? MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT)
+		         : MHD_create_response_from_buffer(len, (void *)body,
+		                                           owned ? MHD_RESPMEM_MUST_FREE
+		                                                 : MHD_RESPMEM_MUST_COPY);
 	if (!r)
 		return NULL;
 	if (content_type)
@@ -275,7 +280,7 @@ static enum MHD_Result answer_now(http_request *req, unsigned status, const char
 	_cleanup_free_ char *line = xasprintf("%s\n", text);
 	req->status = status;
 	req->response = response_new(status, "text/plain; charset=utf-8", line, strlen(line),
-	                             headers);
+	                             false, headers);
 	if (!req->response)
 		return MHD_NO;
 	if (close_after)
@@ -686,16 +691,18 @@ const char *http_request_peer_string(const http_request *req)
 	return peer_string((http_request *)req);
 }
 
-int http_respond(http_request *req, unsigned status, const char *content_type, const void *body,
-                 size_t len, const char *const *headers)
+static int respond(http_request *req, unsigned status, const char *content_type,
+                   const void *body, size_t len, bool owned, const char *const *headers)
 {
 	if (!req || (req->state != REQ_HANDLER && req->state != REQ_DEFERRED))
 		return -EALREADY;
 	if (status < 100 || status > 999 || (len && !body))
 		return -EINVAL;
-	struct MHD_Response *r = response_new(status, content_type, body, len, headers);
+	struct MHD_Response *r = response_new(status, content_type, body, len, owned, headers);
 	if (!r)
 		return -ENOMEM;
+	if (owned && len == 0)
+		free((void *)body); /* the empty answer needs none of it */
 	req->response = r;
 	req->status = status;
 	if (req->state == REQ_DEFERRED) {
@@ -711,6 +718,21 @@ int http_respond(http_request *req, unsigned status, const char *content_type, c
 	}
 	req->state = REQ_ANSWERED;
 	return 0;
+}
+
+int http_respond(http_request *req, unsigned status, const char *content_type, const void *body,
+                 size_t len, const char *const *headers)
+{
+	return respond(req, status, content_type, body, len, false, headers);
+}
+
+int http_respond_take(http_request *req, unsigned status, const char *content_type, char *body,
+                      size_t len, const char *const *headers)
+{
+	int r = respond(req, status, content_type, body, len, true, headers);
+	if (r < 0)
+		free(body);
+	return r;
 }
 
 int http_respond_text(http_request *req, unsigned status, const char *text)

@@ -114,6 +114,11 @@ const char *http_request_peer_string(const http_request *req);
  * cancel callback, is -EALREADY. After a successful answer, req must not be used. */
 int http_respond(http_request *req, unsigned status, const char *content_type, const void *body,
                  size_t len, const char *const *headers);
+/* As http_respond(), with a body made for this one answer: body (malloc'd; NULL when len is
+ * 0) is the server's from the call on, kept without a copy until the answer is sent and then
+ * freed, or freed at once when the call fails. */
+int http_respond_take(http_request *req, unsigned status, const char *content_type, char *body,
+                      size_t len, const char *const *headers);
 /* A short text/plain answer: status and a line of text. */
 int http_respond_text(http_request *req, unsigned status, const char *text);
 

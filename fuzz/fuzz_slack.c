@@ -1,6 +1,7 @@
 /* fuzz_slack: what the Slack channel reads from the network and turns into text. The first
  * byte picks the path, the rest is the input:
- *   0: a form body as Slack posts it: every field the channel reads, and the interactivity
+ *   0: a form body as Slack posts it: every field the channel reads (one key at a time and
+ *      all in one pass, which must agree), and the interactivity
  *      payload's JSON with each action's button value split as slack.c does;
  *   1: Markdown → mrkdwn, and the blocks of a message with that text;
  *   2: a prompt as JSON (channel_msg.prompt) → blocks, checked against Block Kit's limits;
@@ -42,6 +43,19 @@ static void form(const char *body, size_t len)
 			cJSON_Delete(p);
 		}
 		free(v);
+	}
+	/* The one-pass reader the slash command uses says what slack_form_get() says. */
+	int errors[ELEMENTSOF(keys)];
+	char *values[ELEMENTSOF(keys)];
+	(void)slack_form_fields(body, len, keys, ELEMENTSOF(keys), errors, values);
+	for (size_t i = 0; i < ELEMENTSOF(keys); i++) {
+		char *v = NULL;
+		int r = slack_form_get(body, len, keys[i], &v);
+		if (r != errors[i] || (r == 0) != (values[i] != NULL) ||
+		    (r == 0 && strcmp(v, values[i]) != 0))
+			abort();
+		free(v);
+		free(values[i]);
 	}
 }
 

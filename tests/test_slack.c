@@ -25,6 +25,37 @@
 #define SIG "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503"
 #define REF "6pwm3g5veetjgitv"
 
+/* One signer kept for many requests, as the channel keeps it: each request's signature is
+ * its own (the keyed state is copied, never advanced), a wiped signer refuses everything,
+ * and one set up again with another secret signs with that one. */
+static void test_signer(void **state)
+{
+	const int64_t t = 1531420618;
+	slack_signer s;
+	slack_signer_init(&s, SECRET, strlen(SECRET));
+	char sig[68], again[68], other[68];
+	for (int i = 0; i < 3; i++) {
+		slack_signer_sign(&s, TS, BODY, strlen(BODY), sig);
+		assert_string_equal(sig, SIG);
+		assert_int_equal(slack_signer_verify(&s, TS, SIG, BODY, strlen(BODY), t), 0);
+		slack_signer_sign(&s, TS, "a=b", 3, other);
+		slack_sign(SECRET, strlen(SECRET), TS, "a=b", 3, again);
+		assert_string_equal(other, again);
+	}
+	assert_int_equal(slack_signer_verify(&s, TS, SIG, BODY, strlen(BODY), t + 301), -ETIME);
+	assert_int_equal(slack_signer_verify(&s, TS, SIG, "x", 1, t), -EPERM);
+	slack_signer_wipe(&s);
+	assert_int_equal(slack_signer_verify(&s, TS, SIG, BODY, strlen(BODY), t), -EPERM);
+	char long_key[101];
+	memset(long_key, 'k', 100);
+	long_key[100] = 0;
+	slack_signer_init(&s, long_key, 100);
+	slack_signer_sign(&s, TS, "a=b", 3, sig);
+	assert_string_equal(sig, "v0=a9d07815eeba495f203e44b285fcbc705c955ab09b2ac3650a09c7cb9d69b317");
+	assert_int_equal(slack_signer_verify(&s, TS, SIG, BODY, strlen(BODY), t), -EPERM);
+	slack_signer_wipe(&s);
+}
+
 static void test_verify(void **state)
 {
 	const int64_t t = 1531420618;
@@ -118,6 +149,35 @@ static void test_form(void **state)
 	assert_string_equal(v, "ok");
 	free(v);
 	assert_int_equal(slack_form_get(keys, keys_len, "te", &v), -ENOENT);
+
+	/* Several keys in one pass give what slack_form_get() gives for each: the first value,
+	 * its decoding error, absent keys. */
+	const char *bodies[] = {b, keys, "text=%zz&text=ok&command=%2Fcoco", "flag&flag=x",
+	                        "a=1&&b=2&=3&c", "", "command=/a&user_id=U1&trigger_id=t&text=x+y"};
+	size_t lens[] = {strlen(b), keys_len, strlen(bodies[2]), strlen(bodies[3]),
+	                 strlen(bodies[4]), 0, strlen(bodies[6]) - 1 /* "x+" */};
+	const char *const asked[] = {"command", "text", "user_id", "x y", "trigger_id", "flag",
+	                             "empty", "te", "a", "b", "", "c"};
+	for (size_t i = 0; i < ELEMENTSOF(bodies); i++) {
+		int errors[ELEMENTSOF(asked)];
+		char *values[ELEMENTSOF(asked)];
+		int found = slack_form_fields(bodies[i], lens[i], asked, ELEMENTSOF(asked), errors,
+		                              values);
+		int want_found = 0;
+		for (size_t k = 0; k < ELEMENTSOF(asked); k++) {
+			char *one = NULL;
+			int r = slack_form_get(bodies[i], lens[i], asked[k], &one);
+			assert_int_equal(errors[k], r);
+			if (r == 0)
+				assert_string_equal(values[k], one);
+			else
+				assert_null(values[k]);
+			want_found += r != -ENOENT;
+			free(one);
+			free(values[k]);
+		}
+		assert_int_equal(found, want_found);
+	}
 }
 
 static void test_button_value(void **state)
@@ -313,6 +373,7 @@ static void test_ephemeral_json(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_signer),
 		cmocka_unit_test(test_verify),
 		cmocka_unit_test(test_form),
 		cmocka_unit_test(test_button_value),

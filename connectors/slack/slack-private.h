@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "channel.h"
+#include "slack-proto.h"
 #include "util.h"
 
 #define SLACK_API_URL_DEFAULT "https://slack.com/api"
@@ -23,6 +24,7 @@ struct channel {
 	/* Secrets: never logged, wiped when replaced or freed. */
 	char *signing_secret;
 	size_t signing_secret_len;
+	struct slack_signer signer; /* the signing secret's HMAC key schedule */
 	char *bot_token;
 	char *app_token; /* Socket Mode's app-level token, or NULL (HTTP routes) */
 	struct slack_socket *socket; /* Socket Mode's connection (slack-socket.h), or NULL */

@@ -20,16 +20,27 @@
 
 /* ---- signing ---- */
 
-void slack_sign(const void *secret, size_t secret_len, const char *timestamp, const char *body,
-                size_t body_len, char ret[68])
+void slack_signer_init(slack_signer *s, const void *secret, size_t secret_len)
+{
+	hmac_sha256_set_key(&s->keyed, secret_len, secret);
+	s->ready = true;
+}
+
+void slack_signer_wipe(slack_signer *s)
+{
+	OPENSSL_cleanse(s, sizeof *s);
+}
+
+void slack_signer_sign(const slack_signer *s, const char *timestamp, const char *body,
+                       size_t body_len, char ret[68])
 {
 	/* Nettle, not OpenSSL's EVP_MAC: EVP_MAC_fetch() looks the algorithm up in the provider
 	 * tables on every call, which was most of the cost of a request's check (bench/slack-
-	 * ingress, docs/performance.md). Nettle does the reply tags already (engine/secret.c). */
+	 * ingress, docs/performance.md). Nettle does the reply tags already (engine/secret.c).
+	 * The keyed states are copied, so a request hashes only its own bytes. */
 	static const char hex[] = "0123456789abcdef";
 	uint8_t mac[SHA256_DIGEST_SIZE];
-	struct hmac_sha256_ctx ctx;
-	hmac_sha256_set_key(&ctx, secret_len, secret);
+	struct hmac_sha256_ctx ctx = s->keyed;
 	hmac_sha256_update(&ctx, 3, (const uint8_t *)"v0:");
 	hmac_sha256_update(&ctx, strlen(timestamp), (const uint8_t *)timestamp);
 	hmac_sha256_update(&ctx, 1, (const uint8_t *)":");
@@ -45,10 +56,21 @@ void slack_sign(const void *secret, size_t secret_len, const char *timestamp, co
 	OPENSSL_cleanse(mac, sizeof mac);
 }
 
-int slack_verify(const void *secret, size_t secret_len, const char *timestamp,
-                 const char *signature, const char *body, size_t body_len, int64_t now)
+void slack_sign(const void *secret, size_t secret_len, const char *timestamp, const char *body,
+                size_t body_len, char ret[68])
+{
+	slack_signer s;
+	slack_signer_init(&s, secret, secret_len);
+	slack_signer_sign(&s, timestamp, body, body_len, ret);
+	slack_signer_wipe(&s);
+}
+
+int slack_signer_verify(const slack_signer *s, const char *timestamp, const char *signature,
+                        const char *body, size_t body_len, int64_t now)
 {
 	long ts;
+	if (!s->ready)
+		return -EPERM;
 	if (!timestamp || !signature || !*timestamp || strlen(timestamp) > 12 ||
 	    timestamp[strspn(timestamp, "0123456789")] != 0 ||
 	    parse_long(timestamp, 0, 999999999999L, &ts) < 0)
@@ -59,11 +81,21 @@ int slack_verify(const void *secret, size_t secret_len, const char *timestamp,
 	    (int64_t)ts > now + SLACK_SIGNATURE_WINDOW_SEC)
 		return -ETIME;
 	char want[68];
-	slack_sign(secret, secret_len, timestamp, body, body_len, want);
+	slack_signer_sign(s, timestamp, body, body_len, want);
 	/* Hex from Slack is lower-case; an upper-case copy is not what Slack sends. */
 	int differ = CRYPTO_memcmp(want, signature, 67);
 	OPENSSL_cleanse(want, sizeof want);
 	return differ ? -EPERM : 0;
+}
+
+int slack_verify(const void *secret, size_t secret_len, const char *timestamp,
+                 const char *signature, const char *body, size_t body_len, int64_t now)
+{
+	slack_signer s;
+	slack_signer_init(&s, secret, secret_len);
+	int r = slack_signer_verify(&s, timestamp, signature, body, body_len, now);
+	slack_signer_wipe(&s);
+	return r;
 }
 
 /* ---- the answer to a slash command ---- */
@@ -127,62 +159,97 @@ static int unhex(char c)
 	return -1;
 }
 
-/* Decodes s[0..n) into b. -EBADMSG for a broken %XX or a NUL byte. */
-static int form_decode(const char *s, size_t n, strbuf *b)
+/* Decodes s[0..n) into a new string (decoding never grows it: one allocation of n + 1).
+ * -EBADMSG for a broken %XX or a NUL byte. */
+static int form_decode(const char *s, size_t n, char **ret)
 {
+	char *out = xmalloc(n + 1), *o = out;
 	for (size_t i = 0; i < n; i++) {
 		char c = s[i];
 		if (c == '+')
 			c = ' ';
 		else if (c == '%') {
-			if (i + 2 >= n)
+			if (i + 2 >= n) {
+				free(out);
 				return -EBADMSG;
+			}
 			int hi = unhex(s[i + 1]), lo = unhex(s[i + 2]);
-			if (hi < 0 || lo < 0)
+			if (hi < 0 || lo < 0) {
+				free(out);
 				return -EBADMSG;
+			}
 			c = (char)(hi * 16 + lo);
 			i += 2;
 		}
-		if (c == 0)
+		if (c == 0) {
+			free(out);
 			return -EBADMSG;
-		strbuf_putc(b, c);
+		}
+		*o++ = c;
 	}
+	*o = 0;
+	*ret = out;
 	return 0;
 }
 
-int slack_form_get(const char *body, size_t len, const char *key, char **ret)
+/* Which of keys[0..n) the pair's key (pair[0..klen)) is, or n. */
+static size_t form_key_index(const char *pair, size_t klen, const char *const *keys, size_t n)
 {
-	size_t i = 0;
-	while (i < len) {
+	if (!memchr(pair, '%', klen) && !memchr(pair, '+', klen)) {
+		/* Nothing to decode (the usual key): compared as it is, no copy. A NUL byte in it
+		 * matches no key, as decoding would refuse it. */
+		for (size_t k = 0; k < n; k++)
+			if (strlen(keys[k]) == klen && memcmp(pair, keys[k], klen) == 0)
+				return k;
+		return n;
+	}
+	_cleanup_free_ char *key = NULL;
+	if (form_decode(pair, klen, &key) < 0)
+		return n;
+	for (size_t k = 0; k < n; k++)
+		if (STREQ(key, keys[k]))
+			return k;
+	return n;
+}
+
+int slack_form_fields(const char *body, size_t len, const char *const *keys, size_t n,
+                      int *ret_errors, char **ret_values)
+{
+	size_t left = n, i = 0;
+	for (size_t k = 0; k < n; k++) {
+		ret_values[k] = NULL;
+		ret_errors[k] = -ENOENT;
+	}
+	while (i < len && left > 0) {
 		const char *pair = body + i;
 		const char *amp = memchr(pair, '&', len - i);
 		size_t plen = amp ? (size_t)(amp - pair) : len - i;
 		const char *eq = memchr(pair, '=', plen);
 		size_t klen = eq ? (size_t)(eq - pair) : plen;
-		bool match;
-		if (!memchr(pair, '%', klen) && !memchr(pair, '+', klen)) {
-			/* Nothing to decode (the usual key): compared as it is, no copy. A NUL byte
-			 * in it matches no key, as decoding would refuse it. */
-			match = klen == strlen(key) && memcmp(pair, key, klen) == 0;
-		} else {
-			strbuf k = {0};
-			int r = form_decode(pair, klen, &k);
-			match = r >= 0 && k.s && STREQ(k.s, key);
-			strbuf_done(&k);
-		}
-		if (match) {
-			strbuf v = {0};
+		size_t k = form_key_index(pair, klen, keys, n);
+		if (k < n && ret_errors[k] == -ENOENT) { /* the first value of a key counts */
+			char *v = NULL;
 			int r = eq ? form_decode(eq + 1, plen - klen - 1, &v) : 0;
-			if (r < 0) {
-				strbuf_done(&v);
-				return r;
-			}
-			*ret = strbuf_steal(&v);
-			return 0;
+			if (r >= 0 && !v)
+				v = xstrdup("");
+			ret_errors[k] = r < 0 ? r : 0;
+			ret_values[k] = v;
+			left--;
 		}
 		i += plen + 1;
 	}
-	return -ENOENT;
+	return (int)(n - left);
+}
+
+int slack_form_get(const char *body, size_t len, const char *key, char **ret)
+{
+	int error;
+	char *v;
+	(void)slack_form_fields(body, len, &key, 1, &error, &v);
+	if (error < 0)
+		return error;
+	*ret = v;
+	return 0;
 }
 
 /* ---- buttons ---- */

@@ -10,11 +10,27 @@
 #include <stdint.h>
 
 #include <cjson/cJSON.h>
+#include <nettle/hmac.h>
 
 #include "channel-msg.h"
 
 /* Slack's replay window: a request signed more than this far from now is refused. */
 #define SLACK_SIGNATURE_WINDOW_SEC 300
+
+/* The signing secret made ready to sign: HMAC-SHA256's key schedule (the inner and outer
+ * states of the padded key), computed once when the secret is read rather than for every
+ * request. As secret as the secret itself: slack_signer_wipe() it when it is replaced. */
+typedef struct slack_signer {
+	struct hmac_sha256_ctx keyed;
+	bool ready;
+} slack_signer;
+void slack_signer_init(slack_signer *s, const void *secret, size_t secret_len);
+void slack_signer_wipe(slack_signer *s);
+/* slack_verify() and slack_sign() with a signer (ready: initialized and not wiped). */
+int slack_signer_verify(const slack_signer *s, const char *timestamp, const char *signature,
+                        const char *body, size_t body_len, int64_t now);
+void slack_signer_sign(const slack_signer *s, const char *timestamp, const char *body,
+                       size_t body_len, char ret[68]);
 
 /* Checks a request's X-Slack-Request-Timestamp and X-Slack-Signature against the raw body,
  * at real time `now` (unix seconds). 0 if Slack signed it; -EINVAL for a missing or
@@ -32,6 +48,12 @@ void slack_sign(const void *secret, size_t secret_len, const char *timestamp, co
  * space, %XX a byte). 0 and *ret (malloc'd), -ENOENT if absent, -EBADMSG for a bad escape or
  * a NUL byte in the value. */
 int slack_form_get(const char *body, size_t len, const char *key, char **ret);
+/* slack_form_get() for several distinct keys in one pass over the body: for each keys[k],
+ * the error slack_form_get() gives into ret_errors[k] and, when it is 0, the value
+ * (malloc'd) into ret_values[k] (else NULL). Returns how many keys were found, whether or
+ * not their values decode. */
+int slack_form_fields(const char *body, size_t len, const char *const *keys, size_t n,
+                      int *ret_errors, char **ret_values);
 
 /* The value of a button: "REF|QUESTION|VALUE" (the conversation reference the core issued,
  * a question's number or "vote", the answer as a member would write it). REF may be empty.

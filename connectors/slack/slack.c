@@ -134,10 +134,13 @@ static int load_config(channel *c, const coco_config *cfg)
 		            "app-level token with connections:write (Basic Information, App-Level "
 		            "Tokens)");
 	secret_wipe(&c->signing_secret, c->signing_secret_len);
+	slack_signer_wipe(&c->signer);
 	secret_wipe(&c->bot_token, c->bot_token ? strlen(c->bot_token) : 0);
 	secret_wipe(&c->app_token, c->app_token ? strlen(c->app_token) : 0);
 	c->signing_secret = signing;
 	c->signing_secret_len = signing_len;
+	if (signing)
+		slack_signer_init(&c->signer, signing, signing_len);
 	c->bot_token = token;
 	c->app_token = app;
 
@@ -200,23 +203,24 @@ static slack_inbound *inbound_new(channel *c, http_request *req, bool is_action)
 static int respond_ephemeral(http_request *req, const char *mrkdwn)
 {
 	size_t len = 0;
-	_cleanup_free_ char *body = slack_ephemeral_json(mrkdwn, &len);
-	return http_respond(req, 200, "application/json; charset=utf-8", body, len, NULL);
+	char *body = slack_ephemeral_json(mrkdwn, &len);
+	/* Made for this answer: the ingress keeps it as it is, no copy. */
+	return http_respond_take(req, 200, "application/json; charset=utf-8", body, len, NULL);
 }
 
-/* Says the core's answer back to the member. */
-static void inbound_answer(slack_inbound *in)
+/* Says the core's answer (its words and reason, NULL if none) back to the member. */
+static void inbound_answer(slack_inbound *in, const char *words, const char *reason)
 {
 	const char *md;
 	switch (in->status) {
 	case INBOUND_DONE:
-		md = in->reply ? in->reply : "Thanks, got it.";
+		md = words ? words : "Thanks, got it.";
 		break;
 	case INBOUND_RETRY:
 		md = "Sorry, coco cannot take this just now. Please try again in a minute.";
 		break;
 	default:
-		md = in->reply ? in->reply : slack_rejection_text(in->reason);
+		md = words ? words : slack_rejection_text(reason);
 		break;
 	}
 	_cleanup_free_ char *text = slack_mrkdwn(md);
@@ -256,15 +260,18 @@ static void on_core_done(const inbound_result *res, void *userdata)
 	slack_inbound *in = userdata;
 	in->core_done = true;
 	in->status = res->status;
-	in->reply = res->reply ? xstrdup(res->reply) : NULL;
-	in->reason = res->reason ? xstrdup(res->reason) : NULL;
 	if (res->status == INBOUND_RETRY)
 		log_warning_errno(res->error, "slack: a message could not be recorded for now (%m); "
 		                  "its sender was asked to send it again");
-	if (!in->deferred)
-		return; /* still inside the handler, which answers */
+	if (!in->deferred) {
+		/* Still inside the handler, which answers once receive() returned: it needs a
+		 * copy of the words. Later (the usual case), they are said at once. */
+		in->reply = res->reply ? xstrdup(res->reply) : NULL;
+		in->reason = res->reason ? xstrdup(res->reason) : NULL;
+		return;
+	}
 	if (in->req || in->envelope)
-		inbound_answer(in);
+		inbound_answer(in, res->reply, res->reason);
 	inbound_free(in);
 }
 
@@ -299,7 +306,7 @@ static int hand_over(channel *c, slack_inbound *in)
 	}
 	c->h->receive(c->h, &m, on_core_done, in);
 	if (in->core_done) {
-		inbound_answer(in);
+		inbound_answer(in, in->reply, in->reason);
 		inbound_free(in);
 		return 0;
 	}
@@ -422,7 +429,7 @@ static void on_user_email(channel *c, const char *email, int error, void *userda
 		            in->from);
 		in->status = INBOUND_RETRY;
 		if (in->req || in->envelope)
-			inbound_answer(in);
+			inbound_answer(in, NULL, NULL);
 		inbound_free(in);
 		return;
 	}
@@ -482,10 +489,10 @@ static int verify(channel *c, http_request *req, const char **ret_body, size_t *
 {
 	size_t len = 0;
 	const char *body = http_request_body(req, &len);
-	int r = slack_verify(c->signing_secret, c->signing_secret_len,
-	                     http_request_header(req, "X-Slack-Request-Timestamp"),
-	                     http_request_header(req, "X-Slack-Signature"), body ? body : "", len,
-	                     real_now());
+	int r = slack_signer_verify(&c->signer,
+	                            http_request_header(req, "X-Slack-Request-Timestamp"),
+	                            http_request_header(req, "X-Slack-Signature"), body ? body : "",
+	                            len, real_now());
 	if (r < 0) {
 		log_refused(c, req, r);
 		(void)http_respond_text(req, 401, r == -ETIME ? "stale request" : "invalid signature");
@@ -543,12 +550,13 @@ static int on_command(http_request *req, void *userdata)
 	if (verify(c, req, &body, &len) < 0)
 		return 0;
 
-	_cleanup_free_ char *command = NULL, *text = NULL, *user = NULL, *trigger = NULL;
+	/* The four fields in one pass over the body (a field absent or undecodable: NULL). */
+	static const char *const keys[] = {"command", "user_id", "trigger_id", "text"};
+	int errors[ELEMENTSOF(keys)];
+	char *v[ELEMENTSOF(keys)];
+	(void)slack_form_fields(body, len, keys, ELEMENTSOF(keys), errors, v);
+	_cleanup_free_ char *command = v[0], *user = v[1], *trigger = v[2], *text = v[3];
 	_cleanup_free_ char *refusal = NULL;
-	(void)slack_form_get(body, len, "command", &command);
-	(void)slack_form_get(body, len, "user_id", &user);
-	(void)slack_form_get(body, len, "trigger_id", &trigger);
-	(void)slack_form_get(body, len, "text", &text);
 	slack_inbound *in = command_new(c, req, NULL, command, user, text, trigger, &refusal);
 	if (!in)
 		return refusal ? respond_ephemeral(req, refusal)
@@ -702,6 +710,7 @@ static channel *slack_stop(channel *c)
 	free(c->calls);
 	known_free_all(c);
 	secret_wipe(&c->signing_secret, c->signing_secret_len);
+	slack_signer_wipe(&c->signer);
 	secret_wipe(&c->bot_token, c->bot_token ? strlen(c->bot_token) : 0);
 	secret_wipe(&c->app_token, c->app_token ? strlen(c->app_token) : 0);
 	free(c->api_url);
