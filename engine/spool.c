@@ -23,6 +23,13 @@
  * this; 1 MiB is a batch of confirmations of 4 KiB each (the peak RSS target is 16 MiB). */
 #define SPOOL_KEEP_MAX (1024u * 1024)
 
+/* A batch file is closed and another started past this many bytes of messages. */
+#define SPOOL_BATCH_FILE_MAX (4u * 1024 * 1024)
+/* The journal is removed, once no batch file needs it, past this size (~800 sends). */
+#define SPOOL_JOURNAL_COMPACT (64u * 1024)
+/* A journal larger than this is not ours. */
+#define SPOOL_JOURNAL_MAX (64u * 1024 * 1024)
+
 typedef struct send_ctx {
 	spool *sp; /* NULL once the spool (or the attachment) let go of this send */
 	char *connector, *id;
@@ -33,8 +40,30 @@ typedef struct send_ctx {
 	bool completed;
 } send_ctx;
 
+/* A batch file: spool/<conn>/new/<name>.batch, one spool_batch_begin() .. _end()'s messages
+ * for one connector (see spool_batch_end() and docs/store-format.md). It stays in new/
+ * while any of its messages is queued, and is moved into cur/ when the last one is done. */
+typedef struct sbatch {
+	char *conn, *name;
+	size_t open;  /* its messages still queued (entries pointing at it) */
+	strbuf text;  /* while staged: the message lines */
+	char **ids;   /* while staged: their ids, in order */
+	size_t n_ids;
+} sbatch;
+
+/* Per connector: the journal of messages sent out of batch files still in new/. */
+typedef struct jconn {
+	char *name;
+	strbuf pending;  /* lines not yet written (a run's, or a loop turn's) */
+	size_t bytes;    /* the journal's size on disk, as far as we wrote it */
+	bool scanned;    /* its batch files and journal were read (the first scan_new()) */
+	bool stuck;      /* a finished batch file could not be moved: keep the journal */
+	sbatch *staging; /* the batch being filled in the open spool batch */
+} jconn;
+
 typedef struct entry {
 	char *connector, *id;
+	sbatch *batch;     /* its line in that batch file is its truth; NULL: <id>.json */
 	int64_t next_try;
 	bool delivered;    /* sent, but the move into cur/ failed: retry the move, not the send */
 	bool staged;       /* written in the open batch, not durable yet: not sent */
@@ -78,14 +107,22 @@ struct spool {
 	size_t limit;   /* spool_set_limit(): sends in flight and started per run; 0: none */
 	bool sync_later; /* spool_sync_later(): moves outside a run wait for spool_sync() */
 	idset known;     /* every id seen on disk or queued (a filter: hits are checked) */
+	/* Ids in batch files (a second, independent hash): a hit in known that no <id>.json
+	 * file explains is a batched message when it hits here too. */
+	idset batched;
+	sbatch **batches; /* batch files in new/ with messages still queued */
+	size_t n_batches;
+	jconn *jc;
+	size_t n_jc;
+	sbatch **staged; /* batch files being filled in the open spool batch */
+	size_t n_staged;
 	bool known_partial; /* a box could not be listed: the set may lack ids, ask the disk */
 	size_t kept;     /* bytes of entries' text kept in memory (SPOOL_KEEP_MAX) */
 };
 
 /* FNV-1a of "conn/id", finished with a 64-bit mix so that linear probing spreads. */
-static uint64_t id_hash(const char *conn, const char *id)
+static uint64_t id_hash_seeded(const char *conn, const char *id, uint64_t h)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
 	for (const char *p = conn; *p; p++)
 		h = (h ^ (unsigned char)*p) * 0x100000001b3ULL;
 	h = (h ^ '/') * 0x100000001b3ULL;
@@ -95,6 +132,17 @@ static uint64_t id_hash(const char *conn, const char *id)
 	h *= 0xff51afd7ed558ccdULL;
 	h ^= h >> 33;
 	return h ? h : 1;
+}
+
+static uint64_t id_hash(const char *conn, const char *id)
+{
+	return id_hash_seeded(conn, id, 0xcbf29ce484222325ULL);
+}
+
+/* Another hash of the same name, for the set of batched ids: a false hit needs both. */
+static uint64_t id_hash2(const char *conn, const char *id)
+{
+	return id_hash_seeded(conn, id, 0x9e3779b97f4a7c15ULL) * 0xc4ceb9fe1a85ec53ULL | 1;
 }
 
 static bool idset_has(const idset *set, uint64_t h)
@@ -185,9 +233,13 @@ static entry *find_entry(const spool *sp, const char *conn, const char *id)
 	return strmap_get(sp->index, key);
 }
 
+static void batch_leave(spool *sp, entry *e);
+
 static void remove_entry(spool *sp, entry *e)
 {
 	drop_text(sp, e);
+	if (e->batch)
+		batch_leave(sp, e);
 	_cleanup_free_ char *key = xasprintf("%s/%s", e->connector, e->id);
 	(void)strmap_remove(sp->index, key);
 	/* Sends leave in the order they were queued: the entry is near the front. */
@@ -290,6 +342,268 @@ static int parse_msg(const char *text, size_t len, cJSON **ret)
 	return 0;
 }
 
+/* ---- batch files and the journal ---- */
+
+static char *batch_path(const char *conn, const char *box, const char *name)
+{
+	return xasprintf("spool/%s/%s/%s.batch", conn, box, name);
+}
+
+static char *journal_path(const char *conn)
+{
+	return xasprintf("spool/%s/journal", conn);
+}
+
+static void sbatch_free(sbatch *b)
+{
+	if (!b)
+		return;
+	free(b->conn);
+	free(b->name);
+	strbuf_done(&b->text);
+	for (size_t i = 0; i < b->n_ids; i++)
+		free(b->ids[i]);
+	free(b->ids);
+	free(b);
+}
+
+/* The connector's journal state; the pointer is good until the next jconn_get(). */
+static jconn *jconn_get(spool *sp, const char *conn)
+{
+	for (size_t i = 0; i < sp->n_jc; i++)
+		if (STREQ(sp->jc[i].name, conn))
+			return &sp->jc[i];
+	sp->jc = xrealloc(sp->jc, (sp->n_jc + 1) * sizeof(*sp->jc));
+	jconn *j = &sp->jc[sp->n_jc++];
+	*j = (jconn){.name = xstrdup(conn)};
+	return j;
+}
+
+/* A batch file read back: the header line {"v":1,"batch":NAME,"ids":[…]} and one message a
+ * line, in the order of ids (docs/store-format.md). */
+typedef struct batch_file {
+	char *data;    /* the file, its newlines turned into NULs */
+	cJSON *header;
+	const char **ids; /* into header */
+	char **lines;  /* into data */
+	size_t *lens;
+	cJSON **msgs;  /* parsed lines (not with header_only) */
+	size_t n;
+} batch_file;
+
+static void batch_file_done(batch_file *bf)
+{
+	for (size_t i = 0; bf->msgs && i < bf->n; i++)
+		cJSON_Delete(bf->msgs[i]);
+	free(bf->msgs);
+	free(bf->lines);
+	free(bf->lens);
+	free(bf->ids);
+	cJSON_Delete(bf->header);
+	free(bf->data);
+	*bf = (batch_file){0};
+}
+
+/* Splits and checks a batch file's text (taken over). -EBADMSG unless the header is
+ * version 1, names the file (`name`), lists safe ids, and is followed by exactly one
+ * message line per id, each a valid spool message with that id; with header_only the
+ * lines are counted and split but not parsed. */
+static int batch_parse(char *data, size_t len, const char *name, bool header_only,
+                       batch_file *ret)
+{
+	batch_file bf = {.data = data};
+	int r = -EBADMSG;
+	if (len == 0 || data[len - 1] != '\n' || memchr(data, 0, len))
+		goto fail;
+	char *nl = memchr(data, '\n', len);
+	*nl = 0;
+	bf.header = cJSON_ParseWithLength(data, (size_t)(nl - data));
+	const cJSON *ids = cJSON_GetObjectItemCaseSensitive(bf.header, "ids");
+	const char *bname = json_str(bf.header, "batch");
+	if (!cJSON_IsObject(bf.header) || json_int(bf.header, "v", -1) != 1 || !bname ||
+	    (name && !STREQ(bname, name)) || !cJSON_IsArray(ids))
+		goto fail;
+	size_t n = (size_t)cJSON_GetArraySize(ids);
+	if (n == 0)
+		goto fail;
+	bf.ids = xcalloc(n, sizeof(*bf.ids));
+	bf.lines = xcalloc(n, sizeof(*bf.lines));
+	bf.lens = xcalloc(n, sizeof(*bf.lens));
+	const cJSON *it;
+	cJSON_ArrayForEach(it, ids) {
+		if (!cJSON_IsString(it) || !name_is_safe(it->valuestring) ||
+		    strlen(it->valuestring) > SPOOL_ID_MAX)
+			goto fail;
+		bf.ids[bf.n++] = it->valuestring;
+	}
+	char *p = nl + 1, *end = data + len;
+	for (size_t i = 0; i < n; i++) {
+		if (p >= end)
+			goto fail;
+		nl = memchr(p, '\n', (size_t)(end - p));
+		*nl = 0;
+		bf.lines[i] = p;
+		bf.lens[i] = (size_t)(nl - p);
+		p = nl + 1;
+	}
+	if (p != end)
+		goto fail;
+	if (!header_only) {
+		bf.msgs = xcalloc(n, sizeof(*bf.msgs));
+		for (size_t i = 0; i < n; i++) {
+			const char *id;
+			if (parse_msg(bf.lines[i], bf.lens[i], &bf.msgs[i]) < 0 ||
+			    !(id = json_str(bf.msgs[i], "id")) || !STREQ(id, bf.ids[i]))
+				goto fail;
+		}
+	}
+	*ret = bf;
+	return 0;
+fail:
+	batch_file_done(&bf);
+	return r;
+}
+
+static int batch_read(store *st, const char *relpath, const char *name, bool header_only,
+                      batch_file *ret)
+{
+	char *data = NULL;
+	size_t len = 0;
+	int r = store_read(st, relpath, SPOOL_FILE_MAX, &data, &len);
+	if (r < 0)
+		return r;
+	return batch_parse(data, len, name, header_only, ret);
+}
+
+/* "NAME.batch" with NAME a safe name: NAME into buf. */
+static bool split_batch_name(const char *name, char *buf, size_t bufsz)
+{
+	size_t n = strlen(name), k = strlen(".batch");
+	if (n <= k || n - k >= bufsz || !STREQ(name + n - k, ".batch"))
+		return false;
+	memcpy(buf, name, n - k);
+	buf[n - k] = 0;
+	return name_is_safe(buf);
+}
+
+/* Writes every journal line waiting (one append and one fdatasync per connector). A line
+ * that could not be written waits for the next flush: until then a crash sends its message
+ * again, the window every send has until it is recorded. */
+static int journal_flush(spool *sp)
+{
+	int err = 0;
+	for (size_t i = 0; i < sp->n_jc; i++) {
+		jconn *jc = &sp->jc[i];
+		if (jc->pending.len == 0)
+			continue;
+		_cleanup_free_ char *path = journal_path(jc->name);
+		int r = store_append_sync(sp->st, path, jc->pending.s, jc->pending.len);
+		if (r < 0) {
+			log_error_errno(r, "spool: recording sends in %s failed (a crash now would "
+			                "send them again): %m", path);
+			if (err == 0)
+				err = r;
+			continue;
+		}
+		jc->bytes += jc->pending.len;
+		strbuf_done(&jc->pending);
+	}
+	return err;
+}
+
+/* Once the journal has grown and no batch file of the connector is in new/ any more (and
+ * the moves into cur/ are durable: call after store_sync_renames()), none of its lines is
+ * needed: the file is removed, and the next send from a batch starts a new one. */
+static void journal_compact(spool *sp)
+{
+	for (size_t i = 0; i < sp->n_jc; i++) {
+		jconn *jc = &sp->jc[i];
+		if (jc->bytes < SPOOL_JOURNAL_COMPACT || jc->pending.len || jc->stuck)
+			continue;
+		bool open = false;
+		for (size_t k = 0; k < sp->n_batches && !open; k++)
+			open = STREQ(sp->batches[k]->conn, jc->name);
+		if (open)
+			continue;
+		_cleanup_free_ char *path = journal_path(jc->name);
+		int r = store_remove(sp->st, path);
+		if (r >= 0 || r == -ENOENT)
+			jc->bytes = 0;
+	}
+}
+
+/* The message e is done with its batch file (sent and journaled, in a file of its own, or
+ * failed): when it was the file's last queued message, the file moves into cur/. */
+static void batch_leave(spool *sp, entry *e)
+{
+	sbatch *b = e->batch;
+	e->batch = NULL;
+	if (!b || --b->open > 0)
+		return;
+	for (size_t i = 0; i < sp->n_batches; i++)
+		if (sp->batches[i] == b) {
+			sp->batches[i] = sp->batches[--sp->n_batches];
+			break;
+		}
+	_cleanup_free_ char *from = batch_path(b->conn, "new", b->name);
+	_cleanup_free_ char *to = batch_path(b->conn, "cur", b->name);
+	int r = sp->in_run || sp->sync_later ? store_rename_deferred(sp->st, from, to)
+	                                     : store_rename(sp->st, from, to);
+	if (r < 0) {
+		/* Its journal lines must stay: the next start finds it done and moves it. */
+		jconn_get(sp, b->conn)->stuck = true;
+		log_warning_errno(r, "spool: cannot move %s into cur/ (done at the next start): %m",
+		                  from);
+	}
+	sbatch_free(b);
+}
+
+/* A sent message of a batch file: its journal line, written at the end of the run (or
+ * of the loop turn, spool_sync()) or now outside them. */
+static void journal_sent(spool *sp, const entry *e)
+{
+	jconn *jc = jconn_get(sp, e->connector);
+	strbuf_printf(&jc->pending, "{\"v\":1,\"batch\":\"%s\",\"id\":\"%s\",\"sent\":%" PRId64 "}\n",
+	              e->batch->name, e->id, clock_now());
+	if (!sp->in_run && !sp->sync_later)
+		(void)journal_flush(sp);
+}
+
+/* Reads e's batch file to send from it: e gets its line, and so do the file's other queued
+ * messages that have none, as far as the memory budget allows (they are sent next). */
+static int batch_load_texts(spool *sp, entry *e)
+{
+	_cleanup_free_ char *path = batch_path(e->connector, "new", e->batch->name);
+	batch_file bf;
+	int r = batch_read(sp->st, path, e->batch->name, true, &bf);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < bf.n; i++) {
+		entry *x = find_entry(sp, e->connector, bf.ids[i]);
+		if (!x || x->batch != e->batch || x->text ||
+		    (x != e && sp->kept + bf.lens[i] > SPOOL_KEEP_MAX))
+			continue;
+		x->text = xstrndup(bf.lines[i], bf.lens[i]);
+		x->text_len = bf.lens[i];
+		sp->kept += bf.lens[i];
+	}
+	batch_file_done(&bf);
+	return 0;
+}
+
+/* Does <id>.json exist in new/, cur/ or failed/? (A file of its own wins over its line in a
+ * batch file.) */
+static bool own_file(spool *sp, const char *conn, const char *id)
+{
+	static const char *const boxes[] = {"new", "cur", "failed"};
+	for (size_t i = 0; i < ELEMENTSOF(boxes); i++) {
+		_cleanup_free_ char *path = path_of(conn, boxes[i], id);
+		if (store_exists(sp->st, path) > 0)
+			return true;
+	}
+	return false;
+}
+
 static int read_msg(spool *sp, const char *relpath, cJSON **ret)
 {
 	_cleanup_free_ char *text = NULL;
@@ -374,7 +688,7 @@ int64_t spool_backoff(unsigned tries)
 /* new/ → failed/ with the reason. The final state is written into new/ first so a crash
  * between the two steps is finished by the next spool_new() instead of sending again. */
 static int move_to_failed(spool *sp, const char *conn, const char *id, cJSON *msg,
-                          const char *error)
+                          const char *error, bool batched)
 {
 	_cleanup_free_ char *from = path_of(conn, "new", id);
 	_cleanup_free_ char *to = path_of(conn, "failed", id);
@@ -382,6 +696,10 @@ static int move_to_failed(spool *sp, const char *conn, const char *id, cJSON *ms
 	json_set_number(msg, "failed", (double)clock_now());
 	cJSON_DeleteItemFromObjectCaseSensitive(msg, "final");
 	cJSON_AddTrueToObject(msg, "final");
+	/* A message of a batch file gets a file of its own in failed/, which wins over its
+	 * line (still unsent) at the next start. */
+	if (batched)
+		return write_json(sp, to, msg);
 	int r = write_json(sp, from, msg);
 	if (r < 0)
 		return r;
@@ -393,9 +711,15 @@ static int deliver_done(spool *sp, entry *e, const cJSON *msg, const char *remot
 	_cleanup_free_ char *from = path_of(e->connector, "new", e->id);
 	_cleanup_free_ char *to = path_of(e->connector, "cur", e->id);
 	/* In a run, the moves of all its sends are synced together at its end: a crash before
-	 * that sends them again, which a staging channel makes harmless (channel.h). */
-	int r = sp->in_run || sp->sync_later ? store_rename_deferred(sp->st, from, to)
-	                                     : store_rename(sp->st, from, to);
+	 * that sends them again, which a staging channel makes harmless (channel.h). A
+	 * message of a batch file is not moved: a journal line says it was sent, written with
+	 * the run's others at its end. */
+	int r = 0;
+	if (e->batch)
+		journal_sent(sp, e);
+	else
+		r = sp->in_run || sp->sync_later ? store_rename_deferred(sp->st, from, to)
+		                                 : store_rename(sp->st, from, to);
 	if (r < 0) {
 		/* Not resending is the point of the spool: remember it was delivered. */
 		e->delivered = true;
@@ -462,6 +786,9 @@ static int handle_outcome(spool *sp, entry *e, cJSON *msg, int64_t started, send
 			if (r < 0)
 				return log_error_errno(r, "spool: recording retry of %s/%s failed: %m",
 				                       e->connector, e->id);
+			/* Now in a file of its own, which wins over its line in the batch file. */
+			if (e->batch)
+				batch_leave(sp, e);
 			return 0;
 		}
 		json_set_number(msg, "tries", tries);
@@ -473,7 +800,7 @@ static int handle_outcome(spool *sp, entry *e, cJSON *msg, int64_t started, send
 	}
 
 	log_outcome(LOG_ERR, e->connector, msg, e->id, "failed", reason);
-	r = move_to_failed(sp, e->connector, e->id, msg, reason);
+	r = move_to_failed(sp, e->connector, e->id, msg, reason, e->batch != NULL);
 	if (r < 0) {
 		/* Leave it queued but not due before a restart: better than a retry storm. */
 		e->next_try = INT64_MAX;
@@ -535,6 +862,194 @@ static size_t count_box(spool *sp, const char *conn, const char *box)
 	return n;
 }
 
+/* The batch files in cur/ (every message done): their ids are known; a message counts as
+ * sent unless a file of its own was counted (a retry sent later, or failed: count_box()
+ * of cur/ and failed/ comes first). */
+static size_t count_batches(spool *sp, const char *conn, const char *box)
+{
+	_cleanup_free_ char *dir = xasprintf("spool/%s/%s", conn, box);
+	char **names = NULL;
+	size_t n = 0;
+	char id[80];
+	int r = store_list(sp->st, dir, &names);
+	if (r < 0)
+		return 0; /* count_box() said so */
+	for (char **p = names; *p; p++) {
+		if (!split_batch_name(*p, id, sizeof(id)))
+			continue;
+		_cleanup_free_ char *path = batch_path(conn, box, id);
+		batch_file bf;
+		r = batch_read(sp->st, path, id, true, &bf);
+		if (r < 0) {
+			log_error_errno(r, "spool: %s is unreadable, its ids are not known: %m", path);
+			sp->known_partial = true;
+			continue;
+		}
+		for (size_t i = 0; i < bf.n; i++) {
+			uint64_t h = id_hash(conn, bf.ids[i]);
+			if (!idset_has(&sp->known, h))
+				n++;
+			idset_add(&sp->known, h);
+			idset_add(&sp->batched, id_hash2(conn, bf.ids[i]));
+		}
+		batch_file_done(&bf);
+	}
+	strv_free(names);
+	return n;
+}
+
+/* Reports an unreadable file in new/ once (left in place: an operator can look at it). */
+static void report_bad(spool *sp, const char *path, int r)
+{
+	for (char **b = sp->bad; b && *b; b++)
+		if (STREQ(*b, path))
+			return;
+	log_error_errno(r, "spool: skipping %s (unreadable or unknown version): %m", path);
+	strv_push(&sp->bad, xstrdup(path));
+}
+
+/* One line of a journal read back: "batch/id" when valid, else NULL. */
+static char *journal_key(const char *line, size_t len)
+{
+	cJSON *j = cJSON_ParseWithLength(line, len);
+	const char *b = json_str(j, "batch"), *id = json_str(j, "id");
+	char *key = NULL;
+	if (cJSON_IsObject(j) && json_int(j, "v", -1) == 1 && b && id && name_is_safe(b) &&
+	    name_is_safe(id))
+		key = xasprintf("%s/%s", b, id);
+	cJSON_Delete(j);
+	return key;
+}
+
+/* At the first scan of a connector: its batch files in new/ (listed in names) against its
+ * journal. A line the journal says sent, or marked final (erased by forget), is done; one
+ * whose id has a file of its own (new/, cur/, failed/: a retry, a failure) is that file's;
+ * the others are queued. A batch file with nothing queued moves into cur/. Then the
+ * journal keeps only the lines of batch files still in new/ (rewritten if any went, or its
+ * last line was torn by a crash: that send is then made again). A journal line that is
+ * not a record, before its last line, stops the start: it is not a crash's doing. */
+static int scan_batches(spool *sp, const char *conn, char **names)
+{
+	_cleanup_free_ char *jpath = journal_path(conn);
+	_cleanup_free_ char *jdata = NULL;
+	size_t jlen = 0;
+	int r = store_read(sp->st, jpath, SPOOL_JOURNAL_MAX, &jdata, &jlen);
+	if (r == -ENOENT)
+		jlen = 0;
+	else if (r < 0)
+		return log_error_errno(r, "spool: reading %s failed: %m", jpath);
+
+	strmap *sent = strmap_new();
+	char **jkeys = NULL; /* each line's "batch/id", in order */
+	char **jlines = NULL;
+	bool rewrite = false;
+	size_t nline = 0;
+	for (char *p = jdata, *end = jdata ? jdata + jlen : NULL; p && p < end;) {
+		char *nl = memchr(p, '\n', (size_t)(end - p));
+		if (!nl) {
+			log_warning("spool: %s: cutting off a torn last line (a send recorded as a "
+			            "crash came: that message may be sent again)", jpath);
+			rewrite = true;
+			break;
+		}
+		nline++;
+		char *key = journal_key(p, (size_t)(nl - p));
+		if (!key) {
+			log_error("spool: %s: line %zu is not a record of a send, and not the last "
+			          "line: the file was damaged, not torn by a crash. Look at it; moving "
+			          "it aside sends the messages of spool/%s/new/*.batch again", jpath,
+			          nline, conn);
+			strmap_free(sent);
+			strv_free(jkeys);
+			strv_free(jlines);
+			return -EBADMSG;
+		}
+		(void)strmap_put(sent, key, sent);
+		strv_push(&jkeys, key);
+		strv_push(&jlines, xstrndup(p, (size_t)(nl - p + 1)));
+		p = nl + 1;
+	}
+
+	strmap *open = strmap_new(); /* names of batch files left in new/ */
+	char bname[80];
+	for (char **p = names; p && *p; p++) {
+		if (!split_batch_name(*p, bname, sizeof bname))
+			continue;
+		_cleanup_free_ char *path = batch_path(conn, "new", bname);
+		batch_file bf;
+		r = batch_read(sp->st, path, bname, false, &bf);
+		if (r < 0) {
+			report_bad(sp, path, r);
+			(void)strmap_put(open, bname, open); /* its journal lines stay */
+			continue;
+		}
+		sbatch *b = xcalloc(1, sizeof(*b));
+		b->conn = xstrdup(conn);
+		b->name = xstrdup(bname);
+		for (size_t i = 0; i < bf.n; i++) {
+			const char *id = bf.ids[i];
+			idset_add(&sp->known, id_hash(conn, id));
+			idset_add(&sp->batched, id_hash2(conn, id));
+			_cleanup_free_ char *key = xasprintf("%s/%s", bname, id);
+			if (strmap_get(sent, key))
+				sp->n_sent++;
+			else if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(bf.msgs[i], "final")))
+				sp->n_failed++;
+			else if (!find_entry(sp, conn, id) && !own_file(sp, conn, id)) {
+				entry *e = add_entry(sp, conn, id, json_int(bf.msgs[i], "next_try", 0));
+				e->batch = b;
+				b->open++;
+				if (sp->kept + bf.lens[i] <= SPOOL_KEEP_MAX) {
+					e->text = xstrndup(bf.lines[i], bf.lens[i]);
+					e->text_len = bf.lens[i];
+					sp->kept += bf.lens[i];
+				}
+			}
+		}
+		batch_file_done(&bf);
+		if (b->open > 0) {
+			(void)strmap_put(open, bname, open);
+			sp->batches = xrealloc(sp->batches, (sp->n_batches + 1) * sizeof(*sp->batches));
+			sp->batches[sp->n_batches++] = b;
+			continue;
+		}
+		_cleanup_free_ char *to = batch_path(conn, "cur", bname);
+		r = store_rename(sp->st, path, to);
+		if (r < 0) {
+			log_warning_errno(r, "spool: cannot move %s into cur/: %m", path);
+			(void)strmap_put(open, bname, open);
+		}
+		sbatch_free(b);
+	}
+
+	/* The journal, without the lines of batch files gone from new/. */
+	strbuf keep = {0};
+	for (size_t i = 0; jkeys && jkeys[i]; i++) {
+		char *slash = strchr(jkeys[i], '/');
+		*slash = 0;
+		if (strmap_get(open, jkeys[i]))
+			strbuf_puts(&keep, jlines[i]);
+		else
+			rewrite = true;
+	}
+	r = 0;
+	if (rewrite) {
+		r = keep.len ? store_replace(sp->st, jpath, keep.s, keep.len)
+		             : store_remove(sp->st, jpath);
+		if (r == -ENOENT)
+			r = 0;
+		if (r < 0)
+			log_error_errno(r, "spool: cannot write %s again: %m", jpath);
+	}
+	jconn_get(sp, conn)->bytes = rewrite && r >= 0 ? keep.len : jlen;
+	strbuf_done(&keep);
+	strv_free(jkeys);
+	strv_free(jlines);
+	strmap_free(sent);
+	strmap_free(open);
+	return r;
+}
+
 /* Indexes spool/<connector>/new/ entries not known yet. Files that are not ours (".tmp"
  * leftovers of an interrupted replace) are ignored; store_sweep_tmp() removes those at
  * the daemon's start. */
@@ -543,6 +1058,11 @@ static int scan_new(spool *sp, const char *conn)
 	_cleanup_free_ char *dir = xasprintf("spool/%s/new", conn);
 	char **names = NULL;
 	char id[80];
+	/* The batch files are read at the first scan only: later ones (spool_attach()) would
+	 * find the lines sent since as queued, their journal lines not all written yet. */
+	jconn *jc = jconn_get(sp, conn);
+	bool first = !jc->scanned;
+	jc->scanned = true;
 	int r = store_list(sp->st, dir, &names);
 	if (r == -ENOENT)
 		return 0;
@@ -558,14 +1078,7 @@ static int scan_new(spool *sp, const char *conn)
 		r = read_msg(sp, path, &msg);
 		if (r < 0) {
 			/* Left in place, not deleted: an operator can look at it. */
-			bool known = false;
-			for (char **b = sp->bad; b && *b && !known; b++)
-				known = STREQ(*b, path);
-			if (!known) {
-				log_error_errno(r, "spool: skipping %s (unreadable or unknown version): %m",
-				                path);
-				strv_push(&sp->bad, xstrdup(path));
-			}
+			report_bad(sp, path, r);
 			continue;
 		}
 		if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(msg, "final"))) {
@@ -579,8 +1092,10 @@ static int scan_new(spool *sp, const char *conn)
 			add_entry(sp, conn, id, json_int(msg, "next_try", 0));
 		cJSON_Delete(msg);
 	}
+	/* The batch files, once: after the files of their own, which win over their lines. */
+	r = first ? scan_batches(sp, conn, names) : 0;
 	strv_free(names);
-	return 0;
+	return r;
 }
 
 int spool_new(store *st, spool **ret)
@@ -600,6 +1115,7 @@ int spool_new(store *st, spool **ret)
 			continue;
 		sp->n_sent += count_box(sp, *p, "cur");
 		sp->n_failed += count_box(sp, *p, "failed");
+		sp->n_sent += count_batches(sp, *p, "cur");
 		r = scan_new(sp, *p);
 		if (r < 0) {
 			strv_free(names);
@@ -623,6 +1139,19 @@ spool *spool_free(spool *sp)
 	free(sp->entries);
 	strmap_free(sp->index);
 	free(sp->known.slot);
+	free(sp->batched.slot);
+	(void)journal_flush(sp); /* what the last sends recorded, as store_free() syncs moves */
+	for (size_t i = 0; i < sp->n_batches; i++)
+		sbatch_free(sp->batches[i]);
+	free(sp->batches);
+	for (size_t i = 0; i < sp->n_staged; i++)
+		sbatch_free(sp->staged[i]);
+	free(sp->staged);
+	for (size_t i = 0; i < sp->n_jc; i++) {
+		free(sp->jc[i].name);
+		strbuf_done(&sp->jc[i].pending);
+	}
+	free(sp->jc);
 	for (size_t i = 0; i < sp->n_att; i++)
 		free(sp->att[i].name);
 	free(sp->att);
@@ -698,8 +1227,13 @@ static int id_known(spool *sp, const char *conn, const char *id)
 		if (r != 0 && r != -ENOENT)
 			return r > 0 ? 1 : r;
 	}
-	return 0;
+	/* In no file of its own: a line of a batch file (read at the start or written since)
+	 * if the second hash says so too. */
+	return idset_has(&sp->batched, id_hash2(conn, id)) ? 1 : 0;
 }
+
+static sbatch *batch_add(spool *sp, const char *conn, const char *id, const char *text,
+                         size_t len);
 
 int spool_enqueue(spool *sp, const char *connector_name, const cJSON *msg, char **ret_id)
 {
@@ -754,10 +1288,16 @@ int spool_enqueue(spool *sp, const char *connector_name, const cJSON *msg, char 
 
 	_cleanup_free_ char *path = path_of(connector_name, "new", id);
 	_cleanup_free_ char *text = cJSON_PrintUnformatted(copy);
+	/* A private message keeps a file of its own: once sent, that file is cut down to a
+	 * stub, which a line in a batch file could not be. */
+	bool own = !sp->batch || cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(copy, "private"));
 	cJSON_Delete(copy);
 	size_t len = text ? strlen(text) : 0;
+	sbatch *b = NULL;
 	if (!text)
 		r = -ENOMEM;
+	else if (!own)
+		b = batch_add(sp, connector_name, id, text, len);
 	else if (sp->batch)
 		r = store_replace_stage(sp->st, path, text, len);
 	else
@@ -768,8 +1308,11 @@ int spool_enqueue(spool *sp, const char *connector_name, const cJSON *msg, char 
 	idset_add(&sp->known, id_hash(connector_name, id));
 	entry *e = add_entry(sp, connector_name, id, now);
 	e->staged = sp->batch;
-	if (sp->kept + len <= SPOOL_KEEP_MAX) {
-		/* What the file holds: the send takes it from here instead of reading it. */
+	e->batch = b;
+	/* What the file holds: the send takes it from here instead of reading it. Not for a
+	 * line of a batch file, whose text is in the batch's buffer until it is written:
+	 * the send reads the batch file once for all its lines (batch_load_texts()). */
+	if (!b && sp->kept + len <= SPOOL_KEEP_MAX) {
 		e->text = TAKE_PTR(text);
 		e->text_len = len;
 		sp->kept += len;
@@ -785,9 +1328,70 @@ void spool_batch_begin(spool *sp)
 	sp->batch = true;
 }
 
+/* A message line for the open spool batch's file of connector conn (another file is
+ * started past SPOOL_BATCH_FILE_MAX). */
+static sbatch *batch_add(spool *sp, const char *conn, const char *id, const char *text,
+                         size_t len)
+{
+	jconn *jc = jconn_get(sp, conn);
+	jc->scanned = true; /* what is in new/ from now on is this spool's */
+	sbatch *b = jc->staging;
+	if (!b || b->text.len + len > SPOOL_BATCH_FILE_MAX) {
+		b = xcalloc(1, sizeof(*b));
+		b->conn = xstrdup(conn);
+		_cleanup_free_ char *rnd = make_id();
+		b->name = xasprintf("b-%s", rnd);
+		jc->staging = b;
+		sp->staged = xrealloc(sp->staged, (sp->n_staged + 1) * sizeof(*sp->staged));
+		sp->staged[sp->n_staged++] = b;
+	}
+	strbuf_add(&b->text, text, len);
+	strbuf_putc(&b->text, '\n');
+	b->ids = xrealloc(b->ids, (b->n_ids + 1) * sizeof(*b->ids));
+	b->ids[b->n_ids++] = xstrdup(id);
+	b->open++;
+	return b;
+}
+
 bool spool_in_batch(const spool *sp)
 {
 	return sp->batch;
+}
+
+/* Stages the batch files: header and lines, through store_replace_stage(). Returns how
+ * many were staged (the first ones), the error in *ret_err. */
+static size_t batch_stage_files(spool *sp, int *ret_err)
+{
+	size_t k = 0;
+	*ret_err = 0;
+	for (; k < sp->n_staged; k++) {
+		sbatch *b = sp->staged[k];
+		cJSON *h = cJSON_CreateObject();
+		cJSON_AddNumberToObject(h, "v", 1);
+		cJSON_AddStringToObject(h, "batch", b->name);
+		cJSON *ids = cJSON_AddArrayToObject(h, "ids");
+		for (size_t i = 0; i < b->n_ids; i++)
+			cJSON_AddItemToArray(ids, cJSON_CreateString(b->ids[i]));
+		_cleanup_free_ char *head = cJSON_PrintUnformatted(h);
+		cJSON_Delete(h);
+		if (!head) {
+			*ret_err = -ENOMEM;
+			break;
+		}
+		strbuf file = {0};
+		strbuf_puts(&file, head);
+		strbuf_putc(&file, '\n');
+		strbuf_add(&file, b->text.s, b->text.len);
+		strbuf_done(&b->text); /* one copy at a time */
+		_cleanup_free_ char *path = batch_path(b->conn, "new", b->name);
+		int r = store_replace_stage(sp->st, path, file.s, file.len);
+		strbuf_done(&file);
+		if (r < 0) {
+			*ret_err = r;
+			break;
+		}
+	}
+	return k;
 }
 
 int spool_batch_end(spool *sp)
@@ -795,7 +1399,31 @@ int spool_batch_end(spool *sp)
 	if (!sp->batch)
 		return 0;
 	sp->batch = false;
+	for (size_t i = 0; i < sp->n_jc; i++)
+		sp->jc[i].staging = NULL;
+	int err;
+	size_t n_files = batch_stage_files(sp, &err);
+	/* Whatever was staged is flushed (a failed flush removes what it did not rename). */
 	int r = store_replace_flush(sp->st);
+	if (err == 0)
+		err = r;
+	/* A batch file is queued if it was staged and is there now: after a failed flush
+	 * some may have been renamed into place, and their messages are on disk. */
+	for (size_t k = 0; k < sp->n_staged; k++) {
+		sbatch *b = sp->staged[k];
+		_cleanup_free_ char *path = batch_path(b->conn, "new", b->name);
+		bool live = k < n_files && (r >= 0 || store_exists(sp->st, path) > 0);
+		if (live) {
+			for (size_t i = 0; i < b->n_ids; i++)
+				idset_add(&sp->batched, id_hash2(b->conn, b->ids[i]));
+			strbuf_done(&b->text);
+			sp->batches = xrealloc(sp->batches, (sp->n_batches + 1) * sizeof(*sp->batches));
+			sp->batches[sp->n_batches++] = b;
+		} else {
+			b->open = 0; /* never on disk: its entries go below, nothing to move */
+			b->name[0] = 0;
+		}
+	}
 	size_t n = 0;
 	for (size_t i = 0; i < sp->n_entries;) {
 		entry *e = sp->entries[i];
@@ -804,15 +1432,23 @@ int spool_batch_end(spool *sp)
 			continue;
 		}
 		n++;
-		if (r < 0) {
+		bool dead = e->batch ? e->batch->name[0] == 0 : r < 0;
+		if (dead) {
+			e->batch = NULL;
 			remove_entry(sp, e); /* shifts the rest down */
 			continue;
 		}
 		e->staged = false;
 		i++;
 	}
-	if (r < 0)
-		return log_error_errno(r, "spool: queueing a batch of %zu messages failed: %m", n);
+	for (size_t k = 0; k < sp->n_staged; k++)
+		if (sp->staged[k]->name[0] == 0)
+			sbatch_free(sp->staged[k]);
+	free(sp->staged);
+	sp->staged = NULL;
+	sp->n_staged = 0;
+	if (err < 0)
+		return log_error_errno(err, "spool: queueing a batch of %zu messages failed: %m", n);
 	return (int)n;
 }
 
@@ -831,11 +1467,25 @@ static int send_one(spool *sp, entry *e)
 	if (e->delivered)
 		return deliver_done(sp, e, NULL, NULL);
 
-	int r;
+	int r = 0;
+	if (e->batch && !e->text) {
+		r = batch_load_texts(sp, e);
+		if (r < 0 && r != -ENOENT) {
+			e->next_try = INT64_MAX; /* not before a restart */
+			return log_error_errno(r, "spool: cannot read the batch file of %s/%s: %m",
+			                       e->connector, e->id);
+		}
+		if (!e->text)
+			r = -ENOENT;
+	}
 	if (e->text) {
 		r = parse_msg(e->text, e->text_len, &msg);
 		drop_text(sp, e); /* retries and later runs read the file, which holds the same */
-	} else
+		if (r < 0 && e->batch) {
+			e->next_try = INT64_MAX;
+			return log_error_errno(r, "spool: %s/%s is unreadable: %m", e->connector, e->id);
+		}
+	} else if (!e->batch)
 		r = read_msg(sp, path, &msg);
 	if (r == -ENOENT) {
 		/* Someone moved it away behind our back: nothing left to send. */
@@ -925,11 +1575,14 @@ void spool_sync_later(spool *sp)
 
 int spool_sync(spool *sp)
 {
+	int j = journal_flush(sp); /* logs its errors */
 	int r = store_sync_renames(sp->st);
 	if (r < 0)
 		log_error_errno(r, "spool: recording sends failed (a crash now would send them "
 		                "again): %m");
-	return r;
+	else if (j >= 0)
+		journal_compact(sp);
+	return r < 0 ? r : j;
 }
 
 static size_t in_flight(const spool *sp)
@@ -992,13 +1645,18 @@ int spool_run(spool *sp)
 			log_warning_errno(r, "spool: cannot drop the content of private messages after "
 			                  "sending them: %m");
 	}
+	/* The journal first: a batch file moved into cur/ in the run is done either way. */
+	int j = journal_flush(sp);
+	if (j < 0 && err == 0)
+		err = j;
 	int r = store_sync_renames(sp->st);
 	if (r < 0) {
 		log_error_errno(r, "spool: recording a run of sends failed (a crash now would send "
 		                "them again): %m");
 		if (err == 0)
 			err = r;
-	}
+	} else if (j >= 0)
+		journal_compact(sp);
 	return err < 0 ? err : started;
 }
 
@@ -1066,6 +1724,78 @@ static int forget_one(spool *sp, const char *conn, const char *box, const char *
 	return 0;
 }
 
+/* forget_one() for the messages of a batch file: every line fn changes is written back
+ * changed (a tombstone for an erased one, marked final: never sent), the whole file
+ * replaced at once, so nothing forgotten stays on disk. A queued message erased leaves
+ * the queue (counted failed, as its tombstone would be in failed/). A line whose message
+ * also has a file of its own (a retry, a failure) is scrubbed, but counted with that file. */
+static int forget_batch(spool *sp, const char *conn, const char *box, const char *bname,
+                        spool_forget_fn fn, void *userdata, size_t *erased, size_t *rewritten)
+{
+	_cleanup_free_ char *path = batch_path(conn, box, bname);
+	batch_file bf;
+	int r = batch_read(sp->st, path, bname, false, &bf);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return log_error_errno(r, "spool: cannot read %s to erase from it: %m", path);
+	strbuf out = {0};
+	strbuf_puts(&out, bf.data); /* the header line (its newline is a NUL now) */
+	strbuf_putc(&out, '\n');
+	char **gone = NULL; /* queued messages erased */
+	size_t n_erased = 0, n_rewritten = 0;
+	bool changed = false;
+	for (size_t i = 0; i < bf.n; i++) {
+		cJSON *msg = bf.msgs[i];
+		spool_verdict v = SPOOL_KEEP;
+		if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(msg, "erased")))
+			v = fn(msg, userdata);
+		if (v == SPOOL_KEEP) {
+			strbuf_add(&out, bf.lines[i], bf.lens[i]);
+			strbuf_putc(&out, '\n');
+			continue;
+		}
+		changed = true;
+		entry *e = find_entry(sp, conn, bf.ids[i]);
+		bool mine = e && e->batch && STREQ(box, "new") && STREQ(e->batch->name, bname);
+		if (mine)
+			drop_text(sp, e); /* the line changes: a kept copy must not be sent instead */
+		bool counted = mine || !own_file(sp, conn, bf.ids[i]);
+		cJSON *t = v == SPOOL_ERASE ? tombstone(msg) : NULL;
+		_cleanup_free_ char *text = cJSON_PrintUnformatted(t ? t : msg);
+		cJSON_Delete(t);
+		if (!text) {
+			r = -ENOMEM;
+			break;
+		}
+		strbuf_puts(&out, text);
+		strbuf_putc(&out, '\n');
+		if (v == SPOOL_ERASE && mine)
+			strv_push(&gone, xstrdup(bf.ids[i]));
+		if (counted)
+			*(v == SPOOL_ERASE ? &n_erased : &n_rewritten) += 1;
+	}
+	if (r >= 0 && changed)
+		r = store_replace(sp->st, path, out.s, out.len);
+	strbuf_done(&out);
+	batch_file_done(&bf);
+	if (r >= 0) {
+		*erased += n_erased;
+		*rewritten += n_rewritten;
+		for (char **g = gone; g && *g; g++) {
+			entry *e = find_entry(sp, conn, *g);
+			if (e) {
+				remove_entry(sp, e); /* an answer to a pending send is ignored */
+				sp->n_failed++;
+			}
+		}
+	}
+	strv_free(gone);
+	if (r < 0)
+		return log_error_errno(r, "spool: erasing from %s failed: %m", path);
+	return 0;
+}
+
 int spool_forget(spool *sp, spool_forget_fn fn, void *userdata, size_t *ret_erased,
                  size_t *ret_rewritten)
 {
@@ -1075,6 +1805,9 @@ int spool_forget(spool *sp, spool_forget_fn fn, void *userdata, size_t *ret_eras
 	int err = 0;
 	char id[80];
 
+	/* Every send recorded and every move durable first: a batch file is in one place. */
+	(void)spool_sync(sp);
+	char **done_batches = NULL; /* a batch file moved into cur/ on the way is seen once */
 	int r = store_list(sp->st, "spool", &conns);
 	if (r < 0 && r != -ENOENT)
 		return r;
@@ -1087,6 +1820,20 @@ int spool_forget(spool *sp, spool_forget_fn fn, void *userdata, size_t *ret_eras
 			if (store_list(sp->st, dir, &names) < 0)
 				continue;
 			for (char **n = names; *n; n++) {
+				if (split_batch_name(*n, id, sizeof(id))) {
+					_cleanup_free_ char *key = xasprintf("%s/%s", *c, id);
+					bool seen = false;
+					for (char **d = done_batches; d && *d && !seen; d++)
+						seen = STREQ(*d, key);
+					if (seen)
+						continue;
+					strv_push(&done_batches, TAKE_PTR(key));
+					r = forget_batch(sp, *c, boxes[b], id, fn, userdata, &erased,
+					                 &rewritten);
+					if (r < 0 && err == 0)
+						err = r;
+					continue;
+				}
 				if (!split_json_name(*n, id, sizeof(id)))
 					continue;
 				r = forget_one(sp, *c, boxes[b], id, fn, userdata, &erased, &rewritten);
@@ -1097,6 +1844,7 @@ int spool_forget(spool *sp, spool_forget_fn fn, void *userdata, size_t *ret_eras
 		}
 	}
 	strv_free(conns);
+	strv_free(done_batches);
 	if (ret_erased)
 		*ret_erased = erased;
 	if (ret_rewritten)
@@ -1126,4 +1874,43 @@ void spool_stats(const spool *sp, spool_counters *ret)
 		if (sp->entries[i]->pending)
 			c.in_flight++;
 	*ret = c;
+}
+
+int spool_each(store *st, const char *connector, const char *box, spool_each_fn fn,
+               void *userdata)
+{
+	if (!name_is_safe(connector) || !name_is_safe(box))
+		return -EINVAL;
+	_cleanup_free_ char *dir = xasprintf("spool/%s/%s", connector, box);
+	char **names = NULL;
+	char name[80];
+	int r = store_list(st, dir, &names);
+	if (r < 0)
+		return r;
+	int n = 0;
+	for (char **p = names; *p && r >= 0; p++) {
+		if (split_json_name(*p, name, sizeof(name))) {
+			_cleanup_free_ char *path = path_of(connector, box, name);
+			_cleanup_free_ char *text = NULL;
+			size_t len;
+			cJSON *msg = NULL;
+			r = store_read(st, path, SPOOL_FILE_MAX, &text, &len);
+			if (r >= 0)
+				r = parse_msg(text, len, &msg);
+			if (r >= 0) {
+				r = fn(name, msg, userdata);
+				n++;
+			}
+			cJSON_Delete(msg);
+		} else if (split_batch_name(*p, name, sizeof(name))) {
+			_cleanup_free_ char *path = batch_path(connector, box, name);
+			batch_file bf = {0};
+			r = batch_read(st, path, name, false, &bf);
+			for (size_t i = 0; r >= 0 && i < bf.n; i++, n++)
+				r = fn(bf.ids[i], bf.msgs[i], userdata);
+			batch_file_done(&bf);
+		}
+	}
+	strv_free(names);
+	return r < 0 ? r : n;
 }

@@ -5,6 +5,18 @@
  *   spool/<connector>/cur/<id>.json     sent: never sent again, across restarts too
  *   spool/<connector>/failed/<id>.json  given up, with "error"
  *
+ * or, for the messages queued in one spool batch (spool_batch_begin/end: a commit's
+ * confirmations), by being recorded:
+ *
+ *   spool/<connector>/new/<batch>.batch  their lines, one file (one create) for the batch
+ *   spool/<connector>/journal            a line per message sent from a batch file in new/
+ *   spool/<connector>/cur/<batch>.batch  every message of it done
+ *
+ * A message of a batch file that is retried or fails leaves it for a file of its own
+ * (new/<id>.json with its try, failed/<id>.json), which wins over its line at the start. A
+ * private message keeps a file of its own in a batch too (its stub once sent).
+ * docs/store-format.md has the formats.
+ *
  * It owns the retry policy (exponential backoff from 60 s, doubling, capped at 1 h; final
  * after 12 tries or 2 days since the first try), an in-memory index of new/ rebuilt from
  * disk by spool_new() (with a set of every id in new/, cur/ and failed/, which answers the
@@ -15,7 +27,8 @@
  * cocod runs is seen at the next start.
  *
  * Delivery is at-least-once: a crash between a connector's "delivered" and the rename into
- * cur/ sends that message again after the restart; nothing else is ever resent. The renames
+ * cur/ (or its journal line's fdatasync) sends that message again after the restart;
+ * nothing else is ever resent. The renames
  * of one spool_run() are made durable together at its end, so that window spans the run's
  * synchronous sends: a channel that stages sends (channel.h, send_begin/send_end) names
  * what it writes after the spool id, so a run sent again replaces its own copies.
@@ -85,12 +98,14 @@ void spool_detach(spool *sp, const char *connector_name);
 int spool_enqueue(spool *sp, const char *connector_name, const cJSON *msg, char **ret_id);
 
 /* Batches: between spool_batch_begin() and spool_batch_end(), spool_enqueue() only stages
- * a message (its file written, not yet durable, not sent: ids are already known, so a
- * second enqueue of the same id in the batch is SPOOL_DUPLICATE). spool_batch_end() makes
- * the whole batch durable with a constant number of syncs (store_replace_flush) and returns
- * how many were queued, or -errno: then nothing of the batch is queued, and whoever
- * acknowledged something on the strength of it must take that back. Without a batch,
- * spool_enqueue() is durable when it returns, as before. */
+ * a message (a line of the connector's batch file in memory, not yet written, not sent:
+ * ids are already known, so a second enqueue of the same id in the batch is
+ * SPOOL_DUPLICATE). spool_batch_end() writes one file per connector (another past 4 MiB)
+ * and makes them durable with a constant number of syncs (store_replace_flush), and returns
+ * how many were queued, or -errno: then whoever acknowledged something on the strength of
+ * the batch must take that back (the messages whose file did reach the disk stay queued,
+ * and a replay finds them known). Without a batch, spool_enqueue() is durable when it
+ * returns, as before. */
 void spool_batch_begin(spool *sp);
 int spool_batch_end(spool *sp);
 bool spool_in_batch(const spool *sp);
@@ -142,6 +157,16 @@ typedef spool_verdict (*spool_forget_fn)(cJSON *msg, void *userdata);
  * returns the first store error, after going on with the rest. */
 int spool_forget(spool *sp, spool_forget_fn fn, void *userdata, size_t *ret_erased,
                  size_t *ret_rewritten);
+
+/* Every message stored for connector in box ("new", "cur" or "failed") as it is on disk:
+ * each <id>.json, and each line of the batch files there (a message sent from a batch file
+ * whose file is still in new/ is listed in new/; one that left its batch file for a file
+ * of its own is listed twice). fn gets the id and the message; a negative return stops.
+ * Returns how many were listed, or -errno (-EBADMSG for a file that is not a spool
+ * message or batch). For tests and tools: cocod itself keeps an index. */
+typedef int (*spool_each_fn)(const char *id, const cJSON *msg, void *userdata);
+int spool_each(store *st, const char *connector, const char *box, spool_each_fn fn,
+               void *userdata);
 
 /* For the status command. */
 void spool_stats(const spool *sp, spool_counters *ret);

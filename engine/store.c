@@ -639,6 +639,26 @@ static int append_fd(store *s, const char *relpath, int *ret_fd)
 	return 0;
 }
 
+int store_append_sync(store *s, const char *relpath, const void *data, size_t len)
+{
+	if (!s || !store_path_is_valid(relpath) || (!data && len > 0))
+		return -EINVAL;
+	int fd = -1;
+	int r = append_fd(s, relpath, &fd);
+	if (r < 0)
+		return r;
+	r = write_all(fd, data, len);
+	if (r >= 0 && fdatasync(fd) < 0)
+		r = -errno;
+	if (r < 0) {
+		/* Reopened next time, which cuts what a short write left. */
+		fd_cache_drop(s, relpath);
+		return r;
+	}
+	durable_step(s);
+	return 0;
+}
+
 /* ---- open, free ---- */
 
 int store_open(const char *dir, store **ret)

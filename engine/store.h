@@ -66,6 +66,14 @@ int store_rename(store *s, const char *from, const char *to);
 int store_rename_deferred(store *s, const char *from, const char *to);
 int store_sync_renames(store *s);
 
+/* Appends bytes (whole lines, each ending in '\n') to relpath at once and fdatasyncs it:
+ * for a journal outside the group commit (the spool's record of messages sent from a batch
+ * file). The file is created on demand (0600, its directory fsync'd); a torn last line left
+ * by a crash is cut off before the first append, so a record always starts a line. No key,
+ * no callback. Returns 0 or -errno (then what was written may be a torn line, cut off at
+ * the next open). */
+int store_append_sync(store *s, const char *relpath, const void *data, size_t len);
+
 /* Called once per append after the commit that covers it: result is STORE_STORED,
  * STORE_DUPLICATE, or -errno if the write failed (then nothing may be acknowledged). */
 typedef void (*store_commit_fn)(int result, void *userdata);

@@ -1,10 +1,15 @@
-/* fuzz_spool: a spool entry read back. The input is written as
- * spool/local/new/fuzz.json and spool/flaky/new/fuzz.json in a fresh store on tmpfs, then
+/* fuzz_spool: a spool entry read back. The input (up to a form feed, if any) is written as
+ * spool/local/new/fuzz.json and spool/flaky/new/fuzz.json, and as a batch file,
+ * spool/<conn>/new/b-fuzz.batch (a header {"v":1,"batch":"b-fuzz","ids":[…]} and a message a
+ * line); what follows a form feed is the connectors' journal (spool/<conn>/journal: one
+ * {"v":1,"batch","id","sent"} a line). All in a fresh store on tmpfs, then
  * spool_new() indexes it and spool_run() hands it on: to the real local channel (which
  * reads the message's fields and composes the mail into a maildir outbox) and to "flaky", a
  * connector that fails (temporarily, or for good when the input's length is odd), so the
  * retry bookkeeping reads and rewrites the entry too. A second run two days later gives up
- * or retries again. Counters must add up to the one message per connector. */
+ * or retries again; then spool_forget() rewrites or erases every other message (batch files
+ * written again). Counters must add up to at most the messages the input can hold. A damaged
+ * journal (not a torn last line) stops spool_new() with -EBADMSG: that is an answer. */
 #include "fuzz-common.h"
 
 #include "channel.h"
@@ -82,21 +87,57 @@ static int rm_file(const char *path, const struct stat *st, int flag, struct FTW
 	return 0;
 }
 
+static unsigned forget_calls;
+
+static spool_verdict forget_some(cJSON *msg, void *userdata)
+{
+	switch (forget_calls++ % 3) {
+	case 0:
+		return SPOOL_KEEP;
+	case 1:
+		cJSON_DeleteItemFromObjectCaseSensitive(msg, "markdown");
+		cJSON_AddStringToObject(msg, "markdown", "(scrubbed)");
+		return SPOOL_REWRITE;
+	default:
+		return SPOOL_ERASE;
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const char *const conns[] = {"local", "flaky"};
+	const uint8_t *ff = memchr(data, '\f', size);
+	size_t msg_size = ff ? (size_t)(ff - data) : size;
+	size_t lines = 1;
+	for (size_t i = 0; i < msg_size; i++)
+		lines += data[i] == '\n';
 	for (size_t i = 0; i < ELEMENTSOF(conns); i++) {
 		_cleanup_free_ char *dir = xasprintf("%s/spool/%s/new", state, conns[i]);
 		_cleanup_free_ char *file = xasprintf("%s/fuzz.json", dir);
+		_cleanup_free_ char *batch = xasprintf("%s/b-fuzz.batch", dir);
 		fuzz_mkdirs(dir);
-		fuzz_write(file, data, size);
+		fuzz_write(file, data, msg_size);
+		fuzz_write(batch, data, msg_size);
+		if (ff) {
+			_cleanup_free_ char *journal = xasprintf("%s/spool/%s/journal", state, conns[i]);
+			fuzz_write(journal, ff + 1, size - msg_size - 1);
+		}
 	}
 	flaky_final = size % 2;
 	clock_set_test(1796630400);
 
 	store *st = NULL;
 	spool *sp = NULL;
-	if (store_open(state, &st) < 0 || spool_new(st, &sp) < 0)
+	if (store_open(state, &st) < 0)
+		abort();
+	int r = spool_new(st, &sp);
+	if (r == -EBADMSG && ff) {
+		store_free(st);
+		fuzz_empty_dir(state);
+		clock_set_real();
+		return 0;
+	}
+	if (r < 0)
 		abort();
 	if (spool_attach(sp, &local_channel, local) < 0 || spool_attach(sp, &flaky_ops, NULL) < 0)
 		abort();
@@ -105,10 +146,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	clock_advance(2 * 24 * 3600);
 	(void)spool_next_due(sp);
 	(void)spool_run(sp);
+	(void)spool_forget(sp, forget_some, NULL, NULL, NULL);
+	(void)spool_run(sp);
 
+	/* Each connector: its fuzz.json, and at most a message a line of the batch file. */
 	spool_counters c;
 	spool_stats(sp, &c);
-	if (c.in_flight != 0 || c.queued + c.sent + c.failed > 2) {
+	if (c.in_flight != 0 || c.queued + c.sent + c.failed > 2 * (1 + lines)) {
 		fprintf(stderr, "fuzz_spool: queued %zu in flight %zu sent %zu failed %zu\n",
 			c.queued, c.in_flight, c.sent, c.failed);
 		abort();

@@ -3,7 +3,8 @@
 # it is SIGKILLed at random moments and started again, until everything is processed. Then
 # every member's answer is stored exactly once and confirmed: one confirmation per reply in
 # the outbox, none missing. A crash between the local connector writing a confirmation and
-# the spool moving it into cur/ may send that one again (documented at-least-once), so
+# the spool recording it sent (its move into cur/, or its batch file's journal line) may send
+# that one again (documented at-least-once), so
 # duplicates are counted apart and may be at most the number of kills; nothing may end up
 # quarantined in the inbox's failed/.
 #
@@ -153,4 +154,29 @@ echo "t-kill: answers stored wrongly $stored_bad, confirmations missing $missing
 [ "$missing" -eq 0 ] || fail "$missing confirmations missing"
 [ "$dups" -le "$kills" ] || fail "$dups duplicate confirmations for $kills kills"
 [ "$distinct" -eq "$n" ] || fail "$distinct distinct confirmation Message-IDs for $n members"
+# The spool's own record (batch files, docs/store-format.md): every confirmation is in
+# cur/, in a batch file or a file of its own, none left queued; and the batch files were
+# used (one a commit, not one a confirmation).
+read -r spool_conf batch_files < <(python3 - "$state/spool/local" <<'PY'
+import json, os, sys
+d = sys.argv[1]
+ids, batches = set(), 0
+for box in ("new", "cur"):
+    for name in os.listdir(os.path.join(d, box)):
+        p = os.path.join(d, box, name)
+        if name.endswith(".batch"):
+            if box == "new":
+                sys.exit("a batch file left queued: " + name)
+            batches += 1
+            lines = open(p).read().splitlines()
+            for l in lines[1:]:
+                ids.add(json.loads(l)["id"])
+        elif name.endswith(".json") and box == "cur":
+            ids.add(json.loads(open(p).read())["id"])
+print(len([i for i in ids if i.startswith("conf-")]), batches)
+PY
+)
+echo "t-kill: spool: $spool_conf confirmations recorded sent, $batch_files batch files"
+[ "$spool_conf" -eq "$n" ] || fail "$spool_conf confirmations recorded sent in the spool for $n members"
+[ "$batch_files" -ge 1 ] || fail "no batch file in the spool"
 echo "t-kill: all checks passed"
