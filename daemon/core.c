@@ -1021,8 +1021,50 @@ static void campaigns_free(core *c)
 	c->n_camps = 0;
 }
 
+/* A reload that makes a round open now ask someone it did not ask before (a new [Member],
+ * a round's Audience= widened) invites them at once: the round's opening invited
+ * only those it asked then, and nothing else would (trial 6: `cococtl remind` even said they
+ * were invited). Only on a reload: the configuration cocod ran with before a restart is not
+ * known. */
+static void invite_newcomers(core *c, const coco_config *old)
+{
+	for (size_t i = 0; i < c->cfg->n_campaigns; i++) {
+		const coco_campaign *camp = &c->cfg->campaigns[i];
+		const coco_campaign *was = config_find_campaign(old, camp->id);
+		campaign_rt *ct = &c->camps[i];
+		bool changed = false;
+		for (size_t k = 0; was && k < ct->n_rounds; k++) {
+			round_rt *rt = &ct->rounds[k];
+			const coco_round *r = campaign_find_round(camp, rt->id);
+			const coco_round *r_was = campaign_find_round(was, rt->id);
+			if (rt->state != RS_OPEN || !r || !r_was)
+				continue;
+			for (size_t j = 0; j < camp->n_members; j++) {
+				const coco_member *m = &camp->members[j];
+				const coco_member *m_was = campaign_find_member(was, m->id);
+				if (!round_has_member(r, m) || (m_was && round_has_member(r_was, m_was)))
+					continue;
+				int n = core_send_round_message(c, camp, r, rt, m, "prompt", 0);
+				if (n == CORE_UNREACHED) {
+					cJSON_AddTrueToObject(rt->uninvited, m->id);
+					changed = true;
+				}
+				if (n < 0)
+					log_error("%s/%s: %s joined the open round, but the invitation could "
+					          "not be queued (see above)", camp->id, r->id, m->id);
+				else if (n != CORE_UNREACHED)
+					log_info("%s/%s: %s joined the open round: invitation queued", camp->id,
+					         r->id, m->id);
+			}
+		}
+		if (changed)
+			(void)core_ct_save(c, ct);
+	}
+}
+
 int core_set_config(core *c, const coco_config *cfg)
 {
+	const coco_config *old = c->cfg;
 	c->cfg = cfg;
 	campaigns_free(c);
 	c->tags = core_tags_free(c->tags);
@@ -1042,6 +1084,8 @@ int core_set_config(core *c, const coco_config *cfg)
 		if (r < 0)
 			return r;
 	}
+	if (old)
+		invite_newcomers(c, old);
 	return 0;
 }
 

@@ -19,17 +19,17 @@
 static const channel_ops *const chans[] = {&local_channel, &fake_chat_channel, NULL};
 
 static const char coco_conf[] =
-	"[Daemon]\nConnectors=local fakechat\n[Mail]\nFrom=coco@provider.example\n";
+    "[Daemon]\nConnectors=local fakechat\n[Mail]\nFrom=coco@provider.example\n";
 
 static const char campaign_conf[] =
-	"[Campaign]\nId=kw\nTitle=Keywords\nTimeZone=UTC\nQuietHours=none\nClient=Client Co\n"
-	"Provider=Provider Co\n"
-	"[Member \"cat\"]\nName=Cat Chat\nSide=provider\nSlack=U0CAT01\n"
-	"[Member \"dan\"]\nName=Dan Chat\nSide=client\nSlack=U0DAN01\n"
-	"[Member \"eve\"]\nName=Eve Chat\nSide=client\nSlack=U0EVE01\n"
-	"[Round \"idea\"]\nKind=prompt\nTitle=Ideas\nOpen=2026-06-01 09:00\nDuration=2d\n"
-	"[Round \"vote\"]\nKind=vote\nTitle=Pick\nSource=idea\nVotes=3\n"
-	"Open=2026-06-04 09:00\nDuration=2d\n";
+    "[Campaign]\nId=kw\nTitle=Keywords\nTimeZone=UTC\nQuietHours=none\nClient=Client Co\n"
+    "Provider=Provider Co\n"
+    "[Member \"cat\"]\nName=Cat Chat\nSide=provider\nSlack=U0CAT01\n"
+    "[Member \"dan\"]\nName=Dan Chat\nSide=client\nSlack=U0DAN01\n"
+    "[Member \"eve\"]\nName=Eve Chat\nSide=client\nSlack=U0EVE01\n"
+    "[Round \"idea\"]\nKind=prompt\nTitle=Ideas\nOpen=2026-06-01 09:00\nDuration=2d\n"
+    "[Round \"vote\"]\nKind=vote\nTitle=Pick\nSource=idea\nVotes=3\n"
+    "Open=2026-06-04 09:00\nDuration=2d\n";
 
 #define IDEAS "campaigns/kw/rounds/idea/once/answers.jsonl"
 #define VOTES "campaigns/kw/rounds/vote/once/answers.jsonl"
@@ -79,7 +79,7 @@ static void expect_recorded(const fake_event *e, const char *text)
 	if (e->status != INBOUND_DONE || !e->reply || strstr(e->reply, "not understood") ||
 	    strstr(e->reply, "nothing was recorded"))
 		fail_msg("`/coco %s`: status %d, reply: %s", text, (int)e->status,
-		         e->reply ? e->reply : "(none)");
+			 e->reply ? e->reply : "(none)");
 }
 
 static void test_rounds_named_like_keywords(void **state)
@@ -94,7 +94,7 @@ static void test_rounds_named_like_keywords(void **state)
 	/* Ideas, with and without the round's name. */
 	expect_recorded(slash(&s, "U0CAT01", "idea A dark mode"), "idea A dark mode");
 	expect_recorded(slash(&s, "U0DAN01", "answer idea idea: Offline mode"),
-	                "answer idea idea: Offline mode");
+			"answer idea idea: Offline mode");
 	cJSON *rec = last_of(&s, IDEAS, "dan");
 	assert_non_null(rec);
 	_cleanup_free_ char *ideas = cJSON_PrintUnformatted(cJSON_GetObjectItem(rec, "ideas"));
@@ -107,7 +107,8 @@ static void test_rounds_named_like_keywords(void **state)
 	const fake_post *inv = fake_chat_find("prompt", "vote", "eve");
 	assert_non_null(inv);
 	if (!strstr(inv->msg->markdown, "/coco vote vote "))
-		fail_msg("the vote's invitation does not say `/coco vote vote …`:\n%s", inv->msg->markdown);
+		fail_msg("the vote's invitation does not say `/coco vote vote …`:\n%s",
+			 inv->msg->markdown);
 
 	/* What it says, recorded; with "answer" too; and the short form still works. */
 	expect_recorded(slash(&s, "U0EVE01", "vote vote 1 2"), "vote vote 1 2");
@@ -123,7 +124,7 @@ static void test_rounds_named_like_keywords(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_rounds_named_like_keywords),
+	    cmocka_unit_test(test_rounds_named_like_keywords),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
