@@ -278,7 +278,8 @@ static int cmd_digest(core *c, const cJSON *req, cJSON **ret, char **ret_error)
 	/* A round still open gets a progress report of its own name (and spool ids): the
 	 * digest of its close must still go out when it closes. */
 	_cleanup_free_ char *name = NULL;
-	if (r >= 0 && rt->state == RS_OPEN) {
+	bool progress = r >= 0 && rt->state == RS_OPEN;
+	if (progress) {
 		coco_localtime lt = {0};
 		(void)schedule_utc_to_local(clock_now(), camp->timezone, &lt, NULL);
 		name = xasprintf("%s-%s-progress-%04d%02d%02d-%02d%02d", rt->id, rt->occurrence,
@@ -294,7 +295,7 @@ static int cmd_digest(core *c, const cJSON *req, cJSON **ret, char **ret_error)
 		return r;
 	}
 	r = publish_digest(c, camp, campaign_find_round(camp, rid), name, md, html, chat_md,
-	                   room_md);
+	                   room_md, progress);
 	if (r >= 0) {
 		ct->last_digest = clock_now();
 		ct->comments_seen = lines;

@@ -244,9 +244,11 @@ char *core_room_digest(core *c, const coco_campaign *camp, campaign_rt *ct, roun
                        char **const comments);
 /* html: the HTML fragment(s) to send beside md, or NULL for md through cmark; chat_md (or
  * NULL: md): the text for members reached on a chat channel; room_md: the copy for the
- * campaign's rooms (core_room_digest()), or NULL: none posted. */
+ * campaign's rooms (core_room_digest()), or NULL: none posted. progress: the round is still
+ * open and this is its progress, not its results (the subject says so). */
 int publish_digest(core *c, const coco_campaign *camp, const coco_round *r, const char *name,
-                   const char *md, const char *html, const char *chat_md, const char *room_md);
+                   const char *md, const char *html, const char *chat_md, const char *room_md,
+                   bool progress);
 /* Compiles and sends the digest of the campaign's open rounds; returns how many rounds it
  * covered (0: none open, nothing sent). */
 int periodic_digest(core *c, const coco_campaign *camp, campaign_rt *ct);

@@ -562,10 +562,13 @@ char *core_room_digest(core *c, const coco_campaign *camp, campaign_rt *ct, roun
 
 int publish_digest(core *c, const coco_campaign *camp, const coco_round *r,
                           const char *name, const char *md, const char *html_body,
-                          const char *chat_md, const char *room_md)
+                          const char *chat_md, const char *room_md, bool progress)
 {
-	_cleanup_free_ char *subject = xasprintf("[%s] Digest: %s", camp->title ? camp->title : camp->id,
-	                                         r ? core_round_title(r) : "this week");
+	/* A progress digest and the results of the same round are two mails a member should
+	 * tell apart in the inbox (trial 6). */
+	_cleanup_free_ char *subject =
+		xasprintf("[%s] %s: %s", camp->title ? camp->title : camp->id,
+		          progress ? "Progress so far" : "Digest", r ? core_round_title(r) : "this week");
 	_cleanup_free_ char *html = html_body ? digest_html_document(subject, html_body) : NULL;
 	int k = digest_write(c->st, camp->id, name, md, html);
 	if (k < 0)
@@ -621,7 +624,7 @@ static int round_finish(core *c, const coco_campaign *camp, campaign_rt *ct, rou
 		strv_free(comments);
 		if (k >= 0) {
 			_cleanup_free_ char *name = xasprintf("%s-%s", rt->id, rt->occurrence);
-			k = publish_digest(c, camp, r, name, md, html, chat_md, room_md);
+			k = publish_digest(c, camp, r, name, md, html, chat_md, room_md, false);
 		}
 		if (k < 0) {
 			ct->retry_at = clock_now() + 60;
@@ -892,7 +895,7 @@ int periodic_digest(core *c, const coco_campaign *camp, campaign_rt *ct)
 		(void)schedule_utc_to_local(clock_now(), camp->timezone, &lt, NULL);
 		_cleanup_free_ char *name = xasprintf("periodic-%04d-%02d-%02d", lt.year, lt.month, lt.day);
 		k = publish_digest(c, camp, NULL, name, md.s, html_ok ? html.s : NULL, chat_md,
-		                   room_md);
+		                   room_md, false);
 		if (k >= 0) {
 			ct->last_digest = clock_now();
 			ct->comments_seen = lines;
