@@ -98,16 +98,22 @@ static int cmd_rounds(core *c, const cJSON *req, cJSON **ret, char **ret_error)
 				                                                 ? "opens" : "closes");
 				cJSON_AddStringToObject(e, "next_at", s ? s : "?");
 			}
-			unsigned total = 0, answered = 0;
+			unsigned total = 0, answered = 0, partial = 0;
 			for (size_t m = 0; m < camp->n_members; m++) {
 				if (!round_has_member(r, &camp->members[m]))
 					continue;
 				total++;
 				if (rt->occurrence &&
-				    has_answered(c, camp, r, rt, &camp->members[m]))
+				    has_answered(c, camp, r, rt, &camp->members[m])) {
 					answered++;
+					partial += has_answered_partly(c, camp, r, rt,
+					                               &camp->members[m]);
+				}
 			}
+			/* answered: sent anything, as the digests count; partial: of those, who
+			 * left a required question open */
 			cJSON_AddNumberToObject(e, "answered", answered);
+			cJSON_AddNumberToObject(e, "partial", partial);
 			cJSON_AddNumberToObject(e, "total", total);
 			cJSON_AddItemToArray(list, e);
 		}

@@ -25,7 +25,7 @@ typedef struct pending {
 	char *via; /* the channel it came by: the confirmation goes back by it when it can */
 	bool anonymous; /* the log and the spool must not tie the record to the member */
 	bool sync_reply; /* the channel says the confirmation back itself (CHANNEL_SYNC_REPLY) */
-	bool incomplete; /* a required question is still without an answer: not "answered" yet */
+	bool incomplete; /* a required question is still without an answer: a partial answer */
 } pending;
 
 /* The one way an inbound message is answered. */
@@ -448,9 +448,12 @@ static void on_answer_stored(int result, void *userdata)
 		campaign_rt *ct = ct_find(c, p->campaign);
 		round_rt *rt = ct ? rt_find(ct, p->round) : NULL;
 		const coco_member *mb = camp ? campaign_find_member(camp, p->member) : NULL;
-		/* Answered, for reminders and counts, once every required question is. */
-		if (rt && rt->answered && !p->incomplete)
+		/* Answered, whatever it answered; complete (no more reminders) once every
+		 * required question is. */
+		if (rt && rt->answered)
 			(void)strmap_put(rt->answered, p->identity, rt);
+		if (rt && rt->complete && !p->incomplete)
+			(void)strmap_put(rt->complete, p->identity, rt);
 		/* Every recorded answer is confirmed, after any crash: a replay of the same mail
 		 * (STORE_DUPLICATE) queues the confirmation again under its fixed spool id, which
 		 * the spool drops if it was queued or sent before. If it cannot be queued, the

@@ -36,6 +36,7 @@ typedef struct round_rt {
 	cJSON *reminded_at;      /* {"member": when the last of them was queued} */
 	cJSON *uninvited;        /* {"member": true}: the invitation reached no channel */
 	strmap *answered;        /* who answered the occurrence (a set), NULL = not loaded */
+	strmap *complete;        /* of those, who answered every required question, likewise */
 	/* The round's template data that only the configuration makes, built on first use
 	 * (core-outbound.c); freed with the round_rt, which a reload replaces. */
 	struct round_data_cache *data_cache;
@@ -168,8 +169,16 @@ char *core_answers_path(const char *camp, const char *round, const char *occ);
 const char *answer_identity(core *c, const coco_campaign *camp, const coco_round *r,
                             const coco_member *m, char pseudo[SECRET_PSEUDO_LEN + 1]);
 strmap *rt_answered(core *c, const coco_campaign *camp, round_rt *rt);
+strmap *rt_complete(core *c, const coco_campaign *camp, round_rt *rt);
+/* A member who sent anything recorded in the occurrence has answered: the one definition of
+ * `cococtl rounds`, the digests ("Who answered", "Not heard from yet"), the web view and the
+ * chat status. */
 bool has_answered(core *c, const coco_campaign *camp, const coco_round *r, round_rt *rt,
                   const coco_member *m);
+/* Answered, but a Required= question of the survey is still without an answer: a partial
+ * answer. Such a member is still reminded, told what is missing. */
+bool has_answered_partly(core *c, const coco_campaign *camp, const coco_round *r, round_rt *rt,
+                         const coco_member *m);
 cJSON *core_round_data(core *c, const coco_campaign *camp, const coco_round *r, round_rt *rt,
                   const coco_member *m);
 /* Frees round_rt.data_cache (NULL is fine). */

@@ -88,24 +88,38 @@ const char *answer_identity(core *c, const coco_campaign *camp, const coco_round
 	return pseudo;
 }
 
-strmap *rt_answered(core *c, const coco_campaign *camp, round_rt *rt)
+/* A hash set of who answered the occurrence (complete: answered every required question).
+ * Reminders and the next event ask it for every member, every turn. */
+static strmap *load_answered(core *c, const coco_campaign *camp, round_rt *rt, bool complete)
 {
-	if (rt->answered)
-		return rt->answered;
-	/* A hash set: reminders and the next event ask it for every member, every turn. */
-	rt->answered = strmap_new();
+	strmap *set = strmap_new();
 	if (!rt->occurrence)
-		return rt->answered;
+		return set;
 	char **ids = NULL;
 	const coco_round *round = campaign_find_round(camp, rt->id);
-	int r = round ? digest_complete_members(c->st, camp, round, rt->occurrence, &ids)
-	              : digest_answered_members(c->st, camp->id, rt->id, rt->occurrence, &ids);
+	int r = round && complete
+	                ? digest_complete_members(c->st, camp, round, rt->occurrence, &ids)
+	                : digest_answered_members(c->st, camp->id, rt->id, rt->occurrence, &ids);
 	if (r < 0 && r != -ENOENT)
 		log_warning_errno(r, "%s/%s: cannot read answers: %m", camp->id, rt->id);
 	for (char **p = ids; p && *p; p++)
-		(void)strmap_put(rt->answered, *p, rt);
+		(void)strmap_put(set, *p, rt);
 	strv_free(ids);
+	return set;
+}
+
+strmap *rt_answered(core *c, const coco_campaign *camp, round_rt *rt)
+{
+	if (!rt->answered)
+		rt->answered = load_answered(c, camp, rt, false);
 	return rt->answered;
+}
+
+strmap *rt_complete(core *c, const coco_campaign *camp, round_rt *rt)
+{
+	if (!rt->complete)
+		rt->complete = load_answered(c, camp, rt, true);
+	return rt->complete;
 }
 
 bool has_answered(core *c, const coco_campaign *camp, const coco_round *r, round_rt *rt,
@@ -113,6 +127,15 @@ bool has_answered(core *c, const coco_campaign *camp, const coco_round *r, round
 {
 	char pseudo[SECRET_PSEUDO_LEN + 1];
 	return strmap_get(rt_answered(c, camp, rt), answer_identity(c, camp, r, m, pseudo)) != NULL;
+}
+
+bool has_answered_partly(core *c, const coco_campaign *camp, const coco_round *r, round_rt *rt,
+                         const coco_member *m)
+{
+	char pseudo[SECRET_PSEUDO_LEN + 1];
+	const char *id = answer_identity(c, camp, r, m, pseudo);
+	return strmap_get(rt_answered(c, camp, rt), id) != NULL &&
+	       strmap_get(rt_complete(c, camp, rt), id) == NULL;
 }
 
 static void rt_reset_occurrence(round_rt *rt)
@@ -124,6 +147,7 @@ static void rt_reset_occurrence(round_rt *rt)
 	cJSON_Delete(rt->uninvited);
 	rt->uninvited = cJSON_CreateObject();
 	rt->answered = strmap_free(rt->answered);
+	rt->complete = strmap_free(rt->complete);
 }
 
 /* ---- state.json ------------------------------------------------------------------- */
@@ -655,13 +679,15 @@ int round_close(core *c, const coco_campaign *camp, campaign_rt *ct, round_rt *r
 }
 
 /* A member's reminder instants for the current occurrence, and how many were sent. Returns
- * false for members who get none (not asked, already answered). */
+ * false for members who get none (not asked, already answered). A partial answer (a required
+ * question still open) is reminded: the reminder says what is missing. */
 static bool member_reminders(core *c, const coco_campaign *camp, const coco_round *r,
                              round_rt *rt, const coco_member *m, int64_t times[64],
                              size_t *ret_n, unsigned *ret_sent)
 {
 	*ret_n = 0;
-	if (!round_has_member(r, m) || has_answered(c, camp, r, rt, m))
+	if (!round_has_member(r, m) ||
+	    (has_answered(c, camp, r, rt, m) && !has_answered_partly(c, camp, r, rt, m)))
 		return false;
 	(void)schedule_reminders(r, rt->open_at, rt->close_at, member_tz(camp, m),
 	                         camp->quiet_start, camp->quiet_end, times, 64, ret_n);
@@ -1010,6 +1036,7 @@ static void campaigns_free(core *c)
 			cJSON_Delete(rt->reminded_at);
 			cJSON_Delete(rt->uninvited);
 			strmap_free(rt->answered);
+			strmap_free(rt->complete);
 			core_round_data_cache_free(rt->data_cache);
 		}
 		free(ct->rounds);

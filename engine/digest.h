@@ -168,6 +168,7 @@ void digest_campaign_copy_free(coco_campaign *copy);
 int digest_answered_members(store *st, const char *campaign, const char *round,
                             const char *occurrence, char ***ret_member_ids);
 /* The same, but in a survey with Required= questions only those whose records answer (or
- * skip) every required one: who has answered, for reminders and `cococtl rounds`. */
+ * skip) every required one. The others answered partly: they count as answered everywhere,
+ * `cococtl rounds` says how many, and reminders still go to them. */
 int digest_complete_members(store *st, const coco_campaign *camp, const coco_round *round,
                             const char *occurrence, char ***ret_member_ids);

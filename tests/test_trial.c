@@ -86,10 +86,95 @@ static void test_inline_answer_under_quoted_question(void **state)
 	sim_finish(&s);
 }
 
+/* ---- 2. who answered: one number in cococtl, the digest and the reminders -------------- */
+
+/* Eight members, four a side, as the trial's admin had them. */
+#define EIGHT                                                                                  \
+	"[Campaign]\nId=t\nTitle=Billing\nTimeZone=UTC\nQuietHours=none\nClient=Client Co\n"  \
+	"Provider=Provider Co\n"                                                                 \
+	"[Member \"c1\"]\nName=Cara One\nSide=client\nEmail=c1@client.example\n"               \
+	"[Member \"c2\"]\nName=Carl Two\nSide=client\nEmail=c2@client.example\n"               \
+	"[Member \"c3\"]\nName=Cleo Three\nSide=client\nEmail=c3@client.example\n"             \
+	"[Member \"c4\"]\nName=Cole Four\nSide=client\nEmail=c4@client.example\n"              \
+	"[Member \"p1\"]\nName=Pam One\nSide=provider\nEmail=p1@provider.example\n"            \
+	"[Member \"p2\"]\nName=Paul Two\nSide=provider\nEmail=p2@provider.example\n"           \
+	"[Member \"p3\"]\nName=Pia Three\nSide=provider\nEmail=p3@provider.example\n"          \
+	"[Member \"p4\"]\nName=Pete Four\nSide=provider\nEmail=p4@provider.example\n"
+
+static const char eight_conf[] = EIGHT
+	"[Round \"billing\"]\nKind=survey\nTitle=Billing export\nOpen=2026-06-01 09:00\n"
+	"Duration=4d\n"
+	"[Question \"billing/urgency\"]\nKind=scale\nText=How urgent is the new billing export?\n"
+	"Required=yes\n"
+	"[Question \"billing/columns\"]\nKind=text\nText=Which columns must it have?\n";
+
+/* `cococtl rounds`' line for the round, as JSON. */
+static cJSON *rounds_entry(sim *s)
+{
+	char *err = NULL;
+	cJSON *o = cococtl(s, "rounds", NULL, false, &err);
+	if (!o)
+		fail_msg("cococtl rounds: %s", err ? err : "?");
+	cJSON *e = cJSON_DetachItemFromArray(cJSON_GetObjectItem(o, "rounds"), 0);
+	cJSON_Delete(o);
+	assert_non_null(e);
+	return e;
+}
+
+static void test_who_answered_is_one_number(void **state)
+{
+	sim s;
+	clock_set_test(JUN1);
+	sim_start(&s, eight_conf);
+	run_until(&s, JUN1 + 10 * HOUR, NULL, NULL);
+	/* Four answer everything; three answer only the optional question (partial); p4 is
+	 * silent. */
+	answer(&s, "c1", "billing", NULL, "1: 4\n2: invoice number");
+	answer(&s, "c2", "billing", NULL, "1: 2");
+	answer(&s, "p1", "billing", NULL, "1: 5");
+	answer(&s, "p2", "billing", NULL, "1: 3\n2: VAT rate");
+	answer(&s, "c3", "billing", NULL, "2: the date range");
+	answer(&s, "c4", "billing", NULL, "2: customer id");
+	answer(&s, "p3", "billing", NULL, "2: totals per month");
+
+	/* cococtl rounds: 7 of 8 answered, 3 of them partly. */
+	cJSON *e = rounds_entry(&s);
+	assert_int_equal(cJSON_GetObjectItem(e, "answered")->valueint, 7);
+	assert_int_equal(cJSON_GetObjectItem(e, "total")->valueint, 8);
+	assert_int_equal(cJSON_GetObjectItem(e, "partial")->valueint, 3);
+	cJSON_Delete(e);
+
+	/* Reminders: to the silent member and to the three partial ones, not to the four who
+	 * answered everything. */
+	char *err = NULL;
+	cJSON *o = cococtl(&s, "remind", "t/billing", true, &err);
+	assert_non_null(o);
+	assert_int_equal(cJSON_GetObjectItem(o, "reminded")->valueint, 4);
+	cJSON_Delete(o);
+	const char *const reminded[] = {"p4", "c3", "c4", "p3"};
+	const char *const not_reminded[] = {"c1", "c2", "p1", "p2"};
+	for (size_t i = 0; i < ELEMENTSOF(reminded); i++) {
+		assert_int_equal(count(&s, "reminder", "billing", NULL, reminded[i]), 1);
+		assert_int_equal(count(&s, "reminder", "billing", NULL, not_reminded[i]), 0);
+	}
+
+	/* The digest at the close says the same: 7 of 8, and only p4 not heard from. */
+	cococtl_ok(&s, "close", "t/billing");
+	_cleanup_free_ char *digest = last_markdown(&s, "digest", "c1");
+	expect_in(digest, "**Who answered:** Client Co 4 of 4, Provider Co 3 of 4.");
+	expect_in(digest, "## Not heard from yet\n\n- Pete Four\n");
+	expect_not_in(digest, "- Pia Three");
+	e = rounds_entry(&s);
+	assert_int_equal(cJSON_GetObjectItem(e, "answered")->valueint, 7);
+	cJSON_Delete(e);
+	sim_finish(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_inline_answer_under_quoted_question),
+		cmocka_unit_test(test_who_answered_is_one_number),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
