@@ -170,11 +170,84 @@ static void test_who_answered_is_one_number(void **state)
 	sim_finish(&s);
 }
 
+/* ---- 3. an anonymous idea round's digest does not tie ideas to one author -------------- */
+
+static const char anon_ideas_conf[] = EIGHT
+	"[Round \"ideas\"]\nKind=prompt\nTitle=Billing ideas\nOpen=2026-06-01 09:00\n"
+	"Duration=3d\nAnonymous=yes\n"
+	"[Round \"vote\"]\nKind=vote\nTitle=Vote on the billing ideas\nSource=ideas\n"
+	"Duration=2d\nAnonymous=yes\n";
+
+/* How far apart the first and the last of `texts` stand in `md` (in lines of it that hold
+ * one of them): 2 when three of them stand together. */
+static size_t spread(const char *md, const char *const *texts, size_t n)
+{
+	size_t lo = SIZE_MAX, hi = 0, line = 0;
+	for (const char *p = md; *p; line++) {
+		size_t len = strcspn(p, "\n");
+		for (size_t i = 0; i < n; i++) {
+			const char *hit = strstr(p, texts[i]);
+			if (hit && hit < p + len) {
+				lo = line < lo ? line : lo;
+				hi = line > hi ? line : hi;
+			}
+		}
+		p += len + (p[len] == '\n');
+	}
+	assert_true(lo != SIZE_MAX);
+	return hi - lo;
+}
+
+static void test_anonymous_ideas_digest(void **state)
+{
+	sim s;
+	clock_set_test(JUN1);
+	sim_start(&s, anon_ideas_conf);
+	run_until(&s, JUN1 + 10 * HOUR, NULL, NULL);
+	/* c1 sends three ideas in one mail; p1 is the only one of the provider's side. */
+	answer(&s, "c1", "ideas", NULL,
+	       "idea: export as CSV\nidea: export the VAT rate\nidea: a monthly export by mail");
+	answer(&s, "c2", "ideas", NULL, "idea: one invoice per line");
+	answer(&s, "p1", "ideas", NULL, "idea: an API for the export");
+	answer(&s, "c3", "ideas", NULL, "idea: totals per customer\nidea: credit notes too");
+	cococtl_ok(&s, "close", "t/ideas");
+
+	/* The digest: how many answered, but no side with one contributor counted apart. */
+	_cleanup_free_ char *digest = last_markdown(&s, "digest", "c4");
+	expect_in(digest, "4 of 8 members");
+	expect_in(digest, "by side withheld");
+	expect_not_in(digest, "Provider Co 1 of 4");
+	const char *const c1[] = {"export as CSV", "export the VAT rate", "a monthly export by mail"};
+	assert_true(spread(digest, c1, ELEMENTSOF(c1)) > 2);
+
+	/* The ballot of the vote over them: c1's three ideas are not 1, 2 and 3. */
+	cococtl_ok(&s, "open", "t/vote");
+	_cleanup_free_ char *ballot = last_markdown(&s, "prompt", "c4");
+	expect_in(ballot, "export as CSV");
+	assert_true(spread(ballot, c1, ELEMENTSOF(c1)) > 2);
+	/* The same ballot everywhere: a vote for the number c4 saw counts for that idea. */
+	const char *line = strstr(ballot, "an API for the export");
+	assert_non_null(line);
+	while (line > ballot && line[-1] != '\n')
+		line--;
+	size_t api = 0;
+	for (const char *p = line; *p >= '0' && *p <= '9'; p++)
+		api = api * 10 + (size_t)(*p - '0');
+	assert_true(api >= 1);
+	_cleanup_free_ char *vote = xasprintf("vote %zu", api);
+	reply_to_message(&s, "prompt", "c4", "vote", NULL, vote);
+	cococtl_ok(&s, "close", "t/vote");
+	_cleanup_free_ char *result = last_markdown(&s, "digest", "c4");
+	expect_in(result, "1. an API for the export (1 vote)");
+	sim_finish(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_inline_answer_under_quoted_question),
 		cmocka_unit_test(test_who_answered_is_one_number),
+		cmocka_unit_test(test_anonymous_ideas_digest),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
