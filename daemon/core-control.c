@@ -277,7 +277,7 @@ static int cmd_digest(core *c, const cJSON *req, cJSON **ret, char **ret_error)
 	}
 	_cleanup_free_ char *md = NULL, *html = NULL, *chat_md = NULL;
 	int64_t lines;
-	char **comments = comments_since(c, camp->id, ct->comments_seen, &lines);
+	char **comments = comments_since(c, camp, ct, rt, &lines);
 	int r = compile_round_digest(c, camp, ct, rt, comments, &md, &html, &chat_md);
 	_cleanup_free_ char *room_md = r >= 0 ? core_room_digest(c, camp, ct, rt, comments) : NULL;
 	strv_free(comments);
@@ -303,7 +303,7 @@ static int cmd_digest(core *c, const cJSON *req, cJSON **ret, char **ret_error)
 	                   room_md);
 	if (r >= 0) {
 		ct->last_digest = clock_now();
-		ct->comments_seen = lines;
+		comments_shown(ct, rt, lines);
 		r = core_ct_save(c, ct);
 	}
 	if (r < 0) {

@@ -179,6 +179,7 @@ int core_ct_save(core *c, campaign_rt *ct)
 			cJSON_AddStringToObject(r, "prev", rt->prev_occurrence);
 		if (rt->ballot_occurrence)
 			cJSON_AddStringToObject(r, "ballot", rt->ballot_occurrence);
+		cJSON_AddNumberToObject(r, "comments_seen", (double)rt->comments_seen);
 		cJSON_AddItemToObject(r, "reminded", cJSON_Duplicate(rt->reminded, 1));
 		if (rt->reminded_at && rt->reminded_at->child)
 			cJSON_AddItemToObject(r, "reminded_at", cJSON_Duplicate(rt->reminded_at, 1));
@@ -249,6 +250,8 @@ static int ct_load(core *c, const coco_campaign *camp, campaign_rt *ct)
 		round_rt *rt = &ct->rounds[i];
 		const cJSON *s = cJSON_GetObjectItemCaseSensitive(rounds, rt->id);
 		const char *state = core_json_str(s, "state");
+		/* before it was kept per round, every comment up to the campaign's count was shown */
+		rt->comments_seen = core_json_i64(s, "comments_seen", ct->comments_seen);
 		rt->reminded = cJSON_CreateObject();
 		rt->reminded_at = cJSON_CreateObject();
 		rt->uninvited = cJSON_CreateObject();
@@ -638,7 +641,7 @@ static int round_finish(core *c, const coco_campaign *camp, campaign_rt *ct, rou
 	const coco_round *r = campaign_find_round(camp, rt->id);
 	if (r && r->kind != ROUND_ANNOUNCE && (!camp->digest.set || camp->digest.on_close)) {
 		int64_t lines;
-		char **comments = comments_since(c, camp->id, ct->comments_seen, &lines);
+		char **comments = comments_since(c, camp, ct, rt, &lines);
 		_cleanup_free_ char *md = NULL, *html = NULL, *chat_md = NULL;
 		int k = compile_round_digest(c, camp, ct, rt, comments, &md, &html, &chat_md);
 		_cleanup_free_ char *room_md = k >= 0 ? core_room_digest(c, camp, ct, rt, comments) : NULL;
@@ -652,7 +655,7 @@ static int round_finish(core *c, const coco_campaign *camp, campaign_rt *ct, rou
 			return k;
 		}
 		ct->last_digest = clock_now();
-		ct->comments_seen = lines;
+		comments_shown(ct, rt, lines);
 	}
 	rt->state = RS_DIGESTED;
 	if (r && r->repeat) {
@@ -863,7 +866,7 @@ int periodic_digest(core *c, const coco_campaign *camp, campaign_rt *ct)
 	strbuf md = {0}, html = {0};
 	bool html_ok = true; /* every section has its HTML fragment */
 	int64_t lines;
-	char **comments = comments_since(c, camp->id, ct->comments_seen, &lines);
+	char **comments = comments_since(c, camp, ct, NULL, &lines);
 	unsigned n = 0;
 	const cJSON *e;
 	ct->in_periodic = true;
@@ -921,7 +924,7 @@ int periodic_digest(core *c, const coco_campaign *camp, campaign_rt *ct)
 		                   room_md);
 		if (k >= 0) {
 			ct->last_digest = clock_now();
-			ct->comments_seen = lines;
+			comments_shown(ct, NULL, lines);
 			cJSON_Delete(ct->closed);
 			ct->closed = cJSON_CreateArray();
 		}

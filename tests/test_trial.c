@@ -242,12 +242,73 @@ static void test_anonymous_ideas_digest(void **state)
 	sim_finish(&s);
 }
 
+/* ---- 4. a comment on a round's digest is in that round's digest, saying what about ------ */
+
+static const char comment_conf[] = CAMPAIGN
+	"[Round \"ideas\"]\nKind=prompt\nTitle=Billing ideas\nOpen=2026-06-01 09:00\n"
+	"Repeat=FREQ=WEEKLY;BYDAY=MO\nDuration=2d\n"
+	"[Round \"survey\"]\nKind=survey\nTitle=Billing survey\nOpen=2026-06-04 09:00\n"
+	"Duration=2d\n"
+	"[Question \"survey/urgency\"]\nKind=scale\nText=How urgent is it?\n";
+
+/* Member `member` answers the newest message of `kind` they got, from their own address, as
+ * their mail client does: to its Reply-To, In-Reply-To its Message-ID. */
+static void reply_to_newest(sim *s, const char *kind, const char *member, const char *from,
+                            const char *body)
+{
+	cJSON *m = last_spooled(s, kind, member);
+	assert_non_null(m);
+	const char *sender = config_get(s->cfg, "Mail", "From");
+	const char *ref = cJSON_GetStringValue(cJSON_GetObjectItem(m, "conversation"));
+	const char *id = cJSON_GetStringValue(cJSON_GetObjectItem(m, "id"));
+	assert_non_null(ref);
+	_cleanup_free_ char *to = email_reply_to(sender, ref);
+	_cleanup_free_ char *irt = email_message_id(sender, id, ref);
+	_cleanup_free_ char *mail = xasprintf(
+		"From: %s\r\nTo: <%s>\r\nSubject: Re: digest\r\nMessage-ID: <c%u@client.example>\r\n"
+		"In-Reply-To: <%s>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n%s\r\n",
+		from, to, s->mail_seq + 1, irt, body);
+	cJSON_Delete(m);
+	deliver_mail(s, mail);
+}
+
+static void test_comment_in_its_rounds_digest(void **state)
+{
+	sim s;
+	clock_set_test(JUN1);
+	sim_start(&s, comment_conf);
+	run_until(&s, JUN1 + 10 * HOUR, NULL, NULL);
+	answer(&s, "ann", "ideas", NULL, "idea: export as CSV");
+	run_until(&s, JUN1 + 2 * DAY + 10 * HOUR, NULL, NULL); /* the ideas' digest is out */
+	/* Bob replies to the ideas' digest. */
+	reply_to_newest(&s, "digest", "bob", "bob@client.example",
+	                "Hi all,\n\nCould we also think about refunds?\n\nBob");
+
+	/* The survey's digest (at its close, 6 June) is about the survey: not Bob's comment. */
+	run_until(&s, JUN1 + 3 * DAY + 10 * HOUR, NULL, NULL);
+	answer(&s, "pia", "survey", NULL, "1: 4");
+	run_until(&s, JUN1 + 5 * DAY + 12 * HOUR, NULL, NULL);
+	_cleanup_free_ char *survey = last_markdown(&s, "digest", "ann");
+	expect_in(survey, "Results: Billing survey");
+	expect_not_in(survey, "refunds");
+
+	/* The ideas' next digest (the week after) has it, saying what it is about. */
+	run_until(&s, JUN1 + 7 * DAY + 10 * HOUR, NULL, NULL);
+	answer(&s, "ann", "ideas", NULL, "idea: export the VAT rate");
+	run_until(&s, JUN1 + 9 * DAY + 12 * HOUR, NULL, NULL);
+	_cleanup_free_ char *ideas = last_markdown(&s, "digest", "ann");
+	expect_in(ideas, "Results: Billing ideas");
+	expect_in(ideas, "Bob Client, about “Billing ideas”: Could we also think about refunds?");
+	sim_finish(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_inline_answer_under_quoted_question),
 		cmocka_unit_test(test_who_answered_is_one_number),
 		cmocka_unit_test(test_anonymous_ideas_digest),
+		cmocka_unit_test(test_comment_in_its_rounds_digest),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
