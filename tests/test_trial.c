@@ -302,6 +302,25 @@ static void test_comment_in_its_rounds_digest(void **state)
 	sim_finish(&s);
 }
 
+/* ---- 5. a greeting with a title and a second greeting is a greeting -------------------- */
+
+static void test_greeting_with_title(void **state)
+{
+	sim s;
+	clock_set_test(JUN1);
+	sim_start(&s, billing_conf);
+	run_until(&s, JUN1 + 10 * HOUR, NULL, NULL);
+	answer(&s, "bob", "billing", NULL,
+	       "Hi Dr. Weber, hi all,\n\n1: 4\n2: invoice number\n\nBest regards,\nBob");
+	_cleanup_free_ char *conf = last_markdown(&s, "confirmation", "bob");
+	expect_not_in(conf, "Weber");
+	expect_not_in(conf, "not understood");
+	_cleanup_free_ char *stored = read_store(&s, "campaigns/t/rounds/billing/once/answers.jsonl");
+	expect_in(stored, "\"columns\":\"invoice number\"");
+	expect_not_in(stored, "Weber");
+	sim_finish(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -309,6 +328,7 @@ int main(void)
 		cmocka_unit_test(test_who_answered_is_one_number),
 		cmocka_unit_test(test_anonymous_ideas_digest),
 		cmocka_unit_test(test_comment_in_its_rounds_digest),
+		cmocka_unit_test(test_greeting_with_title),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
