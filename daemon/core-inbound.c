@@ -1079,9 +1079,28 @@ void core_receive_answer(core *c, const inbound_msg *m, const coco_campaign *cam
 		char **before = questions_answered_before(c, camp, r, rt,
 		                                          answer_identity(c, camp, r, mb, pseudo_id));
 		_cleanup_free_ char *missing = answer_missing_required(ap, before);
+		if (missing) {
+			/* How to give them: the example line of each ("1: 4"), as the help has. */
+			char **ex = answer_examples(r, 0);
+			strbuf b = {0};
+			strbuf_puts(&b, missing);
+			size_t shown = 0, n_ex = strv_length(ex);
+			for (size_t i = 0; i < answer_parse_n_missing(ap); i++) {
+				size_t num = answer_parse_missing_number(ap, i);
+				const char *qid = answer_parse_missing_question(ap, i);
+				bool answered_earlier = false;
+				for (char **a = before; a && *a && !answered_earlier; a++)
+					answered_earlier = STREQ(*a, qid);
+				if (answered_earlier || num == 0 || num > n_ex)
+					continue;
+				strbuf_printf(&b, "%s“%s”", shown++ ? ", " : ": reply with a line like ",
+				              ex[num - 1]);
+			}
+			strv_free(ex);
+			_cleanup_free_ char *said = strbuf_steal(&b);
+			cJSON_AddStringToObject(data, "missing_required", said);
+		}
 		strv_free(before);
-		if (missing)
-			cJSON_AddStringToObject(data, "missing_required", missing);
 		incomplete = missing != NULL;
 	}
 	_cleanup_free_ char *md = NULL;

@@ -321,6 +321,20 @@ static void test_greeting_with_title(void **state)
 	sim_finish(&s);
 }
 
+/* ---- 5. "Question 1 is required" says how to answer it ---------------------------------- */
+
+static void test_required_says_how(void **state)
+{
+	sim s;
+	clock_set_test(JUN1);
+	sim_start(&s, billing_conf);
+	run_until(&s, JUN1 + 10 * HOUR, NULL, NULL);
+	answer(&s, "bob", "billing", NULL, "2: invoice number");
+	_cleanup_free_ char *conf = last_markdown(&s, "confirmation", "bob");
+	expect_in(conf, "Question 1 is required and still has no answer: reply with a line like “1: 4”.");
+	sim_finish(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -329,6 +343,7 @@ int main(void)
 		cmocka_unit_test(test_anonymous_ideas_digest),
 		cmocka_unit_test(test_comment_in_its_rounds_digest),
 		cmocka_unit_test(test_greeting_with_title),
+		cmocka_unit_test(test_required_says_how),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
