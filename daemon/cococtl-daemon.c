@@ -180,7 +180,7 @@ int cmd_rounds(const ctl_args *a)
 	cJSON *o = call(req);
 	if (!o)
 		return CTL_FAILED;
-	printf("%-28s %-9s %-10s %-12s %-9s %s\n", "ROUND", "KIND", "STATE", "OCCURRENCE",
+	printf("%-28s %-9s %-10s %-12s %-16s %s\n", "ROUND", "KIND", "STATE", "OCCURRENCE",
 	       "ANSWERED", "NEXT");
 	cJSON *it;
 	cJSON_ArrayForEach(it, cJSON_GetObjectItem(o, "rounds"))
@@ -191,13 +191,18 @@ int cmd_rounds(const ctl_args *a)
 		_cleanup_free_ char *name = xasprintf("%s/%s",
 		                                      cJSON_GetObjectItem(it, "campaign")->valuestring,
 		                                      cJSON_GetObjectItem(it, "round")->valuestring);
-		_cleanup_free_ char *ans = xasprintf("%d/%d",
-		                                     cJSON_GetObjectItem(it, "answered")->valueint,
-		                                     cJSON_GetObjectItem(it, "total")->valueint);
+		/* "5/8 (1 partial)": 5 answered, one of them left a required question open */
+		const cJSON *partial = cJSON_GetObjectItem(it, "partial");
+		int np = cJSON_IsNumber(partial) ? partial->valueint : 0;
+		_cleanup_free_ char *ans = np > 0
+			? xasprintf("%d/%d (%d partial)", cJSON_GetObjectItem(it, "answered")->valueint,
+			            cJSON_GetObjectItem(it, "total")->valueint, np)
+			: xasprintf("%d/%d", cJSON_GetObjectItem(it, "answered")->valueint,
+			            cJSON_GetObjectItem(it, "total")->valueint);
 		_cleanup_free_ char *next = cJSON_IsString(ev) ? xasprintf("%s %s", ev->valuestring,
 		                                                           at->valuestring)
 		                                               : xstrdup("-");
-		printf("%-28s %-9s %-10s %-12s %-9s %s\n", name,
+		printf("%-28s %-9s %-10s %-12s %-16s %s\n", name,
 		       cJSON_GetObjectItem(it, "kind")->valuestring,
 		       cJSON_GetObjectItem(it, "state")->valuestring,
 		       cJSON_IsString(occ) ? occ->valuestring : "-", ans, next);

@@ -98,16 +98,22 @@ static int cmd_rounds(core *c, const cJSON *req, cJSON **ret, char **ret_error)
 				                                                 ? "opens" : "closes");
 				cJSON_AddStringToObject(e, "next_at", s ? s : "?");
 			}
-			unsigned total = 0, answered = 0;
+			unsigned total = 0, answered = 0, partial = 0;
 			for (size_t m = 0; m < camp->n_members; m++) {
 				if (!round_has_member(r, &camp->members[m]))
 					continue;
 				total++;
 				if (rt->occurrence &&
-				    has_answered(c, camp, r, rt, &camp->members[m]))
+				    has_answered(c, camp, r, rt, &camp->members[m])) {
 					answered++;
+					partial += has_answered_partly(c, camp, r, rt,
+					                               &camp->members[m]);
+				}
 			}
+			/* answered: sent anything, as the digests count; partial: of those, who
+			 * left a required question open */
 			cJSON_AddNumberToObject(e, "answered", answered);
+			cJSON_AddNumberToObject(e, "partial", partial);
 			cJSON_AddNumberToObject(e, "total", total);
 			cJSON_AddItemToArray(list, e);
 		}
@@ -271,7 +277,7 @@ static int cmd_digest(core *c, const cJSON *req, cJSON **ret, char **ret_error)
 	}
 	_cleanup_free_ char *md = NULL, *html = NULL, *chat_md = NULL;
 	int64_t lines;
-	char **comments = comments_since(c, camp->id, ct->comments_seen, &lines);
+	char **comments = comments_since(c, camp, ct, rt, &lines);
 	int r = compile_round_digest(c, camp, ct, rt, comments, &md, &html, &chat_md);
 	_cleanup_free_ char *room_md = r >= 0 ? core_room_digest(c, camp, ct, rt, comments) : NULL;
 	strv_free(comments);
@@ -298,7 +304,7 @@ static int cmd_digest(core *c, const cJSON *req, cJSON **ret, char **ret_error)
 	                   room_md, progress);
 	if (r >= 0) {
 		ct->last_digest = clock_now();
-		ct->comments_seen = lines;
+		comments_shown(ct, rt, lines);
 		r = core_ct_save(c, ct);
 	}
 	if (r < 0) {

@@ -590,6 +590,7 @@ static int recompute_digest(forget_job *j, const coco_round *r, round_rt *cur, c
 	tmp.prev_occurrence = prev;
 	tmp.state = RS_DIGESTED;
 	tmp.answered = NULL;
+	tmp.complete = NULL;
 	char **comments = old_comments(j, old_md);
 	int k = compile_round_digest(c, &copy, ct_find(c, j->camp->id), &tmp, comments, ret_md,
 	                             ret_html, NULL);
@@ -815,6 +816,7 @@ static int forget_campaign(forget_job *j)
 	campaign_rt *ct = ct_find(c, j->camp->id);
 	for (size_t k = 0; ct && k < ct->n_rounds; k++) {
 		ct->rounds[k].answered = strmap_free(ct->rounds[k].answered);
+		ct->rounds[k].complete = strmap_free(ct->rounds[k].complete);
 	}
 	r = forget_digests(j);
 	size_t erased = 0, scrubbed = 0;

@@ -5,6 +5,7 @@
  * the connector allowed to drop its copy. What the store refuses for good (a record longer
  * than a line it takes) is rejected once, kept in rejected/, and the member told. */
 #define _GNU_SOURCE
+#include <ctype.h>
 #include <string.h>
 #include <strings.h>
 
@@ -26,7 +27,7 @@ typedef struct pending {
 	char *via; /* the channel it came by: the confirmation goes back by it when it can */
 	bool anonymous; /* the log and the spool must not tie the record to the member */
 	bool sync_reply; /* the channel says the confirmation back itself (CHANNEL_SYNC_REPLY) */
-	bool incomplete; /* a required question is still without an answer: not "answered" yet */
+	bool incomplete; /* a required question is still without an answer: a partial answer */
 } pending;
 
 /* The one way an inbound message is answered. */
@@ -449,9 +450,12 @@ static void on_answer_stored(int result, void *userdata)
 		campaign_rt *ct = ct_find(c, p->campaign);
 		round_rt *rt = ct ? rt_find(ct, p->round) : NULL;
 		const coco_member *mb = camp ? campaign_find_member(camp, p->member) : NULL;
-		/* Answered, for reminders and counts, once every required question is. */
-		if (rt && rt->answered && !p->incomplete)
+		/* Answered, whatever it answered; complete (no more reminders) once every
+		 * required question is. */
+		if (rt && rt->answered)
 			(void)strmap_put(rt->answered, p->identity, rt);
+		if (rt && rt->complete && !p->incomplete)
+			(void)strmap_put(rt->complete, p->identity, rt);
 		/* Every recorded answer is confirmed, after any crash: a replay of the same mail
 		 * (STORE_DUPLICATE) queues the confirmation again under its fixed spool id, which
 		 * the spool drops if it was queued or sent before. If it cannot be queued, the
@@ -1076,9 +1080,28 @@ void core_receive_answer(core *c, const inbound_msg *m, const coco_campaign *cam
 		char **before = questions_answered_before(c, camp, r, rt,
 		                                          answer_identity(c, camp, r, mb, pseudo_id));
 		_cleanup_free_ char *missing = answer_missing_required(ap, before);
+		if (missing) {
+			/* How to give them: the example line of each ("1: 4"), as the help has. */
+			char **ex = answer_examples(r, 0);
+			strbuf b = {0};
+			strbuf_puts(&b, missing);
+			size_t shown = 0, n_ex = strv_length(ex);
+			for (size_t i = 0; i < answer_parse_n_missing(ap); i++) {
+				size_t num = answer_parse_missing_number(ap, i);
+				const char *qid = answer_parse_missing_question(ap, i);
+				bool answered_earlier = false;
+				for (char **a = before; a && *a && !answered_earlier; a++)
+					answered_earlier = STREQ(*a, qid);
+				if (answered_earlier || num == 0 || num > n_ex)
+					continue;
+				strbuf_printf(&b, "%s“%s”", shown++ ? ", " : ": reply with a line like ",
+				              ex[num - 1]);
+			}
+			strv_free(ex);
+			_cleanup_free_ char *said = strbuf_steal(&b);
+			cJSON_AddStringToObject(data, "missing_required", said);
+		}
 		strv_free(before);
-		if (missing)
-			cJSON_AddStringToObject(data, "missing_required", missing);
 		incomplete = missing != NULL;
 	}
 	_cleanup_free_ char *md = NULL;
@@ -1178,10 +1201,22 @@ void core_reject(core *c, const inbound_msg *m, const coco_campaign *camp,
 }
 
 typedef struct comments_ctx {
-	int64_t seen, lines;
+	int64_t lines;
 	const coco_campaign *camp;
+	campaign_rt *ct;
+	const round_rt *rt; /* the round whose digest it is; NULL: the periodic digest */
 	char **out;
 } comments_ctx;
+
+/* The round a comment is about, while a digest of it is still to come; else NULL. */
+static const round_rt *comment_round(const comments_ctx *x, const char *about)
+{
+	const coco_round *r = about ? campaign_find_round(x->camp, about) : NULL;
+	const round_rt *rt = r ? rt_find(x->ct, about) : NULL;
+	if (!rt || ((rt->state == RS_DIGESTED || rt->state == RS_DONE) && !r->repeat))
+		return NULL;
+	return rt;
+}
 
 /* Comments are picked by their place in the file, not by the clock: one written in the same
  * second as a digest, or after a clock step back, is still shown exactly once. Lines keep
@@ -1189,30 +1224,57 @@ typedef struct comments_ctx {
 static int on_comment_line(const char *line, size_t len, void *userdata)
 {
 	comments_ctx *x = userdata;
-	if (++x->lines <= x->seen)
-		return 0;
+	int64_t no = ++x->lines;
 	cJSON *o = cJSON_ParseWithLength(line, len);
 	if (!o)
 		return 0;
 	const char *text = core_json_str(o, "text"), *who = core_json_str(o, "member");
-	if (text) {
+	const char *about = core_json_str(o, "about");
+	const round_rt *owner = comment_round(x, about);
+	/* A comment on a round's digest waits for that round's next digest (or a periodic
+	 * one, which shows every round); any other goes in the next digest. */
+	bool show = owner ? no > owner->comments_seen && (!x->rt || x->rt == owner)
+	                  : no > x->ct->comments_seen;
+	if (text && show) {
+		const coco_round *r = about ? campaign_find_round(x->camp, about) : NULL;
+		_cleanup_free_ char *what =
+			r ? xasprintf("about “%s”", r->title ? r->title : r->id)
+			  : xstrdup("on the digest");
 		/* Anonymous comments carry a pseudonym, never shown: no name at all. */
 		const coco_member *mb = who ? campaign_find_member(x->camp, who) : NULL;
 		if (mb)
-			strv_push(&x->out, xasprintf("%s: %s", mb->name ? mb->name : mb->id, text));
-		else
-			strv_push(&x->out, xstrdup(text));
+			strv_push(&x->out, xasprintf("%s, %s: %s", mb->name ? mb->name : mb->id,
+			                             what, text));
+		else {
+			what[0] = (char)toupper((unsigned char)what[0]);
+			strv_push(&x->out, xasprintf("%s: %s", what, text));
+		}
 	}
 	cJSON_Delete(o);
 	return 0;
 }
 
-char **comments_since(core *c, const char *camp, int64_t seen, int64_t *ret_lines)
+char **comments_since(core *c, const coco_campaign *camp, campaign_rt *ct, const round_rt *rt,
+                      int64_t *ret_lines)
 {
-	comments_ctx x = {.seen = seen, .camp = config_find_campaign(c->cfg, camp)};
-	_cleanup_free_ char *path = xasprintf("campaigns/%s/comments.jsonl", camp);
-	if (x.camp)
+	comments_ctx x = {.camp = camp, .ct = ct, .rt = rt};
+	_cleanup_free_ char *path = xasprintf("campaigns/%s/comments.jsonl", camp->id);
+	if (camp && ct)
 		(void)store_scan(c->st, path, on_comment_line, &x);
-	*ret_lines = x.lines > seen ? x.lines : seen;
+	*ret_lines = x.lines;
 	return x.out;
+}
+
+void comments_shown(campaign_rt *ct, round_rt *rt, int64_t lines)
+{
+	/* What came before `lines` and belonged in this digest was shown: the comments of no
+	 * round with a digest to come (ct->comments_seen), and those of rt, or of every round
+	 * in a periodic digest. */
+	ct->comments_seen = lines > ct->comments_seen ? lines : ct->comments_seen;
+	if (!rt)
+		for (size_t i = 0; i < ct->n_rounds; i++)
+			ct->rounds[i].comments_seen = lines > ct->rounds[i].comments_seen
+			                                      ? lines : ct->rounds[i].comments_seen;
+	else if (lines > rt->comments_seen)
+		rt->comments_seen = lines;
 }

@@ -285,8 +285,10 @@ const char *core_round_title(const coco_round *r)
 char **core_ballot(core *c, const coco_campaign *camp, const coco_round *r, const round_rt *rt)
 {
 	char **ballot = NULL;
-	if (r->kind == ROUND_VOTE && r->source && rt->ballot_occurrence)
-		(void)digest_collect_ideas(c->st, camp->id, r->source, rt->ballot_occurrence, &ballot);
+	const coco_round *src = r->kind == ROUND_VOTE && r->source
+		? campaign_find_round(camp, r->source) : NULL;
+	if (src && rt->ballot_occurrence)
+		(void)digest_ballot(c->st, camp, src, rt->ballot_occurrence, &ballot);
 	return ballot;
 }
 

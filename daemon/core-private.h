@@ -36,6 +36,9 @@ typedef struct round_rt {
 	cJSON *reminded_at;      /* {"member": when the last of them was queued} */
 	cJSON *uninvited;        /* {"member": true}: the invitation reached no channel */
 	strmap *answered;        /* who answered the occurrence (a set), NULL = not loaded */
+	strmap *complete;        /* of those, who answered every required question, likewise */
+	int64_t comments_seen;   /* lines of comments.jsonl looked through for this round's
+	                          * comments: those about it are shown in its next digest */
 	/* The round's template data that only the configuration makes, built on first use
 	 * (core-outbound.c); freed with the round_rt, which a reload replaces. */
 	struct round_data_cache *data_cache;
@@ -47,7 +50,8 @@ typedef struct campaign_rt {
 	size_t n_rounds;
 	int64_t digest_next; /* next periodic digest, INT64_MAX if none */
 	int64_t last_digest; /* when the last digest was compiled */
-	int64_t comments_seen; /* lines of comments.jsonl already shown in a digest */
+	int64_t comments_seen; /* lines of comments.jsonl whose comments on no round (or on a
+	                        * round with no digest to come) were shown in a digest */
 	cJSON *closed;       /* [{"r":round,"o":occurrence}] closed since the last periodic digest */
 	bool unsaved;        /* state.json could not be written: retried at retry_at */
 	int64_t retry_at;    /* when to retry a failed save or digest (0: nothing to retry) */
@@ -168,8 +172,16 @@ char *core_answers_path(const char *camp, const char *round, const char *occ);
 const char *answer_identity(core *c, const coco_campaign *camp, const coco_round *r,
                             const coco_member *m, char pseudo[SECRET_PSEUDO_LEN + 1]);
 strmap *rt_answered(core *c, const coco_campaign *camp, round_rt *rt);
+strmap *rt_complete(core *c, const coco_campaign *camp, round_rt *rt);
+/* A member who sent anything recorded in the occurrence has answered: the one definition of
+ * `cococtl rounds`, the digests ("Who answered", "Not heard from yet"), the web view and the
+ * chat status. */
 bool has_answered(core *c, const coco_campaign *camp, const coco_round *r, round_rt *rt,
                   const coco_member *m);
+/* Answered, but a Required= question of the survey is still without an answer: a partial
+ * answer. Such a member is still reminded, told what is missing. */
+bool has_answered_partly(core *c, const coco_campaign *camp, const coco_round *r, round_rt *rt,
+                         const coco_member *m);
 cJSON *core_round_data(core *c, const coco_campaign *camp, const coco_round *r, round_rt *rt,
                   const coco_member *m);
 /* Frees round_rt.data_cache (NULL is fine). */
@@ -255,9 +267,15 @@ int periodic_digest(core *c, const coco_campaign *camp, campaign_rt *ct);
 int core_ct_save(core *c, campaign_rt *ct);
 const char *core_json_str(const cJSON *o, const char *k);
 int64_t core_json_i64(const cJSON *o, const char *k, int64_t def);
-/* Comments (replies to digests) after the first `seen` lines of the campaign's
- * comments.jsonl, as Markdown-safe one-liners; *ret_lines gets the lines read in all. */
-char **comments_since(core *c, const char *camp, int64_t seen, int64_t *ret_lines);
+/* Comments (replies to digests) not shown yet, for the digest of round rt (NULL: the periodic
+ * digest), as Markdown-safe one-liners, each saying what it is about ("Ann, about “Ideas”:
+ * …"). A comment on a round's digest waits for the next digest of that round (or a periodic
+ * one); a comment on a periodic digest, or about a round with no digest to come, goes in the
+ * next digest of any kind. *ret_lines gets the lines read in all: comments_shown() with it
+ * once the digest is out. */
+char **comments_since(core *c, const coco_campaign *camp, campaign_rt *ct, const round_rt *rt,
+                      int64_t *ret_lines);
+void comments_shown(campaign_rt *ct, round_rt *rt, int64_t lines);
 /* Calls fn for every answers.jsonl of the campaign (core-control.c). */
 int core_for_each_answers_file(core *c, const coco_campaign *camp,
                                int (*fn)(core *c, const char *round, const char *occ,

@@ -88,24 +88,38 @@ const char *answer_identity(core *c, const coco_campaign *camp, const coco_round
 	return pseudo;
 }
 
-strmap *rt_answered(core *c, const coco_campaign *camp, round_rt *rt)
+/* A hash set of who answered the occurrence (complete: answered every required question).
+ * Reminders and the next event ask it for every member, every turn. */
+static strmap *load_answered(core *c, const coco_campaign *camp, round_rt *rt, bool complete)
 {
-	if (rt->answered)
-		return rt->answered;
-	/* A hash set: reminders and the next event ask it for every member, every turn. */
-	rt->answered = strmap_new();
+	strmap *set = strmap_new();
 	if (!rt->occurrence)
-		return rt->answered;
+		return set;
 	char **ids = NULL;
 	const coco_round *round = campaign_find_round(camp, rt->id);
-	int r = round ? digest_complete_members(c->st, camp, round, rt->occurrence, &ids)
-	              : digest_answered_members(c->st, camp->id, rt->id, rt->occurrence, &ids);
+	int r = round && complete
+	                ? digest_complete_members(c->st, camp, round, rt->occurrence, &ids)
+	                : digest_answered_members(c->st, camp->id, rt->id, rt->occurrence, &ids);
 	if (r < 0 && r != -ENOENT)
 		log_warning_errno(r, "%s/%s: cannot read answers: %m", camp->id, rt->id);
 	for (char **p = ids; p && *p; p++)
-		(void)strmap_put(rt->answered, *p, rt);
+		(void)strmap_put(set, *p, rt);
 	strv_free(ids);
+	return set;
+}
+
+strmap *rt_answered(core *c, const coco_campaign *camp, round_rt *rt)
+{
+	if (!rt->answered)
+		rt->answered = load_answered(c, camp, rt, false);
 	return rt->answered;
+}
+
+strmap *rt_complete(core *c, const coco_campaign *camp, round_rt *rt)
+{
+	if (!rt->complete)
+		rt->complete = load_answered(c, camp, rt, true);
+	return rt->complete;
 }
 
 bool has_answered(core *c, const coco_campaign *camp, const coco_round *r, round_rt *rt,
@@ -113,6 +127,15 @@ bool has_answered(core *c, const coco_campaign *camp, const coco_round *r, round
 {
 	char pseudo[SECRET_PSEUDO_LEN + 1];
 	return strmap_get(rt_answered(c, camp, rt), answer_identity(c, camp, r, m, pseudo)) != NULL;
+}
+
+bool has_answered_partly(core *c, const coco_campaign *camp, const coco_round *r, round_rt *rt,
+                         const coco_member *m)
+{
+	char pseudo[SECRET_PSEUDO_LEN + 1];
+	const char *id = answer_identity(c, camp, r, m, pseudo);
+	return strmap_get(rt_answered(c, camp, rt), id) != NULL &&
+	       strmap_get(rt_complete(c, camp, rt), id) == NULL;
 }
 
 static void rt_reset_occurrence(round_rt *rt)
@@ -124,6 +147,7 @@ static void rt_reset_occurrence(round_rt *rt)
 	cJSON_Delete(rt->uninvited);
 	rt->uninvited = cJSON_CreateObject();
 	rt->answered = strmap_free(rt->answered);
+	rt->complete = strmap_free(rt->complete);
 }
 
 /* ---- state.json ------------------------------------------------------------------- */
@@ -155,6 +179,7 @@ int core_ct_save(core *c, campaign_rt *ct)
 			cJSON_AddStringToObject(r, "prev", rt->prev_occurrence);
 		if (rt->ballot_occurrence)
 			cJSON_AddStringToObject(r, "ballot", rt->ballot_occurrence);
+		cJSON_AddNumberToObject(r, "comments_seen", (double)rt->comments_seen);
 		cJSON_AddItemToObject(r, "reminded", cJSON_Duplicate(rt->reminded, 1));
 		if (rt->reminded_at && rt->reminded_at->child)
 			cJSON_AddItemToObject(r, "reminded_at", cJSON_Duplicate(rt->reminded_at, 1));
@@ -225,6 +250,8 @@ static int ct_load(core *c, const coco_campaign *camp, campaign_rt *ct)
 		round_rt *rt = &ct->rounds[i];
 		const cJSON *s = cJSON_GetObjectItemCaseSensitive(rounds, rt->id);
 		const char *state = core_json_str(s, "state");
+		/* before it was kept per round, every comment up to the campaign's count was shown */
+		rt->comments_seen = core_json_i64(s, "comments_seen", ct->comments_seen);
 		rt->reminded = cJSON_CreateObject();
 		rt->reminded_at = cJSON_CreateObject();
 		rt->uninvited = cJSON_CreateObject();
@@ -617,7 +644,7 @@ static int round_finish(core *c, const coco_campaign *camp, campaign_rt *ct, rou
 	const coco_round *r = campaign_find_round(camp, rt->id);
 	if (r && r->kind != ROUND_ANNOUNCE && (!camp->digest.set || camp->digest.on_close)) {
 		int64_t lines;
-		char **comments = comments_since(c, camp->id, ct->comments_seen, &lines);
+		char **comments = comments_since(c, camp, ct, rt, &lines);
 		_cleanup_free_ char *md = NULL, *html = NULL, *chat_md = NULL;
 		int k = compile_round_digest(c, camp, ct, rt, comments, &md, &html, &chat_md);
 		_cleanup_free_ char *room_md = k >= 0 ? core_room_digest(c, camp, ct, rt, comments) : NULL;
@@ -631,7 +658,7 @@ static int round_finish(core *c, const coco_campaign *camp, campaign_rt *ct, rou
 			return k;
 		}
 		ct->last_digest = clock_now();
-		ct->comments_seen = lines;
+		comments_shown(ct, rt, lines);
 	}
 	rt->state = RS_DIGESTED;
 	if (r && r->repeat) {
@@ -658,13 +685,15 @@ int round_close(core *c, const coco_campaign *camp, campaign_rt *ct, round_rt *r
 }
 
 /* A member's reminder instants for the current occurrence, and how many were sent. Returns
- * false for members who get none (not asked, already answered). */
+ * false for members who get none (not asked, already answered). A partial answer (a required
+ * question still open) is reminded: the reminder says what is missing. */
 static bool member_reminders(core *c, const coco_campaign *camp, const coco_round *r,
                              round_rt *rt, const coco_member *m, int64_t times[64],
                              size_t *ret_n, unsigned *ret_sent)
 {
 	*ret_n = 0;
-	if (!round_has_member(r, m) || has_answered(c, camp, r, rt, m))
+	if (!round_has_member(r, m) ||
+	    (has_answered(c, camp, r, rt, m) && !has_answered_partly(c, camp, r, rt, m)))
 		return false;
 	(void)schedule_reminders(r, rt->open_at, rt->close_at, member_tz(camp, m),
 	                         camp->quiet_start, camp->quiet_end, times, 64, ret_n);
@@ -840,7 +869,7 @@ int periodic_digest(core *c, const coco_campaign *camp, campaign_rt *ct)
 	strbuf md = {0}, html = {0};
 	bool html_ok = true; /* every section has its HTML fragment */
 	int64_t lines;
-	char **comments = comments_since(c, camp->id, ct->comments_seen, &lines);
+	char **comments = comments_since(c, camp, ct, NULL, &lines);
 	unsigned n = 0;
 	const cJSON *e;
 	ct->in_periodic = true;
@@ -898,7 +927,7 @@ int periodic_digest(core *c, const coco_campaign *camp, campaign_rt *ct)
 		                   room_md, false);
 		if (k >= 0) {
 			ct->last_digest = clock_now();
-			ct->comments_seen = lines;
+			comments_shown(ct, NULL, lines);
 			cJSON_Delete(ct->closed);
 			ct->closed = cJSON_CreateArray();
 		}
@@ -1013,6 +1042,7 @@ static void campaigns_free(core *c)
 			cJSON_Delete(rt->reminded_at);
 			cJSON_Delete(rt->uninvited);
 			strmap_free(rt->answered);
+			strmap_free(rt->complete);
 			core_round_data_cache_free(rt->data_cache);
 		}
 		free(ct->rounds);

@@ -270,6 +270,15 @@ static bool words_are_name(const word *w, int from, int n)
 /* Words 0..n-1 are a greeting. */
 static bool words_are_greeting(const word *w, int n)
 {
+	/* "Hi Dr. Weber, hi all,": greetings one after the other, each closed by a comma; the
+	 * part after the comma must open with a greeting of its own ("Hi, Anna" is one). */
+	for (int j = 0; j + 1 < n; j++)
+		if (w[j].punct && !w[j].dot) {
+			if (match_phrase(w + j + 1, n - j - 1, greetings, ELEMENTSOF(greetings)) > 0 &&
+			    words_are_greeting(w, j + 1) && words_are_greeting(w + j + 1, n - j - 1))
+				return true;
+			break;
+		}
 	int k = n > 0 ? match_phrase(w, n, greetings, ELEMENTSOF(greetings)) : 0;
 	if (k == 0 || k == n)
 		return k > 0;

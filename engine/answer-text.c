@@ -263,9 +263,25 @@ char *answer_multi_value(const coco_question *q, const char *s, const char *e)
 	return strbuf_steal(&out);
 }
 
-/* A whole number in min..max; "4/5" is fine when 5 is the top of the scale. */
+/* A whole number in min..max; "4/5" is fine when 5 is the top of the scale. A remark after a
+ * dash or in brackets ("4 - fairly urgent", "4 (soon blocking)", as people write under a
+ * quoted question) is an aside: the number is the answer. Other words after it ("4 great")
+ * are no answer. */
 char *answer_number_value(const char *s, const char *e, long min, long max)
 {
+	const char *tok_end = s;
+	while (tok_end < e && !answer_ws_len(tok_end, e))
+		tok_end++;
+	const char *a = answer_skip_ws(tok_end, e);
+	if (a > tok_end && a < e) {
+		size_t dash = *a == '-' ? 1
+			      : e - a >= 3 && (memcmp(a, "–", 3) == 0 || memcmp(a, "—", 3) == 0)
+				  ? 3
+				  : 0;
+		if (*a == '(' || (dash && a + dash < e && answer_ws_len(a + dash, e) &&
+				  answer_skip_ws(a + dash, e) < e))
+			e = tok_end;
+	}
 	const char *slash = memchr(s, '/', (size_t)(e - s));
 	if (slash) {
 		_cleanup_free_ char *top = xstrndup(slash + 1, (size_t)(e - slash - 1));

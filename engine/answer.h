@@ -22,7 +22,8 @@
  * What a mail carries besides answers is left out, and said nothing about:
  *   a greeting      the first line, when it is a greeting ("Hi", "Hello team", "Dear Anna,",
  *                   "Good morning", "Hallo zusammen", "Hej", "Bonjour", "Здравствуйте"…),
- *                   optionally with a name or a group word ("all", "team") and ',' '!' '.';
+ *                   optionally with a name or a group word ("all", "team") and ',' '!' '.',
+ *                   or greetings one after the other ("Hi Dr. Weber, hi all,");
  *   an intro        a line ending in ':' that starts a paragraph and leads into statements
  *                   ("Oops, sorry:" ⏎ "1: 4"), blank lines between or not; in an idea round
  *                   also into bullets, or into the ideas below it when it stands alone;

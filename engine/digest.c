@@ -420,6 +420,17 @@ static void add_participation(cJSON *data, digest *d, const tally *t, bool progr
 	cJSON_AddNumberToObject(p, "total", n);
 	cJSON_AddNumberToObject(p, "percent", percent(a, n));
 	bool by_side = !(progress && r->anonymous);
+	/* In an anonymous round a side with a single contributor is not counted apart: one
+	 * writer on a side makes everything that side is seen to have written that person's
+	 * (and with a side of one member, says who wrote). The total still says how many. */
+	bool lone = false;
+	for (int s = 0; s < _SIDE_MAX && r->anonymous && !progress; s++)
+		lone = lone || d->answered[s] == 1;
+	if (lone) {
+		by_side = false;
+		cJSON_AddStringToObject(p, "side_withheld",
+		                        "a side with a single contributor would point to them");
+	}
 	cJSON_AddBoolToObject(p, "by_side", by_side);
 	if (!by_side) {
 		cJSON_AddArrayToObject(p, "sides");
@@ -925,6 +936,58 @@ int digest_collect_ideas(store *st, const char *campaign, const char *round,
 	char **v = xcalloc(t.n_ideas + 1, sizeof(char *));
 	for (size_t i = 0; i < t.n_ideas; i++)
 		v[i] = TAKE_PTR(t.ideas[i].text);
+	*ret_ideas = v;
+	return 0;
+}
+
+typedef struct ballot_slot {
+	uint64_t order;
+	size_t first_seen;
+} ballot_slot;
+
+/* splitmix64's finaliser: FNV over a small integer keeps neighbours in order (a rotation,
+ * not a shuffle), this spreads every bit over the whole word. */
+static uint64_t mix64(uint64_t x)
+{
+	x += UINT64_C(0x9e3779b97f4a7c15);
+	x = (x ^ (x >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+	x = (x ^ (x >> 27)) * UINT64_C(0x94d049bb133111eb);
+	return x ^ (x >> 31);
+}
+
+static int cmp_slot(const void *a, const void *b)
+{
+	const ballot_slot *x = a, *y = b;
+	if (x->order != y->order)
+		return x->order < y->order ? -1 : 1;
+	return (x->first_seen > y->first_seen) - (x->first_seen < y->first_seen);
+}
+
+int digest_ballot(store *st, const coco_campaign *camp, const coco_round *source,
+                  const char *occurrence, char ***ret_ideas)
+{
+	if (!camp || !source || !occurrence || !ret_ideas)
+		return -EINVAL;
+	char **v = NULL;
+	int r = digest_collect_ideas(st, camp->id, source->id, occurrence, &v);
+	if (r < 0)
+		return r;
+	size_t n = strv_length(v);
+	if (source->anonymous && n > 1) {
+		uint64_t seed = fnv1a(FNV_SEED, camp->id, strlen(camp->id) + 1);
+		seed = fnv1a(seed, source->id, strlen(source->id) + 1);
+		seed = fnv1a(seed, occurrence, strlen(occurrence));
+		ballot_slot *s = xcalloc(n, sizeof *s);
+		for (size_t i = 0; i < n; i++)
+			s[i] = (ballot_slot){.order = mix64(seed ^ mix64(i)), .first_seen = i};
+		qsort(s, n, sizeof *s, cmp_slot);
+		char **w = xcalloc(n + 1, sizeof(char *));
+		for (size_t i = 0; i < n; i++)
+			w[i] = v[s[i].first_seen];
+		free(v);
+		free(s);
+		v = w;
+	}
 	*ret_ideas = v;
 	return 0;
 }

@@ -140,6 +140,14 @@ int digest_write(store *st, const char *campaign, const char *name, const char *
 int digest_collect_ideas(store *st, const char *campaign, const char *round,
                          const char *occurrence, char ***ret_ideas);
 
+/* The ballot of a vote round over source's occurrence: digest_collect_ideas(), and when the
+ * source round is anonymous, in an order of its own (a stable shuffle seeded by the campaign,
+ * the round and the occurrence), so that one member's ideas, sent together, do not stand
+ * together. The order depends on the number of ideas only, never on their text: a withdrawn
+ * idea keeps its slot, and the numbers of the others stay. */
+int digest_ballot(store *st, const coco_campaign *camp, const coco_round *source,
+                  const char *occurrence, char ***ret_ideas);
+
 /* What a ballot slot says once the member who wrote the idea was forgotten: the slot stays,
  * so the numbers of the ideas after it do not change. */
 #define DIGEST_IDEA_WITHDRAWN "(idea withdrawn)"
@@ -168,6 +176,7 @@ void digest_campaign_copy_free(coco_campaign *copy);
 int digest_answered_members(store *st, const char *campaign, const char *round,
                             const char *occurrence, char ***ret_member_ids);
 /* The same, but in a survey with Required= questions only those whose records answer (or
- * skip) every required one: who has answered, for reminders and `cococtl rounds`. */
+ * skip) every required one. The others answered partly: they count as answered everywhere,
+ * `cococtl rounds` says how many, and reminders still go to them. */
 int digest_complete_members(store *st, const coco_campaign *camp, const coco_round *round,
                             const char *occurrence, char ***ret_member_ids);

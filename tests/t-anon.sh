@@ -179,15 +179,17 @@ for page in "" mood/once; do
 	[ -z "$shown" ] || fail "the web page /c/retro/$page of the open round shows: $shown"
 done
 
-# The close: figures, quotes without names, counts by side.
+# The close: figures, quotes without names; no counts by side, as Bluepeak has a single
+# contributor (trial 5: one writer on a side would be told apart).
 ctl close retro/mood >/dev/null
 closed=$state/campaigns/retro/digests/mood-once.md
 wait_for 10 test -f "$closed" || fail "no digest at the close"
 expect_match "$(cat "$closed")" "the standups run far too long"
-expect_match "$(cat "$closed")" "Harbor Foods 2 of 2"
+expect_match "$(cat "$closed")" "3 of 4 members (by side withheld: a side with a single contributor"
+if grep -q 'Bluepeak 1 of 2' "$closed"; then fail "the close digest counts Bluepeak's one contributor: $(cat "$closed")"; fi
 expect_match "$(cat "$closed")" "mean 3.7"
 [ "$(get "http://127.0.0.1:$PORT/c/retro/mood/once" -b "$jar")" = 200 ] || fail "no round page"
-expect_match "$(cat "$T/body")" "Harbor Foods"
+expect_match "$(cat "$T/body")" "3 of 4 answered"
 expect_match "$(cat "$T/body")" "standups"
 if grep -qE 'Clara|Karl|Paula|Peter' "$closed"; then fail "the close digest names someone: $(cat "$closed")"; fi
 if grep -q 'still open' "$closed"; then fail "the close digest says the round is open: $(cat "$closed")"; fi

@@ -360,7 +360,7 @@ static void test_remind_by_hand_twice(void **state)
 	sim_finish(&s);
 }
 
-/* ---- trial 3: an answer leaving a required question open is not "answered" yet ------ */
+/* ---- trial 3: an answer leaving a required question open is partial: reminded -------- */
 
 static const char required_conf[] = CAMPAIGN
 	"[Round \"retro\"]\nKind=survey\nTitle=Monthly retro\nOpen=2026-06-01 09:00\n"
@@ -390,8 +390,9 @@ static void test_required_question_left_open(void **state)
 	answer(&s, "pia", "retro", NULL, "2: the deploys were calm");
 	_cleanup_free_ char *conf = last_markdown(&s, "confirmation", "pia");
 	expect_in(conf, "Question 1 is required and still has no answer");
+	/* She has answered (trial 5: a member who answered something has answered), partly. */
 	_cleanup_free_ char *j1 = answered_count(&s);
-	expect_in(j1, "\"answered\":0");
+	expect_in(j1, "\"answered\":1,\"partial\":1");
 
 	/* She is reminded with the others (by hand, --force: within 12 hours of the invitation),
 	 * and once she gives question 1 she counts as answered. */
@@ -399,13 +400,13 @@ static void test_required_question_left_open(void **state)
 	assert_int_equal(remind(&s, true, &sk), 3);
 	answer(&s, "pia", "retro", NULL, "1: 4");
 	_cleanup_free_ char *j2 = answered_count(&s);
-	expect_in(j2, "\"answered\":1");
+	expect_in(j2, "\"answered\":1,\"partial\":0");
 
 	/* The same after a restart (who answered is read back from the store). */
 	sim_down(&s);
 	sim_up(&s);
 	_cleanup_free_ char *j3 = answered_count(&s);
-	expect_in(j3, "\"answered\":1");
+	expect_in(j3, "\"answered\":1,\"partial\":0");
 	/* The scheduled reminder (Remind=-1d: one) was taken by the one by hand. */
 	run_until(&s, JUN1 + 3 * DAY + 10 * HOUR, NULL, NULL);
 	assert_int_equal(count(&s, "reminder", "retro", NULL, "pia"), 1);

@@ -14,6 +14,15 @@ bool reply_is_signoff(const char *s, size_t len);
  * as part of a quote, a wrapped attribution or a signature. */
 bool reply_is_answer_like(const char *s, size_t len);
 
+/* reply-inline.c: the number N of a quoted question heading as coco's survey mail writes it
+ * ("> **N. How urgent is it?**": the opening "**N. " and words), else 0. s is the whole line,
+ * quote marks included. */
+size_t reply_quoted_question(const char *s, size_t len);
+
+/* A line that says itself which question it answers ("2: b", "1) 4", "q2 = 9", "skip 3"): an
+ * inline answer of that form needs no number from the quote above it. */
+bool reply_names_its_question(const char *s, size_t len);
+
 /* A line that may follow a sign-off as the writer's name, role or company: short, and not
  * answer-like or a "Label: value" line. */
 bool reply_is_name_line(const char *s, size_t len);

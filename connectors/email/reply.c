@@ -922,6 +922,40 @@ static int trim_reply(const char *body, bool drop_signoffs, char **ret_kept, cha
 	struct seq q = {.v = v, .m = m, .lines = lines};
 	apply_rules(&q, drop_signoffs);
 
+	/* What coco reads as the answer holds no quoted line: quotes left between pieces of
+	 * text (an inline reply) go too. The text typed under a quoted question heading of the
+	 * survey mail answers that question, so it takes the heading's number ("4" under
+	 * "> **1. …**" is "1: 4") unless it names its question itself. */
+	if (drop_signoffs) {
+		size_t kw = 0, asked = 0;
+		for (size_t i = 0; i < q.m; i++) {
+			struct line *l = &lines[q.v[i]];
+			size_t tlen;
+			const char *t = line_text(l, &tlen);
+			size_t lead = 0;
+			while (lead < tlen && is_ws(t[lead]))
+				lead++;
+			if (l->cls == LINE_QUOTE || (lead < tlen && t[lead] == '>')) {
+				size_t num = reply_quoted_question(t, tlen);
+				asked = num ? num : asked;
+				continue;
+			}
+			if (l->cls == LINE_TEXT && asked) {
+				if (!l->fence && !reply_names_its_question(t, tlen)) {
+					char *own = xasprintf("%zu: %.*s", asked, (int)tlen, t);
+					free(l->own);
+					l->own = own;
+				}
+				asked = 0;
+			}
+			/* one blank line where a quote between two answers was */
+			if (l->cls == LINE_EMPTY && kw > 0 && lines[q.v[kw - 1]].cls == LINE_EMPTY)
+				continue;
+			q.v[kw++] = q.v[i];
+		}
+		q.m = kw;
+	}
+
 	char *kept = join_lines(lines, q.v, q.m, true);
 	if (ret_elided) {
 		/* Everything not kept (continuations are inside their joined line). */

@@ -82,7 +82,8 @@ char **web_ballot(channel *c, const coco_campaign *camp, const coco_round *r)
 	_cleanup_free_ char *src = NULL;
 	web_round_state(c, camp, r, NULL, NULL, &src);
 	char **ideas = NULL;
-	if (src && digest_collect_ideas(c->st, camp->id, r->source, src, &ideas) < 0)
+	const coco_round *source = campaign_find_round(camp, r->source);
+	if (src && source && digest_ballot(c->st, camp, source, src, &ideas) < 0)
 		ideas = NULL;
 	return ideas;
 }
