@@ -8,10 +8,8 @@
 
 #include "util.h"
 
-/* A string as cJSON escapes it: the short forms \" \\ \b \f \n \r \t, \u00xx (lower-case
- * hex) for the other bytes below 0x20, everything else (UTF-8 included) as it is. NULL is
- * "", as in cJSON. */
-static void put_string(strbuf *b, const char *s)
+/* json_print_string(): see json-print.h. */
+void json_print_string(strbuf *b, const char *s)
 {
 	static const char hex[] = "0123456789abcdef";
 	strbuf_putc(b, '"');
@@ -91,7 +89,7 @@ static bool put_item(strbuf *b, const cJSON *it)
 		return true;
 	}
 	case cJSON_String:
-		put_string(b, it->valuestring);
+		json_print_string(b, it->valuestring);
 		return true;
 	case cJSON_Raw:
 		if (!it->valuestring)
@@ -106,7 +104,7 @@ static bool put_item(strbuf *b, const cJSON *it)
 			if (c != it->child)
 				strbuf_putc(b, ',');
 			if (object) {
-				put_string(b, c->string);
+				json_print_string(b, c->string);
 				strbuf_putc(b, ':');
 			}
 			if (!put_item(b, c))

@@ -9,6 +9,13 @@
 
 #include <cjson/cJSON.h>
 
+#include "util.h"
+
 /* The text, malloc'd; NULL where cJSON_PrintUnformatted() gives NULL (an item of no known
  * type). */
 char *json_print_compact(const cJSON *item);
+
+/* Appends s to b as a JSON string, quotes included, escaped as cJSON escapes: the short
+ * forms \" \\ \b \f \n \r \t, \u00xx (lower-case hex) for the other bytes below 0x20,
+ * everything else (UTF-8 included) as it is. NULL is "", as in cJSON. */
+void json_print_string(strbuf *b, const char *s);

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "json-print.h"
 #include "util.h"
 
 /* Block Kit limits (docs.slack.dev, PROTOCOLS.md 1.3 and 1.5). */
@@ -100,46 +101,12 @@ int slack_verify(const void *secret, size_t secret_len, const char *timestamp,
 
 /* ---- the answer to a slash command ---- */
 
-/* s as a JSON string, escaped as cJSON escapes (the short forms, \\u00XX for the other
- * control characters; UTF-8 as it is). */
-static void json_string_put(strbuf *b, const char *s)
-{
-	static const char hex[] = "0123456789abcdef";
-	strbuf_putc(b, '"');
-	for (const char *run = s;; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c >= 0x20 && c != '"' && c != '\\')
-			continue;
-		strbuf_add(b, run, (size_t)(s - run));
-		run = s + 1;
-		if (!c)
-			break;
-		char esc[6] = {'\\', 0};
-		size_t n = 2;
-		switch (c) {
-		case '"': esc[1] = '"'; break;
-		case '\\': esc[1] = '\\'; break;
-		case '\b': esc[1] = 'b'; break;
-		case '\f': esc[1] = 'f'; break;
-		case '\n': esc[1] = 'n'; break;
-		case '\r': esc[1] = 'r'; break;
-		case '\t': esc[1] = 't'; break;
-		default:
-			memcpy(esc + 1, "u00", 3);
-			esc[4] = hex[c >> 4];
-			esc[5] = hex[c & 15];
-			n = 6;
-		}
-		strbuf_add(b, esc, n);
-	}
-	strbuf_putc(b, '"');
-}
 
 char *slack_ephemeral_json(const char *text, size_t *ret_len)
 {
 	strbuf b = {0};
 	strbuf_puts(&b, "{\"response_type\":\"ephemeral\",\"text\":");
-	json_string_put(&b, text ? text : "");
+	json_print_string(&b, text ? text : "");
 	strbuf_putc(&b, '}');
 	if (ret_len)
 		*ret_len = b.len;
