@@ -2,7 +2,7 @@
  * survey by writing under each quoted question leaves only the quote to say which question a
  * line answers: this file reads a quoted line as the question heading coco's survey mail
  * carries (templates/survey.md: "**N. text**", maybe followed by " _(optional)_", and wrapped by
- * some clients), so that the
+ * some clients; Gmail's plain-text part quotes the bold as "*N. text*"), so that the
  * trimmer can keep the number and drop the quote. */
 #include <stdbool.h>
 #include <stddef.h>
@@ -28,9 +28,10 @@ size_t reply_quoted_question(const char *s, size_t len)
 		i++;
 	while (len > i && is_space(s[len - 1]))
 		len--;
-	if (len - i < 2 || s[i] != '*' || s[i + 1] != '*')
+	/* "**N. " as coco wrote it, or "*N. " as Gmail quotes bold in its plain-text part */
+	if (len - i < 2 || s[i] != '*')
 		return 0;
-	i += 2;
+	i += s[i + 1] == '*' ? 2 : 1;
 	size_t d = i, n = 0;
 	while (i < len && is_digit(s[i]) && i - d < 3)
 		n = n * 10 + (size_t)(s[i++] - '0');
