@@ -595,6 +595,19 @@ static void close_open(parser *ps)
 		record_answer(ps, ps->open_q, text);
 }
 
+/* Whether the value at body is the word "skip" alone (any case, a full stop or "!" after
+ * it), up to the end of its statement; then *ret_end and *ret_next are statement_end()'s. */
+static bool answer_is_skip_word(const parser *ps, const char *body, const char *e,
+				const char **ret_end, const char **ret_next)
+{
+	const char *end = statement_end(ps, body, e, ret_next);
+	const char *t = end;
+	while (t > body && (answer_ws_len(t - 1, end) || t[-1] == '.' || t[-1] == '!'))
+		t--;
+	*ret_end = end;
+	return t - body == 4 && answer_slice_eq_ci(body, t, "skip");
+}
+
 static void parse_statements(parser *ps, const char *s, const char *e)
 {
 	const char *p = s;
@@ -606,6 +619,16 @@ static void parse_statements(parser *ps, const char *s, const char *e)
 		first = false;
 		switch (k) {
 		case STMT_ANSWER:
+			if (st.q >= 0 && answer_is_skip_word(ps, st.body, e, &end, &next)) {
+				/* "5: skip" is what people write for "skip 5" (trial 6: stored as the
+				 * text "skip") */
+				if (ps->round->questions[st.q].required)
+					add_error(ps, p, end, "question %ld is required and cannot be skipped",
+						  (long)st.q + 1);
+				else
+					record_skip(ps, (size_t)st.q);
+				break;
+			}
 			if (st.q >= 0 && ps->round->questions[st.q].kind == QUESTION_TEXT) {
 				/* Free text runs to the end of the line, commas and all. */
 				open_text(ps, OPEN_ANSWER, (size_t)st.q, p, e, st.body);

@@ -880,9 +880,23 @@ static void test_skips(void **state)
 	assert_null(value_of(q, "colour"));
 	assert_string_equal(value_of(q, "channels"), "Phone");
 
+	/* "4: skip", as people write it (trial 6: stored as the text "skip"), text question
+	 * or not, any case, a full stop after it */
+	_cleanup_answer_parse_ answer_parse *w = parse(&survey, 0, "1: 4\n4: skip\n2: Skip.");
+	assert_no_errors(w);
+	assert_int_equal(answer_parse_n_skips(w), 2);
+	assert_null(value_of(w, "comment"));
+	assert_null(value_of(w, "colour"));
+	assert_string_equal(value_of(w, "mood"), "4");
+	/* a text answer that only starts with the word is an answer */
+	_cleanup_answer_parse_ answer_parse *x = parse(&survey, 0, "4: skip the intro");
+	assert_int_equal(answer_parse_n_skips(x), 0);
+	assert_string_equal(value_of(x, "comment"), "skip the intro");
+
 	static const struct {
 		const char *in, *err;
 	} bad[] = {
+	    {"1: skip", "“1: skip”: question 1 is required and cannot be skipped"},
 	    {"skip 1", "“skip 1”: question 1 is required and cannot be skipped"},
 	    {"skip nps", "“skip nps”: question 5 is required and cannot be skipped"},
 	    {"skip 9", "“skip 9”: there is no question 9 to skip"},
