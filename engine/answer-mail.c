@@ -19,7 +19,8 @@ static const char *const greetings[] = {
     "good evening", "hallo",	  "liebe",	"lieber",    "guten tag",    "guten morgen",
     "moin",	   "servus",	  "hej",	"hei",	     "moi",	     "terve",
     "bonjour",	   "salut",	  "ciao",	"hola",	     "здравствуйте", "привет",
-    "добрый день",
+    "добрый день", "buenos días", "buenos dias", "buenas tardes", "buenas", "estimados",
+    "estimadas",   "estimado",	  "estimada",	"buongiorno", "olá",	     "bom dia",
 };
 
 /* Words that may follow a greeting in place of a name ("Bonjour à tous"). */
@@ -47,6 +48,8 @@ static const char *const closings[] = {
     "belle journée",   "bien cordialement",   "à bientôt",	     "schönen tag",
     "schöne grüße",    "hyvää päivänjatkoa",  "ha en bra dag",	     "schönen tag noch",
     "bonne fin de semaine", "schönes wochenende",   "have a nice day",
+    "un saludo",       "saludos cordiales",   "atentamente",	     "un abrazo",
+    "muchas gracias",  "cordiali saluti",     "obrigado",	     "obrigada",
 };
 
 /* Words that join two closings ("Thanks and best regards", "Merci et bonne journée"). */
@@ -333,6 +336,23 @@ bool answer_is_name(const char *s, const char *e)
 	if (n == 1 && w[0].dot && word_is_initial(&w[0]))
 		return true;
 	return n > 0 && !w[n - 1].punct && words_are_name(w, 0, n);
+}
+
+/* A signature on one line: a name, then " | " or " · " and what a signature line holds
+ * ("José Peña | Jefe de Compras | Bäckerei Müller"). */
+bool answer_is_name_line(const char *s, const char *e)
+{
+	if (answer_is_name(s, e))
+		return true;
+	const char *bar = memchr(s, '|', (size_t)(e - s));
+	const char *dot = memmem(s, (size_t)(e - s), "\xC2\xB7", 2);
+	const char *cut = bar && (!dot || bar < dot) ? bar : dot;
+	if (!cut || !answer_is_signature_tail(s, e, false))
+		return false;
+	const char *t = cut;
+	while (t > s && (t[-1] == ' ' || t[-1] == '\t'))
+		t--;
+	return t > s && answer_is_name(s, t);
 }
 
 /* A line under a name in a signature: a role, company, phone or address. It carries a mark no

@@ -703,7 +703,7 @@ static bool content_before(const parser *ps, size_t k)
 static bool is_name_block(const parser *ps, size_t k, size_t end)
 {
 	const msg_line *L = ps->lines;
-	if (end - k > 1 + SIGNATURE_TAIL_MAX || !answer_is_name(L[k].s, L[k].e))
+	if (end - k > 1 + SIGNATURE_TAIL_MAX || !answer_is_name_line(L[k].s, L[k].e))
 		return false;
 	for (size_t j = k + 1; j < end; j++)
 		if (!answer_is_signature_tail(L[j].s, L[j].e, ps->round->kind != ROUND_PROMPT))

@@ -390,6 +390,8 @@ static void test_greetings(void **state)
 	    "Hej",	  "Hei",	   "Moi!",	      "Bonjour",	      "Salut Raj",
 	    "Guten Tag,", "Здравствуйте!", "HELLO ALL",	      "Hi , all",	      "Hello Tom Becker,",
 	    "Bonjour à tous,", "Bonjour tout le monde !", "Hej alla!", "Ciao a tutti",
+	    /* trial 6 */
+	    "Buenos días,", "Buenas tardes a todos", "Estimados:", "Bom dia,",
 	};
 	for (size_t i = 0; i < ELEMENTSOF(greetings); i++) {
 		_cleanup_free_ char *text = xasprintf("%s\n1: 4", greetings[i]);
@@ -583,6 +585,12 @@ static void test_signoffs(void **state)
 	    "Thanks and best regards,\nPaul",
 	    "Danke und viele Grüße\nPaul",
 	    "Schönen Tag noch,",
+	    /* trial 6: Spanish, and a whole signature on one line */
+	    "Saludos,\n\nJosé Peña | Jefe de Compras | Bäckerei Müller & Söhne México",
+	    "Un saludo,\nJosé",
+	    "Atentamente,\nJosé Peña",
+	    "José Peña | Jefe de Compras",
+	    "Anna Weber · Pixelhaus GmbH",
 	};
 	for (size_t i = 0; i < ELEMENTSOF(tails); i++) {
 		_cleanup_free_ char *text = xasprintf("1: 4\n2: b\n\n%s\n", tails[i]);
