@@ -1030,13 +1030,17 @@ void core_receive_answer(core *c, const inbound_msg *m, const coco_campaign *cam
 		                                            camp, mb, r, rt,
 		                                            earlier ? ref_occ : NULL);
 		const char *who = r->anonymous ? "a member" : mb->id;
+		/* Who, which round, and what happened: nothing recorded, told why. */
 		if (earlier)
-			log_info("%s/%s: message %s from %s answers occurrence %s, which is closed",
-			         camp->id, r->id, message_key_for_log(r, m), who, ref_occ);
+			log_info("%s/%s: late answer from %s (message %s) to occurrence %s, which is "
+			         "closed: not recorded, they were told", camp->id, r->id, who,
+			         message_key_for_log(r, m), ref_occ);
 		else
-			log_info("%s/%s: message %s from %s arrived while the round is %s", camp->id,
-			         r->id, message_key_for_log(r, m), who,
-			         rt ? round_state_words(rt->state) : "in an unknown state");
+			log_info("%s/%s: answer from %s (message %s) not recorded: the round is %s; "
+			         "they were told", camp->id, r->id, who, message_key_for_log(r, m),
+			         r->kind == ROUND_ANNOUNCE ? "an announcement"
+			         : rt                      ? round_state_words(rt->state)
+			                                   : "in an unknown state");
 		reply(c, camp, mb, r->id, r->anonymous, earlier ? ref_occ : rt ? rt->occurrence : NULL,
 		      m, m->subject, md, done, ud);
 		return;
