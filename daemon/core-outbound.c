@@ -614,6 +614,10 @@ int core_send_round_message(core *c, const coco_campaign *camp, const coco_round
 {
 	cJSON *data = core_round_data(c, camp, r, rt, m);
 	core_chat_data(c, core_member_channel(c, camp, m, kind), camp, r, rt, data);
+	/* A reminder to someone whose answer left a required question open says so, rather
+	 * than read like the first nudge (trials 5 and 6). */
+	if (STREQ(kind, "reminder") && has_answered_partly(c, camp, r, rt, m))
+		cJSON_AddTrueToObject(data, "partial");
 	_cleanup_free_ char *md = NULL;
 	const char *tmpl = STREQ(kind, "reminder") ? "reminder.md" : prompt_template(r);
 	int k = core_render(c, tmpl, data, &md);

@@ -157,6 +157,16 @@ static void test_who_answered_is_one_number(void **state)
 		assert_int_equal(count(&s, "reminder", "billing", NULL, reminded[i]), 1);
 		assert_int_equal(count(&s, "reminder", "billing", NULL, not_reminded[i]), 0);
 	}
+	/* The partial ones are told what is missing; the silent one gets the first nudge
+	 * (trials 5 and 6: the same text for both). */
+	_cleanup_free_ char *partial = last_markdown(&s, "reminder", "c3");
+	expect_in(partial, "Thank you for your answers to **Billing export**");
+	expect_in(partial, "A required question is still without one");
+	expect_in(partial, "1. How urgent is the new billing export? _(required)_");
+	expect_not_in(partial, "we would love to hear from you");
+	_cleanup_free_ char *silent = last_markdown(&s, "reminder", "p4");
+	expect_in(silent, "A friendly nudge: **Billing export**");
+	expect_not_in(silent, "_(required)_");
 
 	/* The digest at the close says the same: 7 of 8, and only p4 not heard from. */
 	cococtl_ok(&s, "close", "t/billing");
