@@ -840,7 +840,10 @@ static bool split_json_name(const char *name, char *buf, size_t bufsz)
 	return name_is_safe(buf);
 }
 
-static size_t count_box(spool *sp, const char *conn, const char *box)
+/* The messages of files of their own in spool/<conn>/<box>, their ids made known; the
+ * names of the batch files there go to *ret_batches when it is not NULL (one listing of
+ * the box for both). */
+static size_t count_box(spool *sp, const char *conn, const char *box, char ***ret_batches)
 {
 	_cleanup_free_ char *dir = xasprintf("spool/%s/%s", conn, box);
 	char **names = NULL;
@@ -857,29 +860,23 @@ static size_t count_box(spool *sp, const char *conn, const char *box)
 		if (split_json_name(*p, id, sizeof(id))) {
 			idset_add(&sp->known, id_hash(conn, id));
 			n++;
-		}
+		} else if (ret_batches && split_batch_name(*p, id, sizeof(id)))
+			strv_push(ret_batches, xstrdup(id));
 	strv_free(names);
 	return n;
 }
 
-/* The batch files in cur/ (every message done): their ids are known; a message counts as
- * sent unless a file of its own was counted (a retry sent later, or failed: count_box()
- * of cur/ and failed/ comes first). */
-static size_t count_batches(spool *sp, const char *conn, const char *box)
+/* The batch files `batches` of cur/ (every message done; count_box() listed them): their
+ * ids are known; a message counts as sent unless a file of its own was counted (a retry
+ * sent later, or failed: count_box() of cur/ and failed/ comes first). */
+static size_t count_batches(spool *sp, const char *conn, const char *box, char **batches)
 {
-	_cleanup_free_ char *dir = xasprintf("spool/%s/%s", conn, box);
-	char **names = NULL;
 	size_t n = 0;
-	char id[80];
-	int r = store_list(sp->st, dir, &names);
-	if (r < 0)
-		return 0; /* count_box() said so */
-	for (char **p = names; *p; p++) {
-		if (!split_batch_name(*p, id, sizeof(id)))
-			continue;
+	for (char **p = batches; p && *p; p++) {
+		const char *id = *p;
 		_cleanup_free_ char *path = batch_path(conn, box, id);
 		batch_file bf;
-		r = batch_read(sp->st, path, id, true, &bf);
+		int r = batch_read(sp->st, path, id, true, &bf);
 		if (r < 0) {
 			log_error_errno(r, "spool: %s is unreadable, its ids are not known: %m", path);
 			sp->known_partial = true;
@@ -894,7 +891,6 @@ static size_t count_batches(spool *sp, const char *conn, const char *box)
 		}
 		batch_file_done(&bf);
 	}
-	strv_free(names);
 	return n;
 }
 
@@ -1113,9 +1109,11 @@ int spool_new(store *st, spool **ret)
 	for (char **p = names; p && *p; p++) {
 		if (!name_is_safe(*p))
 			continue;
-		sp->n_sent += count_box(sp, *p, "cur");
-		sp->n_failed += count_box(sp, *p, "failed");
-		sp->n_sent += count_batches(sp, *p, "cur");
+		char **batches = NULL;
+		sp->n_sent += count_box(sp, *p, "cur", &batches);
+		sp->n_failed += count_box(sp, *p, "failed", NULL);
+		sp->n_sent += count_batches(sp, *p, "cur", batches);
+		strv_free(batches);
 		r = scan_new(sp, *p);
 		if (r < 0) {
 			strv_free(names);
