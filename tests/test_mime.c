@@ -12,6 +12,7 @@
 #include "util.h"
 #include "email/mime.h"
 #include "email/mime-bounds.h"
+#include "email/mime-flowed.h"
 #include "email/mime-head.h"
 
 #define DATA "tests/data/mail/"
@@ -136,9 +137,10 @@ static void test_subject_one_line(void **state)
 static void test_nested_with_attachment(void **state)
 {
 	/* The attached text/plain and the forwarded message/rfc822 are skipped; the plain
-	 * part inside mixed → related → alternative is the answer (format=flowed kept). */
+	 * part inside mixed → related → alternative is the answer (format=flowed: its soft
+	 * break joined, the space kept as DelSp is not set). */
 	_cleanup_mail_message_ mail_message *m = parse_fixture("nested.eml");
-	assert_string_equal(mail_body(m), "deep answer \nhere");
+	assert_string_equal(mail_body(m), "deep answer here");
 }
 
 static void test_automatic(void **state)
@@ -789,6 +791,62 @@ static void test_head_encoded_names(void **state)
 	}
 }
 
+/* format=flowed (RFC 3676, trial 6 item 17): soft breaks joined, on both paths (mime-head.c's
+ * and libetpan's for a multipart), with and without DelSp. */
+static void test_format_flowed(void **state)
+{
+	static const struct {
+		const char *in;
+		bool delsp;
+		const char *out;
+	} cases[] = {
+	    {"one \ntwo\n", false, "one two\n"},
+	    {"one \ntwo\n", true, "onetwo\n"},
+	    {"one  \ntwo\n", true, "one two\n"},
+	    /* a hard break, a blank line, the signature separator */
+	    {"one\ntwo\n", false, "one\ntwo\n"},
+	    {"one \n\ntwo\n", false, "one \n\ntwo\n"},
+	    {"text\n-- \nAino\n", false, "text\n-- \nAino\n"},
+	    /* quoted: the first line's marks kept, the next one's dropped with its stuffing */
+	    {"> a \n> b\n", false, "> a b\n"},
+	    {">> a \n>> b \n>> c\n", false, ">> a b c\n"},
+	    /* a soft break before another quote depth is a hard one */
+	    {"> a \n>> b\n", false, "> a \n>> b\n"},
+	    {"a \n> b\n", false, "a \n> b\n"},
+	    /* space-stuffing of an unquoted line goes */
+	    {" From here \n >x\n", false, "From here >x\n"},
+	    /* the last line, soft or not */
+	    {"end ", false, "end "},
+	    {"  \nx\n", false, " \nx\n"}, /* blank, never soft; its stuffing goes */
+	};
+	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+		char *s = xstrdup(cases[i].in);
+		s[mail_flowed_unwrap(s, strlen(s), cases[i].delsp)] = '\0';
+		if (!STREQ(s, cases[i].out))
+			printf("flowed case %zu: \"%s\"\n", i, s);
+		assert_string_equal(s, cases[i].out);
+		free(s);
+	}
+
+	const char *plain = "From: a@example.org\nSubject: x\nContent-Type: text/plain; "
+			    "charset=utf-8; format=flowed\n\n5: lost \nwhen the fax \nis late\n";
+	_cleanup_mail_message_ mail_message *m = NULL;
+	assert_int_equal(mail_parse(plain, strlen(plain), &m), 0);
+	assert_string_equal(mail_body(m), "5: lost when the fax is late\n");
+	const char *fixed = "From: a@example.org\nSubject: x\nContent-Type: text/plain; "
+			    "charset=utf-8; format=fixed\n\n5: lost \nwhen\n";
+	_cleanup_mail_message_ mail_message *f = NULL;
+	assert_int_equal(mail_parse(fixed, strlen(fixed), &f), 0);
+	assert_string_equal(mail_body(f), "5: lost \nwhen\n");
+	const char *multi = "From: a@example.org\nSubject: x\nMIME-Version: 1.0\n"
+			    "Content-Type: multipart/alternative; boundary=b\n\n--b\n"
+			    "Content-Type: text/plain; charset=utf-8; format=\"flowed\"; DelSp=\"yes\"\n\n"
+			    "5: lost  \nwhen\n--b\nContent-Type: text/html\n\n<p>x</p>\n--b--\n";
+	_cleanup_mail_message_ mail_message *a = NULL;
+	assert_int_equal(mail_parse(multi, strlen(multi), &a), 0);
+	assert_string_equal(mail_body(a), "5: lost when");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -799,6 +857,7 @@ int main(void)
 	    cmocka_unit_test(test_charsets),
 	    cmocka_unit_test(test_subject_one_line),
 	    cmocka_unit_test(test_nested_with_attachment),
+	    cmocka_unit_test(test_format_flowed),
 	    cmocka_unit_test(test_automatic),
 	    cmocka_unit_test(test_malformed),
 	    cmocka_unit_test(test_every_truncation),

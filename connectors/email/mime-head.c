@@ -392,6 +392,8 @@ static int read_content_type(const char *v, size_t n, struct mail_head *h)
 		h->text_html = true;
 	else
 		h->text_other = true;
+	/* the first format and delsp parameters count, as mime.c reads libetpan's list */
+	bool seen_format = false, seen_delsp = false;
 	for (;;) {
 		skip_spaces(v, n, &i);
 		if (i == n)
@@ -425,6 +427,13 @@ static int read_content_type(const char *v, size_t n, struct mail_head *h)
 		}
 		if (!h->charset && alen == 7 && strncasecmp(v + as, "charset", 7) == 0)
 			h->charset = xstrndup(v + vs, ve - vs);
+		else if (!seen_format && alen == 6 && strncasecmp(v + as, "format", 6) == 0) {
+			seen_format = true;
+			h->flowed = ve - vs == 6 && strncasecmp(v + vs, "flowed", 6) == 0;
+		} else if (!seen_delsp && alen == 5 && strncasecmp(v + as, "delsp", 5) == 0) {
+			seen_delsp = true;
+			h->delsp = ve - vs == 3 && strncasecmp(v + vs, "yes", 3) == 0;
+		}
 	}
 }
 

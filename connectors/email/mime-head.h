@@ -32,6 +32,8 @@ struct mail_head {
 	bool text_html;	 /* Content-Type text/html; else text/plain (or none) */
 	bool text_other; /* Content-Type text/<other>: no text part */
 	char *charset;	 /* the charset parameter, or NULL */
+	bool flowed;	 /* format=flowed (RFC 3676) */
+	bool delsp;	 /* delsp=yes */
 	int encoding;	 /* MAILMIME_MECHANISM_* */
 	struct mail_head_field *fields;
 	size_t n_fields;

@@ -14,6 +14,7 @@
 #include "email/auto-reply.h"
 #include "email/mime-bounds.h"
 #include "email/mime-charset.h"
+#include "email/mime-flowed.h"
 #include "email/mime-head.h"
 #include "email/mime-raw.h"
 #include "email/mime-reason.h"
@@ -507,9 +508,15 @@ static size_t drop_nuls(char *out, size_t len)
 	return w;
 }
 
+/* How a text/plain part's lines are to be read (RFC 3676): fixed, or flowed with or without
+ * DelSp. */
+enum text_flow { FLOW_FIXED, FLOW_FLOWED, FLOW_FLOWED_DELSP };
+
 /* A part's bytes data[0..len), transfer-decoded (enc: MAILMIME_MECHANISM_*), without NUL
- * bytes, in UTF-8 from charset (NULL: none declared), with LF line ends. */
-static int decode_bytes(const char *data, size_t len, int enc, const char *charset, char **ret)
+ * bytes, in UTF-8 from charset (NULL: none declared), with LF line ends, the soft line breaks
+ * of a flowed part joined. */
+static int decode_bytes(const char *data, size_t len, int enc, const char *charset,
+			enum text_flow flow, char **ret)
 {
 	char *s;
 	if (enc != MAILMIME_MECHANISM_BASE64 && enc != MAILMIME_MECHANISM_QUOTED_PRINTABLE) {
@@ -532,11 +539,36 @@ static int decode_bytes(const char *data, size_t len, int enc, const char *chars
 		mailmime_decoded_part_free(out);
 	}
 	/* (copy_lf() has made the line ends LF) */
+	if (flow != FLOW_FIXED)
+		s[mail_flowed_unwrap(s, strlen(s), flow == FLOW_FLOWED_DELSP)] = '\0';
 	*ret = s;
 	return 0;
 }
 
-static int decode_part(struct mailmime *mm, char **ret)
+/* The value of a Content-Type's first parameter called name, or NULL. */
+static const char *content_param(struct mailmime_content *ct, const char *name)
+{
+	if (!ct || !ct->ct_parameters)
+		return NULL;
+	for (clistiter *it = clist_begin(ct->ct_parameters); it; it = clist_next(it)) {
+		struct mailmime_parameter *p = clist_content(it);
+		if (p && p->pa_name && strcasecmp(p->pa_name, name) == 0)
+			return p->pa_value;
+	}
+	return NULL;
+}
+
+/* text/plain only: an HTML part has no flowed lines. */
+static enum text_flow part_flow(struct mailmime *mm)
+{
+	const char *format = content_param(mm->mm_content_type, "format");
+	if (!format || strcasecmp(format, "flowed") != 0)
+		return FLOW_FIXED;
+	const char *delsp = content_param(mm->mm_content_type, "delsp");
+	return delsp && strcasecmp(delsp, "yes") == 0 ? FLOW_FLOWED_DELSP : FLOW_FLOWED;
+}
+
+static int decode_part(struct mailmime *mm, enum text_flow flow, char **ret)
 {
 	struct mailmime_data *d = mm->mm_data.mm_single;
 	if (!d || d->dt_type != MAILMIME_DATA_TEXT)
@@ -544,7 +576,8 @@ static int decode_part(struct mailmime *mm, char **ret)
 	return decode_bytes(
 	    d->dt_data.dt_text.dt_data, d->dt_data.dt_text.dt_length,
 	    d->dt_encoded ? d->dt_encoding : MAILMIME_MECHANISM_8BIT,
-	    mm->mm_content_type ? mailmime_content_charset_get(mm->mm_content_type) : NULL, ret);
+	    mm->mm_content_type ? mailmime_content_charset_get(mm->mm_content_type) : NULL, flow,
+	    ret);
 }
 
 /* An '=' this near the end of the input makes libetpan read past it; so many NUL bytes are
@@ -632,12 +665,16 @@ int mail_parse(const char *msg, size_t len, mail_message **ret)
 		if (head.text_html) {
 			_cleanup_free_ char *text = NULL;
 			r = decode_bytes(msg + head.body, len - head.body, head.encoding,
-					 head.charset, &text);
+					 head.charset, FLOW_FIXED, &text);
 			if (r >= 0)
 				m->body = mail_html_reply_split(text, strlen(text), &m->body_cut);
 		} else if (!head.text_other)
 			r = decode_bytes(msg + head.body, len - head.body, head.encoding,
-					 head.charset, &m->body);
+					 head.charset,
+					 !head.flowed  ? FLOW_FIXED
+					 : head.delsp ? FLOW_FLOWED_DELSP
+						      : FLOW_FLOWED,
+					 &m->body);
 		mail_head_done(&head);
 		*ret = finish_message(m, r, msg, len, NULL);
 		return 0;
@@ -659,10 +696,10 @@ int mail_parse(const char *msg, size_t len, mail_message **ret)
 	struct mailmime *plain = NULL, *html = NULL;
 	find_text(mime->mm_data.mm_message.mm_msg_mime, &plain, &html, 0);
 	if (plain)
-		r = decode_part(plain, &m->body);
+		r = decode_part(plain, part_flow(plain), &m->body);
 	else if (html) {
 		_cleanup_free_ char *h = NULL;
-		r = decode_part(html, &h);
+		r = decode_part(html, FLOW_FIXED, &h);
 		if (r >= 0)
 			m->body = mail_html_reply_split(h, strlen(h), &m->body_cut);
 	}
