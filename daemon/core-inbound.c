@@ -1136,13 +1136,18 @@ void core_receive_answer(core *c, const inbound_msg *m, const coco_campaign *cam
 	cJSON_AddStringToObject(head, r->anonymous ? "pseudo" : "member", identity);
 	cJSON_AddStringToObject(head, "side", side_to_string(mb->side));
 	cJSON_AddStringToObject(head, "via", m->channel ? m->channel : "?");
-	/* What the channel cut off (quotes, signature), for an admin to see; never in an
+	/* What the channel cut off (quotes, signature) and what the answer grammar left out
+	 * (greeting, closing, a bare name: trial 6, 16), for an admin to see; never in an
 	 * anonymous round, where a quote or a signature would name the writer. */
-	if (!r->anonymous && m->trimmed && *m->trimmed) {
-		_cleanup_free_ char *kept = bounded(m->trimmed, TRIMMED_MAX);
+	const char *left_out = answer_parse_left_out(ap);
+	const char *cut = m->trimmed ? m->trimmed : "";
+	if (!r->anonymous && (*cut || *left_out)) {
+		_cleanup_free_ char *all = *left_out && *cut ? xasprintf("%s\n\n%s", left_out, cut)
+							     : xstrdup(*left_out ? left_out : cut);
+		_cleanup_free_ char *kept = bounded(all, TRIMMED_MAX);
 		cJSON_AddStringToObject(head, "trimmed", kept);
-		if (strlen(m->trimmed) > strlen(kept))
-			cJSON_AddNumberToObject(head, "trimmed_bytes", (double)strlen(m->trimmed));
+		if (strlen(all) > strlen(kept))
+			cJSON_AddNumberToObject(head, "trimmed_bytes", (double)strlen(all));
 	}
 	cJSON *it;
 	while ((it = rec->child)) {

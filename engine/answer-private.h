@@ -41,6 +41,7 @@ struct answer_parse {
 	size_t n_errors, cap_errors;
 	skip_entry *missing; /* required questions left without an answer, in question order */
 	size_t n_missing;
+	char *left_out; /* the furniture left out (answer_parse_left_out()), or NULL */
 };
 
 /* --- answer-text.c: characters, each on the slice s..e ------------------------------------- */

@@ -49,6 +49,7 @@ typedef enum line_mark {
 
 typedef struct msg_line {
 	const char *s, *e; /* trimmed */
+	const char *cut;   /* a greeting cut off the start ("Hi all, 1: 3"): cut..s, else NULL */
 	line_mark mark;
 } msg_line;
 
@@ -69,6 +70,8 @@ typedef struct parser {
 	char *open_quote; /* the line that opened it, quoted in errors */
 	char **free_paras;
 	size_t n_free, cap_free;
+	strbuf left_out; /* answer_parse_left_out() */
+	size_t left_out_last; /* the line last put there, + 1 (0: none yet) */
 } parser;
 
 /* Room for one more element (and a NULL after it) in an array grown by doubling. Sizes are
@@ -735,8 +738,10 @@ static void mark_furniture(parser *ps)
 		stmt st;
 		if (answer_is_greeting(L[first].s, L[first].e))
 			L[first].mark = LINE_DROP;
-		else if (g > 0 && statement_at(ps, L[first].s + g, L[first].e, true, &st) != STMT_NONE)
+		else if (g > 0 && statement_at(ps, L[first].s + g, L[first].e, true, &st) != STMT_NONE) {
+			L[first].cut = L[first].s;
 			L[first].s += g; /* "Hi all, 1: 3" */
+		}
 	}
 
 	size_t end = ps->n_lines; /* one past the last line left to look at */
@@ -802,10 +807,24 @@ static bool is_intro(const parser *ps, size_t i)
 
 /* --- a line --------------------------------------------------------------------------------- */
 
+/* Line i (s..e of it) goes to answer_parse_left_out(). */
+static void leave_out(parser *ps, size_t i, const char *s, const char *e)
+{
+	const char *t = answer_trim_end(s, e);
+	if (t == s)
+		return;
+	if (ps->left_out.len > 0)
+		strbuf_puts(&ps->left_out, ps->left_out_last == i ? "\n" : "\n\n");
+	strbuf_add(&ps->left_out, s, (size_t)(t - s));
+	ps->left_out_last = i + 1;
+}
+
 static void parse_line(parser *ps, size_t i)
 {
 	const msg_line *l = &ps->lines[i];
 	const char *s = l->s, *e = l->e;
+	if (l->cut)
+		leave_out(ps, i, l->cut, s);
 	if (s == e) {
 		close_open(ps);
 		return;
@@ -817,6 +836,7 @@ static void parse_line(parser *ps, size_t i)
 	}
 	if (l->mark == LINE_DROP || (l->mark == LINE_NAME_SIGNOFF && ps->open == OPEN_NONE)) {
 		close_open(ps);
+		leave_out(ps, i, s, e);
 		return;
 	}
 	stmt st;
@@ -979,6 +999,8 @@ int answer_parse_ballot(const coco_round *round, size_t n_ideas, const bool *wit
 	free(ps.lines);
 
 	answer_parse *r = ps.res;
+	if (ps.left_out.len > 0)
+		r->left_out = strbuf_steal(&ps.left_out);
 	if (ps.n_statements > ANSWER_ITEMS_MAX) {
 		/* Nobody answers 200 things in one mail; take none of it rather than guess. */
 		result_clear_items(r);
@@ -1018,8 +1040,14 @@ answer_parse *answer_parse_free(answer_parse *p)
 	free(p->skips);
 	free(p->votes);
 	strv_free(p->errors);
+	free(p->left_out);
 	free(p);
 	return NULL;
+}
+
+const char *answer_parse_left_out(const answer_parse *p)
+{
+	return p && p->left_out ? p->left_out : "";
 }
 
 void answer_parse_freep(answer_parse **p)

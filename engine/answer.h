@@ -83,6 +83,13 @@ answer_parse *answer_parse_free(answer_parse *p);
 void answer_parse_freep(answer_parse **p);
 #define _cleanup_answer_parse_ __attribute__((cleanup(answer_parse_freep)))
 
+/* The lines left out as mail furniture, as written: the greeting (or a greeting before a
+ * statement on its line, "Hi all,"), the closing and signature, a bare name under the text,
+ * and quoted lines; joined by "\n", with an empty line where other lines stood between two.
+ * "" when nothing was left out. A channel keeps it beside what it cut itself (the email
+ * channel's `trimmed`), so that all that was not read as the answer can be seen. */
+const char *answer_parse_left_out(const answer_parse *p);
+
 /* Everything understood: answers + skips + ideas + ideas voted for. */
 size_t answer_parse_n_items(const answer_parse *p);
 

@@ -327,7 +327,13 @@ static void test_greeting_with_title(void **state)
 	expect_not_in(conf, "not understood");
 	_cleanup_free_ char *stored = read_store(&s, "campaigns/t/rounds/billing/once/answers.jsonl");
 	expect_in(stored, "\"columns\":\"invoice number\"");
-	expect_not_in(stored, "Weber");
+	/* in no answer; beside them in `trimmed`, with the sign-off (trial 6, 16) */
+	cJSON *rec = cJSON_Parse(stored);
+	_cleanup_free_ char *answers = cJSON_PrintUnformatted(cJSON_GetObjectItem(rec, "answers"));
+	expect_not_in(answers, "Weber");
+	expect_in(cJSON_GetObjectItem(rec, "trimmed")->valuestring,
+		  "Hi Dr. Weber, hi all,\n\nBest regards,\nBob");
+	cJSON_Delete(rec);
 	sim_finish(&s);
 }
 

@@ -1,0 +1,171 @@
+/* The trial of December 2026 (trial 6), items 16 and 17, written from the members' side: the
+ * mail their client sent, byte for byte as the client writes it, and the answer coco stored.
+ * The real core, store, spool and local channel on the injectable clock (tests/sim.h). */
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "sim.h"
+
+static const char kickoff_conf[] =
+	"[Campaign]\nId=t\nTitle=Ordering app\nTimeZone=UTC\nQuietHours=none\n"
+	"Client=Müller & Söhne\nProvider=Fjord\n" SIM_MEMBERS
+	"[Round \"kickoff\"]\nKind=survey\nTitle=Kickoff: how do orders work today?\n"
+	"Open=2026-06-01 09:00\nDuration=4d\n"
+	"[Question \"kickoff/goals\"]\nKind=scale\nText=How clear are the goals?\nMin=1\nMax=5\n"
+	"[Question \"kickoff/role\"]\nKind=choice\nText=Your role\nOptions=Decide|Observe\n"
+	"[Question \"kickoff/today\"]\nKind=text\nText=How do you order today?\n"
+	"[Question \"kickoff/problem\"]\nKind=text\nText=What goes wrong most?\n";
+
+/* The headers a reply to member's invitation carries (To: the Reply-To, In-Reply-To: its
+ * Message-ID), as "To: …\r\nIn-Reply-To: …": the mail client copies them. */
+static char *reply_headers(sim *s, const char *member)
+{
+	char **ids = NULL;
+	cJSON *found = NULL;
+	assert_int_equal(store_list(s->st, "spool/local/cur", &ids), 0);
+	for (char **id = ids; *id && !found; id++) {
+		_cleanup_free_ char *path = xasprintf("spool/local/cur/%s", *id);
+		_cleanup_free_ char *data = NULL;
+		assert_int_equal(store_read(s->st, path, 1 << 22, &data, NULL), 0);
+		cJSON *m = cJSON_Parse(data);
+		if (STREQ(cJSON_GetObjectItem(m, "kind")->valuestring, "prompt") &&
+		    STREQ(cJSON_GetObjectItem(cJSON_GetObjectItem(m, "to"), "member")->valuestring,
+			  member))
+			found = m;
+		else
+			cJSON_Delete(m);
+	}
+	strv_free(ids);
+	assert_non_null(found);
+	const char *ref = cJSON_GetObjectItem(found, "conversation")->valuestring;
+	const char *from = config_get(s->cfg, "Mail", "From");
+	_cleanup_free_ char *rt = email_reply_to(from, ref);
+	_cleanup_free_ char *mid =
+		email_message_id(from, cJSON_GetObjectItem(found, "id")->valuestring, ref);
+	cJSON_Delete(found);
+	return xasprintf("To: Fjord <%s>\r\nIn-Reply-To: <%s>\r\nReferences: <%s>", rt, mid, mid);
+}
+
+/* The stored answer line of member (one line of the round's answers.jsonl), parsed. */
+static cJSON *stored_answer(sim *s, const char *member)
+{
+	_cleanup_free_ char *all = read_store(s, "campaigns/t/rounds/kickoff/once/answers.jsonl");
+	assert_non_null(all);
+	_cleanup_free_ char *want = xasprintf("\"member\":\"%s\"", member);
+	for (char *line = all, *nl; *line; line = nl + 1) {
+		nl = strchr(line, '\n');
+		assert_non_null(nl);
+		*nl = '\0';
+		if (strstr(line, want))
+			return cJSON_Parse(line);
+	}
+	fail_msg("no stored answer of %s", member);
+	return NULL;
+}
+
+static const char *field(const cJSON *o, const char *name)
+{
+	const cJSON *f = cJSON_GetObjectItem(o, name);
+	if (!cJSON_IsString(f))
+		fail_msg("no string \"%s\"", name);
+	return f->valuestring;
+}
+
+/* ---- 16. Apple Mail: the greeting and the sign-off are in `trimmed` -------------------- */
+
+static void test_applemail_greeting_and_signoff_are_trimmed(void **state)
+{
+	sim s;
+	clock_set_test(JUN1);
+	sim_start(&s, kickoff_conf);
+	run_until(&s, JUN1 + 10 * HOUR, NULL, NULL);
+
+	/* Françoise answers from her iPhone: quoted-printable, a greeting, her answers, a
+	 * closing and her name, "Envoyé de mon iPhone", the invitation quoted below. */
+	_cleanup_free_ char *hdr = reply_headers(&s, "ann");
+	_cleanup_free_ char *mail = xasprintf(
+		"Content-Type: text/plain;\r\n\tcharset=utf-8\r\n"
+		"Content-Transfer-Encoding: quoted-printable\r\n"
+		"Mime-Version: 1.0 (1.0)\r\n"
+		"Subject: Re: Kickoff: how do orders work today?\r\n"
+		"From: =?utf-8?Q?Fran=C3=A7oise_Lef=C3=A8vre?= <ann@client.example>\r\n"
+		"Date: Mon, 01 Jun 2026 10:29:20 -0000\r\n%s\r\n"
+		"Message-Id: <0ad01605dd59@client.example>\r\n"
+		"X-Mailer: iPhone Mail (21G93)\r\n\r\n"
+		"Bonjour =C3=A0 tous,\r\n\r\n"
+		"1: 2\r\n2: Observe\r\n3: Email et fax\r\n"
+		"4: Que les vendeuses ne soient pas form=C3=A9es =C3=A0 temps.\r\n\r\n"
+		"Bonne journ=C3=A9e\r\nFran=C3=A7oise\r\n\r\n"
+		"Envoy=C3=A9 de mon iPhone\r\n\r\n"
+		"> Le 1 juin 2026 =C3=A0 11:00, Fjord <coco@example.org> a =C3=A9crit :\r\n"
+		">=20\r\n> =EF=BB=BFHi Ann,\r\n",
+		hdr);
+	deliver_mail(&s, mail);
+
+	cJSON *a = stored_answer(&s, "ann");
+	assert_string_equal(field(cJSON_GetObjectItem(a, "answers"), "problem"), "Que les vendeuses ne soient pas formées à temps.");
+	assert_string_equal(field(cJSON_GetObjectItem(a, "answers"), "today"), "Email et fax");
+	/* Everything not read as her answer is beside it, her greeting and sign-off first. */
+	const char *trimmed = field(a, "trimmed");
+	expect_in(trimmed, "Bonjour à tous,\n\nBonne journée\nFrançoise\n\nEnvoyé de mon iPhone");
+	expect_in(trimmed, "a écrit :");
+	cJSON_Delete(a);
+	sim_finish(&s);
+}
+
+/* ---- 17. Thunderbird, format=flowed: a wrapped answer is stored as the line typed ------- */
+
+static void test_thunderbird_flowed_answer_is_one_line(void **state)
+{
+	sim s;
+	clock_set_test(JUN1);
+	sim_start(&s, kickoff_conf);
+	run_until(&s, JUN1 + 10 * HOUR, NULL, NULL);
+
+	/* Aino's Thunderbird wraps her long answer at 72 columns with soft breaks (a space at
+	 * the end of the line, RFC 3676); her signature under "-- ". */
+	_cleanup_free_ char *hdr = reply_headers(&s, "bob");
+	_cleanup_free_ char *mail = xasprintf(
+		"Message-ID: <85adad580458@client.example>\r\n"
+		"Date: Mon, 01 Jun 2026 10:29:15 +0200\r\n"
+		"MIME-Version: 1.0\r\nUser-Agent: Mozilla Thunderbird\r\n"
+		"Subject: Re: Kickoff: how do orders work today?\r\nContent-Language: de-DE\r\n%s\r\n"
+		"From: =?UTF-8?Q?Aino_J=C3=A4rvinen?= <bob@client.example>\r\n"
+		"Content-Type: text/plain; charset=UTF-8; format=flowed\r\n"
+		"Content-Transfer-Encoding: 8bit\r\n\r\n"
+		"Hallo zusammen,\r\n\r\n1: 4\r\n2: Decide\r\n3: Fax\r\n"
+		"4: Dass die Filialen am Samstag nicht mehr per Fax bestellen können und \r\n"
+		"die Bestellungen dann verloren gehen.\r\n\r\n"
+		"Viele Grüße\r\nAino\r\n\r\n-- \r\nAino Järvinen\r\n"
+		"Leitung Filialbestellung | Bäckerei Müller & Söhne\r\n\r\n"
+		"Am 01.06.26 um 11:00 schrieb Fjord:\r\n> Hi Bob,\r\n>\r\n"
+		"> **Kickoff: how do orders work today?** · Müller & Söhne × Fjord: the \r\n"
+		"> new ordering app\r\n",
+		hdr);
+	deliver_mail(&s, mail);
+
+	cJSON *a = stored_answer(&s, "bob");
+	assert_string_equal(field(cJSON_GetObjectItem(a, "answers"), "problem"),
+			    "Dass die Filialen am Samstag nicht mehr per Fax bestellen können und "
+			    "die Bestellungen dann verloren gehen.");
+	const char *trimmed = field(a, "trimmed");
+	expect_in(trimmed, "Hallo zusammen,\n\nViele Grüße\nAino\n\n-- \nAino Järvinen");
+	expect_in(trimmed, "> **Kickoff: how do orders work today?** · Müller & Söhne × Fjord: "
+			   "the new ordering app");
+	cJSON_Delete(a);
+	sim_finish(&s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_applemail_greeting_and_signoff_are_trimmed),
+	    cmocka_unit_test(test_thunderbird_flowed_answer_is_one_line),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
