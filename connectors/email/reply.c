@@ -34,6 +34,7 @@ struct line {
 	char *own; /* rewritten text (joined attribution, normalised quote), or NULL */
 	enum line_class cls;
 	bool fence;
+	signed char named; /* has_digit_or_at() of p[0..len): 1, 0, or -1 not known yet */
 };
 
 /* Attribution and header lines are short; longer lines are never inspected for them, which
@@ -210,6 +211,16 @@ static bool is_date_attribution(const char *s, size_t len)
 	return s[len - 1] == ':' || s[len - 1] == '>' || contains_ci(s, len, "GMT");
 }
 
+/* A digit or an '@' in s[0..len): an attribution names someone with a date or an address
+ * (is_attribution()), so a text without either is none, whatever its verb. */
+static bool has_digit_or_at(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (is_digit(s[i]) || s[i] == '@')
+			return true;
+	return false;
+}
+
 /* "On <date>, <person> wrote:" and its localised forms, already joined onto one line. */
 static bool is_attribution(const char *s, size_t len)
 {
@@ -248,6 +259,10 @@ static bool is_attribution(const char *s, size_t len)
 			break;
 	}
 
+	/* What precedes the verb must hold a digit or an '@' (below): without one anywhere, no
+	 * verb needs looking for. */
+	if (!has_digit_or_at(s, end))
+		return false;
 	long v = find_verb(s, end);
 	if (v <= 0)
 		return false;
@@ -485,6 +500,16 @@ static void join_attributions(struct line *lines, size_t n)
 			}
 			if (!ok || is_attribution(ls->p, ls->len))
 				break;
+			/* The joined text is an attribution only with a digit or an '@' in it
+			 * (is_attribution()): a window without one is not joined to find out. */
+			bool named = false;
+			for (size_t k = start; k <= e && !named; k++) {
+				if (lines[k].named < 0)
+					lines[k].named = has_digit_or_at(lines[k].p, lines[k].len);
+				named = lines[k].named;
+			}
+			if (!named)
+				continue;
 
 			_cleanup_(strbuf_done) strbuf b = {};
 			for (size_t k = start; k <= e; k++) {
@@ -891,7 +916,8 @@ static int trim_reply(const char *body, bool drop_signoffs, char **ret_kept, cha
 	for (;;) {
 		const char *nl = memchr(s + start, '\n', slen - start);
 		size_t i = nl ? (size_t)(nl - s) : slen;
-		lines[li] = (struct line){.p = s + start, .len = i - start, .cls = LINE_TEXT};
+		lines[li] = (struct line){
+		    .p = s + start, .len = i - start, .cls = LINE_TEXT, .named = -1};
 		li++;
 		if (!nl)
 			break;
