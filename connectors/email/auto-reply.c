@@ -13,20 +13,26 @@
 
 bool mail_subject_is_auto_reply(const char *subject)
 {
-	/* Discourse's list (PROTOCOLS.md §3.4), ASCII case-insensitive. */
-	static const char *const prefixes[] = {
-	    "Auto:",		     "Automatic reply",	     "Auto Response",
-	    "Out of Office",	     "Autosvar",	     "Automatisk svar",
-	    "Automatisch antwoord",  "Abwesenheitsnotiz",    "Risposta Non al computer",
-	    "Fuori sede",	     "Respuesta automática", "Frånvaro",
-	    "Réponse automatique",
+	/* Discourse's list (PROTOCOLS.md §3.4), ASCII case-insensitive. Each starts with an
+	 * ASCII letter: a subject is compared only with those that start with its first letter
+	 * (most are "Re: …", which two of them do). */
+	static const struct reply_word prefixes[] = {
+	    REPLY_WORD("Auto:"),		REPLY_WORD("Automatic reply"),
+	    REPLY_WORD("Auto Response"),	REPLY_WORD("Out of Office"),
+	    REPLY_WORD("Autosvar"),		REPLY_WORD("Automatisk svar"),
+	    REPLY_WORD("Automatisch antwoord"), REPLY_WORD("Abwesenheitsnotiz"),
+	    REPLY_WORD("Risposta Non al computer"), REPLY_WORD("Fuori sede"),
+	    REPLY_WORD("Respuesta automática"), REPLY_WORD("Frånvaro"),
+	    REPLY_WORD("Réponse automatique"),
 	};
 	if (!subject)
 		return false;
 	while (*subject == ' ' || *subject == '\t')
 		subject++;
+	unsigned char c = (unsigned char)(*subject | 0x20);
 	for (size_t i = 0; i < ELEMENTSOF(prefixes); i++)
-		if (strncasecmp(subject, prefixes[i], strlen(prefixes[i])) == 0)
+		if ((unsigned char)(prefixes[i].s[0] | 0x20) == c &&
+		    strncasecmp(subject, prefixes[i].s, prefixes[i].len) == 0)
 			return true;
 	return false;
 }

@@ -629,16 +629,17 @@ int mail_parse(const char *msg, size_t len, mail_message **ret)
 	 * message without a body (RFC 5322 §3.5: the body and the empty line before it are
 	 * optional). Input that stops inside a line is cut short and still refused. */
 	_cleanup_free_ char *whole = NULL;
-	if (len > 0 && !header_complete(msg, len) && msg[len - 1] == '\n' &&
-	    !memchr(msg, '\0', len)) {
+	bool complete = len > 0 && header_complete(msg, len);
+	if (len > 0 && !complete && msg[len - 1] == '\n' && !memchr(msg, '\0', len)) {
 		bool crlf = len >= 2 && msg[len - 2] == '\r';
 		whole = xmalloc(len + 3);
 		memcpy(whole, msg, len);
 		memcpy(whole + len, crlf ? "\r\n" : "\n", crlf ? 3 : 2);
 		len += crlf ? 2 : 1;
 		msg = whole;
+		complete = header_complete(msg, len);
 	}
-	if (len == 0 || !header_complete(msg, len))
+	if (!complete)
 		return -EBADMSG;
 	/* libetpan recurses per nesting level: never hand it more than it survives. */
 	int r = mail_bounds_check(msg, len, NULL);
