@@ -285,7 +285,14 @@ static int header_line(struct scan *s, const char *l, size_t len, size_t next)
 
 int mail_bounds_check(const char *msg, size_t len, char **ret_reason)
 {
-	struct scan s = {.msg = msg};
+	/* Every field but the two arrays (5.5 KB, written before they are read: a level when it
+	 * is pushed, ct_value up to ct_len): zeroing them cost more than the scan of a small
+	 * mail. */
+	struct scan s;
+	s.msg = msg;
+	s.depth = 0;
+	s.parts = s.content_types = 0;
+	s.reason = NULL;
 	int r = 0;
 
 	start_headers(&s, 0);
