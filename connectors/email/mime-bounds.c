@@ -81,8 +81,13 @@ static size_t token_len(const char *p, const char *e)
 	size_t n = 0;
 	while (p + n < e) {
 		unsigned char c = (unsigned char)p[n];
-		if (c <= ' ' || c >= 0x7f || strchr("()<>@,;:\\\"/[]?=", c))
+		if (c <= ' ' || c >= 0x7f)
 			break;
+		switch (c) { /* the tspecials: "()<>@,;:\\\"/[]?=" */
+		case '(': case ')': case '<': case '>': case '@': case ',': case ';': case ':':
+		case '\\': case '"': case '/': case '[': case ']': case '?': case '=':
+			return n;
+		}
 		n++;
 	}
 	return n;
