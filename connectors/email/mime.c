@@ -568,6 +568,13 @@ static enum text_flow part_flow(struct mailmime *mm)
 	return delsp && strcasecmp(delsp, "yes") == 0 ? FLOW_FLOWED_DELSP : FLOW_FLOWED;
 }
 
+static enum text_flow head_flow(const struct mail_head *h)
+{
+	if (!h->flowed)
+		return FLOW_FIXED;
+	return h->delsp ? FLOW_FLOWED_DELSP : FLOW_FLOWED;
+}
+
 static int decode_part(struct mailmime *mm, enum text_flow flow, char **ret)
 {
 	struct mailmime_data *d = mm->mm_data.mm_single;
@@ -671,11 +678,7 @@ int mail_parse(const char *msg, size_t len, mail_message **ret)
 				m->body = mail_html_reply_split(text, strlen(text), &m->body_cut);
 		} else if (!head.text_other)
 			r = decode_bytes(msg + head.body, len - head.body, head.encoding,
-					 head.charset,
-					 !head.flowed  ? FLOW_FIXED
-					 : head.delsp ? FLOW_FLOWED_DELSP
-						      : FLOW_FLOWED,
-					 &m->body);
+					 head.charset, head_flow(&head), &m->body);
 		mail_head_done(&head);
 		*ret = finish_message(m, r, msg, len, NULL);
 		return 0;
