@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -1208,6 +1209,30 @@ static void test_json(void **state)
 	assert_json(t, "{\"answers\":{},\"ideas\":[],\"votes\":{},\"skips\":[]}");
 }
 
+/* What the grammar leaves out is said (answer_parse_left_out()), so that a channel can keep it
+ * beside what it cut itself (trial 6, 16). */
+static void test_left_out(void **state)
+{
+	static const struct {
+		const coco_round *round;
+		const char *text, *left_out;
+	} cases[] = {
+	    {&survey, "Bonjour à tous,\n\n1: 2\n\nBonne journée\nFrançoise", "Bonjour à tous,\n\nBonne journée\nFrançoise"},
+	    {&survey, "Hi all, 1: 3  \n4: yes", "Hi all,"},
+	    {&survey, "1: 3\n> 2: quoted\n\nThanks!\n\nCheers,\nTom", "> 2: quoted\n\nThanks!\n\nCheers,\nTom"},
+	    {&survey, "1: 3\n4: all good", ""},
+	    /* a bare name continuing an open text answer is the answer's, not left out */
+	    {&prompt, "idea: Dark Mode\nOffline Sync", ""},
+	};
+	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+		answer_parse *p = parse(cases[i].round, 0, cases[i].text);
+		if (!STREQ(answer_parse_left_out(p), cases[i].left_out))
+			printf("left out of case %zu: \"%s\"\n", i, answer_parse_left_out(p));
+		assert_string_equal(answer_parse_left_out(p), cases[i].left_out);
+		answer_parse_free(p);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1235,6 +1260,7 @@ int main(void)
 	    cmocka_unit_test(test_help),
 	    cmocka_unit_test(test_examples),
 	    cmocka_unit_test(test_json),
+	    cmocka_unit_test(test_left_out),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
