@@ -353,20 +353,31 @@ static bool is_delimiter(const char *s, size_t len)
 	return s[0] == '_' ? len >= 2 : len >= 5;
 }
 
+/* Mobile-client signatures ("Sent from my iPhone"), by their start. */
+static const struct reply_word signature_prefixes[] = {
+    W("sent from "), W("sent via "), W("sent with "), W("sent using "), W("sent by "),
+    W("sent on my "), W("envoyé depuis "), W("envoyé de mon "), W("von meinem "),
+    W("gesendet von "), W("diese nachricht wurde von meinem "), W("verzonden met "),
+    W("verzonden vanaf "), W("verstuurd vanaf "), W("verstuurd met "), W("sendt fra "),
+    W("skickat från "), W("lähetetty "), W("enviado desde "), W("enviado do meu "),
+    W("enviado de mi "), W("inviato da "), W("inviato dal mio "), W("wysłane z "),
+    W("отправлено с "), W("get outlook for "), W("get [outlook for "), W("从我的"), W("從我的"),
+    W("發自我的"),
+};
+
+/* The first bytes of signature_prefixes (all lower case), built once. */
+static bool sig_lead[256];
+static pthread_once_t sig_lead_once = PTHREAD_ONCE_INIT;
+
+static void sig_lead_build(void)
+{
+	for (size_t i = 0; i < ELEMENTSOF(signature_prefixes); i++)
+		sig_lead[(unsigned char)signature_prefixes[i].s[0]] = true;
+}
+
 /* Mobile-client signatures: removed wherever they sit in the reply. */
 static bool is_signature(const char *s, size_t len)
 {
-	static const struct reply_word prefixes[] = {
-	    W("sent from "), W("sent via "), W("sent with "), W("sent using "), W("sent by "),
-	    W("sent on my "), W("envoyé depuis "), W("envoyé de mon "), W("von meinem "),
-	    W("gesendet von "), W("diese nachricht wurde von meinem "), W("verzonden met "),
-	    W("verzonden vanaf "), W("verstuurd vanaf "), W("verstuurd met "), W("sendt fra "),
-	    W("skickat från "), W("lähetetty "), W("enviado desde "), W("enviado do meu "),
-	    W("enviado de mi "), W("inviato da "), W("inviato dal mio "), W("wysłane z "),
-	    W("отправлено с "), W("get outlook for "), W("get [outlook for "), W("从我的"), W("從我的"),
-	    W("發自我的"),
-	};
-
 	trim(&s, &len);
 	while (len > 0 && (s[0] == '(' || s[0] == '<' || is_ws(s[0]))) {
 		s++;
@@ -374,9 +385,11 @@ static bool is_signature(const char *s, size_t len)
 	}
 	if (len == 0 || len > SIGNATURE_MAX)
 		return false;
+	/* Most lines start with a byte no prefix starts with: one look rules them out. */
+	pthread_once(&sig_lead_once, sig_lead_build);
 	unsigned char lead = reply_fold_lead(s, len);
-	for (size_t i = 0; i < ELEMENTSOF(prefixes); i++)
-		if (reply_prefix_word(s, len, lead, &prefixes[i]))
+	for (size_t i = 0; sig_lead[lead] && i < ELEMENTSOF(signature_prefixes); i++)
+		if (reply_prefix_word(s, len, lead, &signature_prefixes[i]))
 			return true;
 	/* Short forms only: "From my iPhone 6", "Someone from mobile". Longer lines starting
 	 * "From my …" are sentences. */
