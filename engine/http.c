@@ -12,8 +12,9 @@
  * Request life: MHD calls on_access() once when the headers are in (we route, check
  * method, content type and Content-Length and may answer at once), once per body chunk (we
  * copy it, up to the cap), and a last time with no data (the handler runs). A deferred
- * request's connection is suspended; http_respond() resumes it and MHD calls on_access()
- * again, which queues the answer. on_completed() frees the request. */
+ * request's connection waits in MHD's ready list, MHD calling on_access() again at each run,
+ * which queues the answer once http_respond() gave it; after HTTP_SUSPEND_AFTER_USEC it is
+ * suspended instead, and http_respond() resumes it. on_completed() frees the request. */
 #define _GNU_SOURCE
 #include "http.h"
 
