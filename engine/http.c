@@ -60,7 +60,7 @@ typedef struct listener {
 	struct sockaddr_storage addr;
 	socklen_t addr_len;
 	size_t n_polled; /* deferred requests not suspended, waiting in MHD's ready list */
-	bool rerun;      /* this MHD_run() queued an answer: MHD sends it in the next one */
+	bool rerun;      /* this MHD_run() queued or finished an answer: run it again at once */
 } listener;
 
 struct http_server {
@@ -324,10 +324,11 @@ static void listener_rearm(listener *l)
 	 * source, which leaves the timer alone. A timer moved to now and back to the idle
 	 * timeout cost two timerfd_settime() each time, most loop turns under load.
 	 * But a request waiting unsuspended keeps its connection in MHD's ready list, and
-	 * MHD says 0 for as long as it waits: at once would be a busy loop. Then MHD runs
-	 * at once only when this run queued an answer (sent in the next run), else within
-	 * HTTP_POLL_USEC: what else MHD may hold in hand (the rest of a body larger than its
-	 * read buffer) waits at most that long; sockets that become ready wake it anyway. */
+	 * MHD says 0 for as long as it waits: at once would be a busy loop. Then MHD runs at
+	 * once only when this run queued an answer (sent in the next run) or finished one
+	 * (see on_completed()), else within HTTP_POLL_USEC: what else MHD may hold in hand
+	 * (the rest of a body larger than its read buffer) waits at most that long; sockets
+	 * that become ready wake it anyway. */
 	if (ms == 0 && (l->n_polled == 0 || l->rerun)) {
 		listener_kick(l);
 		return;
@@ -675,6 +676,11 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
 	http_request *req = *con_cls;
+	/* Run MHD again at once: a connection that was suspended and resumed is still marked
+	 * readable and out of MHD's epoll set, and only the next run's read (which finds
+	 * nothing) puts it back in. Waiting for the poll instead held the client's next request
+	 * up to HTTP_POLL_USEC. */
+	((listener *)cls)->rerun = true;
 	if (!req)
 		return;
 	*con_cls = NULL;
