@@ -123,8 +123,8 @@ int http_respond_take(http_request *req, unsigned status, const char *content_ty
 int http_respond_text(http_request *req, unsigned status, const char *text);
 
 /* Called when a deferred request will not be answered by its owner any more: its deadline
- * passed (it is then answered 503), the server is being freed, or the client closed the
- * connection while the request waited unsuspended. After it returns, req is gone. It may not
+ * passed (it is then answered 503), the server is being freed, or the connection broke (a
+ * reset) while the request waited unsuspended. After it returns, req is gone. It may not
  * call http_respond(). */
 typedef void (*http_cancel_fn)(http_request *req, void *userdata);
 
