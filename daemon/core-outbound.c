@@ -476,8 +476,10 @@ int core_check_templates(const char *const *dirs, char **ret_error)
 
 int core_render(core *c, const char *name, const cJSON *data, char **ret)
 {
-	_cleanup_free_ char *text = NULL, *err = NULL;
-	int r = template_cache_partial(name, &text, c->tcache);
+	_cleanup_free_ char *owned = NULL, *err = NULL;
+	const char *text = NULL;
+	/* Not copied: template_render() reads it before it asks the cache for a partial. */
+	int r = template_cache_text(c->tcache, name, &text, &owned);
 	if (r < 0) {
 		_cleanup_free_ char *where = dirs_list(c->tdirs);
 		return log_error_errno(r, "template %s not found in %s", name, where);

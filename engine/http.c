@@ -12,8 +12,9 @@
  * Request life: MHD calls on_access() once when the headers are in (we route, check
  * method, content type and Content-Length and may answer at once), once per body chunk (we
  * copy it, up to the cap), and a last time with no data (the handler runs). A deferred
- * request's connection is suspended; http_respond() resumes it and MHD calls on_access()
- * again, which queues the answer. on_completed() frees the request. */
+ * request's connection waits in MHD's ready list, MHD calling on_access() again at each run,
+ * which queues the answer once http_respond() gave it; after HTTP_SUSPEND_AFTER_USEC it is
+ * suspended instead, and http_respond() resumes it. on_completed() frees the request. */
 #define _GNU_SOURCE
 #include "http.h"
 
@@ -36,6 +37,12 @@
 #define HTTP_TIMER_MAX_USEC (3600 * 1000000ULL)
 /* A deferred request's 503 may come this much after its deadline. */
 #define HTTP_DEADLINE_ACCURACY_USEC (50 * 1000ULL)
+/* A deferred request is left in MHD's ready list (not suspended) this long: most are answered
+ * by the next group commit, a few milliseconds later. One still waiting then is suspended. */
+#define HTTP_SUSPEND_AFTER_USEC (10 * 1000ULL)
+/* While requests wait unsuspended, MHD_get_timeout() says 0 (their connections stay in its
+ * ready list): MHD then runs at the latest this often, not at once (see listener_rearm()). */
+#define HTTP_POLL_USEC (10 * 1000ULL)
 
 typedef struct route {
 	char *method;
@@ -52,6 +59,8 @@ typedef struct listener {
 	sd_event_source *io_src, *timer_src, *kick_src;
 	struct sockaddr_storage addr;
 	socklen_t addr_len;
+	size_t n_polled; /* deferred requests not suspended, waiting in MHD's ready list */
+	bool rerun;      /* this MHD_run() queued or finished an answer: run it again at once */
 } listener;
 
 struct http_server {
@@ -75,7 +84,7 @@ struct http_server {
 typedef enum req_state {
 	REQ_BODY,     /* routed; reading the body */
 	REQ_HANDLER,  /* the handler runs */
-	REQ_DEFERRED, /* the handler deferred it; suspended once the handler returned */
+	REQ_DEFERRED, /* the handler deferred it; suspended if it waits long (polled before) */
 	REQ_ANSWERED, /* an answer waits in req->response for on_access() to queue it */
 	REQ_QUEUED,   /* MHD has the answer */
 } req_state;
@@ -92,15 +101,25 @@ struct http_request {
 	bool too_large;
 	uint64_t discarded; /* bytes of a too large body read and dropped */
 	bool suspended;
+	bool polled; /* deferred, waiting unsuspended: counted in listener.n_polled */
 	unsigned status;
 	struct MHD_Response *response;
 	http_cancel_fn cancel;
 	void *cancel_userdata;
 	uint64_t deadline; /* CLOCK_MONOTONIC, while deferred */
+	uint64_t deferred_at; /* CLOCK_MONOTONIC */
 	http_request *wprev, *wnext;
 	bool waiting; /* in the server's list of deferred requests */
 	char peer[INET6_ADDRSTRLEN + 16]; /* "" until a log line needs it: peer_string() */
 };
+
+static void unpoll(http_request *req)
+{
+	if (req->polled) {
+		req->polled = false;
+		req->listener->n_polled--;
+	}
+}
 
 static void waiting_remove(http_request *req)
 {
@@ -265,6 +284,7 @@ static int queue_response(http_request *req)
 	enum MHD_Result ok = MHD_queue_response(req->conn, req->status, r);
 	MHD_destroy_response(r); /* MHD holds its own reference */
 	req->state = REQ_QUEUED;
+	req->listener->rerun = true; /* MHD writes it in its next run */
 	if (ok != MHD_YES)
 		log_debug("http: %s %s: libmicrohttpd would not queue the %u answer", req->method,
 		          req->path, req->status);
@@ -300,14 +320,22 @@ static void listener_rearm(listener *l)
 		(void)sd_event_source_set_enabled(l->timer_src, SD_EVENT_OFF);
 		return;
 	}
-	/* "Run again at once" (work left in its buffers, a resumed connection): the defer
+	/* "Run again at once" (work left in its buffers, an answer to send): the defer
 	 * source, which leaves the timer alone. A timer moved to now and back to the idle
-	 * timeout cost two timerfd_settime() each time, most loop turns under load. */
-	if (ms == 0) {
+	 * timeout cost two timerfd_settime() each time, most loop turns under load.
+	 * But a request waiting unsuspended keeps its connection in MHD's ready list, and
+	 * MHD says 0 for as long as it waits: at once would be a busy loop. Then MHD runs at
+	 * once only when this run queued an answer (sent in the next run) or finished one
+	 * (see on_completed()), else within HTTP_POLL_USEC: what else MHD may hold in hand
+	 * (the rest of a body larger than its read buffer) waits at most that long; sockets
+	 * that become ready wake it anyway. */
+	if (ms == 0 && (l->n_polled == 0 || l->rerun)) {
 		listener_kick(l);
 		return;
 	}
-	uint64_t usec = ms > HTTP_TIMER_MAX_USEC / 1000 ? HTTP_TIMER_MAX_USEC : (uint64_t)ms * 1000;
+	uint64_t usec = ms == 0                             ? HTTP_POLL_USEC
+	                : ms > HTTP_TIMER_MAX_USEC / 1000 ? HTTP_TIMER_MAX_USEC
+	                                                   : (uint64_t)ms * 1000;
 	/* A timer already armed to fire no later than MHD asks stays: firing early only runs
 	 * MHD for nothing and re-arms. Under load every request would otherwise move it a bit
 	 * (a timerfd_settime per request: bench/slack-ingress, docs/performance.md). */
@@ -332,6 +360,7 @@ static unsigned listener_conns(listener *l)
 static void listener_run(listener *l)
 {
 	unsigned before = listener_conns(l);
+	l->rerun = false;
 	if (MHD_run(l->mhd) != MHD_YES)
 		log_debug("http: MHD_run failed");
 	/* At its connection limit MHD takes the listening socket out of its epoll set (the
@@ -496,6 +525,7 @@ static void request_free(http_request *req)
 		req->next->prev = req->prev;
 	if (req->state == REQ_DEFERRED) {
 		s->n_deferred--;
+		unpoll(req);
 		if (req->cancel)
 			req->cancel(req, req->cancel_userdata);
 	}
@@ -563,8 +593,11 @@ static enum MHD_Result request_run_handler(http_request *req)
 	case REQ_ANSWERED:
 		return queue_response(req);
 	case REQ_DEFERRED:
-		MHD_suspend_connection(req->conn);
-		req->suspended = true;
+		/* Not suspended (yet): a suspended connection leaves MHD's epoll set and is put
+		 * back when resumed, with one more read that finds nothing: three system calls a
+		 * request. MHD calls on_access() again at each run while it waits. */
+		req->polled = true;
+		req->listener->n_polled++;
 		return MHD_YES;
 	case REQ_HANDLER:
 		if (r < 0)
@@ -619,7 +652,21 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
 			return answer_now(req, 413, "body too large", NULL, true);
 		return request_run_handler(req);
 	case REQ_ANSWERED:
-		return queue_response(req); /* resumed after a deferred answer */
+		return queue_response(req); /* answered after it was deferred */
+	case REQ_DEFERRED:
+		/* Still waiting: past HTTP_SUSPEND_AFTER_USEC, out of MHD's ready list, so that a
+		 * long wait (a Slack users.info, a slow disk) costs no polling; MHD also times
+		 * out no suspended connection (the deadline's 503 is ours to give). */
+		if (!req->suspended) {
+			uint64_t now = 0;
+			(void)sd_event_now(req->server->loop, CLOCK_MONOTONIC, &now);
+			if (now >= req->deferred_at + HTTP_SUSPEND_AFTER_USEC) {
+				MHD_suspend_connection(req->conn);
+				req->suspended = true;
+				unpoll(req);
+			}
+		}
+		return MHD_YES;
 	default:
 		return MHD_YES;
 	}
@@ -629,6 +676,11 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
 	http_request *req = *con_cls;
+	/* Run MHD again at once: a connection that was suspended and resumed is still marked
+	 * readable and out of MHD's epoll set, and only the next run's read (which finds
+	 * nothing) puts it back in. Waiting for the poll instead held the client's next request
+	 * up to HTTP_POLL_USEC. */
+	((listener *)cls)->rerun = true;
 	if (!req)
 		return;
 	*con_cls = NULL;
@@ -712,8 +764,10 @@ static int respond(http_request *req, unsigned status, const char *content_type,
 		if (req->suspended) {
 			req->suspended = false;
 			MHD_resume_connection(req->conn);
-			listener_kick(req->listener);
 		}
+		unpoll(req);
+		/* MHD calls on_access() at its next run, which queues the answer. */
+		listener_kick(req->listener);
 		return 0;
 	}
 	req->state = REQ_ANSWERED;
@@ -790,6 +844,7 @@ int http_request_defer(http_request *req, http_cancel_fn cancel, void *userdata)
 	int r = sd_event_now(s->loop, CLOCK_MONOTONIC, &now);
 	if (r < 0)
 		return r;
+	req->deferred_at = now;
 	req->deadline = now + s->defer_timeout_usec;
 	req->wprev = s->waiting_tail;
 	req->wnext = NULL;
@@ -923,7 +978,9 @@ http_server *http_server_free(http_server *s)
 	for (size_t i = 0; i < s->n_listeners; i++) {
 		listener *l = &s->listeners[i];
 		if (l->mhd) {
-			/* Let the answers just given go out if the sockets take them now. */
+			/* Let the answers just given go out if the sockets take them now: one run
+			 * queues those of connections that were not suspended, the next sends. */
+			(void)MHD_run(l->mhd);
 			(void)MHD_run(l->mhd);
 			MHD_stop_daemon(l->mhd);
 		}

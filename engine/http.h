@@ -123,12 +123,14 @@ int http_respond_take(http_request *req, unsigned status, const char *content_ty
 int http_respond_text(http_request *req, unsigned status, const char *text);
 
 /* Called when a deferred request will not be answered by its owner any more: its deadline
- * passed (it is then answered 503) or the server is being freed. After it returns, req is
- * gone. It may not call http_respond(). */
+ * passed (it is then answered 503), the server is being freed, or the connection broke (a
+ * reset) while the request waited unsuspended. After it returns, req is gone. It may not
+ * call http_respond(). */
 typedef void (*http_cancel_fn)(http_request *req, void *userdata);
 
-/* Only inside the handler: the answer comes later. The connection is suspended (MHD reads
- * nothing more from it and does not time it out) until http_respond(), which may be called
+/* Only inside the handler: the answer comes later. The connection waits in MHD's ready list
+ * for 10 ms, then is suspended (MHD reads nothing more from it and does not time it out;
+ * docs/architecture.md says why not at once) until http_respond(), which may be called
  * from any later callback on the loop (not from another thread), or until the deadline, or
  * the server's end, whichever is first; cancel (may be NULL) says which. -EBUSY outside a
  * handler or after answering. */

@@ -122,7 +122,10 @@ char *json_print_compact(const cJSON *item)
 {
 	if (!item)
 		return NULL;
-	strbuf b = {0};
+	/* Room for an answer's record at once: grown from strbuf's 64 bytes it took four
+	 * reallocations. */
+	strbuf b = {.s = xmalloc(512), .cap = 512};
+	b.s[0] = 0;
 	if (!put_item(&b, item)) {
 		strbuf_done(&b);
 		return NULL;

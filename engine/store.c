@@ -91,9 +91,17 @@ typedef struct cached_fd {
 	uint64_t last_use;
 } cached_fd;
 
-/* Open addressing, linear probing; no removal needed (the index is rebuilt instead). */
+/* Open addressing, linear probing; no removal needed (the index is rebuilt instead). Each
+ * slot keeps its key's hash: a probe compares the hashes and reads a key only when they are
+ * equal (a new key, every answer, probed past several others, each a string elsewhere), and
+ * growing rehashes nothing. */
+typedef struct keyslot {
+	uint64_t hash;
+	char *key; /* NULL: empty */
+} keyslot;
+
 typedef struct keyset {
-	char **slots;
+	keyslot *slots;
 	size_t cap, n;
 } keyset;
 
@@ -179,26 +187,35 @@ static uint64_t hash_str(const char *s)
 	return h;
 }
 
-static char **keyset_slot(const keyset *ks, const char *key)
+static keyslot *keyset_slot(const keyset *ks, const char *key, uint64_t hash)
 {
 	size_t mask = ks->cap - 1;
-	for (size_t i = hash_str(key) & mask;; i = (i + 1) & mask)
-		if (!ks->slots[i] || STREQ(ks->slots[i], key))
-			return &ks->slots[i];
+	for (size_t i = hash & mask;; i = (i + 1) & mask) {
+		keyslot *k = &ks->slots[i];
+		if (!k->key || (k->hash == hash && STREQ(k->key, key)))
+			return k;
+	}
 }
 
 static bool keyset_contains(const keyset *ks, const char *key)
 {
-	return ks->cap > 0 && *keyset_slot(ks, key);
+	return ks->cap > 0 && keyset_slot(ks, key, hash_str(key))->key;
 }
 
 static void keyset_grow(keyset *ks)
 {
 	keyset bigger = {.cap = ks->cap ? ks->cap * 2 : 256, .n = ks->n};
-	bigger.slots = xcalloc(bigger.cap, sizeof(char *));
-	for (size_t i = 0; i < ks->cap; i++)
-		if (ks->slots[i])
-			*keyset_slot(&bigger, ks->slots[i]) = ks->slots[i];
+	bigger.slots = xcalloc(bigger.cap, sizeof *bigger.slots);
+	for (size_t i = 0; i < ks->cap; i++) {
+		const keyslot *k = &ks->slots[i];
+		if (!k->key)
+			continue;
+		/* Every key is once in the set: the first empty slot is its place. */
+		size_t mask = bigger.cap - 1, j = k->hash & mask;
+		while (bigger.slots[j].key)
+			j = (j + 1) & mask;
+		bigger.slots[j] = *k;
+	}
 	free(ks->slots);
 	*ks = bigger;
 }
@@ -208,10 +225,11 @@ static bool keyset_add(keyset *ks, const char *key)
 {
 	if ((ks->n + 1) * 4 > ks->cap * 3)
 		keyset_grow(ks);
-	char **slot = keyset_slot(ks, key);
-	if (*slot)
+	uint64_t hash = hash_str(key);
+	keyslot *slot = keyset_slot(ks, key, hash);
+	if (slot->key)
 		return false;
-	*slot = xstrdup(key);
+	*slot = (keyslot){hash, xstrdup(key)};
 	ks->n++;
 	return true;
 }
@@ -219,7 +237,7 @@ static bool keyset_add(keyset *ks, const char *key)
 static void keyset_clear(keyset *ks)
 {
 	for (size_t i = 0; i < ks->cap; i++)
-		free(ks->slots[i]);
+		free(ks->slots[i].key);
 	free(ks->slots);
 	*ks = (keyset){0};
 }

@@ -53,16 +53,17 @@ template_cache *template_cache_free(template_cache *tc)
 	return NULL;
 }
 
-int template_cache_partial(const char *name, char **ret_text, void *userdata)
+/* The entry of name, read again if it is more than a second old; NULL when the cache is
+ * full and does not know name. */
+static entry *entry_get(template_cache *tc, const char *name)
 {
-	template_cache *tc = userdata;
 	int64_t now = now_ms();
 	entry *e = NULL;
 	for (size_t i = 0; i < tc->n && !e; i++)
 		if (STREQ(tc->e[i].name, name))
 			e = &tc->e[i];
 	if (!e && tc->n == CACHE_MAX) /* more names than there are templates: not kept */
-		return template_dirs_partial(name, ret_text, (void *)tc->dirs);
+		return NULL;
 	if (!e) {
 		e = &tc->e[tc->n++];
 		*e = (entry){.name = xstrdup(name)};
@@ -76,8 +77,34 @@ int template_cache_partial(const char *name, char **ret_text, void *userdata)
 		e->read_at = now;
 		e->loaded = true;
 	}
+	return e;
+}
+
+int template_cache_partial(const char *name, char **ret_text, void *userdata)
+{
+	template_cache *tc = userdata;
+	entry *e = entry_get(tc, name);
+	if (!e)
+		return template_dirs_partial(name, ret_text, (void *)tc->dirs);
 	if (!e->text)
 		return e->error;
 	*ret_text = xstrdup(e->text);
+	return 0;
+}
+
+int template_cache_text(template_cache *tc, const char *name, const char **ret_text,
+                        char **ret_owned)
+{
+	*ret_owned = NULL;
+	entry *e = entry_get(tc, name);
+	if (!e) {
+		int r = template_dirs_partial(name, ret_owned, (void *)tc->dirs);
+		if (r >= 0)
+			*ret_text = *ret_owned;
+		return r;
+	}
+	if (!e->text)
+		return e->error;
+	*ret_text = e->text;
 	return 0;
 }

@@ -2,7 +2,8 @@
  * on the client side so that every byte on the wire is the test's: routing (404, 405 with
  * Allow, 415, prefixes), the body cap (413 by Content-Length and past the cap in a chunked
  * body, the server serving the next request), malformed requests (400), deferred answers
- * (suspend/resume after a loop timer, the deadline, the server's end), more connections
+ * (answered within a few milliseconds, without suspending the connection; suspend/resume
+ * after a loop timer; the deadline, the server's end), more connections
  * than the cap without the loop spinning, and IPv6 loopback.
  *
  * The servers listen on 127.0.0.1 or [::1], port 0 (the kernel picks a free one). No
@@ -116,6 +117,19 @@ static int h_later(http_request *req, void *userdata)
 	return sd_event_source_set_enabled(s->later_src, SD_EVENT_ONESHOT);
 }
 
+/* Answered from a timer 1 ms after the handler returned: sooner than the server suspends a
+ * connection (its connection waits in libmicrohttpd's ready list). */
+static int h_soon(http_request *req, void *userdata)
+{
+	srv *s = userdata;
+	int r = http_request_defer(req, on_cancel, s);
+	if (r < 0)
+		return r;
+	s->pending = req;
+	(void)sd_event_source_set_time_relative(s->later_src, 1000);
+	return sd_event_source_set_enabled(s->later_src, SD_EVENT_ONESHOT);
+}
+
 /* Never answered by its owner: the deadline or the server's end does. */
 static int h_never(http_request *req, void *userdata)
 {
@@ -167,6 +181,7 @@ static void *server_main(void *arg)
 			{"PUT", "/echo", h_echo, NULL, 0},
 			{"POST", "/any", h_echo, NULL, 0},
 			{"GET", "/later", h_later, s, 0},
+			{"GET", "/soon", h_soon, s, 0},
 			{"GET", "/never", h_never, s, 0},
 			{"GET", "/broken", h_broken, NULL, 0},
 			{"GET", "/take", h_take, NULL, 0},
@@ -536,6 +551,20 @@ static void test_deferred(void **state)
 	assert_string_equal(body_of(resp), "later\n");
 	assert_true(has_header(resp, "X-Content-Type-Options: nosniff"));
 
+	/* answered 1 ms later, twice on one connection (the second request sent with the
+	 * first): each answer is sent, and the connection takes the next request */
+	fd = connect_to(&s);
+	const char soon[] = "GET /soon HTTP/1.1\r\nHost: t\r\n\r\n"
+	                    "GET /soon HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
+	send_all(fd, soon, sizeof soon - 1);
+	_cleanup_free_ char *two = read_all(fd, IO_TIMEOUT_MS);
+	close(fd);
+	assert_non_null(two);
+	assert_status(two, 200);
+	const char *second = strstr(two + 1, "HTTP/1.1 200");
+	assert_non_null(second);
+	assert_non_null(strstr(second, "\r\n\r\nlater\n"));
+
 	/* never answered by its owner: 503 at the deadline, the owner told first */
 	_cleanup_free_ char *never = get(&s, "GET", "/never", NULL);
 	assert_status(never, 503);
@@ -544,7 +573,7 @@ static void test_deferred(void **state)
 	assert_true(has_header(never, "Retry-After: 5"));
 
 	srv_stop(&s);
-	assert_int_equal(s.answered_later, 1);
+	assert_int_equal(s.answered_later, 3);
 	assert_int_equal(s.cancelled, 1);
 	assert_int_equal(s.n_deferred_at_end, 0);
 }

@@ -1,5 +1,6 @@
 /* Tests for engine/template-cache: the templates as template_dirs_partial() reads them, the
- * first directory first, a missing one -ENOENT, and the same text on every read. */
+ * first directory first, a missing one -ENOENT, and the same text on every read, copied
+ * (template_cache_partial) or not (template_cache_text). */
 #define _GNU_SOURCE
 #include <setjmp.h>
 #include <stdarg.h>
@@ -56,6 +57,23 @@ static void test_cache(void **state)
 	assert_int_equal(template_cache_partial("b.md", &t, tc), 0);
 	assert_string_equal(t, "default b");
 	free(t);
+	/* The text without a copy: the cache's own (the same pointer twice), or, for a name
+	 * it cannot keep (it is full of the names above), a copy to free. */
+	const char *text = NULL, *again = NULL;
+	char *owned = (char *)"x";
+	assert_int_equal(template_cache_text(tc, "a.md", &text, &owned), 0);
+	assert_null(owned);
+	assert_string_equal(text, "override a");
+	assert_int_equal(template_cache_text(tc, "a.md", &again, &owned), 0);
+	assert_ptr_equal(text, again);
+	assert_int_equal(template_cache_text(tc, "none.md", &text, &owned), -ENOENT);
+	assert_null(owned);
+	put(def, "late.md", "late");
+	assert_int_equal(template_cache_text(tc, "late.md", &text, &owned), 0);
+	assert_non_null(owned);
+	assert_ptr_equal(text, owned);
+	assert_string_equal(text, "late");
+	free(owned);
 	template_cache_free(tc);
 	assert_null(template_cache_free(NULL));
 	char *cmd = xasprintf("rm -rf '%s' '%s'", over, def);

@@ -32,8 +32,7 @@ struct channel {
 	slack_call **calls;
 	size_t n_calls;
 	/* Inbound requests the core has not answered yet (slack.c). */
-	struct slack_inbound **inbound;
-	size_t n_inbound;
+	struct slack_inbound *inbound; /* the requests the core has not answered, a list */
 	/* Slack users who are no member's Slack=, by the email users.info gave (slack.c). */
 	struct slack_known_user *known;
 	size_t n_known;

@@ -29,6 +29,7 @@
  * request was answered (or given up by the ingress). */
 typedef struct slack_inbound {
 	channel *c;        /* NULL once the channel stopped */
+	struct slack_inbound *prev, *next; /* in c->inbound */
 	http_request *req; /* NULL once answered, or cancelled by the ingress */
 	char *envelope;    /* came over Socket Mode: the envelope to ack (NULL once acked) */
 	bool is_action;    /* a button: answered by response_url, the request gets an empty 200 */
@@ -163,12 +164,14 @@ static void inbound_free(slack_inbound *in)
 	if (!in)
 		return;
 	if (in->c) {
-		channel *c = in->c;
-		for (size_t i = 0; i < c->n_inbound; i++)
-			if (c->inbound[i] == in) {
-				c->inbound[i] = c->inbound[--c->n_inbound];
-				break;
-			}
+		/* A list, not an array: dozens wait for each group commit, and an array was
+		 * grown by one and searched for each request. */
+		if (in->prev)
+			in->prev->next = in->next;
+		else
+			in->c->inbound = in->next;
+		if (in->next)
+			in->next->prev = in->prev;
 	}
 	free(in->reply);
 	free(in->reason);
@@ -194,8 +197,10 @@ static slack_inbound *inbound_new(channel *c, http_request *req, bool is_action)
 	in->c = c;
 	in->req = req;
 	in->is_action = is_action;
-	c->inbound = xrealloc(c->inbound, (c->n_inbound + 1) * sizeof *c->inbound);
-	c->inbound[c->n_inbound++] = in;
+	in->next = c->inbound;
+	if (c->inbound)
+		c->inbound->prev = in;
+	c->inbound = in;
 	return in;
 }
 
@@ -704,9 +709,11 @@ static channel *slack_stop(channel *c)
 	c->socket = slack_socket_stop(c->socket);
 	slack_calls_cancel(c);
 	/* The core still answers them; they are freed then. */
-	for (size_t i = 0; i < c->n_inbound; i++)
-		c->inbound[i]->c = NULL;
-	free(c->inbound);
+	for (slack_inbound *in = c->inbound, *next; in; in = next) {
+		next = in->next;
+		in->c = NULL;
+		in->prev = in->next = NULL;
+	}
 	free(c->calls);
 	known_free_all(c);
 	secret_wipe(&c->signing_secret, c->signing_secret_len);
