@@ -68,12 +68,12 @@ static int fsync_path(const char *dir)
 	return 0;
 }
 
-/* inbox/cur/NAME or NAME:2,S: the part before the info suffix. */
+/* inbox/new/NAME, NAME:1,retry or cur/NAME:2,S: the part before the info suffix. */
 static bool is_busy(const char *name, const char *const *busy)
 {
 	size_t n = strcspn(name, ":");
 	for (const char *const *b = busy; b && *b; b++)
-		if (strlen(*b) == n && strncmp(*b, name, n) == 0)
+		if (strcspn(*b, ":") == n && strncmp(*b, name, n) == 0)
 			return true;
 	return false;
 }
@@ -217,7 +217,7 @@ int local_forget_maildirs(const char *outbox, const char *inbox, const char *con
 		 * answer must still be recorded. Read mail (its answer is in the store) that
 		 * quotes the member, as a reply quoting a digest does, goes too. */
 		bool unread = STREQ(in_boxes[i], "new");
-		r = forget_dir(dir, STREQ(in_boxes[i], "cur") ? busy : NULL, addresses,
+		r = forget_dir(dir, STREQ(in_boxes[i], "failed") ? NULL : busy, addresses,
 		               unread ? NULL : phrases, &removed, &erased);
 		if (r < 0 && err == 0)
 			err = r;

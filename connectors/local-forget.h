@@ -9,8 +9,9 @@
  * names one of `addresses` (From, To, Cc, Delivered-To, ...: compared case-insensitively),
  * and every mail whose text (raw or decoded) holds one of `phrases` (except unread mail in
  * inbox/new, whose answer is still to be recorded); then drops the lines
- * of inbox/failed.log about removed files or naming an address. Files in inbox/cur whose
- * name is in `busy` (being handled by the core right now) are left alone. NULL-terminated
+ * of inbox/failed.log about removed files or naming an address. Files in inbox/new and
+ * inbox/cur whose name (without its info part) is in `busy` (being handled by the core
+ * right now: in new/ until it is done) are left alone. NULL-terminated
  * lists. *ret_erased counts the files removed; returns the first error, after going on. */
 int local_forget_maildirs(const char *outbox, const char *inbox, const char *const *busy,
                           const char *const *addresses, const char *const *phrases,

@@ -1,26 +1,34 @@
 /* local: the embedded default connector, no server needed. Outbound mail is written as
  * RFC 5322 files into an outbox maildir; answers are read from an inbox maildir that a
  * person, a test or an MDA drops files into. It owns both maildirs' layout (tmp/, new/,
- * cur/, and inbox/failed/ with inbox/failed.log for what it cannot or will not read) and
- * the rule that an inbound file is marked seen only once the core said the answer is
- * durable.
+ * cur/, and inbox/failed/ with inbox/failed.log for what it cannot or will not read, and
+ * inbox/coco-reading) and the rule that an inbound file is marked seen only once the core
+ * said the answer is durable.
  *
  * Maildir rules: a writer creates tmp/<unique>, fsyncs it and renames it into new/. The
- * reader claims a message by renaming it into cur/<base> (the name without its info part)
- * before it even reads it, renames it cur/<base>:1,handed once the core has taken it over
- * (parsed, understood, its answer queued for the store), and marks it cur/<base>:2,S once
- * the core is done with it; a temporary failure puts it back into new/.
+ * reader reads a message where it is, in new/, and moves it into cur/<base>:2,S (<base>: the
+ * name without its info part) once the core is done with it: one rename a mail. While the
+ * core holds it, it stays in new/ (never offered twice: it is in flight); a temporary
+ * failure leaves it there for a later try.
  *
- * What cocod finds in cur/ at start tells how its last run ended (recover_unfinished()):
- * - <base>:1,handed: the core had it, waiting for the commit. Not the mail's fault (a kill,
- *   a power cut, anything else in flight): back into new/, replayed. The store recognises a
- *   recorded answer by its key, and the core confirms it again under the same spool id.
- * - <base>: cocod died while reading or handing over this very mail. It may be what killed
- *   it, or a kill landed there: it gets one more try, as new/<base>:1,retry, claimed as
- *   cur/<base>:1,retry.
- * - <base>:1,retry: it died there a second time: quarantined in failed/, never read again.
+ * Which mail is being read is written into inbox/coco-reading before it is read (one
+ * pwrite() of a fixed-size record, no fsync), and "none" after a batch: a process that dies
+ * leaves the kernel's copy of the file intact. What cocod finds at start tells how its last
+ * run ended (recover_unfinished()):
+ * - a mail still in new/: unread, or the core had it, waiting for the commit (a kill, a
+ *   power cut, anything else in flight): read again like any new mail. The store
+ *   recognises a recorded answer by its key, and the core confirms it again under the same
+ *   spool id.
+ * - coco-reading names a mail still in new/: cocod died while reading or handing over this
+ *   very mail. It may be what killed it, or a kill landed there: it gets one more try, as
+ *   new/<base>:1,retry.
+ * - coco-reading names new/<base>:1,retry: it died there a second time: quarantined in
+ *   failed/, never read again.
  * So a poison mail stops cocod at most twice, and a random kill loses nothing unless it
  * lands twice in a row in the few milliseconds this one mail is being read.
+ * An inbox left by cocod before this scheme (which claimed a mail into cur/ before reading
+ * it) is recovered as it was: cur/<base>:1,handed (the core had it) is replayed,
+ * cur/<base> (being read) gets one more try, cur/<base>:1,retry is quarantined.
  * Nothing is deleted, except abandoned files in tmp/ (see sweep_leftovers()). */
 #define _GNU_SOURCE
 #include "local.h"
@@ -43,6 +51,7 @@
 #include "email/mime.h"
 #include "email/mime-bounds.h"
 #include "local-forget.h"
+#include "strmap.h"
 #include "util.h"
 
 /* A mail bigger than this is not an answer to a survey. */
@@ -53,9 +62,18 @@
 #define LOCAL_RETRY_FIRST_USEC (1ULL * 1000 * 1000)
 #define LOCAL_RETRY_MAX_USEC (5ULL * 60 * 1000 * 1000)
 
-/* Our own maildir info parts (maildir's "1," is for experimental semantics), see above. */
+/* Our own maildir info parts (maildir's "1," is for experimental semantics), see above.
+ * INFO_HANDED is only found in an inbox left by an older cocod. */
 #define INFO_RETRY ":1,retry"
 #define INFO_HANDED ":1,handed"
+
+/* inbox/coco-reading: "coco-reading 1\n<name>\n", the name empty when no mail is being
+ * read, padded with newlines to a fixed size so that each record overwrites the last
+ * whole with one pwrite() (no truncate). A maildir file name is at most NAME_MAX. */
+#define READING_FILE "coco-reading"
+#define READING_MAGIC "coco-reading"
+#define READING_VERSION 1
+#define READING_RECORD 512
 
 /* Inbound is taken in batches: every name the inotify descriptor holds is read at once,
  * and at most this many mails are handed to the core per loop turn, so that one commit
@@ -68,13 +86,12 @@
 /* The maildir convention: a file in tmp/ untouched this long was abandoned by its writer. */
 #define LOCAL_INBOX_TMP_MAX_AGE (36 * 3600)
 
-/* One inbound file handed to the core, until its done callback. */
+/* One inbound file handed to the core, until its done callback. It stays in new/ meanwhile. */
 typedef struct inflight {
 	channel *c; /* NULL once the channel stopped: done only frees */
 	char *name;   /* file name in new/ */
 	char *base;   /* name without its maildir info part */
-	char *claim;  /* file name in cur/ while claimed: base, base:1,retry or base:1,handed */
-	bool handed;  /* claim is base:1,handed: the core took it over */
+	size_t index; /* in channel.inflight */
 	email_inbound *mail; /* what the core was handed */
 } inflight;
 
@@ -103,7 +120,10 @@ struct channel {
 	unsigned retry_streak;       /* tries since the last success; logged once per streak */
 	inflight **inflight;
 	size_t n_inflight;
-	char **requeued; /* put back into new/ by us: their inotify event is not a new mail */
+	strmap *inflight_names;       /* name in new/ -> inflight: one look a mail, not a scan */
+	int reading_fd;               /* inbox/coco-reading */
+	bool reading_set;             /* it names a mail, to be reset after the batch */
+	char **requeued; /* renamed within new/ by us: their inotify event is not a new mail */
 	unsigned seq; /* maildir unique-name counter */
 	bool sending; /* between send_begin and send_end: sends are staged */
 	staged_send *staged;
@@ -385,26 +405,93 @@ static void inflight_free(inflight *f)
 		return;
 	free(f->name);
 	free(f->base);
-	free(f->claim);
 	email_inbound_free(f->mail);
 	free(f);
 }
 
 static inflight *inflight_find(channel *c, const char *name)
 {
-	for (size_t i = 0; i < c->n_inflight; i++)
-		if (STREQ(c->inflight[i]->name, name))
-			return c->inflight[i];
-	return NULL;
+	return strmap_get(c->inflight_names, name);
+}
+
+static void inflight_add(channel *c, inflight *f)
+{
+	c->inflight = xrealloc(c->inflight, (c->n_inflight + 1) * sizeof(*c->inflight));
+	f->index = c->n_inflight;
+	c->inflight[c->n_inflight++] = f;
+	(void)strmap_put(c->inflight_names, f->name, f);
 }
 
 static void inflight_remove(channel *c, inflight *f)
 {
-	for (size_t i = 0; i < c->n_inflight; i++)
-		if (c->inflight[i] == f) {
-			c->inflight[i] = c->inflight[--c->n_inflight];
-			return;
-		}
+	if (f->index >= c->n_inflight || c->inflight[f->index] != f)
+		return;
+	c->inflight[f->index] = c->inflight[--c->n_inflight];
+	c->inflight[f->index]->index = f->index;
+	(void)strmap_remove(c->inflight_names, f->name);
+}
+
+/* inbox/coco-reading names `name` (NULL: none) from now on. No fsync: it guards against
+ * cocod dying, and the kernel keeps what a dead process wrote; after a power cut it may
+ * name an earlier mail or none, which costs that mail one more try at most. */
+static int reading_set(channel *c, const char *name)
+{
+	char rec[READING_RECORD];
+	int n = snprintf(rec, sizeof(rec), READING_MAGIC " %d\n%s\n", READING_VERSION,
+	                 name ? name : "");
+	if (n < 0 || (size_t)n >= sizeof(rec))
+		return -ENAMETOOLONG;
+	memset(rec + n, '\n', sizeof(rec) - (size_t)n);
+	ssize_t w = pwrite(c->reading_fd, rec, sizeof(rec), 0);
+	if (w < 0)
+		return -errno;
+	if ((size_t)w != sizeof(rec))
+		return -EIO;
+	c->reading_set = name != NULL;
+	return 0;
+}
+
+/* The name inbox/coco-reading gives, or NULL: none, or a record that is not one (a power
+ * cut, a newer cocod's: logged). */
+static char *reading_get(channel *c)
+{
+	char rec[READING_RECORD + 1];
+	ssize_t k = pread(c->reading_fd, rec, READING_RECORD, 0);
+	if (k <= 0)
+		return NULL;
+	rec[k] = 0;
+	int version = 0, at = 0;
+	if (sscanf(rec, READING_MAGIC " %d\n%n", &version, &at) != 1 || at == 0 ||
+	    rec[at - 1] != '\n') {
+		log_warning("local: %s/" READING_FILE " is not what cocod writes there (a power cut "
+		            "while it was written?); ignored", c->inbox);
+		return NULL;
+	}
+	if (version != READING_VERSION) {
+		log_warning("local: %s/" READING_FILE " is of version %d, this cocod knows %d; "
+		            "ignored", c->inbox, version, READING_VERSION);
+		return NULL;
+	}
+	char *end = strchr(rec + at, '\n');
+	if (!end || end == rec + at)
+		return NULL; /* no mail being read */
+	*end = 0;
+	if (rec[at] == '.' || strchr(rec + at, '/'))
+		return NULL; /* never a name this connector reads */
+	return xstrdup(rec + at);
+}
+
+/* rename() that fails with EEXIST instead of replacing a file already there. */
+static int rename_noreplace(const char *from, const char *to)
+{
+	if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) >= 0)
+		return 0;
+	if (errno != EINVAL)
+		return -errno;
+	/* a file system without RENAME_NOREPLACE: check, then rename (we are the only reader) */
+	if (access(to, F_OK) == 0)
+		return -EEXIST;
+	return rename(from, to) < 0 ? -errno : 0;
 }
 
 /* inbox/<from_box>/<name> → inbox/<box>/<target>, durable. */
@@ -453,18 +540,7 @@ static void inbox_reject(channel *c, const char *box, const char *name, const ch
 	log_warning("local: moved %s/%s/%s to failed/: %s", c->inbox, box, name, why);
 }
 
-/* Back into new/ for a later try; its inotify event is ours, not a new arrival. */
-static void inbox_requeue(channel *c, const char *claim, const char *name)
-{
-	int r = inbox_move(c, "cur", claim, "new", name);
-	if (r < 0) {
-		log_error_errno(r, "local: putting %s/cur/%s back into new/ failed: %m", c->inbox,
-		                claim);
-		return;
-	}
-	strv_push(&c->requeued, xstrdup(name));
-}
-
+/* The inotify event of a rename of ours within new/ (unmark_retry()) is not a new mail. */
 static bool requeued_take(channel *c, const char *name)
 {
 	for (size_t i = 0; c->requeued && c->requeued[i]; i++)
@@ -522,6 +598,23 @@ static void retry_reset(channel *c)
 		(void)sd_event_source_set_time_relative(c->retry, c->retry_first_usec);
 }
 
+/* A mail read and handed over once is no suspect any more: new/<base>:1,retry, held back
+ * or left by a stop, becomes new/<base> again. */
+static void unmark_retry(channel *c, inflight *f)
+{
+	if (STREQ(f->name, f->base))
+		return;
+	if (!STREQ(f->name + strlen(f->base), INFO_RETRY))
+		return;
+	_cleanup_free_ char *from = xasprintf("%s/new/%s", c->inbox, f->name);
+	_cleanup_free_ char *to = xasprintf("%s/new/%s", c->inbox, f->base);
+	int r = rename_noreplace(from, to);
+	if (r < 0)
+		log_debug_errno(r, "local: renaming %s to %s failed: %m", from, f->base);
+	else
+		strv_push(&c->requeued, xstrdup(f->base));
+}
+
 static void on_inbound_done(const inbound_result *res, void *userdata)
 {
 	inflight *f = userdata;
@@ -532,26 +625,22 @@ static void on_inbound_done(const inbound_result *res, void *userdata)
 		/* Rejected: the core kept it (rejected/ in the store) and logged why; for the
 		 * maildir it is read and done with, like a recorded answer. */
 		if (res->status != INBOUND_RETRY) {
-			/* Maildir's "seen" flag on the claimed file; drop any info a careless
-			 * writer already put on a name in new/. The rename is made durable with
-			 * the others of its batch (sync_cur): lost to a crash, it leaves the file
-			 * :1,handed, replayed and found recorded, which costs a replay, not an
-			 * answer. */
-			_cleanup_free_ char *target = xasprintf("%s:2,S", f->base);
-			_cleanup_free_ char *from = xasprintf("%s/cur/%s", c->inbox, f->claim);
-			_cleanup_free_ char *to = xasprintf("%s/cur/%s", c->inbox, target);
+			/* Maildir's "seen" flag, moving it out of new/; drop any info a careless
+			 * writer already put on its name. The rename is made durable with the
+			 * others of its batch (sync_cur): lost to a crash, it leaves the file in
+			 * new/, replayed and found recorded, which costs a replay, not an answer. */
+			_cleanup_free_ char *from = xasprintf("%s/new/%s", c->inbox, f->name);
+			_cleanup_free_ char *to = xasprintf("%s/cur/%s:2,S", c->inbox, f->base);
 			if (rename(from, to) < 0)
-				log_error_errno(errno, "local: marking %s/cur/%s seen failed: %m",
-				                c->inbox, f->claim);
+				log_error_errno(errno, "local: marking %s seen (moving it into cur/) "
+				                "failed: %m", from);
 			else if (c->sync_cur)
 				(void)sd_event_source_set_enabled(c->sync_cur, SD_EVENT_ONESHOT);
 			retry_reset(c);
 		} else {
-			/* Back to new/; the retry timer, poll() or the next start offers it again.
-			 * Read and handed over once, it is no suspect any more. */
-			const char *back = f->handed ? f->base : f->name;
-			inbox_requeue(c, f->claim, back);
-			log_debug("local: %s put back into new/ for a later try", back);
+			/* Left in new/; the retry timer, poll() or the next start offers it again. */
+			unmark_retry(c, f);
+			log_debug("local: %s left in new/ for a later try", f->name);
 			retry_later(c, res->error < 0 ? res->error : -EAGAIN);
 		}
 	}
@@ -583,90 +672,38 @@ static char *unusable_reason(const char *data, size_t len, int r)
 	return xstrdup(unusable_reason_bad(data, len));
 }
 
-/* rename() that fails with EEXIST instead of replacing a file already there. */
-static int rename_noreplace(const char *from, const char *to)
-{
-	if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) >= 0)
-		return 0;
-	if (errno != EINVAL)
-		return -errno;
-	/* a file system without RENAME_NOREPLACE: check, then rename (we are the only reader) */
-	if (access(to, F_OK) == 0)
-		return -EEXIST;
-	return rename(from, to) < 0 ? -errno : 0;
-}
-
-/* Claims new/<name> as cur/<claim>: the name without its info part, with INFO_RETRY kept
- * (the last try before quarantine). -ENOENT: gone meanwhile (someone else took it). */
-static int inbox_claim(channel *c, const char *name, char **ret_claim)
-{
-	size_t n = strcspn(name, ":");
-	_cleanup_free_ char *claim = STREQ(name + n, INFO_RETRY) ? xstrdup(name) : xstrndup(name, n);
-	_cleanup_free_ char *from = xasprintf("%s/new/%s", c->inbox, name);
-	_cleanup_free_ char *to = xasprintf("%s/cur/%s", c->inbox, claim);
-	/* No fsync: the claim protects against cocod dying while it parses, and a process
-	 * that dies leaves the kernel's view of the rename intact. */
-	int r = rename_noreplace(from, to);
-	if (r < 0)
-		return r;
-	*ret_claim = TAKE_PTR(claim);
-	return 0;
-}
-
-/* The core took the mail over and reading it did not kill us: if it is still in flight (its
- * done may have run already), cur/<claim> becomes cur/<base>:1,handed, which a restart
- * replays instead of suspecting it. No fsync, as for the claim: a rename lost to a power
- * cut leaves it a suspect, which costs one more try, not an answer. */
-static void mark_handed(channel *c, const char *name)
-{
-	inflight *f = inflight_find(c, name);
-	if (!f || f->handed)
-		return;
-	_cleanup_free_ char *target = xasprintf("%s" INFO_HANDED, f->base);
-	_cleanup_free_ char *from = xasprintf("%s/cur/%s", c->inbox, f->claim);
-	_cleanup_free_ char *to = xasprintf("%s/cur/%s", c->inbox, target);
-	if (rename(from, to) < 0) {
-		log_debug_errno(errno, "local: renaming %s to %s failed: %m", from, target);
-		return;
-	}
-	free(f->claim);
-	f->claim = TAKE_PTR(target);
-	f->handed = true;
-}
-
-/* Hands one file of new/ to the core. Returns 1 if it was handed over, 0 if not. */
+/* Hands one file of new/ to the core, read where it is: inbox/coco-reading names it while
+ * it is read and handed over. Returns 1 if it was handed over, 0 if not. */
 static int process_file(channel *c, const char *name)
 {
 	if (name[0] == '.' || strchr(name, '/') || inflight_find(c, name))
 		return 0;
 
-	_cleanup_free_ char *claim = NULL;
-	int r = inbox_claim(c, name, &claim);
-	if (r == -ENOENT)
-		return 0; /* claimed by someone else meanwhile */
+	int r = reading_set(c, name);
 	if (r < 0) {
-		log_warning_errno(r, "local: cannot claim %s/new/%s (into cur/), leaving it for "
-		                  "later: %m", c->inbox, name);
+		log_warning_errno(r, "local: cannot write %s/" READING_FILE " (which mail is being "
+		                  "read), leaving %s in new/ for later: %m", c->inbox, name);
 		retry_later(c, r);
 		return 0;
 	}
 
 	_cleanup_free_ char *base = xstrndup(name, strcspn(name, ":"));
-	_cleanup_free_ char *path = xasprintf("%s/cur/%s", c->inbox, claim);
+	_cleanup_free_ char *path = xasprintf("%s/new/%s", c->inbox, name);
 	_cleanup_free_ char *data = NULL;
 	size_t len = 0;
 	r = read_regular_file(path, LOCAL_MAIL_MAX, &data, &len);
+	if (r == -ENOENT)
+		return 0; /* gone meanwhile (someone else took it) */
 	if (r == -EFBIG) {
-		inbox_reject(c, "cur", claim, base, "larger than 10 MiB");
+		inbox_reject(c, "new", name, base, "larger than 10 MiB");
 		return 0;
 	}
 	if (r == -ENOTSUP) {
-		inbox_reject(c, "cur", claim, base, "not a regular file");
+		inbox_reject(c, "new", name, base, "not a regular file");
 		return 0;
 	}
 	if (r < 0) {
 		log_warning_errno(r, "local: reading %s failed, leaving it for later: %m", path);
-		inbox_requeue(c, claim, name);
 		retry_later(c, r);
 		return 0;
 	}
@@ -674,19 +711,18 @@ static int process_file(channel *c, const char *name)
 	_cleanup_mail_message_ mail_message *m = NULL;
 	r = mail_parse(data, len, &m);
 	if (r == -EFBIG) {
-		inbox_reject(c, "cur", claim, base, "larger than 10 MiB");
+		inbox_reject(c, "new", name, base, "larger than 10 MiB");
 		return 0;
 	}
 	if (r < 0) {
 		_cleanup_free_ char *why = unusable_reason(data, len, r);
-		inbox_reject(c, "cur", claim, base, why);
+		inbox_reject(c, "new", name, base, why);
 		return 0;
 	}
 
 	email_inbound *mail = NULL;
 	if (email_inbound_read(c->h->cfg, data, len, m, &mail) < 0) {
 		log_error("local: hashing %s failed, leaving it for later", path);
-		inbox_requeue(c, claim, name);
 		retry_later(c, -ENOMEM);
 		return 0;
 	}
@@ -694,19 +730,16 @@ static int process_file(channel *c, const char *name)
 	f->c = c;
 	f->name = xstrdup(name);
 	f->base = TAKE_PTR(base);
-	f->claim = TAKE_PTR(claim);
 	f->mail = mail;
 	inbound_msg im;
 	email_inbound_msg(mail, c->h->name, &im);
-	c->inflight = xrealloc(c->inflight, (c->n_inflight + 1) * sizeof(*c->inflight));
-	c->inflight[c->n_inflight++] = f;
+	inflight_add(c, f);
 	/* No sender: this mail may be an answer to an anonymous round (architecture.md). */
 	/* Not the mail's key: its Message-ID names the writer's domain, and the core alone knows
 	 * whether the answer is anonymous. The file's name is the delivering host's. */
 	log_debug("local: %s handed over", name);
 	/* done may run before this returns and free f. */
 	c->h->receive(c->h, &im, on_inbound_done, f);
-	mark_handed(c, name);
 	return 1;
 }
 
@@ -751,6 +784,13 @@ static int backlog_run(channel *c)
 		char *name = c->backlog[c->backlog_start++];
 		handed += process_file(c, name);
 		free(name);
+	}
+	/* The batch is handed over: no mail is being read any more. Should this write fail, a
+	 * crash would give the last mail one more try, no more. */
+	if (c->reading_set) {
+		int r = reading_set(c, NULL);
+		if (r < 0)
+			log_debug_errno(r, "local: resetting %s/" READING_FILE " failed: %m", c->inbox);
 	}
 	if (backlog_len(c) == 0)
 		c->backlog_start = c->n_backlog = 0;
@@ -855,8 +895,39 @@ static int on_initial_scan(sd_event_source *s, void *userdata)
 	return 0;
 }
 
-/* What the last run left claimed in cur/ (see the top of this file): replayed, tried once
- * more, or quarantined. Runs at start, before the inbox is watched or scanned. */
+/* The mail inbox/coco-reading names, if it is still in new/: cocod died while reading it,
+ * so it is tried once more, or quarantined if that was its last try. Returns 1 if it was
+ * renamed for one more try, else 0. */
+static int recover_reading(channel *c)
+{
+	_cleanup_free_ char *name = reading_get(c);
+	if (!name)
+		return 0;
+	_cleanup_free_ char *from = xasprintf("%s/new/%s", c->inbox, name);
+	if (access(from, F_OK) < 0)
+		return 0; /* done with, quarantined, or taken by someone else since */
+	size_t n = strcspn(name, ":");
+	_cleanup_free_ char *base = xstrndup(name, n);
+	if (STREQ(name + n, INFO_RETRY)) {
+		inbox_reject(c, "new", name, base,
+		             "cocod stopped twice while reading it (crashed?), so it is not read "
+		             "again; move it back into new/ to retry");
+		return 0;
+	}
+	_cleanup_free_ char *to = xasprintf("%s/new/%s" INFO_RETRY, c->inbox, base);
+	int r = rename_noreplace(from, to);
+	if (r < 0) {
+		log_error_errno(r, "local: marking %s for its last try failed: %m", from);
+		return 0;
+	}
+	log_warning("local: cocod stopped while reading %s (crashed?): it is read once more, and "
+	            "quarantined if that stops cocod again", from);
+	return 1;
+}
+
+/* What the last run left (see the top of this file): the mail being read tried once more
+ * or quarantined; and what an older cocod left claimed in cur/: replayed, tried once more,
+ * or quarantined. Runs at start, before the inbox is watched or scanned. */
 static void recover_unfinished(channel *c)
 {
 	_cleanup_free_ char *dir = xasprintf("%s/cur", c->inbox);
@@ -907,8 +978,12 @@ static void recover_unfinished(channel *c)
 		}
 	}
 	strv_free(names);
+	retried += recover_reading(c);
+	int r = reading_set(c, NULL);
+	if (r < 0)
+		log_warning_errno(r, "local: resetting %s/" READING_FILE " failed: %m", c->inbox);
 	if (replayed + retried > 0) {
-		int r = fsync_dir(newdir);
+		r = fsync_dir(newdir);
 		if (r < 0)
 			log_warning_errno(r, "local: fsync of %s failed: %m", newdir);
 	}
@@ -937,18 +1012,18 @@ static channel *local_stop(channel *c)
 	backlog_clear(c);
 	free(c->backlog);
 	sd_event_source_disable_unref(c->retry);
-	/* An orderly stop: what is in flight goes back into new/ for the next start, and a late
-	 * done only frees its message. */
+	/* An orderly stop: what is in flight stays in new/ for the next start, and a late done
+	 * only frees its message. */
 	for (size_t i = 0; i < c->n_inflight; i++) {
 		inflight *f = c->inflight[i];
-		int r = inbox_move(c, "cur", f->claim, "new", f->handed ? f->base : f->name);
-		if (r < 0)
-			log_error_errno(r, "local: putting %s/cur/%s back into new/ failed: %m",
-			                c->inbox, f->claim);
+		unmark_retry(c, f);
 		f->c = NULL;
 	}
 	strv_free(c->requeued);
 	free(c->inflight);
+	strmap_free(c->inflight_names);
+	if (c->reading_fd >= 0)
+		close(c->reading_fd);
 	/* Staged sends are always ended within the spool's run; should one be left, it was
 	 * never made durable: a retry, and its temporary goes. */
 	for (size_t i = 0; i < c->n_staged; i++) {
@@ -979,6 +1054,8 @@ static int local_start(const channel_host *h, channel **ret)
 	c->inbox = inbox ? xstrdup(inbox) : xasprintf("%s/local/inbox", h->state_dir);
 	c->retry_first_usec = LOCAL_RETRY_FIRST_USEC;
 	c->inotify_fd = -1;
+	c->reading_fd = -1;
+	c->inflight_names = strmap_new();
 #ifdef COCO_TEST_HOOKS
 	/* Tests wait milliseconds, not seconds, for the first retry. */
 	const char *ms = getenv("COCO_LOCAL_RETRY_MSEC");
@@ -997,6 +1074,15 @@ static int local_start(const channel_host *h, channel **ret)
 	r = maildir_make(c->inbox, true);
 	if (r < 0) {
 		log_error_errno(r, "local: cannot create the inbox %s: %m", c->inbox);
+		local_stop(c);
+		return r;
+	}
+	_cleanup_free_ char *reading = xasprintf("%s/" READING_FILE, c->inbox);
+	c->reading_fd = open(reading, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (c->reading_fd < 0) {
+		r = -errno;
+		log_error_errno(r, "local: cannot open %s (where it notes which mail is being "
+		                "read): %m", reading);
 		local_stop(c);
 		return r;
 	}
@@ -1055,7 +1141,7 @@ static int local_forget(channel *c, const char *const *addresses, const char *co
 {
 	char **busy = NULL;
 	for (size_t i = 0; i < c->n_inflight; i++)
-		strv_push(&busy, xstrdup(c->inflight[i]->claim));
+		strv_push(&busy, xstrdup(c->inflight[i]->name));
 	int r = local_forget_maildirs(c->outbox, c->inbox, (const char *const *)busy, addresses,
 	                              phrases, ret_erased);
 	strv_free(busy);

@@ -482,12 +482,20 @@ static int load_dir(store *s, int fd, const char *reldir, unsigned depth)
 			continue;
 		_cleanup_free_ char *path =
 		    *reldir ? xasprintf("%s/%s", reldir, de->d_name) : xstrdup(de->d_name);
+		/* An entry gone since readdir() is skipped: others write under the root while the
+		 * keys load (an MDA delivering into the local connector's inbox, which failed the
+		 * load, and the answer that needed it, until the next retry). */
 		struct stat st;
-		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			if (errno == ENOENT)
+				continue;
 			return -errno;
+		}
 		if (S_ISDIR(st.st_mode)) {
 			int sub = openat(dirfd(d), de->d_name,
 					 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (sub < 0 && errno == ENOENT)
+				continue;
 			if (sub < 0)
 				return -errno;
 			int r = load_dir(s, sub, path, depth + 1);
@@ -496,6 +504,8 @@ static int load_dir(store *s, int fd, const char *reldir, unsigned depth)
 		} else if (S_ISREG(st.st_mode) && ends_with(de->d_name, ".jsonl")) {
 			_cleanup_close_ int f = openat(
 			    dirfd(d), de->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+			if (f < 0 && errno == ENOENT)
+				continue;
 			if (f < 0)
 				return -errno;
 			int r = scan_fd(f, path, true, load_line, s);

@@ -1,11 +1,13 @@
 /* Tests for the local (maildir) connector on a real sd-event loop in temporary directories:
  * send() writes a parseable RFC 5322 file into outbox/new with the right headers; a mail
- * dropped into inbox/new (tmp/ then rename) reaches on_inbound through inotify, claimed into
- * cur/ first; done(>= 0) marks it cur/<name>:2,S, done(< 0) puts it back into new/ (offered
- * again by the connector's retry timer or poll(), never twice while pending); malformed, oversize, too deeply nested and
+ * dropped into inbox/new (tmp/ then rename) reaches on_inbound through inotify, read where it
+ * is while inbox/coco-reading names it; done(>= 0) moves it to cur/<name>:2,S, done(< 0)
+ * leaves it in new/ (offered again by the connector's retry timer or poll(), never twice
+ * while pending); malformed, oversize, too deeply nested and
  * non-regular files go to failed/ with a line in failed.log; a mail whose reading killed
  * the process is read once more, and quarantined if it kills it again; one the core held
- * when the process died is replayed; the automatic flag, the
+ * when the process died is replayed; an inbox left by an older cocod (claims in cur/) is
+ * recovered; an odd coco-reading is ignored; the automatic flag, the
  * sha256 key, the initial scan, stale files in tmp/ swept at start, and connector_find(). */
 #define _GNU_SOURCE
 #include <setjmp.h>
@@ -261,6 +263,26 @@ static bool exists(fixture *f, const char *box, const char *name)
 {
 	_cleanup_free_ char *p = xasprintf("%s/%s/%s", f->inbox, box, name);
 	return access(p, F_OK) == 0;
+}
+
+/* The mail inbox/coco-reading names ("" for none), or NULL if it is not a record. */
+static char *reading(fixture *f)
+{
+	_cleanup_free_ char *path = xasprintf("%s/coco-reading", f->inbox);
+	_cleanup_free_ char *s = NULL;
+	size_t len;
+	assert_int_equal(read_file(path, 1 << 20, &s, &len), 0);
+	assert_int_equal(len, 512); /* one fixed-size record, overwritten in place */
+	if (strncmp(s, "coco-reading 1\n", 15) != 0)
+		return NULL;
+	return xstrndup(s + 15, strcspn(s + 15, "\n"));
+}
+
+/* inbox/coco-reading as a crash (or something else) left it. */
+static void write_reading(fixture *f, const char *data, size_t len)
+{
+	_cleanup_free_ char *path = xasprintf("%s/coco-reading", f->inbox);
+	write_file(path, data, len);
 }
 
 static const char answer_mail[] =
@@ -551,19 +573,20 @@ static void test_inbound_inotify(void **state)
 	assert_string_equal(f->core.text, "1: 4\nidea: weekly demo");
 	assert_false(f->core.automatic);
 
-	/* pending: the file is claimed in cur/, marked as taken over by the core, and is not
-	 * offered again */
-	assert_false(exists(f, "new", "1.a.host"));
-	assert_false(exists(f, "cur", "1.a.host"));
-	assert_true(exists(f, "cur", "1.a.host:1,handed"));
+	/* pending: the file stays in new/, untouched, and is not offered again; the batch is
+	 * handed over, so coco-reading names no mail */
+	assert_true(exists(f, "new", "1.a.host"));
+	assert_int_equal(count(f, "cur"), 0);
+	_cleanup_free_ char *rd = reading(f);
+	assert_string_equal(rd, "");
 	assert_int_equal(local_channel.poll(f->c), 0);
 	run_idle(f);
 	assert_int_equal(f->core.calls, 1);
 
+	/* done: one rename, new/ -> cur/<name>:2,S */
 	core_finish(&f->core, 0);
 	assert_false(exists(f, "new", "1.a.host"));
-	assert_false(exists(f, "cur", "1.a.host"));
-	assert_false(exists(f, "cur", "1.a.host:1,handed"));
+	assert_int_equal(count(f, "cur"), 1);
 	assert_true(exists(f, "cur", "1.a.host:2,S"));
 	assert_int_equal(local_channel.poll(f->c), 0);
 	assert_int_equal(f->core.calls, 1);
@@ -608,7 +631,7 @@ static void test_inbound_keep_on_error(void **state)
 	/* offered again by itself: no poll() */
 	run_until_deadline(f, 2, 30);
 	assert_int_equal(f->core.calls, 2);
-	assert_false(exists(f, "new", "2.b.host"));
+	assert_true(exists(f, "new", "2.b.host")); /* in flight, where it was */
 	uint64_t t1 = mono_ms();
 	core_finish(&f->core, -ENOSPC);
 	assert_true(exists(f, "new", "2.b.host"));
@@ -849,11 +872,18 @@ static void test_crash_twice_then_quarantined(void **state)
 	drop_early(f, "13.killer.host", answer_mail, sizeof(answer_mail) - 1);
 
 	assert_int_equal(run_child(f, crash_on_inbound), 42);
-	assert_true(exists(f, "cur", "13.killer.host")); /* claimed, unfinished */
+	/* read where it is, and noted as being read */
+	assert_true(exists(f, "new", "13.killer.host"));
+	assert_int_equal(count(f, "cur"), 0);
+	_cleanup_free_ char *rd1 = reading(f);
+	assert_string_equal(rd1, "13.killer.host");
 
-	/* second run: one more try, claimed as the last one */
+	/* second run: one more try, as the last one */
 	assert_int_equal(run_child(f, crash_on_inbound), 42);
-	assert_true(exists(f, "cur", "13.killer.host:1,retry"));
+	assert_true(exists(f, "new", "13.killer.host:1,retry"));
+	assert_false(exists(f, "new", "13.killer.host"));
+	_cleanup_free_ char *rd2 = reading(f);
+	assert_string_equal(rd2, "13.killer.host:1,retry");
 	_cleanup_free_ char *failed = xasprintf("%s/failed", f->inbox);
 	assert_int_equal(list_dir(failed, NULL), 0);
 
@@ -865,29 +895,35 @@ static void test_crash_twice_then_quarantined(void **state)
 	assert_true(exists(f, "failed", "13.killer.host"));
 	assert_int_equal(count(f, "cur"), 0);
 	assert_int_equal(count(f, "new"), 1);
+	_cleanup_free_ char *rd3 = reading(f);
+	assert_string_equal(rd3, "");
 	run_until(f, 1);
 	run_idle(f);
 	assert_int_equal(f->core.calls, 1);
 	assert_string_equal(f->core.key, "mail:answer-2@client.example");
+	assert_true(exists(f, "cur", "14.next.host:2,S"));
 	_cleanup_free_ char *log = failed_log(f);
 	assert_non_null(strstr(log, "failed/13.killer.host: cocod stopped twice while reading it"));
 }
 
 /* Issue 8.2: a kill (not the mail's fault) while the core holds a mail is not a strike: the
  * mail is offered again at the next start, as often as that happens. And a mail that was
- * being read when a kill came, then read fine, is recorded as usual. */
+ * being read when a kill came, then read fine, is recorded as usual; held back by the core
+ * once read, it is no suspect any more. */
 static void test_killed_while_core_holds_it_is_replayed(void **state)
 {
 	fixture *f = *state;
 	drop_early(f, "15.held.host", answer_mail, sizeof(answer_mail) - 1);
 	for (int i = 0; i < 3; i++) {
 		assert_int_equal(run_child(f, hold_on_inbound), 2);
-		assert_true(exists(f, "cur", "15.held.host:1,handed"));
+		assert_true(exists(f, "new", "15.held.host"));
+		assert_int_equal(count(f, "cur"), 0);
+		_cleanup_free_ char *rd = reading(f);
+		assert_string_equal(rd, ""); /* handed over: no mail being read */
 	}
-	/* killed while reading it once: cur/<name> without info */
-	_cleanup_free_ char *from = xasprintf("%s/cur/15.held.host:1,handed", f->inbox);
-	_cleanup_free_ char *to = xasprintf("%s/cur/15.held.host", f->inbox);
-	assert_int_equal(rename(from, to), 0);
+	/* killed while reading it once */
+	static const char rec[] = "coco-reading 1\n15.held.host\n";
+	write_reading(f, rec, sizeof(rec) - 1);
 
 	start(f);
 	assert_int_equal(count(f, "failed"), 0);
@@ -895,12 +931,113 @@ static void test_killed_while_core_holds_it_is_replayed(void **state)
 	run_until(f, 1);
 	assert_int_equal(f->core.calls, 1);
 	assert_string_equal(f->core.key, "mail:answer-1@client.example");
-	assert_true(exists(f, "cur", "15.held.host:1,handed"));
+	assert_true(exists(f, "new", "15.held.host:1,retry"));
+	/* the core cannot record it for now: read fine, it drops its last-try mark */
+	core_finish(&f->core, -ENOSPC);
+	assert_true(exists(f, "new", "15.held.host"));
+	assert_false(exists(f, "new", "15.held.host:1,retry"));
+	assert_int_equal(local_channel.poll(f->c), 1);
+	assert_int_equal(f->core.calls, 2);
 	core_finish(&f->core, 0);
 	assert_true(exists(f, "cur", "15.held.host:2,S"));
 	assert_int_equal(count(f, "cur"), 1);
 	assert_int_equal(count(f, "new"), 0);
 	assert_int_equal(count(f, "failed"), 0);
+}
+
+/* An inbox left by a cocod that claimed mail into cur/ before reading it: what the core
+ * held is replayed, what was being read gets one more try, what was on its last try is
+ * quarantined, what was done stays done. */
+static void test_old_inbox_recovered(void **state)
+{
+	fixture *f = *state;
+	drop_early(f, "x", "", 0);
+	_cleanup_free_ char *x = xasprintf("%s/new/x", f->inbox);
+	assert_int_equal(unlink(x), 0);
+	_cleanup_free_ char *cur = xasprintf("%s/cur", f->inbox);
+	assert_int_equal(mkdir(cur, 0700), 0);
+	static const char *const names[] = {"20.handed.host:1,handed", "21.reading.host",
+	                                    "22.twice.host:1,retry", "23.done.host:2,S"};
+	for (size_t i = 0; i < ELEMENTSOF(names); i++) {
+		_cleanup_free_ char *p = xasprintf("%s/%s", cur, names[i]);
+		write_file(p, answer_mail, sizeof(answer_mail) - 1);
+	}
+
+	f->core.immediate = 1;
+	start(f);
+	assert_true(exists(f, "new", "20.handed.host"));
+	assert_true(exists(f, "new", "21.reading.host:1,retry"));
+	assert_true(exists(f, "failed", "22.twice.host"));
+	assert_true(exists(f, "cur", "23.done.host:2,S"));
+	assert_int_equal(count(f, "cur"), 1);
+	run_until(f, 2);
+	run_idle(f);
+	assert_int_equal(f->core.calls, 2);
+	assert_true(exists(f, "cur", "20.handed.host:2,S"));
+	assert_true(exists(f, "cur", "21.reading.host:2,S"));
+	assert_int_equal(count(f, "new"), 0);
+	assert_int_equal(count(f, "cur"), 3);
+	assert_int_equal(count(f, "failed"), 1);
+}
+
+/* inbox/coco-reading that is not a record of ours (a power cut while it was written, a
+ * newer cocod's), or names a mail no longer in new/: nothing is renamed, every mail is read
+ * as usual, and the record is written afresh. */
+static void test_reading_record_odd(void **state)
+{
+	fixture *f = *state;
+	static const struct { const char *data; size_t len; } recs[] = {
+#define REC(s) {s, sizeof(s) - 1}
+		REC(""),
+		REC("\0\0\0\0\0\0\0\0"),
+		REC("coco-reading 2\n30.a2.host\n"),
+		REC("coco-reading 1\n"),
+		REC("coco-reading 1\n30.gone.host\n"),
+		REC("coco-reading 1\n../30.a5.host\n"),
+		REC("coco-reading\n30.a6.host\n"),
+#undef REC
+	};
+	f->core.immediate = 1;
+	for (size_t i = 0; i < ELEMENTSOF(recs); i++) {
+		_cleanup_free_ char *name = xasprintf("30.a%zu.host", i);
+		drop_early(f, name, answer_mail, sizeof(answer_mail) - 1);
+		write_reading(f, recs[i].data, recs[i].len);
+		start(f);
+		assert_true(exists(f, "new", name));
+		assert_int_equal(count(f, "new"), 1);
+		_cleanup_free_ char *rd = reading(f);
+		assert_string_equal(rd, "");
+		run_until(f, (unsigned)i + 1);
+		assert_int_equal(f->core.calls, i + 1);
+		f->c = local_channel.stop(f->c);
+		_cleanup_free_ char *done = xasprintf("%s:2,S", name);
+		assert_true(exists(f, "cur", done));
+	}
+	assert_int_equal(count(f, "failed"), 0);
+}
+
+/* Forget while the core holds a member's mail: the mail in flight (in new/ until it is done)
+ * is left alone, their other unread mail goes. */
+static void test_forget_spares_mail_in_flight(void **state)
+{
+	fixture *f = *state;
+	start(f);
+	run_idle(f);
+	drop(f, "40.held.host", answer_mail, sizeof(answer_mail) - 1);
+	run_until(f, 1);
+	assert_int_equal(f->core.calls, 1);
+	/* not offered before the forget: the loop does not run meanwhile */
+	_cleanup_free_ char *other = xasprintf("%s/new/41.other.host:2,", f->inbox);
+	write_file(other, answer_mail, sizeof(answer_mail) - 1);
+
+	const char *const addresses[] = {"ana@client.example", NULL};
+	size_t erased = 0;
+	assert_int_equal(local_channel.forget(f->c, addresses, NULL, &erased), 0);
+	assert_int_equal(erased, 1);
+	assert_true(exists(f, "new", "40.held.host"));
+	assert_false(exists(f, "new", "41.other.host:2,"));
+	core_finish(&f->core, 0);
+	assert_true(exists(f, "cur", "40.held.host:2,S"));
 }
 
 static void touch_ago(const char *path, int64_t sec_ago)
@@ -986,6 +1123,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_crash_twice_then_quarantined, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_killed_while_core_holds_it_is_replayed, setup,
 		                                teardown),
+		cmocka_unit_test_setup_teardown(test_old_inbox_recovered, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_forget_spares_mail_in_flight, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reading_record_odd, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tmp_leftovers_swept, setup, teardown),
 		cmocka_unit_test(test_find),
 	};
