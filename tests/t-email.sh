@@ -59,6 +59,10 @@ Duration=2d
 [Question "pulse/mood"]
 Kind=scale
 Text=How is the project going?
+
+[Question "pulse/why"]
+Kind=text
+Text=What would you change?
 EOF
 mail_coco_secrets "$T/secrets" "$pw"
 
@@ -90,7 +94,7 @@ case $reply_to in coco+*@$MAIL_DOMAIN) ;; *) fail "Reply-To is \"$reply_to\"" ;;
 [ -n "$msgid" ] || fail "no Message-ID"
 
 # Ana answers as a mail client would: her words on top, the quote and a signature below.
-printf '1: 4\r\n\r\nThanks,\r\nAna\r\n\r\nOn Tue, Dec 1, 2026 at 9:00, Coco rounds <coco@%s> wrote:\r\n> How is the project going?\r\n' \
+printf '1: 4\r\n2: [see the mockup](https://evil.example/login) *soon*\r\n\r\nThanks,\r\nAna\r\n\r\nOn Tue, Dec 1, 2026 at 9:00, Coco rounds <coco@%s> wrote:\r\n> How is the project going?\r\n' \
 	"$MAIL_DOMAIN" >"$T/reply1"
 mail_send_reply "ana@$MAIL_DOMAIN" "$reply_to" "$T/reply1" "In-Reply-To: <$msgid>" \
 	"Subject: Re: [Mail test] Pulse" >/dev/null
@@ -104,6 +108,18 @@ imap_fetch_all ana "$T/ana2"
 conf=$(grep -l "^In-Reply-To:" "$T"/ana2/*.eml | head -1)
 [ -n "$conf" ] || fail "the confirmation is not threaded"
 grep -qi "4" "$conf" || fail "the confirmation does not say what was recorded"
+# Her words read in the text part as she wrote them, and in the HTML part they are no link
+# (trial 6: "\[see the mockup\](…)" in the text part).
+part() { python3 -c 'import email,sys
+m = email.message_from_binary_file(open(sys.argv[1], "rb"))
+for p in m.walk():
+    if p.get_content_type() == sys.argv[2]:
+        sys.stdout.write(p.get_payload(decode=True).decode())' "$@"; }
+part "$conf" text/plain | grep -qF '[see the mockup](https://evil.example/login) *soon*' ||
+	fail "the text part does not show her words as written: $(part "$conf" text/plain)"
+if part "$conf" text/plain | grep -qF '\['; then fail "Markdown escapes in the text part"; fi
+part "$conf" text/html | grep -qF 'see the mockup' || fail "her words are not in the HTML part"
+if part "$conf" text/html | grep -qi 'href="https://evil'; then fail "a live link in the HTML part"; fi
 
 # Bob forges a reply with Ana's tag from his own address: refused and kept, not recorded.
 printf '1: 1\r\n' >"$T/forged"
