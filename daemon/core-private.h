@@ -313,6 +313,9 @@ bool core_has_room(core *c, const coco_campaign *camp);
 /* The prompt as data (channel_msg.prompt) from a round's template data (core-outbound.c). */
 cJSON *core_prompt_data(core *c, const coco_campaign *camp, const coco_round *r,
                         const round_rt *rt, const cJSON *data);
+/* The round as a chat command names it: its id, or CAMPAIGN/ROUND when another campaign
+ * has a round of that id too (core-outbound.c). */
+char *core_chat_round_ref(core *c, const coco_campaign *camp, const coco_round *r);
 /* What a member types after a chat channel's command word to answer round r
  * ("answer kickoff 1: 4, 2: b", "vote pick 1 3"), with ref as the round (core-commands.c). */
 char *core_answer_command(core *c, const coco_campaign *camp, const coco_round *r,

@@ -11,6 +11,8 @@
 
 #include <cmocka.h>
 
+#include "fake-chat.h"
+#include "local.h"
 #include "sim.h"
 
 #define CAMPAIGN                                                                               \
@@ -59,10 +61,76 @@ static void test_idea_line_then_new_sentence(void **state)
 	sim_finish(&s);
 }
 
+/* ---- 10. a vote button past the ballot's limit says what the member did ------------------ */
+
+static const channel_ops *const chat_chans[] = {&local_channel, &fake_chat_channel, NULL};
+
+static const char chat_coco_conf[] =
+	"[Daemon]\nConnectors=local fakechat\n[Mail]\nFrom=coco@provider.example\n";
+
+static const char chat_vote_conf[] =
+	"[Campaign]\nId=kw\nTitle=Shop\nTimeZone=UTC\nQuietHours=none\nClient=Client Co\n"
+	"Provider=Provider Co\n"
+	"[Member \"cat\"]\nName=Cat Chat\nSide=provider\nSlack=U0CAT01\n"
+	"[Member \"marta\"]\nName=Marta Wiśniewska\nSide=client\nSlack=U0MAR01\n"
+	"[Round \"ideas\"]\nKind=prompt\nTitle=Ideas\nOpen=2026-06-01 09:00\nDuration=2d\n"
+	"[Round \"vote\"]\nKind=vote\nTitle=Pick\nSource=ideas\nVotes=3\n"
+	"Open=2026-06-04 09:00\nDuration=2d\n";
+
+static fake_event *chat_settled(sim *s, fake_event *e)
+{
+	settle(s);
+	assert_true(e->done);
+	assert_non_null(e->reply);
+	return e;
+}
+
+static void test_vote_button_past_the_limit(void **state)
+{
+	sim s;
+	clock_set_test(JUN1);
+	fake_chat_reset();
+	fake_chat.command = "/coco";
+	sim_start_with(&s, chat_coco_conf, chat_chans, chat_vote_conf);
+	run_until(&s, JUN1 + 10 * HOUR, NULL, NULL);
+	chat_settled(&s, fake_chat_slash("U0CAT01", "idea Dark mode"));
+	chat_settled(&s, fake_chat_slash("U0CAT01", "idea Offline mode"));
+	chat_settled(&s, fake_chat_slash("U0CAT01", "idea Recipes in the app"));
+	run_until(&s, JUN1 + 3 * DAY + 10 * HOUR, NULL, NULL);
+
+	/* Marta gives all three dots to idea 3, then presses the button of idea 1. */
+	chat_settled(&s, fake_chat_slash("U0MAR01", "vote 3 3 3"));
+	const fake_post *inv = fake_chat_find("prompt", "vote", "marta");
+	assert_non_null(inv);
+	fake_event *e = chat_settled(&s, fake_chat_press("U0MAR01", inv, "vote", "1"));
+	/* What she reads speaks of what she did, and how to change her vote. */
+	expect_in(e->reply, "you pressed the button for idea 1, Dark mode, but you");
+	expect_in(e->reply, "already have 3 dots in");
+	expect_in(e->reply, "3 dots for idea 3, Recipes in the app");
+	expect_in(e->reply, "Nothing\nwas changed.");
+	expect_in(e->reply, "/coco vote vote 1 3 3");
+	expect_not_in(e->reply, "3x3");
+	expect_not_in(e->reply, "too many votes");
+	/* Her vote is as it was. */
+	_cleanup_free_ char *votes = read_store(&s, "campaigns/kw/rounds/vote/once/answers.jsonl");
+	expect_in(votes, "\"votes\":{\"3\":3}");
+	expect_not_in(votes, "\"1\":1");
+
+	/* What it suggests replaces her vote; a press then adds a dot while there is room. */
+	chat_settled(&s, fake_chat_slash("U0MAR01", "vote vote 1 3"));
+	e = chat_settled(&s, fake_chat_press("U0MAR01", inv, "vote", "2"));
+	expect_not_in(e->reply, "you pressed");
+	_cleanup_free_ char *after = read_store(&s, "campaigns/kw/rounds/vote/once/answers.jsonl");
+	expect_in(after, "\"votes\":{\"1\":1,\"2\":1,\"3\":1}");
+	sim_finish(&s);
+	fake_chat_reset();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_idea_line_then_new_sentence),
+		cmocka_unit_test(test_vote_button_past_the_limit),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
