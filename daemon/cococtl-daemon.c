@@ -123,6 +123,38 @@ int cmd_status(const ctl_args *a)
 			       cJSON_IsString(dg) ? ": " : "", cJSON_IsString(dg) ? dg->valuestring : "");
 		}
 	}
+	/* Messages refused for good (an SMTP 550 at RCPT, an unknown Slack user): to whom, on
+	 * which channel, why and when. */
+	const cJSON *fd = cJSON_GetObjectItem(o, "failed_deliveries");
+	const cJSON *fl = cJSON_GetObjectItem(fd, "list");
+	int n_failed = cJSON_GetObjectItem(fd, "count") ? cJSON_GetObjectItem(fd, "count")->valueint : 0;
+	if (n_failed > 0) {
+		int shown = cJSON_GetArraySize(fl);
+		printf("failed deliveries (not tried again; fix the address, then remind --force):\n");
+		if (n_failed > shown)
+			printf("  (%d more before these)\n", n_failed - shown);
+		cJSON_ArrayForEach(it, fl)
+		{
+			const cJSON *at = cJSON_GetObjectItem(it, "at");
+			const cJSON *mb = cJSON_GetObjectItem(it, "member");
+			const cJSON *kind = cJSON_GetObjectItem(it, "kind");
+			const cJSON *round = cJSON_GetObjectItem(it, "round");
+			char when[32] = "?";
+			time_t t = cJSON_IsNumber(at) ? (time_t)at->valuedouble : 0;
+			struct tm tm;
+			if (t && gmtime_r(&t, &tm))
+				strftime(when, sizeof when, "%Y-%m-%d %H:%MZ", &tm);
+			printf("  %s%s%s via %s, %s", cJSON_GetObjectItem(it, "campaign")->valuestring,
+			       cJSON_IsString(mb) ? "/" : " room ",
+			       cJSON_IsString(mb) ? mb->valuestring
+			                          : cJSON_GetObjectItem(it, "room")->valuestring,
+			       cJSON_GetObjectItem(it, "channel")->valuestring, when);
+			if (cJSON_IsString(kind))
+				printf(", %s%s%s", kind->valuestring, cJSON_IsString(round) ? " of " : "",
+				       cJSON_IsString(round) ? round->valuestring : "");
+			printf(": %s\n", cJSON_GetObjectItem(it, "error")->valuestring);
+		}
+	}
 	/* Who unsubscribed from a campaign's messages (List-Unsubscribe). */
 	const cJSON *un = cJSON_GetObjectItem(o, "unsubscribed");
 	if (cJSON_GetArraySize(un) > 0) {

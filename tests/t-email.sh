@@ -6,7 +6,8 @@
 # recorded and confirmed by mail; a forged From with someone else's tag and an auto-reply are
 # not recorded; Dovecot restarted during IDLE: the next reply is still read; cocod killed and
 # restarted: nothing recorded or sent twice. A member whose address does not exist: Postfix
-# bounces the invitation to coco's mailbox, and `cococtl status` shows the address failing.
+# bounces the invitation to coco's mailbox, and `cococtl status` shows the address failing;
+# one Postfix refuses at once (RCPT 550) is listed in status as a failed delivery.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . tests/lib.sh
@@ -50,6 +51,11 @@ Email=bob@$MAIL_DOMAIN
 Side=provider
 Name=Gus Gone
 Email=gus@$MAIL_DOMAIN
+
+[Member "hal"]
+Side=client
+Name=Hal Typo
+Email=hal@$MAIL_DOMAIN
 
 [Round "pulse"]
 Kind=survey
@@ -151,6 +157,11 @@ wait_for 60 gus_failing || fail "gus's address is not shown failing: $(ctl statu
 ctl status | grep -q "5.1.1" || fail "no status code: $(ctl status)"
 if ctl status | grep -q -e "ana@" -e "bob@"; then fail "a working address is shown failing"; fi
 [ "$(answers)" -eq 2 ] || fail "the bounce was taken for an answer"
+# Hal's address does not exist either, and Postfix refused it at once (RCPT 550, no bounce
+# mail): status says to whom, on which channel, why and when (trial 6: only "1 failed").
+hal_failed() { ctl status | grep -q "^  e/hal via email, [0-9-]* [0-9:]*Z, prompt of pulse: .*550"; }
+wait_for 30 hal_failed || fail "hal's refused invitation is not listed: $(ctl status)"
+ctl status | grep -q "^failed deliveries" || fail "no failed deliveries heading: $(ctl status)"
 
 # cocod killed and started again: the mailbox is read from the saved cursor, nothing is
 # recorded twice, no confirmation goes out twice.
