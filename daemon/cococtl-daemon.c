@@ -6,14 +6,28 @@
 #include <string.h>
 #include <time.h>
 
+#include <ini.h>
+
 #include "cococtl.h"
 #include "config.h"
 #include "control.h"
 #include "util.h"
 
+/* [Daemon] ControlSocket= (an absolute path) of an INI file, whatever else it holds. */
+static int on_socket_key(void *user, const char *section, const char *name, const char *value)
+{
+	char **ret = user;
+	if (STREQ(section, "Daemon") && STREQ(name, "ControlSocket") && value[0] == '/') {
+		free(*ret);
+		*ret = xstrdup(value);
+	}
+	return 1;
+}
+
 /* The socket to call and where its path came from, for the message when the call fails.
  * Only coco.conf is read: a campaign file with an error must not hide the daemon, which
- * keeps running on the socket of coco.conf (it refuses a reload of the bad config). */
+ * keeps running on the socket of coco.conf (it refuses a reload of the bad config). An error
+ * in coco.conf itself must not either (trial 6): its ControlSocket= line is read alone. */
 static const char *socket_path(char **buf, char **ret_from)
 {
 	if (arg_socket) {
@@ -22,8 +36,16 @@ static const char *socket_path(char **buf, char **ret_from)
 	}
 	coco_config *cfg = NULL;
 	if (config_load_main(arg_config, &cfg, NULL) < 0) {
-		*ret_from = xasprintf("the default: %s/coco.conf cannot be read or has errors, "
-		                      "see cococtl check", arg_config);
+		_cleanup_free_ char *path = xasprintf("%s/coco.conf", arg_config);
+		char *sock = NULL;
+		if (ini_parse(path, on_socket_key, &sock) >= 0 && sock) {
+			*ret_from = xasprintf("ControlSocket= in %s, which has errors elsewhere: see "
+			                      "cococtl check", path);
+			return *buf = sock;
+		}
+		free(sock);
+		*ret_from = xasprintf("the default: %s cannot be read, or has errors and no "
+		                      "ControlSocket=, see cococtl check", path);
 		return CONFIG_DEFAULT_CONTROL_SOCKET;
 	}
 	*ret_from = STREQ(cfg->control_socket, CONFIG_DEFAULT_CONTROL_SOCKET)
