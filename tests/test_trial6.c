@@ -126,11 +126,58 @@ static void test_vote_button_past_the_limit(void **state)
 	fake_chat_reset();
 }
 
+/* ---- 4. a closed round counts the members it had ---------------------------------------- */
+
+static const char survey_conf[] = CAMPAIGN
+	"[Round \"billing\"]\nKind=survey\nTitle=Billing export\nOpen=2026-06-01 09:00\n"
+	"Duration=2d\n"
+	"[Question \"billing/urgency\"]\nKind=scale\nText=How urgent is it?\n";
+
+/* The same, and Lukas, whom the admin adds after the round closed. */
+static const char survey_lukas_conf[] = CAMPAIGN
+	"[Member \"lukas\"]\nName=Lukas Großmann\nSide=client\nEmail=lukas@client.example\n"
+	"[Round \"billing\"]\nKind=survey\nTitle=Billing export\nOpen=2026-06-01 09:00\n"
+	"Duration=2d\n"
+	"[Question \"billing/urgency\"]\nKind=scale\nText=How urgent is it?\n";
+
+static void test_closed_round_counts_its_members(void **state)
+{
+	sim s;
+	clock_set_test(JUN1);
+	sim_start(&s, survey_conf);
+	run_until(&s, JUN1 + 10 * HOUR, NULL, NULL);
+	answer(&s, "ann", "billing", NULL, "1: 4");
+	answer(&s, "pia", "billing", NULL, "1: 2");
+	run_until(&s, JUN1 + 3 * DAY, NULL, NULL); /* closed, its digest sent */
+	_cleanup_free_ char *closing = last_markdown(&s, "digest", "ann");
+	expect_in(closing, "## Not heard from yet\n\n- Bob Client\n");
+
+	/* The admin adds Lukas and reloads. */
+	sim_reload(&s, survey_lukas_conf);
+	settle(&s);
+	char *err = NULL;
+	cJSON *o = cococtl(&s, "rounds", NULL, false, &err);
+	assert_non_null(o);
+	cJSON *e = cJSON_GetArrayItem(cJSON_GetObjectItem(o, "rounds"), 0);
+	assert_int_equal(cJSON_GetObjectItem(e, "answered")->valueint, 2);
+	assert_int_equal(cJSON_GetObjectItem(e, "total")->valueint, 3); /* not 2/4 */
+	cJSON_Delete(o);
+
+	/* The digest rendered again (`cococtl digest t billing`) is the one of its close. */
+	cococtl_ok(&s, "digest", "t/billing");
+	_cleanup_free_ char *again = last_markdown(&s, "digest", "ann");
+	expect_in(again, "## Not heard from yet\n\n- Bob Client\n");
+	expect_not_in(again, "Lukas");
+	expect_in(again, "**Who answered:** Client Co 1 of 2, Provider Co 1 of 1.");
+	sim_finish(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_idea_line_then_new_sentence),
 		cmocka_unit_test(test_vote_button_past_the_limit),
+		cmocka_unit_test(test_closed_round_counts_its_members),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
