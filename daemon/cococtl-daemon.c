@@ -378,18 +378,31 @@ int cmd_forget(const ctl_args *a)
 		{"comments", "comment", "comments", ","},
 		{"rejected", "rejected message", "rejected messages", ","},
 		{"spool_erased", "spooled message to them", "spooled messages to them", ","},
-		{"mail", "mail file", "mail files", ","},
+		{"mail", "mail file", "mail files", ","}, /* named by its channels, below */
 		{"digests", "digest", "digests", "; re-rendered"},
 		{"spool_scrubbed", "spooled message to others", "spooled messages to others",
 		 "; scrubbed"},
 		{"quotes", "quote in others' replies and comments",
 		 "quotes in others' replies and comments", ","},
 	};
+	/* Mail files are counted only for a channel that keeps them (the local one's maildirs):
+	 * without one, no "0 mail files", which reads as if there were none anywhere. */
+	const cJSON *mail_of = cJSON_GetObjectItem(o, "mail_channels");
 	printf("forgot %s:", a->pos[0]);
 	for (size_t i = 0; i < ELEMENTSOF(kinds); i++) {
 		int64_t n = 0;
+		bool mail = STREQ(kinds[i].key, "mail");
+		if (mail && cJSON_GetArraySize(mail_of) == 0)
+			continue;
 		(void)json_get_int64(o, kinds[i].key, &n);
 		printf("%s %" PRId64 " %s", kinds[i].lead, n, n == 1 ? kinds[i].one : kinds[i].many);
+		if (mail) {
+			const cJSON *ch;
+			printf(" of the");
+			cJSON_ArrayForEach(ch, mail_of)
+				printf("%s %s", ch == mail_of->child ? "" : " and", ch->valuestring);
+			printf(" channel%s", cJSON_GetArraySize(mail_of) == 1 ? "" : "s");
+		}
 	}
 	putchar('\n');
 	const cJSON *it;

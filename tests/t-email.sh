@@ -180,4 +180,10 @@ wait_for 30 bob_has_two || true
 ctl status | grep -q "e/gus gus@$MAIL_DOMAIN: bounced 1 time," ||
 	fail "the bounce was not kept, or counted twice, across the restart: $(ctl status)"
 if grep -q "$pw" "$T/cocod.log"; then fail "the IMAP password is in the log"; fi
+# forget with the email channel only: no "0 mail files" (it keeps none, trial 6: read as "there
+# were none"), and a line saying what stays in the mailboxes on the server.
+out=$(ctl forget bob)
+grep -q "mail file" <<<"$out" && fail "forget counts mail files the email channel does not keep: $out"
+grep -q "^not erased: the mail they sent stays in coco's mailbox on the IMAP server" <<<"$out" ||
+	fail "forget does not say what stays on the IMAP server: $out"
 echo "t-email: invitation, answer, confirmation, forgery, auto-reply, Dovecot restart, kill, bounce: ok"
