@@ -875,13 +875,12 @@ static void parse_line(parser *ps, size_t i)
 	if (is_intro(ps, i))
 		return;
 	if (ps->open == OPEN_IDEA && ps->open_idea_line && !idea_continues(ps, s, e)) {
-		/* A new sentence under an `idea:` line: an idea of its own; a bare name there
-		 * signs the mail. */
+		/* A new sentence under an `idea:` line: an idea of its own, even one that looks
+		 * like a name ("Offline Sync"); the member's own name under it is taken off by
+		 * the core (is_own_name()). */
 		close_open(ps);
-		if (l->mark == LINE_NAME_SIGNOFF) {
-			leave_out(ps, i, s, e);
-			return;
-		}
+		open_text(ps, OPEN_IDEA, 0, s, e, s);
+		return;
 	}
 	if (ps->open != OPEN_NONE) {
 		if (ps->open_text.len > 0)

@@ -34,7 +34,8 @@ static void test_idea_line_then_new_sentence(void **state)
 	sim_start(&s, ideas_conf);
 	run_until(&s, JUN1 + 10 * HOUR, NULL, NULL);
 	/* Björn's mail: two `idea:` lines, a new sentence (a paragraph wrapped over two lines)
-	 * right under the second, an `idea:` line wrapped by his mail client, and his name. */
+	 * right under the second, an `idea:` line wrapped by his mail client, a short idea
+	 * right under it, and his name. */
 	answer(&s, "pia", "ideas", NULL,
 	       "idea: Push notification when the order is packed\n"
 	       "idea: a reorder button on the order page\n"
@@ -43,6 +44,8 @@ static void test_idea_line_then_new_sentence(void **state)
 	       "\n"
 	       "idea: offline mode for the branches, so that orders taken without a\n"
 	       "network are sent later\n"
+	       "Offline Sync\n"
+	       "\n"
 	       "Pia");
 	_cleanup_free_ char *conf = last_markdown(&s, "confirmation", "pia");
 	expect_not_in(conf, "not understood");
@@ -56,7 +59,9 @@ static void test_idea_line_then_new_sentence(void **state)
 			  "which they always lose.\n");
 	expect_in(ballot, "offline mode for the branches, so that orders taken without a network "
 			  "are sent later\n");
+	expect_in(ballot, "Offline Sync\n");
 	expect_not_in(ballot, "page A loyalty");
+	expect_not_in(ballot, "later Offline");
 	expect_not_in(ballot, "Pia");
 	sim_finish(&s);
 }
