@@ -6,14 +6,28 @@
 #include <string.h>
 #include <time.h>
 
+#include <ini.h>
+
 #include "cococtl.h"
 #include "config.h"
 #include "control.h"
 #include "util.h"
 
+/* [Daemon] ControlSocket= (an absolute path) of an INI file, whatever else it holds. */
+static int on_socket_key(void *user, const char *section, const char *name, const char *value)
+{
+	char **ret = user;
+	if (STREQ(section, "Daemon") && STREQ(name, "ControlSocket") && value[0] == '/') {
+		free(*ret);
+		*ret = xstrdup(value);
+	}
+	return 1;
+}
+
 /* The socket to call and where its path came from, for the message when the call fails.
  * Only coco.conf is read: a campaign file with an error must not hide the daemon, which
- * keeps running on the socket of coco.conf (it refuses a reload of the bad config). */
+ * keeps running on the socket of coco.conf (it refuses a reload of the bad config). An error
+ * in coco.conf itself must not either (trial 6): its ControlSocket= line is read alone. */
 static const char *socket_path(char **buf, char **ret_from)
 {
 	if (arg_socket) {
@@ -22,8 +36,16 @@ static const char *socket_path(char **buf, char **ret_from)
 	}
 	coco_config *cfg = NULL;
 	if (config_load_main(arg_config, &cfg, NULL) < 0) {
-		*ret_from = xasprintf("the default: %s/coco.conf cannot be read or has errors, "
-		                      "see cococtl check", arg_config);
+		_cleanup_free_ char *path = xasprintf("%s/coco.conf", arg_config);
+		char *sock = NULL;
+		if (ini_parse(path, on_socket_key, &sock) >= 0 && sock) {
+			*ret_from = xasprintf("ControlSocket= in %s, which has errors elsewhere: see "
+			                      "cococtl check", path);
+			return *buf = sock;
+		}
+		free(sock);
+		*ret_from = xasprintf("the default: %s cannot be read, or has errors and no "
+		                      "ControlSocket=, see cococtl check", path);
 		return CONFIG_DEFAULT_CONTROL_SOCKET;
 	}
 	*ret_from = STREQ(cfg->control_socket, CONFIG_DEFAULT_CONTROL_SOCKET)
@@ -121,6 +143,38 @@ int cmd_status(const ctl_args *a)
 			       cJSON_GetObjectItem(it, "bounces")->valueint == 1 ? "" : "s", when,
 			       cJSON_IsString(st) ? st->valuestring : "no status",
 			       cJSON_IsString(dg) ? ": " : "", cJSON_IsString(dg) ? dg->valuestring : "");
+		}
+	}
+	/* Messages refused for good (an SMTP 550 at RCPT, an unknown Slack user): to whom, on
+	 * which channel, why and when. */
+	const cJSON *fd = cJSON_GetObjectItem(o, "failed_deliveries");
+	const cJSON *fl = cJSON_GetObjectItem(fd, "list");
+	int n_failed = cJSON_GetObjectItem(fd, "count") ? cJSON_GetObjectItem(fd, "count")->valueint : 0;
+	if (n_failed > 0) {
+		int shown = cJSON_GetArraySize(fl);
+		printf("failed deliveries (not tried again; fix the address, then remind --force):\n");
+		if (n_failed > shown)
+			printf("  (%d more before these)\n", n_failed - shown);
+		cJSON_ArrayForEach(it, fl)
+		{
+			const cJSON *at = cJSON_GetObjectItem(it, "at");
+			const cJSON *mb = cJSON_GetObjectItem(it, "member");
+			const cJSON *kind = cJSON_GetObjectItem(it, "kind");
+			const cJSON *round = cJSON_GetObjectItem(it, "round");
+			char when[32] = "?";
+			time_t t = cJSON_IsNumber(at) ? (time_t)at->valuedouble : 0;
+			struct tm tm;
+			if (t && gmtime_r(&t, &tm))
+				strftime(when, sizeof when, "%Y-%m-%d %H:%MZ", &tm);
+			printf("  %s%s%s via %s, %s", cJSON_GetObjectItem(it, "campaign")->valuestring,
+			       cJSON_IsString(mb) ? "/" : " room ",
+			       cJSON_IsString(mb) ? mb->valuestring
+			                          : cJSON_GetObjectItem(it, "room")->valuestring,
+			       cJSON_GetObjectItem(it, "channel")->valuestring, when);
+			if (cJSON_IsString(kind))
+				printf(", %s%s%s", kind->valuestring, cJSON_IsString(round) ? " of " : "",
+				       cJSON_IsString(round) ? round->valuestring : "");
+			printf(": %s\n", cJSON_GetObjectItem(it, "error")->valuestring);
 		}
 	}
 	/* Who unsubscribed from a campaign's messages (List-Unsubscribe). */
@@ -324,18 +378,31 @@ int cmd_forget(const ctl_args *a)
 		{"comments", "comment", "comments", ","},
 		{"rejected", "rejected message", "rejected messages", ","},
 		{"spool_erased", "spooled message to them", "spooled messages to them", ","},
-		{"mail", "mail file", "mail files", ","},
+		{"mail", "mail file", "mail files", ","}, /* named by its channels, below */
 		{"digests", "digest", "digests", "; re-rendered"},
 		{"spool_scrubbed", "spooled message to others", "spooled messages to others",
 		 "; scrubbed"},
 		{"quotes", "quote in others' replies and comments",
 		 "quotes in others' replies and comments", ","},
 	};
+	/* Mail files are counted only for a channel that keeps them (the local one's maildirs):
+	 * without one, no "0 mail files", which reads as if there were none anywhere. */
+	const cJSON *mail_of = cJSON_GetObjectItem(o, "mail_channels");
 	printf("forgot %s:", a->pos[0]);
 	for (size_t i = 0; i < ELEMENTSOF(kinds); i++) {
 		int64_t n = 0;
+		bool mail = STREQ(kinds[i].key, "mail");
+		if (mail && cJSON_GetArraySize(mail_of) == 0)
+			continue;
 		(void)json_get_int64(o, kinds[i].key, &n);
 		printf("%s %" PRId64 " %s", kinds[i].lead, n, n == 1 ? kinds[i].one : kinds[i].many);
+		if (mail) {
+			const cJSON *ch;
+			printf(" of the");
+			cJSON_ArrayForEach(ch, mail_of)
+				printf("%s %s", ch == mail_of->child ? "" : " and", ch->valuestring);
+			printf(" channel%s", cJSON_GetArraySize(mail_of) == 1 ? "" : "s");
+		}
 	}
 	putchar('\n');
 	const cJSON *it;

@@ -125,7 +125,9 @@ static const ctl_command commands[] = {
 	 "@, a tab or a carriage return gets a leading ' so a spreadsheet does not run it as a\n"
 	 "formula. JSON is every stored record as it is.",
 	 O(OPT_FORMAT) | O(OPT_HISTORY), 1, 1, cmd_export, true},
-	{"forget", "MEMBER", "erase every copy of a member: answers, digests, spool, mail", NULL, 0,
+	{"forget", "MEMBER",
+	 "erase what coco keeps of a member: answers, digests, spool, the local channel's mail "
+	 "(not mail on the IMAP server)", NULL, 0,
 	 1, 1, cmd_forget, true},
 	{"resubscribe", "MEMBER CAMPAIGN", "send a campaign's messages again to a member who unsubscribed",
 	 "Undoes what the member's unsubscribe link (a mail's List-Unsubscribe) did: their address\n"

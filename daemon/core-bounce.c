@@ -5,6 +5,7 @@
  * store's bounces.jsonl, one record each; `cococtl status` lists, per member, the addresses
  * whose mail bounced and that the configuration still gives them. */
 #define _GNU_SOURCE
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -163,4 +164,81 @@ cJSON *core_failing_addresses(core *c)
 	}
 	cJSON_Delete(x.by);
 	return arr;
+}
+
+/* ---- deliveries that failed for good ------------------------------------------------- */
+
+#define FAILED_LISTED 20
+
+typedef struct failed_ctx {
+	const char *channel;
+	cJSON *all; /* every listed one, in no order yet */
+	size_t count;
+} failed_ctx;
+
+static int on_failed(const char *id, const cJSON *msg, void *userdata)
+{
+	failed_ctx *x = userdata;
+	(void)id;
+	x->count++;
+	const cJSON *to = cJSON_GetObjectItemCaseSensitive(msg, "to");
+	const char *member = core_json_str(to, "member"), *room = core_json_str(to, "room");
+	if (!member && !room)
+		return 0;
+	cJSON *o = cJSON_CreateObject();
+	const char *camp = core_json_str(msg, "campaign");
+	cJSON_AddStringToObject(o, "campaign", camp ? camp : "-");
+	cJSON_AddStringToObject(o, member ? "member" : "room", member ? member : room);
+	cJSON_AddStringToObject(o, "channel", x->channel);
+	if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(msg, "private"))) {
+		const char *kind = core_json_str(msg, "kind"), *round = core_json_str(msg, "round");
+		if (kind)
+			cJSON_AddStringToObject(o, "kind", kind);
+		if (round && !STREQ(round, "none"))
+			cJSON_AddStringToObject(o, "round", round);
+	}
+	const char *error = core_json_str(msg, "error");
+	cJSON_AddStringToObject(o, "error", error ? error : "unknown error");
+	const cJSON *at = cJSON_GetObjectItemCaseSensitive(msg, "failed");
+	cJSON_AddNumberToObject(o, "at", cJSON_IsNumber(at) ? at->valuedouble : 0);
+	cJSON_AddItemToArray(x->all, o);
+	return 0;
+}
+
+static int by_failed_at(const void *a, const void *b)
+{
+	const cJSON *x = *(const cJSON *const *)a, *y = *(const cJSON *const *)b;
+	double p = cJSON_GetObjectItemCaseSensitive(x, "at")->valuedouble;
+	double q = cJSON_GetObjectItemCaseSensitive(y, "at")->valuedouble;
+	return p < q ? -1 : p > q;
+}
+
+cJSON *core_failed_deliveries(core *c)
+{
+	failed_ctx x = {.all = cJSON_CreateArray()};
+	char **conns = NULL;
+	if (store_list(c->st, "spool", &conns) >= 0)
+		for (char **n = conns; *n; n++) {
+			x.channel = *n;
+			(void)spool_each(c->st, *n, "failed", on_failed, &x);
+		}
+	strv_free(conns);
+	/* Sorted by when they failed; the latest FAILED_LISTED kept. */
+	size_t n = (size_t)cJSON_GetArraySize(x.all), i = 0;
+	cJSON **v = xcalloc(n + 1, sizeof *v);
+	cJSON *e;
+	while ((e = x.all->child))
+		v[i++] = cJSON_DetachItemViaPointer(x.all, e);
+	qsort(v, n, sizeof *v, by_failed_at);
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddNumberToObject(o, "count", (double)x.count);
+	cJSON *list = cJSON_AddArrayToObject(o, "list");
+	for (i = 0; i < n; i++)
+		if (n - i <= FAILED_LISTED)
+			cJSON_AddItemToArray(list, v[i]);
+		else
+			cJSON_Delete(v[i]);
+	free(v);
+	cJSON_Delete(x.all);
+	return o;
 }

@@ -99,8 +99,11 @@ static int cmd_rounds(core *c, const cJSON *req, cJSON **ret, char **ret_error)
 				cJSON_AddStringToObject(e, "next_at", s ? s : "?");
 			}
 			unsigned total = 0, answered = 0, partial = 0;
+			/* A closed occurrence: the members it asked (core_closed_audience). */
+			char **asked = core_closed_audience(c, camp, rt);
 			for (size_t m = 0; m < camp->n_members; m++) {
-				if (!round_has_member(r, &camp->members[m]))
+				if (!round_has_member(r, &camp->members[m]) ||
+				    !core_was_asked(c, camp, asked, &camp->members[m]))
 					continue;
 				total++;
 				if (rt->occurrence &&
@@ -110,6 +113,7 @@ static int cmd_rounds(core *c, const cJSON *req, cJSON **ret, char **ret_error)
 					                               &camp->members[m]);
 				}
 			}
+			strv_free(asked);
 			/* answered: sent anything, as the digests count; partial: of those, who
 			 * left a required question open */
 			cJSON_AddNumberToObject(e, "answered", answered);

@@ -920,6 +920,13 @@ int core_forget(core *c, const char *who, cJSON **ret, char **ret_error)
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "member", who);
 	counts_to_json(o, &total);
+	/* The channels whose own mail files "mail" counts (the local channel's maildirs): with
+	 * none running, there is no such count to give, not a zero (trial 6: "0 mail files"
+	 * read as if the email channel had none). */
+	cJSON *mail_of = cJSON_AddArrayToObject(o, "mail_channels");
+	for (size_t i = 0; i < c->n_channels; i++)
+		if (c->channels[i]->forget)
+			cJSON_AddItemToArray(mail_of, cJSON_CreateString(c->channels[i]->name));
 	/* What no connector could erase: copies on servers coco only reads or posts to. */
 	cJSON *elsewhere = cJSON_AddArrayToObject(o, "kept_elsewhere");
 	for (size_t i = 0; i < c->n_channels; i++)

@@ -6,6 +6,7 @@
  * than a line it takes) is rejected once, kept in rejected/, and the member told. */
 #define _GNU_SOURCE
 #include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -916,6 +917,64 @@ static char *text_with_items(const inbound_msg *m, const char *votes_before)
 	return b.s ? strbuf_steal(&b) : xstrdup("");
 }
 
+/* A vote button pressed when the member's earlier dots (prior, "9x3 1x1") already reach the
+ * round's Votes=: said as what they did, not as a line they never wrote (trial 6: “vote 9x3
+ * 1”: too many votes). Adds data's "vote_press" {idea, text, dots, given, command} and
+ * returns true; false when the press is no such one. */
+static bool vote_press_refused(core *c, const coco_campaign *camp, const coco_round *r,
+                               const inbound_msg *m, const char *prior, char *const *ballot,
+                               cJSON *data)
+{
+	const inbound_item *press = NULL;
+	for (size_t i = 0; i < m->n_items && !press; i++)
+		if (m->items[i].question && m->items[i].value && STREQ(m->items[i].question, "vote"))
+			press = &m->items[i];
+	if (!press || !prior || m->n_items != 1 || (m->text && *m->text))
+		return false;
+	size_t n_ideas = strv_length(ballot);
+	long idea;
+	if (parse_long(press->value, 1, (long)n_ideas, &idea) < 0)
+		return false;
+	/* The earlier dots, in words and as the numbers of a new vote without its last dot. */
+	unsigned long total = 0, limit = r->votes ? r->votes : 3;
+	strbuf given = {0}, again = {0};
+	strbuf_printf(&again, "%ld", idea);
+	for (const char *p = prior; *p;) {
+		/* "NxD": votes_before() writes nothing else */
+		char *x, *end;
+		unsigned long n = strtoul(p, &x, 10), dots = *x == 'x' ? strtoul(x + 1, &end, 10) : 0;
+		if (n < 1 || n > n_ideas || dots < 1 || dots > limit || *x != 'x')
+			break;
+		p = end + strspn(end, " ");
+		total += dots;
+		_cleanup_free_ char *t = md_text(ballot[n - 1]);
+		strbuf_printf(&given, "%s%lu %s for idea %lu, %s", given.len ? "; " : "", dots,
+		              dots == 1 ? "dot" : "dots", n, t);
+		for (unsigned long d = 0; d < dots; d++)
+			if (*p || d + 1 < dots) /* all but the very last dot */
+				strbuf_printf(&again, " %lu", n);
+	}
+	if (total < limit) {
+		strbuf_done(&given);
+		strbuf_done(&again);
+		return false;
+	}
+	cJSON *o = cJSON_AddObjectToObject(data, "vote_press");
+	cJSON_AddNumberToObject(o, "idea", (double)idea);
+	_cleanup_free_ char *text = md_text(ballot[idea - 1]);
+	cJSON_AddStringToObject(o, "text", text);
+	cJSON_AddNumberToObject(o, "dots", (double)total);
+	cJSON_AddStringToObject(o, "dots_word", total == 1 ? "dot" : "dots");
+	_cleanup_free_ char *g = strbuf_steal(&given), *a = strbuf_steal(&again);
+	cJSON_AddStringToObject(o, "given", g);
+	const char *cmd = core_json_str(data, "chat_command");
+	_cleanup_free_ char *ref = core_chat_round_ref(c, camp, r);
+	_cleanup_free_ char *line = xasprintf("%s%svote %s %s", cmd ? cmd : "", cmd ? " " : "",
+	                                      ref, a);
+	cJSON_AddStringToObject(o, "command", line);
+	return true;
+}
+
 void core_receive(core *c, const inbound_msg *m, inbound_done_fn done, void *ud)
 {
 	const char *from = m->from ? m->from : "(unknown)";
@@ -1075,6 +1134,8 @@ void core_receive_answer(core *c, const inbound_msg *m, const coco_campaign *cam
 	_cleanup_free_ char *conf = answer_confirmation(ap);
 	cJSON_AddStringToObject(data, "confirmation", conf);
 	confirmation_data(data, ap, ballot);
+	if (answer_parse_n_items(ap) == 0)
+		(void)vote_press_refused(c, camp, r, m, prior, ballot, data);
 	strv_free(ballot);
 	/* Only a reply that leaves a required question open needs the member's earlier replies,
 	 * which means reading the occurrence's answers: not for every answer of a burst. */

@@ -104,9 +104,7 @@ static bool round_has_buttons(const coco_round *r)
 	return false;
 }
 
-/* The round as a chat command names it: its id, or CAMPAIGN/ROUND when another campaign
- * has a round of that id too. */
-static char *chat_round_ref(core *c, const coco_campaign *camp, const coco_round *r)
+char *core_chat_round_ref(core *c, const coco_campaign *camp, const coco_round *r)
 {
 	for (size_t i = 0; i < c->cfg->n_campaigns; i++) {
 		const coco_campaign *other = &c->cfg->campaigns[i];
@@ -194,7 +192,7 @@ static cJSON *chat_items(core *c, const char *cmd, const coco_campaign *camp,
                          const coco_round *r, round_rt *rt)
 {
 	cJSON *o = cJSON_CreateObject();
-	_cleanup_free_ char *ref = chat_round_ref(c, camp, r);
+	_cleanup_free_ char *ref = core_chat_round_ref(c, camp, r);
 	_cleanup_free_ char *line = core_answer_command(c, camp, r, rt, ref,
 	                                                r->kind == ROUND_PROMPT);
 	_cleanup_free_ char *answer = xasprintf("%s %s", cmd, line);

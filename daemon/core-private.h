@@ -166,6 +166,13 @@ typedef struct outbound {
 round_rt *rt_find(campaign_rt *ct, const char *round);
 campaign_rt *ct_find(core *c, const char *id);
 bool round_has_member(const coco_round *r, const coco_member *m);
+/* The pseudonyms of the members a closed occurrence asked, as written at its close, or NULL
+ * (open, or closed before they were written; a
+ * repeating round's last occurrence while the next is scheduled counts as closed): core_was_asked() says whether m is one
+ * (always true with NULL). Free with strv_free() (core.c). */
+char **core_closed_audience(core *c, const coco_campaign *camp, const round_rt *rt);
+bool core_was_asked(core *c, const coco_campaign *camp, char **audience,
+                    const coco_member *m);
 const char *member_tz(const coco_campaign *camp, const coco_member *m);
 char *core_answers_path(const char *camp, const char *round, const char *occ);
 /* Who answered: member ids, or pseudonyms in anonymous rounds. */
@@ -313,6 +320,9 @@ bool core_has_room(core *c, const coco_campaign *camp);
 /* The prompt as data (channel_msg.prompt) from a round's template data (core-outbound.c). */
 cJSON *core_prompt_data(core *c, const coco_campaign *camp, const coco_round *r,
                         const round_rt *rt, const cJSON *data);
+/* The round as a chat command names it: its id, or CAMPAIGN/ROUND when another campaign
+ * has a round of that id too (core-outbound.c). */
+char *core_chat_round_ref(core *c, const coco_campaign *camp, const coco_round *r);
 /* What a member types after a chat channel's command word to answer round r
  * ("answer kickoff 1: 4, 2: b", "vote pick 1 3"), with ref as the round (core-commands.c). */
 char *core_answer_command(core *c, const coco_campaign *camp, const coco_round *r,

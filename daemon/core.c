@@ -507,8 +507,23 @@ int compile_round_digest(core *c, const coco_campaign *camp, campaign_rt *ct,
 	if (!r || !rt->occurrence)
 		return -ENOENT;
 	coco_campaign *without = digest_without_forgotten(c->st, &c->key, camp, r, rt->occurrence);
-	int k = compile_digest_of(c, without ? without : camp, ct, rt, comments, ret_md, ret_html,
-	                          ret_chat_md);
+	/* A closed occurrence counts the members it asked, not those a reload added since. */
+	char **asked = core_closed_audience(c, camp, rt);
+	coco_campaign *had = NULL;
+	if (asked) {
+		const coco_campaign *from = without ? without : camp;
+		had = xcalloc(1, sizeof *had);
+		*had = *from;
+		had->members = xcalloc(from->n_members + 1, sizeof *had->members);
+		had->n_members = 0;
+		for (size_t i = 0; i < from->n_members; i++)
+			if (core_was_asked(c, camp, asked, &from->members[i]))
+				had->members[had->n_members++] = from->members[i];
+		strv_free(asked);
+	}
+	int k = compile_digest_of(c, had ? had : without ? without : camp, ct, rt, comments,
+	                          ret_md, ret_html, ret_chat_md);
+	digest_campaign_copy_free(had);
 	digest_campaign_copy_free(without);
 	return k;
 }
@@ -669,9 +684,80 @@ static int round_finish(core *c, const coco_campaign *camp, campaign_rt *ct, rou
 	return core_ct_save(c, ct);
 }
 
+/* Who a round occurrence asked, as it closes: their pseudonyms (a keyed hash, no name in the
+ * store, as an anonymous answer's), one a line, in CAMPAIGN/ROUND/OCC/audience. A member a
+ * reload adds later is no member of it: its digests and `rounds` count the ones it had
+ * (trial 6: "9/11", and "Not heard from yet" named someone added after the close). */
+static char *audience_path(const coco_campaign *camp, const char *round, const char *occ)
+{
+	return xasprintf("campaigns/%s/rounds/%s/%s/audience", camp->id, round, occ);
+}
+
+static void write_audience(core *c, const coco_campaign *camp, const coco_round *r,
+                           round_rt *rt)
+{
+	if (!r || !rt->occurrence)
+		return;
+	strbuf b = {0};
+	for (size_t i = 0; i < camp->n_members; i++) {
+		if (!round_has_member(r, &camp->members[i]))
+			continue;
+		char pseudo[SECRET_PSEUDO_LEN + 1];
+		secret_pseudonym(&c->key, camp->id, camp->members[i].id, pseudo);
+		strbuf_printf(&b, "%s\n", pseudo);
+	}
+	_cleanup_free_ char *path = audience_path(camp, rt->id, rt->occurrence);
+	_cleanup_free_ char *data = strbuf_steal(&b);
+	int k = store_replace(c->st, path, data, strlen(data));
+	if (k < 0)
+		log_warning_errno(k, "%s/%s: cannot write who the occurrence %s asked (%s): its "
+		                  "digests will count the members of the configuration: %m",
+		                  camp->id, rt->id, rt->occurrence, path);
+}
+
+/* The pseudonyms of an occurrence's audience at its close, or NULL (still open, or closed
+ * before audiences were written). */
+static char **closed_audience(core *c, const coco_campaign *camp, const char *round,
+                              const char *occ)
+{
+	_cleanup_free_ char *path = audience_path(camp, round, occ), *data = NULL;
+	if (store_read(c->st, path, 1 << 24, &data, NULL) < 0)
+		return NULL;
+	char **v = xcalloc(1, sizeof *v);
+	for (char *p = data, *nl; *p; p = nl + 1) {
+		nl = strchr(p, '\n');
+		if (!nl)
+			break; /* a line without its end was never written whole */
+		if (nl > p)
+			strv_push(&v, xstrndup(p, (size_t)(nl - p)));
+	}
+	return v;
+}
+
+bool core_was_asked(core *c, const coco_campaign *camp, char **audience,
+                    const coco_member *m)
+{
+	if (!audience)
+		return true;
+	char pseudo[SECRET_PSEUDO_LEN + 1];
+	secret_pseudonym(&c->key, camp->id, m->id, pseudo);
+	for (char **a = audience; *a; a++)
+		if (STREQ(*a, pseudo))
+			return true;
+	return false;
+}
+
+char **core_closed_audience(core *c, const coco_campaign *camp, const round_rt *rt)
+{
+	if (!rt->occurrence || rt->state == RS_OPEN)
+		return NULL;
+	return closed_audience(c, camp, rt->id, rt->occurrence);
+}
+
 int round_close(core *c, const coco_campaign *camp, campaign_rt *ct, round_rt *rt,
                 const char *why)
 {
+	write_audience(c, camp, campaign_find_round(camp, rt->id), rt);
 	rt->state = RS_CLOSED;
 	log_info("%s/%s: round closed (%s), occurrence %s", camp->id, rt->id, why, rt->occurrence);
 	/* Remembered for the next periodic digest, which covers what closed since the last. */

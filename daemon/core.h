@@ -72,6 +72,14 @@ void core_note_sent(const char *channel, const cJSON *msg, const char *remote_id
  * latest bounce's status and diagnostic, only addresses the configuration still gives the
  * member. The caller owns it. */
 cJSON *core_failing_addresses(core *c);
+/* The messages no channel could deliver and that are not tried again (the spool's failed/:
+ * a refusal such as an SMTP 550 at RCPT, a Slack user that does not exist), for `cococtl
+ * status`: {"count", "list": the latest FAILED_LISTED of them, oldest first, each
+ * {"campaign","member" or "room","channel","kind","round","error","at"}}. About an anonymous
+ * round (a private message) neither kind nor round is given; a reply to someone who is no
+ * member is counted, not listed (its address is a stranger's). The caller owns it
+ * (core-bounce.c). */
+cJSON *core_failed_deliveries(core *c);
 /* Who unsubscribed from a campaign's messages at an address (core-unsub.c), for `cococtl
  * status`: an array of {"campaign","member","address","at","via"}. The caller owns it. */
 cJSON *core_unsubscribed(core *c);

@@ -300,6 +300,7 @@ static int handle_status(cocod *d, cJSON **ret)
 	if (d->last_reload_error)
 		cJSON_AddStringToObject(o, "last_reload_error", d->last_reload_error);
 	cJSON_AddItemToObject(o, "failing_addresses", core_failing_addresses(d->core));
+	cJSON_AddItemToObject(o, "failed_deliveries", core_failed_deliveries(d->core));
 	cJSON_AddItemToObject(o, "unsubscribed", core_unsubscribed(d->core));
 	cJSON_AddItemToObject(o, "rejected", core_rejected_summary(d->core));
 	*ret = o;

@@ -119,6 +119,12 @@ static bool cp_is_upper(unsigned cp)
 	return cp_fold(cp) != cp;
 }
 
+bool answer_starts_with_capital(const char *s, const char *e)
+{
+	size_t k;
+	return s < e && cp_is_upper(cp_at(s, e, &k));
+}
+
 static bool cp_is_letter(unsigned cp)
 {
 	return (cp < 0x80 && isalpha((int)cp)) || (cp >= 0xC0 && cp != 0xD7 && cp != 0xF7 &&

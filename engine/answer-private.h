@@ -77,6 +77,8 @@ bool answer_is_closing(const char *s, const char *e);
 bool answer_is_name(const char *s, const char *e);
 /* A name, or a whole signature on one line: a name, then "|" or "·" and a role, company... */
 bool answer_is_name_line(const char *s, const char *e);
+/* Whether the text at s starts with a capital letter (of the scripts cp_fold() knows). */
+bool answer_starts_with_capital(const char *s, const char *e);
 /* A role/company/phone line under a name; loose also takes a short capitalised phrase. */
 bool answer_is_signature_tail(const char *s, const char *e, bool loose);
 /* Bytes of a list bullet and the blanks after it ("- ", "* ", "• ", "1. ", "12) "), when text

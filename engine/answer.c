@@ -65,6 +65,7 @@ typedef struct parser {
 	size_t n_statements;
 	size_t errors_dropped;
 	open_kind open;
+	bool open_idea_line; /* the open idea is an `idea:` line's */
 	size_t open_q;
 	strbuf open_text;
 	char *open_quote; /* the line that opened it, quoted in errors */
@@ -562,6 +563,7 @@ static void open_text(parser *ps, open_kind kind, size_t q, const char *line, co
 		      const char *text)
 {
 	ps->open = kind;
+	ps->open_idea_line = false;
 	ps->open_q = q;
 	ps->open_quote = xstrndup(line, (size_t)(line_end - line));
 	strbuf_done(&ps->open_text);
@@ -644,8 +646,10 @@ static void parse_statements(parser *ps, const char *s, const char *e)
 			if (ps->round->kind != ROUND_PROMPT) {
 				add_error(ps, p, e, "this round does not collect ideas");
 				open_text(ps, OPEN_DISCARD, 0, p, e, e);
-			} else
+			} else {
 				open_text(ps, OPEN_IDEA, 0, p, e, st.body);
+				ps->open_idea_line = true;
+			}
 			return;
 		case STMT_VOTE:
 			end = statement_end(ps, st.body, e, &next);
@@ -819,6 +823,17 @@ static void leave_out(parser *ps, size_t i, const char *s, const char *e)
 	ps->left_out_last = i + 1;
 }
 
+/* Whether the line s..e carries on the `idea:` line's idea above it (a sentence the mail client
+ * wrapped): the idea so far does not end a sentence, and the line does not start with a
+ * capital. Anything else under an `idea:` line is an idea of its own (trial 6: a new
+ * sentence on the next line was merged into the idea above). */
+static bool idea_continues(const parser *ps, const char *s, const char *e)
+{
+	const strbuf *t = &ps->open_text;
+	char last = t->len > 0 ? t->s[t->len - 1] : 0;
+	return last != '.' && last != '!' && last != '?' && !answer_starts_with_capital(s, e);
+}
+
 static void parse_line(parser *ps, size_t i)
 {
 	const msg_line *l = &ps->lines[i];
@@ -859,6 +874,14 @@ static void parse_line(parser *ps, size_t i)
 	}
 	if (is_intro(ps, i))
 		return;
+	if (ps->open == OPEN_IDEA && ps->open_idea_line && !idea_continues(ps, s, e)) {
+		/* A new sentence under an `idea:` line: an idea of its own, even one that looks
+		 * like a name ("Offline Sync"); the member's own name under it is taken off by
+		 * the core (is_own_name()). */
+		close_open(ps);
+		open_text(ps, OPEN_IDEA, 0, s, e, s);
+		return;
+	}
 	if (ps->open != OPEN_NONE) {
 		if (ps->open_text.len > 0)
 			strbuf_putc(&ps->open_text, '\n');

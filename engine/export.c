@@ -29,6 +29,7 @@ typedef struct export_ctx {
 	const coco_round *r;
 	const char *occurrence;
 	bool hold; /* rows go into `held` (a member's file, an anonymous round) */
+	bool coarse; /* the admin's file of an anonymous round: the day, not in arrival order */
 	strbuf out;
 	cJSON *records; /* JSON: every record; CSV: the records of the file being read */
 	char **ballot;
@@ -84,6 +85,17 @@ static char *iso_time(int64_t t, const char *tz)
 	                 lt.hour, lt.minute, sec, off < 0 ? '-' : '+', a / 3600, a / 60 % 60);
 }
 
+/* "2026-12-02", the day in the campaign's zone: when an anonymous answer came, no closer
+ * (the second it came, next to a mail server's log, says whose it is). */
+static char *iso_day(int64_t t, const char *tz)
+{
+	coco_localtime lt;
+	int off = 0;
+	if (schedule_utc_to_local(t, tz, &lt, &off) < 0)
+		return xstrdup("");
+	return xasprintf("%04d-%02d-%02d", lt.year, lt.month, lt.day);
+}
+
 /* Who answered: the member id, or "anon-PSEUDONYM" in anonymous rounds. */
 static char *record_who(const cJSON *rec)
 {
@@ -113,11 +125,22 @@ static void add_row(export_ctx *x, const cJSON *rec, int group, long idea, const
 	w.f[COL_QTEXT] = (char *)text;
 	w.f[COL_VALUE] = (char *)value;
 	w.f[COL_STATUS] = current ? "current" : "superseded";
-	if (!x->hold) {
+	if (!x->hold && !x->coarse) {
 		_cleanup_free_ char *at = iso_time(json_i64(rec, "at", 0), x->in->campaign->timezone);
 		w.f[COL_TIME] = at;
 		w.f[COL_MEMBER] = who;
 		write_row(x, w.f);
+		return;
+	}
+	if (x->coarse) {
+		/* Held to be written in the pseudonyms' order, with the day. */
+		_cleanup_free_ char *day = iso_day(json_i64(rec, "at", 0), x->in->campaign->timezone);
+		w.f[COL_TIME] = day;
+		w.f[COL_MEMBER] = who;
+		for (int i = 0; i < COLS; i++)
+			w.f[i] = w.f[i] ? xstrdup(w.f[i]) : NULL;
+		x->held = xrealloc(x->held, (x->n_held + 1) * sizeof *x->held);
+		x->held[x->n_held++] = w;
 		return;
 	}
 	/* Held: no time, no one named; the side is decided once the file is read. */
@@ -308,6 +331,45 @@ static void flush_held(export_ctx *x)
 	x->n_held = 0;
 }
 
+/* The admin's order for an anonymous round: by pseudonym (a keyed hash: no relation to who
+ * answered first), then as a member's file orders; a pseudonym's superseded rows before its
+ * current ones. */
+static int cmp_coarse(const void *pa, const void *pb)
+{
+	const row *a = pa, *b = pb;
+	int k = cmp_str(a->f[COL_MEMBER], b->f[COL_MEMBER]);
+	if (!k)
+		k = cmp_out(pa, pb);
+	return k ? k : -cmp_str(a->f[COL_STATUS], b->f[COL_STATUS]);
+}
+
+static void flush_coarse(export_ctx *x)
+{
+	qsort(x->held, x->n_held, sizeof *x->held, cmp_coarse);
+	for (size_t i = 0; i < x->n_held; i++) {
+		write_row(x, x->held[i].f);
+		for (int k = 0; k < COLS; k++)
+			free(x->held[i].f[k]);
+	}
+	free(x->held);
+	x->held = NULL;
+	x->n_held = 0;
+}
+
+/* JSON of an anonymous round: "at" becomes "date", the day. */
+static void coarsen_record(export_ctx *x, cJSON *rec)
+{
+	_cleanup_free_ char *day = iso_day(json_i64(rec, "at", 0), x->in->campaign->timezone);
+	cJSON_DeleteItemFromObjectCaseSensitive(rec, "at");
+	cJSON_AddStringToObject(rec, "date", day);
+}
+
+static int cmp_pseudo(const void *pa, const void *pb)
+{
+	const cJSON *a = *(const cJSON *const *)pa, *b = *(const cJSON *const *)pb;
+	return cmp_str(json_str(a, "pseudo"), json_str(b, "pseudo"));
+}
+
 static int on_line(const char *line, size_t len, void *userdata)
 {
 	export_ctx *x = userdata;
@@ -321,6 +383,8 @@ static int on_line(const char *line, size_t len, void *userdata)
 		cJSON_AddStringToObject(rec, "campaign", x->in->campaign->id);
 		cJSON_AddStringToObject(rec, "round", x->r->id);
 		cJSON_AddStringToObject(rec, "occurrence", x->occurrence);
+		if (x->r->anonymous)
+			coarsen_record(x, rec);
 		x->rows++;
 	}
 	cJSON_AddItemToArray(x->records, rec);
@@ -336,10 +400,34 @@ static int export_file(export_ctx *x, const coco_round *r, const char *occ)
 	                                      in->campaign->id, r->id, occ);
 	x->r = r;
 	x->occurrence = occ;
-	if (in->json)
+	if (in->json && !r->anonymous)
 		return store_scan(in->store, path, on_line, x);
+	if (in->json) {
+		/* An anonymous round's records in the pseudonyms' order, not as they came (a
+		 * stable sort: each pseudonym's own records stay in their order). */
+		cJSON *all = x->records;
+		x->records = cJSON_CreateArray();
+		int k = store_scan(in->store, path, on_line, x);
+		size_t n = (size_t)cJSON_GetArraySize(x->records), i = 0;
+		cJSON **v = xcalloc(n + 1, sizeof *v), *e;
+		while ((e = x->records->child))
+			v[i++] = cJSON_DetachItemViaPointer(x->records, e);
+		for (size_t a = 1; a < n; a++) /* insertion sort: stable */
+			for (size_t b = a; b > 0 && cmp_pseudo(&v[b - 1], &v[b]) > 0; b--) {
+				cJSON *t = v[b];
+				v[b] = v[b - 1];
+				v[b - 1] = t;
+			}
+		for (i = 0; i < n; i++)
+			cJSON_AddItemToArray(all, v[i]);
+		free(v);
+		cJSON_Delete(x->records);
+		x->records = all;
+		return k;
+	}
 	x->records = cJSON_CreateArray();
 	x->hold = in->for_member && r->anonymous;
+	x->coarse = !in->for_member && r->anonymous;
 	int k = store_scan(in->store, path, on_line, x);
 	if (k >= 0) {
 		x->ballot = r->kind == ROUND_VOTE && in->ballot ? in->ballot(r, occ, in->userdata)
@@ -347,6 +435,8 @@ static int export_file(export_ctx *x, const coco_round *r, const char *occ)
 		csv_file(x);
 		if (x->hold)
 			flush_held(x);
+		else if (x->coarse)
+			flush_coarse(x);
 		strv_free(x->ballot);
 		x->ballot = NULL;
 	}

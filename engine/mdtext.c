@@ -23,3 +23,14 @@ char *md_text(const char *s)
 	}
 	return strbuf_steal(&b);
 }
+
+char *md_plain(const char *markdown)
+{
+	strbuf b = {0};
+	for (const char *s = markdown; s && *s; s++) {
+		if (s[0] == '\\' && s[1] && strchr("\\`*_[]<>", s[1]))
+			s++;
+		strbuf_putc(&b, *s);
+	}
+	return strbuf_steal(&b);
+}

@@ -8,3 +8,9 @@
  * character that could start Markdown markup — \ ` * _ [ ] < > — backslash-escaped, so
  * that cmark renders exactly the characters written. Malloc'd. */
 char *md_text(const char *s);
+
+/* The Markdown a message is written in, as plain text for a mail's text/plain part: md_text()'s
+ * backslash escapes undone, so that a member's words read as they wrote them ("[see the
+ * mockup](…)", not "\[see the mockup\](…)"). The rest of the Markdown is left as it is;
+ * it reads as plain text. Malloc'd. */
+char *md_plain(const char *markdown);

@@ -86,13 +86,24 @@ sed -i 's/^Votes=3/Votes=three/' "$T/sock-etc/campaigns.d/onboarding.conf"
 run "$COCOCTL" --config "$T/sock-etc" status
 [ $rc -eq 0 ] || fail "status with a typo in a campaign file exited $rc: $out"
 expect_match "$out" "^cocod "
+# An error in coco.conf itself does not hide the daemon either: its ControlSocket= line is
+# read alone (trial 6: a typo'd key sent cococtl to the default socket).
+cp "$T/sock-etc/coco.conf" "$T/sock-etc/coco.conf.good"
+sed -i 's/^Connectors=/Conectors=/' "$T/sock-etc/coco.conf"
+grep -q '^Conectors=' "$T/sock-etc/coco.conf" || fail "the test's coco.conf has no Connectors= to misspell"
+run "$COCOCTL" --config "$T/sock-etc" check
+[ $rc -eq 1 ] || fail "check of a coco.conf with a typo exited $rc: $out"
+run "$COCOCTL" --config "$T/sock-etc" status
+[ $rc -eq 0 ] || fail "status with a typo in coco.conf exited $rc: $out"
+expect_match "$out" "^cocod "
+cp "$T/sock-etc/coco.conf.good" "$T/sock-etc/coco.conf"
 # coco.conf itself unreadable: the default socket, and the message says why (unless a
 # real cocod listens there).
 if [ ! -e /run/coco/control.sock ]; then
 	mv "$T/sock-etc/coco.conf" "$T/sock-etc/coco.conf.off"
 	run "$COCOCTL" --config "$T/sock-etc" status
 	[ $rc -eq 1 ] || fail "status without coco.conf exited $rc: $out"
-	expect_match "$out" "at /run/coco/control.sock (the default: $T/sock-etc/coco.conf cannot be read or has errors"
+	expect_match "$out" "at /run/coco/control.sock (the default: $T/sock-etc/coco.conf cannot be read"
 	expect_match "$out" "the configuration in $T/sock-etc has errors (see cococtl --config $T/sock-etc check)"
 	mv "$T/sock-etc/coco.conf.off" "$T/sock-etc/coco.conf"
 fi

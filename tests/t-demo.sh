@@ -108,6 +108,7 @@ expect_match "$err" 'no member "nobody"'
 # Aino answered the kickoff and the idea prompt: two records erased everywhere.
 out=$(ctl forget aino)
 expect_match "$out" "forgot aino: erased 2 answer records, "
+expect_match "$out" " mail files of the local channel;"
 # The local channel reaches every copy it made: nothing said left elsewhere; and the admin
 # is told that the configuration still names her (trial 6: she kept being invited).
 grep -q "^not erased:" <<<"$out" && fail "the local channel left copies: $out"

@@ -6,7 +6,8 @@
 # recorded and confirmed by mail; a forged From with someone else's tag and an auto-reply are
 # not recorded; Dovecot restarted during IDLE: the next reply is still read; cocod killed and
 # restarted: nothing recorded or sent twice. A member whose address does not exist: Postfix
-# bounces the invitation to coco's mailbox, and `cococtl status` shows the address failing.
+# bounces the invitation to coco's mailbox, and `cococtl status` shows the address failing;
+# one Postfix refuses at once (RCPT 550) is listed in status as a failed delivery.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . tests/lib.sh
@@ -51,6 +52,11 @@ Side=provider
 Name=Gus Gone
 Email=gus@$MAIL_DOMAIN
 
+[Member "hal"]
+Side=client
+Name=Hal Typo
+Email=hal@$MAIL_DOMAIN
+
 [Round "pulse"]
 Kind=survey
 Title=Pulse
@@ -59,6 +65,10 @@ Duration=2d
 [Question "pulse/mood"]
 Kind=scale
 Text=How is the project going?
+
+[Question "pulse/why"]
+Kind=text
+Text=What would you change?
 EOF
 mail_coco_secrets "$T/secrets" "$pw"
 
@@ -90,7 +100,7 @@ case $reply_to in coco+*@$MAIL_DOMAIN) ;; *) fail "Reply-To is \"$reply_to\"" ;;
 [ -n "$msgid" ] || fail "no Message-ID"
 
 # Ana answers as a mail client would: her words on top, the quote and a signature below.
-printf '1: 4\r\n\r\nThanks,\r\nAna\r\n\r\nOn Tue, Dec 1, 2026 at 9:00, Coco rounds <coco@%s> wrote:\r\n> How is the project going?\r\n' \
+printf '1: 4\r\n2: [see the mockup](https://evil.example/login) *soon*\r\n\r\nThanks,\r\nAna\r\n\r\nOn Tue, Dec 1, 2026 at 9:00, Coco rounds <coco@%s> wrote:\r\n> How is the project going?\r\n' \
 	"$MAIL_DOMAIN" >"$T/reply1"
 mail_send_reply "ana@$MAIL_DOMAIN" "$reply_to" "$T/reply1" "In-Reply-To: <$msgid>" \
 	"Subject: Re: [Mail test] Pulse" >/dev/null
@@ -104,6 +114,18 @@ imap_fetch_all ana "$T/ana2"
 conf=$(grep -l "^In-Reply-To:" "$T"/ana2/*.eml | head -1)
 [ -n "$conf" ] || fail "the confirmation is not threaded"
 grep -qi "4" "$conf" || fail "the confirmation does not say what was recorded"
+# Her words read in the text part as she wrote them, and in the HTML part they are no link
+# (trial 6: "\[see the mockup\](…)" in the text part).
+part() { python3 -c 'import email,sys
+m = email.message_from_binary_file(open(sys.argv[1], "rb"))
+for p in m.walk():
+    if p.get_content_type() == sys.argv[2]:
+        sys.stdout.write(p.get_payload(decode=True).decode())' "$@"; }
+part "$conf" text/plain | grep -qF '[see the mockup](https://evil.example/login) *soon*' ||
+	fail "the text part does not show her words as written: $(part "$conf" text/plain)"
+if part "$conf" text/plain | grep -qF '\['; then fail "Markdown escapes in the text part"; fi
+part "$conf" text/html | grep -qF 'see the mockup' || fail "her words are not in the HTML part"
+if part "$conf" text/html | grep -qi 'href="https://evil'; then fail "a live link in the HTML part"; fi
 
 # Bob forges a reply with Ana's tag from his own address: refused and kept, not recorded.
 printf '1: 1\r\n' >"$T/forged"
@@ -135,6 +157,11 @@ wait_for 60 gus_failing || fail "gus's address is not shown failing: $(ctl statu
 ctl status | grep -q "5.1.1" || fail "no status code: $(ctl status)"
 if ctl status | grep -q -e "ana@" -e "bob@"; then fail "a working address is shown failing"; fi
 [ "$(answers)" -eq 2 ] || fail "the bounce was taken for an answer"
+# Hal's address does not exist either, and Postfix refused it at once (RCPT 550, no bounce
+# mail): status says to whom, on which channel, why and when (trial 6: only "1 failed").
+hal_failed() { ctl status | grep -q "^  e/hal via email, [0-9-]* [0-9:]*Z, prompt of pulse: .*550"; }
+wait_for 30 hal_failed || fail "hal's refused invitation is not listed: $(ctl status)"
+ctl status | grep -q "^failed deliveries" || fail "no failed deliveries heading: $(ctl status)"
 
 # cocod killed and started again: the mailbox is read from the saved cursor, nothing is
 # recorded twice, no confirmation goes out twice.
@@ -153,4 +180,10 @@ wait_for 30 bob_has_two || true
 ctl status | grep -q "e/gus gus@$MAIL_DOMAIN: bounced 1 time," ||
 	fail "the bounce was not kept, or counted twice, across the restart: $(ctl status)"
 if grep -q "$pw" "$T/cocod.log"; then fail "the IMAP password is in the log"; fi
+# forget with the email channel only: no "0 mail files" (it keeps none, trial 6: read as "there
+# were none"), and a line saying what stays in the mailboxes on the server.
+out=$(ctl forget bob)
+grep -q "mail file" <<<"$out" && fail "forget counts mail files the email channel does not keep: $out"
+grep -q "^not erased: the mail they sent stays in coco's mailbox on the IMAP server" <<<"$out" ||
+	fail "forget does not say what stays on the IMAP server: $out"
 echo "t-email: invitation, answer, confirmation, forgery, auto-reply, Dovecot restart, kill, bounce: ok"

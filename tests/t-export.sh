@@ -46,6 +46,16 @@ Text=Anything to add, "honestly"?
 [Question "s/link"]
 Kind=text
 Text=A link we should see
+
+[Round "m"]
+Kind=survey
+Anonymous=yes
+Open=2030-01-07 09:00
+Close=2030-01-10 17:00
+
+[Question "m/mood"]
+Kind=scale
+Text=How do you feel about it?
 EOF
 "$COCOCTL" keygen "$T/secrets/coco-key" >/dev/null
 ans=$state/campaigns/ex/rounds/s/once
@@ -58,6 +68,13 @@ cat >"$ans/answers.jsonl" <<'EOF'
 {"key":"seed:3","v":1,"at":1796637600,"member":"bob","side":"provider","via":"email","answers":{"note":"-1 for the colour, @everyone"},"skips":["mood"]}
 EOF
 
+# The anonymous round "m": a pseudonym answers at 10:00:07, another one at 12:00:08 (the
+# second one's pseudonym sorts first).
+mkdir -p "$state/campaigns/ex/rounds/m/once"
+cat >"$state/campaigns/ex/rounds/m/once/answers.jsonl" <<'EOF'
+{"key":"seed:4","v":1,"at":1796630407,"pseudo":"zzzz1111","side":"client","via":"email","answers":{"mood":"2"}}
+{"key":"seed:5","v":1,"at":1796637608,"pseudo":"aaaa2222","side":"provider","via":"email","answers":{"mood":"5"}}
+EOF
 export CREDENTIALS_DIRECTORY=$T/secrets COCO_TEMPLATE_DIR=$PWD/templates
 start_cocod "$sock" "$T/cocod.log" --config "$cfg" --state "$state"
 ctl() { "$COCOCTL" --config "$cfg" "$@"; }
@@ -96,7 +113,21 @@ if grep -q '^[^"]*,=' "$T/export.csv" || grep -q ',"=' "$T/export.csv"; then
 fi
 # Superseded answers are absent without --history ...
 if grep -q ',mood,How is it going?,2,' <<<"$csv"; then fail "superseded answer exported: $csv"; fi
-[ "$(grep -c ',current' <<<"$csv")" -eq 5 ] || fail "expected 5 current rows in: $csv"
+[ "$(grep -v '^ex,m,' <<<"$csv" | grep -c ',current')" -eq 5 ] || fail "expected 5 current rows in: $csv"
+# An anonymous round's rows (trial 6: the second each answer came, next to the mail server's
+# log, said whose it was): the day only, in the pseudonyms' order, not the order they came.
+expect_match "$csv" $'^ex,m,once,2026-12-07,anon-aaaa2222,provider,1,mood,How do you feel about it?,5,current\r$'
+expect_match "$csv" $'^ex,m,once,2026-12-07,anon-zzzz1111,client,1,mood,How do you feel about it?,2,current\r$'
+[ "$(grep '^ex,m,' <<<"$csv" | cut -d, -f5 | tr '\n' ' ')" = "anon-aaaa2222 anon-zzzz1111 " ] ||
+	fail "the anonymous round's rows follow their arrival: $csv"
+if grep -q '^ex,m,once,[^,]*T' <<<"$csv"; then fail "an anonymous answer's time: $csv"; fi
+ctl export ex --format json >"$T/export.json"
+python3 - "$T/export.json" <<'EOF' || fail "the JSON export of the anonymous round: $(cat "$T/export.json")"
+import json, sys
+recs = [r for r in json.load(open(sys.argv[1])) if r["round"] == "m"]
+assert [r["pseudo"] for r in recs] == ["aaaa2222", "zzzz1111"], recs
+assert all("at" not in r and r["date"] == "2026-12-07" for r in recs), recs
+EOF
 # ... and marked with it; --history may come before the campaign, global options after.
 hist=$("$COCOCTL" export --history ex --format csv --config "$cfg")
 expect_match "$hist" $'^ex,s,once,2026-12-07T10:00:00+02:00,ana,client,1,mood,How is it going?,2,superseded\r$'
