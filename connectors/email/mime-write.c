@@ -180,22 +180,33 @@ static clist *id_list(char *const *ids)
 	return l;
 }
 
+/* 16 random bytes as hex. The bytes come from a per-thread pool filled by one getrandom()
+ * of 4 KiB, not a system call for each mail (a burst of confirmations made one per message,
+ * and one more per boundary). cocod never forks, so no two processes share a pool. */
 static void random_hex(char out[static 33])
 {
 	static const char hex[] = "0123456789abcdef";
-	unsigned char r[16];
-	size_t got = 0;
-	while (got < sizeof(r)) {
-		ssize_t n = getrandom(r + got, sizeof(r) - got, 0);
-		if (n > 0)
-			got += (size_t)n;
-		else if (errno != EINTR)
-			abort(); /* no entropy is as fatal as no memory */
+	static _Thread_local unsigned char pool[4096];
+	static _Thread_local size_t used = sizeof(pool);
+	if (used + 16 > sizeof(pool)) {
+		size_t got = 0;
+		while (got < sizeof(pool)) {
+			ssize_t n = getrandom(pool + got, sizeof(pool) - got, 0);
+			if (n > 0)
+				got += (size_t)n;
+			else if (errno != EINTR)
+				abort(); /* no entropy is as fatal as no memory */
+		}
+		used = 0;
 	}
-	for (size_t i = 0; i < sizeof(r); i++) {
+	const unsigned char *r = pool + used;
+	for (size_t i = 0; i < 16; i++) {
 		out[2 * i] = hex[r[i] >> 4];
 		out[2 * i + 1] = hex[r[i] & 15];
 	}
+	/* Handed out once: never again in memory a core dump could show. */
+	explicit_bzero(pool + used, 16);
+	used += 16;
 	out[32] = '\0';
 }
 
@@ -280,23 +291,22 @@ static struct mailmime *text_part(const char *type, const char *body)
 	return part;
 }
 
-/* multipart/alternative with a boundary of ours: libetpan's own is made of the time, the
- * pid and an unseeded random(), which others can guess. "=_" never occurs in
- * quoted-printable or base64 text, so no body can hold this boundary. */
+/* multipart/alternative with a boundary of ours, set up as mailmime_multiple_new() does
+ * but without libetpan's boundary (mailmime_new_empty() makes one for every multipart): that one is made of the time, the pid (a getpid() and an
+ * uname() for each mail) and an unseeded random(), which others can guess. "=_" never
+ * occurs in quoted-printable or base64 text, so no body can hold this boundary. */
 static struct mailmime *alternative(void)
 {
 	char rnd[33];
 	random_hex(rnd);
-	struct mailmime *mp = need(mailmime_multiple_new("multipart/alternative"));
-	for (clistiter *it = clist_begin(mp->mm_content_type->ct_parameters); it;
-	     it = clist_next(it)) {
-		struct mailmime_parameter *p = clist_content(it);
-		if (strcasecmp(p->pa_name, "boundary") == 0) {
-			free(p->pa_value);
-			p->pa_value = xasprintf("=_coco_%s", rnd);
-		}
-	}
-	return mp;
+	struct mailmime_content *ct = need(mailmime_content_new_with_str("multipart/alternative"));
+	_cleanup_free_ char *boundary = xasprintf("=_coco_%s", rnd);
+	struct mailmime_parameter *b = need(mailmime_param_new_with_data((char *)"boundary", boundary));
+	if (clist_append(ct->ct_parameters, b) < 0)
+		abort();
+	/* mailmime_new_empty() would add a boundary of its own: the multipart is made whole. */
+	return need(mailmime_new(MAILMIME_MULTIPLE, NULL, 0, need(mailmime_fields_new_empty()), ct,
+				 NULL, NULL, NULL, need(clist_new()), NULL, NULL));
 }
 
 int mail_build(const struct mail_outbound *o, char **ret, char **ret_message_id)
