@@ -2,6 +2,7 @@
  * mail their client sent, byte for byte as the client writes it, and the answer coco stored.
  * The real core, store, spool and local channel on the injectable clock (tests/sim.h). */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "email/mime.h"
 #include "sim.h"
 
 static const char kickoff_conf[] =
@@ -161,11 +163,78 @@ static void test_thunderbird_flowed_answer_is_one_line(void **state)
 	sim_finish(&s);
 }
 
+/* ---- 9. The local outbox: a confirmation's text part reads as the member wrote -------- */
+
+/* The outbox mail of coco's to `addr` whose text holds `needle`, whole (NULL if none). */
+static char *outbox_mail_with(sim *s, const char *addr, const char *needle)
+{
+	static const char *const boxes[] = {"new", "cur"};
+	for (size_t k = 0; k < ELEMENTSOF(boxes); k++) {
+		_cleanup_free_ char *dir = xasprintf("%s/local/outbox/%s", s->state, boxes[k]);
+		DIR *d = opendir(dir);
+		if (!d)
+			continue;
+		struct dirent *e;
+		while ((e = readdir(d))) {
+			if (e->d_name[0] == '.')
+				continue;
+			_cleanup_free_ char *path = xasprintf("%s/%s", dir, e->d_name);
+			char *data = NULL;
+			size_t len = 0;
+			if (read_regular_file(path, 1 << 22, &data, &len) < 0)
+				continue;
+			if (strstr(data, addr) && strstr(data, needle)) {
+				closedir(d);
+				return data;
+			}
+			free(data);
+		}
+		closedir(d);
+	}
+	return NULL;
+}
+
+static void test_local_confirmation_text_has_no_markdown_escapes(void **state)
+{
+	sim s;
+	clock_set_test(JUN1);
+	sim_start(&s, kickoff_conf);
+	run_until(&s, JUN1 + 10 * HOUR, NULL, NULL);
+
+	/* Ann pastes a link and stresses a word, as people do in a plain-text mail. */
+	_cleanup_free_ char *hdr = reply_headers(&s, "ann");
+	_cleanup_free_ char *mail = xasprintf(
+		"From: Ann <ann@client.example>\r\nSubject: Re: Kickoff\r\n%s\r\n"
+		"Message-Id: <md1@client.example>\r\nMIME-Version: 1.0\r\n"
+		"Content-Type: text/plain; charset=utf-8\r\n\r\n"
+		"1: 2\r\n2: Observe\r\n3: [the form](https://evil.example/f) *mostly*\r\n",
+		hdr);
+	deliver_mail(&s, mail);
+	run_until(&s, JUN1 + 11 * HOUR, NULL, NULL);
+
+	/* Her confirmation in the outbox quotes her words as she typed them, in the text part
+	 * her mail client shows (decoded as it decodes it). */
+	_cleanup_free_ char *conf = outbox_mail_with(&s, "ann@client.example", "Subject: Re: Kickoff");
+	assert_non_null(conf);
+	/* One boundary, ours (libetpan's own has the host's name and pid in it). */
+	const char *b = strstr(conf, "boundary=");
+	assert_non_null(b);
+	assert_null(strstr(b + 1, "boundary="));
+	expect_in(b, "boundary=\"=_coco_");
+	_cleanup_mail_message_ mail_message *m = NULL;
+	assert_int_equal(mail_parse(conf, strlen(conf), &m), 0);
+	expect_in(mail_body(m), "[the form](https://evil.example/f) *mostly*");
+	expect_not_in(mail_body(m), "\\[the form\\]");
+	expect_not_in(mail_body(m), "\\*mostly\\*");
+	sim_finish(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_applemail_greeting_and_signoff_are_trimmed),
 	    cmocka_unit_test(test_thunderbird_flowed_answer_is_one_line),
+	    cmocka_unit_test(test_local_confirmation_text_has_no_markdown_escapes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -19,7 +19,6 @@
 #include "email/message.h"
 #include "email/mime-bounds.h"
 #include "email/smtp.h"
-#include "mdtext.h"
 #include "secret.h"
 #include "util.h"
 
@@ -150,13 +149,7 @@ static int email_send(channel *c, const channel_msg *m, send_done_fn done, void 
 {
 	_cleanup_free_ char *text = NULL, *err = NULL, *message_id = NULL;
 	size_t len = 0;
-	/* The text/plain part reads as the member wrote: no Markdown escapes in their words
-	 * (trial 6: "\[see the mockup\](…)"). The core's HTML part, rendered from the
-	 * Markdown, keeps them inert. */
-	_cleanup_free_ char *plain = md_plain(m->markdown);
-	channel_msg pm = *m;
-	pm.markdown = plain;
-	int r = email_compose_with(c->h->cfg, &pm, get(c, "Web", "BaseUrl"), &text, &len,
+	int r = email_compose_with(c->h->cfg, m, get(c, "Web", "BaseUrl"), &text, &len,
 	                           &message_id, &err);
 	if (r < 0) {
 		done(SEND_FAIL, err ? err : "could not compose the message", NULL, userdata);

@@ -13,6 +13,7 @@
 #include "email/bounce.h"
 #include "email/mime-raw.h"
 #include "email/reply.h"
+#include "mdtext.h"
 #include "util.h"
 
 static const config_key_def mail_keys[] = {
@@ -58,6 +59,10 @@ int email_compose_with(const coco_config *cfg, const channel_msg *m, const char 
 	}
 	/* Threading: the message answered. */
 	char *references[2] = {m->in_reply_to, NULL};
+	/* The text/plain part reads as the member wrote: no Markdown escapes in their words
+	 * (trial 6: "\[see the mockup\](…)"), over SMTP and into the local outbox alike. The
+	 * core's HTML part, rendered from the Markdown, keeps them inert. */
+	_cleanup_free_ char *plain = md_plain(m->markdown ? m->markdown : "");
 	struct mail_outbound o = {
 		.from = from,
 		.from_name = config_get(cfg, "Mail", "Name"),
@@ -68,7 +73,7 @@ int email_compose_with(const coco_config *cfg, const channel_msg *m, const char 
 		.message_id = message_id,
 		.in_reply_to = m->in_reply_to,
 		.references = m->in_reply_to ? references : NULL,
-		.text = m->markdown ? m->markdown : "",
+		.text = plain,
 		.html = m->html,
 		.date = (time_t)clock_now(),
 		.list_unsubscribe = unsub_url,
