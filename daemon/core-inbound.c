@@ -610,6 +610,32 @@ static bool is_own_name(const char *s, const char *e, const coco_member *mb)
 	       (n == strlen(mb->id) && strncasecmp(s, mb->id, n) == 0);
 }
 
+/* Does text hold word (n bytes) as a word of its own, in any case? */
+static bool has_word(const char *text, const char *word, size_t n)
+{
+	if (n < 2)
+		return false;
+	for (const char *t = text; *t; t++) {
+		if (strncasecmp(t, word, n) != 0)
+			continue;
+		unsigned char before = t > text ? (unsigned char)t[-1] : ' ';
+		unsigned char after = (unsigned char)t[n];
+		if (!isalnum(before) && before < 0x80 && !isalnum(after) && after < 0x80)
+			return true;
+	}
+	return false;
+}
+
+/* Does an idea name its writer (their name, first name or id)? In an anonymous round such a
+ * paragraph is a signature the grammar did not know ("Grüße aus Berlin / Anna", "t. Mikael":
+ * trial 7), and published it would say who took part. */
+static bool idea_names_member(const char *idea, const coco_member *mb)
+{
+	const char *name = mb->name ? mb->name : mb->id;
+	return has_word(idea, name, strlen(name)) || has_word(idea, name, strcspn(name, " ")) ||
+	       has_word(idea, mb->id, strlen(mb->id));
+}
+
 /* The text without the member's own name signed under it: in an anonymous comment, the
  * signature would give away what the pseudonym hides. */
 static char *without_signature(const char *text, const coco_member *mb)
@@ -1126,6 +1152,11 @@ void core_receive_answer(core *c, const inbound_msg *m, const coco_campaign *cam
 		finish_errno(done, ud, k);
 		return;
 	}
+	/* An anonymous round publishes no idea that names its writer: left out, as a signature. */
+	if (r->anonymous)
+		for (size_t i = answer_parse_n_ideas(ap); i-- > 0;)
+			if (idea_names_member(answer_parse_ideas(ap)[i], mb))
+				(void)answer_parse_drop_idea(ap, i);
 
 	/* What was understood and what was not, said back in one message. */
 	cJSON *data = core_round_data(c, camp, r, rt, mb);

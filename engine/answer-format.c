@@ -73,6 +73,21 @@ char *const *answer_parse_ideas(const answer_parse *p)
 	return p->ideas ? p->ideas : empty_strv;
 }
 
+bool answer_parse_drop_idea(answer_parse *p, size_t i)
+{
+	if (!p || i >= p->n_ideas)
+		return false;
+	char *idea = p->ideas[i];
+	memmove(p->ideas + i, p->ideas + i + 1, (p->n_ideas - i) * sizeof(char *));
+	p->n_ideas--;
+	char *lo = p->left_out && *p->left_out ? xasprintf("%s\n\n%s", p->left_out, idea)
+					       : xstrdup(idea);
+	free(p->left_out);
+	p->left_out = lo;
+	free(idea);
+	return true;
+}
+
 size_t answer_parse_n_ideas(const answer_parse *p)
 {
 	return p->n_ideas;

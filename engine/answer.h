@@ -52,6 +52,7 @@
  * may outlive it. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <cjson/cJSON.h>
@@ -79,6 +80,10 @@ int answer_parse_mem(const coco_round *round, size_t n_ideas, const void *data, 
  * other dots of the same line are. */
 int answer_parse_ballot(const coco_round *round, size_t n_ideas, const bool *withdrawn,
 			const void *data, size_t size, answer_parse **ret);
+/* Takes idea i (0-based) out of the result: it is neither recorded nor confirmed, and its
+ * text goes to answer_parse_left_out(). For the core's own rules (an anonymous round never
+ * publishes an idea that names its writer). Returns false if there is no idea i. */
+bool answer_parse_drop_idea(answer_parse *p, size_t i);
 answer_parse *answer_parse_free(answer_parse *p);
 void answer_parse_freep(answer_parse **p);
 #define _cleanup_answer_parse_ __attribute__((cleanup(answer_parse_freep)))

@@ -66,6 +66,37 @@ static void test_idea_line_then_new_sentence(void **state)
 	sim_finish(&s);
 }
 
+/* ---- trial 7, 1: an anonymous idea round publishes no sign-off that names its writer ---- */
+
+static const char anon_ideas_conf[] = CAMPAIGN
+	"[Round \"ideas\"]\nKind=prompt\nTitle=Billing ideas\nOpen=2026-06-01 09:00\n"
+	"Duration=3d\nAnonymous=yes\n"
+	"[Round \"vote\"]\nKind=vote\nTitle=Vote on the billing ideas\nSource=ideas\n"
+	"Duration=2d\nVotes=3\n";
+
+static void test_anonymous_idea_sign_off_not_published(void **state)
+{
+	sim s;
+	clock_set_test(JUN1);
+	sim_start(&s, anon_ideas_conf);
+	run_until(&s, JUN1 + 10 * HOUR, NULL, NULL);
+	/* Ann signs off with a closing coco does not know and her first name; Bob with the
+	 * Finnish "t." and his. */
+	answer(&s, "ann", "ideas", NULL,
+	       "idea: Fewer meetings, more written updates\n\nGrüße aus Berlin\nAnn");
+	answer(&s, "bob", "ideas", NULL, "idea: A shared Slack channel\n\nt. Bob");
+	cococtl_ok(&s, "close", "t/ideas");
+	cococtl_ok(&s, "open", "t/vote");
+	/* The ballot everybody gets carries the ideas, and no name of those who wrote them. */
+	_cleanup_free_ char *ballot = last_markdown(&s, "prompt", "pia");
+	expect_in(ballot, "Fewer meetings, more written updates\n");
+	expect_in(ballot, "A shared Slack channel\n");
+	expect_not_in(ballot, "Ann");
+	expect_not_in(ballot, "Bob");
+	expect_not_in(ballot, "Berlin");
+	sim_finish(&s);
+}
+
 /* ---- 10. a vote button past the ballot's limit says what the member did ------------------ */
 
 static const channel_ops *const chat_chans[] = {&local_channel, &fake_chat_channel, NULL};
@@ -181,6 +212,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_idea_line_then_new_sentence),
+		cmocka_unit_test(test_anonymous_idea_sign_off_not_published),
 		cmocka_unit_test(test_vote_button_past_the_limit),
 		cmocka_unit_test(test_closed_round_counts_its_members),
 	};
