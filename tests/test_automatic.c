@@ -132,7 +132,9 @@ static void test_out_of_office(void **state)
 	     "> 1: 4\r\n", true},
 	    {"=?utf-8?Q?R=C3=A9ponse_automatique=C2=A0:_Round_3?=",
 	     "Je suis absente du bureau jusqu'au 4 janvier.", true},
-	    {"Automaattinen vastaus: kierros", "Olen lomalla 4.1. asti.", false}, /* not a listed subject */
+	    /* Finnish Outlook's rule, with no Auto-Submitted: (trial 7) */
+	    {"Automaattinen vastaus: kierros", "Olen lomalla 4.1. asti.", true},
+	    {"Vastaus: kierros", "Olen lomalla 4.1. asti.", false}, /* not a listed subject */
 	    /* an answer under an auto-reply subject */
 	    {"Out of Office: [Harbor] Team mood", "1: 4\r\nI am out of the office next week.", false},
 	    {"Automatic reply: Ideas", "idea: async standups while I am on vacation", false},

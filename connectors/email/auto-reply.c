@@ -13,7 +13,8 @@
 
 bool mail_subject_is_auto_reply(const char *subject)
 {
-	/* Discourse's list (PROTOCOLS.md §3.4), ASCII case-insensitive. Each starts with an
+	/* Discourse's list (PROTOCOLS.md §3.4) and Finnish Outlook's (trial 7), ASCII
+	 * case-insensitive. Each starts with an
 	 * ASCII letter: a subject is compared only with those that start with its first letter
 	 * (most are "Re: …", which two of them do). */
 	static const struct reply_word prefixes[] = {
@@ -23,7 +24,7 @@ bool mail_subject_is_auto_reply(const char *subject)
 	    REPLY_WORD("Automatisch antwoord"), REPLY_WORD("Abwesenheitsnotiz"),
 	    REPLY_WORD("Risposta Non al computer"), REPLY_WORD("Fuori sede"),
 	    REPLY_WORD("Respuesta automática"), REPLY_WORD("Frånvaro"),
-	    REPLY_WORD("Réponse automatique"),
+	    REPLY_WORD("Réponse automatique"), REPLY_WORD("Automaattinen vastaus"),
 	};
 	if (!subject)
 		return false;
