@@ -27,22 +27,7 @@ static const char kickoff_conf[] =
  * Message-ID), as "To: …\r\nIn-Reply-To: …": the mail client copies them. */
 static char *reply_headers(sim *s, const char *member)
 {
-	char **ids = NULL;
-	cJSON *found = NULL;
-	assert_int_equal(store_list(s->st, "spool/local/cur", &ids), 0);
-	for (char **id = ids; *id && !found; id++) {
-		_cleanup_free_ char *path = xasprintf("spool/local/cur/%s", *id);
-		_cleanup_free_ char *data = NULL;
-		assert_int_equal(store_read(s->st, path, 1 << 22, &data, NULL), 0);
-		cJSON *m = cJSON_Parse(data);
-		if (STREQ(cJSON_GetObjectItem(m, "kind")->valuestring, "prompt") &&
-		    STREQ(cJSON_GetObjectItem(cJSON_GetObjectItem(m, "to"), "member")->valuestring,
-			  member))
-			found = m;
-		else
-			cJSON_Delete(m);
-	}
-	strv_free(ids);
+	cJSON *found = last_spooled(s, "prompt", member);
 	assert_non_null(found);
 	const char *ref = cJSON_GetObjectItem(found, "conversation")->valuestring;
 	const char *from = config_get(s->cfg, "Mail", "From");
