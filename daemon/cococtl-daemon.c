@@ -87,6 +87,16 @@ static cJSON *call(cJSON *req)
 	return reply;
 }
 
+/* A record's "at" (seconds since the epoch) to the minute in UTC, "?" if it has none. */
+static void utc_minute(const cJSON *at, char when[static 32])
+{
+	time_t t = cJSON_IsNumber(at) ? (time_t)at->valuedouble : 0;
+	struct tm tm;
+	strcpy(when, "?");
+	if (t && gmtime_r(&t, &tm))
+		strftime(when, 32, "%Y-%m-%d %H:%MZ", &tm);
+}
+
 int cmd_status(const ctl_args *a)
 {
 	cJSON *req = cJSON_CreateObject();
@@ -129,12 +139,8 @@ int cmd_status(const ctl_args *a)
 		{
 			const cJSON *st = cJSON_GetObjectItem(it, "status");
 			const cJSON *dg = cJSON_GetObjectItem(it, "diagnostic");
-			const cJSON *at = cJSON_GetObjectItem(it, "at");
-			char when[32] = "?";
-			time_t t = cJSON_IsNumber(at) ? (time_t)at->valuedouble : 0;
-			struct tm tm;
-			if (t && gmtime_r(&t, &tm))
-				strftime(when, sizeof when, "%Y-%m-%d %H:%MZ", &tm);
+			char when[32];
+			utc_minute(cJSON_GetObjectItem(it, "at"), when);
 			printf("  %s/%s %s: bounced %d time%s, last %s (%s%s%s)\n",
 			       cJSON_GetObjectItem(it, "campaign")->valuestring,
 			       cJSON_GetObjectItem(it, "member")->valuestring,
@@ -157,15 +163,11 @@ int cmd_status(const ctl_args *a)
 			printf("  (%d more before these)\n", n_failed - shown);
 		cJSON_ArrayForEach(it, fl)
 		{
-			const cJSON *at = cJSON_GetObjectItem(it, "at");
 			const cJSON *mb = cJSON_GetObjectItem(it, "member");
 			const cJSON *kind = cJSON_GetObjectItem(it, "kind");
 			const cJSON *round = cJSON_GetObjectItem(it, "round");
-			char when[32] = "?";
-			time_t t = cJSON_IsNumber(at) ? (time_t)at->valuedouble : 0;
-			struct tm tm;
-			if (t && gmtime_r(&t, &tm))
-				strftime(when, sizeof when, "%Y-%m-%d %H:%MZ", &tm);
+			char when[32];
+			utc_minute(cJSON_GetObjectItem(it, "at"), when);
 			printf("  %s%s%s via %s, %s", cJSON_GetObjectItem(it, "campaign")->valuestring,
 			       cJSON_IsString(mb) ? "/" : " room ",
 			       cJSON_IsString(mb) ? mb->valuestring
