@@ -35,6 +35,7 @@
 typedef struct forget_counts {
 	size_t answers, comments, rejected, bounces, digests, spool_erased, spool_scrubbed, mail;
 	size_t quotes; /* others' records whose kept quote (trimmed) held their words */
+	size_t audiences; /* closed occurrences' lists of whom they asked */
 } forget_counts;
 
 typedef struct forget_job {
@@ -436,6 +437,18 @@ static int forget_jsonl(forget_job *j, const char *path, record_match_fn match, 
 	return r == -ENOENT ? 0 : r;
 }
 
+/* The audience of a closed occurrence lists their pseudonym, the one of their anonymous
+ * answers: it goes, so an export made before cannot show them asked, and the occurrence
+ * counts the members it asked less them, as its digest computed again does. */
+static int forget_audience(core *c, const char *round, const char *occ, void *userdata)
+{
+	forget_job *j = userdata;
+	int r = core_audience_drop(c, j->camp, round, occ, j->pseudo);
+	if (r > 0)
+		j->n.audiences++;
+	return r < 0 ? r : 0;
+}
+
 static int forget_answers(core *c, const char *round, const char *occ, void *userdata)
 {
 	forget_job *j = userdata;
@@ -799,6 +812,8 @@ static int forget_campaign(forget_job *j)
 	int r = core_for_each_answers_file(c, j->camp, forget_answers, j);
 	if (r >= 0)
 		r = core_for_each_answers_file(c, j->camp, scrub_quotes, j);
+	if (r >= 0)
+		r = core_for_each_answers_file(c, j->camp, forget_audience, j);
 	_cleanup_free_ char *cpath = xasprintf("campaigns/%s/comments.jsonl", j->camp->id);
 	if (r >= 0)
 		r = forget_jsonl(j, cpath, is_theirs, NULL, &j->n.comments, NULL);
@@ -837,6 +852,7 @@ static void counts_to_json(cJSON *o, const forget_counts *n)
 	cJSON_AddNumberToObject(o, "spool_scrubbed", (double)n->spool_scrubbed);
 	cJSON_AddNumberToObject(o, "mail", (double)n->mail);
 	cJSON_AddNumberToObject(o, "quotes", (double)n->quotes);
+	cJSON_AddNumberToObject(o, "audiences", (double)n->audiences);
 }
 
 static void counts_add(forget_counts *a, const forget_counts *b)
@@ -850,6 +866,7 @@ static void counts_add(forget_counts *a, const forget_counts *b)
 	a->spool_scrubbed += b->spool_scrubbed;
 	a->mail += b->mail;
 	a->quotes += b->quotes;
+	a->audiences += b->audiences;
 }
 
 int core_forget(core *c, const char *who, cJSON **ret, char **ret_error)

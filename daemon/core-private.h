@@ -173,6 +173,10 @@ bool round_has_member(const coco_round *r, const coco_member *m);
 char **core_closed_audience(core *c, const coco_campaign *camp, const round_rt *rt);
 bool core_was_asked(core *c, const coco_campaign *camp, char **audience,
                     const coco_member *m);
+/* Takes a member's pseudonym out of an occurrence's audience file (forget): 1 when it was
+ * there, 0 when not (or no such file), -errno. */
+int core_audience_drop(core *c, const coco_campaign *camp, const char *round, const char *occ,
+                       const char *pseudo);
 const char *member_tz(const coco_campaign *camp, const coco_member *m);
 char *core_answers_path(const char *camp, const char *round, const char *occ);
 /* Who answered: member ids, or pseudonyms in anonymous rounds. */

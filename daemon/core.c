@@ -734,6 +734,31 @@ static char **closed_audience(core *c, const coco_campaign *camp, const char *ro
 	return v;
 }
 
+int core_audience_drop(core *c, const coco_campaign *camp, const char *round, const char *occ,
+                       const char *pseudo)
+{
+	_cleanup_free_ char *path = audience_path(camp, round, occ), *data = NULL;
+	int r = store_read(c->st, path, 1 << 24, &data, NULL);
+	if (r < 0)
+		return r == -ENOENT ? 0 : r;
+	strbuf b = {0};
+	int dropped = 0;
+	for (char *p = data, *nl; *p; p = nl + 1) {
+		nl = strchr(p, '\n');
+		if (!nl)
+			break; /* as closed_audience(): never written whole */
+		size_t n = (size_t)(nl - p);
+		if (n == strlen(pseudo) && memcmp(p, pseudo, n) == 0)
+			dropped++;
+		else
+			strbuf_add(&b, p, n + 1);
+	}
+	_cleanup_free_ char *out = strbuf_steal(&b);
+	if (dropped)
+		r = store_replace(c->st, path, out, strlen(out));
+	return r < 0 ? r : dropped;
+}
+
 bool core_was_asked(core *c, const coco_campaign *camp, char **audience,
                     const coco_member *m)
 {

@@ -158,6 +158,13 @@ static void test_forget_leaves_nothing_of_the_member(void **state)
 			fail_msg("the test is meant to find \"%s\" before forget", aino_traces[i]);
 	}
 
+	/* Her pseudonym (that of her anonymous answers) is in the closed rounds' lists of whom
+	 * they asked. */
+	char anon_pseudo[SECRET_PSEUDO_LEN + 1];
+	secret_pseudonym(&s.key, "f", "aino", anon_pseudo);
+	_cleanup_free_ char *asked = files_holding(&s, anon_pseudo);
+	expect_in(asked, "campaigns/f/rounds/kick/once/audience");
+
 	/* One message to her still queued (the connector is away). */
 	spool_detach(s.sp, "local");
 	cJSON *q = cJSON_Parse("{\"id\":\"reply-queued\",\"kind\":\"reply\",\"campaign\":\"f\","
@@ -188,6 +195,8 @@ static void test_forget_leaves_nothing_of_the_member(void **state)
 	assert_true(n > 0);
 	assert_int_equal(json_get_int64(o, "mail", &n), 0);
 	assert_true(n > 0);
+	assert_int_equal(json_get_int64(o, "audiences", &n), 0);
+	assert_int_equal(n, 4); /* kick, anon, ideas and later closed while she was a member */
 	cJSON_Delete(o);
 	store_commit(s.st);
 	spool_counters sc;
@@ -241,9 +250,11 @@ static void test_forget_leaves_nothing_of_the_member(void **state)
 	_cleanup_free_ char *later_after = read_state(&s, "campaigns/f/rounds/later/once/answers.jsonl");
 	expect_in(later_after, "Offline mode for drivers");
 	expect_in(later_after, "Weekly status call");
-	/* The audit line's pseudonym is not that of her anonymous answers. */
-	char anon_pseudo[SECRET_PSEUDO_LEN + 1];
-	secret_pseudonym(&s.key, "f", "aino", anon_pseudo);
+	/* Her pseudonym has left the audiences (her tombstones keep it, so that a digest
+	 * computed later leaves her out), and the audit line's is another. */
+	_cleanup_free_ char *asked_after = files_holding(&s, anon_pseudo);
+	expect_not_in(asked_after, "/audience");
+	expect_in(asked_after, "answers.jsonl");
 	_cleanup_free_ char *audit = read_state(&s, "audit.jsonl");
 	expect_in(audit, "\"forget\"");
 	expect_not_in(audit, anon_pseudo);
