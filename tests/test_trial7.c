@@ -1,7 +1,8 @@
-/* The trial of December 2026 (trial 7), item 3, written from the members'
+/* The trial of December 2026 (trial 7), items 3 and 10, written from the members'
  * side: what their mail client showed them, and what the admin read back. The real core,
  * store, spool and local channel on the injectable clock (tests/sim.h). */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -28,6 +29,48 @@ static const char shop_without_bob[] =
 	SHOP_HEAD "[Member \"ann\"]\nName=Ann Client\nSide=client\nEmail=ann@client.example\n"
 	          "[Member \"pia\"]\nName=Pia Provider\nSide=provider\nEmail=pia@provider.example\n"
 	          SHOP_ROUND;
+
+/* Every outbox mail of coco's to `addr`, concatenated (each whole), "" if none. */
+static char *outbox_mails_to(sim *s, const char *addr)
+{
+	static const char *const boxes[] = {"new", "cur"};
+	strbuf all = {0};
+	strbuf_puts(&all, "");
+	for (size_t k = 0; k < ELEMENTSOF(boxes); k++) {
+		_cleanup_free_ char *dir = xasprintf("%s/local/outbox/%s", s->state, boxes[k]);
+		DIR *d = opendir(dir);
+		if (!d)
+			continue;
+		struct dirent *e;
+		while ((e = readdir(d))) {
+			if (e->d_name[0] == '.')
+				continue;
+			_cleanup_free_ char *path = xasprintf("%s/%s", dir, e->d_name);
+			_cleanup_free_ char *data = NULL;
+			size_t len = 0;
+			if (read_regular_file(path, 1 << 22, &data, &len) < 0)
+				continue;
+			if (strstr(data, addr))
+				strbuf_printf(&all, "%s\n", data);
+		}
+		closedir(d);
+	}
+	return strbuf_steal(&all);
+}
+
+/* The headers a reply to member's invitation carries, as the mail client copies them. */
+static char *reply_headers(sim *s, const char *member)
+{
+	cJSON *found = last_spooled(s, "prompt", member);
+	assert_non_null(found);
+	const char *ref = cJSON_GetObjectItem(found, "conversation")->valuestring;
+	const char *from = config_get(s->cfg, "Mail", "From");
+	_cleanup_free_ char *rt = email_reply_to(from, ref);
+	_cleanup_free_ char *mid =
+		email_message_id(from, cJSON_GetObjectItem(found, "id")->valuestring, ref);
+	cJSON_Delete(found);
+	return xasprintf("To: Lumen <%s>\r\nIn-Reply-To: <%s>\r\nReferences: <%s>", rt, mid, mid);
+}
 
 /* ---- 3. A removed member: the digest's "Who answered" adds up to its figures ---------- */
 
@@ -67,10 +110,44 @@ static void test_removed_member_counts_apart(void **state)
 	sim_finish(&s);
 }
 
+/* ---- 10. A reply to a reply: one "Re:" ---------------------------------------------- */
+
+static void test_reply_subject_has_one_re(void **state)
+{
+	sim s;
+	clock_set_test(JUN1);
+	sim_start(&s, shop_conf);
+	run_until(&s, JUN1 + 10 * HOUR, NULL, NULL);
+
+	/* Ann's client stacked the prefixes (Tom's in trial 7 did); Bob's is a German
+	 * Outlook ("AW:") answering a reply. */
+	static const struct {
+		const char *member, *addr, *subject, *want;
+	} cases[] = {
+		{"ann", "ann@client.example", "Re: Re: my answer", "Subject: Re: my answer\r\n"},
+		{"bob", "bob@client.example", "AW: Re: Kickoff", "Subject: Re: Kickoff\r\n"},
+	};
+	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+		_cleanup_free_ char *hdr = reply_headers(&s, cases[i].member);
+		_cleanup_free_ char *mail = xasprintf(
+			"From: <%s>\r\nSubject: %s\r\n%s\r\nMessage-Id: <re%zu@client.example>\r\n"
+			"Content-Type: text/plain; charset=utf-8\r\n\r\n1: 4\r\n",
+			cases[i].addr, cases[i].subject, hdr, i);
+		deliver_mail(&s, mail);
+		run_until(&s, JUN1 + 11 * HOUR, NULL, NULL);
+		_cleanup_free_ char *sent = outbox_mails_to(&s, cases[i].addr);
+		expect_in(sent, cases[i].want);
+		expect_not_in(sent, "Subject: Re: Re:");
+		expect_not_in(sent, "Subject: Re: AW:");
+	}
+	sim_finish(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_removed_member_counts_apart),
+	    cmocka_unit_test(test_reply_subject_has_one_re),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
