@@ -1,4 +1,4 @@
-/* The trial of December 2026 (trial 7), items 3 and 10, written from the members'
+/* The trial of December 2026 (trial 7), items 3, 10, 12 and 13, written from the members'
  * side: what their mail client showed them, and what the admin read back. The real core,
  * store, spool and local channel on the injectable clock (tests/sim.h). */
 #define _GNU_SOURCE
@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "email/mime.h"
 #include "sim.h"
 
 #define SHOP_HEAD                                                                              \
@@ -56,6 +57,35 @@ static char *outbox_mails_to(sim *s, const char *addr)
 		closedir(d);
 	}
 	return strbuf_steal(&all);
+}
+
+/* The outbox mail of coco's to `addr` whose text holds `needle`, whole (NULL if none). */
+static char *outbox_mail_with(sim *s, const char *addr, const char *needle)
+{
+	static const char *const boxes[] = {"new", "cur"};
+	for (size_t k = 0; k < ELEMENTSOF(boxes); k++) {
+		_cleanup_free_ char *dir = xasprintf("%s/local/outbox/%s", s->state, boxes[k]);
+		DIR *d = opendir(dir);
+		if (!d)
+			continue;
+		struct dirent *e;
+		while ((e = readdir(d))) {
+			if (e->d_name[0] == '.')
+				continue;
+			_cleanup_free_ char *path = xasprintf("%s/%s", dir, e->d_name);
+			char *data = NULL;
+			size_t len = 0;
+			if (read_regular_file(path, 1 << 22, &data, &len) < 0)
+				continue;
+			if (strstr(data, addr) && strstr(data, needle)) {
+				closedir(d);
+				return data;
+			}
+			free(data);
+		}
+		closedir(d);
+	}
+	return NULL;
 }
 
 /* The headers a reply to member's invitation carries, as the mail client copies them. */
@@ -143,11 +173,89 @@ static void test_reply_subject_has_one_re(void **state)
 	sim_finish(&s);
 }
 
+/* ---- 12 and 13. Each question's hint on its own line; the reminder carries them too --- */
+
+/* The invitation or reminder mail to addr with needle in it, its HTML part as sent (the
+ * quoted-printable soft breaks joined), and its text part as the mail client shows it. */
+static void parts_of(sim *s, const char *addr, const char *needle, char **ret_html,
+                     char **ret_text)
+{
+	_cleanup_free_ char *raw = outbox_mail_with(s, addr, needle);
+	assert_non_null(raw);
+	_cleanup_mail_message_ mail_message *m = NULL;
+	assert_int_equal(mail_parse(raw, strlen(raw), &m), 0);
+	*ret_text = xstrdup(mail_body(m));
+	/* The HTML part, quoted-printable decoded as a mail client decodes it. */
+	const char *h = strstr(raw, "Content-Type: text/html");
+	assert_non_null(h);
+	expect_in(h, "Content-Transfer-Encoding: quoted-printable");
+	static const char hex[] = "0123456789ABCDEF";
+	strbuf b = {0};
+	strbuf_puts(&b, "");
+	for (const char *p = h; *p; p++) {
+		if (p[0] == '=' && p[1] == '\r' && p[2] == '\n') {
+			p += 2;
+			continue;
+		}
+		const char *hi = p[0] == '=' && p[1] ? strchr(hex, p[1]) : NULL;
+		const char *lo = hi && p[2] ? strchr(hex, p[2]) : NULL;
+		if (hi && lo) {
+			strbuf_putc(&b, (char)((hi - hex) << 4 | (lo - hex)));
+			p += 2;
+			continue;
+		}
+		if (*p != '\r')
+			strbuf_putc(&b, *p);
+	}
+	*ret_html = strbuf_steal(&b);
+}
+
+static void test_hints_on_their_own_line_and_in_reminders(void **state)
+{
+	sim s;
+	clock_set_test(JUN1);
+	sim_start(&s, shop_conf);
+	run_until(&s, JUN1 + 10 * HOUR, NULL, NULL);
+
+	/* Pierre's invitation (here Bob's): in HTML the hint is a line of its own, as in the
+	 * text part, where no Markdown hard break shows. */
+	_cleanup_free_ char *html = NULL, *text = NULL;
+	parts_of(&s, "bob@client.example", "Answers are open until", &html, &text);
+	expect_in(html, "<strong>1. How clear are the goals?</strong><br />\nAnswer 1 to 5");
+	expect_in(html, "<strong>3. Anything else?</strong> <em>(optional)</em><br />\n"
+	                "Answer in your own words.");
+	expect_in(text, "**1. How clear are the goals?**\nAnswer 1 to 5 (1 = not clear at all, "
+	                "5 = crystal clear).\n");
+	expect_in(text, "- b) Remote\n");
+	expect_not_in(text, "\\\n");
+
+	/* Ann answered; Bob deleted the invitation. His reminder carries what it did. */
+	answer(&s, "ann", "kickoff", "once", "1: 4");
+	char *err = NULL;
+	cJSON *o = cococtl(&s, "remind", "kickoff", true, &err);
+	assert_non_null(o);
+	cJSON_Delete(o);
+	_cleanup_free_ char *md = last_markdown(&s, "reminder", "bob");
+	assert_non_null(md);
+	expect_in(md, "**1. How clear are the goals?**\\\nAnswer 1 to 5 (1 = not clear at all, "
+	              "5 = crystal clear).\n");
+	expect_in(md, "**2. Which format next time?** _(optional)_\n- a) On site\n- b) Remote\n"
+	              "- c) Hybrid\n");
+	expect_in(md, "Answer in your own words.\n");
+	expect_in(md, "Reply with one line per question");
+	_cleanup_free_ char *rhtml = NULL, *rtext = NULL;
+	parts_of(&s, "bob@client.example", "A friendly nudge", &rhtml, &rtext);
+	expect_in(rhtml, "<li>b) Remote</li>");
+	expect_in(rtext, "Answer 1 to 5 (1 = not clear at all, 5 = crystal clear).\n");
+	sim_finish(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_removed_member_counts_apart),
 	    cmocka_unit_test(test_reply_subject_has_one_re),
+	    cmocka_unit_test(test_hints_on_their_own_line_and_in_reminders),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
