@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "digest.h"
+#include "template.h"
 #include "util.h"
 
 #define DATA "tests/data/digest"
@@ -527,6 +528,13 @@ static void test_former_member(void **state)
 	assert_int_equal(digest_render(di, dirs, &mdi), 0);
 	assert_non_null(strstr(mdi, "- “One-click reorder” (_a former member_)\n"));
 	assert_null(strstr(mdi, "tom"));
+	/* The web view's page of the round, from the same data, says it too. */
+	const char *wdirs[] = {"templates/web", NULL};
+	_cleanup_free_ char *tpl = NULL, *page = NULL, *err = NULL;
+	assert_int_equal(template_dirs_partial("round.html", &tpl, (void *)wdirs), 0);
+	assert_int_equal(template_render("round.html", tpl, j, template_dirs_partial,
+	                                 (void *)wdirs, &page, &err), 0);
+	assert_non_null(strstr(page, "2 of 7 answered (29%), and 1 former member.</p>"));
 
 	/* Anonymous: a pseudonym cannot be matched to a member, so nobody is counted as a
 	 * former member while a side has no more contributors than members. */
