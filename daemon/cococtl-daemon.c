@@ -247,14 +247,18 @@ int cmd_rounds(const ctl_args *a)
 		_cleanup_free_ char *name = xasprintf("%s/%s",
 		                                      cJSON_GetObjectItem(it, "campaign")->valuestring,
 		                                      cJSON_GetObjectItem(it, "round")->valuestring);
-		/* "5/8 (1 partial)": 5 answered, one of them left a required question open */
+		/* "5/8 (1 partial)": 5 answered, one of them left a required question open;
+		 * "5/8 +1 former": and one who is no member any more answered too */
 		const cJSON *partial = cJSON_GetObjectItem(it, "partial");
+		const cJSON *former = cJSON_GetObjectItem(it, "former");
 		int np = cJSON_IsNumber(partial) ? partial->valueint : 0;
-		_cleanup_free_ char *ans = np > 0
-			? xasprintf("%d/%d (%d partial)", cJSON_GetObjectItem(it, "answered")->valueint,
-			            cJSON_GetObjectItem(it, "total")->valueint, np)
-			: xasprintf("%d/%d", cJSON_GetObjectItem(it, "answered")->valueint,
-			            cJSON_GetObjectItem(it, "total")->valueint);
+		int nf = cJSON_IsNumber(former) ? former->valueint : 0;
+		_cleanup_free_ char *part = np > 0 ? xasprintf(" (%d partial)", np) : xstrdup("");
+		_cleanup_free_ char *gone = nf > 0 ? xasprintf(" +%d former", nf) : xstrdup("");
+		_cleanup_free_ char *ans = xasprintf("%d/%d%s%s",
+		                                     cJSON_GetObjectItem(it, "answered")->valueint,
+		                                     cJSON_GetObjectItem(it, "total")->valueint, part,
+		                                     gone);
 		_cleanup_free_ char *next = cJSON_IsString(ev) ? xasprintf("%s %s", ev->valuestring,
 		                                                           at->valuestring)
 		                                               : xstrdup("-");

@@ -114,10 +114,22 @@ static int cmd_rounds(core *c, const cJSON *req, cJSON **ret, char **ret_error)
 				}
 			}
 			strv_free(asked);
+			/* former: who answered but is no member any more (their section was
+			 * removed): their answers still count in the digest's figures, which say
+			 * "and 1 former member" beside the members too. */
+			size_t former = 0;
+			if (rt->occurrence) {
+				size_t current = 0;
+				for (size_t m = 0; m < camp->n_members; m++)
+					current += has_answered(c, camp, r, rt, &camp->members[m]);
+				size_t all = strmap_size(rt_answered(c, camp, rt));
+				former = all > current ? all - current : 0;
+			}
 			/* answered: sent anything, as the digests count; partial: of those, who
 			 * left a required question open */
 			cJSON_AddNumberToObject(e, "answered", answered);
 			cJSON_AddNumberToObject(e, "partial", partial);
+			cJSON_AddNumberToObject(e, "former", (double)former);
 			cJSON_AddNumberToObject(e, "total", total);
 			cJSON_AddItemToArray(list, e);
 		}

@@ -455,7 +455,8 @@ static char *dirs_list(char *const *dirs)
 int core_check_templates(const char *const *dirs, char **ret_error)
 {
 	static const char *const names[] = {"prompt.md", "survey.md", "vote.md", "reminder.md",
-	                                    "confirmation.md", "digest.md", "footer.md"};
+	                                    "confirmation.md", "digest.md", "footer.md",
+	                                    "questions.md"};
 	strbuf missing = {0};
 	for (size_t i = 0; i < ELEMENTSOF(names); i++) {
 		_cleanup_free_ char *text = NULL;

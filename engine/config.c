@@ -341,6 +341,17 @@ static void attach_question(ctx *c, camp_build *b, pending_question *pq)
 	r->questions[r->n_questions++] = *q;
 }
 
+/* Whether any [Question "round/…"] section names the round, kept or rejected: a question
+ * that was refused (and reported) still counts as given, so that a survey whose only
+ * question is invalid gets that one error, not a second "no questions" one. */
+static bool round_has_question_section(const camp_build *b, const char *round_id)
+{
+	for (size_t i = 0; i < b->n_qs; i++)
+		if (STREQ(b->qs[i].round_id, round_id))
+			return true;
+	return false;
+}
+
 static void check_round(ctx *c, camp_build *b, coco_round *r, const key_lines *kl)
 {
 	const coco_campaign *camp = b->c;
@@ -382,13 +393,17 @@ static void check_round(ctx *c, camp_build *b, coco_round *r, const key_lines *k
 		const key_lines *skl = src ? &b->round_kl[src - camp->rounds] : NULL;
 		if (skl && (!skl->line[ROUND_KEY_KIND] || key_bad(skl, ROUND_KEY_KIND)))
 			; /* the source's kind is already reported */
-		else if (!src || src->kind != ROUND_PROMPT)
+		else if (!src)
+			config_cerr(c, kl->line[ROUND_KEY_SOURCE], "Source=%s names unknown round "
+			     "\"%s\": expected the id of a [Round] with Kind=prompt", r->source,
+			     r->source);
+		else if (src->kind != ROUND_PROMPT)
 			config_cerr(c, kl->line[ROUND_KEY_SOURCE], "Source=%s is not a prompt round: "
 			     "expected the id of a [Round] with Kind=prompt", r->source);
 	} else if (r->source)
 		config_cerr(c, kl->line[ROUND_KEY_SOURCE], "Source= is for vote rounds: expected "
 		     "Kind=vote");
-	if (r->kind == ROUND_SURVEY && r->n_questions == 0)
+	if (r->kind == ROUND_SURVEY && r->n_questions == 0 && !round_has_question_section(b, r->id))
 		config_cerr(c, r->line, "survey round \"%s\" has no questions: expected "
 		     "[Question \"%s/id\"] sections", r->id, r->id);
 }
@@ -421,12 +436,8 @@ static void check_campaign(ctx *c, camp_build *b, const char *stem)
 			m->timezone = xstrdup(camp->timezone);
 	}
 
-	for (size_t i = 0; i < b->n_qs; i++) {
+	for (size_t i = 0; i < b->n_qs; i++)
 		attach_question(c, b, &b->qs[i]);
-		free(b->qs[i].round_id);
-	}
-	free(TAKE_PTR(b->qs));
-	b->n_qs = 0;
 
 	const coco_localtime *first = NULL;
 	bool open_rejected = false; /* an Open= was given but its value reported as bad */
@@ -445,6 +456,11 @@ static void check_campaign(ctx *c, camp_build *b, const char *stem)
 		    (!first || localtime_cmp(&camp->rounds[i].open, first) < 0))
 			first = &camp->rounds[i].open;
 	}
+	/* The round ids of the question sections were kept for check_round(). */
+	for (size_t i = 0; i < b->n_qs; i++)
+		free(b->qs[i].round_id);
+	free(TAKE_PTR(b->qs));
+	b->n_qs = 0;
 
 	coco_digest *d = &camp->digest;
 	d->repeat_line = b->digest_kl.line[DIGEST_KEY_REPEAT];

@@ -260,7 +260,11 @@ static const char *entry_name(const tally *t, const entry *e)
 		return NULL;
 	if (e->member)
 		return e->member->name ? e->member->name : e->member->id;
-	return e->is_member_id ? e->key : NULL; /* a pseudonym is no name */
+	/* A member whose section was removed: the id is all that is left of them, and a bare
+	 * id is no name to show the client. A pseudonym is no name at all. */
+	if (!e->is_member_id)
+		return NULL;
+	return t->campaign ? DIGEST_FORMER_MEMBER : e->key; /* without a config, the id */
 }
 
 /* Adds quotes (sorted by a keyed hash of their text in anonymous rounds, so the order says
@@ -373,6 +377,13 @@ static unsigned percent(unsigned a, unsigned total)
 	return total ? (unsigned)dg_div_round((int64_t)a * 100, total) : 0;
 }
 
+/* "1 former member", "2 former members"; left out for none, so {{#name}} works. */
+static void add_former(cJSON *o, const char *name, unsigned n)
+{
+	if (n)
+		dg_add_string(o, name, xasprintf("%u former member%s", n, n == 1 ? "" : "s"));
+}
+
 /* progress: the occurrence is still open, so nobody is listed as missing yet, and an
  * anonymous round shows only the total: per-side counts in successive digests would tell
  * which side each new answer came from. */
@@ -401,15 +412,28 @@ static void add_participation(cJSON *data, digest *d, const tally *t, bool progr
 		cJSON_AddStringToObject(o, "side", side_to_string(m->side));
 		cJSON_AddItemToArray(missing, o);
 	}
+	/* Who answered but is no longer a member (their section was removed): their answers
+	 * stay in the figures (config.md), so they are counted apart from the members, by the
+	 * side their records carry, and the counts add up to the figures' "Answered by". */
+	unsigned former[_SIDE_MAX] = {0};
 	if (r->anonymous) {
-		/* Pseudonyms cannot be matched to members: count them by the side they carry. */
+		/* Pseudonyms cannot be matched to members: count them by the side they carry;
+		 * more than the side's audience can only be former members (a count the
+		 * figures show anyway). */
 		unsigned seen[_SIDE_MAX] = {0};
 		for (size_t i = 0; i < t->n_entries; i++)
 			if (t->entries[i].side >= 0 && t->entries[i].side < _SIDE_MAX)
 				seen[t->entries[i].side]++;
-		for (int s = 0; s < _SIDE_MAX; s++)
+		for (int s = 0; s < _SIDE_MAX; s++) {
 			d->answered[s] = seen[s] < d->audience[s] ? seen[s] : d->audience[s];
-	}
+			former[s] = seen[s] - d->answered[s];
+		}
+	} else
+		for (size_t i = 0; i < t->n_entries; i++) {
+			const entry *e = &t->entries[i];
+			if (e->is_member_id && !e->member && e->side >= 0 && e->side < _SIDE_MAX)
+				former[e->side]++;
+		}
 	cJSON_AddBoolToObject(data, "has_missing", cJSON_GetArraySize(missing) > 0);
 	cJSON_AddItemToObject(data, "missing", missing);
 
@@ -419,6 +443,7 @@ static void add_participation(cJSON *data, digest *d, const tally *t, bool progr
 	cJSON_AddNumberToObject(p, "answered", a);
 	cJSON_AddNumberToObject(p, "total", n);
 	cJSON_AddNumberToObject(p, "percent", percent(a, n));
+	add_former(p, "former", former[SIDE_CLIENT] + former[SIDE_PROVIDER]);
 	bool by_side = !(progress && r->anonymous);
 	/* In an anonymous round a side with a single contributor is not counted apart: one
 	 * writer on a side makes everything that side is seen to have written that person's
@@ -438,8 +463,10 @@ static void add_participation(cJSON *data, digest *d, const tally *t, bool progr
 	}
 	cJSON_AddNumberToObject(p, "client_answered", d->answered[SIDE_CLIENT]);
 	cJSON_AddNumberToObject(p, "client_total", d->audience[SIDE_CLIENT]);
+	add_former(p, "client_former", former[SIDE_CLIENT]);
 	cJSON_AddNumberToObject(p, "provider_answered", d->answered[SIDE_PROVIDER]);
 	cJSON_AddNumberToObject(p, "provider_total", d->audience[SIDE_PROVIDER]);
+	add_former(p, "provider_former", former[SIDE_PROVIDER]);
 	cJSON *sides = cJSON_AddArrayToObject(p, "sides");
 	for (int s = 0; s < _SIDE_MAX; s++) {
 		if (!d->audience[s])

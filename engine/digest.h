@@ -29,6 +29,8 @@ typedef struct digest digest;
 #define DIGEST_MIN_GROUP_DEFAULT 3   /* MinGroupSize= */
 #define DIGEST_GAP_TENTHS_DEFAULT 10 /* GapThreshold=1.0 */
 #define DIGEST_SPARK_POINTS 8        /* occurrences in a sparkline, this one included */
+/* Who wrote an idea or a text answer whose member's section was removed from the config. */
+#define DIGEST_FORMER_MEMBER "a former member"
 
 typedef struct digest_input {
 	store *store;
@@ -78,8 +80,11 @@ unsigned digest_audience(const digest *d, coco_side side);
 /* The template data, as templates/digest.md uses it:
  * {campaign:{id,title,client_name,provider_name}, round:{id,title,kind,anonymous,is_prompt,
  *  is_survey,is_vote}, occurrence, prev_occurrence?, date, records?, bad_lines?, in_progress,
- *  participation:{answered,total,percent,by_side,client_answered?,client_total?,
- *   provider_answered?,provider_total?,sides:[{side,name,answered,total,percent}]},
+ *  participation:{answered,total,percent,former?,by_side,client_answered?,client_total?,
+ *   client_former?,provider_answered?,provider_total?,provider_former?,
+ *   sides:[{side,name,answered,total,percent}]} (answered counts today's members; former,
+ *   "1 former member", those whose section was removed since, whose answers the figures
+ *   still count),
  *  questions:[{id,number,text,kind,is_scale,is_nps,is_choice,is_multi,is_text,n,skipped,
  *   median?,mean?,bars:[{label,count,bar,line}], scale/nps only: gap_shown,gap_flag,
  *   gap?,client_mean?,provider_mean?,gap_note?, prev_mean?,delta?,trend_text?,

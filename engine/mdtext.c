@@ -28,6 +28,8 @@ char *md_plain(const char *markdown)
 {
 	strbuf b = {0};
 	for (const char *s = markdown; s && *s; s++) {
+		if (s[0] == '\\' && s[1] == '\n')
+			continue; /* a hard line break: the line ends there anyway */
 		if (s[0] == '\\' && s[1] && strchr("\\`*_[]<>", s[1]))
 			s++;
 		strbuf_putc(&b, *s);

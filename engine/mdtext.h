@@ -11,6 +11,7 @@ char *md_text(const char *s);
 
 /* The Markdown a message is written in, as plain text for a mail's text/plain part: md_text()'s
  * backslash escapes undone, so that a member's words read as they wrote them ("[see the
- * mockup](…)", not "\[see the mockup\](…)"). The rest of the Markdown is left as it is;
- * it reads as plain text. Malloc'd. */
+ * mockup](…)", not "\[see the mockup\](…)"), and the backslash of a hard line break (a
+ * line ending in \, as a question's line in the templates) dropped. The rest of the
+ * Markdown is left as it is; it reads as plain text. Malloc'd. */
 char *md_plain(const char *markdown);

@@ -230,6 +230,8 @@ static const struct {
     {"bad-rrule", 17, "Repeat=FREQ=FORTNIGHTLY: expected an RFC 5545 RRULE"},
     {"question-unknown-round", 23, "question for unknown round \"t\""},
     {"vote-source", 25, "Source=s is not a prompt round"},
+    /* trial 7: a Source= naming no round says so, not "is not a prompt round" */
+    {"vote-source-unknown", 25, "Source=idea names unknown round \"idea\""},
     {"vote-no-source", 14, "vote round \"v\" has no Source="},
     {"audience-unknown", 17, "Audience= names unknown member \"zoe\""},
     {"audience-mixed", 17, "Audience=client, zoe: \"client\" is a whole audience and cannot be mixed"},
@@ -243,6 +245,8 @@ static const struct {
     {"choice-options", 23,
      "choice question \"s/q2\" has 1 option: expected Options= with at least two"},
     {"survey-no-questions", 14, "survey round \"s\" has no questions"},
+    /* trial 7: its only question was rejected; that one error, no false "no questions" */
+    {"survey-only-question-bad", 19, "has Min=6 and Max=5: expected Min below Max"},
     {"question-non-survey", 18,
      "question on prompt round \"p\": expected questions on survey rounds only"},
     {"email-no-at", 16, "Email=cy.client.example: expected an email address"},

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "digest.h"
+#include "template.h"
 #include "util.h"
 
 #define DATA "tests/data/digest"
@@ -482,6 +483,66 @@ static void test_prompt_ideas(void **state)
 	assert_int_equal(digest_collect_ideas(st, "acme", "../ideas", "once", &bad), -EINVAL);
 	assert_int_equal(digest_answered_members(st, "acme", "ideas", "a/b", &bad), -EINVAL);
 	assert_null(bad);
+}
+
+/* trial 7: Tom answered, then his [Member] section was removed. His answers still count
+ * in the figures (config.md), so "Who answered" counts him too, apart from today's
+ * members: q1 is answered by c1 4, tom 5, p1 3 = 3, and the client side reads "1 of 4 and
+ * 1 former member" (not "1 of 4" beside two client answers). What he wrote is shown as a
+ * former member's, never under his bare id. */
+static void test_former_member(void **state)
+{
+	_cleanup_store_ store *st = open_store();
+	put_fixture(tmpdir, "pulse", "former", "former.jsonl");
+	put_fixture(tmpdir, "ideas", "former", "former-ideas.jsonl");
+	_cleanup_digest_ digest *d = compute(st, R_SURVEY, "former", NULL);
+	_cleanup_(cjson_freep) cJSON *j = json_of(d);
+	assert_int_equal(num(question(j, 0), "n"), 3);
+	assert_int_equal(digest_answered(d, SIDE_CLIENT), 1);
+	const cJSON *p = cJSON_GetObjectItem(j, "participation");
+	assert_string_equal(str(p, "client_former"), "1 former member");
+	assert_null(str(p, "provider_former"));
+	assert_string_equal(str(p, "former"), "1 former member");
+	_cleanup_free_ char *text = cJSON_PrintUnformatted(j);
+	assert_null(strstr(text, "tom"));
+
+	_cleanup_digest_ digest *di = compute(st, R_PROMPT, "former", NULL);
+	_cleanup_(cjson_freep) cJSON *ji = json_of(di);
+	const cJSON *list = cJSON_GetObjectItem(ji, "ideas");
+	assert_string_equal(str(cJSON_GetArrayItem(list, 0), "who"),
+	                    "Ana Alvarez and " DIGEST_FORMER_MEMBER);
+	assert_string_equal(str(cJSON_GetArrayItem(list, 1), "who"), DIGEST_FORMER_MEMBER);
+
+	if (access("templates/digest.md", R_OK) != 0)
+		return;
+	const char *dirs[] = {"templates", NULL};
+	_cleanup_free_ char *md = NULL, *html = NULL, *mdi = NULL;
+	assert_int_equal(digest_render(d, dirs, &md), 0);
+	assert_non_null(strstr(md, "**Who answered:** Acme 1 of 4 and 1 former member, "
+	                           "Widgets 1 of 3.\n"));
+	assert_non_null(strstr(md, "Answered by 3 "));
+	assert_non_null(strstr(md, "- “Keep the meetings short” (_a former member_)\n"));
+	assert_null(strstr(md, "tom"));
+	assert_int_equal(digest_render_html(d, dirs, &html), 0);
+	assert_non_null(strstr(html, "Acme 1 of 4 and 1 former member, "));
+	assert_int_equal(digest_render(di, dirs, &mdi), 0);
+	assert_non_null(strstr(mdi, "- “One-click reorder” (_a former member_)\n"));
+	assert_null(strstr(mdi, "tom"));
+	/* The web view's page of the round, from the same data, says it too. */
+	const char *wdirs[] = {"templates/web", NULL};
+	_cleanup_free_ char *tpl = NULL, *page = NULL, *err = NULL;
+	assert_int_equal(template_dirs_partial("round.html", &tpl, (void *)wdirs), 0);
+	assert_int_equal(template_render("round.html", tpl, j, template_dirs_partial,
+	                                 (void *)wdirs, &page, &err), 0);
+	assert_non_null(strstr(page, "2 of 7 answered (29%), and 1 former member.</p>"));
+
+	/* Anonymous: a pseudonym cannot be matched to a member, so nobody is counted as a
+	 * former member while a side has no more contributors than members. */
+	rounds[R_SURVEY].anonymous = true;
+	_cleanup_digest_ digest *da = compute(st, R_SURVEY, "former", NULL);
+	rounds[R_SURVEY].anonymous = false;
+	_cleanup_(cjson_freep) cJSON *ja = json_of(da);
+	assert_null(str(cJSON_GetObjectItem(ja, "participation"), "former"));
 }
 
 /* Ballot of 4. c1's latest votes {3:1, 4:2} (the later empty "votes" changes nothing),
@@ -988,6 +1049,7 @@ int main(void)
 		cmocka_unit_test(test_markdown_safe),  cmocka_unit_test(test_bad_input),
 		cmocka_unit_test(test_odd_lines),      cmocka_unit_test(test_split_by_side),
 		cmocka_unit_test(test_sparkline),      cmocka_unit_test(test_votes_by_side),
+		cmocka_unit_test(test_former_member),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -210,6 +210,10 @@ static void test_mrkdwn(void **state)
 	} cases[] = {
 		{"**Kickoff** · Acme × Northwind", "*Kickoff* · Acme × Northwind"},
 		{"**1. How clear?** _(optional)_", "*1. How clear?* _(optional)_"},
+		/* a hard line break (questions.md): the line ends, no backslash shows; an
+		 * escaped backslash of a member's stays */
+		{"**1. How clear?**\\\nAnswer 1 to 5.", "*1. How clear?*\nAnswer 1 to 5."},
+		{"C:\\\\\nnext", "C:\\\nnext"},
 		{"an *emphasis* and 2 * 3", "an _emphasis_ and 2 * 3"},
 		{"see [the portal](https://x.example/?a=1&b=2)", "see <https://x.example/?a=1&amp;b=2|the portal>"},
 		{"<https://x.example/a>", "<https://x.example/a>"},

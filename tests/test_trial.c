@@ -13,6 +13,7 @@
 
 #include "sim.h"
 #include "email/reply.h"
+#include "mdtext.h"
 
 #define CAMPAIGN                                                                               \
 	"[Campaign]\nId=t\nTitle=Billing\nTimeZone=UTC\nQuietHours=none\nClient=Client Co\n"    \
@@ -50,8 +51,10 @@ static void test_inline_answer_under_quoted_question(void **state)
 	run_until(&s, JUN1 + 10 * HOUR, NULL, NULL);
 
 	/* Bob replies in Thunderbird: the invitation quoted, his answers typed under each
-	 * question, nothing above the quote. */
-	_cleanup_free_ char *invite = last_markdown(&s, "prompt", "bob");
+	 * question, nothing above the quote. A mail client quotes the text part: the Markdown
+	 * as md_plain() gives it (no hard break's backslash after a question). */
+	_cleanup_free_ char *invite_md = last_markdown(&s, "prompt", "bob");
+	_cleanup_free_ char *invite = md_plain(invite_md);
 	_cleanup_free_ char *q1 = quote_lines(invite, "**1. ", 2);
 	_cleanup_free_ char *q2 = quote_lines(invite, "**2. ", 2);
 	expect_in(q1, "> **1. How urgent is the new billing export?**\n> Answer 1 to 5 (1 = can wait");
@@ -162,7 +165,7 @@ static void test_who_answered_is_one_number(void **state)
 	_cleanup_free_ char *partial = last_markdown(&s, "reminder", "c3");
 	expect_in(partial, "Thank you for your answers to **Billing export**");
 	expect_in(partial, "A required question is still without one");
-	expect_in(partial, "1. How urgent is the new billing export? _(required)_");
+	expect_in(partial, "**1. How urgent is the new billing export?** _(required)_");
 	expect_not_in(partial, "we would love to hear from you");
 	_cleanup_free_ char *silent = last_markdown(&s, "reminder", "p4");
 	expect_in(silent, "A friendly nudge: **Billing export**");

@@ -22,6 +22,54 @@ static const config_key_def mail_keys[] = {
 };
 const config_section_def email_section_mail = {"Mail", mail_keys, ELEMENTSOF(mail_keys)};
 
+/* The length of the reply prefix s starts with ("Re: ", "RE:", "AW: ", "Re[2]: ", "Re : "),
+ * 0 if none. The words mail clients put before a replied subject, ASCII case-insensitive:
+ * Re (most), AW (German Outlook), SV (Danish, Norwegian, Swedish), VS (Finnish), Antw
+ * (Dutch), Odp (Polish), Ynt (Turkish), Rif and R (Italian), Res (Portuguese), Réf
+ * (French); never "Fwd:", which is part of what is answered. */
+static size_t reply_prefix_len(const char *s)
+{
+	static const char *const words[] = {"re", "aw", "sv", "vs", "antw", "odp", "ynt",
+	                                    "rif", "res", "r", "r\xc3\xa9" "f", "r\xc3\x89" "f"};
+	for (size_t i = 0; i < ELEMENTSOF(words); i++) {
+		size_t n = strlen(words[i]);
+		if (strncasecmp(s, words[i], n) != 0)
+			continue;
+		const char *p = s + n;
+		if (*p == '[' || *p == '(') { /* "Re[2]:", "Re(2):" */
+			char close = *p == '[' ? ']' : ')';
+			const char *q = p + 1;
+			while (*q >= '0' && *q <= '9')
+				q++;
+			if (q == p + 1 || *q != close)
+				continue;
+			p = q + 1;
+		}
+		if (*p == ' ' && p[1] == ':') /* the French "Re :" */
+			p++;
+		if (*p != ':')
+			continue;
+		p++;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		return (size_t)(p - s);
+	}
+	return 0;
+}
+
+char *email_reply_subject(const char *subject)
+{
+	const char *p = subject ? subject : "";
+	while (*p == ' ' || *p == '\t')
+		p++;
+	size_t n, stripped = 0;
+	while ((n = reply_prefix_len(p)) > 0) {
+		p += n;
+		stripped++;
+	}
+	return stripped ? xasprintf("Re: %s", p) : xstrdup(subject ? subject : "");
+}
+
 int email_compose(const coco_config *cfg, const channel_msg *m, char **ret, size_t *ret_len,
                   char **ret_message_id, char **ret_err)
 {
@@ -63,13 +111,16 @@ int email_compose_with(const coco_config *cfg, const channel_msg *m, const char 
 	 * (trial 6: "\[see the mockup\](…)"), over SMTP and into the local outbox alike. The
 	 * core's HTML part, rendered from the Markdown, keeps them inert. */
 	_cleanup_free_ char *plain = md_plain(m->markdown ? m->markdown : "");
+	/* An answer to a mail: one "Re: ", however many its subject had (trial 7: "Re: Re: my
+	 * answer" to a member whose client stacked them, "Re: AW: …" to a German Outlook). */
+	_cleanup_free_ char *subject = m->in_reply_to ? email_reply_subject(m->subject) : NULL;
 	struct mail_outbound o = {
 		.from = from,
 		.from_name = config_get(cfg, "Mail", "Name"),
 		.to = m->address,
 		.to_name = m->name,
 		.reply_to = reply_to,
-		.subject = m->subject ? m->subject : "",
+		.subject = subject ? subject : m->subject ? m->subject : "",
 		.message_id = message_id,
 		.in_reply_to = m->in_reply_to,
 		.references = m->in_reply_to ? references : NULL,

@@ -32,6 +32,12 @@ int email_compose(const coco_config *cfg, const channel_msg *m, char **ret, size
 int email_compose_with(const coco_config *cfg, const channel_msg *m, const char *one_click_base,
                        char **ret, size_t *ret_len, char **ret_message_id, char **ret_err);
 
+/* The subject of an answer to a mail with subject: "Re: " once before what follows its
+ * reply prefixes ("Re: Re: x", "RE: x", "AW: Re: x", "SV: x", "Vs: x", "Re[2]: x" →
+ * "Re: x"); a subject without one is returned as it is (the caller adds "Re: ").
+ * email_compose() applies it to every message with an in_reply_to. */
+char *email_reply_subject(const char *subject);
+
 /* A received mail, read for the core. */
 typedef struct email_inbound {
 	char *key;        /* "mail:" + Message-ID, or "mail:sha256:" + the bytes' hash */

@@ -1,7 +1,7 @@
 /* reply-inline: answers typed inline, under the question they answer. A member who replies to a
  * survey by writing under each quoted question leaves only the quote to say which question a
  * line answers: this file reads a quoted line as the question heading coco's survey mail
- * carries (templates/survey.md: "**N. text**", maybe followed by " _(optional)_", and wrapped by
+ * carries (templates/questions.md: "**N. text**", maybe followed by " _(optional)_", and wrapped by
  * some clients; Gmail's plain-text part quotes the bold as "*N. text*"), so that the
  * trimmer can keep the number and drop the quote. */
 #include <stdbool.h>

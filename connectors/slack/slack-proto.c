@@ -294,6 +294,8 @@ static void put_inline(strbuf *b, const char *s, size_t n)
 				continue;
 			}
 		}
+		if (c == '\\' && i + 1 == n)
+			continue; /* Markdown's hard line break: the line ends here anyway */
 		if (c == '\\' && i + 1 < n && ispunct((unsigned char)s[i + 1])) {
 			put_escaped(b, s + i + 1, 1);
 			i++;
