@@ -242,6 +242,25 @@ static void test_html_to_text(void **state)
 	assert_string_equal(s, "");
 }
 
+/* The HTML text is UTF-8 whatever the document says of itself (mime-html.c parses valid
+ * UTF-8 without libxml2's converter): a <meta> charset is not obeyed, a byte order mark is
+ * not text, and invalid UTF-8 is read as before (byte by byte, not the whole document turned
+ * into Latin-1). */
+static void test_html_encoding(void **state)
+{
+	const char *m = "<html><head><meta http-equiv=\"Content-Type\" content=\"text/html; "
+			"charset=iso-8859-1\"><meta charset=\"windows-1251\"></head>"
+			"<body><p>Caf\xc3\xa9 \xe2\x82\xac</p></body></html>";
+	_cleanup_free_ char *t = mail_html_to_text(m, strlen(m));
+	assert_string_equal(t, "Caf\xc3\xa9 \xe2\x82\xac");
+	const char *bom = "\xef\xbb\xbf<p>x \xc3\xa9</p>";
+	_cleanup_free_ char *b = mail_html_to_text(bom, strlen(bom));
+	assert_string_equal(b, "x \xc3\xa9");
+	const char *bad = "<p>\xc3\xa9 \xff \xc3\xa9</p>";
+	_cleanup_free_ char *x = mail_html_to_text(bad, strlen(bad));
+	assert_string_equal(x, "\xc3\xa9 \xff \xc3\xa9");
+}
+
 /* Issue 7.11: every entity of HTML, not a hand-picked list; and hostile nesting neither
  * crashes nor stalls (time printed, not asserted). */
 static void test_html_entities_and_depth(void **state)
@@ -863,6 +882,7 @@ int main(void)
 	    cmocka_unit_test(test_every_truncation),
 	    cmocka_unit_test(test_too_big),
 	    cmocka_unit_test(test_html_to_text),
+	    cmocka_unit_test(test_html_encoding),
 	    cmocka_unit_test(test_html_entities_and_depth),
 	    cmocka_unit_test(test_build_round_trip),
 	    cmocka_unit_test(test_build_rejects),
