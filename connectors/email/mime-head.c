@@ -326,6 +326,27 @@ static bool skip_spaces(const char *v, size_t n, size_t *i)
 	return *i > s;
 }
 
+/* Spaces, and folds with the white space after them (a line break in a value mail_head_read()
+ * gives is always one: the next line starts with white space): libetpan's
+ * mailimf_cfws_parse() between a Content-Type's tokens. Outlook writes
+ * "multipart/alternative;\r\n\tboundary=…". */
+static void skip_fws(const char *v, size_t n, size_t *i)
+{
+	for (;;) {
+		skip_spaces(v, n, i);
+		size_t k = *i;
+		if (k + 1 < n && v[k] == '\r' && v[k + 1] == '\n')
+			k += 2;
+		else if (k < n && v[k] == '\n')
+			k++;
+		else
+			return;
+		while (k < n && is_wsp(v[k]))
+			k++;
+		*i = k;
+	}
+}
+
 /* RFC 5322's own form, "[Mon, ]2 Dec 2024 10:11[:12] +0100", nothing else (libetpan:
  * mailimf_date_time_parse(); the zone is ±hhmm read as one number). */
 static int read_date(const char *v, size_t n, int d[7])
@@ -413,13 +434,13 @@ static int read_content_type(const char *v, size_t n, struct mail_head *h)
 	/* the first format and delsp parameters count, as mime.c reads libetpan's list */
 	bool seen_format = false, seen_delsp = false;
 	for (;;) {
-		skip_spaces(v, n, &i);
+		skip_fws(v, n, &i);
 		if (i == n)
 			return multipart && !h->boundary ? -EAGAIN : 0;
 		if (v[i] != ';')
 			return -EAGAIN;
 		i++;
-		skip_spaces(v, n, &i);
+		skip_fws(v, n, &i);
 		size_t as = i;
 		while (i < n && is_token_char((unsigned char)v[i]))
 			i++;
@@ -595,8 +616,9 @@ static int read_field(struct mail_head *h, enum field_kind k, const char *name, 
 		      const char *v, size_t n, bool folded, unsigned *seen)
 {
 	/* Two of a field libetpan reads (which one wins is its business), or a folded
-	 * structured field: libetpan. */
-	if (k != F_OTHER && k != F_RECEIVED && ((*seen & (1u << k)) || (folded && k != F_SUBJECT)))
+	 * structured field but Content-Type (read_content_type() skips its folds): libetpan. */
+	if (k != F_OTHER && k != F_RECEIVED &&
+	    ((*seen & (1u << k)) || (folded && k != F_SUBJECT && k != F_CONTENT_TYPE)))
 		return -EAGAIN;
 	*seen |= 1u << k;
 	switch (k) {
