@@ -15,8 +15,10 @@
  * malformed header lines, the blank line after the header section dropped, an HTML-only body,
  * transfer encodings and charsets, a multipart/alternative, byte-level mutations, plain
  * mails in the forms mime-head.c reads and their near misses, HTML-only mails of tag soup
- * (mime-html.c's layout), and, from bodies, shuffled and case-changed lines. Never fails on
- * a difference: diff the dumps. */
+ * (mime-html.c's layout), from bodies, shuffled and case-changed lines, and (last, so that
+ * the others stay as they were for a seed) multipart/alternative mails in the forms
+ * mime-parts.c reads and their near misses. The seed's lowest bit is set: seeds 2 and 3 are
+ * one. Never fails on a difference: diff the dumps. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <stdint.h>
@@ -784,6 +786,131 @@ static void dump(size_t no, const char *data, size_t len, bool body_only,
 	mail_message_free(m);
 }
 
+/* multipart/alternative in the forms mime-parts.c reads and their near misses: boundaries
+ * plain and quoted (with tspecials, white space, encoded words), preambles and epilogues,
+ * parts of every text type and others, each transfer encoding, part headers with other
+ * fields, folding, blank lines or none; delimiters with padding, a suffix, mid-line, missing,
+ * doubled, at the end of the input without a line end. */
+static char *gen_alt_mail(size_t *ret_len)
+{
+	static const char *const bounds[] = {
+	    "b1", "000000000000a1b2c3d4e5f6", "_000_DB9PR01MB1234eurp_", "----=_Part_12_34.567",
+	    "Apple-Mail=_1F2E3D4C", "a b", "x?=y", "=?utf-8?q?b?=", "b:c/d", "b1b1", "-", "b'(+,./)",
+	};
+	static const struct {
+		const char *pre, *post; /* the boundary between them; NULL post: none */
+	} tops[] = {
+	    {"multipart/alternative; boundary=", ""}, {"Multipart/Alternative; Boundary=", ""},
+	    {"multipart/alternative;\r\n\tboundary=", ""}, {"multipart/mixed; boundary=", ""},
+	    {"multipart/related; boundary=", ""},
+	    {"multipart/alternative; charset=utf-8; boundary=", ""}, {"multipart/alternative", NULL},
+	    {"multipart/alternative; boundary=", "; boundary=zz"},
+	    {"multipart/alternative;boundary=", ""}, {"multipart/alternative; boundary=", ";"},
+	};
+	static const char *const part_types[] = {
+	    "text/plain; charset=utf-8", "text/plain; charset=\"iso-8859-1\"", "text/plain",
+	    "text/html; charset=utf-8", "TEXT/HTML", "text/plain; format=flowed; delsp=yes",
+	    "text/enriched", "image/png", "text/plain; charset=windows-1252", "application/pdf",
+	};
+	static const char *const part_ctes[] = {"", "7bit", "8bit", "quoted-printable", "base64",
+						"Quoted-Printable", "x-uu"};
+	static const char *const extras[] = {
+	    "Content-Disposition: inline", "Content-Disposition: attachment; filename=a.txt",
+	    "Content-ID: <x@y>", "X-Foo: bar", "content-type: text/plain", "Content-Type :text/plain",
+	    "Content-Type: text/plain;\r\n charset=utf-8", "Content-Transfer-Encoding: 7bit",
+	};
+	const char *nl = pick(3) ? "\r\n" : "\n";
+	const char *b = ONE_OF(bounds);
+	bool quoted = pick(4) != 0;
+	_cleanup_free_ char *bq = quoted ? xasprintf("\"%s\"", b) : xstrdup(b);
+	strbuf m = {};
+	strbuf_printf(&m, "From: Ana <ana@client.example>%sTo: coco+6pwm3g5veetjgitv@provider.example%s"
+			  "Subject: Re: ideas%sMIME-Version: 1.0%s",
+		      nl, nl, nl, nl);
+	size_t top = pick(3) ? 0 : pick(ELEMENTSOF(tops));
+	strbuf_printf(&m, "Content-Type: %s", tops[top].pre);
+	if (tops[top].post)
+		strbuf_printf(&m, "%s%s", bq, tops[top].post);
+	strbuf_puts(&m, nl);
+	if (!pick(5))
+		strbuf_printf(&m, "Content-Transfer-Encoding: %s%s",
+			      (const char *[]){"7bit", "8bit", "base64", "quoted-printable"}[pick(4)], nl);
+	strbuf_puts(&m, nl);
+	switch (pick(4)) {
+	case 0:
+		strbuf_printf(&m, "This is a multi-part message in MIME format.%s%s", nl, nl);
+		break;
+	case 1:
+		strbuf_puts(&m, nl);
+		break;
+	case 2:
+		if (!pick(4))
+			strbuf_printf(&m, "x--%s%s", b, nl);
+		break;
+	default:
+		break;
+	}
+	size_t parts = 1 + pick(3);
+	for (size_t k = 0; k < parts; k++) {
+		strbuf_printf(&m, "--%s", b);
+		if (!pick(12))
+			strbuf_puts(&m, ONE_OF(((const char *[]){" ", "\t", "X", "  ", "-"})));
+		strbuf_puts(&m, nl);
+		if (!pick(15))
+			strbuf_puts(&m, nl);
+		if (!pick(20))
+			continue; /* an empty part */
+		const char *t = k == 0 && pick(2) ? part_types[0] : ONE_OF(part_types);
+		const char *cte = ONE_OF(part_ctes);
+		if (pick(10))
+			strbuf_printf(&m, "Content-Type: %s%s", t, nl);
+		if (*cte)
+			strbuf_printf(&m, "Content-Transfer-Encoding: %s%s", cte, nl);
+		if (!pick(8))
+			strbuf_printf(&m, "%s%s", ONE_OF(extras), nl);
+		strbuf_puts(&m, nl);
+		size_t bl;
+		const char *body = some_body(&bl);
+		if (strncasecmp(t, "text/html", 9) == 0) {
+			_cleanup_free_ char *h = xasprintf("<div>%.*s</div><blockquote>old</blockquote>",
+							   (int)(bl > 300 ? 300 : bl), body);
+			body = NULL;
+			if (strcasecmp(cte, "base64") == 0)
+				base64(&m, h, strlen(h));
+			else if (strcasecmp(cte, "quoted-printable") == 0)
+				qp(&m, h, strlen(h));
+			else
+				strbuf_puts(&m, h);
+		} else if (strcasecmp(cte, "base64") == 0)
+			base64(&m, body, bl);
+		else if (strcasecmp(cte, "quoted-printable") == 0)
+			qp(&m, body, bl);
+		else
+			strbuf_add(&m, body, bl);
+		if (!pick(10))
+			strbuf_printf(&m, "%s--%s%s", nl, pick(2) ? b : "other", pick(2) ? "x" : "");
+		if (pick(4))
+			strbuf_puts(&m, nl);
+	}
+	switch (pick(8)) {
+	case 0: /* no closing delimiter */
+		break;
+	case 1: /* at the end, without a line end */
+		strbuf_printf(&m, "--%s--", b);
+		break;
+	case 2:
+		strbuf_printf(&m, "--%s--  %sepilogue%s--%s%s", b, nl, nl, b, nl);
+		break;
+	default:
+		strbuf_printf(&m, "--%s--%s", b, nl);
+		if (!pick(3))
+			strbuf_printf(&m, "epilogue%s", nl);
+		break;
+	}
+	*ret_len = m.len;
+	return strbuf_steal(&m);
+}
+
 int main(int argc, char **argv)
 {
 	log_set_max_level(LOG_ERR);
@@ -843,6 +970,12 @@ int main(int argc, char **argv)
 		const char *b0 = some_body(&bl);
 		_cleanup_free_ char *body = mangle_body(b0, bl);
 		dump(no++, body, strlen(body), true, &cfg, &cfg_auth);
+	}
+	/* after the others, so that their inputs stay as they were for a seed */
+	for (size_t k = 0; k < n_variants; k++) {
+		size_t len;
+		_cleanup_free_ char *am = gen_alt_mail(&len);
+		dump(no++, am, len, false, &cfg, &cfg_auth);
 	}
 	fprintf(stderr, "parse-diff: %zu inputs (%zu files, %zu generated)\n", no, n_files,
 	        no - n_files);

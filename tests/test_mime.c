@@ -14,6 +14,7 @@
 #include "email/mime-bounds.h"
 #include "email/mime-flowed.h"
 #include "email/mime-head.h"
+#include "email/mime-parts.h"
 
 #define DATA "tests/data/mail/"
 
@@ -240,6 +241,25 @@ static void test_html_to_text(void **state)
 	assert_string_equal(e, "");
 	_cleanup_free_ char *s = mail_html_to_text("<script>x", 9);
 	assert_string_equal(s, "");
+}
+
+/* The HTML text is UTF-8 whatever the document says of itself (mime-html.c parses valid
+ * UTF-8 without libxml2's converter): a <meta> charset is not obeyed, a byte order mark is
+ * not text, and invalid UTF-8 is read as before (byte by byte, not the whole document turned
+ * into Latin-1). */
+static void test_html_encoding(void **state)
+{
+	const char *m = "<html><head><meta http-equiv=\"Content-Type\" content=\"text/html; "
+			"charset=iso-8859-1\"><meta charset=\"windows-1251\"></head>"
+			"<body><p>Caf\xc3\xa9 \xe2\x82\xac</p></body></html>";
+	_cleanup_free_ char *t = mail_html_to_text(m, strlen(m));
+	assert_string_equal(t, "Caf\xc3\xa9 \xe2\x82\xac");
+	const char *bom = "\xef\xbb\xbf<p>x \xc3\xa9</p>";
+	_cleanup_free_ char *b = mail_html_to_text(bom, strlen(bom));
+	assert_string_equal(b, "x \xc3\xa9");
+	const char *bad = "<p>\xc3\xa9 \xff \xc3\xa9</p>";
+	_cleanup_free_ char *x = mail_html_to_text(bad, strlen(bad));
+	assert_string_equal(x, "\xc3\xa9 \xff \xc3\xa9");
 }
 
 /* Issue 7.11: every entity of HTML, not a hand-picked list; and hostile nesting neither
@@ -754,6 +774,111 @@ static void test_head_other_mime_fields(void **state)
 	assert_string_equal(mail_body(m), "");
 }
 
+/* multipart/alternative read by mime-parts.c without libetpan when its form is one whose
+ * libetpan reading is known; every other form goes to libetpan. Either way the text is the
+ * same as libetpan's: each case is parsed again with a group in To:, which mime-head.c leaves
+ * to libetpan. */
+static void test_multipart_alternative(void **state)
+{
+	static const struct {
+		const char *ct;   /* the Content-Type value */
+		const char *body; /* the body */
+		int parts;        /* mail_parts_read() */
+		const char *text; /* mail_body() */
+	} cases[] = {
+	    {"multipart/alternative; boundary=\"b1\"",
+	     "--b1\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nYes, fine.\r\n\r\n"
+	     "--b1\r\nContent-Type: text/html\r\n\r\n<p>No</p>\r\n--b1--\r\n",
+	     0, "Yes, fine.\n"},
+	    {"multipart/alternative; boundary=\"----=_Part_1.2\"",
+	     "preamble\n------=_Part_1.2\nContent-Type: text/plain; charset=iso-8859-1\n"
+	     "Content-Transfer-Encoding: quoted-printable\n\nJ=F6rg=\n ok\n"
+	     "------=_Part_1.2--\nepilogue\n",
+	     0, "J\xc3\xb6rg ok"},
+	    {"Multipart/Alternative; boundary=b1",
+	     "--b1\nContent-Type: text/html; charset=utf-8\n\n<p>Only <b>HTML</b></p>\n--b1--\n", 0,
+	     "Only HTML"},
+	    /* Outlook folds the boundary onto a line of its own */
+	    {"multipart/alternative;\r\n\tboundary=\"_000_DB9PR01MB1234eurp_\"",
+	     "--_000_DB9PR01MB1234eurp_\r\nContent-Type: text/plain; charset=\"us-ascii\"\r\n"
+	     "Content-Transfer-Encoding: quoted-printable\r\n\r\n1: 4=\r\n2\r\n\r\n"
+	     "--_000_DB9PR01MB1234eurp_--\r\n",
+	     0, "1: 42\n"},
+	    /* forms left to libetpan */
+	    {"multipart/alternative; boundary=b1",
+	     "--b1 \nContent-Type: text/plain\n\nA\n--b1--\n", -EAGAIN, NULL},
+	    {"multipart/alternative; boundary=b1", "--b1\nContent-Type: text/plain\n\nA\n",
+	     -EAGAIN, NULL},
+	    {"multipart/alternative; boundary=b1",
+	     "--b1\nContent-Type: text/plain\n\nA\n--b1x\nB\n--b1--\n", -EAGAIN, NULL},
+	    {"multipart/alternative; boundary=b1",
+	     "--b1\n\nContent-Type: text/plain\n\nA\n--b1--\n", -EAGAIN, NULL},
+	    {"multipart/alternative; boundary=b1",
+	     "--b1\nContent-Type: text/plain\nContent-Disposition: attachment\n\nA\n"
+	     "--b1\nContent-Type: text/plain\n\nB\n--b1--\n",
+	     -EAGAIN, NULL},
+	    {"multipart/alternative; boundary=b1",
+	     "--b1\nContent-Type: multipart/related; boundary=b2\n\n--b2\n"
+	     "Content-Type: text/plain\n\nA\n--b2--\n--b1--\n",
+	     -EAGAIN, NULL},
+	    {"multipart/alternative; boundary=b1",
+	     "--b1\nContent-Type: text/plain\n\nA\n--b1\n--b1--\n", -EAGAIN, NULL},
+	};
+	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+		_cleanup_free_ char *msg = xasprintf("From: Ana <ana@example.org>\r\nMIME-Version: 1.0\r\n"
+						     "Content-Type: %s\r\n\r\n%s",
+						     cases[i].ct, cases[i].body);
+		_cleanup_free_ char *slow = xasprintf("From: Ana <ana@example.org>\r\nTo: a:;\r\n"
+						      "MIME-Version: 1.0\r\nContent-Type: %s\r\n\r\n%s",
+						      cases[i].ct, cases[i].body);
+		struct mail_head h;
+		assert_int_equal(mail_head_read(msg, strlen(msg), &h), 0);
+		assert_true(h.multipart);
+		struct mail_part plain = {}, html = {};
+		assert_int_equal(mail_parts_read(msg + h.body, strlen(msg) - h.body, h.boundary,
+						 &plain, &html),
+				 cases[i].parts);
+		mail_part_done(&plain);
+		mail_part_done(&html);
+		mail_head_done(&h);
+		assert_int_equal(mail_head_read(slow, strlen(slow), &h), -EAGAIN);
+
+		_cleanup_mail_message_ mail_message *m = NULL, *ms = NULL;
+		assert_int_equal(mail_parse(msg, strlen(msg), &m), 0);
+		assert_int_equal(mail_parse(slow, strlen(slow), &ms), 0);
+		assert_string_equal(mail_body(m), mail_body(ms));
+		if (cases[i].text)
+			assert_string_equal(mail_body(m), cases[i].text);
+	}
+}
+
+/* A folded Content-Type is read by mime-head.c (a fold is white space between its tokens,
+ * as libetpan's parser takes it), with the same answer as libetpan's. */
+static void test_head_folded_content_type(void **state)
+{
+	static const char *const cts[] = {
+	    "text/plain;\r\n charset=iso-8859-1", "text/plain; charset=iso-8859-1;\r\n\tformat=flowed",
+	    "text/plain\r\n ; charset=iso-8859-1",
+	};
+	for (size_t i = 0; i < ELEMENTSOF(cts); i++) {
+		_cleanup_free_ char *msg = xasprintf("From: Ana <ana@example.org>\r\nContent-Type: %s\r\n"
+						     "\r\nJ\xf6rg \r\nsays yes.\r\n",
+						     cts[i]);
+		_cleanup_free_ char *slow = xasprintf("From: Ana <ana@example.org>\r\nTo: a:;\r\n"
+						      "Content-Type: %s\r\n\r\nJ\xf6rg \r\nsays yes.\r\n",
+						      cts[i]);
+		struct mail_head h;
+		assert_int_equal(mail_head_read(msg, strlen(msg), &h), 0);
+		assert_string_equal(h.charset, "iso-8859-1");
+		mail_head_done(&h);
+		_cleanup_mail_message_ mail_message *m = NULL, *ms = NULL;
+		assert_int_equal(mail_parse(msg, strlen(msg), &m), 0);
+		assert_int_equal(mail_parse(slow, strlen(slow), &ms), 0);
+		assert_string_equal(mail_body(m), mail_body(ms));
+		assert_true(strncmp(mail_body(m), "J\xc3\xb6rg ", 6) == 0);
+	}
+}
+
 /* Encoded words in a display name, as Outlook and Mail.ru write non-ASCII names: read by
  * mime-head.c when each stands alone (libetpan joins neighbours with the same charset into one
  * word, so those still go to it); the name comes out decoded either way. Quoted names too,
@@ -863,6 +988,7 @@ int main(void)
 	    cmocka_unit_test(test_every_truncation),
 	    cmocka_unit_test(test_too_big),
 	    cmocka_unit_test(test_html_to_text),
+	    cmocka_unit_test(test_html_encoding),
 	    cmocka_unit_test(test_html_entities_and_depth),
 	    cmocka_unit_test(test_build_round_trip),
 	    cmocka_unit_test(test_build_rejects),
@@ -875,6 +1001,8 @@ int main(void)
 	    cmocka_unit_test(test_content_type_count_bounded),
 	    cmocka_unit_test(test_date_zone_overflow),
 	    cmocka_unit_test(test_head_other_mime_fields),
+	    cmocka_unit_test(test_multipart_alternative),
+	    cmocka_unit_test(test_head_folded_content_type),
 	    cmocka_unit_test(test_head_encoded_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -326,6 +326,27 @@ static bool skip_spaces(const char *v, size_t n, size_t *i)
 	return *i > s;
 }
 
+/* Spaces, and folds with the white space after them (a line break in a value mail_head_read()
+ * gives is always one: the next line starts with white space): libetpan's
+ * mailimf_cfws_parse() between a Content-Type's tokens. Outlook writes
+ * "multipart/alternative;\r\n\tboundary=…". */
+static void skip_fws(const char *v, size_t n, size_t *i)
+{
+	for (;;) {
+		skip_spaces(v, n, i);
+		size_t k = *i;
+		if (k + 1 < n && v[k] == '\r' && v[k + 1] == '\n')
+			k += 2;
+		else if (k < n && v[k] == '\n')
+			k++;
+		else
+			return;
+		while (k < n && is_wsp(v[k]))
+			k++;
+		*i = k;
+	}
+}
+
 /* RFC 5322's own form, "[Mon, ]2 Dec 2024 10:11[:12] +0100", nothing else (libetpan:
  * mailimf_date_time_parse(); the zone is ±hhmm read as one number). */
 static int read_date(const char *v, size_t n, int d[7])
@@ -371,22 +392,40 @@ static int read_date(const char *v, size_t n, int d[7])
 	return i == n ? 0 : -EAGAIN;
 }
 
+/* A boundary's quoted value (RFC 2046 allows "'()+_,-./:=? " in it, and Yahoo writes
+ * "----=_Part_…"): printable ASCII but the quote, a backslash (a quoted pair) and white
+ * space (which libetpan's quoted-string folds), and no "=?" (libetpan reads the whole
+ * Content-Type value as a phrase of encoded words first). Read as written. */
+static bool is_boundary_qchar(const char *v, size_t i, size_t n)
+{
+	unsigned char c = (unsigned char)v[i];
+	if (c <= 0x20 || c >= 0x7f || c == '"' || c == '\\')
+		return false;
+	return !(c == '=' && i + 1 < n && v[i + 1] == '?');
+}
+
 /* "text/subtype" with parameters "; attr=token" or "; attr="text"" (libetpan:
  * mailmime_content_parse(); mailmime_content_charset_get() gives the first charset
- * parameter, without its quotes). Other types go to libetpan. */
+ * parameter, without its quotes); "multipart/alternative" with its boundary (mime-parts.c
+ * reads the body). Other types go to libetpan. */
 static int read_content_type(const char *v, size_t n, struct mail_head *h)
 {
 	size_t i = 0;
 	while (i < n && is_token_char((unsigned char)v[i]))
 		i++;
-	if (i != 4 || strncasecmp(v, "text", 4) != 0 || i >= n || v[i] != '/')
+	bool multipart = i == 9 && strncasecmp(v, "multipart", 9) == 0;
+	if (!((i == 4 && strncasecmp(v, "text", 4) == 0) || multipart) || i >= n || v[i] != '/')
 		return -EAGAIN;
 	size_t s = ++i;
 	while (i < n && is_token_char((unsigned char)v[i]))
 		i++;
 	if (i == s)
 		return -EAGAIN;
-	if (i - s == 5 && strncasecmp(v + s, "plain", 5) == 0)
+	if (multipart) {
+		if (i - s != 11 || strncasecmp(v + s, "alternative", 11) != 0)
+			return -EAGAIN;
+		h->multipart = true;
+	} else if (i - s == 5 && strncasecmp(v + s, "plain", 5) == 0)
 		;
 	else if (i - s == 4 && strncasecmp(v + s, "html", 4) == 0)
 		h->text_html = true;
@@ -395,13 +434,13 @@ static int read_content_type(const char *v, size_t n, struct mail_head *h)
 	/* the first format and delsp parameters count, as mime.c reads libetpan's list */
 	bool seen_format = false, seen_delsp = false;
 	for (;;) {
-		skip_spaces(v, n, &i);
+		skip_fws(v, n, &i);
 		if (i == n)
-			return 0;
+			return multipart && !h->boundary ? -EAGAIN : 0;
 		if (v[i] != ';')
 			return -EAGAIN;
 		i++;
-		skip_spaces(v, n, &i);
+		skip_fws(v, n, &i);
 		size_t as = i;
 		while (i < n && is_token_char((unsigned char)v[i]))
 			i++;
@@ -410,9 +449,11 @@ static int read_content_type(const char *v, size_t n, struct mail_head *h)
 			return -EAGAIN;
 		i++;
 		size_t vs, ve;
+		bool is_boundary = multipart && alen == 8 && strncasecmp(v + as, "boundary", 8) == 0;
 		if (i < n && v[i] == '"') {
 			vs = ++i;
-			while (i < n && is_token_char((unsigned char)v[i]))
+			while (i < n && (is_token_char((unsigned char)v[i]) ||
+					 (is_boundary && is_boundary_qchar(v, i, n))))
 				i++;
 			if (i >= n || v[i] != '"')
 				return -EAGAIN;
@@ -425,7 +466,12 @@ static int read_content_type(const char *v, size_t n, struct mail_head *h)
 			if (ve == vs)
 				return -EAGAIN;
 		}
-		if (!h->charset && alen == 7 && strncasecmp(v + as, "charset", 7) == 0)
+		if (is_boundary) {
+			if (!h->boundary)
+				h->boundary = xstrndup(v + vs, ve - vs);
+		} else if (multipart)
+			; /* libetpan keeps the others; nothing reads them */
+		else if (!h->charset && alen == 7 && strncasecmp(v + as, "charset", 7) == 0)
 			h->charset = xstrndup(v + vs, ve - vs);
 		else if (!seen_format && alen == 6 && strncasecmp(v + as, "format", 6) == 0) {
 			seen_format = true;
@@ -471,6 +517,7 @@ void mail_head_done(struct mail_head *h)
 	free(h->in_reply_to);
 	strv_free(h->references);
 	free(h->charset);
+	free(h->boundary);
 	for (size_t i = 0; i < h->n_fields; i++) {
 		free(h->fields[i].name);
 		free(h->fields[i].value);
@@ -569,8 +616,9 @@ static int read_field(struct mail_head *h, enum field_kind k, const char *name, 
 		      const char *v, size_t n, bool folded, unsigned *seen)
 {
 	/* Two of a field libetpan reads (which one wins is its business), or a folded
-	 * structured field: libetpan. */
-	if (k != F_OTHER && k != F_RECEIVED && ((*seen & (1u << k)) || (folded && k != F_SUBJECT)))
+	 * structured field but Content-Type (read_content_type() skips its folds): libetpan. */
+	if (k != F_OTHER && k != F_RECEIVED &&
+	    ((*seen & (1u << k)) || (folded && k != F_SUBJECT && k != F_CONTENT_TYPE)))
 		return -EAGAIN;
 	*seen |= 1u << k;
 	switch (k) {
@@ -738,6 +786,69 @@ int mail_head_read(const char *msg, size_t len, struct mail_head *ret)
 		h.cc = xcalloc(1, sizeof(char *));
 	if (!h.references)
 		h.references = xcalloc(1, sizeof(char *));
+	*ret = h;
+	return 0;
+}
+
+int mail_head_read_part(const char *p, size_t len, struct mail_head *ret)
+{
+	struct mail_head h = {.encoding = MAILMIME_MECHANISM_8BIT};
+	bool type = false, enc = false;
+	size_t i = 0;
+	int r = 0;
+
+	for (;;) {
+		if (i >= len) {
+			r = -EAGAIN;
+			break;
+		}
+		if (p[i] == '\n' || (p[i] == '\r' && i + 1 < len && p[i + 1] == '\n')) {
+			h.body = i + (p[i] == '\r' ? 2 : 1);
+			break;
+		}
+		const char *nl = memchr(p + i, '\n', len - i);
+		if (!nl) {
+			r = -EAGAIN;
+			break;
+		}
+		size_t e = (size_t)(nl - p);
+		size_t line_end = e > i && p[e - 1] == '\r' ? e - 1 : e;
+		/* a bare CR, a NUL, a folded field: libetpan */
+		if (memchr(p + i, '\r', line_end - i) || memchr(p + i, '\0', line_end - i) ||
+		    (e + 1 < len && is_wsp(p[e + 1]))) {
+			r = -EAGAIN;
+			break;
+		}
+		size_t s = i;
+		while (i < line_end && (unsigned char)p[i] > 0x20 && (unsigned char)p[i] < 0x7f &&
+		       p[i] != ':')
+			i++;
+		if (i >= line_end || p[i] != ':') {
+			r = -EAGAIN;
+			break;
+		}
+		size_t nlen = i - s, vs = i + 1;
+		while (vs < line_end && is_wsp(p[vs]))
+			vs++;
+		if (!type && nlen == 12 && strncasecmp(p + s, "Content-Type", 12) == 0) {
+			type = true;
+			r = read_content_type(p + vs, line_end - vs, &h);
+		} else if (!enc && nlen == 25 &&
+			   strncasecmp(p + s, "Content-Transfer-Encoding", 25) == 0) {
+			enc = true;
+			r = read_encoding(p + vs, line_end - vs, &h.encoding);
+		} else
+			r = -EAGAIN;
+		if (r < 0)
+			break;
+		i = e + 1;
+	}
+	if (r >= 0 && (!type || h.multipart))
+		r = -EAGAIN;
+	if (r < 0) {
+		mail_head_done(&h);
+		return r;
+	}
 	*ret = h;
 	return 0;
 }

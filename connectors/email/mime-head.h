@@ -31,6 +31,8 @@ struct mail_head {
 	int date[7];	 /* day, month, year, hour, minute, second, zone (±hhmm) */
 	bool text_html;	 /* Content-Type text/html; else text/plain (or none) */
 	bool text_other; /* Content-Type text/<other>: no text part */
+	bool multipart;	 /* multipart/alternative (mime-parts.c reads its parts) */
+	char *boundary;	 /* its boundary parameter */
 	char *charset;	 /* the charset parameter, or NULL */
 	bool flowed;	 /* format=flowed (RFC 3676) */
 	bool delsp;	 /* delsp=yes */
@@ -44,6 +46,10 @@ struct mail_head {
  * Returns 0, or -EAGAIN when anything in it is not a form read here (ret is then empty). */
 int mail_head_read(const char *msg, size_t len, struct mail_head *ret);
 void mail_head_done(struct mail_head *h);
+/* The header section of a part of a multipart/alternative, p[0..len) its bytes: only
+ * Content-Type (a text type, required) and Content-Transfer-Encoding, once each and not folded, then
+ * the empty line (body: the offset after it). -EAGAIN for anything else. */
+int mail_head_read_part(const char *p, size_t len, struct mail_head *ret);
 /* False when no field whose name starts with c says a mail is automatic (Auto-Submitted,
  * List-*, Precedence, X-Autoreply …): header_is_automatic()'s first test. */
 bool mail_head_may_be_automatic(char c);

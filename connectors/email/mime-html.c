@@ -13,10 +13,13 @@
 #include <strings.h>
 
 #include <libxml/HTMLparser.h>
+#include <libxml/SAX2.h>
+#include <libxml/parserInternals.h>
 #include <libxml/tree.h>
 
 #include "lazylib.h"
 #include "util.h"
+#include "email/mime-charset.h"
 #include "email/mime.h"
 
 /* libxml2 (and with it ICU) is opened by the first HTML part to convert (lazylib.h): a mail
@@ -25,10 +28,21 @@
 #ifndef COCO_LIBXML2_SO
 #define COCO_LIBXML2_SO "libxml2.so.2"
 #endif
-#define XML_FUNCS(X) X(htmlReadMemory) X(xmlDocGetRootElement) X(xmlFreeDoc) X(xmlGetProp) X(xmlFree)
+#define XML_FUNCS(X)                                                                      \
+	X(htmlReadMemory) X(xmlDocGetRootElement) X(xmlFreeDoc) X(xmlGetProp) X(xmlFree)         \
+	X(xmlInitParser) X(xmlCreateMemoryParserCtxt) X(htmlDefaultSAXHandlerInit)               \
+	X(__htmlDefaultSAXHandler) X(htmlCtxtUseOptions) X(htmlParseDocument)                    \
+	X(xmlFreeParserCtxt) X(xmlSAX2StartElement)
 LAZYLIB_DECLARE(xml, XML_FUNCS)
 LAZYLIB_DEFINE(xml, XML_FUNCS, COCO_LIBXML2_SO)
 #define htmlReadMemory (xml_lib()->htmlReadMemory)
+#define xmlInitParser (xml_lib()->xmlInitParser)
+#define xmlCreateMemoryParserCtxt (xml_lib()->xmlCreateMemoryParserCtxt)
+#define htmlDefaultSAXHandlerInit (xml_lib()->htmlDefaultSAXHandlerInit)
+#define htmlCtxtUseOptions (xml_lib()->htmlCtxtUseOptions)
+#define htmlParseDocument (xml_lib()->htmlParseDocument)
+#define xmlFreeParserCtxt (xml_lib()->xmlFreeParserCtxt)
+#define xmlSAX2StartElement (xml_lib()->xmlSAX2StartElement)
 #define xmlDocGetRootElement (xml_lib()->xmlDocGetRootElement)
 #define xmlFreeDoc (xml_lib()->xmlFreeDoc)
 #define xmlGetProp (xml_lib()->xmlGetProp)
@@ -307,15 +321,66 @@ static void element_edge(strbuf *b, const xmlNode *n, enum element_kind kind, bo
 	}
 }
 
+/* An element into the tree with only the attributes read here (id and class in
+ * quote_kind(), start in list_start()): the rest (style="…" on every element of an
+ * Outlook or Gmail mail, a third of the tree's nodes) would be built and freed unread.
+ * The parser has taken out a repeated attribute already and lowercased the names; the
+ * tree's shape, which its recovery rules look at, is the same. */
+static void start_element(void *ctx, const xmlChar *name, const xmlChar **atts)
+{
+	const xmlChar *kept[7];
+	size_t k = 0;
+	for (size_t i = 0; atts && atts[i] && k < 6; i += 2) {
+		const char *a = (const char *)atts[i];
+		if (strcmp(a, "id") == 0 || strcmp(a, "class") == 0 || strcmp(a, "start") == 0) {
+			kept[k++] = atts[i];
+			kept[k++] = atts[i + 1];
+		}
+	}
+	kept[k] = NULL;
+	xmlSAX2StartElement(ctx, name, k ? kept : NULL);
+}
+
 /* h parsed (NULL when empty or too large): the walks below only read the tree, so one parse
- * serves a reply's text and, when nothing is outside its quotes, the whole text. */
+ * serves a reply's text and, when nothing is outside its quotes, the whole text.
+ *
+ * The text is UTF-8 whatever the document's <meta charset> says (the part's charset was
+ * converted already). Named as the encoding, "UTF-8" makes libxml2 2.9 run the input through
+ * its UTF-8 "converter", a copy made 250 bytes at a time as the parser asks for more (a tenth
+ * of its work on a mail's HTML). Valid UTF-8 (what mime.c always gives) is parsed as it is
+ * instead: libxml2's default is UTF-8, HTML_PARSE_IGNORE_ENC makes it ignore <meta>, and a
+ * byte order mark is skipped either way. Invalid UTF-8 keeps the converter, as without it
+ * libxml2 would read the whole document as Latin-1 at the first bad byte. */
 static htmlDocPtr html_parse(const char *h, size_t len)
 {
 	if (len == 0 || len > INT_MAX)
 		return NULL;
-	return htmlReadMemory(h, (int)len, NULL, "UTF-8",
-			      HTML_PARSE_RECOVER | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |
-				  HTML_PARSE_NONET | HTML_PARSE_COMPACT);
+	int options = HTML_PARSE_RECOVER | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |
+		      HTML_PARSE_NONET | HTML_PARSE_COMPACT;
+	if (!mail_utf8_valid(h, len))
+		return htmlReadMemory(h, (int)len, NULL, "UTF-8", options);
+
+	/* What htmlReadMemory() does (libxml2 2.9: a memory parser context, the HTML SAX
+	 * handler, the options, the parse, the document taken from the context), with the one
+	 * difference of start_element(). */
+	xmlInitParser();
+	htmlParserCtxtPtr ctxt = xmlCreateMemoryParserCtxt(h, (int)len);
+	if (!ctxt)
+		return NULL;
+	htmlDefaultSAXHandlerInit();
+	if (ctxt->sax) {
+		memcpy(ctxt->sax, xml_lib()->__htmlDefaultSAXHandler(), sizeof(xmlSAXHandlerV1));
+		ctxt->sax->startElement = start_element;
+	}
+	htmlCtxtUseOptions(ctxt, options | HTML_PARSE_IGNORE_ENC);
+	ctxt->html = 1;
+	htmlParseDocument(ctxt);
+	htmlDocPtr doc = ctxt->myDoc;
+	ctxt->myDoc = NULL;
+	if (ctxt->dictNames && doc && doc->dict == ctxt->dict)
+		ctxt->dict = NULL;
+	xmlFreeParserCtxt(ctxt);
+	return doc;
 }
 
 static void html_free(htmlDocPtr doc)

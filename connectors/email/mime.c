@@ -16,6 +16,7 @@
 #include "email/mime-charset.h"
 #include "email/mime-flowed.h"
 #include "email/mime-head.h"
+#include "email/mime-parts.h"
 #include "email/mime-raw.h"
 #include "email/mime-reason.h"
 
@@ -664,13 +665,38 @@ int mail_parse(const char *msg, size_t len, mail_message **ret)
 		msg = padded;
 	}
 
-	/* A plain mail whose header mime-head.c reads: no libetpan tree. */
+	/* A plain mail whose header mime-head.c reads, or a multipart/alternative whose parts
+	 * mime-parts.c reads as well: no libetpan tree. */
 	struct mail_head head;
-	if (mail_head_read(msg, len, &head) >= 0) {
+	struct mail_part part_plain = {}, part_html = {};
+	bool fast = mail_head_read(msg, len, &head) >= 0;
+	if (fast && head.multipart &&
+	    (head.encoding == MAILMIME_MECHANISM_BASE64 ||
+	     head.encoding == MAILMIME_MECHANISM_QUOTED_PRINTABLE ||
+	     mail_parts_read(msg + head.body, len - head.body, head.boundary, &part_plain, &part_html) < 0)) {
+		mail_head_done(&head);
+		fast = false;
+	}
+	if (fast) {
 		mail_message *m = xcalloc(1, sizeof(*m));
 		read_head(m, &head);
 		r = 0;
-		if (head.text_html) {
+		if (head.multipart) {
+			/* as find_text() picks them from libetpan's tree */
+			if (part_plain.data)
+				r = decode_bytes(part_plain.data, part_plain.len, part_plain.head.encoding,
+						 part_plain.head.charset, head_flow(&part_plain.head), &m->body);
+			else if (part_html.data) {
+				_cleanup_free_ char *text = NULL;
+				r = decode_bytes(part_html.data, part_html.len, part_html.head.encoding,
+						 part_html.head.charset, FLOW_FIXED, &text);
+				if (r >= 0)
+					m->body = mail_html_reply_split(text, strlen(text),
+									&m->body_cut);
+			}
+			mail_part_done(&part_plain);
+			mail_part_done(&part_html);
+		} else if (head.text_html) {
 			_cleanup_free_ char *text = NULL;
 			r = decode_bytes(msg + head.body, len - head.body, head.encoding,
 					 head.charset, FLOW_FIXED, &text);

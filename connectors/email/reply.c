@@ -35,6 +35,7 @@ struct line {
 	enum line_class cls;
 	bool fence;
 	signed char named; /* has_digit_or_at() of p[0..len): 1, 0, or -1 not known yet */
+	signed char attribution; /* is_attribution() of p[0..len), likewise */
 };
 
 /* Attribution and header lines are short; longer lines are never inspected for them, which
@@ -289,6 +290,15 @@ static bool is_attribution(const char *s, size_t len)
 	return named;
 }
 
+/* is_attribution() of a line as written, asked once: join_attributions() asks it of the lines
+ * that end like one and of those above them, and classify() again of every unquoted line. */
+static bool line_is_attribution(struct line *l)
+{
+	if (l->attribution < 0)
+		l->attribution = is_attribution(l->p, l->len);
+	return l->attribution;
+}
+
 /* "-----Original Message-----", "---------- Forwarded message ---------",
  * "Begin forwarded message:" and friends. */
 static bool is_forward_marker(const char *s, size_t len)
@@ -401,23 +411,41 @@ static bool is_signature(const char *s, size_t len)
 	return false;
 }
 
+/* Header names of the blocks mail clients put above a quoted message: the sender's, which
+ * opens a block, and the others. */
+static const struct reply_word header_from_names[] = {
+    W("from"), W("von"), W("de"), W("da"), W("från"), W("van"), W("od"), W("от"),
+    W("lähettäjä"), W("fra"),
+};
+static const struct reply_word header_names[] = {
+    W("sent"), W("to"), W("cc"), W("bcc"), W("subject"), W("date"), W("reply-to"),
+    W("gesendet"), W("an"), W("betreff"), W("datum"), W("kopie"), W("enviado"), W("para"),
+    W("asunto"), W("fecha"), W("data"), W("a"), W("oggetto"), W("inviato"), W("risposta"),
+    W("skickat"), W("till"), W("ämne"), W("päivämäärä"), W("kopia"), W("envoyé"), W("à"),
+    W("objet"), W("verzonden"), W("aan"), W("onderwerp"), W("wysłano"), W("do"), W("temat"),
+    W("отправлено"), W("кому"), W("тема"), W("дата"), W("lähetetty"), W("vastaanottaja"),
+    W("aihe"), W("sendt"), W("til"), W("emne"), W("assunto"), W("enviada"), W("cc"),
+};
+
+/* The first bytes of both lists, built once: "1: 4", "idea: x", "Note: y" … have a colon
+ * early too, and most of them are ruled out by their first byte instead of 58 compares. */
+static bool header_lead[256];
+static pthread_once_t header_lead_once = PTHREAD_ONCE_INIT;
+
+static void header_lead_build(void)
+{
+	for (size_t i = 0; i < ELEMENTSOF(header_from_names); i++)
+		header_lead[(unsigned char)header_from_names[i].s[0]] = true;
+	for (size_t i = 0; i < ELEMENTSOF(header_names); i++)
+		header_lead[(unsigned char)header_names[i].s[0]] = true;
+}
+
 /* "From: x", "*Sent:* y", "Betreff: z" … as Outlook and webmails put above a quoted
  * message. Sets *ret_from when it is the sender line that opens such a block. */
 static bool is_header(const char *s, size_t len, bool *ret_from)
 {
-	static const struct reply_word from_names[] = {
-	    W("from"), W("von"), W("de"), W("da"), W("från"), W("van"), W("od"), W("от"),
-	    W("lähettäjä"), W("fra"),
-	};
-	static const struct reply_word names[] = {
-	    W("sent"), W("to"), W("cc"), W("bcc"), W("subject"), W("date"), W("reply-to"),
-	    W("gesendet"), W("an"), W("betreff"), W("datum"), W("kopie"), W("enviado"), W("para"),
-	    W("asunto"), W("fecha"), W("data"), W("a"), W("oggetto"), W("inviato"), W("risposta"),
-	    W("skickat"), W("till"), W("ämne"), W("päivämäärä"), W("kopia"), W("envoyé"), W("à"),
-	    W("objet"), W("verzonden"), W("aan"), W("onderwerp"), W("wysłano"), W("do"), W("temat"),
-	    W("отправлено"), W("кому"), W("тема"), W("дата"), W("lähetetty"), W("vastaanottaja"),
-	    W("aihe"), W("sendt"), W("til"), W("emne"), W("assunto"), W("enviada"), W("cc"),
-	};
+	const struct reply_word *const from_names = header_from_names;
+	const struct reply_word *const names = header_names;
 
 	trim(&s, &len);
 	while (len > 0 && s[0] == '*') {
@@ -435,12 +463,15 @@ static bool is_header(const char *s, size_t len, bool *ret_from)
 	while (nlen > 0 && (is_ws(s[nlen - 1]) || s[nlen - 1] == '*'))
 		nlen--;
 	unsigned char lead = reply_fold_lead(s, nlen);
-	for (size_t i = 0; i < ELEMENTSOF(from_names); i++)
+	pthread_once(&header_lead_once, header_lead_build);
+	if (!header_lead[lead])
+		return false;
+	for (size_t i = 0; i < ELEMENTSOF(header_from_names); i++)
 		if (reply_equal_word(s, nlen, lead, &from_names[i])) {
 			*ret_from = true;
 			return true;
 		}
-	for (size_t i = 0; i < ELEMENTSOF(names); i++)
+	for (size_t i = 0; i < ELEMENTSOF(header_names); i++)
 		if (reply_equal_word(s, nlen, lead, &names[i])) {
 			*ret_from = false;
 			return true;
@@ -484,7 +515,7 @@ static void join_attributions(struct line *lines, size_t n)
 			continue;
 		bool ends = s[len - 1] == ':' || s[len - 1] == '-' ||
 			    (len >= 3 && memcmp(s + len - 3, "\xef\xbc\x9a", 3) == 0);
-		if (!ends || (!starts_with_quote(le) && is_attribution(le->p, le->len)))
+		if (!ends || (!starts_with_quote(le) && line_is_attribution(le)))
 			continue;
 
 		for (size_t st = e; st > floor && e - st < JOIN_WINDOW; st--) {
@@ -513,7 +544,7 @@ static void join_attributions(struct line *lines, size_t n)
 				    lines[k].fence || (tlen > 0 && t[tlen - 1] == ':'))
 					ok = false;
 			}
-			if (!ok || is_attribution(ls->p, ls->len))
+			if (!ok || line_is_attribution(ls))
 				break;
 			/* The joined text is an attribution only with a digit or an '@' in it
 			 * (is_attribution()): a window without one is not joined to find out. */
@@ -650,7 +681,7 @@ static void classify(struct line *lines, size_t n, bool drop_signoffs)
 			l->cls = LINE_SIG;
 		else if (reply_is_signoff(l->p, l->len))
 			l->cls = LINE_SIGNOFF;
-		else if (is_attribution(l->p, l->len) || is_forward_marker(l->p, l->len))
+		else if (line_is_attribution(l) || is_forward_marker(l->p, l->len))
 			l->cls = LINE_MARKER;
 		else if (is_header(l->p, l->len, &from))
 			l->cls = LINE_HEADER;
@@ -932,7 +963,8 @@ static int trim_reply(const char *body, bool drop_signoffs, char **ret_kept, cha
 		const char *nl = memchr(s + start, '\n', slen - start);
 		size_t i = nl ? (size_t)(nl - s) : slen;
 		lines[li] = (struct line){
-		    .p = s + start, .len = i - start, .cls = LINE_TEXT, .named = -1};
+		    .p = s + start, .len = i - start, .cls = LINE_TEXT, .named = -1,
+		    .attribution = -1};
 		li++;
 		if (!nl)
 			break;
