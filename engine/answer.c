@@ -60,6 +60,7 @@ typedef struct parser {
 	size_t n_statement_lines; /* lines with statements, understood or not */
 	size_t n_ideas; /* on the ballot */
 	const bool *withdrawn; /* n_ideas flags, or NULL: ideas withdrawn since (forget) */
+	const coco_member *writer; /* who wrote the message, or NULL: their name signs it */
 	unsigned max_votes;
 	answer_parse *res;
 	size_t n_statements;
@@ -672,6 +673,7 @@ static void parse_statements(parser *ps, const char *s, const char *e)
 #define SIGNOFF_LINES_MAX 5  /* lines of one closing or signature block */
 #define SIGNOFF_BLOCKS_MAX 3 /* "Thanks!" ⏎⏎ "Cheers," "Tom": blocks looked for from the end */
 #define SIGNATURE_TAIL_MAX 3 /* lines under a bare name */
+#define AFTER_CLOSING_MAX 6  /* lines of a signature under a closing, blank lines apart */
 
 static bool line_is_blank(const msg_line *l)
 {
@@ -716,6 +718,46 @@ static bool is_name_block(const parser *ps, size_t k, size_t end)
 		if (!answer_is_signature_tail(L[j].s, L[j].e, ps->round->kind != ROUND_PROMPT))
 			return false;
 	return true;
+}
+
+/* Everything after a recognised closing is its signature, blank lines and all: a closing
+ * with content above it, then up to AFTER_CLOSING_MAX signature lines down to end (trial 7:
+ * "Saludos cordiales," ⏎⏎ "Anna López García" / "Directora de Marketing" / "Bergström Retail
+ * S.L." under an idea). Returns the closing's line, or SIZE_MAX. */
+static size_t closing_above(const parser *ps, size_t end)
+{
+	const msg_line *L = ps->lines;
+	size_t n = 0;
+	for (size_t k = end; k-- > 0;) {
+		if (line_is_blank(&L[k]))
+			continue;
+		if (L[k].mark != LINE_KEEP || !line_is_plain(ps, &L[k]))
+			return SIZE_MAX;
+		if (answer_is_closing(L[k].s, L[k].e))
+			return n > 0 && content_before(ps, k) ? k : SIZE_MAX;
+		if (++n > AFTER_CLOSING_MAX || !answer_is_signature_line(L[k].s, L[k].e))
+			return SIZE_MAX;
+	}
+	return SIZE_MAX;
+}
+
+/* The writer's own name (or a fuller form of it) among lines r0..end-1, over signature lines
+ * only, below other content: a signature, even right under a line of text ("Anna" under a
+ * paragraph, which a bare name of someone else would continue). Returns its line, or
+ * SIZE_MAX. */
+static size_t own_name_at(const parser *ps, size_t r0, size_t end)
+{
+	const msg_line *L = ps->lines;
+	for (size_t k = r0; k < end && ps->writer; k++) {
+		if (!answer_is_own_name(L[k].s, L[k].e, ps->writer))
+			continue;
+		bool ok = end - k <= 1 + SIGNATURE_TAIL_MAX;
+		for (size_t j = k + 1; j < end && ok; j++)
+			ok = answer_is_signature_line(L[j].s, L[j].e);
+		if (ok && content_before(ps, k))
+			return k;
+	}
+	return SIZE_MAX;
 }
 
 /* The first pass: marks the greeting (the first line, or its start before a statement) and,
@@ -771,6 +813,10 @@ static void mark_furniture(parser *ps)
 			if (ok)
 				found = k;
 		}
+		if (found == SIZE_MAX)
+			found = closing_above(ps, end);
+		if (found == SIZE_MAX)
+			found = own_name_at(ps, r0, end);
 		if (found == SIZE_MAX) {
 			bool blank_above = r0 == 0 || line_is_blank(&L[r0 - 1]);
 			if (blank_above && is_name_block(ps, r0, end) && content_before(ps, r0))
@@ -877,7 +923,7 @@ static void parse_line(parser *ps, size_t i)
 	if (ps->open == OPEN_IDEA && ps->open_idea_line && !idea_continues(ps, s, e)) {
 		/* A new sentence under an `idea:` line: an idea of its own, even one that looks
 		 * like a name ("Offline Sync"); the member's own name under it is taken off by
-		 * the core (is_own_name()). */
+		 * the grammar when it knows the writer (answer_is_own_name()). */
 		close_open(ps);
 		open_text(ps, OPEN_IDEA, 0, s, e, s);
 		return;
@@ -987,11 +1033,12 @@ static void split_lines(parser *ps, const char *s, const char *e)
 int answer_parse_mem(const coco_round *round, size_t n_ideas, const void *data, size_t size,
 		     answer_parse **ret)
 {
-	return answer_parse_ballot(round, n_ideas, NULL, data, size, ret);
+	return answer_parse_ballot(round, n_ideas, NULL, NULL, data, size, ret);
 }
 
 int answer_parse_ballot(const coco_round *round, size_t n_ideas, const bool *withdrawn,
-			const void *data, size_t size, answer_parse **ret)
+			const coco_member *writer, const void *data, size_t size,
+			answer_parse **ret)
 {
 	if (!round || (!data && size > 0) || !ret)
 		return -EINVAL;
@@ -999,6 +1046,7 @@ int answer_parse_ballot(const coco_round *round, size_t n_ideas, const bool *wit
 	    .round = round,
 	    .n_ideas = n_ideas,
 	    .withdrawn = withdrawn,
+	    .writer = writer,
 	    /* config fills in the default; a hand-built round may leave it 0 */
 	    .max_votes = round->votes ? round->votes : 3,
 	    .res = xcalloc(1, sizeof(answer_parse)),

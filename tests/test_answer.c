@@ -659,6 +659,105 @@ static void test_signoffs(void **state)
 	assert_int_equal(answer_parse_n_errors(m), 1);
 }
 
+/* Trial 7: the greetings and closings real members wrote that coco did not know, as families
+ * ("Grüße aus <Ort>", "t. <Name>", a bilingual closing), and everything under a closing. */
+static void test_signoffs_trial7(void **state)
+{
+	static const char *const tails[] = {
+	    "t. Mikael",
+	    "T. Mikko",
+	    "Grüße aus Berlin\nAnna",
+	    "Viele Grüße aus München,\nAnna",
+	    "Greetings from Helsinki, Mikael",
+	    "Saludos desde Madrid",
+	    "Ystävällisin terveisin / Best regards\nMikael Virtanen",
+	    "Saludos cordiales,\n\nAnna López García\nDirectora de Marketing\nBergström Retail S.L.",
+	    "Mit freundlichen Grüßen\n\nDr. Anna Schmidt\nLeiterin E-Commerce\nBergström Retail GmbH",
+	    "Liebe Grüsse\nAnna",
+	    "Med vänliga hälsningar\nSara",
+	};
+	for (size_t i = 0; i < ELEMENTSOF(tails); i++) {
+		_cleanup_free_ char *text = xasprintf("1: 4\n2: b\n\n%s\n", tails[i]);
+		_cleanup_answer_parse_ answer_parse *p = parse(&survey, 0, text);
+		if (answer_parse_n_errors(p) != 0)
+			fail_msg("%s: %s", tails[i], answer_parse_errors(p)[0]);
+		assert_int_equal(answer_parse_n_items(p), 2);
+		/* in an idea round the same is no idea */
+		_cleanup_free_ char *idea = xasprintf("idea: Live chat\n\n%s\n", tails[i]);
+		_cleanup_answer_parse_ answer_parse *q = parse(&prompt, 0, idea);
+		if (answer_parse_n_ideas(q) != 1)
+			fail_msg("%s: %zu ideas, the last “%s”", tails[i], answer_parse_n_ideas(q),
+				 answer_parse_ideas(q)[answer_parse_n_ideas(q) - 1]);
+	}
+	/* greetings, formal ones too */
+	static const char *const greetings[] = {
+	    "Sehr geehrte Damen und Herren,", "Sehr geehrter Herr Weber,", "Madame, Monsieur,",
+	    "Hyvä vastaanottaja,", "Dear Sir or Madam,",
+	};
+	for (size_t i = 0; i < ELEMENTSOF(greetings); i++) {
+		_cleanup_free_ char *text = xasprintf("%s\n\nidea: Live chat\n", greetings[i]);
+		_cleanup_answer_parse_ answer_parse *q = parse(&prompt, 0, text);
+		if (answer_parse_n_ideas(q) != 1)
+			fail_msg("%s: %zu ideas", greetings[i], answer_parse_n_ideas(q));
+		assert_string_equal(answer_parse_left_out(q), greetings[i]);
+	}
+	/* what only looks like them stays: a lone "t.", a place that is no name, a sentence */
+	static const char *const ideas[] = {"t.", "Greetings from all of us at the shop",
+					    "Gruß an die Küche: mehr Rezepte"};
+	for (size_t i = 0; i < ELEMENTSOF(ideas); i++) {
+		_cleanup_free_ char *text = xasprintf("idea: Live chat\n\n%s\n", ideas[i]);
+		_cleanup_answer_parse_ answer_parse *q = parse(&prompt, 0, text);
+		if (answer_parse_n_ideas(q) != 2)
+			fail_msg("%s: %zu ideas", ideas[i], answer_parse_n_ideas(q));
+	}
+	/* the signature under a closing is left out as written */
+	_cleanup_answer_parse_ answer_parse *l = parse(
+	    &prompt, 0, "idea: Pago con Bizum\n\nSaludos cordiales,\n\nAnna López García\n"
+			"Directora de Marketing\nBergström Retail S.L.");
+	assert_string_equal(answer_parse_left_out(l), "Saludos cordiales,\n\nAnna López García\n"
+						      "Directora de Marketing\nBergström Retail S.L.");
+}
+
+/* The writer's own name signs: their Name=, first name, id, or a fuller form of the name,
+ * even where another bare name would belong to the text above it. */
+static void test_own_name_signs(void **state)
+{
+	coco_member anna = {.id = "anna", .name = "Anna López"};
+	static const struct {
+		const coco_round *round;
+		const char *text, *kept, *left_out;
+	} cases[] = {
+	    {&prompt, "A shared Slack channel\nAnna", "A shared Slack channel", "Anna"},
+	    {&prompt, "idea: A shared Slack channel\n\nAnna López García\nDirectora de Marketing",
+	     "A shared Slack channel", "Anna López García\nDirectora de Marketing"},
+	    {&prompt, "Weniger Meetings\n\n- Anna", "Weniger Meetings", "- Anna"},
+	    {&prompt, "Weniger Meetings\n\nDr. Anna López", "Weniger Meetings", "Dr. Anna López"},
+	    {&survey, "4: too slow\nanna", "too slow", "anna"},
+	    /* someone else's name stays where it is */
+	    {&survey, "4: ask\nMaria Weber", "ask\nMaria Weber", ""},
+	    {&prompt, "Pay with\nApple Pay", "Pay with Apple Pay", ""},
+	};
+	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+		answer_parse *p = NULL;
+		const char *t = cases[i].text;
+		assert_int_equal(answer_parse_ballot(cases[i].round, 0, NULL, &anna, t, strlen(t), &p), 0);
+		assert_no_errors(p);
+		const char *kept = cases[i].round == &prompt ? answer_parse_ideas(p)[0]
+							     : value_of(p, "comment");
+		if (cases[i].round == &prompt && answer_parse_n_ideas(p) != 1)
+			fail_msg("case %zu: %zu ideas", i, answer_parse_n_ideas(p));
+		if (!kept || !STREQ(kept, cases[i].kept))
+			fail_msg("case %zu: kept “%s”", i, kept ? kept : "(nothing)");
+		assert_string_equal(answer_parse_left_out(p), cases[i].left_out);
+		answer_parse_free(p);
+	}
+	/* a reply of just the name is no signature of nothing: a one-line idea */
+	answer_parse *q = NULL;
+	assert_int_equal(answer_parse_ballot(&prompt, 0, NULL, &anna, "Anna", 4, &q), 0);
+	assert_int_equal(answer_parse_n_ideas(q), 1);
+	answer_parse_free(q);
+}
+
 static void test_missing_required(void **state)
 {
 	/* repro 11: question 1 is wrong, question 2 left out; both are required */
@@ -1261,6 +1360,8 @@ int main(void)
 	    cmocka_unit_test(test_examples),
 	    cmocka_unit_test(test_json),
 	    cmocka_unit_test(test_left_out),
+	    cmocka_unit_test(test_signoffs_trial7),
+	    cmocka_unit_test(test_own_name_signs),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,170 @@
+/* Trial 7 (December 2026): a new admin ran a real campaign, members replied from real mail
+ * clients. Items 2, 4 and 5 of its report (greetings and closings coco did not know, "1. 4"
+ * numbering, bare answers to a one-question survey), written from the members' side: the mail
+ * they sent (the words as /tmp/trial7/mails/ had them), what coco stored and what the
+ * confirmation said. The real core, store, spool and local channel on the injectable clock
+ * (tests/sim.h). */
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "sim.h"
+
+#define CAMPAIGN                                                                               \
+	"[Campaign]\nId=t\nTitle=New web shop\nTimeZone=UTC\nQuietHours=none\n"                 \
+	"Client=Bergström Retail\nProvider=Lumen Digital\n"                                     \
+	"[Member \"anna\"]\nName=Anna López\nSide=client\nEmail=anna@bergstrom.example\n"        \
+	"[Member \"mikael\"]\nName=Mikael Virtanen\nSide=client\nEmail=mikael@bergstrom.example\n" \
+	"[Member \"liam\"]\nName=Liam O'Brien\nSide=provider\nEmail=liam@lumen.example\n"
+
+static const char ideas_conf[] = CAMPAIGN
+	"[Round \"ideas\"]\nKind=prompt\nTitle=Ideas for the shop\nOpen=2026-06-01 09:00\n"
+	"Duration=3d\n"
+	"[Round \"vote\"]\nKind=vote\nTitle=Vote on the ideas\nSource=ideas\nDuration=2d\nVotes=3\n";
+
+static const char workshop_conf[] = CAMPAIGN
+	"[Round \"workshop\"]\nKind=survey\nTitle=Workshop feedback\nOpen=2026-06-01 09:00\n"
+	"Duration=3d\n"
+	"[Question \"workshop/useful\"]\nKind=scale\nText=How useful was the workshop?\nMin=1\n"
+	"Max=5\nRequired=yes\n"
+	"[Question \"workshop/format\"]\nKind=choice\nText=Which format next time?\n"
+	"Options=On site|Remote|Hybrid\n"
+	"[Question \"workshop/comment\"]\nKind=text\nText=Anything else?\n";
+
+/* The stored answer line of member in round's (one occurrence) answers.jsonl, parsed: the
+ * last one, the current answer. */
+static cJSON *stored_answer(sim *s, const char *round, const char *member)
+{
+	_cleanup_free_ char *path = xasprintf("campaigns/t/rounds/%s/once/answers.jsonl", round);
+	_cleanup_free_ char *all = read_store(s, path);
+	assert_non_null(all);
+	_cleanup_free_ char *want = xasprintf("\"member\":\"%s\"", member);
+	cJSON *found = NULL;
+	for (char *line = all, *nl; *line; line = nl + 1) {
+		nl = strchr(line, '\n');
+		assert_non_null(nl);
+		*nl = '\0';
+		if (strstr(line, want)) {
+			cJSON_Delete(found);
+			found = cJSON_Parse(line);
+		}
+	}
+	if (!found)
+		fail_msg("no stored answer of %s", member);
+	return found;
+}
+
+static const char *field(const cJSON *o, const char *name)
+{
+	const cJSON *f = cJSON_GetObjectItem(o, name);
+	if (!cJSON_IsString(f))
+		fail_msg("no string \"%s\"", name);
+	return f->valuestring;
+}
+
+/* ---- 2. greetings and closings coco did not know: no ideas, no "not understood" -------- */
+
+static void test_idea_round_signoffs_are_no_ideas(void **state)
+{
+	sim s;
+	clock_set_test(JUN1);
+	sim_start(&s, ideas_conf);
+	run_until(&s, JUN1 + 10 * HOUR, NULL, NULL);
+	/* e21: a Spanish closing, a blank line, her fuller name (Name=Anna López), her role and
+	 * company; e24's formal German greeting above */
+	answer(&s, "anna", "ideas", NULL,
+	       "Sehr geehrte Damen und Herren,\n\nidea: Pago con Bizum\n\nSaludos cordiales,\n\n"
+	       "Anna López García\nDirectora de Marketing\nBergström Retail S.L.");
+	/* i04/s04: Thunderbird, the Finnish "t." and his first name */
+	answer(&s, "mikael", "ideas", NULL, "idea: Yhteinen Slack-kanava\n\nt. Mikael");
+	/* e23: the bilingual closing Finnish companies use */
+	answer(&s, "liam", "ideas", NULL,
+	       "idea: Tuotevertailu\n\nYstävällisin terveisin / Best regards\nLiam O'Brien");
+
+	_cleanup_free_ char *conf = last_markdown(&s, "confirmation", "anna");
+	expect_in(conf, "Pago con Bizum");
+	expect_not_in(conf, "Saludos");
+	expect_not_in(conf, "García");
+	expect_not_in(conf, "Sehr geehrte");
+	expect_not_in(conf, "not understood");
+	_cleanup_free_ char *conf_m = last_markdown(&s, "confirmation", "mikael");
+	expect_not_in(conf_m, "t. Mikael");
+
+	/* stored: the idea alone; what was left out beside it, as she wrote it */
+	cJSON *a = stored_answer(&s, "ideas", "anna");
+	cJSON *ideas = cJSON_GetObjectItem(a, "ideas");
+	assert_int_equal(cJSON_GetArraySize(ideas), 1);
+	assert_string_equal(cJSON_GetArrayItem(ideas, 0)->valuestring, "Pago con Bizum");
+	const char *trimmed = field(a, "trimmed");
+	expect_in(trimmed, "Sehr geehrte Damen und Herren,");
+	expect_in(trimmed, "Saludos cordiales,\n\nAnna López García\nDirectora de Marketing\n"
+			   "Bergström Retail S.L.");
+	cJSON_Delete(a);
+	cJSON *m = stored_answer(&s, "ideas", "mikael");
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(m, "ideas")), 1);
+	expect_in(field(m, "trimmed"), "t. Mikael");
+	cJSON_Delete(m);
+
+	/* the ballot the client reads carries the three ideas and no sign-off */
+	cococtl_ok(&s, "close", "t/ideas");
+	cococtl_ok(&s, "open", "t/vote");
+	_cleanup_free_ char *ballot = last_markdown(&s, "prompt", "anna");
+	expect_in(ballot, "Pago con Bizum\n");
+	expect_in(ballot, "Yhteinen Slack-kanava\n");
+	expect_in(ballot, "Tuotevertailu\n");
+	expect_not_in(ballot, "Mikael\n");
+	expect_not_in(ballot, "Saludos");
+	expect_not_in(ballot, "terveisin");
+	sim_finish(&s);
+}
+
+static void test_survey_signoffs_are_not_errors(void **state)
+{
+	sim s;
+	clock_set_test(JUN1);
+	sim_start(&s, workshop_conf);
+	run_until(&s, JUN1 + 10 * HOUR, NULL, NULL);
+	/* e01 and e03: the formal greeting, "Grüße aus Berlin" over her first name */
+	answer(&s, "anna", "workshop", NULL,
+	       "Sehr geehrte Damen und Herren,\n\n1: 4\n2: c\n\nGrüße aus Berlin\nAnna");
+	/* e11/e51: the bilingual closing over his own configured name */
+	answer(&s, "mikael", "workshop", NULL,
+	       "Moi,\n\n1: 4\n\nYstävällisin terveisin / Best regards\nMikael Virtanen");
+	/* his first name right under his text answer, no blank line between */
+	answer(&s, "liam", "workshop", NULL, "1: 5\n3: More time for questions\nLiam");
+
+	_cleanup_free_ char *conf = last_markdown(&s, "confirmation", "anna");
+	expect_not_in(conf, "did not record");
+	expect_not_in(conf, "not understood");
+	expect_not_in(conf, "Berlin");
+	_cleanup_free_ char *conf_m = last_markdown(&s, "confirmation", "mikael");
+	expect_not_in(conf_m, "did not record");
+	expect_not_in(conf_m, "Virtanen");
+
+	cJSON *a = stored_answer(&s, "workshop", "anna");
+	assert_string_equal(field(cJSON_GetObjectItem(a, "answers"), "useful"), "4");
+	assert_string_equal(field(cJSON_GetObjectItem(a, "answers"), "format"), "Hybrid");
+	assert_null(cJSON_GetObjectItem(cJSON_GetObjectItem(a, "answers"), "comment"));
+	expect_in(field(a, "trimmed"), "Grüße aus Berlin\nAnna");
+	cJSON_Delete(a);
+	/* Liam's own name under his text answer signs it; it is not part of the answer */
+	cJSON *l = stored_answer(&s, "workshop", "liam");
+	assert_string_equal(field(cJSON_GetObjectItem(l, "answers"), "comment"),
+			    "More time for questions");
+	expect_in(field(l, "trimmed"), "Liam");
+	cJSON_Delete(l);
+	sim_finish(&s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_idea_round_signoffs_are_no_ideas),
+	    cmocka_unit_test(test_survey_signoffs_are_not_errors),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
