@@ -10,6 +10,13 @@
  *   1) 4, q2 = 9    in a survey, at the start of a line, ')' after a number or '=' after a
  *                   reference stand for the colon (not elsewhere: "=" in a text answer is
  *                   prose, and "1) " in an idea round is a bullet);
+ *   1. 4            likewise "N. " for an existing question N, when at least one such line of
+ *                   the message holds a value its scale, NPS or choice question takes (else
+ *                   they are free text: a numbered list of words); under an open text answer
+ *                   a numbered line continues it;
+ *   4               in a survey of one question that is no text question, the first line of
+ *                   the member's own answers it when it starts with a digit (scale, NPS) or
+ *                   is a value it takes, as "1: 4" would;
  *   3: free words   a text answer runs to the end of the line, and on over the following
  *                   lines until a blank line or the next statement; "3:" alone on a line
  *                   takes the lines below it;
@@ -47,7 +54,8 @@
  * but free text and the round has exactly one text question (so free text never replaces an
  * answer, nor becomes one beside statements); anywhere else each line of it is an error (as
  * written: two lines quoted as one would be a line nobody wrote), which
- * in a survey with a text question left open says to start with its number ("5: …"). Within
+ * in a survey with a text question left open says to start with its number ("5: …"), for a
+ * line "N. …" gives question N's example line, and in a one-question survey its example. Within
  * one message a later answer to the same question replaces an earlier one, and an answer and a
  * skip of the same question replace each other. Full-width ':' '，' '、' '；' (Japanese input
  * methods) count as their ASCII forms; NBSP and U+3000 count as spaces.

@@ -758,6 +758,87 @@ static void test_own_name_signs(void **state)
 	answer_parse_free(q);
 }
 
+/* Trial 7, 4: "1. 4" is "1: 4" when a value fits; a numbered list of words stays text. */
+static void test_dot_numbers(void **state)
+{
+	_cleanup_answer_parse_ answer_parse *a = parse(&survey, 0, "1. 4\n2. b\n4. the room was cold");
+	assert_no_errors(a);
+	assert_string_equal(value_of(a, "mood"), "4");
+	assert_string_equal(value_of(a, "colour"), "Green");
+	assert_string_equal(value_of(a, "comment"), "the room was cold");
+	/* once it is numbering, a wrong value is refused with its question's rule */
+	_cleanup_answer_parse_ answer_parse *b = parse(&survey, 0, "1. 9\n2. b");
+	assert_error(b, 0, "“1. 9”: question 1 takes a whole number from 1 to 5");
+	assert_string_equal(value_of(b, "colour"), "Green");
+	assert_null(value_of(b, "comment"));
+	/* a numbered list inside a text answer stays in it */
+	_cleanup_answer_parse_ answer_parse *c =
+	    parse(&survey, 0, "1. 4\n4: two things:\n1. more time\n2. b-roll");
+	assert_no_errors(c);
+	assert_string_equal(value_of(c, "comment"), "two things:\n1. more time\n2. b-roll");
+	/* a numbered list of words is text, as before */
+	_cleanup_answer_parse_ answer_parse *d = parse(&survey, 0, "1. the food\n2. the venue");
+	assert_no_errors(d);
+	assert_string_equal(value_of(d, "comment"), "1. the food\n2. the venue");
+	/* ...and where free text answers nothing, it says how to answer that question */
+	_cleanup_answer_parse_ answer_parse *e = parse(&plain, 0, "1. quite good");
+	assert_error(e, 0, "“1. quite good”: not understood; to answer question 1, start with "
+			   "its number and a colon, like “1: 4”");
+	/* in an idea round "1. " is still a bullet */
+	_cleanup_answer_parse_ answer_parse *f = parse(&prompt, 0, "1. 4\n2. b");
+	assert_int_equal(answer_parse_n_ideas(f), 2);
+}
+
+/* Trial 7, 5: a survey of one question takes the value alone. */
+static void test_one_question_bare_value(void **state)
+{
+	static coco_question energy_q[] = {
+	    {.id = "energy", .kind = QUESTION_SCALE, .required = true, .min = 1, .max = 5},
+	};
+	static coco_round energy = {
+	    .id = "retro", .kind = ROUND_SURVEY, .questions = energy_q, .n_questions = 1};
+	static const struct {
+		const char *text, *value;
+	} ok[] = {
+	    {"4", "4"},
+	    {"4/5", "4"},
+	    {"5 (super semaine)", "5"},
+	    {"3 - tired, but OK\n\nLiam", "3"},
+	    {"Hi,\n\n4\n\nViele Grüße\nAnna", "4"},
+	    {"My answer:\n4", "4"},
+	};
+	for (size_t i = 0; i < ELEMENTSOF(ok); i++) {
+		_cleanup_answer_parse_ answer_parse *p = parse(&energy, 0, ok[i].text);
+		assert_no_errors(p);
+		if (!value_of(p, "energy") || !STREQ(value_of(p, "energy"), ok[i].value))
+			fail_msg("%s: %s", ok[i].text, value_of(p, "energy"));
+	}
+	/* the same as "1: …" says about a wrong number */
+	_cleanup_answer_parse_ answer_parse *a = parse(&energy, 0, "9");
+	assert_error(a, 0, "“9”: question 1 takes a whole number from 1 to 5");
+	_cleanup_answer_parse_ answer_parse *b = parse(&energy, 0, "4 great");
+	assert_int_equal(answer_parse_n_items(b), 0);
+	/* words are refused, with how to answer */
+	_cleanup_answer_parse_ answer_parse *c = parse(&energy, 0, "Vier");
+	assert_int_equal(answer_parse_n_items(c), 0);
+	assert_error(c, 0, "“Vier”: not understood; start with the question's number, like “1: 4”");
+	/* only the first line of the member's own: a second number is no second answer */
+	_cleanup_answer_parse_ answer_parse *d = parse(&energy, 0, "2 people left early\n\n4");
+	assert_int_equal(answer_parse_n_items(d), 0);
+	/* a choice: its letter or its name */
+	static char *formats[] = {"On site", "Remote", "Hybrid"};
+	static coco_question format_q[] = {
+	    {.id = "format", .kind = QUESTION_CHOICE, .options = formats, .n_options = 3},
+	};
+	static coco_round format = {
+	    .id = "next", .kind = ROUND_SURVEY, .questions = format_q, .n_questions = 1};
+	_cleanup_answer_parse_ answer_parse *e = parse(&format, 0, "remote");
+	assert_string_equal(value_of(e, "format"), "Remote");
+	/* with two questions a bare number answers nothing */
+	_cleanup_answer_parse_ answer_parse *f = parse(&plain, 0, "4");
+	assert_int_equal(answer_parse_n_items(f), 0);
+}
+
 static void test_missing_required(void **state)
 {
 	/* repro 11: question 1 is wrong, question 2 left out; both are required */
@@ -1362,6 +1443,8 @@ int main(void)
 	    cmocka_unit_test(test_left_out),
 	    cmocka_unit_test(test_signoffs_trial7),
 	    cmocka_unit_test(test_own_name_signs),
+	    cmocka_unit_test(test_dot_numbers),
+	    cmocka_unit_test(test_one_question_bare_value),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -160,11 +160,89 @@ static void test_survey_signoffs_are_not_errors(void **state)
 	sim_finish(&s);
 }
 
+/* ---- 4. "1. 4" ⏎ "2. b" answers questions 1 and 2, it is no text answer --------------- */
+
+static void test_dot_numbers_answer_their_questions(void **state)
+{
+	sim s;
+	clock_set_test(JUN1);
+	sim_start(&s, workshop_conf);
+	run_until(&s, JUN1 + 10 * HOUR, NULL, NULL);
+	/* w01: Anna numbers her answers with a dot */
+	answer(&s, "anna", "workshop", NULL, "1. 4\n2. b\n\nAnna");
+	cJSON *a = stored_answer(&s, "workshop", "anna");
+	const cJSON *ans = cJSON_GetObjectItem(a, "answers");
+	assert_string_equal(field(ans, "useful"), "4");
+	assert_string_equal(field(ans, "format"), "Remote");
+	assert_null(cJSON_GetObjectItem(ans, "comment"));
+	cJSON_Delete(a);
+	_cleanup_free_ char *conf = last_markdown(&s, "confirmation", "anna");
+	expect_in(conf, "→ 4");
+	expect_in(conf, "→ Remote");
+	expect_not_in(conf, "1. 4");
+	expect_not_in(conf, "is required and still has no answer");
+	/* a wrong value numbered so is refused with the rule, not kept as words */
+	answer(&s, "mikael", "workshop", NULL, "1. 7\n2. c");
+	_cleanup_free_ char *conf_m = last_markdown(&s, "confirmation", "mikael");
+	expect_in(conf_m, "question 1 takes a whole number from 1 to 5");
+	cJSON *m = stored_answer(&s, "workshop", "mikael");
+	assert_null(cJSON_GetObjectItem(cJSON_GetObjectItem(m, "answers"), "comment"));
+	cJSON_Delete(m);
+	sim_finish(&s);
+}
+
+/* ---- 5. a one-question survey takes the bare value ------------------------------------- */
+
+static const char retro_conf[] = CAMPAIGN
+	"[Round \"retro\"]\nKind=survey\nTitle=Quick check-in\nOpen=2026-06-01 09:00\n"
+	"Duration=1d\n"
+	"[Question \"retro/energy\"]\nKind=scale\nText=How is your energy this week?\nMin=1\n"
+	"Max=5\nRequired=yes\n";
+
+static void test_one_question_survey_takes_bare_values(void **state)
+{
+	sim s;
+	clock_set_test(JUN1);
+	sim_start(&s, retro_conf);
+	run_until(&s, JUN1 + 10 * HOUR, NULL, NULL);
+	/* r01, r02 and r06, as they replied to the one-question mail */
+	answer(&s, "anna", "retro", NULL, "4\n\nViele Grüße\nAnna");
+	answer(&s, "mikael", "retro", NULL, "5 (super semaine)");
+	answer(&s, "liam", "retro", NULL, "3 - tired, but OK\n\nLiam");
+	static const struct {
+		const char *member, *value;
+	} want[] = {{"anna", "4"}, {"mikael", "5"}, {"liam", "3"}};
+	for (size_t i = 0; i < ELEMENTSOF(want); i++) {
+		cJSON *a = stored_answer(&s, "retro", want[i].member);
+		assert_string_equal(field(cJSON_GetObjectItem(a, "answers"), "energy"), want[i].value);
+		cJSON_Delete(a);
+		_cleanup_free_ char *conf = last_markdown(&s, "confirmation", want[i].member);
+		_cleanup_free_ char *echo = xasprintf("→ %s", want[i].value);
+		expect_in(conf, echo);
+		expect_not_in(conf, "not understood");
+	}
+	/* r04 "4/5" replaces Anna's answer */
+	answer(&s, "anna", "retro", NULL, "2/5");
+	cJSON *a = stored_answer(&s, "retro", "anna");
+	assert_string_equal(field(cJSON_GetObjectItem(a, "answers"), "energy"), "2");
+	cJSON_Delete(a);
+	/* r05: words are still refused, and the error says how to answer */
+	_cleanup_free_ char *before = read_store(&s, "campaigns/t/rounds/retro/once/answers.jsonl");
+	answer(&s, "mikael", "retro", NULL, "Vier\n\nMikael");
+	_cleanup_free_ char *after = read_store(&s, "campaigns/t/rounds/retro/once/answers.jsonl");
+	assert_string_equal(before, after);
+	_cleanup_free_ char *told = last_markdown(&s, "reply", "mikael");
+	expect_in(told, "“Vier”: not understood; start with the question's number, like “1: 4”");
+	sim_finish(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_idea_round_signoffs_are_no_ideas),
 	    cmocka_unit_test(test_survey_signoffs_are_not_errors),
+	    cmocka_unit_test(test_dot_numbers_answer_their_questions),
+	    cmocka_unit_test(test_one_question_survey_takes_bare_values),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
