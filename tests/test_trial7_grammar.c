@@ -1,14 +1,17 @@
 /* Trial 7 (December 2026): a new admin ran a real campaign, members replied from real mail
- * clients. Items 2, 4 and 5 of its report (greetings and closings coco did not know, "1. 4"
- * numbering, bare answers to a one-question survey), written from the members' side: the mail
+ * clients. Items 2, 4, 5 and 8 of its report (greetings and closings coco did not know, "1. 4"
+ * numbering, bare answers to a one-question survey, two replies in one second read after
+ * downtime), written from the members' side: the mail
  * they sent (the words as /tmp/trial7/mails/ had them), what coco stored and what the
  * confirmation said. The real core, store, spool and local channel on the injectable clock
  * (tests/sim.h). */
 #define _GNU_SOURCE
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include <cmocka.h>
 
@@ -236,6 +239,71 @@ static void test_one_question_survey_takes_bare_values(void **state)
 	sim_finish(&s);
 }
 
+/* ---- 8. after downtime the latest reply counts, whatever the files' names -------------- */
+
+/* A reply of member's mail client to their invitation to round (To: the Reply-To,
+ * In-Reply-To: its Message-ID), with body. */
+static char *reply_mail(sim *s, const char *member, const char *round, unsigned n,
+			const char *body)
+{
+	cJSON *found = last_spooled_about(s, "prompt", round, member);
+	assert_non_null(found);
+	const char *ref = cJSON_GetObjectItem(found, "conversation")->valuestring;
+	const char *from = config_get(s->cfg, "Mail", "From");
+	_cleanup_free_ char *rt = email_reply_to(from, ref);
+	_cleanup_free_ char *mid =
+		email_message_id(from, cJSON_GetObjectItem(found, "id")->valuestring, ref);
+	cJSON_Delete(found);
+	return xasprintf("From: %s@bergstrom.example\r\nTo: <%s>\r\nSubject: Re: Workshop\r\n"
+			 "Message-ID: <burst%u@bergstrom.example>\r\nIn-Reply-To: <%s>\r\n"
+			 "Content-Type: text/plain; charset=utf-8\r\n\r\n%s\r\n",
+			 member, rt, n, mid, body);
+}
+
+/* As an MDA delivers: written into tmp/, its mtime set (the test's "when it arrived"), renamed
+ * into new/ under name. */
+static void drop_into_inbox(sim *s, const char *name, const char *mail, long nsec)
+{
+	_cleanup_free_ char *tmp = xasprintf("%s/local/inbox/tmp/%s", s->state, name);
+	_cleanup_free_ char *dst = xasprintf("%s/local/inbox/new/%s", s->state, name);
+	write_text(tmp, mail);
+	/* the same second for both, apart by nanoseconds: only the order matters */
+	const struct timespec t[2] = {{.tv_sec = 1796204773, .tv_nsec = nsec},
+				      {.tv_sec = 1796204773, .tv_nsec = nsec}};
+	assert_int_equal(utimensat(AT_FDCWD, tmp, t, 0), 0);
+	assert_int_equal(rename(tmp, dst), 0);
+}
+
+static void test_latest_reply_after_downtime_counts(void **state)
+{
+	sim s;
+	clock_set_test(JUN1);
+	sim_start(&s, workshop_conf);
+	run_until(&s, JUN1 + 10 * HOUR, NULL, NULL);
+	_cleanup_free_ char *first = reply_mail(&s, "mikael", "workshop", 12, "1: 2");
+	_cleanup_free_ char *second = reply_mail(&s, "mikael", "workshop", 20, "1: 5");
+	/* cocod is down; Mikael answers, then corrects himself within the second. The MDA's
+	 * names sort the other way round (x12 and x20 of the trial's kill test). */
+	sim_down(&s);
+	drop_into_inbox(&s, "1796204773.d942d5cc.mx", first, 100000);
+	drop_into_inbox(&s, "1796204773.af400b04.mx", second, 900000);
+	sim_up(&s);
+	/* what cocod's start does: look at everything in new/ */
+	assert_int_equal(channelset_poll(s.chans), 2);
+	settle(&s);
+	/* both recorded, the correction last: it is his current answer */
+	_cleanup_free_ char *all = read_store(&s, "campaigns/t/rounds/workshop/once/answers.jsonl");
+	assert_non_null(all);
+	const char *a = strstr(all, "\"useful\":\"2\""), *b = strstr(all, "\"useful\":\"5\"");
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_true(a < b);
+	cJSON *m = stored_answer(&s, "workshop", "mikael");
+	assert_string_equal(field(cJSON_GetObjectItem(m, "answers"), "useful"), "5");
+	cJSON_Delete(m);
+	sim_finish(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -243,6 +311,7 @@ int main(void)
 	    cmocka_unit_test(test_survey_signoffs_are_not_errors),
 	    cmocka_unit_test(test_dot_numbers_answer_their_questions),
 	    cmocka_unit_test(test_one_question_survey_takes_bare_values),
+	    cmocka_unit_test(test_latest_reply_after_downtime_counts),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
