@@ -70,6 +70,7 @@ typedef struct parser {
 	size_t errors_dropped;
 	open_kind open;
 	bool open_idea_line; /* the open idea is an `idea:` line's */
+	bool open_dot; /* the open text answer is a "N. …" line's: "N. …" under it is no list */
 	size_t open_q;
 	strbuf open_text;
 	char *open_quote; /* the line that opened it, quoted in errors */
@@ -659,6 +660,7 @@ static void open_text(parser *ps, open_kind kind, size_t q, const char *line, co
 {
 	ps->open = kind;
 	ps->open_idea_line = false;
+	ps->open_dot = false;
 	ps->open_q = q;
 	ps->open_quote = xstrndup(line, (size_t)(line_end - line));
 	strbuf_done(&ps->open_text);
@@ -732,6 +734,7 @@ static void parse_statements(parser *ps, const char *s, const char *e)
 			if (st.q >= 0 && ps->round->questions[st.q].kind == QUESTION_TEXT) {
 				/* Free text runs to the end of the line, commas and all. */
 				open_text(ps, OPEN_ANSWER, (size_t)st.q, p, e, st.body);
+				ps->open_dot = st.dot;
 				return;
 			}
 			end = statement_end(ps, st.body, e, &next);
@@ -996,9 +999,10 @@ static void parse_line(parser *ps, size_t i)
 		return;
 	}
 	stmt st;
-	/* "1. …" under a text answer is a line of a numbered list in it */
+	/* "1. …" under a text answer ("3: two things:") is a line of a numbered list in it;
+	 * under one numbered so itself ("3. too long"), the next answer */
 	if (statement_at(ps, s, e, true, &st) != STMT_NONE &&
-	    !(st.dot && ps->open == OPEN_ANSWER)) {
+	    !(st.dot && ps->open == OPEN_ANSWER && !ps->open_dot)) {
 		close_open(ps);
 		ps->n_statement_lines++;
 		parse_statements(ps, s, e);

@@ -12,8 +12,8 @@
  *                   prose, and "1) " in an idea round is a bullet);
  *   1. 4            likewise "N. " for an existing question N, when at least one such line of
  *                   the message holds a value its scale, NPS or choice question takes (else
- *                   they are free text: a numbered list of words); under an open text answer
- *                   a numbered line continues it;
+ *                   they are free text: a numbered list of words); under a text answer
+ *                   opened with a colon a numbered line continues it (a list in the answer);
  *   4               in a survey of one question that is no text question, the first line of
  *                   the member's own answers it when it starts with a digit (scale, NPS) or
  *                   is a value it takes, as "1: 4" would;

@@ -771,6 +771,11 @@ static void test_dot_numbers(void **state)
 	assert_error(b, 0, "“1. 9”: question 1 takes a whole number from 1 to 5");
 	assert_string_equal(value_of(b, "colour"), "Green");
 	assert_null(value_of(b, "comment"));
+	/* numbered so, a text answer ends at the next number */
+	_cleanup_answer_parse_ answer_parse *g = parse(&survey, 0, "1. 4\n4. too long\n5. 8");
+	assert_no_errors(g);
+	assert_string_equal(value_of(g, "comment"), "too long");
+	assert_string_equal(value_of(g, "nps"), "8");
 	/* a numbered list inside a text answer stays in it */
 	_cleanup_answer_parse_ answer_parse *c =
 	    parse(&survey, 0, "1. 4\n4: two things:\n1. more time\n2. b-roll");
