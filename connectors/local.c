@@ -743,9 +743,24 @@ static int process_file(channel *c, const char *name)
 	return 1;
 }
 
-static int name_cmp(const void *a, const void *b)
+/* A file found in new/ by a scan, with its arrival time. */
+typedef struct inbox_entry {
+	char *name;
+	struct timespec mtime; /* zero when not looked at (a scan of one) or gone */
+} inbox_entry;
+
+/* Arrival order: the file's mtime (an MDA writes the mail into tmp/ and renames it into new/
+ * right after), the name breaking ties. Names alone are no order: MDAs name files
+ * `sec.M<usec>P<pid>.host` without zero-padding, or at random (trial 7: two replies of one
+ * member in the same second were applied in name order, the older one last, so it counted). */
+static int entry_cmp(const void *a, const void *b)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	const inbox_entry *x = a, *y = b;
+	if (x->mtime.tv_sec != y->mtime.tv_sec)
+		return x->mtime.tv_sec < y->mtime.tv_sec ? -1 : 1;
+	if (x->mtime.tv_nsec != y->mtime.tv_nsec)
+		return x->mtime.tv_nsec < y->mtime.tv_nsec ? -1 : 1;
+	return strcmp(x->name, y->name);
 }
 
 static void backlog_push(channel *c, const char *name)
@@ -799,13 +814,15 @@ static int backlog_run(channel *c)
 	return handed;
 }
 
-/* Offers every file in new/ not already in flight, oldest name first: a batch now, the
- * rest a batch a turn. */
+/* Offers every file in new/ not already in flight, in the order they arrived (entry_cmp()):
+ * a batch now, the rest a batch a turn. Mail that arrives while cocod runs comes through
+ * inotify in the kernel's order and needs none of this; a scan (the start, a retry, lost
+ * events) stats each file, one fstatat() a mail, only when there are two or more. */
 static int scan_inbox(channel *c)
 {
 	_cleanup_free_ char *dir = xasprintf("%s/new", c->inbox);
 	DIR *d = opendir(dir);
-	char **names = NULL;
+	inbox_entry *v = NULL;
 	size_t n = 0, cap = 0;
 	struct dirent *de;
 
@@ -818,19 +835,23 @@ static int scan_inbox(channel *c)
 		if (de->d_name[0] != '.') {
 			if (n == cap) {
 				cap = cap ? cap * 2 : 64;
-				names = xrealloc(names, cap * sizeof(char *));
+				v = xrealloc(v, cap * sizeof *v);
 			}
-			names[n++] = xstrdup(de->d_name);
+			v[n++] = (inbox_entry){.name = xstrdup(de->d_name)};
 		}
+	struct stat st;
+	for (size_t i = 0; n > 1 && i < n; i++)
+		if (fstatat(dirfd(d), v[i].name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+			v[i].mtime = st.st_mtim; /* else gone: process_file() says so */
 	closedir(d);
-	if (n)
-		qsort(names, n, sizeof(char *), name_cmp);
+	if (n > 1)
+		qsort(v, n, sizeof *v, entry_cmp);
 	backlog_clear(c);
 	for (size_t i = 0; i < n; i++) {
-		backlog_push(c, names[i]);
-		free(names[i]);
+		backlog_push(c, v[i].name);
+		free(v[i].name);
 	}
-	free(names);
+	free(v);
 	return backlog_run(c);
 }
 

@@ -124,11 +124,13 @@ static bool tag_owner(const mail_ctx *x, const char *tag, const coco_campaign **
 	return false;
 }
 
-static cJSON *answers_json(const coco_round *round, const char *reply)
+/* As cocod parses it: the member's own name signs the reply. */
+static cJSON *answers_json(const coco_round *round, const coco_member *mb, const char *reply)
 {
 	_cleanup_answer_parse_ answer_parse *p = NULL;
 	cJSON *o = NULL;
-	if (answer_parse_text(round, 0, reply, &p) < 0 || answer_parse_to_json(p, &o) < 0)
+	if (answer_parse_ballot(round, 0, NULL, mb, reply, strlen(reply), &p) < 0 ||
+	    answer_parse_to_json(p, &o) < 0)
 		return cJSON_CreateNull();
 	cJSON *errs = cJSON_AddArrayToObject(o, "errors");
 	for (char *const *e = answer_parse_errors(p); e && *e; e++)
@@ -171,7 +173,7 @@ static void add_resolution(const mail_ctx *x, cJSON *o, const mail_message *m, c
 		if (!may_speak_for(mb, from))
 			mb = NULL;
 		else if (round && (round->kind == ROUND_SURVEY || round->kind == ROUND_PROMPT))
-			answers = answers_json(round, reply);
+			answers = answers_json(round, mb, reply);
 	} else
 		mb = member_by_address(x->cfg, from);
 	if (mb)

@@ -593,23 +593,6 @@ static bool comment_is_anonymous(const coco_campaign *camp, const char *about)
 	return false;
 }
 
-/* Is line [s, e) the member signing: their name, first name or id, maybe after a dash? */
-static bool is_own_name(const char *s, const char *e, const coco_member *mb)
-{
-	while (s < e && strchr(" \t-–—~", *s))
-		s++;
-	while (e > s && strchr(" \t.,!\r", e[-1]))
-		e--;
-	size_t n = (size_t)(e - s);
-	if (n == 0)
-		return false;
-	const char *name = mb->name ? mb->name : mb->id;
-	size_t first = strcspn(name, " ");
-	return (n == strlen(name) && strncasecmp(s, name, n) == 0) ||
-	       (n == first && strncasecmp(s, name, n) == 0) ||
-	       (n == strlen(mb->id) && strncasecmp(s, mb->id, n) == 0);
-}
-
 /* Does text hold word (n bytes) as a word of its own, in any case? */
 static bool has_word(const char *text, const char *word, size_t n)
 {
@@ -647,7 +630,7 @@ static char *without_signature(const char *text, const coco_member *mb)
 		const char *line = text + len;
 		while (line > text && line[-1] != '\n')
 			line--;
-		if (line == text || !is_own_name(line, text + len, mb))
+		if (line == text || !answer_is_own_name(line, text + len, mb))
 			break;
 		len = (size_t)(line - text);
 	}
@@ -1146,7 +1129,7 @@ void core_receive_answer(core *c, const inbound_msg *m, const coco_campaign *cam
 	_cleanup_free_ bool *withdrawn = n_ideas ? xcalloc(n_ideas, sizeof *withdrawn) : NULL;
 	for (size_t i = 0; i < n_ideas; i++)
 		withdrawn[i] = STREQ(ballot[i], DIGEST_IDEA_WITHDRAWN);
-	int k = answer_parse_ballot(r, n_ideas, withdrawn, text, strlen(text), &ap);
+	int k = answer_parse_ballot(r, n_ideas, withdrawn, mb, text, strlen(text), &ap);
 	if (k < 0) {
 		strv_free(ballot);
 		finish_errno(done, ud, k);

@@ -21,6 +21,9 @@ static const char *const greetings[] = {
     "bonjour",	   "salut",	  "ciao",	"hola",	     "здравствуйте", "привет",
     "добрый день", "buenos días", "buenos dias", "buenas tardes", "buenas", "estimados",
     "estimadas",   "estimado",	  "estimada",	"buongiorno", "olá",	     "bom dia",
+    /* formal ones: "Sehr geehrte Frau Weber,", "Sehr geehrte Damen und Herren," */
+    "sehr geehrte", "sehr geehrter", "geehrte",	"dear sir or madam", "dear sirs",
+    "madame",	   "monsieur",	  "mesdames et messieurs", "hyvä",   "hyvät",
 };
 
 /* Words that may follow a greeting in place of a name ("Bonjour à tous"). */
@@ -29,7 +32,8 @@ static const char *const greeting_groups[] = {
     "there",	    "zusammen",	      "alle",	  "an alle",   "together", "kaikki",
     "tous",	    "à tous",	      "à toutes", "à tous et à toutes",   "tout le monde",
     "todos",	    "a todos",	      "a tutti",  "tutti",     "alla",	   "всем",
-    "коллеги",
+    "коллеги",	    "damen und herren", "kollegen", "kolleginnen und kollegen", "señores",
+    "vastaanottaja",
 };
 
 /* A closing line: one of these, optionally followed by a name ("Thanks, Raj", "Br, Mikko"). */
@@ -50,10 +54,29 @@ static const char *const closings[] = {
     "bonne fin de semaine", "schönes wochenende",   "have a nice day",
     "un saludo",       "saludos cordiales",   "atentamente",	     "un abrazo",
     "muchas gracias",  "cordiali saluti",     "obrigado",	     "obrigada",
+    /* the family of these, in the spellings people type (trial 7: "Grüße aus Berlin",
+     * "Ystävällisin terveisin / Best regards", "t. Mikael") */
+    "grüsse",	       "viele grüsse",	      "liebe grüsse",	     "beste grüsse",
+    "gruß",	       "gruss",		      "herzliche grüße",     "herzliche grüsse",
+    "freundliche grüße", "freundliche grüsse", "mit freundlichen grüssen",
+    "mit besten grüßen", "mit besten grüssen", "mit freundlichem gruß",
+    "schöne grüsse",   "greetings",	      "warm greetings",	     "kind greetings",
+    "sincerely",       "yours sincerely",     "yours",		     "yours truly",
+    "ystävällisin terveisin", "parhain terveisin", "terv",	     "t",
+    "med vänliga hälsningar", "vänliga hälsningar", "salutations",  "amicalement",
+    "un cordial saludo", "cordialmente",      "abrazos",
 };
 
+/* Words that lead to where a closing comes from ("Grüße aus Berlin", "Greetings from
+ * Helsinki", "Saludos desde Madrid"): a place of one to three capitalised words follows. */
+static const char *const closing_places[] = {"aus", "from", "desde", "de", "från", "da", "z"};
+
+/* Closings that sign only with a name after them: "t. Mikael" (Finnish "terveisin"), not a
+ * lone "t." or "T". */
+static const char *const closings_need_name[] = {"t", "terv"};
+
 /* Words that join two closings ("Thanks and best regards", "Merci et bonne journée"). */
-static const char *const closing_joins[] = {"and", "und", "et", "&", "y", "e", "och", "ja"};
+static const char *const closing_joins[] = {"and", "und", "et", "&", "y", "e", "och", "ja", "/"};
 
 /* Lower-case words inside a name ("Ana de Souza"). */
 static const char *const name_particles[] = {
@@ -326,8 +349,20 @@ bool answer_is_closing(const char *s, const char *e)
 		if (m > 0)
 			k += 1 + m;
 	}
+	bool need_name = k == 1 && word_in(&w[0], closings_need_name,
+					   ELEMENTSOF(closings_need_name));
+	/* "Grüße aus Berlin", "Greetings from Helsinki, Mikael": a place, maybe a name after it */
+	if (k + 1 < n && !w[k - 1].punct &&
+	    word_in(&w[k], closing_places, ELEMENTSOF(closing_places))) {
+		int p = k + 1;
+		while (p < n - 1 && !w[p].punct)
+			p++;
+		if (!words_are_name(w, k + 1, p + 1))
+			return false;
+		return p + 1 == n || words_are_name(w, p + 1, n);
+	}
 	if (k == n)
-		return true;
+		return !need_name;
 	/* "Bonne journée à tous", "Thanks, Raj", "Cheers Tom" */
 	return match_phrase(w + k, n - k, greeting_groups, ELEMENTSOF(greeting_groups)) == n - k ||
 	       words_are_name(w, k, n);
@@ -386,6 +421,68 @@ bool answer_is_signature_tail(const char *s, const char *e, bool loose)
 	char last = e[-1];
 	return nw > 0 && nw <= 6 && cp_is_upper(cp_at(s, e, &k)) && last != '.' && last != '!' &&
 	       last != '?' && last != ':' && last != ',';
+}
+
+/* A line under a closing: a name, a signature line, or a short line such as a role or a
+ * company ("Directora de Marketing", "Bergström Retail S.L."): what answer_is_signature_tail()
+ * takes when loose, or up to 6 words from a capital ending in an abbreviation's '.' ("S.L.",
+ * "Inc.", "Oy."). */
+bool answer_is_signature_line(const char *s, const char *e)
+{
+	if (answer_is_name_line(s, e) || answer_is_signature_tail(s, e, true))
+		return true;
+	if (s >= e || e - s > TAIL_BYTES_MAX || e[-1] != '.' || !answer_starts_with_capital(s, e))
+		return false;
+	word w[WORDS_MAX];
+	int n = split_words(s, e, w);
+	if (n < 1 || n > 6)
+		return false;
+	const word *last = &w[n - 1];
+	return memchr(last->s, '.', (size_t)(last->e - last->s)) ||
+	       (word_is_name(last) && last->e - last->s <= 4);
+}
+
+#define OWN_NAME_WORDS_MAX 5
+
+bool answer_is_own_name(const char *s, const char *e, const coco_member *mb)
+{
+	if (!mb || !mb->id)
+		return false;
+	/* "- Anna", "—Anna", "Anna." */
+	for (;;) {
+		size_t k = s < e ? answer_ws_len(s, e) : 0;
+		if (!k && s < e && (*s == '-' || *s == '~'))
+			k = 1;
+		if (!k && e - s >= 3 && (memcmp(s, "–", 3) == 0 || memcmp(s, "—", 3) == 0))
+			k = 3;
+		if (!k)
+			break;
+		s += k;
+	}
+	while (e > s && strchr(" \t.,!\r", e[-1]))
+		e--;
+	if (s == e)
+		return false;
+	const char *name = mb->name ? mb->name : mb->id;
+	if (answer_slice_eq_ci(s, e, name) || answer_slice_eq_ci(s, e, mb->id))
+		return true;
+	/* A fuller form of the name: its first name, then more name words ("Anna López García"
+	 * for Name=Anna López, "Mikael J. Virtanen"), maybe after a title ("Dr. Anna Schmidt"). */
+	word w[WORDS_MAX];
+	int n = split_words(s, e, w);
+	if (n < 1)
+		return false;
+	int from = n > 1 && w[0].dot && !word_is_initial(&w[0]) ? 1 : 0;
+	_cleanup_free_ char *first = xstrndup(name, strcspn(name, " "));
+	if (n - from > OWN_NAME_WORDS_MAX || strlen(first) < 2 || !word_eq(&w[from], first))
+		return false;
+	for (int i = from + 1; i < n; i++) {
+		if (w[i].punct && !w[i].dot)
+			return false;
+		if (!word_is_name(&w[i]) && !word_in(&w[i], name_particles, ELEMENTSOF(name_particles)))
+			return false;
+	}
+	return true;
 }
 
 size_t answer_bullet_len(const char *s, const char *e)

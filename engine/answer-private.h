@@ -81,6 +81,9 @@ bool answer_is_name_line(const char *s, const char *e);
 bool answer_starts_with_capital(const char *s, const char *e);
 /* A role/company/phone line under a name; loose also takes a short capitalised phrase. */
 bool answer_is_signature_tail(const char *s, const char *e, bool loose);
+/* A line under a closing: a name or signature line, a role or a company ("Bergström Retail
+ * S.L."). */
+bool answer_is_signature_line(const char *s, const char *e);
 /* Bytes of a list bullet and the blanks after it ("- ", "* ", "• ", "1. ", "12) "), when text
  * follows; else 0. */
 size_t answer_bullet_len(const char *s, const char *e);

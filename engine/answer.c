@@ -39,6 +39,7 @@ typedef struct stmt {
 	long q; /* STMT_ANSWER: question index, or -1 for a number with no such question */
 	const char *ref, *ref_end;
 	const char *body; /* after the colon or keyword */
+	bool dot;	  /* "1. 4": numbered with a dot (numbered_answers()) */
 } stmt;
 
 typedef enum line_mark {
@@ -60,12 +61,16 @@ typedef struct parser {
 	size_t n_statement_lines; /* lines with statements, understood or not */
 	size_t n_ideas; /* on the ballot */
 	const bool *withdrawn; /* n_ideas flags, or NULL: ideas withdrawn since (forget) */
+	const coco_member *writer; /* who wrote the message, or NULL: their name signs it */
+	bool dot_numbers; /* "N. value" lines are answers (numbered_answers()) */
+	bool single_tried; /* a one-question survey's first content line was looked at */
 	unsigned max_votes;
 	answer_parse *res;
 	size_t n_statements;
 	size_t errors_dropped;
 	open_kind open;
 	bool open_idea_line; /* the open idea is an `idea:` line's */
+	bool open_dot; /* the open text answer is a "N. …" line's: "N. …" under it is no list */
 	size_t open_q;
 	strbuf open_text;
 	char *open_quote; /* the line that opened it, quoted in errors */
@@ -300,10 +305,40 @@ static bool looks_like_vote_list(const char *s, const char *e)
 	return r == 0 && n > 0;
 }
 
+/* "1. 4" at s: the index of an existing question numbered with a dot and a blank (up to three
+ * digits, a question id wins), else -1; *ret_body is where its value starts. In a survey
+ * only: in an idea round "1. " is a bullet. */
+static long dot_number_at(const coco_round *round, const char *s, const char *e,
+			  const char **ret_body)
+{
+	const char *d = s;
+	while (d < e && d - s < 4 && isdigit((unsigned char)*d))
+		d++;
+	if (round->kind != ROUND_SURVEY || d == s || d - s > 3 || d + 1 >= e || *d != '.' ||
+	    !answer_ws_len(d + 1, e))
+		return -1;
+	for (size_t i = 0; i < round->n_questions; i++)
+		if (answer_slice_eq_ci(s, d + 1, round->questions[i].id))
+			return -1;
+	long q = ref_resolve(round, s, d);
+	if (q < 0)
+		return -1;
+	if (ret_body)
+		*ret_body = answer_skip_ws(d + 1, e);
+	return q;
+}
+
 static stmt_kind statement_at(const parser *ps, const char *s, const char *e, bool line_start,
 			      stmt *ret)
 {
 	*ret = (stmt){.kind = STMT_NONE, .q = -1};
+	long dq = line_start && ps->dot_numbers ? dot_number_at(ps->round, s, e, NULL) : -1;
+	if (dq >= 0) {
+		const char *d = s + strspn(s, "0123456789");
+		*ret = (stmt){.kind = STMT_ANSWER, .q = dq, .ref = s, .ref_end = d,
+			      .body = answer_skip_ws(d + 1, e), .dot = true};
+		return ret->kind;
+	}
 	const char *t = s;
 	while (t < e && answer_is_ref_char(*t))
 		t++;
@@ -557,6 +592,67 @@ static void handle_skip(parser *ps, const char *s, const char *e, const char *bo
 		add_error(ps, s, e, "say which question to skip, like “skip 2”");
 }
 
+/* Whether s..e is a value question q takes; never for a text question. */
+static bool value_fits(const coco_question *q, const char *s, const char *e)
+{
+	_cleanup_free_ char *v = NULL;
+	switch (q->kind) {
+	case QUESTION_SCALE:
+		v = answer_number_value(s, e, q->min, q->max);
+		break;
+	case QUESTION_NPS:
+		v = answer_number_value(s, e, 0, 10);
+		break;
+	case QUESTION_CHOICE:
+		return s < e && answer_option_match(q, s, e) >= 0;
+	case QUESTION_MULTI:
+		v = s < e ? answer_multi_value(q, s, e) : NULL;
+		break;
+	default:
+		return false;
+	}
+	return v != NULL;
+}
+
+/* "1. 4" ⏎ "2. b": numbering with a dot is what people type most for "1: 4" (trial 7: it was
+ * stored as the text answer). Such lines are answers when at least one of them holds a value
+ * its (scale, NPS or choice) question takes; then every "N. …" at the start of a line is an
+ * answer like "N) …" (a wrong value refused with its question's rule), but under an open text
+ * answer, where it is a line of a numbered list. Else they are text: a numbered list of words
+ * ("1. the food" ⏎ "2. the venue") answers the text question as any free text does. */
+static bool numbered_answers(const parser *ps)
+{
+	for (size_t i = 0; i < ps->n_lines; i++) {
+		const msg_line *l = &ps->lines[i];
+		const char *body, *next;
+		long q = dot_number_at(ps->round, l->s, l->e, &body);
+		if (q >= 0 && value_fits(&ps->round->questions[q], body,
+					 statement_end(ps, body, l->e, &next)))
+			return true;
+	}
+	return false;
+}
+
+/* A survey of one question that is no text question. */
+static bool one_value_question(const coco_round *r)
+{
+	return r->kind == ROUND_SURVEY && r->n_questions == 1 &&
+	       r->questions[0].kind != QUESTION_TEXT;
+}
+
+/* In a one-question survey people answer with the value alone: "4", "4/5", "5 (super
+ * semaine)", "3 - tired, but OK" (trial 7: all refused, every member wrote twice). With one
+ * question there is no doubt what it answers: a line that is a value it takes, or (a scale or
+ * NPS) starts with a digit, answers it as "1: …" would, asides and errors alike. */
+static bool single_answer_line(const parser *ps, const char *s, const char *e)
+{
+	const coco_round *r = ps->round;
+	if (!one_value_question(r) || s >= e)
+		return false;
+	bool number = r->questions[0].kind == QUESTION_SCALE || r->questions[0].kind == QUESTION_NPS;
+	return (number && isdigit((unsigned char)*s)) || value_fits(&r->questions[0], s, e);
+}
+
 /* --- lines ---------------------------------------------------------------------------------- */
 
 static void open_text(parser *ps, open_kind kind, size_t q, const char *line, const char *line_end,
@@ -564,6 +660,7 @@ static void open_text(parser *ps, open_kind kind, size_t q, const char *line, co
 {
 	ps->open = kind;
 	ps->open_idea_line = false;
+	ps->open_dot = false;
 	ps->open_q = q;
 	ps->open_quote = xstrndup(line, (size_t)(line_end - line));
 	strbuf_done(&ps->open_text);
@@ -637,6 +734,7 @@ static void parse_statements(parser *ps, const char *s, const char *e)
 			if (st.q >= 0 && ps->round->questions[st.q].kind == QUESTION_TEXT) {
 				/* Free text runs to the end of the line, commas and all. */
 				open_text(ps, OPEN_ANSWER, (size_t)st.q, p, e, st.body);
+				ps->open_dot = st.dot;
 				return;
 			}
 			end = statement_end(ps, st.body, e, &next);
@@ -672,6 +770,7 @@ static void parse_statements(parser *ps, const char *s, const char *e)
 #define SIGNOFF_LINES_MAX 5  /* lines of one closing or signature block */
 #define SIGNOFF_BLOCKS_MAX 3 /* "Thanks!" ⏎⏎ "Cheers," "Tom": blocks looked for from the end */
 #define SIGNATURE_TAIL_MAX 3 /* lines under a bare name */
+#define AFTER_CLOSING_MAX 6  /* lines of a signature under a closing, blank lines apart */
 
 static bool line_is_blank(const msg_line *l)
 {
@@ -716,6 +815,46 @@ static bool is_name_block(const parser *ps, size_t k, size_t end)
 		if (!answer_is_signature_tail(L[j].s, L[j].e, ps->round->kind != ROUND_PROMPT))
 			return false;
 	return true;
+}
+
+/* Everything after a recognised closing is its signature, blank lines and all: a closing
+ * with content above it, then up to AFTER_CLOSING_MAX signature lines down to end (trial 7:
+ * "Saludos cordiales," ⏎⏎ "Anna López García" / "Directora de Marketing" / "Bergström Retail
+ * S.L." under an idea). Returns the closing's line, or SIZE_MAX. */
+static size_t closing_above(const parser *ps, size_t end)
+{
+	const msg_line *L = ps->lines;
+	size_t n = 0;
+	for (size_t k = end; k-- > 0;) {
+		if (line_is_blank(&L[k]))
+			continue;
+		if (L[k].mark != LINE_KEEP || !line_is_plain(ps, &L[k]))
+			return SIZE_MAX;
+		if (answer_is_closing(L[k].s, L[k].e))
+			return n > 0 && content_before(ps, k) ? k : SIZE_MAX;
+		if (++n > AFTER_CLOSING_MAX || !answer_is_signature_line(L[k].s, L[k].e))
+			return SIZE_MAX;
+	}
+	return SIZE_MAX;
+}
+
+/* The writer's own name (or a fuller form of it) among lines r0..end-1, over signature lines
+ * only, below other content: a signature, even right under a line of text ("Anna" under a
+ * paragraph, which a bare name of someone else would continue). Returns its line, or
+ * SIZE_MAX. */
+static size_t own_name_at(const parser *ps, size_t r0, size_t end)
+{
+	const msg_line *L = ps->lines;
+	for (size_t k = r0; k < end && ps->writer; k++) {
+		if (!answer_is_own_name(L[k].s, L[k].e, ps->writer))
+			continue;
+		bool ok = end - k <= 1 + SIGNATURE_TAIL_MAX;
+		for (size_t j = k + 1; j < end && ok; j++)
+			ok = answer_is_signature_line(L[j].s, L[j].e);
+		if (ok && content_before(ps, k))
+			return k;
+	}
+	return SIZE_MAX;
 }
 
 /* The first pass: marks the greeting (the first line, or its start before a statement) and,
@@ -771,6 +910,10 @@ static void mark_furniture(parser *ps)
 			if (ok)
 				found = k;
 		}
+		if (found == SIZE_MAX)
+			found = closing_above(ps, end);
+		if (found == SIZE_MAX)
+			found = own_name_at(ps, r0, end);
 		if (found == SIZE_MAX) {
 			bool blank_above = r0 == 0 || line_is_blank(&L[r0 - 1]);
 			if (blank_above && is_name_block(ps, r0, end) && content_before(ps, r0))
@@ -802,7 +945,8 @@ static bool is_intro(const parser *ps, size_t i)
 		j++;
 	if (j >= ps->n_lines || L[j].mark != LINE_KEEP)
 		return false;
-	if (line_is_statement(ps, &L[j]))
+	if (line_is_statement(ps, &L[j]) ||
+	    (!ps->single_tried && single_answer_line(ps, L[j].s, L[j].e)))
 		return true;
 	if (ps->round->kind != ROUND_PROMPT)
 		return false;
@@ -855,7 +999,10 @@ static void parse_line(parser *ps, size_t i)
 		return;
 	}
 	stmt st;
-	if (statement_at(ps, s, e, true, &st) != STMT_NONE) {
+	/* "1. …" under a text answer ("3: two things:") is a line of a numbered list in it;
+	 * under one numbered so itself ("3. too long"), the next answer */
+	if (statement_at(ps, s, e, true, &st) != STMT_NONE &&
+	    !(st.dot && ps->open == OPEN_ANSWER && !ps->open_dot)) {
 		close_open(ps);
 		ps->n_statement_lines++;
 		parse_statements(ps, s, e);
@@ -874,10 +1021,20 @@ static void parse_line(parser *ps, size_t i)
 	}
 	if (is_intro(ps, i))
 		return;
+	/* The first line of the member's own in a one-question survey. */
+	if (ps->open == OPEN_NONE && !ps->single_tried && one_value_question(ps->round)) {
+		ps->single_tried = true;
+		if (ps->n_statement_lines == 0 && single_answer_line(ps, s, e)) {
+			stmt one = {.kind = STMT_ANSWER, .q = 0, .ref = s, .ref_end = s, .body = s};
+			ps->n_statement_lines++;
+			handle_answer(ps, &one, s, e);
+			return;
+		}
+	}
 	if (ps->open == OPEN_IDEA && ps->open_idea_line && !idea_continues(ps, s, e)) {
 		/* A new sentence under an `idea:` line: an idea of its own, even one that looks
 		 * like a name ("Offline Sync"); the member's own name under it is taken off by
-		 * the core (is_own_name()). */
+		 * the grammar when it knows the writer (answer_is_own_name()). */
 		close_open(ps);
 		open_text(ps, OPEN_IDEA, 0, s, e, s);
 		return;
@@ -935,12 +1092,23 @@ static void route_free_text(parser *ps)
 		return;
 	}
 	/* Each line as the member wrote it: two lines quoted as one would be a line they
-	 * never wrote. */
+	 * never wrote. With the line to write where it is clear which. */
+	char **ex = answer_examples(round, 0);
 	for (size_t i = 0; i < ps->n_free; i++)
 		for (const char *s = ps->free_paras[i]; *s;) {
 			const char *e = s + strcspn(s, "\n");
+			long dq = dot_number_at(round, s, e, NULL);
 			if (e > s) {
-				if (n_open > 0)
+				if (dq >= 0 && (size_t)dq < strv_length(ex))
+					add_error(ps, s, e,
+						  "not understood; to answer question %ld, start "
+						  "with its number and a colon, like “%s”",
+						  dq + 1, ex[dq]);
+				else if (one_value_question(round) && ex[0])
+					add_error(ps, s, e,
+						  "not understood; start with the question's "
+						  "number, like “%s”", ex[0]);
+				else if (n_open > 0)
 					add_error(ps, s, e,
 						  "not understood; to answer a question in words, "
 						  "start with its number, like “%zu: …”",
@@ -950,6 +1118,7 @@ static void route_free_text(parser *ps)
 			}
 			s = *e ? e + 1 : e;
 		}
+	strv_free(ex);
 }
 
 /* Required questions the message left without an answer (a required one cannot be skipped). */
@@ -987,11 +1156,12 @@ static void split_lines(parser *ps, const char *s, const char *e)
 int answer_parse_mem(const coco_round *round, size_t n_ideas, const void *data, size_t size,
 		     answer_parse **ret)
 {
-	return answer_parse_ballot(round, n_ideas, NULL, data, size, ret);
+	return answer_parse_ballot(round, n_ideas, NULL, NULL, data, size, ret);
 }
 
 int answer_parse_ballot(const coco_round *round, size_t n_ideas, const bool *withdrawn,
-			const void *data, size_t size, answer_parse **ret)
+			const coco_member *writer, const void *data, size_t size,
+			answer_parse **ret)
 {
 	if (!round || (!data && size > 0) || !ret)
 		return -EINVAL;
@@ -999,6 +1169,7 @@ int answer_parse_ballot(const coco_round *round, size_t n_ideas, const bool *wit
 	    .round = round,
 	    .n_ideas = n_ideas,
 	    .withdrawn = withdrawn,
+	    .writer = writer,
 	    /* config fills in the default; a hand-built round may leave it 0 */
 	    .max_votes = round->votes ? round->votes : 3,
 	    .res = xcalloc(1, sizeof(answer_parse)),
@@ -1011,6 +1182,7 @@ int answer_parse_ballot(const coco_round *round, size_t n_ideas, const bool *wit
 		return 0;
 	}
 	split_lines(&ps, data, (const char *)data + size);
+	ps.dot_numbers = numbered_answers(&ps);
 	mark_furniture(&ps);
 	for (size_t i = 0; i < ps.n_lines; i++)
 		parse_line(&ps, i);

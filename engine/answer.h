@@ -10,6 +10,13 @@
  *   1) 4, q2 = 9    in a survey, at the start of a line, ')' after a number or '=' after a
  *                   reference stand for the colon (not elsewhere: "=" in a text answer is
  *                   prose, and "1) " in an idea round is a bullet);
+ *   1. 4            likewise "N. " for an existing question N, when at least one such line of
+ *                   the message holds a value its scale, NPS or choice question takes (else
+ *                   they are free text: a numbered list of words); under a text answer
+ *                   opened with a colon a numbered line continues it (a list in the answer);
+ *   4               in a survey of one question that is no text question, the first line of
+ *                   the member's own answers it when it starts with a digit (scale, NPS) or
+ *                   is a value it takes, as "1: 4" would;
  *   3: free words   a text answer runs to the end of the line, and on over the following
  *                   lines until a blank line or the next statement; "3:" alone on a line
  *                   takes the lines below it;
@@ -29,21 +36,26 @@
  *                   also into bullets, or into the ideas below it when it stands alone;
  *   a closing       at the end, a thanks or closing phrase ("Thanks", "Thank you", "Cheers",
  *                   "Best regards", "Danke", "Kiitos", "Tack", "Merci"…), optionally with a
- *                   name, and the name and signature lines under it (even right under a text
- *                   answer: "4: slow" ⏎ "Thanks, Raj" answers "slow");
+ *                   name or a place ("Grüße aus Berlin"), two joined ("Ystävällisin terveisin
+ *                   / Best regards"), and the name and signature lines under it (even right
+ *                   under a text answer: "4: slow" ⏎ "Thanks, Raj" answers "slow"); below
+ *                   other content, everything under it, blank lines apart, up to 6 short
+ *                   lines (a name, a role, "Bergström Retail S.L.");
  *   a signature     at the end, a bare name (1-3 capitalised words: "Maria", "Tom Becker"),
  *                   or after a blank line a name over up to 3 signature lines (with '|', '·',
  *                   '@', a web address or a phone number; outside idea rounds also a short
  *                   capitalised line like "Head of Online"). Only when something else is above
  *                   it — a reply of just "Dark Mode" is that idea — and a bare name right
- *                   under a text answer, idea or paragraph still belongs to it.
+ *                   under a text answer, idea or paragraph still belongs to it, unless it is
+ *                   the writer's own (answer_parse_ballot()'s writer, answer_is_own_name()).
  * The phrase lists live in answer-mail.c.
  * Other lines that follow no grammar are free text. In an idea round each paragraph is an
  * idea. In a survey the paragraphs answer the text question only when the message is nothing
  * but free text and the round has exactly one text question (so free text never replaces an
  * answer, nor becomes one beside statements); anywhere else each line of it is an error (as
  * written: two lines quoted as one would be a line nobody wrote), which
- * in a survey with a text question left open says to start with its number ("5: …"). Within
+ * in a survey with a text question left open says to start with its number ("5: …"), for a
+ * line "N. …" gives question N's example line, and in a one-question survey its example. Within
  * one message a later answer to the same question replaces an earlier one, and an answer and a
  * skip of the same question replace each other. Full-width ':' '，' '、' '；' (Japanese input
  * methods) count as their ASCII forms; NBSP and U+3000 count as spaces.
@@ -74,12 +86,15 @@ int answer_parse_text(const coco_round *round, size_t n_ideas, const char *text,
 		      answer_parse **ret);
 int answer_parse_mem(const coco_round *round, size_t n_ideas, const void *data, size_t size,
 		     answer_parse **ret);
-/* answer_parse_mem() for a vote round whose ballot has ideas withdrawn since it was sent
- * (`cococtl forget`): withdrawn[i] (n_ideas flags, or NULL for none) for idea i + 1. Dots for
- * a withdrawn idea are not taken, and said so ("idea 1 was withdrawn by its author…"); the
- * other dots of the same line are. */
+/* answer_parse_mem() for a member's reply as the core has it. writer (or NULL) is who wrote
+ * it: a last line or paragraph that is their own name (answer_is_own_name()) is a signature,
+ * left out, also where someone else's bare name would belong to the text above it. For a vote
+ * round whose ballot has ideas withdrawn since it was sent (`cococtl forget`): withdrawn[i]
+ * (n_ideas flags, or NULL for none) for idea i + 1. Dots for a withdrawn idea are not taken,
+ * and said so ("idea 1 was withdrawn by its author…"); the other dots of the same line are. */
 int answer_parse_ballot(const coco_round *round, size_t n_ideas, const bool *withdrawn,
-			const void *data, size_t size, answer_parse **ret);
+			const coco_member *writer, const void *data, size_t size,
+			answer_parse **ret);
 /* Takes idea i (0-based) out of the result: it is neither recorded nor confirmed, and its
  * text goes to answer_parse_left_out(). For the core's own rules (an anonymous round never
  * publishes an idea that names its writer). Returns false if there is no idea i. */
@@ -140,6 +155,12 @@ char *answer_confirmation(const answer_parse *p);
  * answered_before (the questions earlier replies of the member answered; NULL-terminated, may
  * be NULL). NULL when nothing required is missing. Malloc'd. */
 char *answer_missing_required(const answer_parse *p, char *const *answered_before);
+
+/* Whether the line s..e is the member signing: their Name=, first name or id, or a fuller
+ * form of the name (the first name, then more capitalised words: "Anna López García" for
+ * Name=Anna López, "Dr. Anna Schmidt"), maybe after a dash ("- Anna") and before '.' ',' '!'.
+ * mb may be NULL (false). */
+bool answer_is_own_name(const char *s, const char *e, const coco_member *mb);
 
 /* Free text (a comment on a digest) without what a mail carries besides it: a first-line
  * greeting, and closings or a bare name at the end (only below other content). Malloc'd. */

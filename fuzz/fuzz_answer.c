@@ -1,7 +1,9 @@
 /* fuzz_answer: the answer grammar. The first byte picks the round the reply is parsed against
- * (bits 0-2) and the number of ideas on a vote ballot (bits 3-7); the rest is the reply, which
- * goes through answer_parse_mem() and then every output: accessors, the confirmation, the
- * help line and the stored JSON record (printed, as the store would). */
+ * (bits 0-2) and the number of ideas on a vote ballot (bits 3-7); outside vote rounds bit 3
+ * gives the reply a writer (whose name signs it) and bit 4 makes the "plain" survey one of
+ * its first question only (a bare value answers it). The rest is the reply, which goes
+ * through answer_parse_ballot() and then every output: accessors, the confirmation, the help
+ * line and the stored JSON record (printed, as the store would). */
 #include "fuzz-common.h"
 
 #include "answer.h"
@@ -45,6 +47,10 @@ static const coco_round rounds[8] = {
 	{.id = "hello", .kind = ROUND_ANNOUNCE},
 };
 
+static const coco_round one_question = {
+	.id = "one", .kind = ROUND_SURVEY, .questions = plain_q, .n_questions = 1};
+static const coco_member writer = {.id = "anna", .name = "Anna López"};
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	fuzz_quiet_logs();
@@ -57,9 +63,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	const coco_round *round = &rounds[data[0] & 7];
 	size_t n_ideas = data[0] >> 3;
+	const coco_member *mb = NULL;
+	if (round->kind != ROUND_VOTE) {
+		mb = data[0] & 8 ? &writer : NULL;
+		if ((data[0] & 7) == 1 && (data[0] & 16))
+			round = &one_question;
+	}
 	answer_parse *p = NULL;
 
-	if (answer_parse_mem(round, n_ideas, data + 1, size - 1, &p) < 0)
+	if (answer_parse_ballot(round, n_ideas, NULL, mb, data + 1, size - 1, &p) < 0)
 		abort(); /* only missing arguments may fail */
 
 	volatile size_t n = answer_parse_n_items(p);

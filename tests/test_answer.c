@@ -659,6 +659,191 @@ static void test_signoffs(void **state)
 	assert_int_equal(answer_parse_n_errors(m), 1);
 }
 
+/* Trial 7: the greetings and closings real members wrote that coco did not know, as families
+ * ("Grüße aus <Ort>", "t. <Name>", a bilingual closing), and everything under a closing. */
+static void test_signoffs_trial7(void **state)
+{
+	static const char *const tails[] = {
+	    "t. Mikael",
+	    "T. Mikko",
+	    "Grüße aus Berlin\nAnna",
+	    "Viele Grüße aus München,\nAnna",
+	    "Greetings from Helsinki, Mikael",
+	    "Saludos desde Madrid",
+	    "Ystävällisin terveisin / Best regards\nMikael Virtanen",
+	    "Saludos cordiales,\n\nAnna López García\nDirectora de Marketing\nBergström Retail S.L.",
+	    "Mit freundlichen Grüßen\n\nDr. Anna Schmidt\nLeiterin E-Commerce\nBergström Retail GmbH",
+	    "Liebe Grüsse\nAnna",
+	    "Med vänliga hälsningar\nSara",
+	};
+	for (size_t i = 0; i < ELEMENTSOF(tails); i++) {
+		_cleanup_free_ char *text = xasprintf("1: 4\n2: b\n\n%s\n", tails[i]);
+		_cleanup_answer_parse_ answer_parse *p = parse(&survey, 0, text);
+		if (answer_parse_n_errors(p) != 0)
+			fail_msg("%s: %s", tails[i], answer_parse_errors(p)[0]);
+		assert_int_equal(answer_parse_n_items(p), 2);
+		/* in an idea round the same is no idea */
+		_cleanup_free_ char *idea = xasprintf("idea: Live chat\n\n%s\n", tails[i]);
+		_cleanup_answer_parse_ answer_parse *q = parse(&prompt, 0, idea);
+		if (answer_parse_n_ideas(q) != 1)
+			fail_msg("%s: %zu ideas, the last “%s”", tails[i], answer_parse_n_ideas(q),
+				 answer_parse_ideas(q)[answer_parse_n_ideas(q) - 1]);
+	}
+	/* greetings, formal ones too */
+	static const char *const greetings[] = {
+	    "Sehr geehrte Damen und Herren,", "Sehr geehrter Herr Weber,", "Madame, Monsieur,",
+	    "Hyvä vastaanottaja,", "Dear Sir or Madam,",
+	};
+	for (size_t i = 0; i < ELEMENTSOF(greetings); i++) {
+		_cleanup_free_ char *text = xasprintf("%s\n\nidea: Live chat\n", greetings[i]);
+		_cleanup_answer_parse_ answer_parse *q = parse(&prompt, 0, text);
+		if (answer_parse_n_ideas(q) != 1)
+			fail_msg("%s: %zu ideas", greetings[i], answer_parse_n_ideas(q));
+		assert_string_equal(answer_parse_left_out(q), greetings[i]);
+	}
+	/* what only looks like them stays: a lone "t.", a place that is no name, a sentence */
+	static const char *const ideas[] = {"t.", "Greetings from all of us at the shop",
+					    "Gruß an die Küche: mehr Rezepte"};
+	for (size_t i = 0; i < ELEMENTSOF(ideas); i++) {
+		_cleanup_free_ char *text = xasprintf("idea: Live chat\n\n%s\n", ideas[i]);
+		_cleanup_answer_parse_ answer_parse *q = parse(&prompt, 0, text);
+		if (answer_parse_n_ideas(q) != 2)
+			fail_msg("%s: %zu ideas", ideas[i], answer_parse_n_ideas(q));
+	}
+	/* the signature under a closing is left out as written */
+	_cleanup_answer_parse_ answer_parse *l = parse(
+	    &prompt, 0, "idea: Pago con Bizum\n\nSaludos cordiales,\n\nAnna López García\n"
+			"Directora de Marketing\nBergström Retail S.L.");
+	assert_string_equal(answer_parse_left_out(l), "Saludos cordiales,\n\nAnna López García\n"
+						      "Directora de Marketing\nBergström Retail S.L.");
+}
+
+/* The writer's own name signs: their Name=, first name, id, or a fuller form of the name,
+ * even where another bare name would belong to the text above it. */
+static void test_own_name_signs(void **state)
+{
+	coco_member anna = {.id = "anna", .name = "Anna López"};
+	static const struct {
+		const coco_round *round;
+		const char *text, *kept, *left_out;
+	} cases[] = {
+	    {&prompt, "A shared Slack channel\nAnna", "A shared Slack channel", "Anna"},
+	    {&prompt, "idea: A shared Slack channel\n\nAnna López García\nDirectora de Marketing",
+	     "A shared Slack channel", "Anna López García\nDirectora de Marketing"},
+	    {&prompt, "Weniger Meetings\n\n- Anna", "Weniger Meetings", "- Anna"},
+	    {&prompt, "Weniger Meetings\n\nDr. Anna López", "Weniger Meetings", "Dr. Anna López"},
+	    {&survey, "4: too slow\nanna", "too slow", "anna"},
+	    /* someone else's name stays where it is */
+	    {&survey, "4: ask\nMaria Weber", "ask\nMaria Weber", ""},
+	    {&prompt, "Pay with\nApple Pay", "Pay with Apple Pay", ""},
+	};
+	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+		answer_parse *p = NULL;
+		const char *t = cases[i].text;
+		assert_int_equal(answer_parse_ballot(cases[i].round, 0, NULL, &anna, t, strlen(t), &p), 0);
+		assert_no_errors(p);
+		const char *kept = cases[i].round == &prompt ? answer_parse_ideas(p)[0]
+							     : value_of(p, "comment");
+		if (cases[i].round == &prompt && answer_parse_n_ideas(p) != 1)
+			fail_msg("case %zu: %zu ideas", i, answer_parse_n_ideas(p));
+		if (!kept || !STREQ(kept, cases[i].kept))
+			fail_msg("case %zu: kept “%s”", i, kept ? kept : "(nothing)");
+		assert_string_equal(answer_parse_left_out(p), cases[i].left_out);
+		answer_parse_free(p);
+	}
+	/* a reply of just the name is no signature of nothing: a one-line idea */
+	answer_parse *q = NULL;
+	assert_int_equal(answer_parse_ballot(&prompt, 0, NULL, &anna, "Anna", 4, &q), 0);
+	assert_int_equal(answer_parse_n_ideas(q), 1);
+	answer_parse_free(q);
+}
+
+/* Trial 7, 4: "1. 4" is "1: 4" when a value fits; a numbered list of words stays text. */
+static void test_dot_numbers(void **state)
+{
+	_cleanup_answer_parse_ answer_parse *a = parse(&survey, 0, "1. 4\n2. b\n4. the room was cold");
+	assert_no_errors(a);
+	assert_string_equal(value_of(a, "mood"), "4");
+	assert_string_equal(value_of(a, "colour"), "Green");
+	assert_string_equal(value_of(a, "comment"), "the room was cold");
+	/* once it is numbering, a wrong value is refused with its question's rule */
+	_cleanup_answer_parse_ answer_parse *b = parse(&survey, 0, "1. 9\n2. b");
+	assert_error(b, 0, "“1. 9”: question 1 takes a whole number from 1 to 5");
+	assert_string_equal(value_of(b, "colour"), "Green");
+	assert_null(value_of(b, "comment"));
+	/* numbered so, a text answer ends at the next number */
+	_cleanup_answer_parse_ answer_parse *g = parse(&survey, 0, "1. 4\n4. too long\n5. 8");
+	assert_no_errors(g);
+	assert_string_equal(value_of(g, "comment"), "too long");
+	assert_string_equal(value_of(g, "nps"), "8");
+	/* a numbered list inside a text answer stays in it */
+	_cleanup_answer_parse_ answer_parse *c =
+	    parse(&survey, 0, "1. 4\n4: two things:\n1. more time\n2. b-roll");
+	assert_no_errors(c);
+	assert_string_equal(value_of(c, "comment"), "two things:\n1. more time\n2. b-roll");
+	/* a numbered list of words is text, as before */
+	_cleanup_answer_parse_ answer_parse *d = parse(&survey, 0, "1. the food\n2. the venue");
+	assert_no_errors(d);
+	assert_string_equal(value_of(d, "comment"), "1. the food\n2. the venue");
+	/* ...and where free text answers nothing, it says how to answer that question */
+	_cleanup_answer_parse_ answer_parse *e = parse(&plain, 0, "1. quite good");
+	assert_error(e, 0, "“1. quite good”: not understood; to answer question 1, start with "
+			   "its number and a colon, like “1: 4”");
+	/* in an idea round "1. " is still a bullet */
+	_cleanup_answer_parse_ answer_parse *f = parse(&prompt, 0, "1. 4\n2. b");
+	assert_int_equal(answer_parse_n_ideas(f), 2);
+}
+
+/* Trial 7, 5: a survey of one question takes the value alone. */
+static void test_one_question_bare_value(void **state)
+{
+	static coco_question energy_q[] = {
+	    {.id = "energy", .kind = QUESTION_SCALE, .required = true, .min = 1, .max = 5},
+	};
+	static coco_round energy = {
+	    .id = "retro", .kind = ROUND_SURVEY, .questions = energy_q, .n_questions = 1};
+	static const struct {
+		const char *text, *value;
+	} ok[] = {
+	    {"4", "4"},
+	    {"4/5", "4"},
+	    {"5 (super semaine)", "5"},
+	    {"3 - tired, but OK\n\nLiam", "3"},
+	    {"Hi,\n\n4\n\nViele Grüße\nAnna", "4"},
+	    {"My answer:\n4", "4"},
+	};
+	for (size_t i = 0; i < ELEMENTSOF(ok); i++) {
+		_cleanup_answer_parse_ answer_parse *p = parse(&energy, 0, ok[i].text);
+		assert_no_errors(p);
+		if (!value_of(p, "energy") || !STREQ(value_of(p, "energy"), ok[i].value))
+			fail_msg("%s: %s", ok[i].text, value_of(p, "energy"));
+	}
+	/* the same as "1: …" says about a wrong number */
+	_cleanup_answer_parse_ answer_parse *a = parse(&energy, 0, "9");
+	assert_error(a, 0, "“9”: question 1 takes a whole number from 1 to 5");
+	_cleanup_answer_parse_ answer_parse *b = parse(&energy, 0, "4 great");
+	assert_int_equal(answer_parse_n_items(b), 0);
+	/* words are refused, with how to answer */
+	_cleanup_answer_parse_ answer_parse *c = parse(&energy, 0, "Vier");
+	assert_int_equal(answer_parse_n_items(c), 0);
+	assert_error(c, 0, "“Vier”: not understood; start with the question's number, like “1: 4”");
+	/* only the first line of the member's own: a second number is no second answer */
+	_cleanup_answer_parse_ answer_parse *d = parse(&energy, 0, "2 people left early\n\n4");
+	assert_int_equal(answer_parse_n_items(d), 0);
+	/* a choice: its letter or its name */
+	static char *formats[] = {"On site", "Remote", "Hybrid"};
+	static coco_question format_q[] = {
+	    {.id = "format", .kind = QUESTION_CHOICE, .options = formats, .n_options = 3},
+	};
+	static coco_round format = {
+	    .id = "next", .kind = ROUND_SURVEY, .questions = format_q, .n_questions = 1};
+	_cleanup_answer_parse_ answer_parse *e = parse(&format, 0, "remote");
+	assert_string_equal(value_of(e, "format"), "Remote");
+	/* with two questions a bare number answers nothing */
+	_cleanup_answer_parse_ answer_parse *f = parse(&plain, 0, "4");
+	assert_int_equal(answer_parse_n_items(f), 0);
+}
+
 static void test_missing_required(void **state)
 {
 	/* repro 11: question 1 is wrong, question 2 left out; both are required */
@@ -1261,6 +1446,10 @@ int main(void)
 	    cmocka_unit_test(test_examples),
 	    cmocka_unit_test(test_json),
 	    cmocka_unit_test(test_left_out),
+	    cmocka_unit_test(test_signoffs_trial7),
+	    cmocka_unit_test(test_own_name_signs),
+	    cmocka_unit_test(test_dot_numbers),
+	    cmocka_unit_test(test_one_question_bare_value),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
