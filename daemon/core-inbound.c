@@ -308,6 +308,34 @@ static void confirmation_data(cJSON *data, const answer_parse *ap, char *const *
 	cJSON_AddBoolToObject(data, "nothing_recorded", answer_parse_n_items(ap) == 0);
 }
 
+/* When every mistake is a value its question does not take, the example line of each of
+ * those questions ("2: 9"), in the order of the mistakes: what to send again, rather than
+ * the whole example block, which reads as "send everything again" (trial 7). */
+static void fix_examples(cJSON *data, const answer_parse *ap, const coco_round *r)
+{
+	size_t n = answer_parse_n_errors(ap);
+	if (r->kind != ROUND_SURVEY || n == 0)
+		return;
+	for (size_t i = 0; i < n; i++)
+		if (answer_parse_error_question(ap, i) == 0)
+			return; /* a line about no question: the whole example block helps more */
+	char **ex = answer_examples(r, 0);
+	size_t n_ex = strv_length(ex);
+	bool *shown = xcalloc(n_ex + 1, sizeof *shown);
+	cJSON *arr = NULL;
+	for (size_t i = 0; i < n; i++) {
+		size_t q = answer_parse_error_question(ap, i);
+		if (q == 0 || q > n_ex || shown[q])
+			continue;
+		shown[q] = true;
+		if (!arr)
+			arr = cJSON_AddArrayToObject(data, "fix_example");
+		cJSON_AddItemToArray(arr, cJSON_CreateString(ex[q - 1]));
+	}
+	free(shown);
+	strv_free(ex);
+}
+
 /* Control characters → spaces: a subject someone else wrote, reused in a header, must never
  * make the reply impossible to compose (issue 8.8). */
 static char *subject_one_line(char *s)
@@ -1148,6 +1176,7 @@ void core_receive_answer(core *c, const inbound_msg *m, const coco_campaign *cam
 	_cleanup_free_ char *conf = answer_confirmation(ap);
 	cJSON_AddStringToObject(data, "confirmation", conf);
 	confirmation_data(data, ap, ballot);
+	fix_examples(data, ap, r);
 	if (answer_parse_n_items(ap) == 0)
 		(void)vote_press_refused(c, camp, r, m, prior, ballot, data);
 	strv_free(ballot);

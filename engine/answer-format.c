@@ -116,6 +116,11 @@ size_t answer_parse_n_errors(const answer_parse *p)
 	return p->n_errors;
 }
 
+size_t answer_parse_error_question(const answer_parse *p, size_t i)
+{
+	return i < p->n_errors && p->error_questions ? p->error_questions[i] : 0;
+}
+
 /* --- output --------------------------------------------------------------------------------- */
 
 static void sep_item(strbuf *b)

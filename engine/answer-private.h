@@ -39,6 +39,8 @@ struct answer_parse {
 	unsigned total_votes;
 	char **errors;
 	size_t n_errors, cap_errors;
+	size_t *error_questions; /* beside errors: the question (1-based) each is about, or 0 */
+	size_t cap_error_questions;
 	skip_entry *missing; /* required questions left without an answer, in question order */
 	size_t n_missing;
 	char *left_out; /* the furniture left out (answer_parse_left_out()), or NULL */

@@ -68,6 +68,7 @@ typedef struct parser {
 	answer_parse *res;
 	size_t n_statements;
 	size_t errors_dropped;
+	size_t error_q; /* the question (1-based) the next add_error() is about, or 0 */
 	open_kind open;
 	bool open_idea_line; /* the open idea is an `idea:` line's */
 	bool open_dot; /* the open text answer is a "N. …" line's: "N. …" under it is no list */
@@ -99,6 +100,16 @@ static void push_strv(char ***v, size_t *n, size_t *cap, char *s)
 
 /* --- results ----------------------------------------------------------------------------- */
 
+/* An error line, and the question (1-based) it is about or 0. */
+static void push_error(answer_parse *r, char *msg, size_t q)
+{
+	size_t n = r->n_errors;
+	push_strv(&r->errors, &r->n_errors, &r->cap_errors, msg);
+	r->error_questions = grow(r->error_questions, n, &r->cap_error_questions,
+	                          sizeof *r->error_questions);
+	r->error_questions[n] = q;
+}
+
 static void add_error(parser *ps, const char *s, const char *e, const char *fmt, ...)
     _printf_(4, 5);
 static void add_error(parser *ps, const char *s, const char *e, const char *fmt, ...)
@@ -106,6 +117,7 @@ static void add_error(parser *ps, const char *s, const char *e, const char *fmt,
 	answer_parse *r = ps->res;
 	if (r->n_errors >= ANSWER_ERRORS_MAX) {
 		ps->errors_dropped++;
+		ps->error_q = 0;
 		return;
 	}
 	char reason[512];
@@ -119,7 +131,8 @@ static void add_error(parser *ps, const char *s, const char *e, const char *fmt,
 		msg = xasprintf("%s: %s", q, reason);
 	} else
 		msg = xstrdup(reason);
-	push_strv(&r->errors, &r->n_errors, &r->cap_errors, msg);
+	push_error(r, msg, ps->error_q);
+	ps->error_q = 0;
 }
 
 static void remove_skip(answer_parse *r, size_t q)
@@ -444,6 +457,7 @@ static void handle_answer(parser *ps, const stmt *st, const char *s, const char 
 	}
 	const coco_question *q = &round->questions[st->q];
 	size_t num = (size_t)st->q + 1;
+	ps->error_q = num; /* whatever goes wrong below is about question num */
 	if (st->body >= e) {
 		add_error(ps, s, e, "no answer after the colon");
 		return;
@@ -487,6 +501,7 @@ static void handle_answer(parser *ps, const stmt *st, const char *s, const char 
 		add_error(ps, s, e, "question %zu cannot be answered this way", num);
 		break;
 	}
+	ps->error_q = 0;
 	if (v)
 		record_answer(ps, (size_t)st->q, v);
 }
@@ -1208,8 +1223,7 @@ int answer_parse_ballot(const coco_round *round, size_t n_ideas, const bool *wit
 	}
 	if (ps.errors_dropped > 0) {
 		/* The cap is on listed errors; this summary line goes past it on purpose. */
-		push_strv(&r->errors, &r->n_errors, &r->cap_errors,
-			  xasprintf("…and %zu more not understood", ps.errors_dropped));
+		push_error(r, xasprintf("…and %zu more not understood", ps.errors_dropped), 0);
 	}
 	note_missing(&ps);
 	*ret = r;
@@ -1235,6 +1249,7 @@ answer_parse *answer_parse_free(answer_parse *p)
 	free(p->skips);
 	free(p->votes);
 	strv_free(p->errors);
+	free(p->error_questions);
 	free(p->left_out);
 	free(p);
 	return NULL;

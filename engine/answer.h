@@ -145,6 +145,9 @@ unsigned answer_parse_total_votes(const answer_parse *p);
  * from 1 to 5". NULL-terminated, never NULL. */
 char *const *answer_parse_errors(const answer_parse *p);
 size_t answer_parse_n_errors(const answer_parse *p);
+/* The question (1-based) error i is about, when it is a value that question does not take
+ * ("2: 0" on a 1–10 scale, "2:" with nothing after it); else 0. */
+size_t answer_parse_error_question(const answer_parse *p, size_t i);
 
 /* "We recorded: 1 → 4, 2 → Blue, 3 → “so-so”, skipped 4, idea “…”, votes 3×1, 7×2", or
  * "We recorded nothing". Malloc'd. */

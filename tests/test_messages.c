@@ -70,7 +70,9 @@ static void test_survey_examples_fit_the_survey(void **state)
 	answer(&s, "bob", "pulse", NULL, "1: 9\n2: fine");
 	_cleanup_free_ char *conf = last_message(&s, "confirmation", "pulse", "bob");
 	expect_in(conf, "We did not record these lines");
-	expect_in(conf, "\n    1: 4\n    2: your words\n");
+	/* only the line to send again (trial 7), with a value this survey's question takes */
+	expect_in(conf, "written like this:\n\n    1: 4\n");
+	expect_not_in(conf, "2: your words");
 	expect_not_in(conf, "2: b");
 	sim_finish(&s);
 }
@@ -108,7 +110,13 @@ static void test_confirmation_names_questions_and_values(void **state)
 	_cleanup_free_ char *none = last_message(&s, "reply", "kickoff", "bob");
 	expect_in(none, "could not record anything");
 	expect_not_in(none, "nothing yet");
-	expect_in(none, "\n    1: 4\n    2: b\n    3: a c\n    4: your words\n");
+	expect_in(none, "To fix it, reply again with just the corrected line, written like "
+	                "this:\n\n    1: 4\n");
+	expect_not_in(none, "2: b");
+	/* A line for no question of the round: the whole example, this survey's lines. */
+	answer(&s, "bob", "kickoff", NULL, "7: 3");
+	_cleanup_free_ char *words = last_message(&s, "reply", "kickoff", "bob");
+	expect_in(words, "\n    1: 4\n    2: b\n    3: a c\n    4: your words\n");
 	sim_finish(&s);
 }
 

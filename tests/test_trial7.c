@@ -1,4 +1,4 @@
-/* The trial of December 2026 (trial 7), items 3, 10, 12 and 13, written from the members'
+/* The trial of December 2026 (trial 7), items 3, 10, 11, 12 and 13, written from the members'
  * side: what their mail client showed them, and what the admin read back. The real core,
  * store, spool and local channel on the injectable clock (tests/sim.h). */
 #define _GNU_SOURCE
@@ -250,12 +250,45 @@ static void test_hints_on_their_own_line_and_in_reminders(void **state)
 	sim_finish(&s);
 }
 
+/* ---- 11. A mistake's confirmation shows the line to send again, not every example ---- */
+
+static void test_fix_shows_the_line_that_fits(void **state)
+{
+	sim s;
+	clock_set_test(JUN1);
+	sim_start(&s, shop_conf);
+	run_until(&s, JUN1 + 10 * HOUR, NULL, NULL);
+
+	/* Liam's reply in trial 7: a value out of the scale beside good answers. */
+	answer(&s, "ann", "kickoff", NULL, "1: 9\n2: b\n3: Fine by me");
+	_cleanup_free_ char *md = last_markdown(&s, "confirmation", "ann");
+	expect_in(md, "“1: 9”: question 1 takes a whole number from 1 to 5");
+	expect_in(md, "To fix it, reply again with just the corrected line, written like this:\n\n"
+	              "    1: 4\n");
+	/* Not the whole block, which read as "send all three again". */
+	expect_not_in(md, "    2: b\n");
+	expect_not_in(md, "    3: your words");
+
+	/* Two wrong values: both lines, in the order of the mistakes. */
+	answer(&s, "bob", "kickoff", NULL, "2: z\n1: 0\n3: ok");
+	_cleanup_free_ char *md2 = last_markdown(&s, "confirmation", "bob");
+	expect_in(md2, "To fix them, reply again with just the corrected lines, written like "
+	               "this:\n\n    2: b\n    1: 4\n");
+
+	/* A line about no question keeps the whole block: what to write is not known. */
+	answer(&s, "pia", "kickoff", NULL, "1: 0\n7: 3");
+	_cleanup_free_ char *md3 = last_markdown(&s, "reply", "pia");
+	expect_in(md3, "Please reply again, written like this:\n\n    1: 4\n    2: b\n");
+	sim_finish(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_removed_member_counts_apart),
 	    cmocka_unit_test(test_reply_subject_has_one_re),
 	    cmocka_unit_test(test_hints_on_their_own_line_and_in_reminders),
+	    cmocka_unit_test(test_fix_shows_the_line_that_fits),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
