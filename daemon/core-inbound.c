@@ -1252,6 +1252,7 @@ void core_receive_answer(core *c, const inbound_msg *m, const coco_campaign *cam
 	cJSON_Delete(head);
 
 	pending *p = xcalloc(1, sizeof *p);
+	bool sync_reply = channel_caps(c, m->channel) & CHANNEL_SYNC_REPLY;
 	*p = (pending){
 		.c = c,
 		.done = done,
@@ -1262,14 +1263,18 @@ void core_receive_answer(core *c, const inbound_msg *m, const coco_campaign *cam
 		.member = xstrdup(mb->id),
 		.identity = xstrdup(identity),
 		.anonymous = r->anonymous,
-		.subject = reply_subject(m->subject, r->title ? r->title : r->id),
 		.markdown = TAKE_PTR(md),
-		.reply_id = core_message_id(c, "conf", camp->id, m->key, mb->id),
 		.in_reply_to = m->remote_id ? xstrdup(m->remote_id) : NULL,
 		.via = m->channel ? xstrdup(m->channel) : NULL,
-		.sync_reply = channel_caps(c, m->channel) & CHANNEL_SYNC_REPLY,
+		.sync_reply = sync_reply,
 		.incomplete = incomplete,
 	};
+	/* A confirmation said in the same exchange (a slash command's answer) is no message of
+	 * its own: no subject, no message id (an HMAC each). */
+	if (!sync_reply) {
+		p->subject = reply_subject(m->subject, r->title ? r->title : r->id);
+		p->reply_id = core_message_id(c, "conf", camp->id, m->key, mb->id);
+	}
 	_cleanup_free_ char *path = core_answers_path(camp->id, r->id, rt->occurrence);
 	_cleanup_free_ char *key = core_record_key(c, m, r->anonymous);
 	k = store_append(c->st, path, line, key, on_answer_stored, p);
