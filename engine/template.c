@@ -194,7 +194,9 @@ static void format_number(double d, char *buf, size_t size)
 		return;
 	}
 	if (d == floor(d) && fabs(d) < 1e15) {
-		snprintf(buf, size, "%.0f", d);
+		/* What "%.0f" writes for a whole number (a question's number in every
+		 * confirmation), without printf's floating-point path. */
+		snprintf(buf, size, "%lld", (long long)d);
 		return;
 	}
 	for (int prec = 15; prec <= 17; prec++) {
