@@ -99,6 +99,8 @@ void *xcalloc(size_t n, size_t size)
 		void *p = malloc(total);
 		if (!p)
 			oom();
+		/* Else GCC makes malloc() and memset() one calloc() again. */
+		__asm__ volatile("" : : "r"(p) : "memory");
 		return memset(p, 0, total);
 	}
 	void *p = calloc(n, size);
@@ -202,6 +204,12 @@ static void strbuf_grow(strbuf *b, size_t n)
 		cap *= 2;
 	b->s = xrealloc(b->s, cap);
 	b->cap = cap;
+}
+
+void strbuf_reserve(strbuf *b, size_t n)
+{
+	strbuf_grow(b, n);
+	b->s[b->len] = 0; /* a new buffer is a string too */
 }
 
 void strbuf_add(strbuf *b, const void *p, size_t n)
