@@ -428,6 +428,8 @@ int template_render(const char *name, const char *text, const cJSON *data,
 
 	if (!name || !text || !ret_out)
 		return -EINVAL;
+	/* A message's text is a few hundred bytes: one allocation, not four doublings. */
+	strbuf_reserve(&r.out, 511);
 	ret = parsed_get(name, text, NULL, &p, &r.error);
 	const struct template *t = p ? p->tpl : NULL;
 	if (ret >= 0) {

@@ -120,11 +120,37 @@ static void test_xcalloc(void **state)
 	}
 }
 
+/* strbuf_reserve(): room made at once, for what follows; the string as without it. */
+static void test_strbuf_reserve(void **state)
+{
+	strbuf b = {0};
+	strbuf_reserve(&b, 511);
+	assert_non_null(b.s);
+	assert_true(b.cap >= 512);
+	assert_int_equal(b.len, 0);
+	assert_string_equal(b.s, "");
+	char *at = b.s;
+	for (int i = 0; i < 511; i++)
+		strbuf_putc(&b, (char)('a' + i % 26));
+	assert_ptr_equal(b.s, at); /* no reallocation within the room */
+	assert_int_equal(b.len, 511);
+	assert_int_equal(strlen(b.s), 511);
+	strbuf_reserve(&b, 0);
+	strbuf_puts(&b, "xyz"); /* past the room: grows as before */
+	assert_int_equal(b.len, 514);
+	assert_string_equal(b.s + 508, "opqxyz");
+	strbuf_reserve(&b, 10000);
+	assert_true(b.cap >= 514 + 10001);
+	assert_string_equal(b.s + 511, "xyz");
+	strbuf_done(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_json_int64),
 		cmocka_unit_test(test_xcalloc),
+		cmocka_unit_test(test_strbuf_reserve),
 		cmocka_unit_test(test_state_check),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
