@@ -211,10 +211,11 @@ static char *open_rounds_list(core *c, const coco_campaign *camp, const coco_mem
 	return b.s ? strbuf_steal(&b) : xstrdup("");
 }
 
+/* key: a string constant (core_put()). */
 static void add_text(cJSON *o, const char *key, const char *member_text)
 {
 	_cleanup_free_ char *t = md_text(member_text);
-	cJSON_AddStringToObject(o, key, t);
+	core_put_str(o, key, t);
 }
 
 /* The question's text as the round data has it (number is 1-based), cut to about 80
@@ -228,7 +229,7 @@ static void add_question_text(cJSON *o, const cJSON *questions, size_t number)
 	enum { SHORT = 80 };
 	size_t len = strlen(text);
 	if (len <= SHORT) {
-		cJSON_AddStringToObject(o, "question_text", text);
+		core_put_str(o, "question_text", text);
 		return;
 	}
 	size_t cut = SHORT;
@@ -240,7 +241,7 @@ static void add_question_text(cJSON *o, const cJSON *questions, size_t number)
 	while (cut > 0 && strchr(" ,;:", text[cut - 1]))
 		cut--;
 	_cleanup_free_ char *shortened = xasprintf("%.*s…", (int)cut, text);
-	cJSON_AddStringToObject(o, "question_text", shortened);
+	core_put_str(o, "question_text", shortened);
 }
 
 /* What a confirmation lists, every kind of item, member text escaped for Markdown:
@@ -251,11 +252,11 @@ static void add_question_text(cJSON *o, const cJSON *questions, size_t number)
 static void confirmation_data(cJSON *data, const answer_parse *ap, char *const *ballot)
 {
 	const cJSON *questions = cJSON_GetObjectItemCaseSensitive(data, "questions");
-	cJSON *arr = cJSON_AddArrayToObject(data, "recorded");
+	cJSON *arr = core_put_array(data, "recorded");
 	for (size_t i = 0; i < answer_parse_n_answers(ap); i++) {
 		cJSON *o = cJSON_CreateObject();
 		size_t number = answer_parse_answer_number(ap, i);
-		cJSON_AddNumberToObject(o, "question", (double)number);
+		core_put_num(o, "question", (double)number);
 		add_question_text(o, questions, number);
 		const char *value = answer_parse_answer_value(ap, i);
 		const cJSON *q = cJSON_GetArrayItem(questions, (int)number - 1);
@@ -274,38 +275,38 @@ static void confirmation_data(cJSON *data, const answer_parse *ap, char *const *
 			add_text(o, "value", value);
 		cJSON_AddItemToArray(arr, o);
 	}
-	arr = cJSON_AddArrayToObject(data, "recorded_skips");
+	arr = core_put_array(data, "recorded_skips");
 	for (size_t i = 0; i < answer_parse_n_skips(ap); i++) {
 		cJSON *o = cJSON_CreateObject();
 		size_t number = answer_parse_skip_number(ap, i);
-		cJSON_AddNumberToObject(o, "question", (double)number);
+		core_put_num(o, "question", (double)number);
 		add_question_text(o, questions, number);
 		cJSON_AddItemToArray(arr, o);
 	}
-	arr = cJSON_AddArrayToObject(data, "recorded_ideas");
+	arr = core_put_array(data, "recorded_ideas");
 	for (char *const *t = answer_parse_ideas(ap); *t; t++) {
 		cJSON *o = cJSON_CreateObject();
 		add_text(o, "text", *t);
 		cJSON_AddItemToArray(arr, o);
 	}
-	arr = cJSON_AddArrayToObject(data, "recorded_votes");
+	arr = core_put_array(data, "recorded_votes");
 	for (size_t i = 0; ballot && ballot[i]; i++) {
 		unsigned dots = answer_parse_votes_for(ap, i + 1);
 		if (!dots)
 			continue;
 		cJSON *o = cJSON_CreateObject();
-		cJSON_AddNumberToObject(o, "number", (double)(i + 1));
+		core_put_num(o, "number", (double)(i + 1));
 		add_text(o, "text", ballot[i]);
-		cJSON_AddNumberToObject(o, "dots", dots);
-		cJSON_AddStringToObject(o, "dots_word", dots == 1 ? "dot" : "dots");
+		core_put_num(o, "dots", dots);
+		core_put_ref(o, "dots_word", dots == 1 ? "dot" : "dots");
 		cJSON_AddItemToArray(arr, o);
 	}
-	arr = cJSON_AddArrayToObject(data, "not_understood");
+	arr = core_put_array(data, "not_understood");
 	for (char *const *e = answer_parse_errors(ap); *e; e++) {
 		_cleanup_free_ char *t = md_text(*e);
 		cJSON_AddItemToArray(arr, cJSON_CreateString(t));
 	}
-	cJSON_AddBoolToObject(data, "nothing_recorded", answer_parse_n_items(ap) == 0);
+	core_put_bool(data, "nothing_recorded", answer_parse_n_items(ap) == 0);
 }
 
 /* When every mistake is a value its question does not take, the example line of each of
@@ -1174,7 +1175,7 @@ void core_receive_answer(core *c, const inbound_msg *m, const coco_campaign *cam
 	/* Said back on the channel the answer came through: a chat one shows its command. */
 	core_chat_data(c, core_running_channel(c, m->channel), camp, r, rt, data);
 	_cleanup_free_ char *conf = answer_confirmation(ap);
-	cJSON_AddStringToObject(data, "confirmation", conf);
+	core_put_str(data, "confirmation", conf);
 	confirmation_data(data, ap, ballot);
 	fix_examples(data, ap, r);
 	if (answer_parse_n_items(ap) == 0)
@@ -1207,7 +1208,7 @@ void core_receive_answer(core *c, const inbound_msg *m, const coco_campaign *cam
 			}
 			strv_free(ex);
 			_cleanup_free_ char *said = strbuf_steal(&b);
-			cJSON_AddStringToObject(data, "missing_required", said);
+			core_put_str(data, "missing_required", said);
 		}
 		strv_free(before);
 		incomplete = missing != NULL;
@@ -1234,12 +1235,14 @@ void core_receive_answer(core *c, const inbound_msg *m, const coco_campaign *cam
 	}
 	char pseudo[SECRET_PSEUDO_LEN + 1];
 	const char *identity = answer_identity(c, camp, r, mb, pseudo);
+	/* Keys as constants, and strings that outlive the record's tree by reference
+	 * (core_put()): the tree is printed and freed below. */
 	cJSON *head = cJSON_CreateObject();
-	cJSON_AddNumberToObject(head, "v", 1);
-	cJSON_AddNumberToObject(head, "at", (double)clock_now());
-	cJSON_AddStringToObject(head, r->anonymous ? "pseudo" : "member", identity);
-	cJSON_AddStringToObject(head, "side", side_to_string(mb->side));
-	cJSON_AddStringToObject(head, "via", m->channel ? m->channel : "?");
+	core_put_num(head, "v", 1);
+	core_put_num(head, "at", (double)clock_now());
+	core_put_ref(head, r->anonymous ? "pseudo" : "member", identity);
+	core_put_ref(head, "side", side_to_string(mb->side));
+	core_put_ref(head, "via", m->channel ? m->channel : "?");
 	/* What the channel cut off (quotes, signature) and what the answer grammar left out
 	 * (greeting, closing, a bare name: trial 6, 16), for an admin to see; never in an
 	 * anonymous round, where a quote or a signature would name the writer. */
@@ -1249,14 +1252,16 @@ void core_receive_answer(core *c, const inbound_msg *m, const coco_campaign *cam
 		_cleanup_free_ char *all = *left_out && *cut ? xasprintf("%s\n\n%s", left_out, cut)
 							     : xstrdup(*left_out ? left_out : cut);
 		_cleanup_free_ char *kept = bounded(all, TRIMMED_MAX);
-		cJSON_AddStringToObject(head, "trimmed", kept);
+		core_put_str(head, "trimmed", kept);
 		if (strlen(all) > strlen(kept))
-			cJSON_AddNumberToObject(head, "trimmed_bytes", (double)strlen(all));
+			core_put_num(head, "trimmed_bytes", (double)strlen(all));
 	}
 	cJSON *it;
 	while ((it = rec->child)) {
+		/* Moved with its key as it is: cJSON_AddItemToArray() leaves ->string alone
+		 * (cJSON_AddItemToObject() would copy the key and free the old one). */
 		cJSON_DetachItemViaPointer(rec, it);
-		cJSON_AddItemToObject(head, it->string, it);
+		cJSON_AddItemToArray(head, it);
 	}
 	cJSON_Delete(rec);
 	/* The bytes cJSON_PrintUnformatted() writes, without its sprintf/sscanf per number. */
@@ -1264,6 +1269,7 @@ void core_receive_answer(core *c, const inbound_msg *m, const coco_campaign *cam
 	cJSON_Delete(head);
 
 	pending *p = xcalloc(1, sizeof *p);
+	bool sync_reply = channel_caps(c, m->channel) & CHANNEL_SYNC_REPLY;
 	*p = (pending){
 		.c = c,
 		.done = done,
@@ -1274,14 +1280,18 @@ void core_receive_answer(core *c, const inbound_msg *m, const coco_campaign *cam
 		.member = xstrdup(mb->id),
 		.identity = xstrdup(identity),
 		.anonymous = r->anonymous,
-		.subject = reply_subject(m->subject, r->title ? r->title : r->id),
 		.markdown = TAKE_PTR(md),
-		.reply_id = core_message_id(c, "conf", camp->id, m->key, mb->id),
 		.in_reply_to = m->remote_id ? xstrdup(m->remote_id) : NULL,
 		.via = m->channel ? xstrdup(m->channel) : NULL,
-		.sync_reply = channel_caps(c, m->channel) & CHANNEL_SYNC_REPLY,
+		.sync_reply = sync_reply,
 		.incomplete = incomplete,
 	};
+	/* A confirmation said in the same exchange (a slash command's answer) is no message of
+	 * its own: no subject, no message id (an HMAC each). */
+	if (!sync_reply) {
+		p->subject = reply_subject(m->subject, r->title ? r->title : r->id);
+		p->reply_id = core_message_id(c, "conf", camp->id, m->key, mb->id);
+	}
 	_cleanup_free_ char *path = core_answers_path(camp->id, r->id, rt->occurrence);
 	_cleanup_free_ char *key = core_record_key(c, m, r->anonymous);
 	k = store_append(c->st, path, line, key, on_answer_stored, p);

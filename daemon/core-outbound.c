@@ -216,7 +216,7 @@ void core_chat_data(core *c, const channel_ops *ch, const coco_campaign *camp,
 	if (!cmd || !*cmd)
 		return;
 	/* A chat message carries no mail-only text (the signature, "forward this mail"). */
-	cJSON_AddBoolToObject(data, "chat", true);
+	core_put_bool(data, "chat", true);
 	if (r->kind == ROUND_ANNOUNCE)
 		return;
 	bool kept = round_data_cacheable(r);
@@ -236,8 +236,7 @@ void core_chat_data(core *c, const channel_ops *ch, const coco_campaign *camp,
 	put_item(data, "chat_command", items, kept);
 	put_item(data, "chat_answer", items, kept);
 	put_item(data, "chat_skip", items, kept);
-	cJSON_AddBoolToObject(data, "chat_buttons",
-	                      (ch->caps & CHANNEL_BUTTONS) && round_has_buttons(r));
+	core_put_bool(data, "chat_buttons", (ch->caps & CHANNEL_BUTTONS) && round_has_buttons(r));
 	cJSON_DeleteItemFromObjectCaseSensitive(data, "how_to_answer");
 	put_item(data, "how_to_answer", items, kept);
 	if (!kept)
@@ -252,13 +251,14 @@ bool core_channel_is_chat(core *c, const channel_ops *ch)
 
 static cJSON *member_json(const coco_member *m)
 {
+	/* Made for every message: the member's strings by reference (the data is freed
+	 * before the caller returns, the configuration lives longer). */
 	cJSON *o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "id", m->id);
-	const char *name = m->name ? m->name : m->id;
-	cJSON_AddStringToObject(o, "name", name);
+	core_put_ref(o, "id", m->id);
+	core_put_ref(o, "name", m->name ? m->name : m->id);
 	_cleanup_free_ char *first = config_member_first_name(m);
-	cJSON_AddStringToObject(o, "first_name", first);
-	cJSON_AddStringToObject(o, "side", side_to_string(m->side));
+	core_put_str(o, "first_name", first);
+	core_put_ref(o, "side", side_to_string(m->side));
 	return o;
 }
 
@@ -373,24 +373,26 @@ cJSON *core_round_data(core *c, const coco_campaign *camp, const coco_round *r, 
 			dc->items = round_items(camp, r, 0);
 		items = dc->items;
 	}
+	/* Keys as constants, the configuration's strings by reference (core_put()): the
+	 * data is freed before the caller returns. */
 	cJSON *d = cJSON_CreateObject();
-	cJSON_AddItemToObject(d, "member", member_json(m));
+	core_put(d, "member", member_json(m));
 	cJSON *ro = cJSON_CreateObject();
-	cJSON_AddStringToObject(ro, "id", r->id);
-	cJSON_AddStringToObject(ro, "title", core_round_title(r));
-	cJSON_AddStringToObject(ro, "kind", round_kind_to_string(r->kind));
+	core_put_ref(ro, "id", r->id);
+	core_put_ref(ro, "title", core_round_title(r));
+	core_put_ref(ro, "kind", round_kind_to_string(r->kind));
 	if (r->text)
-		cJSON_AddStringToObject(ro, "text", r->text);
+		core_put_ref(ro, "text", r->text);
 	if (rt->close_at > rt->open_at) {
 		const char *closes = round_closes(round_cache(rt), rt->close_at, member_tz(camp, m));
 		if (closes)
-			cJSON_AddStringToObject(ro, "closes", closes);
+			core_put_str(ro, "closes", closes);
 	}
-	cJSON_AddBoolToObject(ro, "anonymous", r->anonymous);
+	core_put_bool(ro, "anonymous", r->anonymous);
 	/* Mustache cannot compare strings: one flag per kind. */
-	cJSON_AddBoolToObject(ro, "is_survey", r->kind == ROUND_SURVEY);
-	cJSON_AddBoolToObject(ro, "is_prompt", r->kind == ROUND_PROMPT);
-	cJSON_AddBoolToObject(ro, "is_vote", r->kind == ROUND_VOTE);
+	core_put_bool(ro, "is_survey", r->kind == ROUND_SURVEY);
+	core_put_bool(ro, "is_prompt", r->kind == ROUND_PROMPT);
+	core_put_bool(ro, "is_vote", r->kind == ROUND_VOTE);
 
 	size_t n_ideas = 0;
 	cJSON *vote = NULL;
@@ -416,7 +418,7 @@ cJSON *core_round_data(core *c, const coco_campaign *camp, const coco_round *r, 
 
 	/* The keys in the order they always had. */
 	put_item(d, "campaign", items, kept);
-	cJSON_AddItemToObject(d, "round", ro);
+	core_put(d, "round", ro);
 	put_item(d, "questions", items, kept);
 	if (vote) {
 		put_item(d, "votes", vote, false);

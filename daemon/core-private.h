@@ -277,6 +277,42 @@ int publish_digest(core *c, const coco_campaign *camp, const coco_round *r, cons
 int periodic_digest(core *c, const coco_campaign *camp, campaign_rt *ct);
 int core_ct_save(core *c, campaign_rt *ct);
 const char *core_json_str(const cJSON *o, const char *k);
+
+/* Template data built for each message (a confirmation for every answer), without copying
+ * its keys: `key` must be a string constant (a literal), which cJSON keeps as it is
+ * (cJSON_AddItemToObjectCS): one malloc and one free fewer per key. The item is returned;
+ * a NULL item or value adds nothing and gives NULL, as cJSON_AddStringToObject() does.
+ * core_put_ref() keeps the value by reference, not copied: only for a value that outlives
+ * the data (the configuration's, a constant; the data is freed before the message's
+ * caller returns). */
+static inline cJSON *core_put(cJSON *o, const char *key, cJSON *item)
+{
+	if (!cJSON_AddItemToObjectCS(o, key, item)) {
+		cJSON_Delete(item);
+		return NULL;
+	}
+	return item;
+}
+static inline cJSON *core_put_str(cJSON *o, const char *key, const char *v)
+{
+	return core_put(o, key, cJSON_CreateString(v));
+}
+static inline cJSON *core_put_ref(cJSON *o, const char *key, const char *v)
+{
+	return v ? core_put(o, key, cJSON_CreateStringReference(v)) : NULL;
+}
+static inline cJSON *core_put_bool(cJSON *o, const char *key, bool v)
+{
+	return core_put(o, key, cJSON_CreateBool(v));
+}
+static inline cJSON *core_put_num(cJSON *o, const char *key, double v)
+{
+	return core_put(o, key, cJSON_CreateNumber(v));
+}
+static inline cJSON *core_put_array(cJSON *o, const char *key)
+{
+	return core_put(o, key, cJSON_CreateArray());
+}
 int64_t core_json_i64(const cJSON *o, const char *k, int64_t def);
 /* Comments (replies to digests) not shown yet, for the digest of round rt (NULL: the periodic
  * digest), as Markdown-safe one-liners, each saying what it is about ("Ann, about “Ideas”:

@@ -44,7 +44,10 @@ int secret_load(const char *dir, secret *ret)
 	k.len = len > sizeof k.key ? sizeof k.key : len;
 	memcpy(k.key, data, k.len);
 	OPENSSL_cleanse(data, len);
+	hmac_sha256_set_key(&k.keyed_ctx, k.len, k.key);
+	k.keyed = true;
 	*ret = k;
+	OPENSSL_cleanse(&k, sizeof k);
 	return 0;
 }
 
@@ -106,28 +109,33 @@ int secret_generate(const char *path)
 	return 0;
 }
 
+static void hmac_put(struct hmac_sha256_ctx *ctx, const char *s, size_t len)
+{
+	hmac_sha256_update(ctx, len, (const uint8_t *)s);
+}
+
 static void hmac(const secret *k, const char *label, const char *a, const char *b, const char *c,
                  unsigned char out[32])
 {
-	strbuf m = {0};
-	strbuf_puts(&m, label);
-	strbuf_putc(&m, 0);
-	strbuf_puts(&m, a);
-	strbuf_putc(&m, '/');
-	strbuf_puts(&m, b);
-	if (c) {
-		strbuf_putc(&m, '/');
-		strbuf_puts(&m, c);
-	}
 	/* Nettle, not OpenSSL: the same HMAC-SHA256, but OpenSSL's first HMAC() loads its
 	 * configuration and providers, some 2 MiB of resident pages for a daemon that needs
 	 * nothing else of it (docs/performance.md). Nettle is mapped already (GnuTLS). */
 	struct hmac_sha256_ctx ctx;
-	hmac_sha256_set_key(&ctx, k->len, k->key);
-	hmac_sha256_update(&ctx, m.len, (const uint8_t *)m.s);
+	if (k->keyed)
+		ctx = k->keyed_ctx; /* the key's schedule, made once (two SHA-256 blocks less) */
+	else
+		hmac_sha256_set_key(&ctx, k->len, k->key);
+	/* The message, label "\0" a "/" b ["/" c], hashed piece by piece: no buffer. */
+	hmac_put(&ctx, label, strlen(label) + 1);
+	hmac_put(&ctx, a, strlen(a));
+	hmac_put(&ctx, "/", 1);
+	hmac_put(&ctx, b, strlen(b));
+	if (c) {
+		hmac_put(&ctx, "/", 1);
+		hmac_put(&ctx, c, strlen(c));
+	}
 	hmac_sha256_digest(&ctx, SHA256_DIGEST_SIZE, out);
 	OPENSSL_cleanse(&ctx, sizeof ctx);
-	strbuf_done(&m);
 }
 
 void secret_tag(const secret *k, const char *a, const char *b, const char *c,

@@ -5,6 +5,8 @@
  * anonymous rounds. */
 #pragma once
 
+#include <nettle/hmac.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #define SECRET_KEY_NAME "coco-key"
@@ -14,6 +16,11 @@
 typedef struct secret {
 	unsigned char key[64];
 	size_t len;
+	/* The key's HMAC schedule (the keyed inner and outer hash states), made once by
+	 * secret_load(): each tag then hashes only its message. A secret filled in by hand
+	 * (keyed false) has each HMAC key itself, with the same result. */
+	bool keyed;
+	struct hmac_sha256_ctx keyed_ctx;
 } secret;
 
 /* dir NULL: $CREDENTIALS_DIRECTORY. -ENOENT with a helpful log line if there is no key;

@@ -194,7 +194,9 @@ static void format_number(double d, char *buf, size_t size)
 		return;
 	}
 	if (d == floor(d) && fabs(d) < 1e15) {
-		snprintf(buf, size, "%.0f", d);
+		/* What "%.0f" writes for a whole number (a question's number in every
+		 * confirmation), without printf's floating-point path. */
+		snprintf(buf, size, "%lld", (long long)d);
 		return;
 	}
 	for (int prec = 15; prec <= 17; prec++) {
@@ -426,6 +428,8 @@ int template_render(const char *name, const char *text, const cJSON *data,
 
 	if (!name || !text || !ret_out)
 		return -EINVAL;
+	/* A message's text is a few hundred bytes: one allocation, not four doublings. */
+	strbuf_reserve(&r.out, 511);
 	ret = parsed_get(name, text, NULL, &p, &r.error);
 	const struct template *t = p ? p->tpl : NULL;
 	if (ret >= 0) {

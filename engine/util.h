@@ -86,6 +86,9 @@ typedef struct strbuf {
 } strbuf;
 
 void strbuf_add(strbuf *b, const void *p, size_t n);
+/* Room for n more bytes (and the NUL) at once: a string whose size is known roughly grows
+ * in one allocation instead of doubling from 64 bytes, a realloc() each time. */
+void strbuf_reserve(strbuf *b, size_t n);
 void strbuf_puts(strbuf *b, const char *s);
 void strbuf_putc(strbuf *b, char c);
 void strbuf_printf(strbuf *b, const char *fmt, ...) _printf_(2, 3);

@@ -1,4 +1,5 @@
-/* util's checked JSON numbers and the checks a state.json must pass (state-check.h). */
+/* util's checked JSON numbers, xcalloc()'s zeroed blocks, and the checks a state.json must
+ * pass (state-check.h). */
 #define _GNU_SOURCE
 #include <setjmp.h>
 #include <stdarg.h>
@@ -93,10 +94,63 @@ static void test_state_check(void **state)
 	}
 }
 
+/* xcalloc() zeroes a block of any size, the small ones (malloc() and memset() since they
+ * skip calloc(): util.c) as the large ones, even where freed blocks full of bytes were. */
+static void test_xcalloc(void **state)
+{
+	static const size_t sizes[][2] = {{1, 1},   {3, 8},    {1, 1024}, {1024, 1}, {1, 1025},
+	                                  {41, 25}, {0, 0},    {0, 16},   {16, 0},   {1, 65536},
+	                                  {8, 100}, {200, 24}};
+	for (size_t i = 0; i < ELEMENTSOF(sizes); i++) {
+		size_t n = sizes[i][0] ? sizes[i][0] : 1, size = sizes[i][1] ? sizes[i][1] : 1;
+		/* Dirty blocks of that size freed first, for the allocator to hand back. */
+		void *dirty[8];
+		for (size_t k = 0; k < ELEMENTSOF(dirty); k++)
+			dirty[k] = memset(xmalloc(n * size), 0xa5, n * size);
+		for (size_t k = 0; k < ELEMENTSOF(dirty); k++)
+			free(dirty[k]);
+		for (size_t k = 0; k < ELEMENTSOF(dirty); k++) {
+			unsigned char *p = xcalloc(sizes[i][0], sizes[i][1]);
+			for (size_t b = 0; b < n * size; b++)
+				assert_int_equal(p[b], 0);
+			dirty[k] = p;
+		}
+		for (size_t k = 0; k < ELEMENTSOF(dirty); k++)
+			free(dirty[k]);
+	}
+}
+
+/* strbuf_reserve(): room made at once, for what follows; the string as without it. */
+static void test_strbuf_reserve(void **state)
+{
+	strbuf b = {0};
+	strbuf_reserve(&b, 511);
+	assert_non_null(b.s);
+	assert_true(b.cap >= 512);
+	assert_int_equal(b.len, 0);
+	assert_string_equal(b.s, "");
+	char *at = b.s;
+	for (int i = 0; i < 511; i++)
+		strbuf_putc(&b, (char)('a' + i % 26));
+	assert_ptr_equal(b.s, at); /* no reallocation within the room */
+	assert_int_equal(b.len, 511);
+	assert_int_equal(strlen(b.s), 511);
+	strbuf_reserve(&b, 0);
+	strbuf_puts(&b, "xyz"); /* past the room: grows as before */
+	assert_int_equal(b.len, 514);
+	assert_string_equal(b.s + 508, "opqxyz");
+	strbuf_reserve(&b, 10000);
+	assert_true(b.cap >= 514 + 10001);
+	assert_string_equal(b.s + 511, "xyz");
+	strbuf_done(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_json_int64),
+		cmocka_unit_test(test_xcalloc),
+		cmocka_unit_test(test_strbuf_reserve),
 		cmocka_unit_test(test_state_check),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -105,6 +105,7 @@ int slack_verify(const void *secret, size_t secret_len, const char *timestamp,
 char *slack_ephemeral_json(const char *text, size_t *ret_len)
 {
 	strbuf b = {0};
+	strbuf_reserve(&b, 48 + (text ? strlen(text) : 0)); /* escapes aside, the whole */
 	strbuf_puts(&b, "{\"response_type\":\"ephemeral\",\"text\":");
 	json_print_string(&b, text ? text : "");
 	strbuf_putc(&b, '}');
@@ -362,6 +363,7 @@ char *slack_mrkdwn(const char *md)
 	strbuf b = {0};
 	bool fence = false, code = false, prev_blank = true;
 	const char *p = md ? md : "";
+	strbuf_reserve(&b, strlen(p) + 16); /* about as long as the Markdown */
 
 	while (*p) {
 		const char *eol = strchr(p, '\n');
