@@ -1249,19 +1249,14 @@ static char *conversation_key(const char *chan, const char *remote_id)
  * the message was about, when it was about one, so that a reply to last month's
  * invitation is not taken for an answer to this month's. */
 typedef struct conversation {
-	char *ref;
-	char *occ; /* or NULL */
+	const char *occ; /* or NULL; in text[], after ref */
 	bool private_msg; /* a confirmation of an anonymous answer (its bounce names no one) */
+	char ref[];       /* NUL-terminated, then occ's text */
 } conversation;
 
 static void conversation_free(void *p)
 {
-	conversation *v = p;
-	if (v) {
-		free(v->ref);
-		free(v->occ);
-		free(v);
-	}
+	free(p);
 }
 
 static void conversation_put(core *c, const char *chan, const char *remote, const char *ref,
@@ -1270,9 +1265,12 @@ static void conversation_put(core *c, const char *chan, const char *remote, cons
 	_cleanup_free_ char *k = conversation_key(chan, remote);
 	/* A hash: one entry for every message sent, looked up for every one. */
 	conversation_free(strmap_remove(c->conversations, k));
-	conversation *v = xcalloc(1, sizeof *v);
-	v->ref = xstrdup(ref);
-	v->occ = occ ? xstrdup(occ) : NULL;
+	/* One allocation an entry, where three cost some 100 bytes of malloc (an entry for
+	 * every message sent: 2 MiB over a burst of 20,000 confirmations). */
+	size_t n_ref = strlen(ref) + 1, n_occ = occ ? strlen(occ) + 1 : 0;
+	conversation *v = xmalloc(sizeof *v + n_ref + n_occ);
+	memcpy(v->ref, ref, n_ref);
+	v->occ = occ ? memcpy(v->ref + n_ref, occ, n_occ) : NULL;
 	v->private_msg = private_msg;
 	(void)strmap_put(c->conversations, k, v);
 }

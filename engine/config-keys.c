@@ -955,14 +955,18 @@ static void apply_member(ctx *c, camp_build *b, const raw_section *s, const char
 	if (camp->n_members == b->cap_members) {
 		b->cap_members = b->cap_members ? 2 * b->cap_members : 8;
 		camp->members = xrealloc(camp->members, b->cap_members * sizeof(coco_member));
-		b->member_kl = xrealloc(b->member_kl, b->cap_members * sizeof(key_lines));
+		b->member_has = xrealloc(b->member_has, b->cap_members);
 	}
 	coco_member *m = &camp->members[camp->n_members];
-	key_lines *kl = &b->member_kl[camp->n_members++];
+	uint8_t *has = &b->member_has[camp->n_members++];
 	*m = (coco_member){.id = xstrdup(id), .line = s->line};
 	(void)strmap_put(b->member_ids, m->id, (void *)(uintptr_t)camp->n_members);
-	*kl = (key_lines){0};
-	apply_entries(c, s->head, member_keys, ELEMENTSOF(member_keys), s, m, kl);
+	key_lines kl = {0};
+	apply_entries(c, s->head, member_keys, ELEMENTSOF(member_keys), s, m, &kl);
+	/* Side= is member_keys[1]; Email=, Slack=, Matrix= are [2], [3], [4]. */
+	*has = (kl.line[1] ? MEMBER_HAS_SIDE : 0) |
+	       (kl.line[2] || kl.line[3] || kl.line[4] ? MEMBER_HAS_ADDRESS : 0);
+	config_member_pack(m);
 }
 
 static void apply_round(ctx *c, camp_build *b, const raw_section *s, const char *id)
@@ -1009,43 +1013,57 @@ static void apply_question(ctx *c, camp_build *b, const raw_section *s, const ch
 	b->qs[b->n_qs++] = pq;
 }
 
-void config_apply_campaign(ctx *c, camp_build *b, const raw_section *secs, size_t n)
+void config_apply_campaign_section(ctx *c, void *data, const raw_section *s)
 {
-	for (size_t i = 0; i < n; i++) {
-		const raw_section *s = &secs[i];
-		_cleanup_free_ char *name = NULL, *arg = NULL;
-		if (!s->head)
-			continue;
-		if (parse_head(s->head, &name, &arg) < 0) {
-			config_cerr(c, s->line, "[" VAL_FMT "]: expected [Name] or [Name \"id\"]",
-			     VAL_ARG(s->head));
-			continue;
-		}
-		bool wants_arg = STREQ(name, "Member") || STREQ(name, "Round") ||
-		                 STREQ(name, "Question");
-		if (!wants_arg && !STREQ(name, "Campaign") && !STREQ(name, "Digest")) {
-			config_cerr(c, s->line, "unknown section [" VAL_FMT "]: expected [Campaign], "
-			     "[Member \"id\"], [Round \"id\"], [Question \"round/id\"] or [Digest]",
-			     VAL_ARG(s->head));
-		} else if (wants_arg && !arg) {
-			config_cerr(c, s->line, "[%s] without an id: expected [%s \"id\"]", name, name);
-		} else if (!wants_arg && arg) {
-			config_cerr(c, s->line, "[%s] takes no id: expected [%s]", name, name);
-		} else if (STREQ(name, "Campaign")) {
-			if (!b->campaign_line)
-				b->campaign_line = s->line;
-			apply_campaign_section(c, b, s);
-		} else if (STREQ(name, "Digest")) {
-			if (!b->c->digest.set)
-				b->c->digest.line = s->line;
-			b->c->digest.set = true;
-			apply_entries(c, name, digest_keys, ELEMENTSOF(digest_keys), s,
-			              &b->c->digest, &b->digest_kl);
-		} else if (STREQ(name, "Member"))
-			apply_member(c, b, s, arg);
-		else if (STREQ(name, "Round"))
-			apply_round(c, b, s, arg);
-		else
-			apply_question(c, b, s, arg);
+	camp_build *b = data;
+	_cleanup_free_ char *name = NULL, *arg = NULL;
+	if (!s->head)
+		return;
+	if (parse_head(s->head, &name, &arg) < 0) {
+		config_cerr(c, s->line, "[" VAL_FMT "]: expected [Name] or [Name \"id\"]",
+		     VAL_ARG(s->head));
+		return;
+	}
+	bool wants_arg = STREQ(name, "Member") || STREQ(name, "Round") ||
+	                 STREQ(name, "Question");
+	if (!wants_arg && !STREQ(name, "Campaign") && !STREQ(name, "Digest")) {
+		config_cerr(c, s->line, "unknown section [" VAL_FMT "]: expected [Campaign], "
+		     "[Member \"id\"], [Round \"id\"], [Question \"round/id\"] or [Digest]",
+		     VAL_ARG(s->head));
+	} else if (wants_arg && !arg) {
+		config_cerr(c, s->line, "[%s] without an id: expected [%s \"id\"]", name, name);
+	} else if (!wants_arg && arg) {
+		config_cerr(c, s->line, "[%s] takes no id: expected [%s]", name, name);
+	} else if (STREQ(name, "Campaign")) {
+		if (!b->campaign_line)
+			b->campaign_line = s->line;
+		apply_campaign_section(c, b, s);
+	} else if (STREQ(name, "Digest")) {
+		if (!b->c->digest.set)
+			b->c->digest.line = s->line;
+		b->c->digest.set = true;
+		apply_entries(c, name, digest_keys, ELEMENTSOF(digest_keys), s,
+		              &b->c->digest, &b->digest_kl);
+	} else if (STREQ(name, "Member"))
+		apply_member(c, b, s, arg);
+	else if (STREQ(name, "Round"))
+		apply_round(c, b, s, arg);
+	else
+		apply_question(c, b, s, arg);
+}
+
+void config_apply_campaign_done(ctx *c, camp_build *b)
+{
+	(void)c;
+	coco_campaign *camp = b->c;
+	/* Only the sections' checks need them. */
+	b->member_ids = strmap_free(b->member_ids);
+	b->member_emails = strmap_free(b->member_emails);
+	/* The array grew by doubling while the file was read: up to half of it unused, at
+	 * 20,000 members some 1 MiB held for the campaign's life. (member_has goes after the
+	 * checks.) */
+	if (camp->n_members && camp->n_members < b->cap_members) {
+		camp->members = xrealloc(camp->members, camp->n_members * sizeof(coco_member));
+		b->cap_members = camp->n_members;
 	}
 }

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "config.h"
 #include "strmap.h"
@@ -43,13 +44,18 @@ typedef struct pending_question {
 	key_lines kl;
 } pending_question;
 
+enum { MEMBER_HAS_SIDE = 1, MEMBER_HAS_ADDRESS = 2 /* Email=, Slack= or Matrix= */ };
+
 /* One campaign while its file is being applied. */
 typedef struct camp_build {
 	coco_campaign *c;
 	unsigned campaign_line;
 	key_lines camp_kl, digest_kl;
-	key_lines *member_kl, *round_kl; /* parallel to c->members, c->rounds */
-	size_t cap_members;              /* of c->members and member_kl */
+	key_lines *round_kl;  /* parallel to c->rounds */
+	/* Parallel to c->members: what pass 3 asks of a member's keys (MEMBER_HAS_*), not
+	 * the key_lines of each (68 bytes a member: 2 MiB of the load's peak at 20,000). */
+	uint8_t *member_has;
+	size_t cap_members;   /* of c->members and member_has */
 	pending_question *qs;
 	size_t n_qs;
 	/* Hashes, so that a campaign of n members loads in O(n), not O(n²): member id → its
@@ -95,6 +101,11 @@ typedef struct raw_section {
 
 /* Reads one file into sections. Returns -errno if it cannot be read (reported). */
 int config_read_sections(ctx *c, const char *path, raw_section **ret, size_t *ret_n);
+/* The same, handing each section to each as soon as it ends and freeing it then: only one
+ * section is held at a time (a campaign of 20,000 members is 20,000 sections). Returns
+ * -errno if the file cannot be read (reported; the sections before were handed on). */
+typedef void (*config_section_fn)(ctx *c, void *data, const raw_section *s);
+int config_read_each_section(ctx *c, const char *path, config_section_fn each, void *data);
 void config_raw_sections_free(raw_section *s, size_t n);
 
 /* ---- pass 2: apply (config-keys.c) ---- */
@@ -107,11 +118,16 @@ enum { Q_KEY_TEXT, Q_KEY_KIND, Q_KEY_MIN = 3, Q_KEY_MAX, Q_KEY_OPTIONS = 7 };
 enum { DIGEST_KEY_REPEAT, DIGEST_KEY_START, DIGEST_KEY_RECIPIENTS = 3 };
 
 void config_apply_main(ctx *c, const raw_section *secs, size_t n);
-void config_apply_campaign(ctx *c, camp_build *b, const raw_section *secs, size_t n);
+/* One section of a campaign's file, in file order (a config_section_fn, data a camp_build). */
+void config_apply_campaign_section(ctx *c, void *b, const raw_section *s);
+/* When every section was applied: the campaign's arrays cut to their size. */
+void config_apply_campaign_done(ctx *c, camp_build *b);
 
 /* ---- shared by pass 2 and pass 3 (config.c) ---- */
 
 void config_member_done(coco_member *m);
+/* Moves every string and list of m into one allocation, m->block (config.c). */
+void config_member_pack(coco_member *m);
 void config_question_done(coco_question *q);
 void config_round_done(coco_round *r);
 coco_member *config_find_member(const coco_campaign *c, const char *id);

@@ -1,19 +1,26 @@
 /* config-read: pass 1 of config loading (see config.c): one file's text to raw sections
  * of Key=Value entries, with the line number of each. Our reader hands inih one line at a
- * time; see config-private.h for what it shares. */
+ * time, read from the file as it goes (the file is never held whole); a campaign's sections
+ * are handed on one by one as each ends, so only one is held at a time. See
+ * config-private.h for what it shares. */
 #define _GNU_SOURCE
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ini.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "config-private.h"
 #include "util.h"
 
 /* A config file is written by hand or generated from a list of people: 16 MiB is a campaign
- * of some 200,000 members (about 70 bytes each), far more than a round asks; the file is read
- * whole, so the cap also bounds what reading it costs. */
+ * of some 200,000 members (about 70 bytes each), far more than a round asks; the cap also
+ * bounds what reading it costs. */
 #define CONFIG_FILE_MAX (16 * 1024 * 1024)
 #define VALUE_MAX 65536               /* longest value, continuation lines included */
 
@@ -23,8 +30,11 @@ typedef enum line_kind { LINE_NONE, LINE_BLANK, LINE_KEY, LINE_CONT } line_kind;
 
 typedef struct reader {
 	ctx *c;
-	const char *buf;
-	size_t len, pos;
+	FILE *f;
+	char *buf;         /* getline()'s line */
+	size_t buf_size;
+	uint64_t total;    /* bytes read, against CONFIG_FILE_MAX */
+	int error;         /* -errno: reading failed or the file is too large (reported) */
 	unsigned lineno;
 	line_kind kind;   /* of the current line */
 	bool handled;     /* inih called us for the current line */
@@ -33,6 +43,10 @@ typedef struct reader {
 	raw_entry *last;  /* where continuation lines go; NULL after a rejected line */
 	raw_section *sections;
 	size_t n_sections, cap_sections; /* grown by doubling: 20,000 members are 20,000 sections */
+	/* If set, each section is handed to it once it ends and then freed: sections[] holds
+	 * the current one only. */
+	config_section_fn each;
+	void *each_data;
 } reader;
 
 static raw_entry *reader_add_entry(reader *r, const char *key, const char *value)
@@ -110,10 +124,23 @@ static void reader_long_line(reader *r, char *line)
 		reader_add_entry(r, key, strstrip(v));
 }
 
+static void raw_sections_free_contents(raw_section *s, size_t n);
+
+/* Hands the current section on, in the streaming mode. */
+static void reader_flush(reader *r)
+{
+	if (!r->each || r->n_sections == 0)
+		return;
+	r->each(r->c, r->each_data, &r->sections[0]);
+	raw_sections_free_contents(r->sections, r->n_sections);
+	r->n_sections = 0;
+}
+
 static void reader_section(reader *r, char *s)
 {
 	r->have_name = false;
 	r->last = NULL;
+	reader_flush(r);
 	if (r->n_sections == r->cap_sections) {
 		r->cap_sections = r->cap_sections ? 2 * r->cap_sections : 16;
 		r->sections = xrealloc(r->sections, r->cap_sections * sizeof(raw_section));
@@ -144,13 +171,29 @@ static char *reader_next(char *str, int num, void *stream)
 		config_cerr(r->c, r->lineno, "expected Key=Value, a [Section] header or a comment");
 	r->kind = LINE_NONE;
 	r->handled = false;
-	if (r->pos >= r->len)
+	if (r->error)
 		return NULL;
+	errno = 0;
+	ssize_t got = getline(&r->buf, &r->buf_size, r->f);
+	if (got < 0) {
+		if (ferror(r->f)) {
+			r->error = errno ? -errno : -EIO;
+			config_cerr(r->c, 0, "cannot read: %s", strerror(-r->error));
+		}
+		return NULL;
+	}
+	r->total += (uint64_t)got;
+	if (r->total > CONFIG_FILE_MAX) {
+		r->error = -EFBIG;
+		config_cerr(r->c, 0, "too large: a configuration file may hold at most %d MiB",
+		            CONFIG_FILE_MAX / (1024 * 1024));
+		return NULL;
+	}
 
-	const char *start = r->buf + r->pos;
-	const char *nl = memchr(start, '\n', r->len - r->pos);
-	size_t n = nl ? (size_t)(nl - start) : r->len - r->pos;
-	r->pos += n + (nl ? 1 : 0);
+	const char *start = r->buf;
+	size_t n = (size_t)got;
+	if (n > 0 && start[n - 1] == '\n')
+		n--;
 	r->lineno++;
 	if (n > 0 && start[n - 1] == '\r')
 		n--;
@@ -209,7 +252,7 @@ static char *reader_next(char *str, int num, void *stream)
 	return str;
 }
 
-void config_raw_sections_free(raw_section *s, size_t n)
+static void raw_sections_free_contents(raw_section *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		for (size_t j = 0; j < s[i].n_entries; j++) {
@@ -219,26 +262,72 @@ void config_raw_sections_free(raw_section *s, size_t n)
 		free(s[i].entries);
 		free(s[i].head);
 	}
+}
+
+void config_raw_sections_free(raw_section *s, size_t n)
+{
+	raw_sections_free_contents(s, n);
 	free(s);
+}
+
+/* Opens path for reading, refusing at once what is known too large. */
+static int open_config(ctx *c, const char *path, FILE **ret)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	int r = fd < 0 || fstat(fd, &st) < 0 ? -errno : 0;
+	if (r == 0 && S_ISDIR(st.st_mode))
+		r = -EISDIR;
+	if (r == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size > CONFIG_FILE_MAX)
+		r = -EFBIG;
+	FILE *f = r == 0 ? fdopen(fd, "r") : NULL;
+	if (r == 0 && !f)
+		r = -errno;
+	if (r < 0) {
+		if (fd >= 0)
+			close(fd);
+		if (r == -EFBIG)
+			config_cerr(c, 0, "too large: a configuration file may hold at most %d MiB",
+			            CONFIG_FILE_MAX / (1024 * 1024));
+		else
+			config_cerr(c, 0, "cannot read: %s", strerror(-r));
+		return r;
+	}
+	*ret = f;
+	return 0;
+}
+
+static int read_sections(ctx *c, const char *path, config_section_fn each, void *data,
+                         raw_section **ret, size_t *ret_n)
+{
+	FILE *f;
+	int r = open_config(c, path, &f);
+	if (r < 0)
+		return r;
+	reader rd = {.c = c, .f = f, .each = each, .each_data = data};
+	ini_parse_stream(reader_next, &rd, ini_handler_fn, &rd);
+	reader_flush(&rd);
+	free(rd.buf);
+	fclose(f);
+	if (each) {
+		config_raw_sections_free(rd.sections, rd.n_sections);
+		return rd.error;
+	}
+	if (rd.error < 0) {
+		config_raw_sections_free(rd.sections, rd.n_sections);
+		return rd.error;
+	}
+	*ret = rd.sections;
+	*ret_n = rd.n_sections;
+	return 0;
 }
 
 int config_read_sections(ctx *c, const char *path, raw_section **ret, size_t *ret_n)
 {
-	_cleanup_free_ char *buf = NULL;
-	size_t len;
-	int r = read_file(path, CONFIG_FILE_MAX, &buf, &len);
-	if (r == -EFBIG) {
-		config_cerr(c, 0, "too large: a configuration file may hold at most %d MiB",
-		            CONFIG_FILE_MAX / (1024 * 1024));
-		return r;
-	}
-	if (r < 0) {
-		config_cerr(c, 0, "cannot read: %s", strerror(-r));
-		return r;
-	}
-	reader rd = {.c = c, .buf = buf, .len = len};
-	ini_parse_stream(reader_next, &rd, ini_handler_fn, &rd);
-	*ret = rd.sections;
-	*ret_n = rd.n_sections;
-	return 0;
+	return read_sections(c, path, NULL, NULL, ret, ret_n);
+}
+
+int config_read_each_section(ctx *c, const char *path, config_section_fn each, void *data)
+{
+	return read_sections(c, path, each, data, NULL, NULL);
 }

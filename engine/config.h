@@ -60,6 +60,8 @@ typedef struct coco_localtime {
 	int year, month, day, hour, minute;
 } coco_localtime;
 
+typedef struct member_address_index member_address_index;
+
 typedef struct coco_member {
 	char *id;
 	char *name;
@@ -75,6 +77,9 @@ typedef struct coco_member {
 	bool accept_any;
 	unsigned line;
 	unsigned empty_email_line; /* an Email= line without an address (cococtl check says so) */
+	/* Set by the loader: every string and list above lives in this one allocation (freed
+	 * with it); NULL: each is its own allocation (a member built by hand). */
+	void *block;
 } coco_member;
 
 typedef struct coco_question {
@@ -147,10 +152,11 @@ typedef struct coco_campaign {
 	size_t *member_order;
 	size_t n_member_order;
 	const coco_member *member_order_of; /* the list it was made for */
-	/* Built with it: every member's addresses (Email= folded to lower case, Slack= and
+	/* Built with it: every member's addresses (Email= with ASCII letters folded, Slack= and
 	 * Matrix= as written) → the first member in file order that has it, for
-	 * campaign_find_member_by_address() (a hash lookup instead of a scan per message). */
-	struct strmap *member_by_address;
+	 * campaign_find_member_by_address() (a hash lookup instead of a scan per message): a
+	 * table of member numbers, comparing with the members' own strings (config.c). */
+	struct member_address_index *member_by_address;
 	coco_round *rounds;
 	size_t n_rounds;
 	coco_digest digest;

@@ -1,7 +1,9 @@
 /* strmap: strings to pointers, a hash table (open addressing, linear probing, deletion by
  * backward shift) for the lookups that must not be a scan of a list: the spool's index of
  * queued messages, who answered a round. A scan per message is quadratic over a burst of
- * 20,000. Keys are copied; values belong to the caller. As a set: any non-NULL value. */
+ * 20,000. Keys are not kept: each is known by its 128-bit keyed digest (strmap.c says why a
+ * false match does not happen), so a key is never handed back. Values belong to the
+ * caller. As a set: any non-NULL value. */
 #pragma once
 
 #include <stdbool.h>

@@ -1,6 +1,7 @@
 /* strmap: put, get, replace and remove against a plain list kept beside it, with many keys
  * and many removals, so that the backward shift of a deletion is exercised across
- * collisions and the table's wrap-around. */
+ * collisions and the table's wrap-around; and no key is copied (a key is known by its
+ * digest), so that a map's memory is its table alone. */
 #define _GNU_SOURCE
 #include <setjmp.h>
 #include <stdarg.h>
@@ -87,12 +88,52 @@ static void test_free_values(void **state)
 	assert_null(m);
 }
 
+/* ASan's allocator interface (Debian's GCC does not install its header). */
+size_t __sanitizer_get_current_allocated_bytes(void);
+
+static void test_keys_not_copied(void **state)
+{
+	_cleanup_strmap_ strmap *m = strmap_new();
+	int v = 1;
+	char key[128];
+	memset(key, 'k', sizeof key - 1);
+	key[sizeof key - 1] = 0;
+	/* Grown to its size first, so that the rest adds keys only. */
+	for (int i = 0; i < 1000; i++) {
+		snprintf(key, 16, "%015d", i);
+		assert_true(strmap_put(m, key, &v));
+	}
+	for (int i = 0; i < 1000; i++) {
+		snprintf(key, 16, "%015d", i);
+		assert_non_null(strmap_remove(m, key));
+	}
+	size_t before = __sanitizer_get_current_allocated_bytes();
+	for (int i = 0; i < 1000; i++) {
+		snprintf(key, 16, "%015d", i);
+		key[15] = 'k'; /* 127 bytes each */
+		assert_true(strmap_put(m, key, &v));
+	}
+	size_t grew = __sanitizer_get_current_allocated_bytes() - before;
+	if (grew > 1024) /* copies would be 128,000 bytes */
+		fail_msg("1,000 keys of 127 bytes took %zu bytes", grew);
+	for (int i = 0; i < 1000; i++) {
+		snprintf(key, 16, "%015d", i);
+		key[15] = 'k';
+		assert_ptr_equal(strmap_get(m, key), &v);
+		key[126] = 'x'; /* differs only at the end */
+		assert_null(strmap_get(m, key));
+		key[126] = 'k';
+	}
+	assert_int_equal(strmap_size(m), 1000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_basics),
 		cmocka_unit_test(test_against_list),
 		cmocka_unit_test(test_free_values),
+		cmocka_unit_test(test_keys_not_copied),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
