@@ -4,6 +4,7 @@
  * as tests/fake-chat.h) from a coco.conf of the test's. Include after cmocka.h. */
 #pragma once
 
+#include <dirent.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -478,4 +479,83 @@ static inline char *last_markdown(sim *s, const char *kind, const char *member)
 	char *ret = md ? xstrdup(md) : NULL;
 	cJSON_Delete(m);
 	return ret;
+}
+
+/* The headers a reply to member's last invitation carries (To: its Reply-To, In-Reply-To:
+ * and References: its Message-ID), as "To: …\r\nIn-Reply-To: …\r\nReferences: …": what the
+ * member's mail client copies. display is the To: display name. */
+static inline char *sim_reply_headers(sim *s, const char *member, const char *display)
+{
+	cJSON *found = last_spooled(s, "prompt", member);
+	assert_non_null(found);
+	const char *ref = cJSON_GetObjectItem(found, "conversation")->valuestring;
+	const char *from = config_get(s->cfg, "Mail", "From");
+	_cleanup_free_ char *rt = email_reply_to(from, ref);
+	_cleanup_free_ char *mid =
+		email_message_id(from, cJSON_GetObjectItem(found, "id")->valuestring, ref);
+	cJSON_Delete(found);
+	return xasprintf("To: %s <%s>\r\nIn-Reply-To: <%s>\r\nReferences: <%s>", display, rt, mid,
+	                 mid);
+}
+
+/* The last stored answer line of member in round's one-shot occurrence of campaign "t"
+ * (their current answer), parsed; fails the test if there is none. */
+static inline cJSON *sim_stored_answer(sim *s, const char *round, const char *member)
+{
+	_cleanup_free_ char *path = xasprintf("campaigns/t/rounds/%s/once/answers.jsonl", round);
+	_cleanup_free_ char *all = read_store(s, path);
+	assert_non_null(all);
+	_cleanup_free_ char *want = xasprintf("\"member\":\"%s\"", member);
+	cJSON *found = NULL;
+	for (char *line = all, *nl; *line; line = nl + 1) {
+		nl = strchr(line, '\n');
+		assert_non_null(nl);
+		*nl = '\0';
+		if (strstr(line, want)) {
+			cJSON_Delete(found);
+			found = cJSON_Parse(line);
+		}
+	}
+	if (!found)
+		fail_msg("no stored answer of %s", member);
+	return found;
+}
+
+/* The string field name of o; fails the test if it has none. */
+static inline const char *json_field(const cJSON *o, const char *name)
+{
+	const cJSON *f = cJSON_GetObjectItem(o, name);
+	if (!cJSON_IsString(f))
+		fail_msg("no string \"%s\"", name);
+	return f->valuestring;
+}
+
+/* The local outbox's mail (new/ or cur/) to addr whose raw text holds needle, whole; NULL if
+ * none. */
+static inline char *sim_outbox_mail_with(sim *s, const char *addr, const char *needle)
+{
+	static const char *const boxes[] = {"new", "cur"};
+	for (size_t k = 0; k < ELEMENTSOF(boxes); k++) {
+		_cleanup_free_ char *dir = xasprintf("%s/local/outbox/%s", s->state, boxes[k]);
+		DIR *d = opendir(dir);
+		if (!d)
+			continue;
+		struct dirent *e;
+		while ((e = readdir(d))) {
+			if (e->d_name[0] == '.')
+				continue;
+			_cleanup_free_ char *p = xasprintf("%s/%s", dir, e->d_name);
+			char *data = NULL;
+			size_t len = 0;
+			if (read_regular_file(p, 1 << 22, &data, &len) < 0)
+				continue;
+			if (strstr(data, addr) && strstr(data, needle)) {
+				closedir(d);
+				return data;
+			}
+			free(data);
+		}
+		closedir(d);
+	}
+	return NULL;
 }

@@ -23,46 +23,6 @@ static const char kickoff_conf[] =
 	"[Question \"kickoff/today\"]\nKind=text\nText=How do you order today?\n"
 	"[Question \"kickoff/problem\"]\nKind=text\nText=What goes wrong most?\n";
 
-/* The headers a reply to member's invitation carries (To: the Reply-To, In-Reply-To: its
- * Message-ID), as "To: …\r\nIn-Reply-To: …": the mail client copies them. */
-static char *reply_headers(sim *s, const char *member)
-{
-	cJSON *found = last_spooled(s, "prompt", member);
-	assert_non_null(found);
-	const char *ref = cJSON_GetObjectItem(found, "conversation")->valuestring;
-	const char *from = config_get(s->cfg, "Mail", "From");
-	_cleanup_free_ char *rt = email_reply_to(from, ref);
-	_cleanup_free_ char *mid =
-		email_message_id(from, cJSON_GetObjectItem(found, "id")->valuestring, ref);
-	cJSON_Delete(found);
-	return xasprintf("To: Fjord <%s>\r\nIn-Reply-To: <%s>\r\nReferences: <%s>", rt, mid, mid);
-}
-
-/* The stored answer line of member (one line of the round's answers.jsonl), parsed. */
-static cJSON *stored_answer(sim *s, const char *member)
-{
-	_cleanup_free_ char *all = read_store(s, "campaigns/t/rounds/kickoff/once/answers.jsonl");
-	assert_non_null(all);
-	_cleanup_free_ char *want = xasprintf("\"member\":\"%s\"", member);
-	for (char *line = all, *nl; *line; line = nl + 1) {
-		nl = strchr(line, '\n');
-		assert_non_null(nl);
-		*nl = '\0';
-		if (strstr(line, want))
-			return cJSON_Parse(line);
-	}
-	fail_msg("no stored answer of %s", member);
-	return NULL;
-}
-
-static const char *field(const cJSON *o, const char *name)
-{
-	const cJSON *f = cJSON_GetObjectItem(o, name);
-	if (!cJSON_IsString(f))
-		fail_msg("no string \"%s\"", name);
-	return f->valuestring;
-}
-
 /* ---- 16. Apple Mail: the greeting and the sign-off are in `trimmed` -------------------- */
 
 static void test_applemail_greeting_and_signoff_are_trimmed(void **state)
@@ -74,7 +34,7 @@ static void test_applemail_greeting_and_signoff_are_trimmed(void **state)
 
 	/* Françoise answers from her iPhone: quoted-printable, a greeting, her answers, a
 	 * closing and her name, "Envoyé de mon iPhone", the invitation quoted below. */
-	_cleanup_free_ char *hdr = reply_headers(&s, "ann");
+	_cleanup_free_ char *hdr = sim_reply_headers(&s, "ann", "Fjord");
 	_cleanup_free_ char *mail = xasprintf(
 		"Content-Type: text/plain;\r\n\tcharset=utf-8\r\n"
 		"Content-Transfer-Encoding: quoted-printable\r\n"
@@ -94,11 +54,11 @@ static void test_applemail_greeting_and_signoff_are_trimmed(void **state)
 		hdr);
 	deliver_mail(&s, mail);
 
-	cJSON *a = stored_answer(&s, "ann");
-	assert_string_equal(field(cJSON_GetObjectItem(a, "answers"), "problem"), "Que les vendeuses ne soient pas formées à temps.");
-	assert_string_equal(field(cJSON_GetObjectItem(a, "answers"), "today"), "Email et fax");
+	cJSON *a = sim_stored_answer(&s, "kickoff", "ann");
+	assert_string_equal(json_field(cJSON_GetObjectItem(a, "answers"), "problem"), "Que les vendeuses ne soient pas formées à temps.");
+	assert_string_equal(json_field(cJSON_GetObjectItem(a, "answers"), "today"), "Email et fax");
 	/* Everything not read as her answer is beside it, her greeting and sign-off first. */
-	const char *trimmed = field(a, "trimmed");
+	const char *trimmed = json_field(a, "trimmed");
 	expect_in(trimmed, "Bonjour à tous,\n\nBonne journée\nFrançoise\n\nEnvoyé de mon iPhone");
 	expect_in(trimmed, "a écrit :");
 	cJSON_Delete(a);
@@ -116,7 +76,7 @@ static void test_thunderbird_flowed_answer_is_one_line(void **state)
 
 	/* Aino's Thunderbird wraps her long answer at 72 columns with soft breaks (a space at
 	 * the end of the line, RFC 3676); her signature under "-- ". */
-	_cleanup_free_ char *hdr = reply_headers(&s, "bob");
+	_cleanup_free_ char *hdr = sim_reply_headers(&s, "bob", "Fjord");
 	_cleanup_free_ char *mail = xasprintf(
 		"Message-ID: <85adad580458@client.example>\r\n"
 		"Date: Mon, 01 Jun 2026 10:29:15 +0200\r\n"
@@ -136,11 +96,11 @@ static void test_thunderbird_flowed_answer_is_one_line(void **state)
 		hdr);
 	deliver_mail(&s, mail);
 
-	cJSON *a = stored_answer(&s, "bob");
-	assert_string_equal(field(cJSON_GetObjectItem(a, "answers"), "problem"),
+	cJSON *a = sim_stored_answer(&s, "kickoff", "bob");
+	assert_string_equal(json_field(cJSON_GetObjectItem(a, "answers"), "problem"),
 			    "Dass die Filialen am Samstag nicht mehr per Fax bestellen können und "
 			    "die Bestellungen dann verloren gehen.");
-	const char *trimmed = field(a, "trimmed");
+	const char *trimmed = json_field(a, "trimmed");
 	expect_in(trimmed, "Hallo zusammen,\n\nViele Grüße\nAino\n\n-- \nAino Järvinen");
 	expect_in(trimmed, "> **Kickoff: how do orders work today?** · Müller & Söhne × Fjord: "
 			   "the new ordering app");
@@ -150,35 +110,6 @@ static void test_thunderbird_flowed_answer_is_one_line(void **state)
 
 /* ---- 9. The local outbox: a confirmation's text part reads as the member wrote -------- */
 
-/* The outbox mail of coco's to `addr` whose text holds `needle`, whole (NULL if none). */
-static char *outbox_mail_with(sim *s, const char *addr, const char *needle)
-{
-	static const char *const boxes[] = {"new", "cur"};
-	for (size_t k = 0; k < ELEMENTSOF(boxes); k++) {
-		_cleanup_free_ char *dir = xasprintf("%s/local/outbox/%s", s->state, boxes[k]);
-		DIR *d = opendir(dir);
-		if (!d)
-			continue;
-		struct dirent *e;
-		while ((e = readdir(d))) {
-			if (e->d_name[0] == '.')
-				continue;
-			_cleanup_free_ char *path = xasprintf("%s/%s", dir, e->d_name);
-			char *data = NULL;
-			size_t len = 0;
-			if (read_regular_file(path, 1 << 22, &data, &len) < 0)
-				continue;
-			if (strstr(data, addr) && strstr(data, needle)) {
-				closedir(d);
-				return data;
-			}
-			free(data);
-		}
-		closedir(d);
-	}
-	return NULL;
-}
-
 static void test_local_confirmation_text_has_no_markdown_escapes(void **state)
 {
 	sim s;
@@ -187,7 +118,7 @@ static void test_local_confirmation_text_has_no_markdown_escapes(void **state)
 	run_until(&s, JUN1 + 10 * HOUR, NULL, NULL);
 
 	/* Ann pastes a link and stresses a word, as people do in a plain-text mail. */
-	_cleanup_free_ char *hdr = reply_headers(&s, "ann");
+	_cleanup_free_ char *hdr = sim_reply_headers(&s, "ann", "Fjord");
 	_cleanup_free_ char *mail = xasprintf(
 		"From: Ann <ann@client.example>\r\nSubject: Re: Kickoff\r\n%s\r\n"
 		"Message-Id: <md1@client.example>\r\nMIME-Version: 1.0\r\n"
@@ -199,7 +130,7 @@ static void test_local_confirmation_text_has_no_markdown_escapes(void **state)
 
 	/* Her confirmation in the outbox quotes her words as she typed them, in the text part
 	 * her mail client shows (decoded as it decodes it). */
-	_cleanup_free_ char *conf = outbox_mail_with(&s, "ann@client.example", "Subject: Re: Kickoff");
+	_cleanup_free_ char *conf = sim_outbox_mail_with(&s, "ann@client.example", "Subject: Re: Kickoff");
 	assert_non_null(conf);
 	/* One boundary, ours (libetpan's own has the host's name and pid in it). */
 	const char *b = strstr(conf, "boundary=");

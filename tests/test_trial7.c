@@ -59,49 +59,6 @@ static char *outbox_mails_to(sim *s, const char *addr)
 	return strbuf_steal(&all);
 }
 
-/* The outbox mail of coco's to `addr` whose text holds `needle`, whole (NULL if none). */
-static char *outbox_mail_with(sim *s, const char *addr, const char *needle)
-{
-	static const char *const boxes[] = {"new", "cur"};
-	for (size_t k = 0; k < ELEMENTSOF(boxes); k++) {
-		_cleanup_free_ char *dir = xasprintf("%s/local/outbox/%s", s->state, boxes[k]);
-		DIR *d = opendir(dir);
-		if (!d)
-			continue;
-		struct dirent *e;
-		while ((e = readdir(d))) {
-			if (e->d_name[0] == '.')
-				continue;
-			_cleanup_free_ char *path = xasprintf("%s/%s", dir, e->d_name);
-			char *data = NULL;
-			size_t len = 0;
-			if (read_regular_file(path, 1 << 22, &data, &len) < 0)
-				continue;
-			if (strstr(data, addr) && strstr(data, needle)) {
-				closedir(d);
-				return data;
-			}
-			free(data);
-		}
-		closedir(d);
-	}
-	return NULL;
-}
-
-/* The headers a reply to member's invitation carries, as the mail client copies them. */
-static char *reply_headers(sim *s, const char *member)
-{
-	cJSON *found = last_spooled(s, "prompt", member);
-	assert_non_null(found);
-	const char *ref = cJSON_GetObjectItem(found, "conversation")->valuestring;
-	const char *from = config_get(s->cfg, "Mail", "From");
-	_cleanup_free_ char *rt = email_reply_to(from, ref);
-	_cleanup_free_ char *mid =
-		email_message_id(from, cJSON_GetObjectItem(found, "id")->valuestring, ref);
-	cJSON_Delete(found);
-	return xasprintf("To: Lumen <%s>\r\nIn-Reply-To: <%s>\r\nReferences: <%s>", rt, mid, mid);
-}
-
 /* ---- 3. A removed member: the digest's "Who answered" adds up to its figures ---------- */
 
 static void test_removed_member_counts_apart(void **state)
@@ -158,7 +115,7 @@ static void test_reply_subject_has_one_re(void **state)
 		{"bob", "bob@client.example", "AW: Re: Kickoff", "Subject: Re: Kickoff\r\n"},
 	};
 	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
-		_cleanup_free_ char *hdr = reply_headers(&s, cases[i].member);
+		_cleanup_free_ char *hdr = sim_reply_headers(&s, cases[i].member, "Lumen");
 		_cleanup_free_ char *mail = xasprintf(
 			"From: <%s>\r\nSubject: %s\r\n%s\r\nMessage-Id: <re%zu@client.example>\r\n"
 			"Content-Type: text/plain; charset=utf-8\r\n\r\n1: 4\r\n",
@@ -180,7 +137,7 @@ static void test_reply_subject_has_one_re(void **state)
 static void parts_of(sim *s, const char *addr, const char *needle, char **ret_html,
                      char **ret_text)
 {
-	_cleanup_free_ char *raw = outbox_mail_with(s, addr, needle);
+	_cleanup_free_ char *raw = sim_outbox_mail_with(s, addr, needle);
 	assert_non_null(raw);
 	_cleanup_mail_message_ mail_message *m = NULL;
 	assert_int_equal(mail_parse(raw, strlen(raw), &m), 0);

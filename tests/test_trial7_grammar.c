@@ -38,37 +38,6 @@ static const char workshop_conf[] = CAMPAIGN
 	"Options=On site|Remote|Hybrid\n"
 	"[Question \"workshop/comment\"]\nKind=text\nText=Anything else?\n";
 
-/* The stored answer line of member in round's (one occurrence) answers.jsonl, parsed: the
- * last one, the current answer. */
-static cJSON *stored_answer(sim *s, const char *round, const char *member)
-{
-	_cleanup_free_ char *path = xasprintf("campaigns/t/rounds/%s/once/answers.jsonl", round);
-	_cleanup_free_ char *all = read_store(s, path);
-	assert_non_null(all);
-	_cleanup_free_ char *want = xasprintf("\"member\":\"%s\"", member);
-	cJSON *found = NULL;
-	for (char *line = all, *nl; *line; line = nl + 1) {
-		nl = strchr(line, '\n');
-		assert_non_null(nl);
-		*nl = '\0';
-		if (strstr(line, want)) {
-			cJSON_Delete(found);
-			found = cJSON_Parse(line);
-		}
-	}
-	if (!found)
-		fail_msg("no stored answer of %s", member);
-	return found;
-}
-
-static const char *field(const cJSON *o, const char *name)
-{
-	const cJSON *f = cJSON_GetObjectItem(o, name);
-	if (!cJSON_IsString(f))
-		fail_msg("no string \"%s\"", name);
-	return f->valuestring;
-}
-
 /* ---- 2. greetings and closings coco did not know: no ideas, no "not understood" -------- */
 
 static void test_idea_round_signoffs_are_no_ideas(void **state)
@@ -98,18 +67,18 @@ static void test_idea_round_signoffs_are_no_ideas(void **state)
 	expect_not_in(conf_m, "t. Mikael");
 
 	/* stored: the idea alone; what was left out beside it, as she wrote it */
-	cJSON *a = stored_answer(&s, "ideas", "anna");
+	cJSON *a = sim_stored_answer(&s, "ideas", "anna");
 	cJSON *ideas = cJSON_GetObjectItem(a, "ideas");
 	assert_int_equal(cJSON_GetArraySize(ideas), 1);
 	assert_string_equal(cJSON_GetArrayItem(ideas, 0)->valuestring, "Pago con Bizum");
-	const char *trimmed = field(a, "trimmed");
+	const char *trimmed = json_field(a, "trimmed");
 	expect_in(trimmed, "Sehr geehrte Damen und Herren,");
 	expect_in(trimmed, "Saludos cordiales,\n\nAnna López García\nDirectora de Marketing\n"
 			   "Bergström Retail S.L.");
 	cJSON_Delete(a);
-	cJSON *m = stored_answer(&s, "ideas", "mikael");
+	cJSON *m = sim_stored_answer(&s, "ideas", "mikael");
 	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(m, "ideas")), 1);
-	expect_in(field(m, "trimmed"), "t. Mikael");
+	expect_in(json_field(m, "trimmed"), "t. Mikael");
 	cJSON_Delete(m);
 
 	/* the ballot the client reads carries the three ideas and no sign-off */
@@ -148,17 +117,17 @@ static void test_survey_signoffs_are_not_errors(void **state)
 	expect_not_in(conf_m, "did not record");
 	expect_not_in(conf_m, "Virtanen");
 
-	cJSON *a = stored_answer(&s, "workshop", "anna");
-	assert_string_equal(field(cJSON_GetObjectItem(a, "answers"), "useful"), "4");
-	assert_string_equal(field(cJSON_GetObjectItem(a, "answers"), "format"), "Hybrid");
+	cJSON *a = sim_stored_answer(&s, "workshop", "anna");
+	assert_string_equal(json_field(cJSON_GetObjectItem(a, "answers"), "useful"), "4");
+	assert_string_equal(json_field(cJSON_GetObjectItem(a, "answers"), "format"), "Hybrid");
 	assert_null(cJSON_GetObjectItem(cJSON_GetObjectItem(a, "answers"), "comment"));
-	expect_in(field(a, "trimmed"), "Grüße aus Berlin\nAnna");
+	expect_in(json_field(a, "trimmed"), "Grüße aus Berlin\nAnna");
 	cJSON_Delete(a);
 	/* Liam's own name under his text answer signs it; it is not part of the answer */
-	cJSON *l = stored_answer(&s, "workshop", "liam");
-	assert_string_equal(field(cJSON_GetObjectItem(l, "answers"), "comment"),
+	cJSON *l = sim_stored_answer(&s, "workshop", "liam");
+	assert_string_equal(json_field(cJSON_GetObjectItem(l, "answers"), "comment"),
 			    "More time for questions");
-	expect_in(field(l, "trimmed"), "Liam");
+	expect_in(json_field(l, "trimmed"), "Liam");
 	cJSON_Delete(l);
 	sim_finish(&s);
 }
@@ -173,10 +142,10 @@ static void test_dot_numbers_answer_their_questions(void **state)
 	run_until(&s, JUN1 + 10 * HOUR, NULL, NULL);
 	/* w01: Anna numbers her answers with a dot */
 	answer(&s, "anna", "workshop", NULL, "1. 4\n2. b\n\nAnna");
-	cJSON *a = stored_answer(&s, "workshop", "anna");
+	cJSON *a = sim_stored_answer(&s, "workshop", "anna");
 	const cJSON *ans = cJSON_GetObjectItem(a, "answers");
-	assert_string_equal(field(ans, "useful"), "4");
-	assert_string_equal(field(ans, "format"), "Remote");
+	assert_string_equal(json_field(ans, "useful"), "4");
+	assert_string_equal(json_field(ans, "format"), "Remote");
 	assert_null(cJSON_GetObjectItem(ans, "comment"));
 	cJSON_Delete(a);
 	_cleanup_free_ char *conf = last_markdown(&s, "confirmation", "anna");
@@ -188,7 +157,7 @@ static void test_dot_numbers_answer_their_questions(void **state)
 	answer(&s, "mikael", "workshop", NULL, "1. 7\n2. c");
 	_cleanup_free_ char *conf_m = last_markdown(&s, "confirmation", "mikael");
 	expect_in(conf_m, "question 1 takes a whole number from 1 to 5");
-	cJSON *m = stored_answer(&s, "workshop", "mikael");
+	cJSON *m = sim_stored_answer(&s, "workshop", "mikael");
 	assert_null(cJSON_GetObjectItem(cJSON_GetObjectItem(m, "answers"), "comment"));
 	cJSON_Delete(m);
 	sim_finish(&s);
@@ -216,8 +185,8 @@ static void test_one_question_survey_takes_bare_values(void **state)
 		const char *member, *value;
 	} want[] = {{"anna", "4"}, {"mikael", "5"}, {"liam", "3"}};
 	for (size_t i = 0; i < ELEMENTSOF(want); i++) {
-		cJSON *a = stored_answer(&s, "retro", want[i].member);
-		assert_string_equal(field(cJSON_GetObjectItem(a, "answers"), "energy"), want[i].value);
+		cJSON *a = sim_stored_answer(&s, "retro", want[i].member);
+		assert_string_equal(json_field(cJSON_GetObjectItem(a, "answers"), "energy"), want[i].value);
 		cJSON_Delete(a);
 		_cleanup_free_ char *conf = last_markdown(&s, "confirmation", want[i].member);
 		_cleanup_free_ char *echo = xasprintf("→ %s", want[i].value);
@@ -226,8 +195,8 @@ static void test_one_question_survey_takes_bare_values(void **state)
 	}
 	/* r04 "4/5" replaces Anna's answer */
 	answer(&s, "anna", "retro", NULL, "2/5");
-	cJSON *a = stored_answer(&s, "retro", "anna");
-	assert_string_equal(field(cJSON_GetObjectItem(a, "answers"), "energy"), "2");
+	cJSON *a = sim_stored_answer(&s, "retro", "anna");
+	assert_string_equal(json_field(cJSON_GetObjectItem(a, "answers"), "energy"), "2");
 	cJSON_Delete(a);
 	/* r05: words are still refused, and the error says how to answer */
 	_cleanup_free_ char *before = read_store(&s, "campaigns/t/rounds/retro/once/answers.jsonl");
@@ -298,8 +267,8 @@ static void test_latest_reply_after_downtime_counts(void **state)
 	assert_non_null(a);
 	assert_non_null(b);
 	assert_true(a < b);
-	cJSON *m = stored_answer(&s, "workshop", "mikael");
-	assert_string_equal(field(cJSON_GetObjectItem(m, "answers"), "useful"), "5");
+	cJSON *m = sim_stored_answer(&s, "workshop", "mikael");
+	assert_string_equal(json_field(cJSON_GetObjectItem(m, "answers"), "useful"), "5");
 	cJSON_Delete(m);
 	sim_finish(&s);
 }
