@@ -894,7 +894,11 @@ static void mark_furniture(parser *ps)
 	if (first < ps->n_lines && line_is_plain(ps, &L[first])) {
 		size_t g = answer_greeting_prefix_len(L[first].s, L[first].e);
 		stmt st;
-		if (answer_is_greeting(L[first].s, L[first].e))
+		/* A closing on the first line opens the mail ("Thanks!", "Grüße aus Berlin" over
+		 * the ideas): furniture too, and no content that a short line under it could sign
+		 * as a bare name (both were taken for signatures, the ideas lost). */
+		if (answer_is_greeting(L[first].s, L[first].e) ||
+		    answer_is_closing(L[first].s, L[first].e))
 			L[first].mark = LINE_DROP;
 		else if (g > 0 && statement_at(ps, L[first].s + g, L[first].e, true, &st) != STMT_NONE) {
 			L[first].cut = L[first].s;

@@ -701,6 +701,23 @@ static void test_signoffs_trial7(void **state)
 			fail_msg("%s: %zu ideas", greetings[i], answer_parse_n_ideas(q));
 		assert_string_equal(answer_parse_left_out(q), greetings[i]);
 	}
+	/* A closing on the first line opens the mail: left out, and the short ideas under it
+	 * are no bare names signing it (they were all lost). */
+	static const struct {
+		const char *text, *idea, *left_out;
+	} openers[] = {
+	    {"Thanks!\n\nDark Mode\n", "Dark Mode", "Thanks!"},
+	    {"Grüße aus Berlin\n\nDark Mode\n", "Dark Mode", "Grüße aus Berlin"},
+	    {"Kind regards\n\nSaved carts for B2B buyers\n", "Saved carts for B2B buyers",
+	     "Kind regards"},
+	};
+	for (size_t i = 0; i < ELEMENTSOF(openers); i++) {
+		_cleanup_answer_parse_ answer_parse *q = parse(&prompt, 0, openers[i].text);
+		if (answer_parse_n_ideas(q) != 1)
+			fail_msg("%s: %zu ideas", openers[i].text, answer_parse_n_ideas(q));
+		assert_string_equal(answer_parse_ideas(q)[0], openers[i].idea);
+		assert_string_equal(answer_parse_left_out(q), openers[i].left_out);
+	}
 	/* what only looks like them stays: a lone "t.", a place that is no name, a sentence */
 	static const char *const ideas[] = {"t.", "Greetings from all of us at the shop",
 					    "Gruß an die Küche: mehr Rezepte"};
@@ -1192,11 +1209,15 @@ static void test_garbage(void **state)
 	_cleanup_answer_parse_ answer_parse *s = parse(&vote, 5, "asdf\n\n1: 2");
 	assert_int_equal(answer_parse_n_items(s), 0);
 	assert_int_equal(answer_parse_n_errors(s), 2);
-	_cleanup_answer_parse_ answer_parse *t = parse(&announce, 0, "thanks!\nnice news");
+	_cleanup_answer_parse_ answer_parse *t = parse(&announce, 0, "great!\nnice news");
 	assert_int_equal(answer_parse_n_items(t), 0);
 	assert_int_equal(answer_parse_n_errors(t), 2);
-	assert_error(t, 0, "“thanks!”: not understood");
+	assert_error(t, 0, "“great!”: not understood");
 	assert_error(t, 1, "“nice news”: not understood");
+	/* a "thanks!" opening the reply is left out, as a closing is */
+	_cleanup_answer_parse_ answer_parse *t2 = parse(&announce, 0, "thanks!\nnice news");
+	assert_int_equal(answer_parse_n_errors(t2), 1);
+	assert_error(t2, 0, "“nice news”: not understood");
 
 	/* bad arguments */
 	answer_parse *u = NULL;
