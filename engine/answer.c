@@ -77,6 +77,7 @@ typedef struct parser {
 	char *open_quote; /* the line that opened it, quoted in errors */
 	char **free_paras;
 	size_t n_free, cap_free;
+	char *empty_idea; /* the first `idea:` line with nothing after it ("Ideas:"), quoted */
 	strbuf left_out; /* answer_parse_left_out() */
 	size_t left_out_last; /* the line last put there, + 1 (0: none yet) */
 } parser;
@@ -682,6 +683,22 @@ static void open_text(parser *ps, open_kind kind, size_t q, const char *line, co
 	strbuf_add(&ps->open_text, text, (size_t)(line_end - text));
 }
 
+/* After the last line: an empty `idea:` line was a heading when ideas came with it (left
+ * out), else a mistake. */
+static void empty_idea_done(parser *ps)
+{
+	_cleanup_free_ char *q = TAKE_PTR(ps->empty_idea);
+	if (!q)
+		return;
+	if (ps->res->n_ideas == 0) {
+		add_error(ps, q, q + strlen(q), "no idea after “idea”");
+		return;
+	}
+	if (ps->left_out.len > 0)
+		strbuf_puts(&ps->left_out, "\n\n");
+	strbuf_puts(&ps->left_out, q);
+}
+
 static void close_open(parser *ps)
 {
 	open_kind kind = ps->open;
@@ -698,7 +715,15 @@ static void close_open(parser *ps)
 		push_strv(&ps->free_paras, &ps->n_free, &ps->cap_free, text);
 		return;
 	}
-	if (len == 0) {
+	if (len == 0 && kind == OPEN_IDEA && !ps->empty_idea) {
+		/* "Ideas:" over a list of them is a heading: said wrong only if no idea follows
+		 * (empty_idea_done()) */
+		ps->empty_idea = TAKE_PTR(quoted);
+		free(text);
+	} else if (len == 0) {
+		_cleanup_free_ char *before = TAKE_PTR(ps->empty_idea); /* a second one: both said */
+		if (before)
+			add_error(ps, before, before + strlen(before), "no idea after “idea”");
 		add_error(ps, qs, qe, "%s",
 			  kind == OPEN_IDEA ? "no idea after “idea”" : "no answer after the colon");
 		free(text);
@@ -1206,6 +1231,7 @@ int answer_parse_ballot(const coco_round *round, size_t n_ideas, const bool *wit
 	for (size_t i = 0; i < ps.n_lines; i++)
 		parse_line(&ps, i);
 	close_open(&ps);
+	empty_idea_done(&ps);
 	route_free_text(&ps);
 	for (size_t i = 0; i < ps.n_free; i++)
 		free(ps.free_paras[i]);

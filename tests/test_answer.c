@@ -718,6 +718,16 @@ static void test_signoffs_trial7(void **state)
 		assert_string_equal(answer_parse_ideas(q)[0], openers[i].idea);
 		assert_string_equal(answer_parse_left_out(q), openers[i].left_out);
 	}
+	/* "Ideas:" over a numbered list is its heading, no empty idea; alone it is a mistake */
+	_cleanup_answer_parse_ answer_parse *h =
+	    parse(&prompt, 0, "Ideas:\n1. Saved carts\n2. Quick reorder\n");
+	assert_int_equal(answer_parse_n_errors(h), 0);
+	assert_int_equal(answer_parse_n_ideas(h), 2);
+	assert_string_equal(answer_parse_left_out(h), "Ideas:");
+	_cleanup_answer_parse_ answer_parse *h2 = parse(&prompt, 0, "Ideas:\n");
+	assert_int_equal(answer_parse_n_ideas(h2), 0);
+	assert_int_equal(answer_parse_n_errors(h2), 1);
+	assert_error(h2, 0, "“Ideas:”: no idea after “idea”");
 	/* what only looks like them stays: a lone "t.", a place that is no name, a sentence */
 	static const char *const ideas[] = {"t.", "Greetings from all of us at the shop",
 					    "Gruß an die Küche: mehr Rezepte"};
