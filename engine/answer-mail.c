@@ -368,6 +368,29 @@ bool answer_is_closing(const char *s, const char *e)
 	       words_are_name(w, k, n);
 }
 
+/* How a thank-you starts, and the words for "for" after it. */
+static const char *const thanks[] = {
+    "thanks",	      "thank you",	 "many thanks",	 "thanks a lot", "thank you very much",
+    "thank you so much", "thanks so much", "danke",	 "vielen dank",	 "herzlichen dank",
+    "merci",	      "merci beaucoup", "kiitos",	 "gracias",	 "muchas gracias",
+    "tack",	      "stort tack",	 "grazie",	 "grazie mille", "obrigado",
+    "obrigada",	      "спасибо",	 "большое спасибо",
+};
+static const char *const thanks_for[] = {"for", "für", "pour", "por", "para", "för", "per", "за"};
+
+bool answer_is_thanks_opener(const char *s, const char *e)
+{
+	word w[WORDS_MAX];
+	int n = split_words(s, e, w);
+	int k = n > 0 ? match_phrase(w, n, thanks, ELEMENTSOF(thanks)) : 0;
+	if (k == 0 || k == n)
+		return false; /* no thanks, or a thanks alone: a closing's */
+	const char *t = answer_trim_end(s, e);
+	bool bang = (t > s && t[-1] == '!') ||
+		    (t - s >= 3 && memcmp(t - 3, "\xEF\xBC\x81", 3) == 0); /* ！ */
+	return bang || (!w[k - 1].punct && word_in(&w[k], thanks_for, ELEMENTSOF(thanks_for)));
+}
+
 bool answer_is_name(const char *s, const char *e)
 {
 	word w[WORDS_MAX];

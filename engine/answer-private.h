@@ -75,6 +75,11 @@ bool answer_is_greeting(const char *s, const char *e);
 size_t answer_greeting_prefix_len(const char *s, const char *e);
 /* "Thanks", "Thank you!", "Cheers, Tom", "Best regards", "Danke", "Kiitos", "Br, Mikko". */
 bool answer_is_closing(const char *s, const char *e);
+/* A thank-you that opens a mail: "Thank you for organising this!", "Thanks for the survey.",
+ * "Vielen Dank für die Umfrage!", "Kiitos kyselystä!": thanks, then "for" (in a language
+ * of the closings) or a line ending in '!'; at most WORDS_MAX words. "Thank you notes in
+ * every order" is none. */
+bool answer_is_thanks_opener(const char *s, const char *e);
 /* 1-3 capitalised words (with "von", "de"... between): "Maria", "Tom Becker", "J. Smith". */
 bool answer_is_name(const char *s, const char *e);
 /* A name, or a whole signature on one line: a name, then "|" or "·" and a role, company... */

@@ -897,6 +897,21 @@ static size_t own_name_at(const parser *ps, size_t r0, size_t end)
 	return SIZE_MAX;
 }
 
+/* Line k a thank-you of its own ("Thank you for organising this!"), a blank line and more
+ * under it: it opens the mail, as a greeting does (it became an idea on the ballot, or a
+ * line "not understood" in a survey). */
+static bool thanks_paragraph(const parser *ps, size_t k)
+{
+	const msg_line *L = ps->lines;
+	if (k + 2 >= ps->n_lines || !line_is_blank(&L[k + 1]) ||
+	    !answer_is_thanks_opener(L[k].s, L[k].e))
+		return false;
+	for (size_t j = k + 2; j < ps->n_lines; j++)
+		if (!line_is_blank(&L[j]) && L[j].mark == LINE_KEEP)
+			return true;
+	return false;
+}
+
 /* The first pass: marks the greeting (the first line, or its start before a statement) and,
  * from the end, closing and signature blocks. A closing ("Thanks,") is followed only by names and signature lines. A block without
  * a closing is a bare name, or a name over signature lines after a blank line; it needs other
@@ -923,7 +938,7 @@ static void mark_furniture(parser *ps)
 		 * the ideas): furniture too, and no content that a short line under it could sign
 		 * as a bare name (both were taken for signatures, the ideas lost). */
 		if (answer_is_greeting(L[first].s, L[first].e) ||
-		    answer_is_closing(L[first].s, L[first].e))
+		    answer_is_closing(L[first].s, L[first].e) || thanks_paragraph(ps, first))
 			L[first].mark = LINE_DROP;
 		else if (g > 0 && statement_at(ps, L[first].s + g, L[first].e, true, &st) != STMT_NONE) {
 			L[first].cut = L[first].s;

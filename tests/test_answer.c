@@ -718,6 +718,31 @@ static void test_signoffs_trial7(void **state)
 		assert_string_equal(answer_parse_ideas(q)[0], openers[i].idea);
 		assert_string_equal(answer_parse_left_out(q), openers[i].left_out);
 	}
+	/* A thank-you of its own over the answers opens the mail: left out */
+	static const char *const thanks_first[] = {
+	    "Thank you for organising this!", "Thanks for the survey.", "Vielen Dank für die Umfrage!",
+	    "Kiitos kyselystä!", "Merci pour l'atelier !",
+	};
+	for (size_t i = 0; i < ELEMENTSOF(thanks_first); i++) {
+		_cleanup_free_ char *idea = xasprintf("%s\n\nSaved carts\n", thanks_first[i]);
+		_cleanup_answer_parse_ answer_parse *q = parse(&prompt, 0, idea);
+		if (answer_parse_n_ideas(q) != 1)
+			fail_msg("%s: %zu ideas", thanks_first[i], answer_parse_n_ideas(q));
+		assert_string_equal(answer_parse_ideas(q)[0], "Saved carts");
+		assert_string_equal(answer_parse_left_out(q), thanks_first[i]);
+		_cleanup_free_ char *ans = xasprintf("%s\n\n1: 4\n2: b\n", thanks_first[i]);
+		_cleanup_answer_parse_ answer_parse *a = parse(&survey, 0, ans);
+		if (answer_parse_n_errors(a) != 0)
+			fail_msg("%s: %s", thanks_first[i], answer_parse_errors(a)[0]);
+		assert_int_equal(answer_parse_n_items(a), 2);
+	}
+	/* ...but an idea that starts with the word, or a thank-you that is all there is, stays */
+	_cleanup_answer_parse_ answer_parse *tn =
+	    parse(&prompt, 0, "Thank you notes in every parcel\n\nSaved carts\n");
+	assert_int_equal(answer_parse_n_ideas(tn), 2);
+	_cleanup_answer_parse_ answer_parse *ta =
+	    parse(&prompt, 0, "Thank you for the quick delivery, keep it!\n");
+	assert_int_equal(answer_parse_n_ideas(ta), 1);
 	/* "Ideas:" over a numbered list is its heading, no empty idea; alone it is a mistake */
 	_cleanup_answer_parse_ answer_parse *h =
 	    parse(&prompt, 0, "Ideas:\n1. Saved carts\n2. Quick reorder\n");
