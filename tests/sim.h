@@ -481,12 +481,14 @@ static inline char *last_markdown(sim *s, const char *kind, const char *member)
 	return ret;
 }
 
-/* The headers a reply to member's last invitation carries (To: its Reply-To, In-Reply-To:
- * and References: its Message-ID), as "To: …\r\nIn-Reply-To: …\r\nReferences: …": what the
- * member's mail client copies. display is the To: display name. */
-static inline char *sim_reply_headers(sim *s, const char *member, const char *display)
+/* The headers a reply to member's last invitation to round (NULL: any round) carries (To:
+ * its Reply-To, In-Reply-To: and References: its Message-ID), as "To: …\r\nIn-Reply-To:
+ * …\r\nReferences: …": what the member's mail client copies. display is the To: display
+ * name. */
+static inline char *sim_reply_headers_about(sim *s, const char *round, const char *member,
+                                            const char *display)
 {
-	cJSON *found = last_spooled(s, "prompt", member);
+	cJSON *found = last_spooled_about(s, "prompt", round, member);
 	assert_non_null(found);
 	const char *ref = cJSON_GetObjectItem(found, "conversation")->valuestring;
 	const char *from = config_get(s->cfg, "Mail", "From");
@@ -496,6 +498,11 @@ static inline char *sim_reply_headers(sim *s, const char *member, const char *di
 	cJSON_Delete(found);
 	return xasprintf("To: %s <%s>\r\nIn-Reply-To: <%s>\r\nReferences: <%s>", display, rt, mid,
 	                 mid);
+}
+
+static inline char *sim_reply_headers(sim *s, const char *member, const char *display)
+{
+	return sim_reply_headers_about(s, NULL, member, display);
 }
 
 /* The last stored answer line of member in round's one-shot occurrence of campaign "t"
@@ -530,9 +537,9 @@ static inline const char *json_field(const cJSON *o, const char *name)
 	return f->valuestring;
 }
 
-/* The local outbox's mail (new/ or cur/) to addr whose raw text holds needle, whole; NULL if
- * none. */
-static inline char *sim_outbox_mail_with(sim *s, const char *addr, const char *needle)
+/* The local outbox's mails (new/ then cur/), each whole, to fn until it returns true. */
+static inline void sim_outbox_each(sim *s, bool (*fn)(char *mail, void *userdata),
+                                   void *userdata)
 {
 	static const char *const boxes[] = {"new", "cur"};
 	for (size_t k = 0; k < ELEMENTSOF(boxes); k++) {
@@ -541,21 +548,41 @@ static inline char *sim_outbox_mail_with(sim *s, const char *addr, const char *n
 		if (!d)
 			continue;
 		struct dirent *e;
-		while ((e = readdir(d))) {
+		bool stop = false;
+		while (!stop && (e = readdir(d))) {
 			if (e->d_name[0] == '.')
 				continue;
 			_cleanup_free_ char *p = xasprintf("%s/%s", dir, e->d_name);
-			char *data = NULL;
+			_cleanup_free_ char *data = NULL;
 			size_t len = 0;
-			if (read_regular_file(p, 1 << 22, &data, &len) < 0)
-				continue;
-			if (strstr(data, addr) && strstr(data, needle)) {
-				closedir(d);
-				return data;
-			}
-			free(data);
+			if (read_regular_file(p, 1 << 22, &data, &len) >= 0)
+				stop = fn(data, userdata);
 		}
 		closedir(d);
+		if (stop)
+			return;
 	}
-	return NULL;
+}
+
+struct sim_outbox_find {
+	const char *addr, *needle;
+	char *found;
+};
+
+static inline bool sim_outbox_find_one(char *mail, void *userdata)
+{
+	struct sim_outbox_find *f = userdata;
+	if (!strstr(mail, f->addr) || !strstr(mail, f->needle))
+		return false;
+	f->found = xstrdup(mail);
+	return true;
+}
+
+/* The local outbox's mail (new/ or cur/) to addr whose raw text holds needle, whole; NULL if
+ * none. */
+static inline char *sim_outbox_mail_with(sim *s, const char *addr, const char *needle)
+{
+	struct sim_outbox_find f = {.addr = addr, .needle = needle};
+	sim_outbox_each(s, sim_outbox_find_one, &f);
+	return f.found;
 }

@@ -2,7 +2,6 @@
  * mail their client sent, byte for byte as the client writes it, and the answer coco stored.
  * The real core, store, spool and local channel on the injectable clock (tests/sim.h). */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -2,7 +2,6 @@
  * side: what their mail client showed them, and what the admin read back. The real core,
  * store, spool and local channel on the injectable clock (tests/sim.h). */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -32,31 +31,25 @@ static const char shop_without_bob[] =
 	          SHOP_ROUND;
 
 /* Every outbox mail of coco's to `addr`, concatenated (each whole), "" if none. */
+struct mails_to {
+	const char *addr;
+	strbuf all;
+};
+
+static bool add_mail_to(char *mail, void *userdata)
+{
+	struct mails_to *m = userdata;
+	if (strstr(mail, m->addr))
+		strbuf_printf(&m->all, "%s\n", mail);
+	return false;
+}
+
 static char *outbox_mails_to(sim *s, const char *addr)
 {
-	static const char *const boxes[] = {"new", "cur"};
-	strbuf all = {0};
-	strbuf_puts(&all, "");
-	for (size_t k = 0; k < ELEMENTSOF(boxes); k++) {
-		_cleanup_free_ char *dir = xasprintf("%s/local/outbox/%s", s->state, boxes[k]);
-		DIR *d = opendir(dir);
-		if (!d)
-			continue;
-		struct dirent *e;
-		while ((e = readdir(d))) {
-			if (e->d_name[0] == '.')
-				continue;
-			_cleanup_free_ char *path = xasprintf("%s/%s", dir, e->d_name);
-			_cleanup_free_ char *data = NULL;
-			size_t len = 0;
-			if (read_regular_file(path, 1 << 22, &data, &len) < 0)
-				continue;
-			if (strstr(data, addr))
-				strbuf_printf(&all, "%s\n", data);
-		}
-		closedir(d);
-	}
-	return strbuf_steal(&all);
+	struct mails_to m = {.addr = addr};
+	strbuf_puts(&m.all, "");
+	sim_outbox_each(s, add_mail_to, &m);
+	return strbuf_steal(&m.all);
 }
 
 /* ---- 3. A removed member: the digest's "Who answered" adds up to its figures ---------- */
